@@ -1,0 +1,199 @@
+// Package config loads the stack configuration once into a typed struct,
+// validates every key, and reports all problems together — naming the key,
+// the value and the rule — before any resource is registered.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// Project is the Pulumi project name and the namespace of the program's keys.
+const Project = "trading-ha"
+
+// Region is the only region the platform is designed for: Route 53 health
+// check metrics, the ALB log-delivery account and the CloudWatch alarms on
+// them all assume us-east-1.
+const Region = "us-east-1"
+
+// RequiredTags are the tag keys aws:defaultTags must carry.
+var RequiredTags = []string{"Application", "Environment", "Owner", "CostCenter", "DataClassification"}
+
+// LogRetentionDays are the retention periods CloudWatch Logs accepts.
+var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Config is the whole validated stack configuration.
+type Config struct {
+	// Stack is the Pulumi stack name (dev, prod).
+	Stack string
+	// EnvironmentSuffix ends every physical name.
+	EnvironmentSuffix string
+	// Region is aws:region; always us-east-1.
+	Region string
+	// AvailabilityZones are the three AZs everything spreads over.
+	AvailabilityZones []string
+	// DefaultTags are aws:defaultTags' tags, applied by the provider to every resource.
+	DefaultTags map[string]string
+	// DeletionProtection turns on deletion protection of Aurora, DynamoDB and the ALB.
+	DeletionProtection bool
+	// LogRetentionDays is the retention of every CloudWatch log group.
+	LogRetentionDays int
+
+	Network  Network
+	Storage  Storage
+	Sessions Sessions
+	Params   Params
+}
+
+// Network configures the VPC.
+type Network struct {
+	// CIDR is the VPC's IPv4 range.
+	CIDR netip.Prefix
+	// NATGateways is awsx's NAT strategy: OnePerAz or Single.
+	NATGateways string
+	// FlowLogTrafficType is ALL, ACCEPT or REJECT.
+	FlowLogTrafficType string
+}
+
+// Storage configures the S3 buckets.
+type Storage struct {
+	// NoncurrentTransitionDays moves noncurrent versions to STANDARD_IA.
+	NoncurrentTransitionDays int
+	// NoncurrentExpirationDays deletes noncurrent versions.
+	NoncurrentExpirationDays int
+	// AbortMultipartDays aborts incomplete multipart uploads.
+	AbortMultipartDays int
+	// LogsExpirationDays expires objects in the logs/artifacts bucket.
+	LogsExpirationDays int
+}
+
+// Sessions configures the DynamoDB sessions table.
+type Sessions struct {
+	// TTL is how long a trading session lives.
+	TTL time.Duration
+}
+
+// Params configures the Parameter Store hierarchy.
+type Params struct {
+	// FeatureFlags are the flags switched on for this stack.
+	FeatureFlags []string
+}
+
+var (
+	suffixPattern = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	azPattern     = regexp.MustCompile(`^us-east-1[a-f]$`)
+	flagPattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+)
+
+// Load reads the stack configuration from the Pulumi context.
+func Load(ctx *pulumi.Context) (*Config, error) {
+	lookup := func(key string) (string, bool) {
+		v, err := pconfig.Try(ctx, key)
+		return v, err == nil
+	}
+	return Parse(ctx.Stack(), lookup)
+}
+
+// Parse validates the configuration a Lookup returns. Every problem is
+// reported in one Errors value.
+func Parse(stack string, lookup Lookup) (*Config, error) {
+	r := &reader{lookup: lookup}
+	k := func(name string) string { return Project + ":" + name }
+	c := &Config{Stack: stack}
+
+	maxLen, by := naming.MaxSuffixLen()
+	if v, ok := r.raw(k("environmentSuffix")); ok {
+		switch {
+		case !suffixPattern.MatchString(v) || strings.HasSuffix(v, "-") || strings.Contains(v, "--"):
+			r.fail(k("environmentSuffix"), v, "must be lowercase letters, digits and single hyphens, start with a letter and not end with a hyphen")
+		case len(v) > maxLen:
+			r.fail(k("environmentSuffix"), v, "must be at most %d characters: %s names allow %d characters and start with %q",
+				maxLen, by.Type, by.MaxLen, by.Path+by.Type+"-")
+		}
+		c.EnvironmentSuffix = v
+	}
+	if v, ok := r.raw("aws:region"); ok {
+		if v != Region {
+			r.fail("aws:region", v, "must be %s: the platform's Route 53 health-check alarms and ALB log delivery are built for it", Region)
+		}
+		c.Region = v
+	}
+	c.DefaultTags = r.defaultTags()
+
+	c.AvailabilityZones = r.strings(k("availabilityZones"), 3, 3)
+	for _, az := range c.AvailabilityZones {
+		if !azPattern.MatchString(az) {
+			r.fail(k("availabilityZones"), az, "each zone must be an availability zone of %s, such as us-east-1a", Region)
+		}
+	}
+	if len(c.AvailabilityZones) == 3 && len(slices.Compact(slices.Sorted(slices.Values(c.AvailabilityZones)))) != 3 {
+		r.fail(k("availabilityZones"), strings.Join(c.AvailabilityZones, ","), "must name three distinct zones")
+	}
+	c.DeletionProtection = r.boolean(k("deletionProtection"))
+	c.LogRetentionDays = r.integerIn(k("logRetentionDays"), LogRetentionDays, "retention periods CloudWatch Logs accepts")
+
+	c.Network = Network{
+		CIDR:               r.cidr(k("vpcCidr"), 16, 20),
+		NATGateways:        r.oneOf(k("natGateways"), "OnePerAz", "Single"),
+		FlowLogTrafficType: r.oneOf(k("flowLogTrafficType"), "ALL", "ACCEPT", "REJECT"),
+	}
+	c.Storage = Storage{
+		NoncurrentTransitionDays: r.integer(k("noncurrentTransitionDays"), 30, 365),
+		NoncurrentExpirationDays: r.integer(k("noncurrentExpirationDays"), 31, 3650),
+		AbortMultipartDays:       r.integer(k("abortMultipartDays"), 1, 30),
+		LogsExpirationDays:       r.integer(k("logsExpirationDays"), 90, 3650),
+	}
+	if c.Storage.NoncurrentExpirationDays != 0 && c.Storage.NoncurrentExpirationDays <= c.Storage.NoncurrentTransitionDays {
+		r.fail(k("noncurrentExpirationDays"), fmt.Sprint(c.Storage.NoncurrentExpirationDays),
+			"must be greater than noncurrentTransitionDays (%d)", c.Storage.NoncurrentTransitionDays)
+	}
+	c.Sessions = Sessions{TTL: r.duration(k("sessionTtl"), 5*time.Minute, 24*time.Hour)}
+	c.Params = Params{FeatureFlags: r.strings(k("featureFlags"), 0, 50)}
+	for _, f := range c.Params.FeatureFlags {
+		if !flagPattern.MatchString(f) {
+			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")
+		}
+	}
+
+	if len(r.errs) > 0 {
+		return nil, r.errs
+	}
+	return c, nil
+}
+
+// defaultTags reads aws:defaultTags ({"tags": {...}}) and checks the required keys.
+func (r *reader) defaultTags() map[string]string {
+	v, ok := r.raw("aws:defaultTags")
+	if !ok {
+		return nil
+	}
+	var dt struct {
+		Tags map[string]string `json:"tags"`
+	}
+	if err := json.Unmarshal([]byte(v), &dt); err != nil {
+		r.fail("aws:defaultTags", v, `must be an object {"tags": {"Key": "Value", ...}}`)
+		return nil
+	}
+	var missing []string
+	for _, t := range RequiredTags {
+		if strings.TrimSpace(dt.Tags[t]) == "" {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		r.fail("aws:defaultTags", v, "must set the tags %s (required on every resource)", strings.Join(missing, ", "))
+	}
+	return dt.Tags
+}

@@ -1,0 +1,70 @@
+// Package iamdoc holds IAM policy documents as Go values, so policies are
+// built and checked as data and marshalled once, never typed as JSON strings.
+package iamdoc
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Version is the IAM policy language version every document uses.
+const Version = "2012-10-17"
+
+// Document is an IAM policy (identity, resource or trust policy).
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one policy statement. Principal is nil for identity policies.
+type Statement struct {
+	Sid       string                    `json:"Sid,omitempty"`
+	Effect    string                    `json:"Effect"`
+	Principal map[string]any            `json:"Principal,omitempty"`
+	Action    []string                  `json:"Action"`
+	Resource  []string                  `json:"Resource,omitempty"`
+	Condition map[string]map[string]any `json:"Condition,omitempty"`
+}
+
+// Allow is an Allow statement of actions on resources.
+func Allow(sid string, actions, resources []string) Statement {
+	return Statement{Sid: sid, Effect: "Allow", Action: actions, Resource: resources}
+}
+
+// New returns a document of the given statements.
+func New(statements ...Statement) Document {
+	return Document{Version: Version, Statement: statements}
+}
+
+// JSON marshals the document.
+func (d Document) JSON() (string, error) {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("marshal IAM policy: %w", err)
+	}
+	return string(b), nil
+}
+
+// AssumeRole is a trust policy letting a service principal assume a role,
+// limited to our account with aws:SourceAccount (confused-deputy guard).
+func AssumeRole(service, accountID string) Document {
+	return New(Statement{
+		Effect:    "Allow",
+		Principal: map[string]any{"Service": service},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": accountID}},
+	})
+}
+
+// DenyInsecureTransport is the resource-policy statement that refuses any
+// request not made over TLS.
+func DenyInsecureTransport(actions, resources []string) Statement {
+	return Statement{
+		Sid:       "DenyInsecureTransport",
+		Effect:    "Deny",
+		Principal: map[string]any{"AWS": "*"},
+		Action:    actions,
+		Resource:  resources,
+		Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},
+	}
+}

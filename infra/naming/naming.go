@@ -1,0 +1,181 @@
+// Package naming builds every physical AWS name in trading-ha as
+// <resource-type>-<environmentSuffix> and knows each AWS resource type's
+// length and character limits, so the tightest limit bounds the suffix.
+package naming
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Kind is one kind of named AWS resource: the type word that starts its name,
+// the longest name AWS accepts, and the characters it accepts.
+type Kind struct {
+	// Type is the <resource-type> part of the name, e.g. "alb".
+	Type string
+	// MaxLen is AWS's limit on the whole name (path and unique tail included).
+	MaxLen int
+	// Path is prepended verbatim (log group paths, KMS aliases); it counts
+	// toward MaxLen.
+	Path string
+	// Reserve is the length kept free for a unique tail (S3 buckets).
+	Reserve int
+	// Underscores turns hyphens into underscores for resources whose names
+	// accept only letters, digits and underscores.
+	Underscores bool
+	// Charset is the pattern the full name must match.
+	Charset *regexp.Regexp
+}
+
+var (
+	lowerHyphen = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
+	anyName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/+=@-]*$`)
+	word        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	canaryChars = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	logGroup    = regexp.MustCompile(`^[A-Za-z0-9._/#-]+$`)
+)
+
+// The named resource kinds. Limits are AWS's (service quotas pages and the
+// pulumi-aws v6.83.4 schema); tests check every kind with the longest suffix
+// config allows.
+var (
+	VPC                = Kind{Type: "vpc", MaxLen: 255, Charset: lowerHyphen}
+	FlowLogGroup       = Kind{Type: "vpc-flow-logs", MaxLen: 512, Path: "/trading/", Charset: logGroup}
+	FlowLogRole        = Kind{Type: "role-flow-logs", MaxLen: 64, Charset: anyName}
+	KMSDataAlias       = Kind{Type: "kms-data", MaxLen: 256, Path: "alias/", Charset: anyName}
+	KMSTelemetryAlias  = Kind{Type: "kms-telemetry", MaxLen: 256, Path: "alias/", Charset: anyName}
+	DataBucket         = Kind{Type: "data", MaxLen: 63, Reserve: 9, Charset: lowerHyphen}
+	LogsBucket         = Kind{Type: "logs", MaxLen: 63, Reserve: 9, Charset: lowerHyphen}
+	SessionsTable      = Kind{Type: "sessions", MaxLen: 255, Charset: anyName}
+	SecurityGroupDB    = Kind{Type: "sg-db", MaxLen: 255, Charset: anyName}
+	SecurityGroupALB   = Kind{Type: "sg-alb", MaxLen: 255, Charset: anyName}
+	SecurityGroupTasks = Kind{Type: "sg-tasks", MaxLen: 255, Charset: anyName}
+	AuroraCluster      = Kind{Type: "aurora", MaxLen: 63, Reserve: 3, Charset: lowerHyphen}
+	DBSubnetGroup      = Kind{Type: "dbsubnet", MaxLen: 255, Charset: lowerHyphen}
+	DBClusterParams    = Kind{Type: "aurora-pg14-cluster", MaxLen: 255, Charset: lowerHyphen}
+	DBInstanceParams   = Kind{Type: "aurora-pg14-instance", MaxLen: 255, Charset: lowerHyphen}
+	DBMonitoringRole   = Kind{Type: "role-rds-monitoring", MaxLen: 64, Charset: anyName}
+	ECSCluster         = Kind{Type: "ecs", MaxLen: 255, Charset: anyName}
+	ECSService         = Kind{Type: "svc-trading", MaxLen: 255, Charset: anyName}
+	TaskFamily         = Kind{Type: "task-trading", MaxLen: 255, Charset: anyName}
+	TaskExecutionRole  = Kind{Type: "role-task-execution", MaxLen: 64, Charset: anyName}
+	TaskRole           = Kind{Type: "role-task", MaxLen: 64, Charset: anyName}
+	AppLogGroup        = Kind{Type: "ecs-trading", MaxLen: 512, Path: "/trading/", Charset: logGroup}
+	ECRRepository      = Kind{Type: "ecr-trading", MaxLen: 256, Charset: lowerHyphen}
+	ALB                = Kind{Type: "alb", MaxLen: 32, Charset: lowerHyphen}
+	TargetGroup        = Kind{Type: "tg", MaxLen: 32, Charset: lowerHyphen}
+	WebACL             = Kind{Type: "waf", MaxLen: 128, Charset: anyName}
+	HostedZoneComment  = Kind{Type: "zone", MaxLen: 256, Charset: anyName}
+	HealthCheck        = Kind{Type: "hc", MaxLen: 255, Charset: anyName}
+	Canary             = Kind{Type: "canary", MaxLen: 21, Charset: canaryChars}
+	CanaryRole         = Kind{Type: "role-canary", MaxLen: 64, Charset: anyName}
+	AlarmTopic         = Kind{Type: "alarms", MaxLen: 256, Charset: anyName}
+	Dashboard          = Kind{Type: "dashboard", MaxLen: 255, Charset: anyName}
+	EventBus           = Kind{Type: "events", MaxLen: 256, Charset: anyName}
+	EventArchive       = Kind{Type: "archive", MaxLen: 48, Charset: anyName}
+	AuditLogGroup      = Kind{Type: "events-audit", MaxLen: 512, Path: "/aws/events/", Charset: logGroup}
+	ConsumerQueue      = Kind{Type: "orders", MaxLen: 80, Charset: anyName}
+	DeadLetterQueue    = Kind{Type: "dlq", MaxLen: 80, Charset: anyName}
+	EventsRole         = Kind{Type: "role-events", MaxLen: 64, Charset: anyName}
+	BackupVault        = Kind{Type: "vault", MaxLen: 50, Charset: anyName}
+	BackupPlan         = Kind{Type: "backup-plan", MaxLen: 50, Charset: anyName}
+	BackupRole         = Kind{Type: "role-backup", MaxLen: 64, Charset: anyName}
+	RestoreTestingPlan = Kind{Type: "restore_testing", MaxLen: 50, Underscores: true, Charset: word}
+	StateMachineLogs   = Kind{Type: "states", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
+	StatesRole         = Kind{Type: "role-states", MaxLen: 64, Charset: anyName}
+	HealthCheckSM      = Kind{Type: "sm-health-check", MaxLen: 80, Charset: anyName}
+	BackupVerifySM     = Kind{Type: "sm-backup-verify", MaxLen: 80, Charset: anyName}
+	DBFailoverSM       = Kind{Type: "sm-db-failover", MaxLen: 80, Charset: anyName}
+	ServiceRecoverySM  = Kind{Type: "sm-svc-recovery", MaxLen: 80, Charset: anyName}
+	ServiceSnapshotSM  = Kind{Type: "sm-svc-snapshot", MaxLen: 80, Charset: anyName}
+	SchedulerRole      = Kind{Type: "role-scheduler", MaxLen: 64, Charset: anyName}
+	FISRole            = Kind{Type: "role-fis", MaxLen: 64, Charset: anyName}
+	FISLogGroup        = Kind{Type: "fis", MaxLen: 512, Path: "/trading/", Charset: logGroup}
+	ResiliencyPolicy   = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
+	CompositeAlarm     = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
+	AlarmPrefix        = Kind{Type: "alarm", MaxLen: 200, Charset: anyName}
+)
+
+// Kinds lists every named kind; MaxSuffixLen and the tests walk it.
+var Kinds = []Kind{
+	VPC, FlowLogGroup, FlowLogRole, KMSDataAlias, KMSTelemetryAlias, DataBucket, LogsBucket,
+	SessionsTable, SecurityGroupDB, SecurityGroupALB, SecurityGroupTasks, AuroraCluster,
+	DBSubnetGroup, DBClusterParams, DBInstanceParams, DBMonitoringRole, ECSCluster, ECSService,
+	TaskFamily, TaskExecutionRole, TaskRole, AppLogGroup, ECRRepository, ALB, TargetGroup, WebACL,
+	HostedZoneComment, HealthCheck, Canary, CanaryRole, AlarmTopic, Dashboard, EventBus, EventArchive,
+	AuditLogGroup, ConsumerQueue, DeadLetterQueue, EventsRole, BackupVault, BackupPlan, BackupRole,
+	RestoreTestingPlan, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
+	ServiceRecoverySM, ServiceSnapshotSM, SchedulerRole, FISRole, FISLogGroup, ResiliencyPolicy,
+	CompositeAlarm, AlarmPrefix,
+}
+
+// room is how many suffix characters a kind leaves: limit minus path, type,
+// the joining hyphen and any reserved tail.
+func (k Kind) room() int {
+	return k.MaxLen - len(k.Path) - len(k.Type) - 1 - k.Reserve
+}
+
+// MaxSuffixLen is the longest environmentSuffix every kind can hold, and the
+// kind that sets it.
+func MaxSuffixLen() (int, Kind) {
+	best, by := 1<<30, Kind{}
+	for _, k := range Kinds {
+		if r := k.room(); r < best {
+			best, by = r, k
+		}
+	}
+	return best, by
+}
+
+// Namer builds names for one stack.
+type Namer struct {
+	suffix string
+}
+
+// New returns a Namer for an environmentSuffix that config has validated.
+func New(suffix string) Namer {
+	return Namer{suffix: suffix}
+}
+
+// Suffix is the environmentSuffix the names end with.
+func (n Namer) Suffix() string { return n.suffix }
+
+// Name returns <path><type>-<suffix> for k.
+func (n Namer) Name(k Kind) string {
+	name := k.Path + k.Type + "-" + n.suffix
+	if k.Underscores {
+		name = k.Path + strings.ReplaceAll(k.Type+"_"+n.suffix, "-", "_")
+	}
+	return name
+}
+
+// Unique returns Name(k) with a unique tail for globally named resources
+// (S3 buckets): <type>-<suffix>-<tail>. The tail must fit k.Reserve.
+func (n Namer) Unique(k Kind, tail string) string {
+	return n.Name(k) + "-" + tail
+}
+
+// Check reports whether a full name respects k's limits; tests and the
+// policy suite use it.
+func Check(k Kind, name string) error {
+	if len(name) > k.MaxLen {
+		return fmt.Errorf("name %q is %d characters; %s names allow at most %d", name, len(name), k.Type, k.MaxLen)
+	}
+	if k.Charset != nil && !k.Charset.MatchString(strings.TrimPrefix(name, k.Path)) {
+		return fmt.Errorf("name %q has characters %s names do not allow (%s)", name, k.Type, k.Charset)
+	}
+	return nil
+}
+
+// Parameter returns the SSM Parameter Store name /trading/<suffix>/<parts...>,
+// the hierarchy the application and runbooks read their settings from.
+func (n Namer) Parameter(parts ...string) string {
+	return "/trading/" + n.suffix + "/" + strings.Join(parts, "/")
+}
+
+// ParameterPath is the root of the stack's parameter hierarchy, for IAM
+// resources such as parameter/trading/<suffix>/*.
+func (n Namer) ParameterPath() string {
+	return "/trading/" + n.suffix
+}

@@ -1,0 +1,205 @@
+// Package network builds the VPC with awsx: public, private (application)
+// and isolated (database) subnets in each of three AZs, NAT per AZ, flow logs
+// to a KMS-encrypted log group, S3 and DynamoDB gateway endpoints, and a
+// default security group stripped of every rule.
+package network
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	ec2x "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ec2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// Args configures the network.
+type Args struct {
+	Names           naming.Namer
+	Config          *config.Config
+	AccountID       string
+	TelemetryKeyArn pulumi.StringInput
+}
+
+// Network is the component and the IDs later tiers need.
+type Network struct {
+	pulumi.ResourceState
+
+	VpcID             pulumi.StringOutput
+	VpcCidr           string
+	PublicSubnetIDs   pulumi.StringArrayOutput
+	PrivateSubnetIDs  pulumi.StringArrayOutput
+	IsolatedSubnetIDs pulumi.StringArrayOutput
+	// S3PrefixListID lets security groups allow HTTPS to S3 via the gateway endpoint.
+	S3PrefixListID pulumi.StringOutput
+	// DynamoDBPrefixListID lets security groups allow HTTPS to DynamoDB.
+	DynamoDBPrefixListID pulumi.StringOutput
+	// ALBSecurityGroupID, TasksSecurityGroupID and DBSecurityGroupID are the
+	// three tiers' security groups. They are created here without rules so
+	// no tier depends on another to exist; the service and database
+	// components add the rules between them as separate resources.
+	ALBSecurityGroupID   pulumi.StringOutput
+	TasksSecurityGroupID pulumi.StringOutput
+	DBSecurityGroupID    pulumi.StringOutput
+}
+
+// SubnetMasks returns the public, private and isolated subnet prefix lengths
+// for a VPC of the given prefix length: application subnets get the most room.
+func SubnetMasks(vpcBits int) (public, private, isolated int) {
+	return vpcBits + 6, vpcBits + 4, vpcBits + 6
+}
+
+// New creates the network.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Network, error) {
+	n := &Network{VpcCidr: args.Config.Network.CIDR.String()}
+	if err := ctx.RegisterComponentResource("trading:network:Network", name, n, opts...); err != nil {
+		return nil, fmt.Errorf("register network component: %w", err)
+	}
+	parent := pulumi.Parent(n)
+	cfg := args.Config
+	pub, priv, iso := SubnetMasks(cfg.Network.CIDR.Bits())
+
+	strategy := ec2x.NatGatewayStrategyOnePerAz
+	if cfg.Network.NATGateways == "Single" {
+		strategy = ec2x.NatGatewayStrategySingle
+	}
+	auto := ec2x.SubnetAllocationStrategyAuto
+	vpc, err := ec2x.NewVpc(ctx, "vpc", &ec2x.VpcArgs{
+		CidrBlock:             pulumi.StringRef(n.VpcCidr),
+		AvailabilityZoneNames: cfg.AvailabilityZones,
+		EnableDnsHostnames:    pulumi.Bool(true),
+		EnableDnsSupport:      pulumi.Bool(true),
+		SubnetStrategy:        &auto,
+		NatGateways:           &ec2x.NatGatewayConfigurationArgs{Strategy: strategy},
+		SubnetSpecs: []ec2x.SubnetSpecArgs{
+			{Type: ec2x.SubnetTypePublic, Name: pulumi.StringRef("public"), CidrMask: pulumi.IntRef(pub)},
+			{Type: ec2x.SubnetTypePrivate, Name: pulumi.StringRef("private"), CidrMask: pulumi.IntRef(priv)},
+			{Type: ec2x.SubnetTypeIsolated, Name: pulumi.StringRef("isolated"), CidrMask: pulumi.IntRef(iso)},
+		},
+		Tags: pulumi.StringMap{"Name": pulumi.String(args.Names.Name(naming.VPC))},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create vpc: %w", err)
+	}
+	n.VpcID = vpc.VpcId
+	n.PublicSubnetIDs = vpc.PublicSubnetIds
+	n.PrivateSubnetIDs = vpc.PrivateSubnetIds
+	n.IsolatedSubnetIDs = vpc.IsolatedSubnetIds
+
+	// The default security group allows all traffic between its members;
+	// adopting it with no rules strips them (CIS 5.4, FSBP EC2.2).
+	if _, err := ec2.NewDefaultSecurityGroup(ctx, "default-sg", &ec2.DefaultSecurityGroupArgs{
+		VpcId: vpc.VpcId,
+	}, parent); err != nil {
+		return nil, fmt.Errorf("strip default security group: %w", err)
+	}
+
+	for _, sg := range []struct {
+		kind naming.Kind
+		desc string
+		id   *pulumi.StringOutput
+	}{
+		{naming.SecurityGroupALB, "internet-facing application load balancer", &n.ALBSecurityGroupID},
+		{naming.SecurityGroupTasks, "trading service tasks", &n.TasksSecurityGroupID},
+		{naming.SecurityGroupDB, "Aurora PostgreSQL cluster", &n.DBSecurityGroupID},
+	} {
+		group, err := ec2.NewSecurityGroup(ctx, sg.kind.Type, &ec2.SecurityGroupArgs{
+			Name:                pulumi.String(args.Names.Name(sg.kind)),
+			Description:         pulumi.String(sg.desc),
+			VpcId:               vpc.VpcId,
+			RevokeRulesOnDelete: pulumi.Bool(true),
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("create %s security group: %w", sg.kind.Type, err)
+		}
+		*sg.id = group.ID().ToStringOutput()
+	}
+
+	if err := n.flowLogs(ctx, args, vpc.VpcId, parent); err != nil {
+		return nil, err
+	}
+	if err := n.gatewayEndpoints(ctx, vpc.VpcId, parent); err != nil {
+		return nil, err
+	}
+
+	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
+		"vpcId": n.VpcID, "publicSubnetIds": n.PublicSubnetIDs,
+		"privateSubnetIds": n.PrivateSubnetIDs, "isolatedSubnetIds": n.IsolatedSubnetIDs,
+		"albSecurityGroupId": n.ALBSecurityGroupID, "tasksSecurityGroupId": n.TasksSecurityGroupID,
+		"dbSecurityGroupId": n.DBSecurityGroupID,
+	}); err != nil {
+		return nil, fmt.Errorf("register network outputs: %w", err)
+	}
+	return n, nil
+}
+
+func (n *Network) flowLogs(ctx *pulumi.Context, args Args, vpcID pulumi.StringOutput, parent pulumi.ResourceOption) error {
+	group, err := cloudwatch.NewLogGroup(ctx, "flow-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(args.Names.Name(naming.FlowLogGroup)),
+		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
+		KmsKeyId:        args.TelemetryKeyArn,
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create flow log group: %w", err)
+	}
+	trust, err := iamdoc.AssumeRole("vpc-flow-logs.amazonaws.com", args.AccountID).JSON()
+	if err != nil {
+		return err
+	}
+	role, err := iam.NewRole(ctx, "flow-logs", &iam.RoleArgs{
+		Name:             pulumi.String(args.Names.Name(naming.FlowLogRole)),
+		AssumeRolePolicy: pulumi.String(trust),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create flow log role: %w", err)
+	}
+	policy := group.Arn.ApplyT(func(arn string) (string, error) {
+		return iamdoc.New(iamdoc.Allow("WriteFlowLogs",
+			[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+			[]string{arn, arn + ":*"})).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, "flow-logs", &iam.RolePolicyArgs{
+		Role: role.Name, Policy: policy,
+	}, parent); err != nil {
+		return fmt.Errorf("attach flow log policy: %w", err)
+	}
+	if _, err := ec2.NewFlowLog(ctx, "flow-logs", &ec2.FlowLogArgs{
+		VpcId:                  vpcID,
+		TrafficType:            pulumi.String(args.Config.Network.FlowLogTrafficType),
+		LogDestinationType:     pulumi.String("cloud-watch-logs"),
+		LogDestination:         group.Arn,
+		IamRoleArn:             role.Arn,
+		MaxAggregationInterval: pulumi.Int(60),
+	}, parent); err != nil {
+		return fmt.Errorf("create flow log: %w", err)
+	}
+	return nil
+}
+
+// gatewayEndpoints keeps S3 and DynamoDB traffic off the NAT gateways and
+// the internet, on every route table of the VPC.
+func (n *Network) gatewayEndpoints(ctx *pulumi.Context, vpcID pulumi.StringOutput, parent pulumi.ResourceOrInvokeOption) error {
+	tables := ec2.GetRouteTablesOutput(ctx, ec2.GetRouteTablesOutputArgs{VpcId: vpcID}, parent)
+	for _, svc := range []string{"s3", "dynamodb"} {
+		ep, err := ec2.NewVpcEndpoint(ctx, "endpoint-"+svc, &ec2.VpcEndpointArgs{
+			VpcId:           vpcID,
+			ServiceName:     pulumi.String("com.amazonaws." + config.Region + "." + svc),
+			VpcEndpointType: pulumi.String("Gateway"),
+			RouteTableIds:   tables.Ids(),
+		}, parent)
+		if err != nil {
+			return fmt.Errorf("create %s gateway endpoint: %w", svc, err)
+		}
+		if svc == "s3" {
+			n.S3PrefixListID = ep.PrefixListId
+		} else {
+			n.DynamoDBPrefixListID = ep.PrefixListId
+		}
+	}
+	return nil
+}

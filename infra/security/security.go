@@ -1,0 +1,128 @@
+// Package security owns the customer managed KMS keys: one for data at rest
+// (Aurora, DynamoDB, S3, SSM, Secrets Manager, AWS Backup) and one for
+// telemetry and messaging (CloudWatch Logs, SNS, SQS, EventBridge, canary
+// artifacts). Both rotate yearly and have a 7-day deletion window.
+package security
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// DeletionWindowDays is the KMS key deletion window: the shortest AWS
+// allows, so destroyed stacks do not linger, yet a week to cancel a mistake.
+const DeletionWindowDays = 7
+
+// Args configures the keys.
+type Args struct {
+	Names     naming.Namer
+	AccountID string
+	Region    string
+}
+
+// Keys is the component: the two keys and their aliases.
+type Keys struct {
+	pulumi.ResourceState
+
+	// DataKeyArn encrypts data at rest.
+	DataKeyArn pulumi.StringOutput
+	// TelemetryKeyArn encrypts logs, topics, queues and artifacts.
+	TelemetryKeyArn pulumi.StringOutput
+}
+
+// New creates the keys.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Keys, error) {
+	k := &Keys{}
+	if err := ctx.RegisterComponentResource("trading:security:Keys", name, k, opts...); err != nil {
+		return nil, fmt.Errorf("register security component: %w", err)
+	}
+	parent := pulumi.Parent(k)
+
+	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
+	admin := iamdoc.Statement{
+		Sid: "AccountAdministers", Effect: "Allow",
+		Principal: map[string]any{"AWS": root},
+		Action:    []string{"kms:*"}, Resource: []string{"*"},
+	}
+	use := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}
+
+	// Data services use the key through the caller's permissions
+	// (kms:ViaService); AWS Backup also needs grants for copies.
+	dataPolicy := iamdoc.New(admin, iamdoc.Statement{
+		Sid: "ServicesViaAccount", Effect: "Allow",
+		Principal: map[string]any{"AWS": root},
+		Action:    append(use, "kms:CreateGrant", "kms:ListGrants"),
+		Resource:  []string{"*"},
+		Condition: map[string]map[string]any{"StringEquals": {
+			"kms:CallerAccount": args.AccountID,
+			"kms:ViaService": []string{
+				"rds." + args.Region + ".amazonaws.com", "dynamodb." + args.Region + ".amazonaws.com",
+				"s3." + args.Region + ".amazonaws.com", "ssm." + args.Region + ".amazonaws.com",
+				"secretsmanager." + args.Region + ".amazonaws.com", "backup." + args.Region + ".amazonaws.com",
+			},
+		}},
+	})
+	telemetryPolicy := iamdoc.New(admin,
+		iamdoc.Statement{
+			Sid: "CloudWatchLogs", Effect: "Allow",
+			Principal: map[string]any{"Service": "logs." + args.Region + ".amazonaws.com"},
+			Action:    use, Resource: []string{"*"},
+			Condition: map[string]map[string]any{"ArnLike": {
+				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:aws:logs:%s:%s:log-group:*", args.Region, args.AccountID),
+			}},
+		},
+		iamdoc.Statement{
+			Sid: "PublishersToTopicsAndQueues", Effect: "Allow",
+			Principal: map[string]any{"Service": []string{
+				"cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com", "states.amazonaws.com",
+			}},
+			Action:    []string{"kms:Decrypt", "kms:GenerateDataKey*"},
+			Resource:  []string{"*"},
+			Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
+		},
+	)
+
+	var err error
+	if k.DataKeyArn, err = newKey(ctx, "data", "trading-ha data at rest", args.Names.Name(naming.KMSDataAlias), dataPolicy, parent); err != nil {
+		return nil, err
+	}
+	if k.TelemetryKeyArn, err = newKey(ctx, "telemetry", "trading-ha logs, alarms and messaging", args.Names.Name(naming.KMSTelemetryAlias), telemetryPolicy, parent); err != nil {
+		return nil, err
+	}
+	if err := ctx.RegisterResourceOutputs(k, pulumi.Map{
+		"dataKeyArn": k.DataKeyArn, "telemetryKeyArn": k.TelemetryKeyArn,
+	}); err != nil {
+		return nil, fmt.Errorf("register security outputs: %w", err)
+	}
+	return k, nil
+}
+
+func newKey(ctx *pulumi.Context, name, description, alias string, policy iamdoc.Document, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	doc, err := policy.JSON()
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("%s key policy: %w", name, err)
+	}
+	key, err := kms.NewKey(ctx, "key-"+name, &kms.KeyArgs{
+		Description:          pulumi.String(description),
+		EnableKeyRotation:    pulumi.Bool(true),
+		RotationPeriodInDays: pulumi.Int(365),
+		DeletionWindowInDays: pulumi.Int(DeletionWindowDays),
+		KeyUsage:             pulumi.String("ENCRYPT_DECRYPT"),
+		Policy:               pulumi.String(doc),
+	}, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("create %s key: %w", name, err)
+	}
+	if _, err := kms.NewAlias(ctx, "alias-"+name, &kms.AliasArgs{
+		Name:        pulumi.String(alias),
+		TargetKeyId: key.KeyId,
+	}, parent); err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("create %s key alias: %w", name, err)
+	}
+	return key.Arn, nil
+}

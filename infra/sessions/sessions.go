@@ -1,0 +1,65 @@
+// Package sessions owns the DynamoDB table of trading sessions: on-demand
+// capacity, point-in-time recovery, SSE with our KMS key, and a TTL
+// attribute so expired sessions disappear on their own.
+package sessions
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// The table's key schema and TTL attribute: the contract with app/.
+const (
+	PartitionKey = "session_id"
+	TTLAttribute = "expires_at_epoch"
+)
+
+// Args configures the table.
+type Args struct {
+	Names              naming.Namer
+	DataKeyArn         pulumi.StringInput
+	DeletionProtection bool
+}
+
+// Table is the component.
+type Table struct {
+	pulumi.ResourceState
+
+	Name pulumi.StringOutput
+	Arn  pulumi.StringOutput
+}
+
+// New creates the sessions table.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Table, error) {
+	t := &Table{}
+	if err := ctx.RegisterComponentResource("trading:sessions:Table", name, t, opts...); err != nil {
+		return nil, fmt.Errorf("register sessions component: %w", err)
+	}
+	table, err := dynamodb.NewTable(ctx, "sessions", &dynamodb.TableArgs{
+		Name:        pulumi.String(args.Names.Name(naming.SessionsTable)),
+		BillingMode: pulumi.String("PAY_PER_REQUEST"),
+		HashKey:     pulumi.String(PartitionKey),
+		Attributes: dynamodb.TableAttributeArray{
+			&dynamodb.TableAttributeArgs{Name: pulumi.String(PartitionKey), Type: pulumi.String("S")},
+		},
+		Ttl:                 &dynamodb.TableTtlArgs{AttributeName: pulumi.String(TTLAttribute), Enabled: pulumi.Bool(true)},
+		PointInTimeRecovery: &dynamodb.TablePointInTimeRecoveryArgs{Enabled: pulumi.Bool(true)},
+		ServerSideEncryption: &dynamodb.TableServerSideEncryptionArgs{
+			Enabled: pulumi.Bool(true), KmsKeyArn: args.DataKeyArn,
+		},
+		DeletionProtectionEnabled: pulumi.Bool(args.DeletionProtection),
+		TableClass:                pulumi.String("STANDARD"),
+	}, pulumi.Parent(t))
+	if err != nil {
+		return nil, fmt.Errorf("create sessions table: %w", err)
+	}
+	t.Name, t.Arn = table.Name, table.Arn
+	if err := ctx.RegisterResourceOutputs(t, pulumi.Map{"name": t.Name, "arn": t.Arn}); err != nil {
+		return nil, fmt.Errorf("register sessions outputs: %w", err)
+	}
+	return t, nil
+}

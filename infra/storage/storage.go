@@ -1,0 +1,218 @@
+// Package storage owns the S3 buckets: the versioned, KMS-encrypted data
+// bucket, and the logs/artifacts bucket that uses SSE-S3 because ALB access
+// logs cannot be written with a customer managed key. Both block public
+// access, refuse non-TLS requests, disable ACLs, expire old versions and
+// abort stale multipart uploads, and are force-destroyed with the stack.
+package storage
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// ELBAccountUSEast1 is the Elastic Load Balancing account that writes ALB
+// access logs in us-east-1 (regions before August 2022 use an account
+// principal, not the log-delivery service principal).
+const ELBAccountUSEast1 = "127311923021"
+
+// Prefixes inside the logs bucket.
+const (
+	ALBLogsPrefix          = "alb"
+	AccessLogsPrefix       = "s3-access/"
+	CanaryPrefix           = "canary"
+	CanaryCodePrefix       = "canary-code"
+	ServiceSnapshotsPrefix = "ecs-snapshots"
+)
+
+// Args configures the buckets.
+type Args struct {
+	Names      naming.Namer
+	Config     *config.Config
+	AccountID  string
+	DataKeyArn pulumi.StringInput
+}
+
+// Buckets is the component and the names and ARNs other tiers need.
+type Buckets struct {
+	pulumi.ResourceState
+
+	DataBucket pulumi.StringOutput
+	DataArn    pulumi.StringOutput
+	LogsBucket pulumi.StringOutput
+	LogsArn    pulumi.StringOutput
+}
+
+// New creates the buckets.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Buckets, error) {
+	b := &Buckets{}
+	if err := ctx.RegisterComponentResource("trading:storage:Buckets", name, b, opts...); err != nil {
+		return nil, fmt.Errorf("register storage component: %w", err)
+	}
+	parent := pulumi.Parent(b)
+
+	// Bucket names are global: an 8-hex-digit tail kept in state makes them
+	// unique while keeping <type>-<suffix> at the front.
+	tail, err := random.NewRandomId(ctx, "bucket-tail", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create bucket name tail: %w", err)
+	}
+
+	logs, err := newBucket(ctx, bucketSpec{
+		logical: "logs", kind: naming.LogsBucket, tail: tail.Hex, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	data, err := newBucket(ctx, bucketSpec{logical: "data", kind: naming.DataBucket, tail: tail.Hex, args: args, kmsKey: args.DataKeyArn}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	// Server access logs of the data bucket go to the logs bucket (FSBP S3.9).
+	if _, err := s3.NewBucketLoggingV2(ctx, "data-access-logs", &s3.BucketLoggingV2Args{
+		Bucket: data.Bucket, TargetBucket: logs.Bucket, TargetPrefix: pulumi.String(AccessLogsPrefix),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("enable data bucket access logging: %w", err)
+	}
+
+	if err := policy(ctx, "data", data, nil, parent); err != nil {
+		return nil, err
+	}
+	logDelivery := func(arn string) []iamdoc.Statement {
+		return []iamdoc.Statement{
+			{
+				Sid: "ALBAccessLogs", Effect: "Allow",
+				Principal: map[string]any{"AWS": "arn:aws:iam::" + ELBAccountUSEast1 + ":root"},
+				Action:    []string{"s3:PutObject"},
+				Resource:  []string{arn + "/" + ALBLogsPrefix + "/AWSLogs/" + args.AccountID + "/*"},
+			},
+			{
+				Sid: "S3ServerAccessLogs", Effect: "Allow",
+				Principal: map[string]any{"Service": "logging.s3.amazonaws.com"},
+				Action:    []string{"s3:PutObject"},
+				Resource:  []string{arn + "/" + AccessLogsPrefix + "*"},
+				Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
+			},
+		}
+	}
+	if err := policy(ctx, "logs", logs, logDelivery, parent); err != nil {
+		return nil, err
+	}
+
+	b.DataBucket, b.DataArn = data.Bucket, data.Arn
+	b.LogsBucket, b.LogsArn = logs.Bucket, logs.Arn
+	if err := ctx.RegisterResourceOutputs(b, pulumi.Map{
+		"dataBucket": b.DataBucket, "logsBucket": b.LogsBucket,
+	}); err != nil {
+		return nil, fmt.Errorf("register storage outputs: %w", err)
+	}
+	return b, nil
+}
+
+type bucketSpec struct {
+	logical           string
+	kind              naming.Kind
+	tail              pulumi.StringOutput
+	args              Args
+	kmsKey            pulumi.StringInput // nil: SSE-S3
+	expireCurrentDays int                // 0: current versions never expire
+}
+
+func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
+	cfg := spec.args.Config.Storage
+	name := spec.tail.ApplyT(func(t string) string { return spec.args.Names.Unique(spec.kind, t) }).(pulumi.StringOutput)
+	bucket, err := s3.NewBucketV2(ctx, spec.logical, &s3.BucketV2Args{
+		Bucket:       name,
+		ForceDestroy: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create %s bucket: %w", spec.logical, err)
+	}
+	child := func(what string) string { return spec.logical + "-" + what }
+	if _, err := s3.NewBucketPublicAccessBlock(ctx, child("public-access"), &s3.BucketPublicAccessBlockArgs{
+		Bucket: bucket.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
+		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("block public access on %s bucket: %w", spec.logical, err)
+	}
+	if _, err := s3.NewBucketOwnershipControls(ctx, child("ownership"), &s3.BucketOwnershipControlsArgs{
+		Bucket: bucket.ID(),
+		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("disable ACLs on %s bucket: %w", spec.logical, err)
+	}
+	if _, err := s3.NewBucketVersioningV2(ctx, child("versioning"), &s3.BucketVersioningV2Args{
+		Bucket:                  bucket.ID(),
+		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("enable versioning on %s bucket: %w", spec.logical, err)
+	}
+	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+		SseAlgorithm: pulumi.String("AES256"),
+	}
+	if spec.kmsKey != nil {
+		sse = &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+			SseAlgorithm: pulumi.String("aws:kms"), KmsMasterKeyId: spec.kmsKey,
+		}
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, child("encryption"), &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+			ApplyServerSideEncryptionByDefault: sse,
+			BucketKeyEnabled:                   pulumi.Bool(spec.kmsKey != nil),
+		}},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("encrypt %s bucket: %w", spec.logical, err)
+	}
+	rule := &s3.BucketLifecycleConfigurationV2RuleArgs{
+		Id:     pulumi.String("versions-and-uploads"),
+		Status: pulumi.String("Enabled"),
+		Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+		NoncurrentVersionTransitions: s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionTransitionArray{
+			&s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionTransitionArgs{
+				NoncurrentDays: pulumi.Int(cfg.NoncurrentTransitionDays), StorageClass: pulumi.String("STANDARD_IA"),
+			},
+		},
+		NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+			NoncurrentDays: pulumi.Int(cfg.NoncurrentExpirationDays),
+		},
+		AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+			DaysAfterInitiation: pulumi.Int(cfg.AbortMultipartDays),
+		},
+	}
+	if spec.expireCurrentDays > 0 {
+		rule.Expiration = &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(spec.expireCurrentDays)}
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, child("lifecycle"), &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: bucket.ID(),
+		Rules:  s3.BucketLifecycleConfigurationV2RuleArray{rule},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("set lifecycle of %s bucket: %w", spec.logical, err)
+	}
+	return bucket, nil
+}
+
+// policy attaches the bucket policy: TLS only, plus any extra statements.
+func policy(ctx *pulumi.Context, logical string, bucket *s3.BucketV2,
+	extra func(arn string) []iamdoc.Statement, parent pulumi.ResourceOption) error {
+	doc := bucket.Arn.ApplyT(func(arn string) (string, error) {
+		stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"s3:*"}, []string{arn, arn + "/*"})}
+		if extra != nil {
+			stmts = append(stmts, extra(arn)...)
+		}
+		return iamdoc.New(stmts...).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := s3.NewBucketPolicy(ctx, logical+"-policy", &s3.BucketPolicyArgs{
+		Bucket: bucket.ID(), Policy: doc,
+	}, parent); err != nil {
+		return fmt.Errorf("attach %s bucket policy: %w", logical, err)
+	}
+	return nil
+}

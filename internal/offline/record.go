@@ -1,0 +1,193 @@
+package offline
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra"
+	"github.com/trading-ha/trading-ha/infra/config"
+)
+
+// AccountID is the account the mocks pretend to deploy into.
+const AccountID = "123456789012"
+
+// Resource is one registered resource with the inputs the program gave it.
+type Resource struct {
+	Type      string
+	Name      string
+	URN       string
+	ParentURN string
+	// Component is the type of the nearest trading:* component above the
+	// resource (or its own type when it is one).
+	Component string
+	Custom    bool
+	ID        string
+	// Inputs are the plain values (secrets unwrapped); Raw keeps the
+	// property map, where secrets are still marked.
+	Inputs         map[string]any
+	Raw            resource.PropertyMap
+	Outputs        map[string]any
+	Protect        bool
+	RetainOnDelete bool
+	DependsOn      []string
+}
+
+// Recording is everything one mocked run registered.
+type Recording struct {
+	Stack     string
+	Config    map[string]string
+	Resources []*Resource
+}
+
+// Run loads the stack's config from dir (Pulumi.yaml and
+// Pulumi.<stack>.yaml), applies overrides, and runs infra.Deploy under mocks.
+// The recording is returned even when Deploy fails, so callers can check
+// that nothing was registered.
+func Run(dir, stack string, overrides map[string]string) (*Recording, error) {
+	cfg, err := LoadStack(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range overrides {
+		if v == "" {
+			delete(cfg, k)
+			continue
+		}
+		cfg[k] = v
+	}
+	rec := &Recording{Stack: stack, Config: cfg}
+	m := &mocks{stack: stack, rec: rec}
+	err = pulumi.RunErr(infra.Deploy,
+		pulumi.WithMocks(config.Project, stack, m),
+		func(info *pulumi.RunInfo) { info.Config = cfg },
+	)
+	sort.SliceStable(rec.Resources, func(i, j int) bool { return rec.Resources[i].URN < rec.Resources[j].URN })
+	return rec, err
+}
+
+// ByType returns the resources of one type token, e.g. "aws:rds/cluster:Cluster".
+func (r *Recording) ByType(typ string) []*Resource {
+	var out []*Resource
+	for _, res := range r.Resources {
+		if res.Type == typ {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// One returns the single resource of a type and logical name.
+func (r *Recording) One(typ, name string) (*Resource, error) {
+	var found *Resource
+	for _, res := range r.Resources {
+		if res.Type == typ && res.Name == name {
+			if found != nil {
+				return nil, fmt.Errorf("two %s resources named %q", typ, name)
+			}
+			found = res
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no %s resource named %q", typ, name)
+	}
+	return found, nil
+}
+
+// Components returns the trading:* component types, sorted.
+func (r *Recording) Components() []string {
+	seen := map[string]bool{}
+	for _, res := range r.Resources {
+		if res.Component != "" {
+			seen[res.Component] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ByURN finds a resource by URN.
+func (r *Recording) ByURN(urn string) *Resource {
+	for _, res := range r.Resources {
+		if res.URN == urn {
+			return res
+		}
+	}
+	return nil
+}
+
+type mocks struct {
+	stack string
+	mu    sync.Mutex
+	rec   *Recording
+	n     int
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n++
+	rpc := args.RegisterRPC
+	parent := ""
+	if rpc != nil {
+		parent = rpc.GetParent()
+	}
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	urn := string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(config.Project), parentType, tokens.Type(args.TypeToken), args.Name))
+
+	id := ""
+	if args.Custom {
+		id = fmt.Sprintf("%s-%04d", shortType(args.TypeToken), m.n)
+	}
+	outputs := Outputs(args.TypeToken, args.Name, id, args.Inputs)
+	res := &Resource{
+		Type: args.TypeToken, Name: args.Name, URN: urn, ParentURN: parent, Custom: args.Custom, ID: id,
+		Inputs: args.Inputs.Mappable(), Raw: args.Inputs, Outputs: outputs.Mappable(),
+		Component: componentOf(args.TypeToken, string(parentType)),
+	}
+	if rpc != nil {
+		res.Protect = rpc.GetProtect()
+		res.RetainOnDelete = rpc.GetRetainOnDelete()
+		res.DependsOn = rpc.GetDependencies()
+	}
+	m.rec.Resources = append(m.rec.Resources, res)
+	return id, outputs, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return Invoke(args.Token, args.Args)
+}
+
+// componentOf finds the nearest trading:* type in a qualified type chain
+// ("trading:network:Network$awsx:ec2:Vpc").
+func componentOf(typ, parentQualified string) string {
+	if strings.HasPrefix(typ, "trading:") {
+		return typ
+	}
+	parts := strings.Split(parentQualified, "$")
+	for i := len(parts) - 1; i >= 0; i-- {
+		if strings.HasPrefix(parts[i], "trading:") {
+			return parts[i]
+		}
+	}
+	return ""
+}
+
+// shortType turns "aws:rds/cluster:Cluster" into "cluster".
+func shortType(typ string) string {
+	parts := strings.Split(typ, ":")
+	last := strings.ToLower(parts[len(parts)-1])
+	return last
+}

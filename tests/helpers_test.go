@@ -1,0 +1,146 @@
+// Package tests is the mock-engine suite: it runs the real infra.Deploy for
+// each stack file under Pulumi's mocks (internal/offline) and asserts the
+// values that matter. It is one package so pulumi-aws compiles once.
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/trading-ha/trading-ha/internal/offline"
+)
+
+// Stacks are the stack files every test runs against.
+var Stacks = []string{"dev", "prod"}
+
+var (
+	cacheMu sync.Mutex
+	cache   = map[string]*offline.Recording{}
+)
+
+// record runs a stack once per test binary and caches the recording.
+func record(t *testing.T, stack string) *offline.Recording {
+	t.Helper()
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	if rec, ok := cache[stack]; ok {
+		return rec
+	}
+	rec, err := offline.Run("..", stack, nil)
+	if err != nil {
+		t.Fatalf("stack %s: %v", stack, err)
+	}
+	cache[stack] = rec
+	return rec
+}
+
+// recordWith runs a stack with config overrides (not cached). An empty
+// override value removes the key.
+func recordWith(t *testing.T, stack string, overrides map[string]string) (*offline.Recording, error) {
+	t.Helper()
+	return offline.Run("..", stack, overrides)
+}
+
+// forStacks runs fn as a subtest per stack.
+func forStacks(t *testing.T, fn func(t *testing.T, stack string, rec *offline.Recording)) {
+	for _, s := range Stacks {
+		t.Run(s, func(t *testing.T) { fn(t, s, record(t, s)) })
+	}
+}
+
+// one returns the single resource of a type and logical name or fails.
+func one(t *testing.T, rec *offline.Recording, typ, name string) *offline.Resource {
+	t.Helper()
+	r, err := rec.One(typ, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// get walks a dotted path ("serverSideEncryption.kmsKeyArn", "rules.0.id")
+// through a resource's inputs.
+func get(t *testing.T, r *offline.Resource, path string) any {
+	t.Helper()
+	v, err := walk(r.Inputs, path)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.Type, r.Name, err)
+	}
+	return v
+}
+
+func walk(root any, path string) (any, error) {
+	cur := root
+	for _, part := range strings.Split(path, ".") {
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[part]
+			if !ok {
+				return nil, fmt.Errorf("no %q in path %q", part, path)
+			}
+			cur = v
+		case []any:
+			var i int
+			if _, err := fmt.Sscan(part, &i); err != nil || i < 0 || i >= len(c) {
+				return nil, fmt.Errorf("bad index %q in path %q (len %d)", part, path, len(c))
+			}
+			cur = c[i]
+		default:
+			return nil, fmt.Errorf("cannot descend into %T at %q in %q", cur, part, path)
+		}
+	}
+	return cur, nil
+}
+
+// eq asserts an input equals want; numbers compare as float64.
+func eq(t *testing.T, r *offline.Resource, path string, want any) {
+	t.Helper()
+	got := get(t, r, path)
+	if !same(got, want) {
+		t.Errorf("%s %s: %s = %#v, want %#v", r.Type, r.Name, path, got, want)
+	}
+}
+
+func same(got, want any) bool {
+	switch w := want.(type) {
+	case int:
+		want = float64(w)
+	case []string:
+		xs := make([]any, len(w))
+		for i, s := range w {
+			xs[i] = s
+		}
+		want = xs
+	}
+	return reflect.DeepEqual(got, want)
+}
+
+// jsonInput parses a JSON-string input (policies, container definitions, ASL).
+func jsonInput(t *testing.T, r *offline.Resource, path string, into any) {
+	t.Helper()
+	s, ok := get(t, r, path).(string)
+	if !ok {
+		t.Fatalf("%s %s: %s is not a string", r.Type, r.Name, path)
+	}
+	if err := json.Unmarshal([]byte(s), into); err != nil {
+		t.Fatalf("%s %s: %s is not JSON: %v", r.Type, r.Name, path, err)
+	}
+}
+
+// policyDoc is an IAM policy as tests read it; Action/Resource may be a
+// string or a list in AWS syntax, our generator always writes lists.
+type policyDoc struct {
+	Version   string
+	Statement []struct {
+		Sid       string
+		Effect    string
+		Principal map[string]any
+		Action    []string
+		Resource  []string
+		Condition map[string]map[string]any
+	}
+}
