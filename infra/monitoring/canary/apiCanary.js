@@ -468,3 +468,20 @@ module.exports = {
   DEFAULT_STEP_TIMEOUT_MS,
   DEFAULT_TRADER_ID,
 };
+
+// Local run: `TARGET_URL=http://127.0.0.1:8080 node apiCanary.js` runs the same
+// steps with the node driver and prints one line per step.
+if (require.main === module) {
+  const config = configFromEnv(process.env);
+  const driver = createNodeDriver({ baseUrl: config.baseUrl, tlsInsecure: config.tlsInsecure });
+  runApiCanary({ driver, traderId: config.traderId, stepTimeoutMs: config.stepTimeoutMs })
+    .then((out) => {
+      for (const s of driver.steps) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)`);
+      console.log(`canary passed: order ${out.orderId}`);
+    })
+    .catch((err) => {
+      for (const s of driver.steps) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)${s.error ? `: ${s.error}` : ''}`);
+      console.error(`canary failed: ${err.message}`);
+      process.exitCode = 1;
+    });
+}
