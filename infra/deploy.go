@@ -68,6 +68,15 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// Composition order (each block below is one component; a later block
+	// may use an earlier one's outputs, never the reverse):
+	//   database -> params -> service -> dns -> monitoring -> backup -> runbooks -> events -> resilience
+	// The event bus and state machine names are fixed by naming, so the
+	// service's task role and the alarms can scope to their ARNs before
+	// those components exist in the order.
+
+	// --- database ---
+
 	entries := []params.Entry{
 		{Path: "env/region", Value: pulumi.String(cfg.Region), Description: "AWS region of the stack"},
 		{Path: "env/suffix", Value: pulumi.String(cfg.EnvironmentSuffix), Description: "environmentSuffix of the stack"},
@@ -83,6 +92,20 @@ func Deploy(ctx *pulumi.Context) error {
 	if err != nil {
 		return err
 	}
+
+	// --- service ---
+
+	// --- dns ---
+
+	// --- monitoring ---
+
+	// --- backup ---
+
+	// --- runbooks ---
+
+	// --- events ---
+
+	// --- resilience ---
 
 	ctx.Export("vpcId", net.VpcID)
 	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
