@@ -82,7 +82,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			{Type: ec2x.SubnetTypeIsolated, Name: pulumi.StringRef("isolated"), CidrMask: pulumi.IntRef(iso)},
 		},
 		Tags: pulumi.StringMap{"Name": pulumi.String(args.Names.Name(naming.VPC))},
-	}, parent)
+		// awsx is a remote component: the SDK sends it only explicitly given
+		// providers, not the ones inherited from the parent, so the
+		// component's own options (the tagged aws provider) go along.
+	}, append([]pulumi.ResourceOption{parent}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("create vpc: %w", err)
 	}

@@ -55,16 +55,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, fmt.Errorf("parameter %q declared twice", e.Path)
 		}
 		full := args.Names.Parameter(e.Path)
+		// Plain settings use insecureValue so state and diffs show them;
+		// SecureString values stay secrets end to end.
 		p := &ssm.ParameterArgs{
-			Name:        pulumi.String(full),
-			Type:        pulumi.String("String"),
-			Value:       e.Value,
-			Description: pulumi.String(e.Description),
-			Tier:        pulumi.String("Standard"),
+			Name:          pulumi.String(full),
+			Type:          pulumi.String("String"),
+			InsecureValue: e.Value,
+			Description:   pulumi.String(e.Description),
+			Tier:          pulumi.String("Standard"),
 		}
 		if e.Secure {
 			p.Type = pulumi.String("SecureString")
 			p.KeyId = args.DataKeyArn
+			p.InsecureValue = nil
 			p.Value = pulumi.ToSecret(e.Value).(pulumi.StringOutput)
 		}
 		param, err := ssm.NewParameter(ctx, "param-"+strings.ReplaceAll(e.Path, "/", "-"), p, pulumi.Parent(s))

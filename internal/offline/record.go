@@ -28,6 +28,10 @@ type Resource struct {
 	Component string
 	Custom    bool
 	ID        string
+	// Provider is the provider reference ("<urn>::<id>") the resource uses;
+	// Providers holds the per-package providers a remote component received.
+	Provider  string
+	Providers map[string]string
 	// Inputs are the plain values (secrets unwrapped); Raw keeps the
 	// property map, where secrets are still marked.
 	Inputs         map[string]any
@@ -61,9 +65,15 @@ func Run(dir, stack string, overrides map[string]string) (*Recording, error) {
 		}
 		cfg[k] = v
 	}
+	return RunProgram(stack, cfg, infra.Deploy)
+}
+
+// RunProgram runs any Pulumi program under the recording mocks with the
+// given config; tests use it to exercise one component in isolation.
+func RunProgram(stack string, cfg map[string]string, program pulumi.RunFunc) (*Recording, error) {
 	rec := &Recording{Stack: stack, Config: cfg}
 	m := &mocks{stack: stack, rec: rec}
-	err = pulumi.RunErr(infra.Deploy,
+	err := pulumi.RunErr(program,
 		pulumi.WithMocks(config.Project, stack, m),
 		func(info *pulumi.RunInfo) { info.Config = cfg },
 	)
@@ -153,14 +163,15 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	outputs := Outputs(args.TypeToken, args.Name, id, args.Inputs)
 	res := &Resource{
-		Type: args.TypeToken, Name: args.Name, URN: urn, ParentURN: parent, Custom: args.Custom, ID: id,
-		Inputs: args.Inputs.Mappable(), Raw: args.Inputs, Outputs: outputs.Mappable(),
+		Type: args.TypeToken, Name: args.Name, URN: urn, ParentURN: parent, Custom: args.Custom, ID: id, Provider: args.Provider,
+		Inputs: Plain(args.Inputs), Raw: args.Inputs, Outputs: Plain(outputs),
 		Component: componentOf(args.TypeToken, string(parentType)),
 	}
 	if rpc != nil {
 		res.Protect = rpc.GetProtect()
 		res.RetainOnDelete = rpc.GetRetainOnDelete()
 		res.DependsOn = rpc.GetDependencies()
+		res.Providers = rpc.GetProviders()
 	}
 	m.rec.Resources = append(m.rec.Resources, res)
 	return id, outputs, nil
@@ -190,4 +201,36 @@ func shortType(typ string) string {
 	parts := strings.Split(typ, ":")
 	last := strings.ToLower(parts[len(parts)-1])
 	return last
+}
+
+// Plain turns a property map into plain Go values, unwrapping secrets and
+// known outputs (Raw keeps the secret marks).
+func Plain(m resource.PropertyMap) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[string(k)] = plainValue(v)
+	}
+	return out
+}
+
+func plainValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return plainValue(v.SecretValue().Element)
+	case v.IsOutput():
+		return plainValue(v.OutputValue().Element)
+	case v.IsComputed():
+		return nil
+	case v.IsObject():
+		return Plain(v.ObjectValue())
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = plainValue(e)
+		}
+		return out
+	default:
+		return v.Mappable()
+	}
 }

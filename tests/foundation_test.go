@@ -1,0 +1,310 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/params"
+	"github.com/trading-ha/trading-ha/internal/offline"
+)
+
+// stackValues are the settings that differ between the stack files.
+var stackValues = map[string]struct {
+	retention, noncurrentExpiration, logsExpiration int
+	costCenter, classification                      string
+}{
+	"dev":  {retention: 30, noncurrentExpiration: 365, logsExpiration: 365, costCenter: "cc-trading-dev", classification: "internal"},
+	"prod": {retention: 365, noncurrentExpiration: 2555, logsExpiration: 2557, costCenter: "cc-trading-prod", classification: "confidential"},
+}
+
+func TestProviderCarriesRegionAndTags(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		p := one(t, rec, "pulumi:providers:aws", "aws")
+		eq(t, p, "region", "us-east-1")
+		want := stackValues[stack]
+		eq(t, p, "defaultTags.tags.Environment", stack)
+		eq(t, p, "defaultTags.tags.Application", "trading-ha")
+		eq(t, p, "defaultTags.tags.Owner", "platform-team")
+		eq(t, p, "defaultTags.tags.CostCenter", want.costCenter)
+		eq(t, p, "defaultTags.tags.DataClassification", want.classification)
+		// Every AWS resource goes through that provider, so every one is tagged.
+		for _, r := range rec.Resources {
+			switch {
+			case strings.HasPrefix(r.Type, "aws:"):
+				if !strings.HasPrefix(r.Provider, p.URN+"::") {
+					t.Errorf("%s %s uses provider %q, not the tagged one", r.Type, r.Name, r.Provider)
+				}
+			case strings.HasPrefix(r.Type, "awsx:"):
+				if !strings.HasPrefix(r.Providers["aws"], p.URN+"::") {
+					t.Errorf("%s %s has aws provider %q, not the tagged one", r.Type, r.Name, r.Providers["aws"])
+				}
+			}
+		}
+	})
+}
+
+func TestEveryResourceBelongsToAComponent(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		for _, r := range rec.Resources {
+			if r.Type == "pulumi:providers:aws" {
+				continue
+			}
+			if r.Component == "" {
+				t.Errorf("%s %s is not parented to a trading:* component", r.Type, r.Name)
+			}
+			if strings.HasPrefix(r.Type, "trading:") && len(strings.Split(r.Type, ":")) != 3 {
+				t.Errorf("component token %s does not have three parts", r.Type)
+			}
+		}
+		for _, c := range []string{"trading:network:Network", "trading:security:Keys", "trading:storage:Buckets", "trading:sessions:Table", "trading:params:Store"} {
+			if len(rec.ByType(c)) != 1 {
+				t.Errorf("want exactly one %s component", c)
+			}
+		}
+	})
+}
+
+func TestNetwork(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		vpc := one(t, rec, "awsx:ec2:Vpc", "vpc")
+		eq(t, vpc, "cidrBlock", "10.40.0.0/16")
+		eq(t, vpc, "availabilityZoneNames", []string{"us-east-1a", "us-east-1b", "us-east-1c"})
+		eq(t, vpc, "natGateways.strategy", "OnePerAz")
+		eq(t, vpc, "enableDnsHostnames", true)
+		eq(t, vpc, "tags.Name", "vpc-"+stack)
+		wantSubnets := map[string]float64{"Public": 22, "Private": 20, "Isolated": 22}
+		specs := get(t, vpc, "subnetSpecs").([]any)
+		if len(specs) != 3 {
+			t.Fatalf("want 3 subnet tiers, got %d", len(specs))
+		}
+		for _, s := range specs {
+			m := s.(map[string]any)
+			if want, ok := wantSubnets[m["type"].(string)]; !ok || m["cidrMask"] != want {
+				t.Errorf("subnet spec %v; want masks %v", m, wantSubnets)
+			}
+		}
+
+		key := one(t, rec, "aws:kms/key:Key", "key-telemetry")
+		group := one(t, rec, "aws:cloudwatch/logGroup:LogGroup", "flow-logs")
+		eq(t, group, "name", "/trading/vpc-flow-logs-"+stack)
+		eq(t, group, "retentionInDays", stackValues[stack].retention)
+		eq(t, group, "kmsKeyId", key.Outputs["arn"])
+		fl := one(t, rec, "aws:ec2/flowLog:FlowLog", "flow-logs")
+		eq(t, fl, "trafficType", "ALL")
+		eq(t, fl, "logDestinationType", "cloud-watch-logs")
+		eq(t, fl, "logDestination", group.Outputs["arn"])
+		eq(t, fl, "vpcId", "vpc-0trading")
+
+		var pol policyDoc
+		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "flow-logs"), "policy", &pol)
+		arn := group.Outputs["arn"].(string)
+		if len(pol.Statement) != 1 || strings.Join(pol.Statement[0].Resource, ",") != arn+","+arn+":*" ||
+			strings.Join(pol.Statement[0].Action, ",") != "logs:CreateLogStream,logs:PutLogEvents,logs:DescribeLogStreams" {
+			t.Errorf("flow log role policy %+v", pol)
+		}
+		var trust policyDoc
+		jsonInput(t, one(t, rec, "aws:iam/role:Role", "flow-logs"), "assumeRolePolicy", &trust)
+		if trust.Statement[0].Principal["Service"] != "vpc-flow-logs.amazonaws.com" || trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"] != offline.AccountID {
+			t.Errorf("flow log trust %+v", trust)
+		}
+
+		for _, svc := range []string{"s3", "dynamodb"} {
+			ep := one(t, rec, "aws:ec2/vpcEndpoint:VpcEndpoint", "endpoint-"+svc)
+			eq(t, ep, "serviceName", "com.amazonaws.us-east-1."+svc)
+			eq(t, ep, "vpcEndpointType", "Gateway")
+			if ids := get(t, ep, "routeTableIds").([]any); len(ids) != 7 {
+				t.Errorf("%s endpoint on %d route tables, want all 7", svc, len(ids))
+			}
+		}
+		def := one(t, rec, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg")
+		for _, k := range []string{"ingress", "egress"} {
+			if v, ok := def.Inputs[k]; ok && len(v.([]any)) > 0 {
+				t.Errorf("default security group keeps %s rules: %v", k, v)
+			}
+		}
+		for _, sg := range []string{"sg-alb", "sg-tasks", "sg-db"} {
+			g := one(t, rec, "aws:ec2/securityGroup:SecurityGroup", sg)
+			eq(t, g, "name", sg+"-"+stack)
+			eq(t, g, "revokeRulesOnDelete", true)
+			if _, ok := g.Inputs["ingress"]; ok {
+				t.Errorf("%s has inline ingress; rules belong in separate resources", sg)
+			}
+		}
+	})
+}
+
+func TestNATStrategyFollowsConfig(t *testing.T) {
+	rec, err := recordWith(t, "dev", map[string]string{"trading-ha:natGateways": "Single"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, one(t, rec, "awsx:ec2:Vpc", "vpc"), "natGateways.strategy", "Single")
+}
+
+func TestKeys(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		for _, name := range []string{"data", "telemetry"} {
+			k := one(t, rec, "aws:kms/key:Key", "key-"+name)
+			eq(t, k, "enableKeyRotation", true)
+			eq(t, k, "deletionWindowInDays", 7)
+			eq(t, one(t, rec, "aws:kms/alias:Alias", "alias-"+name), "name", "alias/kms-"+name+"-"+stack)
+		}
+		var tel policyDoc
+		jsonInput(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "policy", &tel)
+		found := map[string]bool{}
+		for _, s := range tel.Statement {
+			switch p := s.Principal["Service"].(type) {
+			case string:
+				found[p] = true
+			case []any:
+				for _, x := range p {
+					found[x.(string)] = true
+				}
+			}
+		}
+		for _, svc := range []string{"logs.us-east-1.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com"} {
+			if !found[svc] {
+				t.Errorf("telemetry key policy does not let %s use the key", svc)
+			}
+		}
+		var data policyDoc
+		jsonInput(t, one(t, rec, "aws:kms/key:Key", "key-data"), "policy", &data)
+		via := data.Statement[1].Condition["StringEquals"]["kms:ViaService"].([]any)
+		if len(via) != 6 {
+			t.Errorf("data key usable via %v; want rds, dynamodb, s3, ssm, secretsmanager, backup", via)
+		}
+	})
+}
+
+func TestBuckets(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		want := stackValues[stack]
+		dataKey := one(t, rec, "aws:kms/key:Key", "key-data").Outputs["arn"]
+		for _, b := range []string{"data", "logs"} {
+			bucket := one(t, rec, "aws:s3/bucketV2:BucketV2", b)
+			eq(t, bucket, "bucket", b+"-"+stack+"-a1b2c3d4")
+			eq(t, bucket, "forceDestroy", true)
+			if err := naming.Check(naming.DataBucket, bucket.Inputs["bucket"].(string)); err != nil {
+				t.Error(err)
+			}
+			pab := one(t, rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", b+"-public-access")
+			for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+				eq(t, pab, k, true)
+			}
+			eq(t, one(t, rec, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", b+"-ownership"), "rule.objectOwnership", "BucketOwnerEnforced")
+			eq(t, one(t, rec, "aws:s3/bucketVersioningV2:BucketVersioningV2", b+"-versioning"), "versioningConfiguration.status", "Enabled")
+			lc := one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", b+"-lifecycle")
+			eq(t, lc, "rules.0.status", "Enabled")
+			eq(t, lc, "rules.0.noncurrentVersionTransitions.0.noncurrentDays", 30)
+			eq(t, lc, "rules.0.noncurrentVersionTransitions.0.storageClass", "STANDARD_IA")
+			eq(t, lc, "rules.0.noncurrentVersionExpiration.noncurrentDays", want.noncurrentExpiration)
+			eq(t, lc, "rules.0.abortIncompleteMultipartUpload.daysAfterInitiation", 7)
+			var pol policyDoc
+			jsonInput(t, one(t, rec, "aws:s3/bucketPolicy:BucketPolicy", b+"-policy"), "policy", &pol)
+			deny := pol.Statement[0]
+			if deny.Effect != "Deny" || deny.Condition["Bool"]["aws:SecureTransport"] != "false" || len(deny.Resource) != 2 {
+				t.Errorf("%s bucket policy does not deny non-TLS requests: %+v", b, deny)
+			}
+		}
+		enc := one(t, rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "data-encryption")
+		eq(t, enc, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "aws:kms")
+		eq(t, enc, "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId", dataKey)
+		eq(t, enc, "rules.0.bucketKeyEnabled", true)
+		logsEnc := one(t, rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "logs-encryption")
+		eq(t, logsEnc, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "AES256")
+		eq(t, one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "logs-lifecycle"), "rules.0.expiration.days", want.logsExpiration)
+		if _, ok := one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "data-lifecycle").Inputs["rules"].([]any)[0].(map[string]any)["expiration"]; ok {
+			t.Error("current versions in the data bucket must never expire")
+		}
+
+		var logs policyDoc
+		jsonInput(t, one(t, rec, "aws:s3/bucketPolicy:BucketPolicy", "logs-policy"), "policy", &logs)
+		alb := logs.Statement[1]
+		if alb.Principal["AWS"] != "arn:aws:iam::127311923021:root" || alb.Action[0] != "s3:PutObject" ||
+			alb.Resource[0] != "arn:aws:s3:::logs-"+stack+"-a1b2c3d4/alb/AWSLogs/"+offline.AccountID+"/*" {
+			t.Errorf("ALB log delivery statement %+v", alb)
+		}
+		eq(t, one(t, rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", "data-access-logs"), "targetPrefix", "s3-access/")
+	})
+}
+
+func TestSessionsTable(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		tbl := one(t, rec, "aws:dynamodb/table:Table", "sessions")
+		eq(t, tbl, "name", "sessions-"+stack)
+		eq(t, tbl, "billingMode", "PAY_PER_REQUEST")
+		eq(t, tbl, "hashKey", "session_id")
+		eq(t, tbl, "pointInTimeRecovery.enabled", true)
+		eq(t, tbl, "serverSideEncryption.enabled", true)
+		eq(t, tbl, "serverSideEncryption.kmsKeyArn", one(t, rec, "aws:kms/key:Key", "key-data").Outputs["arn"])
+		eq(t, tbl, "ttl.attributeName", "expires_at_epoch")
+		eq(t, tbl, "ttl.enabled", true)
+		eq(t, tbl, "deletionProtectionEnabled", false)
+	})
+	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:deletionProtection": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "deletionProtectionEnabled", true)
+}
+
+func TestParameters(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		want := map[string]string{
+			"env/region":          "us-east-1",
+			"env/suffix":          stack,
+			"sessions/table":      "sessions-" + stack,
+			"sessions/ttl":        "8h0m0s",
+			"storage/data-bucket": "data-" + stack + "-a1b2c3d4",
+		}
+		for path, value := range want {
+			p := one(t, rec, "aws:ssm/parameter:Parameter", "param-"+strings.ReplaceAll(path, "/", "-"))
+			eq(t, p, "name", "/trading/"+stack+"/"+path)
+			eq(t, p, "insecureValue", value)
+		}
+		for _, p := range rec.ByType("aws:ssm/parameter:Parameter") {
+			if !strings.HasPrefix(p.Inputs["name"].(string), "/trading/"+stack+"/") {
+				t.Errorf("parameter %s outside /trading/%s/", p.Inputs["name"], stack)
+			}
+		}
+	})
+	rec, err := recordWith(t, "dev", map[string]string{"trading-ha:featureFlags": `["synthetic-orders"]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "param-flags-synthetic-orders"), "insecureValue", "on")
+}
+
+// TestSecureParameterIsSecretAndKMS exercises the params component on its
+// own with a sensitive entry: SecureString, our key, and a value that stays
+// a secret in state.
+func TestSecureParameterIsSecretAndKMS(t *testing.T) {
+	rec, err := offline.RunProgram("dev", nil, func(ctx *pulumi.Context) error {
+		_, err := params.New(ctx, "params", params.Args{
+			Names:      naming.New("dev"),
+			DataKeyArn: pulumi.String("arn:aws:kms:us-east-1:123456789012:key/data"),
+			Entries: []params.Entry{
+				{Path: "api/token", Value: pulumi.String("s3cr3t"), Secure: true, Description: "token"},
+				{Path: "api/url", Value: pulumi.String("https://x"), Description: "url"},
+			},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := one(t, rec, "aws:ssm/parameter:Parameter", "param-api-token")
+	eq(t, tok, "type", "SecureString")
+	eq(t, tok, "keyId", "arn:aws:kms:us-east-1:123456789012:key/data")
+	if !tok.Raw["value"].IsSecret() {
+		t.Error("SecureString value is not a secret in state")
+	}
+	url := one(t, rec, "aws:ssm/parameter:Parameter", "param-api-url")
+	eq(t, url, "type", "String")
+	if _, ok := url.Raw["value"]; ok || url.Raw["insecureValue"].IsSecret() {
+		t.Error("plain parameter marked secret")
+	}
+}
