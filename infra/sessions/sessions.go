@@ -10,6 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/tags"
 )
 
 // The table's key schema and TTL attribute: the contract with app/.
@@ -39,6 +40,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:sessions:Table", name, t, opts...); err != nil {
 		return nil, fmt.Errorf("register sessions component: %w", err)
 	}
+	var exempt pulumi.StringMap
+	if !args.DeletionProtection {
+		var err error
+		if exempt, err = tags.Exempt(tags.Exemption{Rule: "DynamoDB.6",
+			Reason: "deletion protection follows config deletionProtection: off so the stack destroys cleanly"}); err != nil {
+			return nil, err
+		}
+	}
 	table, err := dynamodb.NewTable(ctx, "sessions", &dynamodb.TableArgs{
 		Name:        pulumi.String(args.Names.Name(naming.SessionsTable)),
 		BillingMode: pulumi.String("PAY_PER_REQUEST"),
@@ -53,6 +62,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		},
 		DeletionProtectionEnabled: pulumi.Bool(args.DeletionProtection),
 		TableClass:                pulumi.String("STANDARD"),
+		Tags:                      exempt,
 	}, pulumi.Parent(t))
 	if err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)

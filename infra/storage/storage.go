@@ -15,6 +15,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/tags"
 )
 
 // ELBAccountUSEast1 is the Elastic Load Balancing account that writes ALB
@@ -64,8 +65,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("create bucket name tail: %w", err)
 	}
 
+	logsExemptions, err := tags.Exempt(
+		tags.Exemption{Rule: "S3.17", Reason: "ALB access logs can only be delivered to a bucket encrypted with SSE-S3"},
+		tags.Exemption{Rule: "S3.9", Reason: "this bucket is the server access log target: logging it into itself would loop"},
+		tags.Exemption{Rule: "TH-BAK-1", Reason: "operational logs and canary artifacts only: versioned with lifecycle and no business data"},
+	)
+	if err != nil {
+		return nil, err
+	}
 	logs, err := newBucket(ctx, bucketSpec{
 		logical: "logs", kind: naming.LogsBucket, tail: tail.Hex, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
+		tags: logsExemptions,
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -123,6 +133,7 @@ type bucketSpec struct {
 	args              Args
 	kmsKey            pulumi.StringInput // nil: SSE-S3
 	expireCurrentDays int                // 0: current versions never expire
+	tags              pulumi.StringMap   // policy exemptions
 }
 
 func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
@@ -131,6 +142,7 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 	bucket, err := s3.NewBucketV2(ctx, spec.logical, &s3.BucketV2Args{
 		Bucket:       name,
 		ForceDestroy: pulumi.Bool(true),
+		Tags:         spec.tags,
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create %s bucket: %w", spec.logical, err)

@@ -1,6 +1,8 @@
 package offline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -139,13 +141,11 @@ type mocks struct {
 	stack string
 	mu    sync.Mutex
 	rec   *Recording
-	n     int
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.n++
 	rpc := args.RegisterRPC
 	parent := ""
 	if rpc != nil {
@@ -159,7 +159,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 
 	id := ""
 	if args.Custom {
-		id = fmt.Sprintf("%s-%04d", shortType(args.TypeToken), m.n)
+		id = mockID(args.TypeToken, urn, args.Inputs)
 	}
 	outputs := Outputs(args.TypeToken, args.Name, id, args.Inputs)
 	res := &Resource{
@@ -233,4 +233,31 @@ func plainValue(v resource.PropertyValue) any {
 	default:
 		return v.Mappable()
 	}
+}
+
+// idIsName lists types whose AWS ID is the physical name input.
+var idIsName = map[string]resource.PropertyKey{
+	"aws:s3/bucketV2:BucketV2":                "bucket",
+	"aws:iam/role:Role":                       "name",
+	"aws:dynamodb/table:Table":                "name",
+	"aws:cloudwatch/logGroup:LogGroup":        "name",
+	"aws:ssm/parameter:Parameter":             "name",
+	"aws:ecs/cluster:Cluster":                 "name",
+	"aws:cloudwatch/eventBus:EventBus":        "name",
+	"aws:backup/vault:Vault":                  "name",
+	"aws:synthetics/canary:Canary":            "name",
+	"aws:rds/cluster:Cluster":                 "clusterIdentifier",
+	"aws:rds/clusterInstance:ClusterInstance": "identifier",
+}
+
+// mockID is the physical ID: the name where AWS uses the name, otherwise a
+// stable hash of the URN, so recordings are identical run to run.
+func mockID(typ, urn string, inputs resource.PropertyMap) string {
+	if k, ok := idIsName[typ]; ok {
+		if v, ok := inputs[k]; ok && v.IsString() && v.StringValue() != "" {
+			return v.StringValue()
+		}
+	}
+	sum := sha256.Sum256([]byte(urn))
+	return shortType(typ) + "-" + hex.EncodeToString(sum[:4])
 }
