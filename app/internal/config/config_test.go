@@ -67,7 +67,7 @@ func TestSSLMode(t *testing.T) {
 	}
 	tests := []struct {
 		name, mode, bundle, want string
-		wantErr              string
+		wantErr                  string
 	}{
 		{name: "default require", want: SSLModeRequire},
 		{name: "bundle implies verify-full", bundle: ca, want: SSLModeVerifyFull},

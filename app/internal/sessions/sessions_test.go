@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-type memAPI struct{ items map[string]map[string]types.AttributeValue }
+type memAPI struct {
+	items map[string]map[string]types.AttributeValue
+}
 
 func (m *memAPI) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	id := in.Item[AttrSessionID].(*types.AttributeValueMemberS).Value
