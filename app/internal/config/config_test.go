@@ -1,0 +1,112 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func valid() map[string]string {
+	return map[string]string{
+		"AWS_REGION": "us-east-1", "DB_WRITER_HOST": "w", "DB_READER_HOST": "r", "DB_NAME": "trading",
+		"DB_USERNAME": "u", "DB_PASSWORD": "secret-pw", "SESSIONS_TABLE": "sessions-dev", "EVENT_BUS_NAME": "events-dev",
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(valid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.DBPort != 5432 || c.DBSSLMode != SSLModeRequire || c.SessionTTL != 8*time.Hour ||
+		c.ShutdownTimeout != 25*time.Second || c.LogLevel != slog.LevelInfo {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+}
+
+func TestLoadListsEveryProblem(t *testing.T) {
+	m := map[string]string{"APP_PORT": "99999", "DB_SSLMODE": "prefer", "SESSION_TTL": "forever",
+		"SHUTDOWN_TIMEOUT": "1ms", "LOG_LEVEL": "loud", "DYNAMODB_ENDPOINT": "not a url"}
+	_, err := Load(env(m))
+	var ce *Error
+	if !errors.As(err, &ce) || !ErrInvalid(err) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	want := []string{"APP_PORT", "AWS_REGION", "DB_WRITER_HOST", "DB_READER_HOST", "DB_NAME", "DB_USERNAME",
+		"DB_PASSWORD", "SESSIONS_TABLE", "EVENT_BUS_NAME", "SESSION_TTL", "SHUTDOWN_TIMEOUT", "LOG_LEVEL",
+		"DYNAMODB_ENDPOINT", "DB_SSLMODE"}
+	got := map[string]bool{}
+	for _, f := range ce.Fields {
+		got[f.Var] = true
+	}
+	for _, v := range want {
+		if !got[v] {
+			t.Errorf("%s not reported; error: %v", v, err)
+		}
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("message does not name %s", v)
+		}
+	}
+	if len(ce.Fields) != len(want) {
+		t.Errorf("got %d problems, want %d: %v", len(ce.Fields), len(want), err)
+	}
+}
+
+func TestSSLMode(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, []byte("pem"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, mode, bundle, want string
+		wantErr                  string
+	}{
+		{name: "default require", want: SSLModeRequire},
+		{name: "bundle implies verify-full", bundle: ca, want: SSLModeVerifyFull},
+		{name: "explicit require with bundle", mode: "require", bundle: ca, want: SSLModeRequire},
+		{name: "verify-full without bundle", mode: "verify-full", wantErr: "DB_SSLMODE"},
+		{name: "missing bundle file", bundle: "/nonexistent/ca.pem", wantErr: "DB_CA_BUNDLE"},
+		{name: "disable refused", mode: "disable", wantErr: "DB_SSLMODE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := valid()
+			if tt.mode != "" {
+				m["DB_SSLMODE"] = tt.mode
+			}
+			if tt.bundle != "" {
+				m["DB_CA_BUNDLE"] = tt.bundle
+			}
+			c, err := Load(env(m))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("want error naming %s, got %v", tt.wantErr, err)
+				}
+				return
+			}
+			if err != nil || c.DBSSLMode != tt.want {
+				t.Fatalf("got %q, %v; want %q", c.DBSSLMode, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLogValueHidesPassword(t *testing.T) {
+	c, err := Load(env(valid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("cfg", slog.Any("config", c))
+	if strings.Contains(b.String(), "secret-pw") {
+		t.Fatalf("password logged: %s", b.String())
+	}
+}

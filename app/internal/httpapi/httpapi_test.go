@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trading-ha/trading-ha/app/internal/orders"
+	"github.com/trading-ha/trading-ha/app/internal/retry"
+	"github.com/trading-ha/trading-ha/app/internal/sessions"
+	"github.com/trading-ha/trading-ha/app/internal/store"
+)
+
+type fakeSessions struct{ checkErr error }
+
+func (fakeSessions) Create(_ context.Context, trader string) (sessions.Session, error) {
+	return sessions.Session{SessionID: "s-1", TraderID: trader, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, nil
+}
+
+func (fakeSessions) Get(_ context.Context, id string) (sessions.Session, error) {
+	if id != "s-1" {
+		return sessions.Session{}, sessions.ErrNotFound
+	}
+	return sessions.Session{SessionID: "s-1", TraderID: "T-1"}, nil
+}
+
+func (f fakeSessions) Check(context.Context) error { return f.checkErr }
+
+// fakeOrders mimics the store's idempotency contract in memory.
+type fakeOrders struct {
+	mu      sync.Mutex
+	byKey   map[string]orders.Order
+	fps     map[string]string
+	fail    error
+	pingErr error
+}
+
+func (f *fakeOrders) CreateOrder(_ context.Context, sid, tid, key string, req orders.Request) (store.CreateResult, error) {
+	if f.fail != nil {
+		return store.CreateResult{}, f.fail
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := sid + "/" + key
+	if o, ok := f.byKey[k]; ok {
+		if f.fps[k] != req.Fingerprint() {
+			return store.CreateResult{}, store.ErrKeyReused
+		}
+		return store.CreateResult{Order: o}, nil
+	}
+	o := orders.Order{OrderID: "o-" + key, SessionID: sid, TraderID: tid, Symbol: req.Symbol, Side: req.Side,
+		Quantity: req.Quantity, LimitPrice: req.LimitPrice, Status: orders.StatusAccepted, IdempotencyKey: key}
+	f.byKey[k], f.fps[k] = o, req.Fingerprint()
+	return store.CreateResult{Order: o, Created: true}, nil
+}
+
+func (f *fakeOrders) GetOrder(_ context.Context, id string) (orders.Order, error) {
+	for _, o := range f.byKey {
+		if o.OrderID == id {
+			return o, nil
+		}
+	}
+	return orders.Order{}, store.ErrNotFound
+}
+
+func (f *fakeOrders) Ping(context.Context) error { return f.pingErr }
+
+func newAPI() (*API, *fakeOrders, *fakeSessions) {
+	fo := &fakeOrders{byKey: map[string]orders.Order{}, fps: map[string]string{}}
+	fs := &fakeSessions{}
+	return &API{Sessions: fs, Orders: fo}, fo, fs
+}
+
+func call(h http.Handler, method, path, body string, hdr map[string]string) (*httptest.ResponseRecorder, map[string]any) {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec, out
+}
+
+const body = `{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25"}`
+
+func TestOrderIdempotencyStatuses(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
+	rec, first := call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 201 {
+		t.Fatalf("first = %d %v", rec.Code, first)
+	}
+	rec, again := call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 200 || again["order_id"] != first["order_id"] {
+		t.Fatalf("replay = %d %v", rec.Code, again)
+	}
+	rec, _ = call(h, "POST", "/orders", strings.Replace(body, "buy", "sell", 1), hdr)
+	if rec.Code != 422 {
+		t.Fatalf("changed body = %d, want 422", rec.Code)
+	}
+}
+
+func TestOrderErrors(t *testing.T) {
+	api, fo, _ := newAPI()
+	h := api.Handler()
+	tests := []struct {
+		name  string
+		hdr   map[string]string
+		body  string
+		code  int
+		field string
+	}{
+		{"no session header", map[string]string{"Idempotency-Key": "k"}, body, 400, "X-Session-ID"},
+		{"no key", map[string]string{"X-Session-ID": "s-1"}, body, 400, "Idempotency-Key"},
+		{"bad body", map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"}, `{"symbol":"AAPL"}`, 400, "side"},
+		{"unknown session", map[string]string{"X-Session-ID": "nope", "Idempotency-Key": "k"}, body, 401, "X-Session-ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, out := call(h, "POST", "/orders", tt.body, tt.hdr)
+			if rec.Code != tt.code || out["field"] != tt.field || out["error"] == "" {
+				t.Fatalf("got %d %v, want %d field %s", rec.Code, out, tt.code, tt.field)
+			}
+		})
+	}
+	fo.fail = &retry.ExhaustedError{Attempts: 3, Err: syscall.ECONNREFUSED}
+	rec, out := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k9"})
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || out["request_id"] == "" {
+		t.Fatalf("db down = %d %v, want 503 with Retry-After", rec.Code, out)
+	}
+	fo.fail = errors.New("bug")
+	if rec, _ := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k9"}); rec.Code != 500 {
+		t.Fatalf("bug = %d, want 500", rec.Code)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	api, fo, fs := newAPI()
+	h := api.Handler()
+	rec, out := call(h, "GET", "/readyz", "", nil)
+	if rec.Code != 200 || out["status"] != "ready" {
+		t.Fatalf("ready = %d %v", rec.Code, out)
+	}
+	checks := out["checks"].(map[string]any)
+	for _, c := range []string{"database", "sessions", "config"} {
+		if checks[c] != "ok" {
+			t.Fatalf("check %s = %v", c, checks[c])
+		}
+	}
+	fo.pingErr = errors.New("writer: connection refused")
+	fs.checkErr = errors.New("table missing")
+	rec, out = call(h, "GET", "/readyz", "", nil)
+	if rec.Code != 503 || out["status"] != "not_ready" {
+		t.Fatalf("not ready = %d %v", rec.Code, out)
+	}
+	if f := out["failing"].([]any); len(f) != 2 || f[0] != "database" || f[1] != "sessions" {
+		t.Fatalf("failing = %v", f)
+	}
+	fo.pingErr, fs.checkErr = nil, nil
+	api.SetDraining()
+	rec, out = call(h, "GET", "/readyz", "", nil)
+	if rec.Code != 503 || out["failing"].([]any)[0] != "shutdown" {
+		t.Fatalf("draining = %d %v", rec.Code, out)
+	}
+	if rec, _ := call(h, "GET", "/healthz", "", nil); rec.Code != 200 {
+		t.Fatalf("healthz while draining = %d", rec.Code)
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	rec, _ := call(h, "GET", "/healthz", "", map[string]string{"X-Request-ID": "abc-123"})
+	if rec.Header().Get("X-Request-ID") != "abc-123" {
+		t.Fatalf("request id not echoed: %q", rec.Header().Get("X-Request-ID"))
+	}
+	rec, _ = call(h, "GET", "/healthz", "", map[string]string{"X-Request-ID": "bad id\n"})
+	if id := rec.Header().Get("X-Request-ID"); id == "" || strings.Contains(id, " ") {
+		t.Fatalf("unsafe request id accepted: %q", id)
+	}
+}
+
+func TestSessions(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	if rec, out := call(h, "POST", "/sessions", `{"trader_id":"T-1"}`, nil); rec.Code != 201 || out["session_id"] != "s-1" {
+		t.Fatalf("create = %d %v", rec.Code, out)
+	}
+	if rec, out := call(h, "POST", "/sessions", `{"trader_id":""}`, nil); rec.Code != 400 || out["field"] != "trader_id" {
+		t.Fatalf("empty trader = %d %v", rec.Code, out)
+	}
+	if rec, _ := call(h, "GET", "/sessions/zzz", "", nil); rec.Code != 404 {
+		t.Fatalf("missing = %d", rec.Code)
+	}
+	if rec, _ := call(h, "DELETE", "/sessions/s-1", "", nil); rec.Code != 405 {
+		t.Fatalf("DELETE = %d, want 405", rec.Code)
+	}
+}

@@ -1,0 +1,140 @@
+// Package sessions stores trader sessions in DynamoDB with a TTL attribute.
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+)
+
+// Attribute names of the sessions table (see CONTRACT.md).
+const (
+	AttrSessionID = "session_id"
+	AttrTraderID  = "trader_id"
+	AttrCreatedAt = "created_at"
+	AttrExpiresAt = "expires_at"
+	// AttrExpiresAtEpoch is the table's TTL attribute (epoch seconds).
+	AttrExpiresAtEpoch = "expires_at_epoch"
+)
+
+// ErrNotFound means the session does not exist or has expired.
+var ErrNotFound = errors.New("session not found or expired")
+
+var traderIDRE = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,64}$`)
+
+// ValidTraderID reports whether id is an acceptable trader ID.
+func ValidTraderID(id string) bool { return traderIDRE.MatchString(id) }
+
+// Session is a trader session.
+type Session struct {
+	SessionID string    `json:"session_id"`
+	TraderID  string    `json:"trader_id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// API is the subset of the DynamoDB client the store uses.
+type API interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+// Store reads and writes sessions.
+type Store struct {
+	api   API
+	table string
+	ttl   time.Duration
+	now   func() time.Time
+}
+
+// New returns a Store on table whose sessions live for ttl.
+func New(api API, table string, ttl time.Duration) *Store {
+	return &Store{api: api, table: table, ttl: ttl, now: time.Now}
+}
+
+// Create stores a new session for traderID.
+func (s *Store) Create(ctx context.Context, traderID string) (Session, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	sess := Session{SessionID: uuid.NewString(), TraderID: traderID, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{
+			AttrSessionID:      &types.AttributeValueMemberS{Value: sess.SessionID},
+			AttrTraderID:       &types.AttributeValueMemberS{Value: sess.TraderID},
+			AttrCreatedAt:      &types.AttributeValueMemberS{Value: sess.CreatedAt.Format(time.RFC3339)},
+			AttrExpiresAt:      &types.AttributeValueMemberS{Value: sess.ExpiresAt.Format(time.RFC3339)},
+			AttrExpiresAtEpoch: &types.AttributeValueMemberN{Value: strconv.FormatInt(sess.ExpiresAt.Unix(), 10)},
+		},
+		ConditionExpression: aws.String("attribute_not_exists(" + AttrSessionID + ")"),
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("put session: %w", err)
+	}
+	return sess, nil
+}
+
+// Get returns a live session. DynamoDB deletes expired items lazily (up to
+// days later), so expiry is enforced here too.
+func (s *Store) Get(ctx context.Context, id string) (Session, error) {
+	if uuid.Validate(id) != nil {
+		return Session{}, ErrNotFound
+	}
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            map[string]types.AttributeValue{AttrSessionID: &types.AttributeValueMemberS{Value: id}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("get session: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return Session{}, ErrNotFound
+	}
+	sess, err := decode(out.Item)
+	if err != nil {
+		return Session{}, err
+	}
+	if !s.now().Before(sess.ExpiresAt) {
+		return Session{}, ErrNotFound
+	}
+	return sess, nil
+}
+
+// Check verifies the table answers, with a GetItem on a key that never
+// exists (needs only the GetItem permission the service already has).
+func (s *Store) Check(ctx context.Context) error {
+	_, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table),
+		Key:       map[string]types.AttributeValue{AttrSessionID: &types.AttributeValueMemberS{Value: "readiness-probe"}},
+	})
+	if err != nil {
+		return fmt.Errorf("sessions table %s: %w", s.table, err)
+	}
+	return nil
+}
+
+func decode(item map[string]types.AttributeValue) (Session, error) {
+	str := func(k string) string {
+		if v, ok := item[k].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	sess := Session{SessionID: str(AttrSessionID), TraderID: str(AttrTraderID)}
+	var err error
+	if sess.CreatedAt, err = time.Parse(time.RFC3339, str(AttrCreatedAt)); err != nil {
+		return Session{}, fmt.Errorf("decode session created_at: %w", err)
+	}
+	if sess.ExpiresAt, err = time.Parse(time.RFC3339, str(AttrExpiresAt)); err != nil {
+		return Session{}, fmt.Errorf("decode session expires_at: %w", err)
+	}
+	return sess, nil
+}

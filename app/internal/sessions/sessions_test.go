@@ -1,0 +1,61 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+type memAPI struct {
+	items map[string]map[string]types.AttributeValue
+}
+
+func (m *memAPI) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	id := in.Item[AttrSessionID].(*types.AttributeValueMemberS).Value
+	m.items[id] = in.Item
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (m *memAPI) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	id := in.Key[AttrSessionID].(*types.AttributeValueMemberS).Value
+	return &dynamodb.GetItemOutput{Item: m.items[id]}, nil
+}
+
+func TestCreateGetAndExpiry(t *testing.T) {
+	api := &memAPI{items: map[string]map[string]types.AttributeValue{}}
+	s := New(api, "sessions-test", time.Hour)
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	sess, err := s.Create(context.Background(), "T-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := api.items[sess.SessionID]
+	if ttl := item[AttrExpiresAtEpoch].(*types.AttributeValueMemberN).Value; ttl != "1735790645" {
+		t.Fatalf("TTL attribute = %s", ttl)
+	}
+	got, err := s.Get(context.Background(), sess.SessionID)
+	if err != nil || got.TraderID != "T-1" || !got.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("get = %+v, %v", got, err)
+	}
+	// DynamoDB TTL deletion is lazy: an expired item may still be returned.
+	now = now.Add(time.Hour)
+	if _, err := s.Get(context.Background(), sess.SessionID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expired session: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Get(context.Background(), "not-a-uuid"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("bad id: %v", err)
+	}
+}
+
+func TestValidTraderID(t *testing.T) {
+	for id, want := range map[string]bool{"T-1": true, "desk.7:alice": true, "": false, "a b": false} {
+		if ValidTraderID(id) != want {
+			t.Errorf("ValidTraderID(%q) != %v", id, want)
+		}
+	}
+}
