@@ -58,10 +58,14 @@ var violations = map[string][]*offline.Resource{
 	"DynamoDB.6":      {res("aws:dynamodb/table:Table", "t", map[string]any{})},
 	"ELB.6":           {res("aws:lb/loadBalancer:LoadBalancer", "alb", map[string]any{"enableDeletionProtection": false})},
 	"TH-BAK-1":        {res("aws:rds/cluster:Cluster", "c", map[string]any{}), res("aws:backup/selection:Selection", "s", map[string]any{"resources": []any{"arn:other"}})},
-	"TH-DES-1":        {func() *offline.Resource { r := res("aws:kms/key:Key", "k", map[string]any{}); r.RetainOnDelete = true; return r }()},
-	"TH-DES-2":        {res("aws:backup/vault:Vault", "v", map[string]any{"forceDestroy": false})},
-	"TH-NAME-1":       {res("aws:sqs/queue:Queue", "q", map[string]any{"name": "orders-staging"})},
-	"TH-TAG-1":        {res("pulumi:providers:aws", "aws", map[string]any{"defaultTags": map[string]any{"tags": map[string]any{"Application": "x"}}})},
+	"TH-DES-1": {func() *offline.Resource {
+		r := res("aws:kms/key:Key", "k", map[string]any{})
+		r.RetainOnDelete = true
+		return r
+	}()},
+	"TH-DES-2":  {res("aws:backup/vault:Vault", "v", map[string]any{"forceDestroy": false})},
+	"TH-NAME-1": {res("aws:sqs/queue:Queue", "q", map[string]any{"name": "orders-staging"})},
+	"TH-TAG-1":  {res("pulumi:providers:aws", "aws", map[string]any{"defaultTags": map[string]any{"tags": map[string]any{"Application": "x"}}})},
 }
 
 func TestEveryPolicyRuleFiresOnAViolation(t *testing.T) {
