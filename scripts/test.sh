@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # The project's test command (README): formatting, vet, the Go suite (mock
-# engine, unit and integration tests) and the validators on what we generate.
+# engine, unit, integration and drill tests) and the validators on what the
+# program generates. Integration tests need PostgreSQL and dynalite:
+# app/testdata/setup-integration.sh installs them (.ci/run calls it); with
+# TRADING_REQUIRE_INTEGRATION=1 their absence is a failure, not a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== gofmt"
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 
-echo "== go vet"
+step "go vet"
 go vet ./...
 
-echo "== go test"
+step "go test"
 go test -timeout 30m ./...
+
+step "canary script (node --test)"
+(cd infra/monitoring/canary && npm test --silent)
