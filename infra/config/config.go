@@ -49,6 +49,8 @@ type Config struct {
 	DeletionProtection bool
 	// LogRetentionDays is the retention of every CloudWatch log group.
 	LogRetentionDays int
+	// RTO and RPO are the budgets the resilience report enforces.
+	RTO, RPO time.Duration
 
 	Network  Network
 	Storage  Storage
@@ -142,6 +144,8 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	}
 	c.DeletionProtection = r.boolean(k("deletionProtection"))
 	c.LogRetentionDays = r.integerIn(k("logRetentionDays"), LogRetentionDays, "retention periods CloudWatch Logs accepts")
+	c.RTO = time.Duration(r.integer(k("rtoMinutes"), 5, 240)) * time.Minute
+	c.RPO = time.Duration(r.integer(k("rpoMinutes"), 5, 1440)) * time.Minute
 
 	c.Network = Network{
 		CIDR:               r.cidr(k("vpcCidr"), 16, 20),

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/internal/resilience"
 )
 
 func main() {
@@ -56,6 +58,17 @@ func run(w io.Writer, dir, stack string) error {
 			}
 			fmt.Fprintf(w, "  %-58s %-28s %s\n", r.Type, r.Name, summary(r))
 		}
+	}
+
+	fmt.Fprintf(w, "\n%s", resilience.Compute(rec).Table())
+
+	open, exempt := policy.Evaluate(rec)
+	fmt.Fprintf(w, "\npolicy: %d rules, %d open finding(s), %d exemption(s)\n", len(policy.Rules), len(open), len(exempt))
+	for _, f := range open {
+		fmt.Fprintf(w, "  OPEN   %s\n", f)
+	}
+	for _, f := range exempt {
+		fmt.Fprintf(w, "  EXEMPT %s\n", f)
 	}
 	return nil
 }
