@@ -11,7 +11,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/events"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
@@ -101,9 +103,49 @@ func Deploy(ctx *pulumi.Context) error {
 
 	// --- backup ---
 
+	// Until the database, service and monitoring components merge, their
+	// outputs are built from naming + account: the same values AWS (and the
+	// offline mocks) produce.
+	arnIn := func(service, res string) pulumi.StringInput {
+		return pulumi.String(fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, cfg.Region, account, res))
+	}
+	auroraClusterArn := arnIn("rds", "cluster:"+names.Name(naming.AuroraCluster))                                      // MERGE: database ClusterArn
+	dbSubnetGroupName := pulumi.String(names.Name(naming.DBSubnetGroup))                                               // MERGE: database SubnetGroupName
+	alarmTopicArn := arnIn("sns", names.Name(naming.AlarmTopic))                                                       // MERGE: monitoring TopicArn
+	ecsClusterArn := arnIn("ecs", "cluster/"+names.Name(naming.ECSCluster))                                            // MERGE: service ClusterArn
+	ecsServiceArn := arnIn("ecs", "service/"+names.Name(naming.ECSCluster)+"/"+names.Name(naming.ECSService))          // MERGE: service ServiceArn
+	ecsServiceName := pulumi.String(names.Name(naming.ECSService))                                                     // MERGE: service ServiceName
+	targetGroupArn := arnIn("elasticloadbalancing", "targetgroup/"+names.Name(naming.TargetGroup)+"/73e2d6bc24d8a067") // MERGE: service TargetGroupArn (placeholder id = the mock's)
+	compositeAlarmArn := arnIn("cloudwatch", "alarm:"+names.Name(naming.CompositeAlarm))                               // MERGE: monitoring CompositeAlarmArn
+	recoverySMArn := arnIn("states", "stateMachine:"+names.Name(naming.ServiceRecoverySM))                             // MERGE: runbooks ServiceRecoveryArn
+	taskRoleArn := pulumi.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", account, names.Name(naming.TaskRole)))         // MERGE: service TaskRoleArn
+
+	vault, err := backup.New(ctx, "backup", backup.Args{
+		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
+		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: alarmTopicArn,
+		AuroraClusterArn: auroraClusterArn, TableArn: table.Arn, DataBucketArn: buckets.DataArn,
+		DataBucket: buckets.DataBucket, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
+		DBSubnetGroupName: dbSubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
+		ECSClusterArn: ecsClusterArn, ECSServiceArn: ecsServiceArn, TargetGroupArn: targetGroupArn,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+
 	// --- runbooks ---
 
 	// --- events ---
+
+	bus, err := events.New(ctx, "events", events.Args{
+		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
+		TelemetryKeyArn: keys.TelemetryKeyArn, TaskRoleArn: taskRoleArn, AlarmTopicArn: alarmTopicArn,
+		AuroraClusterArn: auroraClusterArn, ECSClusterArn: ecsClusterArn, ECSServiceArn: ecsServiceArn,
+		ECSServiceName: ecsServiceName, BackupVaultName: vault.VaultName,
+		CompositeAlarmArn: compositeAlarmArn, RecoveryStateMachineArn: recoverySMArn,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	// --- resilience ---
 
@@ -114,6 +156,10 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("logsBucket", buckets.LogsBucket)
 	ctx.Export("sessionsTable", table.Name)
 	ctx.Export("parameterRoot", pulumi.String(names.ParameterPath()))
+	ctx.Export("eventBusName", bus.BusName)
+	ctx.Export("ordersQueueUrl", bus.QueueURL)
+	ctx.Export("backupVaultName", vault.VaultName)
+	ctx.Export("serviceSnapshotStateMachineArn", vault.SnapshotStateMachineArn)
 	_ = store
 	return nil
 }

@@ -56,6 +56,8 @@ type Config struct {
 	Storage  Storage
 	Sessions Sessions
 	Params   Params
+	Events   Events
+	Backup   Backup
 }
 
 // Network configures the VPC.
@@ -169,6 +171,9 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")
 		}
 	}
+
+	c.Events = r.events(k)
+	c.Backup = r.backup(k)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs

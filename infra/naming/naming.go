@@ -95,6 +95,21 @@ var (
 	ResiliencyPolicy   = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
 	CompositeAlarm     = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
 	AlarmPrefix        = Kind{Type: "alarm", MaxLen: 200, Charset: anyName}
+
+	// events and backup (issue 7)
+	OrdersDLQ            = Kind{Type: "orders-dlq", MaxLen: 80, Charset: anyName}
+	AuditLogPolicy       = Kind{Type: "events-audit-logs", MaxLen: 255, Charset: anyName}
+	RuleOrders           = Kind{Type: "rule-orders", MaxLen: 64, Charset: anyName}
+	RuleAurora           = Kind{Type: "rule-aurora", MaxLen: 64, Charset: anyName}
+	RuleBackupFailed     = Kind{Type: "rule-backup-failed", MaxLen: 64, Charset: anyName}
+	RuleECSDeploy        = Kind{Type: "rule-ecs-deploy", MaxLen: 64, Charset: anyName}
+	RuleECSTaskStopped   = Kind{Type: "rule-ecs-task-stopped", MaxLen: 64, Charset: anyName}
+	RuleDegraded         = Kind{Type: "rule-degraded", MaxLen: 64, Charset: anyName}
+	BackupPlanPITR       = Kind{Type: "backup-pitr", MaxLen: 50, Charset: anyName}
+	SnapshotLogs         = Kind{Type: "states-svc-snapshot", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
+	SnapshotRole         = Kind{Type: "role-svc-snapshot", MaxLen: 64, Charset: anyName}
+	SnapshotSchedule     = Kind{Type: "sched-svc-snapshot", MaxLen: 64, Charset: anyName}
+	SnapshotScheduleRole = Kind{Type: "role-sched-snapshot", MaxLen: 64, Charset: anyName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -108,6 +123,9 @@ var Kinds = []Kind{
 	RestoreTestingPlan, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
 	ServiceRecoverySM, ServiceSnapshotSM, SchedulerRole, FISRole, FISLogGroup, ResiliencyPolicy,
 	CompositeAlarm, AlarmPrefix,
+	OrdersDLQ, AuditLogPolicy, RuleOrders, RuleAurora, RuleBackupFailed, RuleECSDeploy,
+	RuleECSTaskStopped, RuleDegraded, BackupPlanPITR, SnapshotLogs, SnapshotRole, SnapshotSchedule,
+	SnapshotScheduleRole,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

@@ -100,6 +100,10 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("arn", arnOf("cluster/"+name))
 	case "aws:ecs/service:Service":
 		set("arn", arnOf("service/"+name))
+		// Real service ARNs carry the cluster name: service/<cluster>/<service>.
+		if c, ok := inputs["cluster"]; ok && c.IsString() && strings.Contains(c.StringValue(), ":cluster/") {
+			set("arn", arnOf("service/"+c.StringValue()[strings.LastIndex(c.StringValue(), "/")+1:]+"/"+name))
+		}
 	case "aws:ecs/taskDefinition:TaskDefinition":
 		set("arn", arnOf("task-definition/"+name+":1"))
 		set("revision", 1)
@@ -127,6 +131,17 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("arn", arnOf("backup-vault:"+name))
 	case "aws:backup/plan:Plan":
 		set("arn", arnOf("backup-plan:"+id))
+	case "aws:backup/restoreTestingPlan:RestoreTestingPlan":
+		set("arn", arnOf("restore-testing-plan:"+name+"-0a1b2c3d"))
+	case "aws:cloudwatch/eventRule:EventRule":
+		set("arn", arnOf("rule/"+name))
+		if b, ok := inputs["eventBusName"]; ok && b.IsString() && b.StringValue() != "" && b.StringValue() != "default" {
+			set("arn", arnOf("rule/"+b.StringValue()+"/"+name))
+		}
+	case "aws:cloudwatch/eventArchive:EventArchive":
+		set("arn", arnOf("archive/"+name))
+	case "aws:scheduler/schedule:Schedule":
+		set("arn", arnOf("schedule/default/"+name))
 	case "aws:wafv2/webAcl:WebAcl":
 		set("arn", arnOf("regional/webacl/"+name+"/"+id))
 	case "aws:route53/healthCheck:HealthCheck":

@@ -26,6 +26,13 @@ var keySettings = map[string][]string{
 	"aws:backup/vault:Vault":                  {"name", "forceDestroy"},
 	"aws:cloudwatch/eventBus:EventBus":        {"name"},
 	"aws:route53/healthCheck:HealthCheck":     {"type", "requestInterval", "failureThreshold", "resourcePath"},
+
+	// events and backup
+	"aws:cloudwatch/eventRule:EventRule":               {"name", "eventBusName"},
+	"aws:cloudwatch/eventArchive:EventArchive":         {"name", "retentionDays"},
+	"aws:sqs/queue:Queue":                              {"name", "kmsMasterKeyId"},
+	"aws:backup/restoreTestingPlan:RestoreTestingPlan": {"name", "scheduleExpression"},
+	"aws:scheduler/schedule:Schedule":                  {"name", "scheduleExpression"},
 }
 
 // KeySettings returns the inputs the offline plan prints for a type.

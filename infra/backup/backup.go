@@ -1,0 +1,247 @@
+// Package backup owns AWS Backup for the platform: a KMS-encrypted,
+// force-destroyed vault with failure notifications, a daily snapshot plan
+// for Aurora, DynamoDB and the data bucket, a continuous (point-in-time)
+// plan for the types that support it (Aurora, S3), a weekly restore test of
+// Aurora and DynamoDB, and — because AWS Backup does not protect ECS — a
+// scheduled Step Functions workflow that snapshots the ECS service, its
+// task definition and load balancer wiring into the versioned data bucket.
+package backup
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// ManagedPolicies are the AWS managed policies of the backup role. The S3
+// ones live outside service-role/ (AWS managed policy reference).
+var ManagedPolicies = []string{
+	"arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+	"arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+	"arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+	"arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+}
+
+// VaultEvents are the vault notifications we send to the alarm topic: the
+// failure-only events the API still supports. BACKUP_JOB_FAILED and the
+// other *_FAILED job events are deprecated (no notifications); backup job
+// failures are caught by the events component's "Backup Job State Change"
+// rule instead, which filters on state.
+var VaultEvents = []string{"COPY_JOB_FAILED", "S3_BACKUP_OBJECT_FAILED", "S3_RESTORE_OBJECT_FAILED"}
+
+// Args configures the component.
+type Args struct {
+	Names     naming.Namer
+	Config    *config.Config
+	AccountID string
+	Region    string
+	// DataKeyArn encrypts the vault and the snapshots in the data bucket.
+	DataKeyArn pulumi.StringInput
+	// TelemetryKeyArn encrypts the workflow's log group (and the topic it publishes to).
+	TelemetryKeyArn pulumi.StringInput
+	// AlarmTopicArn receives vault notifications and workflow failures.
+	AlarmTopicArn pulumi.StringInput
+	// AuroraClusterArn, TableArn and DataBucketArn are the protected resources.
+	AuroraClusterArn pulumi.StringInput
+	TableArn         pulumi.StringInput
+	DataBucketArn    pulumi.StringInput
+	// DataBucket is the bucket name the snapshot workflow writes to, under SnapshotPrefix.
+	DataBucket     pulumi.StringInput
+	SnapshotPrefix string
+	// DBSubnetGroupName and DBSecurityGroupID place restore-tested Aurora clusters in our VPC.
+	DBSubnetGroupName pulumi.StringInput
+	DBSecurityGroupID pulumi.StringInput
+	// ECSClusterArn, ECSServiceArn and TargetGroupArn are what the snapshot describes.
+	ECSClusterArn  pulumi.StringInput
+	ECSServiceArn  pulumi.StringInput
+	TargetGroupArn pulumi.StringInput
+}
+
+// Backup is the component.
+type Backup struct {
+	pulumi.ResourceState
+
+	VaultName               pulumi.StringOutput
+	VaultArn                pulumi.StringOutput
+	PlanID                  pulumi.StringOutput
+	RoleArn                 pulumi.StringOutput
+	RestoreTestingPlanName  pulumi.StringOutput
+	SnapshotStateMachineArn pulumi.StringOutput
+}
+
+// New creates the vault, plans, selections, restore testing and the ECS snapshot workflow.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Backup, error) {
+	b := &Backup{}
+	if err := ctx.RegisterComponentResource("trading:backup:Backup", name, b, opts...); err != nil {
+		return nil, fmt.Errorf("register backup component: %w", err)
+	}
+	parent := pulumi.Parent(b)
+	cfg := args.Config.Backup
+
+	vault, err := backup.NewVault(ctx, "vault", &backup.VaultArgs{
+		Name:         pulumi.String(args.Names.Name(naming.BackupVault)),
+		KmsKeyArn:    args.DataKeyArn,
+		ForceDestroy: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create backup vault: %w", err)
+	}
+	if _, err := backup.NewVaultNotifications(ctx, "vault-notifications", &backup.VaultNotificationsArgs{
+		BackupVaultName:   vault.Name,
+		SnsTopicArn:       args.AlarmTopicArn,
+		BackupVaultEvents: pulumi.ToStringArray(VaultEvents),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("create vault notifications: %w", err)
+	}
+
+	trust, err := iamdoc.AssumeRole("backup.amazonaws.com", args.AccountID).JSON()
+	if err != nil {
+		return nil, err
+	}
+	role, err := iam.NewRole(ctx, "backup-role", &iam.RoleArgs{
+		Name:             pulumi.String(args.Names.Name(naming.BackupRole)),
+		AssumeRolePolicy: pulumi.String(trust),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create backup role: %w", err)
+	}
+	for i, arn := range ManagedPolicies {
+		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("backup-role-%d", i), &iam.RolePolicyAttachmentArgs{
+			Role: role.Name, PolicyArn: pulumi.String(arn),
+		}, parent); err != nil {
+			return nil, fmt.Errorf("attach %s to the backup role: %w", arn, err)
+		}
+	}
+
+	tags := pulumi.StringMap{"BackupPlan": pulumi.String(args.Names.Name(naming.BackupPlan))}
+	daily, err := backup.NewPlan(ctx, "plan", &backup.PlanArgs{
+		Name: pulumi.String(args.Names.Name(naming.BackupPlan)),
+		Rules: backup.PlanRuleArray{&backup.PlanRuleArgs{
+			RuleName:          pulumi.String("daily"),
+			TargetVaultName:   vault.Name,
+			Schedule:          pulumi.String(cfg.Schedule),
+			StartWindow:       pulumi.Int(cfg.StartWindowMinutes),
+			CompletionWindow:  pulumi.Int(cfg.CompletionWindowMinutes),
+			Lifecycle:         &backup.PlanRuleLifecycleArgs{DeleteAfter: pulumi.Int(cfg.RetentionDays)},
+			RecoveryPointTags: tags,
+		}},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create daily backup plan: %w", err)
+	}
+	// Continuous backup is its own plan: a plan's rules apply to all its
+	// selections, and DynamoDB does not support AWS Backup continuous
+	// backup (the table has native PITR instead).
+	pitr, err := backup.NewPlan(ctx, "plan-pitr", &backup.PlanArgs{
+		Name: pulumi.String(args.Names.Name(naming.BackupPlanPITR)),
+		Rules: backup.PlanRuleArray{&backup.PlanRuleArgs{
+			RuleName:               pulumi.String("continuous"),
+			TargetVaultName:        vault.Name,
+			Schedule:               pulumi.String(cfg.Schedule),
+			StartWindow:            pulumi.Int(cfg.StartWindowMinutes),
+			CompletionWindow:       pulumi.Int(cfg.CompletionWindowMinutes),
+			EnableContinuousBackup: pulumi.Bool(true),
+			Lifecycle:              &backup.PlanRuleLifecycleArgs{DeleteAfter: pulumi.Int(cfg.ContinuousRetentionDays)},
+			RecoveryPointTags:      tags,
+		}},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create continuous backup plan: %w", err)
+	}
+	for _, sel := range []struct {
+		logical string
+		plan    *backup.Plan
+		arns    pulumi.StringArray
+	}{
+		{"selection-daily", daily, pulumi.StringArray{args.AuroraClusterArn, args.TableArn, args.DataBucketArn}},
+		{"selection-pitr", pitr, pulumi.StringArray{args.AuroraClusterArn, args.DataBucketArn}},
+	} {
+		if _, err := backup.NewSelection(ctx, sel.logical, &backup.SelectionArgs{
+			Name: pulumi.String(sel.logical), PlanId: sel.plan.ID().ToStringOutput(),
+			IamRoleArn: role.Arn, Resources: sel.arns,
+		}, parent); err != nil {
+			return nil, fmt.Errorf("create %s: %w", sel.logical, err)
+		}
+	}
+
+	testing, err := restoreTesting(ctx, args, vault, role, parent)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := serviceSnapshot(ctx, args, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	b.VaultName, b.VaultArn, b.PlanID, b.RoleArn = vault.Name, vault.Arn, daily.ID().ToStringOutput(), role.Arn
+	b.RestoreTestingPlanName, b.SnapshotStateMachineArn = testing, sm
+	if err := ctx.RegisterResourceOutputs(b, pulumi.Map{
+		"vaultName": b.VaultName, "vaultArn": b.VaultArn, "planId": b.PlanID, "roleArn": b.RoleArn,
+		"restoreTestingPlan": b.RestoreTestingPlanName, "snapshotStateMachineArn": b.SnapshotStateMachineArn,
+	}); err != nil {
+		return nil, fmt.Errorf("register backup outputs: %w", err)
+	}
+	return b, nil
+}
+
+// restoreTesting restores the latest Aurora and DynamoDB recovery points of
+// our vault on a schedule; AWS Backup deletes them after the validation window.
+func restoreTesting(ctx *pulumi.Context, args Args, vault *backup.Vault, role *iam.Role, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	cfg := args.Config.Backup
+	plan, err := backup.NewRestoreTestingPlan(ctx, "restore-testing", &backup.RestoreTestingPlanArgs{
+		Name:               pulumi.String(args.Names.Name(naming.RestoreTestingPlan)),
+		ScheduleExpression: pulumi.String(cfg.RestoreTestingSchedule),
+		StartWindowHours:   pulumi.Int(24),
+		RecoveryPointSelection: &backup.RestoreTestingPlanRecoveryPointSelectionArgs{
+			Algorithm:           pulumi.String("LATEST_WITHIN_WINDOW"),
+			IncludeVaults:       pulumi.StringArray{vault.Arn},
+			RecoveryPointTypes:  pulumi.StringArray{pulumi.String("SNAPSHOT")},
+			SelectionWindowDays: pulumi.Int(7),
+		},
+	}, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("create restore testing plan: %w", err)
+	}
+	// Restore Aurora into our DB subnet group and security group (the
+	// default VPC may not exist); keys are case-insensitive per AWS Backup's
+	// restore testing inferred metadata reference.
+	sgList := args.DBSecurityGroupID.ToStringOutput().ApplyT(func(sg string) (string, error) {
+		b, err := json.Marshal([]string{sg})
+		if err != nil {
+			return "", fmt.Errorf("marshal security group list: %w", err)
+		}
+		return string(b), nil
+	}).(pulumi.StringOutput)
+	for _, sel := range []struct {
+		name, typ string
+		arn       pulumi.StringInput
+		overrides pulumi.StringMap
+	}{
+		{"aurora", "Aurora", args.AuroraClusterArn, pulumi.StringMap{
+			"dbsubnetgroupname": args.DBSubnetGroupName, "vpcsecuritygroupids": sgList,
+		}},
+		{"sessions", "DynamoDB", args.TableArn, pulumi.StringMap{
+			"encryptionType": pulumi.String("KMS"), "kmsMasterKeyArn": args.DataKeyArn,
+		}},
+	} {
+		if _, err := backup.NewRestoreTestingSelection(ctx, "restore-testing-"+sel.name, &backup.RestoreTestingSelectionArgs{
+			Name:                     pulumi.String(sel.name),
+			RestoreTestingPlanName:   plan.Name,
+			ProtectedResourceType:    pulumi.String(sel.typ),
+			ProtectedResourceArns:    pulumi.StringArray{sel.arn},
+			IamRoleArn:               role.Arn,
+			RestoreMetadataOverrides: sel.overrides,
+			ValidationWindowHours:    pulumi.Int(cfg.RestoreTestingValidationHours),
+		}, parent); err != nil {
+			return pulumi.StringOutput{}, fmt.Errorf("create restore testing selection %s: %w", sel.name, err)
+		}
+	}
+	return plan.Name, nil
+}

@@ -1,0 +1,442 @@
+// Package events owns the EventBridge side of the platform: the custom bus
+// the trading service publishes OrderPlaced events to (resource policy,
+// archive, audit log and consumer queue), and the default-bus rules that
+// turn AWS operational events about our resources (Aurora failover, backup
+// job failures, ECS deployment failures and task crashes, the composite
+// alarm) into pages and runbook executions. Every target retries with a
+// bounded policy and dead-letters into an SQS queue.
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// The application's events (CONTRACT.md).
+const (
+	OrdersSource     = "trading.orders"
+	OrderPlacedType  = "OrderPlaced"
+	dlqRetentionSecs = 1209600 // 14 days, the SQS maximum: time to inspect and redrive
+)
+
+// Args configures the component. Every ARN comes from the composition root.
+type Args struct {
+	Names     naming.Namer
+	Config    *config.Config
+	AccountID string
+	Region    string
+	// TelemetryKeyArn encrypts the audit log group and the queues.
+	TelemetryKeyArn pulumi.StringInput
+	// TaskRoleArn is the only principal allowed to put events on the bus.
+	TaskRoleArn pulumi.StringInput
+	// AlarmTopicArn receives the operational events.
+	AlarmTopicArn pulumi.StringInput
+	// AuroraClusterArn scopes the RDS failover/failure rule.
+	AuroraClusterArn pulumi.StringInput
+	// ECSClusterArn and ECSServiceArn scope the ECS rules; ECSServiceName
+	// builds the task group "service:<name>".
+	ECSClusterArn  pulumi.StringInput
+	ECSServiceArn  pulumi.StringInput
+	ECSServiceName pulumi.StringInput
+	// BackupVaultName scopes the backup job failure rule.
+	BackupVaultName pulumi.StringInput
+	// CompositeAlarmArn is the alarm whose ALARM state starts recovery.
+	CompositeAlarmArn pulumi.StringInput
+	// RecoveryStateMachineArn is the runbook the composite alarm starts.
+	RecoveryStateMachineArn pulumi.StringInput
+}
+
+// Events is the component and what operators and other tiers use.
+type Events struct {
+	pulumi.ResourceState
+
+	BusName       pulumi.StringOutput
+	BusArn        pulumi.StringOutput
+	ArchiveArn    pulumi.StringOutput
+	QueueURL      pulumi.StringOutput
+	QueueArn      pulumi.StringOutput
+	DLQArn        pulumi.StringOutput
+	AuditLogGroup pulumi.StringOutput
+}
+
+// Pattern is an EventBridge event pattern as a Go value.
+type Pattern map[string]any
+
+// JSON marshals the pattern.
+func (p Pattern) JSON() (string, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("marshal event pattern: %w", err)
+	}
+	return string(b), nil
+}
+
+// OrdersPattern matches the trading service's OrderPlaced events.
+func OrdersPattern() Pattern {
+	return Pattern{"source": []string{OrdersSource}, "detail-type": []string{OrderPlacedType}}
+}
+
+// AuroraPattern matches failover and failure events of our cluster. RDS
+// puts the cluster ARN in resources[] and in detail.SourceArn; we match the
+// envelope's resources.
+func AuroraPattern(clusterArn string) Pattern {
+	return Pattern{
+		"source": []string{"aws.rds"}, "detail-type": []string{"RDS DB Cluster Event"},
+		"resources": []string{clusterArn},
+		"detail":    map[string]any{"EventCategories": []string{"failover", "failure"}},
+	}
+}
+
+// BackupFailedPattern matches backup jobs of our vault that did not complete.
+func BackupFailedPattern(vaultName string) Pattern {
+	return Pattern{
+		"source": []string{"aws.backup"}, "detail-type": []string{"Backup Job State Change"},
+		"detail": map[string]any{"state": []string{"FAILED", "ABORTED", "EXPIRED"}, "backupVaultName": []string{vaultName}},
+	}
+}
+
+// ECSDeployFailedPattern matches failed deployments of our service.
+func ECSDeployFailedPattern(serviceArn string) Pattern {
+	return Pattern{
+		"source": []string{"aws.ecs"}, "detail-type": []string{"ECS Deployment State Change"},
+		"resources": []string{serviceArn},
+		"detail":    map[string]any{"eventName": []string{"SERVICE_DEPLOYMENT_FAILED"}},
+	}
+}
+
+// UnexpectedStopCodes are the task stop codes that mean a crash: the
+// essential container exited or the task never started. Deployments and
+// scale-in (ServiceSchedulerInitiated) and operators (UserInitiated) are
+// expected and not paged.
+var UnexpectedStopCodes = []string{"EssentialContainerExited", "TaskFailedToStart"}
+
+// ECSTaskStoppedPattern matches our service's tasks stopping unexpectedly.
+func ECSTaskStoppedPattern(clusterArn, serviceName string) Pattern {
+	return Pattern{
+		"source": []string{"aws.ecs"}, "detail-type": []string{"ECS Task State Change"},
+		"detail": map[string]any{
+			"clusterArn": []string{clusterArn}, "group": []string{"service:" + serviceName},
+			"lastStatus": []string{"STOPPED"}, "stopCode": UnexpectedStopCodes,
+		},
+	}
+}
+
+// AlarmPattern matches the composite alarm entering ALARM.
+func AlarmPattern(alarmArn string) Pattern {
+	return Pattern{
+		"source": []string{"aws.cloudwatch"}, "detail-type": []string{"CloudWatch Alarm State Change"},
+		"resources": []string{alarmArn},
+		"detail":    map[string]any{"state": map[string]any{"value": []string{"ALARM"}}},
+	}
+}
+
+// New creates the bus, archive, rules and targets.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Events, error) {
+	e := &Events{}
+	if err := ctx.RegisterComponentResource("trading:events:Events", name, e, opts...); err != nil {
+		return nil, fmt.Errorf("register events component: %w", err)
+	}
+	parent := pulumi.Parent(e)
+	cfg := args.Config.Events
+	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
+
+	bus, err := cloudwatch.NewEventBus(ctx, "bus", &cloudwatch.EventBusArgs{
+		Name: pulumi.String(args.Names.Name(naming.EventBus)),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create event bus: %w", err)
+	}
+
+	// Only our account may put events, and within it only the task role.
+	// The Deny covers same-account principals whose identity policies would
+	// otherwise suffice; it applies only where aws:PrincipalArn exists, so
+	// EventBridge's own replays from the archive are not affected.
+	busPolicy := pulumi.All(bus.Arn, args.TaskRoleArn).ApplyT(func(v []any) (string, error) {
+		busArn, task := v[0].(string), v[1].(string)
+		return iamdoc.New(
+			iamdoc.Statement{
+				Sid: "TaskRolePutsEvents", Effect: "Allow",
+				Principal: map[string]any{"AWS": root},
+				Action:    []string{"events:PutEvents"}, Resource: []string{busArn},
+				Condition: map[string]map[string]any{"StringEquals": {"aws:PrincipalArn": task, "aws:PrincipalAccount": args.AccountID}},
+			},
+			iamdoc.Statement{
+				Sid: "OnlyTaskRolePutsEvents", Effect: "Deny",
+				Principal: map[string]any{"AWS": "*"},
+				Action:    []string{"events:PutEvents"}, Resource: []string{busArn},
+				Condition: map[string]map[string]any{
+					"StringNotEquals": {"aws:PrincipalArn": task},
+					"Null":            {"aws:PrincipalArn": "false"},
+				},
+			},
+		).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := cloudwatch.NewEventBusPolicy(ctx, "bus-policy", &cloudwatch.EventBusPolicyArgs{
+		EventBusName: bus.Name, Policy: busPolicy,
+	}, parent); err != nil {
+		return nil, fmt.Errorf("attach event bus policy: %w", err)
+	}
+
+	archivePattern, err := Pattern{"source": []string{OrdersSource}}.JSON()
+	if err != nil {
+		return nil, err
+	}
+	archive, err := cloudwatch.NewEventArchive(ctx, "archive", &cloudwatch.EventArchiveArgs{
+		Name:           pulumi.String(args.Names.Name(naming.EventArchive)),
+		Description:    pulumi.String("trading.orders events for replay"),
+		EventSourceArn: bus.Arn,
+		EventPattern:   pulumi.String(archivePattern),
+		RetentionDays:  pulumi.Int(cfg.ArchiveRetentionDays),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create event archive: %w", err)
+	}
+
+	// The dead-letter queue of every target, on both buses.
+	dlq, err := sqs.NewQueue(ctx, "dlq", &sqs.QueueArgs{
+		Name:                    pulumi.String(args.Names.Name(naming.DeadLetterQueue)),
+		KmsMasterKeyId:          args.TelemetryKeyArn,
+		MessageRetentionSeconds: pulumi.Int(dlqRetentionSecs),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create events dead-letter queue: %w", err)
+	}
+	retry := &cloudwatch.EventTargetRetryPolicyArgs{
+		MaximumRetryAttempts:     pulumi.Int(cfg.TargetRetryAttempts),
+		MaximumEventAgeInSeconds: pulumi.Int(cfg.TargetMaxEventAgeSeconds),
+	}
+	deadLetter := &cloudwatch.EventTargetDeadLetterConfigArgs{Arn: dlq.Arn}
+
+	// --- the application's events on the custom bus ---
+	ordersPattern, err := OrdersPattern().JSON()
+	if err != nil {
+		return nil, err
+	}
+	orders, err := cloudwatch.NewEventRule(ctx, "rule-orders", &cloudwatch.EventRuleArgs{
+		Name:         pulumi.String(args.Names.Name(naming.RuleOrders)),
+		Description:  pulumi.String("OrderPlaced events to the audit log and the consumer queue"),
+		EventBusName: bus.Name,
+		EventPattern: pulumi.String(ordersPattern),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create orders rule: %w", err)
+	}
+
+	audit, err := cloudwatch.NewLogGroup(ctx, "audit", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(args.Names.Name(naming.AuditLogGroup)),
+		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
+		KmsKeyId:        args.TelemetryKeyArn,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create audit log group: %w", err)
+	}
+	// EventBridge writes to CloudWatch Logs through the log group's
+	// resource policy, not a role.
+	logPolicy := pulumi.All(audit.Arn, orders.Arn).ApplyT(func(v []any) (string, error) {
+		group, rule := v[0].(string), v[1].(string)
+		return iamdoc.New(iamdoc.Statement{
+			Sid: "EventBridgeWritesAudit", Effect: "Allow",
+			Principal: map[string]any{"Service": []string{"events.amazonaws.com", "delivery.logs.amazonaws.com"}},
+			Action:    []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			Resource:  []string{group + ":*"},
+			Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": rule}},
+		}).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := cloudwatch.NewLogResourcePolicy(ctx, "audit-policy", &cloudwatch.LogResourcePolicyArgs{
+		PolicyName: pulumi.String(args.Names.Name(naming.AuditLogPolicy)), PolicyDocument: logPolicy,
+	}, parent); err != nil {
+		return nil, fmt.Errorf("attach audit log resource policy: %w", err)
+	}
+
+	ordersDLQ, err := sqs.NewQueue(ctx, "orders-dlq", &sqs.QueueArgs{
+		Name:                    pulumi.String(args.Names.Name(naming.OrdersDLQ)),
+		KmsMasterKeyId:          args.TelemetryKeyArn,
+		MessageRetentionSeconds: pulumi.Int(dlqRetentionSecs),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create orders dead-letter queue: %w", err)
+	}
+	redrive := ordersDLQ.Arn.ApplyT(func(arn string) (string, error) {
+		b, err := json.Marshal(map[string]any{"deadLetterTargetArn": arn, "maxReceiveCount": cfg.QueueMaxReceiveCount})
+		if err != nil {
+			return "", fmt.Errorf("marshal redrive policy: %w", err)
+		}
+		return string(b), nil
+	}).(pulumi.StringOutput)
+	queue, err := sqs.NewQueue(ctx, "orders", &sqs.QueueArgs{
+		Name:                         pulumi.String(args.Names.Name(naming.ConsumerQueue)),
+		KmsMasterKeyId:               args.TelemetryKeyArn,
+		KmsDataKeyReusePeriodSeconds: pulumi.Int(300),
+		VisibilityTimeoutSeconds:     pulumi.Int(60),
+		RedrivePolicy:                redrive,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create orders queue: %w", err)
+	}
+	if err := queuePolicy(ctx, "orders", queue, []pulumi.StringOutput{orders.Arn}, parent); err != nil {
+		return nil, err
+	}
+	// Only SQS itself moves messages into the orders DLQ; the policy just
+	// refuses plain-text access.
+	if err := queuePolicy(ctx, "orders-dlq", ordersDLQ, nil, parent); err != nil {
+		return nil, err
+	}
+
+	targets := []target{
+		{"orders-audit", orders, audit.Arn, bus.Name, nil},
+		{"orders-queue", orders, queue.Arn, bus.Name, nil},
+	}
+
+	// --- AWS operational events on the default bus ---
+	type opRule struct {
+		logical string
+		kind    naming.Kind
+		desc    string
+		pattern pulumi.StringOutput
+	}
+	pattern := func(build func(v []any) Pattern, inputs ...any) pulumi.StringOutput {
+		return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) { return build(v).JSON() }).(pulumi.StringOutput)
+	}
+	ops := []opRule{
+		{"rule-aurora", naming.RuleAurora, "Aurora cluster failover and failure events",
+			pattern(func(v []any) Pattern { return AuroraPattern(v[0].(string)) }, args.AuroraClusterArn)},
+		{"rule-backup-failed", naming.RuleBackupFailed, "AWS Backup jobs of our vault that failed, aborted or expired",
+			pattern(func(v []any) Pattern { return BackupFailedPattern(v[0].(string)) }, args.BackupVaultName)},
+		{"rule-ecs-deploy", naming.RuleECSDeploy, "failed deployments of the trading service",
+			pattern(func(v []any) Pattern { return ECSDeployFailedPattern(v[0].(string)) }, args.ECSServiceArn)},
+		{"rule-ecs-task-stopped", naming.RuleECSTaskStopped, "trading service tasks that crashed or failed to start",
+			pattern(func(v []any) Pattern { return ECSTaskStoppedPattern(v[0].(string), v[1].(string)) }, args.ECSClusterArn, args.ECSServiceName)},
+		{"rule-degraded", naming.RuleDegraded, "composite alarm in ALARM starts the service recovery runbook",
+			pattern(func(v []any) Pattern { return AlarmPattern(v[0].(string)) }, args.CompositeAlarmArn)},
+	}
+	rules := map[string]*cloudwatch.EventRule{}
+	for _, op := range ops {
+		r, err := cloudwatch.NewEventRule(ctx, op.logical, &cloudwatch.EventRuleArgs{
+			Name:         pulumi.String(args.Names.Name(op.kind)),
+			Description:  pulumi.String(op.desc),
+			EventBusName: pulumi.String("default"),
+			EventPattern: op.pattern,
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("create %s: %w", op.logical, err)
+		}
+		rules[op.logical] = r
+	}
+
+	// The role EventBridge assumes to start the recovery runbook: exactly
+	// one action on exactly one state machine. SNS targets need no role:
+	// the topic policy lets events.amazonaws.com publish.
+	trust, err := iamdoc.AssumeRole("events.amazonaws.com", args.AccountID).JSON()
+	if err != nil {
+		return nil, err
+	}
+	role, err := iam.NewRole(ctx, "events-role", &iam.RoleArgs{
+		Name:             pulumi.String(args.Names.Name(naming.EventsRole)),
+		AssumeRolePolicy: pulumi.String(trust),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create events role: %w", err)
+	}
+	rolePolicy := args.RecoveryStateMachineArn.ToStringOutput().ApplyT(func(sm string) (string, error) {
+		return iamdoc.New(iamdoc.Allow("StartRecoveryRunbook", []string{"states:StartExecution"}, []string{sm})).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, "events-role", &iam.RolePolicyArgs{Role: role.Name, Policy: rolePolicy}, parent); err != nil {
+		return nil, fmt.Errorf("attach events role policy: %w", err)
+	}
+
+	def := pulumi.String("default")
+	for _, t := range []struct {
+		logical, rule string
+		arn           pulumi.StringInput
+		role          pulumi.StringInput
+	}{
+		{"aurora-sns", "rule-aurora", args.AlarmTopicArn, nil},
+		{"backup-failed-sns", "rule-backup-failed", args.AlarmTopicArn, nil},
+		{"ecs-deploy-sns", "rule-ecs-deploy", args.AlarmTopicArn, nil},
+		{"ecs-task-stopped-sns", "rule-ecs-task-stopped", args.AlarmTopicArn, nil},
+		{"degraded-recovery", "rule-degraded", args.RecoveryStateMachineArn, role.Arn},
+	} {
+		targets = append(targets, target{t.logical, rules[t.rule], t.arn, def, t.role})
+	}
+
+	ruleArns := []pulumi.StringOutput{orders.Arn}
+	for _, op := range ops {
+		ruleArns = append(ruleArns, rules[op.logical].Arn)
+	}
+	for _, t := range targets {
+		ta := &cloudwatch.EventTargetArgs{
+			Rule: t.rule.Name, EventBusName: t.bus, Arn: t.arn, TargetId: pulumi.String(t.logical),
+			RetryPolicy: retry, DeadLetterConfig: deadLetter,
+		}
+		if t.role != nil {
+			ta.RoleArn = t.role
+		}
+		if _, err := cloudwatch.NewEventTarget(ctx, "target-"+t.logical, ta, parent); err != nil {
+			return nil, fmt.Errorf("create target %s: %w", t.logical, err)
+		}
+	}
+	// Every rule may dead-letter into the DLQ.
+	if err := queuePolicy(ctx, "dlq", dlq, ruleArns, parent); err != nil {
+		return nil, err
+	}
+
+	e.BusName, e.BusArn, e.ArchiveArn = bus.Name, bus.Arn, archive.Arn
+	e.QueueURL, e.QueueArn, e.DLQArn = queue.Url, queue.Arn, dlq.Arn
+	e.AuditLogGroup = audit.Name
+	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
+		"busName": e.BusName, "busArn": e.BusArn, "archiveArn": e.ArchiveArn,
+		"queueUrl": e.QueueURL, "queueArn": e.QueueArn, "dlqArn": e.DLQArn, "auditLogGroup": e.AuditLogGroup,
+	}); err != nil {
+		return nil, fmt.Errorf("register events outputs: %w", err)
+	}
+	return e, nil
+}
+
+// target is one rule target; role is nil where a resource policy grants
+// EventBridge access (logs, SQS, SNS).
+type target struct {
+	logical string
+	rule    *cloudwatch.EventRule
+	arn     pulumi.StringInput
+	bus     pulumi.StringInput
+	role    pulumi.StringInput
+}
+
+// queuePolicy refuses non-TLS access and, for senders, lets
+// events.amazonaws.com send only on behalf of the given rules.
+func queuePolicy(ctx *pulumi.Context, logical string, q *sqs.Queue, senders []pulumi.StringOutput, parent pulumi.ResourceOption) error {
+	inputs := []any{q.Arn}
+	for _, s := range senders {
+		inputs = append(inputs, s)
+	}
+	doc := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
+		arn := v[0].(string)
+		stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})}
+		if len(v) > 1 {
+			rules := make([]string, 0, len(v)-1)
+			for _, r := range v[1:] {
+				rules = append(rules, r.(string))
+			}
+			stmts = append(stmts, iamdoc.Statement{
+				Sid: "EventBridgeSends", Effect: "Allow",
+				Principal: map[string]any{"Service": "events.amazonaws.com"},
+				Action:    []string{"sqs:SendMessage"}, Resource: []string{arn},
+				Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": rules}},
+			})
+		}
+		return iamdoc.New(stmts...).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := sqs.NewQueuePolicy(ctx, logical+"-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: doc}, parent); err != nil {
+		return fmt.Errorf("attach %s queue policy: %w", logical, err)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package tests
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEventsBackupConfigRejected: each bad events/backup value fails the
+// run before any resource, naming the key, the value and the rule.
+func TestEventsBackupConfigRejected(t *testing.T) {
+	cases := []struct {
+		key, value string
+		rule       string
+	}{
+		{"eventArchiveRetentionDays", "0", "between 1 and 3650"},
+		{"eventArchiveRetentionDays", "a week", "integer between 1 and 3650"},
+		{"eventTargetRetryAttempts", "186", "between 0 and 185"},
+		{"eventTargetMaxEventAgeSeconds", "59", "between 60 and 86400"},
+		{"ordersQueueMaxReceiveCount", "0", "between 1 and 1000"},
+		{"backupSchedule", "daily", "six-field cron expression"},
+		{"backupSchedule", "cron(0 5 * * ?)", "six-field cron expression"},
+		{"backupStartWindowMinutes", "30", "between 60 and 720"},
+		{"backupCompletionWindowMinutes", "60", "between 120 and 10080"},
+		{"backupRetentionDays", "3", "between 7 and 36500"},
+		{"continuousBackupRetentionDays", "36", "between 1 and 35"},
+		{"restoreTestingSchedule", "weekly", "six-field cron expression"},
+		{"restoreTestingValidationHours", "169", "between 1 and 168"},
+		{"serviceSnapshotSchedule", "every day", "cron(<six fields>) or rate("},
+		{"serviceSnapshotSchedule", "rate(0 days)", "cron(<six fields>) or rate("},
+	}
+	for _, c := range cases {
+		t.Run(c.key+"="+c.value, func(t *testing.T) {
+			key := "trading-ha:" + c.key
+			rec, err := recordWith(t, "dev", map[string]string{key: c.value})
+			if err == nil {
+				t.Fatal("want a config error, got none")
+			}
+			for _, w := range []string{key, `"` + c.value + `"`, c.rule} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if n := len(rec.Resources); n != 0 {
+				t.Errorf("%d resources registered before the config error; want 0", n)
+			}
+		})
+	}
+}
+
+// TestBackupCompletionAfterStart: the completion window must outlast the start window.
+func TestBackupCompletionAfterStart(t *testing.T) {
+	rec, err := recordWith(t, "prod", map[string]string{
+		"trading-ha:backupStartWindowMinutes": "240", "trading-ha:backupCompletionWindowMinutes": "180",
+	})
+	if err == nil {
+		t.Fatal("want a config error")
+	}
+	for _, w := range []string{"trading-ha:backupCompletionWindowMinutes", `"180"`, "greater than backupStartWindowMinutes (240)"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	if len(rec.Resources) != 0 {
+		t.Error("resources registered before the config error")
+	}
+}
+
+// TestEventsBackupConfigAccepted: boundary values deploy.
+func TestEventsBackupConfigAccepted(t *testing.T) {
+	if _, err := recordWith(t, "dev", map[string]string{
+		"trading-ha:continuousBackupRetentionDays": "35", "trading-ha:eventTargetRetryAttempts": "0",
+		"trading-ha:serviceSnapshotSchedule": "cron(0 */4 * * ? *)", "trading-ha:eventArchiveRetentionDays": "3650",
+	}); err != nil {
+		t.Fatalf("boundary values must deploy: %v", err)
+	}
+}
