@@ -157,14 +157,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	for _, sel := range []struct {
 		logical string
+		kind    naming.Kind
 		plan    *backup.Plan
 		arns    pulumi.StringArray
 	}{
-		{"selection-daily", daily, pulumi.StringArray{args.AuroraClusterArn, args.TableArn, args.DataBucketArn}},
-		{"selection-pitr", pitr, pulumi.StringArray{args.AuroraClusterArn, args.DataBucketArn}},
+		{"selection-daily", naming.BackupSelectionDaily, daily, pulumi.StringArray{args.AuroraClusterArn, args.TableArn, args.DataBucketArn}},
+		{"selection-pitr", naming.BackupSelectionPITR, pitr, pulumi.StringArray{args.AuroraClusterArn, args.DataBucketArn}},
 	} {
 		if _, err := backup.NewSelection(ctx, sel.logical, &backup.SelectionArgs{
-			Name: pulumi.String(sel.logical), PlanId: sel.plan.ID().ToStringOutput(),
+			Name: pulumi.String(args.Names.Name(sel.kind)), PlanId: sel.plan.ID().ToStringOutput(),
 			IamRoleArn: role.Arn, Resources: sel.arns,
 		}, parent); err != nil {
 			return nil, fmt.Errorf("create %s: %w", sel.logical, err)
@@ -221,18 +222,19 @@ func restoreTesting(ctx *pulumi.Context, args Args, vault *backup.Vault, role *i
 	}).(pulumi.StringOutput)
 	for _, sel := range []struct {
 		name, typ string
+		kind      naming.Kind
 		arn       pulumi.StringInput
 		overrides pulumi.StringMap
 	}{
-		{"aurora", "Aurora", args.AuroraClusterArn, pulumi.StringMap{
+		{"aurora", "Aurora", naming.RestoreSelectionAurora, args.AuroraClusterArn, pulumi.StringMap{
 			"dbsubnetgroupname": args.DBSubnetGroupName, "vpcsecuritygroupids": sgList,
 		}},
-		{"sessions", "DynamoDB", args.TableArn, pulumi.StringMap{
+		{"sessions", "DynamoDB", naming.RestoreSelectionSession, args.TableArn, pulumi.StringMap{
 			"encryptionType": pulumi.String("KMS"), "kmsMasterKeyArn": args.DataKeyArn,
 		}},
 	} {
 		if _, err := backup.NewRestoreTestingSelection(ctx, "restore-testing-"+sel.name, &backup.RestoreTestingSelectionArgs{
-			Name:                     pulumi.String(sel.name),
+			Name:                     pulumi.String(args.Names.Name(sel.kind)),
 			RestoreTestingPlanName:   plan.Name,
 			ProtectedResourceType:    pulumi.String(sel.typ),
 			ProtectedResourceArns:    pulumi.StringArray{sel.arn},

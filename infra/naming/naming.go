@@ -82,19 +82,25 @@ var (
 	BackupPlan         = Kind{Type: "backup-plan", MaxLen: 50, Charset: anyName}
 	BackupRole         = Kind{Type: "role-backup", MaxLen: 64, Charset: anyName}
 	RestoreTestingPlan = Kind{Type: "restore_testing", MaxLen: 50, Underscores: true, Charset: word}
-	StateMachineLogs   = Kind{Type: "states", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
-	StatesRole         = Kind{Type: "role-states", MaxLen: 64, Charset: anyName}
-	HealthCheckSM      = Kind{Type: "sm-health-check", MaxLen: 80, Charset: anyName}
-	BackupVerifySM     = Kind{Type: "sm-backup-verify", MaxLen: 80, Charset: anyName}
-	DBFailoverSM       = Kind{Type: "sm-db-failover", MaxLen: 80, Charset: anyName}
-	ServiceRecoverySM  = Kind{Type: "sm-svc-recovery", MaxLen: 80, Charset: anyName}
-	ServiceSnapshotSM  = Kind{Type: "sm-svc-snapshot", MaxLen: 80, Charset: anyName}
-	SchedulerRole      = Kind{Type: "role-scheduler", MaxLen: 64, Charset: anyName}
-	FISRole            = Kind{Type: "role-fis", MaxLen: 64, Charset: anyName}
-	FISLogGroup        = Kind{Type: "fis", MaxLen: 512, Path: "/trading/", Charset: logGroup}
-	ResiliencyPolicy   = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
-	CompositeAlarm     = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
-	AlarmPrefix        = Kind{Type: "alarm", MaxLen: 200, Charset: anyName}
+	// Backup and restore-testing selections are named within their plan,
+	// but carry the suffix like every other name.
+	BackupSelectionDaily    = Kind{Type: "selection-daily", MaxLen: 50, Charset: anyName}
+	BackupSelectionPITR     = Kind{Type: "selection-pitr", MaxLen: 50, Charset: anyName}
+	RestoreSelectionAurora  = Kind{Type: "restore_aurora", MaxLen: 50, Underscores: true, Charset: word}
+	RestoreSelectionSession = Kind{Type: "restore_sessions", MaxLen: 50, Underscores: true, Charset: word}
+	StateMachineLogs        = Kind{Type: "states", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
+	StatesRole              = Kind{Type: "role-states", MaxLen: 64, Charset: anyName}
+	HealthCheckSM           = Kind{Type: "sm-health-check", MaxLen: 80, Charset: anyName}
+	BackupVerifySM          = Kind{Type: "sm-backup-verify", MaxLen: 80, Charset: anyName}
+	DBFailoverSM            = Kind{Type: "sm-db-failover", MaxLen: 80, Charset: anyName}
+	ServiceRecoverySM       = Kind{Type: "sm-svc-recovery", MaxLen: 80, Charset: anyName}
+	ServiceSnapshotSM       = Kind{Type: "sm-svc-snapshot", MaxLen: 80, Charset: anyName}
+	SchedulerRole           = Kind{Type: "role-scheduler", MaxLen: 64, Charset: anyName}
+	FISRole                 = Kind{Type: "role-fis", MaxLen: 64, Charset: anyName}
+	FISLogGroup             = Kind{Type: "fis", MaxLen: 512, Path: "/trading/", Charset: logGroup}
+	ResiliencyPolicy        = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
+	CompositeAlarm          = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
+	AlarmPrefix             = Kind{Type: "alarm", MaxLen: 200, Charset: anyName}
 
 	// events and backup (issue 7)
 	OrdersDLQ            = Kind{Type: "orders-dlq", MaxLen: 80, Charset: anyName}
@@ -120,7 +126,7 @@ var Kinds = []Kind{
 	TaskFamily, TaskExecutionRole, TaskRole, AppLogGroup, ECRRepository, ALB, TargetGroup, WebACL,
 	HostedZoneComment, HealthCheck, Canary, CanaryRole, AlarmTopic, Dashboard, EventBus, EventArchive,
 	AuditLogGroup, ConsumerQueue, DeadLetterQueue, EventsRole, BackupVault, BackupPlan, BackupRole,
-	RestoreTestingPlan, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
+	RestoreTestingPlan, BackupSelectionDaily, BackupSelectionPITR, RestoreSelectionAurora, RestoreSelectionSession, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
 	ServiceRecoverySM, ServiceSnapshotSM, SchedulerRole, FISRole, FISLogGroup, ResiliencyPolicy,
 	CompositeAlarm, AlarmPrefix,
 	OrdersDLQ, AuditLogPolicy, RuleOrders, RuleAurora, RuleBackupFailed, RuleECSDeploy,
