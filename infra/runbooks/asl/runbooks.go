@@ -12,5 +12,6 @@ type Runbook struct {
 func Runbooks() []Runbook {
 	return []Runbook{
 		{Name: HealthCheckName, Build: HealthCheck},
+		{Name: ServiceRecoveryName, Build: ServiceRecovery},
 	}
 }

@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { definitionFiles, validateAll } from '../validate.mjs';
 
 test('every runbook was exported', () => {
-  assert.deepEqual(definitionFiles(), ['health-check.json'].concat(
-    definitionFiles().filter((f) => f !== 'health-check.json')));
-  assert.ok(definitionFiles().length >= 1);
+  assert.deepEqual(definitionFiles(), ['health-check.json', 'service-recovery.json']);
 });
 
 for (const r of validateAll()) {
