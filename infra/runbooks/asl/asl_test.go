@@ -1,0 +1,170 @@
+package asl
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func buildAll(t *testing.T) map[string]*StateMachine {
+	t.Helper()
+	out := map[string]*StateMachine{}
+	for _, rb := range Runbooks() {
+		sm, err := rb.Build(ExampleTargets())
+		if err != nil {
+			t.Fatalf("%s: %v", rb.Name, err)
+		}
+		out[rb.Name] = sm
+	}
+	return out
+}
+
+func TestRunbooksStructure(t *testing.T) {
+	for name, sm := range buildAll(t) {
+		t.Run(name, func(t *testing.T) {
+			if err := sm.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if sm.States["ValidateInput"] == nil || sm.StartAt != "ValidateInput" {
+				t.Errorf("must start with input validation, StartAt=%q", sm.StartAt)
+			}
+		})
+	}
+}
+
+func TestEveryTaskRetriesAndCatches(t *testing.T) {
+	for name, sm := range buildAll(t) {
+		for tn, task := range sm.Tasks() {
+			t.Run(name+"/"+tn, func(t *testing.T) {
+				if strings.Contains(task.Resource, "lambda") {
+					t.Errorf("Lambda resource %q", task.Resource)
+				}
+				if !strings.HasPrefix(task.Resource, "arn:aws:states:::aws-sdk:") && task.Resource != "arn:aws:states:::sns:publish" {
+					t.Errorf("resource %q is not an SDK or optimized integration", task.Resource)
+				}
+				if len(task.Retry) == 0 || task.Retry[0].BackoffRate < 1 || task.Retry[0].MaxAttempts < 1 {
+					t.Errorf("retry with backoff missing: %+v", task.Retry)
+				}
+				if len(task.Catch) == 0 || task.Catch[0].ErrorEquals[0] != "States.ALL" {
+					t.Errorf("catch-all missing: %+v", task.Catch)
+				}
+			})
+		}
+	}
+}
+
+func TestPermissionsScoped(t *testing.T) {
+	for name, sm := range buildAll(t) {
+		perms := sm.Permissions()
+		if len(perms) == 0 {
+			t.Fatalf("%s: no permissions", name)
+		}
+		for _, p := range perms {
+			for _, r := range p.Resources {
+				if r != "*" && !strings.HasPrefix(r, "arn:aws:") {
+					t.Errorf("%s: resource %q is not an ARN", name, r)
+				}
+				if strings.Contains(r, "*") {
+					for _, a := range p.Actions {
+						if _, ok := WildcardActions[a]; !ok && r == "*" {
+							t.Errorf("%s: %s granted on %q but supports resource scoping", name, a, r)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPermissionsContent(t *testing.T) {
+	sm := buildAll(t)[HealthCheckName]
+	got := map[string][]string{}
+	for _, p := range sm.Permissions() {
+		for _, a := range p.Actions {
+			got[a] = p.Resources
+		}
+	}
+	x := ExampleTargets()
+	want := map[string][]string{
+		"rds:DescribeDBClusters":                    {x.ClusterArn},
+		"ecs:DescribeServices":                      {x.EcsServiceArn},
+		"dynamodb:DescribeTable":                    {x.TableArn},
+		"sns:Publish":                               {x.TopicArn},
+		"synthetics:GetCanaryRuns":                  {"arn:aws:synthetics:us-east-1:123456789012:canary:canary-dev"},
+		"elasticloadbalancing:DescribeTargetHealth": {"*"},
+	}
+	for a, res := range want {
+		if strings.Join(got[a], ",") != strings.Join(res, ",") {
+			t.Errorf("%s: got %v, want %v", a, got[a], res)
+		}
+	}
+	if len(got["cloudwatch:DescribeAlarms"]) != len(x.AlarmNames) {
+		t.Errorf("DescribeAlarms resources %v", got["cloudwatch:DescribeAlarms"])
+	}
+}
+
+func TestJSONDeterministic(t *testing.T) {
+	for _, rb := range Runbooks() {
+		var first string
+		for i := 0; i < 5; i++ {
+			sm, err := rb.Build(ExampleTargets())
+			if err != nil {
+				t.Fatal(err)
+			}
+			js, err := sm.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				first = js
+				var v map[string]any
+				if err := json.Unmarshal([]byte(js), &v); err != nil {
+					t.Fatalf("%s: invalid JSON: %v", rb.Name, err)
+				}
+				if strings.Contains(js, `\u003e`) || !strings.Contains(js, "\n  ") {
+					t.Errorf("%s: expected indented, unescaped JSON", rb.Name)
+				}
+			} else if js != first {
+				t.Fatalf("%s: JSON differs between builds", rb.Name)
+			}
+		}
+	}
+}
+
+func TestTargetsValidation(t *testing.T) {
+	cases := map[string]func(*Targets){
+		"missing cluster":        func(x *Targets) { x.ClusterArn = "" },
+		"table not protected":    func(x *Targets) { x.ProtectedResourceArns = x.ProtectedResourceArns[:1] },
+		"no target groups":       func(x *Targets) { x.TargetGroupArns = nil },
+		"zero rpo":               func(x *Targets) { x.RpoThresholdMinutes = 0 },
+		"topic not an arn":       func(x *Targets) { x.TopicArn = "alerts" },
+		"cluster arn not parsed": func(x *Targets) { x.ClusterArn = "arn:aws:rds" },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			x := ExampleTargets()
+			mutate(&x)
+			for _, rb := range Runbooks() {
+				if _, err := rb.Build(x); err == nil {
+					t.Errorf("%s: expected an error", rb.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateCatchesBrokenDefinitions(t *testing.T) {
+	sm := &StateMachine{StartAt: "A", States: map[string]State{
+		"A": &Task{Resource: "arn:aws:states:::lambda:invoke", Next: "Missing"},
+		"B": &Pass{},
+	}}
+	err := sm.Validate()
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, want := range []string{"unknown state \"Missing\"", "no Retry", "no Catch", "Lambda", "neither Next nor End"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}

@@ -1,0 +1,321 @@
+package asl
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// service describes one AWS SDK integration: its IAM prefix and the error
+// names (without the "<Prefix>." part) worth retrying — throttling and
+// server-side faults. "<Prefix>.<Prefix>Exception" is the name Step
+// Functions gives to errors the SDK does not model, which includes
+// unmodelled throttling ("Throttling") and 5xx responses.
+type service struct {
+	iamPrefix string
+	errPrefix string
+	retryable []string
+}
+
+var services = map[string]service{
+	"rds":                    {"rds", "Rds", []string{"ThrottlingException", "RdsException"}},
+	"ecs":                    {"ecs", "Ecs", []string{"ThrottlingException", "ServerException", "EcsException"}},
+	"elasticloadbalancingv2": {"elasticloadbalancing", "ElasticLoadBalancingV2", []string{"ThrottlingException", "ElasticLoadBalancingV2Exception"}},
+	"dynamodb":               {"dynamodb", "DynamoDb", []string{"ThrottlingException", "LimitExceededException", "InternalServerErrorException", "DynamoDbException"}},
+	"backup":                 {"backup", "Backup", []string{"ThrottlingException", "ServiceUnavailableException", "BackupException"}},
+	"cloudwatch":             {"cloudwatch", "CloudWatch", []string{"ThrottlingException", "CloudWatchException"}},
+	"synthetics":             {"synthetics", "Synthetics", []string{"ThrottlingException", "InternalServerException", "SyntheticsException"}},
+}
+
+// ErrorPath is where every Catch stores the error object, so the original
+// state data survives for the failure report.
+const ErrorPath = "$.error"
+
+func retryPolicy(errors []string) []Retrier {
+	return []Retrier{{
+		ErrorEquals:     errors,
+		IntervalSeconds: 2,
+		MaxAttempts:     4,
+		BackoffRate:     2,
+		MaxDelaySeconds: 30,
+		JitterStrategy:  "FULL",
+	}}
+}
+
+func catchAll(next string) []Catcher {
+	return []Catcher{{ErrorEquals: []string{"States.ALL"}, Next: next, ResultPath: ErrorPath}}
+}
+
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToLower(r)) + s[n:]
+}
+
+// sdkTask builds a Task calling arn:aws:states:::aws-sdk:<svc>:<action>.
+// action is the API name in PascalCase (e.g. "DescribeDBClusters"); the IAM
+// action is <iamPrefix>:<action>. onError is the Catch target.
+func sdkTask(svc, action string, params map[string]any, resources []string, onError string) (*Task, error) {
+	info, ok := services[svc]
+	if !ok {
+		return nil, fmt.Errorf("sdk task %s:%s: unknown service", svc, action)
+	}
+	iamAction := info.iamPrefix + ":" + action
+	if len(resources) == 0 {
+		return nil, fmt.Errorf("sdk task %s: no resources", iamAction)
+	}
+	if _, wildcard := WildcardActions[iamAction]; !wildcard {
+		for _, r := range resources {
+			if r == "*" {
+				return nil, fmt.Errorf("sdk task %s: \"*\" is not allowed for a resource-scoped action", iamAction)
+			}
+		}
+	}
+	retry := make([]string, 0, len(info.retryable))
+	for _, e := range info.retryable {
+		retry = append(retry, info.errPrefix+"."+e)
+	}
+	return &Task{
+		Resource:   "arn:aws:states:::aws-sdk:" + svc + ":" + lowerFirst(action),
+		Parameters: params,
+		Retry:      retryPolicy(retry),
+		Catch:      catchAll(onError),
+		Policy:     []Permission{{Actions: []string{iamAction}, Resources: resources}},
+	}, nil
+}
+
+// notifyTask publishes the JSON document at reportPath to the topic through
+// the optimized SNS integration. Publishing is retried on any task error:
+// a report that does not arrive is the failure we most want to avoid.
+func notifyTask(topicArn, subject, reportPath, next, onError string) *Task {
+	return &Task{
+		Resource: "arn:aws:states:::sns:publish",
+		Parameters: map[string]any{
+			"TopicArn":  topicArn,
+			"Subject":   subject,
+			"Message.$": "States.JsonToString(" + reportPath + ")",
+		},
+		ResultPath: "$.notification",
+		Retry:      retryPolicy([]string{"States.TaskFailed"}),
+		Catch:      catchAll(onError),
+		Next:       next,
+		Policy:     []Permission{{Actions: []string{"sns:Publish"}, Resources: []string{topicArn}}},
+	}
+}
+
+// Choice rule helpers.
+
+func ptr[T any](v T) *T { return &v }
+
+func isPresent(path string) ChoiceRule { return ChoiceRule{Variable: path, IsPresent: ptr(true)} }
+func isAbsent(path string) ChoiceRule  { return ChoiceRule{Variable: path, IsPresent: ptr(false)} }
+func strEq(path, v string) ChoiceRule  { return ChoiceRule{Variable: path, StringEquals: ptr(v)} }
+func boolEq(path string, v bool) ChoiceRule {
+	return ChoiceRule{Variable: path, BooleanEquals: ptr(v)}
+}
+func numEq(path string, v float64) ChoiceRule {
+	return ChoiceRule{Variable: path, NumericEquals: ptr(v)}
+}
+func numGte(path string, v float64) ChoiceRule {
+	return ChoiceRule{Variable: path, NumericGreaterThanEquals: ptr(v)}
+}
+func and(rules ...ChoiceRule) ChoiceRule { return ChoiceRule{And: rules} }
+func or(rules ...ChoiceRule) ChoiceRule  { return ChoiceRule{Or: rules} }
+func not(rule ChoiceRule) ChoiceRule     { return ChoiceRule{Not: &rule} }
+func next(rule ChoiceRule, to string) ChoiceRule {
+	rule.Next = to
+	return rule
+}
+
+// requiredString accepts a present, non-empty string.
+func requiredString(path string) ChoiceRule {
+	return and(isPresent(path), ChoiceRule{Variable: path, IsString: ptr(true)},
+		ChoiceRule{Variable: path, StringMatches: ptr("?*")})
+}
+
+// optionalBool accepts an absent field or a boolean.
+func optionalBool(path string) ChoiceRule {
+	return or(isAbsent(path), ChoiceRule{Variable: path, IsBoolean: ptr(true)})
+}
+
+// optionalString accepts an absent field or a non-empty string.
+func optionalString(path string) ChoiceRule {
+	return or(isAbsent(path), and(ChoiceRule{Variable: path, IsString: ptr(true)},
+		ChoiceRule{Variable: path, StringMatches: ptr("?*")}))
+}
+
+// InvalidInputError is the error name of the Fail state reached when the
+// execution input does not match a runbook's input contract.
+const InvalidInputError = "Runbook.InvalidInput"
+
+// addInputValidation adds "ValidateInput" (Choice) and "InvalidInput"
+// (Fail) to states. valid moves on to next; anything else fails with a
+// message that names the contract.
+func addInputValidation(states map[string]State, contract string, next string, valid ...ChoiceRule) {
+	states["ValidateInput"] = &Choice{
+		Comment: "Input contract: " + contract,
+		Choices: []ChoiceRule{{And: valid, Next: next}},
+		Default: "InvalidInput",
+	}
+	states["InvalidInput"] = &Fail{
+		Error: InvalidInputError,
+		Cause: "invalid execution input; expected " + contract,
+	}
+}
+
+// NotificationFailedError is the error of the Fail state reached when even
+// the report could not be published.
+const NotificationFailedError = "Runbook.NotificationFailed"
+
+// addFailurePath adds a report-notify-fail chain named <name>Report,
+// <name>Notify and <name>, returning the entry state. The report embeds the
+// whole state data (inputs, results so far and the caught error). A reason
+// starting with "$" is a path to the reason string in the state data.
+func addFailurePath(states map[string]State, runbook, topicArn, name, outcome, reason, errorName string) string {
+	report := name + "Report"
+	notify := name + "Notify"
+	params := map[string]any{
+		"runbook":       runbook,
+		"outcome":       outcome,
+		"executionId.$": "$$.Execution.Id",
+		"startedAt.$":   "$$.Execution.StartTime",
+		"details.$":     "$",
+	}
+	if strings.HasPrefix(reason, "$") {
+		params["reason.$"] = reason
+	} else {
+		params["reason"] = reason
+	}
+	states[report] = &Pass{
+		Parameters: params,
+		ResultPath: "$.report",
+		Next:       notify,
+	}
+	states[notify] = notifyTask(topicArn, subject(runbook, outcome), "$.report", name, "NotificationFailed")
+	fail := &Fail{Error: errorName, Cause: reason}
+	if strings.HasPrefix(reason, "$") {
+		fail.Cause, fail.CausePath = "", reason
+	}
+	states[name] = fail
+	addNotificationFailed(states)
+	return report
+}
+
+func addNotificationFailed(states map[string]State) {
+	states["NotificationFailed"] = &Fail{
+		Error: NotificationFailedError,
+		Cause: "the runbook report could not be published to SNS; see the execution history",
+	}
+}
+
+func subject(runbook, outcome string) string {
+	return fmt.Sprintf("[trading-ha] %s: %s", runbook, strings.ReplaceAll(outcome, "_", " "))
+}
+
+// pollAttempts converts a timeout into a number of polls of interval
+// seconds, at least one.
+func pollAttempts(timeoutSeconds, interval int) int {
+	n := (timeoutSeconds + interval - 1) / interval
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+// addTargetHealthCheck adds states that check every target group of
+// itemsPath and continue with onHealthy or onUnhealthy. A target group is
+// healthy when it has at least one healthy target and none unhealthy. The
+// per-group results are stored at $.<key>.groups. Names are prefixed.
+func addTargetHealthCheck(states map[string]State, prefix, key, itemsPath, onHealthy, onUnhealthy, onError string) (string, error) {
+	describe, err := sdkTask("elasticloadbalancingv2", "DescribeTargetHealth",
+		map[string]any{"TargetGroupArn.$": "$.targetGroupArn"}, []string{"*"}, prefix+"TargetGroupFailed")
+	if err != nil {
+		return "", err
+	}
+	// Filters and projections over empty arrays are errors in JSONPath
+	// evaluation, so emptiness is checked with States.ArrayLength first.
+	describe.ResultSelector = map[string]any{
+		"descriptions.$": "$.TargetHealthDescriptions",
+		"count.$":        "States.ArrayLength($.TargetHealthDescriptions)",
+	}
+	describe.ResultPath = "$.health"
+	describe.Next = prefix + "HasTargets"
+
+	group := func(healthy bool) *Pass {
+		return &Pass{
+			Parameters: map[string]any{
+				"targetGroupArn.$": "$.targetGroupArn",
+				"healthy":          healthy,
+				"targets.$":        "$.health.descriptions",
+			},
+			End: true,
+		}
+	}
+	processor := Branch{
+		ProcessorConfig: &ProcessorConfig{Mode: "INLINE"},
+		StartAt:         prefix + "DescribeTargetHealth",
+		States: map[string]State{
+			prefix + "DescribeTargetHealth": describe,
+			prefix + "HasTargets": &Choice{
+				Choices: []ChoiceRule{next(numGte("$.health.count", 1), prefix+"ListTargetStates")},
+				Default: prefix + "TargetGroupUnhealthy",
+			},
+			prefix + "ListTargetStates": &Pass{
+				Parameters: map[string]any{"states.$": "$.health.descriptions[*].TargetHealth.State"},
+				ResultPath: "$.flags",
+				Next:       prefix + "FlagTargetStates",
+			},
+			prefix + "FlagTargetStates": &Pass{
+				Parameters: map[string]any{
+					"anyHealthy.$":   "States.ArrayContains($.flags.states, 'healthy')",
+					"anyUnhealthy.$": "States.ArrayContains($.flags.states, 'unhealthy')",
+				},
+				ResultPath: "$.flags",
+				Next:       prefix + "EvaluateTargetGroup",
+			},
+			prefix + "EvaluateTargetGroup": &Choice{
+				Choices: []ChoiceRule{next(and(boolEq("$.flags.anyHealthy", true), boolEq("$.flags.anyUnhealthy", false)), prefix+"TargetGroupHealthy")},
+				Default: prefix + "TargetGroupUnhealthy",
+			},
+			prefix + "TargetGroupHealthy":   group(true),
+			prefix + "TargetGroupUnhealthy": group(false),
+			prefix + "TargetGroupFailed": &Pass{
+				Parameters: map[string]any{
+					"targetGroupArn.$": "$.targetGroupArn",
+					"healthy":          false,
+					"error.$":          "$.error",
+				},
+				End: true,
+			},
+		},
+	}
+	entry := prefix + "CheckTargetGroups"
+	states[entry] = &Map{
+		Comment:        "Target health of every target group of the service",
+		ItemsPath:      itemsPath,
+		ItemSelector:   map[string]any{"targetGroupArn.$": "$$.Map.Item.Value"},
+		ItemProcessor:  processor,
+		MaxConcurrency: 5,
+		ResultPath:     "$." + key + ".groups",
+		Catch:          catchAll(onError),
+		Next:           prefix + "CollectTargetFlags",
+	}
+	states[prefix+"CollectTargetFlags"] = &Pass{
+		Parameters: map[string]any{"flags.$": "$." + key + ".groups[*].healthy"},
+		ResultPath: "$." + key + ".summary",
+		Next:       prefix + "SummarizeTargets",
+	}
+	states[prefix+"SummarizeTargets"] = &Pass{
+		Parameters: map[string]any{
+			"flags.$":        "$." + key + ".summary.flags",
+			"anyUnhealthy.$": "States.ArrayContains($." + key + ".summary.flags, false)",
+		},
+		ResultPath: "$." + key + ".summary",
+		Next:       prefix + "AllTargetsHealthy",
+	}
+	states[prefix+"AllTargetsHealthy"] = &Choice{
+		Choices: []ChoiceRule{next(boolEq("$."+key+".summary.anyUnhealthy", false), onHealthy)},
+		Default: onUnhealthy,
+	}
+	return entry, nil
+}

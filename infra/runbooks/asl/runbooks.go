@@ -1,0 +1,17 @@
+package asl
+
+// Runbook pairs a runbook's name with its builder.
+type Runbook struct {
+	// Name is the file-friendly runbook name, e.g. "health-check".
+	Name string
+	// Build builds the definition for the given targets.
+	Build func(Targets) (*StateMachine, error)
+}
+
+// Runbooks lists the four runbooks in a fixed order.
+func Runbooks() []Runbook {
+	return []Runbook{
+		{Name: HealthCheckName, Build: HealthCheck},
+		{Name: ServiceRecoveryName, Build: ServiceRecovery},
+	}
+}

@@ -1,0 +1,206 @@
+package asl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Targets carries every name and ARN the runbook definitions embed. All
+// fields are plain strings so a Pulumi component can fill it inside an
+// ApplyT once the outputs are known.
+type Targets struct {
+	// ClusterIdentifier and ClusterArn identify the Aurora cluster; the
+	// partition, region and account of ClusterArn are reused to build the
+	// ARNs of instances, alarms and the canary.
+	ClusterIdentifier, ClusterArn string
+	// WriterInstanceIdentifier and ReaderInstanceIdentifiers are the cluster's
+	// instances at deploy time. Roles swap on failover, so the runbooks read
+	// the current roles from the cluster and only use these names for IAM.
+	WriterInstanceIdentifier  string
+	ReaderInstanceIdentifiers []string
+
+	// EcsClusterArn, EcsServiceName and EcsServiceArn identify the service.
+	EcsClusterArn, EcsServiceName, EcsServiceArn string
+	// TargetGroupArns are the ALB target groups the service registers in.
+	TargetGroupArns []string
+
+	// TableName and TableArn identify the DynamoDB sessions table.
+	TableName, TableArn string
+
+	// BackupVaultName is the AWS Backup vault holding the recovery points.
+	BackupVaultName string
+	// ProtectedResourceArns are the resources whose recovery points are
+	// verified (Aurora cluster, sessions table, data bucket). TableArn must
+	// be one of them: its latest recovery point is test-restored.
+	ProtectedResourceArns []string
+	// RestoreRoleArn is the role AWS Backup assumes to restore (passed with
+	// iam:PassRole by the backup verification machine).
+	RestoreRoleArn string
+
+	// CanaryName is the CloudWatch Synthetics canary; AlarmNames are our
+	// CloudWatch alarms (metric or composite).
+	CanaryName string
+	AlarmNames []string
+	// TopicArn is the SNS topic that receives reports.
+	TopicArn string
+
+	// RpoThresholdMinutes is the maximum age of the latest completed
+	// recovery point.
+	RpoThresholdMinutes int
+	// FailoverTimeoutSeconds bounds the wait for a new writer.
+	FailoverTimeoutSeconds int
+	// DeploymentTimeoutSeconds bounds the wait for an ECS rollout.
+	DeploymentTimeoutSeconds int
+	// RestoreTimeoutSeconds bounds the wait for the test restore.
+	RestoreTimeoutSeconds int
+}
+
+// arnParts holds the fields shared by our ARNs.
+type arnParts struct{ partition, region, account string }
+
+func parseARN(arn string) (arnParts, error) {
+	p := strings.SplitN(arn, ":", 6)
+	if len(p) != 6 || p[0] != "arn" || p[1] == "" || p[3] == "" || p[4] == "" {
+		return arnParts{}, fmt.Errorf("%q is not a regional ARN", arn)
+	}
+	return arnParts{partition: p[1], region: p[3], account: p[4]}, nil
+}
+
+func (a arnParts) arn(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.partition, service, a.region, a.account, resource)
+}
+
+// Validate reports every missing or malformed field at once.
+func (t Targets) Validate() error {
+	var errs []error
+	need := func(name, v string) {
+		if strings.TrimSpace(v) == "" {
+			errs = append(errs, fmt.Errorf("targets: %s is required", name))
+		}
+	}
+	needARN := func(name, v string) {
+		need(name, v)
+		if v != "" && !strings.HasPrefix(v, "arn:") {
+			errs = append(errs, fmt.Errorf("targets: %s %q is not an ARN", name, v))
+		}
+	}
+	need("ClusterIdentifier", t.ClusterIdentifier)
+	needARN("ClusterArn", t.ClusterArn)
+	if t.ClusterArn != "" {
+		if _, err := parseARN(t.ClusterArn); err != nil {
+			errs = append(errs, fmt.Errorf("targets: ClusterArn: %w", err))
+		}
+	}
+	need("WriterInstanceIdentifier", t.WriterInstanceIdentifier)
+	if len(t.ReaderInstanceIdentifiers) == 0 {
+		errs = append(errs, errors.New("targets: ReaderInstanceIdentifiers needs at least one reader"))
+	}
+	needARN("EcsClusterArn", t.EcsClusterArn)
+	need("EcsServiceName", t.EcsServiceName)
+	needARN("EcsServiceArn", t.EcsServiceArn)
+	if len(t.TargetGroupArns) == 0 {
+		errs = append(errs, errors.New("targets: TargetGroupArns needs at least one target group"))
+	}
+	for i, a := range t.TargetGroupArns {
+		needARN(fmt.Sprintf("TargetGroupArns[%d]", i), a)
+	}
+	need("TableName", t.TableName)
+	needARN("TableArn", t.TableArn)
+	need("BackupVaultName", t.BackupVaultName)
+	if len(t.ProtectedResourceArns) == 0 {
+		errs = append(errs, errors.New("targets: ProtectedResourceArns needs at least one resource"))
+	}
+	for i, a := range t.ProtectedResourceArns {
+		needARN(fmt.Sprintf("ProtectedResourceArns[%d]", i), a)
+	}
+	if t.TableArn != "" && t.tableIndex() < 0 {
+		errs = append(errs, fmt.Errorf("targets: TableArn %q must be listed in ProtectedResourceArns", t.TableArn))
+	}
+	needARN("RestoreRoleArn", t.RestoreRoleArn)
+	need("CanaryName", t.CanaryName)
+	if len(t.AlarmNames) == 0 {
+		errs = append(errs, errors.New("targets: AlarmNames needs at least one alarm"))
+	}
+	needARN("TopicArn", t.TopicArn)
+	positive := func(name string, v int) {
+		if v <= 0 {
+			errs = append(errs, fmt.Errorf("targets: %s must be positive, got %d", name, v))
+		}
+	}
+	positive("RpoThresholdMinutes", t.RpoThresholdMinutes)
+	positive("FailoverTimeoutSeconds", t.FailoverTimeoutSeconds)
+	positive("DeploymentTimeoutSeconds", t.DeploymentTimeoutSeconds)
+	positive("RestoreTimeoutSeconds", t.RestoreTimeoutSeconds)
+	return errors.Join(errs...)
+}
+
+func (t Targets) tableIndex() int {
+	for i, a := range t.ProtectedResourceArns {
+		if a == t.TableArn {
+			return i
+		}
+	}
+	return -1
+}
+
+func (t Targets) account() arnParts {
+	p, _ := parseARN(t.ClusterArn) // checked by Validate
+	return p
+}
+
+// instanceArns returns the ARNs of every cluster instance.
+func (t Targets) instanceArns() []string {
+	a := t.account()
+	out := []string{a.arn("rds", "db:"+t.WriterInstanceIdentifier)}
+	for _, id := range t.ReaderInstanceIdentifiers {
+		out = append(out, a.arn("rds", "db:"+id))
+	}
+	return out
+}
+
+func (t Targets) alarmArns() []string {
+	a := t.account()
+	out := make([]string, 0, len(t.AlarmNames))
+	for _, n := range t.AlarmNames {
+		out = append(out, a.arn("cloudwatch", "alarm:"+n))
+	}
+	return out
+}
+
+func (t Targets) canaryArn() string { return t.account().arn("synthetics", "canary:"+t.CanaryName) }
+
+// ExampleTargets returns a complete, realistic Targets value for account
+// 123456789012 in us-east-1. It is used by tests and by the export command
+// that renders the definitions for the external validators.
+func ExampleTargets() Targets {
+	const acct = "123456789012"
+	return Targets{
+		ClusterIdentifier:         "aurora-dev",
+		ClusterArn:                "arn:aws:rds:us-east-1:" + acct + ":cluster:aurora-dev",
+		WriterInstanceIdentifier:  "aurora-dev-1",
+		ReaderInstanceIdentifiers: []string{"aurora-dev-2", "aurora-dev-3"},
+		EcsClusterArn:             "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-dev",
+		EcsServiceName:            "svc-dev",
+		EcsServiceArn:             "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-dev/svc-dev",
+		TargetGroupArns: []string{
+			"arn:aws:elasticloadbalancing:us-east-1:" + acct + ":targetgroup/tg-dev/0123456789abcdef",
+		},
+		TableName:       "sessions-dev",
+		TableArn:        "arn:aws:dynamodb:us-east-1:" + acct + ":table/sessions-dev",
+		BackupVaultName: "vault-dev",
+		ProtectedResourceArns: []string{
+			"arn:aws:rds:us-east-1:" + acct + ":cluster:aurora-dev",
+			"arn:aws:dynamodb:us-east-1:" + acct + ":table/sessions-dev",
+			"arn:aws:s3:::data-dev",
+		},
+		RestoreRoleArn:           "arn:aws:iam::" + acct + ":role/backup-restore-dev",
+		CanaryName:               "canary-dev",
+		AlarmNames:               []string{"alb-5xx-dev", "aurora-cpu-dev", "composite-dev"},
+		TopicArn:                 "arn:aws:sns:us-east-1:" + acct + ":alerts-dev",
+		RpoThresholdMinutes:      60,
+		FailoverTimeoutSeconds:   600,
+		DeploymentTimeoutSeconds: 900,
+		RestoreTimeoutSeconds:    3600,
+	}
+}

@@ -1,0 +1,115 @@
+// Test harness: loads an exported runbook, runs it with aws-local-stepfunctions
+// and records every Task handler call in order.
+import './polyfill.mjs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ASL_DIR = process.env.ASL_DIR ?? path.resolve(here, '../../../build/asl');
+
+/** Reads build/asl/<name>.json. */
+export function loadDefinition(name) {
+  return JSON.parse(readFileSync(path.join(ASL_DIR, `${name}.json`), 'utf8'));
+}
+
+/** An error as the AWS SDK integration reports it: name = "<Service>.<Exception>". */
+export function awsError(name, message = name) {
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
+
+/** Lists every state (recursing into Parallel and Map) as [name, state]. */
+export function allStates(def) {
+  const out = [];
+  const walk = (states) => {
+    for (const [name, s] of Object.entries(states)) {
+      out.push([name, s]);
+      for (const b of s.Branches ?? []) walk(b.States);
+      if (s.ItemProcessor) walk(s.ItemProcessor.States);
+      if (s.Iterator) walk(s.Iterator.States);
+    }
+  };
+  walk(def.States);
+  return out;
+}
+
+/**
+ * Runs a definition.
+ * handlers: { [taskStateName]: (input, callIndex) => result | Promise } — every
+ *   Task state reached must have a handler, otherwise the run throws.
+ * Returns { status: 'SUCCEEDED'|'FAILED', output, error, calls, events }.
+ * calls: [{ state, input }] in order; events: the library's event log.
+ */
+export async function run(definition, input, handlers, { context } = {}) {
+  const calls = [];
+  const counts = {};
+  const local = {};
+  const waits = {};
+  const retries = {};
+  for (const [name, s] of allStates(definition)) {
+    if (s.Type === 'Task') {
+      retries[name] = 1;
+      local[name] = async (taskInput) => {
+        calls.push({ state: name, input: taskInput });
+        const handler = handlers[name];
+        if (!handler) throw new Error(`test harness: no handler for Task state ${name}`);
+        counts[name] = (counts[name] ?? 0) + 1;
+        return handler(taskInput, counts[name]);
+      };
+    }
+    if (s.Type === 'Wait') waits[name] = 1;
+  }
+  const sm = new StateMachine(definition);
+  context = context ?? defaultContext(input);
+  const execution = sm.run(input, {
+    overrides: {
+      taskResourceLocalHandlers: local,
+      waitTimeOverrides: waits,
+      retryIntervalOverrides: retries,
+    },
+    context,
+  });
+  const events = [];
+  const collect = (async () => {
+    for await (const e of execution.eventLogs) events.push(e);
+  })();
+  let status = 'SUCCEEDED';
+  let output;
+  let error;
+  try {
+    output = await execution.result;
+  } catch (e) {
+    status = 'FAILED';
+    error = e.cause ?? e;
+  }
+  await collect;
+  const missing = calls.find((c) => !handlers[c.state]);
+  if (missing) throw new Error(`test harness: no handler for Task state ${missing.state}`);
+  return { status, output, error, calls, events, states: calls.map((c) => c.state) };
+}
+
+/** A Context Object with the fields the runbooks read. */
+export const START_TIME = '2026-01-01T12:00:00.000Z';
+export function defaultContext(input, startTime = START_TIME) {
+  return {
+    Execution: {
+      Id: 'arn:aws:states:us-east-1:123456789012:execution:runbook:test-1',
+      Name: 'test-1',
+      StartTime: startTime,
+      Input: input,
+    },
+  };
+}
+
+/** Names of the states entered, in order (from the event log). */
+export function entered(result) {
+  return result.events.filter((e) => e.type === 'StateEntered').map((e) => e.state.name);
+}
+
+/** Number of retries recorded for a state. */
+export function retriesOf(result, stateName) {
+  return result.events.filter((e) => e.type === 'StateRetried' && e.state.name === stateName).length;
+}
