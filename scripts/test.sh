@@ -21,3 +21,6 @@ go test -timeout 30m ./...
 
 step "canary script (node --test)"
 (cd infra/monitoring/canary && npm test --silent)
+
+step "runbook definitions (asl-validator, aws-local-stepfunctions)"
+bash tests/asl/run.sh
