@@ -54,6 +54,8 @@ type Config struct {
 	Storage  Storage
 	Sessions Sessions
 	Params   Params
+	// Database configures the Aurora PostgreSQL cluster.
+	Database Database
 }
 
 // Network configures the VPC.
@@ -165,6 +167,8 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")
 		}
 	}
+
+	c.Database = r.database(k)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs
