@@ -7,11 +7,13 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/database"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
@@ -76,6 +78,15 @@ func Deploy(ctx *pulumi.Context) error {
 	// those components exist in the order.
 
 	// --- database ---
+	db, err := database.New(ctx, "database", database.Args{
+		Names: names, Config: cfg, AccountID: account,
+		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
+		IsolatedSubnetIDs: net.IsolatedSubnetIDs,
+		DBSecurityGroupID: net.DBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	entries := []params.Entry{
 		{Path: "env/region", Value: pulumi.String(cfg.Region), Description: "AWS region of the stack"},
@@ -84,6 +95,12 @@ func Deploy(ctx *pulumi.Context) error {
 		{Path: "sessions/table", Value: table.Name, Description: "DynamoDB sessions table"},
 		{Path: "sessions/ttl", Value: pulumi.String(cfg.Sessions.TTL.String()), Description: "session lifetime (Go duration)"},
 		{Path: "storage/data-bucket", Value: buckets.DataBucket, Description: "application data bucket"},
+		{Path: "db/writer-host", Value: db.WriterEndpoint, Description: "Aurora cluster (writer) endpoint; follows failover"},
+		{Path: "db/reader-host", Value: db.ReaderEndpoint, Description: "Aurora reader endpoint"},
+		{Path: "db/port", Value: pulumi.String(strconv.Itoa(db.Port)), Description: "PostgreSQL port"},
+		{Path: "db/name", Value: pulumi.String(db.DatabaseName), Description: "database name"},
+		{Path: "db/secret-arn", Value: db.SecretArn, Description: "RDS-managed master user secret (username, password)"},
+		{Path: "db/sslmode", Value: pulumi.String("require"), Description: "libpq sslmode; the cluster refuses non-TLS connections (rds.force_ssl=1)"},
 	}
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
@@ -114,6 +131,9 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("logsBucket", buckets.LogsBucket)
 	ctx.Export("sessionsTable", table.Name)
 	ctx.Export("parameterRoot", pulumi.String(names.ParameterPath()))
+	ctx.Export("clusterEndpoint", db.WriterEndpoint)
+	ctx.Export("readerEndpoint", db.ReaderEndpoint)
+	ctx.Export("clusterIdentifier", pulumi.String(db.Identifier))
 	_ = store
 	return nil
 }

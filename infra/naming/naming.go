@@ -95,6 +95,12 @@ var (
 	ResiliencyPolicy   = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
 	CompositeAlarm     = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
 	AlarmPrefix        = Kind{Type: "alarm", MaxLen: 200, Charset: anyName}
+
+	// DBLogGroup is the group RDS exports a cluster's logs to; its name must
+	// be /aws/rds/cluster/<cluster identifier>/<log type>: see RDSLogGroup.
+	DBLogGroup = Kind{Type: "aurora", MaxLen: 512, Path: "/aws/rds/cluster/", Charset: logGroup}
+	// DBReaderScalingPolicy is the Application Auto Scaling policy on the readers.
+	DBReaderScalingPolicy = Kind{Type: "aurora-readers-cpu", MaxLen: 256, Charset: anyName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -107,7 +113,7 @@ var Kinds = []Kind{
 	AuditLogGroup, ConsumerQueue, DeadLetterQueue, EventsRole, BackupVault, BackupPlan, BackupRole,
 	RestoreTestingPlan, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
 	ServiceRecoverySM, ServiceSnapshotSM, SchedulerRole, FISRole, FISLogGroup, ResiliencyPolicy,
-	CompositeAlarm, AlarmPrefix,
+	CompositeAlarm, AlarmPrefix, DBLogGroup, DBReaderScalingPolicy,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
@@ -178,4 +184,11 @@ func (n Namer) Parameter(parts ...string) string {
 // resources such as parameter/trading/<suffix>/*.
 func (n Namer) ParameterPath() string {
 	return "/trading/" + n.suffix
+}
+
+// RDSLogGroup returns /aws/rds/cluster/aurora-<suffix>/<logType>, the log
+// group RDS exports the cluster's logs of one type to. Creating it ourselves
+// sets KMS and retention and lets destroy remove it.
+func (n Namer) RDSLogGroup(logType string) string {
+	return n.Name(DBLogGroup) + "/" + logType
 }

@@ -26,6 +26,7 @@ var keySettings = map[string][]string{
 	"aws:backup/vault:Vault":                  {"name", "forceDestroy"},
 	"aws:cloudwatch/eventBus:EventBus":        {"name"},
 	"aws:route53/healthCheck:HealthCheck":     {"type", "requestInterval", "failureThreshold", "resourcePath"},
+	"aws:appautoscaling/target:Target":        {"resourceId", "minCapacity", "maxCapacity"},
 }
 
 // KeySettings returns the inputs the offline plan prints for a type.
