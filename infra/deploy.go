@@ -7,12 +7,14 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/database"
 	"github.com/trading-ha/trading-ha/infra/events"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
@@ -78,6 +80,15 @@ func Deploy(ctx *pulumi.Context) error {
 	// those components exist in the order.
 
 	// --- database ---
+	db, err := database.New(ctx, "database", database.Args{
+		Names: names, Config: cfg, AccountID: account,
+		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
+		IsolatedSubnetIDs: net.IsolatedSubnetIDs,
+		DBSecurityGroupID: net.DBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	entries := []params.Entry{
 		{Path: "env/region", Value: pulumi.String(cfg.Region), Description: "AWS region of the stack"},
@@ -86,6 +97,12 @@ func Deploy(ctx *pulumi.Context) error {
 		{Path: "sessions/table", Value: table.Name, Description: "DynamoDB sessions table"},
 		{Path: "sessions/ttl", Value: pulumi.String(cfg.Sessions.TTL.String()), Description: "session lifetime (Go duration)"},
 		{Path: "storage/data-bucket", Value: buckets.DataBucket, Description: "application data bucket"},
+		{Path: "db/writer-host", Value: db.WriterEndpoint, Description: "Aurora cluster (writer) endpoint; follows failover"},
+		{Path: "db/reader-host", Value: db.ReaderEndpoint, Description: "Aurora reader endpoint"},
+		{Path: "db/port", Value: pulumi.String(strconv.Itoa(db.Port)), Description: "PostgreSQL port"},
+		{Path: "db/name", Value: pulumi.String(db.DatabaseName), Description: "database name"},
+		{Path: "db/secret-arn", Value: db.SecretArn, Description: "RDS-managed master user secret (username, password)"},
+		{Path: "db/sslmode", Value: pulumi.String("require"), Description: "libpq sslmode; the cluster refuses non-TLS connections (rds.force_ssl=1)"},
 	}
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
@@ -109,8 +126,8 @@ func Deploy(ctx *pulumi.Context) error {
 	arnIn := func(service, res string) pulumi.StringInput {
 		return pulumi.String(fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, cfg.Region, account, res))
 	}
-	auroraClusterArn := arnIn("rds", "cluster:"+names.Name(naming.AuroraCluster))                                      // MERGE: database ClusterArn
-	dbSubnetGroupName := pulumi.String(names.Name(naming.DBSubnetGroup))                                               // MERGE: database SubnetGroupName
+	auroraClusterArn := db.Arn
+	dbSubnetGroupName := db.SubnetGroupName
 	alarmTopicArn := arnIn("sns", names.Name(naming.AlarmTopic))                                                       // MERGE: monitoring TopicArn
 	ecsClusterArn := arnIn("ecs", "cluster/"+names.Name(naming.ECSCluster))                                            // MERGE: service ClusterArn
 	ecsServiceArn := arnIn("ecs", "service/"+names.Name(naming.ECSCluster)+"/"+names.Name(naming.ECSService))          // MERGE: service ServiceArn
@@ -160,6 +177,9 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("ordersQueueUrl", bus.QueueURL)
 	ctx.Export("backupVaultName", vault.VaultName)
 	ctx.Export("serviceSnapshotStateMachineArn", vault.SnapshotStateMachineArn)
+	ctx.Export("clusterEndpoint", db.WriterEndpoint)
+	ctx.Export("readerEndpoint", db.ReaderEndpoint)
+	ctx.Export("clusterIdentifier", pulumi.String(db.Identifier))
 	_ = store
 	return nil
 }

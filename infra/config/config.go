@@ -58,6 +58,8 @@ type Config struct {
 	Params   Params
 	Events   Events
 	Backup   Backup
+	// Database configures the Aurora PostgreSQL cluster.
+	Database Database
 }
 
 // Network configures the VPC.
@@ -174,6 +176,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 
 	c.Events = r.events(k)
 	c.Backup = r.backup(k)
+	c.Database = r.database(k)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs

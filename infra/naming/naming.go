@@ -116,6 +116,12 @@ var (
 	SnapshotRole         = Kind{Type: "role-svc-snapshot", MaxLen: 64, Charset: anyName}
 	SnapshotSchedule     = Kind{Type: "sched-svc-snapshot", MaxLen: 64, Charset: anyName}
 	SnapshotScheduleRole = Kind{Type: "role-sched-snapshot", MaxLen: 64, Charset: anyName}
+
+	// DBLogGroup is the group RDS exports a cluster's logs to; its name must
+	// be /aws/rds/cluster/<cluster identifier>/<log type>: see RDSLogGroup.
+	DBLogGroup = Kind{Type: "aurora", MaxLen: 512, Path: "/aws/rds/cluster/", Charset: logGroup}
+	// DBReaderScalingPolicy is the Application Auto Scaling policy on the readers.
+	DBReaderScalingPolicy = Kind{Type: "aurora-readers-cpu", MaxLen: 256, Charset: anyName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -131,7 +137,7 @@ var Kinds = []Kind{
 	CompositeAlarm, AlarmPrefix,
 	OrdersDLQ, AuditLogPolicy, RuleOrders, RuleAurora, RuleBackupFailed, RuleECSDeploy,
 	RuleECSTaskStopped, RuleDegraded, BackupPlanPITR, SnapshotLogs, SnapshotRole, SnapshotSchedule,
-	SnapshotScheduleRole,
+	SnapshotScheduleRole, DBLogGroup, DBReaderScalingPolicy,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
@@ -202,4 +208,11 @@ func (n Namer) Parameter(parts ...string) string {
 // resources such as parameter/trading/<suffix>/*.
 func (n Namer) ParameterPath() string {
 	return "/trading/" + n.suffix
+}
+
+// RDSLogGroup returns /aws/rds/cluster/aurora-<suffix>/<logType>, the log
+// group RDS exports the cluster's logs of one type to. Creating it ourselves
+// sets KMS and retention and lets destroy remove it.
+func (n Namer) RDSLogGroup(logType string) string {
+	return n.Name(DBLogGroup) + "/" + logType
 }

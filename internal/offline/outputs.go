@@ -144,6 +144,10 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("arn", arnOf("schedule/default/"+name))
 	case "aws:wafv2/webAcl:WebAcl":
 		set("arn", arnOf("regional/webacl/"+name+"/"+id))
+	case "aws:appautoscaling/target:Target":
+		set("arn", fmt.Sprintf("arn:aws:application-autoscaling:%s:%s:scalable-target/%s", Region, AccountID, id))
+	case "aws:appautoscaling/policy:Policy":
+		set("arn", fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/rds/%s:policyName/%s", Region, AccountID, id, inputs["resourceId"].StringValue(), name))
 	case "aws:route53/healthCheck:HealthCheck":
 		set("arn", "arn:aws:route53:::healthcheck/"+id)
 	}

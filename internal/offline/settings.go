@@ -33,6 +33,7 @@ var keySettings = map[string][]string{
 	"aws:sqs/queue:Queue":                              {"name", "kmsMasterKeyId"},
 	"aws:backup/restoreTestingPlan:RestoreTestingPlan": {"name", "scheduleExpression"},
 	"aws:scheduler/schedule:Schedule":                  {"name", "scheduleExpression"},
+	"aws:appautoscaling/target:Target":                 {"resourceId", "minCapacity", "maxCapacity"},
 }
 
 // KeySettings returns the inputs the offline plan prints for a type.

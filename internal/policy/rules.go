@@ -586,8 +586,9 @@ func forceDestroy(rec *offline.Recording) []Violation {
 	return out
 }
 
-// nameFields are inputs that hold physical names we choose.
-var nameFields = []string{"name", "bucket", "clusterIdentifier", "identifier", "family"}
+// nameFields are inputs that hold physical names we choose ("family" is a
+// name only for task definitions; on parameter groups it is the engine).
+var nameFields = []string{"name", "bucket", "clusterIdentifier", "identifier"}
 
 // unnamed are types whose "name" input is not a physical AWS name.
 var unnamed = map[string]bool{
@@ -602,7 +603,11 @@ func names(rec *offline.Recording) []Violation {
 		if !strings.HasPrefix(r.Type, "aws:") || unnamed[r.Type] {
 			continue
 		}
-		for _, f := range nameFields {
+		fields := nameFields
+		if r.Type == "aws:ecs/taskDefinition:TaskDefinition" {
+			fields = append(fields, "family")
+		}
+		for _, f := range fields {
 			if v, ok := r.Inputs[f].(string); ok && v != "" && !token.MatchString(v) {
 				out = append(out, Violation{r, fmt.Sprintf("%s %q does not carry the suffix %q", f, v, suffix)})
 			}
