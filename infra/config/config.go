@@ -54,6 +54,9 @@ type Config struct {
 	Storage  Storage
 	Sessions Sessions
 	Params   Params
+
+	DNS        DNS
+	Monitoring Monitoring
 }
 
 // Network configures the VPC.
@@ -165,6 +168,9 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")
 		}
 	}
+
+	c.DNS = r.dns(k)
+	c.Monitoring = r.monitoring(k, c.DNS)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs
