@@ -15,7 +15,9 @@ import (
 	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/database"
+	"github.com/trading-ha/trading-ha/infra/dns"
 	"github.com/trading-ha/trading-ha/infra/events"
+	"github.com/trading-ha/trading-ha/infra/monitoring"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
@@ -115,8 +117,49 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- service ---
 
 	// --- dns ---
+	zone, err := dns.New(ctx, "dns", dns.Args{
+		Names: names, Config: cfg,
+		ALBDNSName: pulumi.String(names.Name(naming.ALB) + "-1234567890." + cfg.Region + ".elb.amazonaws.com"), // MERGE: service ALB dnsName output
+		ALBZoneID:  pulumi.String("Z35SXDOTRQ7X7K"),                                                            // MERGE: service ALB zoneId output
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	// --- monitoring ---
+	stateMachineArn := func(k naming.Kind) pulumi.StringInput {
+		return pulumi.String(fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", cfg.Region, account, names.Name(k)))
+	}
+	auroraInstances := db.InstanceIdentifiers
+	watch, err := monitoring.New(ctx, "monitoring", monitoring.Args{
+		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
+		LogsBucket: buckets.LogsBucket, LogsBucketArn: buckets.LogsArn,
+		ArtifactsPrefix: storage.CanaryPrefix, CodePrefix: storage.CanaryCodePrefix,
+		Endpoint: monitoring.Endpoint{TargetURL: zone.TargetURL, TLSInsecure: zone.TLSInsecure, HealthCheckID: zone.HealthCheckID},
+		LoadBalancer: monitoring.LoadBalancer{
+			ArnSuffix:            pulumi.String("app/" + names.Name(naming.ALB) + "/50dc6c495c0c9188"),                 // MERGE: service ALB arnSuffix output
+			TargetGroupArnSuffix: pulumi.String("targetgroup/" + names.Name(naming.TargetGroup) + "/73e2d6bc24d8a067"), // MERGE: service target group arnSuffix output
+		},
+		Service: monitoring.Service{
+			ClusterName:  pulumi.String(names.Name(naming.ECSCluster)), // MERGE: service ECS cluster name output
+			ServiceName:  pulumi.String(names.Name(naming.ECSService)), // MERGE: service ECS service name output
+			DesiredCount: pulumi.Int(3),                                // MERGE: service desired count
+		},
+		Database: monitoring.Database{
+			ClusterIdentifier:   pulumi.String(db.Identifier),
+			InstanceIdentifiers: auroraInstances,
+		},
+		Tables: []monitoring.Table{{Key: "sessions", Name: table.Name}},
+		StateMachines: []monitoring.StateMachine{
+			{Kind: naming.HealthCheckSM, Arn: stateMachineArn(naming.HealthCheckSM)},         // MERGE: runbooks health-check state machine ARN
+			{Kind: naming.BackupVerifySM, Arn: stateMachineArn(naming.BackupVerifySM)},       // MERGE: runbooks backup-verify state machine ARN
+			{Kind: naming.DBFailoverSM, Arn: stateMachineArn(naming.DBFailoverSM)},           // MERGE: runbooks db-failover state machine ARN
+			{Kind: naming.ServiceRecoverySM, Arn: stateMachineArn(naming.ServiceRecoverySM)}, // MERGE: runbooks service-recovery state machine ARN
+		},
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	// --- backup ---
 
@@ -128,14 +171,14 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 	auroraClusterArn := db.Arn
 	dbSubnetGroupName := db.SubnetGroupName
-	alarmTopicArn := arnIn("sns", names.Name(naming.AlarmTopic))                                                       // MERGE: monitoring TopicArn
+	alarmTopicArn := watch.TopicArn
 	ecsClusterArn := arnIn("ecs", "cluster/"+names.Name(naming.ECSCluster))                                            // MERGE: service ClusterArn
 	ecsServiceArn := arnIn("ecs", "service/"+names.Name(naming.ECSCluster)+"/"+names.Name(naming.ECSService))          // MERGE: service ServiceArn
 	ecsServiceName := pulumi.String(names.Name(naming.ECSService))                                                     // MERGE: service ServiceName
 	targetGroupArn := arnIn("elasticloadbalancing", "targetgroup/"+names.Name(naming.TargetGroup)+"/73e2d6bc24d8a067") // MERGE: service TargetGroupArn (placeholder id = the mock's)
-	compositeAlarmArn := arnIn("cloudwatch", "alarm:"+names.Name(naming.CompositeAlarm))                               // MERGE: monitoring CompositeAlarmArn
-	recoverySMArn := arnIn("states", "stateMachine:"+names.Name(naming.ServiceRecoverySM))                             // MERGE: runbooks ServiceRecoveryArn
-	taskRoleArn := pulumi.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", account, names.Name(naming.TaskRole)))         // MERGE: service TaskRoleArn
+	compositeAlarmArn := watch.CompositeAlarmArn
+	recoverySMArn := arnIn("states", "stateMachine:"+names.Name(naming.ServiceRecoverySM))                     // MERGE: runbooks ServiceRecoveryArn
+	taskRoleArn := pulumi.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", account, names.Name(naming.TaskRole))) // MERGE: service TaskRoleArn
 
 	vault, err := backup.New(ctx, "backup", backup.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
@@ -180,6 +223,11 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("clusterEndpoint", db.WriterEndpoint)
 	ctx.Export("readerEndpoint", db.ReaderEndpoint)
 	ctx.Export("clusterIdentifier", pulumi.String(db.Identifier))
+	ctx.Export("hostedZoneNameServers", zone.NameServers)
+	ctx.Export("appFqdn", pulumi.String(zone.AppFQDN))
+	ctx.Export("canaryName", pulumi.String(watch.CanaryName))
+	ctx.Export("alarmTopicArn", watch.TopicArn)
+	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
 	_ = store
 	return nil
 }

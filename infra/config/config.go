@@ -60,6 +60,9 @@ type Config struct {
 	Backup   Backup
 	// Database configures the Aurora PostgreSQL cluster.
 	Database Database
+
+	DNS        DNS
+	Monitoring Monitoring
 }
 
 // Network configures the VPC.
@@ -177,6 +180,8 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.Events = r.events(k)
 	c.Backup = r.backup(k)
 	c.Database = r.database(k)
+	c.DNS = r.dns(k)
+	c.Monitoring = r.monitoring(k, c.DNS)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs

@@ -148,6 +148,8 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("arn", fmt.Sprintf("arn:aws:application-autoscaling:%s:%s:scalable-target/%s", Region, AccountID, id))
 	case "aws:appautoscaling/policy:Policy":
 		set("arn", fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/rds/%s:policyName/%s", Region, AccountID, id, inputs["resourceId"].StringValue(), name))
+	case "aws:s3/bucketObjectv2:BucketObjectv2":
+		set("versionId", "mock-version-"+id)
 	case "aws:route53/healthCheck:HealthCheck":
 		set("arn", "arn:aws:route53:::healthcheck/"+id)
 	}
@@ -156,7 +158,7 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 
 // physicalName is the name the resource would have in AWS.
 func physicalName(logical string, inputs resource.PropertyMap) string {
-	for _, k := range []resource.PropertyKey{"name", "bucket", "identifier", "clusterIdentifier", "family"} {
+	for _, k := range []resource.PropertyKey{"name", "alarmName", "bucket", "identifier", "clusterIdentifier", "family"} {
 		if v, ok := inputs[k]; ok && v.IsString() && v.StringValue() != "" {
 			return v.StringValue()
 		}

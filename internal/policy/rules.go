@@ -588,11 +588,14 @@ func forceDestroy(rec *offline.Recording) []Violation {
 
 // nameFields are inputs that hold physical names we choose ("family" is a
 // name only for task definitions; on parameter groups it is the engine).
-var nameFields = []string{"name", "bucket", "clusterIdentifier", "identifier"}
+var nameFields = []string{"name", "alarmName", "dashboardName", "bucket", "clusterIdentifier", "identifier"}
 
-// unnamed are types whose "name" input is not a physical AWS name.
+// unnamed are types whose "name" input is not a physical AWS name we
+// choose: inline policy labels, and DNS names, which follow the
+// organisation's domain (the stack's zone is config domainName).
 var unnamed = map[string]bool{
 	"aws:iam/rolePolicy:RolePolicy": true, "aws:appautoscaling/policy:Policy": true,
+	"aws:route53/zone:Zone": true, "aws:route53/record:Record": true,
 }
 
 func names(rec *offline.Recording) []Violation {

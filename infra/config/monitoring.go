@@ -1,0 +1,112 @@
+package config
+
+import (
+	"regexp"
+	"strconv"
+)
+
+// Monitoring configures the canary, the alarms and where they page.
+type Monitoring struct {
+	// AlarmEmail, when set, is subscribed to the alarm topic.
+	AlarmEmail string
+	// CanarySchedule is the canary's rate expression, e.g. "rate(1 minute)".
+	CanarySchedule string
+	// CanaryScheduleMinutes is the minutes between canary runs (1-5).
+	CanaryScheduleMinutes int
+	// CanaryTimeoutSeconds bounds one canary run (15 to the schedule interval).
+	CanaryTimeoutSeconds int
+	// CanarySuccessRetentionDays and CanaryFailureRetentionDays keep run data (1-455).
+	CanarySuccessRetentionDays int
+	CanaryFailureRetentionDays int
+	// AlarmPeriodSeconds is the period of the metric alarms (a multiple of 60, 60-300).
+	AlarmPeriodSeconds int
+	// AlarmEvaluationPeriods and AlarmDatapointsToAlarm are "M out of N".
+	AlarmEvaluationPeriods int
+	AlarmDatapointsToAlarm int
+	// ALB5xxRatePercent pages when ELB 5xx / requests exceeds it.
+	ALB5xxRatePercent int
+	// Target5xxCount pages when targets return more 5xx than this per period.
+	Target5xxCount int
+	// P99LatencyMs pages when the ALB's p99 target response time exceeds it.
+	P99LatencyMs int
+	// AuroraCPUPercent, AuroraFreeableMemoryMB, AuroraReplicaLagMs and
+	// AuroraConnections are the per-instance Aurora thresholds.
+	AuroraCPUPercent       int
+	AuroraFreeableMemoryMB int
+	AuroraReplicaLagMs     int
+	AuroraConnections      int
+}
+
+// EndpointPageBudgetSeconds is GUIDE section 4's budget for "endpoint
+// unreachable from the internet": detected and paged within 5 minutes.
+const EndpointPageBudgetSeconds = 300
+
+// HealthCheckIntervalSeconds is the Route 53 request interval (the fast one).
+const HealthCheckIntervalSeconds = 10
+
+var (
+	ratePattern  = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes)\)$`)
+	emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
+)
+
+// monitoring reads the alarm and canary keys; dns supplies the health check
+// settings the 5-minute paging budget is checked against.
+func (r *reader) monitoring(k func(string) string, dns DNS) Monitoring {
+	m := Monitoring{
+		AlarmEmail:                 r.optional(k("alarmEmail"), emailPattern, "an email address or empty"),
+		CanarySuccessRetentionDays: r.integer(k("canarySuccessRetentionDays"), 1, 455),
+		CanaryFailureRetentionDays: r.integer(k("canaryFailureRetentionDays"), 1, 455),
+		AlarmEvaluationPeriods:     r.integer(k("alarmEvaluationPeriods"), 1, 5),
+		ALB5xxRatePercent:          r.integer(k("alarmAlb5xxRatePercent"), 1, 100),
+		Target5xxCount:             r.integer(k("alarmTarget5xxCount"), 1, 100000),
+		P99LatencyMs:               r.integer(k("alarmP99LatencyMs"), 50, 60000),
+		AuroraCPUPercent:           r.integer(k("alarmAuroraCpuPercent"), 10, 100),
+		AuroraFreeableMemoryMB:     r.integer(k("alarmAuroraFreeableMemoryMb"), 64, 262144),
+		AuroraReplicaLagMs:         r.integer(k("alarmAuroraReplicaLagMs"), 10, 600000),
+		AuroraConnections:          r.integer(k("alarmAuroraConnections"), 1, 100000),
+	}
+
+	if v, ok := r.raw(k("canarySchedule")); ok {
+		m.CanarySchedule = v
+		sub := ratePattern.FindStringSubmatch(v)
+		n := 0
+		if sub != nil {
+			n, _ = strconv.Atoi(sub[1]) // the pattern admits digits only
+		}
+		switch {
+		case sub == nil || (n == 1) != (sub[2] == "minute"):
+			r.fail(k("canarySchedule"), v, "must be a rate expression in minutes: rate(1 minute) or rate(N minutes)")
+		case n > 5:
+			r.fail(k("canarySchedule"), v, "must run at least every 5 minutes so a failing endpoint pages within the 5-minute budget")
+		default:
+			m.CanaryScheduleMinutes = n
+		}
+	}
+	maxTimeout := 840
+	if m.CanaryScheduleMinutes > 0 {
+		maxTimeout = min(maxTimeout, m.CanaryScheduleMinutes*60)
+	}
+	m.CanaryTimeoutSeconds = r.integer(k("canaryTimeoutSeconds"), 15, maxTimeout)
+
+	if v, ok := r.raw(k("alarmPeriodSeconds")); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 60 || n > 300 || n%60 != 0 {
+			r.fail(k("alarmPeriodSeconds"), v, "must be 60, 120, 180, 240 or 300 (a multiple of 60: the metrics alarmed on are standard resolution)")
+		} else {
+			m.AlarmPeriodSeconds = n
+		}
+	}
+	m.AlarmDatapointsToAlarm = r.integer(k("alarmDatapointsToAlarm"), 1, max(m.AlarmEvaluationPeriods, 1))
+
+	// The Route 53 path must page within the budget on its own: the health
+	// check turns unhealthy after interval x threshold, then the alarm needs
+	// period x evaluation periods.
+	if dns.HealthCheckFailureThreshold > 0 && m.AlarmPeriodSeconds > 0 && m.AlarmEvaluationPeriods > 0 {
+		if t := HealthCheckIntervalSeconds*dns.HealthCheckFailureThreshold + m.AlarmPeriodSeconds*m.AlarmEvaluationPeriods; t > EndpointPageBudgetSeconds {
+			r.fail(k("alarmEvaluationPeriods"), strconv.Itoa(m.AlarmEvaluationPeriods),
+				"with alarmPeriodSeconds %d and healthCheckFailureThreshold %d an unreachable endpoint pages after %d s; the budget is %d s",
+				m.AlarmPeriodSeconds, dns.HealthCheckFailureThreshold, t, EndpointPageBudgetSeconds)
+		}
+	}
+	return m
+}

@@ -1,0 +1,135 @@
+// Package dns owns the stack's public Route 53 hosted zone, the app's alias
+// records to the ALB, and the Route 53 health check that probes the public
+// endpoint over HTTPS from several regions.
+//
+// Until the parent zone delegates the stack's domain (config dnsDelegated
+// false), nothing on the internet resolves the app name, so the health check
+// and the canary probe the ALB's own DNS name instead; Zone.ProbeHost and
+// Zone.TLSInsecure tell the monitoring component which.
+package dns
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// Health check constants: the endpoint the checkers request.
+const (
+	// HealthCheckType is HTTPS: the ALB listens on 443 only.
+	HealthCheckType = "HTTPS"
+	// HealthCheckPort is the ALB's HTTPS listener.
+	HealthCheckPort = 443
+	// LivenessPath is the service's dependency-free liveness path (CONTRACT.md):
+	// the public check must not flap when one dependency is slow.
+	LivenessPath = "/healthz"
+	// RequestIntervalSeconds is Route 53's fast interval (10 s; the other choice is 30 s).
+	RequestIntervalSeconds = config.HealthCheckIntervalSeconds
+)
+
+// Args configures the zone.
+type Args struct {
+	Names  naming.Namer
+	Config *config.Config
+	// ALBDNSName and ALBZoneID are the load balancer's DNS name and canonical
+	// hosted zone, the target of the alias records.
+	ALBDNSName pulumi.StringInput
+	ALBZoneID  pulumi.StringInput
+}
+
+// Zone is the component and what monitoring needs to probe the endpoint.
+type Zone struct {
+	pulumi.ResourceState
+
+	// ZoneID is the hosted zone's ID.
+	ZoneID pulumi.StringOutput
+	// NameServers are the zone's name servers, to delegate to from the parent zone.
+	NameServers pulumi.StringArrayOutput
+	// AppFQDN is <appRecordName>.<domainName>.
+	AppFQDN string
+	// HealthCheckID is the Route 53 health check of the public endpoint.
+	HealthCheckID pulumi.StringOutput
+	// ProbeHost is what the health check and the canary request: AppFQDN
+	// when delegated, else the ALB's DNS name.
+	ProbeHost pulumi.StringOutput
+	// TargetURL is https://<ProbeHost>, the canary's TARGET_URL.
+	TargetURL pulumi.StringOutput
+	// TLSInsecure is true when the probe goes to the ALB name, whose
+	// certificate (the self-signed fallback) cannot match it.
+	TLSInsecure bool
+}
+
+// New creates the zone, the records and the health check.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Zone, error) {
+	cfg := args.Config.DNS
+	z := &Zone{AppFQDN: cfg.AppRecordName + "." + cfg.DomainName, TLSInsecure: !cfg.Delegated}
+	if err := ctx.RegisterComponentResource("trading:dns:Zone", name, z, opts...); err != nil {
+		return nil, fmt.Errorf("register dns component: %w", err)
+	}
+	parent := pulumi.Parent(z)
+
+	zone, err := route53.NewZone(ctx, "zone", &route53.ZoneArgs{
+		Name:         pulumi.String(cfg.DomainName),
+		Comment:      pulumi.String(args.Names.Name(naming.HostedZoneComment) + ": trading-ha public zone"),
+		ForceDestroy: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create hosted zone %s: %w", cfg.DomainName, err)
+	}
+
+	// A and AAAA aliases: Route 53 answers with the ALB's addresses and,
+	// with evaluate-target-health, stops answering if the ALB has no
+	// healthy targets at all. AAAA answers only if the ALB is dualstack.
+	for _, typ := range []string{"A", "AAAA"} {
+		if _, err := route53.NewRecord(ctx, "app-"+typ, &route53.RecordArgs{
+			ZoneId: zone.ZoneId,
+			Name:   pulumi.String(z.AppFQDN),
+			Type:   pulumi.String(typ),
+			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+				Name:                 args.ALBDNSName,
+				ZoneId:               args.ALBZoneID,
+				EvaluateTargetHealth: pulumi.Bool(true),
+			}},
+		}, parent); err != nil {
+			return nil, fmt.Errorf("create %s alias record %s: %w", typ, z.AppFQDN, err)
+		}
+	}
+
+	z.ProbeHost = pulumi.String(z.AppFQDN).ToStringOutput()
+	if !cfg.Delegated {
+		z.ProbeHost = args.ALBDNSName.ToStringOutput()
+	}
+	z.TargetURL = z.ProbeHost.ApplyT(func(h string) string { return "https://" + h }).(pulumi.StringOutput)
+
+	// Route 53 health checkers do not validate the certificate, so the
+	// check works against the self-signed fallback too; SNI sends the
+	// probed name so an ALB with several certificates picks the right one.
+	hc, err := route53.NewHealthCheck(ctx, "endpoint", &route53.HealthCheckArgs{
+		Type:             pulumi.String(HealthCheckType),
+		Fqdn:             z.ProbeHost,
+		Port:             pulumi.Int(HealthCheckPort),
+		ResourcePath:     pulumi.String(LivenessPath),
+		RequestInterval:  pulumi.Int(RequestIntervalSeconds),
+		FailureThreshold: pulumi.Int(cfg.HealthCheckFailureThreshold),
+		MeasureLatency:   pulumi.Bool(true),
+		EnableSni:        pulumi.Bool(true),
+		Regions:          pulumi.ToStringArray(cfg.HealthCheckRegions),
+		Tags:             pulumi.StringMap{"Name": pulumi.String(args.Names.Name(naming.HealthCheck))},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create endpoint health check: %w", err)
+	}
+
+	z.ZoneID, z.NameServers, z.HealthCheckID = zone.ZoneId, zone.NameServers, hc.ID().ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(z, pulumi.Map{
+		"zoneId": z.ZoneID, "nameServers": z.NameServers, "appFqdn": pulumi.String(z.AppFQDN),
+		"healthCheckId": z.HealthCheckID, "targetUrl": z.TargetURL,
+	}); err != nil {
+		return nil, fmt.Errorf("register dns outputs: %w", err)
+	}
+	return z, nil
+}

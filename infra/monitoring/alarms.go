@@ -1,0 +1,398 @@
+package monitoring
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// TreatMissingData values.
+const (
+	missingBreaching    = "breaching"
+	missingNotBreaching = "notBreaching"
+)
+
+// AZAlarmPeriodSeconds and AZAlarmEvaluationPeriods are fixed for the per-AZ
+// healthy-host alarms: ALB metrics have one-minute resolution, so one
+// 60-second datapoint is the fastest CloudWatch can see an AZ go dark.
+const (
+	AZAlarmPeriodSeconds     = 60
+	AZAlarmEvaluationPeriods = 1
+)
+
+// DynamoDBOperations are the Operation dimension values ThrottledRequests and
+// SystemErrors are published under (TableName + Operation; there is no
+// table-only series). Ten is also the most metrics one alarm may reference.
+var DynamoDBOperations = []string{
+	"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan",
+	"BatchGetItem", "BatchWriteItem", "TransactGetItems", "TransactWriteItems",
+}
+
+// metric is one metric an alarm reads.
+type metric struct {
+	namespace, name string
+	dims            pulumi.StringMap
+	stat            string // Sum, Average, Minimum, Maximum or pNN
+}
+
+// alarmSpec is one metric alarm, as data; the resource is built from it.
+type alarmSpec struct {
+	// key is the alarm's detail ("canary-success"); name is alarm-<suffix>-<key>.
+	key, name   string
+	description string
+	// Either single (a metric) or expression over metrics (metric math).
+	single     *metric
+	expression string
+	inputs     map[string]metric
+	comparison string
+	threshold  pulumi.Float64Input
+	period     int
+	evaluation int
+	datapoints int
+	missing    string
+	// degraded alarms feed the composite "customer-facing service degraded".
+	degraded bool
+}
+
+// alarmSpecs builds every metric alarm from the config and the args.
+func alarmSpecs(args Args, canaryName string) []alarmSpec {
+	cfg := args.Config.Monitoring
+	period, evals, dta := cfg.AlarmPeriodSeconds, cfg.AlarmEvaluationPeriods, cfg.AlarmDatapointsToAlarm
+	f := func(v float64) pulumi.Float64Input { return pulumi.Float64(v) }
+	named := func(s alarmSpec) alarmSpec {
+		s.name = args.Names.Unique(naming.AlarmPrefix, s.key)
+		if s.evaluation == 0 {
+			s.period, s.evaluation, s.datapoints = period, evals, dta
+		}
+		return s
+	}
+	lb := args.LoadBalancer
+	alb := func(name, stat string, extra pulumi.StringMap) *metric {
+		dims := pulumi.StringMap{"LoadBalancer": lb.ArnSuffix}
+		for k, v := range extra {
+			dims[k] = v
+		}
+		return &metric{namespace: "AWS/ApplicationELB", name: name, dims: dims, stat: stat}
+	}
+	tg := pulumi.StringMap{"TargetGroup": lb.TargetGroupArnSuffix}
+
+	// The canary publishes one SuccessPercent datapoint per run, so its
+	// period is at least the schedule interval.
+	canaryPeriod := max(period, cfg.CanaryScheduleMinutes*60)
+	var specs []alarmSpec
+	add := func(s alarmSpec) { specs = append(specs, named(s)) }
+
+	// --- edge: what a customer sees ---
+	add(alarmSpec{
+		key: "canary-success", degraded: true,
+		description: "The API canary failed a run: a customer journey (health, session, order, replay, read) is broken from the internet.",
+		single: &metric{namespace: CanaryMetricNamespace, name: "SuccessPercent",
+			dims: pulumi.StringMap{"CanaryName": pulumi.String(canaryName)}, stat: "Average"},
+		comparison: "LessThanThreshold", threshold: f(100),
+		period: canaryPeriod, evaluation: evals, datapoints: dta,
+		// A canary that stops reporting leaves us blind to the customer
+		// journey: treat silence as failure.
+		missing: missingBreaching,
+	})
+	add(alarmSpec{
+		key: "r53-health", degraded: true,
+		description: "Route 53 health checkers in several regions cannot reach /healthz over HTTPS.",
+		single: &metric{namespace: "AWS/Route53", name: "HealthCheckStatus",
+			dims: pulumi.StringMap{"HealthCheckId": args.Endpoint.HealthCheckID}, stat: "Minimum"},
+		comparison: "LessThanThreshold", threshold: f(1),
+		// The metric is published every minute while the health check
+		// exists; missing data means the check is gone or broken.
+		missing: missingBreaching,
+	})
+	add(alarmSpec{
+		key: "alb-5xx-rate", degraded: true,
+		description: "The ALB itself answers 5xx (no healthy target, target timeouts) for more than the configured share of requests.",
+		expression:  "100 * FILL(elb5xx, 0) / requests",
+		inputs: map[string]metric{
+			"elb5xx":   *alb("HTTPCode_ELB_5XX_Count", "Sum", nil),
+			"requests": *alb("RequestCount", "Sum", nil),
+		},
+		comparison: "GreaterThanThreshold", threshold: f(float64(cfg.ALB5xxRatePercent)),
+		// No requests means no rate; reachability is the canary's and
+		// Route 53's job, so an idle ALB must not page.
+		missing: missingNotBreaching,
+	})
+	add(alarmSpec{
+		key:         "target-5xx",
+		description: "The tasks return 5xx: the application or one of its dependencies is failing.",
+		single:      alb("HTTPCode_Target_5XX_Count", "Sum", nil),
+		comparison:  "GreaterThanThreshold", threshold: f(float64(cfg.Target5xxCount)),
+		// The count is only published when there were 5xx responses.
+		missing: missingNotBreaching,
+	})
+	add(alarmSpec{
+		key:         "p99-latency",
+		description: "p99 time from the ALB sending a request to the task answering exceeds the threshold.",
+		single:      alb("TargetResponseTime", "p99", nil),
+		comparison:  "GreaterThanThreshold", threshold: f(float64(cfg.P99LatencyMs) / 1000),
+		// No requests, no latency: nothing to judge.
+		missing: missingNotBreaching,
+	})
+	add(alarmSpec{
+		key:         "unhealthy-hosts",
+		description: "At least one registered task fails the ALB health check (crash, hang or failing /healthz).",
+		single:      alb("UnHealthyHostCount", "Maximum", tg),
+		comparison:  "GreaterThanThreshold", threshold: f(0),
+		// Without data there is no unhealthy target to report; the per-AZ
+		// healthy-host alarms catch a target group that goes silent.
+		missing: missingNotBreaching,
+	})
+	for _, az := range args.Config.AvailabilityZones {
+		add(alarmSpec{
+			key: "healthy-hosts-" + az, degraded: true,
+			description: "No healthy task behind the ALB in " + az + ": the AZ is lost for the app tier; the ALB routes to the other AZs and ECS replaces the tasks.",
+			single:      alb("HealthyHostCount", "Minimum", pulumi.StringMap{"TargetGroup": lb.TargetGroupArnSuffix, "AvailabilityZone": pulumi.String(az)}),
+			comparison:  "LessThanThreshold", threshold: f(1),
+			period: AZAlarmPeriodSeconds, evaluation: AZAlarmEvaluationPeriods, datapoints: AZAlarmEvaluationPeriods,
+			// An AZ whose targets are all deregistered may stop reporting
+			// altogether; that is the failure this alarm exists for.
+			missing: missingBreaching,
+		})
+	}
+
+	// --- app ---
+	add(alarmSpec{
+		key:         "ecs-running-tasks",
+		description: "Fewer tasks run than the service's desired count (Container Insights).",
+		single: &metric{namespace: "ECS/ContainerInsights", name: "RunningTaskCount",
+			dims: pulumi.StringMap{"ClusterName": args.Service.ClusterName, "ServiceName": args.Service.ServiceName}, stat: "Minimum"},
+		comparison: "LessThanThreshold",
+		threshold:  args.Service.DesiredCount.ToIntOutput().ApplyT(func(n int) float64 { return float64(n) }).(pulumi.Float64Output),
+		// Container Insights reports the count every minute, zero included;
+		// silence means the service or its telemetry is gone.
+		missing: missingBreaching,
+	})
+
+	// --- data: Aurora, per instance (any instance may be the writer) ---
+	for i, id := range args.Database.InstanceIdentifiers {
+		n := strconv.Itoa(i + 1)
+		dims := pulumi.StringMap{"DBInstanceIdentifier": pulumi.String(id)}
+		rds := func(name, stat string) *metric {
+			return &metric{namespace: "AWS/RDS", name: name, dims: dims, stat: stat}
+		}
+		// Instance metrics go missing while an instance reboots or fails
+		// over; Aurora recovers that on its own and the canary sees any
+		// customer impact, so these resource alarms do not page on silence.
+		add(alarmSpec{key: "aurora-" + n + "-cpu", description: "Aurora instance " + id + " CPU is high.",
+			single: rds("CPUUtilization", "Average"), comparison: "GreaterThanThreshold",
+			threshold: f(float64(cfg.AuroraCPUPercent)), missing: missingNotBreaching})
+		add(alarmSpec{key: "aurora-" + n + "-memory", description: "Aurora instance " + id + " is running out of freeable memory.",
+			single: rds("FreeableMemory", "Minimum"), comparison: "LessThanThreshold",
+			threshold: f(float64(cfg.AuroraFreeableMemoryMB) * 1024 * 1024), missing: missingNotBreaching})
+		add(alarmSpec{key: "aurora-" + n + "-connections", description: "Aurora instance " + id + " holds too many connections.",
+			single: rds("DatabaseConnections", "Maximum"), comparison: "GreaterThanThreshold",
+			threshold: f(float64(cfg.AuroraConnections)), missing: missingNotBreaching})
+		// Only readers publish AuroraReplicaLag: whichever instance is the
+		// writer has no data, which is normal.
+		add(alarmSpec{key: "aurora-" + n + "-replica-lag", description: "Aurora reader " + id + " lags the writer (stale reads; slower failover).",
+			single: rds("AuroraReplicaLag", "Maximum"), comparison: "GreaterThanThreshold",
+			threshold: f(float64(cfg.AuroraReplicaLagMs)), missing: missingNotBreaching})
+	}
+
+	// --- data: DynamoDB, summed over operations ---
+	for _, t := range args.Tables {
+		for _, m := range []struct{ key, metric, what string }{
+			{"throttles", "ThrottledRequests", "requests are throttled"},
+			{"system-errors", "SystemErrors", "DynamoDB returns 500s (service-side errors)"},
+		} {
+			inputs := map[string]metric{}
+			ids := make([]string, len(DynamoDBOperations))
+			for i, op := range DynamoDBOperations {
+				ids[i] = "op" + strconv.Itoa(i)
+				inputs[ids[i]] = metric{namespace: "AWS/DynamoDB", name: m.metric, stat: "Sum",
+					dims: pulumi.StringMap{"TableName": t.Name, "Operation": pulumi.String(op)}}
+			}
+			add(alarmSpec{
+				key: "ddb-" + t.Key + "-" + m.key, description: "DynamoDB table " + t.Key + ": " + m.what + ".",
+				expression: "SUM([" + strings.Join(fillAll(ids), ", ") + "])",
+				inputs:     inputs, comparison: "GreaterThanThreshold", threshold: f(0),
+				// Both metrics exist only when something went wrong.
+				missing: missingNotBreaching,
+			})
+		}
+	}
+
+	// --- runbooks: a failed execution needs a human ---
+	for _, sm := range args.StateMachines {
+		add(alarmSpec{
+			key: sm.Kind.Type + "-failed", description: "A " + sm.Kind.Type + " execution failed: the automated recovery did not finish.",
+			single: &metric{namespace: "AWS/States", name: "ExecutionsFailed",
+				dims: pulumi.StringMap{"StateMachineArn": sm.Arn}, stat: "Sum"},
+			comparison: "GreaterThanThreshold", threshold: f(0),
+			period: period, evaluation: 1, datapoints: 1,
+			// Published only when executions run; no executions, no failure.
+			missing: missingNotBreaching,
+		})
+	}
+	return specs
+}
+
+func fillAll(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = "FILL(" + id + ", 0)"
+	}
+	return out
+}
+
+// newAlarms creates the metric alarms; each pages and clears through the topic.
+func newAlarms(ctx *pulumi.Context, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) error {
+	actions := pulumi.Array{topic}
+	for _, s := range specs {
+		a := &cloudwatch.MetricAlarmArgs{
+			Name:               pulumi.String(s.name),
+			AlarmDescription:   pulumi.String(s.description),
+			ComparisonOperator: pulumi.String(s.comparison),
+			Threshold:          s.threshold,
+			EvaluationPeriods:  pulumi.Int(s.evaluation),
+			DatapointsToAlarm:  pulumi.Int(s.datapoints),
+			TreatMissingData:   pulumi.String(s.missing),
+			ActionsEnabled:     pulumi.Bool(true),
+			AlarmActions:       actions,
+			OkActions:          actions,
+		}
+		if s.single != nil {
+			a.Namespace, a.MetricName, a.Dimensions = pulumi.String(s.single.namespace), pulumi.String(s.single.name), s.single.dims
+			a.Period = pulumi.Int(s.period)
+			if strings.HasPrefix(s.single.stat, "p") {
+				a.ExtendedStatistic = pulumi.String(s.single.stat)
+				// Too few requests for a percentile say nothing about latency.
+				a.EvaluateLowSampleCountPercentiles = pulumi.String("ignore")
+			} else {
+				a.Statistic = pulumi.String(s.single.stat)
+			}
+		} else {
+			queries := cloudwatch.MetricAlarmMetricQueryArray{&cloudwatch.MetricAlarmMetricQueryArgs{
+				Id: pulumi.String("e1"), Expression: pulumi.String(s.expression), Label: pulumi.String(s.key), ReturnData: pulumi.Bool(true),
+			}}
+			for _, id := range sortedKeys(s.inputs) {
+				in := s.inputs[id]
+				queries = append(queries, &cloudwatch.MetricAlarmMetricQueryArgs{
+					Id: pulumi.String(id), ReturnData: pulumi.Bool(false),
+					Metric: &cloudwatch.MetricAlarmMetricQueryMetricArgs{
+						Namespace: pulumi.String(in.namespace), MetricName: pulumi.String(in.name),
+						Dimensions: in.dims, Stat: pulumi.String(in.stat), Period: pulumi.Int(s.period),
+					},
+				})
+			}
+			a.MetricQueries = queries
+		}
+		if _, err := cloudwatch.NewMetricAlarm(ctx, "alarm-"+s.key, a, parent); err != nil {
+			return fmt.Errorf("create alarm %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// CompositeRule is the "customer-facing service degraded" rule: any of the
+// named alarms in ALARM.
+func CompositeRule(names []string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("ALARM(%q)", n)
+	}
+	return strings.Join(parts, " OR ")
+}
+
+// newComposite creates the composite alarm over the degraded alarms.
+func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	var names []string
+	for _, s := range specs {
+		if s.degraded {
+			names = append(names, s.name)
+		}
+	}
+	actions := pulumi.StringArray{topic}
+	c, err := cloudwatch.NewCompositeAlarm(ctx, "degraded", &cloudwatch.CompositeAlarmArgs{
+		AlarmName:        pulumi.String(name),
+		AlarmDescription: pulumi.String("Customer-facing service degraded: canary failing, Route 53 health check failing, ALB 5xx rate high, or an AZ without healthy tasks. EventBridge routes its state change to the service recovery runbook."),
+		AlarmRule:        pulumi.String(CompositeRule(names)),
+		ActionsEnabled:   pulumi.Bool(true),
+		AlarmActions:     actions,
+		OkActions:        actions,
+	}, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("create composite alarm %s: %w", name, err)
+	}
+	return c.Arn, nil
+}
+
+// Detection is what the resilience report needs to compute worst-case
+// detection times, as plain numbers.
+type Detection struct {
+	// HealthCheckIntervalSeconds and HealthCheckFailureThreshold are the Route 53 check's.
+	HealthCheckIntervalSeconds  int
+	HealthCheckFailureThreshold int
+	// CanaryScheduleMinutes and CanaryTimeoutSeconds bound when a failing run reports.
+	CanaryScheduleMinutes int
+	CanaryTimeoutSeconds  int
+	// AlarmWindowSeconds is period x evaluationPeriods per alarm name.
+	AlarmWindowSeconds map[string]int
+	// CanaryAlarm, HealthCheckAlarm and AZAlarms name the alarms of the
+	// "endpoint unreachable" and "AZ loss" rows.
+	CanaryAlarm      string
+	HealthCheckAlarm string
+	AZAlarms         []string
+}
+
+// HealthCheckPathSeconds is the worst case from the endpoint failing to the
+// Route 53 alarm paging: the check turns unhealthy after interval x
+// threshold, then the alarm needs its window.
+func (d Detection) HealthCheckPathSeconds() int {
+	return d.HealthCheckIntervalSeconds*d.HealthCheckFailureThreshold + d.AlarmWindowSeconds[d.HealthCheckAlarm]
+}
+
+// CanaryPathSeconds is the worst case through the canary: a failure just
+// after a run waits a schedule interval, the run takes up to its timeout,
+// then the alarm needs its window.
+func (d Detection) CanaryPathSeconds() int {
+	return d.CanaryScheduleMinutes*60 + d.CanaryTimeoutSeconds + d.AlarmWindowSeconds[d.CanaryAlarm]
+}
+
+// EndpointUnreachableSeconds is the earlier of the two paths: either pages
+// through the composite alarm.
+func (d Detection) EndpointUnreachableSeconds() int {
+	return min(d.HealthCheckPathSeconds(), d.CanaryPathSeconds())
+}
+
+// AZLossSeconds is the slowest per-AZ healthy-host alarm window.
+func (d Detection) AZLossSeconds() int {
+	worst := 0
+	for _, n := range d.AZAlarms {
+		worst = max(worst, d.AlarmWindowSeconds[n])
+	}
+	return worst
+}
+
+func detection(cfg *config.Config, specs []alarmSpec) Detection {
+	d := Detection{
+		HealthCheckIntervalSeconds:  config.HealthCheckIntervalSeconds,
+		HealthCheckFailureThreshold: cfg.DNS.HealthCheckFailureThreshold,
+		CanaryScheduleMinutes:       cfg.Monitoring.CanaryScheduleMinutes,
+		CanaryTimeoutSeconds:        cfg.Monitoring.CanaryTimeoutSeconds,
+		AlarmWindowSeconds:          map[string]int{},
+	}
+	for _, s := range specs {
+		d.AlarmWindowSeconds[s.name] = s.period * s.evaluation
+		switch {
+		case s.key == "canary-success":
+			d.CanaryAlarm = s.name
+		case s.key == "r53-health":
+			d.HealthCheckAlarm = s.name
+		case strings.HasPrefix(s.key, "healthy-hosts-"):
+			d.AZAlarms = append(d.AZAlarms, s.name)
+		}
+	}
+	return d
+}

@@ -1,0 +1,150 @@
+package monitoring
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/synthetics"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/monitoring/canary"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// Canary settings that are not configuration.
+const (
+	// CanaryMemoryMB is the canary Lambda's memory (a multiple of 64; 960 is
+	// the Synthetics console default and plenty for HTTP steps).
+	CanaryMemoryMB = 960
+	// CanaryMetricNamespace is where Synthetics publishes SuccessPercent.
+	CanaryMetricNamespace = "CloudWatchSynthetics"
+)
+
+// CanaryLogGroupPattern is the log group the canary's Lambda writes to:
+// /aws/lambda/cwsyn-<canary name>-<canary id>. The id is a UUID Synthetics
+// assigns at creation, so the group cannot be created (with KMS and
+// retention) ahead of the canary; the role is scoped to this pattern.
+func CanaryLogGroupPattern(canaryName string) string {
+	return "/aws/lambda/cwsyn-" + canaryName + "-*"
+}
+
+// newCanary uploads the script and creates the canary with its role.
+func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.ResourceOption) error {
+	cfg := args.Config.Monitoring
+
+	code, err := s3.NewBucketObjectv2(ctx, "canary-code", &s3.BucketObjectv2Args{
+		Bucket: args.LogsBucket,
+		Key:    pulumi.String(args.CodePrefix + "/" + name + ".zip"),
+		Source: pulumi.NewAssetArchive(map[string]any{
+			canary.ScriptPath: pulumi.NewStringAsset(string(canary.Script())),
+		}),
+		ContentType: pulumi.String("application/zip"),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("upload canary code: %w", err)
+	}
+
+	role, err := newCanaryRole(ctx, args, name, parent)
+	if err != nil {
+		return err
+	}
+
+	env := pulumi.StringMap{"TARGET_URL": args.Endpoint.TargetURL}
+	if args.Endpoint.TLSInsecure {
+		// Only while the zone is not delegated: the probe goes to the ALB's
+		// name, which the self-signed fallback certificate cannot match.
+		env["TLS_INSECURE"] = pulumi.String("true")
+	}
+	artifacts := pulumi.Sprintf("s3://%s/%s/", args.LogsBucket, args.ArtifactsPrefix)
+	if _, err := synthetics.NewCanary(ctx, "api", &synthetics.CanaryArgs{
+		Name:               pulumi.String(name),
+		RuntimeVersion:     pulumi.String(canary.Runtime),
+		Handler:            pulumi.String(canary.Handler),
+		S3Bucket:           args.LogsBucket,
+		S3Key:              code.Key,
+		S3Version:          code.VersionId,
+		ExecutionRoleArn:   role,
+		ArtifactS3Location: artifacts,
+		ArtifactConfig: &synthetics.CanaryArtifactConfigArgs{
+			S3Encryption: &synthetics.CanaryArtifactConfigS3EncryptionArgs{
+				EncryptionMode: pulumi.String("SSE_KMS"),
+				KmsKeyArn:      args.TelemetryKeyArn,
+			},
+		},
+		Schedule: &synthetics.CanaryScheduleArgs{Expression: pulumi.String(cfg.CanarySchedule)},
+		RunConfig: &synthetics.CanaryRunConfigArgs{
+			TimeoutInSeconds:     pulumi.Int(cfg.CanaryTimeoutSeconds),
+			MemoryInMb:           pulumi.Int(CanaryMemoryMB),
+			ActiveTracing:        pulumi.Bool(true),
+			EnvironmentVariables: env,
+		},
+		SuccessRetentionPeriod: pulumi.Int(cfg.CanarySuccessRetentionDays),
+		FailureRetentionPeriod: pulumi.Int(cfg.CanaryFailureRetentionDays),
+		// Destroy removes the canary's Lambda function and layers too.
+		DeleteLambda: pulumi.Bool(true),
+		StartCanary:  pulumi.Bool(true),
+	}, parent); err != nil {
+		return fmt.Errorf("create canary %s: %w", name, err)
+	}
+	return nil
+}
+
+// newCanaryRole creates the canary's least-privilege execution role.
+func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	// The trust statement is the one the Synthetics documentation requires;
+	// Lambda assumes execution roles on the function's behalf, so an
+	// aws:SourceAccount condition is not part of the documented statement.
+	trust, err := iamdoc.New(iamdoc.Statement{
+		Effect: "Allow", Principal: map[string]any{"Service": "lambda.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
+	}).JSON()
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("canary trust policy: %w", err)
+	}
+	role, err := iam.NewRole(ctx, "canary-role", &iam.RoleArgs{
+		Name:             pulumi.String(args.Names.Name(naming.CanaryRole)),
+		Description:      pulumi.String("Runs the " + canaryName + " API canary"),
+		AssumeRolePolicy: pulumi.String(trust),
+	}, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("create canary role: %w", err)
+	}
+	region, account, prefix := args.Config.Region, args.AccountID, args.ArtifactsPrefix
+	doc := pulumi.All(args.LogsBucketArn, args.TelemetryKeyArn).ApplyT(func(v []any) (string, error) {
+		bucketArn, keyArn := v[0].(string), v[1].(string)
+		return CanaryPolicy(bucketArn, prefix, keyArn, region, account, canaryName).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, "canary-policy", &iam.RolePolicyArgs{
+		Role: role.Name, Name: pulumi.String("canary"), Policy: doc,
+	}, parent); err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("attach canary policy: %w", err)
+	}
+	return role.Arn, nil
+}
+
+// CanaryPolicy is the canary role's permissions, from "Required roles and
+// permissions for canaries" (CloudWatch User Guide, the variant with a KMS
+// key for artifacts and no VPC access), narrowed to our bucket prefix, log
+// groups and key.
+func CanaryPolicy(bucketArn, artifactsPrefix, keyArn, region, account, canaryName string) iamdoc.Document {
+	return iamdoc.New(
+		iamdoc.Allow("WriteArtifacts", []string{"s3:PutObject"}, []string{bucketArn + "/" + artifactsPrefix + "/*"}),
+		iamdoc.Allow("LocateArtifactsBucket", []string{"s3:GetBucketLocation"}, []string{bucketArn}),
+		// AWS's required canary permissions list s3:ListAllMyBuckets in every
+		// variant (basic, KMS, VPC), so we keep it; the action has no
+		// resource type and only takes "*".
+		iamdoc.Allow("ListBucketsForArtifacts", []string{"s3:ListAllMyBuckets"}, []string{"*"}),
+		iamdoc.Allow("CanaryLogs", []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+			[]string{fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", region, account, CanaryLogGroupPattern(canaryName))}),
+		// PutMetricData has no resource type ("*" only); the namespace
+		// condition keeps the canary to Synthetics' own metrics.
+		iamdoc.Statement{
+			Sid: "CanaryMetrics", Effect: "Allow", Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
+			Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": CanaryMetricNamespace}},
+		},
+		// X-Ray's PutTraceSegments has no resource type ("*" only).
+		iamdoc.Allow("ActiveTracing", []string{"xray:PutTraceSegments"}, []string{"*"}),
+		iamdoc.Allow("EncryptArtifacts", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{keyArn}),
+	)
+}

@@ -1,0 +1,108 @@
+package tests
+
+import (
+	"testing"
+
+	"github.com/trading-ha/trading-ha/internal/offline"
+)
+
+const (
+	typZone        = "aws:route53/zone:Zone"
+	typRecord      = "aws:route53/record:Record"
+	typHealthCheck = "aws:route53/healthCheck:HealthCheck"
+	// The ALB name and zone the offline mocks give the service's load
+	// balancer (internal/offline/outputs.go).
+	mockALBZoneID = "Z35SXDOTRQ7X7K"
+)
+
+func mockALBDNS(stack string) string {
+	return "alb-" + stack + "-1234567890.us-east-1.elb.amazonaws.com"
+}
+
+func domainOf(stack string) string {
+	return map[string]string{"dev": "dev.trading-ha.example.com", "prod": "trading-ha.example.com"}[stack]
+}
+
+// TestHostedZone: one public zone per stack, destroyable with its records.
+func TestHostedZone(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		if n := len(rec.ByType(typZone)); n != 1 {
+			t.Fatalf("%d hosted zones, want 1", n)
+		}
+		z := one(t, rec, typZone, "zone")
+		eq(t, z, "name", domainOf(stack))
+		eq(t, z, "forceDestroy", true)
+		eq(t, z, "comment", "zone-"+stack+": trading-ha public zone")
+		if _, private := z.Inputs["vpcs"]; private {
+			t.Error("zone has VPC associations; it must be public")
+		}
+		if z.Component != "trading:dns:Zone" {
+			t.Errorf("zone belongs to %q, want trading:dns:Zone", z.Component)
+		}
+	})
+}
+
+// TestAppAliasRecords: A and AAAA aliases of app.<domain> to the ALB that
+// evaluate target health.
+func TestAppAliasRecords(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		if n := len(rec.ByType(typRecord)); n != 2 {
+			t.Fatalf("%d records, want 2 (A and AAAA)", n)
+		}
+		for _, typ := range []string{"A", "AAAA"} {
+			r := one(t, rec, typRecord, "app-"+typ)
+			eq(t, r, "type", typ)
+			eq(t, r, "name", "app."+domainOf(stack))
+			eq(t, r, "zoneId", "Z0MOCKZONE")
+			eq(t, r, "aliases.0.name", mockALBDNS(stack))
+			eq(t, r, "aliases.0.zoneId", mockALBZoneID)
+			eq(t, r, "aliases.0.evaluateTargetHealth", true)
+			if _, ok := r.Inputs["records"]; ok {
+				t.Error("alias record must not carry plain records")
+			}
+		}
+	})
+}
+
+// TestEndpointHealthCheck: HTTPS on 443 with SNI against /healthz every 10 s
+// from at least three regions, measuring latency; until delegation it
+// probes the ALB's own name.
+func TestEndpointHealthCheck(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		hc := one(t, rec, typHealthCheck, "endpoint")
+		eq(t, hc, "type", "HTTPS")
+		eq(t, hc, "port", 443)
+		eq(t, hc, "resourcePath", "/healthz")
+		eq(t, hc, "requestInterval", 10)
+		eq(t, hc, "failureThreshold", 3)
+		eq(t, hc, "enableSni", true)
+		eq(t, hc, "measureLatency", true)
+		eq(t, hc, "regions", []string{"us-east-1", "us-west-2", "eu-west-1"})
+		eq(t, hc, "fqdn", mockALBDNS(stack))
+		eq(t, hc, "tags.Name", "hc-"+stack)
+		if _, ok := hc.Inputs["ipAddress"]; ok {
+			t.Error("health check must probe a name, not an IP")
+		}
+	})
+}
+
+// TestDelegatedZoneProbesAppName: with dnsDelegated the health check and the
+// canary go to the app FQDN and the canary verifies TLS.
+func TestDelegatedZoneProbesAppName(t *testing.T) {
+	for _, stack := range Stacks {
+		t.Run(stack, func(t *testing.T) {
+			rec, err := recordWith(t, stack, map[string]string{
+				"trading-ha:dnsDelegated": "true", "trading-ha:healthCheckFailureThreshold": "2",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fqdn := "app." + domainOf(stack)
+			hc := one(t, rec, typHealthCheck, "endpoint")
+			eq(t, hc, "fqdn", fqdn)
+			eq(t, hc, "failureThreshold", 2)
+			c := one(t, rec, typCanary, "api")
+			eq(t, c, "runConfig.environmentVariables", map[string]any{"TARGET_URL": "https://" + fqdn})
+		})
+	}
+}
