@@ -54,6 +54,7 @@ type Config struct {
 	Storage  Storage
 	Sessions Sessions
 	Params   Params
+	Service  Service
 }
 
 // Network configures the VPC.
@@ -165,6 +166,8 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")
 		}
 	}
+
+	c.Service = r.service(stack, k)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs
