@@ -16,6 +16,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
 	"github.com/trading-ha/trading-ha/infra/security"
+	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/infra/storage"
 )
@@ -84,7 +85,26 @@ func Deploy(ctx *pulumi.Context) error {
 		{Path: "sessions/table", Value: table.Name, Description: "DynamoDB sessions table"},
 		{Path: "sessions/ttl", Value: pulumi.String(cfg.Sessions.TTL.String()), Description: "session lifetime (Go duration)"},
 		{Path: "storage/data-bucket", Value: buckets.DataBucket, Description: "application data bucket"},
+		{Path: "events/bus-name", Value: pulumi.String(names.Name(naming.EventBus)), Description: "EventBridge bus the service publishes orders to"},
 	}
+	// MERGE: provided by database — placeholders until the database branch
+	// lands; the lead keeps the database component's entries instead.
+	dbHost := "aurora-" + cfg.EnvironmentSuffix + ".cluster-placeholder." + cfg.Region + ".rds.amazonaws.com"
+	dbSecretArn := pulumi.Sprintf("arn:aws:secretsmanager:%s:%s:secret:rds!cluster-placeholder", cfg.Region, account) // MERGE: db.SecretArn
+	entries = append(entries,
+		// MERGE: provided by database
+		params.Entry{Path: "db/writer-host", Value: pulumi.String(dbHost), Description: "Aurora writer endpoint"},
+		// MERGE: provided by database
+		params.Entry{Path: "db/reader-host", Value: pulumi.String(dbHost), Description: "Aurora reader endpoint"},
+		// MERGE: provided by database
+		params.Entry{Path: "db/port", Value: pulumi.String("5432"), Description: "Aurora port"},
+		// MERGE: provided by database
+		params.Entry{Path: "db/name", Value: pulumi.String("trading"), Description: "database name"},
+		// MERGE: provided by database
+		params.Entry{Path: "db/secret-arn", Value: dbSecretArn, Description: "RDS-managed master secret"},
+		// MERGE: provided by database
+		params.Entry{Path: "db/sslmode", Value: pulumi.String("require"), Description: "libpq sslmode"},
+	)
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
 	}
@@ -94,6 +114,21 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 
 	// --- service ---
+	svc, err := service.New(ctx, "service", service.Args{
+		Names: names, Config: cfg, AccountID: account,
+		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
+		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
+		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
+		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
+		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix,
+		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
+		DBSecretArn:   dbSecretArn, // MERGE: db.SecretArn
+		ParameterArns: store.Arns,
+		HostedZoneID:  pulumi.String(cfg.Service.HostedZoneID), // MERGE: dns.ZoneID when certificateMode is dns
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	// --- dns ---
 
@@ -114,6 +149,10 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("logsBucket", buckets.LogsBucket)
 	ctx.Export("sessionsTable", table.Name)
 	ctx.Export("parameterRoot", pulumi.String(names.ParameterPath()))
+	ctx.Export("albDnsName", svc.AlbDNSName)
+	ctx.Export("endpointUrl", pulumi.Sprintf("https://%s", svc.AlbDNSName)) // until the dns component names it
+	ctx.Export("ecsClusterName", svc.ClusterName)
+	ctx.Export("ecsServiceName", svc.ServiceName)
 	_ = store
 	return nil
 }

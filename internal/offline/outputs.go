@@ -129,6 +129,8 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("arn", arnOf("backup-plan:"+id))
 	case "aws:wafv2/webAcl:WebAcl":
 		set("arn", arnOf("regional/webacl/"+name+"/"+id))
+	case "aws:route53/record:Record":
+		set("fqdn", strings.TrimSuffix(name, "."))
 	case "aws:route53/healthCheck:HealthCheck":
 		set("arn", "arn:aws:route53:::healthcheck/"+id)
 	}

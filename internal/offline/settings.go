@@ -26,6 +26,11 @@ var keySettings = map[string][]string{
 	"aws:backup/vault:Vault":                  {"name", "forceDestroy"},
 	"aws:cloudwatch/eventBus:EventBus":        {"name"},
 	"aws:route53/healthCheck:HealthCheck":     {"type", "requestInterval", "failureThreshold", "resourcePath"},
+	"aws:ecs/cluster:Cluster":                 {"name"},
+	"aws:ecr/repository:Repository":           {"name", "imageTagMutability", "forceDelete"},
+	"aws:wafv2/webAcl:WebAcl":                 {"name", "scope"},
+	"aws:appautoscaling/target:Target":        {"resourceId", "minCapacity", "maxCapacity"},
+	"aws:acm/certificate:Certificate":         {"domainName", "validationMethod"},
 }
 
 // KeySettings returns the inputs the offline plan prints for a type.
