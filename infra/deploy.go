@@ -22,6 +22,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
 	"github.com/trading-ha/trading-ha/infra/security"
+	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/infra/storage"
 )
@@ -105,6 +106,7 @@ func Deploy(ctx *pulumi.Context) error {
 		{Path: "db/name", Value: pulumi.String(db.DatabaseName), Description: "database name"},
 		{Path: "db/secret-arn", Value: db.SecretArn, Description: "RDS-managed master user secret (username, password)"},
 		{Path: "db/sslmode", Value: pulumi.String("require"), Description: "libpq sslmode; the cluster refuses non-TLS connections (rds.force_ssl=1)"},
+		{Path: "events/bus-name", Value: pulumi.String(names.Name(naming.EventBus)), Description: "EventBridge bus the service publishes orders to"},
 	}
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
@@ -115,12 +117,29 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 
 	// --- service ---
+	svc, err := service.New(ctx, "service", service.Args{
+		Names: names, Config: cfg, AccountID: account,
+		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
+		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
+		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
+		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
+		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix,
+		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
+		DBSecretArn:   db.SecretArn,
+		ParameterArns: store.Arns,
+		// dns certificates validate in an already delegated zone (config
+		// hostedZoneId): the stack's own zone is created after the ALB.
+		HostedZoneID: pulumi.String(cfg.Service.HostedZoneID),
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	// --- dns ---
 	zone, err := dns.New(ctx, "dns", dns.Args{
 		Names: names, Config: cfg,
-		ALBDNSName: pulumi.String(names.Name(naming.ALB) + "-1234567890." + cfg.Region + ".elb.amazonaws.com"), // MERGE: service ALB dnsName output
-		ALBZoneID:  pulumi.String("Z35SXDOTRQ7X7K"),                                                            // MERGE: service ALB zoneId output
+		ALBDNSName: svc.AlbDNSName,
+		ALBZoneID:  svc.AlbZoneID,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -137,13 +156,13 @@ func Deploy(ctx *pulumi.Context) error {
 		ArtifactsPrefix: storage.CanaryPrefix, CodePrefix: storage.CanaryCodePrefix,
 		Endpoint: monitoring.Endpoint{TargetURL: zone.TargetURL, TLSInsecure: zone.TLSInsecure, HealthCheckID: zone.HealthCheckID},
 		LoadBalancer: monitoring.LoadBalancer{
-			ArnSuffix:            pulumi.String("app/" + names.Name(naming.ALB) + "/50dc6c495c0c9188"),                 // MERGE: service ALB arnSuffix output
-			TargetGroupArnSuffix: pulumi.String("targetgroup/" + names.Name(naming.TargetGroup) + "/73e2d6bc24d8a067"), // MERGE: service target group arnSuffix output
+			ArnSuffix:            svc.AlbArnSuffix,
+			TargetGroupArnSuffix: svc.TargetGroupArnSuffix,
 		},
 		Service: monitoring.Service{
-			ClusterName:  pulumi.String(names.Name(naming.ECSCluster)), // MERGE: service ECS cluster name output
-			ServiceName:  pulumi.String(names.Name(naming.ECSService)), // MERGE: service ECS service name output
-			DesiredCount: pulumi.Int(3),                                // MERGE: service desired count
+			ClusterName:  svc.ClusterName,
+			ServiceName:  svc.ServiceName,
+			DesiredCount: pulumi.Int(svc.DesiredCount),
 		},
 		Database: monitoring.Database{
 			ClusterIdentifier:   pulumi.String(db.Identifier),
@@ -172,13 +191,13 @@ func Deploy(ctx *pulumi.Context) error {
 	auroraClusterArn := db.Arn
 	dbSubnetGroupName := db.SubnetGroupName
 	alarmTopicArn := watch.TopicArn
-	ecsClusterArn := arnIn("ecs", "cluster/"+names.Name(naming.ECSCluster))                                            // MERGE: service ClusterArn
-	ecsServiceArn := arnIn("ecs", "service/"+names.Name(naming.ECSCluster)+"/"+names.Name(naming.ECSService))          // MERGE: service ServiceArn
-	ecsServiceName := pulumi.String(names.Name(naming.ECSService))                                                     // MERGE: service ServiceName
-	targetGroupArn := arnIn("elasticloadbalancing", "targetgroup/"+names.Name(naming.TargetGroup)+"/73e2d6bc24d8a067") // MERGE: service TargetGroupArn (placeholder id = the mock's)
+	ecsClusterArn := svc.ClusterArn
+	ecsServiceArn := svc.ServiceArn
+	ecsServiceName := svc.ServiceName
+	targetGroupArn := svc.TargetGroupArn
 	compositeAlarmArn := watch.CompositeAlarmArn
-	recoverySMArn := arnIn("states", "stateMachine:"+names.Name(naming.ServiceRecoverySM))                     // MERGE: runbooks ServiceRecoveryArn
-	taskRoleArn := pulumi.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", account, names.Name(naming.TaskRole))) // MERGE: service TaskRoleArn
+	recoverySMArn := arnIn("states", "stateMachine:"+names.Name(naming.ServiceRecoverySM)) // MERGE: runbooks ServiceRecoveryArn
+	taskRoleArn := svc.TaskRoleArn
 
 	vault, err := backup.New(ctx, "backup", backup.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
@@ -228,7 +247,10 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("canaryName", pulumi.String(watch.CanaryName))
 	ctx.Export("alarmTopicArn", watch.TopicArn)
 	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
-	_ = store
+	ctx.Export("albDnsName", svc.AlbDNSName)
+	ctx.Export("endpointUrl", pulumi.Sprintf("https://%s", svc.AlbDNSName)) // until the dns component names it
+	ctx.Export("ecsClusterName", svc.ClusterName)
+	ctx.Export("ecsServiceName", svc.ServiceName)
 	return nil
 }
 

@@ -243,9 +243,12 @@ func TestDatabaseSecurityGroupRules(t *testing.T) {
 		eq(t, out, "referencedSecurityGroupId", dbSG)
 		eq(t, out, "fromPort", 5432)
 		eq(t, out, "toPort", 5432)
-		// nothing else touches the database group, and no rule is open to the world
+		// nothing else touches the database group, and no rule of it is open to the world
 		for _, typ := range []string{tIngress, tEgress} {
 			for _, r := range rec.ByType(typ) {
+				if r.Inputs["securityGroupId"] != dbSG && r.Inputs["referencedSecurityGroupId"] != dbSG {
+					continue
+				}
 				for _, k := range []string{"cidrIpv4", "cidrIpv6"} {
 					if v, ok := r.Inputs[k]; ok && (v == "0.0.0.0/0" || v == "::/0") {
 						t.Errorf("%s %s open to %v", typ, r.Name, v)

@@ -10,8 +10,6 @@ import (
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
-const acct = offline.AccountID
-
 // output returns a computed output (mock) of a resource as a string.
 func output(t *testing.T, r *offline.Resource, key string) string {
 	t.Helper()

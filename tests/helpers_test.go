@@ -14,6 +14,19 @@ import (
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
+// acct is the account the mocks deploy into.
+const acct = offline.AccountID
+
+// out returns a computed (mock) output of a resource as a string.
+func out(t *testing.T, r *offline.Resource, key string) string {
+	t.Helper()
+	s, ok := r.Outputs[key].(string)
+	if !ok {
+		t.Fatalf("%s %s: output %s is %T, want string", r.Type, r.Name, key, r.Outputs[key])
+	}
+	return s
+}
+
 // Stacks are the stack files every test runs against.
 var Stacks = []string{"dev", "prod"}
 

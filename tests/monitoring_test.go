@@ -41,15 +41,6 @@ const (
 
 var azs = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 
-func out(t *testing.T, r *offline.Resource, key string) string {
-	t.Helper()
-	s, ok := r.Outputs[key].(string)
-	if !ok {
-		t.Fatalf("%s %s: output %s is %T, want string", r.Type, r.Name, key, r.Outputs[key])
-	}
-	return s
-}
-
 func telemetryKey(t *testing.T, rec *offline.Recording) string {
 	return out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
 }
@@ -256,7 +247,7 @@ func expectedAlarms(stack string) map[string]alarmWant {
 			"GreaterThanThreshold", 0, 60, 2, 2, "notBreaching"},
 		"ecs-running-tasks": {"ECS/ContainerInsights", "RunningTaskCount", "Minimum",
 			map[string]any{"ClusterName": "ecs-" + stack, "ServiceName": "svc-trading-" + stack},
-			"LessThanThreshold", 3, 60, 2, 2, "breaching"},
+			"LessThanThreshold", map[string]float64{"dev": 2, "prod": 3}[stack], 60, 2, 2, "breaching"},
 	}
 	for _, az := range azs {
 		w["healthy-hosts-"+az] = alarmWant{"AWS/ApplicationELB", "HealthyHostCount", "Minimum",

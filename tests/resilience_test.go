@@ -91,3 +91,39 @@ func TestResilienceDataStores(t *testing.T) {
 		t.Error("Failing() is empty for a failing report")
 	}
 }
+
+// TestResilienceBudgetsHoldForEveryStack computes the report from each
+// stack file's recording: a row over budget (or lacking inputs) fails.
+func TestResilienceBudgetsHoldForEveryStack(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		rep := resilience.Compute(rec)
+		for _, f := range rep.Failing() {
+			t.Errorf("over budget: %s", f)
+		}
+		if len(rep.Rows) != 5 || len(rep.Data) < 4 {
+			t.Errorf("report has %d rows and %d data stores; want the 5 GUIDE failure modes and Aurora, DynamoDB, S3, EventBridge", len(rep.Rows), len(rep.Data))
+		}
+		t.Log("\n" + rep.Table())
+	})
+}
+
+// TestResilienceMovesWithStackConfig: a health-check interval set in the
+// stack config moves the computed figures.
+func TestResilienceMovesWithStackConfig(t *testing.T) {
+	base := row(t, resilience.Compute(record(t, "prod")), "AZ loss (app tier)")
+	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:healthCheckIntervalSeconds": "15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := row(t, resilience.Compute(rec), "AZ loss (app tier)")
+	if base.Detection != 15*time.Second || moved.Detection != 20*time.Second {
+		t.Errorf("AZ-loss detection %s -> %s; want 15s (10s x 2, timeout 5s) -> 20s (15s x 2, timeout 5s)", base.Detection, moved.Detection)
+	}
+	rec, err = recordWith(t, "prod", map[string]string{"trading-ha:rtoMinutes": "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dep := row(t, resilience.Compute(rec), "bad deployment"); dep.Budget != 5*time.Minute {
+		t.Errorf("rtoMinutes=5 leaves the bad-deployment budget at %s", dep.Budget)
+	}
+}

@@ -63,6 +63,7 @@ type Config struct {
 
 	DNS        DNS
 	Monitoring Monitoring
+	Service    Service
 }
 
 // Network configures the VPC.
@@ -182,6 +183,8 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.Database = r.database(k)
 	c.DNS = r.dns(k)
 	c.Monitoring = r.monitoring(k, c.DNS)
+	c.Service = r.service(stack, k)
+	c.Service.DomainName = c.DNS.AppRecordName + "." + c.DNS.DomainName
 
 	if len(r.errs) > 0 {
 		return nil, r.errs

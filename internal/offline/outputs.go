@@ -150,6 +150,8 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("arn", fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/rds/%s:policyName/%s", Region, AccountID, id, inputs["resourceId"].StringValue(), name))
 	case "aws:s3/bucketObjectv2:BucketObjectv2":
 		set("versionId", "mock-version-"+id)
+	case "aws:route53/record:Record":
+		set("fqdn", strings.TrimSuffix(name, "."))
 	case "aws:route53/healthCheck:HealthCheck":
 		set("arn", "arn:aws:route53:::healthcheck/"+id)
 	}

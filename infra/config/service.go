@@ -1,0 +1,232 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+)
+
+// Certificate modes of the HTTPS listener.
+const (
+	// CertExisting uses an ACM certificate the operator already has.
+	CertExisting = "existing"
+	// CertDNS requests an ACM certificate validated through the stack's
+	// delegated Route 53 zone.
+	CertDNS = "dns"
+	// CertSelfSigned imports a self-signed certificate (pulumi-tls) into ACM:
+	// a deploy never waits on validation, clients must skip verification.
+	CertSelfSigned = "selfsigned"
+)
+
+// ContainerStopTimeoutSeconds is the ECS stopTimeout of the app container:
+// SIGTERM, then up to 30 s of draining before SIGKILL. The app's
+// SHUTDOWN_TIMEOUT (25 s) fits inside it (CONTRACT.md).
+const ContainerStopTimeoutSeconds = 30
+
+// ContainerHealthStartPeriodSeconds is the container health check's start
+// period; the health check grace period must cover it.
+const ContainerHealthStartPeriodSeconds = 10
+
+// SSLPolicies are the ALB security policies the stack accepts: TLS 1.3 with
+// TLS 1.2, from the 2021 generation to the post-quantum 2025-09 policies
+// (the console's default since 2025).
+var SSLPolicies = []string{
+	"ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+	"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+	"ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+	"ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+	"ELBSecurityPolicy-TLS13-1-2-2021-06",
+	"ELBSecurityPolicy-TLS13-1-3-2021-06",
+}
+
+// fargateMemory lists the task memory (MiB) Fargate accepts for each task
+// CPU value (Amazon ECS developer guide, "Task CPU and memory").
+func fargateMemory(cpu int) []int {
+	span := func(lo, hi, step int) []int {
+		var out []int
+		for m := lo; m <= hi; m += step {
+			out = append(out, m)
+		}
+		return out
+	}
+	switch cpu {
+	case 256:
+		return []int{512, 1024, 2048}
+	case 512:
+		return span(1024, 4096, 1024)
+	case 1024:
+		return span(2048, 8192, 1024)
+	case 2048:
+		return span(4096, 16384, 1024)
+	case 4096:
+		return span(8192, 30720, 1024)
+	case 8192:
+		return span(16384, 61440, 4096)
+	case 16384:
+		return span(32768, 122880, 8192)
+	}
+	return nil
+}
+
+// Service configures the ECS Fargate service, its ALB, certificate,
+// autoscaling and WAF.
+type Service struct {
+	// AppImage, when set, is the image the task runs; no ECR repository is
+	// created and nothing is built. Empty: build app/Dockerfile into our ECR.
+	AppImage string
+	// AppPort is the container port (APP_PORT).
+	AppPort int
+	// CPUArchitecture is ARM64 or X86_64.
+	CPUArchitecture string
+	// CPU and Memory are the task size (a valid Fargate combination).
+	CPU, Memory int
+	// DesiredCount is the initial task count (one per AZ or more).
+	DesiredCount int
+	// MinCapacity and MaxCapacity bound autoscaling.
+	MinCapacity, MaxCapacity int
+	// ScaleCPUTarget is the average CPU utilisation (percent) to track.
+	ScaleCPUTarget int
+	// ScaleRequestsPerTarget is the ALB requests per target to track.
+	ScaleRequestsPerTarget int
+	// ScaleInCooldown and ScaleOutCooldown are in seconds.
+	ScaleInCooldown, ScaleOutCooldown int
+	// LogLevel is LOG_LEVEL.
+	LogLevel string
+	// EnableExecuteCommand turns on ECS Exec.
+	EnableExecuteCommand bool
+	// HealthCheckPath is the ALB health check path (the app's liveness).
+	HealthCheckPath string
+	// HealthCheckInterval, HealthCheckTimeout in seconds; thresholds in checks.
+	HealthCheckInterval, HealthCheckTimeout int
+	HealthyThreshold, UnhealthyThreshold    int
+	// HealthCheckGracePeriod is how long ECS ignores ALB health after a task starts.
+	HealthCheckGracePeriod int
+	// DeregistrationDelay is the target group's draining time in seconds.
+	DeregistrationDelay int
+	// SlowStart is the target group's slow start in seconds (0 = off).
+	SlowStart int
+	// IdleTimeout is the ALB's idle connection timeout in seconds.
+	IdleTimeout int
+	// SSLPolicy is the HTTPS listener's security policy.
+	SSLPolicy string
+	// CertificateMode is existing, dns or selfsigned.
+	CertificateMode string
+	// CertificateArn is the ACM certificate of mode existing.
+	CertificateArn string
+	// DomainName is the name the certificate is for: the app's FQDN,
+	// appRecordName.domainName (the DNS config), set by Parse.
+	DomainName string
+	// HostedZoneID is the Route 53 zone for DNS validation (mode dns).
+	HostedZoneID string
+	// WAFEnabled attaches the regional web ACL to the ALB.
+	WAFEnabled bool
+	// WAFRateLimit is requests per IP per 5 minutes before blocking.
+	WAFRateLimit int
+	// ECRKeepImages is how many images the repository's lifecycle keeps.
+	ECRKeepImages int
+}
+
+var (
+	imagePattern  = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`)
+	pathPattern   = regexp.MustCompile(`^/[A-Za-z0-9/_.-]{0,1000}$`)
+	acmArnPattern = regexp.MustCompile(`^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]{36}$`)
+	zonePattern   = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+)
+
+// service reads the service keys; k qualifies a key with the project name.
+func (r *reader) service(stack string, k func(string) string) Service {
+	s := Service{
+		AppImage:               r.optional(k("appImage"), imagePattern, "an image reference with a tag or digest, such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/trading:1.2.3"),
+		AppPort:                r.integer(k("appPort"), 1024, 65535),
+		CPUArchitecture:        r.oneOf(k("cpuArchitecture"), "ARM64", "X86_64"),
+		CPU:                    r.integer(k("taskCpu"), 256, 16384),
+		Memory:                 r.integer(k("taskMemory"), 512, 122880),
+		DesiredCount:           r.integer(k("desiredCount"), 2, 100),
+		MinCapacity:            r.integer(k("minCapacity"), 2, 100),
+		MaxCapacity:            r.integer(k("maxCapacity"), 2, 100),
+		ScaleCPUTarget:         r.integer(k("scaleCpuTarget"), 20, 90),
+		ScaleRequestsPerTarget: r.integer(k("scaleRequestsPerTarget"), 10, 100000),
+		ScaleInCooldown:        r.integer(k("scaleInCooldownSeconds"), 60, 3600),
+		ScaleOutCooldown:       r.integer(k("scaleOutCooldownSeconds"), 0, 3600),
+		LogLevel:               r.oneOf(k("logLevel"), "debug", "info", "warn", "error"),
+		EnableExecuteCommand:   r.boolean(k("enableExecuteCommand")),
+		HealthCheckPath:        r.str(k("healthCheckPath"), pathPattern, "a URL path starting with /, such as /healthz"),
+		HealthCheckInterval:    r.integer(k("healthCheckIntervalSeconds"), 5, 300),
+		HealthCheckTimeout:     r.integer(k("healthCheckTimeoutSeconds"), 2, 120),
+		HealthyThreshold:       r.integer(k("healthyThreshold"), 2, 10),
+		UnhealthyThreshold:     r.integer(k("unhealthyThreshold"), 2, 10),
+		HealthCheckGracePeriod: r.integer(k("healthCheckGracePeriodSeconds"), 0, 600),
+		DeregistrationDelay:    r.integer(k("deregistrationDelaySeconds"), 0, 60),
+		SlowStart:              r.integer(k("slowStartSeconds"), 0, 900),
+		IdleTimeout:            r.integer(k("albIdleTimeoutSeconds"), 1, 4000),
+		SSLPolicy:              r.oneOf(k("sslPolicy"), SSLPolicies...),
+		CertificateMode:        r.oneOf(k("certificateMode"), CertExisting, CertDNS, CertSelfSigned),
+		CertificateArn:         r.optional(k("certificateArn"), acmArnPattern, "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>)"),
+		HostedZoneID:           r.optional(k("hostedZoneId"), zonePattern, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ"),
+		WAFEnabled:             r.boolean(k("wafEnabled")),
+		WAFRateLimit:           r.integer(k("wafRateLimit"), 10, 2000000000),
+		ECRKeepImages:          r.integer(k("ecrKeepImages"), 1, 1000),
+	}
+	itoa := strconv.Itoa
+
+	if s.CPU != 0 && s.Memory != 0 {
+		allowed := fargateMemory(s.CPU)
+		switch {
+		case allowed == nil:
+			r.fail(k("taskCpu"), itoa(s.CPU), "must be a Fargate task CPU value: 256, 512, 1024, 2048, 4096, 8192 or 16384")
+		case !slices.Contains(allowed, s.Memory):
+			r.fail(k("taskMemory"), itoa(s.Memory), "must be a Fargate memory size for taskCpu %d: %s MiB", s.CPU, describeSizes(allowed))
+		}
+	}
+	// One task per AZ in prod: an AZ loss leaves two thirds of capacity
+	// serving while ECS replaces the lost task elsewhere.
+	if stack == "prod" && s.DesiredCount != 0 && s.DesiredCount < 3 {
+		r.fail(k("desiredCount"), itoa(s.DesiredCount), "must be at least 3 in prod (one task per availability zone)")
+	}
+	if s.MinCapacity != 0 && s.DesiredCount != 0 && s.MinCapacity < s.DesiredCount {
+		r.fail(k("minCapacity"), itoa(s.MinCapacity), "must be at least desiredCount (%d): scaling in must never drop below one task per AZ", s.DesiredCount)
+	}
+	if s.MaxCapacity != 0 && s.MinCapacity != 0 && s.MaxCapacity < s.MinCapacity {
+		r.fail(k("maxCapacity"), itoa(s.MaxCapacity), "must be at least minCapacity (%d)", s.MinCapacity)
+	}
+	// The ALB stops routing to a dead target after interval x unhealthy
+	// threshold; the platform's budget for that is 30 s.
+	if s.HealthCheckInterval != 0 && s.UnhealthyThreshold != 0 && s.HealthCheckInterval*s.UnhealthyThreshold > 30 {
+		r.fail(k("healthCheckIntervalSeconds"), itoa(s.HealthCheckInterval),
+			"healthCheckIntervalSeconds x unhealthyThreshold (%d x %d = %d s) must be at most 30 s, the detection budget for a failed task",
+			s.HealthCheckInterval, s.UnhealthyThreshold, s.HealthCheckInterval*s.UnhealthyThreshold)
+	}
+	if s.HealthCheckTimeout != 0 && s.HealthCheckInterval != 0 && s.HealthCheckTimeout >= s.HealthCheckInterval {
+		r.fail(k("healthCheckTimeoutSeconds"), itoa(s.HealthCheckTimeout), "must be less than healthCheckIntervalSeconds (%d)", s.HealthCheckInterval)
+	}
+	if s.HealthCheckGracePeriod < ContainerHealthStartPeriodSeconds {
+		r.fail(k("healthCheckGracePeriodSeconds"), itoa(s.HealthCheckGracePeriod),
+			"must be at least the container health check start period (%d s)", ContainerHealthStartPeriodSeconds)
+	}
+	if s.SlowStart != 0 && s.SlowStart < 30 {
+		r.fail(k("slowStartSeconds"), itoa(s.SlowStart), "must be 0 (off) or between 30 and 900")
+	}
+	switch s.CertificateMode {
+	case CertExisting:
+		if s.CertificateArn == "" {
+			r.fail(k("certificateArn"), "", "required when certificateMode is existing")
+		}
+	case CertDNS:
+		if s.HostedZoneID == "" {
+			r.fail(k("hostedZoneId"), "", "required when certificateMode is dns (the delegated zone that validates the certificate)")
+		}
+	}
+	if stack == "prod" && !s.WAFEnabled {
+		r.fail(k("wafEnabled"), "false", "must be true in prod: the internet-facing ALB is always behind the web ACL there")
+	}
+	return s
+}
+
+// describeSizes lists short sets and summarises long ranges.
+func describeSizes(xs []int) string {
+	if len(xs) <= 8 {
+		return joinInts(xs)
+	}
+	return fmt.Sprintf("%d to %d in steps of %d", xs[0], xs[len(xs)-1], xs[1]-xs[0])
+}

@@ -1,0 +1,274 @@
+package service
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// ContainerInsights is the cluster's Container Insights mode: enhanced
+// observability adds task- and container-level metrics.
+const ContainerInsights = "enhanced"
+
+// Container health check timings (seconds): a hung process is marked
+// unhealthy after interval x retries = 30 s, and ECS replaces the task.
+const (
+	ContainerHealthInterval = 10
+	ContainerHealthTimeout  = 5
+	ContainerHealthRetries  = 3
+)
+
+// ContainerDefinition is the subset of the ECS container definition the
+// task uses, as Go values marshalled once.
+type ContainerDefinition struct {
+	Name                   string           `json:"name"`
+	Image                  string           `json:"image"`
+	Essential              bool             `json:"essential"`
+	User                   string           `json:"user"`
+	ReadonlyRootFilesystem bool             `json:"readonlyRootFilesystem"`
+	Privileged             bool             `json:"privileged"`
+	PortMappings           []PortMapping    `json:"portMappings"`
+	Environment            []KeyValue       `json:"environment"`
+	Secrets                []Secret         `json:"secrets"`
+	HealthCheck            HealthCheck      `json:"healthCheck"`
+	StopTimeout            int              `json:"stopTimeout"`
+	LinuxParameters        LinuxParameters  `json:"linuxParameters"`
+	Ulimits                []Ulimit         `json:"ulimits"`
+	MountPoints            []MountPoint     `json:"mountPoints"`
+	LogConfiguration       LogConfiguration `json:"logConfiguration"`
+}
+
+// PortMapping is a container port.
+type PortMapping struct {
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+	Name          string `json:"name,omitempty"`
+}
+
+// KeyValue is a plain environment variable.
+type KeyValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Secret is an environment variable ECS resolves from SSM or Secrets Manager.
+type Secret struct {
+	Name      string `json:"name"`
+	ValueFrom string `json:"valueFrom"`
+}
+
+// HealthCheck is the container health check.
+type HealthCheck struct {
+	Command     []string `json:"command"`
+	Interval    int      `json:"interval"`
+	Timeout     int      `json:"timeout"`
+	Retries     int      `json:"retries"`
+	StartPeriod int      `json:"startPeriod"`
+}
+
+// LinuxParameters are the container's kernel-level settings.
+type LinuxParameters struct {
+	InitProcessEnabled bool         `json:"initProcessEnabled"`
+	Capabilities       Capabilities `json:"capabilities"`
+}
+
+// Capabilities drops Linux capabilities.
+type Capabilities struct {
+	Drop []string `json:"drop"`
+}
+
+// Ulimit is a resource limit.
+type Ulimit struct {
+	Name      string `json:"name"`
+	SoftLimit int    `json:"softLimit"`
+	HardLimit int    `json:"hardLimit"`
+}
+
+// MountPoint mounts a task volume.
+type MountPoint struct {
+	SourceVolume  string `json:"sourceVolume"`
+	ContainerPath string `json:"containerPath"`
+	ReadOnly      bool   `json:"readOnly"`
+}
+
+// LogConfiguration sends the container's output to CloudWatch Logs.
+type LogConfiguration struct {
+	LogDriver string            `json:"logDriver"`
+	Options   map[string]string `json:"options"`
+}
+
+// writablePaths are the task-local scratch volumes a read-only root file
+// system needs: /tmp always; the ECS Exec agent's paths when Exec is on
+// (the agent cannot start on a read-only root otherwise).
+func writablePaths(exec bool) map[string]string {
+	paths := map[string]string{"tmp": "/tmp"}
+	if exec {
+		paths["exec-agents"] = "/managed-agents"
+		paths["exec-ssm-lib"] = "/var/lib/amazon/ssm"
+		paths["exec-ssm-log"] = "/var/log/amazon/ssm"
+	}
+	return paths
+}
+
+// volumeNames returns the volume names in a stable order.
+func volumeNames(exec bool) []string {
+	names := []string{"tmp"}
+	if exec {
+		names = append(names, "exec-agents", "exec-ssm-lib", "exec-ssm-log")
+	}
+	return names
+}
+
+// Container builds the app's container definition. paramArns are the
+// SecretParams' ARNs in order.
+func Container(cfg config.Service, region, image, logGroup, secretArn string, paramArns []string) ContainerDefinition {
+	secrets := make([]Secret, 0, len(SecretParams)+2)
+	for i, p := range SecretParams {
+		secrets = append(secrets, Secret{Name: p.Env, ValueFrom: paramArns[i]})
+	}
+	secrets = append(secrets,
+		Secret{Name: DBUsernameEnv, ValueFrom: secretArn + ":username::"},
+		Secret{Name: DBPasswordEnv, ValueFrom: secretArn + ":password::"},
+	)
+	var mounts []MountPoint
+	paths := writablePaths(cfg.EnableExecuteCommand)
+	for _, v := range volumeNames(cfg.EnableExecuteCommand) {
+		mounts = append(mounts, MountPoint{SourceVolume: v, ContainerPath: paths[v]})
+	}
+	return ContainerDefinition{
+		Name:                   ContainerName,
+		Image:                  image,
+		Essential:              true,
+		User:                   RunAsUser,
+		ReadonlyRootFilesystem: true,
+		Privileged:             false,
+		PortMappings:           []PortMapping{{ContainerPort: cfg.AppPort, Protocol: "tcp", Name: "http"}},
+		Environment: []KeyValue{
+			{Name: "APP_PORT", Value: strconv.Itoa(cfg.AppPort)},
+			{Name: "AWS_REGION", Value: region},
+			{Name: "LOG_LEVEL", Value: cfg.LogLevel},
+			{Name: "SHUTDOWN_TIMEOUT", Value: ShutdownTimeout},
+		},
+		Secrets: secrets,
+		HealthCheck: HealthCheck{
+			Command:  []string{"CMD", BinaryPath, "-healthcheck"},
+			Interval: ContainerHealthInterval, Timeout: ContainerHealthTimeout, Retries: ContainerHealthRetries,
+			StartPeriod: config.ContainerHealthStartPeriodSeconds,
+		},
+		StopTimeout: config.ContainerStopTimeoutSeconds,
+		LinuxParameters: LinuxParameters{
+			// An init process reaps zombies and forwards SIGTERM to the app.
+			InitProcessEnabled: true,
+			Capabilities:       Capabilities{Drop: []string{"ALL"}},
+		},
+		Ulimits:     []Ulimit{{Name: "nofile", SoftLimit: NoFileLimit, HardLimit: NoFileLimit}},
+		MountPoints: mounts,
+		LogConfiguration: LogConfiguration{
+			LogDriver: "awslogs",
+			Options: map[string]string{
+				"awslogs-group": logGroup, "awslogs-region": region, "awslogs-stream-prefix": "app",
+				// A slow CloudWatch Logs API must never stall the order path.
+				"mode": "non-blocking", "max-buffer-size": "25m",
+			},
+		},
+	}
+}
+
+// ecs creates the cluster, the task definition and the service.
+func (b *builder) ecs() error {
+	cfg := b.cfg
+	region := b.args.Config.Region
+	cluster, err := ecs.NewCluster(b.ctx, "cluster", &ecs.ClusterArgs{
+		Name: pulumi.String(b.args.Names.Name(naming.ECSCluster)),
+		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
+			Name: pulumi.String("containerInsights"), Value: pulumi.String(ContainerInsights),
+		}},
+	}, b.parent)
+	if err != nil {
+		return fmt.Errorf("create cluster: %w", err)
+	}
+	b.s.ClusterName, b.s.ClusterArn = cluster.Name, cluster.Arn
+
+	inputs := []any{b.s.Image, b.args.DBSecretArn}
+	for _, p := range SecretParams {
+		inputs = append(inputs, b.args.ParameterArns[p.Path])
+	}
+	logGroup := b.s.LogGroupName
+	defs := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
+		arns := make([]string, 0, len(SecretParams))
+		for _, a := range v[2:] {
+			arns = append(arns, a.(string))
+		}
+		out, err := json.Marshal([]ContainerDefinition{Container(cfg, region, v[0].(string), logGroup, v[1].(string), arns)})
+		if err != nil {
+			return "", fmt.Errorf("marshal container definitions: %w", err)
+		}
+		return string(out), nil
+	}).(pulumi.StringOutput)
+
+	volumes := ecs.TaskDefinitionVolumeArray{}
+	for _, v := range volumeNames(cfg.EnableExecuteCommand) {
+		volumes = append(volumes, &ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(v)})
+	}
+	task, err := ecs.NewTaskDefinition(b.ctx, "app", &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(b.s.TaskFamily),
+		RequiresCompatibilities: pulumi.ToStringArray([]string{"FARGATE"}),
+		NetworkMode:             pulumi.String("awsvpc"),
+		Cpu:                     pulumi.String(strconv.Itoa(cfg.CPU)),
+		Memory:                  pulumi.String(strconv.Itoa(cfg.Memory)),
+		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
+			CpuArchitecture: pulumi.String(cfg.CPUArchitecture), OperatingSystemFamily: pulumi.String("LINUX"),
+		},
+		ExecutionRoleArn:     b.execRole,
+		TaskRoleArn:          b.taskRole,
+		ContainerDefinitions: defs,
+		Volumes:              volumes,
+	}, b.parent)
+	if err != nil {
+		return fmt.Errorf("create task definition: %w", err)
+	}
+
+	deps := append([]pulumi.Resource{b.httpsListener}, b.rolePolicies...)
+	svc, err := ecs.NewService(b.ctx, "app", &ecs.ServiceArgs{
+		Name:            pulumi.String(b.args.Names.Name(naming.ECSService)),
+		Cluster:         cluster.Arn,
+		TaskDefinition:  task.Arn,
+		LaunchType:      pulumi.String("FARGATE"),
+		PlatformVersion: pulumi.String("LATEST"),
+		DesiredCount:    pulumi.Int(cfg.DesiredCount),
+		NetworkConfiguration: &ecs.ServiceNetworkConfigurationArgs{
+			Subnets:        b.args.PrivateSubnetIDs,
+			SecurityGroups: pulumi.StringArray{b.args.TasksSecurityGroupID},
+			AssignPublicIp: pulumi.Bool(false),
+		},
+		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
+			TargetGroupArn: b.s.TargetGroupArn, ContainerName: pulumi.String(ContainerName), ContainerPort: pulumi.Int(cfg.AppPort),
+		}},
+		DeploymentCircuitBreaker:        &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		DeploymentController:            &ecs.ServiceDeploymentControllerArgs{Type: pulumi.String("ECS")},
+		DeploymentMinimumHealthyPercent: pulumi.Int(100),
+		DeploymentMaximumPercent:        pulumi.Int(200),
+		HealthCheckGracePeriodSeconds:   pulumi.Int(cfg.HealthCheckGracePeriod),
+		AvailabilityZoneRebalancing:     pulumi.String("ENABLED"),
+		EnableExecuteCommand:            pulumi.Bool(cfg.EnableExecuteCommand),
+		PropagateTags:                   pulumi.String("SERVICE"),
+		EnableEcsManagedTags:            pulumi.Bool(true),
+	}, b.parent, pulumi.DependsOn(deps),
+		// Autoscaling owns the running count after the first deploy; a
+		// later pulumi up must not reset it to desiredCount.
+		pulumi.IgnoreChanges([]string{"desiredCount"}))
+	if err != nil {
+		return fmt.Errorf("create service: %w", err)
+	}
+	// The service's ID is its ARN in AWS; building it from the names keeps
+	// it exact and known in previews.
+	b.s.ServiceName = svc.Name
+	b.s.ServiceArn = pulumi.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", region, b.args.AccountID, cluster.Name, svc.Name)
+	return nil
+}

@@ -1,0 +1,116 @@
+package service
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// ExecutionPolicy is the task execution role's policy: what ECS needs to
+// start the task — pull our image, write our log group, read our
+// parameters and the DB secret, decrypt them — and nothing else.
+// repositoryArn is empty when the image is not in ECR.
+func ExecutionPolicy(repositoryArn, logGroupArn, parameterArn, secretArn, dataKeyArn string) iamdoc.Document {
+	var stmts []iamdoc.Statement
+	if repositoryArn != "" {
+		stmts = append(stmts,
+			// GetAuthorizationToken is account-wide: it has no resource type,
+			// so IAM only accepts "*" for it. It returns a registry login,
+			// not image access; the next statement scopes the pulls.
+			iamdoc.Allow("EcrLogin", []string{"ecr:GetAuthorizationToken"}, []string{"*"}),
+			iamdoc.Allow("PullOurImage", []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, []string{repositoryArn}),
+		)
+	}
+	stmts = append(stmts,
+		iamdoc.Allow("WriteOurLogGroup", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logGroupArn + ":*"}),
+		iamdoc.Allow("ReadOurParameters", []string{"ssm:GetParameters"}, []string{parameterArn}),
+		iamdoc.Allow("ReadDBSecret", []string{"secretsmanager:GetSecretValue"}, []string{secretArn}),
+		iamdoc.Allow("DecryptConfig", []string{"kms:Decrypt"}, []string{dataKeyArn}),
+	)
+	return iamdoc.New(stmts...)
+}
+
+// ExecActions are the ECS Exec channel actions; ssmmessages has no resource
+// types, so they only take "*". Granted only when enableExecuteCommand is on.
+var ExecActions = []string{
+	"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+	"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+}
+
+// TaskPolicy is the app's own policy: its table, its bucket's objects, its
+// event bus and the data key that encrypts them.
+func TaskPolicy(tableArn, dataBucketArn, busArn, dataKeyArn string, exec bool) iamdoc.Document {
+	stmts := []iamdoc.Statement{
+		iamdoc.Allow("SessionsTable", []string{
+			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
+		}, []string{tableArn}),
+		iamdoc.Allow("DataBucketObjects", []string{"s3:GetObject", "s3:PutObject"}, []string{dataBucketArn + "/*"}),
+		iamdoc.Allow("PublishOrderEvents", []string{"events:PutEvents"}, []string{busArn}),
+		iamdoc.Allow("DataKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []string{dataKeyArn}),
+	}
+	if exec {
+		// ECS Exec: ssmmessages has no resource types; "*" is the only form.
+		stmts = append(stmts, iamdoc.Allow("EcsExec", ExecActions, []string{"*"}))
+	}
+	return iamdoc.New(stmts...)
+}
+
+// ecsTrust lets ECS tasks of this account (and no other) assume a role.
+func ecsTrust(account, region string) iamdoc.Document {
+	doc := iamdoc.AssumeRole("ecs-tasks.amazonaws.com", account)
+	doc.Statement[0].Condition["ArnLike"] = map[string]any{"aws:SourceArn": fmt.Sprintf("arn:aws:ecs:%s:%s:*", region, account)}
+	return doc
+}
+
+// roles creates the execution role and the task role with inline policies.
+func (b *builder) roles() error {
+	trust, err := ecsTrust(b.args.AccountID, b.args.Config.Region).JSON()
+	if err != nil {
+		return err
+	}
+	paramArn := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s/*", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
+
+	repo := pulumi.String(b.imageRepoArn).ToStringOutput()
+	if b.hasRepository {
+		repo = b.repositoryArn
+	}
+	execPolicy := pulumi.All(repo, b.logGroupArn, b.args.DBSecretArn, b.args.DataKeyArn).ApplyT(func(v []any) (string, error) {
+		return ExecutionPolicy(v[0].(string), v[1].(string), paramArn, v[2].(string), v[3].(string)).JSON()
+	}).(pulumi.StringOutput)
+	exec := b.cfg.EnableExecuteCommand
+	taskPolicy := pulumi.All(b.args.SessionsTableArn, b.args.DataBucketArn, b.args.DataKeyArn).ApplyT(func(v []any) (string, error) {
+		return TaskPolicy(v[0].(string), v[1].(string), b.s.EventBusArn, v[2].(string), exec).JSON()
+	}).(pulumi.StringOutput)
+
+	for _, r := range []struct {
+		logical string
+		kind    naming.Kind
+		desc    string
+		policy  pulumi.StringOutput
+		arn     *pulumi.StringOutput
+	}{
+		{"task-execution", naming.TaskExecutionRole, "ECS starts the trading task: image pull, logs, configuration", execPolicy, &b.execRole},
+		{"task", naming.TaskRole, "the trading service's own AWS access", taskPolicy, &b.taskRole},
+	} {
+		role, err := iam.NewRole(b.ctx, r.logical, &iam.RoleArgs{
+			Name:             pulumi.String(b.args.Names.Name(r.kind)),
+			Description:      pulumi.String(r.desc),
+			AssumeRolePolicy: pulumi.String(trust),
+		}, b.parent)
+		if err != nil {
+			return fmt.Errorf("create %s role: %w", r.logical, err)
+		}
+		pol, err := iam.NewRolePolicy(b.ctx, r.logical, &iam.RolePolicyArgs{Role: role.Name, Policy: r.policy}, b.parent)
+		if err != nil {
+			return fmt.Errorf("attach %s policy: %w", r.logical, err)
+		}
+		b.rolePolicies = append(b.rolePolicies, pol)
+		*r.arn = role.Arn
+	}
+	b.s.TaskRoleArn, b.s.ExecutionRoleArn = b.taskRole, b.execRole
+	return nil
+}

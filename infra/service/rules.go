@@ -1,0 +1,89 @@
+package service
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// securityGroupRules wires the ALB and task groups (created bare by the
+// network component): the internet reaches the ALB on 80/443 only, the ALB
+// reaches the tasks on the app port only, and the tasks reach AWS APIs on
+// 443. PostgreSQL egress to the database group belongs to the database
+// component.
+func (b *builder) securityGroupRules() error {
+	port := b.cfg.AppPort
+	alb, tasks := b.args.ALBSecurityGroupID, b.args.TasksSecurityGroupID
+	type rule struct {
+		name, desc      string
+		port            int
+		cidr4, cidr6    string
+		prefixList, ref pulumi.StringInput
+	}
+	type groupRules struct {
+		group           pulumi.StringInput
+		ingress, egress []rule
+	}
+	groups := []groupRules{{
+		group: alb,
+		ingress: []rule{
+			{name: "alb-in-https-ipv4", desc: "HTTPS from the internet", port: 443, cidr4: "0.0.0.0/0"},
+			{name: "alb-in-https-ipv6", desc: "HTTPS from the internet (IPv6)", port: 443, cidr6: "::/0"},
+			{name: "alb-in-http-ipv4", desc: "HTTP from the internet, redirected to HTTPS", port: 80, cidr4: "0.0.0.0/0"},
+			{name: "alb-in-http-ipv6", desc: "HTTP from the internet (IPv6), redirected to HTTPS", port: 80, cidr6: "::/0"},
+		},
+		egress: []rule{
+			{name: "alb-out-tasks", desc: "to the tasks on the app port only", port: port, ref: tasks},
+		},
+	}, {
+		group: tasks,
+		ingress: []rule{
+			{name: "tasks-in-alb", desc: "app port from the load balancer only", port: port, ref: alb},
+		},
+		egress: []rule{
+			{name: "tasks-out-s3", desc: "HTTPS to S3 via the gateway endpoint", port: 443, prefixList: b.args.S3PrefixListID},
+			{name: "tasks-out-dynamodb", desc: "HTTPS to DynamoDB via the gateway endpoint", port: 443, prefixList: b.args.DynamoDBPrefixListID},
+			// The other AWS APIs the task uses (EventBridge, KMS, and at start
+			// ECR, CloudWatch Logs, SSM, Secrets Manager) have no gateway
+			// endpoint; they are reached over HTTPS through the per-AZ NAT
+			// gateways, whose addresses are not fixed, so the destination is
+			// any IPv4 address on 443 only.
+			{name: "tasks-out-https", desc: "HTTPS to AWS APIs via NAT", port: 443, cidr4: "0.0.0.0/0"},
+		},
+	}}
+	opt := func(s string) pulumi.StringPtrInput {
+		if s == "" {
+			return nil
+		}
+		return pulumi.String(s)
+	}
+	ptr := func(in pulumi.StringInput) pulumi.StringPtrInput {
+		if in == nil {
+			return nil
+		}
+		return in.ToStringOutput().ToStringPtrOutput()
+	}
+	for _, g := range groups {
+		group := g.group
+		for _, r := range g.ingress {
+			if _, err := vpc.NewSecurityGroupIngressRule(b.ctx, r.name, &vpc.SecurityGroupIngressRuleArgs{
+				SecurityGroupId: group, Description: pulumi.String(r.desc), IpProtocol: pulumi.String("tcp"),
+				FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
+				CidrIpv4: opt(r.cidr4), CidrIpv6: opt(r.cidr6), ReferencedSecurityGroupId: ptr(r.ref),
+			}, b.parent); err != nil {
+				return fmt.Errorf("create ingress rule %s: %w", r.name, err)
+			}
+		}
+		for _, r := range g.egress {
+			if _, err := vpc.NewSecurityGroupEgressRule(b.ctx, r.name, &vpc.SecurityGroupEgressRuleArgs{
+				SecurityGroupId: group, Description: pulumi.String(r.desc), IpProtocol: pulumi.String("tcp"),
+				FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
+				CidrIpv4: opt(r.cidr4), CidrIpv6: opt(r.cidr6), ReferencedSecurityGroupId: ptr(r.ref), PrefixListId: ptr(r.prefixList),
+			}, b.parent); err != nil {
+				return fmt.Errorf("create egress rule %s: %w", r.name, err)
+			}
+		}
+	}
+	return nil
+}

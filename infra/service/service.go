@@ -1,0 +1,223 @@
+// Package service owns the trading service's runtime: the ECS cluster, the
+// Fargate task definition and service in the private subnets of three AZs,
+// the internet-facing HTTPS Application Load Balancer with its target
+// group, listeners and certificate, the security group rules between the
+// tiers, autoscaling, the WAF web ACL, the app's log group, the image
+// repository and the task's IAM roles.
+package service
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// ContainerName is the name of the app container in the task definition.
+const ContainerName = "trading"
+
+// BinaryPath is the app binary inside the image; the container health check
+// runs it with -healthcheck (CONTRACT.md).
+const BinaryPath = "/trading"
+
+// RunAsUser is the non-root uid:gid the container runs as (distroless nonroot).
+const RunAsUser = "65532:65532"
+
+// ShutdownTimeout is SHUTDOWN_TIMEOUT: the app drains in 25 s, inside the
+// 30 s ECS stopTimeout.
+const ShutdownTimeout = "25s"
+
+// NoFileLimit is the container's open-file limit (soft and hard).
+const NoFileLimit = 65536
+
+// SecretParam maps an environment variable the app reads (CONTRACT.md) to
+// the parameter below /trading/<suffix>/ that ECS injects into it.
+type SecretParam struct {
+	Env  string
+	Path string
+}
+
+// SecretParams are the settings injected from Parameter Store via the
+// container's secrets (valueFrom = parameter ARN), so a change in the
+// hierarchy reaches the app on the next task start without a new task
+// definition.
+var SecretParams = []SecretParam{
+	{Env: "DB_WRITER_HOST", Path: "db/writer-host"},
+	{Env: "DB_READER_HOST", Path: "db/reader-host"},
+	{Env: "DB_PORT", Path: "db/port"},
+	{Env: "DB_NAME", Path: "db/name"},
+	{Env: "DB_SSLMODE", Path: "db/sslmode"},
+	{Env: "SESSIONS_TABLE", Path: "sessions/table"},
+	{Env: "EVENT_BUS_NAME", Path: "events/bus-name"},
+	{Env: "SESSION_TTL", Path: "sessions/ttl"},
+}
+
+// DB secret keys: the RDS-managed secret is JSON with username and password.
+const (
+	DBUsernameEnv = "DB_USERNAME"
+	DBPasswordEnv = "DB_PASSWORD"
+)
+
+// Args are what the service needs from the other tiers.
+type Args struct {
+	Names     naming.Namer
+	Config    *config.Config
+	AccountID string
+
+	VpcID                pulumi.StringInput
+	PublicSubnetIDs      pulumi.StringArrayInput
+	PrivateSubnetIDs     pulumi.StringArrayInput
+	ALBSecurityGroupID   pulumi.StringInput
+	TasksSecurityGroupID pulumi.StringInput
+	S3PrefixListID       pulumi.StringInput
+	DynamoDBPrefixListID pulumi.StringInput
+
+	DataKeyArn      pulumi.StringInput
+	TelemetryKeyArn pulumi.StringInput
+
+	// LogsBucket receives ALB access logs under ALBLogsPrefix.
+	LogsBucket    pulumi.StringInput
+	ALBLogsPrefix string
+	// DataBucketArn is the app's object store.
+	DataBucketArn pulumi.StringInput
+	// SessionsTableArn is the DynamoDB sessions table.
+	SessionsTableArn pulumi.StringInput
+	// DBSecretArn is the RDS-managed Secrets Manager secret (JSON username/password).
+	DBSecretArn pulumi.StringInput
+	// ParameterArns maps parameter paths (relative to /trading/<suffix>) to
+	// ARNs; every path in SecretParams must be present.
+	ParameterArns map[string]pulumi.StringOutput
+	// HostedZoneID validates the certificate when certificateMode is dns.
+	HostedZoneID pulumi.StringInput
+}
+
+// Service is the component and what monitoring, DNS and the runbooks need.
+type Service struct {
+	pulumi.ResourceState
+
+	AlbArn               pulumi.StringOutput
+	AlbArnSuffix         pulumi.StringOutput
+	AlbDNSName           pulumi.StringOutput
+	AlbZoneID            pulumi.StringOutput
+	HTTPSListenerArn     pulumi.StringOutput
+	TargetGroupArn       pulumi.StringOutput
+	TargetGroupArnSuffix pulumi.StringOutput
+	CertificateArn       pulumi.StringOutput
+	ClusterName          pulumi.StringOutput
+	ClusterArn           pulumi.StringOutput
+	ServiceName          pulumi.StringOutput
+	ServiceArn           pulumi.StringOutput
+	TaskRoleArn          pulumi.StringOutput
+	ExecutionRoleArn     pulumi.StringOutput
+	// Image is the image URI the task runs.
+	Image pulumi.StringOutput
+	// WebACLArn is empty when wafEnabled is false.
+	WebACLArn pulumi.StringOutput
+
+	// TaskFamily, LogGroupName and EventBusArn are fixed by naming.
+	TaskFamily   string
+	LogGroupName string
+	EventBusArn  string
+	// AppPort, HealthCheckPath and DesiredCount come from config.
+	AppPort         int
+	HealthCheckPath string
+	DesiredCount    int
+	// HealthCheckIntervalSeconds x UnhealthyThreshold is how long the ALB
+	// keeps routing to a dead task; the resilience report uses them.
+	HealthCheckIntervalSeconds int
+	UnhealthyThreshold         int
+}
+
+// DetectionSeconds is how long the ALB keeps routing to a failed target.
+func (s *Service) DetectionSeconds() int {
+	return s.HealthCheckIntervalSeconds * s.UnhealthyThreshold
+}
+
+// EventBusArn is the ARN of the stack's EventBridge bus, which naming fixes,
+// so the task role scopes events:PutEvents without waiting for the events
+// component.
+func EventBusArn(names naming.Namer, region, account string) string {
+	return fmt.Sprintf("arn:aws:events:%s:%s:event-bus/%s", region, account, names.Name(naming.EventBus))
+}
+
+// New creates the service tier.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Service, error) {
+	cfg := args.Config.Service
+	s := &Service{
+		TaskFamily:                 args.Names.Name(naming.TaskFamily),
+		LogGroupName:               args.Names.Name(naming.AppLogGroup),
+		EventBusArn:                EventBusArn(args.Names, args.Config.Region, args.AccountID),
+		AppPort:                    cfg.AppPort,
+		HealthCheckPath:            cfg.HealthCheckPath,
+		DesiredCount:               cfg.DesiredCount,
+		HealthCheckIntervalSeconds: cfg.HealthCheckInterval,
+		UnhealthyThreshold:         cfg.UnhealthyThreshold,
+	}
+	for _, p := range SecretParams {
+		if _, ok := args.ParameterArns[p.Path]; !ok {
+			return nil, fmt.Errorf("service: parameter %q (for %s) is not in the params hierarchy", p.Path, p.Env)
+		}
+	}
+	if cfg.CertificateMode == config.CertDNS && args.HostedZoneID == nil {
+		return nil, fmt.Errorf("service: certificateMode dns needs a hosted zone id")
+	}
+	if err := ctx.RegisterComponentResource("trading:service:Service", name, s, opts...); err != nil {
+		return nil, fmt.Errorf("register service component: %w", err)
+	}
+	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s), opts: opts}
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"security group rules", b.securityGroupRules},
+		{"log group", b.logGroup},
+		{"image", b.image},
+		{"IAM roles", b.roles},
+		{"load balancer", b.loadBalancer},
+		{"certificate", b.certificate},
+		{"listeners", b.listeners},
+		{"WAF", b.waf},
+		{"ECS", b.ecs},
+		{"autoscaling", b.autoscaling},
+	}
+	for _, st := range steps {
+		if err := st.fn(); err != nil {
+			return nil, fmt.Errorf("service %s: %w", st.what, err)
+		}
+	}
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"albArn": s.AlbArn, "albArnSuffix": s.AlbArnSuffix, "albDnsName": s.AlbDNSName, "albZoneId": s.AlbZoneID,
+		"targetGroupArn": s.TargetGroupArn, "targetGroupArnSuffix": s.TargetGroupArnSuffix,
+		"clusterName": s.ClusterName, "clusterArn": s.ClusterArn, "serviceName": s.ServiceName, "serviceArn": s.ServiceArn,
+		"taskFamily": pulumi.String(s.TaskFamily), "logGroupName": pulumi.String(s.LogGroupName),
+		"appPort": pulumi.Int(s.AppPort), "healthCheckPath": pulumi.String(s.HealthCheckPath),
+		"desiredCount": pulumi.Int(s.DesiredCount), "healthCheckIntervalSeconds": pulumi.Int(s.HealthCheckIntervalSeconds),
+		"unhealthyThreshold": pulumi.Int(s.UnhealthyThreshold), "image": s.Image, "certificateArn": s.CertificateArn,
+	}); err != nil {
+		return nil, fmt.Errorf("register service outputs: %w", err)
+	}
+	return s, nil
+}
+
+// builder carries the state the construction steps share.
+type builder struct {
+	ctx    *pulumi.Context
+	args   Args
+	cfg    config.Service
+	s      *Service
+	parent pulumi.ResourceOption
+	// opts are the component's own options; remote components (awsx)
+	// need them passed explicitly to receive the tagged provider.
+	opts []pulumi.ResourceOption
+
+	logGroupArn   pulumi.StringOutput
+	repositoryArn pulumi.StringOutput // empty when appImage is not in our ECR
+	hasRepository bool
+	imageRepoArn  string // ECR repository ARN of a configured appImage, if any
+	taskRole      pulumi.StringOutput
+	execRole      pulumi.StringOutput
+	rolePolicies  []pulumi.Resource
+	httpsListener pulumi.Resource
+}
