@@ -34,10 +34,10 @@ var keySettings = map[string][]string{
 	"aws:backup/restoreTestingPlan:RestoreTestingPlan": {"name", "scheduleExpression"},
 	"aws:scheduler/schedule:Schedule":                  {"name", "scheduleExpression"},
 	"aws:appautoscaling/target:Target":                 {"resourceId", "minCapacity", "maxCapacity"},
-	"aws:ecs/cluster:Cluster":                 {"name"},
-	"aws:ecr/repository:Repository":           {"name", "imageTagMutability", "forceDelete"},
-	"aws:wafv2/webAcl:WebAcl":                 {"name", "scope"},
-	"aws:acm/certificate:Certificate":         {"domainName", "validationMethod"},
+	"aws:ecs/cluster:Cluster":                          {"name"},
+	"aws:ecr/repository:Repository":                    {"name", "imageTagMutability", "forceDelete"},
+	"aws:wafv2/webAcl:WebAcl":                          {"name", "scope"},
+	"aws:acm/certificate:Certificate":                  {"domainName", "validationMethod"},
 }
 
 // KeySettings returns the inputs the offline plan prints for a type.
