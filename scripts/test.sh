@@ -11,5 +11,9 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; 
 echo "== go vet"
 go vet ./...
 
+echo "== actionlint"
+# Pinned explicitly (the Go proxy serves it); non-zero exit on any finding.
+go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 -no-color .github/workflows/*.yml
+
 echo "== go test"
 go test -timeout 30m ./...
