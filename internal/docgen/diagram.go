@@ -31,7 +31,6 @@ var keyKinds = map[string]string{
 	"aws:acm/certificate:Certificate":                  "ACM certificate",
 	"aws:ecs/cluster:Cluster":                          "ECS cluster",
 	"aws:ecs/service:Service":                          "ECS service",
-	"aws:ecs/taskDefinition:TaskDefinition":            "task definition",
 	"aws:ecr/repository:Repository":                    "ECR repository",
 	"aws:appautoscaling/target:Target":                 "autoscaling target",
 	"aws:rds/cluster:Cluster":                          "Aurora cluster",
@@ -174,6 +173,14 @@ func refValues(r *offline.Resource) []string {
 	for _, k := range refOutputs {
 		add(r.Outputs[k])
 	}
+	// The RDS-managed master secret belongs to its cluster.
+	if secrets, ok := r.Outputs["masterUserSecrets"].([]any); ok {
+		for _, x := range secrets {
+			if m, ok := x.(map[string]any); ok {
+				add(m["secretArn"])
+			}
+		}
+	}
 	for _, k := range nameKeys {
 		if s, ok := r.Inputs[k].(string); ok && s != "" {
 			add(s)
@@ -189,7 +196,12 @@ func refValues(r *offline.Resource) []string {
 // resolve finds the single resource a string refers to (nil if none or
 // ambiguous). ARNs with a "/*" or "/index/*" tail resolve to their base.
 func (g *graph) resolve(s string) *offline.Resource {
-	for _, cand := range []string{s, strings.TrimSuffix(s, "/*"), strings.TrimSuffix(s, "/index/*"), strings.TrimSuffix(s, ":*")} {
+	cands := []string{s, strings.TrimSuffix(s, "/*"), strings.TrimSuffix(s, "/index/*"), strings.TrimSuffix(s, ":*")}
+	if parts := strings.Split(s, ":"); len(parts) > 7 && parts[0] == "arn" {
+		// A Secrets Manager ARN with a JSON key and version ("...:secret:x-AbCdEf:password::").
+		cands = append(cands, strings.Join(parts[:7], ":"))
+	}
+	for _, cand := range cands {
 		if rs := g.index[cand]; len(rs) == 1 {
 			return rs[0]
 		}
@@ -250,6 +262,30 @@ func (g *graph) refsOf(r *offline.Resource) []*offline.Resource {
 	return out
 }
 
+// through adds, for every SSM parameter among rs, the resource the
+// parameter's value names (a task reads the table name from
+// /trading/<suffix>/sessions/table), sorted by URN.
+func (g *graph) through(rs []*offline.Resource) []*offline.Resource {
+	seen := map[string]*offline.Resource{}
+	for _, r := range rs {
+		seen[r.URN] = r
+		if r.Type != "aws:ssm/parameter:Parameter" {
+			continue
+		}
+		for _, k := range []string{"value", "insecureValue"} {
+			if t := g.resolveInput(r, k); t != nil {
+				seen[t.URN] = t
+			}
+		}
+	}
+	out := make([]*offline.Resource, 0, len(seen))
+	for _, x := range seen {
+		out = append(out, x)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+	return out
+}
+
 // add draws an arrow between the nodes of two resources, skipping it when
 // either end is not drawn or both ends are the same node.
 func (g *graph) add(from, to *offline.Resource, label string) {
@@ -291,7 +327,11 @@ func (g *graph) flows() {
 			for _, t := range g.refsOf(r) {
 				switch t.Type {
 				case "aws:lb/loadBalancer:LoadBalancer":
-					g.add(t, r, "HTTPS")
+					proto, _ := r.Inputs["protocol"].(string)
+					if proto == "" {
+						proto = "traffic"
+					}
+					g.add(t, r, proto)
 				case "aws:lb/targetGroup:TargetGroup":
 					g.add(r, t, "forward")
 				}
@@ -302,8 +342,9 @@ func (g *graph) flows() {
 				case "aws:lb/targetGroup:TargetGroup":
 					g.add(t, r, "tasks")
 				case "aws:ecs/taskDefinition:TaskDefinition":
-					// What the task talks to is in its container definitions.
-					for _, u := range g.refsOf(t) {
+					// What the task talks to is in its container definitions,
+					// directly or through the SSM parameters it reads.
+					for _, u := range g.through(g.refsOf(t)) {
 						if l, ok := flowLabels[[2]string{r.Type, u.Type}]; ok {
 							g.add(r, u, l)
 						}

@@ -33,7 +33,9 @@ func platform() *offline.Recording {
 	key := res("security", "aws:kms/key:Key", "key-data", map[string]any{}, nil)
 	containers := `[{"name":"app","environment":[` +
 		`{"name":"DB_WRITER_HOST","value":"aurora-dev.cluster-mock.rds.amazonaws.com"},` +
-		`{"name":"SESSIONS_TABLE","value":"sessions-dev"},` +
+		`{"name":"LOG_LEVEL","value":"info"}],"secrets":[` +
+		`{"name":"SESSIONS_TABLE","valueFrom":"` + acct + `p-table"},` +
+		`{"name":"DB_PASSWORD","valueFrom":"` + acct + `secret:rds!cluster-x-AbCdEf:password::"},` +
 		`{"name":"EVENT_BUS_NAME","value":"events-dev"}]}]`
 	asl := `{"StartAt":"A","States":{"A":{"Type":"Task","Parameters":{"Cluster":"` + acct + `ecs-dev"},"End":true}}}`
 	rs := []*offline.Resource{
@@ -42,9 +44,10 @@ func platform() *offline.Recording {
 		res("service", "aws:lb/loadBalancer:LoadBalancer", "alb", map[string]any{"name": "alb-dev"}, map[string]any{"dnsName": "alb-dev-1.elb.amazonaws.com"}),
 		res("service", "aws:lb/targetGroup:TargetGroup", "tg", map[string]any{"name": "tg-dev"}, nil),
 		res("service", "aws:lb/listener:Listener", "https", map[string]any{
-			"port": 443.0, "loadBalancerArn": acct + "alb",
+			"port": 443.0, "protocol": "HTTPS", "loadBalancerArn": acct + "alb",
 			"defaultActions": []any{map[string]any{"type": "forward", "targetGroupArn": acct + "tg"}},
 		}, nil),
+		res("service", "aws:lb/listener:Listener", "http", map[string]any{"port": 80.0, "protocol": "HTTP", "loadBalancerArn": acct + "alb"}, nil),
 		res("service", "aws:ecs/cluster:Cluster", "ecs", map[string]any{"name": "ecs-dev"}, map[string]any{"arn": acct + "ecs-dev"}),
 		res("service", "aws:ecs/taskDefinition:TaskDefinition", "task", map[string]any{"family": "task-dev", "containerDefinitions": containers}, nil),
 		res("service", "aws:ecs/service:Service", "svc", map[string]any{
@@ -52,7 +55,7 @@ func platform() *offline.Recording {
 			"loadBalancers": []any{map[string]any{"targetGroupArn": acct + "tg"}},
 		}, nil),
 		res("database", "aws:rds/cluster:Cluster", "aurora", map[string]any{"clusterIdentifier": "aurora-dev", "kmsKeyId": key.Outputs["arn"]},
-			map[string]any{"endpoint": "aurora-dev.cluster-mock.rds.amazonaws.com"}),
+			map[string]any{"endpoint": "aurora-dev.cluster-mock.rds.amazonaws.com", "masterUserSecrets": []any{map[string]any{"secretArn": acct + "secret:rds!cluster-x-AbCdEf"}}}),
 		res("database", "aws:rds/clusterInstance:ClusterInstance", "aurora-1", map[string]any{"identifier": "aurora-dev-1", "clusterIdentifier": "aurora-dev", "availabilityZone": "us-east-1a"}, nil),
 		res("database", "aws:rds/clusterInstance:ClusterInstance", "aurora-2", map[string]any{"identifier": "aurora-dev-2", "clusterIdentifier": "aurora-dev", "availabilityZone": "us-east-1b"}, nil),
 		res("sessions", "aws:dynamodb/table:Table", "sessions", map[string]any{"name": "sessions-dev"}, nil),
@@ -81,6 +84,7 @@ func platform() *offline.Recording {
 		res("params", "aws:ssm/parameter:Parameter", "p1", map[string]any{"name": "/trading/dev/a"}, nil),
 		res("params", "aws:ssm/parameter:Parameter", "p2", map[string]any{"name": "/trading/dev/b"}, nil),
 		res("params", "aws:ssm/parameter:Parameter", "p3", map[string]any{"name": "/trading/dev/c"}, nil),
+		res("params", "aws:ssm/parameter:Parameter", "p-table", map[string]any{"name": "/trading/dev/sessions/table", "insecureValue": "sessions-dev"}, nil),
 		res("params", "aws:iam/rolePolicy:RolePolicy", "noise", map[string]any{}, nil),
 	}
 	return &offline.Recording{Stack: "dev", Resources: rs}
@@ -106,7 +110,9 @@ func TestDiagramFlows(t *testing.T) {
 		`runbooks_statemachine_recover -.-> service_cluster_ecs`,
 		`database_clusterinstance_aurora_1 -.-> database_cluster_aurora`,
 		`monitoring_metricalarm_all["2 CloudWatch alarms"]:::count`,
-		`params_parameter_all["3 SSM parameters"]:::count`,
+		`service_loadbalancer_alb -->|HTTP| service_listener_http`,
+		`service_taskdefinition_all["1 task definition"]:::count`,
+		`params_parameter_all["4 SSM parameters"]:::count`,
 		`c_params_more["+1 supporting resources"]:::count`,
 		`database_clusterinstance_aurora_1["Aurora instance<br/>aurora-dev-1<br/>us-east-1a"]`,
 		`service_service_svc["ECS service<br/>svc-dev<br/>3 tasks"]`,
@@ -116,7 +122,7 @@ func TestDiagramFlows(t *testing.T) {
 			t.Errorf("diagram lacks %q", want)
 		}
 	}
-	for _, unwanted := range []string{"security_key_key_data -", "-> security_key_key_data", "not_in_the_recording", "-.-> database_clusterinstance"} {
+	for _, unwanted := range []string{"service_taskdefinition_task", "security_key_key_data -", "-> security_key_key_data", "not_in_the_recording", "-.-> database_clusterinstance"} {
 		if strings.Contains(d, unwanted) {
 			t.Errorf("diagram has %q:\n%s", unwanted, d)
 		}
@@ -146,7 +152,7 @@ func TestArchitectureListsFlowsAndInventory(t *testing.T) {
 		"```mermaid\nflowchart LR\n",
 		"- event rule rule-orders-dev → SQS queue orders-dev (target)\n",
 		"- ECS service svc-dev 3 tasks → Aurora cluster aurora-dev (SQL (writer/reader))\n",
-		"| `trading:params:Params` | 4 | iam/rolePolicy ×1, ssm/parameter ×3 |\n",
+		"| `trading:params:Params` | 5 | iam/rolePolicy ×1, ssm/parameter ×4 |\n",
 	} {
 		if !strings.Contains(a, want) {
 			t.Errorf("architecture lacks %q:\n%s", want, a)
