@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
@@ -220,10 +222,26 @@ func (g *graph) resolveInput(r *offline.Resource, path string) *offline.Resource
 		}
 		cur = m[part]
 	}
-	if s, ok := cur.(string); ok {
+	if s, ok := unwrap(cur).(string); ok {
 		return g.resolve(s)
 	}
 	return nil
+}
+
+// unwrap returns the plain value inside a secret the recording kept
+// marked (some inputs arrive as *resource.Secret).
+func unwrap(v any) any {
+	for i := 0; i < 4; i++ {
+		switch t := v.(type) {
+		case *resource.Secret:
+			v = t.Element.Mappable()
+		case resource.PropertyValue:
+			v = t.Mappable()
+		default:
+			return v
+		}
+	}
+	return v
 }
 
 // refsOf returns every resource r's inputs refer to, JSON strings
@@ -232,7 +250,7 @@ func (g *graph) refsOf(r *offline.Resource) []*offline.Resource {
 	seen := map[string]*offline.Resource{}
 	var walk func(v any)
 	walk = func(v any) {
-		switch t := v.(type) {
+		switch t := unwrap(v).(type) {
 		case map[string]any:
 			for _, x := range t {
 				walk(x)

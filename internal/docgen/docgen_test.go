@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
@@ -84,7 +86,7 @@ func platform() *offline.Recording {
 		res("params", "aws:ssm/parameter:Parameter", "p1", map[string]any{"name": "/trading/dev/a"}, nil),
 		res("params", "aws:ssm/parameter:Parameter", "p2", map[string]any{"name": "/trading/dev/b"}, nil),
 		res("params", "aws:ssm/parameter:Parameter", "p3", map[string]any{"name": "/trading/dev/c"}, nil),
-		res("params", "aws:ssm/parameter:Parameter", "p-table", map[string]any{"name": "/trading/dev/sessions/table", "insecureValue": "sessions-dev"}, nil),
+		res("params", "aws:ssm/parameter:Parameter", "p-table", map[string]any{"name": "/trading/dev/sessions/table", "value": &resource.Secret{Element: resource.NewStringProperty("sessions-dev")}}, nil),
 		res("params", "aws:iam/rolePolicy:RolePolicy", "noise", map[string]any{}, nil),
 	}
 	return &offline.Recording{Stack: "dev", Resources: rs}
