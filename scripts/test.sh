@@ -16,6 +16,10 @@ if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; 
 step "go vet"
 go vet ./...
 
+step "actionlint"
+# Pinned explicitly (the Go proxy serves it); non-zero exit on any finding.
+go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 -no-color .github/workflows/*.yml
+
 step "go test"
 go test -timeout 30m ./...
 

@@ -1,0 +1,364 @@
+package smoke
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+)
+
+// contractServer is an in-memory implementation of CONTRACT.md's HTTP API,
+// with switches to break it the ways a bad deploy would.
+type contractServer struct {
+	mu       sync.Mutex
+	sessions map[string]bool
+	orders   map[string]map[string]any
+	byKey    map[string]string
+	n        int
+
+	notReady     bool // /readyz 503
+	newIDOnRetry bool // idempotency broken: a replay creates a new order
+	notSynthetic bool // synthetic flag dropped
+}
+
+func newContractServer() *contractServer {
+	return &contractServer{sessions: map[string]bool{}, orders: map[string]map[string]any{}, byKey: map[string]string{}}
+}
+
+func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reply := func(code int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/healthz":
+		reply(200, map[string]string{"status": "ok"})
+	case r.Method == http.MethodGet && r.URL.Path == "/readyz":
+		if s.notReady {
+			reply(503, map[string]any{"status": "not_ready", "failing": []string{"database"}, "checks": map[string]string{"database": "timeout"}})
+			return
+		}
+		reply(200, map[string]any{"status": "ready", "checks": map[string]string{"database": "ok", "sessions": "ok", "config": "ok"}})
+	case r.Method == http.MethodPost && r.URL.Path == "/sessions":
+		var in struct {
+			TraderID string `json:"trader_id"`
+		}
+		if json.NewDecoder(r.Body).Decode(&in) != nil || in.TraderID == "" {
+			reply(400, map[string]string{"error": "bad body", "field": "trader_id"})
+			return
+		}
+		s.n++
+		id := fmt.Sprintf("sess-%d", s.n)
+		s.sessions[id] = true
+		reply(201, map[string]any{"session_id": id, "trader_id": in.TraderID, "created_at": "now", "expires_at": "later"})
+	case r.Method == http.MethodPost && r.URL.Path == "/orders":
+		sess, key := r.Header.Get("X-Session-ID"), r.Header.Get("Idempotency-Key")
+		if !s.sessions[sess] {
+			reply(401, map[string]string{"error": "unknown session"})
+			return
+		}
+		if key == "" || len(key) > 128 {
+			reply(400, map[string]string{"error": "bad key", "field": "Idempotency-Key"})
+			return
+		}
+		var body map[string]any
+		if json.NewDecoder(r.Body).Decode(&body) != nil {
+			reply(400, map[string]string{"error": "bad body"})
+			return
+		}
+		if id, ok := s.byKey[sess+"/"+key]; ok && !s.newIDOnRetry {
+			reply(200, s.orders[id])
+			return
+		}
+		s.n++
+		o := map[string]any{"session_id": sess, "status": "accepted", "idempotency_key": key, "created_at": "now"}
+		for k, v := range body {
+			o[k] = v
+		}
+		o["order_id"] = fmt.Sprintf("ord-%d", s.n)
+		if s.notSynthetic {
+			o["synthetic"] = false
+		}
+		s.orders[o["order_id"].(string)] = o
+		s.byKey[sess+"/"+key] = o["order_id"].(string)
+		code := 201
+		if s.newIDOnRetry && s.n > 2 {
+			code = 200
+		}
+		reply(code, o)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/orders/"):
+		if o, ok := s.orders[strings.TrimPrefix(r.URL.Path, "/orders/")]; ok {
+			reply(200, o)
+			return
+		}
+		reply(404, map[string]string{"error": "not found"})
+	default:
+		reply(404, map[string]string{"error": "no route"})
+	}
+}
+
+// fakeRunbook answers RUNNING for `running` polls, then final (or RUNNING
+// forever when final is "").
+type fakeRunbook struct {
+	mu       sync.Mutex
+	running  int
+	final    string
+	startErr error
+	polls    int
+	started  []string
+}
+
+func (f *fakeRunbook) Start(ctx context.Context, arn, name, input string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.startErr != nil {
+		return "", f.startErr
+	}
+	f.started = append(f.started, arn+"|"+name+"|"+input)
+	return strings.Replace(arn, ":stateMachine:", ":execution:", 1) + ":" + name, nil
+}
+
+func (f *fakeRunbook) Describe(ctx context.Context, arn string) (Execution, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.polls++
+	if f.final == "" || f.polls <= f.running {
+		return Execution{Status: "RUNNING"}, nil
+	}
+	ex := Execution{Status: f.final}
+	if f.final != "SUCCEEDED" {
+		ex.Error, ex.Cause = "States.TaskFailed", "readyz returned 503"
+	}
+	return ex, nil
+}
+
+const smArn = "arn:aws:states:us-east-1:123456789012:stateMachine:sfn-health-check-dev"
+
+// runAgainst runs the smoke test against srv and rb with fast timings.
+func runAgainst(t *testing.T, srv *contractServer, rb Runbooks) Report {
+	t.Helper()
+	ts := httptest.NewTLSServer(srv)
+	t.Cleanup(ts.Close)
+	client := ts.Client() // trusts the test server's self-signed certificate
+	return Run(context.Background(), Config{
+		Outputs:        Outputs{EndpointURL: ts.URL, HealthCheckStateMachineArn: smArn},
+		HTTP:           client,
+		Runbooks:       rb,
+		RunbookTimeout: 300 * time.Millisecond,
+		PollInterval:   5 * time.Millisecond,
+		RunID:          "test-run",
+	})
+}
+
+// stepErr returns the named step, failing the test when it is absent.
+func stepNamed(t *testing.T, rep Report, name string) Step {
+	t.Helper()
+	for _, s := range rep.Steps {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no step %q in %+v", name, rep.Steps)
+	return Step{}
+}
+
+func TestSmokePassesAgainstTheContract(t *testing.T) {
+	rb := &fakeRunbook{running: 3, final: "SUCCEEDED"}
+	rep := runAgainst(t, newContractServer(), rb)
+	var out bytes.Buffer
+	if err := rep.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("smoke failed against a correct server:\n%s", out.String())
+	}
+	if len(rep.Steps) != 7 {
+		t.Errorf("got %d steps, want 7:\n%s", len(rep.Steps), out.String())
+	}
+	for _, s := range rep.Steps {
+		if s.Skipped || s.Err != nil {
+			t.Errorf("step %s skipped=%v err=%v", s.Name, s.Skipped, s.Err)
+		}
+	}
+	if rb.polls != 4 {
+		t.Errorf("runbook polled %d times, want 4 (3 RUNNING then SUCCEEDED)", rb.polls)
+	}
+	if len(rb.started) != 1 || rb.started[0] != smArn+`|smoke-test-run|{"runId":"test-run","source":"smoke"}` {
+		t.Errorf("StartExecution calls = %q", rb.started)
+	}
+	text := out.String()
+	for _, want := range []string{`PASS\s+GET /healthz\s+\d`, `PASS\s+POST /orders replay \(same Idempotency-Key\)\s+\S+\s+same order ord-2`, `(?m)^PASSED\s+7 steps`} {
+		if !regexp.MustCompile(want).MatchString(text) {
+			t.Errorf("summary lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestSmokeFailures(t *testing.T) {
+	cases := []struct {
+		name     string
+		srv      func(*contractServer)
+		rb       *fakeRunbook
+		failStep string
+		msg      string
+	}{
+		{"not ready", func(s *contractServer) { s.notReady = true }, &fakeRunbook{final: "SUCCEEDED"}, "GET /readyz", "status 503, want 200"},
+		{"idempotency broken", func(s *contractServer) { s.newIDOnRetry = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders replay (same Idempotency-Key)", "want the original ord-2"},
+		{"synthetic dropped", func(s *contractServer) { s.notSynthetic = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders (synthetic)", "synthetic = false"},
+		{"runbook failed", nil, &fakeRunbook{running: 1, final: "FAILED"}, "runbook health check", "FAILED: States.TaskFailed readyz returned 503"},
+		{"runbook timed out", nil, &fakeRunbook{final: "TIMED_OUT"}, "runbook health check", "TIMED_OUT"},
+		{"runbook never finishes", nil, &fakeRunbook{}, "runbook health check", "still running after 300ms"},
+		{"runbook cannot start", nil, &fakeRunbook{startErr: errors.New("AccessDenied")}, "runbook health check", "start execution: AccessDenied"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newContractServer()
+			if tc.srv != nil {
+				tc.srv(srv)
+			}
+			start := time.Now()
+			rep := runAgainst(t, srv, tc.rb)
+			if rep.OK() {
+				t.Fatal("smoke passed, want a failure")
+			}
+			s := stepNamed(t, rep, tc.failStep)
+			if s.Err == nil || !strings.Contains(s.Err.Error(), tc.msg) {
+				t.Errorf("step %s error = %v, want it to contain %q", tc.failStep, s.Err, tc.msg)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("run took %s: the deadline did not hold", time.Since(start))
+			}
+			var out bytes.Buffer
+			_ = rep.Write(&out)
+			if !regexp.MustCompile(`FAIL\s+`+regexp.QuoteMeta(tc.failStep)).MatchString(out.String()) || !regexp.MustCompile(`(?m)^FAILED\s+7 steps`).MatchString(out.String()) {
+				t.Errorf("summary does not show the failure:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestSmokeSkipsDependentSteps(t *testing.T) {
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"down"}`, http.StatusBadGateway)
+	}))
+	defer ts.Close()
+	rep := Run(context.Background(), Config{
+		Outputs: Outputs{EndpointURL: ts.URL}, HTTP: ts.Client(), RunID: "x",
+	})
+	if rep.OK() {
+		t.Fatal("passed against a 502 endpoint")
+	}
+	for _, name := range []string{"POST /orders (synthetic)", "POST /orders replay (same Idempotency-Key)", "GET /orders/{id}", "runbook health check"} {
+		if s := stepNamed(t, rep, name); !s.Skipped {
+			t.Errorf("step %s ran, want skipped", name)
+		}
+	}
+}
+
+func TestSmokeRejectsSelfSignedWithoutInsecure(t *testing.T) {
+	ts := httptest.NewUnstartedServer(newContractServer())
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshakes are the point
+	ts.StartTLS()
+	defer ts.Close()
+	strict := &http.Client{Timeout: 2 * time.Second}
+	rep := Run(context.Background(), Config{Outputs: Outputs{EndpointURL: ts.URL}, HTTP: strict, RunID: "x"})
+	if s := stepNamed(t, rep, "GET /healthz"); s.Err == nil || !strings.Contains(s.Err.Error(), "certificate") {
+		t.Errorf("healthz against a self-signed cert: %v, want a certificate error", s.Err)
+	}
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	rep = Run(context.Background(), Config{Outputs: Outputs{EndpointURL: ts.URL}, HTTP: insecure, RunID: "x"})
+	if s := stepNamed(t, rep, "GET /healthz"); s.Err != nil {
+		t.Errorf("healthz with InsecureSkipVerify: %v", s.Err)
+	}
+}
+
+func TestParseOutputs(t *testing.T) {
+	good := `{"endpointUrl":"https://trading.example.com/","healthCheckStateMachineArn":"` + smArn + `","dbPassword":"[secret]"}`
+	out, err := ParseOutputs(strings.NewReader(good), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.EndpointURL != "https://trading.example.com" || out.HealthCheckStateMachineArn != smArn {
+		t.Errorf("parsed %+v", out)
+	}
+	for _, tc := range []struct {
+		in, want string
+		skip     bool
+	}{
+		{`{}`, `"endpointUrl" is missing`, false},
+		{`{}`, `"healthCheckStateMachineArn" is missing`, false},
+		{`{"endpointUrl":"http://x"}`, `is not an https:// URL`, true},
+		{`{"endpointUrl":"https://x","healthCheckStateMachineArn":"sm"}`, `is not a state machine ARN`, false},
+		{`not json`, `parse stack outputs`, false},
+	} {
+		if _, err := ParseOutputs(strings.NewReader(tc.in), tc.skip); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseOutputs(%s) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	if _, err := ParseOutputs(strings.NewReader(`{"endpointUrl":"https://x"}`), true); err != nil {
+		t.Errorf("skipRunbook still requires the state machine: %v", err)
+	}
+}
+
+// TestStepFunctionsAdapter drives the real SDK client against a local
+// endpoint speaking Step Functions' JSON protocol.
+func TestStepFunctionsAdapter(t *testing.T) {
+	var targets []string
+	var started map[string]any
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := r.Header.Get("X-Amz-Target")
+		targets = append(targets, target)
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		switch target {
+		case "AWSStepFunctions.StartExecution":
+			_ = json.Unmarshal(body, &started)
+			fmt.Fprint(w, `{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:sm:smoke-1","startDate":1700000000}`)
+		case "AWSStepFunctions.DescribeExecution":
+			fmt.Fprint(w, `{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:sm:smoke-1","stateMachineArn":"`+smArn+`","status":"FAILED","startDate":1700000000,"error":"States.Timeout","cause":"took too long"}`)
+		default:
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"__type":"UnknownOperationException"}`)
+		}
+	}))
+	defer ts.Close()
+	client := sfn.New(sfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), Credentials: aws.AnonymousCredentials{}})
+	rb := StepFunctions{API: client}
+	arn, err := rb.Start(context.Background(), smArn, "smoke-1", `{"source":"smoke"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arn != "arn:aws:states:us-east-1:123456789012:execution:sm:smoke-1" {
+		t.Errorf("execution arn %q", arn)
+	}
+	if started["stateMachineArn"] != smArn || started["name"] != "smoke-1" || started["input"] != `{"source":"smoke"}` {
+		t.Errorf("StartExecution body %v", started)
+	}
+	ex, err := rb.Describe(context.Background(), arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != "FAILED" || ex.Error != "States.Timeout" || ex.Cause != "took too long" {
+		t.Errorf("execution %+v", ex)
+	}
+	if strings.Join(targets, ",") != "AWSStepFunctions.StartExecution,AWSStepFunctions.DescribeExecution" {
+		t.Errorf("targets %v", targets)
+	}
+}
