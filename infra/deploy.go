@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/drills"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
@@ -106,6 +107,19 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- events ---
 
 	// --- resilience ---
+	drill, err := drills.New(ctx, "resilience", drills.Args{
+		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
+		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs,
+		PrivateSubnetIDs: net.PrivateSubnetIDs, IsolatedSubnetIDs: net.IsolatedSubnetIDs,
+		ECSClusterName:    pulumi.String(names.Name(naming.ECSCluster)),                                                                // MERGE: the service component's ECS cluster name
+		ECSClusterArn:     pulumi.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", cfg.Region, account, names.Name(naming.ECSCluster)),          // MERGE: the service component's ECS cluster ARN
+		ECSServiceName:    pulumi.String(names.Name(naming.ECSService)),                                                                // MERGE: the service component's ECS service name
+		AuroraClusterArn:  pulumi.Sprintf("arn:aws:rds:%s:%s:cluster:%s", cfg.Region, account, names.Name(naming.AuroraCluster)),       // MERGE: the database component's Aurora cluster ARN
+		CompositeAlarmArn: pulumi.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", cfg.Region, account, names.Name(naming.CompositeAlarm)), // MERGE: the monitoring component's composite alarm ARN
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	ctx.Export("vpcId", net.VpcID)
 	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
@@ -114,6 +128,8 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("logsBucket", buckets.LogsBucket)
 	ctx.Export("sessionsTable", table.Name)
 	ctx.Export("parameterRoot", pulumi.String(names.ParameterPath()))
+	ctx.Export("fisTemplateIds", drill.TemplateIDs)
+	ctx.Export("resiliencyPolicyArn", drill.ResiliencyPolicyArn)
 	_ = store
 	return nil
 }

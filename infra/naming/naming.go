@@ -95,6 +95,12 @@ var (
 	ResiliencyPolicy   = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
 	CompositeAlarm     = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
 	AlarmPrefix        = Kind{Type: "alarm", MaxLen: 200, Charset: anyName}
+
+	// FIS experiment templates have no name; these are their Name tags
+	// (tag values allow 256 characters).
+	FISStopTasks   = Kind{Type: "fis-stop-tasks", MaxLen: 256, Charset: anyName}
+	FISFailover    = Kind{Type: "fis-aurora-failover", MaxLen: 256, Charset: anyName}
+	FISDisruptZone = Kind{Type: "fis-disrupt-az", MaxLen: 256, Charset: anyName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -108,6 +114,7 @@ var Kinds = []Kind{
 	RestoreTestingPlan, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
 	ServiceRecoverySM, ServiceSnapshotSM, SchedulerRole, FISRole, FISLogGroup, ResiliencyPolicy,
 	CompositeAlarm, AlarmPrefix,
+	FISStopTasks, FISFailover, FISDisruptZone,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

@@ -26,6 +26,10 @@ var keySettings = map[string][]string{
 	"aws:backup/vault:Vault":                  {"name", "forceDestroy"},
 	"aws:cloudwatch/eventBus:EventBus":        {"name"},
 	"aws:route53/healthCheck:HealthCheck":     {"type", "requestInterval", "failureThreshold", "resourcePath"},
+
+	// resilience (drills)
+	"aws:fis/experimentTemplate:ExperimentTemplate":       {"description"},
+	"aws:resiliencehub/resiliencyPolicy:ResiliencyPolicy": {"name", "tier"},
 }
 
 // KeySettings returns the inputs the offline plan prints for a type.
