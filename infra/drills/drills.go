@@ -281,7 +281,7 @@ func zoneSubnetArns(accountID string, i int, tiers []any) ([]string, error) {
 	out := make([]string, 0, len(tiers))
 	for t, v := range tiers {
 		ids, ok := v.([]string)
-		if !ok || i >= len(ids) {
+		if !ok || i < 0 || i >= len(ids) {
 			return nil, fmt.Errorf("drills: the %s subnets (%v) have no entry for AZ index %d", names[t], v, i)
 		}
 		out = append(out, SubnetArn(accountID, ids[i]))
