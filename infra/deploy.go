@@ -16,6 +16,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/database"
 	"github.com/trading-ha/trading-ha/infra/dns"
+	"github.com/trading-ha/trading-ha/infra/drills"
 	"github.com/trading-ha/trading-ha/infra/events"
 	"github.com/trading-ha/trading-ha/infra/monitoring"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -227,6 +228,19 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 
 	// --- resilience ---
+	drill, err := drills.New(ctx, "resilience", drills.Args{
+		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
+		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs,
+		PrivateSubnetIDs: net.PrivateSubnetIDs, IsolatedSubnetIDs: net.IsolatedSubnetIDs,
+		ECSClusterName:    svc.ClusterName,
+		ECSClusterArn:     svc.ClusterArn,
+		ECSServiceName:    svc.ServiceName,
+		AuroraClusterArn:  db.Arn,
+		CompositeAlarmArn: watch.CompositeAlarmArn,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
 
 	ctx.Export("vpcId", net.VpcID)
 	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
@@ -251,6 +265,8 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("endpointUrl", pulumi.Sprintf("https://%s", svc.AlbDNSName)) // until the dns component names it
 	ctx.Export("ecsClusterName", svc.ClusterName)
 	ctx.Export("ecsServiceName", svc.ServiceName)
+	ctx.Export("fisTemplateIds", drill.TemplateIDs)
+	ctx.Export("resiliencyPolicyArn", drill.ResiliencyPolicyArn)
 	return nil
 }
 

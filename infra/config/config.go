@@ -64,6 +64,7 @@ type Config struct {
 	DNS        DNS
 	Monitoring Monitoring
 	Service    Service
+	Drills     Drills
 }
 
 // Network configures the VPC.
@@ -172,6 +173,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	}
 	c.Sessions = Sessions{TTL: r.duration(k("sessionTtl"), 5*time.Minute, 24*time.Hour)}
 	c.Params = Params{FeatureFlags: r.strings(k("featureFlags"), 0, 50)}
+	c.Drills = r.drills(k, c.AvailabilityZones)
 	for _, f := range c.Params.FeatureFlags {
 		if !flagPattern.MatchString(f) {
 			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")

@@ -122,6 +122,11 @@ var (
 	DBLogGroup = Kind{Type: "aurora", MaxLen: 512, Path: "/aws/rds/cluster/", Charset: logGroup}
 	// DBReaderScalingPolicy is the Application Auto Scaling policy on the readers.
 	DBReaderScalingPolicy = Kind{Type: "aurora-readers-cpu", MaxLen: 256, Charset: anyName}
+	// FIS experiment templates have no name; these are their Name tags
+	// (tag values allow 256 characters).
+	FISStopTasks   = Kind{Type: "fis-stop-tasks", MaxLen: 256, Charset: anyName}
+	FISFailover    = Kind{Type: "fis-aurora-failover", MaxLen: 256, Charset: anyName}
+	FISDisruptZone = Kind{Type: "fis-disrupt-az", MaxLen: 256, Charset: anyName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -138,6 +143,7 @@ var Kinds = []Kind{
 	OrdersDLQ, AuditLogPolicy, RuleOrders, RuleAurora, RuleBackupFailed, RuleECSDeploy,
 	RuleECSTaskStopped, RuleDegraded, BackupPlanPITR, SnapshotLogs, SnapshotRole, SnapshotSchedule,
 	SnapshotScheduleRole, DBLogGroup, DBReaderScalingPolicy,
+	FISStopTasks, FISFailover, FISDisruptZone,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

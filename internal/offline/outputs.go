@@ -154,6 +154,10 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("fqdn", strings.TrimSuffix(name, "."))
 	case "aws:route53/healthCheck:HealthCheck":
 		set("arn", "arn:aws:route53:::healthcheck/"+id)
+	case "aws:fis/experimentTemplate:ExperimentTemplate":
+		set("arn", arnOf("experiment-template/"+id))
+	case "aws:resiliencehub/resiliencyPolicy:ResiliencyPolicy":
+		set("arn", arnOf("resiliency-policy/"+id))
 	}
 	return out
 }

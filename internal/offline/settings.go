@@ -38,6 +38,9 @@ var keySettings = map[string][]string{
 	"aws:ecr/repository:Repository":                    {"name", "imageTagMutability", "forceDelete"},
 	"aws:wafv2/webAcl:WebAcl":                          {"name", "scope"},
 	"aws:acm/certificate:Certificate":                  {"domainName", "validationMethod"},
+	// resilience (drills)
+	"aws:fis/experimentTemplate:ExperimentTemplate":       {"description"},
+	"aws:resiliencehub/resiliencyPolicy:ResiliencyPolicy": {"name", "tier"},
 }
 
 // KeySettings returns the inputs the offline plan prints for a type.

@@ -410,6 +410,9 @@ var NoResourceLevelActions = []string{
 	"fis:InjectApiInternalError", "fis:InjectApiThrottleError", "fis:InjectApiUnavailableError",
 	"ec2:DescribeInstances", "ec2:DescribeSubnets", "ec2:DescribeNetworkAcls", "ec2:DescribeManagedPrefixLists",
 	"ecs:DescribeClusters", "ecs:ListTasks",
+	// EC2 Describe* calls have no resource types in the Service Authorization
+	// Reference (Amazon EC2); the FIS network drill needs this one too.
+	"ec2:DescribeVpcs",
 	"tag:GetResources",
 }
 
