@@ -262,7 +262,9 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("alarmTopicArn", watch.TopicArn)
 	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
 	ctx.Export("albDnsName", svc.AlbDNSName)
-	ctx.Export("endpointUrl", pulumi.Sprintf("https://%s", svc.AlbDNSName)) // until the dns component names it
+	// The public endpoint: the app name once the zone is delegated
+	// (dnsDelegated), the ALB's own name until then.
+	ctx.Export("endpointUrl", zone.TargetURL)
 	ctx.Export("ecsClusterName", svc.ClusterName)
 	ctx.Export("ecsServiceName", svc.ServiceName)
 	ctx.Export("fisTemplateIds", drill.TemplateIDs)

@@ -75,7 +75,7 @@ var countKinds = map[string][2]string{
 
 // nameKeys are the inputs that carry a resource's physical name, the first
 // present wins (an Aurora instance has an identifier and names its cluster).
-var nameKeys = []string{"name", "bucket", "identifier", "clusterIdentifier", "family"}
+var nameKeys = []string{"name", "alarmName", "dashboardName", "bucket", "identifier", "clusterIdentifier", "family"}
 
 // refOutputs are the outputs other resources use to point at a resource.
 var refOutputs = []string{"arn", "endpoint", "readerEndpoint", "dnsName", "url", "repositoryUrl", "vpcId"}
