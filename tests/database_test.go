@@ -36,7 +36,7 @@ type dbExpect struct {
 }
 
 var dbStacks = map[string]dbExpect{
-	"dev":  {class: "db.t4g.medium", instances: 2, readerMax: 2, retention: 7, monitoring: 30, logRetention: 30, applyImmediately: true, backupWindow: "03:00-04:00", maintWd: "sun:05:00-sun:06:00"},
+	"dev":  {class: "db.t4g.medium", instances: 2, readerMax: 1, retention: 7, monitoring: 30, logRetention: 30, applyImmediately: true, backupWindow: "03:00-04:00", maintWd: "sun:05:00-sun:06:00"},
 	"prod": {class: "db.r7g.large", instances: 3, readerMax: 5, retention: 35, monitoring: 15, logRetention: 365, applyImmediately: false, backupWindow: "03:00-04:00", maintWd: "sun:05:00-sun:06:00"},
 }
 
