@@ -57,18 +57,7 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rec, err := recordWith(t, "dev", c.overrides)
-			if err == nil {
-				t.Fatal("want a config error, got none")
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-			if n := len(rec.Resources); n != 0 {
-				t.Errorf("%d resources registered before the config error; want 0", n)
-			}
+			rejects(t, "dev", c.overrides, c.want)
 		})
 	}
 }

@@ -157,3 +157,22 @@ type policyDoc struct {
 		Condition map[string]map[string]any
 	}
 }
+
+// rejects runs a stack with invalid config and asserts the program fails
+// before registering anything, with an error holding every wanted phrase
+// (the key, the value and the rule).
+func rejects(t *testing.T, stack string, overrides map[string]string, want []string) {
+	t.Helper()
+	rec, err := recordWith(t, stack, overrides)
+	if err == nil {
+		t.Fatal("want a config error, got none")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	if n := len(rec.Resources); n != 0 {
+		t.Errorf("%d resources registered before the config error; want 0", n)
+	}
+}
