@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { definitionFiles, validateAll } from '../validate.mjs';
 
 test('every runbook was exported', () => {
-  assert.deepEqual(definitionFiles(), ['health-check.json', 'service-recovery.json']);
+  assert.deepEqual(definitionFiles(), ['backup-verification.json', 'database-failover.json', 'health-check.json', 'service-recovery.json']);
 });
 
 for (const r of validateAll()) {
