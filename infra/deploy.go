@@ -17,6 +17,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
+	"github.com/trading-ha/trading-ha/infra/runbooks"
 	"github.com/trading-ha/trading-ha/infra/security"
 	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/infra/storage"
@@ -117,7 +118,6 @@ func Deploy(ctx *pulumi.Context) error {
 	ecsServiceName := pulumi.String(names.Name(naming.ECSService))                                                     // MERGE: service ServiceName
 	targetGroupArn := arnIn("elasticloadbalancing", "targetgroup/"+names.Name(naming.TargetGroup)+"/73e2d6bc24d8a067") // MERGE: service TargetGroupArn (placeholder id = the mock's)
 	compositeAlarmArn := arnIn("cloudwatch", "alarm:"+names.Name(naming.CompositeAlarm))                               // MERGE: monitoring CompositeAlarmArn
-	recoverySMArn := arnIn("states", "stateMachine:"+names.Name(naming.ServiceRecoverySM))                             // MERGE: runbooks ServiceRecoveryArn
 	taskRoleArn := pulumi.String(fmt.Sprintf("arn:aws:iam::%s:role/%s", account, names.Name(naming.TaskRole)))         // MERGE: service TaskRoleArn
 
 	vault, err := backup.New(ctx, "backup", backup.Args{
@@ -134,6 +134,36 @@ func Deploy(ctx *pulumi.Context) error {
 
 	// --- runbooks ---
 
+	// The database identifiers follow the database component's naming
+	// (aurora-<suffix>, instances aurora-<suffix>-1..N, one per AZ, the
+	// first created as writer); the canary and the composite alarm follow
+	// monitoring's. The composite alarm aggregates the metric alarms, so the
+	// health check watches it alone.
+	auroraID := names.Name(naming.AuroraCluster)
+	readerIDs := pulumi.StringArray{}
+	for i := 2; i <= len(cfg.AvailabilityZones); i++ {
+		readerIDs = append(readerIDs, pulumi.String(fmt.Sprintf("%s-%d", auroraID, i))) // MERGE: database ReaderInstanceIdentifiers
+	}
+	rb, err := runbooks.New(ctx, "runbooks", runbooks.Args{
+		Names: names, Config: cfg, AccountID: account,
+		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn, TopicArn: alarmTopicArn,
+		ClusterIdentifier:         pulumi.String(auroraID), // MERGE: database ClusterIdentifier
+		ClusterArn:                auroraClusterArn,
+		WriterInstanceIdentifier:  pulumi.String(auroraID + "-1"), // MERGE: database WriterInstanceIdentifier
+		ReaderInstanceIdentifiers: readerIDs,
+		ECSClusterArn:             ecsClusterArn, ECSServiceName: ecsServiceName, ECSServiceArn: ecsServiceArn,
+		TargetGroupArns: pulumi.StringArray{targetGroupArn},
+		TableName:       table.Name, TableArn: table.Arn,
+		BackupVaultName:       vault.VaultName,
+		ProtectedResourceArns: pulumi.StringArray{auroraClusterArn, table.Arn, buckets.DataArn},
+		RestoreRoleArn:        vault.RoleArn,
+		CanaryName:            pulumi.String(names.Name(naming.Canary)),                             // MERGE: monitoring CanaryName
+		AlarmNames:            pulumi.StringArray{pulumi.String(names.Name(naming.CompositeAlarm))}, // MERGE: monitoring CompositeAlarmName
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+
 	// --- events ---
 
 	bus, err := events.New(ctx, "events", events.Args{
@@ -141,7 +171,8 @@ func Deploy(ctx *pulumi.Context) error {
 		TelemetryKeyArn: keys.TelemetryKeyArn, TaskRoleArn: taskRoleArn, AlarmTopicArn: alarmTopicArn,
 		AuroraClusterArn: auroraClusterArn, ECSClusterArn: ecsClusterArn, ECSServiceArn: ecsServiceArn,
 		ECSServiceName: ecsServiceName, BackupVaultName: vault.VaultName,
-		CompositeAlarmArn: compositeAlarmArn, RecoveryStateMachineArn: recoverySMArn,
+		CompositeAlarmArn: compositeAlarmArn, RecoveryStateMachineArn: rb.ServiceRecoveryArn,
+		HealthCheckStateMachineArn: rb.HealthCheckArn,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -160,6 +191,10 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("ordersQueueUrl", bus.QueueURL)
 	ctx.Export("backupVaultName", vault.VaultName)
 	ctx.Export("serviceSnapshotStateMachineArn", vault.SnapshotStateMachineArn)
+	ctx.Export("healthCheckStateMachineArn", rb.HealthCheckArn)
+	ctx.Export("backupVerifyStateMachineArn", rb.BackupVerifyArn)
+	ctx.Export("dbFailoverStateMachineArn", rb.DBFailoverArn)
+	ctx.Export("serviceRecoveryStateMachineArn", rb.ServiceRecoveryArn)
 	_ = store
 	return nil
 }

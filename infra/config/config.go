@@ -58,6 +58,7 @@ type Config struct {
 	Params   Params
 	Events   Events
 	Backup   Backup
+	Runbooks Runbooks
 }
 
 // Network configures the VPC.
@@ -174,6 +175,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 
 	c.Events = r.events(k)
 	c.Backup = r.backup(k)
+	c.Runbooks = r.runbooks(k)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs
