@@ -19,5 +19,8 @@ go vet ./...
 step "go test"
 go test -timeout 30m ./...
 
+step "runbook definitions (asl-validator, aws-local-stepfunctions)"
+bash tests/asl/run.sh
+
 step "canary script (node --test)"
 (cd infra/monitoring/canary && npm test --silent)

