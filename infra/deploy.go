@@ -22,6 +22,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
+	"github.com/trading-ha/trading-ha/infra/runbooks"
 	"github.com/trading-ha/trading-ha/infra/security"
 	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/infra/sessions"
@@ -147,10 +148,12 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 
 	// --- monitoring ---
+	// The runbooks come later in the order (they watch these alarms); their
+	// names are fixed by naming, so the failed-execution alarms scope to the
+	// ARNs those names give (tests/runbooks_test.go checks they match).
 	stateMachineArn := func(k naming.Kind) pulumi.StringInput {
 		return pulumi.String(fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", cfg.Region, account, names.Name(k)))
 	}
-	auroraInstances := db.InstanceIdentifiers
 	watch, err := monitoring.New(ctx, "monitoring", monitoring.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
 		LogsBucket: buckets.LogsBucket, LogsBucketArn: buckets.LogsArn,
@@ -167,14 +170,14 @@ func Deploy(ctx *pulumi.Context) error {
 		},
 		Database: monitoring.Database{
 			ClusterIdentifier:   pulumi.String(db.Identifier),
-			InstanceIdentifiers: auroraInstances,
+			InstanceIdentifiers: db.InstanceIdentifiers,
 		},
 		Tables: []monitoring.Table{{Key: "sessions", Name: table.Name}},
 		StateMachines: []monitoring.StateMachine{
-			{Kind: naming.HealthCheckSM, Arn: stateMachineArn(naming.HealthCheckSM)},         // MERGE: runbooks health-check state machine ARN
-			{Kind: naming.BackupVerifySM, Arn: stateMachineArn(naming.BackupVerifySM)},       // MERGE: runbooks backup-verify state machine ARN
-			{Kind: naming.DBFailoverSM, Arn: stateMachineArn(naming.DBFailoverSM)},           // MERGE: runbooks db-failover state machine ARN
-			{Kind: naming.ServiceRecoverySM, Arn: stateMachineArn(naming.ServiceRecoverySM)}, // MERGE: runbooks service-recovery state machine ARN
+			{Kind: naming.HealthCheckSM, Arn: stateMachineArn(naming.HealthCheckSM)},
+			{Kind: naming.BackupVerifySM, Arn: stateMachineArn(naming.BackupVerifySM)},
+			{Kind: naming.DBFailoverSM, Arn: stateMachineArn(naming.DBFailoverSM)},
+			{Kind: naming.ServiceRecoverySM, Arn: stateMachineArn(naming.ServiceRecoverySM)},
 		},
 	}, withAWS)
 	if err != nil {
@@ -183,30 +186,13 @@ func Deploy(ctx *pulumi.Context) error {
 
 	// --- backup ---
 
-	// Until the database, service and monitoring components merge, their
-	// outputs are built from naming + account: the same values AWS (and the
-	// offline mocks) produce.
-	arnIn := func(service, res string) pulumi.StringInput {
-		return pulumi.String(fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, cfg.Region, account, res))
-	}
-	auroraClusterArn := db.Arn
-	dbSubnetGroupName := db.SubnetGroupName
-	alarmTopicArn := watch.TopicArn
-	ecsClusterArn := svc.ClusterArn
-	ecsServiceArn := svc.ServiceArn
-	ecsServiceName := svc.ServiceName
-	targetGroupArn := svc.TargetGroupArn
-	compositeAlarmArn := watch.CompositeAlarmArn
-	recoverySMArn := arnIn("states", "stateMachine:"+names.Name(naming.ServiceRecoverySM)) // MERGE: runbooks ServiceRecoveryArn
-	taskRoleArn := svc.TaskRoleArn
-
 	vault, err := backup.New(ctx, "backup", backup.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
-		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: alarmTopicArn,
-		AuroraClusterArn: auroraClusterArn, TableArn: table.Arn, DataBucketArn: buckets.DataArn,
+		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.TopicArn,
+		AuroraClusterArn: db.Arn, TableArn: table.Arn, DataBucketArn: buckets.DataArn,
 		DataBucket: buckets.DataBucket, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
-		DBSubnetGroupName: dbSubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
-		ECSClusterArn: ecsClusterArn, ECSServiceArn: ecsServiceArn, TargetGroupArn: targetGroupArn,
+		DBSubnetGroupName: db.SubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
+		ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn, TargetGroupArn: svc.TargetGroupArn,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -214,14 +200,37 @@ func Deploy(ctx *pulumi.Context) error {
 
 	// --- runbooks ---
 
+	// The composite alarm aggregates the metric alarms, so the health check
+	// watches it alone.
+	rb, err := runbooks.New(ctx, "runbooks", runbooks.Args{
+		Names: names, Config: cfg, AccountID: account,
+		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn, TopicArn: watch.TopicArn,
+		ClusterIdentifier:         pulumi.String(db.Identifier),
+		ClusterArn:                db.Arn,
+		WriterInstanceIdentifier:  pulumi.String(db.Writer()),
+		ReaderInstanceIdentifiers: pulumi.ToStringArray(db.Readers()),
+		ECSClusterArn:             svc.ClusterArn, ECSServiceName: svc.ServiceName, ECSServiceArn: svc.ServiceArn,
+		TargetGroupArns: pulumi.StringArray{svc.TargetGroupArn},
+		TableName:       table.Name, TableArn: table.Arn,
+		BackupVaultName:       vault.VaultName,
+		ProtectedResourceArns: pulumi.StringArray{db.Arn, table.Arn, buckets.DataArn},
+		RestoreRoleArn:        vault.RoleArn,
+		CanaryName:            pulumi.String(watch.CanaryName),
+		AlarmNames:            pulumi.StringArray{pulumi.String(watch.CompositeAlarmName)},
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+
 	// --- events ---
 
 	bus, err := events.New(ctx, "events", events.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
-		TelemetryKeyArn: keys.TelemetryKeyArn, TaskRoleArn: taskRoleArn, AlarmTopicArn: alarmTopicArn,
-		AuroraClusterArn: auroraClusterArn, ECSClusterArn: ecsClusterArn, ECSServiceArn: ecsServiceArn,
-		ECSServiceName: ecsServiceName, BackupVaultName: vault.VaultName,
-		CompositeAlarmArn: compositeAlarmArn, RecoveryStateMachineArn: recoverySMArn,
+		TelemetryKeyArn: keys.TelemetryKeyArn, TaskRoleArn: svc.TaskRoleArn, AlarmTopicArn: watch.TopicArn,
+		AuroraClusterArn: db.Arn, ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn,
+		ECSServiceName: svc.ServiceName, BackupVaultName: vault.VaultName,
+		CompositeAlarmArn: watch.CompositeAlarmArn, RecoveryStateMachineArn: rb.ServiceRecoveryArn,
+		HealthCheckStateMachineArn: rb.HealthCheckArn,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -269,6 +278,10 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("ecsServiceName", svc.ServiceName)
 	ctx.Export("fisTemplateIds", drill.TemplateIDs)
 	ctx.Export("resiliencyPolicyArn", drill.ResiliencyPolicyArn)
+	ctx.Export("healthCheckStateMachineArn", rb.HealthCheckArn)
+	ctx.Export("backupVerifyStateMachineArn", rb.BackupVerifyArn)
+	ctx.Export("dbFailoverStateMachineArn", rb.DBFailoverArn)
+	ctx.Export("serviceRecoveryStateMachineArn", rb.ServiceRecoveryArn)
 	return nil
 }
 

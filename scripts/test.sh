@@ -23,6 +23,9 @@ go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 -no-color .github/work
 step "go test"
 go test -timeout 30m ./...
 
+step "runbook definitions (asl-validator, aws-local-stepfunctions)"
+bash tests/asl/run.sh
+
 step "canary script (node --test)"
 (cd infra/monitoring/canary && npm test --silent)
 

@@ -132,6 +132,7 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 		sqsArn := func(n string) string { return "arn:aws:sqs:us-east-1:" + acct + ":" + n + "-" + stack }
 		topic := "arn:aws:sns:us-east-1:" + acct + ":alarms-" + stack
 		sm := "arn:aws:states:us-east-1:" + acct + ":stateMachine:sm-svc-recovery-" + stack
+		hc := "arn:aws:states:us-east-1:" + acct + ":stateMachine:sm-health-check-" + stack
 		role := "arn:aws:iam::" + acct + ":role/role-events-" + stack
 		cases := []struct {
 			logical, rule, bus, arn string
@@ -144,6 +145,7 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 			{"ecs-deploy-sns", "rule-ecs-deploy", "default", topic, ""},
 			{"ecs-task-stopped-sns", "rule-ecs-task-stopped", "default", topic, ""},
 			{"degraded-recovery", "rule-degraded", "default", sm, role},
+			{"degraded-health-check", "rule-degraded", "default", hc, role},
 		}
 		if n := len(rec.ByType("aws:cloudwatch/eventTarget:EventTarget")); n != len(cases) {
 			t.Errorf("%d targets, want %d", n, len(cases))
@@ -159,9 +161,23 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 			if got, _ := tg.Inputs["roleArn"].(string); got != c.role {
 				t.Errorf("target %s roleArn = %q, want %q", c.logical, got, c.role)
 			}
+			// Runbook targets turn the alarm event into the runbooks' input
+			// contract; the other targets get the event as is.
+			_, hasTransformer := tg.Inputs["inputTransformer"]
+			if hasTransformer != (c.role != "") {
+				t.Errorf("target %s: input transformer present = %v", c.logical, hasTransformer)
+			}
+			if c.role != "" {
+				eq(t, tg, "inputTransformer.inputPaths", map[string]any{"alarm": "$.detail.alarmName", "time": "$.time"})
+				var in map[string]any
+				jsonInput(t, tg, "inputTransformer.inputTemplate", &in)
+				if in["requestedBy"] != "eventbridge:rule-degraded-"+stack || in["reason"] != "<alarm> entered ALARM at <time>" {
+					t.Errorf("target %s input template = %v", c.logical, in)
+				}
+			}
 		}
 
-		// The events role may start exactly the recovery runbook.
+		// The events role may start exactly the recovery and health check runbooks.
 		var trust, doc policyDoc
 		r := one(t, rec, "aws:iam/role:Role", "events-role")
 		jsonInput(t, r, "assumeRolePolicy", &trust)
@@ -170,7 +186,7 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 		}
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "events-role"), "policy", &doc)
 		if len(doc.Statement) != 1 || !reflect.DeepEqual(doc.Statement[0].Action, []string{"states:StartExecution"}) ||
-			!reflect.DeepEqual(doc.Statement[0].Resource, []string{sm}) {
+			!reflect.DeepEqual(doc.Statement[0].Resource, []string{sm, hc}) {
 			t.Errorf("events role policy = %+v", doc.Statement)
 		}
 	})

@@ -65,6 +65,7 @@ type Config struct {
 	Monitoring Monitoring
 	Service    Service
 	Drills     Drills
+	Runbooks   Runbooks
 }
 
 // Network configures the VPC.
@@ -187,6 +188,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.Monitoring = r.monitoring(k, c.DNS)
 	c.Service = r.service(stack, k)
 	c.Service.DomainName = c.DNS.AppRecordName + "." + c.DNS.DomainName
+	c.Runbooks = r.runbooks(k)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs

@@ -375,3 +375,20 @@ func (c *Cluster) readerAutoscaling(ctx *pulumi.Context, names naming.Namer, cfg
 	}
 	return nil
 }
+
+// Writer is the instance created first at promotion tier 0: the intended
+// writer (after a failover AWS may have promoted another).
+func (c *Cluster) Writer() string {
+	if len(c.InstanceIdentifiers) == 0 {
+		return ""
+	}
+	return c.InstanceIdentifiers[0]
+}
+
+// Readers are the instances created as readers, in promotion-tier order.
+func (c *Cluster) Readers() []string {
+	if len(c.InstanceIdentifiers) < 2 {
+		return nil
+	}
+	return c.InstanceIdentifiers[1:]
+}

@@ -10,6 +10,7 @@ package events
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -53,7 +54,18 @@ type Args struct {
 	CompositeAlarmArn pulumi.StringInput
 	// RecoveryStateMachineArn is the runbook the composite alarm starts.
 	RecoveryStateMachineArn pulumi.StringInput
+	// HealthCheckStateMachineArn is the health check runbook, also started
+	// by the composite alarm so the page comes with a full health report.
+	HealthCheckStateMachineArn pulumi.StringInput
 }
+
+// RunbookInputPaths and RunbookInputTemplate turn the alarm event into the
+// runbooks' input contract ({"requestedBy", "reason"}); <rule> is replaced
+// by the rule's name.
+var RunbookInputPaths = map[string]string{"alarm": "$.detail.alarmName", "time": "$.time"}
+
+// RunbookInputTemplate is the input transformer template of the runbook targets.
+const RunbookInputTemplate = `{"requestedBy":"eventbridge:<rule>","reason":"<alarm> entered ALARM at <time>"}`
 
 // Events is the component and what operators and other tiers use.
 type Events struct {
@@ -332,8 +344,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		rules[op.logical] = r
 	}
 
-	// The role EventBridge assumes to start the recovery runbook: exactly
-	// one action on exactly one state machine. SNS targets need no role:
+	// The role EventBridge assumes to start the recovery and health check
+	// runbooks: exactly one action on exactly those two state machines. SNS targets need no role:
 	// the topic policy lets events.amazonaws.com publish.
 	trust, err := iamdoc.AssumeRole("events.amazonaws.com", args.AccountID).JSON()
 	if err != nil {
@@ -346,8 +358,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("create events role: %w", err)
 	}
-	rolePolicy := args.RecoveryStateMachineArn.ToStringOutput().ApplyT(func(sm string) (string, error) {
-		return iamdoc.New(iamdoc.Allow("StartRecoveryRunbook", []string{"states:StartExecution"}, []string{sm})).JSON()
+	rolePolicy := pulumi.All(args.RecoveryStateMachineArn, args.HealthCheckStateMachineArn).ApplyT(func(v []any) (string, error) {
+		return iamdoc.New(iamdoc.Allow("StartRunbooks", []string{"states:StartExecution"}, []string{v[0].(string), v[1].(string)})).JSON()
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, "events-role", &iam.RolePolicyArgs{Role: role.Name, Policy: rolePolicy}, parent); err != nil {
 		return nil, fmt.Errorf("attach events role policy: %w", err)
@@ -364,6 +376,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"ecs-deploy-sns", "rule-ecs-deploy", args.AlarmTopicArn, nil},
 		{"ecs-task-stopped-sns", "rule-ecs-task-stopped", args.AlarmTopicArn, nil},
 		{"degraded-recovery", "rule-degraded", args.RecoveryStateMachineArn, role.Arn},
+		{"degraded-health-check", "rule-degraded", args.HealthCheckStateMachineArn, role.Arn},
 	} {
 		targets = append(targets, target{t.logical, rules[t.rule], t.arn, def, t.role})
 	}
@@ -379,6 +392,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 		if t.role != nil {
 			ta.RoleArn = t.role
+			// Runbooks require {"requestedBy": ...}; the raw event has no such field.
+			ta.InputTransformer = &cloudwatch.EventTargetInputTransformerArgs{
+				InputPaths:    pulumi.ToStringMap(RunbookInputPaths),
+				InputTemplate: pulumi.String(strings.ReplaceAll(RunbookInputTemplate, "<rule>", args.Names.Name(naming.RuleDegraded))),
+			}
 		}
 		if _, err := cloudwatch.NewEventTarget(ctx, "target-"+t.logical, ta, parent); err != nil {
 			return nil, fmt.Errorf("create target %s: %w", t.logical, err)

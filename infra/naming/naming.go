@@ -127,6 +127,20 @@ var (
 	FISStopTasks   = Kind{Type: "fis-stop-tasks", MaxLen: 256, Charset: anyName}
 	FISFailover    = Kind{Type: "fis-aurora-failover", MaxLen: 256, Charset: anyName}
 	FISDisruptZone = Kind{Type: "fis-disrupt-az", MaxLen: 256, Charset: anyName}
+	// runbooks: one log group and one role per state machine, one schedule
+	// and scheduler role per scheduled machine.
+	HealthCheckLogs       = Kind{Type: "states-health-check", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
+	BackupVerifyLogs      = Kind{Type: "states-backup-verify", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
+	DBFailoverLogs        = Kind{Type: "states-db-failover", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
+	ServiceRecoveryLogs   = Kind{Type: "states-svc-recovery", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
+	HealthCheckRole       = Kind{Type: "role-sm-health-check", MaxLen: 64, Charset: anyName}
+	BackupVerifyRole      = Kind{Type: "role-sm-backup-verify", MaxLen: 64, Charset: anyName}
+	DBFailoverRole        = Kind{Type: "role-sm-db-failover", MaxLen: 64, Charset: anyName}
+	ServiceRecoveryRole   = Kind{Type: "role-sm-svc-recovery", MaxLen: 64, Charset: anyName}
+	HealthCheckSchedule   = Kind{Type: "sched-health-check", MaxLen: 64, Charset: anyName}
+	BackupVerifySchedule  = Kind{Type: "sched-backup-verify", MaxLen: 64, Charset: anyName}
+	HealthCheckSchedRole  = Kind{Type: "role-sched-health-check", MaxLen: 64, Charset: anyName}
+	BackupVerifySchedRole = Kind{Type: "role-sched-backup-verify", MaxLen: 64, Charset: anyName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -144,6 +158,9 @@ var Kinds = []Kind{
 	RuleECSTaskStopped, RuleDegraded, BackupPlanPITR, SnapshotLogs, SnapshotRole, SnapshotSchedule,
 	SnapshotScheduleRole, DBLogGroup, DBReaderScalingPolicy,
 	FISStopTasks, FISFailover, FISDisruptZone,
+	HealthCheckLogs, BackupVerifyLogs, DBFailoverLogs, ServiceRecoveryLogs,
+	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
+	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

@@ -45,7 +45,8 @@ func TestEveryTaskRetriesAndCatches(t *testing.T) {
 				if len(task.Retry) == 0 || task.Retry[0].BackoffRate < 1 || task.Retry[0].MaxAttempts < 1 {
 					t.Errorf("retry with backoff missing: %+v", task.Retry)
 				}
-				if len(task.Catch) == 0 || task.Catch[0].ErrorEquals[0] != "States.ALL" {
+				// States.ALL must be the last catcher (ASL); specific ones may precede it.
+				if len(task.Catch) == 0 || task.Catch[len(task.Catch)-1].ErrorEquals[0] != "States.ALL" {
 					t.Errorf("catch-all missing: %+v", task.Catch)
 				}
 			})
@@ -167,4 +168,98 @@ func TestValidateCatchesBrokenDefinitions(t *testing.T) {
 			t.Errorf("missing %q in %v", want, err)
 		}
 	}
+}
+
+// permissionsOf indexes a machine's derived statements by action (the
+// last statement wins for an action granted on two resource sets).
+func permissionsOf(t *testing.T, sm *StateMachine) map[string]Permission {
+	t.Helper()
+	out := map[string]Permission{}
+	for _, p := range sm.Permissions() {
+		for _, a := range p.Actions {
+			out[a] = p
+		}
+	}
+	return out
+}
+
+func TestFailoverPermissions(t *testing.T) {
+	x := ExampleTargets()
+	got := permissionsOf(t, buildAll(t)[DatabaseFailoverName])
+	instances := []string{
+		"arn:aws:rds:us-east-1:123456789012:db:aurora-dev-1",
+		"arn:aws:rds:us-east-1:123456789012:db:aurora-dev-2",
+		"arn:aws:rds:us-east-1:123456789012:db:aurora-dev-3",
+	}
+	want := map[string][]string{
+		"rds:DescribeDBClusters":                    {x.ClusterArn},
+		"rds:FailoverDBCluster":                     {x.ClusterArn},
+		"rds:DescribeDBInstances":                   instances,
+		"sns:Publish":                               {x.TopicArn},
+		"elasticloadbalancing:DescribeTargetHealth": {"*"},
+	}
+	if len(got) != len(want) {
+		t.Errorf("actions %v, want exactly %v", keys(got), want)
+	}
+	for a, res := range want {
+		if strings.Join(got[a].Resources, ",") != strings.Join(res, ",") {
+			t.Errorf("%s: got %v, want %v", a, got[a].Resources, res)
+		}
+	}
+}
+
+func TestBackupVerificationPermissions(t *testing.T) {
+	x := ExampleTargets()
+	got := permissionsOf(t, buildAll(t)[BackupVerificationName])
+	verify := x.TableArn + "-verify-*"
+	want := map[string][]string{
+		"backup:ListRecoveryPointsByBackupVault": {"arn:aws:backup:us-east-1:123456789012:backup-vault:vault-dev"},
+		"backup:StartRestoreJob":                 {"*"},
+		"backup:DescribeRestoreJob":              {"*"},
+		"iam:PassRole":                           {x.RestoreRoleArn},
+		"dynamodb:DeleteTable":                   {verify},
+		"sns:Publish":                            {x.TopicArn},
+	}
+	for a, res := range want {
+		if strings.Join(got[a].Resources, ",") != strings.Join(res, ",") {
+			t.Errorf("%s: got %v, want %v", a, got[a].Resources, res)
+		}
+	}
+	// DescribeTable on the source and on the restored tables: two statements merged.
+	var describe []string
+	for _, p := range buildAll(t)[BackupVerificationName].Permissions() {
+		for _, a := range p.Actions {
+			if a == "dynamodb:DescribeTable" {
+				describe = append(describe, p.Resources...)
+			}
+		}
+	}
+	if strings.Join(describe, ",") != x.TableArn+","+verify && strings.Join(describe, ",") != verify+","+x.TableArn {
+		t.Errorf("DescribeTable resources %v", describe)
+	}
+	if c := got["iam:PassRole"].Condition["StringEquals"]["iam:PassedToService"]; c != "backup.amazonaws.com" {
+		t.Errorf("PassRole condition = %v", got["iam:PassRole"].Condition)
+	}
+}
+
+func TestCutoffExpression(t *testing.T) {
+	got := CutoffExpression(90)
+	for _, want := range []string{"{% ", "$states.input", "'thresholdMinutes': 90", "$states.context.Execution.StartTime) - 5400000", " %}"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("cutoff expression %q lacks %q", got, want)
+		}
+	}
+	sm := buildAll(t)[BackupVerificationName]
+	p, ok := sm.States[CutoffState].(*Pass)
+	if !ok || p.QueryLanguage != "JSONata" || p.Output != CutoffExpression(ExampleTargets().RpoThresholdMinutes) {
+		t.Errorf("cutoff state = %+v", sm.States[CutoffState])
+	}
+}
+
+func keys(m map[string]Permission) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

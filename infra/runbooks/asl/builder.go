@@ -108,8 +108,13 @@ func notifyTask(topicArn, subject, reportPath, next, onError string) *Task {
 func ptr[T any](v T) *T { return &v }
 
 func isPresent(path string) ChoiceRule { return ChoiceRule{Variable: path, IsPresent: ptr(true)} }
-func isAbsent(path string) ChoiceRule  { return ChoiceRule{Variable: path, IsPresent: ptr(false)} }
-func strEq(path, v string) ChoiceRule  { return ChoiceRule{Variable: path, StringEquals: ptr(v)} }
+
+// isAbsent is Not(IsPresent: true): the same rule as IsPresent: false in
+// Step Functions, but aws-local-stepfunctions 3.0.0 evaluates
+// IsPresent: false as always false, which would hide optional-field paths
+// from the local tests.
+func isAbsent(path string) ChoiceRule { return not(isPresent(path)) }
+func strEq(path, v string) ChoiceRule { return ChoiceRule{Variable: path, StringEquals: ptr(v)} }
 func boolEq(path string, v bool) ChoiceRule {
 	return ChoiceRule{Variable: path, BooleanEquals: ptr(v)}
 }

@@ -12,6 +12,8 @@ type Runbook struct {
 func Runbooks() []Runbook {
 	return []Runbook{
 		{Name: HealthCheckName, Build: HealthCheck},
+		{Name: BackupVerificationName, Build: BackupVerification},
+		{Name: DatabaseFailoverName, Build: DatabaseFailover},
 		{Name: ServiceRecoveryName, Build: ServiceRecovery},
 	}
 }

@@ -37,6 +37,9 @@ type Targets struct {
 	// RestoreRoleArn is the role AWS Backup assumes to restore (passed with
 	// iam:PassRole by the backup verification machine).
 	RestoreRoleArn string
+	// RestoreKmsKeyArn encrypts the table restored by the backup
+	// verification (the data key, as for the restore testing plan).
+	RestoreKmsKeyArn string
 
 	// CanaryName is the CloudWatch Synthetics canary; AlarmNames are our
 	// CloudWatch alarms (metric or composite).
@@ -118,6 +121,7 @@ func (t Targets) Validate() error {
 		errs = append(errs, fmt.Errorf("targets: TableArn %q must be listed in ProtectedResourceArns", t.TableArn))
 	}
 	needARN("RestoreRoleArn", t.RestoreRoleArn)
+	needARN("RestoreKmsKeyArn", t.RestoreKmsKeyArn)
 	need("CanaryName", t.CanaryName)
 	if len(t.AlarmNames) == 0 {
 		errs = append(errs, errors.New("targets: AlarmNames needs at least one alarm"))
@@ -168,6 +172,14 @@ func (t Targets) alarmArns() []string {
 	return out
 }
 
+func (t Targets) vaultArn() string {
+	return t.account().arn("backup", "backup-vault:"+t.BackupVaultName)
+}
+
+// restoredTablePattern matches the temporary tables the backup
+// verification restores: <table>-verify-<hash>.
+func (t Targets) restoredTablePattern() string { return t.TableArn + VerifyTableInfix + "*" }
+
 func (t Targets) canaryArn() string { return t.account().arn("synthetics", "canary:"+t.CanaryName) }
 
 // ExampleTargets returns a complete, realistic Targets value for account
@@ -195,10 +207,11 @@ func ExampleTargets() Targets {
 			"arn:aws:s3:::data-dev",
 		},
 		RestoreRoleArn:           "arn:aws:iam::" + acct + ":role/backup-restore-dev",
+		RestoreKmsKeyArn:         "arn:aws:kms:us-east-1:" + acct + ":key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		CanaryName:               "canary-dev",
 		AlarmNames:               []string{"alb-5xx-dev", "aurora-cpu-dev", "composite-dev"},
 		TopicArn:                 "arn:aws:sns:us-east-1:" + acct + ":alerts-dev",
-		RpoThresholdMinutes:      60,
+		RpoThresholdMinutes:      1560,
 		FailoverTimeoutSeconds:   600,
 		DeploymentTimeoutSeconds: 900,
 		RestoreTimeoutSeconds:    3600,

@@ -91,6 +91,9 @@ type Permission struct {
 	// Resources are ARNs or ARN patterns; "*" only where the action does not
 	// support resource-level permissions (see WildcardActions).
 	Resources []string `json:"Resources"`
+	// Condition is an optional IAM condition block, e.g.
+	// {"StringEquals": {"iam:PassedToService": "backup.amazonaws.com"}}.
+	Condition map[string]map[string]any `json:"Condition,omitempty"`
 }
 
 // Task calls an AWS API through a Step Functions service integration.

@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +15,7 @@ import (
 // Every other action is scoped to our ARNs.
 var WildcardActions = map[string]string{
 	"elasticloadbalancing:DescribeTargetHealth": "Describe* actions of Elastic Load Balancing v2 have no resource types",
+	"backup:StartRestoreJob":                    "authorized against the recovery point's source resource, which the request names only at run time",
 	"backup:ListRecoveryPointsByResource":       "no resource type; the resource ARN is a request parameter",
 	"backup:DescribeRestoreJob":                 "no resource type; restore jobs have no ARN",
 }
@@ -61,8 +63,9 @@ func (sm *StateMachine) Tasks() map[string]*Task {
 }
 
 // Permissions returns the IAM statements the machine's Task states need,
-// merged by resource set: one Permission per distinct resource list, with
-// sorted, de-duplicated actions. The result is deterministic.
+// merged by resource set and condition: one Permission per distinct
+// (resources, condition) pair, with sorted, de-duplicated actions. The
+// result is deterministic.
 func (sm *StateMachine) Permissions() []Permission {
 	byResources := map[string]*Permission{}
 	var keys []string
@@ -76,9 +79,13 @@ func (sm *StateMachine) Permissions() []Permission {
 			sort.Strings(res)
 			res = slices.Compact(res)
 			key := strings.Join(res, "\n")
+			if len(p.Condition) > 0 {
+				cond, _ := json.Marshal(p.Condition) // maps of strings and JSON values always marshal
+				key += "\n?" + string(cond)
+			}
 			cur, ok := byResources[key]
 			if !ok {
-				cur = &Permission{Resources: res}
+				cur = &Permission{Resources: res, Condition: p.Condition}
 				byResources[key] = cur
 				keys = append(keys, key)
 			}

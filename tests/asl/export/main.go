@@ -1,51 +1,75 @@
-// Command export writes every runbook definition, built from
-// asl.ExampleTargets, to <dir>/<name>.json, and the derived IAM statements
-// to <dir>/<name>.permissions.json, for the external validators in
-// tests/asl.
+// Command export runs a stack (default dev) under the offline mocks
+// (internal/offline, the same run the mock suite records) and writes every
+// recorded aws:sfn/stateMachine definition — the four runbooks and the
+// backup component's snapshot workflow — verbatim to <dir>/<logical
+// name>.json, and the inline policy of the machine's role to <dir>/<logical
+// name>.permissions.json. The external validators in tests/asl therefore
+// check exactly what would deploy.
 //
-// Usage: go run ./tests/asl/export [-out build/asl]
+// Usage: go run ./tests/asl/export [-root .] [-stack dev] [-out build/asl]
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
-	"github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
 func main() {
+	root := flag.String("root", ".", "project directory (holds Pulumi.yaml)")
+	stack := flag.String("stack", "dev", "stack whose recorded definitions are exported")
 	out := flag.String("out", "build/asl", "output directory")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	if err := run(*root, *stack, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "export:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string) error {
+func run(root, stack, dir string) error {
+	rec, err := offline.Run(root, stack, nil)
+	if err != nil {
+		return fmt.Errorf("mocked run of stack %s: %w", stack, err)
+	}
+	machines := rec.ByType("aws:sfn/stateMachine:StateMachine")
+	if len(machines) == 0 {
+		return fmt.Errorf("stack %s records no state machines", stack)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	targets := asl.ExampleTargets()
-	for _, rb := range asl.Runbooks() {
-		sm, err := rb.Build(targets)
-		if err != nil {
-			return fmt.Errorf("build %s: %w", rb.Name, err)
+	// Definitions of an earlier run must not be validated again.
+	stale, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return fmt.Errorf("list %s: %w", dir, err)
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			return fmt.Errorf("remove %s: %w", f, err)
 		}
-		def, err := sm.JSON()
-		if err != nil {
-			return fmt.Errorf("render %s: %w", rb.Name, err)
+	}
+	for _, sm := range machines {
+		def, ok := sm.Inputs["definition"].(string)
+		if !ok || !json.Valid([]byte(def)) {
+			return fmt.Errorf("state machine %s: definition is not a JSON string", sm.Name)
 		}
-		perms, err := json.MarshalIndent(sm.Permissions(), "", "  ")
+		policy, err := rolePolicy(rec, sm)
 		if err != nil {
-			return fmt.Errorf("render %s permissions: %w", rb.Name, err)
+			return err
+		}
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, []byte(policy), "", "  "); err != nil {
+			return fmt.Errorf("state machine %s: role policy is not JSON: %w", sm.Name, err)
 		}
 		files := map[string][]byte{
-			rb.Name + ".json":             []byte(def),
-			rb.Name + ".permissions.json": append(perms, '\n'),
+			sm.Name + ".json":             []byte(def),
+			sm.Name + ".permissions.json": append(pretty.Bytes(), '\n'),
 		}
 		for name, data := range files {
 			path := filepath.Join(dir, name)
@@ -56,4 +80,22 @@ func run(dir string) error {
 		}
 	}
 	return nil
+}
+
+// rolePolicy returns the inline policy of the role a state machine runs as.
+func rolePolicy(rec *offline.Recording, sm *offline.Resource) (string, error) {
+	arn, _ := sm.Inputs["roleArn"].(string)
+	role := arn[strings.LastIndex(arn, "/")+1:]
+	var found []string
+	for _, p := range rec.ByType("aws:iam/rolePolicy:RolePolicy") {
+		if p.Inputs["role"] == role {
+			if doc, ok := p.Inputs["policy"].(string); ok {
+				found = append(found, doc)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return "", fmt.Errorf("state machine %s: role %q has %d inline policies, want 1", sm.Name, role, len(found))
+	}
+	return found[0], nil
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import jsonata from 'jsonata';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ASL_DIR = process.env.ASL_DIR ?? path.resolve(here, '../../../build/asl');
@@ -37,6 +38,42 @@ export function allStates(def) {
 }
 
 /**
+ * Evaluates a JSONata "{% expr %}" string as Step Functions would, with
+ * $states.input and $states.context bound.
+ */
+export async function evaluateJsonata(template, input, context) {
+  const m = /^\{%(.*)%\}$/s.exec(template);
+  if (!m) throw new Error(`not a JSONata template: ${template}`);
+  const out = await jsonata(m[1]).evaluate({}, { states: { input, context } });
+  return out === undefined ? undefined : JSON.parse(JSON.stringify(out)); // plain objects, not null-prototype ones
+}
+
+/**
+ * aws-local-stepfunctions 3.x has no JSONata. Each JSONata Pass state whose
+ * Output is $merge([$states.input, {key: value}]) is replaced by a JSONPath
+ * Pass with Result = value, ResultPath = $.key: the value is computed by the
+ * jsonata library from the state's real expression and the run's context.
+ * Returns the local definition and the replaced values by state name (tests
+ * assert them separately).
+ */
+export async function localizeJsonata(definition, context) {
+  const def = structuredClone(definition);
+  const replaced = {};
+  for (const [name, s] of allStates(def)) {
+    if (s.QueryLanguage !== 'JSONata') continue;
+    if (s.Type !== 'Pass' || typeof s.Output !== 'string') throw new Error(`harness: cannot localize JSONata state ${name}`);
+    const added = await evaluateJsonata(s.Output, {}, context);
+    const keys = Object.keys(added ?? {});
+    if (keys.length !== 1) throw new Error(`harness: JSONata state ${name} must add exactly one key, got ${keys}`);
+    replaced[name] = added;
+    const flow = s.End ? { End: true } : { Next: s.Next };
+    for (const k of Object.keys(s)) delete s[k];
+    Object.assign(s, { Type: 'Pass', Result: added[keys[0]], ResultPath: `$.${keys[0]}`, ...flow });
+  }
+  return { definition: def, replaced };
+}
+
+/**
  * Runs a definition.
  * handlers: { [taskStateName]: (input, callIndex) => result | Promise } — every
  *   Task state reached must have a handler, otherwise the run throws.
@@ -62,8 +99,10 @@ export async function run(definition, input, handlers, { context } = {}) {
     }
     if (s.Type === 'Wait') waits[name] = 1;
   }
-  const sm = new StateMachine(definition);
   context = context ?? defaultContext(input);
+  const localized = await localizeJsonata(definition, context);
+  definition = localized.definition;
+  const sm = new StateMachine(definition);
   const execution = sm.run(input, {
     overrides: {
       taskResourceLocalHandlers: local,
@@ -88,7 +127,7 @@ export async function run(definition, input, handlers, { context } = {}) {
   await collect;
   const missing = calls.find((c) => !handlers[c.state]);
   if (missing) throw new Error(`test harness: no handler for Task state ${missing.state}`);
-  return { status, output, error, calls, events, states: calls.map((c) => c.state) };
+  return { status, output, error, calls, events, states: calls.map((c) => c.state), jsonata: localized.replaced };
 }
 
 /** A Context Object with the fields the runbooks read. */

@@ -1,0 +1,304 @@
+package tests
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/trading-ha/trading-ha/infra/runbooks"
+	rb "github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/internal/policy"
+)
+
+// runbookNames maps each runbook's logical name to its physical names.
+var runbookNames = map[string]struct{ sm, logs, role string }{
+	rb.HealthCheckName:        {"sm-health-check", "/aws/vendedlogs/states-health-check", "role-sm-health-check"},
+	rb.BackupVerificationName: {"sm-backup-verify", "/aws/vendedlogs/states-backup-verify", "role-sm-backup-verify"},
+	rb.DatabaseFailoverName:   {"sm-db-failover", "/aws/vendedlogs/states-db-failover", "role-sm-db-failover"},
+	rb.ServiceRecoveryName:    {"sm-svc-recovery", "/aws/vendedlogs/states-svc-recovery", "role-sm-svc-recovery"},
+}
+
+// expectedTargets is what the runbooks must be built over in a stack: the
+// naming-derived identifiers of the parallel components (MERGE markers in
+// deploy.go) and the recorded outputs of the merged ones.
+func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targets {
+	t.Helper()
+	arn := func(svc, res string) string { return "arn:aws:" + svc + ":us-east-1:" + acct + ":" + res }
+	table := output(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
+	bucket := output(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
+	return rb.Targets{
+		ClusterIdentifier:         "aurora-" + stack,
+		ClusterArn:                arn("rds", "cluster:aurora-"+stack),
+		WriterInstanceIdentifier:  "aurora-" + stack + "-1",
+		// dev runs a writer and one reader, prod two readers
+		ReaderInstanceIdentifiers: perStack(stack, []string{"aurora-dev-2"}, []string{"aurora-prod-2", "aurora-prod-3"}),
+		EcsClusterArn:             arn("ecs", "cluster/ecs-"+stack),
+		EcsServiceName:            "svc-trading-" + stack,
+		EcsServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
+		TargetGroupArns:           []string{arn("elasticloadbalancing", "targetgroup/tg-"+stack+"/73e2d6bc24d8a067")},
+		TableName:                 "sessions-" + stack,
+		TableArn:                  table,
+		BackupVaultName:           "vault-" + stack,
+		ProtectedResourceArns:     []string{arn("rds", "cluster:aurora-"+stack), table, bucket},
+		RestoreRoleArn:            "arn:aws:iam::" + acct + ":role/role-backup-" + stack,
+		RestoreKmsKeyArn:          output(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
+		CanaryName:                "canary-" + stack,
+		AlarmNames:                []string{"alarm-degraded-" + stack},
+		TopicArn:                  arn("sns", "alarms-"+stack),
+		RpoThresholdMinutes:       1560,
+		FailoverTimeoutSeconds:    600,
+		DeploymentTimeoutSeconds:  900,
+		RestoreTimeoutSeconds:     3600,
+	}
+}
+
+// TestRunbookStateMachines: four STANDARD machines, logging ALL with
+// execution data into their own KMS-encrypted group, tracing on, and a
+// definition equal to the asl package's output for the stack's targets.
+func TestRunbookStateMachines(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		telemetry := output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		targets := expectedTargets(t, stack, rec)
+		inComponent := 0
+		for _, r := range rec.ByType("aws:sfn/stateMachine:StateMachine") {
+			if r.Component == "trading:runbooks:Runbooks" {
+				inComponent++
+			}
+		}
+		if inComponent != 4 {
+			t.Errorf("%d state machines in the runbooks component, want 4", inComponent)
+		}
+		for _, book := range rb.Runbooks() {
+			n := runbookNames[book.Name]
+			sm := one(t, rec, "aws:sfn/stateMachine:StateMachine", book.Name)
+			lg := one(t, rec, "aws:cloudwatch/logGroup:LogGroup", book.Name+"-logs")
+			eq(t, sm, "name", n.sm+"-"+stack)
+			eq(t, sm, "type", "STANDARD")
+			eq(t, sm, "loggingConfiguration.level", "ALL")
+			eq(t, sm, "loggingConfiguration.includeExecutionData", true)
+			eq(t, sm, "loggingConfiguration.logDestination", output(t, lg, "arn")+":*")
+			eq(t, sm, "tracingConfiguration.enabled", true)
+			eq(t, sm, "roleArn", "arn:aws:iam::"+acct+":role/"+n.role+"-"+stack)
+			eq(t, lg, "name", n.logs+"-"+stack)
+			eq(t, lg, "kmsKeyId", telemetry)
+			eq(t, lg, "retentionInDays", map[string]int{"dev": 30, "prod": 365}[stack])
+
+			want, err := book.Build(targets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantJSON, err := want.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := get(t, sm, "definition"); got != wantJSON {
+				t.Errorf("%s: definition differs from the asl builder %s over the stack's targets", book.Name, book.Name)
+			}
+			var def map[string]any
+			jsonInput(t, sm, "definition", &def)
+			checkTasks(t, book.Name, def["States"].(map[string]any))
+		}
+	})
+}
+
+// checkTasks walks a parsed definition: every Task is an AWS SDK (or the
+// optimized SNS) integration, never Lambda, with Retry and a final
+// States.ALL catcher.
+func checkTasks(t *testing.T, machine string, states map[string]any) {
+	t.Helper()
+	for name, v := range states {
+		s := v.(map[string]any)
+		if br, ok := s["Branches"].([]any); ok {
+			for _, b := range br {
+				checkTasks(t, machine, b.(map[string]any)["States"].(map[string]any))
+			}
+		}
+		if ip, ok := s["ItemProcessor"].(map[string]any); ok {
+			checkTasks(t, machine, ip["States"].(map[string]any))
+		}
+		if s["Type"] != "Task" {
+			continue
+		}
+		res, _ := s["Resource"].(string)
+		if strings.Contains(res, "lambda") || !(strings.HasPrefix(res, "arn:aws:states:::aws-sdk:") || res == "arn:aws:states:::sns:publish") {
+			t.Errorf("%s/%s: resource %q is not an SDK integration", machine, name, res)
+		}
+		retry, _ := s["Retry"].([]any)
+		catch, _ := s["Catch"].([]any)
+		if len(retry) == 0 || len(catch) == 0 {
+			t.Errorf("%s/%s: Retry %v Catch %v", machine, name, retry, catch)
+			continue
+		}
+		last := catch[len(catch)-1].(map[string]any)["ErrorEquals"].([]any)
+		if !reflect.DeepEqual(last, []any{"States.ALL"}) {
+			t.Errorf("%s/%s: last catcher %v is not States.ALL", machine, name, last)
+		}
+	}
+}
+
+// TestRunbookRoles: each machine has its own role (states.amazonaws.com,
+// aws:SourceAccount) whose inline policy is exactly the definition's
+// derived statements plus telemetry key, log delivery and X-Ray.
+func TestRunbookRoles(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		telemetry := output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		targets := expectedTargets(t, stack, rec)
+		for _, book := range rb.Runbooks() {
+			role := one(t, rec, "aws:iam/role:Role", book.Name+"-role")
+			eq(t, role, "name", runbookNames[book.Name].role+"-"+stack)
+			var trust policyDoc
+			jsonInput(t, role, "assumeRolePolicy", &trust)
+			if len(trust.Statement) != 1 || trust.Statement[0].Principal["Service"] != "states.amazonaws.com" ||
+				trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"] != acct {
+				t.Errorf("%s trust = %+v", book.Name, trust.Statement)
+			}
+
+			rp := one(t, rec, "aws:iam/rolePolicy:RolePolicy", book.Name+"-role")
+			eq(t, rp, "role", runbookNames[book.Name].role+"-"+stack)
+			var got policyDoc
+			jsonInput(t, rp, "policy", &got)
+			sm, err := book.Build(targets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want policyDoc
+			wantJSON, err := runbooks.Policy(sm, telemetry).JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(wantJSON), &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s policy\n got %+v\nwant %+v", book.Name, got, want)
+			}
+			// The derived part is the Task states' permissions, one statement each.
+			perms := sm.Permissions()
+			if len(got.Statement) != len(perms)+3 {
+				t.Errorf("%s: %d statements, want %d derived + 3", book.Name, len(got.Statement), len(perms))
+			}
+			for i, p := range perms {
+				if i < len(got.Statement) && (!reflect.DeepEqual(got.Statement[i].Action, p.Actions) || !reflect.DeepEqual(got.Statement[i].Resource, p.Resources)) {
+					t.Errorf("%s statement %d = %v on %v, want %v on %v", book.Name, i, got.Statement[i].Action, got.Statement[i].Resource, p.Actions, p.Resources)
+				}
+			}
+			for _, s := range got.Statement {
+				for _, a := range s.Action {
+					if a == "*" || strings.HasSuffix(a, ":*") {
+						t.Errorf("%s: wildcard action %q", book.Name, a)
+					}
+					if slices.Contains(s.Resource, "*") && !slices.Contains(policy.NoResourceLevelActions, a) {
+						t.Errorf("%s: %s on \"*\" is not in policy.NoResourceLevelActions", book.Name, a)
+					}
+				}
+			}
+		}
+		// Spot-check the derived values that matter most.
+		actions := func(name string) map[string][]string {
+			var doc policyDoc
+			jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", name+"-role"), "policy", &doc)
+			out := map[string][]string{}
+			for _, s := range doc.Statement {
+				for _, a := range s.Action {
+					out[a] = append(out[a], s.Resource...)
+				}
+			}
+			return out
+		}
+		fo := actions(rb.DatabaseFailoverName)
+		if !reflect.DeepEqual(fo["rds:FailoverDBCluster"], []string{targets.ClusterArn}) {
+			t.Errorf("FailoverDBCluster on %v", fo["rds:FailoverDBCluster"])
+		}
+		wantDB := []string{}
+		for i := 1; i <= perStack(stack, 2, 3); i++ {
+			wantDB = append(wantDB, "arn:aws:rds:us-east-1:"+acct+":db:aurora-"+stack+"-"+string(rune('0'+i)))
+		}
+		if !reflect.DeepEqual(fo["rds:DescribeDBInstances"], wantDB) {
+			t.Errorf("DescribeDBInstances on %v, want %v", fo["rds:DescribeDBInstances"], wantDB)
+		}
+		bv := actions(rb.BackupVerificationName)
+		if !reflect.DeepEqual(bv["iam:PassRole"], []string{targets.RestoreRoleArn}) ||
+			!reflect.DeepEqual(bv["dynamodb:DeleteTable"], []string{targets.TableArn + "-verify-*"}) ||
+			!reflect.DeepEqual(bv["backup:ListRecoveryPointsByBackupVault"], []string{"arn:aws:backup:us-east-1:" + acct + ":backup-vault:vault-" + stack}) {
+			t.Errorf("backup verification grants %v", bv)
+		}
+		for _, name := range []string{rb.HealthCheckName, rb.BackupVerificationName, rb.DatabaseFailoverName, rb.ServiceRecoveryName} {
+			if got := actions(name)["sns:Publish"]; !reflect.DeepEqual(got, []string{targets.TopicArn}) {
+				t.Errorf("%s: sns:Publish on %v", name, got)
+			}
+		}
+	})
+}
+
+// TestRunbookSchedules: the health check (dev every 15 min, prod every 5)
+// and the backup verification (daily 12:00 UTC) run on schedules whose
+// roles may start exactly their machine.
+func TestRunbookSchedules(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		for _, c := range []struct {
+			runbook, name, role, expr string
+			maxAge                    int
+		}{
+			{rb.HealthCheckName, "sched-health-check", "role-sched-health-check", map[string]string{"dev": "rate(15 minutes)", "prod": "rate(5 minutes)"}[stack], 300},
+			{rb.BackupVerificationName, "sched-backup-verify", "role-sched-backup-verify", "cron(0 12 * * ? *)", 3600},
+		} {
+			smArn := "arn:aws:states:us-east-1:" + acct + ":stateMachine:" + runbookNames[c.runbook].sm + "-" + stack
+			s := one(t, rec, "aws:scheduler/schedule:Schedule", c.runbook+"-schedule")
+			eq(t, s, "name", c.name+"-"+stack)
+			eq(t, s, "scheduleExpression", c.expr)
+			eq(t, s, "flexibleTimeWindow.mode", "OFF")
+			eq(t, s, "target.arn", smArn)
+			eq(t, s, "target.roleArn", "arn:aws:iam::"+acct+":role/"+c.role+"-"+stack)
+			eq(t, s, "target.retryPolicy.maximumEventAgeInSeconds", c.maxAge)
+			var in map[string]any
+			jsonInput(t, s, "target.input", &in)
+			if !reflect.DeepEqual(in, map[string]any{"requestedBy": "scheduler:" + c.name + "-" + stack}) {
+				t.Errorf("%s input = %v", c.runbook, in)
+			}
+
+			role := one(t, rec, "aws:iam/role:Role", c.runbook+"-schedule-role")
+			var trust, doc policyDoc
+			jsonInput(t, role, "assumeRolePolicy", &trust)
+			if trust.Statement[0].Principal["Service"] != "scheduler.amazonaws.com" || trust.Statement[0].Condition["StringEquals"]["aws:SourceAccount"] != acct {
+				t.Errorf("%s schedule trust = %+v", c.runbook, trust.Statement)
+			}
+			jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", c.runbook+"-schedule-role"), "policy", &doc)
+			if len(doc.Statement) != 1 || !reflect.DeepEqual(doc.Statement[0].Action, []string{"states:StartExecution"}) ||
+				!reflect.DeepEqual(doc.Statement[0].Resource, []string{smArn}) {
+				t.Errorf("%s schedule policy = %+v", c.runbook, doc.Statement)
+			}
+		}
+		if n := len(rec.ByType("aws:scheduler/schedule:Schedule")); n != 3 {
+			t.Errorf("%d schedules, want 3 (snapshot, health check, backup verification)", n)
+		}
+	})
+}
+
+// TestRunbookAlarmsWatchTheRecordedMachines: monitoring builds the
+// failed-execution alarms before the runbooks exist, from their fixed
+// names; each alarm must point at a state machine the stack really creates.
+func TestRunbookAlarmsWatchTheRecordedMachines(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		machines := map[string]bool{}
+		for _, sm := range rec.ByType("aws:sfn/stateMachine:StateMachine") {
+			machines[out(t, sm, "arn")] = true
+		}
+		n := 0
+		for _, a := range rec.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+			if a.Inputs["metricName"] != "ExecutionsFailed" {
+				continue
+			}
+			n++
+			arn, _ := get(t, a, "dimensions.StateMachineArn").(string)
+			if !machines[arn] {
+				t.Errorf("alarm %s watches %q, which the stack does not create", a.Name, arn)
+			}
+		}
+		if n != 4 {
+			t.Errorf("%d failed-execution alarms, want one per runbook (4)", n)
+		}
+	})
+}
