@@ -30,9 +30,9 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 	table := output(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
 	bucket := output(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
 	return rb.Targets{
-		ClusterIdentifier:         "aurora-" + stack,
-		ClusterArn:                arn("rds", "cluster:aurora-"+stack),
-		WriterInstanceIdentifier:  "aurora-" + stack + "-1",
+		ClusterIdentifier:        "aurora-" + stack,
+		ClusterArn:               arn("rds", "cluster:aurora-"+stack),
+		WriterInstanceIdentifier: "aurora-" + stack + "-1",
 		// dev runs a writer and one reader, prod two readers
 		ReaderInstanceIdentifiers: perStack(stack, []string{"aurora-dev-2"}, []string{"aurora-prod-2", "aurora-prod-3"}),
 		EcsClusterArn:             arn("ecs", "cluster/ecs-"+stack),
