@@ -157,7 +157,7 @@ func ConfigReference(dir string) (string, error) {
 	}
 	overrides := map[string]map[string]any{}
 	for _, s := range stacks {
-		cfg, err := stackConfig(dir, s)
+		cfg, err := offline.StackOverrides(dir, s)
 		if err != nil {
 			return "", err
 		}
@@ -318,22 +318,4 @@ func stackFiles(dir string) ([]string, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
 	return out, nil
-}
-
-// stackConfig returns the raw overrides of one stack file.
-func stackConfig(dir, stack string) (map[string]any, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "Pulumi."+stack+".yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("read stack file: %w", err)
-	}
-	var sf struct {
-		Config map[string]any `yaml:"config"`
-	}
-	if err := yaml.Unmarshal(b, &sf); err != nil {
-		return nil, fmt.Errorf("parse Pulumi.%s.yaml: %w", stack, err)
-	}
-	if sf.Config == nil {
-		sf.Config = map[string]any{}
-	}
-	return sf.Config, nil
 }

@@ -82,6 +82,23 @@ func LoadStack(dir, stack string) (map[string]string, error) {
 		}
 		out[p.Name+":"+key] = v
 	}
+	overrides, err := StackOverrides(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	for key, val := range overrides {
+		v, err := encode(val)
+		if err != nil {
+			return nil, fmt.Errorf("Pulumi.%s.yaml %s: %w", stack, key, err)
+		}
+		out[key] = v
+	}
+	return out, nil
+}
+
+// StackOverrides returns the raw config values one stack file sets
+// (Pulumi.<stack>.yaml), keyed as written ("trading-ha:key", "aws:region").
+func StackOverrides(dir, stack string) (map[string]any, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "Pulumi."+stack+".yaml"))
 	if err != nil {
 		return nil, fmt.Errorf("read stack file: %w", err)
@@ -92,14 +109,10 @@ func LoadStack(dir, stack string) (map[string]string, error) {
 	if err := yaml.Unmarshal(b, &sf); err != nil {
 		return nil, fmt.Errorf("parse Pulumi.%s.yaml: %w", stack, err)
 	}
-	for key, val := range sf.Config {
-		v, err := encode(val)
-		if err != nil {
-			return nil, fmt.Errorf("Pulumi.%s.yaml %s: %w", stack, key, err)
-		}
-		out[key] = v
+	if sf.Config == nil {
+		sf.Config = map[string]any{}
 	}
-	return out, nil
+	return sf.Config, nil
 }
 
 // encode renders a YAML value the way the Pulumi engine passes config to a
