@@ -1,11 +1,14 @@
 package tests
 
 import (
+	"encoding/json"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	rb "github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	"github.com/trading-ha/trading-ha/infra/statemachine"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
@@ -299,6 +302,53 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 		if len(sp.Statement) != 1 || !reflect.DeepEqual(sp.Statement[0].Action, []string{"states:StartExecution"}) ||
 			!reflect.DeepEqual(sp.Statement[0].Resource, []string{smArn}) {
 			t.Errorf("schedule role policy = %+v", sp.Statement)
+		}
+	})
+}
+
+// TestBackupServiceSnapshotIsTheASLBuilder: the recorded definition is
+// rb.ServiceSnapshot (infra/runbooks/asl) for the stack's targets, and the role's inline policy
+// is exactly the one derived from it (statemachine.Policy), as for the
+// runbooks.
+func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		bucket := one(t, rec, "aws:s3/bucketV2:BucketV2", "data")
+		targets := rb.SnapshotTargets{
+			ClusterArn:     "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-" + stack,
+			ServiceArn:     "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack,
+			TargetGroupArn: output(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn"),
+			Bucket:         output(t, bucket, "bucket"), BucketArn: output(t, bucket, "arn"), Prefix: "ecs-snapshots",
+			DataKeyArn: output(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
+			TopicArn:   "arn:aws:sns:us-east-1:" + acct + ":alarms-" + stack,
+		}
+		sm, err := rb.ServiceSnapshot(targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want any
+		jsonInput(t, one(t, rec, "aws:sfn/stateMachine:StateMachine", "snapshot"), "definition", &got)
+		def, err := sm.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(def), &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("definition\n got %v\nwant %v", got, want)
+		}
+
+		var gotPolicy, wantPolicy policyDoc
+		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-role"), "policy", &gotPolicy)
+		doc, err := statemachine.Policy(sm, output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")).JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(doc), &wantPolicy); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotPolicy, wantPolicy) {
+			t.Errorf("policy\n got %+v\nwant %+v", gotPolicy, wantPolicy)
 		}
 	})
 }

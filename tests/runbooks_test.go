@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/infra/runbooks"
 	rb "github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	"github.com/trading-ha/trading-ha/infra/statemachine"
 	"github.com/trading-ha/trading-ha/internal/offline"
 	"github.com/trading-ha/trading-ha/internal/policy"
 )
@@ -165,7 +165,7 @@ func TestRunbookRoles(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want policyDoc
-			wantJSON, err := runbooks.Policy(sm, telemetry).JSON()
+			wantJSON, err := statemachine.Policy(sm, telemetry).JSON()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,16 +9,12 @@ package runbooks
 import (
 	"fmt"
 
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/scheduler"
-	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sfn"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/config"
-	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
 
 // Args configures the component. Every name and ARN comes from the
@@ -96,36 +92,6 @@ func Machines() []Machine {
 	}
 }
 
-// LogDeliveryActions are the CloudWatch Logs vended-log delivery actions
-// Step Functions logging needs; none supports resource-level permissions.
-var LogDeliveryActions = []string{
-	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-	"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-}
-
-// XRayActions are the tracing actions; none supports resource-level permissions.
-var XRayActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
-
-// Policy is a state machine role's inline policy: one statement per
-// permission the definition derives (asl.StateMachine.Permissions), the
-// telemetry key for the encrypted alarm topic, log delivery and X-Ray.
-func Policy(sm *asl.StateMachine, telemetryKeyArn string) iamdoc.Document {
-	var stmts []iamdoc.Statement
-	for i, p := range sm.Permissions() {
-		s := iamdoc.Allow(fmt.Sprintf("Runbook%d", i), p.Actions, p.Resources)
-		s.Condition = p.Condition
-		stmts = append(stmts, s)
-	}
-	return iamdoc.New(append(stmts,
-		// The alarm topic is encrypted with the telemetry key; publishers need it.
-		iamdoc.Allow("EncryptNotification", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{telemetryKeyArn}),
-		// CloudWatch Logs vended-log delivery actions support no resource-level permissions: "*" only.
-		iamdoc.Allow("LogDelivery", LogDeliveryActions, []string{"*"}),
-		// X-Ray segment and sampling actions support no resource-level permissions: "*" only.
-		iamdoc.Allow("XRay", XRayActions, []string{"*"}),
-	)...)
-}
-
 // New creates the state machines, their roles, log groups and schedules.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Runbooks, error) {
 	c := &Runbooks{}
@@ -159,34 +125,41 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return t, nil
 	})
 
-	trust, err := iamdoc.AssumeRole("states.amazonaws.com", args.AccountID).JSON()
-	if err != nil {
-		return nil, err
+	schedules := map[string]*statemachine.Schedule{
+		asl.HealthCheckName: {
+			Name: args.Names.Name(naming.HealthCheckSchedule), RoleName: args.Names.Name(naming.HealthCheckSchedRole),
+			Description: "trading-ha health check runbook", Expression: cfg.HealthCheckSchedule,
+			Input: ScheduleInput(args.Names.Name(naming.HealthCheckSchedule)), MaxEventAgeSeconds: 300,
+		},
+		asl.BackupVerificationName: {
+			Name: args.Names.Name(naming.BackupVerifySchedule), RoleName: args.Names.Name(naming.BackupVerifySchedRole),
+			Description: "trading-ha backup verification runbook", Expression: cfg.BackupVerifySchedule,
+			Input: ScheduleInput(args.Names.Name(naming.BackupVerifySchedule)), MaxEventAgeSeconds: 3600,
+		},
 	}
-	machines := map[string]*sfn.StateMachine{}
+	machines := map[string]*statemachine.Machine{}
 	for _, m := range Machines() {
-		sm, err := machine(ctx, args, m, targets, trust, parent)
+		rb := m.Runbook
+		sm, err := statemachine.New(ctx, rb.Name, statemachine.Spec{
+			Name:             args.Names.Name(m.StateMachine),
+			LogGroupName:     args.Names.Name(m.Logs),
+			RoleName:         args.Names.Name(m.Role),
+			AccountID:        args.AccountID,
+			LogRetentionDays: args.Config.LogRetentionDays,
+			TelemetryKeyArn:  args.TelemetryKeyArn,
+			Definition: targets.ApplyT(func(v any) (*asl.StateMachine, error) {
+				sm, err := rb.Build(v.(asl.Targets))
+				if err != nil {
+					return nil, fmt.Errorf("build %s: %w", rb.Name, err)
+				}
+				return sm, nil
+			}),
+			Schedule: schedules[rb.Name],
+		}, parent)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("runbook %s: %w", rb.Name, err)
 		}
-		machines[m.Runbook.Name] = sm
-	}
-
-	for _, s := range []struct {
-		runbook    string
-		kind, role naming.Kind
-		expression string
-		desc       string
-		maxAge     int
-	}{
-		{asl.HealthCheckName, naming.HealthCheckSchedule, naming.HealthCheckSchedRole, cfg.HealthCheckSchedule,
-			"trading-ha health check runbook", 300},
-		{asl.BackupVerificationName, naming.BackupVerifySchedule, naming.BackupVerifySchedRole, cfg.BackupVerifySchedule,
-			"trading-ha backup verification runbook", 3600},
-	} {
-		if err := schedule(ctx, args, s.runbook, s.kind, s.role, s.expression, s.desc, s.maxAge, machines[s.runbook], parent); err != nil {
-			return nil, err
-		}
+		machines[rb.Name] = sm
 	}
 
 	hc, bv := machines[asl.HealthCheckName], machines[asl.BackupVerificationName]
@@ -206,103 +179,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return c, nil
 }
 
-// machine creates one runbook's log group, role, policy and state machine.
-func machine(ctx *pulumi.Context, args Args, m Machine, targets pulumi.Output, trust string, parent pulumi.ResourceOption) (*sfn.StateMachine, error) {
-	rb := m.Runbook
-	built := targets.ApplyT(func(v any) (*asl.StateMachine, error) {
-		sm, err := rb.Build(v.(asl.Targets))
-		if err != nil {
-			return nil, fmt.Errorf("build %s: %w", rb.Name, err)
-		}
-		if err := sm.Validate(); err != nil {
-			return nil, fmt.Errorf("validate %s: %w", rb.Name, err)
-		}
-		return sm, nil
-	})
-	definition := built.ApplyT(func(v any) (string, error) {
-		return v.(*asl.StateMachine).JSON()
-	}).(pulumi.StringOutput)
-	policy := pulumi.All(built, args.TelemetryKeyArn).ApplyT(func(v []any) (string, error) {
-		return Policy(v[0].(*asl.StateMachine), v[1].(string)).JSON()
-	}).(pulumi.StringOutput)
-
-	logs, err := cloudwatch.NewLogGroup(ctx, rb.Name+"-logs", &cloudwatch.LogGroupArgs{
-		Name:            pulumi.String(args.Names.Name(m.Logs)),
-		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
-		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("create %s log group: %w", rb.Name, err)
-	}
-	role, err := iam.NewRole(ctx, rb.Name+"-role", &iam.RoleArgs{
-		Name:             pulumi.String(args.Names.Name(m.Role)),
-		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("create %s role: %w", rb.Name, err)
-	}
-	rolePolicy, err := iam.NewRolePolicy(ctx, rb.Name+"-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("attach %s role policy: %w", rb.Name, err)
-	}
-	sm, err := sfn.NewStateMachine(ctx, rb.Name, &sfn.StateMachineArgs{
-		Name:       pulumi.String(args.Names.Name(m.StateMachine)),
-		Type:       pulumi.String("STANDARD"),
-		RoleArn:    role.Arn,
-		Definition: definition,
-		LoggingConfiguration: &sfn.StateMachineLoggingConfigurationArgs{
-			Level: pulumi.String("ALL"), IncludeExecutionData: pulumi.Bool(true),
-			LogDestination: pulumi.Sprintf("%s:*", logs.Arn),
-		},
-		TracingConfiguration: &sfn.StateMachineTracingConfigurationArgs{Enabled: pulumi.Bool(true)},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
-	if err != nil {
-		return nil, fmt.Errorf("create %s state machine: %w", rb.Name, err)
-	}
-	return sm, nil
-}
-
 // ScheduleInput is the execution input a schedule passes: the runbooks'
 // input contract needs requestedBy.
 func ScheduleInput(scheduleName string) string {
 	return `{"requestedBy":"scheduler:` + scheduleName + `"}`
-}
-
-// schedule runs a machine on an EventBridge Scheduler schedule through a
-// role allowed to start exactly that machine.
-func schedule(ctx *pulumi.Context, args Args, runbook string, kind, roleKind naming.Kind, expression, desc string,
-	maxAgeSeconds int, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
-	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", args.AccountID).JSON()
-	if err != nil {
-		return err
-	}
-	role, err := iam.NewRole(ctx, runbook+"-schedule-role", &iam.RoleArgs{
-		Name:             pulumi.String(args.Names.Name(roleKind)),
-		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
-	if err != nil {
-		return fmt.Errorf("create %s schedule role: %w", runbook, err)
-	}
-	policy := sm.Arn.ApplyT(func(arn string) (string, error) {
-		return iamdoc.New(iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{arn})).JSON()
-	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, runbook+"-schedule-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
-		return fmt.Errorf("attach %s schedule role policy: %w", runbook, err)
-	}
-	name := args.Names.Name(kind)
-	if _, err := scheduler.NewSchedule(ctx, runbook+"-schedule", &scheduler.ScheduleArgs{
-		Name:               pulumi.String(name),
-		Description:        pulumi.String(desc),
-		ScheduleExpression: pulumi.String(expression),
-		FlexibleTimeWindow: &scheduler.ScheduleFlexibleTimeWindowArgs{Mode: pulumi.String("OFF")},
-		Target: &scheduler.ScheduleTargetArgs{
-			Arn: sm.Arn, RoleArn: role.Arn, Input: pulumi.String(ScheduleInput(name)),
-			RetryPolicy: &scheduler.ScheduleTargetRetryPolicyArgs{
-				MaximumRetryAttempts: pulumi.Int(3), MaximumEventAgeInSeconds: pulumi.Int(maxAgeSeconds),
-			},
-		},
-	}, parent); err != nil {
-		return fmt.Errorf("create %s schedule: %w", runbook, err)
-	}
-	return nil
 }

@@ -26,6 +26,10 @@ var services = map[string]service{
 	"backup":                 {"backup", "Backup", []string{"ThrottlingException", "ServiceUnavailableException", "BackupException"}},
 	"cloudwatch":             {"cloudwatch", "CloudWatch", []string{"ThrottlingException", "CloudWatchException"}},
 	"synthetics":             {"synthetics", "Synthetics", []string{"ThrottlingException", "InternalServerException", "SyntheticsException"}},
+	// Used by the service snapshot only, which retries every error
+	// (snapshotRetry), so no retryable names are listed.
+	"s3":  {"s3", "S3", nil},
+	"sns": {"sns", "Sns", nil},
 }
 
 // ErrorPath is where every Catch stores the error object, so the original
@@ -52,10 +56,12 @@ func lowerFirst(s string) string {
 	return string(unicode.ToLower(r)) + s[n:]
 }
 
-// sdkTask builds a Task calling arn:aws:states:::aws-sdk:<svc>:<action>.
-// action is the API name in PascalCase (e.g. "DescribeDBClusters"); the IAM
-// action is <iamPrefix>:<action>. onError is the Catch target.
-func sdkTask(svc, action string, params map[string]any, resources []string, onError string) (*Task, error) {
+// sdkCall builds a Task calling arn:aws:states:::aws-sdk:<svc>:<action>
+// with its IAM permission and no Retry or Catch. action is the API name in
+// PascalCase (e.g. "DescribeDBClusters"); the IAM action is
+// <iamPrefix>:<action>. "*" is accepted as a resource only for the actions
+// in WildcardActions.
+func sdkCall(svc, action string, params map[string]any, resources []string) (*Task, error) {
 	info, ok := services[svc]
 	if !ok {
 		return nil, fmt.Errorf("sdk task %s:%s: unknown service", svc, action)
@@ -71,17 +77,31 @@ func sdkTask(svc, action string, params map[string]any, resources []string, onEr
 			}
 		}
 	}
+	return &Task{
+		Resource:   "arn:aws:states:::aws-sdk:" + svc + ":" + lowerFirst(action),
+		Parameters: params,
+		Policy:     []Permission{{Actions: []string{iamAction}, Resources: resources}},
+	}, nil
+}
+
+// sdkTask is sdkCall with the runbooks' error handling: retry the service's
+// throttling and server-side errors, then catch everything into onError.
+func sdkTask(svc, action string, params map[string]any, resources []string, onError string) (*Task, error) {
+	task, err := sdkCall(svc, action, params, resources)
+	if err != nil {
+		return nil, err
+	}
+	info := services[svc]
+	if len(info.retryable) == 0 {
+		return nil, fmt.Errorf("sdk task %s:%s: no retryable errors known for the service", svc, action)
+	}
 	retry := make([]string, 0, len(info.retryable))
 	for _, e := range info.retryable {
 		retry = append(retry, info.errPrefix+"."+e)
 	}
-	return &Task{
-		Resource:   "arn:aws:states:::aws-sdk:" + svc + ":" + lowerFirst(action),
-		Parameters: params,
-		Retry:      retryPolicy(retry),
-		Catch:      catchAll(onError),
-		Policy:     []Permission{{Actions: []string{iamAction}, Resources: resources}},
-	}, nil
+	task.Retry = retryPolicy(retry)
+	task.Catch = catchAll(onError)
+	return task, nil
 }
 
 // notifyTask publishes the JSON document at reportPath to the topic through

@@ -1,5 +1,6 @@
-// Package asl builds the trading-ha Step Functions runbooks as typed Amazon
-// States Language (ASL) values.
+// Package asl builds the trading-ha Step Functions workflows — the four
+// runbooks and the backup component's ECS service snapshot — as typed
+// Amazon States Language (ASL) values.
 //
 // Definitions are plain Go structs marshalled with encoding/json; no string
 // templates are involved. Each Task state carries the IAM statement it needs
@@ -8,7 +9,8 @@
 //
 // The package has no Pulumi dependency: a component resource resolves ARNs
 // and names into a Targets value (e.g. inside an ApplyT) and calls one of
-// HealthCheck, BackupVerification, DatabaseFailover or ServiceRecovery.
+// HealthCheck, BackupVerification, DatabaseFailover or ServiceRecovery (or
+// fills a SnapshotTargets value and calls ServiceSnapshot).
 package asl
 
 import (

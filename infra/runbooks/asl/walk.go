@@ -9,15 +9,19 @@ import (
 	"strings"
 )
 
-// WildcardActions lists the IAM actions used by the runbooks that do not
-// support resource-level permissions (the Service Authorization Reference
-// lists no resource type for them), so their statements must use "*".
+// WildcardActions lists the IAM actions used by the runbooks and the service
+// snapshot that do not support resource-level permissions (the Service
+// Authorization Reference lists no resource type for them), so their
+// statements must use "*".
 // Every other action is scoped to our ARNs.
 var WildcardActions = map[string]string{
 	"elasticloadbalancing:DescribeTargetHealth": "Describe* actions of Elastic Load Balancing v2 have no resource types",
 	"backup:StartRestoreJob":                    "authorized against the recovery point's source resource, which the request names only at run time",
 	"backup:ListRecoveryPointsByResource":       "no resource type; the resource ARN is a request parameter",
 	"backup:DescribeRestoreJob":                 "no resource type; restore jobs have no ARN",
+	"ecs:DescribeTaskDefinition":                "supports no resource-level permissions: \"*\" is the only valid resource",
+	"elasticloadbalancing:DescribeTargetGroups": "Describe* actions of Elastic Load Balancing v2 have no resource types",
+	"elasticloadbalancing:DescribeListeners":    "Describe* actions of Elastic Load Balancing v2 have no resource types",
 }
 
 // VisitFunc is called for every state of a definition, including states

@@ -1,0 +1,201 @@
+// Package statemachine deploys one typed ASL definition (infra/runbooks/asl)
+// the way every trading-ha workflow runs: a STANDARD Step Functions state
+// machine with its own role (trust states.amazonaws.com from our account;
+// inline policy derived from the definition's Task permissions plus the
+// telemetry key, log delivery and X-Ray), a KMS-encrypted log group
+// (level ALL with execution data), X-Ray tracing and, optionally, an
+// EventBridge Scheduler schedule with a role that may start exactly this
+// machine.
+//
+// It is a leaf helper, not a component: New creates its resources under
+// the parent the calling component passes. Logical names are <name>,
+// <name>-logs, <name>-role (role and inline policy), <name>-schedule and
+// <name>-schedule-role (role and inline policy).
+package statemachine
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/scheduler"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sfn"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/runbooks/asl"
+)
+
+// Spec describes one state machine. Physical names come from the caller's
+// naming.Namer.
+type Spec struct {
+	// Name, LogGroupName and RoleName are the physical names of the state
+	// machine, its log group and its role.
+	Name, LogGroupName, RoleName string
+	// AccountID scopes the trust policies (aws:SourceAccount).
+	AccountID string
+	// LogRetentionDays is the log group's retention.
+	LogRetentionDays int
+	// TelemetryKeyArn encrypts the log group; the role may also use it to
+	// publish to the encrypted alarm topic.
+	TelemetryKeyArn pulumi.StringInput
+	// Definition resolves to the *asl.StateMachine once the outputs it
+	// embeds are known; New validates it (asl.StateMachine.Validate) before
+	// it deploys.
+	Definition pulumi.Output
+	// Schedule, when set, starts the machine on an EventBridge Scheduler
+	// schedule.
+	Schedule *Schedule
+}
+
+// Schedule runs a machine on an EventBridge Scheduler schedule.
+type Schedule struct {
+	// Name and RoleName are the physical names of the schedule and its role.
+	Name, RoleName string
+	// Description and Expression (cron(...) or rate(...)) of the schedule.
+	Description, Expression string
+	// Input is the execution input the schedule passes.
+	Input string
+	// MaxEventAgeSeconds bounds the target's retries.
+	MaxEventAgeSeconds int
+}
+
+// Machine is what New created.
+type Machine struct {
+	// StateMachine is the Step Functions state machine.
+	StateMachine *sfn.StateMachine
+	// Arn and Name are the state machine's.
+	Arn, Name pulumi.StringOutput
+}
+
+// LogDeliveryActions are the CloudWatch Logs vended-log delivery actions
+// Step Functions logging needs; none supports resource-level permissions.
+var LogDeliveryActions = []string{
+	"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+	"logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+}
+
+// XRayActions are the tracing actions; none supports resource-level permissions.
+var XRayActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
+
+// Policy is a state machine role's inline policy: one statement per
+// permission the definition derives (asl.StateMachine.Permissions), the
+// telemetry key for the encrypted alarm topic, log delivery and X-Ray.
+func Policy(sm *asl.StateMachine, telemetryKeyArn string) iamdoc.Document {
+	var stmts []iamdoc.Statement
+	for i, p := range sm.Permissions() {
+		s := iamdoc.Allow(fmt.Sprintf("Runbook%d", i), p.Actions, p.Resources)
+		s.Condition = p.Condition
+		stmts = append(stmts, s)
+	}
+	return iamdoc.New(append(stmts,
+		// The alarm topic is encrypted with the telemetry key; publishers need it.
+		iamdoc.Allow("EncryptNotification", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{telemetryKeyArn}),
+		// CloudWatch Logs vended-log delivery actions support no resource-level permissions: "*" only.
+		iamdoc.Allow("LogDelivery", LogDeliveryActions, []string{"*"}),
+		// X-Ray segment and sampling actions support no resource-level permissions: "*" only.
+		iamdoc.Allow("XRay", XRayActions, []string{"*"}),
+	)...)
+}
+
+// New creates the log group, role, inline policy, state machine and, if
+// spec.Schedule is set, the schedule and its role, all under parent.
+func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOption) (*Machine, error) {
+	built := spec.Definition.ApplyT(func(v any) (*asl.StateMachine, error) {
+		sm, ok := v.(*asl.StateMachine)
+		if !ok || sm == nil {
+			return nil, fmt.Errorf("build %s: got %T, want *asl.StateMachine", name, v)
+		}
+		if err := sm.Validate(); err != nil {
+			return nil, fmt.Errorf("validate %s: %w", name, err)
+		}
+		return sm, nil
+	})
+	definition := built.ApplyT(func(v any) (string, error) {
+		return v.(*asl.StateMachine).JSON()
+	}).(pulumi.StringOutput)
+	policy := pulumi.All(built, spec.TelemetryKeyArn).ApplyT(func(v []any) (string, error) {
+		return Policy(v[0].(*asl.StateMachine), v[1].(string)).JSON()
+	}).(pulumi.StringOutput)
+
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(spec.LogGroupName),
+		RetentionInDays: pulumi.Int(spec.LogRetentionDays),
+		KmsKeyId:        spec.TelemetryKeyArn,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create %s log group: %w", name, err)
+	}
+	trust, err := iamdoc.AssumeRole("states.amazonaws.com", spec.AccountID).JSON()
+	if err != nil {
+		return nil, fmt.Errorf("%s trust policy: %w", name, err)
+	}
+	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
+		Name:             pulumi.String(spec.RoleName),
+		AssumeRolePolicy: pulumi.String(trust),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create %s role: %w", name, err)
+	}
+	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("attach %s role policy: %w", name, err)
+	}
+	sm, err := sfn.NewStateMachine(ctx, name, &sfn.StateMachineArgs{
+		Name:       pulumi.String(spec.Name),
+		Type:       pulumi.String("STANDARD"),
+		RoleArn:    role.Arn,
+		Definition: definition,
+		LoggingConfiguration: &sfn.StateMachineLoggingConfigurationArgs{
+			Level: pulumi.String("ALL"), IncludeExecutionData: pulumi.Bool(true),
+			LogDestination: pulumi.Sprintf("%s:*", logs.Arn),
+		},
+		TracingConfiguration: &sfn.StateMachineTracingConfigurationArgs{Enabled: pulumi.Bool(true)},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+	if err != nil {
+		return nil, fmt.Errorf("create %s state machine: %w", name, err)
+	}
+	if spec.Schedule != nil {
+		if err := schedule(ctx, name, spec.AccountID, *spec.Schedule, sm, parent); err != nil {
+			return nil, err
+		}
+	}
+	return &Machine{StateMachine: sm, Arn: sm.Arn, Name: sm.Name}, nil
+}
+
+// schedule runs sm on an EventBridge Scheduler schedule through a role
+// allowed to start exactly that machine.
+func schedule(ctx *pulumi.Context, name, accountID string, s Schedule, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
+	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", accountID).JSON()
+	if err != nil {
+		return fmt.Errorf("%s schedule trust policy: %w", name, err)
+	}
+	role, err := iam.NewRole(ctx, name+"-schedule-role", &iam.RoleArgs{
+		Name:             pulumi.String(s.RoleName),
+		AssumeRolePolicy: pulumi.String(trust),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create %s schedule role: %w", name, err)
+	}
+	policy := sm.Arn.ApplyT(func(arn string) (string, error) {
+		return iamdoc.New(iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{arn})).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := iam.NewRolePolicy(ctx, name+"-schedule-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
+		return fmt.Errorf("attach %s schedule role policy: %w", name, err)
+	}
+	if _, err := scheduler.NewSchedule(ctx, name+"-schedule", &scheduler.ScheduleArgs{
+		Name:               pulumi.String(s.Name),
+		Description:        pulumi.String(s.Description),
+		ScheduleExpression: pulumi.String(s.Expression),
+		FlexibleTimeWindow: &scheduler.ScheduleFlexibleTimeWindowArgs{Mode: pulumi.String("OFF")},
+		Target: &scheduler.ScheduleTargetArgs{
+			Arn: sm.Arn, RoleArn: role.Arn, Input: pulumi.String(s.Input),
+			RetryPolicy: &scheduler.ScheduleTargetRetryPolicyArgs{
+				MaximumRetryAttempts: pulumi.Int(3), MaximumEventAgeInSeconds: pulumi.Int(s.MaxEventAgeSeconds),
+			},
+		},
+	}, parent); err != nil {
+		return fmt.Errorf("create %s schedule: %w", name, err)
+	}
+	return nil
+}
