@@ -174,7 +174,6 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	}
 	c.Sessions = Sessions{TTL: r.duration(k("sessionTtl"), 5*time.Minute, 24*time.Hour)}
 	c.Params = Params{FeatureFlags: r.strings(k("featureFlags"), 0, 50)}
-	c.Drills = r.drills(k, c.AvailabilityZones)
 	for _, f := range c.Params.FeatureFlags {
 		if !flagPattern.MatchString(f) {
 			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")
@@ -189,6 +188,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.Service = r.service(stack, k)
 	c.Service.DomainName = c.DNS.AppRecordName + "." + c.DNS.DomainName
 	c.Runbooks = r.runbooks(k)
+	c.Drills = r.drills(k, c.AvailabilityZones)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs
