@@ -274,7 +274,7 @@ func expectedAlarms(stack string) map[string]alarmWant {
 // alarmCommon checks name, actions and M-of-N of every metric alarm.
 func alarmCommon(t *testing.T, stack string, a *offline.Resource, key string, w alarmWant) {
 	t.Helper()
-	eq(t, a, "name", "alarm-"+stack+"-"+key)
+	eq(t, a, "name", "alarm-"+key+"-"+stack)
 	eq(t, a, "alarmActions", []string{topicArn(stack)})
 	eq(t, a, "okActions", []string{topicArn(stack)})
 	eq(t, a, "actionsEnabled", true)
@@ -415,7 +415,7 @@ func TestCompositeAlarm(t *testing.T) {
 		eq(t, c, "okActions", []string{topicArn(stack)})
 		var terms []string
 		for _, k := range []string{"canary-success", "r53-health", "alb-5xx-rate", "healthy-hosts-us-east-1a", "healthy-hosts-us-east-1b", "healthy-hosts-us-east-1c"} {
-			terms = append(terms, `ALARM("alarm-`+stack+`-`+k+`")`)
+			terms = append(terms, `ALARM("alarm-`+k+`-`+stack+`")`)
 		}
 		eq(t, c, "alarmRule", strings.Join(terms, " OR "))
 		// Every alarm the rule names exists.

@@ -43,7 +43,7 @@ type metric struct {
 
 // alarmSpec is one metric alarm, as data; the resource is built from it.
 type alarmSpec struct {
-	// key is the alarm's detail ("canary-success"); name is alarm-<suffix>-<key>.
+	// key is the alarm's detail ("canary-success"); name is alarm-<key>-<suffix>.
 	key, name   string
 	description string
 	// Either single (a metric) or expression over metrics (metric math).
@@ -66,7 +66,7 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 	period, evals, dta := cfg.AlarmPeriodSeconds, cfg.AlarmEvaluationPeriods, cfg.AlarmDatapointsToAlarm
 	f := func(v float64) pulumi.Float64Input { return pulumi.Float64(v) }
 	named := func(s alarmSpec) alarmSpec {
-		s.name = args.Names.Unique(naming.AlarmPrefix, s.key)
+		s.name = args.Names.Member(naming.Alarm, s.key)
 		if s.evaluation == 0 {
 			s.period, s.evaluation, s.datapoints = period, evals, dta
 		}

@@ -100,7 +100,9 @@ var (
 	FISLogGroup             = Kind{Type: "fis", MaxLen: 512, Path: "/trading/", Charset: logGroup}
 	ResiliencyPolicy        = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
 	CompositeAlarm          = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
-	AlarmPrefix             = Kind{Type: "alarm", MaxLen: 200, Charset: anyName}
+	// Alarm names one of many metric alarms: alarm-<member>-<suffix>, the
+	// member (e.g. "canary-success") at most 55 characters.
+	Alarm = Kind{Type: "alarm", MaxLen: 255, Reserve: 56, Charset: anyName}
 
 	// events and backup (issue 7)
 	OrdersDLQ            = Kind{Type: "orders-dlq", MaxLen: 80, Charset: anyName}
@@ -153,7 +155,7 @@ var Kinds = []Kind{
 	AuditLogGroup, ConsumerQueue, DeadLetterQueue, EventsRole, BackupVault, BackupPlan, BackupRole,
 	RestoreTestingPlan, BackupSelectionDaily, BackupSelectionPITR, RestoreSelectionAurora, RestoreSelectionSession, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
 	ServiceRecoverySM, ServiceSnapshotSM, SchedulerRole, FISRole, FISLogGroup, ResiliencyPolicy,
-	CompositeAlarm, AlarmPrefix,
+	CompositeAlarm, Alarm,
 	OrdersDLQ, AuditLogPolicy, RuleOrders, RuleAurora, RuleBackupFailed, RuleECSDeploy,
 	RuleECSTaskStopped, RuleDegraded, BackupPlanPITR, SnapshotLogs, SnapshotRole, SnapshotSchedule,
 	SnapshotScheduleRole, DBLogGroup, DBReaderScalingPolicy,
@@ -207,6 +209,13 @@ func (n Namer) Name(k Kind) string {
 // (S3 buckets): <type>-<suffix>-<tail>. The tail must fit k.Reserve.
 func (n Namer) Unique(k Kind, tail string) string {
 	return n.Name(k) + "-" + tail
+}
+
+// Member names one of several resources of a kind, keeping the suffix
+// last: <type>-<member>-<suffix> (alarm-canary-success-prod). The member
+// must fit k.Reserve.
+func (n Namer) Member(k Kind, member string) string {
+	return k.Path + k.Type + "-" + member + "-" + n.suffix
 }
 
 // Check reports whether a full name respects k's limits; tests and the
