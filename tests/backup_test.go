@@ -16,8 +16,8 @@ import (
 func backupARNs(t *testing.T, stack string, rec *offline.Recording) (aurora, table, bucket string) {
 	t.Helper()
 	aurora = "arn:aws:rds:us-east-1:" + acct + ":cluster:aurora-" + stack
-	table = output(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
-	bucket = output(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
+	table = out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
+	bucket = out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
 	if table != "arn:aws:dynamodb:us-east-1:"+acct+":table/sessions-"+stack || !strings.HasPrefix(bucket, "arn:aws:s3:::data-"+stack+"-") {
 		t.Fatalf("unexpected table %s / bucket %s", table, bucket)
 	}
@@ -26,7 +26,7 @@ func backupARNs(t *testing.T, stack string, rec *offline.Recording) (aurora, tab
 
 func TestBackupVault(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		dataKey := output(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
+		dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
 		v := one(t, rec, "aws:backup/vault:Vault", "vault")
 		eq(t, v, "name", "vault-"+stack)
 		eq(t, v, "kmsKeyArn", dataKey)
@@ -115,8 +115,8 @@ func TestBackupRestoreTesting(t *testing.T) {
 		eq(t, p, "recoveryPointSelection.recoveryPointTypes", []string{"SNAPSHOT"})
 
 		aurora, table, _ := backupARNs(t, stack, rec)
-		dataKey := output(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
-		dbSG := output(t, one(t, rec, "aws:ec2/securityGroup:SecurityGroup", "sg-db"), "id")
+		dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
+		dbSG := out(t, one(t, rec, "aws:ec2/securityGroup:SecurityGroup", "sg-db"), "id")
 		role := "arn:aws:iam::" + acct + ":role/role-backup-" + stack
 		for _, c := range []struct {
 			logical, typ, arn string
@@ -162,11 +162,11 @@ func TestBackupServiceSnapshotWorkflow(t *testing.T) {
 		eq(t, sm, "loggingConfiguration.logDestination", "arn:aws:logs:us-east-1:"+acct+":log-group:/aws/vendedlogs/states-svc-snapshot-"+stack+":*")
 		eq(t, sm, "tracingConfiguration.enabled", true)
 		lg := one(t, rec, "aws:cloudwatch/logGroup:LogGroup", "snapshot-logs")
-		eq(t, lg, "kmsKeyId", output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn"))
+		eq(t, lg, "kmsKeyId", out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn"))
 
 		var def asl
 		jsonInput(t, sm, "definition", &def)
-		bucket := output(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "bucket")
+		bucket := out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "bucket")
 		serviceArn := "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack
 		tasks := map[string]string{}
 		for name, s := range def.States {
@@ -226,9 +226,9 @@ func TestBackupServiceSnapshotWorkflow(t *testing.T) {
 
 func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		bucketArn := output(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
-		dataKey := output(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
-		telemetry := output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		bucketArn := out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
+		dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
+		telemetry := out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
 		smArn := "arn:aws:states:us-east-1:" + acct + ":stateMachine:sm-svc-snapshot-" + stack
 		var doc policyDoc
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-role"), "policy", &doc)
@@ -316,9 +316,9 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 		targets := rb.SnapshotTargets{
 			ClusterArn:     "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-" + stack,
 			ServiceArn:     "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack,
-			TargetGroupArn: output(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn"),
-			Bucket:         output(t, bucket, "bucket"), BucketArn: output(t, bucket, "arn"), Prefix: "ecs-snapshots",
-			DataKeyArn: output(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
+			TargetGroupArn: out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn"),
+			Bucket:         out(t, bucket, "bucket"), BucketArn: out(t, bucket, "arn"), Prefix: "ecs-snapshots",
+			DataKeyArn: out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
 			TopicArn:   "arn:aws:sns:us-east-1:" + acct + ":alarms-" + stack,
 		}
 		sm, err := rb.ServiceSnapshot(targets)
@@ -340,7 +340,7 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 
 		var gotPolicy, wantPolicy policyDoc
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-role"), "policy", &gotPolicy)
-		doc, err := statemachine.Policy(sm, output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")).JSON()
+		doc, err := statemachine.Policy(sm, out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")).JSON()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,16 +10,6 @@ import (
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
-// output returns a computed output (mock) of a resource as a string.
-func output(t *testing.T, r *offline.Resource, key string) string {
-	t.Helper()
-	s, ok := r.Outputs[key].(string)
-	if !ok {
-		t.Fatalf("%s %s: output %s is %T, not a string", r.Type, r.Name, key, r.Outputs[key])
-	}
-	return s
-}
-
 // canonical re-marshals a Go value through JSON so it compares with parsed inputs.
 func canonical(t *testing.T, v any) any {
 	t.Helper()
@@ -194,7 +184,7 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 
 func TestEventsQueuesAndAuditLog(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		telemetry := output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		telemetry := out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
 		ruleArn := func(path string) string { return "arn:aws:events:us-east-1:" + acct + ":rule/" + path }
 		ordersRule := ruleArn("events-" + stack + "/rule-orders-" + stack)
 

@@ -27,8 +27,8 @@ var runbookNames = map[string]struct{ sm, logs, role string }{
 func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targets {
 	t.Helper()
 	arn := func(svc, res string) string { return "arn:aws:" + svc + ":us-east-1:" + acct + ":" + res }
-	table := output(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
-	bucket := output(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
+	table := out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
+	bucket := out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
 	return rb.Targets{
 		ClusterIdentifier:        "aurora-" + stack,
 		ClusterArn:               arn("rds", "cluster:aurora-"+stack),
@@ -44,7 +44,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		BackupVaultName:           "vault-" + stack,
 		ProtectedResourceArns:     []string{arn("rds", "cluster:aurora-"+stack), table, bucket},
 		RestoreRoleArn:            "arn:aws:iam::" + acct + ":role/role-backup-" + stack,
-		RestoreKmsKeyArn:          output(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
+		RestoreKmsKeyArn:          out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
 		CanaryName:                "canary-" + stack,
 		AlarmNames:                []string{"alarm-degraded-" + stack},
 		TopicArn:                  arn("sns", "alarms-"+stack),
@@ -60,7 +60,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 // definition equal to the asl package's output for the stack's targets.
 func TestRunbookStateMachines(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		telemetry := output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		telemetry := out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
 		targets := expectedTargets(t, stack, rec)
 		inComponent := 0
 		for _, r := range rec.ByType("aws:sfn/stateMachine:StateMachine") {
@@ -79,7 +79,7 @@ func TestRunbookStateMachines(t *testing.T) {
 			eq(t, sm, "type", "STANDARD")
 			eq(t, sm, "loggingConfiguration.level", "ALL")
 			eq(t, sm, "loggingConfiguration.includeExecutionData", true)
-			eq(t, sm, "loggingConfiguration.logDestination", output(t, lg, "arn")+":*")
+			eq(t, sm, "loggingConfiguration.logDestination", out(t, lg, "arn")+":*")
 			eq(t, sm, "tracingConfiguration.enabled", true)
 			eq(t, sm, "roleArn", "arn:aws:iam::"+acct+":role/"+n.role+"-"+stack)
 			eq(t, lg, "name", n.logs+"-"+stack)
@@ -144,7 +144,7 @@ func checkTasks(t *testing.T, machine string, states map[string]any) {
 // derived statements plus telemetry key, log delivery and X-Ray.
 func TestRunbookRoles(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		telemetry := output(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		telemetry := out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
 		targets := expectedTargets(t, stack, rec)
 		for _, book := range rb.Runbooks() {
 			role := one(t, rec, "aws:iam/role:Role", book.Name+"-role")
