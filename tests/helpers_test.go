@@ -5,7 +5,6 @@ package tests
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -79,34 +78,11 @@ func one(t *testing.T, rec *offline.Recording, typ, name string) *offline.Resour
 // through a resource's inputs.
 func get(t *testing.T, r *offline.Resource, path string) any {
 	t.Helper()
-	v, err := walk(r.Inputs, path)
+	v, err := offline.Walk(r.Inputs, path)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.Type, r.Name, err)
 	}
 	return v
-}
-
-func walk(root any, path string) (any, error) {
-	cur := root
-	for _, part := range strings.Split(path, ".") {
-		switch c := cur.(type) {
-		case map[string]any:
-			v, ok := c[part]
-			if !ok {
-				return nil, fmt.Errorf("no %q in path %q", part, path)
-			}
-			cur = v
-		case []any:
-			var i int
-			if _, err := fmt.Sscan(part, &i); err != nil || i < 0 || i >= len(c) {
-				return nil, fmt.Errorf("bad index %q in path %q (len %d)", part, path, len(c))
-			}
-			cur = c[i]
-		default:
-			return nil, fmt.Errorf("cannot descend into %T at %q in %q", cur, part, path)
-		}
-	}
-	return cur, nil
 }
 
 // eq asserts an input equals want; numbers compare as float64.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -261,3 +262,38 @@ func mockID(typ, urn string, inputs resource.PropertyMap) string {
 	sum := sha256.Sum256([]byte(urn))
 	return shortType(typ) + "-" + hex.EncodeToString(sum[:4])
 }
+
+// Walk follows a dotted path ("healthCheck.interval", "rules.0.id")
+// through plain values, map keys and list indices, and says which step
+// failed when the path does not exist.
+func Walk(root any, path string) (any, error) {
+	cur := root
+	for _, part := range strings.Split(path, ".") {
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[part]
+			if !ok {
+				return nil, fmt.Errorf("no %q in path %q", part, path)
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, fmt.Errorf("bad index %q in path %q (len %d)", part, path, len(c))
+			}
+			cur = c[i]
+		default:
+			return nil, fmt.Errorf("cannot descend into %T at %q in %q", cur, part, path)
+		}
+	}
+	return cur, nil
+}
+
+// Lookup is Walk for callers that treat a missing path as nil.
+func Lookup(root any, path string) any {
+	v, _ := Walk(root, path)
+	return v
+}
+
+// Input is the recorded input at a dotted path, or nil.
+func (r *Resource) Input(path string) any { return Lookup(r.Inputs, path) }

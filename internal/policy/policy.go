@@ -111,25 +111,8 @@ func list(r *offline.Resource, path string) []any {
 	return v
 }
 
-// lookup walks "a.b.0.c" through plain values; missing paths give nil.
-func lookup(root any, path string) any {
-	cur := root
-	for _, part := range strings.Split(path, ".") {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[part]
-		case []any:
-			var i int
-			if _, err := fmt.Sscan(part, &i); err != nil || i < 0 || i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
+// lookup walks a dotted path through plain values (offline.Lookup).
+var lookup = offline.Lookup
 
 // attached finds the resources of typ whose input field refers to owner's
 // ID (bucket configurations, policies, associations).

@@ -146,15 +146,7 @@ func (in inputs) first(typ string) *offline.Resource {
 }
 
 func num(r *offline.Resource, path string) (float64, bool) {
-	cur := any(r.Inputs)
-	for _, p := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return 0, false
-		}
-		cur = m[p]
-	}
-	switch v := cur.(type) {
+	switch v := r.Input(path).(type) {
 	case float64:
 		return v, true
 	case string:
@@ -245,15 +237,7 @@ func (in inputs) azLossApp(budget time.Duration) Row {
 }
 
 func listAt(r *offline.Resource, path string) []any {
-	cur := any(r.Inputs)
-	for _, p := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[p]
-	}
-	l, _ := cur.([]any)
+	l, _ := r.Input(path).([]any)
 	return l
 }
 
@@ -319,15 +303,7 @@ func (in inputs) badDeployment(budget time.Duration) Row {
 }
 
 func lookupBool(r *offline.Resource, path string) (bool, bool) {
-	cur := any(r.Inputs)
-	for _, p := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return false, false
-		}
-		cur = m[p]
-	}
-	b, ok := cur.(bool)
+	b, ok := r.Input(path).(bool)
 	return b, ok
 }
 
@@ -394,15 +370,7 @@ func (in inputs) unreachable(budget time.Duration) Row {
 }
 
 func lookupString(r *offline.Resource, path string) (string, bool) {
-	cur := any(r.Inputs)
-	for _, p := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		cur = m[p]
-	}
-	s, ok := cur.(string)
+	s, ok := r.Input(path).(string)
 	return s, ok
 }
 
