@@ -214,15 +214,7 @@ func (g *graph) resolve(s string) *offline.Resource {
 // resolveInput resolves the string at a dotted input path ("arn",
 // "deadLetterConfig.arn") to the resource it names, or nil.
 func (g *graph) resolveInput(r *offline.Resource, path string) *offline.Resource {
-	var cur any = r.Inputs
-	for _, part := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[part]
-	}
-	if s, ok := unwrap(cur).(string); ok {
+	if s, ok := unwrap(r.Input(path)).(string); ok {
 		return g.resolve(s)
 	}
 	return nil
