@@ -90,36 +90,35 @@ func typeField(typ, path, msg string) func(*offline.Recording) []Violation {
 
 // --- S3 ---
 
-func buckets(rec *offline.Recording) []*offline.Resource {
-	return rec.ByType("aws:s3/bucketV2:BucketV2")
+// perBucket checks every bucket against the configuration resources of
+// typ attached to it (S3 keeps each setting in its own resource).
+func perBucket(rec *offline.Recording, typ string, check func(cfgs []*offline.Resource) string) []Violation {
+	return each(rec, "aws:s3/bucketV2:BucketV2", func(b *offline.Resource) string {
+		return check(attached(rec, typ, "bucket", b))
+	})
 }
 
 func s3KMS(rec *offline.Recording) []Violation {
-	var out []Violation
-	for _, b := range buckets(rec) {
-		cfgs := attached(rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "bucket", b)
-		switch {
-		case len(cfgs) == 0:
-			out = append(out, Violation{b, "no default encryption"})
-		case str(cfgs[0], "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm") != "aws:kms":
-			out = append(out, Violation{b, "encrypted with " + str(cfgs[0], "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm") + ", not a KMS key"})
+	return perBucket(rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", func(cfgs []*offline.Resource) string {
+		if len(cfgs) == 0 {
+			return "no default encryption"
 		}
-	}
-	return out
+		if alg := str(cfgs[0], "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm"); alg != "aws:kms" {
+			return "encrypted with " + alg + ", not a KMS key"
+		}
+		return ""
+	})
 }
 
 func s3TLS(rec *offline.Recording) []Violation {
-	var out []Violation
-	for _, b := range buckets(rec) {
-		ok := false
-		for _, p := range attached(rec, "aws:s3/bucketPolicy:BucketPolicy", "bucket", b) {
-			ok = ok || denies(str(p, "policy"), "aws:SecureTransport")
+	return perBucket(rec, "aws:s3/bucketPolicy:BucketPolicy", func(policies []*offline.Resource) string {
+		for _, p := range policies {
+			if denies(str(p, "policy"), "aws:SecureTransport") {
+				return ""
+			}
 		}
-		if !ok {
-			out = append(out, Violation{b, "no bucket policy denying aws:SecureTransport=false"})
-		}
-	}
-	return out
+		return "no bucket policy denying aws:SecureTransport=false"
+	})
 }
 
 // denies reports whether a resource policy has a Deny on the condition key.
@@ -147,46 +146,40 @@ func denies(doc, conditionKey string) bool {
 }
 
 func s3Public(rec *offline.Recording) []Violation {
-	var out []Violation
-	for _, b := range buckets(rec) {
-		pabs := attached(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket", b)
+	return perBucket(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", func(pabs []*offline.Resource) string {
 		if len(pabs) == 0 || !(boolean(pabs[0], "blockPublicAcls") && boolean(pabs[0], "blockPublicPolicy") &&
 			boolean(pabs[0], "ignorePublicAcls") && boolean(pabs[0], "restrictPublicBuckets")) {
-			out = append(out, Violation{b, "public access not fully blocked"})
+			return "public access not fully blocked"
 		}
-	}
-	return out
+		return ""
+	})
 }
 
 func s3Logging(rec *offline.Recording) []Violation {
-	var out []Violation
-	for _, b := range buckets(rec) {
-		if len(attached(rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", "bucket", b)) == 0 {
-			out = append(out, Violation{b, "no server access logging"})
+	return perBucket(rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", func(cfgs []*offline.Resource) string {
+		if len(cfgs) == 0 {
+			return "no server access logging"
 		}
-	}
-	return out
+		return ""
+	})
 }
 
 func s3Versioning(rec *offline.Recording) []Violation {
-	var out []Violation
-	for _, b := range buckets(rec) {
-		v := attached(rec, "aws:s3/bucketVersioningV2:BucketVersioningV2", "bucket", b)
-		if len(v) == 0 || str(v[0], "versioningConfiguration.status") != "Enabled" {
-			out = append(out, Violation{b, "versioning not enabled"})
+	return perBucket(rec, "aws:s3/bucketVersioningV2:BucketVersioningV2", func(cfgs []*offline.Resource) string {
+		if len(cfgs) == 0 || str(cfgs[0], "versioningConfiguration.status") != "Enabled" {
+			return "versioning not enabled"
 		}
-	}
-	return out
+		return ""
+	})
 }
 
 func s3Lifecycle(rec *offline.Recording) []Violation {
-	var out []Violation
-	for _, b := range buckets(rec) {
-		if len(attached(rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "bucket", b)) == 0 {
-			out = append(out, Violation{b, "no lifecycle configuration"})
+	return perBucket(rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", func(cfgs []*offline.Resource) string {
+		if len(cfgs) == 0 {
+			return "no lifecycle configuration"
 		}
-	}
-	return out
+		return ""
+	})
 }
 
 // --- data stores ---
