@@ -19,13 +19,64 @@ func mockALBDNS(stack string) string {
 	return "alb-" + stack + "-1234567890.us-east-1.elb.amazonaws.com"
 }
 
+// domainOf is a domain a bank could own (not a reserved name) that the
+// tests set as domainName; the stack files leave it empty.
 func domainOf(stack string) string {
-	return map[string]string{"dev": "dev.trading-ha.example.com", "prod": "trading-ha.example.com"}[stack]
+	return map[string]string{"dev": "dev.trading.acmebank.net", "prod": "trading.acmebank.net"}[stack]
 }
 
-// TestHostedZone: one public zone per stack, destroyable with its records.
-func TestHostedZone(t *testing.T) {
+// withDomain records a stack with domainName set, plus extra overrides.
+func withDomain(t *testing.T, stack string, extra map[string]string) *offline.Recording {
+	t.Helper()
+	o := map[string]string{"trading-ha:domainName": domainOf(stack)}
+	for k, v := range extra {
+		o[k] = v
+	}
+	rec, err := recordWith(t, stack, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// forStacksWithDomain runs fn per stack on a recording with domainName set.
+func forStacksWithDomain(t *testing.T, fn func(t *testing.T, stack string, rec *offline.Recording)) {
+	for _, s := range Stacks {
+		t.Run(s, func(t *testing.T) { fn(t, s, withDomain(t, s, nil)) })
+	}
+}
+
+// TestNoDomainNoZone: the stack files set no domainName, so a fresh account
+// deploys with no zone and no records, and the endpoint is the ALB's name.
+func TestNoDomainNoZone(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		if n := len(rec.ByType(typZone)) + len(rec.ByType(typRecord)); n != 0 {
+			t.Errorf("%d zones and records without domainName, want 0", n)
+		}
+		eq(t, one(t, rec, typHealthCheck, "endpoint"), "fqdn", mockALBDNS(stack))
+	})
+}
+
+// TestReservedDomainsRefused: names no registrar delegates fail before any
+// resource, naming the key, the value and the RFC.
+func TestReservedDomainsRefused(t *testing.T) {
+	for domain, rfc := range map[string]string{
+		"dev.trading-ha.example.com": "RFC 2606", "trading.test": "RFC 6761", "app.invalid": "RFC 6761",
+		"desk.local": "RFC 6762", "x.home.arpa": "RFC 8375", "trading.internal": "private use",
+	} {
+		t.Run(domain, func(t *testing.T) {
+			rejects(t, "dev", map[string]string{"trading-ha:domainName": domain}, []string{"domainName", domain, rfc})
+		})
+	}
+	rejects(t, "dev", map[string]string{"trading-ha:dnsDelegated": "true"}, []string{"dnsDelegated", "needs domainName"})
+	rejects(t, "dev", map[string]string{"trading-ha:certificateMode": "dns", "trading-ha:hostedZoneId": "Z0123456789ABCDEFGHIJ"},
+		[]string{"certificateMode", "needs domainName"})
+}
+
+// TestHostedZone: with domainName, one public zone per stack, destroyable
+// with its records.
+func TestHostedZone(t *testing.T) {
+	forStacksWithDomain(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		if n := len(rec.ByType(typZone)); n != 1 {
 			t.Fatalf("%d hosted zones, want 1", n)
 		}
@@ -45,7 +96,7 @@ func TestHostedZone(t *testing.T) {
 // TestAppAliasRecords: A and AAAA aliases of app.<domain> to the ALB that
 // evaluate target health.
 func TestAppAliasRecords(t *testing.T) {
-	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+	forStacksWithDomain(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		if n := len(rec.ByType(typRecord)); n != 2 {
 			t.Fatalf("%d records, want 2 (A and AAAA)", n)
 		}
@@ -91,12 +142,9 @@ func TestEndpointHealthCheck(t *testing.T) {
 func TestDelegatedZoneProbesAppName(t *testing.T) {
 	for _, stack := range Stacks {
 		t.Run(stack, func(t *testing.T) {
-			rec, err := recordWith(t, stack, map[string]string{
+			rec := withDomain(t, stack, map[string]string{
 				"trading-ha:dnsDelegated": "true", "trading-ha:healthCheckFailureThreshold": "2",
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			fqdn := "app." + domainOf(stack)
 			hc := one(t, rec, typHealthCheck, "endpoint")
 			eq(t, hc, "fqdn", fqdn)

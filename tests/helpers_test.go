@@ -124,14 +124,17 @@ func jsonInput(t *testing.T, r *offline.Resource, path string, into any) {
 // string or a list in AWS syntax, our generator always writes lists.
 type policyDoc struct {
 	Version   string
-	Statement []struct {
-		Sid       string
-		Effect    string
-		Principal map[string]any
-		Action    []string
-		Resource  []string
-		Condition map[string]map[string]any
-	}
+	Statement []policyStatement
+}
+
+// policyStatement is one statement of a policyDoc.
+type policyStatement struct {
+	Sid       string
+	Effect    string
+	Principal map[string]any
+	Action    []string
+	Resource  []string
+	Condition map[string]map[string]any
 }
 
 // rejects runs a stack with invalid config and asserts the program fails

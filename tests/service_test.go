@@ -568,8 +568,10 @@ func TestCertificateModes(t *testing.T) {
 			eq(t, cert, "validityPeriodHours", 8760)
 			eq(t, cert, "earlyRenewalHours", 720)
 			eq(t, cert, "allowedUses", []string{"key_encipherment", "digital_signature", "server_auth"})
-			eq(t, cert, "dnsNames", []string{out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "dnsName"),
-				perStack(stack, "app.dev.trading-ha.example.com", "app.trading-ha.example.com")})
+			// No domainName in the stack files: the ALB's own name only.
+			eq(t, cert, "dnsNames", []string{out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "dnsName")})
+			withName := one(t, withDomain(t, stack, nil), "tls:index/selfSignedCert:SelfSignedCert", "app")
+			eq(t, withName, "dnsNames", []string{out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "dnsName"), "app." + domainOf(stack)})
 			if cn := get(t, cert, "subject.commonName").(string); len(cn) > 64 {
 				t.Errorf("CN %q longer than 64", cn)
 			}
@@ -601,13 +603,13 @@ func TestCertificateModes(t *testing.T) {
 	})
 	t.Run("dns", func(t *testing.T) {
 		rec, err := recordWith(t, "prod", map[string]string{
-			"trading-ha:certificateMode": "dns", "trading-ha:domainName": "trading.example.com", "trading-ha:hostedZoneId": "Z0123456789ABCDEFGHIJ",
+			"trading-ha:certificateMode": "dns", "trading-ha:domainName": "trading.acmebank.net", "trading-ha:hostedZoneId": "Z0123456789ABCDEFGHIJ",
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cert := one(t, rec, "aws:acm/certificate:Certificate", "app")
-		eq(t, cert, "domainName", "app.trading.example.com")
+		eq(t, cert, "domainName", "app.trading.acmebank.net")
 		eq(t, cert, "validationMethod", "DNS")
 		record := one(t, rec, "aws:route53/record:Record", "cert-validation")
 		eq(t, record, "zoneId", "Z0123456789ABCDEFGHIJ")

@@ -132,6 +132,10 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 		case len(v) > maxLen:
 			r.fail(k("environmentSuffix"), v, "must be at most %d characters: %s names allow %d characters and start with %q",
 				maxLen, by.Type, by.MaxLen, by.Path+by.Type+"-")
+		default:
+			if err := naming.CheckSuffix(v); err != nil {
+				r.fail(k("environmentSuffix"), v, "must give names AWS accepts: %v", err)
+			}
 		}
 		c.EnvironmentSuffix = v
 	}
@@ -186,7 +190,11 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.DNS = r.dns(k)
 	c.Monitoring = r.monitoring(k, c.DNS)
 	c.Service = r.service(stack, k)
-	c.Service.DomainName = c.DNS.AppRecordName + "." + c.DNS.DomainName
+	if c.DNS.DomainName != "" {
+		c.Service.DomainName = c.DNS.AppRecordName + "." + c.DNS.DomainName
+	} else if c.Service.CertificateMode == CertDNS {
+		r.fail(k("certificateMode"), CertDNS, "needs domainName: ACM validates a certificate for appRecordName.domainName")
+	}
 	c.Runbooks = r.runbooks(k)
 	c.Drills = r.drills(k, c.AvailabilityZones)
 

@@ -5,12 +5,16 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
 // DNS configures the public hosted zone, the app records and the Route 53
 // health check of the public endpoint.
 type DNS struct {
-	// DomainName is the stack's public hosted zone, e.g. dev.trading-ha.example.com.
+	// DomainName is the stack's public hosted zone, e.g. trading.acmebank.net;
+	// empty (the default) creates no zone: the endpoint is the ALB's own
+	// DNS name, which deploys in any fresh account.
 	DomainName string
 	// AppRecordName is the label of the app's alias records inside the zone ("app").
 	AppRecordName string
@@ -39,14 +43,22 @@ var (
 // dns reads the Route 53 keys.
 func (r *reader) dns(k func(string) string) DNS {
 	d := DNS{
-		DomainName:                  r.str(k("domainName"), domainPattern, "a lowercase DNS name of two or more labels, such as dev.trading-ha.example.com"),
+		DomainName:                  r.optional(k("domainName"), domainPattern, "empty or a lowercase DNS name of two or more labels, such as trading.acmebank.net"),
 		AppRecordName:               r.str(k("appRecordName"), labelPattern, "one lowercase DNS label (letters, digits, inner hyphens, at most 63 characters)"),
 		Delegated:                   r.boolean(k("dnsDelegated")),
 		HealthCheckFailureThreshold: r.integer(k("healthCheckFailureThreshold"), 1, 10),
 		HealthCheckRegions:          r.strings(k("healthCheckRegions"), 3, len(HealthCheckerRegions)),
 	}
-	if fqdn := d.AppRecordName + "." + d.DomainName; len(fqdn) > 253 {
-		r.fail(k("domainName"), d.DomainName, "with appRecordName %q the app name %q exceeds 253 characters", d.AppRecordName, fqdn)
+	if d.DomainName != "" {
+		if fqdn := d.AppRecordName + "." + d.DomainName; len(fqdn) > 253 {
+			r.fail(k("domainName"), d.DomainName, "with appRecordName %q the app name %q exceeds 253 characters", d.AppRecordName, fqdn)
+		}
+		if err := naming.CheckDomain(d.DomainName); err != nil {
+			r.fail(k("domainName"), d.DomainName, "%v; set domainName to a domain you own, or leave it empty to serve on the ALB's DNS name", err)
+		}
+	}
+	if d.Delegated && d.DomainName == "" {
+		r.fail(k("dnsDelegated"), "true", "needs domainName: there is no zone to delegate while domainName is empty")
 	}
 	for _, region := range d.HealthCheckRegions {
 		if !slices.Contains(HealthCheckerRegions, region) {

@@ -49,7 +49,7 @@ type Zone struct {
 	ZoneID pulumi.StringOutput
 	// NameServers are the zone's name servers, to delegate to from the parent zone.
 	NameServers pulumi.StringArrayOutput
-	// AppFQDN is <appRecordName>.<domainName>.
+	// AppFQDN is <appRecordName>.<domainName>; empty without domainName.
 	AppFQDN string
 	// HealthCheckID is the Route 53 health check of the public endpoint.
 	HealthCheckID pulumi.StringOutput
@@ -63,39 +63,26 @@ type Zone struct {
 	TLSInsecure bool
 }
 
-// New creates the zone, the records and the health check.
+// New creates the zone, the records and the health check. With no
+// domainName (the default) there is no zone: the health check and the
+// canary probe the ALB's own DNS name, so a fresh account deploys without a
+// domain of its own.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Zone, error) {
 	cfg := args.Config.DNS
-	z := &Zone{AppFQDN: cfg.AppRecordName + "." + cfg.DomainName, TLSInsecure: !cfg.Delegated}
+	z := &Zone{TLSInsecure: !cfg.Delegated}
+	if cfg.DomainName != "" {
+		z.AppFQDN = cfg.AppRecordName + "." + cfg.DomainName
+	}
 	if err := ctx.RegisterComponentResource("trading:dns:Zone", name, z, opts...); err != nil {
 		return nil, fmt.Errorf("register dns component: %w", err)
 	}
 	parent := pulumi.Parent(z)
 
-	zone, err := route53.NewZone(ctx, "zone", &route53.ZoneArgs{
-		Name:         pulumi.String(cfg.DomainName),
-		Comment:      pulumi.String(args.Names.Name(naming.HostedZoneComment) + ": trading-ha public zone"),
-		ForceDestroy: pulumi.Bool(true),
-	}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("create hosted zone %s: %w", cfg.DomainName, err)
-	}
-
-	// A and AAAA aliases: Route 53 answers with the ALB's addresses and,
-	// with evaluate-target-health, stops answering if the ALB has no
-	// healthy targets at all. AAAA answers only if the ALB is dualstack.
-	for _, typ := range []string{"A", "AAAA"} {
-		if _, err := route53.NewRecord(ctx, "app-"+typ, &route53.RecordArgs{
-			ZoneId: zone.ZoneId,
-			Name:   pulumi.String(z.AppFQDN),
-			Type:   pulumi.String(typ),
-			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
-				Name:                 args.ALBDNSName,
-				ZoneId:               args.ALBZoneID,
-				EvaluateTargetHealth: pulumi.Bool(true),
-			}},
-		}, parent); err != nil {
-			return nil, fmt.Errorf("create %s alias record %s: %w", typ, z.AppFQDN, err)
+	z.ZoneID = pulumi.String("").ToStringOutput()
+	z.NameServers = pulumi.StringArray{}.ToStringArrayOutput()
+	if cfg.DomainName != "" {
+		if err := z.zone(ctx, args, parent); err != nil {
+			return nil, err
 		}
 	}
 
@@ -124,7 +111,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("create endpoint health check: %w", err)
 	}
 
-	z.ZoneID, z.NameServers, z.HealthCheckID = zone.ZoneId, zone.NameServers, hc.ID().ToStringOutput()
+	z.HealthCheckID = hc.ID().ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(z, pulumi.Map{
 		"zoneId": z.ZoneID, "nameServers": z.NameServers, "appFqdn": pulumi.String(z.AppFQDN),
 		"healthCheckId": z.HealthCheckID, "targetUrl": z.TargetURL,
@@ -132,4 +119,38 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register dns outputs: %w", err)
 	}
 	return z, nil
+}
+
+// zone creates the public hosted zone of domainName and the app's alias
+// records to the ALB.
+func (z *Zone) zone(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) error {
+	cfg := args.Config.DNS
+	zone, err := route53.NewZone(ctx, "zone", &route53.ZoneArgs{
+		Name:         pulumi.String(cfg.DomainName),
+		Comment:      pulumi.String(args.Names.Name(naming.HostedZoneComment) + ": trading-ha public zone"),
+		ForceDestroy: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create hosted zone %s: %w", cfg.DomainName, err)
+	}
+	z.ZoneID, z.NameServers = zone.ZoneId, zone.NameServers
+
+	// A and AAAA aliases: Route 53 answers with the ALB's addresses and,
+	// with evaluate-target-health, stops answering if the ALB has no
+	// healthy targets at all. AAAA answers only if the ALB is dualstack.
+	for _, typ := range []string{"A", "AAAA"} {
+		if _, err := route53.NewRecord(ctx, "app-"+typ, &route53.RecordArgs{
+			ZoneId: zone.ZoneId,
+			Name:   pulumi.String(z.AppFQDN),
+			Type:   pulumi.String(typ),
+			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
+				Name:                 args.ALBDNSName,
+				ZoneId:               args.ALBZoneID,
+				EvaluateTargetHealth: pulumi.Bool(true),
+			}},
+		}, parent); err != nil {
+			return fmt.Errorf("create %s alias record %s: %w", typ, z.AppFQDN, err)
+		}
+	}
+	return nil
 }

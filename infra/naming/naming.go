@@ -24,125 +24,122 @@ type Kind struct {
 	// Underscores turns hyphens into underscores for resources whose names
 	// accept only letters, digits and underscores.
 	Underscores bool
-	// Charset is the pattern the full name must match.
+	// Charset is the pattern the full name must match (after Path).
 	Charset *regexp.Regexp
+	// Rules are AWS's further rules for the kind: reserved prefixes and
+	// suffixes, hyphen placement, reserved words. Each cites its source.
+	Rules []Rule
+	// Source is where AWS documents MaxLen and Charset.
+	Source string
 }
-
-var (
-	lowerHyphen = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
-	anyName     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/+=@-]*$`)
-	word        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	canaryChars = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-	logGroup    = regexp.MustCompile(`^[A-Za-z0-9._/#-]+$`)
-)
 
 // The named resource kinds. Limits are AWS's (service quotas pages and the
 // pulumi-aws v6.83.4 schema); tests check every kind with the longest suffix
 // config allows.
 var (
-	VPC                = Kind{Type: "vpc", MaxLen: 255, Charset: lowerHyphen}
-	FlowLogGroup       = Kind{Type: "vpc-flow-logs", MaxLen: 512, Path: "/trading/", Charset: logGroup}
-	FlowLogRole        = Kind{Type: "role-flow-logs", MaxLen: 64, Charset: anyName}
-	KMSDataAlias       = Kind{Type: "kms-data", MaxLen: 256, Path: "alias/", Charset: anyName}
-	KMSTelemetryAlias  = Kind{Type: "kms-telemetry", MaxLen: 256, Path: "alias/", Charset: anyName}
-	DataBucket         = Kind{Type: "data", MaxLen: 63, Reserve: 9, Charset: lowerHyphen}
-	LogsBucket         = Kind{Type: "logs", MaxLen: 63, Reserve: 9, Charset: lowerHyphen}
-	SessionsTable      = Kind{Type: "sessions", MaxLen: 255, Charset: anyName}
-	SecurityGroupDB    = Kind{Type: "sg-db", MaxLen: 255, Charset: anyName}
-	SecurityGroupALB   = Kind{Type: "sg-alb", MaxLen: 255, Charset: anyName}
-	SecurityGroupTasks = Kind{Type: "sg-tasks", MaxLen: 255, Charset: anyName}
-	AuroraCluster      = Kind{Type: "aurora", MaxLen: 63, Reserve: 3, Charset: lowerHyphen}
-	DBSubnetGroup      = Kind{Type: "dbsubnet", MaxLen: 255, Charset: lowerHyphen}
-	DBClusterParams    = Kind{Type: "aurora-pg14-cluster", MaxLen: 255, Charset: lowerHyphen}
-	DBInstanceParams   = Kind{Type: "aurora-pg14-instance", MaxLen: 255, Charset: lowerHyphen}
-	DBMonitoringRole   = Kind{Type: "role-rds-monitoring", MaxLen: 64, Charset: anyName}
-	ECSCluster         = Kind{Type: "ecs", MaxLen: 255, Charset: anyName}
-	ECSService         = Kind{Type: "svc-trading", MaxLen: 255, Charset: anyName}
-	TaskFamily         = Kind{Type: "task-trading", MaxLen: 255, Charset: anyName}
-	TaskExecutionRole  = Kind{Type: "role-task-execution", MaxLen: 64, Charset: anyName}
-	TaskRole           = Kind{Type: "role-task", MaxLen: 64, Charset: anyName}
-	AppLogGroup        = Kind{Type: "ecs-trading", MaxLen: 512, Path: "/trading/", Charset: logGroup}
-	ECRRepository      = Kind{Type: "ecr-trading", MaxLen: 256, Charset: lowerHyphen}
-	ALB                = Kind{Type: "alb", MaxLen: 32, Charset: lowerHyphen}
-	TargetGroup        = Kind{Type: "tg", MaxLen: 32, Charset: lowerHyphen}
-	WebACL             = Kind{Type: "waf", MaxLen: 128, Charset: anyName}
-	HostedZoneComment  = Kind{Type: "zone", MaxLen: 256, Charset: anyName}
-	HealthCheck        = Kind{Type: "hc", MaxLen: 255, Charset: anyName}
-	Canary             = Kind{Type: "canary", MaxLen: 21, Charset: canaryChars}
-	CanaryRole         = Kind{Type: "role-canary", MaxLen: 64, Charset: anyName}
-	AlarmTopic         = Kind{Type: "alarms", MaxLen: 256, Charset: anyName}
-	Dashboard          = Kind{Type: "dashboard", MaxLen: 255, Charset: anyName}
-	EventBus           = Kind{Type: "events", MaxLen: 256, Charset: anyName}
-	EventArchive       = Kind{Type: "archive", MaxLen: 48, Charset: anyName}
-	AuditLogGroup      = Kind{Type: "events-audit", MaxLen: 512, Path: "/aws/events/", Charset: logGroup}
-	ConsumerQueue      = Kind{Type: "orders", MaxLen: 80, Charset: anyName}
-	DeadLetterQueue    = Kind{Type: "dlq", MaxLen: 80, Charset: anyName}
-	EventsRole         = Kind{Type: "role-events", MaxLen: 64, Charset: anyName}
-	BackupVault        = Kind{Type: "vault", MaxLen: 50, Charset: anyName}
-	BackupPlan         = Kind{Type: "backup-plan", MaxLen: 50, Charset: anyName}
-	BackupRole         = Kind{Type: "role-backup", MaxLen: 64, Charset: anyName}
-	RestoreTestingPlan = Kind{Type: "restore_testing", MaxLen: 50, Underscores: true, Charset: word}
+	VPC                = Kind{Type: "vpc", MaxLen: 256, Charset: printable, Source: srcTagValue} // a Name tag
+	FlowLogGroup       = Kind{Type: "vpc-flow-logs", MaxLen: 512, Path: "/trading/", Charset: logGroupChars, Source: srcLogGroup}
+	FlowLogRole        = Kind{Type: "role-flow-logs", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	KMSDataAlias       = Kind{Type: "kms-data", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
+	KMSTelemetryAlias  = Kind{Type: "kms-telemetry", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
+	DataBucket         = Kind{Type: "data", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
+	LogsBucket         = Kind{Type: "logs", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
+	SessionsTable      = Kind{Type: "sessions", MaxLen: 255, Charset: dynamoChars, Source: srcDynamoDB}
+	SecurityGroupDB    = Kind{Type: "secgroup-db", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
+	SecurityGroupALB   = Kind{Type: "secgroup-alb", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
+	SecurityGroupTasks = Kind{Type: "secgroup-tasks", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
+	AuroraCluster      = Kind{Type: "aurora", MaxLen: 63, Reserve: 3, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
+	DBSubnetGroup      = Kind{Type: "dbsubnet", MaxLen: 255, Charset: subnetGroup, Rules: subnetRules, Source: srcDBSubnetGroup}
+	DBClusterParams    = Kind{Type: "aurora-pg14-cluster", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
+	DBInstanceParams   = Kind{Type: "aurora-pg14-instance", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
+	DBMonitoringRole   = Kind{Type: "role-rds-monitoring", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	ECSCluster         = Kind{Type: "ecs", MaxLen: 255, Charset: ecsChars, Source: srcECS}
+	ECSService         = Kind{Type: "svc-trading", MaxLen: 255, Charset: ecsChars, Source: srcECS}
+	TaskFamily         = Kind{Type: "task-trading", MaxLen: 255, Charset: ecsChars, Source: srcECS}
+	TaskExecutionRole  = Kind{Type: "role-task-execution", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	TaskRole           = Kind{Type: "role-task", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	AppLogGroup        = Kind{Type: "ecs-trading", MaxLen: 512, Path: "/trading/", Charset: logGroupChars, Source: srcLogGroup}
+	ECRRepository      = Kind{Type: "ecr-trading", MaxLen: 256, Charset: ecrChars, Source: srcECR}
+	ALB                = Kind{Type: "alb", MaxLen: 32, Charset: albChars, Rules: albRules, Source: srcLoadBalancer}
+	TargetGroup        = Kind{Type: "tg", MaxLen: 32, Charset: albChars, Rules: tgRules, Source: srcTargetGroup}
+	WebACL             = Kind{Type: "waf", MaxLen: 128, Charset: wafChars, Source: srcWAF}
+	HostedZoneComment  = Kind{Type: "zone", MaxLen: 256, Charset: printable, Source: "Route 53 API Reference, CreateHostedZone, HostedZoneConfig.Comment: at most 256 characters"}
+	HealthCheck        = Kind{Type: "hc", MaxLen: 256, Charset: printable, Source: srcTagValue} // a Name tag
+	Canary             = Kind{Type: "canary", MaxLen: 21, Charset: canaryChars, Source: srcCanary}
+	CanaryRole         = Kind{Type: "role-canary", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	AlarmTopic         = Kind{Type: "alarms", MaxLen: 256, Charset: queueChars, Source: srcTopic}
+	Dashboard          = Kind{Type: "dashboard", MaxLen: 255, Charset: ecsChars, Source: srcDashboard}
+	EventBus           = Kind{Type: "events", MaxLen: 256, Charset: eventsChars, Rules: busRules, Source: srcEventBus}
+	EventArchive       = Kind{Type: "archive", MaxLen: 48, Charset: eventsChars, Source: srcEventsName}
+	AuditLogGroup      = Kind{Type: "events-audit", MaxLen: 512, Path: "/aws/events/", Charset: logGroupChars, Source: srcLogGroup}
+	ConsumerQueue      = Kind{Type: "orders", MaxLen: 80, Charset: queueChars, Source: srcQueue}
+	DeadLetterQueue    = Kind{Type: "dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
+	EventsRole         = Kind{Type: "role-events", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	BackupVault        = Kind{Type: "vault", MaxLen: 50, Charset: vaultChars, Source: srcBackupVault}
+	BackupPlan         = Kind{Type: "backup-plan", MaxLen: 50, Charset: backupChars, Source: srcBackupVault}
+	BackupRole         = Kind{Type: "role-backup", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	RestoreTestingPlan = Kind{Type: "restore_testing", MaxLen: 50, Underscores: true, Charset: word, Source: srcRestoreTest}
 	// Backup and restore-testing selections are named within their plan,
 	// but carry the suffix like every other name.
-	BackupSelectionDaily    = Kind{Type: "selection-daily", MaxLen: 50, Charset: anyName}
-	BackupSelectionPITR     = Kind{Type: "selection-pitr", MaxLen: 50, Charset: anyName}
-	RestoreSelectionAurora  = Kind{Type: "restore_aurora", MaxLen: 50, Underscores: true, Charset: word}
-	RestoreSelectionSession = Kind{Type: "restore_sessions", MaxLen: 50, Underscores: true, Charset: word}
-	StateMachineLogs        = Kind{Type: "states", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
-	StatesRole              = Kind{Type: "role-states", MaxLen: 64, Charset: anyName}
-	HealthCheckSM           = Kind{Type: "sm-health-check", MaxLen: 80, Charset: anyName}
-	BackupVerifySM          = Kind{Type: "sm-backup-verify", MaxLen: 80, Charset: anyName}
-	DBFailoverSM            = Kind{Type: "sm-db-failover", MaxLen: 80, Charset: anyName}
-	ServiceRecoverySM       = Kind{Type: "sm-svc-recovery", MaxLen: 80, Charset: anyName}
-	ServiceSnapshotSM       = Kind{Type: "sm-svc-snapshot", MaxLen: 80, Charset: anyName}
-	SchedulerRole           = Kind{Type: "role-scheduler", MaxLen: 64, Charset: anyName}
-	FISRole                 = Kind{Type: "role-fis", MaxLen: 64, Charset: anyName}
-	FISLogGroup             = Kind{Type: "fis", MaxLen: 512, Path: "/trading/", Charset: logGroup}
-	ResiliencyPolicy        = Kind{Type: "resiliency", MaxLen: 60, Charset: anyName}
-	CompositeAlarm          = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: anyName}
+	BackupSelectionDaily    = Kind{Type: "selection-daily", MaxLen: 50, Charset: backupChars, Source: srcBackupVault}
+	BackupSelectionPITR     = Kind{Type: "selection-pitr", MaxLen: 50, Charset: backupChars, Source: srcBackupVault}
+	RestoreSelectionAurora  = Kind{Type: "restore_aurora", MaxLen: 50, Underscores: true, Charset: word, Source: srcRestoreTest}
+	RestoreSelectionSession = Kind{Type: "restore_sessions", MaxLen: 50, Underscores: true, Charset: word, Source: srcRestoreTest}
+	StateMachineLogs        = Kind{Type: "states", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	StatesRole              = Kind{Type: "role-states", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	HealthCheckSM           = Kind{Type: "sm-health-check", MaxLen: 80, Charset: smChars, Source: srcStateMachine}
+	BackupVerifySM          = Kind{Type: "sm-backup-verify", MaxLen: 80, Charset: smChars, Source: srcStateMachine}
+	DBFailoverSM            = Kind{Type: "sm-db-failover", MaxLen: 80, Charset: smChars, Source: srcStateMachine}
+	ServiceRecoverySM       = Kind{Type: "sm-svc-recovery", MaxLen: 80, Charset: smChars, Source: srcStateMachine}
+	ServiceSnapshotSM       = Kind{Type: "sm-svc-snapshot", MaxLen: 80, Charset: smChars, Source: srcStateMachine}
+	SchedulerRole           = Kind{Type: "role-scheduler", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	FISRole                 = Kind{Type: "role-fis", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	FISLogGroup             = Kind{Type: "fis", MaxLen: 512, Path: "/trading/", Charset: logGroupChars, Source: srcLogGroup}
+	ResiliencyPolicy        = Kind{Type: "resiliency", MaxLen: 60, Charset: resilChars, Source: srcResilience}
+	CompositeAlarm          = Kind{Type: "alarm-degraded", MaxLen: 255, Charset: printable, Source: srcAlarm}
 	// Alarm names one of many metric alarms: alarm-<member>-<suffix>, the
 	// member (e.g. "canary-success") at most 55 characters.
-	Alarm = Kind{Type: "alarm", MaxLen: 255, Reserve: 56, Charset: anyName}
+	Alarm = Kind{Type: "alarm", MaxLen: 255, Reserve: 56, Charset: printable, Source: srcAlarm}
 
 	// events and backup (issue 7)
-	OrdersDLQ            = Kind{Type: "orders-dlq", MaxLen: 80, Charset: anyName}
-	AuditLogPolicy       = Kind{Type: "events-audit-logs", MaxLen: 255, Charset: anyName}
-	RuleOrders           = Kind{Type: "rule-orders", MaxLen: 64, Charset: anyName}
-	RuleAurora           = Kind{Type: "rule-aurora", MaxLen: 64, Charset: anyName}
-	RuleBackupFailed     = Kind{Type: "rule-backup-failed", MaxLen: 64, Charset: anyName}
-	RuleECSDeploy        = Kind{Type: "rule-ecs-deploy", MaxLen: 64, Charset: anyName}
-	RuleECSTaskStopped   = Kind{Type: "rule-ecs-task-stopped", MaxLen: 64, Charset: anyName}
-	RuleDegraded         = Kind{Type: "rule-degraded", MaxLen: 64, Charset: anyName}
-	BackupPlanPITR       = Kind{Type: "backup-pitr", MaxLen: 50, Charset: anyName}
-	SnapshotLogs         = Kind{Type: "states-svc-snapshot", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
-	SnapshotRole         = Kind{Type: "role-svc-snapshot", MaxLen: 64, Charset: anyName}
-	SnapshotSchedule     = Kind{Type: "sched-svc-snapshot", MaxLen: 64, Charset: anyName}
-	SnapshotScheduleRole = Kind{Type: "role-sched-snapshot", MaxLen: 64, Charset: anyName}
+	OrdersDLQ            = Kind{Type: "orders-dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
+	AuditLogPolicy       = Kind{Type: "events-audit-logs", MaxLen: 255, Charset: printable, Source: "CloudWatch Logs API Reference, PutResourcePolicy, policyName"}
+	RuleOrders           = Kind{Type: "rule-orders", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	RuleAurora           = Kind{Type: "rule-aurora", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	RuleBackupFailed     = Kind{Type: "rule-backup-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	RuleECSDeploy        = Kind{Type: "rule-ecs-deploy", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	RuleECSTaskStopped   = Kind{Type: "rule-ecs-task-stopped", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	RuleDegraded         = Kind{Type: "rule-degraded", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	BackupPlanPITR       = Kind{Type: "backup-pitr", MaxLen: 50, Charset: backupChars, Source: srcBackupVault}
+	SnapshotLogs         = Kind{Type: "states-svc-snapshot", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	SnapshotRole         = Kind{Type: "role-svc-snapshot", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	SnapshotSchedule     = Kind{Type: "sched-svc-snapshot", MaxLen: 64, Charset: eventsChars, Source: srcSchedule}
+	SnapshotScheduleRole = Kind{Type: "role-sched-snapshot", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 
 	// DBLogGroup is the group RDS exports a cluster's logs to; its name must
 	// be /aws/rds/cluster/<cluster identifier>/<log type>: see RDSLogGroup.
-	DBLogGroup = Kind{Type: "aurora", MaxLen: 512, Path: "/aws/rds/cluster/", Charset: logGroup}
+	DBLogGroup = Kind{Type: "aurora", MaxLen: 512, Path: "/aws/rds/cluster/", Charset: logGroupChars, Source: srcLogGroup}
 	// DBReaderScalingPolicy is the Application Auto Scaling policy on the readers.
-	DBReaderScalingPolicy = Kind{Type: "aurora-readers-cpu", MaxLen: 256, Charset: anyName}
+	DBReaderScalingPolicy = Kind{Type: "aurora-readers-cpu", MaxLen: 256, Charset: scalingChars, Source: srcScaling}
 	// FIS experiment templates have no name; these are their Name tags
 	// (tag values allow 256 characters).
-	FISStopTasks   = Kind{Type: "fis-stop-tasks", MaxLen: 256, Charset: anyName}
-	FISFailover    = Kind{Type: "fis-aurora-failover", MaxLen: 256, Charset: anyName}
-	FISDisruptZone = Kind{Type: "fis-disrupt-az", MaxLen: 256, Charset: anyName}
+	FISStopTasks   = Kind{Type: "fis-stop-tasks", MaxLen: 256, Charset: printable, Source: srcTagValue}
+	FISFailover    = Kind{Type: "fis-aurora-failover", MaxLen: 256, Charset: printable, Source: srcTagValue}
+	FISDisruptZone = Kind{Type: "fis-disrupt-az", MaxLen: 256, Charset: printable, Source: srcTagValue}
 	// runbooks: one log group and one role per state machine, one schedule
 	// and scheduler role per scheduled machine.
-	HealthCheckLogs       = Kind{Type: "states-health-check", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
-	BackupVerifyLogs      = Kind{Type: "states-backup-verify", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
-	DBFailoverLogs        = Kind{Type: "states-db-failover", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
-	ServiceRecoveryLogs   = Kind{Type: "states-svc-recovery", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroup}
-	HealthCheckRole       = Kind{Type: "role-sm-health-check", MaxLen: 64, Charset: anyName}
-	BackupVerifyRole      = Kind{Type: "role-sm-backup-verify", MaxLen: 64, Charset: anyName}
-	DBFailoverRole        = Kind{Type: "role-sm-db-failover", MaxLen: 64, Charset: anyName}
-	ServiceRecoveryRole   = Kind{Type: "role-sm-svc-recovery", MaxLen: 64, Charset: anyName}
-	HealthCheckSchedule   = Kind{Type: "sched-health-check", MaxLen: 64, Charset: anyName}
-	BackupVerifySchedule  = Kind{Type: "sched-backup-verify", MaxLen: 64, Charset: anyName}
-	HealthCheckSchedRole  = Kind{Type: "role-sched-health-check", MaxLen: 64, Charset: anyName}
-	BackupVerifySchedRole = Kind{Type: "role-sched-backup-verify", MaxLen: 64, Charset: anyName}
+	HealthCheckLogs       = Kind{Type: "states-health-check", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	BackupVerifyLogs      = Kind{Type: "states-backup-verify", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	DBFailoverLogs        = Kind{Type: "states-db-failover", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	ServiceRecoveryLogs   = Kind{Type: "states-svc-recovery", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	HealthCheckRole       = Kind{Type: "role-sm-health-check", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	BackupVerifyRole      = Kind{Type: "role-sm-backup-verify", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	DBFailoverRole        = Kind{Type: "role-sm-db-failover", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	ServiceRecoveryRole   = Kind{Type: "role-sm-svc-recovery", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	HealthCheckSchedule   = Kind{Type: "sched-health-check", MaxLen: 64, Charset: eventsChars, Source: srcSchedule}
+	BackupVerifySchedule  = Kind{Type: "sched-backup-verify", MaxLen: 64, Charset: eventsChars, Source: srcSchedule}
+	HealthCheckSchedRole  = Kind{Type: "role-sched-health-check", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	BackupVerifySchedRole = Kind{Type: "role-sched-backup-verify", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -218,14 +215,36 @@ func (n Namer) Member(k Kind, member string) string {
 	return k.Path + k.Type + "-" + member + "-" + n.suffix
 }
 
-// Check reports whether a full name respects k's limits; tests and the
-// policy suite use it.
+// Check reports whether a full name respects k's limits and every one of
+// its rules; config validation, tests and the policy suite use it.
 func Check(k Kind, name string) error {
 	if len(name) > k.MaxLen {
-		return fmt.Errorf("name %q is %d characters; %s names allow at most %d", name, len(name), k.Type, k.MaxLen)
+		return fmt.Errorf("name %q is %d characters; %s names allow at most %d (%s)", name, len(name), k.Type, k.MaxLen, k.Source)
 	}
-	if k.Charset != nil && !k.Charset.MatchString(strings.TrimPrefix(name, k.Path)) {
-		return fmt.Errorf("name %q has characters %s names do not allow (%s)", name, k.Type, k.Charset)
+	if k.Charset == nil || !k.Charset.MatchString(strings.TrimPrefix(name, k.Path)) {
+		return fmt.Errorf("name %q has characters %s names do not allow (%s)", name, k.Type, k.Source)
+	}
+	for _, r := range k.Rules {
+		if r.Broken(name) {
+			return r.Error(name)
+		}
+	}
+	return nil
+}
+
+// CheckSuffix builds every kind's name for suffix (buckets with a tail of
+// the reserved length) and returns the first rule a name breaks, so a
+// suffix AWS would refuse anywhere fails before any resource registers.
+func CheckSuffix(suffix string) error {
+	n := New(suffix)
+	for _, k := range Kinds {
+		name := n.Name(k)
+		if k.Reserve > 0 {
+			name = n.Unique(k, strings.Repeat("0", k.Reserve-1))
+		}
+		if err := Check(k, name); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -102,16 +102,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("strip default security group: %w", err)
 	}
 
+	// Logical names stay sg-<tier> (the URNs of existing stacks); physical
+	// names are secgroup-<tier>-<suffix>: EC2 refuses names starting with
+	// sg- (naming.SecurityGroupALB cites the rule).
 	for _, sg := range []struct {
-		kind naming.Kind
-		desc string
-		id   *pulumi.StringOutput
+		logical string
+		kind    naming.Kind
+		desc    string
+		id      *pulumi.StringOutput
 	}{
-		{naming.SecurityGroupALB, "internet-facing application load balancer", &n.ALBSecurityGroupID},
-		{naming.SecurityGroupTasks, "trading service tasks", &n.TasksSecurityGroupID},
-		{naming.SecurityGroupDB, "Aurora PostgreSQL cluster", &n.DBSecurityGroupID},
+		{"sg-alb", naming.SecurityGroupALB, "internet-facing application load balancer", &n.ALBSecurityGroupID},
+		{"sg-tasks", naming.SecurityGroupTasks, "trading service tasks", &n.TasksSecurityGroupID},
+		{"sg-db", naming.SecurityGroupDB, "Aurora PostgreSQL cluster", &n.DBSecurityGroupID},
 	} {
-		group, err := ec2.NewSecurityGroup(ctx, sg.kind.Type, &ec2.SecurityGroupArgs{
+		group, err := ec2.NewSecurityGroup(ctx, sg.logical, &ec2.SecurityGroupArgs{
 			Name:                pulumi.String(args.Names.Name(sg.kind)),
 			Description:         pulumi.String(sg.desc),
 			VpcId:               vpc.VpcId,

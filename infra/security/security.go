@@ -67,25 +67,18 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			},
 		}},
 	})
-	telemetryPolicy := iamdoc.New(admin,
-		iamdoc.Statement{
-			Sid: "CloudWatchLogs", Effect: "Allow",
-			Principal: map[string]any{"Service": "logs." + args.Region + ".amazonaws.com"},
-			Action:    use, Resource: []string{"*"},
-			Condition: map[string]map[string]any{"ArnLike": {
-				"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:aws:logs:%s:%s:log-group:*", args.Region, args.AccountID),
-			}},
-		},
-		iamdoc.Statement{
-			Sid: "PublishersToTopicsAndQueues", Effect: "Allow",
-			Principal: map[string]any{"Service": []string{
-				"cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com", "states.amazonaws.com",
-			}},
-			Action:    []string{"kms:Decrypt", "kms:GenerateDataKey*"},
-			Resource:  []string{"*"},
-			Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
-		},
-	)
+	statements := []iamdoc.Statement{admin, {
+		Sid: "CloudWatchLogs", Effect: "Allow",
+		Principal: map[string]any{"Service": "logs." + args.Region + ".amazonaws.com"},
+		Action:    use, Resource: []string{"*"},
+		Condition: map[string]map[string]any{"ArnLike": {
+			"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:aws:logs:%s:%s:log-group:*", args.Region, args.AccountID),
+		}},
+	}}
+	for _, d := range Deliveries {
+		statements = append(statements, d.Statement())
+	}
+	telemetryPolicy := iamdoc.New(statements...)
 
 	var err error
 	if k.DataKeyArn, err = newKey(ctx, "data", "trading-ha data at rest", args.Names.Name(naming.KMSDataAlias), dataPolicy, parent); err != nil {
@@ -125,4 +118,58 @@ func newKey(ctx *pulumi.Context, name, description, alias string, policy iamdoc.
 		return pulumi.StringOutput{}, fmt.Errorf("create %s key alias: %w", name, err)
 	}
 	return key.Arn, nil
+}
+
+// Delivery is an AWS service that publishes into our encrypted topics and
+// queues with its own service principal, so the telemetry key policy must
+// let it use the key. Each states exactly what the service's documentation
+// writes: a condition the service does not document in the key policy is
+// not evaluated as we hope, and a failed KMS call drops the delivery
+// without an error anywhere we look. Confused-deputy scoping lives in the
+// topic and queue policies (aws:SourceArn/aws:SourceAccount), which these
+// services do document.
+type Delivery struct {
+	// Sid names the statement.
+	Sid string
+	// Principal is the service principal.
+	Principal string
+	// Actions are the KMS actions the documentation lists.
+	Actions []string
+	// Conditions are the condition keys the documentation supports in
+	// the key policy for this delivery; none for every service we use.
+	Conditions map[string]map[string]any
+	// Source is the documentation the statement follows.
+	Source string
+}
+
+// Statement is the key policy statement of the delivery.
+func (d Delivery) Statement() iamdoc.Statement {
+	return iamdoc.Statement{
+		Sid: d.Sid, Effect: "Allow",
+		Principal: map[string]any{"Service": d.Principal},
+		Action:    d.Actions, Resource: []string{"*"},
+		Condition: d.Conditions,
+	}
+}
+
+// Deliveries are the services that publish into resources the telemetry
+// key encrypts: the alarm topic (CloudWatch alarms, EventBridge rules,
+// AWS Backup vault notifications) and the consumer and dead-letter queues
+// (EventBridge rule targets and DLQs).
+var Deliveries = []Delivery{
+	{
+		Sid: "CloudWatchAlarmsPublishToTopic", Principal: "cloudwatch.amazonaws.com",
+		Actions: []string{"kms:Decrypt", "kms:GenerateDataKey*"},
+		Source:  "Amazon SNS Developer Guide, Key management: enable compatibility between event sources from AWS services and encrypted topics (CloudWatch: cloudwatch.amazonaws.com); AWS Knowledge Center cloudwatch-receive-sns-for-alarm-trigger",
+	},
+	{
+		Sid: "EventBridgeDeliversToTargets", Principal: "events.amazonaws.com",
+		Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"},
+		Source:  "Amazon EventBridge User Guide, Using resource-based policies: Amazon SNS and Amazon SQS permissions for encrypted topics, queues and dead-letter queues",
+	},
+	{
+		Sid: "BackupNotifiesTopic", Principal: "backup.amazonaws.com",
+		Actions: []string{"kms:Decrypt", "kms:GenerateDataKey*"},
+		Source:  "AWS Backup Developer Guide, Notification options with AWS Backup: encrypted Amazon SNS topics (the SNS key-management statement with backup.amazonaws.com)",
+	},
 }
