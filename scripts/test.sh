@@ -28,6 +28,3 @@ bash tests/asl/run.sh
 
 step "canary script (node --test)"
 (cd infra/monitoring/canary && npm test --silent)
-
-step "runbook definitions (asl-validator, aws-local-stepfunctions)"
-bash tests/asl/run.sh
