@@ -200,10 +200,14 @@ func DatabaseFailover(t Targets) (*StateMachine, error) {
 	states["DryRunComplete"] = &Succeed{Comment: "Pre-checks passed; the cluster was not changed"}
 
 	// --- failover ---
+	// FailoverDBCluster is authorized on the cluster and, because the call
+	// names TargetDbInstanceIdentifier, on the target instance too (the
+	// action's resource types are cluster and db): grant every instance of
+	// the cluster, since the target is chosen at run time.
 	failover, err := sdkTask("rds", "FailoverDBCluster", map[string]any{
 		"DbClusterIdentifier":          t.ClusterIdentifier,
 		"TargetDbInstanceIdentifier.$": "$.target.instance",
-	}, []string{t.ClusterArn}, failoverError)
+	}, append([]string{t.ClusterArn}, t.instanceArns()...), failoverError)
 	if err != nil {
 		return nil, fmt.Errorf("database failover: %w", err)
 	}
