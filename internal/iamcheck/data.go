@@ -170,3 +170,21 @@ func (d *Data) ServiceKey(service, name string) (ConditionKey, bool) {
 	}
 	return ConditionKey{}, false
 }
+
+// Action returns the reference entry of one action ("rds:FailoverDBCluster",
+// case-insensitive, no wildcards).
+func (d *Data) Action(name string) (Action, error) {
+	svc, act, ok := strings.Cut(name, ":")
+	if !ok {
+		return Action{}, fmt.Errorf("iamcheck: action %q is not <service>:<action>", name)
+	}
+	s, ok := d.Services[strings.ToLower(svc)]
+	if !ok {
+		return Action{}, fmt.Errorf("iamcheck: action %s: service %s is not in the reference subset", name, svc)
+	}
+	a, ok := s.Actions[strings.ToLower(act)]
+	if !ok {
+		return Action{}, fmt.Errorf("iamcheck: action %s does not exist", name)
+	}
+	return a, nil
+}
