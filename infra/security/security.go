@@ -70,7 +70,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	statements := []iamdoc.Statement{admin, {
 		Sid: "CloudWatchLogs", Effect: "Allow",
 		Principal: map[string]any{"Service": "logs." + args.Region + ".amazonaws.com"},
-		Action:    use, Resource: []string{"*"},
+		// Not kms:DescribeKey: it carries no encryption context, so the
+		// condition below never matched it (internal/iamcheck).
+		Action:   []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"},
+		Resource: []string{"*"},
 		Condition: map[string]map[string]any{"ArnLike": {
 			"kms:EncryptionContext:aws:logs:arn": fmt.Sprintf("arn:aws:logs:%s:%s:log-group:*", args.Region, args.AccountID),
 		}},

@@ -216,7 +216,7 @@ func TestBackupVerificationPermissions(t *testing.T) {
 	verify := x.TableArn + "-verify-*"
 	want := map[string][]string{
 		"backup:ListRecoveryPointsByBackupVault": {"arn:aws:backup:us-east-1:123456789012:backup-vault:vault-dev"},
-		"backup:StartRestoreJob":                 {"*"},
+		"backup:StartRestoreJob":                 {"arn:aws:backup:us-east-1:123456789012:recovery-point:*"},
 		"backup:DescribeRestoreJob":              {"*"},
 		"iam:PassRole":                           {x.RestoreRoleArn},
 		"dynamodb:DeleteTable":                   {verify},

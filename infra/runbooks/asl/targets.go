@@ -176,6 +176,15 @@ func (t Targets) vaultArn() string {
 	return t.account().arn("backup", "backup-vault:"+t.BackupVaultName)
 }
 
+// recoveryPointArns matches the vault's recovery points as StartRestoreJob
+// authorizes them: resource type recoveryPoint,
+// arn:aws:backup:<region>:<account>:recovery-point:<id> (Service
+// Authorization Reference, AWS Backup). DynamoDB backups made by AWS Backup
+// with advanced features carry that ARN.
+func (t Targets) recoveryPointArns() string {
+	return t.account().arn("backup", "recovery-point:*")
+}
+
 // restoredTablePattern matches the temporary tables the backup
 // verification restores: <table>-verify-<hash>.
 func (t Targets) restoredTablePattern() string { return t.TableArn + VerifyTableInfix + "*" }

@@ -185,7 +185,7 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 			"encryptionType":    "KMS",
 			"kmsMasterKeyArn":   t.RestoreKmsKeyArn,
 		},
-	}, []string{"*"}, markFailure("RestoreNotStarted", "StartRestoreJob failed"))
+	}, []string{t.recoveryPointArns()}, markFailure("RestoreNotStarted", "StartRestoreJob failed"))
 	if err != nil {
 		return nil, fmt.Errorf("backup verification: %w", err)
 	}
