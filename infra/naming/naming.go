@@ -143,6 +143,9 @@ var (
 	BackupVerifySchedule  = Kind{Type: "sched-backup-verify", MaxLen: 64, Charset: anyName}
 	HealthCheckSchedRole  = Kind{Type: "role-sched-health-check", MaxLen: 64, Charset: anyName}
 	BackupVerifySchedRole = Kind{Type: "role-sched-backup-verify", MaxLen: 64, Charset: anyName}
+	// CanaryPolicy is the canary role's inline policy (IAM inline policy
+	// names allow 128 characters).
+	CanaryPolicy = Kind{Type: "policy-canary", MaxLen: 128, Charset: anyName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -163,6 +166,7 @@ var Kinds = []Kind{
 	HealthCheckLogs, BackupVerifyLogs, DBFailoverLogs, ServiceRecoveryLogs,
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
+	CanaryPolicy,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
