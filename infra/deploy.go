@@ -125,7 +125,7 @@ func Deploy(ctx *pulumi.Context) error {
 		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
 		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
 		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
-		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix,
+		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix, LogsBucketPolicy: buckets.LogsPolicy,
 		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
 		DBSecretArn:   db.SecretArn,
 		ParameterArns: store.Arns,

@@ -104,7 +104,7 @@ func TestAppAliasRecords(t *testing.T) {
 			r := one(t, rec, typRecord, "app-"+typ)
 			eq(t, r, "type", typ)
 			eq(t, r, "name", "app."+domainOf(stack))
-			eq(t, r, "zoneId", "Z0MOCKZONE")
+			eq(t, r, "zoneId", out(t, one(t, rec, "aws:route53/zone:Zone", "zone"), "zoneId"))
 			eq(t, r, "aliases.0.name", mockALBDNS(stack))
 			eq(t, r, "aliases.0.zoneId", mockALBZoneID)
 			eq(t, r, "aliases.0.evaluateTargetHealth", true)

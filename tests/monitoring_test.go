@@ -230,9 +230,17 @@ type alarmWant struct {
 	missing                 string
 }
 
-func expectedAlarms(stack string) map[string]alarmWant {
-	lb := "app/alb-" + stack + "/50dc6c495c0c9188"
-	tg := "targetgroup/tg-" + stack + "/73e2d6bc24d8a067"
+// albSuffixes are the recorded ALB and target group arnSuffix outputs the
+// alarm dimensions carry.
+func albSuffixes(t *testing.T, rec *offline.Recording) (lb, tg string) {
+	t.Helper()
+	return out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "arnSuffix"),
+		out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arnSuffix")
+}
+
+func expectedAlarms(t *testing.T, stack string, rec *offline.Recording) map[string]alarmWant {
+	t.Helper()
+	lb, tg := albSuffixes(t, rec)
 	canaryPeriod := map[string]int{"dev": 300, "prod": 60}[stack]
 	w := map[string]alarmWant{
 		"canary-success": {"CloudWatchSynthetics", "SuccessPercent", "Average", map[string]any{"CanaryName": "canary-" + stack},
@@ -289,7 +297,7 @@ func alarmCommon(t *testing.T, stack string, a *offline.Resource, key string, w 
 func TestMetricAlarms(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		hcID := one(t, rec, typHealthCheck, "endpoint").ID
-		want := expectedAlarms(stack)
+		want := expectedAlarms(t, stack, rec)
 		for key, w := range want {
 			t.Run(key, func(t *testing.T) {
 				a := one(t, rec, typAlarm, "alarm-"+key)
@@ -354,7 +362,7 @@ func queries(t *testing.T, a *offline.Resource) map[string]query {
 // operation.
 func TestMetricMathAlarms(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		lb := "app/alb-" + stack + "/50dc6c495c0c9188"
+		lb, _ := albSuffixes(t, rec)
 		a := one(t, rec, typAlarm, "alarm-alb-5xx-rate")
 		alarmCommon(t, stack, a, "alb-5xx-rate", alarmWant{comparison: "GreaterThanThreshold", threshold: 5, evals: 2, dtA: 2, missing: "notBreaching"})
 		q := queries(t, a)

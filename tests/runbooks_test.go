@@ -38,7 +38,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		EcsClusterArn:             arn("ecs", "cluster/ecs-"+stack),
 		EcsServiceName:            "svc-trading-" + stack,
 		EcsServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
-		TargetGroupArns:           []string{arn("elasticloadbalancing", "targetgroup/tg-"+stack+"/73e2d6bc24d8a067")},
+		TargetGroupArns:           []string{out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn")},
 		TableName:                 "sessions-" + stack,
 		TableArn:                  table,
 		BackupVaultName:           "vault-" + stack,

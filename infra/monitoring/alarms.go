@@ -246,8 +246,10 @@ func fillAll(ids []string) []string {
 	return out
 }
 
-// newAlarms creates the metric alarms; each pages and clears through the topic.
-func newAlarms(ctx *pulumi.Context, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) error {
+// newAlarms creates the metric alarms; each pages and clears through the
+// topic. It returns them by name for the composite alarm to depend on.
+func newAlarms(ctx *pulumi.Context, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) (map[string]pulumi.Resource, error) {
+	created := map[string]pulumi.Resource{}
 	actions := pulumi.Array{topic}
 	for _, s := range specs {
 		a := &cloudwatch.MetricAlarmArgs{
@@ -288,11 +290,13 @@ func newAlarms(ctx *pulumi.Context, specs []alarmSpec, topic pulumi.StringOutput
 			}
 			a.MetricQueries = queries
 		}
-		if _, err := cloudwatch.NewMetricAlarm(ctx, "alarm-"+s.key, a, parent); err != nil {
-			return fmt.Errorf("create alarm %s: %w", s.name, err)
+		alarm, err := cloudwatch.NewMetricAlarm(ctx, "alarm-"+s.key, a, parent)
+		if err != nil {
+			return nil, fmt.Errorf("create alarm %s: %w", s.name, err)
 		}
+		created[s.name] = alarm
 	}
-	return nil
+	return created, nil
 }
 
 // CompositeRule is the "customer-facing service degraded" rule: any of the
@@ -305,12 +309,24 @@ func CompositeRule(names []string) string {
 	return strings.Join(parts, " OR ")
 }
 
-// newComposite creates the composite alarm over the degraded alarms.
-func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+// newComposite creates the composite alarm over the degraded alarms. The
+// rule names its members literally; a rule takes alarms "that you have
+// created", and an alarm a composite rule names cannot be deleted while
+// the composite exists (CloudWatch API Reference, PutCompositeAlarm). So
+// the composite depends on its members: created after them, deleted
+// before them.
+func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, alarms map[string]pulumi.Resource,
+	topic pulumi.StringOutput, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	var names []string
+	var members []pulumi.Resource
 	for _, s := range specs {
 		if s.degraded {
+			a, ok := alarms[s.name]
+			if !ok {
+				return pulumi.StringOutput{}, fmt.Errorf("composite alarm %s: member alarm %s was not created", name, s.name)
+			}
 			names = append(names, s.name)
+			members = append(members, a)
 		}
 	}
 	actions := pulumi.StringArray{topic}
@@ -321,7 +337,7 @@ func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, topic pul
 		ActionsEnabled:   pulumi.Bool(true),
 		AlarmActions:     actions,
 		OkActions:        actions,
-	}, parent)
+	}, parent, pulumi.DependsOn(members))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create composite alarm %s: %w", name, err)
 	}

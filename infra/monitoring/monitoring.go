@@ -127,7 +127,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	specs := alarmSpecs(args, m.CanaryName)
-	if err := newAlarms(ctx, specs, topic, parent); err != nil {
+	alarms, err := newAlarms(ctx, specs, topic, parent)
+	if err != nil {
 		return nil, err
 	}
 	m.Detection = detection(args.Config, specs)
@@ -136,7 +137,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	m.CompositeAlarmName = args.Names.Name(naming.CompositeAlarm)
-	if m.CompositeAlarmArn, err = newComposite(ctx, m.CompositeAlarmName, specs, topic, parent); err != nil {
+	if m.CompositeAlarmArn, err = newComposite(ctx, m.CompositeAlarmName, specs, alarms, topic, parent); err != nil {
 		return nil, err
 	}
 

@@ -46,7 +46,7 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		return fmt.Errorf("upload canary code: %w", err)
 	}
 
-	role, err := newCanaryRole(ctx, args, name, parent)
+	role, rolePolicy, err := newCanaryRole(ctx, args, name, parent)
 	if err != nil {
 		return err
 	}
@@ -85,14 +85,18 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		// Destroy removes the canary's Lambda function and layers too.
 		DeleteLambda: pulumi.Bool(true),
 		StartCanary:  pulumi.Bool(true),
-	}, parent); err != nil {
+		// The canary starts on creation and its first run writes artifacts
+		// and logs with the role's permissions: the inline policy must be in
+		// place first, and destroy must stop the canary before revoking it.
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy})); err != nil {
 		return fmt.Errorf("create canary %s: %w", name, err)
 	}
 	return nil
 }
 
-// newCanaryRole creates the canary's least-privilege execution role.
-func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+// newCanaryRole creates the canary's least-privilege execution role and
+// its inline policy, which the canary must wait for.
+func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error) {
 	// The trust statement is the one the Synthetics documentation requires;
 	// Lambda assumes execution roles on the function's behalf, so an
 	// aws:SourceAccount condition is not part of the documented statement.
@@ -100,7 +104,7 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 		Effect: "Allow", Principal: map[string]any{"Service": "lambda.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
 	}).JSON()
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("canary trust policy: %w", err)
+		return pulumi.StringOutput{}, nil, fmt.Errorf("canary trust policy: %w", err)
 	}
 	role, err := iam.NewRole(ctx, "canary-role", &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.CanaryRole)),
@@ -108,19 +112,20 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 		AssumeRolePolicy: pulumi.String(trust),
 	}, parent)
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("create canary role: %w", err)
+		return pulumi.StringOutput{}, nil, fmt.Errorf("create canary role: %w", err)
 	}
 	region, account, prefix := args.Config.Region, args.AccountID, args.ArtifactsPrefix
 	doc := pulumi.All(args.LogsBucketArn, args.TelemetryKeyArn).ApplyT(func(v []any) (string, error) {
 		bucketArn, keyArn := v[0].(string), v[1].(string)
 		return CanaryPolicy(bucketArn, prefix, keyArn, region, account, canaryName).JSON()
 	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, "canary-policy", &iam.RolePolicyArgs{
-		Role: role.Name, Name: pulumi.String("canary"), Policy: doc,
-	}, parent); err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("attach canary policy: %w", err)
+	policy, err := iam.NewRolePolicy(ctx, "canary-policy", &iam.RolePolicyArgs{
+		Role: role.Name, Name: pulumi.String(args.Names.Name(naming.CanaryPolicy)), Policy: doc,
+	}, parent)
+	if err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("attach canary policy: %w", err)
 	}
-	return role.Arn, nil
+	return role.Arn, policy, nil
 }
 
 // CanaryPolicy is the canary role's permissions, from "Required roles and

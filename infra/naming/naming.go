@@ -140,6 +140,9 @@ var (
 	BackupVerifySchedule  = Kind{Type: "sched-backup-verify", MaxLen: 64, Charset: eventsChars, Source: srcSchedule}
 	HealthCheckSchedRole  = Kind{Type: "role-sched-health-check", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 	BackupVerifySchedRole = Kind{Type: "role-sched-backup-verify", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	// CanaryPolicy is the canary role's inline policy (IAM inline policy
+	// names allow 128 characters).
+	CanaryPolicy = Kind{Type: "policy-canary", MaxLen: 128, Charset: iamChars, Source: srcIAMName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -160,6 +163,7 @@ var Kinds = []Kind{
 	HealthCheckLogs, BackupVerifyLogs, DBFailoverLogs, ServiceRecoveryLogs,
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
+	CanaryPolicy,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

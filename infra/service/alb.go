@@ -38,6 +38,14 @@ func (b *builder) loadBalancer() error {
 			return err
 		}
 	}
+	// Enabling access logs makes ELB check that it can write to the bucket
+	// ("Access Denied for bucket" otherwise): the bucket policy granting the
+	// regional ELB account must exist first (ELB User Guide, "Enable access
+	// logs for your Application Load Balancer").
+	if b.args.LogsBucketPolicy == nil {
+		return fmt.Errorf("create load balancer: access logs need the logs bucket policy (Args.LogsBucketPolicy)")
+	}
+	logsReady := []pulumi.Resource{b.args.LogsBucketPolicy}
 	alb, err := lb.NewLoadBalancer(b.ctx, "alb", &lb.LoadBalancerArgs{
 		Tags:                         exempt,
 		Name:                         pulumi.String(b.args.Names.Name(naming.ALB)),
@@ -57,7 +65,7 @@ func (b *builder) loadBalancer() error {
 			Prefix:  pulumi.String(b.args.ALBLogsPrefix),
 			Enabled: pulumi.Bool(true),
 		},
-	}, b.parent)
+	}, b.parent, pulumi.DependsOn(logsReady))
 	if err != nil {
 		return fmt.Errorf("create load balancer: %w", err)
 	}

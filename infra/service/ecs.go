@@ -229,7 +229,12 @@ func (b *builder) ecs() error {
 		TaskRoleArn:          b.taskRole,
 		ContainerDefinitions: defs,
 		Volumes:              volumes,
-	}, b.parent)
+		// The container definitions name the log group literally
+		// (awslogs-group); the awslogs driver fails a task whose group does
+		// not exist, and the service starts tasks as soon as it is created,
+		// so the task definition (and through it the service) waits for the
+		// group, and destroy removes the group last.
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{b.logGroupRes}))
 	if err != nil {
 		return fmt.Errorf("create task definition: %w", err)
 	}

@@ -42,7 +42,7 @@ func (b *builder) logGroup() error {
 	if err != nil {
 		return fmt.Errorf("create log group: %w", err)
 	}
-	b.logGroupArn = group.Arn
+	b.logGroupArn, b.logGroupRes = group.Arn, group
 	return nil
 }
 

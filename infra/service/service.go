@@ -80,6 +80,9 @@ type Args struct {
 	// LogsBucket receives ALB access logs under ALBLogsPrefix.
 	LogsBucket    pulumi.StringInput
 	ALBLogsPrefix string
+	// LogsBucketPolicy is the logs bucket's policy granting the ELB account
+	// its writes; the ALB waits for it (storage.Buckets.LogsPolicy).
+	LogsBucketPolicy pulumi.Resource
 	// DataBucketArn is the app's object store.
 	DataBucketArn pulumi.StringInput
 	// SessionsTableArn is the DynamoDB sessions table.
@@ -213,6 +216,7 @@ type builder struct {
 	opts []pulumi.ResourceOption
 
 	logGroupArn   pulumi.StringOutput
+	logGroupRes   pulumi.Resource
 	repositoryArn pulumi.StringOutput // empty when appImage is not in our ECR
 	hasRepository bool
 	imageRepoArn  string // ECR repository ARN of a configured appImage, if any

@@ -48,6 +48,11 @@ type Buckets struct {
 	DataArn    pulumi.StringOutput
 	LogsBucket pulumi.StringOutput
 	LogsArn    pulumi.StringOutput
+	// LogsPolicy is the logs bucket's policy, which grants the ELB account
+	// and S3 log delivery their writes: a resource that enables delivery
+	// into the bucket (ALB access logs) depends on it, because ELB tests
+	// its write when access logs are enabled.
+	LogsPolicy pulumi.Resource
 }
 
 // New creates the buckets.
@@ -73,26 +78,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	logs, err := newBucket(ctx, bucketSpec{
+	logs, logsControls, err := newBucket(ctx, bucketSpec{
 		logical: "logs", kind: naming.LogsBucket, tail: tail.Hex, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
 		tags: logsExemptions,
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
-	data, err := newBucket(ctx, bucketSpec{logical: "data", kind: naming.DataBucket, tail: tail.Hex, args: args, kmsKey: args.DataKeyArn}, parent)
+	data, dataControls, err := newBucket(ctx, bucketSpec{logical: "data", kind: naming.DataBucket, tail: tail.Hex, args: args, kmsKey: args.DataKeyArn}, parent)
 	if err != nil {
 		return nil, err
 	}
 
-	// Server access logs of the data bucket go to the logs bucket (FSBP S3.9).
-	if _, err := s3.NewBucketLoggingV2(ctx, "data-access-logs", &s3.BucketLoggingV2Args{
-		Bucket: data.Bucket, TargetBucket: logs.Bucket, TargetPrefix: pulumi.String(AccessLogsPrefix),
-	}, parent); err != nil {
-		return nil, fmt.Errorf("enable data bucket access logging: %w", err)
-	}
-
-	if err := policy(ctx, "data", data, nil, parent); err != nil {
+	if _, err := policy(ctx, "data", data, nil, dataControls, parent); err != nil {
 		return nil, err
 	}
 	logDelivery := func(arn string) []iamdoc.Statement {
@@ -112,8 +110,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			},
 		}
 	}
-	if err := policy(ctx, "logs", logs, logDelivery, parent); err != nil {
+	logsPolicy, err := policy(ctx, "logs", logs, logDelivery, logsControls, parent)
+	if err != nil {
 		return nil, err
+	}
+	b.LogsPolicy = logsPolicy
+
+	// Server access logs of the data bucket go to the logs bucket (FSBP
+	// S3.9). The logs bucket's policy is what grants logging.s3.amazonaws.com
+	// its writes (ACLs are disabled), so logging is enabled after it.
+	if _, err := s3.NewBucketLoggingV2(ctx, "data-access-logs", &s3.BucketLoggingV2Args{
+		Bucket: data.Bucket, TargetBucket: logs.Bucket, TargetPrefix: pulumi.String(AccessLogsPrefix),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logsPolicy})); err != nil {
+		return nil, fmt.Errorf("enable data bucket access logging: %w", err)
 	}
 
 	b.DataBucket, b.DataArn = data.Bucket, data.Arn
@@ -136,7 +145,15 @@ type bucketSpec struct {
 	tags              pulumi.StringMap   // policy exemptions
 }
 
-func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
+// newBucket creates a bucket and its configuration. It also returns the
+// bucket's public access block and ownership controls: S3 answers
+// OperationAborted ("A conflicting conditional operation is currently in
+// progress against this resource") when a bucket policy is put while
+// either is being set on the same bucket
+// (hashicorp/terraform-provider-aws#7628 for the public access block,
+// sevenwestmedia-labs/pulumi-components#46 for ownership controls), so the
+// policy waits for them, and the ownership controls wait for the block.
+func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, []pulumi.Resource, error) {
 	cfg := spec.args.Config.Storage
 	name := spec.tail.ApplyT(func(t string) string { return spec.args.Names.Unique(spec.kind, t) }).(pulumi.StringOutput)
 	bucket, err := s3.NewBucketV2(ctx, spec.logical, &s3.BucketV2Args{
@@ -145,26 +162,28 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 		Tags:         spec.tags,
 	}, parent)
 	if err != nil {
-		return nil, fmt.Errorf("create %s bucket: %w", spec.logical, err)
+		return nil, nil, fmt.Errorf("create %s bucket: %w", spec.logical, err)
 	}
 	child := func(what string) string { return spec.logical + "-" + what }
-	if _, err := s3.NewBucketPublicAccessBlock(ctx, child("public-access"), &s3.BucketPublicAccessBlockArgs{
+	block, err := s3.NewBucketPublicAccessBlock(ctx, child("public-access"), &s3.BucketPublicAccessBlockArgs{
 		Bucket: bucket.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
 		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent); err != nil {
-		return nil, fmt.Errorf("block public access on %s bucket: %w", spec.logical, err)
+	}, parent)
+	if err != nil {
+		return nil, nil, fmt.Errorf("block public access on %s bucket: %w", spec.logical, err)
 	}
-	if _, err := s3.NewBucketOwnershipControls(ctx, child("ownership"), &s3.BucketOwnershipControlsArgs{
+	ownership, err := s3.NewBucketOwnershipControls(ctx, child("ownership"), &s3.BucketOwnershipControlsArgs{
 		Bucket: bucket.ID(),
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent); err != nil {
-		return nil, fmt.Errorf("disable ACLs on %s bucket: %w", spec.logical, err)
+	}, parent, pulumi.DependsOn([]pulumi.Resource{block}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("disable ACLs on %s bucket: %w", spec.logical, err)
 	}
 	if _, err := s3.NewBucketVersioningV2(ctx, child("versioning"), &s3.BucketVersioningV2Args{
 		Bucket:                  bucket.ID(),
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
 	}, parent); err != nil {
-		return nil, fmt.Errorf("enable versioning on %s bucket: %w", spec.logical, err)
+		return nil, nil, fmt.Errorf("enable versioning on %s bucket: %w", spec.logical, err)
 	}
 	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
 		SseAlgorithm: pulumi.String("AES256"),
@@ -181,7 +200,7 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 			BucketKeyEnabled:                   pulumi.Bool(spec.kmsKey != nil),
 		}},
 	}, parent); err != nil {
-		return nil, fmt.Errorf("encrypt %s bucket: %w", spec.logical, err)
+		return nil, nil, fmt.Errorf("encrypt %s bucket: %w", spec.logical, err)
 	}
 	rule := &s3.BucketLifecycleConfigurationV2RuleArgs{
 		Id:     pulumi.String("versions-and-uploads"),
@@ -206,14 +225,15 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 		Bucket: bucket.ID(),
 		Rules:  s3.BucketLifecycleConfigurationV2RuleArray{rule},
 	}, parent); err != nil {
-		return nil, fmt.Errorf("set lifecycle of %s bucket: %w", spec.logical, err)
+		return nil, nil, fmt.Errorf("set lifecycle of %s bucket: %w", spec.logical, err)
 	}
-	return bucket, nil
+	return bucket, []pulumi.Resource{block, ownership}, nil
 }
 
 // policy attaches the bucket policy: TLS only, plus any extra statements.
+// It waits for the bucket's controls (see newBucket).
 func policy(ctx *pulumi.Context, logical string, bucket *s3.BucketV2,
-	extra func(arn string) []iamdoc.Statement, parent pulumi.ResourceOption) error {
+	extra func(arn string) []iamdoc.Statement, controls []pulumi.Resource, parent pulumi.ResourceOption) (*s3.BucketPolicy, error) {
 	doc := bucket.Arn.ApplyT(func(arn string) (string, error) {
 		stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"s3:*"}, []string{arn, arn + "/*"})}
 		if extra != nil {
@@ -221,10 +241,11 @@ func policy(ctx *pulumi.Context, logical string, bucket *s3.BucketV2,
 		}
 		return iamdoc.New(stmts...).JSON()
 	}).(pulumi.StringOutput)
-	if _, err := s3.NewBucketPolicy(ctx, logical+"-policy", &s3.BucketPolicyArgs{
+	p, err := s3.NewBucketPolicy(ctx, logical+"-policy", &s3.BucketPolicyArgs{
 		Bucket: bucket.ID(), Policy: doc,
-	}, parent); err != nil {
-		return fmt.Errorf("attach %s bucket policy: %w", logical, err)
+	}, parent, pulumi.DependsOn(controls))
+	if err != nil {
+		return nil, fmt.Errorf("attach %s bucket policy: %w", logical, err)
 	}
-	return nil
+	return p, nil
 }

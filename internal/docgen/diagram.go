@@ -173,6 +173,11 @@ func refValues(r *offline.Resource) []string {
 		}
 	}
 	for _, k := range refOutputs {
+		// An output that is also an input (an event target's or topic
+		// policy's arn) names another resource, not this one.
+		if _, isInput := r.Inputs[k]; isInput {
+			continue
+		}
 		add(r.Outputs[k])
 	}
 	// The RDS-managed master secret belongs to its cluster.

@@ -1,6 +1,8 @@
 package offline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -13,17 +15,30 @@ const Region = "us-east-1"
 var azs = []string{"a", "b", "c"}
 
 // Outputs returns the state a provider would return for a resource: its
-// inputs plus realistic computed values (ARNs, IDs, endpoints), so every
-// apply in the program resolves under mocks.
+// inputs plus computed values (ARNs, IDs, endpoints) in the formats AWS
+// returns, so a policy or reference built from a wrongly shaped output fails
+// a test instead of failing in AWS. Every ARN format below is cited from
+// AWS's documentation; tests/arn_formats_test.go holds each recorded
+// resource's arn (and the IDs other resources reference) to a per-type
+// pattern.
 func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.PropertyMap {
 	out := inputs.Copy()
 	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
 	name := physicalName(logical, inputs)
-	service, kind := serviceOf(typ)
-	arnOf := func(res string) string { return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, Region, AccountID, res) }
+	arnOf := func(service, res string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, Region, AccountID, res)
+	}
+	input := func(k string) string {
+		if v, ok := inputs[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
 
 	if strings.HasPrefix(typ, "aws:") && !strings.HasPrefix(typ, "aws:index") {
-		set("arn", arnOf(kind+"/"+name))
+		if arn, ok := arnFor(typ, name, id, inputs); ok {
+			set("arn", arn)
+		}
 		if _, ok := inputs["name"]; !ok {
 			set("name", name)
 		}
@@ -47,75 +62,51 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 	case "random:index/randomPassword:RandomPassword":
 		out["result"] = resource.MakeSecret(resource.NewStringProperty("mock-password-not-real"))
 	case "aws:kms/key:Key":
-		set("arn", arnOf("key/"+id))
 		set("keyId", id)
-	case "aws:iam/role:Role", "aws:iam/policy:Policy":
-		set("arn", fmt.Sprintf("arn:aws:iam::%s:%s/%s", AccountID, kind, name))
 	case "aws:s3/bucketV2:BucketV2":
-		set("arn", "arn:aws:s3:::"+name)
 		set("bucket", name)
 		set("bucketRegionalDomainName", name+".s3."+Region+".amazonaws.com")
-	case "aws:cloudwatch/logGroup:LogGroup":
-		set("arn", arnOf("log-group:"+name))
-	case "aws:ssm/parameter:Parameter":
-		set("arn", arnOf("parameter"+name))
-	case "aws:sns/topic:Topic", "aws:sqs/queue:Queue":
-		set("arn", arnOf(name))
+	case "aws:sqs/queue:Queue":
 		set("url", fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s", Region, AccountID, name))
-	case "aws:cloudwatch/eventBus:EventBus":
-		set("arn", arnOf("event-bus/"+name))
-	case "aws:sfn/stateMachine:StateMachine":
-		set("arn", fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", Region, AccountID, name))
-	case "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm":
-		set("arn", arnOf("alarm:"+name))
 	case "aws:ec2/vpcEndpoint:VpcEndpoint":
-		set("prefixListId", "pl-"+id)
-	case "aws:ec2/securityGroup:SecurityGroup":
-		set("arn", arnOf("security-group/"+id))
+		// Gateway endpoints expose the service's AWS-managed prefix list,
+		// "pl-xxxxxxxx" ("An AWS prefix list ID uses the form pl-xxxxxxx",
+		// https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html).
+		if input("vpcEndpointType") == "Gateway" {
+			set("prefixListId", "pl-"+hexOf(input("serviceName"), 4))
+		}
 	case "aws:rds/cluster:Cluster":
-		set("arn", arnOf("cluster:"+name))
 		set("clusterIdentifier", name)
 		set("clusterResourceId", "cluster-MOCKRESOURCEID")
 		set("endpoint", name+".cluster-mock."+Region+".rds.amazonaws.com")
 		set("readerEndpoint", name+".cluster-ro-mock."+Region+".rds.amazonaws.com")
 		set("port", 5432)
 		set("masterUserSecrets", []any{map[string]any{
-			"secretArn":    fmt.Sprintf("arn:aws:secretsmanager:%s:%s:secret:rds!cluster-mock-AbCdEf", Region, AccountID),
+			"secretArn":    arnOf("secretsmanager", "secret:rds!cluster-mock-AbCdEf"),
 			"secretStatus": "active",
 		}})
 	case "aws:rds/clusterInstance:ClusterInstance":
-		set("arn", arnOf("db:"+name))
 		set("endpoint", name+".mock."+Region+".rds.amazonaws.com")
 	case "aws:lb/loadBalancer:LoadBalancer":
-		set("arn", arnOf("loadbalancer/app/"+name+"/50dc6c495c0c9188"))
-		set("arnSuffix", "app/"+name+"/50dc6c495c0c9188")
+		set("arnSuffix", "app/"+name+"/"+hexOf(name, 8))
 		set("dnsName", name+"-1234567890."+Region+".elb.amazonaws.com")
+		// The ALB's canonical hosted zone in us-east-1 (Elastic Load
+		// Balancing endpoints and quotas, AWS General Reference).
 		set("zoneId", "Z35SXDOTRQ7X7K")
 	case "aws:lb/targetGroup:TargetGroup":
-		set("arn", arnOf("targetgroup/"+name+"/73e2d6bc24d8a067"))
-		set("arnSuffix", "targetgroup/"+name+"/73e2d6bc24d8a067")
-	case "aws:lb/listener:Listener":
-		set("arn", arnOf("listener/app/alb/50dc6c495c0c9188/"+id))
-	case "aws:ecs/cluster:Cluster":
-		set("arn", arnOf("cluster/"+name))
-	case "aws:ecs/service:Service":
-		set("arn", arnOf("service/"+name))
-		// Real service ARNs carry the cluster name: service/<cluster>/<service>.
-		if c, ok := inputs["cluster"]; ok && c.IsString() && strings.Contains(c.StringValue(), ":cluster/") {
-			set("arn", arnOf("service/"+c.StringValue()[strings.LastIndex(c.StringValue(), "/")+1:]+"/"+name))
-		}
+		set("arnSuffix", "targetgroup/"+name+"/"+hexOf(name, 8))
 	case "aws:ecs/taskDefinition:TaskDefinition":
-		set("arn", arnOf("task-definition/"+name+":1"))
 		set("revision", 1)
+		set("arnWithoutRevision", arnOf("ecs", "task-definition/"+name))
 	case "aws:ecr/repository:Repository":
 		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, Region, name))
+		set("registryId", AccountID)
 	case "awsx:ecr:Image":
 		set("imageUri", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/ecr-trading@sha256:%s", AccountID, Region, strings.Repeat("0", 64)))
 	case "aws:route53/zone:Zone":
-		set("zoneId", "Z0MOCKZONE")
+		set("zoneId", id)
 		set("nameServers", []any{"ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"})
 	case "aws:acm/certificate:Certificate":
-		set("arn", arnOf("certificate/"+id))
 		set("domainValidationOptions", []any{map[string]any{
 			"domainName": "mock", "resourceRecordName": "_x.mock.", "resourceRecordType": "CNAME", "resourceRecordValue": "_y.acm-validations.aws.",
 		}})
@@ -123,43 +114,201 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("privateKeyPem", "-----BEGIN PRIVATE KEY-----\nmock\n-----END PRIVATE KEY-----\n")
 	case "tls:index/selfSignedCert:SelfSignedCert":
 		set("certPem", "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n")
-	case "aws:synthetics/canary:Canary":
-		set("arn", arnOf("canary:"+name))
-	case "aws:dynamodb/table:Table":
-		set("arn", arnOf("table/"+name))
-	case "aws:backup/vault:Vault":
-		set("arn", arnOf("backup-vault:"+name))
-	case "aws:backup/plan:Plan":
-		set("arn", arnOf("backup-plan:"+id))
-	case "aws:backup/restoreTestingPlan:RestoreTestingPlan":
-		set("arn", arnOf("restore-testing-plan:"+name+"-0a1b2c3d"))
-	case "aws:cloudwatch/eventRule:EventRule":
-		set("arn", arnOf("rule/"+name))
-		if b, ok := inputs["eventBusName"]; ok && b.IsString() && b.StringValue() != "" && b.StringValue() != "default" {
-			set("arn", arnOf("rule/"+b.StringValue()+"/"+name))
-		}
-	case "aws:cloudwatch/eventArchive:EventArchive":
-		set("arn", arnOf("archive/"+name))
-	case "aws:scheduler/schedule:Schedule":
-		set("arn", arnOf("schedule/default/"+name))
-	case "aws:wafv2/webAcl:WebAcl":
-		set("arn", arnOf("regional/webacl/"+name+"/"+id))
-	case "aws:appautoscaling/target:Target":
-		set("arn", fmt.Sprintf("arn:aws:application-autoscaling:%s:%s:scalable-target/%s", Region, AccountID, id))
-	case "aws:appautoscaling/policy:Policy":
-		set("arn", fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/rds/%s:policyName/%s", Region, AccountID, id, inputs["resourceId"].StringValue(), name))
+	case "aws:cloudwatch/dashboard:Dashboard":
+		// Dashboards are global: no Region in the ARN (Service
+		// Authorization Reference, Amazon CloudWatch resource types:
+		// arn:${Partition}:cloudwatch::${Account}:dashboard/${DashboardName}).
+		set("dashboardArn", fmt.Sprintf("arn:aws:cloudwatch::%s:dashboard/%s", AccountID, input("dashboardName")))
 	case "aws:s3/bucketObjectv2:BucketObjectv2":
 		set("versionId", "mock-version-"+id)
 	case "aws:route53/record:Record":
 		set("fqdn", strings.TrimSuffix(name, "."))
-	case "aws:route53/healthCheck:HealthCheck":
-		set("arn", "arn:aws:route53:::healthcheck/"+id)
-	case "aws:fis/experimentTemplate:ExperimentTemplate":
-		set("arn", arnOf("experiment-template/"+id))
-	case "aws:resiliencehub/resiliencyPolicy:ResiliencyPolicy":
-		set("arn", arnOf("resiliency-policy/"+id))
 	}
 	return out
+}
+
+// arnFor is the ARN AWS gives a resource of typ, in the format of the
+// service's documentation; ok is false for types AWS gives no ARN (bucket
+// policies, role policies, event targets, records...), which then have no
+// arn output, as with the real provider.
+func arnFor(typ, name, id string, inputs resource.PropertyMap) (string, bool) {
+	reg := func(service, res string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, Region, AccountID, res)
+	}
+	input := func(k string) string {
+		if v, ok := inputs[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	switch typ {
+	// IAM is global: arn:aws:iam::account:role/role-name-with-path
+	// (IAM User Guide, "IAM identifiers", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html).
+	case "aws:iam/role:Role":
+		return fmt.Sprintf("arn:aws:iam::%s:role/%s", AccountID, name), true
+	case "aws:iam/policy:Policy":
+		return fmt.Sprintf("arn:aws:iam::%s:policy/%s", AccountID, name), true
+	// S3 bucket ARNs have neither Region nor account: arn:aws:s3:::bucket
+	// (IAM User Guide, "Identify AWS resources with ARNs", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
+	case "aws:s3/bucketV2:BucketV2":
+		return "arn:aws:s3:::" + name, true
+	// KMS key ARN: arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+	// (KMS Developer Guide, "Key identifiers (KeyId)").
+	case "aws:kms/key:Key":
+		return reg("kms", "key/"+id), true
+	case "aws:kms/alias:Alias":
+		return reg("kms", name), true
+	// RDS: arn:aws:rds:<region>:<account>:<resourcetype>:<name>, with
+	// resource types cluster, db, subgrp, cluster-pg and pg (Aurora User
+	// Guide, "Constructing an ARN for Amazon RDS",
+	// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Tagging.ARN.Constructing.html).
+	case "aws:rds/cluster:Cluster":
+		return reg("rds", "cluster:"+name), true
+	case "aws:rds/clusterInstance:ClusterInstance":
+		return reg("rds", "db:"+name), true
+	case "aws:rds/subnetGroup:SubnetGroup":
+		return reg("rds", "subgrp:"+name), true
+	case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
+		return reg("rds", "cluster-pg:"+name), true
+	case "aws:rds/parameterGroup:ParameterGroup":
+		return reg("rds", "pg:"+name), true
+	// CloudWatch alarm ARN: arn:aws:cloudwatch:Region:account-id:alarm:alarm-name
+	// (CloudWatch API Reference, TagResource ResourceARN).
+	case "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm":
+		return reg("cloudwatch", "alarm:"+name), true
+	// Log group ARN: arn:aws:logs:region:account-id:log-group:log_group_name;
+	// the pulumi-aws v6 arn output drops the ":*" the API adds ("Any :*
+	// suffix added by the API ... is removed", pulumi-aws cloudwatch.LogGroup
+	// arn; CloudWatch Logs API LogGroup.logGroupArn "doesn't include a
+	// trailing :*").
+	case "aws:cloudwatch/logGroup:LogGroup":
+		return reg("logs", "log-group:"+name), true
+	// SSM: arn:aws:ssm:region:account-id:parameter/path. A hierarchical name
+	// already starts with "/" (PutParameter Name: "you must include a
+	// leading forward slash"), so it follows "parameter" directly.
+	case "aws:ssm/parameter:Parameter":
+		if strings.HasPrefix(name, "/") {
+			return reg("ssm", "parameter"+name), true
+		}
+		return reg("ssm", "parameter/"+name), true
+	// SNS: arn:partition:sns:region:account:topic-name; SQS:
+	// arn:aws:sqs:us-east-1:987654321000:MyQueue (AWS SDK references).
+	case "aws:sns/topic:Topic":
+		return reg("sns", name), true
+	case "aws:sns/topicSubscription:TopicSubscription":
+		return reg("sns", input("topic")[strings.LastIndex(input("topic"), ":")+1:]+":"+uuidOf(id)), true
+	case "aws:sqs/queue:Queue":
+		return reg("sqs", name), true
+	// EventBridge (Service Authorization Reference, Amazon EventBridge):
+	// event-bus/${EventBusName}, rule/[${EventBusName}/]${RuleName},
+	// archive/${ArchiveName}.
+	case "aws:cloudwatch/eventBus:EventBus":
+		return reg("events", "event-bus/"+name), true
+	case "aws:cloudwatch/eventRule:EventRule":
+		if b := input("eventBusName"); b != "" && b != "default" {
+			return reg("events", "rule/"+b[strings.LastIndex(b, "/")+1:]+"/"+name), true
+		}
+		return reg("events", "rule/"+name), true
+	case "aws:cloudwatch/eventArchive:EventArchive":
+		return reg("events", "archive/"+name), true
+	// EventBridge Scheduler: schedule/${GroupName}/${ScheduleName}.
+	case "aws:scheduler/schedule:Schedule":
+		group := input("groupName")
+		if group == "" {
+			group = "default"
+		}
+		return reg("scheduler", "schedule/"+group+"/"+name), true
+	// Step Functions: arn:<partition>:states:<region>:<account-id>:stateMachine:<myStateMachine>
+	// (Step Functions API Reference, StartExecution stateMachineArn).
+	case "aws:sfn/stateMachine:StateMachine":
+		return reg("states", "stateMachine:"+name), true
+	// ECS (Service Authorization Reference, Amazon ECS): cluster/${ClusterName},
+	// service/${ClusterName}/${ServiceName} (the long ARN format,
+	// arn:aws:ecs:region:aws_account_id:service/cluster-name/service-name),
+	// task-definition/${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}.
+	case "aws:ecs/cluster:Cluster":
+		return reg("ecs", "cluster/"+name), true
+	case "aws:ecs/service:Service":
+		cluster := input("cluster")
+		return reg("ecs", "service/"+cluster[strings.LastIndex(cluster, "/")+1:]+"/"+name), true
+	case "aws:ecs/taskDefinition:TaskDefinition":
+		return reg("ecs", "task-definition/"+name+":1"), true
+	// ECR: arn:aws:ecr:region:012345678910:repository/test (ECR API Reference, Repository).
+	case "aws:ecr/repository:Repository":
+		return reg("ecr", "repository/"+name), true
+	// Elastic Load Balancing: loadbalancer/app/<name>/<id>,
+	// targetgroup/<name>/<id> (16 hex digits; WAF AssociateWebACL
+	// ResourceArn, Auto Scaling TrafficSourceIdentifier), and
+	// listener/app/<lb-name>/<lb-id>/<listener-id>.
+	case "aws:lb/loadBalancer:LoadBalancer":
+		return reg("elasticloadbalancing", "loadbalancer/app/"+name+"/"+hexOf(name, 8)), true
+	case "aws:lb/targetGroup:TargetGroup":
+		return reg("elasticloadbalancing", "targetgroup/"+name+"/"+hexOf(name, 8)), true
+	case "aws:lb/listener:Listener":
+		lb := input("loadBalancerArn")
+		suffix := lb[strings.Index(lb, ":loadbalancer/")+len(":loadbalancer/"):]
+		return reg("elasticloadbalancing", "listener/"+suffix+"/"+hexOf(id, 8)), true
+	// DynamoDB: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}
+	// (Service Authorization Reference, Amazon DynamoDB).
+	case "aws:dynamodb/table:Table":
+		return reg("dynamodb", "table/"+name), true
+	// AWS Backup (Service Authorization Reference, AWS Backup):
+	// backup-vault:${BackupVaultName}, backup-plan:${BackupPlanId},
+	// restore-testing-plan:${RestoreTestingPlanName}-${Id}.
+	case "aws:backup/vault:Vault":
+		return reg("backup", "backup-vault:"+name), true
+	case "aws:backup/plan:Plan":
+		return reg("backup", "backup-plan:"+id), true
+	case "aws:backup/restoreTestingPlan:RestoreTestingPlan":
+		return reg("backup", "restore-testing-plan:"+name+"-"+hexOf(name, 3)), true
+	// Synthetics: arn:aws:synthetics:Region:account-id:canary:canary-name
+	// (Synthetics API Reference, UntagResource ResourceArn).
+	case "aws:synthetics/canary:Canary":
+		return reg("synthetics", "canary:"+name), true
+	// ACM: certificate/${CertificateId} (a UUID).
+	case "aws:acm/certificate:Certificate":
+		return reg("acm", "certificate/"+id), true
+	// EC2: security-group/${SecurityGroupId}, vpc-endpoint/${VpcEndpointId}.
+	case "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
+		return reg("ec2", "security-group/"+id), true
+	case "aws:ec2/vpcEndpoint:VpcEndpoint":
+		return reg("ec2", "vpc-endpoint/"+id), true
+	case "aws:ec2/flowLog:FlowLog":
+		return reg("ec2", "vpc-flow-log/"+id), true
+	// WAFv2 regional web ACL: regional/webacl/${Name}/${Id}.
+	case "aws:wafv2/webAcl:WebAcl":
+		return reg("wafv2", "regional/webacl/"+name+"/"+id), true
+	// Application Auto Scaling: scalable-target/${ResourceId} and
+	// scalingPolicy:${PolicyId}:resource/${ServiceNamespace}/${ResourceId}:policyName/${PolicyName}.
+	case "aws:appautoscaling/target:Target":
+		return reg("application-autoscaling", "scalable-target/"+hexOf(id, 14)), true
+	case "aws:appautoscaling/policy:Policy":
+		return fmt.Sprintf("arn:aws:autoscaling:%s:%s:scalingPolicy:%s:resource/%s/%s:policyName/%s",
+			Region, AccountID, uuidOf(id), input("serviceNamespace"), input("resourceId"), name), true
+	// Route 53 is global: arn:aws:route53:::hostedzone/<id>, healthcheck/<id>.
+	case "aws:route53/zone:Zone":
+		return "arn:aws:route53:::hostedzone/" + id, true
+	case "aws:route53/healthCheck:HealthCheck":
+		return "arn:aws:route53:::healthcheck/" + id, true
+	// FIS: experiment-template/${Id}; Resilience Hub: resiliency-policy/${Id}.
+	case "aws:fis/experimentTemplate:ExperimentTemplate":
+		return reg("fis", "experiment-template/"+id), true
+	case "aws:resiliencehub/resiliencyPolicy:ResiliencyPolicy":
+		return reg("resiliencehub", "resiliency-policy/"+uuidOf(id)), true
+	}
+	return "", false
+}
+
+// hexOf is 2n lowercase hex digits derived from s, stable run to run.
+func hexOf(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:n])
+}
+
+// uuidOf is a UUID-shaped identifier derived from s.
+func uuidOf(s string) string {
+	h := hexOf(s, 16)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // physicalName is the name the resource would have in AWS.
@@ -170,34 +319,6 @@ func physicalName(logical string, inputs resource.PropertyMap) string {
 		}
 	}
 	return logical
-}
-
-// serviceOf splits "aws:rds/cluster:Cluster" into ("rds", "cluster").
-func serviceOf(typ string) (string, string) {
-	parts := strings.Split(typ, ":")
-	if len(parts) != 3 {
-		return "", ""
-	}
-	mod := parts[1]
-	kind := strings.ToLower(parts[2])
-	if i := strings.Index(mod, "/"); i >= 0 {
-		mod = mod[:i]
-	}
-	switch mod {
-	case "cloudwatch":
-		if strings.Contains(typ, "logGroup") {
-			mod = "logs"
-		} else if strings.Contains(typ, "event") {
-			mod = "events"
-		}
-	case "lb":
-		mod = "elasticloadbalancing"
-	case "sfn":
-		mod = "states"
-	case "appautoscaling":
-		mod = "application-autoscaling"
-	}
-	return mod, kind
 }
 
 // Invoke answers the data-source calls the program makes.

@@ -42,7 +42,12 @@ type Resource struct {
 	Outputs        map[string]any
 	Protect        bool
 	RetainOnDelete bool
-	DependsOn      []string
+	// DependsOn is every URN the resource waits for, as the engine sees it:
+	// explicit DependsOn plus the resources its inputs came from
+	// (components expanded to their custom children).
+	DependsOn []string
+	// PropertyDeps says which input carried which dependencies.
+	PropertyDeps map[string][]string
 }
 
 // Recording is everything one mocked run registered.
@@ -172,6 +177,10 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		res.Protect = rpc.GetProtect()
 		res.RetainOnDelete = rpc.GetRetainOnDelete()
 		res.DependsOn = rpc.GetDependencies()
+		res.PropertyDeps = map[string][]string{}
+		for k, deps := range rpc.GetPropertyDependencies() {
+			res.PropertyDeps[k] = deps.GetUrns()
+		}
 		res.Providers = rpc.GetProviders()
 	}
 	m.rec.Resources = append(m.rec.Resources, res)
@@ -260,7 +269,65 @@ func mockID(typ, urn string, inputs resource.PropertyMap) string {
 		}
 	}
 	sum := sha256.Sum256([]byte(urn))
+	if f, ok := idFormats[typ]; ok {
+		return f(sum)
+	}
 	return shortType(typ) + "-" + hex.EncodeToString(sum[:4])
+}
+
+// idFormats shape the IDs other resources reference as AWS does.
+var idFormats = map[string]func(sum [32]byte) string{
+	// KMS key IDs are UUIDs: 1234abcd-12ab-34cd-56ef-1234567890ab (KMS
+	// Developer Guide, "Key identifiers (KeyId)").
+	"aws:kms/key:Key": func(s [32]byte) string { return uuidOf(string(s[:])) },
+	// EC2 IDs are the resource prefix and 17 hex digits (sg-, vpce-, fl-).
+	"aws:ec2/securityGroup:SecurityGroup":               func(s [32]byte) string { return "sg-" + hex.EncodeToString(s[:9])[:17] },
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": func(s [32]byte) string { return "sg-" + hex.EncodeToString(s[:9])[:17] },
+	"aws:ec2/vpcEndpoint:VpcEndpoint":                   func(s [32]byte) string { return "vpce-" + hex.EncodeToString(s[:9])[:17] },
+	"aws:ec2/flowLog:FlowLog":                           func(s [32]byte) string { return "fl-" + hex.EncodeToString(s[:9])[:17] },
+	// Hosted zone IDs are "Z" and uppercase letters and digits, at most 32
+	// characters (Route 53 API Reference: CreateHostedZone example
+	// /hostedzone/Z1PA6795UKMFR9; GetHostedZone Id "Maximum length of 32").
+	"aws:route53/zone:Zone": func(s [32]byte) string { return "Z0" + strings.ToUpper(hex.EncodeToString(s[:10])) },
+	// Route 53 health check, ACM certificate and backup plan IDs are UUIDs.
+	"aws:route53/healthCheck:HealthCheck": func(s [32]byte) string { return uuidOf(string(s[:])) },
+	"aws:acm/certificate:Certificate":     func(s [32]byte) string { return uuidOf(string(s[:])) },
+	"aws:backup/plan:Plan":                func(s [32]byte) string { return uuidOf(string(s[:])) },
+	// WAFv2 web ACL IDs are UUIDs (regional/webacl/<name>/<id>).
+	"aws:wafv2/webAcl:WebAcl": func(s [32]byte) string { return uuidOf(string(s[:])) },
+}
+
+// After reports whether the engine orders r after dep: dep is reachable from
+// r through dependencies (explicit or from inputs) and parents, so dep is
+// created first and deleted last.
+func (rec *Recording) After(r, dep *Resource) bool {
+	seen := map[string]bool{}
+	stack := []string{r.URN}
+	for len(stack) > 0 {
+		urn := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[urn] {
+			continue
+		}
+		seen[urn] = true
+		cur := rec.ByURN(urn)
+		if cur == nil {
+			continue
+		}
+		for _, d := range cur.DependsOn {
+			if d == dep.URN {
+				return true
+			}
+			stack = append(stack, d)
+		}
+		if cur.ParentURN != "" {
+			if cur.ParentURN == dep.URN {
+				return true
+			}
+			stack = append(stack, cur.ParentURN)
+		}
+	}
+	return false
 }
 
 // Walk follows a dotted path ("healthCheck.interval", "rules.0.id")
