@@ -141,7 +141,6 @@ func Deploy(ctx *pulumi.Context) error {
 	zone, err := dns.New(ctx, "dns", dns.Args{
 		Names: names, Config: cfg,
 		ALBDNSName: svc.AlbDNSName,
-		ALBZoneID:  svc.AlbZoneID,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -178,17 +177,28 @@ func Deploy(ctx *pulumi.Context) error {
 			{Kind: naming.BackupVerifySM, Arn: stateMachineArn(naming.BackupVerifySM)},
 			{Kind: naming.DBFailoverSM, Arn: stateMachineArn(naming.DBFailoverSM)},
 			{Kind: naming.ServiceRecoverySM, Arn: stateMachineArn(naming.ServiceRecoverySM)},
+			{Kind: naming.ServiceSnapshotSM, Arn: stateMachineArn(naming.ServiceSnapshotSM)},
 		},
 	}, withAWS)
 	if err != nil {
 		return err
 	}
 
+	// --- dns records: customers are routed only once the health check,
+	// the paging alarms and the canary exist ---
+	if cfg.DNS.DomainName != "" {
+		if _, err := dns.NewRecords(ctx, "dns-records", dns.RecordsArgs{
+			Config: cfg, Zone: zone, ALBDNSName: svc.AlbDNSName, ALBZoneID: svc.AlbZoneID, After: watch.BeforeTraffic,
+		}, withAWS); err != nil {
+			return err
+		}
+	}
+
 	// --- backup ---
 
 	vault, err := backup.New(ctx, "backup", backup.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
-		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.TopicArn,
+		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.NotifyTopicArn,
 		AuroraClusterArn: db.Arn, TableArn: table.Arn, DataBucketArn: buckets.DataArn,
 		DataBucket: buckets.DataBucket, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
 		DBSubnetGroupName: db.SubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
@@ -204,7 +214,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// watches it alone.
 	rb, err := runbooks.New(ctx, "runbooks", runbooks.Args{
 		Names: names, Config: cfg, AccountID: account,
-		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn, TopicArn: watch.TopicArn,
+		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn, TopicArn: watch.NotifyTopicArn,
 		ClusterIdentifier:         pulumi.String(db.Identifier),
 		ClusterArn:                db.Arn,
 		WriterInstanceIdentifier:  pulumi.String(db.Writer()),
@@ -226,7 +236,7 @@ func Deploy(ctx *pulumi.Context) error {
 
 	bus, err := events.New(ctx, "events", events.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
-		TelemetryKeyArn: keys.TelemetryKeyArn, TaskRoleArn: svc.TaskRoleArn, AlarmTopicArn: watch.TopicArn,
+		TelemetryKeyArn: keys.TelemetryKeyArn, TaskRoleArn: svc.TaskRoleArn, AlarmTopicArn: watch.NotifyTopicArn,
 		AuroraClusterArn: db.Arn, ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn,
 		ECSServiceName: svc.ServiceName, BackupVaultName: vault.VaultName,
 		CompositeAlarmArn: watch.CompositeAlarmArn, RecoveryStateMachineArn: rb.ServiceRecoveryArn,
@@ -269,6 +279,8 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("appFqdn", pulumi.String(zone.AppFQDN))
 	ctx.Export("canaryName", pulumi.String(watch.CanaryName))
 	ctx.Export("alarmTopicArn", watch.TopicArn)
+	ctx.Export("notifyTopicArn", watch.NotifyTopicArn)
+	ctx.Export("maintenanceAlarmName", pulumi.String(watch.MaintenanceAlarmName))
 	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
 	ctx.Export("albDnsName", svc.AlbDNSName)
 	// The public endpoint: the app name once the zone is delegated

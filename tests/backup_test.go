@@ -33,7 +33,7 @@ func TestBackupVault(t *testing.T) {
 		eq(t, v, "forceDestroy", true)
 		n := one(t, rec, "aws:backup/vaultNotifications:VaultNotifications", "vault-notifications")
 		eq(t, n, "backupVaultName", "vault-"+stack)
-		eq(t, n, "snsTopicArn", "arn:aws:sns:us-east-1:"+acct+":alarms-"+stack)
+		eq(t, n, "snsTopicArn", "arn:aws:sns:us-east-1:"+acct+":notify-"+stack)
 		eq(t, n, "backupVaultEvents", []string{"COPY_JOB_FAILED", "S3_BACKUP_OBJECT_FAILED", "S3_RESTORE_OBJECT_FAILED"})
 	})
 }
@@ -218,7 +218,7 @@ func TestBackupServiceSnapshotWorkflow(t *testing.T) {
 		if got := def.States["DescribeService"].Parameters["Services"]; !reflect.DeepEqual(got, []any{serviceArn}) {
 			t.Errorf("DescribeService describes %v", got)
 		}
-		if got := def.States["NotifyFailure"].Parameters["TopicArn"]; got != "arn:aws:sns:us-east-1:"+acct+":alarms-"+stack {
+		if got := def.States["NotifyFailure"].Parameters["TopicArn"]; got != "arn:aws:sns:us-east-1:"+acct+":notify-"+stack {
 			t.Errorf("NotifyFailure publishes to %v", got)
 		}
 	})
@@ -253,7 +253,7 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 			"s3:PutObject":                              {bucketArn + "/ecs-snapshots/*"},
 			"kms:GenerateDataKey":                       nil, // two statements: checked below
 			"kms:Decrypt":                               {telemetry},
-			"sns:Publish":                               {"arn:aws:sns:us-east-1:" + acct + ":alarms-" + stack},
+			"sns:Publish":                               {"arn:aws:sns:us-east-1:" + acct + ":notify-" + stack},
 			"logs:CreateLogDelivery":                    star, "logs:GetLogDelivery": star, "logs:UpdateLogDelivery": star,
 			"logs:DeleteLogDelivery": star, "logs:ListLogDeliveries": star, "logs:PutResourcePolicy": star,
 			"logs:DescribeResourcePolicies": star, "logs:DescribeLogGroups": star,
@@ -319,7 +319,7 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 			TargetGroupArn: out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn"),
 			Bucket:         out(t, bucket, "bucket"), BucketArn: out(t, bucket, "arn"), Prefix: "ecs-snapshots",
 			DataKeyArn: out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
-			TopicArn:   "arn:aws:sns:us-east-1:" + acct + ":alarms-" + stack,
+			TopicArn:   "arn:aws:sns:us-east-1:" + acct + ":notify-" + stack,
 		}
 		sm, err := rb.ServiceSnapshot(targets)
 		if err != nil {

@@ -27,8 +27,8 @@ func TestBadDNSAndMonitoringConfig(t *testing.T) {
 			[]string{k("healthCheckRegions"), `"eu-central-1"`, "Route 53 health checker region"}},
 		{"checker region repeated", map[string]string{k("healthCheckRegions"): `["us-east-1","us-east-1","eu-west-1"]`},
 			[]string{k("healthCheckRegions"), "must not repeat"}},
-		{"alarm email", map[string]string{k("alarmEmail"): "oncall"},
-			[]string{k("alarmEmail"), `"oncall"`, "an email address or empty"}},
+		{"notify email", map[string]string{k("notifyEmails"): `["oncall"]`},
+			[]string{k("notifyEmails"), `"oncall"`, "an email address"}},
 		{"schedule too slow", map[string]string{k("canarySchedule"): "rate(10 minutes)"},
 			[]string{k("canarySchedule"), `"rate(10 minutes)"`, "at least every 5 minutes"}},
 		{"schedule bad plural", map[string]string{k("canarySchedule"): "rate(1 minutes)"},
@@ -84,7 +84,7 @@ func TestGoodDNSAndMonitoringConfig(t *testing.T) {
 		"five-minute canary":  {k("canarySchedule"): "rate(5 minutes)", k("canaryTimeoutSeconds"): "300"},
 		"all checker regions": {k("healthCheckRegions"): `["us-east-1","us-west-1","us-west-2","eu-west-1","ap-southeast-1","ap-southeast-2","ap-northeast-1","sa-east-1"]`},
 		"budget edge":         {k("alarmPeriodSeconds"): "60", k("alarmEvaluationPeriods"): "4", k("healthCheckFailureThreshold"): "6"},
-		"email":               {k("alarmEmail"): "oncall@example.org"},
+		"emails":              {k("pageEmails"): `["oncall@acmebank.net"]`, k("notifyEmails"): `["ops@acmebank.net"]`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := recordWith(t, "dev", o); err != nil {

@@ -154,3 +154,28 @@ func TestDelegatedZoneProbesAppName(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitoringBeforeTraffic: the alias records that route customers wait
+// for the Route 53 health check, the canary, the paging composite and each
+// of its member alarms ("all health checks and monitoring must be in place
+// before traffic routing").
+func TestMonitoringBeforeTraffic(t *testing.T) {
+	forStacksWithDomain(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		must := []*offline.Resource{
+			one(t, rec, typHealthCheck, "endpoint"),
+			one(t, rec, typCanary, "api"),
+			one(t, rec, "aws:cloudwatch/compositeAlarm:CompositeAlarm", "degraded"),
+		}
+		for _, k := range []string{"canary-success", "r53-health", "alb-5xx-rate", "p99-latency"} {
+			must = append(must, one(t, rec, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-"+k))
+		}
+		for _, typ := range []string{"A", "AAAA"} {
+			r := one(t, rec, typRecord, "app-"+typ)
+			for _, m := range must {
+				if !rec.After(r, m) {
+					t.Errorf("record app-%s does not wait for %s %s", typ, m.Type, m.Name)
+				}
+			}
+		}
+	})
+}

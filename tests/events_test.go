@@ -120,7 +120,7 @@ func TestEventsRulePatterns(t *testing.T) {
 func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		sqsArn := func(n string) string { return "arn:aws:sqs:us-east-1:" + acct + ":" + n + "-" + stack }
-		topic := "arn:aws:sns:us-east-1:" + acct + ":alarms-" + stack
+		topic := "arn:aws:sns:us-east-1:" + acct + ":notify-" + stack
 		sm := "arn:aws:states:us-east-1:" + acct + ":stateMachine:sm-svc-recovery-" + stack
 		hc := "arn:aws:states:us-east-1:" + acct + ":stateMachine:sm-health-check-" + stack
 		role := "arn:aws:iam::" + acct + ":role/role-events-" + stack

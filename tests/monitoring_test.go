@@ -50,47 +50,77 @@ func logsBucket(t *testing.T, rec *offline.Recording) (name, arn string) {
 	return out(t, b, "bucket"), out(t, b, "arn")
 }
 
+// topicArn is the paging topic; notifyArn the notification topic.
 func topicArn(stack string) string { return "arn:aws:sns:us-east-1:123456789012:alarms-" + stack }
 
-// TestAlarmTopic: KMS-encrypted, TLS only, publishable by the alarm services
-// of our account, no subscription unless alarmEmail is set.
-func TestAlarmTopic(t *testing.T) {
-	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		topic := one(t, rec, typTopic, "alarms")
-		eq(t, topic, "name", "alarms-"+stack)
-		eq(t, topic, "kmsMasterKeyId", telemetryKey(t, rec))
+func notifyArn(stack string) string { return "arn:aws:sns:us-east-1:123456789012:notify-" + stack }
 
-		pol := one(t, rec, typTopicPol, "alarms-policy")
-		eq(t, pol, "arn", topicArn(stack))
-		var doc policyDoc
-		jsonInput(t, pol, "policy", &doc)
-		if len(doc.Statement) != 2 {
-			t.Fatalf("%d statements, want 2", len(doc.Statement))
+// TestPagingAndNotifyTopics: two KMS-encrypted, TLS-only topics publishable
+// by our account's alarm services: "alarms" pages, "notify" does not. prod
+// subscribes its on-call rota to the paging topic; without addresses dev
+// has no subscription.
+func TestPagingAndNotifyTopics(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		for logical, arn := range map[string]string{"alarms": topicArn(stack), "notify": notifyArn(stack)} {
+			topic := one(t, rec, typTopic, logical)
+			eq(t, topic, "name", logical+"-"+stack)
+			eq(t, topic, "kmsMasterKeyId", telemetryKey(t, rec))
+			pol := one(t, rec, typTopicPol, logical+"-policy")
+			eq(t, pol, "arn", arn)
+			var doc policyDoc
+			jsonInput(t, pol, "policy", &doc)
+			if len(doc.Statement) != 2 {
+				t.Fatalf("%d statements, want 2", len(doc.Statement))
+			}
+			deny, allow := doc.Statement[0], doc.Statement[1]
+			if deny.Effect != "Deny" || deny.Principal["AWS"] != "*" || !slices.Equal(deny.Action, []string{"sns:*"}) ||
+				!slices.Equal(deny.Resource, []string{arn}) || deny.Condition["Bool"]["aws:SecureTransport"] != "false" {
+				t.Errorf("TLS-only statement wrong: %+v", deny)
+			}
+			services, _ := allow.Principal["Service"].([]any)
+			if allow.Effect != "Allow" || fmt.Sprint(services) != "[cloudwatch.amazonaws.com events.amazonaws.com backup.amazonaws.com]" ||
+				!slices.Equal(allow.Action, []string{"sns:Publish"}) || !slices.Equal(allow.Resource, []string{arn}) ||
+				allow.Condition["StringEquals"]["aws:SourceAccount"] != offline.AccountID {
+				t.Errorf("publisher statement wrong: %+v", allow)
+			}
 		}
-		deny, allow := doc.Statement[0], doc.Statement[1]
-		if deny.Effect != "Deny" || deny.Principal["AWS"] != "*" || !slices.Equal(deny.Action, []string{"sns:*"}) ||
-			!slices.Equal(deny.Resource, []string{topicArn(stack)}) || deny.Condition["Bool"]["aws:SecureTransport"] != "false" {
-			t.Errorf("TLS-only statement wrong: %+v", deny)
-		}
-		services, _ := allow.Principal["Service"].([]any)
-		got := fmt.Sprint(services)
-		if allow.Effect != "Allow" || got != "[cloudwatch.amazonaws.com events.amazonaws.com backup.amazonaws.com]" ||
-			!slices.Equal(allow.Action, []string{"sns:Publish"}) || !slices.Equal(allow.Resource, []string{topicArn(stack)}) ||
-			allow.Condition["StringEquals"]["aws:SourceAccount"] != offline.AccountID {
-			t.Errorf("publisher statement wrong: %+v", allow)
-		}
-		if n := len(rec.ByType(typSub)); n != 0 {
-			t.Errorf("%d subscriptions with alarmEmail unset, want 0", n)
+		subs := rec.ByType(typSub)
+		switch stack {
+		case "dev":
+			if len(subs) != 0 {
+				t.Errorf("%d subscriptions in dev, want 0 (no addresses configured)", len(subs))
+			}
+		case "prod":
+			sub := one(t, rec, typSub, "alarms-email-1")
+			eq(t, sub, "protocol", "email")
+			eq(t, sub, "endpoint", "trading-oncall@acmebank.net")
+			eq(t, sub, "topic", topicArn("prod"))
 		}
 	})
-	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:alarmEmail": "oncall@example.org"})
+	rec, err := recordWith(t, "dev", map[string]string{
+		"trading-ha:pageEmails": `["a@acmebank.net","b@acmebank.net"]`, "trading-ha:notifyEmails": `["ops@acmebank.net"]`,
+		"trading-ha:pageHttpsEndpoint": "https://events.pagerduty.com/integration/abc/enqueue",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub := one(t, rec, typSub, "alarms-email")
-	eq(t, sub, "protocol", "email")
-	eq(t, sub, "endpoint", "oncall@example.org")
-	eq(t, sub, "topic", topicArn("prod"))
+	eq(t, one(t, rec, typSub, "alarms-email-2"), "endpoint", "b@acmebank.net")
+	eq(t, one(t, rec, typSub, "notify-email-1"), "topic", notifyArn("dev"))
+	https := one(t, rec, typSub, "alarms-https")
+	eq(t, https, "protocol", "https")
+	eq(t, https, "endpoint", "https://events.pagerduty.com/integration/abc/enqueue")
+	eq(t, https, "endpointAutoConfirms", true)
+	if n := len(rec.ByType(typSub)); n != 4 {
+		t.Errorf("%d subscriptions, want 4", n)
+	}
+}
+
+// TestProdMustPageSomebody: prod without a paging destination fails at
+// preview, naming the key.
+func TestProdMustPageSomebody(t *testing.T) {
+	rejects(t, "prod", map[string]string{"trading-ha:pageEmails": ""}, []string{"trading-ha:pageEmails", "prod must page somebody", "pageHttpsEndpoint"})
+	rejects(t, "dev", map[string]string{"trading-ha:pageEmails": `["oncall"]`}, []string{"trading-ha:pageEmails", `"oncall"`, "email address"})
+	rejects(t, "dev", map[string]string{"trading-ha:pageHttpsEndpoint": "http://pager.example.net/x"}, []string{"trading-ha:pageHttpsEndpoint", "https:// URL"})
 }
 
 // TestCanary: runtime, handler, schedule per stack, code from the versioned
@@ -255,7 +285,7 @@ func expectedAlarms(t *testing.T, stack string, rec *offline.Recording) map[stri
 			"GreaterThanThreshold", 0, 60, 2, 2, "notBreaching"},
 		"ecs-running-tasks": {"ECS/ContainerInsights", "RunningTaskCount", "Minimum",
 			map[string]any{"ClusterName": "ecs-" + stack, "ServiceName": "svc-trading-" + stack},
-			"LessThanThreshold", map[string]float64{"dev": 2, "prod": 3}[stack], 60, 2, 2, "breaching"},
+			"LessThanThreshold", 3, 60, 2, 2, "breaching"},
 	}
 	for _, az := range azs {
 		w["healthy-hosts-"+az] = alarmWant{"AWS/ApplicationELB", "HealthyHostCount", "Minimum",
@@ -271,7 +301,7 @@ func expectedAlarms(t *testing.T, stack string, rec *offline.Recording) map[stri
 		w["aurora-"+n+"-connections"] = alarmWant{"AWS/RDS", "DatabaseConnections", "Maximum", dims, "GreaterThanThreshold", 400, 60, 2, 2, "notBreaching"}
 		w["aurora-"+n+"-replica-lag"] = alarmWant{"AWS/RDS", "AuroraReplicaLag", "Maximum", dims, "GreaterThanThreshold", 2000, 60, 2, 2, "notBreaching"}
 	}
-	for _, sm := range []string{"sm-health-check", "sm-backup-verify", "sm-db-failover", "sm-svc-recovery"} {
+	for _, sm := range []string{"sm-health-check", "sm-backup-verify", "sm-db-failover", "sm-svc-recovery", "sm-svc-snapshot"} {
 		w[sm+"-failed"] = alarmWant{"AWS/States", "ExecutionsFailed", "Sum",
 			map[string]any{"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:" + sm + "-" + stack},
 			"GreaterThanThreshold", 0, 60, 1, 1, "notBreaching"}
@@ -283,8 +313,8 @@ func expectedAlarms(t *testing.T, stack string, rec *offline.Recording) map[stri
 func alarmCommon(t *testing.T, stack string, a *offline.Resource, key string, w alarmWant) {
 	t.Helper()
 	eq(t, a, "name", "alarm-"+key+"-"+stack)
-	eq(t, a, "alarmActions", []string{topicArn(stack)})
-	eq(t, a, "okActions", []string{topicArn(stack)})
+	eq(t, a, "alarmActions", []string{notifyArn(stack)})
+	eq(t, a, "okActions", []string{notifyArn(stack)})
 	eq(t, a, "actionsEnabled", true)
 	eq(t, a, "comparisonOperator", w.comparison)
 	eq(t, a, "threshold", w.threshold)
@@ -317,8 +347,8 @@ func TestMetricAlarms(t *testing.T) {
 				}
 			})
 		}
-		// 6 single + 3 AZ + 4 per Aurora instance + 4 state machines, plus 1 ALB rate and 2 DynamoDB math alarms.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+3; n != w {
+		// 6 single + 3 AZ + 4 per Aurora instance + 5 state machines, plus 1 ALB rate and 2 DynamoDB math alarms and the maintenance suppressor.
+		if n, w := len(rec.ByType(typAlarm)), len(want)+4; n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})
@@ -413,16 +443,26 @@ func TestMetricMathAlarms(t *testing.T) {
 	})
 }
 
-// TestCompositeAlarm: "customer-facing service degraded" over canary, Route
-// 53, ALB 5xx rate and each AZ's healthy hosts; pages and clears.
+// TestCompositeAlarm: the one alarm that pages, on customer impact only
+// (canary, Route 53, ALB 5xx rate, p99 latency; not the per-AZ causes a
+// drill lowers), suppressed by the maintenance alarm.
 func TestCompositeAlarm(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		c := one(t, rec, typComposite, "degraded")
 		eq(t, c, "alarmName", "alarm-degraded-"+stack)
 		eq(t, c, "alarmActions", []string{topicArn(stack)})
 		eq(t, c, "okActions", []string{topicArn(stack)})
+		eq(t, c, "actionsSuppressor.alarm", "alarm-maintenance-"+stack)
+		eq(t, c, "actionsSuppressor.waitPeriod", 120)
+		eq(t, c, "actionsSuppressor.extensionPeriod", 300)
+		m := one(t, rec, typAlarm, "alarm-maintenance")
+		eq(t, m, "namespace", "TradingHA/Operations")
+		eq(t, m, "metricName", "MaintenanceWindow")
+		eq(t, m, "dimensions", map[string]any{"Stack": stack})
+		eq(t, m, "treatMissingData", "notBreaching")
+		eq(t, m, "actionsEnabled", false)
 		var terms []string
-		for _, k := range []string{"canary-success", "r53-health", "alb-5xx-rate", "healthy-hosts-us-east-1a", "healthy-hosts-us-east-1b", "healthy-hosts-us-east-1c"} {
+		for _, k := range []string{"canary-success", "r53-health", "alb-5xx-rate", "p99-latency"} {
 			terms = append(terms, `ALARM("alarm-`+k+`-`+stack+`")`)
 		}
 		eq(t, c, "alarmRule", strings.Join(terms, " OR "))

@@ -47,7 +47,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		RestoreKmsKeyArn:          out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
 		CanaryName:                "canary-" + stack,
 		AlarmNames:                []string{"alarm-degraded-" + stack},
-		TopicArn:                  arn("sns", "alarms-"+stack),
+		TopicArn:                  arn("sns", "notify-"+stack),
 		RpoThresholdMinutes:       1560,
 		FailoverTimeoutSeconds:    600,
 		DeploymentTimeoutSeconds:  900,
@@ -298,8 +298,9 @@ func TestRunbookAlarmsWatchTheRecordedMachines(t *testing.T) {
 				t.Errorf("alarm %s watches %q, which the stack does not create", a.Name, arn)
 			}
 		}
-		if n != 4 {
-			t.Errorf("%d failed-execution alarms, want one per runbook (4)", n)
+		// Every state machine, the backup snapshot workflow included.
+		if n != len(machines) || n != 5 {
+			t.Errorf("%d failed-execution alarms for %d state machines, want one each (5)", n, len(machines))
 		}
 	})
 }

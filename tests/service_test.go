@@ -103,7 +103,7 @@ func TestServicePlacementAndDeployment(t *testing.T) {
 		eq(t, svc, "networkConfiguration.subnets", []string{"subnet-private-a", "subnet-private-b", "subnet-private-c"})
 		eq(t, svc, "networkConfiguration.assignPublicIp", false)
 		eq(t, svc, "networkConfiguration.securityGroups", []string{sgID(t, rec, "sg-tasks")})
-		eq(t, svc, "desiredCount", perStack(stack, 2, 3))
+		eq(t, svc, "desiredCount", 3)
 		eq(t, svc, "deploymentCircuitBreaker.enable", true)
 		eq(t, svc, "deploymentCircuitBreaker.rollback", true)
 		eq(t, svc, "deploymentMinimumHealthyPercent", 100)
@@ -462,7 +462,7 @@ func TestServiceAutoscaling(t *testing.T) {
 		eq(t, target, "serviceNamespace", "ecs")
 		eq(t, target, "scalableDimension", "ecs:service:DesiredCount")
 		eq(t, target, "resourceId", fmt.Sprintf("service/ecs-%s/svc-trading-%s", stack, stack))
-		eq(t, target, "minCapacity", perStack(stack, 2, 3))
+		eq(t, target, "minCapacity", 3)
 		eq(t, target, "maxCapacity", perStack(stack, 4, 12))
 		desired := get(t, one(t, rec, "aws:ecs/service:Service", "app"), "desiredCount").(float64)
 		if min := get(t, target, "minCapacity").(float64); min < desired {

@@ -188,7 +188,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.Backup = r.backup(k)
 	c.Database = r.database(k)
 	c.DNS = r.dns(k)
-	c.Monitoring = r.monitoring(k, c.DNS)
+	c.Monitoring = r.monitoring(stack, k, c.DNS)
 	c.Service = r.service(stack, k)
 	if c.DNS.DomainName != "" {
 		c.Service.DomainName = c.DNS.AppRecordName + "." + c.DNS.DomainName

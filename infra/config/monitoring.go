@@ -7,8 +7,13 @@ import (
 
 // Monitoring configures the canary, the alarms and where they page.
 type Monitoring struct {
-	// AlarmEmail, when set, is subscribed to the alarm topic.
-	AlarmEmail string
+	// PageEmails and PageHTTPSEndpoint receive pages: the customer-impact
+	// composite alarm. One is required in prod.
+	PageEmails        []string
+	PageHTTPSEndpoint string
+	// NotifyEmails receive notifications: component alarms, operational
+	// events and runbook reports (never a page).
+	NotifyEmails []string
 	// CanarySchedule is the canary's rate expression, e.g. "rate(1 minute)".
 	CanarySchedule string
 	// CanaryScheduleMinutes is the minutes between canary runs (1-5).
@@ -47,13 +52,17 @@ const HealthCheckIntervalSeconds = 10
 var (
 	ratePattern  = regexp.MustCompile(`^rate\(([1-9][0-9]*) (minute|minutes)\)$`)
 	emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$`)
+	httpsPattern = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s]*)?$`)
 )
 
 // monitoring reads the alarm and canary keys; dns supplies the health check
-// settings the 5-minute paging budget is checked against.
-func (r *reader) monitoring(k func(string) string, dns DNS) Monitoring {
+// settings the 5-minute paging budget is checked against. In prod somebody
+// must be paged: pageEmails or pageHttpsEndpoint is required.
+func (r *reader) monitoring(stack string, k func(string) string, dns DNS) Monitoring {
 	m := Monitoring{
-		AlarmEmail:                 r.optional(k("alarmEmail"), emailPattern, "an email address or empty"),
+		PageEmails:                 r.strings(k("pageEmails"), 0, 10),
+		PageHTTPSEndpoint:          r.optional(k("pageHttpsEndpoint"), httpsPattern, "empty or an https:// URL (a paging service's SNS integration endpoint)"),
+		NotifyEmails:               r.strings(k("notifyEmails"), 0, 10),
 		CanarySuccessRetentionDays: r.integer(k("canarySuccessRetentionDays"), 1, 455),
 		CanaryFailureRetentionDays: r.integer(k("canaryFailureRetentionDays"), 1, 455),
 		AlarmEvaluationPeriods:     r.integer(k("alarmEvaluationPeriods"), 1, 5),
@@ -64,6 +73,21 @@ func (r *reader) monitoring(k func(string) string, dns DNS) Monitoring {
 		AuroraFreeableMemoryMB:     r.integer(k("alarmAuroraFreeableMemoryMb"), 64, 262144),
 		AuroraReplicaLagMs:         r.integer(k("alarmAuroraReplicaLagMs"), 10, 600000),
 		AuroraConnections:          r.integer(k("alarmAuroraConnections"), 1, 100000),
+	}
+
+	for _, key := range []string{"pageEmails", "notifyEmails"} {
+		list := m.PageEmails
+		if key == "notifyEmails" {
+			list = m.NotifyEmails
+		}
+		for _, e := range list {
+			if !emailPattern.MatchString(e) {
+				r.fail(k(key), e, "each entry must be an email address")
+			}
+		}
+	}
+	if stack == "prod" && len(m.PageEmails) == 0 && m.PageHTTPSEndpoint == "" {
+		r.fail(k("pageEmails"), "[]", "prod must page somebody: set pageEmails (on-call addresses) or pageHttpsEndpoint (your paging service)")
 	}
 
 	if v, ok := r.raw(k("canarySchedule")); ok {

@@ -142,8 +142,8 @@ func (r *reader) service(stack string, k func(string) string) Service {
 		CPUArchitecture:        r.oneOf(k("cpuArchitecture"), "ARM64", "X86_64"),
 		CPU:                    r.integer(k("taskCpu"), 256, 16384),
 		Memory:                 r.integer(k("taskMemory"), 512, 122880),
-		DesiredCount:           r.integer(k("desiredCount"), 2, 100),
-		MinCapacity:            r.integer(k("minCapacity"), 2, 100),
+		DesiredCount:           r.integer(k("desiredCount"), 1, 100),
+		MinCapacity:            r.integer(k("minCapacity"), 1, 100),
 		MaxCapacity:            r.integer(k("maxCapacity"), 2, 100),
 		ScaleCPUTarget:         r.integer(k("scaleCpuTarget"), 20, 90),
 		ScaleRequestsPerTarget: r.integer(k("scaleRequestsPerTarget"), 10, 100000),
@@ -179,10 +179,11 @@ func (r *reader) service(stack string, k func(string) string) Service {
 			r.fail(k("taskMemory"), itoa(s.Memory), "must be a Fargate memory size for taskCpu %d: %s MiB", s.CPU, describeSizes(allowed))
 		}
 	}
-	// One task per AZ in prod: an AZ loss leaves two thirds of capacity
-	// serving while ECS replaces the lost task elsewhere.
-	if stack == "prod" && s.DesiredCount != 0 && s.DesiredCount < 3 {
-		r.fail(k("desiredCount"), itoa(s.DesiredCount), "must be at least 3 in prod (one task per availability zone)")
+	// At least one task per AZ in every stack: each AZ's healthy-host alarm
+	// can only be OK with a task in its AZ, and an AZ loss leaves two thirds
+	// of capacity serving while ECS replaces the lost task elsewhere.
+	if s.DesiredCount != 0 && s.DesiredCount < TasksPerStackMin {
+		r.fail(k("desiredCount"), itoa(s.DesiredCount), "must be at least %d, one task per availability zone: each AZ's healthy-host alarm can only be OK with a task in its AZ", TasksPerStackMin)
 	}
 	if s.MinCapacity != 0 && s.DesiredCount != 0 && s.MinCapacity < s.DesiredCount {
 		r.fail(k("minCapacity"), itoa(s.MinCapacity), "must be at least desiredCount (%d): scaling in must never drop below one task per AZ", s.DesiredCount)
@@ -222,6 +223,9 @@ func (r *reader) service(stack string, k func(string) string) Service {
 	}
 	return s
 }
+
+// TasksPerStackMin is the fewest tasks a stack runs: one per availability zone.
+const TasksPerStackMin = 3
 
 // describeSizes lists short sets and summarises long ranges.
 func describeSizes(xs []int) string {

@@ -35,10 +35,9 @@ const (
 type Args struct {
 	Names  naming.Namer
 	Config *config.Config
-	// ALBDNSName and ALBZoneID are the load balancer's DNS name and canonical
-	// hosted zone, the target of the alias records.
+	// ALBDNSName is the load balancer's DNS name: the probe target until
+	// the zone is delegated.
 	ALBDNSName pulumi.StringInput
-	ALBZoneID  pulumi.StringInput
 }
 
 // Zone is the component and what monitoring needs to probe the endpoint.
@@ -61,9 +60,12 @@ type Zone struct {
 	// TLSInsecure is true when the probe goes to the ALB name, whose
 	// certificate (the self-signed fallback) cannot match it.
 	TLSInsecure bool
+
+	healthCheck pulumi.Resource
 }
 
-// New creates the zone, the records and the health check. With no
+// New creates the zone and the health check (the records come later, from
+// NewRecords, once monitoring is in place). With no
 // domainName (the default) there is no zone: the health check and the
 // canary probe the ALB's own DNS name, so a fresh account deploys without a
 // domain of its own.
@@ -111,7 +113,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("create endpoint health check: %w", err)
 	}
 
-	z.HealthCheckID = hc.ID().ToStringOutput()
+	z.HealthCheckID, z.healthCheck = hc.ID().ToStringOutput(), hc
 	if err := ctx.RegisterResourceOutputs(z, pulumi.Map{
 		"zoneId": z.ZoneID, "nameServers": z.NameServers, "appFqdn": pulumi.String(z.AppFQDN),
 		"healthCheckId": z.HealthCheckID, "targetUrl": z.TargetURL,
@@ -121,8 +123,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return z, nil
 }
 
-// zone creates the public hosted zone of domainName and the app's alias
-// records to the ALB.
+// zone creates the public hosted zone of domainName.
 func (z *Zone) zone(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) error {
 	cfg := args.Config.DNS
 	zone, err := route53.NewZone(ctx, "zone", &route53.ZoneArgs{
@@ -134,23 +135,59 @@ func (z *Zone) zone(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption
 		return fmt.Errorf("create hosted zone %s: %w", cfg.DomainName, err)
 	}
 	z.ZoneID, z.NameServers = zone.ZoneId, zone.NameServers
+	return nil
+}
 
+// Records is the component of the app's alias records: the step that
+// routes customers. It comes after monitoring in the composition order, so
+// every health check, paging alarm and the canary is in place before DNS
+// sends traffic (the brief: "all health checks and monitoring must be in
+// place before traffic routing").
+type Records struct {
+	pulumi.ResourceState
+}
+
+// RecordsArgs configures the alias records.
+type RecordsArgs struct {
+	Config *config.Config
+	// Zone is the stack's zone component.
+	Zone *Zone
+	// ALBDNSName and ALBZoneID are the load balancer's DNS name and canonical
+	// hosted zone, the target of the alias records.
+	ALBDNSName pulumi.StringInput
+	ALBZoneID  pulumi.StringInput
+	// After are the resources that must exist before customers are routed,
+	// besides the health check: the canary and the paging alarms.
+	After []pulumi.Resource
+}
+
+// NewRecords creates the A and AAAA aliases app.<domainName> -> ALB; the
+// composition root calls it only when domainName is set.
+func NewRecords(ctx *pulumi.Context, name string, args RecordsArgs, opts ...pulumi.ResourceOption) (*Records, error) {
+	r := &Records{}
+	if err := ctx.RegisterComponentResource("trading:dns:Records", name, r, opts...); err != nil {
+		return nil, fmt.Errorf("register dns records component: %w", err)
+	}
+	after := append([]pulumi.Resource{args.Zone.healthCheck}, args.After...)
 	// A and AAAA aliases: Route 53 answers with the ALB's addresses and,
 	// with evaluate-target-health, stops answering if the ALB has no
 	// healthy targets at all. AAAA answers only if the ALB is dualstack.
 	for _, typ := range []string{"A", "AAAA"} {
 		if _, err := route53.NewRecord(ctx, "app-"+typ, &route53.RecordArgs{
-			ZoneId: zone.ZoneId,
-			Name:   pulumi.String(z.AppFQDN),
+			ZoneId: args.Zone.ZoneID,
+			Name:   pulumi.String(args.Zone.AppFQDN),
 			Type:   pulumi.String(typ),
 			Aliases: route53.RecordAliasArray{&route53.RecordAliasArgs{
 				Name:                 args.ALBDNSName,
 				ZoneId:               args.ALBZoneID,
 				EvaluateTargetHealth: pulumi.Bool(true),
 			}},
-		}, parent); err != nil {
-			return fmt.Errorf("create %s alias record %s: %w", typ, z.AppFQDN, err)
+		}, pulumi.Parent(r), pulumi.DependsOn(after)); err != nil {
+			return nil, fmt.Errorf("create %s alias record %s: %w", typ, args.Zone.AppFQDN, err)
 		}
 	}
-	return nil
+	if err := ctx.RegisterResourceOutputs(r, pulumi.Map{"appFqdn": pulumi.String(args.Zone.AppFQDN)}); err != nil {
+		return nil, fmt.Errorf("register dns records outputs: %w", err)
+	}
+	return r, nil
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
@@ -56,7 +55,8 @@ type alarmSpec struct {
 	evaluation int
 	datapoints int
 	missing    string
-	// degraded alarms feed the composite "customer-facing service degraded".
+	// degraded alarms are customer impact: they feed the composite that
+	// pages. The others are causes and only notify.
 	degraded bool
 }
 
@@ -132,7 +132,7 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 		missing: missingNotBreaching,
 	})
 	add(alarmSpec{
-		key:         "p99-latency",
+		key: "p99-latency", degraded: true,
 		description: "p99 time from the ALB sending a request to the task answering exceeds the threshold.",
 		single:      alb("TargetResponseTime", "p99", nil),
 		comparison:  "GreaterThanThreshold", threshold: f(float64(cfg.P99LatencyMs) / 1000),
@@ -150,7 +150,7 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 	})
 	for _, az := range args.Config.AvailabilityZones {
 		add(alarmSpec{
-			key: "healthy-hosts-" + az, degraded: true,
+			key:         "healthy-hosts-" + az,
 			description: "No healthy task behind the ALB in " + az + ": the AZ is lost for the app tier; the ALB routes to the other AZs and ECS replaces the tasks.",
 			single:      alb("HealthyHostCount", "Minimum", pulumi.StringMap{"TargetGroup": lb.TargetGroupArnSuffix, "AvailabilityZone": pulumi.String(az)}),
 			comparison:  "LessThanThreshold", threshold: f(1),
@@ -316,14 +316,14 @@ func CompositeRule(names []string) string {
 // the composite depends on its members: created after them, deleted
 // before them.
 func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, alarms map[string]pulumi.Resource,
-	topic pulumi.StringOutput, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	suppressor *cloudwatch.MetricAlarm, topic pulumi.StringOutput, parent pulumi.ResourceOption) (*cloudwatch.CompositeAlarm, error) {
 	var names []string
 	var members []pulumi.Resource
 	for _, s := range specs {
 		if s.degraded {
 			a, ok := alarms[s.name]
 			if !ok {
-				return pulumi.StringOutput{}, fmt.Errorf("composite alarm %s: member alarm %s was not created", name, s.name)
+				return nil, fmt.Errorf("composite alarm %s: member alarm %s was not created", name, s.name)
 			}
 			names = append(names, s.name)
 			members = append(members, a)
@@ -331,84 +331,70 @@ func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, alarms ma
 	}
 	actions := pulumi.StringArray{topic}
 	c, err := cloudwatch.NewCompositeAlarm(ctx, "degraded", &cloudwatch.CompositeAlarmArgs{
-		AlarmName:        pulumi.String(name),
-		AlarmDescription: pulumi.String("Customer-facing service degraded: canary failing, Route 53 health check failing, ALB 5xx rate high, or an AZ without healthy tasks. EventBridge routes its state change to the service recovery runbook."),
-		AlarmRule:        pulumi.String(CompositeRule(names)),
-		ActionsEnabled:   pulumi.Bool(true),
-		AlarmActions:     actions,
-		OkActions:        actions,
-	}, parent, pulumi.DependsOn(members))
+		AlarmName: pulumi.String(name),
+		AlarmDescription: pulumi.String("Customers are affected: the canary's journey fails, Route 53 cannot reach /healthz, the ALB answers 5xx, or p99 latency is high. " +
+			"This alarm alone pages; EventBridge starts the service recovery runbook on its ALARM unless a maintenance window suppresses it."),
+		AlarmRule:      pulumi.String(CompositeRule(names)),
+		ActionsEnabled: pulumi.Bool(true),
+		AlarmActions:   actions,
+		OkActions:      actions,
+		// During a maintenance window or a drill the suppressor alarm is in
+		// ALARM: the composite still changes state (so FIS stop conditions
+		// and dashboards see it) but does not page, and its state change
+		// event carries actionsSuppressedBy, which the recovery rule skips.
+		ActionsSuppressor: &cloudwatch.CompositeAlarmActionsSuppressorArgs{
+			Alarm:           suppressor.Name,
+			WaitPeriod:      pulumi.Int(SuppressorWaitSeconds),
+			ExtensionPeriod: pulumi.Int(SuppressorExtensionSeconds),
+		},
+	}, parent, pulumi.DependsOn(append(members, suppressor)))
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("create composite alarm %s: %w", name, err)
+		return nil, fmt.Errorf("create composite alarm %s: %w", name, err)
 	}
-	return c.Arn, nil
+	return c, nil
 }
 
-// Detection is what the resilience report needs to compute worst-case
-// detection times, as plain numbers.
-type Detection struct {
-	// HealthCheckIntervalSeconds and HealthCheckFailureThreshold are the Route 53 check's.
-	HealthCheckIntervalSeconds  int
-	HealthCheckFailureThreshold int
-	// CanaryScheduleMinutes and CanaryTimeoutSeconds bound when a failing run reports.
-	CanaryScheduleMinutes int
-	CanaryTimeoutSeconds  int
-	// AlarmWindowSeconds is period x evaluationPeriods per alarm name.
-	AlarmWindowSeconds map[string]int
-	// CanaryAlarm, HealthCheckAlarm and AZAlarms name the alarms of the
-	// "endpoint unreachable" and "AZ loss" rows.
-	CanaryAlarm      string
-	HealthCheckAlarm string
-	AZAlarms         []string
-}
+// Maintenance window: the composite's actions suppressor.
+const (
+	// MaintenanceNamespace and MaintenanceMetric are the metric operators
+	// publish (value 1, every minute, dimension Stack=<suffix>) while a
+	// deployment window or a drill must not page or start recovery
+	// (docs/operations.md, docs/gameday.md).
+	MaintenanceNamespace = "TradingHA/Operations"
+	MaintenanceMetric    = "MaintenanceWindow"
+	// SuppressorWaitSeconds is how long the composite waits for the
+	// suppressor to reach ALARM before acting (PutCompositeAlarm
+	// ActionsSuppressorWaitPeriod); it covers the suppressor's own 60 s
+	// evaluation when a window and a failure begin together.
+	SuppressorWaitSeconds = 120
+	// SuppressorExtensionSeconds keeps actions suppressed after the window
+	// closes, while the platform settles (ActionsSuppressorExtensionPeriod).
+	SuppressorExtensionSeconds = 300
+)
 
-// HealthCheckPathSeconds is the worst case from the endpoint failing to the
-// Route 53 alarm paging: the check turns unhealthy after interval x
-// threshold, then the alarm needs its window.
-func (d Detection) HealthCheckPathSeconds() int {
-	return d.HealthCheckIntervalSeconds*d.HealthCheckFailureThreshold + d.AlarmWindowSeconds[d.HealthCheckAlarm]
-}
-
-// CanaryPathSeconds is the worst case through the canary: a failure just
-// after a run waits a schedule interval, the run takes up to its timeout,
-// then the alarm needs its window.
-func (d Detection) CanaryPathSeconds() int {
-	return d.CanaryScheduleMinutes*60 + d.CanaryTimeoutSeconds + d.AlarmWindowSeconds[d.CanaryAlarm]
-}
-
-// EndpointUnreachableSeconds is the earlier of the two paths: either pages
-// through the composite alarm.
-func (d Detection) EndpointUnreachableSeconds() int {
-	return min(d.HealthCheckPathSeconds(), d.CanaryPathSeconds())
-}
-
-// AZLossSeconds is the slowest per-AZ healthy-host alarm window.
-func (d Detection) AZLossSeconds() int {
-	worst := 0
-	for _, n := range d.AZAlarms {
-		worst = max(worst, d.AlarmWindowSeconds[n])
+// newMaintenanceAlarm creates the suppressor: in ALARM while the
+// maintenance metric is published with value 1, OK within a minute of the
+// last datapoint (missing data is not breaching), so a forgotten window
+// closes by itself. It has no actions.
+func newMaintenanceAlarm(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (*cloudwatch.MetricAlarm, error) {
+	name := args.Names.Member(naming.Alarm, "maintenance")
+	a, err := cloudwatch.NewMetricAlarm(ctx, "alarm-maintenance", &cloudwatch.MetricAlarmArgs{
+		Name:               pulumi.String(name),
+		AlarmDescription:   pulumi.String("A maintenance window or drill is open (metric " + MaintenanceNamespace + "/" + MaintenanceMetric + "): the customer-impact composite does not page and recovery does not start."),
+		Namespace:          pulumi.String(MaintenanceNamespace),
+		MetricName:         pulumi.String(MaintenanceMetric),
+		Dimensions:         pulumi.StringMap{"Stack": pulumi.String(args.Names.Suffix())},
+		Statistic:          pulumi.String("Maximum"),
+		Period:             pulumi.Int(60),
+		EvaluationPeriods:  pulumi.Int(1),
+		DatapointsToAlarm:  pulumi.Int(1),
+		ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
+		Threshold:          pulumi.Float64(1),
+		TreatMissingData:   pulumi.String(missingNotBreaching),
+		ActionsEnabled:     pulumi.Bool(false),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create maintenance alarm %s: %w", name, err)
 	}
-	return worst
-}
-
-func detection(cfg *config.Config, specs []alarmSpec) Detection {
-	d := Detection{
-		HealthCheckIntervalSeconds:  config.HealthCheckIntervalSeconds,
-		HealthCheckFailureThreshold: cfg.DNS.HealthCheckFailureThreshold,
-		CanaryScheduleMinutes:       cfg.Monitoring.CanaryScheduleMinutes,
-		CanaryTimeoutSeconds:        cfg.Monitoring.CanaryTimeoutSeconds,
-		AlarmWindowSeconds:          map[string]int{},
-	}
-	for _, s := range specs {
-		d.AlarmWindowSeconds[s.name] = s.period * s.evaluation
-		switch {
-		case s.key == "canary-success":
-			d.CanaryAlarm = s.name
-		case s.key == "r53-health":
-			d.HealthCheckAlarm = s.name
-		case strings.HasPrefix(s.key, "healthy-hosts-"):
-			d.AZAlarms = append(d.AZAlarms, s.name)
-		}
-	}
-	return d
+	return a, nil
 }

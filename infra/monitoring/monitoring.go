@@ -91,11 +91,22 @@ type StateMachine struct {
 type Monitoring struct {
 	pulumi.ResourceState
 
-	// TopicArn is the SNS topic every alarm pages through.
+	// TopicArn is the paging topic: only the customer-impact composite
+	// alarm publishes to it.
 	TopicArn pulumi.StringOutput
-	// CompositeAlarmName and CompositeAlarmArn are "customer-facing service degraded".
+	// NotifyTopicArn is the notification topic: component alarms,
+	// operational events, backup notifications and runbook reports.
+	NotifyTopicArn pulumi.StringOutput
+	// CompositeAlarmName and CompositeAlarmArn are the customer-impact
+	// composite ("customers affected"), the one alarm that pages.
 	CompositeAlarmName string
 	CompositeAlarmArn  pulumi.StringOutput
+	// MaintenanceAlarmName suppresses the composite's actions during a
+	// maintenance window or drill.
+	MaintenanceAlarmName string
+	// BeforeTraffic are the resources that must exist before DNS routes
+	// customers: the canary, the paging composite and its members.
+	BeforeTraffic []pulumi.Resource
 	// AlarmNames are the metric alarms' names, in creation order.
 	AlarmNames []string
 	// CanaryName is the API canary.
@@ -103,8 +114,6 @@ type Monitoring struct {
 	// DashboardName and DashboardURL locate the golden-signals dashboard.
 	DashboardName string
 	DashboardURL  string
-	// Detection holds the numbers the resilience report computes detection from.
-	Detection Detection
 }
 
 // New creates the topic, canary, alarms and dashboard.
@@ -115,30 +124,48 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(m)
 
-	topic, err := newTopic(ctx, args, parent)
+	cfg := args.Config.Monitoring
+	page, err := newTopic(ctx, args, "alarms", naming.AlarmTopic, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
 	if err != nil {
 		return nil, err
 	}
-	m.TopicArn = topic
+	notify, err := newTopic(ctx, args, "notify", naming.NotifyTopic, cfg.NotifyEmails, "", parent)
+	if err != nil {
+		return nil, err
+	}
+	m.TopicArn, m.NotifyTopicArn = page, notify
 
 	m.CanaryName = args.Names.Name(naming.Canary)
-	if err := newCanary(ctx, args, m.CanaryName, parent); err != nil {
+	canary, err := newCanary(ctx, args, m.CanaryName, parent)
+	if err != nil {
 		return nil, err
 	}
 
 	specs := alarmSpecs(args, m.CanaryName)
-	alarms, err := newAlarms(ctx, specs, topic, parent)
+	alarms, err := newAlarms(ctx, specs, notify, parent)
 	if err != nil {
 		return nil, err
 	}
-	m.Detection = detection(args.Config, specs)
 	for _, s := range specs {
 		m.AlarmNames = append(m.AlarmNames, s.name)
 	}
 
-	m.CompositeAlarmName = args.Names.Name(naming.CompositeAlarm)
-	if m.CompositeAlarmArn, err = newComposite(ctx, m.CompositeAlarmName, specs, alarms, topic, parent); err != nil {
+	suppressor, err := newMaintenanceAlarm(ctx, args, parent)
+	if err != nil {
 		return nil, err
+	}
+	m.MaintenanceAlarmName = args.Names.Member(naming.Alarm, "maintenance")
+	m.CompositeAlarmName = args.Names.Name(naming.CompositeAlarm)
+	composite, err := newComposite(ctx, m.CompositeAlarmName, specs, alarms, suppressor, page, parent)
+	if err != nil {
+		return nil, err
+	}
+	m.CompositeAlarmArn = composite.Arn
+	m.BeforeTraffic = []pulumi.Resource{canary, composite}
+	for _, s := range specs {
+		if s.degraded {
+			m.BeforeTraffic = append(m.BeforeTraffic, alarms[s.name])
+		}
 	}
 
 	m.DashboardName = args.Names.Name(naming.Dashboard)
@@ -148,7 +175,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
-		"topicArn": m.TopicArn, "compositeAlarmName": pulumi.String(m.CompositeAlarmName),
+		"topicArn": m.TopicArn, "notifyTopicArn": m.NotifyTopicArn, "compositeAlarmName": pulumi.String(m.CompositeAlarmName),
 		"compositeAlarmArn": m.CompositeAlarmArn, "alarmNames": pulumi.ToStringArray(m.AlarmNames),
 		"canaryName": pulumi.String(m.CanaryName), "dashboardName": pulumi.String(m.DashboardName),
 	}); err != nil {
@@ -166,15 +193,17 @@ func DashboardURL(region, name string) string {
 // EventBridge rules and AWS Backup notifications.
 var alarmPublishers = []string{"cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com"}
 
-// newTopic creates the KMS-encrypted alarm topic, its policy and the optional
-// email subscription.
-func newTopic(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	topic, err := sns.NewTopic(ctx, "alarms", &sns.TopicArgs{
-		Name:           pulumi.String(args.Names.Name(naming.AlarmTopic)),
+// newTopic creates a KMS-encrypted topic, its policy (TLS only; our alarms,
+// rules and vault may publish) and its subscriptions: email addresses and an
+// optional HTTPS endpoint (a paging service). Email subscriptions stay
+// PendingConfirmation until the address confirms (docs/operations.md).
+func newTopic(ctx *pulumi.Context, args Args, logical string, kind naming.Kind, emails []string, https string, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	topic, err := sns.NewTopic(ctx, logical, &sns.TopicArgs{
+		Name:           pulumi.String(args.Names.Name(kind)),
 		KmsMasterKeyId: args.TelemetryKeyArn,
 	}, parent)
 	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("create alarm topic: %w", err)
+		return pulumi.StringOutput{}, fmt.Errorf("create %s topic: %w", logical, err)
 	}
 	doc := topic.Arn.ApplyT(func(arn string) (string, error) {
 		return iamdoc.New(
@@ -188,14 +217,24 @@ func newTopic(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pul
 			},
 		).JSON()
 	}).(pulumi.StringOutput)
-	if _, err := sns.NewTopicPolicy(ctx, "alarms-policy", &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: doc}, parent); err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("attach alarm topic policy: %w", err)
+	if _, err := sns.NewTopicPolicy(ctx, logical+"-policy", &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: doc}, parent); err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("attach %s topic policy: %w", logical, err)
 	}
-	if email := args.Config.Monitoring.AlarmEmail; email != "" {
-		if _, err := sns.NewTopicSubscription(ctx, "alarms-email", &sns.TopicSubscriptionArgs{
+	for i, email := range emails {
+		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-email-%d", logical, i+1), &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(email),
 		}, parent); err != nil {
-			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the alarm topic: %w", email, err)
+			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the %s topic: %w", email, logical, err)
+		}
+	}
+	if https != "" {
+		if _, err := sns.NewTopicSubscription(ctx, logical+"-https", &sns.TopicSubscriptionArgs{
+			Topic: topic.Arn, Protocol: pulumi.String("https"), Endpoint: pulumi.String(https),
+			// Paging services' SNS integrations confirm the subscription
+			// themselves; the provider then waits for the confirmation.
+			EndpointAutoConfirms: pulumi.Bool(true),
+		}, parent); err != nil {
+			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the %s topic: %w", https, logical, err)
 		}
 	}
 	return topic.Arn, nil

@@ -31,7 +31,7 @@ func CanaryLogGroupPattern(canaryName string) string {
 }
 
 // newCanary uploads the script and creates the canary with its role.
-func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.ResourceOption) error {
+func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.ResourceOption) (pulumi.Resource, error) {
 	cfg := args.Config.Monitoring
 
 	code, err := s3.NewBucketObjectv2(ctx, "canary-code", &s3.BucketObjectv2Args{
@@ -43,12 +43,12 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		ContentType: pulumi.String("application/zip"),
 	}, parent)
 	if err != nil {
-		return fmt.Errorf("upload canary code: %w", err)
+		return nil, fmt.Errorf("upload canary code: %w", err)
 	}
 
 	role, rolePolicy, err := newCanaryRole(ctx, args, name, parent)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	env := pulumi.StringMap{"TARGET_URL": args.Endpoint.TargetURL}
@@ -58,7 +58,7 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		env["TLS_INSECURE"] = pulumi.String("true")
 	}
 	artifacts := pulumi.Sprintf("s3://%s/%s/", args.LogsBucket, args.ArtifactsPrefix)
-	if _, err := synthetics.NewCanary(ctx, "api", &synthetics.CanaryArgs{
+	c, err := synthetics.NewCanary(ctx, "api", &synthetics.CanaryArgs{
 		Name:               pulumi.String(name),
 		RuntimeVersion:     pulumi.String(canary.Runtime),
 		Handler:            pulumi.String(canary.Handler),
@@ -88,10 +88,11 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		// The canary starts on creation and its first run writes artifacts
 		// and logs with the role's permissions: the inline policy must be in
 		// place first, and destroy must stop the canary before revoking it.
-	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy})); err != nil {
-		return fmt.Errorf("create canary %s: %w", name, err)
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+	if err != nil {
+		return nil, fmt.Errorf("create canary %s: %w", name, err)
 	}
-	return nil
+	return c, nil
 }
 
 // newCanaryRole creates the canary's least-privilege execution role and
@@ -142,8 +143,9 @@ func CanaryPolicy(bucketArn, artifactsPrefix, keyArn, region, account, canaryNam
 		iamdoc.Allow("ListBucketsForArtifacts", []string{"s3:ListAllMyBuckets"}, []string{"*"}),
 		iamdoc.Allow("CanaryLogs", []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
 			[]string{fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", region, account, CanaryLogGroupPattern(canaryName))}),
-		// PutMetricData has no resource type ("*" only); the namespace
-		// condition keeps the canary to Synthetics' own metrics.
+		// PutMetricData's only resource type (dataset) is optional, so a put
+		// outside a dataset is authorized on "*" (policy.StarExceptions); the
+		// namespace condition keeps the canary to Synthetics' own metrics.
 		iamdoc.Statement{
 			Sid: "CanaryMetrics", Effect: "Allow", Action: []string{"cloudwatch:PutMetricData"}, Resource: []string{"*"},
 			Condition: map[string]map[string]any{"StringEquals": {"cloudwatch:namespace": CanaryMetricNamespace}},

@@ -143,6 +143,8 @@ var (
 	// CanaryPolicy is the canary role's inline policy (IAM inline policy
 	// names allow 128 characters).
 	CanaryPolicy = Kind{Type: "policy-canary", MaxLen: 128, Charset: iamChars, Source: srcIAMName}
+	// NotifyTopic receives what notifies but does not page.
+	NotifyTopic = Kind{Type: "notify", MaxLen: 256, Charset: queueChars, Source: srcTopic}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -163,7 +165,7 @@ var Kinds = []Kind{
 	HealthCheckLogs, BackupVerifyLogs, DBFailoverLogs, ServiceRecoveryLogs,
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
-	CanaryPolicy,
+	CanaryPolicy, NotifyTopic,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
