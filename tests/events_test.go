@@ -64,7 +64,8 @@ func TestEventsArchive(t *testing.T) {
 		eq(t, a, "retentionDays", want)
 		var p map[string]any
 		jsonInput(t, a, "eventPattern", &p)
-		if !reflect.DeepEqual(p, canonical(t, map[string]any{"source": []string{"trading.orders"}})) {
+		// Synthetic probe orders stay out of the business archive.
+		if !reflect.DeepEqual(p, canonical(t, map[string]any{"source": []string{"trading.orders"}, "detail": map[string]any{"synthetic": []bool{false}}})) {
 			t.Errorf("archive pattern = %v", p)
 		}
 	})
@@ -78,7 +79,13 @@ func TestEventsRulePatterns(t *testing.T) {
 			want               map[string]any
 		}{
 			{"rule-orders", "rule-orders-" + stack, "events-" + stack, map[string]any{
-				"source": []string{"trading.orders"}, "detail-type": []string{"OrderPlaced"}}},
+				"source": []string{"trading.orders"}, "detail-type": []string{"OrderPlaced"}, "detail": map[string]any{"synthetic": []bool{false}}}},
+			{"rule-restore-failed", "rule-restore-failed-" + stack, "default", map[string]any{
+				"source": []string{"aws.backup"}, "detail-type": []string{"Restore Job State Change"},
+				"detail": map[string]any{"status": []string{"FAILED", "ABORTED"}}}},
+			{"rule-copy-failed", "rule-copy-failed-" + stack, "default", map[string]any{
+				"source": []string{"aws.backup"}, "detail-type": []string{"Copy Job State Change"},
+				"detail": map[string]any{"state": []string{"FAILED", "PARTIAL"}, "sourceBackupVaultArn": []string{arn("backup", "backup-vault:vault-"+stack)}}}},
 			{"rule-aurora", "rule-aurora-" + stack, "default", map[string]any{
 				"source": []string{"aws.rds"}, "detail-type": []string{"RDS DB Cluster Event"},
 				"resources": []string{arn("rds", "cluster:aurora-"+stack)},
@@ -98,7 +105,8 @@ func TestEventsRulePatterns(t *testing.T) {
 			{"rule-degraded", "rule-degraded-" + stack, "default", map[string]any{
 				"source": []string{"aws.cloudwatch"}, "detail-type": []string{"CloudWatch Alarm State Change"},
 				"resources": []string{arn("cloudwatch", "alarm:alarm-degraded-"+stack)},
-				"detail":    map[string]any{"state": map[string]any{"value": []string{"ALARM"}}}}},
+				"detail": map[string]any{"state": map[string]any{"value": []string{"ALARM"},
+					"actionsSuppressedBy": []map[string]bool{{"exists": false}}}}}},
 		}
 		rules := rec.ByType("aws:cloudwatch/eventRule:EventRule")
 		if len(rules) != len(cases) {
@@ -132,6 +140,8 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 			{"orders-queue", "rule-orders", "events-" + stack, sqsArn("orders"), ""},
 			{"aurora-sns", "rule-aurora", "default", topic, ""},
 			{"backup-failed-sns", "rule-backup-failed", "default", topic, ""},
+			{"restore-failed-sns", "rule-restore-failed", "default", topic, ""},
+			{"copy-failed-sns", "rule-copy-failed", "default", topic, ""},
 			{"ecs-deploy-sns", "rule-ecs-deploy", "default", topic, ""},
 			{"ecs-task-stopped-sns", "rule-ecs-task-stopped", "default", topic, ""},
 			{"degraded-recovery", "rule-degraded", "default", sm, role},
@@ -202,7 +212,7 @@ func TestEventsQueuesAndAuditLog(t *testing.T) {
 		// Queue policies: TLS only everywhere; events.amazonaws.com may send
 		// to the orders queue for the orders rule, to the DLQ for every rule.
 		allRules := []string{ordersRule}
-		for _, n := range []string{"aurora", "backup-failed", "ecs-deploy", "ecs-task-stopped", "degraded"} {
+		for _, n := range []string{"aurora", "backup-failed", "restore-failed", "copy-failed", "ecs-deploy", "ecs-task-stopped", "degraded"} {
 			allRules = append(allRules, ruleArn("rule-"+n+"-"+stack))
 		}
 		for _, c := range []struct {

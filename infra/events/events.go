@@ -83,6 +83,13 @@ type Events struct {
 // Pattern is an EventBridge event pattern as a Go value.
 type Pattern map[string]any
 
+// mustJSON marshals a pattern built from constants; Pattern is a map of
+// strings, lists and maps, which always marshal.
+func mustJSON(p Pattern) string {
+	s, _ := p.JSON()
+	return s
+}
+
 // JSON marshals the pattern.
 func (p Pattern) JSON() (string, error) {
 	b, err := json.Marshal(p)
@@ -92,9 +99,18 @@ func (p Pattern) JSON() (string, error) {
 	return string(b), nil
 }
 
-// OrdersPattern matches the trading service's OrderPlaced events.
+// OrdersPattern matches the trading service's OrderPlaced events of real
+// orders: the canary's and the smoke test's synthetic orders (detail
+// "synthetic": true, always present in the order JSON, CONTRACT.md) stay
+// out of the consumers.
 func OrdersPattern() Pattern {
-	return Pattern{"source": []string{OrdersSource}, "detail-type": []string{OrderPlacedType}}
+	return Pattern{"source": []string{OrdersSource}, "detail-type": []string{OrderPlacedType}, "detail": map[string]any{"synthetic": []bool{false}}}
+}
+
+// ArchivePattern is what the business archive keeps: every real order
+// event of the service, synthetic probes excluded.
+func ArchivePattern() Pattern {
+	return Pattern{"source": []string{OrdersSource}, "detail": map[string]any{"synthetic": []bool{false}}}
 }
 
 // AuroraPattern matches failover and failure events of our cluster. RDS
@@ -113,6 +129,28 @@ func BackupFailedPattern(vaultName string) Pattern {
 	return Pattern{
 		"source": []string{"aws.backup"}, "detail-type": []string{"Backup Job State Change"},
 		"detail": map[string]any{"state": []string{"FAILED", "ABORTED", "EXPIRED"}, "backupVaultName": []string{vaultName}},
+	}
+}
+
+// RestoreFailedPattern matches restore jobs (the weekly restore test and
+// the verification runbook's restores) that failed or were aborted.
+// Restore events report "status", backup and copy events "state" (AWS
+// Backup Developer Guide, Monitoring AWS Backup events using EventBridge;
+// DescribeRestoreJob Status: PENDING | RUNNING | COMPLETED | ABORTED | FAILED).
+func RestoreFailedPattern() Pattern {
+	return Pattern{
+		"source": []string{"aws.backup"}, "detail-type": []string{"Restore Job State Change"},
+		"detail": map[string]any{"status": []string{"FAILED", "ABORTED"}},
+	}
+}
+
+// CopyFailedPattern matches copy jobs out of our vault (the DR copies) that
+// failed or copied only part (DescribeCopyJob State: CREATED | RUNNING |
+// COMPLETED | FAILED | PARTIAL).
+func CopyFailedPattern(vaultArn string) Pattern {
+	return Pattern{
+		"source": []string{"aws.backup"}, "detail-type": []string{"Copy Job State Change"},
+		"detail": map[string]any{"state": []string{"FAILED", "PARTIAL"}, "sourceBackupVaultArn": []string{vaultArn}},
 	}
 }
 
@@ -142,12 +180,20 @@ func ECSTaskStoppedPattern(clusterArn, serviceName string) Pattern {
 	}
 }
 
-// AlarmPattern matches the composite alarm entering ALARM.
+// AlarmPattern matches the composite alarm entering ALARM with its actions
+// live. While the maintenance suppressor holds the composite's actions (a
+// deployment window or a drill) the state change event carries
+// detail.state.actionsSuppressedBy (Amazon CloudWatch User Guide, Alarm
+// events and EventBridge: composite alarm with a suppressor alarm), and
+// recovery must not fight the window: such events do not match.
 func AlarmPattern(alarmArn string) Pattern {
 	return Pattern{
 		"source": []string{"aws.cloudwatch"}, "detail-type": []string{"CloudWatch Alarm State Change"},
 		"resources": []string{alarmArn},
-		"detail":    map[string]any{"state": map[string]any{"value": []string{"ALARM"}}},
+		"detail": map[string]any{"state": map[string]any{
+			"value":               []string{"ALARM"},
+			"actionsSuppressedBy": []map[string]bool{{"exists": false}},
+		}},
 	}
 }
 
@@ -198,7 +244,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("attach event bus policy: %w", err)
 	}
 
-	archivePattern, err := Pattern{"source": []string{OrdersSource}}.JSON()
+	archivePattern, err := ArchivePattern().JSON()
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +369,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			pattern(func(v []any) Pattern { return AuroraPattern(v[0].(string)) }, args.AuroraClusterArn)},
 		{"rule-backup-failed", naming.RuleBackupFailed, "AWS Backup jobs of our vault that failed, aborted or expired",
 			pattern(func(v []any) Pattern { return BackupFailedPattern(v[0].(string)) }, args.BackupVaultName)},
+		{"rule-restore-failed", naming.RuleRestoreFailed, "AWS Backup restore jobs (restore tests, verification) that failed or were aborted",
+			pulumi.String(mustJSON(RestoreFailedPattern())).ToStringOutput()},
+		{"rule-copy-failed", naming.RuleCopyFailed, "AWS Backup copy jobs out of our vault that failed or copied only part",
+			pattern(func(v []any) Pattern {
+				return CopyFailedPattern(fmt.Sprintf("arn:aws:backup:%s:%s:backup-vault:%s", args.Region, args.AccountID, v[0].(string)))
+			}, args.BackupVaultName)},
 		{"rule-ecs-deploy", naming.RuleECSDeploy, "failed deployments of the trading service",
 			pattern(func(v []any) Pattern { return ECSDeployFailedPattern(v[0].(string)) }, args.ECSServiceArn)},
 		{"rule-ecs-task-stopped", naming.RuleECSTaskStopped, "trading service tasks that crashed or failed to start",
@@ -373,6 +425,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}{
 		{"aurora-sns", "rule-aurora", args.AlarmTopicArn, nil},
 		{"backup-failed-sns", "rule-backup-failed", args.AlarmTopicArn, nil},
+		{"restore-failed-sns", "rule-restore-failed", args.AlarmTopicArn, nil},
+		{"copy-failed-sns", "rule-copy-failed", args.AlarmTopicArn, nil},
 		{"ecs-deploy-sns", "rule-ecs-deploy", args.AlarmTopicArn, nil},
 		{"ecs-task-stopped-sns", "rule-ecs-task-stopped", args.AlarmTopicArn, nil},
 		{"degraded-recovery", "rule-degraded", args.RecoveryStateMachineArn, role.Arn},

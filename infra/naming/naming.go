@@ -145,6 +145,10 @@ var (
 	CanaryPolicy = Kind{Type: "policy-canary", MaxLen: 128, Charset: iamChars, Source: srcIAMName}
 	// NotifyTopic receives what notifies but does not page.
 	NotifyTopic = Kind{Type: "notify", MaxLen: 256, Charset: queueChars, Source: srcTopic}
+	// RuleRestoreFailed and RuleCopyFailed route AWS Backup restore and
+	// copy job failures.
+	RuleRestoreFailed = Kind{Type: "rule-restore-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	RuleCopyFailed    = Kind{Type: "rule-copy-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -165,7 +169,7 @@ var Kinds = []Kind{
 	HealthCheckLogs, BackupVerifyLogs, DBFailoverLogs, ServiceRecoveryLogs,
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
-	CanaryPolicy, NotifyTopic,
+	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
