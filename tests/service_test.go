@@ -339,7 +339,7 @@ func TestLoadBalancer(t *testing.T) {
 		eq(t, alb, "enableCrossZoneLoadBalancing", true)
 		eq(t, alb, "dropInvalidHeaderFields", true)
 		eq(t, alb, "desyncMitigationMode", "strictest")
-		eq(t, alb, "enableDeletionProtection", false)
+		eq(t, alb, "enableDeletionProtection", protected(stack))
 		eq(t, alb, "idleTimeout", 60)
 		eq(t, alb, "accessLogs.enabled", true)
 		eq(t, alb, "accessLogs.prefix", "alb")
