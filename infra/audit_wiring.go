@@ -10,6 +10,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/params"
 )
 
 // trailKeyStatements are CloudTrail's telemetry-key statements when the
@@ -35,4 +36,16 @@ func drRegionProvider(ctx *pulumi.Context, cfg *config.Config) (pulumi.ProviderR
 		return nil, fmt.Errorf("create aws provider for drRegion %s: %w", cfg.Audit.DRRegion, err)
 	}
 	return p, nil
+}
+
+// tradingEntries are the trading service's flag and limits
+// (/trading/<suffix>/flags/trading-enabled, /limits/...), plain String
+// parameters: operators change them in Parameter Store, the service reads
+// them with GetParametersByPath and falls back to the same defaults.
+func tradingEntries(cfg *config.Config) []params.Entry {
+	var out []params.Entry
+	for _, p := range cfg.Trading.Params() {
+		out = append(out, params.Entry{Path: p[0], Value: pulumi.String(p[1]), Description: "trading service " + p[0] + " (initial value from config; operators own it)"})
+	}
+	return out
 }

@@ -121,6 +121,7 @@ func Deploy(ctx *pulumi.Context) error {
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
 	}
+	entries = append(entries, tradingEntries(cfg)...)
 	store, err := params.New(ctx, "params", params.Args{Names: names, DataKeyArn: keys.DataKeyArn, Entries: entries}, withAWS)
 	if err != nil {
 		return err
