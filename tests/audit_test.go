@@ -247,7 +247,6 @@ func TestAuditConfigRejected(t *testing.T) {
 			[]string{"trading-ha:backupVaultLockChangeableDays", `"1"`, "between 3 and"}},
 		{"break-glass not a role", map[string]string{"trading-ha:backupBreakGlassRoleArn": "admin"},
 			[]string{"trading-ha:backupBreakGlassRoleArn", `"admin"`, "IAM role ARN"}},
-		{"egress mode", map[string]string{"trading-ha:privateEgress": "open"}, []string{"trading-ha:privateEgress", "endpoints, nat"}},
 		{"price band", map[string]string{"trading-ha:priceBandPct": "90"}, []string{"trading-ha:priceBandPct", `"90"`, "between 1 and 50"}},
 	} {
 		t.Run(c.name, func(t *testing.T) { rejects(t, "prod", c.overrides, c.want) })

@@ -20,15 +20,6 @@ const (
 	MinChangeableForDays = 3
 )
 
-// Egress modes of the tasks' private subnets.
-const (
-	// EgressEndpoints reaches AWS APIs through interface VPC endpoints only;
-	// the tasks' security group has no internet egress.
-	EgressEndpoints = "endpoints"
-	// EgressNAT reaches AWS APIs through the NAT gateways (443 to any IPv4).
-	EgressNAT = "nat"
-)
-
 // KMS deletion windows: AWS KMS accepts 7-30 days (KMS API Reference,
 // ScheduleKeyDeletion, PendingWindowInDays). Protected stacks take the
 // longest, throw-away stacks the shortest.
@@ -52,8 +43,6 @@ type Audit struct {
 	// BreakGlassPrincipal is the only principal the vault access policy
 	// lets delete recovery points or the vault; empty = the account root.
 	BreakGlassPrincipal string
-	// PrivateEgress is endpoints or nat.
-	PrivateEgress string
 	// LiveTraffic marks a stack serving real clients: it must present a
 	// CA-issued certificate on a delegated name, and the canary verifies it.
 	LiveTraffic bool
@@ -90,7 +79,6 @@ func (r *reader) audit(k func(string) string, svc Service, dns DNS) Audit {
 		VaultLockMode:           r.oneOf(k("backupVaultLockMode"), VaultLockGovernance, VaultLockCompliance),
 		VaultLockChangeableDays: r.integer(k("backupVaultLockChangeableDays"), MinChangeableForDays, 36500),
 		BreakGlassPrincipal:     r.optional(k("backupBreakGlassRoleArn"), breakGlassFormat, "empty (the account root) or an IAM role ARN such as arn:aws:iam::123456789012:role/break-glass"),
-		PrivateEgress:           r.oneOf(k("privateEgress"), EgressEndpoints, EgressNAT),
 		LiveTraffic:             r.boolean(k("liveTraffic")),
 	}
 	if a.DRRegion == Region {
