@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/audit"
 	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/database"
@@ -48,13 +49,20 @@ func Deploy(ctx *pulumi.Context) error {
 		return fmt.Errorf("create aws provider: %w", err)
 	}
 	withAWS := pulumi.Providers(provider)
+	drProvider, err := drRegionProvider(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	caller, err := aws.GetCallerIdentity(ctx, nil, pulumi.Provider(provider))
 	if err != nil {
 		return fmt.Errorf("look up the AWS account: %w", err)
 	}
 	account := caller.AccountId
 
-	keys, err := security.New(ctx, "security", security.Args{Names: names, AccountID: account, Region: cfg.Region}, withAWS)
+	keys, err := security.New(ctx, "security", security.Args{
+		Names: names, AccountID: account, Region: cfg.Region, DeletionWindowDays: cfg.KMSDeletionWindowDays(),
+		TelemetryServices: trailKeyStatements(cfg, names, account),
+	}, withAWS)
 	if err != nil {
 		return err
 	}
@@ -113,6 +121,7 @@ func Deploy(ctx *pulumi.Context) error {
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
 	}
+	entries = append(entries, tradingEntries(cfg)...)
 	store, err := params.New(ctx, "params", params.Args{Names: names, DataKeyArn: keys.DataKeyArn, Entries: entries}, withAWS)
 	if err != nil {
 		return err
@@ -194,6 +203,16 @@ func Deploy(ctx *pulumi.Context) error {
 		}
 	}
 
+	// --- audit ---
+	if _, err := audit.New(ctx, "audit", audit.Args{
+		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
+		TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.NotifyTopicArn,
+		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
+		LogsBucket: buckets.LogsBucket, AccessLogsPrefix: storage.AccessLogsPrefix,
+	}, withAWS); err != nil {
+		return err
+	}
+
 	// --- backup ---
 
 	vault, err := backup.New(ctx, "backup", backup.Args{
@@ -203,6 +222,7 @@ func Deploy(ctx *pulumi.Context) error {
 		DataBucket: buckets.DataBucket, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
 		DBSubnetGroupName: db.SubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
 		ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn, TargetGroupArn: svc.TargetGroupArn,
+		DRProvider: drProvider,
 	}, withAWS)
 	if err != nil {
 		return err

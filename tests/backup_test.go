@@ -30,7 +30,7 @@ func TestBackupVault(t *testing.T) {
 		v := one(t, rec, "aws:backup/vault:Vault", "vault")
 		eq(t, v, "name", "vault-"+stack)
 		eq(t, v, "kmsKeyArn", dataKey)
-		eq(t, v, "forceDestroy", true)
+		eq(t, v, "forceDestroy", !protected(stack))
 		n := one(t, rec, "aws:backup/vaultNotifications:VaultNotifications", "vault-notifications")
 		eq(t, n, "backupVaultName", "vault-"+stack)
 		eq(t, n, "snsTopicArn", "arn:aws:sns:us-east-1:"+acct+":notify-"+stack)

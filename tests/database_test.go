@@ -217,6 +217,12 @@ func TestDatabaseParameterGroup(t *testing.T) {
 			"log_lock_waits":             {"1", "immediate"},
 			// static: RDS refuses "immediate" for it
 			"track_activity_query_size": {"4096", "pending-reboot"},
+			// database audit (tests/audit_test.go)
+			"shared_preload_libraries": {"pg_stat_statements,pgaudit", "pending-reboot"},
+			"pgaudit.log":              {"ddl,role,write", "immediate"},
+			"pgaudit.log_parameter":    {"0", "immediate"},
+			"pgaudit.log_catalog":      {"0", "immediate"},
+			"pgaudit.log_relation":     {"1", "immediate"},
 		}
 		for k, w := range want {
 			if got[k] != w {
@@ -376,6 +382,9 @@ func TestDatabaseReaderAutoscaling(t *testing.T) {
 
 func TestDatabaseDestroyable(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		if protected(stack) {
+			t.Skip("protected stack: tests/protection_test.go")
+		}
 		c := one(t, rec, tCluster, "aurora")
 		eq(t, c, "skipFinalSnapshot", true)
 		eq(t, c, "deletionProtection", false)

@@ -34,7 +34,7 @@ func TestProviderCarriesRegionAndTags(t *testing.T) {
 		for _, r := range rec.Resources {
 			switch {
 			case strings.HasPrefix(r.Type, "aws:"):
-				if !strings.HasPrefix(r.Provider, p.URN+"::") {
+				if !strings.HasPrefix(r.Provider, p.URN+"::") && !viaDRProvider(t, rec, r) {
 					t.Errorf("%s %s uses provider %q, not the tagged one", r.Type, r.Name, r.Provider)
 				}
 			case strings.HasPrefix(r.Type, "awsx:"):
@@ -150,7 +150,7 @@ func TestKeys(t *testing.T) {
 		for _, name := range []string{"data", "telemetry"} {
 			k := one(t, rec, "aws:kms/key:Key", "key-"+name)
 			eq(t, k, "enableKeyRotation", true)
-			eq(t, k, "deletionWindowInDays", 7)
+			eq(t, k, "deletionWindowInDays", map[bool]int{true: 30, false: 7}[protected(stack)])
 			eq(t, one(t, rec, "aws:kms/alias:Alias", "alias-"+name), "name", "alias/kms-"+name+"-"+stack)
 		}
 		var tel policyDoc
@@ -187,7 +187,7 @@ func TestBuckets(t *testing.T) {
 		for _, b := range []string{"data", "logs"} {
 			bucket := one(t, rec, "aws:s3/bucketV2:BucketV2", b)
 			eq(t, bucket, "bucket", b+"-"+stack+"-a1b2c3d4")
-			eq(t, bucket, "forceDestroy", true)
+			eq(t, bucket, "forceDestroy", !(b == "data" && protected(stack)))
 			if err := naming.Check(naming.DataBucket, bucket.Inputs["bucket"].(string)); err != nil {
 				t.Error(err)
 			}
@@ -243,7 +243,7 @@ func TestSessionsTable(t *testing.T) {
 		eq(t, tbl, "serverSideEncryption.kmsKeyArn", one(t, rec, "aws:kms/key:Key", "key-data").Outputs["arn"])
 		eq(t, tbl, "ttl.attributeName", "expires_at_epoch")
 		eq(t, tbl, "ttl.enabled", true)
-		eq(t, tbl, "deletionProtectionEnabled", false)
+		eq(t, tbl, "deletionProtectionEnabled", protected(stack))
 	})
 	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:deletionProtection": "true"})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/audit"
 	"github.com/trading-ha/trading-ha/infra/security"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
@@ -68,7 +69,9 @@ func deliveryFindings(need map[string][]string, doc policyDoc) []string {
 	granted := map[string]bool{}
 	for _, s := range doc.Statement {
 		p, ok := s.Principal["Service"].(string)
-		if !ok || strings.HasPrefix(p, "logs.") {
+		// CloudWatch Logs and CloudTrail are not deliveries: each documents
+		// its own key-policy conditions (tests/audit_test.go for CloudTrail).
+		if !ok || strings.HasPrefix(p, "logs.") || p == audit.Principal {
 			if _, list := s.Principal["Service"].([]any); list {
 				findings = append(findings, fmt.Sprintf("statement %s groups several services; each delivery needs its own documented statement", s.Sid))
 			}

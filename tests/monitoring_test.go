@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/trading-ha/trading-ha/infra/audit"
 	"io"
 	"regexp"
 	"slices"
@@ -348,7 +349,8 @@ func TestMetricAlarms(t *testing.T) {
 			})
 		}
 		// 6 single + 3 AZ + 4 per Aurora instance + 5 state machines, plus 1 ALB rate and 2 DynamoDB math alarms and the maintenance suppressor.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+4; n != w {
+		// The trail's CIS alarms: tests/audit_test.go.
+		if n, w := len(rec.ByType(typAlarm)), len(want)+4+len(audit.Watches); n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})

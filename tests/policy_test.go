@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/audit"
+
 	"github.com/trading-ha/trading-ha/internal/offline"
 	"github.com/trading-ha/trading-ha/internal/policy"
 )
@@ -66,7 +68,32 @@ var violations = map[string][]*offline.Resource{
 	"TH-DES-2":  {res("aws:backup/vault:Vault", "v", map[string]any{"forceDestroy": false})},
 	"TH-NAME-1": {res("aws:sqs/queue:Queue", "q", map[string]any{"name": "orders-staging"})},
 	"TH-TAG-1":  {res("pulumi:providers:aws", "aws", map[string]any{"defaultTags": map[string]any{"tags": map[string]any{"Application": "x"}}})},
+	// issue 16
+	"CloudTrail.1": {res(tTrail, "trail", map[string]any{"isMultiRegionTrail": true, "advancedEventSelectors": []any{map[string]any{
+		"fieldSelectors": []any{map[string]any{"field": "eventCategory", "equals": []any{"Management"}}, map[string]any{"field": "readOnly", "equals": []any{"false"}}}}}})},
+	"CloudTrail.2": {res(tTrail, "trail", map[string]any{"enableLogFileValidation": true})},
+	"CloudTrail.4": {res(tTrail, "trail", map[string]any{"enableLogFileValidation": false})},
+	"CloudTrail.5": {res(tTrail, "trail", map[string]any{})},
+	"TH-AUD-1": {res(tTrail, "trail", map[string]any{"cloudWatchLogsGroupArn": "arn:aws:logs:us-east-1:1:log-group:/trading/cloudtrail-dev:*"}),
+		res("aws:cloudwatch/logMetricFilter:LogMetricFilter", "root", map[string]any{"logGroupName": "/trading/cloudtrail-dev", "pattern": audit.Watches[0].Pattern,
+			"metricTransformation": map[string]any{"name": "RootAccountUsage", "namespace": audit.MetricNamespace}})},
+	"RDS.37": {res("aws:rds/clusterParameterGroup:ClusterParameterGroup", "pg", map[string]any{"parameters": []any{
+		map[string]any{"name": "shared_preload_libraries", "value": "pgaudit"}, map[string]any{"name": "pgaudit.log", "value": "ddl,role"},
+		map[string]any{"name": "pgaudit.log_parameter", "value": "1"}}})},
+	"WAF.11": {res("aws:wafv2/webAcl:WebAcl", "acl", map[string]any{}), res("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "l", map[string]any{
+		"resourceArn": "arn:acl", "logDestinationConfigs": []any{"arn:aws:logs:us-east-1:1:log-group:aws-waf-logs-x"},
+		"redactedFields": []any{map[string]any{"singleHeader": map[string]any{"name": "authorization"}}}})},
+	"TH-BAK-2": {res("aws:backup/vault:Vault", "v", map[string]any{}), res("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "l", map[string]any{"backupVaultName": "v"}),
+		res("aws:backup/vaultPolicy:VaultPolicy", "p", map[string]any{"backupVaultName": "v", "policy": `{"Statement":[{"Effect":"Deny","Action":["backup:DeleteBackupVault"]}]}`})},
+	"TH-BAK-3": {res("aws:rds/cluster:Cluster", "c", map[string]any{"deletionProtection": true}),
+		res("aws:backup/plan:Plan", "p", map[string]any{"rules": []any{map[string]any{"ruleName": "daily"}}})},
+	"TH-DES-3": {res("aws:rds/cluster:Cluster", "c", map[string]any{"deletionProtection": true, "skipFinalSnapshot": false,
+		"finalSnapshotIdentifier": "aurora-final-dev", "deleteAutomatedBackups": true})},
+	"TH-NET-1": {res("aws:ec2/vpcEndpoint:VpcEndpoint", "e", map[string]any{"vpcEndpointType": "Interface"}),
+		res("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "out", map[string]any{"cidrIpv4": "0.0.0.0/0"})},
 }
+
+const tTrail = "aws:cloudtrail/trail:Trail"
 
 func TestEveryPolicyRuleFiresOnAViolation(t *testing.T) {
 	for _, rule := range policy.Rules {

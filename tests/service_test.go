@@ -274,16 +274,15 @@ func TestServiceIAM(t *testing.T) {
 		}
 
 		table := out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
-		bucket := out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
+		root := fmt.Sprintf("arn:aws:ssm:us-east-1:%s:parameter/trading/%s", acct, stack)
 		bus := fmt.Sprintf("arn:aws:events:us-east-1:%s:event-bus/events-%s", acct, stack)
 		taskDoc := rolePolicy(t, rec, "task")
 		assertNoWildcards(t, "task role", taskDoc)
 		assertGrants(t, "task role", grants(taskDoc), map[string][]string{
-			"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "dynamodb:UpdateItem": {table},
-			"dynamodb:DeleteItem": {table}, "dynamodb:DescribeTable": {table},
-			"s3:GetObject": {bucket + "/*"}, "s3:PutObject": {bucket + "/*"},
-			"events:PutEvents": {bus},
-			"kms:Decrypt":      {dataKey}, "kms:GenerateDataKey": {dataKey},
+			"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table},
+			"events:PutEvents":        {bus},
+			"ssm:GetParametersByPath": {root + "/flags", root + "/flags/*", root + "/limits", root + "/limits/*"},
+			"kms:Decrypt":             {dataKey}, "kms:GenerateDataKey": {dataKey},
 		})
 
 		for _, role := range []string{"task", "task-execution"} {
@@ -339,7 +338,7 @@ func TestLoadBalancer(t *testing.T) {
 		eq(t, alb, "enableCrossZoneLoadBalancing", true)
 		eq(t, alb, "dropInvalidHeaderFields", true)
 		eq(t, alb, "desyncMitigationMode", "strictest")
-		eq(t, alb, "enableDeletionProtection", false)
+		eq(t, alb, "enableDeletionProtection", protected(stack))
 		eq(t, alb, "idleTimeout", 60)
 		eq(t, alb, "accessLogs.enabled", true)
 		eq(t, alb, "accessLogs.prefix", "alb")

@@ -62,6 +62,8 @@ type Args struct {
 	ECSClusterArn  pulumi.StringInput
 	ECSServiceArn  pulumi.StringInput
 	TargetGroupArn pulumi.StringInput
+	// DRProvider is the aws provider of config drRegion (nil: no copies).
+	DRProvider pulumi.ProviderResource
 }
 
 // Backup is the component.
@@ -88,7 +90,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	vault, err := backup.NewVault(ctx, "vault", &backup.VaultArgs{
 		Name:         pulumi.String(args.Names.Name(naming.BackupVault)),
 		KmsKeyArn:    args.DataKeyArn,
-		ForceDestroy: pulumi.Bool(true),
+		ForceDestroy: pulumi.Bool(!args.Config.DeletionProtection),
+		Tags:         keepTags(args.Config.DeletionProtection),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create backup vault: %w", err)
@@ -99,6 +102,23 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		BackupVaultEvents: pulumi.ToStringArray(VaultEvents),
 	}, parent); err != nil {
 		return nil, fmt.Errorf("create vault notifications: %w", err)
+	}
+
+	// Immutable backups: vault lock and access policy here, and a locked
+	// vault in drRegion every daily recovery point is copied to.
+	if err := lock(ctx, "vault", args.Config, args.AccountID, vault, MinRetentionDays(cfg), parent); err != nil {
+		return nil, err
+	}
+	drArn, hasDR, err := drVault(ctx, args, parent)
+	if err != nil {
+		return nil, err
+	}
+	var copies backup.PlanRuleCopyActionArray
+	if hasDR {
+		copies = backup.PlanRuleCopyActionArray{&backup.PlanRuleCopyActionArgs{
+			DestinationVaultArn: drArn,
+			Lifecycle:           &backup.PlanRuleCopyActionLifecycleArgs{DeleteAfter: pulumi.Int(cfg.RetentionDays)},
+		}}
 	}
 
 	trust, err := iamdoc.AssumeRole("backup.amazonaws.com", args.AccountID).JSON()
@@ -131,6 +151,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			CompletionWindow:  pulumi.Int(cfg.CompletionWindowMinutes),
 			Lifecycle:         &backup.PlanRuleLifecycleArgs{DeleteAfter: pulumi.Int(cfg.RetentionDays)},
 			RecoveryPointTags: tags,
+			CopyActions:       copies,
 		}},
 	}, parent)
 	if err != nil {

@@ -66,6 +66,9 @@ type Config struct {
 	Service    Service
 	Drills     Drills
 	Runbooks   Runbooks
+	// Audit and Trading are issue 16's keys (audit.go).
+	Audit   Audit
+	Trading Trading
 }
 
 // Network configures the VPC.
@@ -197,6 +200,8 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	}
 	c.Runbooks = r.runbooks(k)
 	c.Drills = r.drills(k, c.AvailabilityZones)
+	c.Audit = r.audit(k, c.Service, c.DNS)
+	c.Trading = r.trading(k)
 
 	if len(r.errs) > 0 {
 		return nil, r.errs

@@ -112,6 +112,21 @@ func ClusterParameters(slowQueryMs int) []rds.ClusterParameterGroupParameter {
 		{Name: "log_min_duration_statement", Value: strconv.Itoa(slowQueryMs), ApplyMethod: pulumi.StringRef("immediate")},
 		{Name: "log_lock_waits", Value: "1", ApplyMethod: pulumi.StringRef("immediate")},
 		{Name: "track_activity_query_size", Value: "4096", ApplyMethod: pulumi.StringRef("pending-reboot")},
+		// Database audit (pgaudit, Aurora User Guide "Using pgAudit to log
+		// database activity"): the library is static (pending-reboot) and
+		// still needs CREATE EXTENSION pgaudit in the database
+		// (docs/database.md). DDL and ROLE catch schema and privilege
+		// changes; WRITE is on for every table — the service writes only
+		// orders and the outbox, the regulated record of who changed what
+		// — and costs little since reads are not logged. The service binds
+		// values ($1 ...), and log_parameter stays off, so bound values
+		// (credentials, order contents) never reach the log; catalog
+		// queries are not logged.
+		{Name: "shared_preload_libraries", Value: "pg_stat_statements,pgaudit", ApplyMethod: pulumi.StringRef("pending-reboot")},
+		{Name: "pgaudit.log", Value: "ddl,role,write", ApplyMethod: pulumi.StringRef("immediate")},
+		{Name: "pgaudit.log_parameter", Value: "0", ApplyMethod: pulumi.StringRef("immediate")},
+		{Name: "pgaudit.log_catalog", Value: "0", ApplyMethod: pulumi.StringRef("immediate")},
+		{Name: "pgaudit.log_relation", Value: "1", ApplyMethod: pulumi.StringRef("immediate")},
 	}
 }
 
@@ -176,13 +191,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.MonitoringRoleArn = monitoringRole.Arn
 	c.SubnetGroupName = subnets.Name
 
-	var exempt pulumi.StringMap
-	if !args.Config.DeletionProtection {
-		if exempt, err = tags.Exempt(tags.Exemption{Rule: "RDS.7",
-			Reason: "deletion protection follows config deletionProtection: off so the stack destroys cleanly"}); err != nil {
-			return nil, err
-		}
+	exempt, err := protectionExemptions(args.Config.DeletionProtection)
+	if err != nil {
+		return nil, err
 	}
+	keep := args.Config.DeletionProtection
 	cluster, err := rds.NewCluster(ctx, "aurora", &rds.ClusterArgs{
 		Tags:                        exempt,
 		ClusterIdentifier:           pulumi.String(c.Identifier),
@@ -208,9 +221,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		},
 		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
 		DeletionProtection:               pulumi.Bool(args.Config.DeletionProtection),
-		SkipFinalSnapshot:                pulumi.Bool(true),
-		DeleteAutomatedBackups:           pulumi.Bool(true),
-		ApplyImmediately:                 pulumi.Bool(cfg.ApplyImmediately),
+		// Protected stacks keep a final snapshot and the automated backups
+		// when the cluster is deleted; throw-away stacks leave nothing.
+		SkipFinalSnapshot:       pulumi.Bool(!keep),
+		FinalSnapshotIdentifier: finalSnapshot(args.Names, keep),
+		DeleteAutomatedBackups:  pulumi.Bool(!keep),
+		ApplyImmediately:        pulumi.Bool(cfg.ApplyImmediately),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{logGroup}),
 		// Auto minor version upgrade moves the cluster past the configured
 		// minor; without this every later `pulumi up` would try (and fail)
@@ -391,4 +407,26 @@ func (c *Cluster) Readers() []string {
 		return nil
 	}
 	return c.InstanceIdentifiers[1:]
+}
+
+// protectionExemptions tags the cluster with the side of the
+// deletionProtection switch it is on: unprotected stacks are exempt from
+// RDS.7 (no deletion protection), protected ones from TH-DES-2 (a final
+// snapshot is kept instead of skipped).
+func protectionExemptions(protected bool) (pulumi.StringMap, error) {
+	if protected {
+		return tags.Exempt(tags.Exemption{Rule: "TH-DES-2",
+			Reason: "deletionProtection is on: the cluster keeps a final snapshot and its automated backups on delete"})
+	}
+	return tags.Exempt(tags.Exemption{Rule: "RDS.7",
+		Reason: "deletion protection follows config deletionProtection: off so the stack destroys cleanly"})
+}
+
+// finalSnapshot is the identifier of the snapshot RDS takes when a protected
+// cluster is deleted; nil (no snapshot) for throw-away stacks.
+func finalSnapshot(names naming.Namer, keep bool) pulumi.StringPtrInput {
+	if !keep {
+		return nil
+	}
+	return pulumi.String(names.Name(naming.AuroraFinalSnapshot))
 }

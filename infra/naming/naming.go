@@ -149,6 +149,21 @@ var (
 	// copy job failures.
 	RuleRestoreFailed = Kind{Type: "rule-restore-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
 	RuleCopyFailed    = Kind{Type: "rule-copy-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+
+	// issue 16: audit trail, protected data, immutable off-site backups,
+	// closed egress.
+	AuroraFinalSnapshot = Kind{Type: "aurora-final", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcClusterSnapshot}
+	Trail               = Kind{Type: "trail", MaxLen: 128, Charset: trailChars, Rules: trailRules, Source: srcTrail}
+	TrailBucket         = Kind{Type: "trail", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
+	TrailLogGroup       = Kind{Type: "cloudtrail", MaxLen: 512, Path: "/trading/", Charset: logGroupChars, Source: srcLogGroup}
+	TrailRole           = Kind{Type: "role-cloudtrail", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	// TrailFilter names one metric filter per watched change:
+	// trail-<member>-<suffix>, the member at most 40 characters.
+	TrailFilter   = Kind{Type: "trail", MaxLen: 512, Reserve: 41, Charset: metricFilterChars, Source: srcMetricFilter}
+	WAFLogGroup   = Kind{Type: "trading", MaxLen: 512, Path: "aws-waf-logs-", Charset: logGroupChars, Rules: wafLogRules, Source: srcWAFLogs + "; " + srcLogGroup}
+	DRVault       = Kind{Type: "vault-dr", MaxLen: 50, Charset: vaultChars, Source: srcBackupVault}
+	KMSDRAlias    = Kind{Type: "kms-backup-dr", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
+	EndpointGroup = Kind{Type: "secgroup-endpoints", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcEndpointSG}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
@@ -170,6 +185,8 @@ var Kinds = []Kind{
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
 	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed,
+	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
+	DRVault, KMSDRAlias, EndpointGroup,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

@@ -23,6 +23,12 @@ type Args struct {
 	Names     naming.Namer
 	AccountID string
 	Region    string
+	// DeletionWindowDays is the keys' deletion window (config: 30 days
+	// when deletionProtection is on, 7 otherwise).
+	DeletionWindowDays int
+	// TelemetryServices are further service statements of the telemetry
+	// key (CloudTrail's, with the conditions CloudTrail documents).
+	TelemetryServices []iamdoc.Statement
 }
 
 // Keys is the component: the two keys and their aliases.
@@ -81,13 +87,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	for _, d := range Deliveries {
 		statements = append(statements, d.Statement())
 	}
+	statements = append(statements, args.TelemetryServices...)
 	telemetryPolicy := iamdoc.New(statements...)
 
 	var err error
-	if k.DataKeyArn, err = newKey(ctx, "data", "trading-ha data at rest", args.Names.Name(naming.KMSDataAlias), dataPolicy, parent); err != nil {
+	if k.DataKeyArn, err = newKey(ctx, "data", "trading-ha data at rest", args.Names.Name(naming.KMSDataAlias), args.window(), dataPolicy, parent); err != nil {
 		return nil, err
 	}
-	if k.TelemetryKeyArn, err = newKey(ctx, "telemetry", "trading-ha logs, alarms and messaging", args.Names.Name(naming.KMSTelemetryAlias), telemetryPolicy, parent); err != nil {
+	if k.TelemetryKeyArn, err = newKey(ctx, "telemetry", "trading-ha logs, alarms and messaging", args.Names.Name(naming.KMSTelemetryAlias), args.window(), telemetryPolicy, parent); err != nil {
 		return nil, err
 	}
 	if err := ctx.RegisterResourceOutputs(k, pulumi.Map{
@@ -98,7 +105,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return k, nil
 }
 
-func newKey(ctx *pulumi.Context, name, description, alias string, policy iamdoc.Document, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+// window is the configured deletion window, DeletionWindowDays if unset.
+func (a Args) window() int {
+	if a.DeletionWindowDays == 0 {
+		return DeletionWindowDays
+	}
+	return a.DeletionWindowDays
+}
+
+func newKey(ctx *pulumi.Context, name, description, alias string, window int, policy iamdoc.Document, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	doc, err := policy.JSON()
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("%s key policy: %w", name, err)
@@ -107,7 +122,7 @@ func newKey(ctx *pulumi.Context, name, description, alias string, policy iamdoc.
 		Description:          pulumi.String(description),
 		EnableKeyRotation:    pulumi.Bool(true),
 		RotationPeriodInDays: pulumi.Int(365),
-		DeletionWindowInDays: pulumi.Int(DeletionWindowDays),
+		DeletionWindowInDays: pulumi.Int(window),
 		KeyUsage:             pulumi.String("ENCRYPT_DECRYPT"),
 		Policy:               pulumi.String(doc),
 	}, parent)

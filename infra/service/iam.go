@@ -41,16 +41,31 @@ var ExecActions = []string{
 	"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
 }
 
-// TaskPolicy is the app's own policy: its table, its bucket's objects, its
-// event bus and the data key that encrypts them.
-func TaskPolicy(tableArn, dataBucketArn, busArn, dataKeyArn string, exec bool) iamdoc.Document {
+// TaskPolicy is the app's own policy: exactly the calls the service makes
+// (app/internal/sessions: dynamodb PutItem and GetItem on the sessions
+// table; app/internal/events: events PutEvents on the bus), the flags and
+// limits it reads (ssm GetParametersByPath below /flags and /limits), and
+// the data key only as DynamoDB uses it on the table's behalf
+// (kms:ViaService, and the aws:dynamodb:tableName encryption context
+// DynamoDB documents in "How Amazon DynamoDB uses AWS KMS").
+// parameterRoot is arn:aws:ssm:<region>:<account>:parameter/trading/<suffix>.
+func TaskPolicy(tableArn, tableName, busArn, dataKeyArn, parameterRoot, region string, exec bool) iamdoc.Document {
+	var paths []string
+	for _, p := range ReadPaths {
+		paths = append(paths, parameterRoot+"/"+p, parameterRoot+"/"+p+"/*")
+	}
 	stmts := []iamdoc.Statement{
-		iamdoc.Allow("SessionsTable", []string{
-			"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
-		}, []string{tableArn}),
-		iamdoc.Allow("DataBucketObjects", []string{"s3:GetObject", "s3:PutObject"}, []string{dataBucketArn + "/*"}),
+		iamdoc.Allow("SessionsTable", []string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{tableArn}),
 		iamdoc.Allow("PublishOrderEvents", []string{"events:PutEvents"}, []string{busArn}),
-		iamdoc.Allow("DataKey", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []string{dataKeyArn}),
+		iamdoc.Allow("ReadFlagsAndLimits", []string{"ssm:GetParametersByPath"}, paths),
+		{
+			Sid: "DataKeyViaDynamoDB", Effect: "Allow",
+			Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{dataKeyArn},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"kms:ViaService": "dynamodb." + region + ".amazonaws.com",
+				"kms:EncryptionContext:aws:dynamodb:tableName": tableName,
+			}},
+		},
 	}
 	if exec {
 		// ECS Exec: ssmmessages has no resource types; "*" is the only form.
@@ -58,6 +73,10 @@ func TaskPolicy(tableArn, dataBucketArn, busArn, dataKeyArn string, exec bool) i
 	}
 	return iamdoc.New(stmts...)
 }
+
+// ReadPaths are the hierarchies below /trading/<suffix> the service reads
+// with GetParametersByPath: the feature flags and the trading limits.
+var ReadPaths = []string{"flags", "limits"}
 
 // ecsTrust lets ECS tasks of this account (and no other) assume a role.
 func ecsTrust(account, region string) iamdoc.Document {
@@ -82,8 +101,10 @@ func (b *builder) roles() error {
 		return ExecutionPolicy(v[0].(string), v[1].(string), paramArn, v[2].(string), v[3].(string)).JSON()
 	}).(pulumi.StringOutput)
 	exec := b.cfg.EnableExecuteCommand
-	taskPolicy := pulumi.All(b.args.SessionsTableArn, b.args.DataBucketArn, b.args.DataKeyArn).ApplyT(func(v []any) (string, error) {
-		return TaskPolicy(v[0].(string), v[1].(string), b.s.EventBusArn, v[2].(string), exec).JSON()
+	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
+	region := b.args.Config.Region
+	taskPolicy := pulumi.All(b.args.SessionsTableArn, b.args.DataKeyArn).ApplyT(func(v []any) (string, error) {
+		return TaskPolicy(v[0].(string), b.args.Names.Name(naming.SessionsTable), b.s.EventBusArn, v[1].(string), paramRoot, region, exec).JSON()
 	}).(pulumi.StringOutput)
 
 	for _, r := range []struct {

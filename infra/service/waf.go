@@ -89,5 +89,5 @@ func (b *builder) waf() error {
 		return fmt.Errorf("associate web ACL with the ALB: %w", err)
 	}
 	b.s.WebACLArn = acl.Arn
-	return nil
+	return b.wafLogging(acl)
 }

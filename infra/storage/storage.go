@@ -85,7 +85,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	data, dataControls, err := newBucket(ctx, bucketSpec{logical: "data", kind: naming.DataBucket, tail: tail.Hex, args: args, kmsKey: args.DataKeyArn}, parent)
+	// Business data survives a destroy of a protected stack (deletionProtection).
+	var dataTags pulumi.StringMap
+	if args.Config.DeletionProtection {
+		if dataTags, err = tags.Exempt(tags.Exemption{Rule: "TH-DES-2",
+			Reason: "deletionProtection is on: the data bucket is not force-destroyed with the stack"}); err != nil {
+			return nil, err
+		}
+	}
+	data, dataControls, err := newBucket(ctx, bucketSpec{logical: "data", kind: naming.DataBucket, tail: tail.Hex, args: args, kmsKey: args.DataKeyArn,
+		keep: args.Config.DeletionProtection, tags: dataTags}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +152,7 @@ type bucketSpec struct {
 	kmsKey            pulumi.StringInput // nil: SSE-S3
 	expireCurrentDays int                // 0: current versions never expire
 	tags              pulumi.StringMap   // policy exemptions
+	keep              bool               // not force-destroyed (protected stacks' data)
 }
 
 // newBucket creates a bucket and its configuration. It also returns the
@@ -158,7 +168,7 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 	name := spec.tail.ApplyT(func(t string) string { return spec.args.Names.Unique(spec.kind, t) }).(pulumi.StringOutput)
 	bucket, err := s3.NewBucketV2(ctx, spec.logical, &s3.BucketV2Args{
 		Bucket:       name,
-		ForceDestroy: pulumi.Bool(true),
+		ForceDestroy: pulumi.Bool(!spec.keep),
 		Tags:         spec.tags,
 	}, parent)
 	if err != nil {

@@ -17,7 +17,7 @@ var Rules = []Rule{
 	{ID: "S3.17", Title: "S3 buckets are encrypted at rest with KMS keys", Check: s3KMS},
 	{ID: "DynamoDB.KMS", Title: "DynamoDB tables are encrypted with a customer managed key", Check: dynamoKMS},
 	{ID: "RDS.27", Title: "Aurora clusters are encrypted at rest", Check: rdsEncrypted},
-	{ID: "KMS.4", Title: "KMS keys rotate and have a 7-day deletion window", Check: kmsRotation},
+	{ID: "KMS.4", Title: "KMS keys rotate; deletion window 30 days in protected stacks, 7 otherwise", Check: kmsRotation},
 	{ID: "SNS.1", Title: "SNS topics are encrypted at rest with KMS", Check: typeField("aws:sns/topic:Topic", "kmsMasterKeyId", "no kmsMasterKeyId")},
 	{ID: "SQS.1", Title: "SQS queues are encrypted at rest with KMS", Check: typeField("aws:sqs/queue:Queue", "kmsMasterKeyId", "no kmsMasterKeyId")},
 	{ID: "TH-ENC-1", Title: "log groups are KMS-encrypted and have a retention", Check: logGroups},
@@ -64,6 +64,18 @@ var Rules = []Rule{
 	{ID: "TH-DES-2", Title: "resources that block deletion when not empty are force-destroyed", Check: forceDestroy},
 	{ID: "TH-NAME-1", Title: "physical names carry the environment suffix", Check: names},
 	{ID: "TH-TAG-1", Title: "every AWS resource gets the required tags from the provider", Check: tagging},
+	// Audit trail, immutable backups, protected data (issue 16; audit.go).
+	{ID: "CloudTrail.1", Title: "a multi-Region trail records read and write management events", Check: trailMultiRegion},
+	{ID: "CloudTrail.2", Title: "CloudTrail trails are encrypted at rest with KMS", Check: trailField("kmsKeyId", "no kmsKeyId")},
+	{ID: "CloudTrail.4", Title: "CloudTrail log file validation is enabled", Check: trailField("enableLogFileValidation", "log file validation off")},
+	{ID: "CloudTrail.5", Title: "CloudTrail trails deliver to CloudWatch Logs", Check: trailField("cloudWatchLogsGroupArn", "no CloudWatch Logs delivery")},
+	{ID: "TH-AUD-1", Title: "the trail's log group has the CIS metric filters (CloudWatch.1, .2, .4, .5, .7, .10, .11) with alarms", Check: trailFilters},
+	{ID: "RDS.37", Title: "Aurora PostgreSQL clusters publish logs to CloudWatch Logs with pgaudit loaded", Check: rdsAudit},
+	{ID: "WAF.11", Title: "AWS WAF web ACL logging is enabled", Check: wafLogging},
+	{ID: "TH-BAK-2", Title: "every backup vault is locked and denies deleting recovery points", Check: vaultLocked},
+	{ID: "TH-BAK-3", Title: "protected stacks copy recovery points to another region", Check: backupCopies},
+	{ID: "TH-DES-3", Title: "protected stacks keep a final snapshot and the automated backups", Check: keepsData},
+	{ID: "TH-NET-1", Title: "task security groups have no internet egress when privateEgress is endpoints", Check: closedEgress},
 }
 
 // --- generic checks ---
@@ -237,8 +249,8 @@ func kmsRotation(rec *offline.Recording) []Violation {
 		if !boolean(r, "enableKeyRotation") {
 			return "rotation off"
 		}
-		if number(r, "deletionWindowInDays") != 7 {
-			return fmt.Sprintf("deletion window %v days, want 7", number(r, "deletionWindowInDays"))
+		if want := kmsWindow(rec); number(r, "deletionWindowInDays") != float64(want) {
+			return fmt.Sprintf("deletion window %v days, want %d", number(r, "deletionWindowInDays"), want)
 		}
 		return ""
 	})
@@ -629,9 +641,9 @@ func names(rec *offline.Recording) []Violation {
 
 func tagging(rec *offline.Recording) []Violation {
 	var out []Violation
-	var provider *offline.Resource
+	var providers []*offline.Resource
 	for _, p := range rec.ByType("pulumi:providers:aws") {
-		provider = p
+		providers = append(providers, p)
 		tags, _ := lookup(p.Inputs, "defaultTags.tags").(map[string]any)
 		for _, k := range config.RequiredTags {
 			if s, _ := tags[k].(string); s == "" {
@@ -639,7 +651,7 @@ func tagging(rec *offline.Recording) []Violation {
 			}
 		}
 	}
-	if provider == nil {
+	if len(providers) == 0 {
 		return out
 	}
 	for _, r := range rec.Resources {
@@ -649,7 +661,11 @@ func tagging(rec *offline.Recording) []Violation {
 		} else if !strings.HasPrefix(r.Type, "aws:") {
 			continue
 		}
-		if !strings.HasPrefix(ref, provider.URN+"::") {
+		tagged := false
+		for _, p := range providers {
+			tagged = tagged || strings.HasPrefix(ref, p.URN+"::")
+		}
+		if !tagged {
 			out = append(out, Violation{r, "not deployed through the tagged provider"})
 		}
 	}

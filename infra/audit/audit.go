@@ -1,0 +1,360 @@
+// Package audit owns the stack's CloudTrail trail: management events of
+// every region, data events on the data bucket and the sessions table, log
+// file validation, KMS encryption, delivery to a dedicated versioned TLS-only
+// bucket and to a CloudWatch Logs group, and CIS metric filters with alarms
+// on that group. Config cloudTrailEnabled=false (an organization trail
+// already covers the account) creates nothing.
+package audit
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudtrail"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/tags"
+)
+
+// Principal is CloudTrail's service principal.
+const Principal = "cloudtrail.amazonaws.com"
+
+// Args configures the trail.
+type Args struct {
+	Names     naming.Namer
+	Config    *config.Config
+	AccountID string
+	Region    string
+	// TelemetryKeyArn encrypts the log files, the bucket and the log group;
+	// its key policy carries KeyPolicyStatements.
+	TelemetryKeyArn pulumi.StringInput
+	// AlarmTopicArn receives the metric-filter alarms.
+	AlarmTopicArn pulumi.StringInput
+	// DataBucketArn and SessionsTableArn get data events.
+	DataBucketArn    pulumi.StringInput
+	SessionsTableArn pulumi.StringInput
+	// LogsBucket receives the trail bucket's server access logs under AccessLogsPrefix.
+	LogsBucket       pulumi.StringInput
+	AccessLogsPrefix string
+}
+
+// Trail is the component.
+type Trail struct {
+	pulumi.ResourceState
+
+	// Arn is the trail ARN; empty when the trail is off.
+	Arn pulumi.StringOutput
+	// Bucket is the log bucket name; empty when off.
+	Bucket pulumi.StringOutput
+}
+
+// TrailArn is the ARN the trail will have: its name is fixed by naming, so
+// the key and bucket policies can scope to it before it exists.
+func TrailArn(names naming.Namer, region, account string) string {
+	return fmt.Sprintf("arn:aws:cloudtrail:%s:%s:trail/%s", region, account, names.Name(naming.Trail))
+}
+
+// KeyPolicyStatements are the key policy statements CloudTrail needs on the
+// key that encrypts the trail (CloudTrail User Guide, "Configure AWS KMS key
+// policies for CloudTrail": "Granting encrypt permissions for trails" —
+// kms:GenerateDataKey* with aws:SourceArn the trail and
+// kms:EncryptionContext:aws:cloudtrail:arn; "Enable CloudTrail to describe
+// KMS key properties" — kms:DescribeKey). Reading the log files goes
+// through IAM (the account-root delegation with kms:ViaService s3).
+func KeyPolicyStatements(trailArn, region, account string) []iamdoc.Statement {
+	return []iamdoc.Statement{
+		{
+			Sid: "CloudTrailEncryptsLogs", Effect: "Allow",
+			Principal: map[string]any{"Service": Principal},
+			Action:    []string{"kms:GenerateDataKey*"},
+			Resource:  []string{"*"},
+			Condition: map[string]map[string]any{
+				"StringEquals": {"aws:SourceArn": trailArn},
+				"StringLike":   {"kms:EncryptionContext:aws:cloudtrail:arn": fmt.Sprintf("arn:aws:cloudtrail:*:%s:trail/*", account)},
+			},
+		},
+		{
+			Sid: "CloudTrailDescribesKey", Effect: "Allow",
+			Principal: map[string]any{"Service": Principal},
+			Action:    []string{"kms:DescribeKey"},
+			Resource:  []string{"*"},
+			Condition: map[string]map[string]any{"StringEquals": {"aws:SourceArn": trailArn}},
+		},
+	}
+}
+
+// BucketPolicy is the trail bucket's policy: TLS only, and CloudTrail's
+// two statements scoped to our trail (CloudTrail User Guide, "Amazon S3
+// bucket policy for CloudTrail": s3:GetBucketAcl on the bucket, s3:PutObject
+// under AWSLogs/<account>/ with s3:x-amz-acl bucket-owner-full-control, both
+// with aws:SourceArn of the trail).
+func BucketPolicy(bucketArn, trailArn, account string) iamdoc.Document {
+	source := map[string]any{"aws:SourceArn": trailArn}
+	return iamdoc.New(
+		iamdoc.DenyInsecureTransport([]string{"s3:*"}, []string{bucketArn, bucketArn + "/*"}),
+		iamdoc.Statement{
+			Sid: "AWSCloudTrailAclCheck", Effect: "Allow", Principal: map[string]any{"Service": Principal},
+			Action: []string{"s3:GetBucketAcl"}, Resource: []string{bucketArn},
+			Condition: map[string]map[string]any{"StringEquals": source},
+		},
+		iamdoc.Statement{
+			Sid: "AWSCloudTrailWrite", Effect: "Allow", Principal: map[string]any{"Service": Principal},
+			Action: []string{"s3:PutObject"}, Resource: []string{bucketArn + "/AWSLogs/" + account + "/*"},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"aws:SourceArn": trailArn, "s3:x-amz-acl": "bucket-owner-full-control",
+			}},
+		},
+	)
+}
+
+// LogsRolePolicy lets CloudTrail write its log streams in our group
+// (CloudTrail User Guide, "Role policy document for CloudTrail to use
+// CloudWatch Logs for monitoring": logs:CreateLogStream and
+// logs:PutLogEvents on log-stream:<account>_CloudTrail_<region>*).
+func LogsRolePolicy(logGroupArn, account, region string) iamdoc.Document {
+	return iamdoc.New(iamdoc.Allow("CloudTrailWritesLogStreams",
+		[]string{"logs:CreateLogStream", "logs:PutLogEvents"},
+		[]string{fmt.Sprintf("%s:log-stream:%s_CloudTrail_%s*", logGroupArn, account, region)}))
+}
+
+// New creates the trail and everything it delivers to.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Trail, error) {
+	t := &Trail{}
+	if err := ctx.RegisterComponentResource("trading:audit:Trail", name, t, opts...); err != nil {
+		return nil, fmt.Errorf("register audit component: %w", err)
+	}
+	if !args.Config.Audit.CloudTrail {
+		t.Arn, t.Bucket = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
+		if err := ctx.RegisterResourceOutputs(t, pulumi.Map{}); err != nil {
+			return nil, fmt.Errorf("register audit outputs: %w", err)
+		}
+		return t, nil
+	}
+	parent := pulumi.Parent(t)
+	cfg := args.Config
+	trailArn := TrailArn(args.Names, args.Region, args.AccountID)
+
+	bucket, pab, err := t.bucket(ctx, args, trailArn, parent)
+	if err != nil {
+		return nil, err
+	}
+	logGroup, err := cloudwatch.NewLogGroup(ctx, "trail", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(args.Names.Name(naming.TrailLogGroup)),
+		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
+		KmsKeyId:        args.TelemetryKeyArn,
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create trail log group: %w", err)
+	}
+	trust, err := iamdoc.AssumeRole(Principal, args.AccountID).JSON()
+	if err != nil {
+		return nil, err
+	}
+	role, err := iam.NewRole(ctx, "trail", &iam.RoleArgs{
+		Name:             pulumi.String(args.Names.Name(naming.TrailRole)),
+		Description:      pulumi.String("CloudTrail delivers the trail to its CloudWatch Logs group"),
+		AssumeRolePolicy: pulumi.String(trust),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create trail role: %w", err)
+	}
+	rolePolicy, err := iam.NewRolePolicy(ctx, "trail", &iam.RolePolicyArgs{
+		Role: role.Name,
+		Policy: logGroup.Arn.ApplyT(func(arn string) (string, error) {
+			return LogsRolePolicy(arn, args.AccountID, args.Region).JSON()
+		}).(pulumi.StringOutput),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("attach trail role policy: %w", err)
+	}
+
+	trail, err := cloudtrail.NewTrail(ctx, "trail", &cloudtrail.TrailArgs{
+		Name:                       pulumi.String(args.Names.Name(naming.Trail)),
+		S3BucketName:               bucket.Bucket,
+		IsMultiRegionTrail:         pulumi.Bool(true),
+		IncludeGlobalServiceEvents: pulumi.Bool(true),
+		EnableLogFileValidation:    pulumi.Bool(true),
+		EnableLogging:              pulumi.Bool(true),
+		KmsKeyId:                   args.TelemetryKeyArn,
+		// CloudTrail expects the group ARN with its ":*" suffix.
+		CloudWatchLogsGroupArn: logGroup.Arn.ApplyT(func(a string) string { return a + ":*" }).(pulumi.StringOutput),
+		CloudWatchLogsRoleArn:  role.Arn,
+		AdvancedEventSelectors: selectors(args),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, rolePolicy}))
+	if err != nil {
+		return nil, fmt.Errorf("create trail: %w", err)
+	}
+	if err := watches(ctx, args, logGroup, trail, parent); err != nil {
+		return nil, err
+	}
+	t.Arn, t.Bucket = trail.Arn, bucket.Bucket
+	if err := ctx.RegisterResourceOutputs(t, pulumi.Map{"trailArn": t.Arn, "bucket": t.Bucket}); err != nil {
+		return nil, fmt.Errorf("register audit outputs: %w", err)
+	}
+	return t, nil
+}
+
+// selectors are the trail's advanced event selectors: every management
+// event (read and write), and the data events of the data bucket's objects
+// and of the sessions table (CloudTrail User Guide, "Logging data events":
+// resources.type AWS::S3::Object / AWS::DynamoDB::Table, resources.ARN).
+func selectors(args Args) cloudtrail.TrailAdvancedEventSelectorArray {
+	field := func(f string, equals ...pulumi.StringInput) cloudtrail.TrailAdvancedEventSelectorFieldSelectorArgs {
+		return cloudtrail.TrailAdvancedEventSelectorFieldSelectorArgs{Field: pulumi.String(f), Equals: pulumi.StringArray(equals)}
+	}
+	prefix := args.DataBucketArn.ToStringOutput().ApplyT(func(a string) string { return a + "/" }).(pulumi.StringOutput)
+	return cloudtrail.TrailAdvancedEventSelectorArray{
+		cloudtrail.TrailAdvancedEventSelectorArgs{
+			Name:           pulumi.String("management-events"),
+			FieldSelectors: cloudtrail.TrailAdvancedEventSelectorFieldSelectorArray{field("eventCategory", pulumi.String("Management"))},
+		},
+		cloudtrail.TrailAdvancedEventSelectorArgs{
+			Name: pulumi.String("data-bucket-objects"),
+			FieldSelectors: cloudtrail.TrailAdvancedEventSelectorFieldSelectorArray{
+				field("eventCategory", pulumi.String("Data")),
+				field("resources.type", pulumi.String("AWS::S3::Object")),
+				cloudtrail.TrailAdvancedEventSelectorFieldSelectorArgs{Field: pulumi.String("resources.ARN"), StartsWiths: pulumi.StringArray{prefix}},
+			},
+		},
+		cloudtrail.TrailAdvancedEventSelectorArgs{
+			Name: pulumi.String("sessions-table"),
+			FieldSelectors: cloudtrail.TrailAdvancedEventSelectorFieldSelectorArray{
+				field("eventCategory", pulumi.String("Data")),
+				field("resources.type", pulumi.String("AWS::DynamoDB::Table")),
+				field("resources.ARN", args.SessionsTableArn),
+			},
+		},
+	}
+}
+
+// bucket creates the dedicated log bucket: versioned, KMS-encrypted,
+// public access blocked, ACLs disabled, access-logged, lifecycle-managed,
+// TLS only; force-destroyed unless deletionProtection is on.
+func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent pulumi.ResourceOption) (*s3.BucketV2, pulumi.Resource, error) {
+	cfg := args.Config
+	tail, err := random.NewRandomId(ctx, "trail-bucket-tail", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create trail bucket name tail: %w", err)
+	}
+	exemptions := []tags.Exemption{{Rule: "TH-BAK-1",
+		Reason: "audit log files: versioned and integrity-checked by CloudTrail digest files - no business data"}}
+	if cfg.DeletionProtection {
+		exemptions = append(exemptions, tags.Exemption{Rule: "TH-DES-2",
+			Reason: "deletionProtection is on: the audit trail outlives the stack"})
+	}
+	keep, err := tags.Exempt(exemptions...)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s3.NewBucketV2(ctx, "trail", &s3.BucketV2Args{
+		Bucket:       tail.Hex.ApplyT(func(h string) string { return args.Names.Unique(naming.TrailBucket, h) }).(pulumi.StringOutput),
+		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
+		Tags:         keep,
+	}, parent)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create trail bucket: %w", err)
+	}
+	pab, err := s3.NewBucketPublicAccessBlock(ctx, "trail-public-access", &s3.BucketPublicAccessBlockArgs{
+		Bucket: b.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
+		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, nil, fmt.Errorf("block public access on trail bucket: %w", err)
+	}
+	ownership, err := s3.NewBucketOwnershipControls(ctx, "trail-ownership", &s3.BucketOwnershipControlsArgs{
+		Bucket: b.ID(), Rule: &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("disable ACLs on trail bucket: %w", err)
+	}
+	if _, err := s3.NewBucketVersioningV2(ctx, "trail-versioning", &s3.BucketVersioningV2Args{
+		Bucket:                  b.ID(),
+		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
+	}, parent); err != nil {
+		return nil, nil, fmt.Errorf("enable versioning on trail bucket: %w", err)
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, "trail-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: b.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+				SseAlgorithm: pulumi.String("aws:kms"), KmsMasterKeyId: args.TelemetryKeyArn,
+			},
+			BucketKeyEnabled: pulumi.Bool(true),
+		}},
+	}, parent); err != nil {
+		return nil, nil, fmt.Errorf("encrypt trail bucket: %w", err)
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, "trail-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: b.ID(),
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id: pulumi.String("trail-retention"), Status: pulumi.String("Enabled"),
+			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(cfg.Storage.LogsExpirationDays)},
+			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+				NoncurrentDays: pulumi.Int(cfg.Storage.NoncurrentExpirationDays),
+			},
+			AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+				DaysAfterInitiation: pulumi.Int(cfg.Storage.AbortMultipartDays),
+			},
+		}},
+	}, parent); err != nil {
+		return nil, nil, fmt.Errorf("set lifecycle of trail bucket: %w", err)
+	}
+	if _, err := s3.NewBucketLoggingV2(ctx, "trail-access-logs", &s3.BucketLoggingV2Args{
+		Bucket: b.Bucket, TargetBucket: args.LogsBucket, TargetPrefix: pulumi.String(args.AccessLogsPrefix + "trail/"),
+	}, parent); err != nil {
+		return nil, nil, fmt.Errorf("enable trail bucket access logging: %w", err)
+	}
+	// The policy waits for the public access block and the ownership
+	// controls: S3 aborts concurrent configuration calls on one bucket
+	// (infra/storage: OperationAborted).
+	policy, err := s3.NewBucketPolicy(ctx, "trail-policy", &s3.BucketPolicyArgs{
+		Bucket: b.ID(),
+		Policy: b.Arn.ApplyT(func(arn string) (string, error) {
+			return BucketPolicy(arn, trailArn, args.AccountID).JSON()
+		}).(pulumi.StringOutput),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, ownership}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("attach trail bucket policy: %w", err)
+	}
+	return b, policy, nil
+}
+
+// watches creates one metric filter and alarm per Watch on the trail's log group.
+func watches(ctx *pulumi.Context, args Args, logGroup *cloudwatch.LogGroup, trail *cloudtrail.Trail, parent pulumi.ResourceOption) error {
+	for _, w := range Watches {
+		filter, err := cloudwatch.NewLogMetricFilter(ctx, "trail-"+w.Key, &cloudwatch.LogMetricFilterArgs{
+			Name:         pulumi.String(args.Names.Member(naming.TrailFilter, w.Key)),
+			LogGroupName: logGroup.Name,
+			Pattern:      pulumi.String(w.Pattern),
+			MetricTransformation: &cloudwatch.LogMetricFilterMetricTransformationArgs{
+				Name: pulumi.String(w.Metric), Namespace: pulumi.String(MetricNamespace), Value: pulumi.String("1"),
+			},
+		}, parent, pulumi.DependsOn([]pulumi.Resource{trail}))
+		if err != nil {
+			return fmt.Errorf("create metric filter %s: %w", w.Key, err)
+		}
+		if _, err := cloudwatch.NewMetricAlarm(ctx, "trail-"+w.Key, &cloudwatch.MetricAlarmArgs{
+			Name:               pulumi.String(args.Names.Member(naming.Alarm, "trail-"+w.Key)),
+			AlarmDescription:   pulumi.String(w.Description),
+			Namespace:          pulumi.String(MetricNamespace),
+			MetricName:         pulumi.String(w.Metric),
+			Statistic:          pulumi.String("Sum"),
+			Period:             pulumi.Int(300),
+			EvaluationPeriods:  pulumi.Int(1),
+			Threshold:          pulumi.Float64(1),
+			ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
+			TreatMissingData:   pulumi.String("notBreaching"),
+			AlarmActions:       pulumi.Array{args.AlarmTopicArn},
+		}, parent, pulumi.DependsOn([]pulumi.Resource{filter})); err != nil {
+			return fmt.Errorf("create alarm %s: %w", w.Key, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+package backup
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/tags"
+)
+
+// ProtectedActions are what the vault access policy denies to every
+// principal but the break-glass one: deleting a recovery point, shortening
+// its lifecycle, deleting the vault. AWS Backup's own lifecycle expiry is
+// not an API call of a principal and keeps working (AWS Backup Developer
+// Guide, "Vault access policies": "Deny access to delete recovery points").
+var ProtectedActions = []string{
+	"backup:DeleteRecoveryPoint",
+	"backup:UpdateRecoveryPointLifecycle",
+	"backup:DeleteBackupVault",
+}
+
+// LockActions are denied as well in protected stacks (deletionProtection):
+// without them a principal with Backup rights could first drop the access
+// policy or the governance-mode lock, then delete. Unprotected stacks leave
+// them open so `pulumi destroy` removes policy, lock and vault in one step.
+var LockActions = []string{
+	"backup:PutBackupVaultAccessPolicy",
+	"backup:DeleteBackupVaultAccessPolicy",
+	"backup:DeleteBackupVaultLockConfiguration",
+	"backup:PutBackupVaultLockConfiguration",
+}
+
+// BreakGlass is the principal ARN the vault access policies exempt: the
+// configured role, or the account root user.
+func BreakGlass(cfg *config.Config, account string) string {
+	if cfg.Audit.BreakGlassPrincipal != "" {
+		return cfg.Audit.BreakGlassPrincipal
+	}
+	return "arn:aws:iam::" + account + ":root"
+}
+
+// VaultAccessPolicy is the vault access policy of a vault: a Deny of
+// ProtectedActions (and LockActions when protected) for every principal
+// whose ARN is not the break-glass principal's.
+func VaultAccessPolicy(vaultArn, breakGlass string, protected bool) iamdoc.Document {
+	actions := append([]string{}, ProtectedActions...)
+	if protected {
+		actions = append(actions, LockActions...)
+	}
+	return iamdoc.New(iamdoc.Statement{
+		Sid: "DenyDeletingRecoveryPointsButBreakGlass", Effect: "Deny",
+		Principal: map[string]any{"AWS": "*"},
+		Action:    actions,
+		Resource:  []string{vaultArn},
+		Condition: map[string]map[string]any{"ArnNotEquals": {"aws:PrincipalArn": breakGlass}},
+	})
+}
+
+// MinRetentionDays is the lock's minimum retention for the primary vault:
+// every rule that writes into it must keep points at least this long
+// (PutBackupVaultLockConfiguration, MinRetentionDays), so it is the
+// shortest of the daily and continuous retentions.
+func MinRetentionDays(cfg config.Backup) int {
+	return min(cfg.RetentionDays, cfg.ContinuousRetentionDays)
+}
+
+// keepTags exempts a protected stack's vault from TH-DES-2 (it is not
+// force-destroyed: its recovery points outlive the stack).
+func keepTags(protected bool) pulumi.StringMap {
+	if !protected {
+		return nil
+	}
+	t, err := tags.Exempt(tags.Exemption{Rule: "TH-DES-2",
+		Reason: "deletionProtection is on: recovery points outlive the stack so the vault is not force-destroyed"})
+	if err != nil {
+		panic(err) // a constant reason; tags.Exempt only fails on invalid characters
+	}
+	return t
+}
+
+// lock applies the vault lock and the access policy to a vault.
+func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account string, vault *backup.Vault, minDays int, opts ...pulumi.ResourceOption) error {
+	args := &backup.VaultLockConfigurationArgs{
+		BackupVaultName:  vault.Name,
+		MinRetentionDays: pulumi.Int(minDays),
+	}
+	if cfg.Audit.VaultLockMode == config.VaultLockCompliance {
+		// Compliance mode: immutable once this grace time has passed.
+		args.ChangeableForDays = pulumi.Int(cfg.Audit.VaultLockChangeableDays)
+	}
+	if _, err := backup.NewVaultLockConfiguration(ctx, logical+"-lock", args, opts...); err != nil {
+		return fmt.Errorf("lock backup vault %s: %w", logical, err)
+	}
+	breakGlass := BreakGlass(cfg, account)
+	doc := vault.Arn.ApplyT(func(arn string) (string, error) {
+		return VaultAccessPolicy(arn, breakGlass, cfg.DeletionProtection).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := backup.NewVaultPolicy(ctx, logical+"-policy", &backup.VaultPolicyArgs{
+		BackupVaultName: vault.Name, Policy: doc,
+	}, opts...); err != nil {
+		return fmt.Errorf("attach access policy to backup vault %s: %w", logical, err)
+	}
+	return nil
+}
+
+// drVault creates, in the DR region (through its provider), a key and a
+// locked vault the plans copy every daily recovery point into. It returns
+// the vault ARN, or nil when no drRegion is configured.
+func drVault(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, bool, error) {
+	cfg := args.Config
+	if cfg.Audit.DRRegion == "" || args.DRProvider == nil {
+		return pulumi.StringOutput{}, false, nil
+	}
+	opts := []pulumi.ResourceOption{parent, pulumi.Provider(args.DRProvider)}
+	root := "arn:aws:iam::" + args.AccountID + ":root"
+	// The copy is encrypted with a key in the DR region: AWS Backup
+	// re-encrypts a cross-region copy with the destination vault's key.
+	// Administration by the account, use only through AWS Backup there.
+	policy, err := iamdoc.New(
+		iamdoc.Statement{
+			Sid: "AccountAdministersKey", Effect: "Allow", Principal: map[string]any{"AWS": root},
+			Action: iamdoc.KMSKeyAdminActions, Resource: []string{"*"},
+		},
+		iamdoc.Statement{
+			Sid: "BackupUsesKeyViaService", Effect: "Allow", Principal: map[string]any{"AWS": root},
+			Action:   []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"},
+			Resource: []string{"*"},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"kms:CallerAccount": args.AccountID, "kms:ViaService": "backup." + cfg.Audit.DRRegion + ".amazonaws.com",
+			}},
+		},
+	).JSON()
+	if err != nil {
+		return pulumi.StringOutput{}, false, err
+	}
+	key, err := kms.NewKey(ctx, "dr-key", &kms.KeyArgs{
+		Description:          pulumi.String("trading-ha backup copies in " + cfg.Audit.DRRegion),
+		EnableKeyRotation:    pulumi.Bool(true),
+		RotationPeriodInDays: pulumi.Int(365),
+		DeletionWindowInDays: pulumi.Int(cfg.KMSDeletionWindowDays()),
+		Policy:               pulumi.String(policy),
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key: %w", err)
+	}
+	if _, err := kms.NewAlias(ctx, "dr-key", &kms.AliasArgs{
+		Name: pulumi.String(args.Names.Name(naming.KMSDRAlias)), TargetKeyId: key.KeyId,
+	}, opts...); err != nil {
+		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key alias: %w", err)
+	}
+	vault, err := backup.NewVault(ctx, "vault-dr", &backup.VaultArgs{
+		Name:         pulumi.String(args.Names.Name(naming.DRVault)),
+		KmsKeyArn:    key.Arn,
+		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
+		Tags:         keepTags(cfg.DeletionProtection),
+	}, opts...)
+	if err != nil {
+		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
+	}
+	if err := lock(ctx, "vault-dr", cfg, args.AccountID, vault, cfg.Backup.RetentionDays, opts...); err != nil {
+		return pulumi.StringOutput{}, false, err
+	}
+	// Copy failures land in the DR vault's notifications too: the SNS
+	// topic is in the home region, and vault notifications need a topic in
+	// the vault's region, so COPY_JOB_FAILED is caught at the source vault
+	// (VaultEvents) and by the events component's Backup rule.
+	return vault.Arn, true, nil
+}

@@ -1,0 +1,120 @@
+package config
+
+import (
+	"regexp"
+	"strconv"
+)
+
+// Vault lock modes (AWS Backup Developer Guide, "AWS Backup Vault Lock"):
+// a lock without ChangeableForDays is in governance mode — principals with
+// backup:DeleteBackupVaultLockConfiguration may still remove it, so the
+// stack destroys; with ChangeableForDays (at least 3: "Backup enforces a
+// 72-hour cooling-off period", PutBackupVaultLockConfiguration) it is in
+// compliance mode and, once that grace time ends, no user, not even the
+// root user, nor AWS can change or delete the lock, and the vault can only
+// be deleted after every recovery point has expired.
+const (
+	VaultLockGovernance = "governance"
+	VaultLockCompliance = "compliance"
+	// MinChangeableForDays is PutBackupVaultLockConfiguration's lower bound.
+	MinChangeableForDays = 3
+)
+
+// KMS deletion windows: AWS KMS accepts 7-30 days (KMS API Reference,
+// ScheduleKeyDeletion, PendingWindowInDays). Protected stacks take the
+// longest, throw-away stacks the shortest.
+const (
+	KMSWindowProtected   = 30
+	KMSWindowDestroyable = 7
+)
+
+// Audit configures the audit trail, backup immutability and DR copies,
+// closed egress and the production TLS requirement (issue 16).
+type Audit struct {
+	// CloudTrail creates the stack's own trail; off where an organization
+	// trail already covers the account.
+	CloudTrail bool
+	// DRRegion receives a copy of every recovery point; empty = no copy.
+	DRRegion string
+	// VaultLockMode is governance or compliance.
+	VaultLockMode string
+	// VaultLockChangeableDays is the compliance-mode grace time.
+	VaultLockChangeableDays int
+	// BreakGlassPrincipal is the only principal the vault access policy
+	// lets delete recovery points or the vault; empty = the account root.
+	BreakGlassPrincipal string
+	// LiveTraffic marks a stack serving real clients: it must present a
+	// CA-issued certificate on a delegated name, and the canary verifies it.
+	LiveTraffic bool
+}
+
+// Trading holds the feature flag and limits the trading service reads from
+// /trading/<suffix>/flags and /trading/<suffix>/limits.
+type Trading struct {
+	Enabled         bool
+	MaxNotional     int
+	PriceBandPct    int
+	OrdersPerSecond int
+}
+
+var (
+	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
+	breakGlassFormat = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]{1,64}$`)
+)
+
+// KMSDeletionWindowDays is the deletion window of every key: 30 days when
+// deletionProtection is on, 7 otherwise.
+func (c *Config) KMSDeletionWindowDays() int {
+	if c.DeletionProtection {
+		return KMSWindowProtected
+	}
+	return KMSWindowDestroyable
+}
+
+// audit reads the issue-16 keys; svc and dns are already parsed.
+func (r *reader) audit(k func(string) string, svc Service, dns DNS) Audit {
+	a := Audit{
+		CloudTrail:              r.boolean(k("cloudTrailEnabled")),
+		DRRegion:                r.optional(k("drRegion"), regionPattern, "empty (no cross-region copy) or an AWS region such as us-west-2"),
+		VaultLockMode:           r.oneOf(k("backupVaultLockMode"), VaultLockGovernance, VaultLockCompliance),
+		VaultLockChangeableDays: r.integer(k("backupVaultLockChangeableDays"), MinChangeableForDays, 36500),
+		BreakGlassPrincipal:     r.optional(k("backupBreakGlassRoleArn"), breakGlassFormat, "empty (the account root) or an IAM role ARN such as arn:aws:iam::123456789012:role/break-glass"),
+		LiveTraffic:             r.boolean(k("liveTraffic")),
+	}
+	if a.DRRegion == Region {
+		r.fail(k("drRegion"), a.DRRegion, "must differ from %s: a copy in the same region is not off-site", Region)
+	}
+	if a.LiveTraffic {
+		if svc.CertificateMode == CertSelfSigned {
+			r.fail(k("certificateMode"), svc.CertificateMode,
+				"must be existing or dns when liveTraffic is true: a stack serving real clients presents a CA-issued certificate (docs/deploy.md)")
+		}
+		if !dns.Delegated {
+			r.fail(k("dnsDelegated"), "false",
+				"must be true when liveTraffic is true: clients and the canary verify the certificate against the delegated app name")
+		}
+	}
+	return a
+}
+
+// trading reads the flag and limits published to Parameter Store.
+func (r *reader) trading(k func(string) string) Trading {
+	t := Trading{
+		Enabled:         r.boolean(k("tradingEnabled")),
+		MaxNotional:     r.integer(k("maxNotional"), 1, 1_000_000_000),
+		PriceBandPct:    r.integer(k("priceBandPct"), 1, 50),
+		OrdersPerSecond: r.integer(k("ordersPerSecond"), 1, 10_000),
+	}
+	return t
+}
+
+// TradingParams are the trading service's flag and limits: path below
+// /trading/<suffix>/ and value, in the order they are created.
+func (t Trading) Params() [][2]string {
+	return [][2]string{
+		{"flags/trading-enabled", strconv.FormatBool(t.Enabled)},
+		{"limits/max-notional", strconv.Itoa(t.MaxNotional)},
+		{"limits/price-band-pct", strconv.Itoa(t.PriceBandPct)},
+		{"limits/orders-per-second", strconv.Itoa(t.OrdersPerSecond)},
+	}
+}

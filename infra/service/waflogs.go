@@ -1,0 +1,44 @@
+package service
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/wafv2"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// RedactedHeaders are kept out of the WAF logs: credentials and sessions
+// (WAF Developer Guide, "Log fields redaction": SingleHeader).
+var RedactedHeaders = []string{"authorization", "cookie"}
+
+// wafLogging sends the web ACL's logs to a KMS-encrypted log group whose
+// name starts with aws-waf-logs- (naming.WAFLogGroup cites the rule); WAF
+// adds the log group resource policy it needs itself
+// (PutLoggingConfiguration).
+func (b *builder) wafLogging(acl *wafv2.WebAcl) error {
+	group, err := cloudwatch.NewLogGroup(b.ctx, "waf", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(b.args.Names.Name(naming.WAFLogGroup)),
+		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
+		KmsKeyId:        b.args.TelemetryKeyArn,
+	}, b.parent)
+	if err != nil {
+		return fmt.Errorf("create WAF log group: %w", err)
+	}
+	redacted := wafv2.WebAclLoggingConfigurationRedactedFieldArray{}
+	for _, h := range RedactedHeaders {
+		redacted = append(redacted, wafv2.WebAclLoggingConfigurationRedactedFieldArgs{
+			SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(h)},
+		})
+	}
+	if _, err := wafv2.NewWebAclLoggingConfiguration(b.ctx, "alb", &wafv2.WebAclLoggingConfigurationArgs{
+		ResourceArn:           acl.Arn,
+		LogDestinationConfigs: pulumi.StringArray{group.Arn},
+		RedactedFields:        redacted,
+	}, b.parent); err != nil {
+		return fmt.Errorf("enable WAF logging: %w", err)
+	}
+	return nil
+}
