@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	rb "github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	rb "github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 	"github.com/trading-ha/trading-ha/internal/offline"
 	"github.com/trading-ha/trading-ha/internal/policy"

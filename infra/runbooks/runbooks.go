@@ -1,5 +1,5 @@
 // Package runbooks deploys the four Step Functions runbooks built by
-// infra/runbooks/asl — health check, backup verification, database
+// infra/asl — health check, backup verification, database
 // failover and service recovery — as STANDARD state machines, each with its
 // own role (policy derived from the definition), a KMS-encrypted log group
 // (level ALL with execution data) and X-Ray tracing. The health check and
@@ -11,9 +11,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/naming"
-	"github.com/trading-ha/trading-ha/infra/runbooks/asl"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
 
