@@ -240,6 +240,7 @@ func Deploy(ctx *pulumi.Context) error {
 		WriterInstanceIdentifier:  pulumi.String(db.Writer()),
 		ReaderInstanceIdentifiers: pulumi.ToStringArray(db.Readers()),
 		ECSClusterArn:             svc.ClusterArn, ECSServiceName: svc.ServiceName, ECSServiceArn: svc.ServiceArn,
+		ECSTaskRoleArn: svc.TaskRoleArn, ECSExecutionRoleArn: svc.ExecutionRoleArn,
 		TargetGroupArns: pulumi.StringArray{svc.TargetGroupArn},
 		TableName:       table.Name, TableArn: table.Arn,
 		BackupVaultName:       vault.VaultName,

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	rb "github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	rb "github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
@@ -307,7 +307,7 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 }
 
 // TestBackupServiceSnapshotIsTheASLBuilder: the recorded definition is
-// rb.ServiceSnapshot (infra/runbooks/asl) for the stack's targets, and the role's inline policy
+// rb.ServiceSnapshot (infra/asl) for the stack's targets, and the role's inline policy
 // is exactly the one derived from it (statemachine.Policy), as for the
 // runbooks.
 func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {

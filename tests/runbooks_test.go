@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	rb "github.com/trading-ha/trading-ha/infra/runbooks/asl"
+	rb "github.com/trading-ha/trading-ha/infra/asl"
+	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 	"github.com/trading-ha/trading-ha/internal/offline"
 	"github.com/trading-ha/trading-ha/internal/policy"
@@ -38,6 +39,8 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		EcsClusterArn:             arn("ecs", "cluster/ecs-"+stack),
 		EcsServiceName:            "svc-trading-" + stack,
 		EcsServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
+		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-" + stack,
+		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-task-execution-" + stack,
 		TargetGroupArns:           []string{out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn")},
 		TableName:                 "sessions-" + stack,
 		TableArn:                  table,
@@ -226,6 +229,29 @@ func TestRunbookRoles(t *testing.T) {
 			!reflect.DeepEqual(bv["backup:ListRecoveryPointsByBackupVault"], []string{"arn:aws:backup:us-east-1:" + acct + ":backup-vault:vault-" + stack}) {
 			t.Errorf("backup verification grants %v", bv)
 		}
+		// Service recovery (issue 14): the rollback passes the service's two
+		// roles to ECS tasks only; the lock may touch its own item only; ECS
+		// writes are scoped to the service.
+		var srDoc policyDoc
+		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", rb.ServiceRecoveryName+"-role"), "policy", &srDoc)
+		lockKey := rb.ServiceRecoveryLockKey(targets)
+		var passRole, lock, update bool
+		for _, st := range srDoc.Statement {
+			switch {
+			case slices.Contains(st.Action, "iam:PassRole"):
+				passRole = reflect.DeepEqual(slices.Sorted(slices.Values(st.Resource)), slices.Sorted(slices.Values([]string{targets.TaskRoleArn, targets.ExecutionRoleArn}))) &&
+					st.Condition["StringEquals"]["iam:PassedToService"] == "ecs-tasks.amazonaws.com" && len(st.Action) == 1
+			case slices.Contains(st.Action, "dynamodb:PutItem"):
+				keys, _ := st.Condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"].([]any)
+				lock = reflect.DeepEqual(st.Resource, []string{targets.TableArn}) && len(keys) == 1 && keys[0] == lockKey &&
+					reflect.DeepEqual(st.Action, []string{"dynamodb:DeleteItem", "dynamodb:PutItem"})
+			case slices.Contains(st.Action, "ecs:UpdateService"):
+				update = reflect.DeepEqual(st.Resource, []string{targets.EcsServiceArn})
+			}
+		}
+		if !passRole || !lock || !update {
+			t.Errorf("service recovery grants (passRole %v, lock %v, update %v): %+v", passRole, lock, update, srDoc.Statement)
+		}
 		for _, name := range []string{rb.HealthCheckName, rb.BackupVerificationName, rb.DatabaseFailoverName, rb.ServiceRecoveryName} {
 			if got := actions(name)["sns:Publish"]; !reflect.DeepEqual(got, []string{targets.TopicArn}) {
 				t.Errorf("%s: sns:Publish on %v", name, got)
@@ -303,4 +329,15 @@ func TestRunbookAlarmsWatchTheRecordedMachines(t *testing.T) {
 			t.Errorf("%d failed-execution alarms for %d state machines, want one each (5)", n, len(machines))
 		}
 	})
+}
+
+// TestRunbookLockItemFitsTheSessionsTable: the service recovery's lock item
+// lives in the sessions table, so its key and lease attributes are that
+// table's partition key and TTL attribute (infra/asl cannot import the
+// sessions component; this test holds the two together).
+func TestRunbookLockItemFitsTheSessionsTable(t *testing.T) {
+	if rb.LockPartitionKey != sessions.PartitionKey || rb.LockTTLAttribute != sessions.TTLAttribute {
+		t.Errorf("lock item key %q / TTL %q, sessions table %q / %q",
+			rb.LockPartitionKey, rb.LockTTLAttribute, sessions.PartitionKey, sessions.TTLAttribute)
+	}
 }

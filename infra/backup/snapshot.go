@@ -5,8 +5,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/naming"
-	"github.com/trading-ha/trading-ha/infra/runbooks/asl"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
 

@@ -1,5 +1,5 @@
 // Package runbooks deploys the four Step Functions runbooks built by
-// infra/runbooks/asl — health check, backup verification, database
+// infra/asl — health check, backup verification, database
 // failover and service recovery — as STANDARD state machines, each with its
 // own role (policy derived from the definition), a KMS-encrypted log group
 // (level ALL with execution data) and X-Ray tracing. The health check and
@@ -11,9 +11,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/naming"
-	"github.com/trading-ha/trading-ha/infra/runbooks/asl"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
 
@@ -43,6 +43,11 @@ type Args struct {
 	ECSServiceName  pulumi.StringInput
 	ECSServiceArn   pulumi.StringInput
 	TargetGroupArns pulumi.StringArrayInput
+	// ECSTaskRoleArn and ECSExecutionRoleArn are the roles of the service's
+	// task definitions: the service recovery's rollback passes them to ECS
+	// (iam:PassRole on exactly these two).
+	ECSTaskRoleArn      pulumi.StringInput
+	ECSExecutionRoleArn pulumi.StringInput
 	// TableName and TableArn are the sessions table's.
 	TableName pulumi.StringInput
 	TableArn  pulumi.StringInput
@@ -105,7 +110,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		args.ClusterIdentifier, args.ClusterArn, args.WriterInstanceIdentifier, args.ReaderInstanceIdentifiers,
 		args.ECSClusterArn, args.ECSServiceName, args.ECSServiceArn, args.TargetGroupArns,
 		args.TableName, args.TableArn, args.BackupVaultName, args.ProtectedResourceArns, args.RestoreRoleArn, args.DataKeyArn,
-		args.CanaryName, args.AlarmNames, args.TopicArn,
+		args.CanaryName, args.AlarmNames, args.TopicArn, args.ECSTaskRoleArn, args.ECSExecutionRoleArn,
 	).ApplyT(func(v []any) (asl.Targets, error) {
 		t := asl.Targets{
 			ClusterIdentifier: v[0].(string), ClusterArn: v[1].(string),
@@ -114,6 +119,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			TargetGroupArns: v[7].([]string), TableName: v[8].(string), TableArn: v[9].(string),
 			BackupVaultName: v[10].(string), ProtectedResourceArns: v[11].([]string), RestoreRoleArn: v[12].(string),
 			RestoreKmsKeyArn: v[13].(string), CanaryName: v[14].(string), AlarmNames: v[15].([]string), TopicArn: v[16].(string),
+			TaskRoleArn: v[17].(string), ExecutionRoleArn: v[18].(string),
 			RpoThresholdMinutes:      cfg.BackupMaxAgeMinutes,
 			FailoverTimeoutSeconds:   cfg.FailoverTimeoutSeconds,
 			DeploymentTimeoutSeconds: cfg.DeploymentTimeoutSeconds,

@@ -1,4 +1,4 @@
-// Package statemachine deploys one typed ASL definition (infra/runbooks/asl)
+// Package statemachine deploys one typed ASL definition (infra/asl)
 // the way every trading-ha workflow runs: a STANDARD Step Functions state
 // machine with its own role (trust states.amazonaws.com from our account;
 // inline policy derived from the definition's Task permissions plus the
@@ -22,8 +22,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sfn"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
-	"github.com/trading-ha/trading-ha/infra/runbooks/asl"
 )
 
 // Spec describes one state machine. Physical names come from the caller's

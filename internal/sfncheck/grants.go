@@ -103,6 +103,11 @@ type idRule struct {
 	iamAction string
 	// resolve builds the ARN; nil means the value is an ARN already.
 	resolve resolver
+	// anyResource means the parameter does not name the resource the
+	// action is authorized on (a task definition names the roles that
+	// iam:PassRole is checked against): the action must be granted, on
+	// whatever resource.
+	anyResource bool
 }
 
 func regional(service, resource string) resolver {
@@ -150,6 +155,12 @@ var idRules = map[string][]idRule{
 	},
 	"ecs": {
 		{members: []string{"services", "service"}, actions: []string{"describeservices", "updateservice", "deleteservice"}, resolve: ecsService},
+		// A task definition hands its task role and execution role to ECS:
+		// the caller needs iam:PassRole (IAM user guide, "Grant a user
+		// permissions to pass a role to an AWS service"). The roles are in
+		// the task definition, not the request, so only the action is checked.
+		{members: []string{"taskdefinition"}, actions: []string{"updateservice", "createservice", "runtask", "starttask"},
+			iamAction: "iam:PassRole", anyResource: true},
 	},
 	"dynamodb": {
 		{members: []string{"tablename"}, resolve: regional("dynamodb", "table/")},
@@ -204,6 +215,7 @@ func needs(env Env, svcName string, svc service, action string, params map[strin
 			for _, id := range ids(a) {
 				n := need{action: act, member: a.name}
 				switch {
+				case r.anyResource:
 				case id == "": // dynamic
 					if r.resolve != nil {
 						n.resource, n.prefix = r.resolve(env, "", args), true

@@ -145,6 +145,11 @@ func TestFixturesFail(t *testing.T) {
 		{"role not passable", task("backup:startRestoreJob", map[string]any{
 			"RecoveryPointArn.$": "$.p", "IamRoleArn": "arn:aws:iam::123456789012:role/restore", "Metadata": map[string]any{},
 		}), map[string][]string{"backup:StartRestoreJob": {"*"}}, ActionNotGranted, "iam:PassRole"},
+		// Issue 14: the service recovery's rollback named another task
+		// definition without iam:PassRole for its roles.
+		{"task definition roles not passable", task("ecs:updateService", map[string]any{
+			"Service": "svc-dev", "TaskDefinition.$": "$.knownGood",
+		}), map[string][]string{"ecs:UpdateService": {"*"}}, ActionNotGranted, "iam:PassRole"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := check(t, map[string]any{"Fixture": tc.state}, tc.grants)

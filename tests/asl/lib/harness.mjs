@@ -49,28 +49,37 @@ export async function evaluateJsonata(template, input, context) {
 }
 
 /**
- * aws-local-stepfunctions 3.x has no JSONata. Each JSONata Pass state whose
- * Output is $merge([$states.input, {key: value}]) is replaced by a JSONPath
- * Pass with Result = value, ResultPath = $.key: the value is computed by the
- * jsonata library from the state's real expression and the run's context.
- * Returns the local definition and the replaced values by state name (tests
- * assert them separately).
+ * aws-local-stepfunctions 3.x has no JSONata. Each JSONata Pass state is
+ * replaced by a Task state whose local handler evaluates the state's real
+ * Output expression with the jsonata library, against the state's actual
+ * input and the run's context (so data-dependent expressions — the canary
+ * run selection, the known-good task definition — run as written). These
+ * handlers are not recorded as calls. Returns the local definition and a
+ * record: for each JSONata state, the members its last evaluation added or
+ * changed relative to its input (tests assert them).
  */
-export async function localizeJsonata(definition, context) {
+export function localizeJsonata(definition, context) {
   const def = structuredClone(definition);
   const replaced = {};
+  const handlers = {};
   for (const [name, s] of allStates(def)) {
     if (s.QueryLanguage !== 'JSONata') continue;
     if (s.Type !== 'Pass' || typeof s.Output !== 'string') throw new Error(`harness: cannot localize JSONata state ${name}`);
-    const added = await evaluateJsonata(s.Output, {}, context);
-    const keys = Object.keys(added ?? {});
-    if (keys.length !== 1) throw new Error(`harness: JSONata state ${name} must add exactly one key, got ${keys}`);
-    replaced[name] = added;
+    const expr = s.Output;
+    handlers[name] = async (input) => {
+      const out = await evaluateJsonata(expr, input, context);
+      const changed = {};
+      for (const [k, v] of Object.entries(out ?? {})) {
+        if (JSON.stringify(v) !== JSON.stringify(input?.[k])) changed[k] = v;
+      }
+      replaced[name] = changed;
+      return out;
+    };
     const flow = s.End ? { End: true } : { Next: s.Next };
     for (const k of Object.keys(s)) delete s[k];
-    Object.assign(s, { Type: 'Pass', Result: added[keys[0]], ResultPath: `$.${keys[0]}`, ...flow });
+    Object.assign(s, { Type: 'Task', Resource: `arn:aws:lambda:us-east-1:123456789012:function:local-jsonata-${name}`, ...flow });
   }
-  return { definition: def, replaced };
+  return { definition: def, replaced, handlers };
 }
 
 /**
@@ -100,8 +109,9 @@ export async function run(definition, input, handlers, { context } = {}) {
     if (s.Type === 'Wait') waits[name] = 1;
   }
   context = context ?? defaultContext(input);
-  const localized = await localizeJsonata(definition, context);
+  const localized = localizeJsonata(definition, context);
   definition = localized.definition;
+  Object.assign(local, localized.handlers);
   const sm = new StateMachine(definition);
   const execution = sm.run(input, {
     overrides: {

@@ -20,14 +20,16 @@ const keySchema = [{ AttributeName: 'session_id', KeyType: 'HASH' }];
 const restoredPattern = /^sessions-dev-verify-[0-9a-f]{32}$/;
 const restoredName = (r) => r.calls.find((c) => c.state === 'StartRestore').input.Metadata.TargetTableName;
 const ok = () => ({ MessageId: 'm' });
-const notifies = ['NotifyVerified', 'VerificationErrorNotify', 'RecoveryPointsStaleNotify', 'VerificationFailedNotify', 'CleanupFailedNotify'];
+const notifies = ['NotifyVerified', 'VerificationErrorNotify', 'RecoveryPointsStaleNotify', 'VerificationFailedNotify', 'CleanupFailedNotify',
+  'CleanupUnconfirmedNotify'];
 
-function handlers({ jobStatus = ['RUNNING', 'COMPLETED'], points = {} } = {}) {
+function handlers({ jobStatus = ['RUNNING', 'COMPLETED'], points = {}, watchStatus = ['RUNNING'] } = {}) {
   const h = {
     BvListRecoveryPoints: (req) => ({ RecoveryPoints: points[req.ByResourceArn] ?? [rp(req.ByResourceArn === table ? 'table' : 'x')] }),
     DescribeSourceTable: () => ({ Table: { TableName: 'sessions-dev', TableStatus: 'ACTIVE', KeySchema: keySchema } }),
     StartRestore: () => ({ RestoreJobId: 'job-1' }),
     DescribeRestoreJob: (_req, n) => ({ RestoreJobId: 'job-1', Status: jobStatus[Math.min(n - 1, jobStatus.length - 1)] }),
+    WatchRestoreJob: (_req, n) => ({ RestoreJobId: 'job-1', Status: watchStatus[Math.min(n - 1, watchStatus.length - 1)] }),
     DescribeRestoredTable: (req) => ({ Table: { TableName: req.TableName, TableStatus: 'ACTIVE', KeySchema: keySchema, ItemCount: 42 } }),
     DeleteRestoredTable: (req) => ({ TableDescription: { TableName: req.TableName, TableStatus: 'DELETING' } }),
     CleanUp: (req) => ({ TableDescription: { TableName: req.TableName, TableStatus: 'DELETING' } }),
@@ -171,15 +173,60 @@ test('backup verification: a cleanup that fails is caught and reported as CLEANU
   assert.equal(msg.details.restore.tableName, restoredName(r));
 });
 
-test('backup verification: the restore poll is bounded: a job that never completes times out, is cleaned up and fails', async () => {
-  const r = await run(def, input, handlers({ jobStatus: ['RUNNING'] }));
+test('backup verification: a restore completing after the timeout still ends with the delete call', async () => {
+  // The job is still RUNNING after 3600 s, completes during the watch.
+  const r = await run(def, input, handlers({ jobStatus: ['RUNNING'], watchStatus: ['RUNNING', 'RUNNING', 'COMPLETED'] }));
   assert.equal(r.status, 'FAILED');
   assert.equal(r.error.name, 'BackupVerification.Failed');
-  // 3600 s timeout / 30 s interval = 120 polls.
+  // 3600 s timeout / 30 s interval = 120 polls, then the watch.
   assert.equal(ran(r, 'DescribeRestoreJob'), 120);
-  assert.equal(ran(r, 'DescribeRestoredTable'), 0);
-  assert.equal(ran(r, 'CleanUp'), 1);
-  assert.match(message(r).reason, /did not complete within 3600 seconds/);
+  assert.equal(ran(r, 'WatchRestoreJob'), 3);
+  assert.equal(call(r, 'WatchRestoreJob').input.RestoreJobId, 'job-1');
+  assert.equal(ran(r, 'DescribeRestoredTable'), 0, 'a late restore is not verified, only removed');
+  assert.deepEqual(r.states.slice(-3), ['WatchRestoreJob', 'CleanUp', 'VerificationFailedNotify']);
+  assert.equal(call(r, 'CleanUp').input.TableName, restoredName(r));
+  const msg = message(r);
+  assert.match(msg.reason, /did not complete within 3600 seconds/);
+  assert.equal(msg.details.cleanup.status, 'DELETING');
+  assert.equal(msg.details.restore.state.status, 'COMPLETED');
+  // The machine's own timeout leaves room for the wait and the watch.
+  assert.ok(def.TimeoutSeconds >= 3600 + 3 * 3600, `TimeoutSeconds ${def.TimeoutSeconds}`);
+});
+
+test('backup verification: a failed DescribeRestoreJob does not skip the watch: the table is deleted once the job ends', async () => {
+  const h = handlers({ watchStatus: ['FAILED'] });
+  h.DescribeRestoreJob = () => { throw awsError('Backup.AccessDeniedException', 'denied'); };
+  const r = await run(def, input, h);
+  assert.equal(r.status, 'FAILED');
+  assert.equal(ran(r, 'DescribeRestoreJob'), 1, 'AccessDenied is not retried');
+  assert.deepEqual(r.states.slice(-3), ['WatchRestoreJob', 'CleanUp', 'VerificationFailedNotify']);
+  assert.equal(message(r).reason, 'DescribeRestoreJob failed while waiting for the restore');
+});
+
+test('backup verification: the watch is bounded: a job that never ends is reported for a later cleanup', async () => {
+  const r = await run(def, input, handlers({ jobStatus: ['RUNNING'], watchStatus: ['RUNNING'] }));
+  assert.equal(r.status, 'FAILED');
+  assert.equal(r.error.name, 'BackupVerification.CleanupUnconfirmed');
+  assert.equal(ran(r, 'DescribeRestoreJob'), 120);
+  // 3 x 3600 s watch / 300 s interval = 36 polls.
+  assert.equal(ran(r, 'WatchRestoreJob'), 36);
+  assert.equal(ran(r, 'CleanUp'), 0);
+  const msg = message(r);
+  assert.equal(msg.outcome, 'CLEANUP_UNCONFIRMED');
+  assert.equal(msg.details.restore.job.id, 'job-1');
+  assert.equal(msg.details.restore.tableName, restoredName(r));
+});
+
+test('backup verification: a retried DeleteTable that finds the table gone counts as deleted, not as a cleanup failure', async () => {
+  const h = handlers();
+  h.DeleteRestoredTable = (_req, n) => {
+    if (n === 1) throw awsError('DynamoDb.InternalServerErrorException', 'applied, but the response was lost');
+    throw awsError('DynamoDb.ResourceNotFoundException', 'no such table');
+  };
+  const r = await run(def, input, h);
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.equal(retriesOf(r, 'DeleteRestoredTable'), 1);
+  assert.equal(message(r).outcome, 'VERIFIED');
 });
 
 test('backup verification: a listing error for one resource marks it stale with the error, no restore', async () => {

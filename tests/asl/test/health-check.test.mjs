@@ -24,7 +24,8 @@ function healthy() {
         { DbInstanceIdentifier: 'aurora-dev-2', IsClusterWriter: false }] }],
     }),
     HcDescribeTable: () => ({ Table: { TableStatus: 'ACTIVE' } }),
-    HcGetCanaryRuns: () => ({ CanaryRuns: [{ Status: { State: 'PASSED' } }] }),
+    HcGetCanaryRuns: () => ({ CanaryRuns: [
+      { Id: 'run-2', Status: { State: 'PASSED' }, Timeline: { Started: '2026-01-01T11:55:00Z', Completed: '2026-01-01T11:56:00Z' } }] }),
     // The runbook asks only for alarms in StateValue=ALARM; honour the filter.
     HcDescribeAlarms: (req) => {
       const all = [{ AlarmName: 'alb-5xx-dev', StateValue: 'OK' }, { AlarmName: 'composite-dev', StateValue: 'OK', composite: true }];
@@ -94,4 +95,53 @@ test('health check: invalid input fails before any API call', async () => {
   assert.equal(r.status, 'FAILED');
   assert.equal(r.error.name, 'Runbook.InvalidInput');
   assert.deepEqual(r.calls, []);
+});
+
+// GetCanaryRuns returns the run in progress too; the verdict is the newest
+// completed run, whatever order the runs come in.
+const running = { Id: 'run-3', Status: { State: 'RUNNING' }, Timeline: { Started: '2026-01-01T12:00:00Z' } };
+const completed = (id, state, at) => ({ Id: id, Status: { State: state }, Timeline: { Started: at, Completed: at } });
+
+test('health check: a RUNNING newest canary run followed by a PASSED one is HEALTHY', async () => {
+  const h = healthy();
+  h.HcGetCanaryRuns = () => ({ CanaryRuns: [running, completed('run-2', 'PASSED', '2026-01-01T11:56:00Z'),
+    completed('run-1', 'FAILED', '2026-01-01T11:51:00Z')] });
+  const r = await run(def, input, h);
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.equal(r.calls.find((c) => c.state === 'HcGetCanaryRuns').input.MaxResults, 5);
+  const canary = r.output.report.checks.find((c) => c.component === 'canary');
+  assert.equal(canary.healthy, true);
+  assert.equal(canary.detail.verdict, 'PASSED');
+  assert.equal(canary.detail.latest.Id, 'run-2');
+  assert.equal(r.output.report.healthy, true);
+  assert.ok(!r.states.includes('NotifyUnhealthy'), 'HEALTHY: nothing published');
+  assert.ok(entered(r).includes('Healthy'));
+});
+
+test('health check: a RUNNING newest canary run followed by a FAILED one is UNHEALTHY', async () => {
+  const h = healthy();
+  // The older PASSED run is listed first: the verdict follows the end times, not the order.
+  h.HcGetCanaryRuns = () => ({ CanaryRuns: [completed('run-1', 'PASSED', '2026-01-01T11:51:00Z'), running,
+    completed('run-2', 'FAILED', '2026-01-01T11:56:00Z')] });
+  const r = await run(def, input, h);
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  const canary = r.output.report.checks.find((c) => c.component === 'canary');
+  assert.equal(canary.healthy, false);
+  assert.equal(canary.detail.verdict, 'FAILED');
+  assert.equal(canary.detail.latest.Id, 'run-2');
+  assert.equal(r.output.report.healthy, false);
+  assert.equal(r.states.at(-1), 'NotifyUnhealthy');
+  assert.equal(JSON.parse(r.calls.at(-1).input.Message).healthy, false);
+  assert.ok(entered(r).includes('ReportedUnhealthy'));
+});
+
+test('health check: only RUNNING canary runs (no completed run) is unhealthy', async () => {
+  const h = healthy();
+  h.HcGetCanaryRuns = () => ({ CanaryRuns: [running] });
+  const r = await run(def, input, h);
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  const canary = r.output.report.checks.find((c) => c.component === 'canary');
+  assert.equal(canary.healthy, false);
+  assert.equal(canary.detail.verdict, 'NO_COMPLETED_RUN');
+  assert.equal(r.states.at(-1), 'NotifyUnhealthy');
 });

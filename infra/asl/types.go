@@ -180,6 +180,7 @@ type Succeed struct {
 type Fail struct {
 	Comment   string `json:"Comment,omitempty"`
 	Error     string `json:"Error,omitempty"`
+	ErrorPath string `json:"ErrorPath,omitempty"`
 	Cause     string `json:"Cause,omitempty"`
 	CausePath string `json:"CausePath,omitempty"`
 }
@@ -312,10 +313,15 @@ func (*Fail) Terminal() bool { return true }
 // withType marshals v (a pointer to a state struct, converted to an alias
 // type without methods) with a leading "Type" member.
 func withType(typ string, v any) ([]byte, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	// Not json.Marshal: it escapes <, > and & (JSONata comparisons) as
+	// \u003c..., which the enclosing encoder's SetEscapeHTML(false) cannot undo.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("marshal %s state: %w", typ, err)
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if !bytes.HasPrefix(body, []byte("{")) {
 		return nil, fmt.Errorf("marshal %s state: unexpected %q", typ, body)
 	}

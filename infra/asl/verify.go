@@ -22,6 +22,24 @@ const CutoffState = "ComputeCutoff"
 // restorePollSeconds is the interval between restore job polls.
 const restorePollSeconds = 30
 
+// A restore job that has not ended when the runbook stops waiting for it
+// (RestoreTimeoutSeconds, or DescribeRestoreJob failing) may still create
+// the restored table later. AWS Backup's restore job states are PENDING |
+// RUNNING | COMPLETED | ABORTED | FAILED (AWS Backup API reference,
+// DescribeRestoreJob), and it offers no call to cancel a restore job, so the
+// runbook keeps watching the job — every restoreWatchPollSeconds, at most
+// restoreWatchFactor × RestoreTimeoutSeconds — and deletes the table once
+// the job has ended. A job still running after that is reported
+// (CLEANUP_UNCONFIRMED, with the job id and table name) for a later cleanup.
+const (
+	restoreWatchPollSeconds = 300
+	restoreWatchFactor      = 3
+)
+
+// RestoreWatchSeconds is how long the backup verification keeps watching a
+// restore job after it stopped waiting for the restore.
+func RestoreWatchSeconds(t Targets) int { return restoreWatchFactor * t.RestoreTimeoutSeconds }
+
 // BackupVerification builds the backup verification runbook. Input:
 // {"requestedBy": string}.
 //
@@ -35,7 +53,9 @@ const restorePollSeconds = 30
 // table's key schema, and it is deleted. The report goes to SNS. Any
 // failure after the restore was requested deletes the temporary table
 // (a missing table counts as deleted; a failed delete is reported), notifies
-// and fails.
+// and fails. A restore still running when the runbook stops waiting is
+// watched (RestoreWatchSeconds) so that its table is deleted once the job
+// ends; a job that outlives the watch is reported as CLEANUP_UNCONFIRMED.
 func BackupVerification(t Targets) (*StateMachine, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("backup verification: %w", err)
@@ -170,10 +190,11 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 		ResultPath: "$.restore",
 		Next:       "StartRestore",
 	}
-	markFailure := func(name, reason string) string {
-		states[name] = &Pass{Result: map[string]any{"reason": reason}, ResultPath: "$.failure", Next: "CleanUp"}
+	markFailureThen := func(name, reason, nextState string) string {
+		states[name] = &Pass{Result: map[string]any{"reason": reason}, ResultPath: "$.failure", Next: nextState}
 		return name
 	}
+	markFailure := func(name, reason string) string { return markFailureThen(name, reason, "CleanUp") }
 
 	start, err := sdkTask("backup", "StartRestoreJob", map[string]any{
 		"RecoveryPointArn.$": "$.restore.recoveryPointArn",
@@ -189,6 +210,10 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup verification: %w", err)
 	}
+	// Retrying StartRestoreJob on server errors cannot start a second
+	// restore: "retrying a successful request with the same idempotency
+	// token results in a success message with no action taken" (AWS Backup
+	// API reference, StartRestoreJob, IdempotencyToken).
 	start.Policy = append(start.Policy, Permission{
 		Actions:   []string{"iam:PassRole"},
 		Resources: []string{t.RestoreRoleArn},
@@ -201,7 +226,7 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 	states["InitRestorePoll"] = &Pass{Result: map[string]any{"attempt": 0}, ResultPath: "$.poll", Next: "WaitForRestore"}
 	states["WaitForRestore"] = &Wait{Seconds: restorePollSeconds, Next: "DescribeRestoreJob"}
 	pollJob, err := sdkTask("backup", "DescribeRestoreJob", map[string]any{"RestoreJobId.$": "$.restore.job.id"},
-		[]string{"*"}, markFailure("RestorePollError", "DescribeRestoreJob failed while waiting for the restore"))
+		[]string{"*"}, markFailureThen("RestorePollError", "DescribeRestoreJob failed while waiting for the restore", "InitRestoreWatch"))
 	if err != nil {
 		return nil, fmt.Errorf("backup verification: %w", err)
 	}
@@ -224,8 +249,43 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 	}
 	states["RestorePollBudget"] = &Choice{
 		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(t.RestoreTimeoutSeconds, restorePollSeconds))),
-			markFailure("RestoreTimedOut", fmt.Sprintf("the restore did not complete within %d seconds", t.RestoreTimeoutSeconds)))},
+			markFailureThen("RestoreTimedOut", fmt.Sprintf("the restore did not complete within %d seconds", t.RestoreTimeoutSeconds), "InitRestoreWatch"))},
 		Default: "WaitForRestore",
+	}
+
+	// --- a restore that outlives the wait: watch it, then delete its table ---
+	unconfirmed := fail("CleanupUnconfirmed", "CLEANUP_UNCONFIRMED",
+		fmt.Sprintf("the restore job had not ended %d seconds after the runbook stopped waiting for it (or could not be read): "+
+			"when it completes it leaves details.restore.tableName behind; check restore job details.restore.job.id and delete the table",
+			RestoreWatchSeconds(t)),
+		"BackupVerification.CleanupUnconfirmed")
+	states["InitRestoreWatch"] = &Pass{Result: map[string]any{"attempt": 0}, ResultPath: "$.restoreWatch", Next: "WaitForRestoreEnd"}
+	states["WaitForRestoreEnd"] = &Wait{Seconds: restoreWatchPollSeconds, Next: "WatchRestoreJob"}
+	watch, err := sdkTask("backup", "DescribeRestoreJob", map[string]any{"RestoreJobId.$": "$.restore.job.id"},
+		[]string{"*"}, unconfirmed)
+	if err != nil {
+		return nil, fmt.Errorf("backup verification: %w", err)
+	}
+	watch.Comment = "DescribeRestoreJob is read-only: retried on throttling and server errors like the other polls"
+	watch.ResultSelector = map[string]any{"status.$": "$.Status"}
+	watch.ResultPath = "$.restore.state"
+	watch.Catch[0].ResultPath = "$.watchError"
+	watch.Next = "RestoreEnded"
+	states["WatchRestoreJob"] = watch
+	states["RestoreEnded"] = &Choice{
+		Comment: "COMPLETED, FAILED and ABORTED are the job's final states; the table (if any) can be deleted now",
+		Choices: []ChoiceRule{next(or(strEq("$.restore.state.status", "COMPLETED"), strEq("$.restore.state.status", "FAILED"),
+			strEq("$.restore.state.status", "ABORTED")), "CleanUp")},
+		Default: "CountRestoreWatch",
+	}
+	states["CountRestoreWatch"] = &Pass{
+		Parameters: map[string]any{"attempt.$": "States.MathAdd($.restoreWatch.attempt, 1)"},
+		ResultPath: "$.restoreWatch",
+		Next:       "RestoreWatchBudget",
+	}
+	states["RestoreWatchBudget"] = &Choice{
+		Choices: []ChoiceRule{next(numGte("$.restoreWatch.attempt", float64(pollAttempts(RestoreWatchSeconds(t), restoreWatchPollSeconds))), unconfirmed)},
+		Default: "WaitForRestoreEnd",
 	}
 	restored, err := sdkTask("dynamodb", "DescribeTable", map[string]any{"TableName.$": "$.restore.tableName"},
 		[]string{t.restoredTablePattern()}, markFailure("RestoredTableUnreadable", "DescribeTable failed on the restored table"))
@@ -291,6 +351,9 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup verification: %w", err)
 	}
+	// A retried DeleteTable whose first attempt did go through finds no
+	// table: that is the deletion we asked for, not a cleanup failure.
+	del.Catch = append([]Catcher{{ErrorEquals: []string{"DynamoDb.ResourceNotFoundException"}, Next: "VerifiedReport", ResultPath: "$.cleanup"}}, del.Catch...)
 	del.Next = "VerifiedReport"
 	states["DeleteRestoredTable"] = del
 	states["VerifiedReport"] = &Pass{
@@ -327,7 +390,7 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 	return &StateMachine{
 		Comment:        "trading-ha backup verification: recovery point freshness, test restore of the sessions table, cleanup",
 		StartAt:        "ValidateInput",
-		TimeoutSeconds: t.RestoreTimeoutSeconds + 3600,
+		TimeoutSeconds: t.RestoreTimeoutSeconds + RestoreWatchSeconds(t) + 3600,
 		States:         states,
 	}, nil
 }

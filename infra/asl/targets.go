@@ -24,6 +24,11 @@ type Targets struct {
 	EcsClusterArn, EcsServiceName, EcsServiceArn string
 	// TargetGroupArns are the ALB target groups the service registers in.
 	TargetGroupArns []string
+	// TaskRoleArn and ExecutionRoleArn are the roles the service's task
+	// definitions name. The service recovery's rollback (UpdateService with
+	// another task definition) passes them to ECS, so its role is granted
+	// iam:PassRole on exactly these two.
+	TaskRoleArn, ExecutionRoleArn string
 
 	// TableName and TableArn identify the DynamoDB sessions table.
 	TableName, TableArn string
@@ -38,7 +43,9 @@ type Targets struct {
 	// iam:PassRole by the backup verification machine).
 	RestoreRoleArn string
 	// RestoreKmsKeyArn encrypts the table restored by the backup
-	// verification (the data key, as for the restore testing plan).
+	// verification (the data key, as for the restore testing plan). The
+	// sessions table is encrypted with the same key, so the service
+	// recovery's lock item (written to that table) uses it too.
 	RestoreKmsKeyArn string
 
 	// CanaryName is the CloudWatch Synthetics canary; AlarmNames are our
@@ -102,6 +109,8 @@ func (t Targets) Validate() error {
 	needARN("EcsClusterArn", t.EcsClusterArn)
 	need("EcsServiceName", t.EcsServiceName)
 	needARN("EcsServiceArn", t.EcsServiceArn)
+	needARN("TaskRoleArn", t.TaskRoleArn)
+	needARN("ExecutionRoleArn", t.ExecutionRoleArn)
 	if len(t.TargetGroupArns) == 0 {
 		errs = append(errs, errors.New("targets: TargetGroupArns needs at least one target group"))
 	}
@@ -189,6 +198,9 @@ func (t Targets) recoveryPointArns() string {
 // verification restores: <table>-verify-<hash>.
 func (t Targets) restoredTablePattern() string { return t.TableArn + VerifyTableInfix + "*" }
 
+// region is the region of our ARNs (from ClusterArn).
+func (t Targets) region() string { return t.account().region }
+
 func (t Targets) canaryArn() string { return t.account().arn("synthetics", "canary:"+t.CanaryName) }
 
 // ExampleTargets returns a complete, realistic Targets value for account
@@ -204,6 +216,8 @@ func ExampleTargets() Targets {
 		EcsClusterArn:             "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-dev",
 		EcsServiceName:            "svc-dev",
 		EcsServiceArn:             "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-dev/svc-dev",
+		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-dev",
+		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-exec-dev",
 		TargetGroupArns: []string{
 			"arn:aws:elasticloadbalancing:us-east-1:" + acct + ":targetgroup/tg-dev/0123456789abcdef",
 		},

@@ -9,7 +9,7 @@ const HealthCheckName = "health-check"
 // string}. In parallel it checks ALB target health per target group, the
 // ECS service (running = desired, a single COMPLETED deployment), the Aurora
 // cluster (available, with a writer), the DynamoDB table (ACTIVE), the
-// canary's last run (PASSED) and our alarms (none in ALARM). The per-check
+// canary's newest completed run (PASSED; RUNNING runs are skipped) and our alarms (none in ALARM). The per-check
 // results are aggregated into $.report; an unhealthy report is published to
 // SNS. A check whose API call fails counts as unhealthy. Output: the state
 // data with $.report.
@@ -227,21 +227,54 @@ func tableBranch(t Targets) (Branch, error) {
 	return Branch{StartAt: "HcDescribeTable", States: states}, nil
 }
 
+// canaryRunsFetched is how many of the canary's runs the health check reads.
+// GetCanaryRuns also returns the run in progress (CanaryRunStatus.State is
+// RUNNING | PASSED | FAILED, Synthetics API reference, CanaryRunStatus), and
+// its documentation promises no order (API_GetCanaryRuns: MaxResults 1..100,
+// default 100). A canary starts a run per schedule tick (plus retries), so the
+// newest five runs hold a completed one unless the canary has not finished a
+// run for several periods, which is itself unhealthy.
+const canaryRunsFetched = 5
+
+// CanaryVerdictState is the JSONata state that picks the newest completed
+// canary run. The local executor has no JSONata; the tests evaluate its
+// Output with the jsonata library against the state's real input.
+const CanaryVerdictState = "HcLatestCompletedRun"
+
+// CanaryVerdictExpression is the JSONata Output of CanaryVerdictState: the
+// state input with canary.latest = the run with the greatest
+// Timeline.Completed among the runs whose Status.State is PASSED or FAILED
+// (CanaryRunTimeline.Completed is "the end time of the run"), and
+// canary.verdict = its state, or NO_COMPLETED_RUN. Sorting by the run's own
+// end time does not depend on the order GetCanaryRuns returns.
+func CanaryVerdictExpression() string {
+	return "{% ( $done := $states.input.canary.runs[Status.State in ['PASSED', 'FAILED']]; " +
+		"$latest := $count($done) > 0 ? $sort($done, function($a, $b) { $a.Timeline.Completed < $b.Timeline.Completed })[0] : null; " +
+		"$merge([$states.input, {'canary': $merge([$states.input.canary, " +
+		"{'latest': $latest, 'verdict': $exists($latest.Status.State) ? $latest.Status.State : 'NO_COMPLETED_RUN'}])}]) ) %}"
+}
+
 func canaryBranch(t Targets) (Branch, error) {
 	states := map[string]State{}
 	componentStates(states, "HcCanary", "canary", "$.canary")
 	task, err := sdkTask("synthetics", "GetCanaryRuns",
-		map[string]any{"Name": t.CanaryName, "MaxResults": 1}, []string{t.canaryArn()}, "HcCanaryCheckFailed")
+		map[string]any{"Name": t.CanaryName, "MaxResults": canaryRunsFetched}, []string{t.canaryArn()}, "HcCanaryCheckFailed")
 	if err != nil {
 		return Branch{}, err
 	}
-	task.ResultSelector = map[string]any{"runs.$": "$.CanaryRuns", "runCount.$": "States.ArrayLength($.CanaryRuns)"}
+	task.ResultSelector = map[string]any{"runs.$": "$.CanaryRuns"}
 	task.ResultPath = "$.canary"
-	task.Next = "HcEvaluateCanary"
+	task.Next = CanaryVerdictState
 	states["HcGetCanaryRuns"] = task
+	states[CanaryVerdictState] = &Pass{
+		Comment:       "The newest completed (PASSED or FAILED) run, by its end time; RUNNING runs are not judged",
+		QueryLanguage: "JSONata",
+		Output:        CanaryVerdictExpression(),
+		Next:          "HcEvaluateCanary",
+	}
 	states["HcEvaluateCanary"] = &Choice{
-		Choices: []ChoiceRule{next(and(numGte("$.canary.runCount", 1),
-			strEq("$.canary.runs[0].Status.State", "PASSED")), "HcCanaryHealthy")},
+		Comment: "Healthy only when the newest completed run PASSED; FAILED or no completed run is unhealthy",
+		Choices: []ChoiceRule{next(strEq("$.canary.verdict", "PASSED"), "HcCanaryHealthy")},
 		Default: "HcCanaryUnhealthy",
 	}
 	return Branch{StartAt: "HcGetCanaryRuns", States: states}, nil
