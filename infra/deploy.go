@@ -188,6 +188,10 @@ func Deploy(ctx *pulumi.Context) error {
 			{Kind: naming.ServiceRecoverySM, Arn: stateMachineArn(naming.ServiceRecoverySM)},
 			{Kind: naming.ServiceSnapshotSM, Arn: stateMachineArn(naming.ServiceSnapshotSM)},
 		},
+		// The events component comes later; its queue and rule names are
+		// fixed by naming (metric dimensions are not resolved at create).
+		DeadLetterQueues: events.DeadLetterQueueNames(names),
+		EventRules:       eventRules(names),
 	}, withAWS)
 	if err != nil {
 		return err
@@ -218,6 +222,7 @@ func Deploy(ctx *pulumi.Context) error {
 	vault, err := backup.New(ctx, "backup", backup.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
 		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.NotifyTopicArn,
+		SchedulerDLQArn:  watch.SchedulerDLQArn,
 		AuroraClusterArn: db.Arn, TableArn: table.Arn, DataBucketArn: buckets.DataArn,
 		DataBucket: buckets.DataBucket, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
 		DBSubnetGroupName: db.SubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
@@ -235,6 +240,7 @@ func Deploy(ctx *pulumi.Context) error {
 	rb, err := runbooks.New(ctx, "runbooks", runbooks.Args{
 		Names: names, Config: cfg, AccountID: account,
 		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn, TopicArn: watch.NotifyTopicArn,
+		SchedulerDLQArn:           watch.SchedulerDLQArn,
 		ClusterIdentifier:         pulumi.String(db.Identifier),
 		ClusterArn:                db.Arn,
 		WriterInstanceIdentifier:  pulumi.String(db.Writer()),
@@ -316,6 +322,17 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("dbFailoverStateMachineArn", rb.DBFailoverArn)
 	ctx.Export("serviceRecoveryStateMachineArn", rb.ServiceRecoveryArn)
 	return nil
+}
+
+// eventRules are the events component's rules as the monitoring alarms
+// name them: the orders rule on the stack's bus, the operational rules on
+// the default bus.
+func eventRules(names naming.Namer) []monitoring.EventRule {
+	var out []monitoring.EventRule
+	for _, r := range events.RuleNames(names) {
+		out = append(out, monitoring.EventRule{Name: r.Name, Bus: r.Bus})
+	}
+	return out
 }
 
 func jsonList(items []string) string {

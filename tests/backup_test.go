@@ -299,10 +299,7 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 			t.Errorf("schedule role trust = %+v", trust.Statement)
 		}
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-schedule-role"), "policy", &sp)
-		if len(sp.Statement) != 1 || !reflect.DeepEqual(sp.Statement[0].Action, []string{"states:StartExecution"}) ||
-			!reflect.DeepEqual(sp.Statement[0].Resource, []string{smArn}) {
-			t.Errorf("schedule role policy = %+v", sp.Statement)
-		}
+		schedulePolicyIs(t, sp, smArn, stack)
 	})
 }
 

@@ -275,7 +275,9 @@ func expectedAlarms(t *testing.T, stack string, rec *offline.Recording) map[stri
 	canaryPeriod := map[string]int{"dev": 300, "prod": 60}[stack]
 	w := map[string]alarmWant{
 		"canary-success": {"CloudWatchSynthetics", "SuccessPercent", "Average", map[string]any{"CanaryName": "canary-" + stack},
-			"LessThanThreshold", 100, canaryPeriod, 2, 2, "breaching"},
+			// dev's 5-minute canary is judged run by run (1 of 1) so its
+			// path stays inside the RTO; prod's 1-minute canary 2 of 2.
+			"LessThanThreshold", 100, canaryPeriod, perStack(stack, 1, 2), perStack(stack, 1, 2), "breaching"},
 		"r53-health": {"AWS/Route53", "HealthCheckStatus", "Minimum", map[string]any{"HealthCheckId": "healthcheck-HCID"},
 			"LessThanThreshold", 1, 60, 2, 2, "breaching"},
 		"target-5xx": {"AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", map[string]any{"LoadBalancer": lb},
@@ -348,9 +350,10 @@ func TestMetricAlarms(t *testing.T) {
 				}
 			})
 		}
-		// 6 single + 3 AZ + 4 per Aurora instance + 5 state machines, plus 1 ALB rate and 2 DynamoDB math alarms and the maintenance suppressor.
+		// 6 single + 3 AZ + 4 per Aurora instance + 5 state machines, plus 1 ALB rate and 2 DynamoDB math alarms and the maintenance suppressor;
+		// the failure paths (3 DLQ depths, 8 rules' failed deliveries, 1 scheduler): TestDeliveryFailureAlarms.
 		// The trail's CIS alarms: tests/audit_test.go.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+4+len(audit.Watches); n != w {
+		if n, w := len(rec.ByType(typAlarm)), len(want)+4+12+len(audit.Watches); n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})
@@ -570,5 +573,53 @@ func TestDetectionFitsGuideBudgets(t *testing.T) {
 			t.Errorf("AZ loss alarm window %d s; budget %d s", az, budgetAZLoss)
 		}
 
+	})
+}
+
+// TestDeliveryFailureAlarms: every dead-letter queue has a depth alarm,
+// every EventBridge rule (both buses) a failed-delivery alarm, and
+// EventBridge Scheduler's failures one alarm; each notifies.
+func TestDeliveryFailureAlarms(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		for _, q := range []string{"dlq", "orders-dlq", "sched-dlq"} {
+			a := one(t, rec, typAlarm, "alarm-depth-"+q+"-"+stack)
+			eq(t, a, "metricName", "ApproximateNumberOfMessagesVisible")
+			eq(t, a, "dimensions", map[string]any{"QueueName": q + "-" + stack})
+			eq(t, a, "threshold", 0)
+			eq(t, a, "alarmActions", []string{notifyArn(stack)})
+			// The queue exists in the recording under that name.
+			found := false
+			for _, r := range rec.ByType("aws:sqs/queue:Queue") {
+				found = found || r.Inputs["name"] == q+"-"+stack
+			}
+			if !found {
+				t.Errorf("alarm watches queue %s-%s, which the stack does not create", q, stack)
+			}
+		}
+		rules := rec.ByType("aws:cloudwatch/eventRule:EventRule")
+		for _, r := range rules {
+			name := get(t, r, "name").(string)
+			a := one(t, rec, typAlarm, "alarm-"+name+"-failed")
+			metrics := map[string]map[string]string{}
+			for _, q := range queries(t, a) {
+				if q.Metric.MetricName != "" {
+					metrics[q.Metric.MetricName] = q.Metric.Dimensions
+				}
+			}
+			wantDims := map[string]string{"RuleName": name}
+			if bus := r.Inputs["eventBusName"].(string); bus != "default" {
+				wantDims["EventBusName"] = bus
+			}
+			for _, m := range []string{"FailedInvocations", "InvocationsFailedToBeSentToDlq"} {
+				if fmt.Sprint(metrics[m]) != fmt.Sprint(wantDims) {
+					t.Errorf("%s: %s dimensions %v, want %v", a.Name, m, metrics[m], wantDims)
+				}
+			}
+		}
+		if n := len(rules); n != 8 {
+			t.Errorf("%d rules, want 8", n)
+		}
+		s := one(t, rec, typAlarm, "alarm-scheduler-failures")
+		eq(t, s, "alarmActions", []string{notifyArn(stack)})
 	})
 }

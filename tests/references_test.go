@@ -122,7 +122,9 @@ func references(rec *offline.Recording) []reference {
 					return
 				}
 				for k, e := range x {
-					if path == "" && unresolved[k] {
+					// Top-level unresolved inputs, and metric dimensions at
+					// any depth (metric math queries carry their own).
+					if (path == "" && unresolved[k]) || k == "dimensions" {
 						continue
 					}
 					walk(join(path, k), e, inPolicy)

@@ -280,6 +280,7 @@ func TestRunbookSchedules(t *testing.T) {
 			eq(t, s, "target.arn", smArn)
 			eq(t, s, "target.roleArn", "arn:aws:iam::"+acct+":role/"+c.role+"-"+stack)
 			eq(t, s, "target.retryPolicy.maximumEventAgeInSeconds", c.maxAge)
+			eq(t, s, "target.deadLetterConfig.arn", "arn:aws:sqs:us-east-1:"+acct+":sched-dlq-"+stack)
 			var in map[string]any
 			jsonInput(t, s, "target.input", &in)
 			if !reflect.DeepEqual(in, map[string]any{"requestedBy": "scheduler:" + c.name + "-" + stack}) {
@@ -293,10 +294,7 @@ func TestRunbookSchedules(t *testing.T) {
 				t.Errorf("%s schedule trust = %+v", c.runbook, trust.Statement)
 			}
 			jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", c.runbook+"-schedule-role"), "policy", &doc)
-			if len(doc.Statement) != 1 || !reflect.DeepEqual(doc.Statement[0].Action, []string{"states:StartExecution"}) ||
-				!reflect.DeepEqual(doc.Statement[0].Resource, []string{smArn}) {
-				t.Errorf("%s schedule policy = %+v", c.runbook, doc.Statement)
-			}
+			schedulePolicyIs(t, doc, smArn, stack)
 		}
 		if n := len(rec.ByType("aws:scheduler/schedule:Schedule")); n != 3 {
 			t.Errorf("%d schedules, want 3 (snapshot, health check, backup verification)", n)
@@ -339,5 +337,29 @@ func TestRunbookLockItemFitsTheSessionsTable(t *testing.T) {
 	if rb.LockPartitionKey != sessions.PartitionKey || rb.LockTTLAttribute != sessions.TTLAttribute {
 		t.Errorf("lock item key %q / TTL %q, sessions table %q / %q",
 			rb.LockPartitionKey, rb.LockTTLAttribute, sessions.PartitionKey, sessions.TTLAttribute)
+	}
+}
+
+// schedulePolicyIs asserts a schedule role's policy: start exactly its
+// state machine, dead-letter into the scheduler DLQ, and use the telemetry
+// key for that queue only through SQS.
+func schedulePolicyIs(t *testing.T, doc policyDoc, smArn, stack string) {
+	t.Helper()
+	want := []policyStatement{
+		{Sid: "StartRunbook", Effect: "Allow", Action: []string{"states:StartExecution"}, Resource: []string{smArn}},
+		{Sid: "DeadLetter", Effect: "Allow", Action: []string{"sqs:SendMessage"}, Resource: []string{"arn:aws:sqs:us-east-1:" + acct + ":sched-dlq-" + stack}},
+	}
+	if len(doc.Statement) != 3 {
+		t.Fatalf("schedule policy has %d statements, want 3: %+v", len(doc.Statement), doc.Statement)
+	}
+	for i, w := range want {
+		got := doc.Statement[i]
+		if got.Sid != w.Sid || !reflect.DeepEqual(got.Action, w.Action) || !reflect.DeepEqual(got.Resource, w.Resource) {
+			t.Errorf("schedule policy statement %d = %+v, want %+v", i, got, w)
+		}
+	}
+	kms := doc.Statement[2]
+	if !reflect.DeepEqual(kms.Action, []string{"kms:GenerateDataKey", "kms:Decrypt"}) || kms.Condition["StringEquals"]["kms:ViaService"] != "sqs.us-east-1.amazonaws.com" {
+		t.Errorf("schedule policy KMS statement = %+v", kms)
 	}
 }

@@ -48,6 +48,8 @@ type Args struct {
 	TelemetryKeyArn pulumi.StringInput
 	// AlarmTopicArn receives vault notifications and workflow failures.
 	AlarmTopicArn pulumi.StringInput
+	// SchedulerDLQArn receives the snapshot schedule's undeliverable invocations.
+	SchedulerDLQArn pulumi.StringInput
 	// AuroraClusterArn, TableArn and DataBucketArn are the protected resources.
 	AuroraClusterArn pulumi.StringInput
 	TableArn         pulumi.StringInput

@@ -43,6 +43,7 @@ func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOptio
 			// The workflow ignores its input, which is stored in the snapshot body.
 			Input:              `{}`,
 			MaxEventAgeSeconds: 3600,
+			DeadLetterArn:      args.SchedulerDLQArn,
 		},
 	}, parent)
 	if err != nil {

@@ -83,6 +83,34 @@ type Events struct {
 // Pattern is an EventBridge event pattern as a Go value.
 type Pattern map[string]any
 
+// Rule names an EventBridge rule and its bus ("" is the default bus).
+type Rule struct {
+	Name, Bus string
+}
+
+// operationalRules are the default-bus rules' kinds, in creation order.
+var operationalRules = []naming.Kind{
+	naming.RuleAurora, naming.RuleBackupFailed, naming.RuleRestoreFailed, naming.RuleCopyFailed,
+	naming.RuleECSDeploy, naming.RuleECSTaskStopped, naming.RuleDegraded,
+}
+
+// RuleNames are every rule the component creates, so monitoring can alarm
+// on their failed deliveries before the rules exist (metric dimensions are
+// names, not references); tests/events_test.go holds it to the recording.
+func RuleNames(names naming.Namer) []Rule {
+	out := []Rule{{Name: names.Name(naming.RuleOrders), Bus: names.Name(naming.EventBus)}}
+	for _, k := range operationalRules {
+		out = append(out, Rule{Name: names.Name(k)})
+	}
+	return out
+}
+
+// DeadLetterQueueNames are the component's dead-letter queues: the rule
+// targets' and the orders consumer's.
+func DeadLetterQueueNames(names naming.Namer) []string {
+	return []string{names.Name(naming.DeadLetterQueue), names.Name(naming.OrdersDLQ)}
+}
+
 // mustJSON marshals a pattern built from constants; Pattern is a map of
 // strings, lists and maps, which always marshal.
 func mustJSON(p Pattern) string {

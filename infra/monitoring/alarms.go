@@ -83,8 +83,15 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 	tg := pulumi.StringMap{"TargetGroup": lb.TargetGroupArnSuffix}
 
 	// The canary publishes one SuccessPercent datapoint per run, so its
-	// period is at least the schedule interval.
+	// period is at least the schedule interval. A canary sparser than the
+	// alarm period (dev: every 5 minutes) judges each run on its own (1 of
+	// 1): "M of N" over 5-minute periods would put its detection path past
+	// the RTO (docs/resilience.md).
 	canaryPeriod := max(period, cfg.CanaryScheduleMinutes*60)
+	canaryEvals, canaryDTA := evals, dta
+	if canaryPeriod > period {
+		canaryEvals, canaryDTA = 1, 1
+	}
 	var specs []alarmSpec
 	add := func(s alarmSpec) { specs = append(specs, named(s)) }
 
@@ -95,7 +102,7 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 		single: &metric{namespace: CanaryMetricNamespace, name: "SuccessPercent",
 			dims: pulumi.StringMap{"CanaryName": pulumi.String(canaryName)}, stat: "Average"},
 		comparison: "LessThanThreshold", threshold: f(100),
-		period: canaryPeriod, evaluation: evals, datapoints: dta,
+		period: canaryPeriod, evaluation: canaryEvals, datapoints: canaryDTA,
 		// A canary that stops reporting leaves us blind to the customer
 		// journey: treat silence as failure.
 		missing: missingBreaching,

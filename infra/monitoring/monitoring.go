@@ -39,6 +39,12 @@ type Args struct {
 	Database      Database
 	Tables        []Table
 	StateMachines []StateMachine
+	// DeadLetterQueues are the names of every dead-letter queue of the
+	// stack (the scheduler's, created here, is added); each gets a depth
+	// alarm.
+	DeadLetterQueues []string
+	// EventRules are every EventBridge rule; each gets a failed-delivery alarm.
+	EventRules []EventRule
 }
 
 // Endpoint is the public endpoint as the dns component probes it.
@@ -107,6 +113,8 @@ type Monitoring struct {
 	// BeforeTraffic are the resources that must exist before DNS routes
 	// customers: the canary, the paging composite and its members.
 	BeforeTraffic []pulumi.Resource
+	// SchedulerDLQArn is the dead-letter queue of every schedule.
+	SchedulerDLQArn pulumi.StringOutput
 	// AlarmNames are the metric alarms' names, in creation order.
 	AlarmNames []string
 	// CanaryName is the API canary.
@@ -141,7 +149,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	specs := alarmSpecs(args, m.CanaryName)
+	schedDLQ, err := newSchedulerDLQ(ctx, args, parent)
+	if err != nil {
+		return nil, err
+	}
+	m.SchedulerDLQArn = schedDLQ.Arn
+
+	specs := append(alarmSpecs(args, m.CanaryName), deliverySpecs(args, args.Names.Name(naming.SchedulerDLQ))...)
 	alarms, err := newAlarms(ctx, specs, notify, parent)
 	if err != nil {
 		return nil, err
@@ -176,6 +190,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
 		"topicArn": m.TopicArn, "notifyTopicArn": m.NotifyTopicArn, "compositeAlarmName": pulumi.String(m.CompositeAlarmName),
+		"schedulerDlqArn":   m.SchedulerDLQArn,
 		"compositeAlarmArn": m.CompositeAlarmArn, "alarmNames": pulumi.ToStringArray(m.AlarmNames),
 		"canaryName": pulumi.String(m.CanaryName), "dashboardName": pulumi.String(m.DashboardName),
 	}); err != nil {

@@ -149,6 +149,9 @@ var (
 	// copy job failures.
 	RuleRestoreFailed = Kind{Type: "rule-restore-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
 	RuleCopyFailed    = Kind{Type: "rule-copy-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	// SchedulerDLQ holds schedule invocations EventBridge Scheduler could
+	// not deliver.
+	SchedulerDLQ = Kind{Type: "sched-dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
 
 	// issue 16: audit trail, protected data, immutable off-site backups,
 	// closed egress.
@@ -184,7 +187,7 @@ var Kinds = []Kind{
 	HealthCheckLogs, BackupVerifyLogs, DBFailoverLogs, ServiceRecoveryLogs,
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
-	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed,
+	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed, SchedulerDLQ,
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
 	DRVault, KMSDRAlias, EndpointGroup,
 }

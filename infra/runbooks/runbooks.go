@@ -30,6 +30,8 @@ type Args struct {
 	DataKeyArn pulumi.StringInput
 	// TopicArn receives every runbook report.
 	TopicArn pulumi.StringInput
+	// SchedulerDLQArn receives the schedules' undeliverable invocations.
+	SchedulerDLQArn pulumi.StringInput
 
 	// ClusterIdentifier, ClusterArn and the instance identifiers are the
 	// Aurora cluster's.
@@ -136,11 +138,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Name: args.Names.Name(naming.HealthCheckSchedule), RoleName: args.Names.Name(naming.HealthCheckSchedRole),
 			Description: "trading-ha health check runbook", Expression: cfg.HealthCheckSchedule,
 			Input: ScheduleInput(args.Names.Name(naming.HealthCheckSchedule)), MaxEventAgeSeconds: 300,
+			DeadLetterArn: args.SchedulerDLQArn,
 		},
 		asl.BackupVerificationName: {
 			Name: args.Names.Name(naming.BackupVerifySchedule), RoleName: args.Names.Name(naming.BackupVerifySchedRole),
 			Description: "trading-ha backup verification runbook", Expression: cfg.BackupVerifySchedule,
 			Input: ScheduleInput(args.Names.Name(naming.BackupVerifySchedule)), MaxEventAgeSeconds: 3600,
+			DeadLetterArn: args.SchedulerDLQArn,
 		},
 	}
 	machines := map[string]*statemachine.Machine{}

@@ -15,6 +15,7 @@ package statemachine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -58,6 +59,12 @@ type Schedule struct {
 	Input string
 	// MaxEventAgeSeconds bounds the target's retries.
 	MaxEventAgeSeconds int
+	// DeadLetterArn is the SQS queue (telemetry key) that receives the
+	// invocations Scheduler could not deliver after its retries; the
+	// schedule's role sends to it (EventBridge Scheduler User Guide,
+	// Configuring a dead-letter queue: the execution role needs
+	// sqs:SendMessage on the queue).
+	DeadLetterArn pulumi.StringInput
 }
 
 // Machine is what New created.
@@ -156,7 +163,7 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 		return nil, fmt.Errorf("create %s state machine: %w", name, err)
 	}
 	if spec.Schedule != nil {
-		if err := schedule(ctx, name, spec.AccountID, *spec.Schedule, sm, parent); err != nil {
+		if err := schedule(ctx, name, spec.AccountID, spec.TelemetryKeyArn, *spec.Schedule, sm, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -164,8 +171,12 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 }
 
 // schedule runs sm on an EventBridge Scheduler schedule through a role
-// allowed to start exactly that machine.
-func schedule(ctx *pulumi.Context, name, accountID string, s Schedule, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
+// allowed to start exactly that machine and to dead-letter into the
+// schedule's DLQ (encrypted with the telemetry key).
+func schedule(ctx *pulumi.Context, name, accountID string, telemetryKeyArn pulumi.StringInput, s Schedule, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
+	if s.DeadLetterArn == nil {
+		return fmt.Errorf("%s schedule: a dead-letter queue is required (Schedule.DeadLetterArn)", name)
+	}
 	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", accountID).JSON()
 	if err != nil {
 		return fmt.Errorf("%s schedule trust policy: %w", name, err)
@@ -177,8 +188,14 @@ func schedule(ctx *pulumi.Context, name, accountID string, s Schedule, sm *sfn.S
 	if err != nil {
 		return fmt.Errorf("create %s schedule role: %w", name, err)
 	}
-	policy := sm.Arn.ApplyT(func(arn string) (string, error) {
-		return iamdoc.New(iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{arn})).JSON()
+	policy := pulumi.All(sm.Arn, s.DeadLetterArn, telemetryKeyArn).ApplyT(func(v []any) (string, error) {
+		return iamdoc.New(
+			iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{v[0].(string)}),
+			iamdoc.Allow("DeadLetter", []string{"sqs:SendMessage"}, []string{v[1].(string)}),
+			iamdoc.Statement{Sid: "DeadLetterEncryption", Effect: "Allow",
+				Action: []string{"kms:GenerateDataKey", "kms:Decrypt"}, Resource: []string{v[2].(string)},
+				Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": "sqs." + regionOf(v[2].(string)) + ".amazonaws.com"}}},
+		).JSON()
 	}).(pulumi.StringOutput)
 	if _, err := iam.NewRolePolicy(ctx, name+"-schedule-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
 		return fmt.Errorf("attach %s schedule role policy: %w", name, err)
@@ -193,9 +210,19 @@ func schedule(ctx *pulumi.Context, name, accountID string, s Schedule, sm *sfn.S
 			RetryPolicy: &scheduler.ScheduleTargetRetryPolicyArgs{
 				MaximumRetryAttempts: pulumi.Int(3), MaximumEventAgeInSeconds: pulumi.Int(s.MaxEventAgeSeconds),
 			},
+			DeadLetterConfig: &scheduler.ScheduleTargetDeadLetterConfigArgs{Arn: s.DeadLetterArn},
 		},
 	}, parent); err != nil {
 		return fmt.Errorf("create %s schedule: %w", name, err)
 	}
 	return nil
+}
+
+// regionOf is the region field of an ARN.
+func regionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 5)
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[3]
 }

@@ -75,7 +75,7 @@ test('health check: persistent API error marks the component unhealthy and notif
   assert.equal(r.states.at(-1), 'NotifyUnhealthy');
   const msg = JSON.parse(r.calls.at(-1).input.Message);
   assert.equal(msg.healthy, false);
-  assert.equal(r.calls.at(-1).input.TopicArn, 'arn:aws:sns:us-east-1:123456789012:alarms-dev', 'the dev stack alarm topic (mocked run)');
+  assert.equal(r.calls.at(-1).input.TopicArn, 'arn:aws:sns:us-east-1:123456789012:notify-dev', 'the dev stack notification topic (mocked run): runbook reports notify, they never page');
 });
 
 test('health check: unhealthy targets and an alarm are reported', async () => {

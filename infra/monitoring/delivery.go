@@ -1,0 +1,110 @@
+package monitoring
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// EventRule is an EventBridge rule whose failed deliveries notify. Bus is
+// empty for the default bus: its metrics carry RuleName only, a custom
+// bus's carry EventBusName and RuleName (Amazon EventBridge User Guide,
+// Monitoring Amazon EventBridge).
+type EventRule struct {
+	Name string
+	Bus  string
+}
+
+// SchedulerDLQRetentionSeconds keeps undelivered schedule invocations for
+// 14 days, SQS's maximum (SetQueueAttributes, MessageRetentionPeriod).
+const SchedulerDLQRetentionSeconds = 1209600
+
+// deliverySpecs are the alarms on the failure paths nobody watches
+// otherwise: messages in any dead-letter queue, EventBridge rule
+// invocations that failed permanently or could not even reach their DLQ,
+// and EventBridge Scheduler invocations that failed, were dropped or could
+// not reach their DLQ. Each notifies; none pages.
+func deliverySpecs(args Args, schedulerDLQ string) []alarmSpec {
+	f := func(v float64) pulumi.Float64Input { return pulumi.Float64(v) }
+	period := args.Config.Monitoring.AlarmPeriodSeconds
+	var specs []alarmSpec
+	queues := append(append([]string{}, args.DeadLetterQueues...), schedulerDLQ)
+	for _, q := range queues {
+		specs = append(specs, alarmSpec{
+			key:         "depth-" + q,
+			description: "Dead-letter queue " + q + " holds messages: deliveries failed after their retries; inspect and redrive.",
+			single: &metric{namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesVisible",
+				dims: pulumi.StringMap{"QueueName": pulumi.String(q)}, stat: "Maximum"},
+			comparison: "GreaterThanThreshold", threshold: f(0),
+			period: period, evaluation: 1, datapoints: 1,
+			// SQS stops publishing for queues idle for six hours: an empty,
+			// idle DLQ is the healthy state.
+			missing: missingNotBreaching,
+		})
+	}
+	for _, r := range args.EventRules {
+		dims := pulumi.StringMap{"RuleName": pulumi.String(r.Name)}
+		if r.Bus != "" {
+			dims["EventBusName"] = pulumi.String(r.Bus)
+		}
+		specs = append(specs, alarmSpec{
+			key:         r.Name + "-failed",
+			description: "EventBridge rule " + r.Name + " failed to deliver an event permanently, or could not put it in its dead-letter queue.",
+			expression:  "FILL(failed, 0) + FILL(nodlq, 0)",
+			inputs: map[string]metric{
+				"failed": {namespace: "AWS/Events", name: "FailedInvocations", dims: dims, stat: "Sum"},
+				"nodlq":  {namespace: "AWS/Events", name: "InvocationsFailedToBeSentToDlq", dims: dims, stat: "Sum"},
+			},
+			comparison: "GreaterThanThreshold", threshold: f(0),
+			period: period, evaluation: 1, datapoints: 1,
+			// EventBridge publishes these only when they are not zero.
+			missing: missingNotBreaching,
+		})
+	}
+	// EventBridge Scheduler's delivery metrics, account-wide (AWS/Scheduler,
+	// no dimension: every schedule of the account's default group is ours
+	// or the operator's).
+	specs = append(specs, alarmSpec{
+		key:         "scheduler-failures",
+		description: "EventBridge Scheduler could not start a runbook or snapshot: target errors, dropped invocations or undeliverable dead letters.",
+		expression:  "FILL(targeterr, 0) + FILL(dropped, 0) + FILL(nodlq, 0)",
+		inputs: map[string]metric{
+			"targeterr": {namespace: "AWS/Scheduler", name: "TargetErrorCount", stat: "Sum"},
+			"dropped":   {namespace: "AWS/Scheduler", name: "InvocationDroppedCount", stat: "Sum"},
+			"nodlq":     {namespace: "AWS/Scheduler", name: "InvocationsFailedToBeSentToDeadLetterCount", stat: "Sum"},
+		},
+		comparison: "GreaterThanThreshold", threshold: f(0),
+		period: period, evaluation: 1, datapoints: 1,
+		missing: missingNotBreaching,
+	})
+	for i := range specs {
+		specs[i].name = args.Names.Member(naming.Alarm, specs[i].key)
+	}
+	return specs
+}
+
+// newSchedulerDLQ creates the dead-letter queue every EventBridge Scheduler
+// schedule delivers undeliverable invocations to (CreateSchedule,
+// Target.DeadLetterConfig), encrypted with the telemetry key; the
+// schedules' execution roles send to it. TLS only.
+func newSchedulerDLQ(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (*sqs.Queue, error) {
+	q, err := sqs.NewQueue(ctx, "scheduler-dlq", &sqs.QueueArgs{
+		Name:                    pulumi.String(args.Names.Name(naming.SchedulerDLQ)),
+		KmsMasterKeyId:          args.TelemetryKeyArn,
+		MessageRetentionSeconds: pulumi.Int(SchedulerDLQRetentionSeconds),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create scheduler dead-letter queue: %w", err)
+	}
+	doc := q.Arn.ApplyT(func(arn string) (string, error) {
+		return iamdoc.New(iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})).JSON()
+	}).(pulumi.StringOutput)
+	if _, err := sqs.NewQueuePolicy(ctx, "scheduler-dlq-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: doc}, parent); err != nil {
+		return nil, fmt.Errorf("attach scheduler dead-letter queue policy: %w", err)
+	}
+	return q, nil
+}
