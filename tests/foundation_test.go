@@ -8,6 +8,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/params"
+	"github.com/trading-ha/trading-ha/infra/storage"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
@@ -216,7 +217,22 @@ func TestBuckets(t *testing.T) {
 		eq(t, enc, "rules.0.bucketKeyEnabled", true)
 		logsEnc := one(t, rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "logs-encryption")
 		eq(t, logsEnc, "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "AES256")
-		eq(t, one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "logs-lifecycle"), "rules.0.expiration.days", want.logsExpiration)
+		logsLC := one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "logs-lifecycle")
+		eq(t, logsLC, "rules.0.expiration.days", want.logsExpiration)
+		// Canary artifacts: a rule of their own on the canary/ folder (not
+		// canary-code/), expiring after max(canaryFailureRetentionDays 31,
+		// 31) = 31 days in both stacks, expired versions a day later.
+		if n := len(logsLC.Inputs["rules"].([]any)); n != 2 {
+			t.Fatalf("logs bucket has %d lifecycle rules, want the bucket-wide rule and the canary artifacts rule", n)
+		}
+		eq(t, logsLC, "rules.1.id", "canary-artifacts")
+		eq(t, logsLC, "rules.1.status", "Enabled")
+		eq(t, logsLC, "rules.1.filter.prefix", "canary/")
+		eq(t, logsLC, "rules.1.expiration.days", 31)
+		eq(t, logsLC, "rules.1.noncurrentVersionExpiration.noncurrentDays", 1)
+		if n := len(one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "data-lifecycle").Inputs["rules"].([]any)); n != 1 {
+			t.Errorf("data bucket has %d lifecycle rules, want 1", n)
+		}
 		if _, ok := one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "data-lifecycle").Inputs["rules"].([]any)[0].(map[string]any)["expiration"]; ok {
 			t.Error("current versions in the data bucket must never expire")
 		}
@@ -307,5 +323,20 @@ func TestSecureParameterIsSecretAndKMS(t *testing.T) {
 	eq(t, url, "type", "String")
 	if _, ok := url.Raw["value"]; ok || url.Raw["insecureValue"].IsSecret() {
 		t.Error("plain parameter marked secret")
+	}
+}
+
+// TestCanaryArtifactsFollowFailureRetention: a failure retention longer than
+// the 31-day floor moves the canary artifacts' expiration with it.
+func TestCanaryArtifactsFollowFailureRetention(t *testing.T) {
+	rec, err := recordWith(t, "dev", map[string]string{"trading-ha:canaryFailureRetentionDays": "90"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, one(t, rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "logs-lifecycle"), "rules.1.expiration.days", 90)
+	for in, want := range map[int]int{1: 31, 31: 31, 32: 32, 455: 455} {
+		if got := storage.CanaryArtifactsExpirationDays(in); got != want {
+			t.Errorf("CanaryArtifactsExpirationDays(%d) = %d, want %d", in, got, want)
+		}
 	}
 }

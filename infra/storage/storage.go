@@ -32,6 +32,37 @@ const (
 	ServiceSnapshotsPrefix = "ecs-snapshots"
 )
 
+// Canary artifacts (screenshots, HAR files, logs and reports of each run
+// under CanaryPrefix/) have a lifecycle rule of their own in the logs
+// bucket. Synthetics keeps its run records for canaryFailureRetentionDays
+// (failed runs; successful ones for the shorter success retention), and an
+// artifact outliving the record that points to it is dead weight, so the
+// artifacts expire after the longer of that retention and
+// CanaryArtifactsMinDays, a month to investigate a failure in. Overlapping
+// expirations resolve to the shorter one ("if two expiration policies
+// overlap, the shorter expiration policy is honored", Amazon S3 User Guide,
+// "How Amazon S3 handles conflicts in lifecycle configurations"), so this
+// rule wins over the bucket-wide logsExpirationDays for the prefix.
+const (
+	// CanaryArtifactsMinDays is the shortest life of a canary artifact.
+	CanaryArtifactsMinDays = 31
+	// CanaryArtifactsNoncurrentDays removes the expired (noncurrent)
+	// versions the versioned bucket keeps, a day after they expire.
+	CanaryArtifactsNoncurrentDays = 1
+	// CanaryArtifactsRuleID is the canary rule's ID in the logs bucket.
+	CanaryArtifactsRuleID = "canary-artifacts"
+)
+
+// CanaryArtifactsExpirationDays is how long canary artifacts live: the
+// longer of the canary failure retention and CanaryArtifactsMinDays.
+func CanaryArtifactsExpirationDays(failureRetentionDays int) int {
+	return max(failureRetentionDays, CanaryArtifactsMinDays)
+}
+
+// CanaryArtifactsFilterPrefix is the canary rule's key prefix: the folder,
+// so canary-code/ (the script the canary runs) is not matched.
+const CanaryArtifactsFilterPrefix = CanaryPrefix + "/"
+
 // Args configures the buckets.
 type Args struct {
 	Names      naming.Namer
@@ -80,7 +111,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	logs, logsControls, err := newBucket(ctx, bucketSpec{
 		logical: "logs", kind: naming.LogsBucket, tail: tail.Hex, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
-		tags: logsExemptions,
+		tags: logsExemptions, canaryArtifactsDays: CanaryArtifactsExpirationDays(args.Config.Monitoring.CanaryFailureRetentionDays),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -153,6 +184,8 @@ type bucketSpec struct {
 	expireCurrentDays int                // 0: current versions never expire
 	tags              pulumi.StringMap   // policy exemptions
 	keep              bool               // not force-destroyed (protected stacks' data)
+	// canaryArtifactsDays > 0 adds the canary artifacts rule (logs bucket).
+	canaryArtifactsDays int
 }
 
 // newBucket creates a bucket and its configuration. It also returns the
@@ -231,9 +264,21 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 	if spec.expireCurrentDays > 0 {
 		rule.Expiration = &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(spec.expireCurrentDays)}
 	}
+	rules := s3.BucketLifecycleConfigurationV2RuleArray{rule}
+	if spec.canaryArtifactsDays > 0 {
+		rules = append(rules, &s3.BucketLifecycleConfigurationV2RuleArgs{
+			Id:         pulumi.String(CanaryArtifactsRuleID),
+			Status:     pulumi.String("Enabled"),
+			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String(CanaryArtifactsFilterPrefix)},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(spec.canaryArtifactsDays)},
+			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
+				NoncurrentDays: pulumi.Int(CanaryArtifactsNoncurrentDays),
+			},
+		})
+	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, child("lifecycle"), &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
-		Rules:  s3.BucketLifecycleConfigurationV2RuleArray{rule},
+		Rules:  rules,
 	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("set lifecycle of %s bucket: %w", spec.logical, err)
 	}

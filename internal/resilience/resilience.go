@@ -21,6 +21,7 @@ import (
 )
 
 // Service times AWS documents or we assume; docs/resilience.md cites them.
+// tests/resilience_test.go pins every value (a zeroed constant fails it).
 const (
 	// AuroraFailover: promoting a reader, detection included. Aurora User
 	// Guide, "Fault tolerance for an Aurora DB cluster": service typically
@@ -37,13 +38,37 @@ const (
 	// of a Fargate task. AWS publishes no bound; 90 s is our assumption, to
 	// be measured on the game day (docs/gameday.md).
 	FargateTaskStart = 90 * time.Second
-	// AlarmEvaluationDelay: CloudWatch evaluates alarms about a minute after
-	// the period closes for standard-resolution metrics.
+	// AlarmEvaluationDelay: a standard-resolution metric alarm "evaluates
+	// the metric every minute" (AWS Knowledge Center, "Why did my CloudWatch
+	// alarm trigger when its metric doesn't have any breaching data
+	// points?", https://repost.aws/knowledge-center/cloudwatch-trigger-metric),
+	// so the evaluation that first sees a closed period comes up to a
+	// minute after the period closes.
 	AlarmEvaluationDelay = 60 * time.Second
+	// Route53ConnectTimeout and Route53ResponseTimeout: an HTTP(S) health
+	// checker "must be able to establish a TCP connection with the endpoint
+	// within four seconds. In addition, the endpoint must respond with an
+	// HTTP status code of 2xx or 3xx within two seconds after connecting"
+	// (Route 53 Developer Guide, "How Amazon Route 53 determines whether a
+	// health check is healthy", dns-failover-determining-health-of-endpoints).
+	// A failing HTTPS check therefore takes up to 4 s + 2 s.
+	Route53ConnectTimeout  = 4 * time.Second
+	Route53ResponseTimeout = 2 * time.Second
+	// Route53BodyTimeout: string-matching checks must also receive the body
+	// "within the next two seconds" (same page).
+	Route53BodyTimeout = 2 * time.Second
+	// Route53TCPConnectTimeout: TCP checks must connect "within ten seconds"
+	// (same page).
+	Route53TCPConnectTimeout = 10 * time.Second
 	// PITRLag: Aurora and DynamoDB point-in-time recovery trail the present
 	// by up to about five minutes (LatestRestorableTime / LatestRestorableDateTime).
 	PITRLag = 5 * time.Minute
 )
+
+// CompositeAlarmLogicalName is the Pulumi logical name of the paging
+// composite (infra/monitoring: aws:cloudwatch/compositeAlarm:CompositeAlarm
+// "degraded", physical name alarm-degraded-<suffix>).
+const CompositeAlarmLogicalName = "degraded"
 
 // Row is one failure mode's figures.
 type Row struct {
@@ -59,6 +84,32 @@ type Row struct {
 	// Basis shows the inputs the figures come from.
 	Basis   string
 	Problem string
+	// Pager is the composite member alarm whose path fires first ("" when
+	// the failure does not page); Pages is when the composite then pages,
+	// its actions-suppressor wait included.
+	Pager string
+	Pages time.Duration
+	// Paths are the alarm paths the row relies on, each with its own
+	// worst case; any path over the RTO makes the row a Problem.
+	Paths []Path
+}
+
+// Path is one detection path: a signal (Route 53, canary) feeding a member
+// alarm of the paging composite.
+type Path struct {
+	// Name is the signal ("Route 53", "canary").
+	Name string
+	// Alarm is the member alarm's physical name.
+	Alarm string
+	// Detect is the worst case until the signal itself sees the failure
+	// (the health check is unhealthy, a canary run has failed).
+	Detect time.Duration
+	// AlarmAt is when the member alarm reaches ALARM; PagesAt is when the
+	// composite's actions run (AlarmAt + the suppressor wait).
+	AlarmAt, PagesAt time.Duration
+	// Member reports whether the composite's rule names the alarm.
+	Member bool
+	Basis  string
 }
 
 // OK reports whether the row has its inputs and fits its budget.
@@ -115,7 +166,7 @@ func Compute(rec *offline.Recording) Report {
 		in.azLossApp(budget(60 * time.Second)),
 		in.auroraFailover(budget(2 * time.Minute)),
 		in.badDeployment(budget(15 * time.Minute)),
-		in.unreachable(budget(5 * time.Minute)),
+		in.unreachable(budget(5*time.Minute), rep.RTO),
 	}
 	rep.Data = in.dataStores(rep.RPO)
 	return rep
@@ -184,16 +235,22 @@ func (in inputs) targetGroup() (targetHealth, string) {
 	return th, ""
 }
 
-// outAfter is the worst case until the ALB stops routing to a dead target:
-// the failing checks (the last may take its full timeout).
+// outAfter is the worst case until the ALB stops routing to a target that
+// hangs right after passing a check: the next check comes an interval
+// later, and the target is out when the unhealthy-th consecutive check has
+// used its whole timeout, interval x unhealthy + timeout. ELB User Guide
+// for Application Load Balancers, "Health checks for your target groups":
+// a request every HealthCheckIntervalSeconds, no response within
+// HealthCheckTimeoutSeconds is a failure, and the target is taken out of
+// service after UnhealthyThresholdCount consecutive failures.
 func (th targetHealth) outAfter() time.Duration {
-	return secs(th.interval*(th.unhealthy-1) + th.timeout)
+	return secs(th.interval*th.unhealthy + th.timeout)
 }
 
 func (th targetHealth) inAfter() time.Duration { return secs(th.interval * th.healthy) }
 
 func (th targetHealth) basis() string {
-	return fmt.Sprintf("target group interval %.0fs x unhealthy %.0f (timeout %.0fs), healthy %.0f", th.interval, th.unhealthy, th.timeout, th.healthy)
+	return fmt.Sprintf("target group interval %.0fs x unhealthy %.0f + timeout %.0fs, healthy %.0f", th.interval, th.unhealthy, th.timeout, th.healthy)
 }
 
 func (in inputs) taskFailure(budget time.Duration) Row {
@@ -309,8 +366,17 @@ func lookupBool(r *offline.Resource, path string) (bool, bool) {
 
 var rate = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours)\)$`)
 
-// alarmOn returns the alarm watching a metric and its time to fire.
-func (in inputs) alarmOn(metric string) (time.Duration, string, bool) {
+// metricAlarm is a recorded metric alarm's evaluation settings.
+type metricAlarm struct {
+	name                            string
+	period, evaluations, datapoints float64
+}
+
+// alarmOn returns the recorded alarm watching a metric. Without
+// datapointsToAlarm an alarm needs evaluationPeriods consecutive breaching
+// datapoints (PutMetricAlarm: EvaluationPeriods is that number unless
+// DatapointsToAlarm makes it "M out of N").
+func (in inputs) alarmOn(metric string) (metricAlarm, bool) {
 	for _, a := range in.rec.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
 		if a.Inputs["metricName"] != metric {
 			continue
@@ -320,52 +386,191 @@ func (in inputs) alarmOn(metric string) (time.Duration, string, bool) {
 		if !ok1 || !ok2 {
 			continue
 		}
-		d := secs(period*evals) + AlarmEvaluationDelay
-		return d, fmt.Sprintf("alarm %s %.0fs x %.0f", metric, period, evals), true
+		dta, ok := num(a, "datapointsToAlarm")
+		if !ok || dta < 1 {
+			dta = evals
+		}
+		name, _ := lookupString(a, "name")
+		return metricAlarm{name: name, period: period, evaluations: evals, datapoints: dta}, true
 	}
-	return 0, "", false
+	return metricAlarm{}, false
 }
 
-func (in inputs) unreachable(budget time.Duration) Row {
+// everyPeriod is the worst case from the first breaching sample to ALARM
+// for a metric with a datapoint every period: the sample may land at the
+// start of a period, so D breaching datapoints close D periods later (M of
+// N: only M = datapointsToAlarm must breach), and the evaluation that sees
+// the last one runs up to AlarmEvaluationDelay after.
+func (a metricAlarm) everyPeriod() time.Duration {
+	return secs(a.period*a.datapoints) + AlarmEvaluationDelay
+}
+
+// perRun is the same for a canary, which publishes one datapoint per run
+// (CloudWatch User Guide, "CloudWatch metrics published by canaries":
+// SuccessPercent is the percentage of runs that succeed): the D-th failing
+// run publishes (D-1) runs after the first, and its period closes up to a
+// period later: (D-1) x interval + period, then the evaluation delay.
+func (a metricAlarm) perRun(interval time.Duration) time.Duration {
+	return time.Duration(a.datapoints-1)*interval + secs(a.period) + AlarmEvaluationDelay
+}
+
+func (a metricAlarm) basis() string {
+	return fmt.Sprintf("%s %.0f of %.0f x %.0fs", a.name, a.datapoints, a.evaluations, a.period)
+}
+
+// composite is the recorded paging composite alarm.
+type composite struct {
+	name, rule string
+	// wait is the actions suppressor's WaitPeriod: when a member goes to
+	// ALARM while the suppressor is OK, the composite goes to ALARM but its
+	// actions are "suppressed because the composite alarm is waiting for
+	// the suppressor alarm to go into the ALARM state. The maximum waiting
+	// time is as specified in ActionsSuppressorWaitPeriod. After this time,
+	// the composite alarm performs its actions" (CloudWatch API Reference,
+	// CompositeAlarm, ActionsSuppressedBy). In a real outage the suppressor
+	// stays OK, so the page always waits the whole period.
+	wait  time.Duration
+	found bool
+}
+
+func (in inputs) composite() composite {
+	for _, c := range in.rec.ByType("aws:cloudwatch/compositeAlarm:CompositeAlarm") {
+		if c.Name != CompositeAlarmLogicalName {
+			continue
+		}
+		out := composite{found: true}
+		out.name, _ = lookupString(c, "alarmName")
+		out.rule, _ = lookupString(c, "alarmRule")
+		if w, ok := num(c, "actionsSuppressor.waitPeriod"); ok {
+			out.wait = secs(w)
+		}
+		return out
+	}
+	return composite{}
+}
+
+// member reports whether the rule ORs ALARM(name) in. A composite goes to
+// ALARM as soon as a member does: "When any of those alarms goes into the
+// ALARM state, the composite alarm goes itself in the ALARM state"
+// (CloudWatch User Guide, "Composite alarms", alarm-combining); AWS
+// documents no delay of its own for that re-evaluation.
+func (c composite) member(alarm string) bool {
+	if alarm == "" {
+		return false
+	}
+	re := regexp.MustCompile(`ALARM\(\s*"?` + regexp.QuoteMeta(alarm) + `"?\s*\)`)
+	return re.MatchString(c.rule)
+}
+
+// route53CheckTimeout is how long one failing check of the type takes at
+// most (Route 53 Developer Guide, "How Amazon Route 53 determines whether a
+// health check is healthy").
+func route53CheckTimeout(typ string) (time.Duration, bool) {
+	switch typ {
+	case "HTTP", "HTTPS":
+		return Route53ConnectTimeout + Route53ResponseTimeout, true
+	case "HTTP_STR_MATCH", "HTTPS_STR_MATCH":
+		return Route53ConnectTimeout + Route53ResponseTimeout + Route53BodyTimeout, true
+	case "TCP":
+		return Route53TCPConnectTimeout, true
+	}
+	return 0, false
+}
+
+func (in inputs) route53Path() (Path, bool) {
+	hc := in.first("aws:route53/healthCheck:HealthCheck")
+	if hc == nil {
+		return Path{}, false
+	}
+	interval, ok1 := num(hc, "requestInterval")
+	threshold, ok2 := num(hc, "failureThreshold")
+	typ, _ := lookupString(hc, "type")
+	check, ok3 := route53CheckTimeout(typ)
+	a, ok4 := in.alarmOn("HealthCheckStatus")
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return Path{}, false
+	}
+	// A failure right after a passing check: the next check comes a
+	// request interval later, and the failureThreshold-th failing check
+	// ends when its timeouts run out.
+	p := Path{Name: "Route 53", Alarm: a.name, Detect: secs(interval*threshold) + check}
+	p.AlarmAt = p.Detect + a.everyPeriod()
+	p.Basis = fmt.Sprintf("Route 53 %s every %.0fs x %.0f + check %s = %s; alarm %s + eval %s = %s",
+		typ, interval, threshold, check, p.Detect, a.basis(), AlarmEvaluationDelay, p.AlarmAt)
+	return p, true
+}
+
+func (in inputs) canaryPath() (Path, bool) {
+	c := in.first("aws:synthetics/canary:Canary")
+	if c == nil {
+		return Path{}, false
+	}
+	expr, _ := lookupString(c, "schedule.expression")
+	timeout, ok1 := num(c, "runConfig.timeoutInSeconds")
+	m := rate.FindStringSubmatch(expr)
+	a, ok2 := in.alarmOn("SuccessPercent")
+	if m == nil || !ok1 || !ok2 {
+		return Path{}, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	every := time.Duration(n) * time.Minute
+	if strings.HasPrefix(m[2], "hour") {
+		every = time.Duration(n) * time.Hour
+	}
+	// A failure right after a run started and passed: the next run starts
+	// an interval later and may hang until its timeout.
+	p := Path{Name: "canary", Alarm: a.name, Detect: every + secs(timeout)}
+	p.AlarmAt = p.Detect + a.perRun(every)
+	p.Basis = fmt.Sprintf("canary every %s + run %.0fs = %s; alarm %s: (%.0f-1) x %s + %.0fs + eval %s = %s",
+		every, timeout, p.Detect, a.basis(), a.datapoints, every, a.period, AlarmEvaluationDelay, p.AlarmAt)
+	return p, true
+}
+
+func (in inputs) unreachable(budget, rto time.Duration) Row {
 	row := Row{Failure: "endpoint unreachable (page)", Budget: budget}
-	var paths []time.Duration
-	var basis []string
-	if hc := in.first("aws:route53/healthCheck:HealthCheck"); hc != nil {
-		interval, ok1 := num(hc, "requestInterval")
-		threshold, ok2 := num(hc, "failureThreshold")
-		if alarm, b, ok := in.alarmOn("HealthCheckStatus"); ok && ok1 && ok2 {
-			d := secs(interval*threshold) + alarm
-			paths = append(paths, d)
-			basis = append(basis, fmt.Sprintf("Route 53 %.0fs x %.0f + %s = %s", interval, threshold, b, d))
+	comp := in.composite()
+	var problems []string
+	if !comp.found {
+		problems = append(problems, fmt.Sprintf("no paging composite alarm %q recorded", CompositeAlarmLogicalName))
+	}
+	for _, f := range []func() (Path, bool){in.route53Path, in.canaryPath} {
+		if p, ok := f(); ok {
+			row.Paths = append(row.Paths, p)
 		}
 	}
-	if c := in.first("aws:synthetics/canary:Canary"); c != nil {
-		expr, _ := lookupString(c, "schedule.expression")
-		timeout, _ := num(c, "runConfig.timeoutInSeconds")
-		if m := rate.FindStringSubmatch(expr); m != nil {
-			n, _ := strconv.Atoi(m[1])
-			every := time.Duration(n) * time.Minute
-			if strings.HasPrefix(m[2], "hour") {
-				every = time.Duration(n) * time.Hour
-			}
-			if alarm, b, ok := in.alarmOn("SuccessPercent"); ok {
-				d := every + secs(timeout) + alarm
-				paths = append(paths, d)
-				basis = append(basis, fmt.Sprintf("canary every %s + run %.0fs + %s = %s", every, timeout, b, d))
-			}
-		}
-	}
-	if len(paths) == 0 {
-		row.Problem = "no Route 53 health check or canary with a paging alarm recorded"
+	if len(row.Paths) == 0 {
+		row.Problem = strings.Join(append(problems, "no Route 53 health check or canary with an alarm recorded"), "; ")
 		return row
 	}
-	// The first path to fire pages; each path's own figure is worst case.
-	best := paths[0]
-	for _, p := range paths[1:] {
-		best = min(best, p)
+	var first *Path
+	for i := range row.Paths {
+		p := &row.Paths[i]
+		p.Member = comp.found && comp.member(p.Alarm)
+		p.PagesAt = p.AlarmAt + comp.wait
+		if !p.Member {
+			problems = append(problems, fmt.Sprintf("%s alarm %s is not in the paging composite's rule", p.Name, p.Alarm))
+			continue
+		}
+		if p.PagesAt > rto {
+			problems = append(problems, fmt.Sprintf("%s path pages after %s, over the RTO %s", p.Name, p.PagesAt, rto))
+		}
+		if first == nil || p.PagesAt < first.PagesAt {
+			first = p
+		}
 	}
-	row.Detection, row.Mitigated, row.FullRecovery = best, best, best
-	row.Basis = strings.Join(basis, "; ")
+	if first == nil {
+		row.Problem = strings.Join(problems, "; ")
+		return row
+	}
+	// The composite is in ALARM (and EventBridge sees its state change) when
+	// the first member is; it pages once the suppressor wait has passed.
+	row.Pager, row.Pages = first.Alarm, first.PagesAt
+	row.Detection, row.Mitigated, row.FullRecovery = first.AlarmAt, first.PagesAt, first.PagesAt
+	if row.Pages > budget {
+		problems = append(problems, fmt.Sprintf("first page after %s (%s path, suppressor wait %s), over the %s budget", row.Pages, first.Name, comp.wait, budget))
+	}
+	row.Problem = strings.Join(problems, "; ")
+	row.Basis = fmt.Sprintf("pages via %s at %s (composite %s, suppressor wait %s)", first.Alarm, first.PagesAt, comp.name, comp.wait)
 	return row
 }
 
@@ -432,12 +637,20 @@ func (r Report) Table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "resilience of stack %q (RTO budget %s, RPO budget %s)\n", r.Stack, r.RTO, r.RPO)
 	fmt.Fprintf(&b, "  %-36s %10s %10s %10s %8s  %s\n", "failure", "detect", "mitigated", "full", "budget", "status / basis")
+	fmt.Fprintf(&b, "  %-36s %10s %10s %10s %8s  %s\n", "  (paging path)", "signal", "alarm", "pages", "RTO", "basis")
 	for _, row := range r.Rows {
 		status := "ok"
 		if !row.OK() {
 			status = "OVER " + row.Problem
 		}
 		fmt.Fprintf(&b, "  %-36s %10s %10s %10s %8s  %s: %s\n", row.Failure, row.Detection, row.Mitigated, row.FullRecovery, row.Budget, status, row.Basis)
+		for _, p := range row.Paths {
+			member := "member of the composite"
+			if !p.Member {
+				member = "NOT in the composite's rule"
+			}
+			fmt.Fprintf(&b, "    path %-31s %10s %10s %10s %8s  %s (%s)\n", p.Name, p.Detect, p.AlarmAt, p.PagesAt, r.RTO, p.Basis, member)
+		}
 	}
 	fmt.Fprintf(&b, "  %-36s %10s %10s %8s  %s\n", "data store (RPO)", "AZ loss", "corrupt", "budget", "status / basis")
 	for _, d := range r.Data {

@@ -34,6 +34,33 @@ const http = require('http');
 const https = require('https');
 const crypto = require('crypto');
 
+/** Version of this script; package.json carries the same (a test holds them equal). */
+const CANARY_VERSION = '1.0.0';
+/**
+ * User-Agent of every canary request. The AWS WAF core rule set's
+ * NoUserAgent_HEADER rule "inspects for requests that are missing the HTTP
+ * User-Agent header" and blocks them (AWS Knowledge Center, "How do I use AWS
+ * WAF to block HTTP requests that don't contain a User-Agent header?"), and
+ * neither node's http module nor executeHttpStep adds one: without it the
+ * WAF in front of the ALB would fail every run. The name also lets access
+ * logs and WAF logs tell the canary from customers.
+ */
+const USER_AGENT = `trading-ha-canary/${CANARY_VERSION}`;
+
+/**
+ * Copies request headers and sets User-Agent (replacing any caller value,
+ * whatever its case) and Content-Length for a body.
+ */
+function requestHeaders(request) {
+  const headers = {};
+  for (const [k, v] of Object.entries(request.headers || {})) {
+    if (k.toLowerCase() !== 'user-agent') headers[k] = v;
+  }
+  headers['User-Agent'] = USER_AGENT;
+  if (request.body !== undefined) headers['Content-Length'] = Buffer.byteLength(request.body);
+  return headers;
+}
+
 /** Default per-step deadline: request sent to full response body read. */
 const DEFAULT_STEP_TIMEOUT_MS = 5000;
 /** Default trader id used for the synthetic session. */
@@ -325,8 +352,7 @@ function createNodeDriver(opts) {
           fn(value);
         }
       };
-      const headers = Object.assign({}, request.headers || {});
-      if (request.body !== undefined) headers['Content-Length'] = Buffer.byteLength(request.body);
+      const headers = requestHeaders(request);
       const req = transport.request(
         {
           protocol: base.protocol,
@@ -388,8 +414,7 @@ function createSyntheticsDriver(synthetics, opts) {
       const timeoutMs = request.timeoutMs || DEFAULT_STEP_TIMEOUT_MS;
       const deadline = Date.now() + timeoutMs;
       const onTimeout = () => new StepTimeoutError(stepName, timeoutMs);
-      const headers = Object.assign({}, request.headers || {});
-      if (request.body !== undefined) headers['Content-Length'] = Buffer.byteLength(request.body);
+      const headers = requestHeaders(request);
       const requestOptions = {
         protocol: base.protocol,
         hostname: base.hostname,
@@ -467,6 +492,8 @@ module.exports = {
   STEPS,
   DEFAULT_STEP_TIMEOUT_MS,
   DEFAULT_TRADER_ID,
+  CANARY_VERSION,
+  USER_AGENT,
 };
 
 // Local run: `TARGET_URL=http://127.0.0.1:8080 node apiCanary.js` runs the same

@@ -18,7 +18,7 @@ async function runAgainst(faults, opts = {}) {
     const result = await canary
       .runApiCanary({ driver, stepTimeoutMs: opts.stepTimeoutMs || 2000, traderId: 'T-SYN' })
       .then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
-    return { result, steps: driver.steps, requests: server.requests };
+    return { result, steps: driver.steps, requests: server.requests, userAgents: server.userAgents };
   } finally {
     await server.close();
   }
@@ -271,5 +271,63 @@ describe('configFromEnv', () => {
   test('rejects bad values', () => {
     assert.throws(() => canary.configFromEnv({ TARGET_URL: 'ftp://x' }), /http or https/);
     assert.throws(() => canary.configFromEnv({ TARGET_URL: 'https://x', STEP_TIMEOUT_MS: 'soon' }), /STEP_TIMEOUT_MS/);
+  });
+});
+
+describe('User-Agent (AWS WAF core rule set NoUserAgent_HEADER blocks requests without one)', () => {
+  test('the version in the User-Agent is the package version', () => {
+    const pkg = require('../package.json');
+    assert.equal(canary.CANARY_VERSION, pkg.version);
+    assert.equal(canary.USER_AGENT, `trading-ha-canary/${pkg.version}`);
+  });
+
+  test('node driver: every request reaching the server carries the User-Agent', async () => {
+    const { result, requests, userAgents } = await runAgainst({});
+    assert.equal(result.ok, true);
+    assert.equal(requests.length, ALL_STEPS.length);
+    assert.deepEqual(userAgents, ALL_STEPS.map(() => canary.USER_AGENT));
+  });
+
+  test('Synthetics driver: every executeHttpStep request carries the User-Agent', async () => {
+    const server = await startContractServer({});
+    try {
+      const driver = canary.createSyntheticsDriver(fakeSynthetics(), { baseUrl: canary.parseTarget(server.url) });
+      await canary.runApiCanary({ driver, stepTimeoutMs: 2000 });
+      assert.equal(server.userAgents.length, ALL_STEPS.length);
+      assert.ok(server.userAgents.every((ua) => ua === canary.USER_AGENT), String(server.userAgents));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a caller header of any case cannot drop or duplicate it', async () => {
+    const server = await startContractServer({});
+    try {
+      const driver = canary.createNodeDriver({ baseUrl: server.url });
+      await driver.httpStep('healthz', { method: 'GET', path: '/healthz', headers: { 'user-agent': '' }, timeoutMs: 2000 }, () => {});
+      assert.deepEqual(server.userAgents, [canary.USER_AGENT]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the order stays marked synthetic', async () => {
+    const server = await startContractServer({});
+    const bodies = [];
+    const driver = canary.createNodeDriver({ baseUrl: server.url });
+    const wrapped = {
+      steps: driver.steps,
+      httpStep: (name, req, validate) => {
+        if (req.path === '/orders') bodies.push(JSON.parse(req.body));
+        return driver.httpStep(name, req, validate);
+      },
+    };
+    try {
+      await canary.runApiCanary({ driver: wrapped, stepTimeoutMs: 2000 });
+    } finally {
+      await server.close();
+    }
+    assert.equal(bodies.length, 2);
+    assert.ok(bodies.every((b) => b.synthetic === true));
   });
 });

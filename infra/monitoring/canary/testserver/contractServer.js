@@ -13,13 +13,15 @@ const crypto = require('crypto');
  * @param {string[]} [faults.failing]       dependencies reported failing by /readyz (503)
  * @param {object}   [faults.delayMs]       per-route delay before responding, e.g. { readyz: 300 }
  * @param {boolean}  [faults.brokenIdempotency] replays create a new order instead of returning the original
- * @returns {Promise<{url: string, requests: string[], close: () => Promise<void>}>}
+ * @returns {Promise<{url: string, requests: string[], userAgents: (string|undefined)[], close: () => Promise<void>}>}
  */
 async function startContractServer(faults = {}) {
   const sessions = new Map();
   const orders = new Map();
   const byKey = new Map(); // `${session}|${key}` -> { order, bodyHash }
   const requests = [];
+  // The User-Agent header of every request, in order (undefined when absent).
+  const userAgents = [];
 
   const send = (res, status, body) => {
     const text = JSON.stringify(body);
@@ -95,6 +97,7 @@ async function startContractServer(faults = {}) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       requests.push(`${req.method} ${req.url}`);
+      userAgents.push(req.headers['user-agent']);
       const [name, status, body] = route(req, Buffer.concat(chunks).toString('utf8'));
       const delay = (faults.delayMs && faults.delayMs[name]) || 0;
       if (delay > 0) {
@@ -111,6 +114,7 @@ async function startContractServer(faults = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    userAgents,
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
