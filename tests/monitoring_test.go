@@ -458,7 +458,7 @@ func TestCompositeAlarm(t *testing.T) {
 		eq(t, c, "alarmActions", []string{topicArn(stack)})
 		eq(t, c, "okActions", []string{topicArn(stack)})
 		eq(t, c, "actionsSuppressor.alarm", "alarm-maintenance-"+stack)
-		eq(t, c, "actionsSuppressor.waitPeriod", 120)
+		eq(t, c, "actionsSuppressor.waitPeriod", 60)
 		eq(t, c, "actionsSuppressor.extensionPeriod", 300)
 		m := one(t, rec, typAlarm, "alarm-maintenance")
 		eq(t, m, "namespace", "TradingHA/Operations")

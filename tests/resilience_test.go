@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -219,46 +218,34 @@ type figures [3]time.Duration
 //	Route 53 (both): HTTPS every 10 s x 3 + (4 s connect + 2 s response) = 36 s;
 //	  alarm-r53-health 2 of 2 x 60 s: 120 + 60 eval = 3 min -> ALARM at 3m36s
 //	canary dev: rate(5 minutes), timeout 60 s -> 6 min; alarm-canary-success
-//	  2 of 2 x 300 s: (2-1) x 300 + 300 + 60 = 11 min -> ALARM at 17 min
+//	  1 of 1 x 300 s (a sparse canary is judged run by run):
+//	  (1-1) x 300 + 300 + 60 = 6 min -> ALARM at 12 min
 //	canary prod: rate(1 minute), timeout 60 s -> 2 min; 2 of 2 x 60 s:
 //	  (2-1) x 60 + 60 + 60 = 3 min -> ALARM at 5 min
-//	composite alarm-degraded-<suffix>: suppressor wait 120 s, so each path
-//	  pages 2 min after its ALARM: Route 53 5m36s; canary dev 19m, prod 7m.
+//	composite alarm-degraded-<suffix>: suppressor wait 60 s, so each path
+//	  pages 1 min after its ALARM: Route 53 4m36s; canary dev 13m, prod 6m.
 //
-// Today both stacks fail the page row, and the test asserts the report
-// FLAGS that rather than hiding it (re-pin when infra/monitoring changes):
-//   - dev and prod: the first page (Route 53) comes at 5m36s, over the
-//     GUIDE's 5-minute paging budget, because of the suppressor wait;
-//   - dev: the canary path pages at 19m, over the 15-minute RTO.
-//
-// Any other row over budget fails the test.
+// Every row is within budget in both stacks: the first page (Route 53) at
+// 4m36s inside the 5-minute paging budget, every path inside the 15-minute
+// RTO. Any row over budget fails the test (TestResiliencePagingPaths holds
+// the flagging itself to fixtures).
 func TestResilienceBudgetsHoldForEveryStack(t *testing.T) {
 	common := map[string]figures{
 		"task crash / hang":                   {25 * time.Second, 25 * time.Second, 135 * time.Second},
 		"AZ loss (app tier)":                  {25 * time.Second, 25 * time.Second, 135 * time.Second},
 		"Aurora writer / AZ loss (data tier)": {60 * time.Second, 80 * time.Second, 80 * time.Second},
 		"bad deployment":                      {145 * time.Second, 285 * time.Second, 285 * time.Second},
-		"endpoint unreachable (page)":         {216 * time.Second, 336 * time.Second, 336 * time.Second},
+		"endpoint unreachable (page)":         {216 * time.Second, 276 * time.Second, 276 * time.Second},
 	}
 	type path struct{ detect, alarm, pages time.Duration }
 	paths := map[string]map[string]path{
 		"dev": {
-			"Route 53": {36 * time.Second, 216 * time.Second, 336 * time.Second},
-			"canary":   {6 * time.Minute, 17 * time.Minute, 19 * time.Minute},
+			"Route 53": {36 * time.Second, 216 * time.Second, 276 * time.Second},
+			"canary":   {6 * time.Minute, 12 * time.Minute, 13 * time.Minute},
 		},
 		"prod": {
-			"Route 53": {36 * time.Second, 216 * time.Second, 336 * time.Second},
-			"canary":   {2 * time.Minute, 5 * time.Minute, 7 * time.Minute},
-		},
-	}
-	// The problems the report must flag today, per stack (see above).
-	flagged := map[string][]string{
-		"dev": {
-			"first page after 5m36s (Route 53 path, suppressor wait 2m0s), over the 5m0s budget",
-			"canary path pages after 19m0s, over the RTO 15m0s",
-		},
-		"prod": {
-			"first page after 5m36s (Route 53 path, suppressor wait 2m0s), over the 5m0s budget",
+			"Route 53": {36 * time.Second, 216 * time.Second, 276 * time.Second},
+			"canary":   {2 * time.Minute, 5 * time.Minute, 6 * time.Minute},
 		},
 	}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
@@ -273,8 +260,8 @@ func TestResilienceBudgetsHoldForEveryStack(t *testing.T) {
 			}
 		}
 		page := row(t, rep, "endpoint unreachable (page)")
-		if page.Pager != "alarm-r53-health-"+stack || page.Pages != 336*time.Second {
-			t.Errorf("page: first member %q at %s, want alarm-r53-health-%s at 5m36s", page.Pager, page.Pages, stack)
+		if page.Pager != "alarm-r53-health-"+stack || page.Pages != 276*time.Second {
+			t.Errorf("page: first member %q at %s, want alarm-r53-health-%s at 4m36s", page.Pager, page.Pages, stack)
 		}
 		if !strings.Contains(page.Basis, "composite alarm-degraded-"+stack) {
 			t.Errorf("page basis %q does not name the composite alarm-degraded-%s", page.Basis, stack)
@@ -288,19 +275,8 @@ func TestResilienceBudgetsHoldForEveryStack(t *testing.T) {
 		if len(page.Paths) != len(paths[stack]) {
 			t.Errorf("page paths %+v, want Route 53 and canary", page.Paths)
 		}
-		// Exactly the flagged problems, on the page row only.
-		var problems []string
-		if page.Problem != "" {
-			problems = strings.Split(page.Problem, "; ")
-		}
-		want := append([]string(nil), flagged[stack]...)
-		sort.Strings(problems)
-		sort.Strings(want)
-		if strings.Join(problems, "\n") != strings.Join(want, "\n") {
-			t.Errorf("page row problems\n  %q\nwant\n  %q", problems, flagged[stack])
-		}
-		if failing := rep.Failing(); len(failing) != 1 || !strings.HasPrefix(failing[0], "endpoint unreachable (page)") {
-			t.Errorf("failing rows %q, want only the flagged page row", failing)
+		for _, f := range rep.Failing() {
+			t.Errorf("over budget: %s", f)
 		}
 		t.Log("\n" + rep.Table())
 	})

@@ -369,11 +369,15 @@ const (
 	// (docs/operations.md, docs/gameday.md).
 	MaintenanceNamespace = "TradingHA/Operations"
 	MaintenanceMetric    = "MaintenanceWindow"
-	// SuppressorWaitSeconds is how long the composite waits for the
-	// suppressor to reach ALARM before acting (PutCompositeAlarm
-	// ActionsSuppressorWaitPeriod); it covers the suppressor's own 60 s
-	// evaluation when a window and a failure begin together.
-	SuppressorWaitSeconds = 120
+	// SuppressorWaitSeconds is how long the composite, entering ALARM while
+	// the suppressor is OK, waits for the suppressor to reach ALARM before it
+	// pages (PutCompositeAlarm ActionsSuppressorWaitPeriod; the composite's
+	// state change event carries actionsSuppressedBy=WaitPeriod until then,
+	// and the recovery rule matches the follow-up event without it). Every
+	// real page pays it, so it is the shortest that covers the suppressor's
+	// own 60 s evaluation (and CDK's default): internal/resilience adds it
+	// to every paging path.
+	SuppressorWaitSeconds = 60
 	// SuppressorExtensionSeconds keeps actions suppressed after the window
 	// closes, while the platform settles (ActionsSuppressorExtensionPeriod).
 	SuppressorExtensionSeconds = 300
