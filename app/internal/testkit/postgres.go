@@ -310,3 +310,6 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return strings.ToLower(fmt.Sprintf("%x", b))
 }
+
+// Dir is the server's temporary base directory (removed by Close).
+func (p *Postgres) Dir() string { return p.base }
