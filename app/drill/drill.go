@@ -525,3 +525,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // dependency binary is missing, a failure when TRADING_REQUIRE_INTEGRATION=1
 // or for any other error.
 func SkipOrFail(t testing.TB, err error) { t.Helper(); testkit.SkipOrFail(t, err) }
+
+// ErrUnavailable is wrapped by errors about missing dependency binaries.
+var ErrUnavailable = testkit.ErrUnavailable

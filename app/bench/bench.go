@@ -1,0 +1,274 @@
+// Package bench is the benchmark behind scripts/bench: the real service on
+// loopback (authentication on) against pgbench running the same
+// transaction on the same PostgreSQL server. See scripts/bench.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/trading-ha/trading-ha/app/internal/testkit"
+	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
+)
+
+// Options shape a run.
+type Options struct {
+	// Duration of each phase (default 30s, capped at 5m).
+	Duration time.Duration
+	// Conns is the number of client connections and pgbench clients (default 16).
+	Conns int
+	// DBConns overrides the service's connections per pool (0: default).
+	DBConns int
+	// CPUProfile, if set, receives a CPU profile of the service phase.
+	CPUProfile string
+}
+
+// Run runs both phases and returns the summary line.
+func Run(ctx context.Context, o Options) (string, error) {
+	if o.Duration <= 0 {
+		o.Duration = 30 * time.Second
+	}
+	if o.Conns <= 0 {
+		o.Conns = 16
+	}
+	o.Duration = min(max(o.Duration, time.Second), 5*time.Minute)
+	o.Conns = min(o.Conns, 256)
+	return run(ctx, o.Duration, o.Conns, o.DBConns, o.CPUProfile)
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func run(ctx context.Context, duration time.Duration, conns, maxConns int, cpuProfile string) (string, error) {
+	clients := make([]string, conns)
+	for i := range clients {
+		clients[i] = fmt.Sprintf("bench-desk-%d", i)
+	}
+	// Production-like logging: JSON at info, written nowhere.
+	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	st, err := stack.Start(ctx, stack.Options{Logger: logger, Clients: clients, MaxConns: int32(maxConns),
+		Env:        map[string]string{"LOG_LEVEL": "info"},
+		Parameters: map[string]string{"limits/max-orders-per-second": "1000000", "limits/max-notional": "1000000000"}})
+	if err != nil {
+		return "", fmt.Errorf("start stack: %w", err)
+	}
+	defer st.Close()
+	fmt.Fprintf(os.Stderr, "bench: stack up (service %s, postgres 127.0.0.1:%d); load average %s\n", st.BaseURL, st.Postgres.Port, loadavg())
+
+	transport := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
+	httpc := &http.Client{Transport: transport, Timeout: 10 * time.Second}
+	sessions := make([]string, conns)
+	tokens := make([]string, conns)
+	for i := range clients {
+		tokens[i] = st.Token(clients[i])
+		if sessions[i], err = session(httpc, st.BaseURL, tokens[i]); err != nil {
+			return "", err
+		}
+	}
+	if err := checkpoint(ctx, st); err != nil {
+		return "", err
+	}
+
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return "", fmt.Errorf("create profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return "", fmt.Errorf("start profile: %w", err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "bench: service phase, %d connections, %s\n", conns, duration)
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		failures  atomic.Int64
+		wg        sync.WaitGroup
+	)
+	stopAt := time.Now().Add(duration)
+	start := time.Now()
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1<<14)
+			body := []byte(`{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25","synthetic":true}`)
+			for i := 0; time.Now().Before(stopAt); i++ {
+				req, _ := http.NewRequest(http.MethodPost, st.BaseURL+"/orders", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+tokens[w])
+				req.Header.Set("X-Session-ID", sessions[w])
+				req.Header.Set("Idempotency-Key", "bench-"+strconv.Itoa(w)+"-"+strconv.Itoa(i))
+				t0 := time.Now()
+				resp, err := httpc.Do(req)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					failures.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	serviceLoad := loadavg()
+	slices.Sort(latencies)
+	if len(latencies) == 0 {
+		return "", fmt.Errorf("no order succeeded (%d failures)", failures.Load())
+	}
+	rate := float64(len(latencies)) / elapsed.Seconds()
+	p50, p99 := pct(latencies, 0.50), pct(latencies, 0.99)
+	fmt.Fprintf(os.Stderr, "bench: service %d orders in %s, %d failures, load average %s\n", len(latencies), elapsed.Round(time.Millisecond), failures.Load(), serviceLoad)
+
+	// Stop the service (and its relay) so pgbench has the machine to itself,
+	// as the service had it.
+	if err := st.Shutdown(); err != nil {
+		return "", fmt.Errorf("stop service: %w", err)
+	}
+	if err := checkpoint(ctx, st); err != nil {
+		return "", err
+	}
+	tps, err := pgbench(ctx, st, conns, duration)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(os.Stderr, "bench: pgbench load average %s\n", loadavg())
+	return fmt.Sprintf("bench: service %.0f orders/s p50 %.1f ms p99 %.1f ms; pgbench %.0f tps; ratio %.2f",
+		rate, ms(p50), ms(p99), tps, rate/tps), nil
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func session(c *http.Client, base, token string) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/sessions", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`"session_id":"([^"]+)"`).FindSubmatch(b)
+	if resp.StatusCode != http.StatusCreated || m == nil {
+		return "", fmt.Errorf("create session: status %d: %s", resp.StatusCode, b)
+	}
+	return string(m[1]), nil
+}
+
+func checkpoint(ctx context.Context, st *stack.Stack) error {
+	conn, err := pgx.Connect(ctx, st.Postgres.AdminURL(st.Postgres.Database))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE orders; VACUUM ANALYZE outbox`); err != nil {
+		return fmt.Errorf("vacuum: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `CHECKPOINT`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// pgbenchScript is store.CreateOrderSQL with pgbench variables: a unique
+// key per transaction, a payload of the service's size.
+const pgbenchScript = `\set n random(1, 2000000000)
+WITH o AS (
+  INSERT INTO orders (order_id, session_id, trader_id, idempotency_key, request_hash,
+                      symbol, side, quantity, limit_price, status, synthetic, created_at)
+  VALUES (gen_random_uuid(), 'c2f1e7a0-3b7c-4c47-9a8e-5d6f7a8b9c0d', 'pgbench-desk-' || :client_id,
+          'pgbench-' || :client_id || '-' || :n || '-' || gen_random_uuid(),
+          'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+          'AAPL', 'buy', 100, 187.25::numeric, 'accepted', true, now())
+  ON CONFLICT (trader_id, idempotency_key) WHERE key_active DO NOTHING
+  RETURNING order_id)
+INSERT INTO outbox (order_id, event_type, payload)
+SELECT order_id, 'OrderPlaced', jsonb_build_object('order_id', order_id, 'trader_id', 'pgbench-desk-' || :client_id,
+  'symbol', 'AAPL', 'side', 'buy', 'quantity', 100, 'limit_price', '187.25', 'status', 'accepted',
+  'synthetic', true, 'created_at', now()) FROM o
+RETURNING order_id::text;
+`
+
+func pgbench(ctx context.Context, st *stack.Stack, clients int, duration time.Duration) (float64, error) {
+	bin := ""
+	dirs := testkit.PostgresBinDirs
+	if d := os.Getenv("TRADING_PG_BIN"); d != "" {
+		dirs = append([]string{d}, dirs...)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "pgbench")); err == nil {
+			bin = filepath.Join(d, "pgbench")
+			break
+		}
+	}
+	if bin == "" {
+		return 0, fmt.Errorf("%w: pgbench not found in %v", testkit.ErrUnavailable, dirs)
+	}
+	script := filepath.Join(os.TempDir(), fmt.Sprintf("trading-bench-%d.sql", os.Getpid()))
+	if err := os.WriteFile(script, []byte(pgbenchScript), 0o644); err != nil {
+		return 0, fmt.Errorf("write pgbench script: %w", err)
+	}
+	defer os.Remove(script)
+	fmt.Fprintf(os.Stderr, "bench: pgbench phase, %d clients, %s\n", clients, duration)
+	cmd := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
+		"-T", strconv.Itoa(int(duration.Seconds())), "-f", script,
+		"-h", "127.0.0.1", "-p", strconv.Itoa(st.Postgres.Port), "-U", st.Postgres.User, st.Postgres.Database)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+st.Postgres.Password, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+st.Postgres.CAFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %w: %s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench: no tps in output: %s", out)
+	}
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, fmt.Errorf("pgbench tps: %w", err)
+	}
+	return tps, nil
+}
