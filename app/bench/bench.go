@@ -38,6 +38,12 @@ type Options struct {
 	DBConns int
 	// CPUProfile, if set, receives a CPU profile of the service phase.
 	CPUProfile string
+	// Durable runs PostgreSQL with fsync on (both phases).
+	Durable bool
+	// Env adds service environment variables (e.g. ORDER_BATCH_WORKERS).
+	Env map[string]string
+	// Rounds is the number of alternating service/pgbench slices (default 3).
+	Rounds int
 }
 
 // Run runs both phases and returns the summary line.
@@ -48,9 +54,12 @@ func Run(ctx context.Context, o Options) (string, error) {
 	if o.Conns <= 0 {
 		o.Conns = 16
 	}
+	if o.Rounds <= 0 {
+		o.Rounds = 3
+	}
 	o.Duration = min(max(o.Duration, time.Second), 5*time.Minute)
 	o.Conns = min(o.Conns, 256)
-	return run(ctx, o.Duration, o.Conns, o.DBConns, o.CPUProfile)
+	return run(ctx, o)
 }
 
 func loadavg() string {
@@ -65,21 +74,27 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func run(ctx context.Context, duration time.Duration, conns, maxConns int, cpuProfile string) (string, error) {
+func run(ctx context.Context, o Options) (string, error) {
+	duration, conns, maxConns, cpuProfile, durable := o.Duration, o.Conns, o.DBConns, o.CPUProfile, o.Durable
+	env := map[string]string{"LOG_LEVEL": "info"}
+	for k, v := range o.Env {
+		env[k] = v
+	}
 	clients := make([]string, conns)
 	for i := range clients {
 		clients[i] = fmt.Sprintf("bench-desk-%d", i)
 	}
 	// Production-like logging: JSON at info, written nowhere.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := stack.Start(ctx, stack.Options{Logger: logger, Clients: clients, MaxConns: int32(maxConns),
-		Env:        map[string]string{"LOG_LEVEL": "info"},
+	st, err := stack.Start(ctx, stack.Options{Logger: logger, Clients: clients, MaxConns: int32(maxConns), DurablePostgres: durable,
+		Env:        env,
 		Parameters: map[string]string{"limits/max-orders-per-second": "1000000", "limits/max-notional": "1000000000"}})
 	if err != nil {
 		return "", fmt.Errorf("start stack: %w", err)
 	}
 	defer st.Close()
-	fmt.Fprintf(os.Stderr, "bench: stack up (service %s, postgres 127.0.0.1:%d); load average %s\n", st.BaseURL, st.Postgres.Port, loadavg())
+	fmt.Fprintf(os.Stderr, "bench: stack up (service %s, postgres 127.0.0.1:%d, fsync %s); load average %s\n",
+		st.BaseURL, st.Postgres.Port, map[bool]string{true: "on", false: "off"}[durable], loadavg())
 
 	transport := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
 	httpc := &http.Client{Transport: transport, Timeout: 10 * time.Second}
@@ -91,41 +106,99 @@ func run(ctx context.Context, duration time.Duration, conns, maxConns int, cpuPr
 			return "", err
 		}
 	}
-	if err := checkpoint(ctx, st); err != nil {
-		return "", err
+	// The machine is shared: background load changes by the second. The
+	// two phases therefore alternate in Rounds slices (service, pgbench,
+	// pgbench, service, ...) so both see the same background on average.
+	rounds := max(o.Rounds, 1)
+	slice := duration / time.Duration(rounds)
+	fmt.Fprintf(os.Stderr, "bench: %d connections, %s per side in %d alternating slices\n", conns, duration, rounds)
+	var (
+		latencies  []time.Duration
+		failures   int64
+		serviceDur time.Duration
+		pgbTx      float64
+		pgbDur     time.Duration
+		idx        = make([]int, conns)
+	)
+	for r := range rounds {
+		phases := []string{"service", "pgbench"}
+		if r%2 == 1 {
+			phases = []string{"pgbench", "service"}
+		}
+		for _, ph := range phases {
+			if err := checkpoint(ctx, st); err != nil {
+				return "", err
+			}
+			if ph == "pgbench" {
+				tps, err := pgbench(ctx, st, conns, slice)
+				if err != nil {
+					return "", err
+				}
+				pgbTx += tps * slice.Seconds()
+				pgbDur += slice
+				fmt.Fprintf(os.Stderr, "bench: slice %d pgbench %.0f tps (load %s)\n", r+1, tps, loadavg())
+				continue
+			}
+			if cpuProfile != "" && r == 0 {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return "", fmt.Errorf("create profile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return "", fmt.Errorf("start profile: %w", err)
+				}
+				defer f.Close()
+			}
+			lat, fails, d, err := load(ctx, st, httpc, tokens, sessions, idx, slice)
+			if cpuProfile != "" && r == 0 {
+				pprof.StopCPUProfile()
+			}
+			if err != nil {
+				return "", err
+			}
+			latencies = append(latencies, lat...)
+			failures += fails
+			serviceDur += d
+			fmt.Fprintf(os.Stderr, "bench: slice %d service %.0f orders/s incl. outbox drain (load %s)\n", r+1, float64(len(lat))/d.Seconds(), loadavg())
+		}
 	}
+	slices.Sort(latencies)
+	if len(latencies) == 0 {
+		return "", fmt.Errorf("no order succeeded (%d failures)", failures)
+	}
+	rate := float64(len(latencies)) / serviceDur.Seconds()
+	tps := pgbTx / pgbDur.Seconds()
+	p50, p99 := pct(latencies, 0.50), pct(latencies, 0.99)
+	fmt.Fprintf(os.Stderr, "bench: service %d orders, %d failures; load average %s\n", len(latencies), failures, loadavg())
+	return fmt.Sprintf("bench: service %.0f orders/s p50 %.1f ms p99 %.1f ms; pgbench %.0f tps; ratio %.2f",
+		rate, ms(p50), ms(p99), tps, rate/tps), nil
+}
 
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return "", fmt.Errorf("create profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return "", fmt.Errorf("start profile: %w", err)
-		}
-	}
-	fmt.Fprintf(os.Stderr, "bench: service phase, %d connections, %s\n", conns, duration)
+// load drives POST /orders for d and then waits for the relay to publish
+// the backlog; the returned duration includes that drain (the relay's work
+// is part of the cost of an order).
+func load(ctx context.Context, st *stack.Stack, httpc *http.Client, tokens, sessions []string, idx []int, d time.Duration) ([]time.Duration, int64, time.Duration, error) {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
 		failures  atomic.Int64
 		wg        sync.WaitGroup
 	)
-	stopAt := time.Now().Add(duration)
 	start := time.Now()
-	for w := range conns {
+	stopAt := start.Add(d)
+	for w := range tokens {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<14)
 			body := []byte(`{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25","synthetic":true}`)
-			for i := 0; time.Now().Before(stopAt); i++ {
-				req, _ := http.NewRequest(http.MethodPost, st.BaseURL+"/orders", bytes.NewReader(body))
+			for time.Now().Before(stopAt) {
+				idx[w]++
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.BaseURL+"/orders", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+tokens[w])
 				req.Header.Set("X-Session-ID", sessions[w])
-				req.Header.Set("Idempotency-Key", "bench-"+strconv.Itoa(w)+"-"+strconv.Itoa(i))
+				req.Header.Set("Idempotency-Key", "bench-"+strconv.Itoa(w)+"-"+strconv.Itoa(idx[w]))
 				t0 := time.Now()
 				resp, err := httpc.Do(req)
 				if err != nil {
@@ -146,34 +219,17 @@ func run(ctx context.Context, duration time.Duration, conns, maxConns int, cpuPr
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	if cpuProfile != "" {
-		pprof.StopCPUProfile()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		n, err := st.Service.Store().PendingOutbox(ctx)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("outbox backlog: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	serviceLoad := loadavg()
-	slices.Sort(latencies)
-	if len(latencies) == 0 {
-		return "", fmt.Errorf("no order succeeded (%d failures)", failures.Load())
-	}
-	rate := float64(len(latencies)) / elapsed.Seconds()
-	p50, p99 := pct(latencies, 0.50), pct(latencies, 0.99)
-	fmt.Fprintf(os.Stderr, "bench: service %d orders in %s, %d failures, load average %s\n", len(latencies), elapsed.Round(time.Millisecond), failures.Load(), serviceLoad)
-
-	// Stop the service (and its relay) so pgbench has the machine to itself,
-	// as the service had it.
-	if err := st.Shutdown(); err != nil {
-		return "", fmt.Errorf("stop service: %w", err)
-	}
-	if err := checkpoint(ctx, st); err != nil {
-		return "", err
-	}
-	tps, err := pgbench(ctx, st, conns, duration)
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(os.Stderr, "bench: pgbench load average %s\n", loadavg())
-	return fmt.Sprintf("bench: service %.0f orders/s p50 %.1f ms p99 %.1f ms; pgbench %.0f tps; ratio %.2f",
-		rate, ms(p50), ms(p99), tps, rate/tps), nil
+	return latencies, failures.Load(), time.Since(start), nil
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
@@ -205,8 +261,10 @@ func checkpoint(ctx context.Context, st *stack.Stack) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `VACUUM ANALYZE orders; VACUUM ANALYZE outbox`); err != nil {
-		return fmt.Errorf("vacuum: %w", err)
+	for _, t := range []string{"orders", "outbox"} {
+		if _, err := conn.Exec(ctx, `VACUUM ANALYZE `+t); err != nil {
+			return fmt.Errorf("vacuum: %w", err)
+		}
 	}
 	if _, err := conn.Exec(ctx, `CHECKPOINT`); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
@@ -253,7 +311,6 @@ func pgbench(ctx context.Context, st *stack.Stack, clients int, duration time.Du
 		return 0, fmt.Errorf("write pgbench script: %w", err)
 	}
 	defer os.Remove(script)
-	fmt.Fprintf(os.Stderr, "bench: pgbench phase, %d clients, %s\n", clients, duration)
 	cmd := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
 		"-T", strconv.Itoa(int(duration.Seconds())), "-f", script,
 		"-h", "127.0.0.1", "-p", strconv.Itoa(st.Postgres.Port), "-U", st.Postgres.User, st.Postgres.Database)

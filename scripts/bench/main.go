@@ -12,7 +12,7 @@
 //
 // Usage:
 //
-//	go run ./scripts/bench [-duration 30s] [-conns 16] [-db-conns 0] [-cpuprofile cpu.out]
+//	go run ./scripts/bench [-duration 30s] [-conns 16] [-db-conns 0] [-durable] [-cpuprofile cpu.out]
 //
 // Prerequisites: app/testdata/setup-integration.sh (pgbench ships with the
 // PostgreSQL server package). Progress and the load average go to stderr:
@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/trading-ha/trading-ha/app/bench"
@@ -35,11 +36,16 @@ import (
 
 func main() {
 	var o bench.Options
-	flag.DurationVar(&o.Duration, "duration", 30*time.Second, "how long each phase runs (capped at 5m)")
+	flag.DurationVar(&o.Duration, "duration", 30*time.Second, "total time of each side (capped at 5m)")
 	flag.IntVar(&o.Conns, "conns", 16, "concurrent client connections (and pgbench clients)")
 	flag.IntVar(&o.DBConns, "db-conns", 0, "service connections per pool (0: the service default)")
+	flag.IntVar(&o.Rounds, "rounds", 3, "alternating service/pgbench slices (a shared machine's load drifts)")
+	flag.BoolVar(&o.Durable, "durable", false, "run PostgreSQL with fsync on (production durability) for both phases")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service phase to this file")
+	var env envFlag
+	flag.Var(&env, "env", "KEY=VALUE service environment override (repeatable), e.g. -env ORDER_BATCH_WORKERS=4")
 	flag.Parse()
+	o.Env = env
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	line, err := bench.Run(ctx, o)
@@ -51,4 +57,21 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Println(line)
+}
+
+// envFlag collects -env KEY=VALUE flags.
+type envFlag map[string]string
+
+func (e *envFlag) String() string { return fmt.Sprint(map[string]string(*e)) }
+
+func (e *envFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	if *e == nil {
+		*e = envFlag{}
+	}
+	(*e)[k] = val
+	return nil
 }

@@ -89,6 +89,10 @@ type Config struct {
 	ParametersRefresh time.Duration
 	// SSMEndpoint overrides the SSM endpoint (SSM_ENDPOINT, tests only).
 	SSMEndpoint string
+	// OrderBatchWorkers is how many order batches (application-level group
+	// commit) run at once (ORDER_BATCH_WORKERS, default 0 = off: one
+	// statement per order; 1-64 enables batching).
+	OrderBatchWorkers int
 	// DrainDelay is how long the service keeps serving after SIGTERM with
 	// readiness failing, before it stops accepting connections (DRAIN_DELAY, default 10s).
 	DrainDelay time.Duration

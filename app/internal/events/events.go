@@ -26,6 +26,9 @@ const (
 	Source = "trading.orders"
 	// MaxBatch is EventBridge's PutEvents entry limit.
 	MaxBatch = 10
+	// ClaimLimit is how many outbox rows one relay pass claims; they are
+	// published in MaxBatch chunks concurrently.
+	ClaimLimit = 100
 )
 
 // PutEventsAPI is the subset of the EventBridge client used.
@@ -150,7 +153,7 @@ func (r *Relay) Notify() {
 func (r *Relay) Run(ctx context.Context) {
 	limit := r.Options.Limit
 	if limit <= 0 {
-		limit = MaxBatch
+		limit = ClaimLimit
 	}
 	opts := r.Options
 	opts.Limit = limit

@@ -82,7 +82,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			SSLMode: cfg.DBSSLMode, RootCert: cfg.DBCABundle}
 	}
 	st, err := store.Open(ctx, dsn(cfg.DBWriterHost), dsn(cfg.DBReaderHost), store.Options{
-		Retry: opts.Retry, Logger: log, Credentials: creds, KeyRetention: cfg.IdempotencyRetention, MaxConns: opts.MaxConns})
+		Retry: opts.Retry, Logger: log, Credentials: creds, KeyRetention: cfg.IdempotencyRetention, MaxConns: opts.MaxConns,
+		BatchWorkers: batchWorkers(cfg.OrderBatchWorkers)})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -290,4 +291,12 @@ func (s *Service) startup(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// batchWorkers maps ORDER_BATCH_WORKERS (0 = off) to store.Options.BatchWorkers (negative = off).
+func batchWorkers(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/trading-ha/trading-ha/app/internal/orders"
@@ -42,8 +44,11 @@ type Publisher func(ctx context.Context, batch []OutboxEvent) (PublishResult, er
 
 // RelayOptions shape one relay pass; zero values pick the defaults.
 type RelayOptions struct {
-	// Limit is the batch size (default 10, EventBridge's maximum).
+	// Limit is how many rows one pass claims (default 100).
 	Limit int
+	// Chunk is the most events per Publisher call (default 10, EventBridge's
+	// PutEvents maximum); a pass publishes its chunks concurrently.
+	Chunk int
 	// Lease is how long claimed rows stay invisible to other relays
 	// (default 30s; must exceed PublishTimeout).
 	Lease time.Duration
@@ -59,7 +64,10 @@ type RelayOptions struct {
 
 func (o *RelayOptions) defaults() {
 	if o.Limit <= 0 {
-		o.Limit = 10
+		o.Limit = 100
+	}
+	if o.Chunk <= 0 || o.Chunk > 10 {
+		o.Chunk = 10
 	}
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = 10 * time.Second
@@ -153,15 +161,8 @@ func (s *Store) RelayBatch(ctx context.Context, opts RelayOptions, publish Publi
 	}
 
 	pubCtx, cancel := context.WithTimeout(ctx, opts.PublishTimeout)
-	res, pubErr := publish(pubCtx, batch)
+	res, pubErr := publishChunks(pubCtx, batch, opts.Chunk, publish)
 	cancel()
-	if pubErr != nil {
-		res = PublishResult{Failed: map[int64]string{}, Transient: map[int64]bool{}}
-		for _, e := range batch {
-			res.Failed[e.ID] = pubErr.Error()
-			res.Transient[e.ID] = true
-		}
-	}
 	// Settle even if ctx was cancelled (shutdown): a short, separate deadline.
 	settleCtx, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancelSettle()
@@ -197,13 +198,49 @@ func (s *Store) RelayBatch(ctx context.Context, opts RelayOptions, publish Publi
 		}
 	}
 	st.Published = len(sent)
-	if pubErr != nil {
+	if pubErr != nil && st.Published == 0 {
 		return st, fmt.Errorf("publish: %w", pubErr)
 	}
 	if st.Failed > 0 {
 		return st, ErrPublishFailed
 	}
 	return st, nil
+}
+
+// publishChunks publishes batch in chunks concurrently. Chunks whose call
+// failed count as transient failures of their rows; the returned error is
+// the first call error (nil if every call succeeded).
+func publishChunks(ctx context.Context, batch []OutboxEvent, chunk int, publish Publisher) (PublishResult, error) {
+	res := PublishResult{Failed: map[int64]string{}, Transient: map[int64]bool{}}
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	for start := 0; start < len(batch); start += chunk {
+		part := batch[start:min(start+chunk, len(batch))]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := publish(ctx, part)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				for _, e := range part {
+					res.Failed[e.ID] = err.Error()
+					res.Transient[e.ID] = true
+				}
+				return
+			}
+			maps.Copy(res.Failed, r.Failed)
+			maps.Copy(res.Transient, r.Transient)
+		}()
+	}
+	wg.Wait()
+	return res, firstErr
 }
 
 func (s *Store) deadLetter(ctx context.Context, id int64, attempts int, reason string) error {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,6 +82,11 @@ type Options struct {
 	Credentials CredentialSource
 	// KeyRetention is how long an idempotency key stays reserved (default 24h).
 	KeyRetention time.Duration
+	// BatchWorkers is how many order batches run at once (default 4;
+	// negative disables batching: one statement per order).
+	BatchWorkers int
+	// MaxBatch caps the orders per batch statement (default 32).
+	MaxBatch int
 }
 
 // Store is the PostgreSQL-backed order store.
@@ -92,6 +98,10 @@ type Store struct {
 	creds     CredentialSource
 	auth      *authState
 	retention time.Duration
+
+	batch     *batcher
+	stopBatch chan struct{}
+	batchWG   sync.WaitGroup
 }
 
 // Open creates the writer and reader pools. It does not wait for the
@@ -125,6 +135,16 @@ func Open(ctx context.Context, writer, reader DSN, opts Options) (*Store, error)
 		return nil, fmt.Errorf("reader pool: %w", err)
 	}
 	s.writer, s.reader = w, r
+	if opts.BatchWorkers >= 0 {
+		workers, maxBatch := opts.BatchWorkers, opts.MaxBatch
+		if workers == 0 {
+			workers = 4
+		}
+		if maxBatch <= 0 {
+			maxBatch = 32
+		}
+		s.startBatcher(workers, maxBatch)
+	}
 	return s, nil
 }
 
@@ -164,8 +184,13 @@ func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Po
 	return p, nil
 }
 
-// Close closes both pools.
+// Close stops the batcher and closes both pools.
 func (s *Store) Close() {
+	if s.stopBatch != nil {
+		close(s.stopBatch)
+		s.batchWG.Wait()
+		s.stopBatch = nil
+	}
 	s.writer.Close()
 	s.reader.Close()
 }
@@ -276,6 +301,9 @@ func (s *Store) CreateOrder(ctx context.Context, traderID, sessionID, key string
 		return CreateResult{}, err
 	}
 	fp := req.Fingerprint(traderID)
+	if s.batch != nil {
+		return s.batch.enqueue(ctx, &pendingOrder{o: o, fp: fp, payload: payload, done: make(chan batchResult, 1)})
+	}
 	var res CreateResult
 	err = s.withRetry(ctx, s.writer, "create_order", func(ctx context.Context) error {
 		var err error

@@ -45,6 +45,9 @@ type Options struct {
 	Parameters map[string]string
 	// MaxConns overrides the service's per-pool connection limit.
 	MaxConns int32
+	// DurablePostgres runs PostgreSQL with fsync on (benchmarks comparable
+	// with production durability).
+	DurablePostgres bool
 	// SkipWaitReady returns right after the service starts listening,
 	// before the migrate step ran (tests of the start-up sequence).
 	SkipWaitReady bool
@@ -105,7 +108,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if _, err := testkit.DynaliteScript(); err != nil {
 		return nil, err
 	}
-	if s.Postgres, err = testkit.StartPostgres(ctx); err != nil {
+	if s.Postgres, err = testkit.StartPostgresWith(ctx, testkit.PostgresOptions{Durable: opts.DurablePostgres}); err != nil {
 		return nil, err
 	}
 	if s.Dynalite, err = testkit.StartDynalite(ctx); err != nil {
