@@ -9,10 +9,17 @@ package stack
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -48,6 +55,9 @@ type Options struct {
 	// DurablePostgres runs PostgreSQL with fsync on (benchmarks comparable
 	// with production durability).
 	DurablePostgres bool
+	// TLS serves the API over HTTPS with a self-signed certificate for
+	// 127.0.0.1/localhost (the smoke test insists on https; use -insecure).
+	TLS bool
 	// SkipWaitReady returns right after the service starts listening,
 	// before the migrate step ran (tests of the start-up sequence).
 	SkipWaitReady bool
@@ -175,6 +185,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	scheme := "http"
+	if opts.TLS {
+		cert, err := selfSigned()
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
 	s.Service, err = service.New(ctx, s.Config, opts.Logger, service.Options{
 		Listener: ln, RelayInterval: 200 * time.Millisecond, Retry: opts.Retry, AWSCredentials: testkit.Credentials(),
 		MaxConns: opts.MaxConns,
@@ -183,7 +203,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("start service: %w", err)
 	}
-	s.BaseURL = "http://" + s.Service.Addr()
+	s.BaseURL = scheme + "://" + s.Service.Addr()
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.done = make(chan error, 1)
@@ -259,7 +279,8 @@ func (s *Stack) WriteSecret(password string) error {
 // WaitReady polls /readyz until it answers 200 and returns how long it took.
 func (s *Stack) WaitReady(ctx context.Context, limit time.Duration) (time.Duration, error) {
 	start := time.Now()
-	client := &http.Client{Timeout: 3 * time.Second}
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback self-signed test certificate
 	for {
 		resp, err := client.Get(s.BaseURL + "/readyz")
 		if err == nil {
@@ -313,4 +334,23 @@ func (s *Stack) Close() {
 	if s.Postgres != nil {
 		s.Postgres.Close()
 	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and localhost.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("tls key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("tls certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
