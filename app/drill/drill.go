@@ -44,6 +44,8 @@ type Options struct {
 	RecoveryLimit time.Duration
 	// Logger receives the service's logs (default: discarded).
 	Logger *slog.Logger
+	// Env adds service environment variables (e.g. ORDER_BATCH_WORKERS).
+	Env map[string]string
 	// Progress, if set, receives human-readable progress lines.
 	Progress func(format string, args ...any)
 }
@@ -177,7 +179,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	for i := range traders {
 		traders[i] = fmt.Sprintf("drill-desk-%d", i)
 	}
-	st, err := stack.Start(ctx, stack.Options{Logger: opts.Logger, Clients: traders,
+	st, err := stack.Start(ctx, stack.Options{Logger: opts.Logger, Clients: traders, Env: opts.Env,
 		// The drill is about failover, not pre-trade limits.
 		Parameters: map[string]string{"limits/max-orders-per-second": "100000"}})
 	if err != nil {
