@@ -530,3 +530,95 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestRelayRetriesBusFailures(t *testing.T) {
+	s := startStack(t, stack.Options{})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	s.Bus.FailNextCalls(5) // beyond the SDK's own 3 attempts
+	s.Bus.FailNextEntries(2)
+	for i := range 12 {
+		if code, body := c.order(sid, fmt.Sprintf("r-%d", i), order); code != 201 {
+			t.Fatalf("order %d = %d %v", i, code, body)
+		}
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		n, err := s.Service.Store().PendingOutbox(context.Background())
+		return err == nil && n == 0
+	})
+	seen := map[string]bool{}
+	for _, e := range s.Bus.Events() {
+		var d map[string]any
+		_ = json.Unmarshal([]byte(e.Detail), &d)
+		seen[d["order_id"].(string)] = true
+	}
+	if len(seen) != 12 {
+		t.Fatalf("bus saw %d distinct orders, want 12", len(seen))
+	}
+	var dead int
+	if err := s.Service.Store().Writer().QueryRow(context.Background(), `SELECT count(*) FROM outbox_dead_letter`).Scan(&dead); err != nil || dead != 0 {
+		t.Fatalf("transient bus failures dead-lettered %d rows (%v)", dead, err)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
+	var logs syncBuffer
+	opts := stack.Options{Env: map[string]string{"METRICS_INTERVAL": "1s", "LOG_LEVEL": "debug"},
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if testing.Short() {
+		t.Skip("integration test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, opts)
+	testkit.SkipOrFail(t, err)
+	t.Cleanup(s.Close)
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	code, o := c.order(sid, "secret-key-123", order)
+	if code != 201 {
+		t.Fatalf("order = %d", code)
+	}
+	c.do("GET", "/orders/"+o["order_id"].(string), nil, nil)
+	c.do("GET", "/sessions/current", map[string]string{"X-Session-ID": sid}, nil)
+	var emf map[string]any
+	waitFor(t, 10*time.Second, func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"_aws"`) && json.Unmarshal([]byte(line), &emf) == nil {
+				return true
+			}
+		}
+		return false
+	})
+	meta := emf["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	if meta["Namespace"] != "Trading/test" || emf["Service"] != "trading" {
+		t.Fatalf("EMF line = %v", emf)
+	}
+	for _, m := range []string{"OutboxOldestUnpublishedAgeSeconds", "OutboxDeadLetterCount", "OutboxPending"} {
+		if _, ok := emf[m].(float64); !ok {
+			t.Errorf("EMF line lacks %s: %v", m, emf)
+		}
+	}
+	all := logs.String()
+	if strings.Contains(all, sid) || strings.Contains(all, "secret-key-123") || strings.Contains(all, s.Token("desk-a")[:40]) {
+		t.Fatal("logs contain a session id, an idempotency key or a token")
+	}
+}

@@ -119,6 +119,16 @@ func TestKeyRetentionReleasesKeys(t *testing.T) {
 	if err != nil || !again.Created || again.Order.OrderID == first.Order.OrderID {
 		t.Fatalf("key after retention: %+v %v", again, err)
 	}
+	// Published outbox rows go after the outbox retention; unpublished stay.
+	if _, err := s.Writer().Exec(ctx, `UPDATE outbox SET published_at = now() - interval '2 days' WHERE order_id = $1`, first.Order.OrderID); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, _, err := s.Cleanup(ctx, 24*time.Hour, 100); err != nil || deleted != 1 {
+		t.Fatalf("deleted %d published rows, %v; want 1", deleted, err)
+	}
+	if n, err := s.PendingOutbox(ctx); err != nil || n != 1 {
+		t.Fatalf("pending = %d %v, want the new order's row", n, err)
+	}
 }
 
 func TestPoisonRowsDoNotDelayGoodOnes(t *testing.T) {
