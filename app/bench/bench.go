@@ -84,8 +84,13 @@ func run(ctx context.Context, o Options) (string, error) {
 	for i := range clients {
 		clients[i] = fmt.Sprintf("bench-desk-%d", i)
 	}
-	// Production-like logging: JSON at info, written nowhere.
-	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// Production-like logging: JSON at info, one write(2) per line, to /dev/null.
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	defer devNull.Close()
+	logger := slog.New(slog.NewJSONHandler(devNull, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	st, err := stack.Start(ctx, stack.Options{Logger: logger, Clients: clients, MaxConns: int32(maxConns), DurablePostgres: durable,
 		Env:        env,
 		Parameters: map[string]string{"limits/max-orders-per-second": "1000000", "limits/max-notional": "1000000000"}})

@@ -306,14 +306,13 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 		a.dependencyError(w, r, "database", err)
 		return
 	}
-	log := logger(r.Context())
+	// One log line per request: the access log carries trader, order and
+	// status (201 accepted, 200 replay).
+	setOrder(r.Context(), res.Order.OrderID)
 	if !res.Created {
-		log.LogAttrs(r.Context(), slog.LevelInfo, "idempotent replay", slog.String("order_id", res.Order.OrderID))
 		writeJSON(w, http.StatusOK, res.Order)
 		return
 	}
-	log.LogAttrs(r.Context(), slog.LevelInfo, "order accepted", slog.String("order_id", res.Order.OrderID),
-		slog.String("symbol", res.Order.Symbol), slog.Bool("synthetic", res.Order.Synthetic))
 	if a.OnOrderCreated != nil {
 		a.OnOrderCreated()
 	}
@@ -334,6 +333,7 @@ func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "forbidden", "the order belongs to another trader", "")
 		return
 	}
+	setOrder(r.Context(), o.OrderID)
 	writeJSON(w, http.StatusOK, o)
 }
 

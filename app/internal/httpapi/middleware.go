@@ -22,10 +22,22 @@ const (
 	traderKey
 )
 
+// accessInfo is what handlers add to the request's single access-log line.
+type accessInfo struct {
+	trader, orderID string
+}
+
 // setTrader records the authenticated trader for the access log line.
 func setTrader(ctx context.Context, trader string) {
-	if p, ok := ctx.Value(traderKey).(*string); ok {
-		*p = trader
+	if p, ok := ctx.Value(traderKey).(*accessInfo); ok {
+		p.trader = trader
+	}
+}
+
+// setOrder records the order the request created or returned.
+func setOrder(ctx context.Context, orderID string) {
+	if p, ok := ctx.Value(traderKey).(*accessInfo); ok {
+		p.orderID = orderID
 	}
 }
 
@@ -84,8 +96,8 @@ func (a *API) withRequestContext(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		l := base.With(slog.String("request_id", id))
-		var trader string
-		ctx := context.WithValue(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), loggerKey, l), traderKey, &trader)
+		var info accessInfo
+		ctx := context.WithValue(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), loggerKey, l), traderKey, &info)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -105,7 +117,8 @@ func (a *API) withRequestContext(next http.Handler) http.Handler {
 			// The path never holds a credential: session ids travel in
 			// X-Session-ID, idempotency keys in Idempotency-Key.
 			l.LogAttrs(ctx, level, "http request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("trader_id", trader),
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("trader_id", info.trader),
+				slog.String("order_id", info.orderID),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 		}()
