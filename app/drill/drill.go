@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,8 @@ type Options struct {
 	RecoveryLimit time.Duration
 	// Logger receives the service's logs (default: discarded).
 	Logger *slog.Logger
+	// Env adds service environment variables (e.g. ORDER_BATCH_WORKERS).
+	Env map[string]string
 	// Progress, if set, receives human-readable progress lines.
 	Progress func(format string, args ...any)
 }
@@ -163,7 +166,7 @@ func (r Report) String() string {
 }
 
 type ack struct {
-	session, key, orderID string
+	trader, key, orderID string
 }
 
 // Run executes the drill. The returned error covers setup problems (a
@@ -172,17 +175,29 @@ type ack struct {
 func Run(ctx context.Context, opts Options) (Report, error) {
 	opts.defaults()
 	start := time.Now()
-	st, err := stack.Start(ctx, stack.Options{Logger: opts.Logger})
+	traders := make([]string, opts.Workers)
+	for i := range traders {
+		traders[i] = fmt.Sprintf("drill-desk-%d", i)
+	}
+	st, err := stack.Start(ctx, stack.Options{Logger: opts.Logger, Clients: traders, Env: opts.Env,
+		// The drill is about failover, not pre-trade limits.
+		Parameters: map[string]string{"limits/max-orders-per-second": "100000"}})
 	if err != nil {
 		return Report{}, fmt.Errorf("start stack: %w", err)
 	}
 	defer st.Close()
-	opts.Progress("stack up: service %s, postgres 127.0.0.1:%d (TLS verify-full), dynalite %s", st.BaseURL, st.Postgres.Port, st.Dynalite.Endpoint)
+	opts.Progress("stack up: service %s, postgres 127.0.0.1:%d (TLS verify-full, least-privileged role), dynalite %s, OIDC issuer %s",
+		st.BaseURL, st.Postgres.Port, st.Dynalite.Endpoint, st.Issuer.URL)
 
 	httpc := &http.Client{Timeout: 10 * time.Second}
 	sessions := make([]string, opts.Workers)
+	tokens := make([]string, opts.Workers)
 	for i := range sessions {
-		if sessions[i], err = createSession(ctx, httpc, st.BaseURL, fmt.Sprintf("DRILL-%d", i)); err != nil {
+		// Each worker is a desk authenticating with client credentials.
+		if tokens[i], err = clientCredentials(ctx, httpc, st.Issuer.TokenURL, traders[i], st.ClientSecrets[traders[i]]); err != nil {
+			return Report{}, err
+		}
+		if sessions[i], err = createSession(ctx, httpc, st.BaseURL, tokens[i]); err != nil {
 			return Report{}, err
 		}
 	}
@@ -281,7 +296,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 			for i := 0; time.Now().Before(stopAt) && ctx.Err() == nil; i++ {
 				key := fmt.Sprintf("drill-w%d-%d", w, i)
 				sent.Add(1)
-				id, code, attempts := placeOrder(ctx, httpc, st.BaseURL, sessions[w], key, w, i)
+				id, code, attempts := placeOrder(ctx, httpc, st.BaseURL, tokens[w], sessions[w], key, w, i)
 				retries.Add(int64(attempts - 1))
 				if id == "" {
 					unacked.Add(1)
@@ -291,7 +306,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 					replays.Add(1)
 				}
 				mu.Lock()
-				acks = append(acks, ack{session: sessions[w], key: key, orderID: id})
+				acks = append(acks, ack{trader: traders[w], key: key, orderID: id})
 				mu.Unlock()
 			}
 		}()
@@ -355,8 +370,8 @@ func verify(ctx context.Context, st *stack.Stack, acks []ack, rep *Report) error
 		return fmt.Errorf("verify: connect: %w", err)
 	}
 	defer conn.Close(ctx)
-	stored := map[string][]string{} // session/key -> order IDs
-	rows, err := conn.Query(ctx, `SELECT session_id, idempotency_key, order_id::text FROM orders`)
+	stored := map[string][]string{} // trader/key -> order IDs
+	rows, err := conn.Query(ctx, `SELECT trader_id, idempotency_key, order_id::text FROM orders`)
 	if err != nil {
 		return fmt.Errorf("verify: read orders: %w", err)
 	}
@@ -379,7 +394,7 @@ func verify(ctx context.Context, st *stack.Stack, acks []ack, rep *Report) error
 		}
 	}
 	for _, a := range acks {
-		ids := stored[a.session+"/"+a.key]
+		ids := stored[a.trader+"/"+a.key]
 		switch {
 		case len(ids) == 0:
 			rep.Lost++
@@ -415,7 +430,7 @@ var symbols = []string{"AAPL", "MSFT", "AMZN", "GOOG", "BRK.B", "JPM"}
 // error or 5xx (as a well-behaved client does) for up to a minute. It
 // returns the acknowledged order ID ("" if it gave up), the final status and
 // the number of attempts.
-func placeOrder(ctx context.Context, c *http.Client, base, session, key string, w, i int) (string, int, int) {
+func placeOrder(ctx context.Context, c *http.Client, base, token, session, key string, w, i int) (string, int, int) {
 	body, _ := json.Marshal(map[string]any{
 		"symbol": symbols[(w+i)%len(symbols)], "side": []string{"buy", "sell"}[i%2],
 		"quantity": 1 + (w*31+i)%500, "limit_price": fmt.Sprintf("%d.%02d", 10+i%300, i%100), "synthetic": true,
@@ -428,6 +443,7 @@ func placeOrder(ctx context.Context, c *http.Client, base, session, key string, 
 			return "", 0, attempt
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("X-Session-ID", session)
 		req.Header.Set("Idempotency-Key", key)
 		resp, err := c.Do(req)
@@ -452,11 +468,12 @@ func placeOrder(ctx context.Context, c *http.Client, base, session, key string, 
 	}
 }
 
-func createSession(ctx context.Context, c *http.Client, base, trader string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sessions", strings.NewReader(`{"trader_id":"`+trader+`"}`))
+func createSession(ctx context.Context, c *http.Client, base, token string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sessions", nil)
 	if err != nil {
 		return "", fmt.Errorf("session request: %w", err)
 	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("create session: %w", err)
@@ -469,6 +486,30 @@ func createSession(ctx context.Context, c *http.Client, base, trader string) (st
 		return "", errors.Join(fmt.Errorf("create session: status %d", resp.StatusCode), err)
 	}
 	return s.SessionID, nil
+}
+
+// clientCredentials gets an access token with the OAuth2 client-credentials
+// grant, as a desk does against the Cognito token endpoint.
+func clientCredentials(ctx context.Context, c *http.Client, tokenURL, clientID, secret string) (string, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"trading/orders"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", fmt.Errorf("token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(clientID, secret)
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token request: %w", err)
+	}
+	defer resp.Body.Close()
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&t); err != nil || resp.StatusCode != http.StatusOK || t.AccessToken == "" {
+		return "", errors.Join(fmt.Errorf("token request: status %d", resp.StatusCode), err)
+	}
+	return t.AccessToken, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -486,3 +527,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // dependency binary is missing, a failure when TRADING_REQUIRE_INTEGRATION=1
 // or for any other error.
 func SkipOrFail(t testing.TB, err error) { t.Helper(); testkit.SkipOrFail(t, err) }
+
+// ErrUnavailable is wrapped by errors about missing dependency binaries.
+var ErrUnavailable = testkit.ErrUnavailable

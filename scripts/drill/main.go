@@ -4,7 +4,7 @@
 // the database's connections and restarts the server mid-run, and prints the
 // figures. It exits 1 if any property failed, 2 on setup errors.
 //
-//	go run ./scripts/drill [-workers 8] [-duration 20s] [-downtime 3s]
+//	go run ./scripts/drill [-workers 8] [-duration 20s] [-downtime 3s] [-batch-workers 0]
 //
 // Prerequisites: app/testdata/setup-integration.sh.
 package main
@@ -30,7 +30,11 @@ func main() {
 	flag.DurationVar(&o.Downtime, "downtime", 3*time.Second, "how long the server stays down")
 	flag.DurationVar(&o.RecoveryLimit, "recovery-limit", 30*time.Second, "maximum time from server stop to ready")
 	verbose := flag.Bool("v", false, "print the service's JSON logs to stderr")
+	batch := flag.Int("batch-workers", 0, "ORDER_BATCH_WORKERS for the service (0: off)")
 	flag.Parse()
+	if *batch > 0 {
+		o.Env = map[string]string{"ORDER_BATCH_WORKERS": fmt.Sprint(*batch)}
+	}
 	if *verbose {
 		o.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}

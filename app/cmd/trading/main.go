@@ -4,6 +4,8 @@
 // Usage:
 //
 //	trading               serve (configuration from environment variables)
+//	trading -migrate      apply schema migrations and create the application
+//	                      role as the master user, then exit (the migrate step)
 //	trading -healthcheck  probe http://127.0.0.1:$APP_PORT/healthz, exit 0 or 1
 package main
 
@@ -21,16 +23,55 @@ import (
 	"time"
 
 	"github.com/trading-ha/trading-ha/app/internal/config"
+	"github.com/trading-ha/trading-ha/app/internal/retry"
 	"github.com/trading-ha/trading-ha/app/internal/service"
+	"github.com/trading-ha/trading-ha/app/internal/store"
 )
 
 func main() {
 	healthcheck := flag.Bool("healthcheck", false, "probe the local /healthz endpoint and exit 0 (healthy) or 1")
+	migrateOnly := flag.Bool("migrate", false, "apply migrations and create the application role, then exit")
 	flag.Parse()
 	if *healthcheck {
 		os.Exit(runHealthcheck(os.Getenv("APP_PORT")))
 	}
+	if *migrateOnly {
+		os.Exit(runMigrate())
+	}
 	os.Exit(run())
+}
+
+// runMigrate is the migrate step: the only user of the master credentials.
+func runMigrate() int {
+	cfg, err := config.LoadMigrate(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "trading -migrate: refusing to start: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	admin := store.AdminConfig{
+		DSN: store.DSN{Host: cfg.Host, Port: cfg.Port, Database: cfg.Database, User: cfg.AdminUser,
+			SSLMode: cfg.SSLMode, RootCert: cfg.CABundle, ReadWrite: true},
+		Credentials: store.StaticPassword(cfg.AdminPassword), AppRole: cfg.AppRole, AppPassword: cfg.AppPassword,
+	}
+	var applied []string
+	err = retry.Do(ctx, retry.Policy{Attempts: 1000, Base: 250 * time.Millisecond, Max: 5 * time.Second}, func(attempt int, err error) {
+		log.Warn("migrate step retrying", slog.Int("attempt", attempt), slog.String("error", err.Error()))
+	}, func(ctx context.Context) error {
+		var err error
+		applied, err = store.MigrateAsAdmin(ctx, admin)
+		return err
+	})
+	if err != nil {
+		log.Error("migrate step failed", slog.String("error", err.Error()))
+		return 1
+	}
+	log.Info("migrate step complete", slog.Any("applied", applied), slog.String("app_role", cfg.AppRole))
+	return 0
 }
 
 func run() int {

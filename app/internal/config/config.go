@@ -39,10 +39,63 @@ type Config struct {
 	DBPort int
 	// DBName is the database name (DB_NAME).
 	DBName string
-	// DBUser is the database user name (DB_USERNAME).
+	// DBUser is the application role the service connects as (DB_USERNAME).
 	DBUser string
-	// DBPassword is the database password (DB_PASSWORD). Never logged.
+	// DBAuthMode is iam (default) or password (DB_AUTH_MODE).
+	DBAuthMode string
+	// DBPassword is a static password (DB_PASSWORD, password mode). Never logged.
 	DBPassword string
+	// DBPasswordFile is a file holding the password, re-read on change and
+	// after an authentication failure (DB_PASSWORD_FILE, password mode).
+	DBPasswordFile string
+	// DBMigrations is wait (default: wait for the migrate step) or apply
+	// (apply them with the service's own role; local development only).
+	DBMigrations string
+	// DBAuthFailureLiveness fails /healthz after database authentication
+	// has failed for this long (DB_AUTH_FAILURE_LIVENESS, default 60s).
+	DBAuthFailureLiveness time.Duration
+	// OIDCIssuer is the token issuer (OIDC_ISSUER).
+	OIDCIssuer string
+	// OIDCAudiences are accepted aud values (OIDC_AUDIENCE, comma-separated).
+	OIDCAudiences []string
+	// OIDCClientIDs are accepted client_id values (OIDC_CLIENT_IDS, comma-separated).
+	OIDCClientIDs []string
+	// OIDCScope is the required scope (OIDC_SCOPE, default trading/orders).
+	OIDCScope string
+	// OIDCJWKSURL overrides the key set URL (OIDC_JWKS_URL).
+	OIDCJWKSURL string
+	// OIDCTraderMap maps client ids to trader ids (OIDC_TRADER_MAP, "client=trader,...").
+	OIDCTraderMap map[string]string
+	// SessionCacheTTL is how long a verified session is cached in memory
+	// (SESSION_CACHE_TTL, default 10s, 0 disables).
+	SessionCacheTTL time.Duration
+	// IdempotencyRetention is how long an Idempotency-Key stays reserved per
+	// trader (IDEMPOTENCY_RETENTION, default 24h).
+	IdempotencyRetention time.Duration
+	// OutboxRetention is how long published outbox rows are kept (OUTBOX_RETENTION, default 24h).
+	OutboxRetention time.Duration
+	// OutboxMaxAttempts dead-letters a row after that many failures (OUTBOX_MAX_ATTEMPTS, default 10).
+	OutboxMaxAttempts int
+	// OutboxPublishTimeout bounds each PutEvents call (OUTBOX_PUBLISH_TIMEOUT, default 10s).
+	OutboxPublishTimeout time.Duration
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics (METRICS_NAMESPACE, default Trading).
+	MetricsNamespace string
+	// MetricsInterval is how often metrics are emitted (METRICS_INTERVAL, default 60s).
+	MetricsInterval time.Duration
+	// ParametersPath is the SSM path of the risk limits and kill switch
+	// (SSM_PARAMETERS_PATH, e.g. /trading/dev; empty: defaults, no SSM).
+	ParametersPath string
+	// ParametersRefresh is the SSM refresh interval (SSM_REFRESH_INTERVAL, default 5s).
+	ParametersRefresh time.Duration
+	// SSMEndpoint overrides the SSM endpoint (SSM_ENDPOINT, tests only).
+	SSMEndpoint string
+	// OrderBatchWorkers is how many order batches (application-level group
+	// commit) run at once (ORDER_BATCH_WORKERS, default 0 = off: one
+	// statement per order; 1-64 enables batching).
+	OrderBatchWorkers int
+	// DrainDelay is how long the service keeps serving after SIGTERM with
+	// readiness failing, before it stops accepting connections (DRAIN_DELAY, default 10s).
+	DrainDelay time.Duration
 	// DBSSLMode is require or verify-full (DB_SSLMODE; default require, or
 	// verify-full when DB_CA_BUNDLE is set).
 	DBSSLMode string
@@ -67,7 +120,21 @@ const (
 	DefaultPort            = 8080
 	DefaultDBPort          = 5432
 	DefaultSessionTTL      = 8 * time.Hour
-	DefaultShutdownTimeout = 25 * time.Second
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultDrainDelay      = 10 * time.Second
+	DefaultScope           = "trading/orders"
+)
+
+// Database authentication modes (DB_AUTH_MODE).
+const (
+	AuthIAM      = "iam"
+	AuthPassword = "password"
+)
+
+// Migration modes (DB_MIGRATIONS).
+const (
+	MigrationsWait  = "wait"
+	MigrationsApply = "apply"
 )
 
 // FieldError describes one missing or invalid variable.
@@ -104,24 +171,60 @@ func FromEnv() (Config, error) { return Load(os.LookupEnv) }
 func Load(lookup func(string) (string, bool)) (Config, error) {
 	l := loader{lookup: lookup}
 	c := Config{
-		Port:                l.port("APP_PORT", DefaultPort),
-		Region:              l.required("AWS_REGION"),
-		LogLevel:            l.level("LOG_LEVEL"),
-		DBWriterHost:        l.required("DB_WRITER_HOST"),
-		DBReaderHost:        l.required("DB_READER_HOST"),
-		DBPort:              l.port("DB_PORT", DefaultDBPort),
-		DBName:              l.required("DB_NAME"),
-		DBUser:              l.required("DB_USERNAME"),
-		DBPassword:          l.required("DB_PASSWORD"),
-		DBCABundle:          l.optional("DB_CA_BUNDLE"),
-		SessionsTable:       l.required("SESSIONS_TABLE"),
-		EventBusName:        l.required("EVENT_BUS_NAME"),
-		SessionTTL:          l.duration("SESSION_TTL", DefaultSessionTTL, time.Minute, 7*24*time.Hour),
-		ShutdownTimeout:     l.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, time.Second, 10*time.Minute),
-		DynamoDBEndpoint:    l.endpoint("DYNAMODB_ENDPOINT"),
-		EventBridgeEndpoint: l.endpoint("EVENTBRIDGE_ENDPOINT"),
+		Port:                  l.port("APP_PORT", DefaultPort),
+		Region:                l.required("AWS_REGION"),
+		LogLevel:              l.level("LOG_LEVEL"),
+		DBWriterHost:          l.required("DB_WRITER_HOST"),
+		DBReaderHost:          l.required("DB_READER_HOST"),
+		DBPort:                l.port("DB_PORT", DefaultDBPort),
+		DBName:                l.required("DB_NAME"),
+		DBUser:                l.required("DB_USERNAME"),
+		DBAuthMode:            l.oneOf("DB_AUTH_MODE", AuthIAM, AuthIAM, AuthPassword),
+		DBPassword:            l.optional("DB_PASSWORD"),
+		DBPasswordFile:        l.optional("DB_PASSWORD_FILE"),
+		DBMigrations:          l.oneOf("DB_MIGRATIONS", MigrationsWait, MigrationsWait, MigrationsApply),
+		DBAuthFailureLiveness: l.duration("DB_AUTH_FAILURE_LIVENESS", time.Minute, time.Second, time.Hour),
+		DBCABundle:            l.optional("DB_CA_BUNDLE"),
+		OIDCIssuer:            l.url("OIDC_ISSUER", true),
+		OIDCAudiences:         l.list("OIDC_AUDIENCE"),
+		OIDCClientIDs:         l.list("OIDC_CLIENT_IDS"),
+		OIDCScope:             l.withDefault("OIDC_SCOPE", DefaultScope),
+		OIDCJWKSURL:           l.url("OIDC_JWKS_URL", false),
+		OIDCTraderMap:         l.pairs("OIDC_TRADER_MAP"),
+		SessionCacheTTL:       l.duration("SESSION_CACHE_TTL", 10*time.Second, 0, time.Minute),
+		IdempotencyRetention:  l.duration("IDEMPOTENCY_RETENTION", 24*time.Hour, time.Hour, 30*24*time.Hour),
+		OutboxRetention:       l.duration("OUTBOX_RETENTION", 24*time.Hour, time.Minute, 30*24*time.Hour),
+		OutboxMaxAttempts:     l.intRange("OUTBOX_MAX_ATTEMPTS", 10, 1, 1000),
+		OutboxPublishTimeout:  l.duration("OUTBOX_PUBLISH_TIMEOUT", 10*time.Second, 100*time.Millisecond, time.Minute),
+		MetricsNamespace:      l.withDefault("METRICS_NAMESPACE", "Trading"),
+		MetricsInterval:       l.duration("METRICS_INTERVAL", time.Minute, time.Second, time.Hour),
+		ParametersPath:        l.ssmPath("SSM_PARAMETERS_PATH"),
+		ParametersRefresh:     l.duration("SSM_REFRESH_INTERVAL", 5*time.Second, 100*time.Millisecond, 5*time.Minute),
+		SSMEndpoint:           l.endpoint("SSM_ENDPOINT"),
+		DrainDelay:            l.duration("DRAIN_DELAY", DefaultDrainDelay, 0, 5*time.Minute),
+		SessionsTable:         l.required("SESSIONS_TABLE"),
+		EventBusName:          l.required("EVENT_BUS_NAME"),
+		SessionTTL:            l.duration("SESSION_TTL", DefaultSessionTTL, time.Minute, 7*24*time.Hour),
+		ShutdownTimeout:       l.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, time.Second, 10*time.Minute),
+		DynamoDBEndpoint:      l.endpoint("DYNAMODB_ENDPOINT"),
+		EventBridgeEndpoint:   l.endpoint("EVENTBRIDGE_ENDPOINT"),
 	}
 	c.DBSSLMode = l.sslMode(c.DBCABundle)
+	if c.DBAuthMode == AuthPassword && c.DBPassword == "" && c.DBPasswordFile == "" {
+		l.fail("DB_PASSWORD_FILE", "password mode needs DB_PASSWORD_FILE (re-read on rotation) or DB_PASSWORD")
+	}
+	if c.DBAuthMode == AuthIAM && (c.DBPassword != "" || c.DBPasswordFile != "") {
+		l.fail("DB_AUTH_MODE", "iam mode takes no DB_PASSWORD/DB_PASSWORD_FILE (set DB_AUTH_MODE=password to use one)")
+	}
+	if c.DBAuthMode == AuthIAM && c.DBSSLMode != SSLModeVerifyFull {
+		l.fail("DB_CA_BUNDLE", "iam mode sends a bearer token as the password: it needs verify-full with the RDS CA bundle")
+	}
+	if c.OIDCIssuer != "" && len(c.OIDCAudiences) == 0 && len(c.OIDCClientIDs) == 0 {
+		l.fail("OIDC_CLIENT_IDS", "set OIDC_CLIENT_IDS (Cognito client-credentials clients) or OIDC_AUDIENCE")
+	}
+	if c.DrainDelay+c.ShutdownTimeout > 10*time.Minute {
+		l.fail("DRAIN_DELAY", "DRAIN_DELAY + SHUTDOWN_TIMEOUT must stay below ECS stopTimeout")
+	}
 	if c.DBCABundle != "" {
 		if f, err := os.Open(c.DBCABundle); err != nil {
 			l.fail("DB_CA_BUNDLE", fmt.Sprintf("cannot read CA bundle: %v", err))
@@ -146,6 +249,14 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_port", c.DBPort),
 		slog.String("db_name", c.DBName),
 		slog.String("db_username", c.DBUser),
+		slog.String("db_auth_mode", c.DBAuthMode),
+		slog.String("db_migrations", c.DBMigrations),
+		slog.String("oidc_issuer", c.OIDCIssuer),
+		slog.Int("oidc_client_ids", len(c.OIDCClientIDs)),
+		slog.String("oidc_scope", c.OIDCScope),
+		slog.String("ssm_parameters_path", c.ParametersPath),
+		slog.String("metrics_namespace", c.MetricsNamespace),
+		slog.Duration("drain_delay", c.DrainDelay),
 		slog.String("db_sslmode", c.DBSSLMode),
 		slog.Bool("db_ca_bundle_set", c.DBCABundle != ""),
 		slog.String("sessions_table", c.SessionsTable),
@@ -207,6 +318,92 @@ func (l *loader) duration(name string, def, min, max time.Duration) time.Duratio
 	return d
 }
 
+func (l *loader) withDefault(name, def string) string {
+	if v := l.optional(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(l.optional(name))
+	if v == "" {
+		return def
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.fail(name, fmt.Sprintf("must be one of %s, got %q", strings.Join(allowed, ", "), v))
+	return def
+}
+
+func (l *loader) intRange(name string, def, lo, hi int) int {
+	v := l.optional(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		l.fail(name, fmt.Sprintf("must be an integer %d-%d, got %q", lo, hi, v))
+		return def
+	}
+	return n
+}
+
+func (l *loader) list(name string) []string {
+	var out []string
+	for _, p := range strings.Split(l.optional(name), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (l *loader) pairs(name string) map[string]string {
+	out := map[string]string{}
+	for _, p := range l.list(name) {
+		k, v, ok := strings.Cut(p, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			l.fail(name, fmt.Sprintf("entries must look like client-id=TRADER, got %q", p))
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func (l *loader) url(name string, required bool) string {
+	v := l.optional(name)
+	if v == "" {
+		if required {
+			l.fail(name, "is required but not set")
+		}
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		l.fail(name, fmt.Sprintf("must be an https URL, got %q", v))
+		return ""
+	}
+	return strings.TrimRight(v, "/")
+}
+
+func (l *loader) ssmPath(name string) string {
+	v := l.optional(name)
+	if v == "" {
+		return ""
+	}
+	if !strings.HasPrefix(v, "/") || strings.Contains(v, " ") {
+		l.fail(name, fmt.Sprintf("must be an SSM path such as /trading/dev, got %q", v))
+		return ""
+	}
+	return strings.TrimRight(v, "/")
+}
+
 func (l *loader) level(name string) slog.Level {
 	v := strings.ToLower(l.optional(name))
 	switch v {
@@ -253,6 +450,42 @@ func (l *loader) sslMode(caBundle string) string {
 	}
 	l.fail("DB_SSLMODE", fmt.Sprintf("must be require or verify-full, got %q", v))
 	return ""
+}
+
+// MigrateConfig is the configuration of the migrate step (trading -migrate).
+type MigrateConfig struct {
+	// Host, Port, Database, SSLMode and CABundle reach the writer
+	// (DB_WRITER_HOST, DB_PORT, DB_NAME, DB_SSLMODE, DB_CA_BUNDLE).
+	Host     string
+	Port     int
+	Database string
+	SSLMode  string
+	CABundle string
+	// AdminUser and AdminPassword are the master credentials
+	// (DB_MIGRATE_USERNAME, DB_MIGRATE_PASSWORD — the RDS-managed secret).
+	AdminUser, AdminPassword string
+	// AppRole is the role to create (DB_USERNAME).
+	AppRole string
+	// AppPassword optionally sets AppRole's password (DB_APP_PASSWORD; local only).
+	AppPassword string
+	// Timeout bounds the whole step, retries included (MIGRATE_TIMEOUT, default 5m).
+	Timeout time.Duration
+}
+
+// LoadMigrate builds a MigrateConfig using lookup.
+func LoadMigrate(lookup func(string) (string, bool)) (MigrateConfig, error) {
+	l := loader{lookup: lookup}
+	c := MigrateConfig{
+		Host: l.required("DB_WRITER_HOST"), Port: l.port("DB_PORT", DefaultDBPort), Database: l.required("DB_NAME"),
+		CABundle: l.optional("DB_CA_BUNDLE"), AdminUser: l.required("DB_MIGRATE_USERNAME"),
+		AdminPassword: l.required("DB_MIGRATE_PASSWORD"), AppRole: l.required("DB_USERNAME"),
+		AppPassword: l.optional("DB_APP_PASSWORD"), Timeout: l.duration("MIGRATE_TIMEOUT", 5*time.Minute, 10*time.Second, time.Hour),
+	}
+	c.SSLMode = l.sslMode(c.CABundle)
+	if len(l.errs) > 0 {
+		return MigrateConfig{}, &Error{Fields: l.errs}
+	}
+	return c, nil
 }
 
 // ErrInvalid reports whether err is a configuration error from Load.

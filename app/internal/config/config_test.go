@@ -17,7 +17,9 @@ func env(m map[string]string) func(string) (string, bool) {
 func valid() map[string]string {
 	return map[string]string{
 		"AWS_REGION": "us-east-1", "DB_WRITER_HOST": "w", "DB_READER_HOST": "r", "DB_NAME": "trading",
-		"DB_USERNAME": "u", "DB_PASSWORD": "secret-pw", "SESSIONS_TABLE": "sessions-dev", "EVENT_BUS_NAME": "events-dev",
+		"DB_USERNAME": "u", "DB_AUTH_MODE": "password", "DB_PASSWORD": "secret-pw", "SESSIONS_TABLE": "sessions-dev",
+		"EVENT_BUS_NAME": "events-dev", "OIDC_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X",
+		"OIDC_CLIENT_IDS": "desk1,desk2",
 	}
 }
 
@@ -27,22 +29,25 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 8080 || c.DBPort != 5432 || c.DBSSLMode != SSLModeRequire || c.SessionTTL != 8*time.Hour ||
-		c.ShutdownTimeout != 25*time.Second || c.LogLevel != slog.LevelInfo {
+		c.ShutdownTimeout != 15*time.Second || c.LogLevel != slog.LevelInfo || c.DrainDelay != 10*time.Second ||
+		c.OIDCScope != "trading/orders" || len(c.OIDCClientIDs) != 2 || c.DBMigrations != MigrationsWait ||
+		c.IdempotencyRetention != 24*time.Hour || c.OutboxMaxAttempts != 10 || c.ParametersRefresh != 5*time.Second {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 }
 
 func TestLoadListsEveryProblem(t *testing.T) {
 	m := map[string]string{"APP_PORT": "99999", "DB_SSLMODE": "prefer", "SESSION_TTL": "forever",
-		"SHUTDOWN_TIMEOUT": "1ms", "LOG_LEVEL": "loud", "DYNAMODB_ENDPOINT": "not a url"}
+		"SHUTDOWN_TIMEOUT": "1ms", "LOG_LEVEL": "loud", "DYNAMODB_ENDPOINT": "not a url", "DB_AUTH_MODE": "password",
+		"OIDC_TRADER_MAP": "nope", "SSM_PARAMETERS_PATH": "trading"}
 	_, err := Load(env(m))
 	var ce *Error
 	if !errors.As(err, &ce) || !ErrInvalid(err) {
 		t.Fatalf("want *Error, got %v", err)
 	}
 	want := []string{"APP_PORT", "AWS_REGION", "DB_WRITER_HOST", "DB_READER_HOST", "DB_NAME", "DB_USERNAME",
-		"DB_PASSWORD", "SESSIONS_TABLE", "EVENT_BUS_NAME", "SESSION_TTL", "SHUTDOWN_TIMEOUT", "LOG_LEVEL",
-		"DYNAMODB_ENDPOINT", "DB_SSLMODE"}
+		"DB_PASSWORD_FILE", "SESSIONS_TABLE", "EVENT_BUS_NAME", "SESSION_TTL", "SHUTDOWN_TIMEOUT", "LOG_LEVEL",
+		"DYNAMODB_ENDPOINT", "DB_SSLMODE", "OIDC_ISSUER", "OIDC_TRADER_MAP", "SSM_PARAMETERS_PATH"}
 	got := map[string]bool{}
 	for _, f := range ce.Fields {
 		got[f.Var] = true
@@ -108,5 +113,26 @@ func TestLogValueHidesPassword(t *testing.T) {
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("cfg", slog.Any("config", c))
 	if strings.Contains(b.String(), "secret-pw") {
 		t.Fatalf("password logged: %s", b.String())
+	}
+}
+
+func TestIAMModeNeedsVerifyFullAndNoPassword(t *testing.T) {
+	m := valid()
+	m["DB_AUTH_MODE"] = "iam"
+	_, err := Load(env(m))
+	if err == nil || !strings.Contains(err.Error(), "DB_AUTH_MODE") || !strings.Contains(err.Error(), "DB_CA_BUNDLE") {
+		t.Fatalf("iam with a password and no CA bundle: %v", err)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	_ = os.WriteFile(ca, []byte("pem"), 0o600)
+	delete(m, "DB_PASSWORD")
+	m["DB_CA_BUNDLE"] = ca
+	if c, err := Load(env(m)); err != nil || c.DBAuthMode != AuthIAM {
+		t.Fatalf("iam: %+v %v", c, err)
+	}
+	m = valid()
+	delete(m, "OIDC_CLIENT_IDS")
+	if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), "OIDC_CLIENT_IDS") {
+		t.Fatalf("no audience or client ids: %v", err)
 	}
 }

@@ -1,5 +1,6 @@
 // Package httpapi serves the trading service's HTTP API (see CONTRACT.md):
-// health and readiness probes, sessions and idempotent orders.
+// open health and readiness probes, and bearer-authenticated sessions and
+// idempotent orders bound to the caller's trader identity.
 package httpapi
 
 import (
@@ -14,14 +15,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trading-ha/trading-ha/app/internal/auth"
 	"github.com/trading-ha/trading-ha/app/internal/orders"
 	"github.com/trading-ha/trading-ha/app/internal/retry"
+	"github.com/trading-ha/trading-ha/app/internal/risk"
 	"github.com/trading-ha/trading-ha/app/internal/sessions"
 	"github.com/trading-ha/trading-ha/app/internal/store"
 )
 
-// maxBodyBytes bounds request bodies.
-const maxBodyBytes = 64 << 10
+// MaxBodyBytes bounds request bodies; larger ones answer 413.
+const MaxBodyBytes = 64 << 10
+
+// Header names.
+const (
+	// HeaderSessionID carries the session id (never in the path: paths are logged).
+	HeaderSessionID = "X-Session-ID"
+	// HeaderIdempotencyKey carries the per-trader idempotency key.
+	HeaderIdempotencyKey = "Idempotency-Key"
+)
 
 // Sessions is what the API needs from the session store.
 type Sessions interface {
@@ -32,9 +43,20 @@ type Sessions interface {
 
 // Orders is what the API needs from the order store.
 type Orders interface {
-	CreateOrder(ctx context.Context, sessionID, traderID, key string, req orders.Request) (store.CreateResult, error)
+	CreateOrder(ctx context.Context, traderID, sessionID, key string, req orders.Request) (store.CreateResult, error)
 	GetOrder(ctx context.Context, id string) (orders.Order, error)
 	Ping(ctx context.Context) error
+}
+
+// Authenticator verifies bearer tokens.
+type Authenticator interface {
+	Verify(ctx context.Context, token string) (auth.Principal, error)
+}
+
+// Risk applies pre-trade limits and the kill switch.
+type Risk interface {
+	Check(trader string, req orders.Request) *risk.Rejection
+	Ready(ctx context.Context) error
 }
 
 // API holds the handlers' dependencies.
@@ -43,32 +65,51 @@ type API struct {
 	Sessions Sessions
 	// Orders is the PostgreSQL-backed order store.
 	Orders Orders
+	// Auth verifies bearer tokens (required).
+	Auth Authenticator
+	// Risk checks orders (required).
+	Risk Risk
 	// Logger is the base logger; a request-scoped child carries the request ID.
 	Logger *slog.Logger
 	// OnOrderCreated is called after a new order commits (wakes the relay). May be nil.
 	OnOrderCreated func()
 	// CheckTimeout bounds each readiness check (default 2s).
 	CheckTimeout time.Duration
+	// Liveness, if set, makes /healthz answer 503 when it returns an error
+	// (sustained database authentication failure: ECS replaces the task).
+	Liveness func() error
 
 	draining atomic.Bool
+	started  atomic.Bool
 }
 
 // SetDraining makes /readyz fail from now on (graceful shutdown step one).
 func (a *API) SetDraining() { a.draining.Store(true) }
+
+// SetStarted marks start-up (schema migrations) complete; until then
+// /readyz fails with check "startup".
+func (a *API) SetStarted() { a.started.Store(true) }
 
 // Handler returns the routed, instrumented handler.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.HandleFunc("POST /sessions", a.createSession)
-	mux.HandleFunc("GET /sessions/{id}", a.getSession)
-	mux.HandleFunc("POST /orders", a.createOrder)
-	mux.HandleFunc("GET /orders/{id}", a.getOrder)
+	mux.HandleFunc("POST /sessions", a.authenticated(a.createSession))
+	mux.HandleFunc("GET /sessions/current", a.authenticated(a.getSession))
+	mux.HandleFunc("POST /orders", a.authenticated(a.createOrder))
+	mux.HandleFunc("GET /orders/{id}", a.authenticated(a.getOrder))
 	return a.withRequestContext(mux)
 }
 
-func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	if a.Liveness != nil {
+		if err := a.Liveness(); err != nil {
+			logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "liveness failing", slog.String("error", err.Error()))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy"})
+			return
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
@@ -78,6 +119,8 @@ type readiness struct {
 	Checks  map[string]string `json:"checks"`
 }
 
+// readyz runs the checks in parallel; the response names checks and says
+// ok or fail only: error details go to the log, never to the caller.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	timeout := a.CheckTimeout
 	if timeout <= 0 {
@@ -86,10 +129,16 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	checks := map[string]func(context.Context) error{
 		"database": a.Orders.Ping,
 		"sessions": a.Sessions.Check,
+		"limits":   a.Risk.Ready,
 	}
-	res := readiness{Status: "ready", Checks: map[string]string{"config": "ok"}}
+	res := readiness{Status: "ready", Checks: map[string]string{"startup": "ok"}}
+	if !a.started.Load() {
+		res.Checks["startup"] = "fail"
+		res.Failing = append(res.Failing, "startup")
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	errs := map[string]string{}
 	for name, check := range checks {
 		wg.Add(1)
 		go func() {
@@ -100,8 +149,9 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				res.Checks[name] = "error: " + err.Error()
+				res.Checks[name] = "fail"
 				res.Failing = append(res.Failing, name)
+				errs[name] = err.Error()
 				return
 			}
 			res.Checks[name] = "ok"
@@ -109,17 +159,49 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	if a.draining.Load() {
-		res.Checks["shutdown"] = "draining"
+		res.Checks["shutdown"] = "fail"
 		res.Failing = append(res.Failing, "shutdown")
 	}
 	if len(res.Failing) > 0 {
 		slices.Sort(res.Failing)
 		res.Status = "not_ready"
-		logger(r.Context()).LogAttrs(r.Context(), slog.LevelWarn, "not ready", slog.Any("failing", res.Failing))
+		logger(r.Context()).LogAttrs(r.Context(), slog.LevelWarn, "not ready", slog.Any("failing", res.Failing), slog.Any("errors", errs))
 		writeJSON(w, http.StatusServiceUnavailable, res)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+type principalKey struct{}
+
+// principal returns the verified caller of an authenticated handler.
+func principal(ctx context.Context) auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(auth.Principal)
+	return p
+}
+
+// authenticated requires a verified bearer token (401 otherwise; 503 when
+// the issuer's keys cannot be fetched).
+func (a *API) authenticated(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, err := auth.FromHeader(r.Header.Get("Authorization"))
+		var p auth.Principal
+		if err == nil {
+			p, err = a.Auth.Verify(r.Context(), tok)
+		}
+		if err != nil {
+			if errors.Is(err, auth.ErrKeysUnavailable) {
+				a.dependencyError(w, r, "identity provider", err)
+				return
+			}
+			logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "authentication failed", slog.String("reason", err.Error()))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="trading", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer access token is required", "Authorization")
+			return
+		}
+		setTrader(r.Context(), p.TraderID)
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
 }
 
 type sessionRequest struct {
@@ -127,22 +209,31 @@ type sessionRequest struct {
 }
 
 func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
-	var req sessionRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "body must be a JSON object like {\"trader_id\":\"T-1\"}", "")
+	p := principal(r.Context())
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		a.bodyError(w, err)
 		return
 	}
-	if req.TraderID == "" {
-		writeError(w, http.StatusBadRequest, "trader_id is required", "trader_id")
-		return
+	if len(body) > 0 {
+		m, err := orders.StrictObject(bytesReader(body), []string{"trader_id"})
+		if err != nil {
+			a.bodyError(w, err)
+			return
+		}
+		if raw, ok := m["trader_id"]; ok {
+			var req sessionRequest
+			if err := json.Unmarshal(raw, &req.TraderID); err != nil {
+				writeError(w, http.StatusBadRequest, "invalid_request", "trader_id must be a string", "trader_id")
+				return
+			}
+			if req.TraderID != p.TraderID {
+				writeError(w, http.StatusForbidden, "forbidden", "a session can only be opened for the authenticated trader", "trader_id")
+				return
+			}
+		}
 	}
-	if !sessions.ValidTraderID(req.TraderID) {
-		writeError(w, http.StatusBadRequest, "trader_id must be 1-64 letters, digits, '.', '_', ':' or '-'", "trader_id")
-		return
-	}
-	sess, err := a.Sessions.Create(r.Context(), req.TraderID)
+	sess, err := a.Sessions.Create(r.Context(), p.TraderID)
 	if err != nil {
 		a.dependencyError(w, r, "sessions", err)
 		return
@@ -150,61 +241,78 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, sess)
 }
 
-func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
-	sess, err := a.Sessions.Get(r.Context(), r.PathValue("id"))
+// ownedSession loads the X-Session-ID session and checks it belongs to the
+// caller. It writes the error response and returns false on failure.
+func (a *API) ownedSession(w http.ResponseWriter, r *http.Request, missingStatus int) (sessions.Session, bool) {
+	id := r.Header.Get(HeaderSessionID)
+	if id == "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", HeaderSessionID+" header is required", HeaderSessionID)
+		return sessions.Session{}, false
+	}
+	sess, err := a.Sessions.Get(r.Context(), id)
 	if errors.Is(err, sessions.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "session not found or expired", "")
-		return
+		writeError(w, missingStatus, "session_invalid", "unknown or expired session", HeaderSessionID)
+		return sessions.Session{}, false
 	}
 	if err != nil {
 		a.dependencyError(w, r, "sessions", err)
+		return sessions.Session{}, false
+	}
+	if sess.TraderID != principal(r.Context()).TraderID {
+		writeError(w, http.StatusForbidden, "forbidden", "the session belongs to another trader", HeaderSessionID)
+		return sessions.Session{}, false
+	}
+	return sess, true
+}
+
+func (a *API) getSession(w http.ResponseWriter, r *http.Request) {
+	sess, ok := a.ownedSession(w, r, http.StatusNotFound)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, sess)
 }
 
 func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
-	sessionID := r.Header.Get("X-Session-ID")
-	if sessionID == "" {
-		writeError(w, http.StatusBadRequest, "X-Session-ID header is required", "X-Session-ID")
-		return
-	}
-	key := r.Header.Get("Idempotency-Key")
+	p := principal(r.Context())
+	key := r.Header.Get(HeaderIdempotencyKey)
 	if err := orders.ValidateIdempotencyKey(key); err != nil {
 		writeValidation(w, err)
 		return
 	}
-	req, err := orders.ParseRequest(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	req, err := orders.ParseRequest(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
-		writeValidation(w, err)
+		a.bodyError(w, err)
 		return
 	}
-	sess, err := a.Sessions.Get(r.Context(), sessionID)
-	if errors.Is(err, sessions.ErrNotFound) {
-		writeError(w, http.StatusUnauthorized, "unknown or expired session", "X-Session-ID")
+	sess, ok := a.ownedSession(w, r, http.StatusUnauthorized)
+	if !ok {
 		return
 	}
-	if err != nil {
-		a.dependencyError(w, r, "sessions", err)
+	if rej := a.Risk.Check(p.TraderID, req); rej != nil {
+		if rej.Status == http.StatusServiceUnavailable || rej.Status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "order rejected", slog.String("code", rej.Code))
+		writeError(w, rej.Status, rej.Code, rej.Message, rej.Field)
 		return
 	}
-	res, err := a.Orders.CreateOrder(r.Context(), sess.SessionID, sess.TraderID, key, req)
+	res, err := a.Orders.CreateOrder(r.Context(), p.TraderID, sess.SessionID, key, req)
 	if errors.Is(err, store.ErrKeyReused) {
-		writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key was already used with a different request", "Idempotency-Key")
+		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key was already used with a different request", HeaderIdempotencyKey)
 		return
 	}
 	if err != nil {
 		a.dependencyError(w, r, "database", err)
 		return
 	}
-	log := logger(r.Context())
+	// One log line per request: the access log carries trader, order and
+	// status (201 accepted, 200 replay).
+	setOrder(r.Context(), res.Order.OrderID)
 	if !res.Created {
-		log.LogAttrs(r.Context(), slog.LevelInfo, "idempotent replay", slog.String("order_id", res.Order.OrderID))
 		writeJSON(w, http.StatusOK, res.Order)
 		return
 	}
-	log.LogAttrs(r.Context(), slog.LevelInfo, "order accepted", slog.String("order_id", res.Order.OrderID),
-		slog.String("symbol", res.Order.Symbol), slog.Bool("synthetic", res.Order.Synthetic))
 	if a.OnOrderCreated != nil {
 		a.OnOrderCreated()
 	}
@@ -214,40 +322,57 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
 	o, err := a.Orders.GetOrder(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "order not found", "")
+		writeError(w, http.StatusNotFound, "not_found", "order not found", "")
 		return
 	}
 	if err != nil {
 		a.dependencyError(w, r, "database", err)
 		return
 	}
+	if o.TraderID != principal(r.Context()).TraderID {
+		writeError(w, http.StatusForbidden, "forbidden", "the order belongs to another trader", "")
+		return
+	}
+	setOrder(r.Context(), o.OrderID)
 	writeJSON(w, http.StatusOK, o)
 }
 
-// dependencyError answers 503 (retryable, with Retry-After) when a dependency
-// stayed unavailable and 500 otherwise; details go to the log, not the client.
+func (a *API) bodyError(w http.ResponseWriter, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the limit", "")
+		return
+	}
+	writeValidation(w, err)
+}
+
+// dependencyError answers 503 (retryable, with Retry-After) when a
+// dependency stayed unavailable or refused our credentials, and 500
+// otherwise; details go to the log, not the client.
 func (a *API) dependencyError(w http.ResponseWriter, r *http.Request, dep string, err error) {
-	status, msg := http.StatusInternalServerError, "internal error"
-	if retry.Unavailable(err) || isAWSUnavailable(err) || errors.Is(err, context.DeadlineExceeded) {
-		status, msg = http.StatusServiceUnavailable, dep+" temporarily unavailable; retry (with the same Idempotency-Key for orders)"
+	status, code, msg := http.StatusInternalServerError, "internal", "internal error"
+	if retry.Unavailable(err) || isAWSUnavailable(err) || errors.Is(err, context.DeadlineExceeded) ||
+		store.IsAuthFailure(err) || errors.Is(err, auth.ErrKeysUnavailable) {
+		status, code = http.StatusServiceUnavailable, "unavailable"
+		msg = dep + " temporarily unavailable; retry (with the same Idempotency-Key for orders)"
 		w.Header().Set("Retry-After", "1")
 	}
 	logger(r.Context()).LogAttrs(r.Context(), slog.LevelError, "dependency error",
 		slog.String("dependency", dep), slog.Int("status", status), slog.String("error", err.Error()))
-	writeJSON(w, status, map[string]string{"error": msg, "request_id": RequestID(r.Context())})
+	writeJSON(w, status, map[string]string{"error": msg, "code": code, "request_id": RequestID(r.Context())})
 }
 
 func writeValidation(w http.ResponseWriter, err error) {
 	var ve *orders.ValidationError
 	if errors.As(err, &ve) {
-		writeError(w, http.StatusBadRequest, ve.Error(), ve.Field)
+		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error(), ve.Field)
 		return
 	}
-	writeError(w, http.StatusBadRequest, err.Error(), "")
+	writeError(w, http.StatusBadRequest, "invalid_request", "invalid request", "")
 }
 
-func writeError(w http.ResponseWriter, status int, msg, field string) {
-	body := map[string]string{"error": msg}
+func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+	body := map[string]string{"error": msg, "code": code}
 	if field != "" {
 		body["field"] = field
 	}
@@ -263,4 +388,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // drain discards what is left of a body so keep-alive connections survive.
-func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, maxBodyBytes)) }
+func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, MaxBodyBytes)) }

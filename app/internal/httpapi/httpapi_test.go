@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trading-ha/trading-ha/app/internal/auth"
 	"github.com/trading-ha/trading-ha/app/internal/orders"
 	"github.com/trading-ha/trading-ha/app/internal/retry"
+	"github.com/trading-ha/trading-ha/app/internal/risk"
 	"github.com/trading-ha/trading-ha/app/internal/sessions"
 	"github.com/trading-ha/trading-ha/app/internal/store"
 )
@@ -42,22 +44,22 @@ type fakeOrders struct {
 	pingErr error
 }
 
-func (f *fakeOrders) CreateOrder(_ context.Context, sid, tid, key string, req orders.Request) (store.CreateResult, error) {
+func (f *fakeOrders) CreateOrder(_ context.Context, tid, sid, key string, req orders.Request) (store.CreateResult, error) {
 	if f.fail != nil {
 		return store.CreateResult{}, f.fail
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k := sid + "/" + key
+	k := tid + "/" + key
 	if o, ok := f.byKey[k]; ok {
-		if f.fps[k] != req.Fingerprint() {
+		if f.fps[k] != req.Fingerprint(tid) {
 			return store.CreateResult{}, store.ErrKeyReused
 		}
 		return store.CreateResult{Order: o}, nil
 	}
 	o := orders.Order{OrderID: "o-" + key, SessionID: sid, TraderID: tid, Symbol: req.Symbol, Side: req.Side,
 		Quantity: req.Quantity, LimitPrice: req.LimitPrice, Status: orders.StatusAccepted, IdempotencyKey: key}
-	f.byKey[k], f.fps[k] = o, req.Fingerprint()
+	f.byKey[k], f.fps[k] = o, req.Fingerprint(tid)
 	return store.CreateResult{Order: o, Created: true}, nil
 }
 
@@ -72,14 +74,33 @@ func (f *fakeOrders) GetOrder(_ context.Context, id string) (orders.Order, error
 
 func (f *fakeOrders) Ping(context.Context) error { return f.pingErr }
 
+// fakeAuth accepts "tok-<trader>".
+type fakeAuth struct{}
+
+func (fakeAuth) Verify(_ context.Context, tok string) (auth.Principal, error) {
+	trader, ok := strings.CutPrefix(tok, "tok-")
+	if !ok {
+		return auth.Principal{}, auth.ErrInvalidToken
+	}
+	return auth.Principal{TraderID: trader}, nil
+}
+
+type fakeRisk struct{ rej *risk.Rejection }
+
+func (f *fakeRisk) Check(string, orders.Request) *risk.Rejection { return f.rej }
+func (f *fakeRisk) Ready(context.Context) error                  { return nil }
+
 func newAPI() (*API, *fakeOrders, *fakeSessions) {
 	fo := &fakeOrders{byKey: map[string]orders.Order{}, fps: map[string]string{}}
 	fs := &fakeSessions{}
-	return &API{Sessions: fs, Orders: fo}, fo, fs
+	api := &API{Sessions: fs, Orders: fo, Auth: fakeAuth{}, Risk: &fakeRisk{}}
+	api.SetStarted()
+	return api, fo, fs
 }
 
 func call(h http.Handler, method, path, body string, hdr map[string]string) (*httptest.ResponseRecorder, map[string]any) {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer tok-T-1")
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -152,7 +173,7 @@ func TestReadyz(t *testing.T) {
 		t.Fatalf("ready = %d %v", rec.Code, out)
 	}
 	checks := out["checks"].(map[string]any)
-	for _, c := range []string{"database", "sessions", "config"} {
+	for _, c := range []string{"database", "sessions", "limits", "startup"} {
 		if checks[c] != "ok" {
 			t.Fatalf("check %s = %v", c, checks[c])
 		}
@@ -165,6 +186,9 @@ func TestReadyz(t *testing.T) {
 	}
 	if f := out["failing"].([]any); len(f) != 2 || f[0] != "database" || f[1] != "sessions" {
 		t.Fatalf("failing = %v", f)
+	}
+	if strings.Contains(rec.Body.String(), "refused") || strings.Contains(rec.Body.String(), "table missing") {
+		t.Fatalf("readiness leaks error detail: %s", rec.Body.String())
 	}
 	fo.pingErr, fs.checkErr = nil, nil
 	api.SetDraining()
@@ -193,16 +217,37 @@ func TestRequestID(t *testing.T) {
 func TestSessions(t *testing.T) {
 	api, _, _ := newAPI()
 	h := api.Handler()
-	if rec, out := call(h, "POST", "/sessions", `{"trader_id":"T-1"}`, nil); rec.Code != 201 || out["session_id"] != "s-1" {
+	if rec, out := call(h, "POST", "/sessions", ``, nil); rec.Code != 201 || out["session_id"] != "s-1" || out["trader_id"] != "T-1" {
 		t.Fatalf("create = %d %v", rec.Code, out)
 	}
-	if rec, out := call(h, "POST", "/sessions", `{"trader_id":""}`, nil); rec.Code != 400 || out["field"] != "trader_id" {
-		t.Fatalf("empty trader = %d %v", rec.Code, out)
+	if rec, out := call(h, "POST", "/sessions", `{"trader_id":"T-1"}`, nil); rec.Code != 201 {
+		t.Fatalf("create naming self = %d %v", rec.Code, out)
 	}
-	if rec, _ := call(h, "GET", "/sessions/zzz", "", nil); rec.Code != 404 {
+	if rec, _ := call(h, "POST", "/sessions", `{"trader_id":"T-2"}`, nil); rec.Code != 403 {
+		t.Fatalf("create for another trader = %d, want 403", rec.Code)
+	}
+	if rec, _ := call(h, "GET", "/sessions/current", "", map[string]string{"X-Session-ID": "zzz"}); rec.Code != 404 {
 		t.Fatalf("missing = %d", rec.Code)
 	}
-	if rec, _ := call(h, "DELETE", "/sessions/s-1", "", nil); rec.Code != 405 {
-		t.Fatalf("DELETE = %d, want 405", rec.Code)
+	if rec, _ := call(h, "GET", "/sessions/current", "", map[string]string{"X-Session-ID": "s-1", "Authorization": "Bearer tok-T-2"}); rec.Code != 403 {
+		t.Fatalf("other trader's session = %d, want 403", rec.Code)
+	}
+	if rec, _ := call(h, "GET", "/sessions/current", "", map[string]string{"Authorization": "Bearer nope"}); rec.Code != 401 {
+		t.Fatalf("bad token = %d, want 401", rec.Code)
+	}
+}
+
+func TestRiskRejectionAndBodyLimit(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 503, Code: risk.CodeTradingDisabled, Message: "off"}}
+	rec, out := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"})
+	if rec.Code != 503 || out["code"] != "trading_disabled" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("kill switch = %d %v", rec.Code, out)
+	}
+	api.Risk = &fakeRisk{}
+	big := `{"symbol":"` + strings.Repeat("A", MaxBodyBytes) + `"}`
+	if rec, _ := call(h, "POST", "/orders", big, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"}); rec.Code != 413 {
+		t.Fatalf("oversized = %d, want 413", rec.Code)
 	}
 }

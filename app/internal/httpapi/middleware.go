@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,7 +19,29 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	loggerKey
+	traderKey
 )
+
+// accessInfo is what handlers add to the request's single access-log line.
+type accessInfo struct {
+	trader, orderID string
+}
+
+// setTrader records the authenticated trader for the access log line.
+func setTrader(ctx context.Context, trader string) {
+	if p, ok := ctx.Value(traderKey).(*accessInfo); ok {
+		p.trader = trader
+	}
+}
+
+// setOrder records the order the request created or returned.
+func setOrder(ctx context.Context, orderID string) {
+	if p, ok := ctx.Value(traderKey).(*accessInfo); ok {
+		p.orderID = orderID
+	}
+}
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,128}$`)
 
@@ -73,13 +96,14 @@ func (a *API) withRequestContext(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		l := base.With(slog.String("request_id", id))
-		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), loggerKey, l)
+		var info accessInfo
+		ctx := context.WithValue(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), loggerKey, l), traderKey, &info)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
 				l.LogAttrs(ctx, slog.LevelError, "handler panic", slog.Any("panic", p))
 				if rec.status == 0 {
-					writeError(rec, http.StatusInternalServerError, "internal error", "")
+					writeError(rec, http.StatusInternalServerError, "internal", "internal error", "")
 				}
 			}
 			drain(r.Body)
@@ -87,8 +111,14 @@ func (a *API) withRequestContext(next http.Handler) http.Handler {
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 				level = slog.LevelDebug
 			}
+			if !l.Enabled(ctx, level) {
+				return
+			}
+			// The path never holds a credential: session ids travel in
+			// X-Session-ID, idempotency keys in Idempotency-Key.
 			l.LogAttrs(ctx, level, "http request",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("trader_id", info.trader),
+				slog.String("order_id", info.orderID),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 		}()

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,10 +40,12 @@ var (
 	priceRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 )
 
-// Order is a stored order as returned by the API and published in events.
+// Order is a stored order as returned by the API to its owner.
 type Order struct {
-	OrderID        string    `json:"order_id"`
-	SessionID      string    `json:"session_id"`
+	OrderID string `json:"order_id"`
+	// SessionID is stored for audit but never serialised: it is a
+	// credential-like value that must not reach events, logs or other callers.
+	SessionID      string    `json:"-"`
 	TraderID       string    `json:"trader_id,omitempty"`
 	Symbol         string    `json:"symbol"`
 	Side           string    `json:"side"`
@@ -82,33 +86,100 @@ func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-type wireRequest struct {
-	Symbol     *string         `json:"symbol"`
-	Side       *string         `json:"side"`
-	Quantity   json.RawMessage `json:"quantity"`
-	LimitPrice json.RawMessage `json:"limit_price"`
-	Synthetic  *bool           `json:"synthetic"`
+// fields are the exact JSON member names of an order request.
+var fields = []string{"symbol", "side", "quantity", "limit_price", "synthetic"}
+
+// StrictObject decodes one JSON object from body into its members' raw
+// values, rejecting what encoding/json tolerates: duplicate member names
+// (last-wins there), names that differ from allowed only in case
+// (case-insensitive there), unknown members and trailing data. Errors are
+// *ValidationError; a body over an http.MaxBytesReader limit is returned
+// as the reader's error (answer 413).
+func StrictObject(body io.Reader, allowed []string) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(body)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, invalid("", "body must be a JSON object")
+	}
+	out := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		name, _ := tok.(string)
+		if !slices.Contains(allowed, name) {
+			return nil, invalid(name, "is not a known field (names are case-sensitive)")
+		}
+		if _, dup := out[name]; dup {
+			return nil, invalid(name, "appears more than once")
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, bodyError(err)
+		}
+		out[name] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, bodyError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		return nil, invalid("", "body must contain a single JSON object")
+	}
+	return out, nil
 }
 
-// ParseRequest decodes and validates an order body. Every returned error is a
-// *ValidationError suitable for a 400 response.
-func ParseRequest(body io.Reader) (Request, error) {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	var w wireRequest
-	if err := dec.Decode(&w); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) && ute.Field != "" {
-			return Request{}, invalid(ute.Field, "has the wrong JSON type (%s)", ute.Value)
-		}
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return Request{}, invalid(f, "is not a known field")
-		}
-		return Request{}, invalid("", "body must be a JSON object: %v", err)
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return err
 	}
-	if dec.More() {
-		return Request{}, invalid("", "body must contain a single JSON object")
+	return invalid("", "body must be a JSON object: %v", err)
+}
+
+func optString(raw json.RawMessage, field string) (*string, error) {
+	if raw == nil || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, invalid(field, "has the wrong JSON type (want a string)")
+	}
+	return &s, nil
+}
+
+// ParseRequest decodes and validates an order body strictly (see
+// StrictObject). Every returned error is a *ValidationError suitable for a
+// 400 response, or an *http.MaxBytesError (413).
+func ParseRequest(body io.Reader) (Request, error) {
+	m, err := StrictObject(body, fields)
+	if err != nil {
+		return Request{}, err
+	}
+	var w struct {
+		Symbol, Side         *string
+		Quantity, LimitPrice json.RawMessage
+		Synthetic            *bool
+	}
+	if w.Symbol, err = optString(m["symbol"], "symbol"); err != nil {
+		return Request{}, err
+	}
+	if w.Side, err = optString(m["side"], "side"); err != nil {
+		return Request{}, err
+	}
+	w.Quantity, w.LimitPrice = m["quantity"], m["limit_price"]
+	if raw := m["synthetic"]; raw != nil && string(raw) != "null" {
+		var b bool
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return Request{}, invalid("synthetic", "has the wrong JSON type (want a boolean)")
+		}
+		w.Synthetic = &b
 	}
 	var r Request
 	switch {
@@ -214,11 +285,31 @@ func ValidateIdempotencyKey(k string) error {
 	return nil
 }
 
-// Fingerprint is a stable hash of the request's business fields. A key reused
-// with a different fingerprint is rejected (422) instead of silently
-// returning an order the client did not ask for.
-func (r Request) Fingerprint() string {
+// Event is the OrderPlaced event detail: the order without the session id
+// and the idempotency key (see CONTRACT.md).
+type Event struct {
+	OrderID    string    `json:"order_id"`
+	TraderID   string    `json:"trader_id"`
+	Symbol     string    `json:"symbol"`
+	Side       string    `json:"side"`
+	Quantity   int64     `json:"quantity"`
+	LimitPrice string    `json:"limit_price"`
+	Status     string    `json:"status"`
+	Synthetic  bool      `json:"synthetic"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Event returns the order's event detail.
+func (o Order) Event() Event {
+	return Event{OrderID: o.OrderID, TraderID: o.TraderID, Symbol: o.Symbol, Side: o.Side, Quantity: o.Quantity,
+		LimitPrice: o.LimitPrice, Status: o.Status, Synthetic: o.Synthetic, CreatedAt: o.CreatedAt}
+}
+
+// Fingerprint is a stable hash of the trader and the request's business
+// fields. A key reused with a different fingerprint is rejected (422)
+// instead of silently returning an order the client did not ask for.
+func (r Request) Fingerprint(traderID string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s\x00%t", r.Symbol, r.Side, r.Quantity, r.LimitPrice, r.Synthetic)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%s\x00%t", traderID, r.Symbol, r.Side, r.Quantity, r.LimitPrice, r.Synthetic)
 	return hex.EncodeToString(h.Sum(nil))
 }

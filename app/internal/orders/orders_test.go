@@ -2,6 +2,8 @@ package orders
 
 import (
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -34,6 +36,11 @@ func TestParseRequest(t *testing.T) {
 		{name: "negative price", body: `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"-1"}`, field: "limit_price"},
 		{name: "zero price", body: `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"0.000"}`, field: "limit_price"},
 		{name: "too precise price", body: `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1.00001"}`, field: "limit_price"},
+		{name: "duplicate key", body: `{"symbol":"AAPL","side":"buy","side":"sell","quantity":1,"limit_price":"1"}`, field: "side"},
+		{name: "case-folded name", body: `{"Symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1"}`, field: "Symbol"},
+		{name: "array body", body: `[1]`, field: ""},
+		{name: "truncated", body: `{"symbol":"AAPL"`, field: ""},
+		{name: "synthetic wrong type", body: `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":"yes"}`, field: "synthetic"},
 		{name: "exponent price", body: `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1e3"}`, field: "limit_price"},
 	}
 	for _, tt := range tests {
@@ -72,7 +79,7 @@ func TestValidateIdempotencyKey(t *testing.T) {
 func TestFingerprintDetectsDifferentBodies(t *testing.T) {
 	a := Request{Symbol: "AAPL", Side: "buy", Quantity: 100, LimitPrice: "187.25"}
 	b := a
-	if a.Fingerprint() != b.Fingerprint() {
+	if a.Fingerprint("T-1") != b.Fingerprint("T-1") {
 		t.Fatal("same request, different fingerprint")
 	}
 	for _, mut := range []func(*Request){
@@ -84,14 +91,26 @@ func TestFingerprintDetectsDifferentBodies(t *testing.T) {
 	} {
 		c := a
 		mut(&c)
-		if c.Fingerprint() == a.Fingerprint() {
+		if c.Fingerprint("T-1") == a.Fingerprint("T-1") {
 			t.Errorf("changed request %+v has the same fingerprint", c)
 		}
+	}
+	if a.Fingerprint("T-1") == a.Fingerprint("T-2") {
+		t.Error("the fingerprint does not include the trader")
 	}
 	// Equivalent prices canonicalise to the same fingerprint.
 	p1, _ := CanonicalPrice("187.250")
 	p2, _ := CanonicalPrice("187.25")
 	if p1 != p2 {
 		t.Fatalf("canonical prices differ: %s %s", p1, p2)
+	}
+}
+
+func TestParseRequestOversizedBodyIsMaxBytesError(t *testing.T) {
+	body := `{"symbol":"` + strings.Repeat("A", 100) + `"}`
+	_, err := ParseRequest(http.MaxBytesReader(nil, io.NopCloser(strings.NewReader(body)), 20))
+	var mbe *http.MaxBytesError
+	if !errors.As(err, &mbe) {
+		t.Fatalf("err = %v, want *http.MaxBytesError", err)
 	}
 }

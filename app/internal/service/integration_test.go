@@ -3,12 +3,15 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,29 +21,31 @@ import (
 	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
 )
 
-func startStack(t *testing.T, env map[string]string) *stack.Stack {
+func startStack(t *testing.T, opts stack.Options) *stack.Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var logger *slog.Logger
 	if os.Getenv("TRADING_TEST_LOGS") == "1" {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		opts.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := stack.Start(ctx, stack.Options{Env: env, Logger: logger})
+	s, err := stack.Start(ctx, opts)
 	testkit.SkipOrFail(t, err)
 	t.Cleanup(s.Close)
 	return s
 }
 
 type client struct {
-	t    *testing.T
-	base string
+	t     *testing.T
+	base  string
+	token string
 }
 
-func (c client) do(method, path string, headers map[string]string, body any) (int, map[string]any) {
+func (c client) as(token string) client { c.token = token; return c }
+
+func (c client) raw(method, path string, headers map[string]string, body any) (int, http.Header, []byte) {
 	c.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -55,6 +60,9 @@ func (c client) do(method, path string, headers map[string]string, body any) (in
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
@@ -63,30 +71,41 @@ func (c client) do(method, path string, headers map[string]string, body any) (in
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	var out map[string]any
 	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, raw
+}
+
+func (c client) do(method, path string, headers map[string]string, body any) (int, map[string]any) {
+	c.t.Helper()
+	code, _, raw := c.raw(method, path, headers, body)
+	var out map[string]any
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			c.t.Fatalf("%s %s: non-JSON body %q", method, path, raw)
 		}
 	}
-	return resp.StatusCode, out
+	return code, out
 }
 
 func (c client) session() string {
 	c.t.Helper()
-	code, body := c.do("POST", "/sessions", nil, map[string]any{"trader_id": "T-1"})
+	code, body := c.do("POST", "/sessions", nil, nil)
 	if code != http.StatusCreated {
 		c.t.Fatalf("create session: %d %v", code, body)
 	}
 	return body["session_id"].(string)
 }
 
+func (c client) order(sid, key string, body any) (int, map[string]any) {
+	c.t.Helper()
+	return c.do("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": key}, body)
+}
+
 var order = map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 100, "limit_price": "187.25", "synthetic": false}
 
 func TestServiceEndToEnd(t *testing.T) {
-	s := startStack(t, nil)
-	c := client{t: t, base: s.BaseURL}
+	s := startStack(t, stack.Options{})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
 
 	code, ready := c.do("GET", "/readyz", nil, nil)
 	if code != 200 || ready["status"] != "ready" {
@@ -95,37 +114,40 @@ func TestServiceEndToEnd(t *testing.T) {
 	if code, _ := c.do("GET", "/healthz", nil, nil); code != 200 {
 		t.Fatalf("healthz = %d", code)
 	}
-
 	sid := c.session()
-	code, got := c.do("GET", "/sessions/"+sid, nil, nil)
-	if code != 200 || got["trader_id"] != "T-1" || got["expires_at"] == "" {
+	code, got := c.do("GET", "/sessions/current", map[string]string{"X-Session-ID": sid}, nil)
+	if code != 200 || got["trader_id"] != "desk-a" || got["expires_at"] == "" {
 		t.Fatalf("get session = %d %v", code, got)
 	}
-	if code, _ := c.do("GET", "/sessions/00000000-0000-0000-0000-000000000000", nil, nil); code != 404 {
+	if code, _ := c.do("GET", "/sessions/current", map[string]string{"X-Session-ID": "00000000-0000-0000-0000-000000000000"}, nil); code != 404 {
 		t.Fatalf("unknown session = %d, want 404", code)
 	}
+	if code, _ := c.do("POST", "/sessions", nil, map[string]any{"trader_id": "desk-b"}); code != 403 {
+		t.Fatalf("session for another trader = %d, want 403", code)
+	}
 
-	h := map[string]string{"X-Session-ID": sid, "Idempotency-Key": "k-1"}
-	code, first := c.do("POST", "/orders", h, order)
-	if code != http.StatusCreated || first["status"] != "accepted" || first["limit_price"] != "187.25" {
+	code, first := c.order(sid, "k-1", order)
+	if code != http.StatusCreated || first["status"] != "accepted" || first["limit_price"] != "187.25" || first["trader_id"] != "desk-a" {
 		t.Fatalf("create order = %d %v", code, first)
 	}
-	code, again := c.do("POST", "/orders", h, order)
+	if _, leaked := first["session_id"]; leaked {
+		t.Fatalf("order response carries the session id: %v", first)
+	}
+	code, again := c.order(sid, "k-1", order)
 	if code != http.StatusOK || again["order_id"] != first["order_id"] {
 		t.Fatalf("replay = %d %v, want 200 with order %v", code, again, first["order_id"])
 	}
 	changed := map[string]any{"symbol": "AAPL", "side": "sell", "quantity": 100, "limit_price": "187.25"}
-	if code, body := c.do("POST", "/orders", h, changed); code != http.StatusUnprocessableEntity {
+	if code, body := c.order(sid, "k-1", changed); code != http.StatusUnprocessableEntity {
 		t.Fatalf("key reuse with different body = %d %v, want 422", code, body)
 	}
-	if code, body := c.do("POST", "/orders", map[string]string{"X-Session-ID": "00000000-0000-0000-0000-000000000000", "Idempotency-Key": "k-2"}, order); code != 401 {
+	if code, body := c.order("00000000-0000-0000-0000-000000000000", "k-2", order); code != 401 || body["code"] != "session_invalid" {
 		t.Fatalf("unknown session order = %d %v, want 401", code, body)
 	}
 	if code, body := c.do("POST", "/orders", map[string]string{"X-Session-ID": sid}, order); code != 400 || body["field"] != "Idempotency-Key" {
 		t.Fatalf("missing key = %d %v", code, body)
 	}
-	if code, body := c.do("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": "k-3"},
-		`{"symbol":"AAPL","side":"hold","quantity":1,"limit_price":"1"}`); code != 400 || body["field"] != "side" {
+	if code, body := c.order(sid, "k-3", `{"symbol":"AAPL","side":"hold","quantity":1,"limit_price":"1"}`); code != 400 || body["field"] != "side" {
 		t.Fatalf("bad side = %d %v", code, body)
 	}
 
@@ -138,23 +160,115 @@ func TestServiceEndToEnd(t *testing.T) {
 		t.Fatalf("get bad id = %d", code)
 	}
 
-	// The relay publishes the outbox row to the bus.
 	waitFor(t, 10*time.Second, func() bool { return len(s.Bus.Events()) == 1 })
 	ev := s.Bus.Events()[0]
 	if ev.Source != events.Source || ev.DetailType != "OrderPlaced" || ev.EventBusName != "events-test" {
 		t.Fatalf("event envelope = %+v", ev)
 	}
 	var detail map[string]any
-	if err := json.Unmarshal([]byte(ev.Detail), &detail); err != nil || detail["order_id"] != id {
+	if err := json.Unmarshal([]byte(ev.Detail), &detail); err != nil || detail["order_id"] != id || detail["trader_id"] != "desk-a" {
 		t.Fatalf("event detail = %s (%v)", ev.Detail, err)
+	}
+	if strings.Contains(ev.Detail, sid) || strings.Contains(ev.Detail, "k-1") || strings.Contains(ev.Detail, "session") {
+		t.Fatalf("event carries the session id or idempotency key: %s", ev.Detail)
+	}
+}
+
+func TestUnauthenticatedRequestsAre401(t *testing.T) {
+	s := startStack(t, stack.Options{})
+	c := client{t: t, base: s.BaseURL}
+	foreign, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(f func(map[string]any)) string {
+		cl := s.Issuer.Claims("desk-a")
+		f(cl)
+		return s.Issuer.Sign(cl)
+	}
+	tokens := map[string]string{
+		"none":          "",
+		"bad signature": testkit.SignJWT(foreign, s.Issuer.KID(), s.Issuer.Claims("desk-a")),
+		"wrong issuer":  edit(func(c map[string]any) { c["iss"] = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_evil" }),
+		"expired":       edit(func(c map[string]any) { c["exp"] = time.Now().Add(-5 * time.Minute).Unix() }),
+		"wrong client":  edit(func(c map[string]any) { c["client_id"] = "desk-unknown"; c["sub"] = "desk-unknown" }),
+		"wrong aud":     edit(func(c map[string]any) { delete(c, "client_id"); c["aud"] = "another-api" }),
+		"missing scope": edit(func(c map[string]any) { c["scope"] = "trading/read" }),
+	}
+	sid := c.as(s.Token("desk-a")).session()
+	for name, tok := range tokens {
+		t.Run(name, func(t *testing.T) {
+			c := c.as(tok)
+			c.t = t
+			for _, r := range []struct{ method, path string }{
+				{"POST", "/sessions"}, {"GET", "/sessions/current"}, {"POST", "/orders"}, {"GET", "/orders/00000000-0000-0000-0000-000000000000"},
+			} {
+				code, hdr, body := c.raw(r.method, r.path, map[string]string{"X-Session-ID": sid, "Idempotency-Key": "x"}, order)
+				if code != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("%s %s = %d %s, want 401 with WWW-Authenticate", r.method, r.path, code, body)
+				}
+			}
+		})
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, _ := c.as("").do("GET", p, nil, nil); code != 200 {
+			t.Errorf("%s needs no token, got %d", p, code)
+		}
+	}
+}
+
+func TestOtherTradersOrdersAndSessionsAre403(t *testing.T) {
+	s := startStack(t, stack.Options{})
+	a := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	b := a.as(s.Token("desk-b"))
+	sidA := a.session()
+	code, o := a.order(sidA, "k", order)
+	if code != 201 {
+		t.Fatalf("order = %d %v", code, o)
+	}
+	if code, body := b.do("GET", "/orders/"+o["order_id"].(string), nil, nil); code != 403 || strings.Contains(fmt.Sprint(body), sidA) {
+		t.Fatalf("desk-b reads desk-a's order = %d %v, want 403", code, body)
+	}
+	if code, _ := b.do("GET", "/sessions/current", map[string]string{"X-Session-ID": sidA}, nil); code != 403 {
+		t.Fatalf("desk-b reads desk-a's session = %d, want 403", code)
+	}
+	if code, _ := b.order(sidA, "k2", order); code != 403 {
+		t.Fatalf("desk-b orders in desk-a's session = %d, want 403", code)
+	}
+	// The same key from another trader is that trader's own order.
+	code, ob := b.order(b.session(), "k", order)
+	if code != 201 || ob["order_id"] == o["order_id"] {
+		t.Fatalf("desk-b same key = %d %v", code, ob)
+	}
+}
+
+func TestCrossSessionRetryGivesOneOrder(t *testing.T) {
+	s := startStack(t, stack.Options{})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	code, first := c.order(c.session(), "lost-reply", order)
+	if code != 201 {
+		t.Fatalf("first = %d %v", code, first)
+	}
+	// The reply was lost, the session expired; a new session, same key.
+	code, retry := c.order(c.session(), "lost-reply", order)
+	if code != 200 || retry["order_id"] != first["order_id"] {
+		t.Fatalf("retry in a new session = %d %v, want 200 %v", code, retry, first["order_id"])
+	}
+	var n int
+	if err := s.Service.Store().Writer().QueryRow(context.Background(),
+		`SELECT count(*) FROM orders WHERE idempotency_key = 'lost-reply'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("orders = %d (%v), want 1", n, err)
 	}
 }
 
 func TestConcurrentSameKeyCreatesOneOrder(t *testing.T) {
-	s := startStack(t, nil)
-	c := client{t: t, base: s.BaseURL}
-	sid := c.session()
+	s := startStack(t, stack.Options{})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
 	const n = 24
+	sids := make([]string, 3)
+	for i := range sids {
+		sids[i] = c.session()
+	}
 	var wg sync.WaitGroup
 	codes := make([]int, n)
 	ids := make([]string, n)
@@ -162,7 +276,7 @@ func TestConcurrentSameKeyCreatesOneOrder(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, body := c.do("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": "same-key"}, order)
+			code, body := c.order(sids[i%len(sids)], "same-key", order)
 			codes[i] = code
 			ids[i], _ = body["order_id"].(string)
 		}()
@@ -184,51 +298,164 @@ func TestConcurrentSameKeyCreatesOneOrder(t *testing.T) {
 	if created != 1 {
 		t.Fatalf("%d requests reported 201, want exactly 1", created)
 	}
-	var rows, outbox int
-	pool := s.Service.Store().Writer()
-	ctx := context.Background()
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM orders WHERE idempotency_key = 'same-key'`).Scan(&rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&outbox); err != nil {
-		t.Fatal(err)
-	}
-	if rows != 1 || outbox != 1 {
-		t.Fatalf("orders=%d outbox=%d, want 1 and 1", rows, outbox)
-	}
 }
 
-func TestRelayRetriesBusFailures(t *testing.T) {
-	s := startStack(t, nil)
-	c := client{t: t, base: s.BaseURL}
+func TestStrictJSONAndBodyLimit(t *testing.T) {
+	s := startStack(t, stack.Options{})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
 	sid := c.session()
-	s.Bus.FailNextCalls(5) // beyond the SDK's own 3 attempts
-	s.Bus.FailNextEntries(2)
-	for i := range 12 {
-		if code, body := c.do("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": fmt.Sprintf("r-%d", i)}, order); code != 201 {
-			t.Fatalf("order %d = %d %v", i, code, body)
+	for name, body := range map[string]string{
+		"duplicate key":  `{"symbol":"AAPL","side":"buy","quantity":1,"quantity":1000000,"limit_price":"1"}`,
+		"case-folded":    `{"SYMBOL":"AAPL","side":"buy","quantity":1,"limit_price":"1"}`,
+		"unknown member": `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","account":"x"}`,
+	} {
+		if code, b := c.order(sid, "strict-"+strings.ReplaceAll(name, " ", "-"), body); code != 400 {
+			t.Errorf("%s: %d %v, want 400", name, code, b)
 		}
 	}
-	waitFor(t, 30*time.Second, func() bool {
-		n, err := s.Service.Store().PendingOutbox(context.Background())
-		return err == nil && n == 0
-	})
-	seen := map[string]bool{}
-	for _, e := range s.Bus.Events() {
-		var d map[string]any
-		_ = json.Unmarshal([]byte(e.Detail), &d)
-		seen[d["order_id"].(string)] = true
+	big := `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":false` + strings.Repeat(" ", 70<<10) + `}`
+	if code, b := c.order(sid, "big", big); code != 413 {
+		t.Errorf("oversized body = %d %v, want 413", code, b)
 	}
-	if len(seen) != 12 {
-		t.Fatalf("bus saw %d distinct orders, want 12", len(seen))
+	if code, _ := c.do("POST", "/sessions", nil, `{"trader_id":"desk-a","trader_id":"desk-b"}`); code != 400 {
+		t.Errorf("duplicate key in session body = %d, want 400", code)
 	}
 }
 
-func TestReadinessNamesFailingDependency(t *testing.T) {
-	s := startStack(t, nil)
+func TestRiskLimitsAndKillSwitch(t *testing.T) {
+	s := startStack(t, stack.Options{Parameters: map[string]string{
+		"limits/max-notional": "100000", "reference-prices/AAPL": "185", "limits/price-band-pct": "5",
+	}})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	if code, b := c.order(sid, "n1", map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1000, "limit_price": "187.25"}); code != 422 || b["code"] != "max_notional_exceeded" {
+		t.Fatalf("over max notional = %d %v", code, b)
+	}
+	if code, b := c.order(sid, "n2", map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "250"}); code != 422 || b["code"] != "price_band_exceeded" {
+		t.Fatalf("outside the band = %d %v", code, b)
+	}
+	if code, b := c.order(sid, "ok", order); code != 201 {
+		t.Fatalf("within limits = %d %v", code, b)
+	}
+	s.SSM.Set(stack.ParametersPath+"/flags/trading-enabled", "false")
+	flipped := time.Now()
+	var code int
+	var body map[string]any
+	for i := 0; ; i++ {
+		code, body = c.order(sid, fmt.Sprintf("kill-%d", i), order)
+		if code == 503 {
+			break
+		}
+		if time.Since(flipped) > time.Second { // refresh interval 200ms
+			t.Fatalf("orders still accepted %s after the kill switch: %d %v", time.Since(flipped), code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if body["code"] != "trading_disabled" {
+		t.Fatalf("kill switch answer = %d %v", code, body)
+	}
+	t.Logf("kill switch effective after %s", time.Since(flipped).Round(time.Millisecond))
+	s.SSM.Set(stack.ParametersPath+"/flags/trading-enabled", "true")
+	waitFor(t, 2*time.Second, func() bool { code, _ := c.order(sid, "back", order); return code == 201 })
+}
+
+func TestRotatedPasswordRecoversWithoutRedeploy(t *testing.T) {
+	s := startStack(t, stack.Options{Env: map[string]string{"DB_AUTH_FAILURE_LIVENESS": "2s"}})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	ctx := context.Background()
+	if code, _ := c.order(sid, "before", order); code != 201 {
+		t.Fatal("order before rotation failed")
+	}
+	// Rotation: the role's password changes; the secret store still holds
+	// the old one for a moment; every connection re-dials.
+	if err := s.RotatePassword(ctx, "rotated-1", false, true); err != nil {
+		t.Fatal(err)
+	}
+	code, body := c.order(sid, "during", order)
+	if code != 503 || body["code"] != "unavailable" || strings.Contains(fmt.Sprint(body), "28P01") {
+		t.Fatalf("order with a stale credential = %d %v, want 503 without detail", code, body)
+	}
+	if code, _ := c.do("GET", "/readyz", nil, nil); code != 503 {
+		t.Fatalf("readyz with a stale credential = %d, want 503", code)
+	}
+	// Sustained failure fails liveness, so ECS would replace the task.
+	waitFor(t, 10*time.Second, func() bool {
+		_, _ = c.do("GET", "/readyz", nil, nil) // readiness probes keep observing the failure
+		code, _ := c.do("GET", "/healthz", nil, nil)
+		return code == 503
+	})
+	// The secret store gets the new value: no restart, no redeploy.
+	if err := s.WriteSecret("rotated-1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { code, _ := c.do("GET", "/readyz", nil, nil); return code == 200 })
+	if code, body := c.order(sid, "during", order); code != 201 {
+		t.Fatalf("retry after rotation = %d %v", code, body)
+	}
+	if code, _ := c.do("GET", "/healthz", nil, nil); code != 200 {
+		t.Fatalf("healthz after recovery = %d", code)
+	}
+}
+
+func TestPoisonEventsDoNotDelayOthers(t *testing.T) {
+	s := startStack(t, stack.Options{Parameters: map[string]string{"limits/max-orders-per-second": "1000"}})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	s.Bus.Poison(func(detail string) bool { return strings.Contains(detail, `"symbol":"POISON"`) })
+	poison := map[string]any{"symbol": "POISON", "side": "buy", "quantity": 1, "limit_price": "1"}
+	for i := range 10 {
+		if code, b := c.order(sid, fmt.Sprintf("p-%d", i), poison); code != 201 {
+			t.Fatalf("poison order %d = %d %v", i, code, b)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // the relay has tried (and failed) the poison rows
+	start := time.Now()
+	code, good := c.order(sid, "good", order)
+	if code != 201 {
+		t.Fatalf("good order = %d", code)
+	}
+	waitFor(t, 3*time.Second, func() bool {
+		for _, e := range s.Bus.Events() {
+			if strings.Contains(e.Detail, good["order_id"].(string)) {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("good event published %s after 10 poison rows", time.Since(start).Round(time.Millisecond))
+}
+
+func TestListensFirstAndReportsNotReadyUntilMigrated(t *testing.T) {
+	s := startStack(t, stack.Options{SkipWaitReady: true})
+	c := client{t: t, base: s.BaseURL}
+	if code, _ := c.do("GET", "/healthz", nil, nil); code != 200 {
+		t.Fatalf("healthz before migration = %d, want 200 (the port is open)", code)
+	}
+	code, body := c.do("GET", "/readyz", nil, nil)
+	if code != 503 || body["checks"].(map[string]any)["startup"] != "fail" {
+		t.Fatalf("readyz before migration = %d %v", code, body)
+	}
+	for _, v := range body["checks"].(map[string]any) {
+		if v != "ok" && v != "fail" {
+			t.Fatalf("readiness leaks detail: %v", body)
+		}
+	}
+	if err := s.Migrate(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WaitReady(context.Background(), 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadinessNamesFailingDependencyWithoutDetail(t *testing.T) {
+	s := startStack(t, stack.Options{})
 	c := client{t: t, base: s.BaseURL}
 	s.Dynalite.Close()
-	code, body := c.do("GET", "/readyz", nil, nil)
+	code, raw := func() (int, string) { code, _, b := c.raw("GET", "/readyz", nil, nil); return code, string(b) }()
+	var body map[string]any
+	_ = json.Unmarshal([]byte(raw), &body)
 	if code != 503 || body["status"] != "not_ready" {
 		t.Fatalf("readyz = %d %v", code, body)
 	}
@@ -236,19 +463,26 @@ func TestReadinessNamesFailingDependency(t *testing.T) {
 	if len(failing) != 1 || failing[0] != "sessions" {
 		t.Fatalf("failing = %v, want [sessions]", body["failing"])
 	}
+	if strings.Contains(raw, "error") || strings.Contains(raw, "127.0.0.1") || strings.Contains(raw, "sessions-test") {
+		t.Fatalf("readyz leaks internal detail: %s", raw)
+	}
 	if code, _ := c.do("GET", "/healthz", nil, nil); code != 200 {
 		t.Fatalf("healthz must not depend on dependencies, got %d", code)
 	}
 }
 
 func TestGracefulShutdownDrainsInFlight(t *testing.T) {
-	s := startStack(t, nil)
-	c := client{t: t, base: s.BaseURL}
+	s := startStack(t, stack.Options{Env: map[string]string{"DRAIN_DELAY": "1s"}})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
 	sid := c.session()
 	ctx := context.Background()
 
 	// Hold a lock so the next order blocks inside its transaction.
-	lockTx, err := s.Service.Store().Writer().Begin(ctx)
+	conn, err := pgxConnect(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockTx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,15 +491,23 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 	}
 	result := make(chan int, 1)
 	go func() {
-		code, _ := c.do("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": "in-flight"}, order)
+		code, _ := c.order(sid, "in-flight", order)
 		result <- code
 	}()
 	time.Sleep(300 * time.Millisecond) // the request is now in flight
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- s.Shutdown() }()
 	time.Sleep(300 * time.Millisecond)
+	// Within the drain delay: not ready, but still serving.
+	if code, _ := c.do("GET", "/readyz", nil, nil); code != 503 {
+		t.Fatalf("readyz while draining = %d, want 503", code)
+	}
+	if code, _ := c.do("GET", "/healthz", nil, nil); code != 200 {
+		t.Fatalf("healthz while draining = %d, want 200", code)
+	}
+	time.Sleep(1200 * time.Millisecond)
 	if _, err := http.Get(s.BaseURL + "/healthz"); err == nil {
-		t.Fatal("new connections still accepted while draining")
+		t.Fatal("new connections still accepted after the drain delay")
 	}
 	if err := lockTx.Rollback(ctx); err != nil {
 		t.Fatal(err)
@@ -286,5 +528,97 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %s", limit)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRelayRetriesBusFailures(t *testing.T) {
+	s := startStack(t, stack.Options{})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	s.Bus.FailNextCalls(5) // beyond the SDK's own 3 attempts
+	s.Bus.FailNextEntries(2)
+	for i := range 12 {
+		if code, body := c.order(sid, fmt.Sprintf("r-%d", i), order); code != 201 {
+			t.Fatalf("order %d = %d %v", i, code, body)
+		}
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		n, err := s.Service.Store().PendingOutbox(context.Background())
+		return err == nil && n == 0
+	})
+	seen := map[string]bool{}
+	for _, e := range s.Bus.Events() {
+		var d map[string]any
+		_ = json.Unmarshal([]byte(e.Detail), &d)
+		seen[d["order_id"].(string)] = true
+	}
+	if len(seen) != 12 {
+		t.Fatalf("bus saw %d distinct orders, want 12", len(seen))
+	}
+	var dead int
+	if err := s.Service.Store().Writer().QueryRow(context.Background(), `SELECT count(*) FROM outbox_dead_letter`).Scan(&dead); err != nil || dead != 0 {
+		t.Fatalf("transient bus failures dead-lettered %d rows (%v)", dead, err)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
+	var logs syncBuffer
+	opts := stack.Options{Env: map[string]string{"METRICS_INTERVAL": "1s", "LOG_LEVEL": "debug"},
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if testing.Short() {
+		t.Skip("integration test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := stack.Start(ctx, opts)
+	testkit.SkipOrFail(t, err)
+	t.Cleanup(s.Close)
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	code, o := c.order(sid, "secret-key-123", order)
+	if code != 201 {
+		t.Fatalf("order = %d", code)
+	}
+	c.do("GET", "/orders/"+o["order_id"].(string), nil, nil)
+	c.do("GET", "/sessions/current", map[string]string{"X-Session-ID": sid}, nil)
+	var emf map[string]any
+	waitFor(t, 10*time.Second, func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `"_aws"`) && json.Unmarshal([]byte(line), &emf) == nil {
+				return true
+			}
+		}
+		return false
+	})
+	meta := emf["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	if meta["Namespace"] != "Trading/test" || emf["Service"] != "trading" {
+		t.Fatalf("EMF line = %v", emf)
+	}
+	for _, m := range []string{"OutboxOldestUnpublishedAgeSeconds", "OutboxDeadLetterCount", "OutboxPending"} {
+		if _, ok := emf[m].(float64); !ok {
+			t.Errorf("EMF line lacks %s: %v", m, emf)
+		}
+	}
+	all := logs.String()
+	if strings.Contains(all, sid) || strings.Contains(all, "secret-key-123") || strings.Contains(all, s.Token("desk-a")[:40]) {
+		t.Fatal("logs contain a session id, an idempotency key or a token")
 	}
 }

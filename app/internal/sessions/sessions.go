@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -137,4 +138,69 @@ func decode(item map[string]types.AttributeValue) (Session, error) {
 		return Session{}, fmt.Errorf("decode session expires_at: %w", err)
 	}
 	return sess, nil
+}
+
+// Cache wraps a session lookup with a short in-memory cache of live
+// sessions, so an order does not pay a consistent DynamoDB read each time.
+// Only found sessions are cached, never past their expiry.
+type Cache struct {
+	// Store is the backing store.
+	Store *Store
+	// TTL bounds how long an entry is served from memory.
+	TTL time.Duration
+
+	mu      sync.Mutex
+	entries map[string]cached
+}
+
+type cached struct {
+	sess  Session
+	until time.Time
+}
+
+// maxCachedSessions bounds the cache; it is cleared when full.
+const maxCachedSessions = 50000
+
+// Create implements the API's session store.
+func (c *Cache) Create(ctx context.Context, traderID string) (Session, error) {
+	sess, err := c.Store.Create(ctx, traderID)
+	if err == nil {
+		c.put(sess)
+	}
+	return sess, err
+}
+
+// Get returns a live session, from memory when it was read within TTL.
+func (c *Cache) Get(ctx context.Context, id string) (Session, error) {
+	now := c.Store.now()
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.sess, nil
+	}
+	sess, err := c.Store.Get(ctx, id)
+	if err == nil {
+		c.put(sess)
+	}
+	return sess, err
+}
+
+// Check implements the API's readiness check.
+func (c *Cache) Check(ctx context.Context) error { return c.Store.Check(ctx) }
+
+func (c *Cache) put(sess Session) {
+	if c.TTL <= 0 {
+		return
+	}
+	until := c.Store.now().Add(c.TTL)
+	if sess.ExpiresAt.Before(until) {
+		until = sess.ExpiresAt
+	}
+	c.mu.Lock()
+	if c.entries == nil || len(c.entries) >= maxCachedSessions {
+		c.entries = map[string]cached{}
+	}
+	c.entries[sess.SessionID] = cached{sess: sess, until: until}
+	c.mu.Unlock()
 }

@@ -59,3 +59,44 @@ func TestValidTraderID(t *testing.T) {
 		}
 	}
 }
+
+type countingAPI struct {
+	memAPI
+	gets int
+}
+
+func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.gets++
+	return c.memAPI.GetItem(ctx, in, o...)
+}
+
+func TestCacheServesLiveSessionsBriefly(t *testing.T) {
+	api := &countingAPI{memAPI: memAPI{items: map[string]map[string]types.AttributeValue{}}}
+	s := New(api, "sessions-test", 30*time.Second)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	c := &Cache{Store: s, TTL: 10 * time.Second}
+	sess, err := c.Create(context.Background(), "T-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if got, err := c.Get(context.Background(), sess.SessionID); err != nil || got.TraderID != "T-1" {
+			t.Fatalf("get: %+v %v", got, err)
+		}
+	}
+	if api.gets != 0 {
+		t.Fatalf("%d GetItem calls within the cache TTL, want 0", api.gets)
+	}
+	now = now.Add(11 * time.Second)
+	if _, err := c.Get(context.Background(), sess.SessionID); err != nil || api.gets != 1 {
+		t.Fatalf("after TTL: gets=%d err=%v", api.gets, err)
+	}
+	now = now.Add(25 * time.Second) // past the session's own expiry
+	if _, err := c.Get(context.Background(), sess.SessionID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expired session served from cache: %v", err)
+	}
+	if _, err := c.Get(context.Background(), "00000000-0000-0000-0000-000000000000"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,10 +33,11 @@ var (
 	ErrKeyReused = errors.New("idempotency key reused with a different request")
 )
 
-// DSN describes how to reach one database endpoint.
+// DSN describes how to reach one database endpoint. The password is not
+// part of it: Options.Credentials supplies one per connection.
 type DSN struct {
-	Host, Database, User, Password string
-	Port                           int
+	Host, Database, User string
+	Port                 int
 	// SSLMode is "require" or "verify-full" (tests may use "disable").
 	SSLMode string
 	// RootCert is an optional PEM CA bundle path (needed by verify-full).
@@ -46,7 +48,7 @@ type DSN struct {
 	ReadWrite bool
 }
 
-// String renders a libpq URL; it contains the password, so never log it.
+// String renders a libpq URL (without a password).
 func (d DSN) String() string {
 	q := url.Values{}
 	q.Set("sslmode", d.SSLMode)
@@ -60,7 +62,7 @@ func (d DSN) String() string {
 	}
 	u := url.URL{
 		Scheme:   "postgres",
-		User:     url.UserPassword(d.User, d.Password),
+		User:     url.User(d.User),
 		Host:     net.JoinHostPort(d.Host, strconv.Itoa(d.Port)),
 		Path:     "/" + d.Database,
 		RawQuery: q.Encode(),
@@ -76,14 +78,30 @@ type Options struct {
 	Retry retry.Policy
 	// Logger receives retry and re-dial events.
 	Logger *slog.Logger
+	// Credentials supplies each new connection's password or IAM token (required).
+	Credentials CredentialSource
+	// KeyRetention is how long an idempotency key stays reserved (default 24h).
+	KeyRetention time.Duration
+	// BatchWorkers is how many order batches run at once (default 4;
+	// negative disables batching: one statement per order).
+	BatchWorkers int
+	// MaxBatch caps the orders per batch statement (default 32).
+	MaxBatch int
 }
 
 // Store is the PostgreSQL-backed order store.
 type Store struct {
-	writer *pgxpool.Pool
-	reader *pgxpool.Pool
-	retry  retry.Policy
-	log    *slog.Logger
+	writer    *pgxpool.Pool
+	reader    *pgxpool.Pool
+	retry     retry.Policy
+	log       *slog.Logger
+	creds     CredentialSource
+	auth      *authState
+	retention time.Duration
+
+	batch     *batcher
+	stopBatch chan struct{}
+	batchWG   sync.WaitGroup
 }
 
 // Open creates the writer and reader pools. It does not wait for the
@@ -99,20 +117,38 @@ func Open(ctx context.Context, writer, reader DSN, opts Options) (*Store, error)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Credentials == nil {
+		return nil, errors.New("open store: no credential source")
+	}
+	if opts.KeyRetention <= 0 {
+		opts.KeyRetention = 24 * time.Hour
+	}
+	s := &Store{retry: opts.Retry, log: opts.Logger, creds: opts.Credentials, auth: &authState{}, retention: opts.KeyRetention}
 	writer.ReadWrite = true
-	w, err := newPool(ctx, writer, opts.MaxConns)
+	w, err := s.newPool(ctx, writer, opts.MaxConns)
 	if err != nil {
 		return nil, fmt.Errorf("writer pool: %w", err)
 	}
-	r, err := newPool(ctx, reader, opts.MaxConns)
+	r, err := s.newPool(ctx, reader, opts.MaxConns)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("reader pool: %w", err)
 	}
-	return &Store{writer: w, reader: r, retry: opts.Retry, log: opts.Logger}, nil
+	s.writer, s.reader = w, r
+	if opts.BatchWorkers >= 0 {
+		workers, maxBatch := opts.BatchWorkers, opts.MaxBatch
+		if workers == 0 {
+			workers = 4
+		}
+		if maxBatch <= 0 {
+			maxBatch = 32
+		}
+		s.startBatcher(workers, maxBatch)
+	}
+	return s, nil
 }
 
-func newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Pool, error) {
+func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(d.String())
 	if err != nil {
 		// The parse error may echo the URL; do not wrap it verbatim.
@@ -127,6 +163,20 @@ func newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Pool, error) 
 	cfg.MaxConnIdleTime = 2 * time.Minute
 	cfg.HealthCheckPeriod = 10 * time.Second
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	// A fresh credential for every new connection: IAM tokens expire after
+	// 15 minutes and managed passwords rotate.
+	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		pw, err := s.creds.Credential(ctx, cc.Host, int(cc.Port), cc.User)
+		if err != nil {
+			return fmt.Errorf("database credential: %w", err)
+		}
+		cc.Password = pw
+		return nil
+	}
+	cfg.AfterConnect = func(context.Context, *pgx.Conn) error {
+		s.auth.ok()
+		return nil
+	}
 	p, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool for host %q: %w", d.Host, err)
@@ -134,8 +184,13 @@ func newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Pool, error) 
 	return p, nil
 }
 
-// Close closes both pools.
+// Close stops the batcher and closes both pools.
 func (s *Store) Close() {
+	if s.stopBatch != nil {
+		close(s.stopBatch)
+		s.batchWG.Wait()
+		s.stopBatch = nil
+	}
 	s.writer.Close()
 	s.reader.Close()
 }
@@ -174,9 +229,35 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) ([]string, error)) ([]
 	return out, nil
 }
 
+// observe records authentication failures (readiness, liveness) and drops
+// cached credentials so the next connection re-reads them. It returns err.
+func (s *Store) observe(err error) error {
+	if IsAuthFailure(err) {
+		s.auth.fail(time.Now())
+		s.creds.Invalidate()
+	}
+	return err
+}
+
+// AuthFailingSince is when the current streak of database authentication
+// failures began (zero if the last connection attempt succeeded).
+func (s *Store) AuthFailingSince() time.Time { return s.auth.failingSince() }
+
 // withRetry runs fn under the store's retry policy; before each retry it
-// resets the pool when the error suggests stale connections.
+// resets the pool when the error suggests stale connections. An
+// authentication failure invalidates the credential and is retried once
+// (the credential may have just rotated).
 func (s *Store) withRetry(ctx context.Context, pool *pgxpool.Pool, op string, fn func(context.Context) error) error {
+	authRetried := false
+	inner := fn
+	fn = func(ctx context.Context) error {
+		err := s.observe(inner(ctx))
+		if err != nil && IsAuthFailure(err) && !authRetried {
+			authRetried = true
+			err = s.observe(inner(ctx))
+		}
+		return err
+	}
 	return retry.Do(ctx, s.retry, func(attempt int, err error) {
 		redial := retry.NeedsRedial(err)
 		if redial {
@@ -203,20 +284,30 @@ func scanOrder(row pgx.Row, o *orders.Order) error {
 		&o.Quantity, &o.LimitPrice, &o.Status, &o.Synthetic, &o.CreatedAt)
 }
 
-// CreateOrder stores the order and its OrderPlaced outbox row in one
-// transaction. The (session_id, idempotency_key) unique constraint with
-// INSERT ... ON CONFLICT DO NOTHING makes it race-safe: concurrent or repeated
-// calls with the same key yield one order; later calls get the original
+// CreateOrder stores the order and its OrderPlaced outbox row atomically
+// (one statement). The partial unique index on (trader_id, idempotency_key)
+// WHERE key_active with INSERT ... ON CONFLICT DO NOTHING makes it race-safe
+// per trader and across that trader's sessions: concurrent or repeated calls
+// with the same key yield one order; later calls get the original
 // (Created=false), or ErrKeyReused when the request differs. Because of that
-// the whole transaction is idempotent and is retried across failovers, even
+// the whole operation is idempotent and is retried across failovers, even
 // when a COMMIT's outcome was unknown.
-func (s *Store) CreateOrder(ctx context.Context, sessionID, traderID, key string, req orders.Request) (CreateResult, error) {
-	newID := uuid.NewString()
-	fp := req.Fingerprint()
+func (s *Store) CreateOrder(ctx context.Context, traderID, sessionID, key string, req orders.Request) (CreateResult, error) {
+	o := orders.Order{OrderID: uuid.NewString(), SessionID: sessionID, TraderID: traderID, IdempotencyKey: key,
+		Symbol: req.Symbol, Side: req.Side, Quantity: req.Quantity, LimitPrice: req.LimitPrice,
+		Status: orders.StatusAccepted, Synthetic: req.Synthetic, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	payload, err := eventPayload(o)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	fp := req.Fingerprint(traderID)
+	if s.batch != nil {
+		return s.batch.enqueue(ctx, &pendingOrder{o: o, fp: fp, payload: payload, done: make(chan batchResult, 1)})
+	}
 	var res CreateResult
-	err := s.withRetry(ctx, s.writer, "create_order", func(ctx context.Context) error {
+	err = s.withRetry(ctx, s.writer, "create_order", func(ctx context.Context) error {
 		var err error
-		res, err = s.createOnce(ctx, newID, sessionID, traderID, key, fp, req)
+		res, err = s.createOnce(ctx, o, fp, payload)
 		return err
 	})
 	if err != nil {
@@ -225,56 +316,51 @@ func (s *Store) CreateOrder(ctx context.Context, sessionID, traderID, key string
 	return res, nil
 }
 
-func (s *Store) createOnce(ctx context.Context, newID, sessionID, traderID, key, fp string, req orders.Request) (CreateResult, error) {
-	tx, err := s.writer.Begin(ctx)
-	if err != nil {
-		return CreateResult{}, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-
-	var o orders.Order
-	err = scanOrder(tx.QueryRow(ctx, `
+// CreateOrderSQL is the statement CreateOrder runs (scripts/bench runs the
+// same one through pgbench).
+const CreateOrderSQL = `WITH o AS (
 		INSERT INTO orders (order_id, session_id, trader_id, idempotency_key, request_hash,
-		                    symbol, side, quantity, limit_price, status, synthetic)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11)
-		ON CONFLICT (session_id, idempotency_key) DO NOTHING
-		RETURNING `+orderColumns,
-		newID, sessionID, traderID, key, fp, req.Symbol, req.Side, req.Quantity, req.LimitPrice,
-		orders.StatusAccepted, req.Synthetic), &o)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		// The key exists: committed by an earlier request, a concurrent one
-		// (ON CONFLICT waited for it), or our own earlier attempt whose
-		// COMMIT acknowledgement was lost.
-		var hash string
-		err = tx.QueryRow(ctx, `SELECT `+orderColumns+`, request_hash FROM orders
-			WHERE session_id = $1 AND idempotency_key = $2`, sessionID, key).
-			Scan(&o.OrderID, &o.SessionID, &o.TraderID, &o.IdempotencyKey, &o.Symbol, &o.Side,
-				&o.Quantity, &o.LimitPrice, &o.Status, &o.Synthetic, &o.CreatedAt, &hash)
-		if err != nil {
-			return CreateResult{}, fmt.Errorf("load existing order for key: %w", err)
-		}
-		if hash != fp {
-			return CreateResult{}, ErrKeyReused
-		}
-		o.LimitPrice = canonical(o.LimitPrice)
-		return CreateResult{Order: o, Created: o.OrderID == newID}, nil
-	case err != nil:
-		return CreateResult{}, fmt.Errorf("insert order: %w", err)
+		                    symbol, side, quantity, limit_price, status, synthetic, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::numeric, $10, $11, $12)
+		ON CONFLICT (trader_id, idempotency_key) WHERE key_active DO NOTHING
+		RETURNING order_id)
+	INSERT INTO outbox (order_id, event_type, payload)
+	SELECT order_id, 'OrderPlaced', $13::jsonb FROM o
+	RETURNING order_id::text`
+
+func (s *Store) createOnce(ctx context.Context, o orders.Order, fp string, payload []byte) (CreateResult, error) {
+	var id string
+	err := s.writer.QueryRow(ctx, CreateOrderSQL,
+		o.OrderID, o.SessionID, o.TraderID, o.IdempotencyKey, fp, o.Symbol, o.Side, o.Quantity, o.LimitPrice,
+		o.Status, o.Synthetic, o.CreatedAt, string(payload)).Scan(&id)
+	if err == nil {
+		return CreateResult{Order: o, Created: true}, nil
 	}
-	o.LimitPrice = canonical(o.LimitPrice)
-	payload, err := eventPayload(o)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return CreateResult{}, fmt.Errorf("insert order and outbox row: %w", err)
+	}
+	// The key exists: committed by an earlier request, a concurrent one
+	// (ON CONFLICT waited for it), or our own earlier attempt whose
+	// acknowledgement was lost.
+	var existing orders.Order
+	var hash string
+	err = s.writer.QueryRow(ctx, `SELECT `+orderColumns+`, request_hash FROM orders
+		WHERE trader_id = $1 AND idempotency_key = $2 AND key_active`, o.TraderID, o.IdempotencyKey).
+		Scan(&existing.OrderID, &existing.SessionID, &existing.TraderID, &existing.IdempotencyKey, &existing.Symbol,
+			&existing.Side, &existing.Quantity, &existing.LimitPrice, &existing.Status, &existing.Synthetic,
+			&existing.CreatedAt, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Released by the janitor between the two statements: try again.
+		return s.createOnce(ctx, o, fp, payload)
+	}
 	if err != nil {
-		return CreateResult{}, err
+		return CreateResult{}, fmt.Errorf("load existing order for key: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (order_id, event_type, payload) VALUES ($1, $2, $3)`,
-		o.OrderID, EventOrderPlaced, payload); err != nil {
-		return CreateResult{}, fmt.Errorf("insert outbox row: %w", err)
+	if hash != fp {
+		return CreateResult{}, ErrKeyReused
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return CreateResult{}, fmt.Errorf("commit: %w", err)
-	}
-	return CreateResult{Order: o, Created: true}, nil
+	existing.LimitPrice = canonical(existing.LimitPrice)
+	return CreateResult{Order: existing, Created: existing.OrderID == o.OrderID}, nil
 }
 
 func canonical(p string) string {
@@ -304,7 +390,7 @@ func (s *Store) GetOrder(ctx context.Context, id string) (orders.Order, error) {
 	}
 	o, err = s.getFrom(ctx, s.writer, s.retry, id)
 	if err != nil {
-		return orders.Order{}, fmt.Errorf("get order: %w", err)
+		return orders.Order{}, fmt.Errorf("get order: %w", s.observe(err))
 	}
 	return o, nil
 }
@@ -331,6 +417,7 @@ func (s *Store) getFrom(ctx context.Context, pool *pgxpool.Pool, p retry.Policy,
 func (s *Store) Ping(ctx context.Context) error {
 	var readOnly bool
 	if err := s.writer.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&readOnly); err != nil {
+		_ = s.observe(err)
 		if retry.NeedsRedial(err) {
 			s.writer.Reset()
 		}

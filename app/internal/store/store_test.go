@@ -28,7 +28,7 @@ func TestConcurrentMigrateAndFailoverRetry(t *testing.T) {
 	pg, err := testkit.StartPostgres(ctx)
 	testkit.SkipOrFail(t, err)
 	t.Cleanup(pg.Close)
-	dsn := store.DSN{Host: "127.0.0.1", Port: pg.Port, Database: pg.Database, User: pg.User, Password: pg.Password,
+	dsn := store.DSN{Host: "127.0.0.1", Port: pg.Port, Database: pg.Database, User: pg.User,
 		SSLMode: "verify-full", RootCert: pg.CAFile}
 
 	// Four tasks starting at once: the advisory lock lets exactly one apply.
@@ -38,7 +38,7 @@ func TestConcurrentMigrateAndFailoverRetry(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		s, err := store.Open(ctx, dsn, dsn, store.Options{})
+		s, err := store.Open(ctx, dsn, dsn, store.Options{Credentials: store.StaticPassword(pg.Password)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,14 +48,18 @@ func TestConcurrentMigrateAndFailoverRetry(t *testing.T) {
 		go func() { defer wg.Done(); applied[i], errs[i] = s.Migrate(ctx) }()
 	}
 	wg.Wait()
-	total := 0
+	total, appliers := 0, 0
 	for i := range n {
 		if errs[i] != nil {
 			t.Fatalf("store %d: %v", i, errs[i])
 		}
 		total += len(applied[i])
+		if len(applied[i]) > 0 {
+			appliers++
+		}
 	}
-	if total != 1 {
+	ms, _ := store.Migrations()
+	if total != len(ms) || appliers != 1 {
 		t.Fatalf("migration applied %d times, want 1: %v", total, applied)
 	}
 
@@ -63,13 +67,13 @@ func TestConcurrentMigrateAndFailoverRetry(t *testing.T) {
 	// the pool and succeeds on a fresh connection.
 	s := stores[0]
 	req := orders.Request{Symbol: "AAPL", Side: "buy", Quantity: 1, LimitPrice: "1.5"}
-	if _, err := s.CreateOrder(ctx, "s", "T", "k0", req); err != nil {
+	if _, err := s.CreateOrder(ctx, "T", "s", "k0", req); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pg.TerminateBackends(ctx); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.CreateOrder(ctx, "s", "T", "k1", req)
+	res, err := s.CreateOrder(ctx, "T", "s", "k1", req)
 	if err != nil || !res.Created {
 		t.Fatalf("create after terminate: %+v, %v", res, err)
 	}
@@ -77,12 +81,12 @@ func TestConcurrentMigrateAndFailoverRetry(t *testing.T) {
 	if err != nil || got.LimitPrice != "1.5" || got.IdempotencyKey != "k1" {
 		t.Fatalf("get = %+v, %v", got, err)
 	}
-	again, err := s.CreateOrder(ctx, "s", "T", "k1", req)
+	again, err := s.CreateOrder(ctx, "T", "s", "k1", req)
 	if err != nil || again.Created || again.Order.OrderID != res.Order.OrderID {
 		t.Fatalf("replay = %+v, %v", again, err)
 	}
 	req.Quantity = 2
-	if _, err := s.CreateOrder(ctx, "s", "T", "k1", req); !errors.Is(err, store.ErrKeyReused) {
+	if _, err := s.CreateOrder(ctx, "T", "s", "k1", req); !errors.Is(err, store.ErrKeyReused) {
 		t.Fatalf("changed body: %v, want ErrKeyReused", err)
 	}
 }

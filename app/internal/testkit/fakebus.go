@@ -31,6 +31,18 @@ type FakeBus struct {
 	// failEntries makes the next N entries fail individually.
 	failEntries atomic.Int64
 	calls       atomic.Int64
+	// poison rejects matching entries every time (a malformed event).
+	poison atomic.Pointer[func(detail string) bool]
+}
+
+// Poison makes every entry whose Detail matches fail individually, every
+// time, with a non-retryable error code (nil clears it).
+func (b *FakeBus) Poison(match func(detail string) bool) {
+	if match == nil {
+		b.poison.Store(nil)
+		return
+	}
+	b.poison.Store(&match)
 }
 
 // StartFakeBus starts the recording server on loopback.
@@ -87,7 +99,13 @@ func (b *FakeBus) serve(w http.ResponseWriter, r *http.Request) {
 		FailedEntryCount int
 	}{}
 	b.mu.Lock()
+	poison := b.poison.Load()
 	for _, e := range in.Entries {
+		if poison != nil && (*poison)(e.Detail) {
+			out.Entries = append(out.Entries, entry{ErrorCode: "MalformedDetail", ErrorMessage: "injected poison entry"})
+			out.FailedEntryCount++
+			continue
+		}
 		if b.failEntries.Load() > 0 && b.failEntries.Add(-1) >= 0 {
 			out.Entries = append(out.Entries, entry{ErrorCode: "InternalFailure", ErrorMessage: "injected entry failure"})
 			out.FailedEntryCount++

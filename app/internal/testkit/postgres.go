@@ -65,6 +65,18 @@ func findPostgresBin() (string, error) {
 // starts it. PostgreSQL refuses to run as root, so when the caller is root
 // the server runs as the "postgres" OS user (created by the Debian package).
 func StartPostgres(ctx context.Context) (*Postgres, error) {
+	return StartPostgresWith(ctx, PostgresOptions{})
+}
+
+// PostgresOptions tune the throwaway server.
+type PostgresOptions struct {
+	// Durable turns fsync, synchronous commit and full page writes on (as a
+	// production server has them); the default is fast and crash-unsafe.
+	Durable bool
+}
+
+// StartPostgresWith is StartPostgres with options.
+func StartPostgresWith(ctx context.Context, opts PostgresOptions) (*Postgres, error) {
 	bin, err := findPostgresBin()
 	if err != nil {
 		return nil, err
@@ -117,12 +129,12 @@ unix_socket_directories = '%s'
 ssl = on
 ssl_cert_file = 'server.crt'
 ssl_key_file = 'server.key'
-fsync = off
+fsync = %s
 synchronous_commit = on
-full_page_writes = off
+full_page_writes = %s
 max_connections = 200
 log_min_messages = warning
-`, p.Port, p.base)
+`, p.Port, p.base, onOff(opts.Durable), onOff(opts.Durable))
 	f, err := os.OpenFile(filepath.Join(p.dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open postgresql.conf: %w", err)
@@ -309,4 +321,14 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return strings.ToLower(fmt.Sprintf("%x", b))
+}
+
+// Dir is the server's temporary base directory (removed by Close).
+func (p *Postgres) Dir() string { return p.base }
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

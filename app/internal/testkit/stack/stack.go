@@ -1,22 +1,39 @@
 // Package stack runs the whole trading service in-process against real
-// loopback dependencies (PostgreSQL, dynalite, fake EventBridge), for
-// integration tests and the failover drill.
+// loopback dependencies — PostgreSQL (TLS, the migrate step as master user,
+// the service as a least-privileged role), dynalite, a fake EventBridge, a
+// fake SSM Parameter Store and a local OIDC issuer shaped like a Cognito
+// user pool with client-credentials clients — for integration tests, the
+// failover drill, the benchmark, and running the canary and smoke test
+// against the real service (see scripts/devstack).
 package stack
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/trading-ha/trading-ha/app/internal/config"
 	"github.com/trading-ha/trading-ha/app/internal/retry"
 	"github.com/trading-ha/trading-ha/app/internal/service"
+	"github.com/trading-ha/trading-ha/app/internal/store"
 	"github.com/trading-ha/trading-ha/app/internal/testkit"
 )
 
@@ -28,7 +45,33 @@ type Options struct {
 	Env map[string]string
 	// Retry overrides the service's database retry policy.
 	Retry retry.Policy
+	// Clients are the OAuth2 client ids (desks) the service accepts; the
+	// trader id of each is the client id (default: DefaultClients).
+	Clients []string
+	// Parameters are initial SSM parameters, names relative to ParametersPath.
+	Parameters map[string]string
+	// MaxConns overrides the service's per-pool connection limit.
+	MaxConns int32
+	// DurablePostgres runs PostgreSQL with fsync on (benchmarks comparable
+	// with production durability).
+	DurablePostgres bool
+	// TLS serves the API over HTTPS with a self-signed certificate for
+	// 127.0.0.1/localhost (the smoke test insists on https; use -insecure).
+	TLS bool
+	// SkipWaitReady returns right after the service starts listening,
+	// before the migrate step ran (tests of the start-up sequence).
+	SkipWaitReady bool
 }
+
+// DefaultClients are the client-credentials clients of a default stack:
+// two desks and the synthetic probes.
+var DefaultClients = []string{"desk-a", "desk-b", "canary", "smoke"}
+
+// ParametersPath is the SSM path the stack's service reads.
+const ParametersPath = "/trading/test"
+
+// AppRole is the least-privileged database role the service connects as.
+const AppRole = "trading_app"
 
 // Stack is a running service plus its dependencies.
 type Stack struct {
@@ -44,9 +87,19 @@ type Stack struct {
 	BaseURL string
 	// Config is the configuration the service runs with.
 	Config config.Config
+	// Issuer is the local OIDC issuer (Cognito-shaped client credentials).
+	Issuer *testkit.Issuer
+	// ClientSecrets maps each client id to its secret at Issuer.TokenURL.
+	ClientSecrets map[string]string
+	// SSM serves the risk limits and the kill switch under ParametersPath.
+	SSM *testkit.FakeSSM
+	// PasswordFile holds the application role's password (DB_PASSWORD_FILE);
+	// RotatePassword changes both.
+	PasswordFile string
 
-	cancel context.CancelFunc
-	done   chan error
+	cancel      context.CancelFunc
+	done        chan error
+	appPassword string
 }
 
 // Start brings up the dependencies and the service and waits until /readyz
@@ -65,13 +118,33 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if _, err := testkit.DynaliteScript(); err != nil {
 		return nil, err
 	}
-	if s.Postgres, err = testkit.StartPostgres(ctx); err != nil {
+	if s.Postgres, err = testkit.StartPostgresWith(ctx, testkit.PostgresOptions{Durable: opts.DurablePostgres}); err != nil {
 		return nil, err
 	}
 	if s.Dynalite, err = testkit.StartDynalite(ctx); err != nil {
 		return nil, err
 	}
 	s.Bus = testkit.StartFakeBus()
+	s.SSM = testkit.StartFakeSSM()
+	s.SSM.Set(ParametersPath+"/flags/trading-enabled", "true")
+	for k, v := range opts.Parameters {
+		s.SSM.Set(ParametersPath+"/"+k, v)
+	}
+	if s.Issuer, err = testkit.StartIssuer(); err != nil {
+		return nil, err
+	}
+	if len(opts.Clients) == 0 {
+		opts.Clients = DefaultClients
+	}
+	s.ClientSecrets = map[string]string{}
+	for _, c := range opts.Clients {
+		s.ClientSecrets[c] = s.Issuer.AddClient(c)
+	}
+	appPassword := "app-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	s.PasswordFile = filepath.Join(s.Postgres.Dir(), "app-password")
+	if err := os.WriteFile(s.PasswordFile, []byte(appPassword+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write password file: %w", err)
+	}
 	const table = "sessions-test"
 	if err := s.Dynalite.CreateSessionsTable(ctx, table); err != nil {
 		return nil, err
@@ -84,8 +157,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"DB_READER_HOST":       "localhost",
 		"DB_PORT":              strconv.Itoa(s.Postgres.Port),
 		"DB_NAME":              s.Postgres.Database,
-		"DB_USERNAME":          s.Postgres.User,
-		"DB_PASSWORD":          s.Postgres.Password,
+		"DB_USERNAME":          AppRole,
+		"DB_AUTH_MODE":         "password",
+		"DB_PASSWORD_FILE":     s.PasswordFile,
+		"OIDC_ISSUER":          s.Issuer.URL,
+		"OIDC_CLIENT_IDS":      strings.Join(opts.Clients, ","),
+		"SSM_PARAMETERS_PATH":  ParametersPath,
+		"SSM_ENDPOINT":         s.SSM.URL,
+		"SSM_REFRESH_INTERVAL": "200ms",
+		"DRAIN_DELAY":          "0s",
+		"METRICS_NAMESPACE":    "Trading/test",
 		"DB_CA_BUNDLE":         s.Postgres.CAFile,
 		"SESSIONS_TABLE":       table,
 		"EVENT_BUS_NAME":       "events-test",
@@ -104,28 +185,102 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	scheme := "http"
+	if opts.TLS {
+		cert, err := selfSigned()
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
 	s.Service, err = service.New(ctx, s.Config, opts.Logger, service.Options{
 		Listener: ln, RelayInterval: 200 * time.Millisecond, Retry: opts.Retry, AWSCredentials: testkit.Credentials(),
+		MaxConns: opts.MaxConns,
 	})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("start service: %w", err)
 	}
-	s.BaseURL = "http://" + s.Service.Addr()
+	s.BaseURL = scheme + "://" + s.Service.Addr()
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.Service.Run(runCtx) }()
+	if opts.SkipWaitReady {
+		s.appPassword = appPassword
+		return s, nil
+	}
+	if err := s.Migrate(ctx, appPassword); err != nil {
+		return nil, err
+	}
 	if _, err := s.WaitReady(ctx, 30*time.Second); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// Migrate runs the migrate step as the master user: schema migrations plus
+// the application role (with password, as there is no rds_iam locally).
+// An empty password uses the one the stack generated.
+func (s *Stack) Migrate(ctx context.Context, appPassword string) error {
+	if appPassword == "" {
+		appPassword = s.appPassword
+	}
+	_, err := store.MigrateAsAdmin(ctx, store.AdminConfig{
+		DSN: store.DSN{Host: "127.0.0.1", Port: s.Postgres.Port, Database: s.Postgres.Database, User: s.Postgres.User,
+			SSLMode: "verify-full", RootCert: s.Postgres.CAFile},
+		Credentials: store.StaticPassword(s.Postgres.Password), AppRole: AppRole, AppPassword: appPassword,
+	})
+	if err != nil {
+		return fmt.Errorf("migrate step: %w", err)
+	}
+	return nil
+}
+
+// Token is a valid access token for client (its trader id is the client id).
+func (s *Stack) Token(client string) string { return s.Issuer.Token(client) }
+
+// RotatePassword changes the application role's password in PostgreSQL
+// (ALTER ROLE, as a rotation does). If updateSecret, it also writes the new
+// value to the password file (the secret store); terminate kills existing
+// connections so the pools must re-dial.
+func (s *Stack) RotatePassword(ctx context.Context, newPassword string, updateSecret, terminate bool) error {
+	conn, err := pgx.Connect(ctx, s.Postgres.AdminURL(s.Postgres.Database))
+	if err != nil {
+		return fmt.Errorf("connect as admin: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `ALTER ROLE `+AppRole+` PASSWORD '`+strings.ReplaceAll(newPassword, "'", "''")+`'`); err != nil {
+		return fmt.Errorf("alter role: %w", err)
+	}
+	if updateSecret {
+		if err := s.WriteSecret(newPassword); err != nil {
+			return err
+		}
+	}
+	if terminate {
+		if _, err := s.Postgres.TerminateBackends(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteSecret writes the password file (what the secret store serves).
+func (s *Stack) WriteSecret(password string) error {
+	if err := os.WriteFile(s.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write password file: %w", err)
+	}
+	return nil
+}
+
 // WaitReady polls /readyz until it answers 200 and returns how long it took.
 func (s *Stack) WaitReady(ctx context.Context, limit time.Duration) (time.Duration, error) {
 	start := time.Now()
-	client := &http.Client{Timeout: 3 * time.Second}
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback self-signed test certificate
 	for {
 		resp, err := client.Get(s.BaseURL + "/readyz")
 		if err == nil {
@@ -167,10 +322,35 @@ func (s *Stack) Close() {
 	if s.Bus != nil {
 		s.Bus.Close()
 	}
+	if s.SSM != nil {
+		s.SSM.Close()
+	}
+	if s.Issuer != nil {
+		s.Issuer.Close()
+	}
 	if s.Dynalite != nil {
 		s.Dynalite.Close()
 	}
 	if s.Postgres != nil {
 		s.Postgres.Close()
 	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and localhost.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("tls key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("tls certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

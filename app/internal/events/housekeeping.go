@@ -1,0 +1,108 @@
+package events
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/trading-ha/trading-ha/app/internal/store"
+)
+
+// Metric names published in CloudWatch Embedded Metric Format (see CONTRACT.md).
+const (
+	MetricOldestUnpublishedAge = "OutboxOldestUnpublishedAgeSeconds"
+	MetricDeadLetterCount      = "OutboxDeadLetterCount"
+	MetricPending              = "OutboxPending"
+	// DimensionService is the only dimension; its value is Housekeeper.Service.
+	DimensionService = "Service"
+)
+
+// Housekeeper publishes outbox metrics and deletes old rows.
+type Housekeeper struct {
+	// Store holds the outbox.
+	Store *store.Store
+	// Logger writes the EMF lines (a JSON handler on stdout, which the
+	// awslogs driver ships to CloudWatch Logs, where EMF becomes metrics).
+	Logger *slog.Logger
+	// Namespace is the CloudWatch namespace, e.g. Trading/dev.
+	Namespace string
+	// Service is the value of the Service dimension (default "trading").
+	Service string
+	// MetricsInterval is how often metrics are emitted (default 60s).
+	MetricsInterval time.Duration
+	// CleanupInterval is how often old rows are deleted (default 1m).
+	CleanupInterval time.Duration
+	// OutboxRetention is how long published rows are kept (default 24h).
+	OutboxRetention time.Duration
+}
+
+// Run emits metrics and cleans up until ctx ends.
+func (h *Housekeeper) Run(ctx context.Context) {
+	if h.Service == "" {
+		h.Service = "trading"
+	}
+	if h.MetricsInterval <= 0 {
+		h.MetricsInterval = time.Minute
+	}
+	if h.CleanupInterval <= 0 {
+		h.CleanupInterval = time.Minute
+	}
+	if h.OutboxRetention <= 0 {
+		h.OutboxRetention = 24 * time.Hour
+	}
+	metrics := time.NewTicker(h.MetricsInterval)
+	cleanup := time.NewTicker(h.CleanupInterval)
+	defer metrics.Stop()
+	defer cleanup.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-metrics.C:
+			h.EmitMetrics(ctx)
+		case <-cleanup.C:
+			h.cleanup(ctx)
+		}
+	}
+}
+
+// EmitMetrics reads the outbox figures and writes one EMF log line.
+func (h *Housekeeper) EmitMetrics(ctx context.Context) {
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	m, err := h.Store.OutboxMetrics(c)
+	if err != nil {
+		h.Logger.LogAttrs(ctx, slog.LevelWarn, "outbox metrics unavailable", slog.String("error", err.Error()))
+		return
+	}
+	emf := map[string]any{
+		"Timestamp": time.Now().UnixMilli(),
+		"CloudWatchMetrics": []map[string]any{{
+			"Namespace":  h.Namespace,
+			"Dimensions": [][]string{{DimensionService}},
+			"Metrics": []map[string]string{
+				{"Name": MetricOldestUnpublishedAge, "Unit": "Seconds"},
+				{"Name": MetricDeadLetterCount, "Unit": "Count"},
+				{"Name": MetricPending, "Unit": "Count"},
+			},
+		}},
+	}
+	h.Logger.LogAttrs(ctx, slog.LevelInfo, "outbox metrics",
+		slog.Any("_aws", emf), slog.String(DimensionService, h.Service),
+		slog.Float64(MetricOldestUnpublishedAge, m.OldestAgeSeconds),
+		slog.Int64(MetricDeadLetterCount, m.DeadLetters),
+		slog.Int64(MetricPending, m.Pending))
+}
+
+func (h *Housekeeper) cleanup(ctx context.Context) {
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	deleted, released, err := h.Store.Cleanup(c, h.OutboxRetention, 5000)
+	if err != nil {
+		h.Logger.LogAttrs(ctx, slog.LevelWarn, "cleanup failed", slog.String("error", err.Error()))
+		return
+	}
+	if deleted > 0 || released > 0 {
+		h.Logger.LogAttrs(ctx, slog.LevelInfo, "cleanup", slog.Int64("outbox_rows_deleted", deleted), slog.Int64("idempotency_keys_released", released))
+	}
+}

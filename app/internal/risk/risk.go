@@ -1,0 +1,302 @@
+// Package risk enforces pre-trade limits and the trading kill switch, read
+// from SSM Parameter Store and refreshed every few seconds.
+//
+// Parameters (names relative to the configured path, e.g. /trading/dev; all
+// type String):
+//
+//	flags/trading-enabled        "true" | "false"     kill switch (false stops new orders)
+//	limits/max-notional          decimal              per order, quantity x limit_price
+//	limits/price-band-pct        decimal              max % distance of limit_price from the reference price
+//	limits/max-orders-per-second decimal              per trader, per task (token bucket, burst = 1 s)
+//	reference-prices/<SYMBOL>    decimal              reference price; the band applies only to symbols with one
+//
+// A missing parameter takes its default; an unparsable one keeps the last
+// good value and is logged. Until the first successful load the engine
+// fails closed (orders answer 503 limits_unavailable); after that a failed
+// refresh keeps the last good values.
+package risk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/trading-ha/trading-ha/app/internal/orders"
+)
+
+// Parameter names relative to the path.
+const (
+	ParamTradingEnabled     = "flags/trading-enabled"
+	ParamMaxNotional        = "limits/max-notional"
+	ParamPriceBandPct       = "limits/price-band-pct"
+	ParamMaxOrdersPerSecond = "limits/max-orders-per-second"
+	ParamReferencePrices    = "reference-prices/"
+)
+
+// Rejection codes (the "code" member of error responses).
+const (
+	CodeTradingDisabled   = "trading_disabled"
+	CodeLimitsUnavailable = "limits_unavailable"
+	CodeMaxNotional       = "max_notional_exceeded"
+	CodePriceBand         = "price_band_exceeded"
+	CodeRateLimited       = "order_rate_exceeded"
+)
+
+// Limits are the values in force.
+type Limits struct {
+	// TradingEnabled is the kill switch.
+	TradingEnabled bool
+	// MaxNotional caps quantity x limit_price per order.
+	MaxNotional *big.Rat
+	// PriceBandPct caps |limit_price - reference| / reference x 100.
+	PriceBandPct *big.Rat
+	// MaxOrdersPerSecond is the per-trader rate (per task).
+	MaxOrdersPerSecond float64
+	// ReferencePrices by symbol.
+	ReferencePrices map[string]*big.Rat
+}
+
+// Defaults are the values used for parameters that are not set.
+func Defaults() Limits {
+	return Limits{TradingEnabled: true, MaxNotional: big.NewRat(1_000_000, 1), PriceBandPct: big.NewRat(10, 1),
+		MaxOrdersPerSecond: 200, ReferencePrices: map[string]*big.Rat{}}
+}
+
+// Rejection is a refused order.
+type Rejection struct {
+	// Status is the HTTP status (503, 422 or 429).
+	Status int
+	// Code is the machine-readable reason.
+	Code string
+	// Message explains it.
+	Message string
+	// Field names the offending request field, if any.
+	Field string
+}
+
+// API is the SSM subset the engine uses.
+type API interface {
+	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, opts ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
+}
+
+// Engine holds the current limits and checks orders against them.
+type Engine struct {
+	api      API
+	path     string
+	interval time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+
+	mu      sync.Mutex
+	limits  Limits
+	loaded  bool
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// NewEngine returns an engine reading path through api every interval. A
+// nil api means no Parameter Store: the defaults apply and the engine is
+// ready at once.
+func NewEngine(api API, path string, interval time.Duration, log *slog.Logger) *Engine {
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	return &Engine{api: api, path: strings.TrimRight(path, "/"), interval: interval, log: log, now: time.Now,
+		limits: Defaults(), loaded: api == nil, buckets: map[string]*bucket{}}
+}
+
+// Ready returns nil once limits have been loaded at least once.
+func (e *Engine) Ready(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loaded {
+		return errors.New("risk limits not loaded yet")
+	}
+	return nil
+}
+
+// Current returns the limits in force.
+func (e *Engine) Current() Limits {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.limits
+}
+
+// Run refreshes until ctx ends.
+func (e *Engine) Run(ctx context.Context) {
+	if e.api == nil {
+		return
+	}
+	for {
+		if err := e.Refresh(ctx); err != nil && ctx.Err() == nil {
+			e.log.LogAttrs(ctx, slog.LevelWarn, "risk parameters refresh failed; keeping last good values",
+				slog.String("path", e.path), slog.String("error", err.Error()))
+		}
+		t := time.NewTimer(e.interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Refresh reads the parameters once.
+func (e *Engine) Refresh(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, max(e.interval, 2*time.Second))
+	defer cancel()
+	values := map[string]string{}
+	for _, sub := range []string{"/flags", "/limits", "/reference-prices"} {
+		var next *string
+		for {
+			out, err := e.api.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{
+				Path: aws.String(e.path + sub), Recursive: aws.Bool(true), NextToken: next, MaxResults: aws.Int32(10),
+			})
+			if err != nil {
+				return fmt.Errorf("get parameters by path %s: %w", e.path+sub, err)
+			}
+			for _, p := range out.Parameters {
+				values[strings.TrimPrefix(aws.ToString(p.Name), e.path+"/")] = strings.TrimSpace(aws.ToString(p.Value))
+			}
+			if out.NextToken == nil || *out.NextToken == "" {
+				break
+			}
+			next = out.NextToken
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	prev := e.limits
+	if !e.loaded {
+		prev = Defaults()
+	}
+	next, problems := parse(values, prev)
+	for _, p := range problems {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "invalid risk parameter ignored", slog.String("problem", p))
+	}
+	if e.loaded && next.TradingEnabled != e.limits.TradingEnabled {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "trading kill switch changed", slog.Bool("trading_enabled", next.TradingEnabled))
+	}
+	e.limits, e.loaded = next, true
+	return nil
+}
+
+func parse(values map[string]string, prev Limits) (Limits, []string) {
+	def := Defaults()
+	l := Limits{TradingEnabled: def.TradingEnabled, MaxNotional: def.MaxNotional, PriceBandPct: def.PriceBandPct,
+		MaxOrdersPerSecond: def.MaxOrdersPerSecond, ReferencePrices: map[string]*big.Rat{}}
+	var problems []string
+	if v, ok := values[ParamTradingEnabled]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, ParamTradingEnabled+": not a boolean")
+			b = prev.TradingEnabled
+		}
+		l.TradingEnabled = b
+	}
+	rat := func(name string, fallback *big.Rat) *big.Rat {
+		v, ok := values[name]
+		if !ok {
+			return fallback
+		}
+		r, ok := new(big.Rat).SetString(v)
+		if !ok || r.Sign() <= 0 {
+			problems = append(problems, name+": not a positive decimal")
+			return nil
+		}
+		return r
+	}
+	if r := rat(ParamMaxNotional, def.MaxNotional); r != nil {
+		l.MaxNotional = r
+	} else {
+		l.MaxNotional = prev.MaxNotional
+	}
+	if r := rat(ParamPriceBandPct, def.PriceBandPct); r != nil {
+		l.PriceBandPct = r
+	} else {
+		l.PriceBandPct = prev.PriceBandPct
+	}
+	if v, ok := values[ParamMaxOrdersPerSecond]; ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			problems = append(problems, ParamMaxOrdersPerSecond+": not a positive number")
+			f = prev.MaxOrdersPerSecond
+		}
+		l.MaxOrdersPerSecond = f
+	}
+	for name := range values {
+		sym, ok := strings.CutPrefix(name, ParamReferencePrices)
+		if !ok {
+			continue
+		}
+		if r := rat(name, nil); r != nil {
+			l.ReferencePrices[sym] = r
+		} else if old, ok := prev.ReferencePrices[sym]; ok {
+			l.ReferencePrices[sym] = old
+		}
+	}
+	return l, problems
+}
+
+// Check applies the kill switch, the limits and the trader's order rate.
+// It returns nil when the order may proceed.
+func (e *Engine) Check(trader string, req orders.Request) *Rejection {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loaded {
+		return &Rejection{Status: 503, Code: CodeLimitsUnavailable, Message: "risk limits are not available yet; retry"}
+	}
+	l := e.limits
+	if !l.TradingEnabled {
+		return &Rejection{Status: 503, Code: CodeTradingDisabled, Message: "trading is disabled (kill switch)"}
+	}
+	price, ok := new(big.Rat).SetString(req.LimitPrice)
+	if !ok {
+		return &Rejection{Status: 400, Code: "invalid_request", Message: "limit_price is not a decimal", Field: "limit_price"}
+	}
+	notional := new(big.Rat).Mul(price, new(big.Rat).SetInt64(req.Quantity))
+	if notional.Cmp(l.MaxNotional) > 0 {
+		return &Rejection{Status: 422, Code: CodeMaxNotional, Field: "quantity",
+			Message: "order notional " + notional.FloatString(2) + " exceeds the limit " + l.MaxNotional.FloatString(2)}
+	}
+	if ref, ok := l.ReferencePrices[req.Symbol]; ok {
+		diff := new(big.Rat).Sub(price, ref)
+		diff.Abs(diff)
+		pct := new(big.Rat).Mul(new(big.Rat).Quo(diff, ref), big.NewRat(100, 1))
+		if pct.Cmp(l.PriceBandPct) > 0 {
+			return &Rejection{Status: 422, Code: CodePriceBand, Field: "limit_price",
+				Message: "limit_price is " + pct.FloatString(2) + "% from the reference price; the band is " + l.PriceBandPct.FloatString(2) + "%"}
+		}
+	}
+	now := e.now()
+	b, ok := e.buckets[trader]
+	burst := max(l.MaxOrdersPerSecond, 1)
+	if !ok {
+		if len(e.buckets) > 10000 {
+			clear(e.buckets)
+		}
+		b = &bucket{tokens: burst, last: now}
+		e.buckets[trader] = b
+	}
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*l.MaxOrdersPerSecond)
+	b.last = now
+	if b.tokens < 1 {
+		return &Rejection{Status: 429, Code: CodeRateLimited, Message: "order rate limit exceeded; slow down"}
+	}
+	b.tokens--
+	return nil
+}

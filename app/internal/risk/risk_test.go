@@ -1,0 +1,122 @@
+package risk_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/trading-ha/trading-ha/app/internal/orders"
+	"github.com/trading-ha/trading-ha/app/internal/risk"
+	"github.com/trading-ha/trading-ha/app/internal/testkit"
+)
+
+const path = "/trading/test"
+
+func engine(t *testing.T) (*testkit.FakeSSM, *risk.Engine) {
+	t.Helper()
+	f := testkit.StartFakeSSM()
+	t.Cleanup(f.Close)
+	client := ssm.New(ssm.Options{Region: testkit.Region, Credentials: testkit.Credentials(), BaseEndpoint: aws.String(f.URL),
+		RetryMaxAttempts: 1})
+	return f, risk.NewEngine(client, path, 50*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+var order = orders.Request{Symbol: "AAPL", Side: "buy", Quantity: 100, LimitPrice: "187.25"}
+
+func TestFailsClosedUntilLoadedThenKeepsLastGood(t *testing.T) {
+	f, e := engine(t)
+	ctx := context.Background()
+	if r := e.Check("T", order); r == nil || r.Code != risk.CodeLimitsUnavailable || r.Status != 503 {
+		t.Fatalf("before load: %+v", r)
+	}
+	if e.Ready(ctx) == nil {
+		t.Fatal("ready before load")
+	}
+	f.Set(path+"/limits/max-notional", "5000")
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Check("T", order); r == nil || r.Code != risk.CodeMaxNotional || r.Status != 422 {
+		t.Fatalf("18725 notional over 5000: %+v", r)
+	}
+	small := order
+	small.Quantity = 10
+	if r := e.Check("T", small); r != nil {
+		t.Fatalf("1872.5 notional: %+v", r)
+	}
+	f.Fail(true)
+	if err := e.Refresh(ctx); err == nil {
+		t.Fatal("refresh against a failing SSM succeeded")
+	}
+	if e.Current().MaxNotional.FloatString(0) != "5000" || e.Ready(ctx) != nil {
+		t.Fatalf("last good values lost: %v", e.Current().MaxNotional)
+	}
+}
+
+func TestPriceBandAndRate(t *testing.T) {
+	f, e := engine(t)
+	ctx := context.Background()
+	f.Set(path+"/reference-prices/AAPL", "180")
+	f.Set(path+"/limits/price-band-pct", "5")
+	f.Set(path+"/limits/max-orders-per-second", "3")
+	f.Set(path+"/limits/max-notional", "not-a-number")
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Check("T", order); r != nil { // 187.25 is 4.03% above 180
+		t.Fatalf("within band: %+v", r)
+	}
+	far := order
+	far.LimitPrice = "200"
+	if r := e.Check("T", far); r == nil || r.Code != risk.CodePriceBand {
+		t.Fatalf("outside band: %+v", r)
+	}
+	other := far
+	other.Symbol = "MSFT" // no reference price: no band
+	if r := e.Check("T", other); r != nil {
+		t.Fatalf("no reference: %+v", r)
+	}
+	limited := 0
+	for range 5 {
+		if r := e.Check("T2", order); r != nil && r.Code == risk.CodeRateLimited && r.Status == 429 {
+			limited++
+		}
+	}
+	if limited != 2 {
+		t.Fatalf("%d of 5 rapid orders rate-limited, want 2 (burst 3)", limited)
+	}
+	if r := e.Check("T3", order); r != nil {
+		t.Fatalf("the rate is per trader: %+v", r)
+	}
+}
+
+func TestKillSwitchStopsOrdersWithinRefreshInterval(t *testing.T) {
+	f, e := engine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.Set(path+"/flags/trading-enabled", "true")
+	go e.Run(ctx)
+	deadline := time.Now().Add(2 * time.Second)
+	for e.Ready(ctx) != nil && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r := e.Check("T", order); r != nil {
+		t.Fatalf("enabled: %+v", r)
+	}
+	f.Set(path+"/flags/trading-enabled", "false")
+	flipped := time.Now()
+	for e.Check("T", order) == nil {
+		if time.Since(flipped) > time.Second {
+			t.Fatal("kill switch not applied within 1s (interval 50ms)")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r := e.Check("T", order); r.Code != risk.CodeTradingDisabled || r.Status != 503 {
+		t.Fatalf("disabled: %+v", r)
+	}
+}

@@ -1,0 +1,77 @@
+// Command bench measures the trading service against the database it runs
+// on: it starts the real service on loopback (PostgreSQL with TLS, the
+// least-privileged role, dynalite, fake EventBridge and SSM, a local OIDC
+// issuer: authentication on), drives POST /orders with unique idempotency
+// keys from -conns keep-alive connections (one desk each, its own bearer
+// token and session) for -duration, then stops the service and runs pgbench
+// against the same server with the same transaction (store.CreateOrderSQL:
+// one order + one outbox row in one statement) and as many clients. It ends
+// with one line:
+//
+//	bench: service X orders/s p50 A ms p99 B ms; pgbench Y tps; ratio R
+//
+// Usage:
+//
+//	go run ./scripts/bench [-duration 30s] [-conns 16] [-db-conns 0] [-durable] [-cpuprofile cpu.out]
+//
+// Prerequisites: app/testdata/setup-integration.sh (pgbench ships with the
+// PostgreSQL server package). Progress and the load average go to stderr:
+// figures from a shared machine are only comparable at similar load.
+// Exit 0 on success, 1 on failure, 2 when a dependency is missing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/trading-ha/trading-ha/app/bench"
+	"github.com/trading-ha/trading-ha/app/drill"
+)
+
+func main() {
+	var o bench.Options
+	flag.DurationVar(&o.Duration, "duration", 30*time.Second, "total time of each side (capped at 5m)")
+	flag.IntVar(&o.Conns, "conns", 16, "concurrent client connections (and pgbench clients)")
+	flag.IntVar(&o.DBConns, "db-conns", 0, "service connections per pool (0: the service default)")
+	flag.IntVar(&o.Rounds, "rounds", 3, "alternating service/pgbench slices (a shared machine's load drifts)")
+	flag.BoolVar(&o.Durable, "durable", false, "run PostgreSQL with fsync on (production durability) for both phases")
+	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service phase to this file")
+	var env envFlag
+	flag.Var(&env, "env", "KEY=VALUE service environment override (repeatable), e.g. -env ORDER_BATCH_WORKERS=4")
+	flag.Parse()
+	o.Env = env
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	line, err := bench.Run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		if errors.Is(err, drill.ErrUnavailable) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+	fmt.Println(line)
+}
+
+// envFlag collects -env KEY=VALUE flags.
+type envFlag map[string]string
+
+func (e *envFlag) String() string { return fmt.Sprint(map[string]string(*e)) }
+
+func (e *envFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	if *e == nil {
+		*e = envFlag{}
+	}
+	(*e)[k] = val
+	return nil
+}
