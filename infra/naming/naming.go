@@ -152,6 +152,13 @@ var (
 	// SchedulerDLQ holds schedule invocations EventBridge Scheduler could
 	// not deliver.
 	SchedulerDLQ = Kind{Type: "sched-dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
+	// Identity (issue 15): the Cognito user pool, its prefix domain (global
+	// per region: a unique tail), the resource server and the app clients
+	// (client-<desk or probe>-<suffix>, the member at most 40 characters).
+	UserPool       = Kind{Type: "idp-trading", MaxLen: 128, Charset: cognitoChars, Source: srcUserPool}
+	UserPoolDomain = Kind{Type: "auth-trading", MaxLen: 63, Reserve: 9, Charset: domainPrefix, Rules: poolDomainRules, Source: srcPoolDomain}
+	ResourceServer = Kind{Type: "rs-trading", MaxLen: 256, Charset: cognitoChars, Source: srcPoolClient}
+	UserPoolClient = Kind{Type: "client", MaxLen: 128, Reserve: 41, Charset: cognitoChars, Source: srcPoolClient}
 
 	// issue 16: audit trail, protected data, immutable off-site backups,
 	// closed egress.
@@ -188,6 +195,7 @@ var Kinds = []Kind{
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
 	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed, SchedulerDLQ,
+	UserPool, UserPoolDomain, ResourceServer, UserPoolClient,
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
 	DRVault, KMSDRAlias, EndpointGroup,
 }

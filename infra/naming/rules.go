@@ -134,6 +134,22 @@ func NotWord(source string, words ...string) Rule {
 	}
 }
 
+// NoSubstring refuses names containing any of words.
+func NoSubstring(source string, words ...string) Rule {
+	return Rule{
+		Says:   "must not contain " + quoteAll(words),
+		Source: source,
+		broken: func(name string) bool {
+			for _, w := range words {
+				if strings.Contains(strings.ToLower(name), w) {
+					return true
+				}
+			}
+			return false
+		},
+	}
+}
+
 // MaxDepth refuses slash-separated names deeper than n levels.
 func MaxDepth(source string, n int) Rule {
 	return Rule{
@@ -191,6 +207,9 @@ const (
 	srcResilience    = "Resilience Hub API Reference, CreateResiliencyPolicy, policyName: ^[A-Za-z0-9][A-Za-z0-9_\\-]{1,59}$"
 	srcScaling       = "Application Auto Scaling API Reference, PutScalingPolicy, PolicyName: 1-256 printable characters except : / |"
 	srcTagValue      = "Tagging AWS resources, tag values: up to 256 Unicode characters"
+	srcUserPool      = "Cognito API Reference, CreateUserPool, PoolName: 1-128 characters of [\\w\\s+=,.@-]+"
+	srcPoolDomain    = "Cognito API Reference, CreateUserPoolDomain, Domain: 1-63 characters, ^[a-z0-9](?:[a-z0-9\\-]{0,61}[a-z0-9])?$; Amazon Cognito Developer Guide, Using the prefix domain: the prefix can't contain aws, amazon or cognito (the API answers InvalidParameterException \"Domain cannot contain reserved word: aws\")"
+	srcPoolClient    = "Cognito API Reference, CreateUserPoolClient, ClientName (1-128 of [\\w\\s+=,.@-]+) and CreateResourceServer, Name (1-256 of [\\w\\s+=,.@-]+)"
 )
 
 // Character sets, each from the source that documents it.
@@ -219,6 +238,8 @@ var (
 	rdsChars      = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 	subnetGroup   = regexp.MustCompile(`^[a-z0-9._ -]+$`)
 	ssmChars      = regexp.MustCompile(`^[A-Za-z0-9_./-]+$`)
+	cognitoChars  = regexp.MustCompile(`^[\w\s+=,.@-]+$`)
+	domainPrefix  = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // Rule sets per kind of name.
@@ -235,6 +256,7 @@ var (
 	rdsRules      = []Rule{NoEdgeHyphen(srcRDSIdentifier), NoDoubleHyphen(srcRDSIdentifier)}
 	subnetRules   = []Rule{NotWord(srcDBSubnetGroup, "default")}
 	busRules      = []Rule{NotWord(srcEventBus, "default"), NoChars(srcEventBus, "/")}
+	poolDomainRules = []Rule{NoSubstring(srcPoolDomain, "aws", "amazon", "cognito")}
 	// ParameterRules are SSM Parameter Store's rules for a full parameter name.
 	ParameterRules = []Rule{NoPrefixFold(srcSSMParameter, "aws", "ssm"), MaxDepth(srcSSMParameter, 15)}
 )

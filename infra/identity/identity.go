@@ -1,0 +1,176 @@
+// Package identity owns who may trade: an Amazon Cognito user pool that
+// issues OAuth2 client-credentials access tokens, its resource server
+// (identifier "trading", scope "orders": the service requires
+// "trading/orders", CONTRACT.md section 1), one app client per trading desk
+// and one each for the canary and the smoke test. The service verifies the
+// tokens itself (JWKS at the pool's issuer URL); a desk is its app client,
+// named in the service's trader map.
+package identity
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cognito"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
+)
+
+// Scope is the resource server's identifier and scope the service requires.
+const (
+	ResourceServer = "trading"
+	ScopeName      = "orders"
+	Scope          = ResourceServer + "/" + ScopeName
+	// TokenValidityMinutes bounds a stolen token's use: one hour, Cognito's
+	// default for access tokens (the probes fetch a new one each run).
+	TokenValidityMinutes = 60
+)
+
+// Probe clients: the synthetic callers that are not desks.
+const (
+	CanaryClient = "canary"
+	SmokeClient  = "smoke"
+)
+
+// Args configures the pool.
+type Args struct {
+	Names  naming.Namer
+	Region string
+	// Desks are the trading desks, each an app client and a trader id
+	// (DESK-<upper-case name> in the service's trader map).
+	Desks []string
+	// DeletionProtection keeps the pool (and every client) on destroy.
+	DeletionProtection bool
+}
+
+// Identity is the component and what the service and the probes need.
+type Identity struct {
+	pulumi.ResourceState
+
+	// Issuer is the OIDC issuer the service verifies: the user pool's URL.
+	Issuer pulumi.StringOutput
+	// TokenURL is the pool domain's OAuth2 token endpoint.
+	TokenURL pulumi.StringOutput
+	// ClientIDs are every client the service accepts (desks and probes),
+	// comma-separated, and TraderMap maps each to its trader id.
+	ClientIDs pulumi.StringOutput
+	TraderMap pulumi.StringOutput
+	// ProbeClientIDs and ProbeSecrets are the canary's and the smoke
+	// test's client ids and (secret) client secrets.
+	ProbeClientIDs map[string]pulumi.StringOutput
+	ProbeSecrets   map[string]pulumi.StringOutput
+}
+
+// TraderID is the trader a desk trades as.
+func TraderID(desk string) string { return "DESK-" + strings.ToUpper(desk) }
+
+// New creates the pool, its domain, the resource server and the clients.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Identity, error) {
+	id := &Identity{ProbeClientIDs: map[string]pulumi.StringOutput{}, ProbeSecrets: map[string]pulumi.StringOutput{}}
+	if err := ctx.RegisterComponentResource("trading:identity:Identity", name, id, opts...); err != nil {
+		return nil, fmt.Errorf("register identity component: %w", err)
+	}
+	parent := pulumi.Parent(id)
+
+	protection := "INACTIVE"
+	if args.DeletionProtection {
+		protection = "ACTIVE"
+	}
+	pool, err := cognito.NewUserPool(ctx, "pool", &cognito.UserPoolArgs{
+		Name:               pulumi.String(args.Names.Name(naming.UserPool)),
+		DeletionProtection: pulumi.String(protection),
+		// Machine clients only: nobody signs up or signs in with a password.
+		AdminCreateUserConfig: &cognito.UserPoolAdminCreateUserConfigArgs{AllowAdminCreateUserOnly: pulumi.Bool(true)},
+		MfaConfiguration:      pulumi.String("OFF"),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create user pool: %w", err)
+	}
+	// Prefix domains are global per region: a random tail, kept in state.
+	tail, err := random.NewRandomId(ctx, "domain-tail", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create domain tail: %w", err)
+	}
+	domainName := tail.Hex.ApplyT(func(h string) string { return args.Names.Unique(naming.UserPoolDomain, h) }).(pulumi.StringOutput)
+	domain, err := cognito.NewUserPoolDomain(ctx, "domain", &cognito.UserPoolDomainArgs{
+		Domain: domainName, UserPoolId: pool.ID(),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create user pool domain: %w", err)
+	}
+	server, err := cognito.NewResourceServer(ctx, "trading", &cognito.ResourceServerArgs{
+		Identifier: pulumi.String(ResourceServer),
+		Name:       pulumi.String(args.Names.Name(naming.ResourceServer)),
+		UserPoolId: pool.ID(),
+		Scopes: cognito.ResourceServerScopeArray{&cognito.ResourceServerScopeArgs{
+			ScopeName: pulumi.String(ScopeName), ScopeDescription: pulumi.String("place and read the caller's own orders"),
+		}},
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create resource server: %w", err)
+	}
+
+	type client struct{ key, trader string }
+	var clients []client
+	for _, d := range args.Desks {
+		clients = append(clients, client{key: "desk-" + d, trader: TraderID(d)})
+	}
+	clients = append(clients, client{key: CanaryClient, trader: "PROBE-CANARY"}, client{key: SmokeClient, trader: "PROBE-SMOKE"})
+	var ids []any
+	var traders []string
+	for _, c := range clients {
+		cl, err := cognito.NewUserPoolClient(ctx, "client-"+c.key, &cognito.UserPoolClientArgs{
+			Name:       pulumi.String(args.Names.Member(naming.UserPoolClient, c.key)),
+			UserPoolId: pool.ID(),
+			// Client credentials: a confidential client with a secret, the
+			// trading scope and nothing else.
+			GenerateSecret:                  pulumi.Bool(true),
+			AllowedOauthFlows:               pulumi.ToStringArray([]string{"client_credentials"}),
+			AllowedOauthFlowsUserPoolClient: pulumi.Bool(true),
+			AllowedOauthScopes:              pulumi.ToStringArray([]string{Scope}),
+			SupportedIdentityProviders:      pulumi.ToStringArray([]string{"COGNITO"}),
+			AccessTokenValidity:             pulumi.Int(TokenValidityMinutes),
+			TokenValidityUnits:              &cognito.UserPoolClientTokenValidityUnitsArgs{AccessToken: pulumi.String("minutes")},
+			EnableTokenRevocation:           pulumi.Bool(true),
+			PreventUserExistenceErrors:      pulumi.String("ENABLED"),
+		}, parent, pulumi.DependsOn([]pulumi.Resource{server}))
+		if err != nil {
+			return nil, fmt.Errorf("create app client %s: %w", c.key, err)
+		}
+		ids = append(ids, cl.ID())
+		traders = append(traders, c.trader)
+		if c.key == CanaryClient || c.key == SmokeClient {
+			id.ProbeClientIDs[c.key] = cl.ID().ToStringOutput()
+			id.ProbeSecrets[c.key] = cl.ClientSecret
+		}
+	}
+	id.ClientIDs = pulumi.All(ids...).ApplyT(func(v []any) string { return strings.Join(strs(v), ",") }).(pulumi.StringOutput)
+	id.TraderMap = pulumi.All(ids...).ApplyT(func(v []any) string {
+		pairs := make([]string, len(v))
+		for i, s := range strs(v) {
+			pairs[i] = s + "=" + traders[i]
+		}
+		sort.Strings(pairs)
+		return strings.Join(pairs, ",")
+	}).(pulumi.StringOutput)
+	id.Issuer = pulumi.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", args.Region, pool.ID())
+	id.TokenURL = pulumi.Sprintf("https://%s.auth.%s.amazoncognito.com/oauth2/token", domain.Domain, args.Region)
+
+	if err := ctx.RegisterResourceOutputs(id, pulumi.Map{
+		"issuer": id.Issuer, "tokenUrl": id.TokenURL, "clientIds": id.ClientIDs,
+	}); err != nil {
+		return nil, fmt.Errorf("register identity outputs: %w", err)
+	}
+	return id, nil
+}
+
+func strs(v []any) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = fmt.Sprint(x)
+	}
+	return out
+}
