@@ -133,7 +133,8 @@ func Deploy(ctx *pulumi.Context) error {
 		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
 		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
 		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
-		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
+		EndpointSecurityGroupID: endpointGroup(cfg, net),
+		DataKeyArn:              keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
 		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix, LogsBucketPolicy: buckets.LogsPolicy,
 		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
 		DBSecretArn:   db.SecretArn,
@@ -333,6 +334,14 @@ func eventRules(names naming.Namer) []monitoring.EventRule {
 		out = append(out, monitoring.EventRule{Name: r.Name, Bus: r.Bus})
 	}
 	return out
+}
+
+// endpointGroup is the interface endpoints' security group, nil in nat mode.
+func endpointGroup(cfg *config.Config, net *network.Network) pulumi.StringInput {
+	if !cfg.Network.ClosedEgress() {
+		return nil
+	}
+	return net.EndpointSecurityGroupID
 }
 
 func jsonList(items []string) string {

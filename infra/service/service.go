@@ -73,6 +73,9 @@ type Args struct {
 	TasksSecurityGroupID pulumi.StringInput
 	S3PrefixListID       pulumi.StringInput
 	DynamoDBPrefixListID pulumi.StringInput
+	// EndpointSecurityGroupID is the interface endpoints' group, required
+	// when privateEgress is endpoints.
+	EndpointSecurityGroupID pulumi.StringInput
 
 	DataKeyArn      pulumi.StringInput
 	TelemetryKeyArn pulumi.StringInput
@@ -162,6 +165,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if _, ok := args.ParameterArns[p.Path]; !ok {
 			return nil, fmt.Errorf("service: parameter %q (for %s) is not in the params hierarchy", p.Path, p.Env)
 		}
+	}
+	if args.Config.Network.ClosedEgress() && args.EndpointSecurityGroupID == nil {
+		return nil, fmt.Errorf("service: privateEgress endpoints needs the endpoint security group")
 	}
 	if cfg.CertificateMode == config.CertDNS && args.HostedZoneID == nil {
 		return nil, fmt.Errorf("service: certificateMode dns needs a hosted zone id")
