@@ -13,6 +13,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/paramtable"
 )
 
 // ContainerName is the name of the app container in the task definition.
@@ -34,25 +35,13 @@ const NoFileLimit = 65536
 
 // SecretParam maps an environment variable the app reads (CONTRACT.md) to
 // the parameter below /trading/<suffix>/ that ECS injects into it.
-type SecretParam struct {
-	Env  string
-	Path string
-}
+type SecretParam = paramtable.Injected
 
 // SecretParams are the settings injected from Parameter Store via the
-// container's secrets (valueFrom = parameter ARN), so a change in the
-// hierarchy reaches the app on the next task start without a new task
-// definition.
-var SecretParams = []SecretParam{
-	{Env: "DB_WRITER_HOST", Path: "db/writer-host"},
-	{Env: "DB_READER_HOST", Path: "db/reader-host"},
-	{Env: "DB_PORT", Path: "db/port"},
-	{Env: "DB_NAME", Path: "db/name"},
-	{Env: "DB_SSLMODE", Path: "db/sslmode"},
-	{Env: "SESSIONS_TABLE", Path: "sessions/table"},
-	{Env: "EVENT_BUS_NAME", Path: "events/bus-name"},
-	{Env: "SESSION_TTL", Path: "sessions/ttl"},
-}
+// container's secrets (valueFrom = parameter ARN): the one table in
+// infra/paramtable, from which the composition root also builds the
+// SecureString parameters.
+var SecretParams = paramtable.Rows
 
 // DB secret keys: the RDS-managed secret is JSON with username and password.
 const (
