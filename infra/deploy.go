@@ -23,6 +23,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/params"
+	"github.com/trading-ha/trading-ha/infra/paramtable"
 	"github.com/trading-ha/trading-ha/infra/runbooks"
 	"github.com/trading-ha/trading-ha/infra/security"
 	"github.com/trading-ha/trading-ha/infra/service"
@@ -103,20 +104,36 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// Plain settings, then the parameters the container reads through
+	// valueFrom (infra/paramtable), which are SecureStrings under the data
+	// key; the values those rows name come from here.
 	entries := []params.Entry{
 		{Path: "env/region", Value: pulumi.String(cfg.Region), Description: "AWS region of the stack"},
 		{Path: "env/suffix", Value: pulumi.String(cfg.EnvironmentSuffix), Description: "environmentSuffix of the stack"},
 		{Path: "env/availability-zones", Value: pulumi.String(jsonList(cfg.AvailabilityZones)), Description: "availability zones the stack spans"},
-		{Path: "sessions/table", Value: table.Name, Description: "DynamoDB sessions table"},
-		{Path: "sessions/ttl", Value: pulumi.String(cfg.Sessions.TTL.String()), Description: "session lifetime (Go duration)"},
 		{Path: "storage/data-bucket", Value: buckets.DataBucket, Description: "application data bucket"},
-		{Path: "db/writer-host", Value: db.WriterEndpoint, Description: "Aurora cluster (writer) endpoint; follows failover"},
-		{Path: "db/reader-host", Value: db.ReaderEndpoint, Description: "Aurora reader endpoint"},
-		{Path: "db/port", Value: pulumi.String(strconv.Itoa(db.Port)), Description: "PostgreSQL port"},
-		{Path: "db/name", Value: pulumi.String(db.DatabaseName), Description: "database name"},
 		{Path: "db/secret-arn", Value: db.SecretArn, Description: "RDS-managed master user secret (username, password)"},
-		{Path: "db/sslmode", Value: pulumi.String("require"), Description: "libpq sslmode; the cluster refuses non-TLS connections (rds.force_ssl=1)"},
-		{Path: "events/bus-name", Value: pulumi.String(names.Name(naming.EventBus)), Description: "EventBridge bus the service publishes orders to"},
+	}
+	injected := map[string]pulumi.StringInput{
+		"db/writer-host":  db.WriterEndpoint,
+		"db/reader-host":  db.ReaderEndpoint,
+		"db/port":         pulumi.String(strconv.Itoa(db.Port)),
+		"db/name":         pulumi.String(db.DatabaseName),
+		"db/sslmode":      pulumi.String("require"),
+		"sessions/table":  table.Name,
+		"events/bus-name": pulumi.String(names.Name(naming.EventBus)),
+		"sessions/ttl":    pulumi.String(cfg.Sessions.TTL.String()),
+	}
+	for _, row := range paramtable.Rows {
+		v, ok := injected[row.Path]
+		if !ok {
+			return fmt.Errorf("parameter %s (for %s) has no value in the composition root", row.Path, row.Env)
+		}
+		delete(injected, row.Path)
+		entries = append(entries, params.Entry{Path: row.Path, Value: v, Description: row.Description, Secure: true})
+	}
+	if len(injected) != 0 {
+		return fmt.Errorf("values for parameters not in infra/paramtable: %v", injected)
 	}
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
@@ -133,7 +150,8 @@ func Deploy(ctx *pulumi.Context) error {
 		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
 		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
 		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
-		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
+		EndpointSecurityGroupID: endpointGroup(cfg, net),
+		DataKeyArn:              keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
 		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix, LogsBucketPolicy: buckets.LogsPolicy,
 		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
 		DBSecretArn:   db.SecretArn,
@@ -333,6 +351,14 @@ func eventRules(names naming.Namer) []monitoring.EventRule {
 		out = append(out, monitoring.EventRule{Name: r.Name, Bus: r.Bus})
 	}
 	return out
+}
+
+// endpointGroup is the interface endpoints' security group, nil in nat mode.
+func endpointGroup(cfg *config.Config, net *network.Network) pulumi.StringInput {
+	if !cfg.Network.ClosedEgress() {
+		return nil
+	}
+	return net.EndpointSecurityGroupID
 }
 
 func jsonList(items []string) string {

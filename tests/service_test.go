@@ -416,6 +416,9 @@ func TestServiceSecurityGroupRules(t *testing.T) {
 		s3 := out(t, one(t, rec, "aws:ec2/vpcEndpoint:VpcEndpoint", "endpoint-s3"), "prefixListId")
 		ddb := out(t, one(t, rec, "aws:ec2/vpcEndpoint:VpcEndpoint", "endpoint-dynamodb"), "prefixListId")
 		name := map[string]string{alb: "alb", tasks: "tasks", db: "db", s3: "s3-prefix-list", ddb: "dynamodb-prefix-list"}
+		if stack == "prod" {
+			name[sgID(t, rec, "sg-endpoints")] = "endpoints"
+		}
 		describe := func(dir string, r *offline.Resource) string {
 			in := r.Inputs
 			peer := ""
@@ -444,9 +447,16 @@ func TestServiceSecurityGroupRules(t *testing.T) {
 			"alb in tcp:443 0.0.0.0/0", "alb in tcp:443 ::/0", "alb in tcp:80 0.0.0.0/0", "alb in tcp:80 ::/0",
 			"alb out tcp:8080 tasks",
 			"tasks in tcp:8080 alb",
-			"tasks out tcp:443 0.0.0.0/0", "tasks out tcp:443 dynamodb-prefix-list", "tasks out tcp:443 s3-prefix-list",
+			"tasks out tcp:443 dynamodb-prefix-list", "tasks out tcp:443 s3-prefix-list",
 			// the database component's pair: PostgreSQL from the tasks only
 			"db in tcp:5432 tasks", "tasks out tcp:5432 db",
+		}
+		if stack == "prod" {
+			// closed egress: HTTPS to the interface endpoints' group only,
+			// which admits HTTPS from the tasks only
+			want = append(want, "tasks out tcp:443 endpoints", "endpoints in tcp:443 tasks")
+		} else {
+			want = append(want, "tasks out tcp:443 0.0.0.0/0")
 		}
 		sort.Strings(want)
 		if !slices.Equal(got, want) {

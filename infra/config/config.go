@@ -79,7 +79,26 @@ type Network struct {
 	NATGateways string
 	// FlowLogTrafficType is ALL, ACCEPT or REJECT.
 	FlowLogTrafficType string
+	// PrivateEgress is how the tasks reach AWS APIs: EgressNAT (HTTPS to
+	// any address through the NAT gateways) or EgressEndpoints (interface
+	// VPC endpoints and the gateway endpoints only; no NAT gateways, no
+	// route to the internet from the private subnets).
+	PrivateEgress string
 }
+
+// ecrImagePattern matches an image in a private Amazon ECR registry of the
+// stack's region, the only registry closed egress reaches.
+var ecrImagePattern = regexp.MustCompile(`^\d{12}\.dkr\.ecr\.` + Region + `\.amazonaws\.com/`)
+
+// Private egress modes (config privateEgress).
+const (
+	EgressNAT       = "nat"
+	EgressEndpoints = "endpoints"
+)
+
+// ClosedEgress reports whether the tasks reach AWS only through VPC
+// endpoints.
+func (n Network) ClosedEgress() bool { return n.PrivateEgress == EgressEndpoints }
 
 // Storage configures the S3 buckets.
 type Storage struct {
@@ -168,6 +187,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 		CIDR:               r.cidr(k("vpcCidr"), 16, 20),
 		NATGateways:        r.oneOf(k("natGateways"), "OnePerAz", "Single"),
 		FlowLogTrafficType: r.oneOf(k("flowLogTrafficType"), "ALL", "ACCEPT", "REJECT"),
+		PrivateEgress:      r.oneOf(k("privateEgress"), EgressNAT, EgressEndpoints),
 	}
 	c.Storage = Storage{
 		NoncurrentTransitionDays: r.integer(k("noncurrentTransitionDays"), 30, 365),
@@ -193,6 +213,11 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.DNS = r.dns(k)
 	c.Monitoring = r.monitoring(stack, k, c.DNS)
 	c.Service = r.service(stack, k)
+	// Closed egress pulls images only through the ECR endpoints: an image
+	// from another registry would never start.
+	if c.Network.ClosedEgress() && c.Service.AppImage != "" && !ecrImagePattern.MatchString(c.Service.AppImage) {
+		r.fail(k("appImage"), c.Service.AppImage, "must be an Amazon ECR image of %s (<account>.dkr.ecr.%s.amazonaws.com/...) when privateEgress is endpoints: the tasks have no internet egress", Region, Region)
+	}
 	if c.DNS.DomainName != "" {
 		c.Service.DomainName = c.DNS.AppRecordName + "." + c.DNS.DomainName
 	} else if c.Service.CertificateMode == CertDNS {

@@ -1,7 +1,8 @@
 // Package network builds the VPC with awsx: public, private (application)
 // and isolated (database) subnets in each of three AZs, NAT per AZ, flow logs
-// to a KMS-encrypted log group, S3 and DynamoDB gateway endpoints, and a
-// default security group stripped of every rule.
+// to a KMS-encrypted log group, S3 and DynamoDB gateway endpoints, a
+// default security group stripped of every rule and, when privateEgress is
+// endpoints, the interface endpoints of closed egress (endpoints.go).
 package network
 
 import (
@@ -46,6 +47,9 @@ type Network struct {
 	ALBSecurityGroupID   pulumi.StringOutput
 	TasksSecurityGroupID pulumi.StringOutput
 	DBSecurityGroupID    pulumi.StringOutput
+	// EndpointSecurityGroupID is the interface endpoints' group; unset
+	// (nil) when privateEgress is nat.
+	EndpointSecurityGroupID pulumi.StringOutput
 }
 
 // SubnetMasks returns the public, private and isolated subnet prefix lengths
@@ -65,7 +69,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	pub, priv, iso := SubnetMasks(cfg.Network.CIDR.Bits())
 
 	strategy := ec2x.NatGatewayStrategyOnePerAz
-	if cfg.Network.NATGateways == "Single" {
+	switch {
+	case cfg.Network.ClosedEgress():
+		// Closed egress: nothing in the private subnets may reach the
+		// internet, so there is no NAT gateway and awsx creates no default
+		// route for the private route tables (awsx ec2.Vpc: strategy None
+		// is valid with private subnets and skips their 0.0.0.0/0 route).
+		strategy = ec2x.NatGatewayStrategyNone
+	case cfg.Network.NATGateways == "Single":
 		strategy = ec2x.NatGatewayStrategySingle
 	}
 	auto := ec2x.SubnetAllocationStrategyAuto
@@ -131,6 +142,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	if err := n.gatewayEndpoints(ctx, vpc.VpcId, parent); err != nil {
+		return nil, err
+	}
+	if err := n.interfaceEndpoints(ctx, args, vpc.VpcId, parent); err != nil {
 		return nil, err
 	}
 

@@ -6,6 +6,7 @@ package security
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -13,6 +14,23 @@ import (
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
+
+// UseActions are the cryptographic actions the account uses a key with.
+var UseActions = []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}
+
+// DataServices are the services that encrypt with the data key in the
+// recording (tests/keyuse_test.go holds this list to the resources): Aurora
+// and Performance Insights (rds), the sessions table (dynamodb), the data
+// bucket (s3), the SecureString parameters (ssm), the RDS-managed master
+// secret (secretsmanager), the vault (backup) and the image repository
+// (ecr).
+var DataServices = []string{"rds", "dynamodb", "s3", "ssm", "secretsmanager", "backup", "ecr"}
+
+// TelemetryServices are the services account principals use the telemetry
+// key through: the topics (sns), the queues (sqs) and the canary artifacts
+// and trail buckets (s3). CloudWatch Logs, CloudTrail and the deliveries
+// use it with their own service principals.
+var TelemetryServices = []string{"sns", "sqs", "s3"}
 
 // DeletionWindowDays is the KMS key deletion window: the shortest AWS
 // allows, so destroyed stacks do not linger, yet a week to cancel a mistake.
@@ -50,30 +68,41 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(k)
 
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
+	// Key administration and key use are separate statements. The account
+	// (its IAM policies) administers each key with the administration
+	// actions of KMS's default key policy only (AWS KMS Developer Guide,
+	// "Default key policy": "Allows key administrators to administer the
+	// KMS key"); it uses a key only through the AWS services that encrypt
+	// with it, kms:ViaService with kms:CallerAccount (AWS KMS Developer
+	// Guide, "kms:ViaService" and "kms:CallerAccount" condition keys; the
+	// default policy's "Allows key users to use the KMS key with AWS
+	// services" pattern). A role's own kms: grant works only inside these
+	// (tests/keyuse_test.go walks every identity policy naming a key).
 	admin := iamdoc.Statement{
-		Sid: "AccountAdministers", Effect: "Allow",
+		Sid: "AccountAdministersKey", Effect: "Allow",
 		Principal: map[string]any{"AWS": root},
-		Action:    []string{"kms:*"}, Resource: []string{"*"},
+		Action:    iamdoc.KMSKeyAdminActions, Resource: []string{"*"},
 	}
-	use := []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"}
+	via := func(sid string, actions, services []string) iamdoc.Statement {
+		names := make([]string, 0, len(services))
+		for _, svc := range services {
+			names = append(names, svc+"."+args.Region+".amazonaws.com")
+		}
+		return iamdoc.Statement{
+			Sid: sid, Effect: "Allow",
+			Principal: map[string]any{"AWS": root},
+			Action:    actions, Resource: []string{"*"},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"kms:CallerAccount": args.AccountID, "kms:ViaService": names,
+			}},
+		}
+	}
 
-	// Data services use the key through the caller's permissions
-	// (kms:ViaService); AWS Backup also needs grants for copies.
-	dataPolicy := iamdoc.New(admin, iamdoc.Statement{
-		Sid: "ServicesViaAccount", Effect: "Allow",
-		Principal: map[string]any{"AWS": root},
-		Action:    append(use, "kms:CreateGrant", "kms:ListGrants"),
-		Resource:  []string{"*"},
-		Condition: map[string]map[string]any{"StringEquals": {
-			"kms:CallerAccount": args.AccountID,
-			"kms:ViaService": []string{
-				"rds." + args.Region + ".amazonaws.com", "dynamodb." + args.Region + ".amazonaws.com",
-				"s3." + args.Region + ".amazonaws.com", "ssm." + args.Region + ".amazonaws.com",
-				"secretsmanager." + args.Region + ".amazonaws.com", "backup." + args.Region + ".amazonaws.com",
-			},
-		}},
-	})
-	statements := []iamdoc.Statement{admin, {
+	// Data services create grants for their own later use (RDS, DynamoDB,
+	// AWS Backup, ECR: "Amazon ECR encryption at rest" - DescribeKey and
+	// two CreateGrant calls at repository creation).
+	dataPolicy := iamdoc.New(admin, via("AccountUsesKeyViaDataServices", append(slices.Clone(UseActions), "kms:CreateGrant", "kms:ListGrants"), DataServices))
+	statements := []iamdoc.Statement{admin, via("AccountUsesKeyViaTelemetryServices", UseActions, TelemetryServices), {
 		Sid: "CloudWatchLogs", Effect: "Allow",
 		Principal: map[string]any{"Service": "logs." + args.Region + ".amazonaws.com"},
 		// Not kms:DescribeKey: it carries no encryption context, so the

@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
@@ -29,7 +30,15 @@ func ExecutionPolicy(repositoryArn, logGroupArn, parameterArn, secretArn, dataKe
 		iamdoc.Allow("WriteOurLogGroup", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logGroupArn + ":*"}),
 		iamdoc.Allow("ReadOurParameters", []string{"ssm:GetParameters"}, []string{parameterArn}),
 		iamdoc.Allow("ReadDBSecret", []string{"secretsmanager:GetSecretValue"}, []string{secretArn}),
-		iamdoc.Allow("DecryptConfig", []string{"kms:Decrypt"}, []string{dataKeyArn}),
+		// Only as SSM and Secrets Manager decrypt the SecureStrings and the
+		// secret for it (the data key admits no other use by the account).
+		iamdoc.Statement{
+			Sid: "DecryptConfig", Effect: "Allow",
+			Action: []string{"kms:Decrypt"}, Resource: []string{dataKeyArn},
+			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": []string{
+				"ssm." + config.Region + ".amazonaws.com", "secretsmanager." + config.Region + ".amazonaws.com",
+			}}},
+		},
 	)
 	return iamdoc.New(stmts...)
 }

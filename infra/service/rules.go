@@ -10,17 +10,13 @@ import (
 // securityGroupRules wires the ALB and task groups (created bare by the
 // network component): the internet reaches the ALB on 80/443 only, the ALB
 // reaches the tasks on the app port only, and the tasks reach AWS APIs on
-// 443. PostgreSQL egress to the database group belongs to the database
+// 443: through the NAT gateways (privateEgress nat) or only the interface
+// endpoints' group and the gateway endpoints' prefix lists (endpoints).
+// PostgreSQL egress to the database group belongs to the database
 // component.
 func (b *builder) securityGroupRules() error {
 	port := b.cfg.AppPort
 	alb, tasks := b.args.ALBSecurityGroupID, b.args.TasksSecurityGroupID
-	type rule struct {
-		name, desc      string
-		port            int
-		cidr4, cidr6    string
-		prefixList, ref pulumi.StringInput
-	}
 	type groupRules struct {
 		group           pulumi.StringInput
 		ingress, egress []rule
@@ -44,12 +40,7 @@ func (b *builder) securityGroupRules() error {
 		egress: []rule{
 			{name: "tasks-out-s3", desc: "HTTPS to S3 via the gateway endpoint", port: 443, prefixList: b.args.S3PrefixListID},
 			{name: "tasks-out-dynamodb", desc: "HTTPS to DynamoDB via the gateway endpoint", port: 443, prefixList: b.args.DynamoDBPrefixListID},
-			// The other AWS APIs the task uses (EventBridge, KMS, and at start
-			// ECR, CloudWatch Logs, SSM, Secrets Manager) have no gateway
-			// endpoint; they are reached over HTTPS through the per-AZ NAT
-			// gateways, whose addresses are not fixed, so the destination is
-			// any IPv4 address on 443 only.
-			{name: "tasks-out-https", desc: "HTTPS to AWS APIs via NAT", port: 443, cidr4: "0.0.0.0/0"},
+			tasksToAWS(b.args),
 		},
 	}}
 	opt := func(s string) pulumi.StringPtrInput {
@@ -86,4 +77,24 @@ func (b *builder) securityGroupRules() error {
 		}
 	}
 	return nil
+}
+
+// rule is one security group rule of the service's groups.
+type rule struct {
+	name, desc      string
+	port            int
+	cidr4, cidr6    string
+	prefixList, ref pulumi.StringInput
+}
+
+// tasksToAWS is the tasks' HTTPS egress to the AWS APIs without a gateway
+// endpoint (EventBridge, and at start ECR, CloudWatch Logs, SSM, Secrets
+// Manager). With closed egress the destination is the interface endpoints'
+// security group only. Through NAT it is any IPv4 address on 443: the NAT
+// gateways' and the APIs' addresses are not fixed.
+func tasksToAWS(args Args) rule {
+	if args.Config.Network.ClosedEgress() {
+		return rule{name: "tasks-out-endpoints", desc: "HTTPS to the interface VPC endpoints only", port: 443, ref: args.EndpointSecurityGroupID}
+	}
+	return rule{name: "tasks-out-https", desc: "HTTPS to AWS APIs via NAT", port: 443, cidr4: "0.0.0.0/0"}
 }

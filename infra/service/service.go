@@ -13,6 +13,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/paramtable"
 )
 
 // ContainerName is the name of the app container in the task definition.
@@ -34,25 +35,13 @@ const NoFileLimit = 65536
 
 // SecretParam maps an environment variable the app reads (CONTRACT.md) to
 // the parameter below /trading/<suffix>/ that ECS injects into it.
-type SecretParam struct {
-	Env  string
-	Path string
-}
+type SecretParam = paramtable.Injected
 
 // SecretParams are the settings injected from Parameter Store via the
-// container's secrets (valueFrom = parameter ARN), so a change in the
-// hierarchy reaches the app on the next task start without a new task
-// definition.
-var SecretParams = []SecretParam{
-	{Env: "DB_WRITER_HOST", Path: "db/writer-host"},
-	{Env: "DB_READER_HOST", Path: "db/reader-host"},
-	{Env: "DB_PORT", Path: "db/port"},
-	{Env: "DB_NAME", Path: "db/name"},
-	{Env: "DB_SSLMODE", Path: "db/sslmode"},
-	{Env: "SESSIONS_TABLE", Path: "sessions/table"},
-	{Env: "EVENT_BUS_NAME", Path: "events/bus-name"},
-	{Env: "SESSION_TTL", Path: "sessions/ttl"},
-}
+// container's secrets (valueFrom = parameter ARN): the one table in
+// infra/paramtable, from which the composition root also builds the
+// SecureString parameters.
+var SecretParams = paramtable.Rows
 
 // DB secret keys: the RDS-managed secret is JSON with username and password.
 const (
@@ -73,6 +62,9 @@ type Args struct {
 	TasksSecurityGroupID pulumi.StringInput
 	S3PrefixListID       pulumi.StringInput
 	DynamoDBPrefixListID pulumi.StringInput
+	// EndpointSecurityGroupID is the interface endpoints' group, required
+	// when privateEgress is endpoints.
+	EndpointSecurityGroupID pulumi.StringInput
 
 	DataKeyArn      pulumi.StringInput
 	TelemetryKeyArn pulumi.StringInput
@@ -162,6 +154,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if _, ok := args.ParameterArns[p.Path]; !ok {
 			return nil, fmt.Errorf("service: parameter %q (for %s) is not in the params hierarchy", p.Path, p.Env)
 		}
+	}
+	if args.Config.Network.ClosedEgress() && args.EndpointSecurityGroupID == nil {
+		return nil, fmt.Errorf("service: privateEgress endpoints needs the endpoint security group")
 	}
 	if cfg.CertificateMode == config.CertDNS && args.HostedZoneID == nil {
 		return nil, fmt.Errorf("service: certificateMode dns needs a hosted zone id")

@@ -1,0 +1,35 @@
+// Package paramtable is the one table of the parameters ECS injects into
+// the app container: each row names the environment variable the app reads
+// (CONTRACT.md), the parameter below /trading/<suffix>/ that holds it, and
+// its description. The composition root builds the SecureString parameters
+// from it (infra/deploy.go) and the service builds the container's secrets
+// (valueFrom = parameter ARN) from it, so the two cannot drift. It is a
+// leaf package: both the params and the service components may read it
+// without importing each other.
+package paramtable
+
+// Injected is one parameter the container reads through valueFrom.
+type Injected struct {
+	// Env is the environment variable the app reads.
+	Env string
+	// Path is relative to /trading/<suffix>.
+	Path string
+	// Description is the parameter's description.
+	Description string
+}
+
+// Rows are the parameters ECS resolves into the container's
+// environment at task start (a change reaches the app on the next task
+// without a new task definition). Every one is a SecureString under the
+// data key: the execution role decrypts it through SSM, and no other
+// parameter is a SecureString (tests/params_table_test.go).
+var Rows = []Injected{
+	{Env: "DB_WRITER_HOST", Path: "db/writer-host", Description: "Aurora cluster (writer) endpoint; follows failover"},
+	{Env: "DB_READER_HOST", Path: "db/reader-host", Description: "Aurora reader endpoint"},
+	{Env: "DB_PORT", Path: "db/port", Description: "PostgreSQL port"},
+	{Env: "DB_NAME", Path: "db/name", Description: "database name"},
+	{Env: "DB_SSLMODE", Path: "db/sslmode", Description: "libpq sslmode; the cluster refuses non-TLS connections (rds.force_ssl=1)"},
+	{Env: "SESSIONS_TABLE", Path: "sessions/table", Description: "DynamoDB sessions table"},
+	{Env: "EVENT_BUS_NAME", Path: "events/bus-name", Description: "EventBridge bus the service publishes orders to"},
+	{Env: "SESSION_TTL", Path: "sessions/ttl", Description: "session lifetime (Go duration)"},
+}
