@@ -252,10 +252,10 @@ var (
 		NoPrefix(srcBucket, "xn--", "sthree-", "amzn-s3-demo-"),
 		NoSuffix(srcBucket, "-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"),
 	}
-	kmsAliasRules = []Rule{NoPrefix(srcKMSAlias, "alias/aws/")}
-	rdsRules      = []Rule{NoEdgeHyphen(srcRDSIdentifier), NoDoubleHyphen(srcRDSIdentifier)}
-	subnetRules   = []Rule{NotWord(srcDBSubnetGroup, "default")}
-	busRules      = []Rule{NotWord(srcEventBus, "default"), NoChars(srcEventBus, "/")}
+	kmsAliasRules   = []Rule{NoPrefix(srcKMSAlias, "alias/aws/")}
+	rdsRules        = []Rule{NoEdgeHyphen(srcRDSIdentifier), NoDoubleHyphen(srcRDSIdentifier)}
+	subnetRules     = []Rule{NotWord(srcDBSubnetGroup, "default")}
+	busRules        = []Rule{NotWord(srcEventBus, "default"), NoChars(srcEventBus, "/")}
 	poolDomainRules = []Rule{NoSubstring(srcPoolDomain, "aws", "amazon", "cognito")}
 	// ParameterRules are SSM Parameter Store's rules for a full parameter name.
 	ParameterRules = []Rule{NoPrefixFold(srcSSMParameter, "aws", "ssm"), MaxDepth(srcSSMParameter, 15)}
