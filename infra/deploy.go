@@ -19,6 +19,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/dns"
 	"github.com/trading-ha/trading-ha/infra/drills"
 	"github.com/trading-ha/trading-ha/infra/events"
+	"github.com/trading-ha/trading-ha/infra/identity"
 	"github.com/trading-ha/trading-ha/infra/monitoring"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
@@ -104,6 +105,14 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// --- identity ---
+	who, err := identity.New(ctx, "identity", identity.Args{
+		Names: names, Region: cfg.Region, Desks: cfg.Identity.Desks, DeletionProtection: cfg.DeletionProtection,
+	}, withAWS)
+	if err != nil {
+		return err
+	}
+
 	// Plain settings, then the parameters the container reads through
 	// valueFrom (infra/paramtable), which are SecureStrings under the data
 	// key; the values those rows name come from here.
@@ -113,16 +122,28 @@ func Deploy(ctx *pulumi.Context) error {
 		{Path: "env/availability-zones", Value: pulumi.String(jsonList(cfg.AvailabilityZones)), Description: "availability zones the stack spans"},
 		{Path: "storage/data-bucket", Value: buckets.DataBucket, Description: "application data bucket"},
 		{Path: "db/secret-arn", Value: db.SecretArn, Description: "RDS-managed master user secret (username, password)"},
+		{Path: "identity/token-url", Value: who.TokenURL, Description: "OAuth2 token endpoint (client credentials, scope " + identity.Scope + ")"},
+	}
+	// The probes' clients: ids in plain text, secrets as SecureStrings the
+	// canary (and the operator running the smoke test) read.
+	for _, probe := range []string{identity.CanaryClient, identity.SmokeClient} {
+		entries = append(entries,
+			params.Entry{Path: ProbeParameter(probe, "client-id"), Value: who.ProbeClientIDs[probe], Description: probe + " app client id"},
+			params.Entry{Path: ProbeParameter(probe, "client-secret"), Value: who.ProbeSecrets[probe], Description: probe + " app client secret", Secure: true},
+		)
 	}
 	injected := map[string]pulumi.StringInput{
-		"db/writer-host":  db.WriterEndpoint,
-		"db/reader-host":  db.ReaderEndpoint,
-		"db/port":         pulumi.String(strconv.Itoa(db.Port)),
-		"db/name":         pulumi.String(db.DatabaseName),
-		"db/sslmode":      pulumi.String("require"),
-		"sessions/table":  table.Name,
-		"events/bus-name": pulumi.String(names.Name(naming.EventBus)),
-		"sessions/ttl":    pulumi.String(cfg.Sessions.TTL.String()),
+		"db/writer-host":      db.WriterEndpoint,
+		"db/reader-host":      db.ReaderEndpoint,
+		"db/port":             pulumi.String(strconv.Itoa(db.Port)),
+		"db/name":             pulumi.String(db.DatabaseName),
+		"db/sslmode":          pulumi.String("verify-full"),
+		"sessions/table":      table.Name,
+		"events/bus-name":     pulumi.String(names.Name(naming.EventBus)),
+		"sessions/ttl":        pulumi.String(cfg.Sessions.TTL.String()),
+		"identity/issuer":     who.Issuer,
+		"identity/client-ids": who.ClientIDs,
+		"identity/trader-map": who.TraderMap,
 	}
 	for _, row := range paramtable.Rows {
 		v, ok := injected[row.Path]
@@ -154,7 +175,7 @@ func Deploy(ctx *pulumi.Context) error {
 		DataKeyArn:              keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
 		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix, LogsBucketPolicy: buckets.LogsPolicy,
 		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
-		DBSecretArn:   db.SecretArn,
+		DBSecretArn: db.SecretArn, DBClusterResourceID: db.ResourceID,
 		ParameterArns: store.Arns,
 		// dns certificates validate in an already delegated zone (config
 		// hostedZoneId): the stack's own zone is created after the ALB.
@@ -325,6 +346,9 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("canaryName", pulumi.String(watch.CanaryName))
 	ctx.Export("alarmTopicArn", watch.TopicArn)
 	ctx.Export("notifyTopicArn", watch.NotifyTopicArn)
+	ctx.Export("oidcTokenUrl", who.TokenURL)
+	ctx.Export("oidcIssuer", who.Issuer)
+	ctx.Export("smokeClientId", who.ProbeClientIDs[identity.SmokeClient])
 	ctx.Export("maintenanceAlarmName", pulumi.String(watch.MaintenanceAlarmName))
 	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
 	ctx.Export("albDnsName", svc.AlbDNSName)
@@ -360,6 +384,10 @@ func endpointGroup(cfg *config.Config, net *network.Network) pulumi.StringInput 
 	}
 	return net.EndpointSecurityGroupID
 }
+
+// ProbeParameter is a probe client's parameter below /trading/<suffix>:
+// probes/<canary|smoke>/<client-id|client-secret>.
+func ProbeParameter(probe, what string) string { return "probes/" + probe + "/" + what }
 
 func jsonList(items []string) string {
 	b, _ := json.Marshal(items) // a []string always marshals

@@ -297,7 +297,7 @@ func TestDatabaseConnectionParameters(t *testing.T) {
 			"db/port":        "5432",
 			"db/name":        "trading",
 			"db/secret-arn":  "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-mock-AbCdEf",
-			"db/sslmode":     "require",
+			"db/sslmode":     "verify-full",
 		}
 		for path, v := range want {
 			p := one(t, rec, tParameter, "param-"+strings.ReplaceAll(path, "/", "-"))

@@ -31,10 +31,18 @@ func container(t *testing.T, rec *offline.Recording) service.ContainerDefinition
 	t.Helper()
 	var defs []service.ContainerDefinition
 	jsonInput(t, one(t, rec, "aws:ecs/taskDefinition:TaskDefinition", "app"), "containerDefinitions", &defs)
-	if len(defs) != 1 {
-		t.Fatalf("%d container definitions, want 1", len(defs))
+	if len(defs) != 2 || defs[0].Name != service.ContainerName || defs[1].Name != service.MigrateContainerName {
+		t.Fatalf("container definitions %d, want the app and the migrate step", len(defs))
 	}
 	return defs[0]
+}
+
+// migrateContainer is the task's migrate step.
+func migrateContainer(t *testing.T, rec *offline.Recording) service.ContainerDefinition {
+	t.Helper()
+	var defs []service.ContainerDefinition
+	jsonInput(t, one(t, rec, "aws:ecs/taskDefinition:TaskDefinition", "app"), "containerDefinitions", &defs)
+	return defs[1]
 }
 
 // rolePolicy parses the inline policy of a service role.
@@ -188,7 +196,10 @@ func TestContainerDefinition(t *testing.T) {
 		for _, kv := range c.Environment {
 			env[kv.Name] = kv.Value
 		}
-		wantEnv := map[string]string{"APP_PORT": "8080", "AWS_REGION": "us-east-1", "LOG_LEVEL": "info", "SHUTDOWN_TIMEOUT": "25s"}
+		wantEnv := map[string]string{"APP_PORT": "8080", "AWS_REGION": "us-east-1", "LOG_LEVEL": "info",
+			"DB_USERNAME": "trading_app", "DB_AUTH_MODE": "iam", "DB_MIGRATIONS": "wait", "OIDC_SCOPE": "trading/orders",
+			"SSM_PARAMETERS_PATH": "/trading/" + stack, "METRICS_NAMESPACE": "Trading/" + stack,
+			"DRAIN_DELAY": "10s", "SHUTDOWN_TIMEOUT": "15s"}
 		if fmt.Sprint(env) != fmt.Sprint(wantEnv) {
 			t.Errorf("environment %v, want %v", env, wantEnv)
 		}
@@ -203,6 +214,7 @@ func TestContainerDefinition(t *testing.T) {
 			"DB_WRITER_HOST": "db/writer-host", "DB_READER_HOST": "db/reader-host", "DB_PORT": "db/port",
 			"DB_NAME": "db/name", "DB_SSLMODE": "db/sslmode", "SESSIONS_TABLE": "sessions/table",
 			"EVENT_BUS_NAME": "events/bus-name", "SESSION_TTL": "sessions/ttl",
+			"OIDC_ISSUER": "identity/issuer", "OIDC_CLIENT_IDS": "identity/client-ids", "OIDC_TRADER_MAP": "identity/trader-map",
 		}
 		for envName, path := range paramFor {
 			p := one(t, rec, "aws:ssm/parameter:Parameter", "param-"+strings.ReplaceAll(path, "/", "-"))
@@ -214,17 +226,32 @@ func TestContainerDefinition(t *testing.T) {
 				t.Errorf("secret %s valueFrom %q, want %q", envName, secrets[envName], want)
 			}
 		}
-		secretArn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!cluster-mock-AbCdEf", acct)
-		if secrets["DB_USERNAME"] != secretArn+":username::" || secrets["DB_PASSWORD"] != secretArn+":password::" {
-			t.Errorf("DB credentials from %q / %q", secrets["DB_USERNAME"], secrets["DB_PASSWORD"])
+		// The app never sees the master secret: it connects as the
+		// application role with IAM authentication.
+		if len(secrets) != len(paramFor) {
+			t.Errorf("%d secrets, want %d: %v", len(secrets), len(paramFor), secrets)
 		}
-		if len(secrets) != len(paramFor)+2 {
-			t.Errorf("%d secrets, want %d: %v", len(secrets), len(paramFor)+2, secrets)
+		// The migrate step alone holds the master secret.
+		m := migrateContainer(t, rec)
+		secretArn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!cluster-mock-AbCdEf", acct)
+		msecrets := map[string]string{}
+		for _, s := range m.Secrets {
+			msecrets[s.Name] = s.ValueFrom
+		}
+		if m.Essential || !slices.Equal(m.Command, []string{"/trading", "-migrate"}) || m.Image != c.Image ||
+			msecrets["DB_MIGRATE_USERNAME"] != secretArn+":username::" || msecrets["DB_MIGRATE_PASSWORD"] != secretArn+":password::" {
+			t.Errorf("migrate container %+v", m)
+		}
+		for _, v := range []string{"DB_WRITER_HOST", "DB_PORT", "DB_NAME", "DB_SSLMODE"} {
+			if msecrets[v] != secrets[v] {
+				t.Errorf("migrate step reads %s from %q, want %q", v, msecrets[v], secrets[v])
+			}
 		}
 		// Every variable the contract requires is injected (DB_CA_BUNDLE is
-		// optional; the *_ENDPOINT overrides are test-only).
+		// the image's; the *_ENDPOINT overrides are test-only).
 		for _, name := range []string{"APP_PORT", "AWS_REGION", "LOG_LEVEL", "DB_WRITER_HOST", "DB_READER_HOST", "DB_PORT",
-			"DB_NAME", "DB_USERNAME", "DB_PASSWORD", "DB_SSLMODE", "SESSIONS_TABLE", "EVENT_BUS_NAME", "SESSION_TTL", "SHUTDOWN_TIMEOUT"} {
+			"DB_NAME", "DB_USERNAME", "DB_SSLMODE", "SESSIONS_TABLE", "EVENT_BUS_NAME", "SESSION_TTL", "SHUTDOWN_TIMEOUT",
+			"OIDC_ISSUER", "OIDC_CLIENT_IDS", "SSM_PARAMETERS_PATH", "METRICS_NAMESPACE"} {
 			_, inEnv := env[name]
 			_, inSecrets := secrets[name]
 			if inEnv == inSecrets {
@@ -281,7 +308,10 @@ func TestServiceIAM(t *testing.T) {
 		assertGrants(t, "task role", grants(taskDoc), map[string][]string{
 			"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table},
 			"events:PutEvents":        {bus},
-			"ssm:GetParametersByPath": {root + "/flags", root + "/flags/*", root + "/limits", root + "/limits/*"},
+			"ssm:GetParametersByPath": {root + "/flags", root + "/flags/*", root + "/limits", root + "/limits/*", root + "/reference-prices", root + "/reference-prices/*"},
+			// IAM database authentication as the application role, on the
+			// cluster's resource id (not its name).
+			"rds-db:connect": {"arn:aws:rds-db:us-east-1:" + acct + ":dbuser:" + out(t, one(t, rec, "aws:rds/cluster:Cluster", "aurora"), "clusterResourceId") + "/trading_app"},
 			"kms:Decrypt":             {dataKey}, "kms:GenerateDataKey": {dataKey},
 		})
 

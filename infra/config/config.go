@@ -56,6 +56,7 @@ type Config struct {
 	Storage  Storage
 	Sessions Sessions
 	Params   Params
+	Identity Identity
 	Events   Events
 	Backup   Backup
 	// Database configures the Aurora PostgreSQL cluster.
@@ -118,6 +119,12 @@ type Sessions struct {
 	TTL time.Duration
 }
 
+// Identity configures who may trade.
+type Identity struct {
+	// Desks are the trading desks, one Cognito app client each.
+	Desks []string
+}
+
 // Params configures the Parameter Store hierarchy.
 type Params struct {
 	// FeatureFlags are the flags switched on for this stack.
@@ -128,6 +135,7 @@ var (
 	suffixPattern = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 	azPattern     = regexp.MustCompile(`^us-east-1[a-f]$`)
 	flagPattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	deskPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$`)
 )
 
 // Load reads the stack configuration from the Pulumi context.
@@ -200,6 +208,14 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 			"must be greater than noncurrentTransitionDays (%d)", c.Storage.NoncurrentTransitionDays)
 	}
 	c.Sessions = Sessions{TTL: r.duration(k("sessionTtl"), 5*time.Minute, 24*time.Hour)}
+	c.Identity = Identity{Desks: r.strings(k("tradingDesks"), 1, 20)}
+	seenDesk := map[string]bool{}
+	for _, d := range c.Identity.Desks {
+		if !deskPattern.MatchString(d) || seenDesk[d] {
+			r.fail(k("tradingDesks"), d, "each desk must be a distinct name of 1-30 lowercase letters, digits and inner hyphens (its Cognito app client is client-desk-<name>-<suffix>)")
+		}
+		seenDesk[d] = true
+	}
 	c.Params = Params{FeatureFlags: r.strings(k("featureFlags"), 0, 50)}
 	for _, f := range c.Params.FeatureFlags {
 		if !flagPattern.MatchString(f) {

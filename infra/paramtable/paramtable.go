@@ -16,6 +16,8 @@ type Injected struct {
 	Path string
 	// Description is the parameter's description.
 	Description string
+	// Migrate says the migrate container reads it too.
+	Migrate bool
 }
 
 // Rows are the parameters ECS resolves into the container's
@@ -24,12 +26,15 @@ type Injected struct {
 // data key: the execution role decrypts it through SSM, and no other
 // parameter is a SecureString (tests/params_table_test.go).
 var Rows = []Injected{
-	{Env: "DB_WRITER_HOST", Path: "db/writer-host", Description: "Aurora cluster (writer) endpoint; follows failover"},
+	{Env: "DB_WRITER_HOST", Path: "db/writer-host", Description: "Aurora cluster (writer) endpoint; follows failover", Migrate: true},
 	{Env: "DB_READER_HOST", Path: "db/reader-host", Description: "Aurora reader endpoint"},
-	{Env: "DB_PORT", Path: "db/port", Description: "PostgreSQL port"},
-	{Env: "DB_NAME", Path: "db/name", Description: "database name"},
-	{Env: "DB_SSLMODE", Path: "db/sslmode", Description: "libpq sslmode; the cluster refuses non-TLS connections (rds.force_ssl=1)"},
+	{Env: "DB_PORT", Path: "db/port", Description: "PostgreSQL port", Migrate: true},
+	{Env: "DB_NAME", Path: "db/name", Description: "database name", Migrate: true},
+	{Env: "DB_SSLMODE", Path: "db/sslmode", Description: "libpq sslmode: verify-full against the RDS CA bundle in the image (IAM authentication requires it; rds.force_ssl=1)", Migrate: true},
 	{Env: "SESSIONS_TABLE", Path: "sessions/table", Description: "DynamoDB sessions table"},
 	{Env: "EVENT_BUS_NAME", Path: "events/bus-name", Description: "EventBridge bus the service publishes orders to"},
 	{Env: "SESSION_TTL", Path: "sessions/ttl", Description: "session lifetime (Go duration)"},
+	{Env: "OIDC_ISSUER", Path: "identity/issuer", Description: "OIDC issuer of the bearer tokens (the Cognito user pool)"},
+	{Env: "OIDC_CLIENT_IDS", Path: "identity/client-ids", Description: "app clients whose tokens the service accepts (desks and probes)"},
+	{Env: "OIDC_TRADER_MAP", Path: "identity/trader-map", Description: "client id = trader id, per desk and probe"},
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/identity"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
@@ -16,11 +17,12 @@ import (
 // observability adds task- and container-level metrics.
 const ContainerInsights = "enhanced"
 
-// Container health check timings (seconds): a hung process is marked
-// unhealthy after interval x retries = 30 s, and ECS replaces the task.
+// Container health check timings (seconds, CONTRACT.md section 9): a hung
+// process is marked unhealthy after interval x retries = 30 s (plus the
+// 3 s timeout), and ECS replaces the task.
 const (
 	ContainerHealthInterval = 10
-	ContainerHealthTimeout  = 5
+	ContainerHealthTimeout  = 3
 	ContainerHealthRetries  = 3
 )
 
@@ -29,18 +31,19 @@ const (
 type ContainerDefinition struct {
 	Name                   string           `json:"name"`
 	Image                  string           `json:"image"`
+	Command                []string         `json:"command,omitempty"`
 	Essential              bool             `json:"essential"`
 	User                   string           `json:"user"`
 	ReadonlyRootFilesystem bool             `json:"readonlyRootFilesystem"`
 	Privileged             bool             `json:"privileged"`
-	PortMappings           []PortMapping    `json:"portMappings"`
+	PortMappings           []PortMapping    `json:"portMappings,omitempty"`
 	Environment            []KeyValue       `json:"environment"`
 	Secrets                []Secret         `json:"secrets"`
-	HealthCheck            HealthCheck      `json:"healthCheck"`
-	StopTimeout            int              `json:"stopTimeout"`
+	HealthCheck            *HealthCheck     `json:"healthCheck,omitempty"`
+	StopTimeout            int              `json:"stopTimeout,omitempty"`
 	LinuxParameters        LinuxParameters  `json:"linuxParameters"`
-	Ulimits                []Ulimit         `json:"ulimits"`
-	MountPoints            []MountPoint     `json:"mountPoints"`
+	Ulimits                []Ulimit         `json:"ulimits,omitempty"`
+	MountPoints            []MountPoint     `json:"mountPoints,omitempty"`
 	LogConfiguration       LogConfiguration `json:"logConfiguration"`
 }
 
@@ -126,16 +129,13 @@ func volumeNames(exec bool) []string {
 }
 
 // Container builds the app's container definition. paramArns are the
-// SecretParams' ARNs in order.
-func Container(cfg config.Service, region, image, logGroup, secretArn string, paramArns []string) ContainerDefinition {
-	secrets := make([]Secret, 0, len(SecretParams)+2)
+// paramtable rows' ARNs in order. The app never sees the master secret: it
+// connects as DBAppUser with IAM database authentication (CONTRACT.md).
+func Container(cfg config.Service, names naming.Namer, region, image, logGroup string, paramArns []string) ContainerDefinition {
+	secrets := make([]Secret, 0, len(SecretParams))
 	for i, p := range SecretParams {
 		secrets = append(secrets, Secret{Name: p.Env, ValueFrom: paramArns[i]})
 	}
-	secrets = append(secrets,
-		Secret{Name: DBUsernameEnv, ValueFrom: secretArn + ":username::"},
-		Secret{Name: DBPasswordEnv, ValueFrom: secretArn + ":password::"},
-	)
 	var mounts []MountPoint
 	paths := writablePaths(cfg.EnableExecuteCommand)
 	for _, v := range volumeNames(cfg.EnableExecuteCommand) {
@@ -153,10 +153,17 @@ func Container(cfg config.Service, region, image, logGroup, secretArn string, pa
 			{Name: "APP_PORT", Value: strconv.Itoa(cfg.AppPort)},
 			{Name: "AWS_REGION", Value: region},
 			{Name: "LOG_LEVEL", Value: cfg.LogLevel},
+			{Name: "DB_USERNAME", Value: DBAppUser},
+			{Name: "DB_AUTH_MODE", Value: "iam"},
+			{Name: "DB_MIGRATIONS", Value: "wait"},
+			{Name: "OIDC_SCOPE", Value: identity.Scope},
+			{Name: "SSM_PARAMETERS_PATH", Value: names.ParameterPath()},
+			{Name: "METRICS_NAMESPACE", Value: MetricsNamespace(names)},
+			{Name: "DRAIN_DELAY", Value: DrainDelay},
 			{Name: "SHUTDOWN_TIMEOUT", Value: ShutdownTimeout},
 		},
 		Secrets: secrets,
-		HealthCheck: HealthCheck{
+		HealthCheck: &HealthCheck{
 			Command:  []string{"CMD", BinaryPath, "-healthcheck"},
 			Interval: ContainerHealthInterval, Timeout: ContainerHealthTimeout, Retries: ContainerHealthRetries,
 			StartPeriod: config.ContainerHealthStartPeriodSeconds,
@@ -169,13 +176,64 @@ func Container(cfg config.Service, region, image, logGroup, secretArn string, pa
 		},
 		Ulimits:     []Ulimit{{Name: "nofile", SoftLimit: NoFileLimit, HardLimit: NoFileLimit}},
 		MountPoints: mounts,
-		LogConfiguration: LogConfiguration{
-			LogDriver: "awslogs",
-			Options: map[string]string{
-				"awslogs-group": logGroup, "awslogs-region": region, "awslogs-stream-prefix": "app",
-				// A slow CloudWatch Logs API must never stall the order path.
-				"mode": "non-blocking", "max-buffer-size": "25m",
-			},
+		LogConfiguration: logTo(logGroup, region, "app"),
+	}
+}
+
+// MigrateContainerName is the task's one-shot schema step.
+const MigrateContainerName = "migrate"
+
+// MigrateContainer is the task's migrate step (CONTRACT.md sections 3 and
+// 4): the same image run as `/trading -migrate`, the only holder of the
+// master secret, which applies the schema and creates DBAppUser, then
+// exits. It is not essential and the app does not wait for it: the app
+// listens at once and reports not ready until the schema is current.
+func MigrateContainer(cfg config.Service, region, image, logGroup, secretArn string, paramArns []string) ContainerDefinition {
+	var secrets []Secret
+	for i, p := range SecretParams {
+		if p.Migrate {
+			secrets = append(secrets, Secret{Name: p.Env, ValueFrom: paramArns[i]})
+		}
+	}
+	secrets = append(secrets,
+		Secret{Name: "DB_MIGRATE_USERNAME", ValueFrom: secretArn + ":username::"},
+		Secret{Name: "DB_MIGRATE_PASSWORD", ValueFrom: secretArn + ":password::"},
+	)
+	return ContainerDefinition{
+		Name:                   MigrateContainerName,
+		Image:                  image,
+		Command:                []string{BinaryPath, "-migrate"},
+		Essential:              false,
+		User:                   RunAsUser,
+		ReadonlyRootFilesystem: true,
+		Environment: []KeyValue{
+			{Name: "AWS_REGION", Value: region},
+			{Name: "DB_USERNAME", Value: DBAppUser},
+			{Name: "MIGRATE_TIMEOUT", Value: MigrateTimeout},
+		},
+		Secrets: secrets,
+		LinuxParameters: LinuxParameters{
+			InitProcessEnabled: true,
+			Capabilities:       Capabilities{Drop: []string{"ALL"}},
+		},
+		LogConfiguration: logTo(logGroup, region, "migrate"),
+	}
+}
+
+// MigrateTimeout bounds the migrate step's retries while Aurora comes up.
+const MigrateTimeout = "5m"
+
+// MetricsNamespace is the CloudWatch namespace of the service's EMF metrics.
+func MetricsNamespace(names naming.Namer) string { return "Trading/" + names.Suffix() }
+
+// logTo sends a container's output to the service's log group.
+func logTo(logGroup, region, prefix string) LogConfiguration {
+	return LogConfiguration{
+		LogDriver: "awslogs",
+		Options: map[string]string{
+			"awslogs-group": logGroup, "awslogs-region": region, "awslogs-stream-prefix": prefix,
+			// A slow CloudWatch Logs API must never stall the order path.
+			"mode": "non-blocking", "max-buffer-size": "25m",
 		},
 	}
 }
@@ -196,6 +254,7 @@ func (b *builder) ecs() error {
 	b.s.ClusterName, b.s.ClusterArn = cluster.Name, cluster.Arn
 
 	inputs := []any{b.s.Image, b.args.DBSecretArn}
+	names := b.args.Names
 	for _, p := range SecretParams {
 		inputs = append(inputs, b.args.ParameterArns[p.Path])
 	}
@@ -205,7 +264,10 @@ func (b *builder) ecs() error {
 		for _, a := range v[2:] {
 			arns = append(arns, a.(string))
 		}
-		out, err := json.Marshal([]ContainerDefinition{Container(cfg, region, v[0].(string), logGroup, v[1].(string), arns)})
+		out, err := json.Marshal([]ContainerDefinition{
+			Container(cfg, names, region, v[0].(string), logGroup, arns),
+			MigrateContainer(cfg, region, v[0].(string), logGroup, v[1].(string), arns),
+		})
 		if err != nil {
 			return "", fmt.Errorf("marshal container definitions: %w", err)
 		}

@@ -58,7 +58,14 @@ var ExecActions = []string{
 // (kms:ViaService, and the aws:dynamodb:tableName encryption context
 // DynamoDB documents in "How Amazon DynamoDB uses AWS KMS").
 // parameterRoot is arn:aws:ssm:<region>:<account>:parameter/trading/<suffix>.
-func TaskPolicy(tableArn, tableName, busArn, dataKeyArn, parameterRoot, region string, exec bool) iamdoc.Document {
+//
+// The service connects to Aurora with IAM database authentication as the
+// application role (CONTRACT.md sections 3 and 8): rds-db:connect on
+// arn:aws:rds-db:<region>:<account>:dbuser:<cluster resource id>/<role>
+// (Amazon Aurora User Guide, Creating and using an IAM policy for IAM
+// database access: the resource is the cluster's DbClusterResourceId, not
+// its name).
+func TaskPolicy(tableArn, tableName, busArn, dataKeyArn, parameterRoot, region, dbUserArn string, exec bool) iamdoc.Document {
 	var paths []string
 	for _, p := range ReadPaths {
 		paths = append(paths, parameterRoot+"/"+p, parameterRoot+"/"+p+"/*")
@@ -67,6 +74,7 @@ func TaskPolicy(tableArn, tableName, busArn, dataKeyArn, parameterRoot, region s
 		iamdoc.Allow("SessionsTable", []string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{tableArn}),
 		iamdoc.Allow("PublishOrderEvents", []string{"events:PutEvents"}, []string{busArn}),
 		iamdoc.Allow("ReadFlagsAndLimits", []string{"ssm:GetParametersByPath"}, paths),
+		iamdoc.Allow("ConnectAsAppRole", []string{"rds-db:connect"}, []string{dbUserArn}),
 		{
 			Sid: "DataKeyViaDynamoDB", Effect: "Allow",
 			Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{dataKeyArn},
@@ -84,8 +92,18 @@ func TaskPolicy(tableArn, tableName, busArn, dataKeyArn, parameterRoot, region s
 }
 
 // ReadPaths are the hierarchies below /trading/<suffix> the service reads
-// with GetParametersByPath: the feature flags and the trading limits.
-var ReadPaths = []string{"flags", "limits"}
+// with GetParametersByPath: the feature flags, the trading limits and the
+// reference prices of the price band (CONTRACT.md section 5).
+var ReadPaths = []string{"flags", "limits", "reference-prices"}
+
+// DBAppUser is the application role the service connects as; the migrate
+// step creates it with DML on the service's own tables only.
+const DBAppUser = "trading_app"
+
+// DBUserArn is the rds-db:connect resource of the application role.
+func DBUserArn(region, account, clusterResourceID string) string {
+	return fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", region, account, clusterResourceID, DBAppUser)
+}
 
 // ecsTrust lets ECS tasks of this account (and no other) assume a role.
 func ecsTrust(account, region string) iamdoc.Document {
@@ -112,8 +130,10 @@ func (b *builder) roles() error {
 	exec := b.cfg.EnableExecuteCommand
 	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
 	region := b.args.Config.Region
-	taskPolicy := pulumi.All(b.args.SessionsTableArn, b.args.DataKeyArn).ApplyT(func(v []any) (string, error) {
-		return TaskPolicy(v[0].(string), b.args.Names.Name(naming.SessionsTable), b.s.EventBusArn, v[1].(string), paramRoot, region, exec).JSON()
+	account := b.args.AccountID
+	taskPolicy := pulumi.All(b.args.SessionsTableArn, b.args.DataKeyArn, b.args.DBClusterResourceID).ApplyT(func(v []any) (string, error) {
+		return TaskPolicy(v[0].(string), b.args.Names.Name(naming.SessionsTable), b.s.EventBusArn, v[1].(string), paramRoot, region,
+			DBUserArn(region, account, v[2].(string)), exec).JSON()
 	}).(pulumi.StringOutput)
 
 	for _, r := range []struct {

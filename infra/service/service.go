@@ -26,9 +26,14 @@ const BinaryPath = "/trading"
 // RunAsUser is the non-root uid:gid the container runs as (distroless nonroot).
 const RunAsUser = "65532:65532"
 
-// ShutdownTimeout is SHUTDOWN_TIMEOUT: the app drains in 25 s, inside the
-// 30 s ECS stopTimeout.
-const ShutdownTimeout = "25s"
+// Drain timings (CONTRACT.md section 9): at SIGTERM readiness fails at once
+// and serving continues DrainDelay (the ALB notices in interval x unhealthy
+// = 10 s and deregisters), then in-flight requests get ShutdownTimeout:
+// 10 + 15 s inside the 30 s ECS stopTimeout.
+const (
+	DrainDelay      = "10s"
+	ShutdownTimeout = "15s"
+)
 
 // NoFileLimit is the container's open-file limit (soft and hard).
 const NoFileLimit = 65536
@@ -81,6 +86,9 @@ type Args struct {
 	SessionsTableArn pulumi.StringInput
 	// DBSecretArn is the RDS-managed Secrets Manager secret (JSON username/password).
 	DBSecretArn pulumi.StringInput
+	// DBClusterResourceID is the cluster's DbClusterResourceId, the
+	// resource of rds-db:connect.
+	DBClusterResourceID pulumi.StringInput
 	// ParameterArns maps parameter paths (relative to /trading/<suffix>) to
 	// ARNs; every path in SecretParams must be present.
 	ParameterArns map[string]pulumi.StringOutput

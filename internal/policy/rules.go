@@ -618,6 +618,12 @@ var unnamed = map[string]bool{
 	"aws:route53/zone:Zone": true, "aws:route53/record:Record": true,
 }
 
+// scopedFields are fields named like names that are not physical AWS names:
+// a Cognito resource server's identifier is the OAuth2 scope prefix
+// ("trading" in "trading/orders", CONTRACT.md), unique only inside its user
+// pool, which carries the suffix.
+var scopedFields = map[string]string{"aws:cognito/resourceServer:ResourceServer": "identifier"}
+
 func names(rec *offline.Recording) []Violation {
 	suffix := rec.Config[config.Project+":environmentSuffix"]
 	token := regexp.MustCompile(`(^|[-_/.])` + regexp.QuoteMeta(suffix) + `([-_/.]|$)`)
@@ -631,6 +637,9 @@ func names(rec *offline.Recording) []Violation {
 			fields = append(fields, "family")
 		}
 		for _, f := range fields {
+			if scopedFields[r.Type] == f {
+				continue
+			}
 			if v, ok := r.Inputs[f].(string); ok && v != "" && !token.MatchString(v) {
 				out = append(out, Violation{r, fmt.Sprintf("%s %q does not carry the suffix %q", f, v, suffix)})
 			}
