@@ -206,6 +206,12 @@ func Deploy(ctx *pulumi.Context) error {
 		LogsBucket: buckets.LogsBucket, LogsBucketArn: buckets.LogsArn,
 		ArtifactsPrefix: storage.CanaryPrefix, CodePrefix: storage.CanaryCodePrefix,
 		Endpoint: monitoring.Endpoint{TargetURL: zone.TargetURL, TLSInsecure: zone.TLSInsecure, HealthCheckID: zone.HealthCheckID},
+		Probe: monitoring.Probe{
+			TokenURL: who.TokenURL, ClientID: who.ProbeClientIDs[identity.CanaryClient],
+			SecretParameter:    store.Names[ProbeParameter(identity.CanaryClient, "client-secret")],
+			SecretParameterArn: store.Arns[ProbeParameter(identity.CanaryClient, "client-secret")],
+			DataKeyArn:         keys.DataKeyArn,
+		},
 		LoadBalancer: monitoring.LoadBalancer{
 			ArnSuffix:            svc.AlbArnSuffix,
 			TargetGroupArnSuffix: svc.TargetGroupArnSuffix,

@@ -22,10 +22,12 @@ func TestServiceConfigRejected(t *testing.T) {
 			[]string{p + "cpuArchitecture", `"arm64"`, "ARM64, X86_64"}},
 		{"detection budget", "dev", map[string]string{p + "healthCheckIntervalSeconds": "20"},
 			[]string{p + "healthCheckIntervalSeconds", `"20"`, "20 x 2 = 40 s", "at most 30 s"}},
-		{"detection budget via threshold", "prod", map[string]string{p + "unhealthyThreshold": "4"},
+		{"detection budget via threshold", "prod", map[string]string{p + "unhealthyThreshold": "4", p + "healthCheckIntervalSeconds": "10"},
 			[]string{p + "healthCheckIntervalSeconds", "10 x 4 = 40 s"}},
-		{"timeout not below interval", "dev", map[string]string{p + "healthCheckTimeoutSeconds": "10"},
-			[]string{p + "healthCheckTimeoutSeconds", `"10"`, "less than healthCheckIntervalSeconds (10)"}},
+		{"drain delay", "prod", map[string]string{p + "unhealthyThreshold": "3"},
+			[]string{p + "healthCheckIntervalSeconds", `"5"`, "5 x 3 = 15 s", "10 s drain delay"}},
+		{"timeout not below interval", "dev", map[string]string{p + "healthCheckTimeoutSeconds": "5"},
+			[]string{p + "healthCheckTimeoutSeconds", `"5"`, "less than healthCheckIntervalSeconds (5)"}},
 		{"threshold out of range", "dev", map[string]string{p + "healthyThreshold": "1"},
 			[]string{p + "healthyThreshold", `"1"`, "between 2 and 10"}},
 		{"health path", "dev", map[string]string{p + "healthCheckPath": "healthz"},
@@ -43,7 +45,7 @@ func TestServiceConfigRejected(t *testing.T) {
 		{"max below min in range", "prod", map[string]string{p + "maxCapacity": "2"},
 			[]string{p + "maxCapacity", `"2"`, "at least minCapacity (3)"}},
 		{"grace shorter than start period", "dev", map[string]string{p + "healthCheckGracePeriodSeconds": "5"},
-			[]string{p + "healthCheckGracePeriodSeconds", `"5"`, "container health check start period (10 s)"}},
+			[]string{p + "healthCheckGracePeriodSeconds", `"5"`, "container health check start period (60 s)"}},
 		{"deregistration too long", "dev", map[string]string{p + "deregistrationDelaySeconds": "300"},
 			[]string{p + "deregistrationDelaySeconds", `"300"`, "between 0 and 60"}},
 		{"slow start too short", "dev", map[string]string{p + "slowStartSeconds": "10"},
@@ -91,13 +93,13 @@ func TestServiceConfigRejected(t *testing.T) {
 func TestServiceConfigAccepted(t *testing.T) {
 	const p = "trading-ha:"
 	for name, o := range map[string]map[string]string{
-		"budget edge 15 x 2":   {p + "healthCheckIntervalSeconds": "15", p + "healthCheckTimeoutSeconds": "14"},
-		"budget edge 5 x 6":    {p + "healthCheckIntervalSeconds": "5", p + "unhealthyThreshold": "6", p + "healthCheckTimeoutSeconds": "4"},
-		"largest fargate task": {p + "taskCpu": "16384", p + "taskMemory": "122880"},
-		"smallest task":        {p + "taskCpu": "256", p + "taskMemory": "512"},
-		"slow start on":        {p + "slowStartSeconds": "30"},
-		"waf off in dev":       {p + "wafEnabled": "false"},
-		"2021 TLS 1.3 policy":  {p + "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"},
+		"drain edge 5 x 2":       {p + "healthCheckIntervalSeconds": "5", p + "healthCheckTimeoutSeconds": "4"},
+		"slow return to service": {p + "healthyThreshold": "5"},
+		"largest fargate task":   {p + "taskCpu": "16384", p + "taskMemory": "122880"},
+		"smallest task":          {p + "taskCpu": "256", p + "taskMemory": "512"},
+		"slow start on":          {p + "slowStartSeconds": "30"},
+		"waf off in dev":         {p + "wafEnabled": "false"},
+		"2021 TLS 1.3 policy":    {p + "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := recordWith(t, "dev", o); err != nil {

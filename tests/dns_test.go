@@ -150,7 +150,10 @@ func TestDelegatedZoneProbesAppName(t *testing.T) {
 			eq(t, hc, "fqdn", fqdn)
 			eq(t, hc, "failureThreshold", 2)
 			c := one(t, rec, typCanary, "api")
-			eq(t, c, "runConfig.environmentVariables", map[string]any{"TARGET_URL": "https://" + fqdn})
+			eq(t, c, "runConfig.environmentVariables.TARGET_URL", "https://"+fqdn)
+			if _, insecure := get(t, c, "runConfig.environmentVariables").(map[string]any)["TLS_INSECURE"]; insecure {
+				t.Error("a delegated zone's canary must verify TLS")
+			}
 		})
 	}
 }

@@ -148,8 +148,12 @@ func TestCanary(t *testing.T) {
 		eq(t, c, "runConfig.timeoutInSeconds", 60)
 		eq(t, c, "runConfig.memoryInMb", 960)
 		eq(t, c, "runConfig.activeTracing", true)
+		// The canary authenticates as its own Cognito client (CONTRACT.md).
 		eq(t, c, "runConfig.environmentVariables", map[string]any{
 			"TARGET_URL": "https://" + mockALBDNS(stack), "TLS_INSECURE": "true",
+			"TOKEN_URL":               "https://auth-trading-" + stack + "-a1b2c3d4.auth.us-east-1.amazoncognito.com/oauth2/token",
+			"CLIENT_ID":               out(t, one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "client-canary"), "id"),
+			"CLIENT_SECRET_PARAMETER": "/trading/" + stack + "/probes/canary/client-secret",
 		})
 		eq(t, c, "deleteLambda", true)
 		eq(t, c, "startCanary", true)
@@ -243,7 +247,10 @@ func TestCanaryRole(t *testing.T) {
 			"cloudwatch:PutMetricData": {"*"},
 			"xray:PutTraceSegments":    {"*"},
 			"kms:GenerateDataKey":      {telemetryKey(t, rec)},
-			"kms:Decrypt":              {telemetryKey(t, rec)},
+			// The telemetry key for artifacts; the data key for the client
+			// secret, only through SSM.
+			"kms:Decrypt":      {telemetryKey(t, rec), keyArn(t, rec, "key-data")},
+			"ssm:GetParameter": {"arn:aws:ssm:us-east-1:123456789012:parameter/trading/" + stack + "/probes/canary/client-secret"},
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("canary permissions\n got %v\nwant %v", got, want)

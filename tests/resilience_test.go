@@ -208,12 +208,13 @@ type figures [3]time.Duration
 // stack file's recording and pins every figure, computed by hand from the
 // recorded inputs:
 //
-//	target group (both stacks): interval 10 s, unhealthy 2, timeout 5 s,
-//	healthy 2, deregistration 30 s; service desired 3, surge 200 %, grace 30 s.
-//	  out of rotation: 10 x 2 + 5 = 25 s; back: 10 x 2 = 20 s
-//	  task crash / AZ loss: 25 s, 25 s, 25 + 90 (FargateTaskStart) + 20 = 2m15s
+//	target group (both stacks, CONTRACT.md section 9): /readyz, interval 5 s,
+//	unhealthy 2, timeout 3 s, healthy 2, deregistration 30 s; service
+//	desired 3, surge 200 %, grace 60 s.
+//	  out of rotation: 5 x 2 + 3 = 13 s; back: 5 x 2 = 10 s
+//	  task crash / AZ loss: 13 s, 13 s, 13 + 90 (FargateTaskStart) + 10 = 1m53s
 //	  bad deployment: breaker after max(3, ceil(3/2)) = 3 tasks, batch 3,
-//	    1 round of 90 + 30 + 25 = 2m25s; rollback 90 + 20 + 30 = 2m20s -> 4m45s
+//	    1 round of 90 + 60 + 13 = 2m43s; rollback 90 + 10 + 30 = 2m10s -> 4m53s
 //	Aurora (2 instances in 2 AZs dev, 3 in 3 prod): 60 s, 60 + 5 + 15 = 1m20s
 //	Route 53 (both): HTTPS every 10 s x 3 + (4 s connect + 2 s response) = 36 s;
 //	  alarm-r53-health 2 of 2 x 60 s: 120 + 60 eval = 3 min -> ALARM at 3m36s
@@ -231,10 +232,10 @@ type figures [3]time.Duration
 // the flagging itself to fixtures).
 func TestResilienceBudgetsHoldForEveryStack(t *testing.T) {
 	common := map[string]figures{
-		"task crash / hang":                   {25 * time.Second, 25 * time.Second, 135 * time.Second},
-		"AZ loss (app tier)":                  {25 * time.Second, 25 * time.Second, 135 * time.Second},
+		"task crash / hang":                   {13 * time.Second, 13 * time.Second, 113 * time.Second},
+		"AZ loss (app tier)":                  {13 * time.Second, 13 * time.Second, 113 * time.Second},
 		"Aurora writer / AZ loss (data tier)": {60 * time.Second, 80 * time.Second, 80 * time.Second},
-		"bad deployment":                      {145 * time.Second, 285 * time.Second, 285 * time.Second},
+		"bad deployment":                      {163 * time.Second, 293 * time.Second, 293 * time.Second},
 		"endpoint unreachable (page)":         {216 * time.Second, 276 * time.Second, 276 * time.Second},
 	}
 	type path struct{ detect, alarm, pages time.Duration }
@@ -286,13 +287,14 @@ func TestResilienceBudgetsHoldForEveryStack(t *testing.T) {
 // stack config moves the computed figures.
 func TestResilienceMovesWithStackConfig(t *testing.T) {
 	base := row(t, resilience.Compute(record(t, "prod")), "AZ loss (app tier)")
-	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:healthCheckIntervalSeconds": "15"})
+	// The drain delay pins interval x unhealthy to 10 s; the timeout moves.
+	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:healthCheckTimeoutSeconds": "4"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	moved := row(t, resilience.Compute(rec), "AZ loss (app tier)")
-	if base.Detection != 25*time.Second || moved.Detection != 35*time.Second {
-		t.Errorf("AZ-loss detection %s -> %s; want 25s (10s x 2 + timeout 5s) -> 35s (15s x 2 + timeout 5s)", base.Detection, moved.Detection)
+	if base.Detection != 13*time.Second || moved.Detection != 14*time.Second {
+		t.Errorf("AZ-loss detection %s -> %s; want 13s (5s x 2 + timeout 3s) -> 14s (5s x 2 + timeout 4s)", base.Detection, moved.Detection)
 	}
 	rec, err = recordWith(t, "prod", map[string]string{"trading-ha:rtoMinutes": "5"})
 	if err != nil {

@@ -120,7 +120,7 @@ func TestServicePlacementAndDeployment(t *testing.T) {
 		eq(t, svc, "enableExecuteCommand", false)
 		eq(t, svc, "propagateTags", "SERVICE")
 		eq(t, svc, "enableEcsManagedTags", true)
-		eq(t, svc, "healthCheckGracePeriodSeconds", 30)
+		eq(t, svc, "healthCheckGracePeriodSeconds", 60)
 		eq(t, svc, "loadBalancers.0.containerName", service.ContainerName)
 		eq(t, svc, "loadBalancers.0.containerPort", 8080)
 		tg := one(t, rec, "aws:lb/targetGroup:TargetGroup", "app")
@@ -408,8 +408,8 @@ func TestTargetGroupHealth(t *testing.T) {
 		eq(t, tg, "port", 8080)
 		eq(t, tg, "vpcId", "vpc-0trading")
 		eq(t, tg, "healthCheck", map[string]any{
-			"enabled": true, "protocol": "HTTP", "port": "traffic-port", "path": "/healthz", "matcher": "200",
-			"interval": float64(10), "timeout": float64(5), "healthyThreshold": float64(2), "unhealthyThreshold": float64(2),
+			"enabled": true, "protocol": "HTTP", "port": "traffic-port", "path": "/readyz", "matcher": "200",
+			"interval": float64(5), "timeout": float64(3), "healthyThreshold": float64(2), "unhealthyThreshold": float64(2),
 		})
 		delay := get(t, tg, "deregistrationDelay").(float64)
 		if delay > 60 || delay != float64(container(t, rec).StopTimeout) {

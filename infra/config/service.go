@@ -20,13 +20,19 @@ const (
 )
 
 // ContainerStopTimeoutSeconds is the ECS stopTimeout of the app container:
-// SIGTERM, then up to 30 s of draining before SIGKILL. The app's
-// SHUTDOWN_TIMEOUT (25 s) fits inside it (CONTRACT.md).
+// SIGTERM, then up to 30 s before SIGKILL. The app's DRAIN_DELAY (10 s)
+// and SHUTDOWN_TIMEOUT (15 s) fit inside it (CONTRACT.md section 9).
 const ContainerStopTimeoutSeconds = 30
 
 // ContainerHealthStartPeriodSeconds is the container health check's start
-// period; the health check grace period must cover it.
-const ContainerHealthStartPeriodSeconds = 10
+// period (CONTRACT.md section 9: 60 s covers the wait for the migrate
+// step); the health check grace period must cover it.
+const ContainerHealthStartPeriodSeconds = 60
+
+// DrainDelaySeconds is the service's DRAIN_DELAY: after SIGTERM readiness
+// fails at once and serving continues this long, so the ALB's health check
+// must take a draining task out (interval x unhealthyThreshold) within it.
+const DrainDelaySeconds = 10
 
 // SSLPolicies are the ALB security policies the stack accepts: TLS 1.3 with
 // TLS 1.2, from the 2021 generation to the post-quantum 2025-09 policies
@@ -193,6 +199,11 @@ func (r *reader) service(stack string, k func(string) string) Service {
 	}
 	// The ALB stops routing to a dead target after interval x unhealthy
 	// threshold; the platform's budget for that is 30 s.
+	if s.HealthCheckInterval != 0 && s.UnhealthyThreshold != 0 && s.HealthCheckInterval*s.UnhealthyThreshold > DrainDelaySeconds {
+		r.fail(k("healthCheckIntervalSeconds"), itoa(s.HealthCheckInterval),
+			"healthCheckIntervalSeconds x unhealthyThreshold (%d x %d = %d s) must be at most the service's %d s drain delay: a draining task must leave the target group before it stops serving",
+			s.HealthCheckInterval, s.UnhealthyThreshold, s.HealthCheckInterval*s.UnhealthyThreshold, DrainDelaySeconds)
+	}
 	if s.HealthCheckInterval != 0 && s.UnhealthyThreshold != 0 && s.HealthCheckInterval*s.UnhealthyThreshold > 30 {
 		r.fail(k("healthCheckIntervalSeconds"), itoa(s.HealthCheckInterval),
 			"healthCheckIntervalSeconds x unhealthyThreshold (%d x %d = %d s) must be at most 30 s, the detection budget for a failed task",

@@ -34,6 +34,7 @@ type Args struct {
 	CodePrefix      string
 
 	Endpoint      Endpoint
+	Probe         Probe
 	LoadBalancer  LoadBalancer
 	Service       Service
 	Database      Database
@@ -55,6 +56,20 @@ type Endpoint struct {
 	TLSInsecure bool
 	// HealthCheckID is the Route 53 health check of the endpoint.
 	HealthCheckID pulumi.StringInput
+}
+
+// Probe is the canary's identity: its Cognito client and where its secret is.
+type Probe struct {
+	// TokenURL is the OAuth2 token endpoint; ClientID the canary's client.
+	TokenURL pulumi.StringInput
+	ClientID pulumi.StringInput
+	// SecretParameter is the full name of the SecureString holding the
+	// client secret and SecretParameterArn its ARN (an output, so the
+	// canary's policy, and with it the canary, waits for the parameter);
+	// DataKeyArn encrypts it.
+	SecretParameter    string
+	SecretParameterArn pulumi.StringInput
+	DataKeyArn         pulumi.StringInput
 }
 
 // LoadBalancer is the ALB and its target group.

@@ -51,7 +51,15 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		return nil, err
 	}
 
-	env := pulumi.StringMap{"TARGET_URL": args.Endpoint.TargetURL}
+	// The canary trades as its own Cognito client: it fetches a
+	// client-credentials token at TOKEN_URL with CLIENT_ID and the secret it
+	// reads from CLIENT_SECRET_PARAMETER (infra/monitoring/canary).
+	env := pulumi.StringMap{
+		"TARGET_URL":              args.Endpoint.TargetURL,
+		"TOKEN_URL":               args.Probe.TokenURL,
+		"CLIENT_ID":               args.Probe.ClientID,
+		"CLIENT_SECRET_PARAMETER": pulumi.String(args.Probe.SecretParameter),
+	}
 	if args.Endpoint.TLSInsecure {
 		// Only while the zone is not delegated: the probe goes to the ALB's
 		// name, which the self-signed fallback certificate cannot match.
@@ -116,9 +124,11 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 		return pulumi.StringOutput{}, nil, fmt.Errorf("create canary role: %w", err)
 	}
 	region, account, prefix := args.Config.Region, args.AccountID, args.ArtifactsPrefix
-	doc := pulumi.All(args.LogsBucketArn, args.TelemetryKeyArn).ApplyT(func(v []any) (string, error) {
+	doc := pulumi.All(args.LogsBucketArn, args.TelemetryKeyArn, args.Probe.DataKeyArn, args.Probe.SecretParameterArn).ApplyT(func(v []any) (string, error) {
 		bucketArn, keyArn := v[0].(string), v[1].(string)
-		return CanaryPolicy(bucketArn, prefix, keyArn, region, account, canaryName).JSON()
+		d := CanaryPolicy(bucketArn, prefix, keyArn, region, account, canaryName)
+		d.Statement = append(d.Statement, ProbeSecretStatements(v[3].(string), v[2].(string), region)...)
+		return d.JSON()
 	}).(pulumi.StringOutput)
 	policy, err := iam.NewRolePolicy(ctx, "canary-policy", &iam.RolePolicyArgs{
 		Role: role.Name, Name: pulumi.String(args.Names.Name(naming.CanaryPolicy)), Policy: doc,
@@ -127,6 +137,16 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 		return pulumi.StringOutput{}, nil, fmt.Errorf("attach canary policy: %w", err)
 	}
 	return role.Arn, policy, nil
+}
+
+// ProbeSecretStatements let the canary read its client secret: the one
+// SecureString parameter, decrypted with the data key only through SSM.
+func ProbeSecretStatements(parameterArn, dataKeyArn, region string) []iamdoc.Statement {
+	return []iamdoc.Statement{
+		iamdoc.Allow("ReadClientSecret", []string{"ssm:GetParameter"}, []string{parameterArn}),
+		{Sid: "DecryptClientSecret", Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: []string{dataKeyArn},
+			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": "ssm." + region + ".amazonaws.com"}}},
+	}
 }
 
 // CanaryPolicy is the canary role's permissions, from "Required roles and
