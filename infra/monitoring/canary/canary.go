@@ -25,6 +25,23 @@
 //     https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Canaries_Nodejs_Playwright.html
 //     The Playwright runtimes offer launch/newPage/close/executeStep but no
 //     executeHttpStep, so an API canary stays on the Puppeteer runtimes.
+//   - AWS SDK for JavaScript v3 in the runtime (the script reads its client
+//     secret with '@aws-sdk/client-ssm' GetParameter WithDecryption and ships
+//     no dependencies): the same runtime page says that from
+//     syn-nodejs-puppeteer-8.0 on the runtimes use the AWS SDK for JavaScript
+//     v3, as Lambda's Node.js 18 and later runtimes do; Lambda includes the v3
+//     SDK in those runtimes ("Why and how you should use AWS SDK for
+//     JavaScript (v3) on Node.js 18", AWS Developer Tools Blog,
+//     https://aws.amazon.com/blogs/developer/why-and-how-you-should-use-aws-sdk-for-javascript-v3-on-node-js-18/).
+//     Runtime 17.0 runs on Node.js 22.x. (The page's older banner that the
+//     runtimes carry the v2 SDK predates 8.0.) If a runtime lacked the
+//     module, the handler fails naming it; bundle it into the zip then.
+//   - "The token issuer endpoint", Amazon Cognito Developer Guide,
+//     https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html
+//     POST /oauth2/token, application/x-www-form-urlencoded
+//     grant_type=client_credentials&scope=..., and a client with a secret
+//     authenticates with "Authorization: Basic Base64Encode(client_id:client_secret)";
+//     the answer is {"access_token","expires_in","token_type":"Bearer"}.
 //   - AWS::Synthetics::Canary Code.Handler, AWS CloudFormation User Guide:
 //     the handler is "fileName.functionName" (pattern
 //     ^([0-9a-zA-Z_-]+\/)*[0-9A-Za-z_\\-]+\.[A-Za-z_][A-Za-z0-9_]*$).

@@ -85,3 +85,25 @@ func TestZipLayout(t *testing.T) {
 		t.Error("zip content differs from the embedded script")
 	}
 }
+
+// TestScriptNeedsOnlyRuntimeModules holds the script to Node core modules
+// plus the two the Synthetics runtime provides: the zip carries no
+// node_modules.
+func TestScriptNeedsOnlyRuntimeModules(t *testing.T) {
+	allowed := map[string]bool{
+		"http": true, "https": true, "crypto": true,
+		"@aws/synthetics-puppeteer": true, "@aws-sdk/client-ssm": true,
+	}
+	re := regexp.MustCompile(`require\('([^']+)'\)`)
+	found := map[string]bool{}
+	for _, m := range re.FindAllSubmatch(Script(), -1) {
+		name := string(m[1])
+		found[name] = true
+		if !allowed[name] {
+			t.Errorf("script requires %q, which the runtime does not provide", name)
+		}
+	}
+	if !found["@aws-sdk/client-ssm"] {
+		t.Error("script does not read the client secret with @aws-sdk/client-ssm")
+	}
+}
