@@ -312,7 +312,7 @@ func TestServiceIAM(t *testing.T) {
 			// IAM database authentication as the application role, on the
 			// cluster's resource id (not its name).
 			"rds-db:connect": {"arn:aws:rds-db:us-east-1:" + acct + ":dbuser:" + out(t, one(t, rec, "aws:rds/cluster:Cluster", "aurora"), "clusterResourceId") + "/trading_app"},
-			"kms:Decrypt":             {dataKey}, "kms:GenerateDataKey": {dataKey},
+			"kms:Decrypt":    {dataKey}, "kms:GenerateDataKey": {dataKey},
 		})
 
 		for _, role := range []string{"task", "task-execution"} {

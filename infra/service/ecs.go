@@ -174,8 +174,8 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 			InitProcessEnabled: true,
 			Capabilities:       Capabilities{Drop: []string{"ALL"}},
 		},
-		Ulimits:     []Ulimit{{Name: "nofile", SoftLimit: NoFileLimit, HardLimit: NoFileLimit}},
-		MountPoints: mounts,
+		Ulimits:          []Ulimit{{Name: "nofile", SoftLimit: NoFileLimit, HardLimit: NoFileLimit}},
+		MountPoints:      mounts,
 		LogConfiguration: logTo(logGroup, region, "app"),
 	}
 }
