@@ -29,7 +29,7 @@ const (
 	bridge    = "gd-br"
 	subnet    = "10.77.0"
 	hostIP    = subnet + ".1"
-	pgPort    = 6432
+	pgPort    = 5432 // pgx gives hosts of a multi-host URL without a port 5432, the service renders one port only
 	monPort   = 6431
 	pgBinDir  = "/usr/lib/postgresql/15/bin"
 	appPort0  = 8080
