@@ -1,0 +1,691 @@
+// Package gameday is the local game day (GUIDE section 6, item 4): three
+// network namespaces as AZs, HAProxy in the ALB's role configured from the
+// recorded target group, pg_auto_failover in Aurora's, the real trading
+// binary as the ECS tasks and a desk-like client. It injects three failures
+// (a task killed, an AZ cut off, the database writer killed), measures what
+// the client sees and holds the resilience report (internal/resilience,
+// computed from the same recorded stack) to the measurements.
+package gameday
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trading-ha/trading-ha/app/gamedaykit"
+	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/internal/resilience"
+)
+
+// Options configure a run.
+type Options struct {
+	// Dir is the repository root (Pulumi.yaml, app/); default: found from the working directory.
+	Dir string
+	// Stack is the stack file whose recording configures HAProxy and the task count (default dev).
+	Stack string
+	// Overrides are config values applied over the stack file ("trading-ha:desiredCount=3").
+	Overrides map[string]string
+	// ClientAttempts bounds the desk client's attempts per order (default 40);
+	// 1 is the regression "a client without retries".
+	ClientAttempts int
+	// Desks is the number of concurrent desks (default 4).
+	Desks int
+	// Log receives progress lines (default io.Discard).
+	Log io.Writer
+	// KeepDir keeps the work directory (logs) after the run.
+	KeepDir bool
+}
+
+// Figure is one measured value beside its model.
+type Figure struct {
+	Name     string
+	Measured time.Duration
+	Model    time.Duration
+	Source   string
+	// Info figures are printed, not held (e.g. Aurora's own row).
+	Info bool
+}
+
+// Within reports whether the measurement is inside the model's worst case.
+func (f Figure) Within() bool { return f.Info || f.Measured <= f.Model }
+
+// Scenario is one injected failure and what was measured.
+type Scenario struct {
+	Name         string
+	Figures      []Figure
+	Failed       int // failed HTTP attempts
+	Orders       int
+	Acked        int
+	GaveUp       int
+	Stored       int
+	Lost         int
+	Duplicated   int
+	EventsMissed int
+	Notes        []string
+}
+
+// Window is the client-visible error window figure.
+func (s Scenario) Window() Figure {
+	for _, f := range s.Figures {
+		if f.Name == "client error window" {
+			return f
+		}
+	}
+	return Figure{}
+}
+
+// OK reports whether nothing was lost, duplicated or refused and every
+// figure is within its model.
+func (s Scenario) OK() bool {
+	for _, f := range s.Figures {
+		if !f.Within() {
+			return false
+		}
+	}
+	return s.Lost == 0 && s.Duplicated == 0 && s.EventsMissed == 0 && s.GaveUp == 0
+}
+
+// Result is the whole run.
+type Result struct {
+	Stack     string
+	Scenarios []Scenario
+	Elapsed   time.Duration
+}
+
+// OK reports whether every scenario held.
+func (r Result) OK() bool {
+	for _, s := range r.Scenarios {
+		if !s.OK() {
+			return false
+		}
+	}
+	return len(r.Scenarios) > 0
+}
+
+// Summary is the final line.
+func (r Result) Summary() string {
+	var lost, dup int
+	var worst Figure
+	for _, s := range r.Scenarios {
+		lost += s.Lost
+		dup += s.Duplicated
+		if w := s.Window(); w.Measured >= worst.Measured {
+			worst = w
+		}
+	}
+	yes := "no"
+	if r.OK() {
+		yes = "yes"
+	}
+	return fmt.Sprintf("gameday: %d scenarios; lost %d, duplicated %d; worst error window %.1f s (model %.1f s); within model: %s",
+		len(r.Scenarios), lost, dup, worst.Measured.Seconds(), worst.Model.Seconds(), yes)
+}
+
+// String renders the per-scenario table and the final line.
+func (r Result) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "local game day, stack %q (%.0f s)\n", r.Stack, r.Elapsed.Seconds())
+	for i, s := range r.Scenarios {
+		fmt.Fprintf(&b, "\n%d. %s\n", i+1, s.Name)
+		fmt.Fprintf(&b, "   %-34s %9s %9s  %s\n", "figure", "measured", "model", "model source")
+		for _, f := range s.Figures {
+			mark := ""
+			if !f.Within() {
+				mark = "  EXCEEDS MODEL"
+			}
+			meas := fmt.Sprintf("%.1f s", f.Measured.Seconds())
+			if f.Info {
+				meas = "-"
+			}
+			fmt.Fprintf(&b, "   %-34s %9s %7.1f s  %s%s\n", f.Name, meas, f.Model.Seconds(), f.Source, mark)
+		}
+		fmt.Fprintf(&b, "   failed requests %d; orders %d, acknowledged %d, gave up %d, stored %d; lost %d, duplicated %d; events missing %d\n",
+			s.Failed, s.Orders, s.Acked, s.GaveUp, s.Stored, s.Lost, s.Duplicated, s.EventsMissed)
+		for _, n := range s.Notes {
+			fmt.Fprintf(&b, "   note: %s\n", n)
+		}
+	}
+	b.WriteString("\n" + r.Summary() + "\n")
+	return b.String()
+}
+
+// model is the resilience report's figures for the recorded stack and the
+// local constants.
+type model struct {
+	task, azApp, aurora resilience.Row
+	tg                  targetGroup
+	desired             int
+}
+
+func row(rep resilience.Report, prefix string) (resilience.Row, error) {
+	for _, r := range rep.Rows {
+		if strings.HasPrefix(r.Failure, prefix) {
+			return r, nil
+		}
+	}
+	return resilience.Row{}, fmt.Errorf("resilience report has no %q row", prefix)
+}
+
+func loadModel(dir, stack string, overrides map[string]string) (model, error) {
+	rec, err := offline.Run(dir, stack, overrides)
+	if err != nil {
+		return model{}, fmt.Errorf("record stack %s: %w", stack, err)
+	}
+	rep := resilience.Compute(rec)
+	var m model
+	if m.task, err = row(rep, "task crash"); err != nil {
+		return m, err
+	}
+	if m.azApp, err = row(rep, "AZ loss (app tier)"); err != nil {
+		return m, err
+	}
+	if m.aurora, err = row(rep, "Aurora"); err != nil {
+		return m, err
+	}
+	tgs := rec.ByType("aws:lb/targetGroup:TargetGroup")
+	svcs := rec.ByType("aws:ecs/service:Service")
+	if len(tgs) == 0 || len(svcs) == 0 {
+		return m, errors.New("recording lacks the target group or the ECS service")
+	}
+	f := func(r *offline.Resource, p string) float64 {
+		switch v := r.Input(p).(type) {
+		case float64:
+			return v
+		case int:
+			return float64(v)
+		}
+		return 0
+	}
+	tg := tgs[0]
+	m.tg = targetGroup{Interval: f(tg, "healthCheck.interval"), Timeout: f(tg, "healthCheck.timeout"),
+		Unhealthy: f(tg, "healthCheck.unhealthyThreshold"), Healthy: f(tg, "healthCheck.healthyThreshold"),
+		Deregistration: f(tg, "deregistrationDelay")}
+	m.tg.Path, _ = tg.Input("healthCheck.path").(string)
+	if m.tg.Interval <= 0 || m.tg.Timeout <= 0 || m.tg.Unhealthy <= 0 || m.tg.Healthy <= 0 || m.tg.Path == "" {
+		return m, fmt.Errorf("target group health check incomplete: %+v", m.tg)
+	}
+	m.desired = int(f(svcs[0], "desiredCount"))
+	if m.desired < 1 {
+		return m, errors.New("desired count < 1")
+	}
+	return m, nil
+}
+
+// keeperSteps bounds the keeper FSM transitions of a promotion
+// (stop_replication -> wait_primary -> primary), one keeper loop (1 s) each,
+// plus slack; our assumption, not a documented figure.
+const keeperSteps = 3 * time.Second
+
+// localFailover is the same worst-case shape as resilience's Aurora row
+// (failover, then the part of the row after detection: endpoint and app
+// retry) with pg_auto_failover's constants in place of AuroraFailover:
+// the primary is unhealthy after node_considered_unhealthy_timeout and a
+// failing health-check sequence (period + (retries+1) x timeout + retries x
+// retry delay), then the monitor waits primary_demote_timeout before the
+// standby is promoted (pg_autoctl(5), cited at monitorGUCs).
+func localFailover(g map[string]time.Duration) time.Duration {
+	retries := g["health_check_max_retries"] / time.Millisecond // plain count stored as "ms"
+	return g["node_considered_unhealthy_timeout"] + g["health_check_period"] +
+		time.Duration(retries+1)*g["health_check_timeout"] + time.Duration(retries)*g["health_check_retry_delay"] +
+		g["primary_demote_timeout"] + keeperSteps
+}
+
+// Run executes the game day. It always tears down what it started.
+func Run(ctx context.Context, opts Options) (res Result, err error) {
+	start := time.Now()
+	if opts.Stack == "" {
+		opts.Stack = "dev"
+	}
+	if opts.ClientAttempts <= 0 {
+		opts.ClientAttempts = 40
+	}
+	if opts.Desks <= 0 {
+		opts.Desks = 4
+	}
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(logw, "gameday %5.1fs: %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, a...))
+	}
+	res.Stack = opts.Stack
+	if err := checkTools(); err != nil {
+		return res, err
+	}
+	if opts.Dir == "" {
+		if opts.Dir, err = gamedaykit.RepoRoot(); err != nil {
+			return res, err
+		}
+	}
+	m, err := loadModel(opts.Dir, opts.Stack, opts.Overrides)
+	if err != nil {
+		return res, err
+	}
+	logf("stack %s: target group interval %gs timeout %gs unhealthy %g healthy %g path %s, deregistration %gs; desired count %d",
+		opts.Stack, m.tg.Interval, m.tg.Timeout, m.tg.Unhealthy, m.tg.Healthy, m.tg.Path, m.tg.Deregistration, m.desired)
+
+	work, err := os.MkdirTemp("", "gameday-")
+	if err != nil {
+		return res, err
+	}
+	ps := &procs{}
+	var cleanup []func()
+	defer func() {
+		ps.stopAll()
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+		teardownNetwork()
+		if !opts.KeepDir && err == nil {
+			_ = os.RemoveAll(work)
+		} else {
+			logf("logs kept in %s", work)
+		}
+		res.Elapsed = time.Since(start)
+	}()
+
+	// Build the service once, in parallel with the network and database.
+	bin := filepath.Join(work, "trading")
+	buildErr := make(chan error, 1)
+	go func() {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./app/cmd/trading")
+		cmd.Dir = opts.Dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("go build: %w: %s", err, out)
+		}
+		buildErr <- err
+	}()
+	if err = setupNetwork(ctx); err != nil {
+		return res, err
+	}
+	logf("namespaces gd-a, gd-b, gd-c on bridge %s", bridge)
+	pg, err := newPGCluster(work, ps)
+	if err != nil {
+		return res, err
+	}
+	if err = pg.start(ctx); err != nil {
+		return res, err
+	}
+	gucs, err := pg.settings(ctx)
+	if err != nil {
+		return res, err
+	}
+	localFO := localFailover(gucs)
+	logf("pg_auto_failover: primary a, synchronous standby b, monitor c; local failover model %s", localFO)
+
+	// Local fakes (loopback), reached from the namespaces via forwarders.
+	issuer, err := gamedaykit.StartIssuer()
+	if err != nil {
+		return res, err
+	}
+	cleanup = append(cleanup, issuer.Close)
+	bus := gamedaykit.StartFakeBus()
+	cleanup = append(cleanup, bus.Close)
+	dyn, err := gamedaykit.StartDynalite(ctx)
+	if err != nil {
+		return res, err
+	}
+	cleanup = append(cleanup, dyn.Close)
+	if err = dyn.CreateSessionsTable(ctx, "gameday-sessions"); err != nil {
+		return res, err
+	}
+	fw := map[string]*forwarder{}
+	for name, target := range map[string]string{"issuer": hostPort(issuer.URL), "bus": hostPort(bus.URL), "dynamo": hostPort(dyn.Endpoint)} {
+		f, err := forward(target)
+		if err != nil {
+			return res, err
+		}
+		cleanup = append(cleanup, f.close)
+		fw[name] = f
+	}
+	if err = <-buildErr; err != nil {
+		return res, err
+	}
+
+	// Migrate (master user) and the application role's password file.
+	appPassword := "gd-" + randToken()
+	pwFile := filepath.Join(work, "db-password")
+	if err = os.WriteFile(pwFile, []byte(appPassword), 0o600); err != nil {
+		return res, err
+	}
+	var deskIDs []string
+	creds := make([]*deskCred, opts.Desks)
+	for i := range creds {
+		id := fmt.Sprintf("DESK-GD-%d", i+1)
+		deskIDs = append(deskIDs, id)
+		creds[i] = &deskCred{id: id, secret: issuer.AddClient(id)}
+	}
+	env := []string{"PATH=/usr/bin:/bin", "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=gameday", "AWS_SECRET_ACCESS_KEY=gameday",
+		"DB_WRITER_HOST=" + azIP("a") + "," + azIP("b"), "DB_READER_HOST=" + azIP("a") + "," + azIP("b"), "DB_PORT=" + itoa(pgPort),
+		"DB_NAME=" + dbName, "DB_USERNAME=" + appRole, "DB_SSLMODE=require"}
+	mig := exec.CommandContext(ctx, bin, "-migrate")
+	mig.Env = append(append([]string(nil), env...), "DB_WRITER_HOST="+azIP("a"), "DB_MIGRATE_USERNAME=postgres", "DB_MIGRATE_PASSWORD=unused-trust",
+		"DB_APP_PASSWORD="+appPassword, "MIGRATE_TIMEOUT=60s")
+	if out, err2 := mig.CombinedOutput(); err2 != nil {
+		return res, fmt.Errorf("migrate: %w: %s", err2, out)
+	}
+	env = append(env, "DB_AUTH_MODE=password", "DB_PASSWORD_FILE="+pwFile,
+		"OIDC_ISSUER="+issuer.URL, "OIDC_JWKS_URL=http://"+fw["issuer"].addr()+"/.well-known/jwks.json",
+		"OIDC_CLIENT_IDS="+strings.Join(deskIDs, ","), "SESSIONS_TABLE=gameday-sessions", "EVENT_BUS_NAME=gameday-bus",
+		"DYNAMODB_ENDPOINT=http://"+fw["dynamo"].addr(), "EVENTBRIDGE_ENDPOINT=http://"+fw["bus"].addr(), "LOG_LEVEL=warn",
+		"METRICS_INTERVAL=1h")
+
+	// Tasks: desiredCount spread over the AZs as ECS spreads them.
+	type task struct {
+		name, az, addr string
+		p              *proc
+	}
+	tasks := map[string]*task{}
+	perAZ := map[string]int{}
+	servers := map[string]string{}
+	for i := 0; i < m.desired; i++ {
+		az := AZs[i%len(AZs)]
+		perAZ[az]++
+		t := &task{name: fmt.Sprintf("%s%d", az, perAZ[az]), az: az}
+		t.addr = fmt.Sprintf("%s:%d", azIP(az), appPort0+perAZ[az]-1)
+		tasks[t.name] = t
+		servers[t.name] = t.addr
+	}
+	startTask := func(t *task) error {
+		e := append(append([]string(nil), env...), "APP_PORT="+strings.Split(t.addr, ":")[1])
+		t.p, err = ps.start("task-"+t.name, filepath.Join(work, "task-"+t.name+".log"), e,
+			"nsenter", "--net=/run/netns/"+nsName(t.az), "--", bin)
+		return err
+	}
+	for _, n := range sortedKeys(servers) {
+		if err = startTask(tasks[n]); err != nil {
+			return res, err
+		}
+	}
+	lb, base, err := startHAProxy(ps, work, m.tg, servers)
+	if err != nil {
+		return res, err
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go lb.run(wctx)
+	upLimit := time.Duration(m.tg.Interval*(m.tg.Healthy+1))*time.Second + 30*time.Second
+	waitUp := func(names ...string) error {
+		return poll(ctx, upLimit, 200*time.Millisecond, "targets "+strings.Join(names, ",")+" UP", func() (bool, error) {
+			for _, n := range names {
+				if lb.status(n) != "UP" {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+	}
+	if err = waitUp(sortedKeys(servers)...); err != nil {
+		return res, err
+	}
+	logf("%d tasks UP behind HAProxy %s: %s", len(tasks), base, strings.Join(sortedKeys(servers), " "))
+
+	// Desks.
+	hc := &http.Client{Timeout: 6 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	d := &desks{base: base, http: hc, retries: opts.ClientAttempts, runID: randToken()[:8]}
+	for _, cr := range creds {
+		if cr.token, err = clientCredentials(ctx, hc, issuer.TokenURL, cr.id, cr.secret); err != nil {
+			return res, err
+		}
+		if err = d.openSession(ctx, cr); err != nil {
+			return res, err
+		}
+	}
+	lctx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i, cr := range creds {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.run(lctx, i, cr) }()
+	}
+	stopDesks := func() { stopLoad(); wg.Wait() }
+	defer stopDesks()
+
+	// settle waits until the client has seen quiet for a while after t0
+	// and cond holds, bounded by limit.
+	settle := func(t0 time.Time, limit time.Duration, cond func() bool) error {
+		return poll(ctx, limit, 200*time.Millisecond, "recovery", func() (bool, error) {
+			fail, ok := d.lastFailure()
+			quiet := time.Since(t0) > 3*time.Second && (fail.Before(t0) || time.Since(fail) > 4*time.Second) && time.Since(ok) < time.Second
+			return quiet && (cond == nil || cond()), nil
+		})
+	}
+	sleep := func(dur time.Duration) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(dur):
+		}
+	}
+	appModel := func(r resilience.Row) time.Duration { return r.Mitigated }
+	dataLocal := localFO + (m.aurora.Mitigated - m.aurora.Detection)
+	var scen []Scenario
+	var scenInject []time.Time
+
+	// 1. one task killed.
+	victim := tasks[sortedKeys(servers)[0]]
+	d.scenario.Store(1)
+	sleep(3 * time.Second)
+	t0 := time.Now()
+	victim.p.kill()
+	logf("scenario 1: SIGKILL task %s", victim.name)
+	limit := 2*appModel(m.task) + 20*time.Second
+	if err = settle(t0, limit, func() bool { return strings.HasPrefix(lb.status(victim.name), "DOWN") }); err != nil {
+		return res, fmt.Errorf("scenario 1: %w", err)
+	}
+	s1 := Scenario{Name: "one task killed (SIGKILL " + victim.name + ")"}
+	ej := lb.downAfter(t0, []string{victim.name})
+	s1.Figures = append(s1.Figures, Figure{Name: "HAProxy ejection " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
+	scen, scenInject = append(scen, s1), append(scenInject, t0)
+	d.scenario.Store(0)
+	if err = startTask(victim); err != nil {
+		return res, err
+	}
+	if err = waitUp(victim.name); err != nil {
+		return res, err
+	}
+	logf("scenario 1: replacement %s UP after %.1fs", victim.name, time.Since(t0).Seconds())
+
+	// 2. AZ a lost: tasks and the database primary.
+	prim, err := pg.primary(ctx)
+	if err != nil {
+		return res, err
+	}
+	var azTasks []string
+	for _, n := range sortedKeys(servers) {
+		if tasks[n].az == prim {
+			azTasks = append(azTasks, n)
+		}
+	}
+	d.scenario.Store(2)
+	sleep(3 * time.Second)
+	t0 = time.Now()
+	if err = cutAZ(ctx, prim); err != nil {
+		return res, err
+	}
+	logf("scenario 2: AZ %s cut off (tasks %v, database primary)", prim, azTasks)
+	var promoted time.Duration
+	promotedTo := func() bool {
+		if promoted > 0 {
+			return true
+		}
+		if p, err := pg.primary(ctx); err == nil && p != prim {
+			st, _ := pg.states(ctx)
+			if st[p].reported == "primary" || st[p].reported == "wait_primary" {
+				promoted = time.Since(t0)
+			}
+		}
+		return promoted > 0
+	}
+	limit = 2*max(appModel(m.azApp), dataLocal) + 20*time.Second
+	if err = settle(t0, limit, func() bool {
+		down := lb.downAfter(t0, azTasks)
+		return promotedTo() && len(down) == len(azTasks)
+	}); err != nil {
+		return res, fmt.Errorf("scenario 2: %w", err)
+	}
+	s2 := Scenario{Name: "AZ " + prim + " lost (namespace cut off: tasks " + strings.Join(azTasks, ",") + " and the database primary)"}
+	ej = lb.downAfter(t0, azTasks)
+	for _, n := range azTasks {
+		s2.Figures = append(s2.Figures, Figure{Name: "HAProxy ejection " + n, Measured: ej[n], Model: m.azApp.Mitigated, Source: "resilience " + m.azApp.Failure + ": " + m.azApp.Basis})
+	}
+	s2.Figures = append(s2.Figures,
+		Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect (local constant for AuroraFailover)"},
+		Figure{Name: "Aurora row (AWS, not measured here)", Model: m.aurora.Mitigated, Source: "resilience " + m.aurora.Failure + ": " + m.aurora.Basis, Info: true})
+	s2.Notes = append(s2.Notes, fmt.Sprintf("client window model: max(app tier %s, data tier local %s = failover %s + endpoint/app retry %s from the Aurora row)",
+		m.azApp.Mitigated, dataLocal, localFO, m.aurora.Mitigated-m.aurora.Detection))
+	s2.Figures = append(s2.Figures, Figure{Name: "client error window", Model: max(m.azApp.Mitigated, dataLocal), Source: "max(app tier row, data tier local)"})
+	scen, scenInject = append(scen, s2), append(scenInject, t0)
+	d.scenario.Store(0)
+	if err = restoreAZ(ctx, prim); err != nil {
+		return res, err
+	}
+	if err = pg.waitState(ctx, 120*time.Second, map[string]string{prim: "secondary"}); err != nil {
+		return res, fmt.Errorf("AZ %s rejoin: %w", prim, err)
+	}
+	if err = waitUp(azTasks...); err != nil {
+		return res, err
+	}
+	logf("scenario 2: AZ %s back, node rejoined as secondary, tasks UP after %.1fs", prim, time.Since(t0).Seconds())
+
+	// 3. database writer crashes.
+	if prim, err = pg.primary(ctx); err != nil {
+		return res, err
+	}
+	d.scenario.Store(3)
+	sleep(3 * time.Second)
+	t0 = time.Now()
+	pg.nodes[prim].kill()
+	logf("scenario 3: SIGKILL database primary in AZ %s (pg_autoctl and postgres)", prim)
+	promoted = 0
+	if err = settle(t0, 2*dataLocal+20*time.Second, promotedTo); err != nil {
+		return res, fmt.Errorf("scenario 3: %w", err)
+	}
+	s3 := Scenario{Name: "database writer crash (primary in AZ " + prim + " killed)"}
+	s3.Figures = append(s3.Figures,
+		Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect"},
+		Figure{Name: "client error window", Model: dataLocal, Source: "Aurora row shape, local failover: " + localFO.String() + " + " + (m.aurora.Mitigated - m.aurora.Detection).String()},
+		Figure{Name: "Aurora row (AWS, not measured here)", Model: m.aurora.Mitigated, Source: "resilience " + m.aurora.Failure + ": " + m.aurora.Basis, Info: true})
+	scen, scenInject = append(scen, s3), append(scenInject, t0)
+	_ = scenInject
+	d.scenario.Store(0)
+	sleep(time.Second)
+	stopDesks()
+
+	// Verdict: windows, then every acknowledged order against the database
+	// and the bus.
+	attempts, orders := d.snapshot()
+	for i := range scen {
+		w, failed := window(attempts, i+1)
+		scen[i].Failed = failed
+		for j := range scen[i].Figures {
+			if scen[i].Figures[j].Name == "client error window" {
+				scen[i].Figures[j].Measured = w
+			}
+		}
+		if scen[i].Window().Name == "" {
+			model := m.task.Mitigated
+			scen[i].Figures = append(scen[i].Figures, Figure{Name: "client error window", Measured: w, Model: model, Source: "resilience " + m.task.Failure})
+		}
+	}
+	stored, err := storedOrders(ctx, deskIDs)
+	if err != nil {
+		return res, err
+	}
+	// Drain: every stored order should reach the bus (bounded).
+	var published map[string]bool
+	_ = poll(ctx, 30*time.Second, 500*time.Millisecond, "outbox drain", func() (bool, error) {
+		published = map[string]bool{}
+		for _, e := range bus.Events() {
+			var dt struct {
+				OrderID string `json:"order_id"`
+			}
+			if json.Unmarshal([]byte(e.Detail), &dt) == nil {
+				published[dt.OrderID] = true
+			}
+		}
+		for _, ids := range stored {
+			for _, id := range ids {
+				if !published[id] {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
+	})
+	for _, o := range orders {
+		if o.Scenario < 1 || o.Scenario > len(scen) {
+			continue
+		}
+		s := &scen[o.Scenario-1]
+		s.Orders++
+		ids := stored[o.Desk+"/"+o.Key]
+		s.Stored += len(ids)
+		if len(ids) > 1 {
+			s.Duplicated += len(ids) - 1
+		}
+		for _, id := range ids {
+			if !published[id] {
+				s.EventsMissed++
+			}
+		}
+		if o.OrderID == "" {
+			s.GaveUp++
+			continue
+		}
+		s.Acked++
+		if len(ids) == 0 || ids[0] != o.OrderID {
+			s.Lost++
+		}
+	}
+	res.Scenarios = scen
+	return res, nil
+}
+
+// storedOrders maps "desk/key" to the stored order ids, read from the
+// current writer (multi-host, read-write).
+func storedOrders(ctx context.Context, desks []string) (map[string][]string, error) {
+	url := fmt.Sprintf("postgres://postgres@%s:%d,%s:%d/%s?sslmode=require&target_session_attrs=read-write&connect_timeout=3",
+		azIP("a"), pgPort, azIP("b"), pgPort, dbName)
+	var out map[string][]string
+	err := poll(ctx, 30*time.Second, time.Second, "read stored orders", func() (bool, error) {
+		conn, err := connect(ctx, url)
+		if err != nil {
+			return false, nil
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, "select trader_id, idempotency_key, order_id::text from orders where trader_id = any($1) order by created_at", desks)
+		if err != nil {
+			return false, nil
+		}
+		out = map[string][]string{}
+		for rows.Next() {
+			var t, k, id string
+			if err := rows.Scan(&t, &k, &id); err != nil {
+				return false, err
+			}
+			out[t+"/"+k] = append(out[t+"/"+k], id)
+		}
+		return rows.Err() == nil, nil
+	})
+	return out, err
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,163 @@
+package gameday
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// targetGroup is what the recorded aws:lb/targetGroup:TargetGroup sets.
+type targetGroup struct {
+	Interval, Timeout, Unhealthy, Healthy, Deregistration float64
+	Path                                                  string
+}
+
+// haproxyConfig renders the ALB's role. The health check maps one to one:
+// HAProxy checks every `inter`, marks a server DOWN after `fall`
+// consecutive failed checks and UP after `rise` successful ones, a check
+// failing after `timeout check` (HAProxy configuration manual, "fall" /
+// "rise" / "inter": https://www.mail-archive.com/haproxy@formilux.org/msg01702.html
+// quotes configuration.txt: "considered as dead after <count> consecutive
+// unsuccessful health checks"). `retries 0` and no `option redispatch`:
+// an ALB does not retry a request on another target when a target refuses
+// or resets it, it answers 502/503/504, so neither may HAProxy — otherwise
+// the client would see less than an ALB client does. The deregistration
+// delay applies to draining (deregistered) targets only, which no scenario
+// exercises; it is recorded, not rendered.
+func haproxyConfig(tg targetGroup, listen, sock string, servers map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "global\n  stats socket %s mode 600 level admin\n  log stderr format raw local0\n\n", sock)
+	b.WriteString("defaults\n  mode http\n  log global\n  option httplog\n  retries 0\n  timeout connect 3s\n  timeout client 30s\n  timeout server 30s\n\n")
+	fmt.Fprintf(&b, "frontend alb\n  bind %s\n  default_backend tasks\n\n", listen)
+	fmt.Fprintf(&b, "backend tasks\n  balance roundrobin\n  option httpchk GET %s\n  http-check expect status 200\n  timeout check %gs\n", tg.Path, tg.Timeout)
+	fmt.Fprintf(&b, "  default-server check inter %gs fall %g rise %g\n", tg.Interval, tg.Unhealthy, tg.Healthy)
+	names := sortedKeys(servers)
+	for _, n := range names {
+		fmt.Fprintf(&b, "  server %s %s\n", n, servers[n])
+	}
+	return b.String()
+}
+
+// lbWatch polls HAProxy's stats socket (`show stat`) and records each
+// server's status changes.
+type lbWatch struct {
+	sock string
+	mu   sync.Mutex
+	last map[string]string
+	log  []lbEvent
+}
+
+type lbEvent struct {
+	At     time.Time
+	Server string
+	Status string
+}
+
+func (w *lbWatch) run(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := showStat(w.sock)
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		w.mu.Lock()
+		for s, status := range st {
+			if w.last[s] != status {
+				w.log = append(w.log, lbEvent{now, s, status})
+				w.last[s] = status
+			}
+		}
+		w.mu.Unlock()
+	}
+}
+
+// downAfter is when each of servers was first reported DOWN after t0.
+func (w *lbWatch) downAfter(t0 time.Time, servers []string) map[string]time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]time.Duration{}
+	for _, e := range w.log {
+		if e.At.Before(t0) || !strings.HasPrefix(e.Status, "DOWN") {
+			continue
+		}
+		for _, s := range servers {
+			if e.Server == s {
+				if _, seen := out[s]; !seen {
+					out[s] = e.At.Sub(t0)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (w *lbWatch) status(server string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last[server]
+}
+
+func showStat(sock string) (map[string]string, error) {
+	c, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("show stat\n")); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(c)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ",")
+		if len(f) > 17 && f[0] == "tasks" && f[1] != "BACKEND" && f[1] != "FRONTEND" {
+			out[f[1]] = f[17]
+		}
+	}
+	return out, nil
+}
+
+func startHAProxy(ps *procs, dir string, tg targetGroup, servers map[string]string) (*lbWatch, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	sock := filepath.Join(dir, "haproxy.sock")
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfg, []byte(haproxyConfig(tg, listen, sock, servers)), 0o644); err != nil {
+		return nil, "", err
+	}
+	if _, err := ps.start("haproxy", filepath.Join(dir, "haproxy.log"), os.Environ(), "haproxy", "-db", "-f", cfg); err != nil {
+		return nil, "", err
+	}
+	w := &lbWatch{sock: sock, last: map[string]string{}}
+	err = poll(context.Background(), 10*time.Second, 100*time.Millisecond, "haproxy stats socket", func() (bool, error) {
+		_, err := showStat(sock)
+		return err == nil, nil
+	})
+	return w, "http://" + listen, err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
