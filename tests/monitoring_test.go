@@ -358,9 +358,9 @@ func TestMetricAlarms(t *testing.T) {
 			})
 		}
 		// 6 single + 3 AZ + 4 per Aurora instance + 5 state machines, plus 1 ALB rate and 2 DynamoDB math alarms and the maintenance suppressor;
-		// the failure paths (3 DLQ depths, 8 rules' failed deliveries, 1 scheduler): TestDeliveryFailureAlarms.
+		// the failure paths (3 DLQ depths, 8 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms.
 		// The trail's CIS alarms: tests/audit_test.go.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+4+12+len(audit.Watches); n != w {
+		if n, w := len(rec.ByType(typAlarm)), len(want)+4+14+len(audit.Watches); n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})
@@ -628,5 +628,20 @@ func TestDeliveryFailureAlarms(t *testing.T) {
 		}
 		s := one(t, rec, typAlarm, "alarm-scheduler-failures")
 		eq(t, s, "alarmActions", []string{notifyArn(stack)})
+		// The service's outbox, as CONTRACT.md section 7 publishes it.
+		age := one(t, rec, typAlarm, "alarm-outbox-backlog-age")
+		eq(t, age, "namespace", "Trading/"+stack)
+		eq(t, age, "metricName", "OutboxOldestUnpublishedAgeSeconds")
+		eq(t, age, "dimensions", map[string]any{"Service": "trading"})
+		eq(t, age, "statistic", "Maximum")
+		eq(t, age, "threshold", 300)
+		eq(t, age, "evaluationPeriods", 2)
+		dl := one(t, rec, typAlarm, "alarm-outbox-dead-letters")
+		eq(t, dl, "metricName", "OutboxDeadLetterCount")
+		eq(t, dl, "threshold", 0)
+		// The container publishes into exactly that namespace.
+		if !strings.Contains(get(t, one(t, rec, "aws:ecs/taskDefinition:TaskDefinition", "app"), "containerDefinitions").(string), `"METRICS_NAMESPACE","value":"Trading/`+stack+`"`) {
+			t.Error("the container's METRICS_NAMESPACE is not the alarms' namespace")
+		}
 	})
 }

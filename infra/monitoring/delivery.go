@@ -81,11 +81,46 @@ func deliverySpecs(args Args, schedulerDLQ string) []alarmSpec {
 		period: period, evaluation: 1, datapoints: 1,
 		missing: missingNotBreaching,
 	})
+	// The trading service's outbox (CONTRACT.md section 7: EMF metrics in
+	// Trading/<suffix>, dimension Service=trading, every task reports the
+	// same database-wide figures, so Maximum): events stop flowing when the
+	// oldest unpublished order event ages, and a dead letter needs an
+	// operator to replay it.
+	outbox := func(name string) *metric {
+		return &metric{namespace: "Trading/" + args.Names.Suffix(), name: name,
+			dims: pulumi.StringMap{"Service": pulumi.String(OutboxService)}, stat: "Maximum"}
+	}
+	specs = append(specs,
+		alarmSpec{
+			key:         "outbox-backlog-age",
+			description: "The oldest unpublished OrderPlaced event is older than the threshold: the outbox relay is not getting events onto the bus.",
+			single:      outbox("OutboxOldestUnpublishedAgeSeconds"), comparison: "GreaterThanThreshold", threshold: f(OutboxMaxAgeSeconds),
+			period: period, evaluation: 2, datapoints: 2,
+			// Tasks report every minute; no report means no task runs, which
+			// the running-task alarm covers.
+			missing: missingNotBreaching,
+		},
+		alarmSpec{
+			key:         "outbox-dead-letters",
+			description: "Order events moved to outbox_dead_letter after repeated row-specific failures: replay them (docs/app.md).",
+			single:      outbox("OutboxDeadLetterCount"), comparison: "GreaterThanThreshold", threshold: f(0),
+			period: period, evaluation: 1, datapoints: 1,
+			missing: missingNotBreaching,
+		},
+	)
 	for i := range specs {
 		specs[i].name = args.Names.Member(naming.Alarm, specs[i].key)
 	}
 	return specs
 }
+
+// OutboxService is the Service dimension of the trading service's metrics,
+// and OutboxMaxAgeSeconds the backlog age that notifies (CONTRACT.md
+// section 7 suggests 300 s for 2 x 1 min).
+const (
+	OutboxService       = "trading"
+	OutboxMaxAgeSeconds = 300
+)
 
 // newSchedulerDLQ creates the dead-letter queue every EventBridge Scheduler
 // schedule delivers undeliverable invocations to (CreateSchedule,

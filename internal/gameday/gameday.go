@@ -54,10 +54,18 @@ type Figure struct {
 	Source   string
 	// Info figures are printed, not held (e.g. Aurora's own row).
 	Info bool
+	// Resolution is how finely the measurement is taken (the stats
+	// socket is polled every 100 ms): a measurement is within the model
+	// when it is at most Model + Resolution.
+	Resolution time.Duration
 }
 
-// Within reports whether the measurement is inside the model's worst case.
-func (f Figure) Within() bool { return f.Info || f.Measured <= f.Model }
+// statsResolution is lbWatch's polling period of HAProxy's stats socket.
+const statsResolution = 100 * time.Millisecond
+
+// Within reports whether the measurement is inside the model's worst case,
+// up to the measurement's resolution.
+func (f Figure) Within() bool { return f.Info || f.Measured <= f.Model+f.Resolution }
 
 // Scenario is one injected failure and what was measured.
 type Scenario struct {
@@ -221,10 +229,18 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 	return m, nil
 }
 
-// keeperSteps bounds the keeper FSM transitions of a promotion
-// (stop_replication -> wait_primary -> primary), one keeper loop (1 s) each,
-// plus slack; our assumption, not a documented figure.
-const keeperSteps = 3 * time.Second
+// promotionTransitions are the secondary's states on the way to taking
+// writes once the monitor has decided the failover: prepare_promotion,
+// stop_replication, wait_primary, primary (pg_auto_failover documentation,
+// "Failover State Machine"). Each needs one keeper iteration to report and
+// act (the keeper loop sleeps 1 s) and may wait for the monitor's next
+// health check of the node set (health_check_period + health_check_timeout):
+// that per-transition bound is our assumption, not a documented figure, and
+// docs/gameday.md says so.
+const promotionTransitions = 4
+
+// keeperLoop is pg_autoctl's keeper iteration (1 s).
+const keeperLoop = time.Second
 
 // localFailover is the same worst-case shape as resilience's Aurora row
 // (failover, then the part of the row after detection: endpoint and app
@@ -232,12 +248,14 @@ const keeperSteps = 3 * time.Second
 // the primary is unhealthy after node_considered_unhealthy_timeout and a
 // failing health-check sequence (period + (retries+1) x timeout + retries x
 // retry delay), then the monitor waits primary_demote_timeout before the
-// standby is promoted (pg_autoctl(5), cited at monitorGUCs).
+// standby is promoted (pg_autoctl(5), cited at monitorGUCs), and the
+// standby walks promotionTransitions states.
 func localFailover(g map[string]time.Duration) time.Duration {
 	retries := g["health_check_max_retries"] / time.Millisecond // plain count stored as "ms"
+	perTransition := keeperLoop + g["health_check_period"] + g["health_check_timeout"]
 	return g["node_considered_unhealthy_timeout"] + g["health_check_period"] +
 		time.Duration(retries+1)*g["health_check_timeout"] + time.Duration(retries)*g["health_check_retry_delay"] +
-		g["primary_demote_timeout"] + keeperSteps
+		g["primary_demote_timeout"] + promotionTransitions*perTransition
 }
 
 // Run executes the game day. It always tears down what it started.
@@ -485,7 +503,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	}
 	s1 := Scenario{Name: "one task killed (SIGKILL " + victim.name + ")"}
 	ej := lb.downAfter(t0, []string{victim.name})
-	s1.Figures = append(s1.Figures, Figure{Name: "HAProxy ejection " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
+	s1.Figures = append(s1.Figures, Figure{Name: "HAProxy ejection " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Resolution: statsResolution, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
 	scen, scenInject = append(scen, s1), append(scenInject, t0)
 	d.scenario.Store(0)
 	if err = startTask(victim); err != nil {
@@ -537,7 +555,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	s2 := Scenario{Name: "AZ " + prim + " lost (namespace cut off: tasks " + strings.Join(azTasks, ",") + " and the database primary)"}
 	ej = lb.downAfter(t0, azTasks)
 	for _, n := range azTasks {
-		s2.Figures = append(s2.Figures, Figure{Name: "HAProxy ejection " + n, Measured: ej[n], Model: m.azApp.Mitigated, Source: "resilience " + m.azApp.Failure + ": " + m.azApp.Basis})
+		s2.Figures = append(s2.Figures, Figure{Name: "HAProxy ejection " + n, Measured: ej[n], Model: m.azApp.Mitigated, Resolution: statsResolution, Source: "resilience " + m.azApp.Failure + ": " + m.azApp.Basis})
 	}
 	s2.Figures = append(s2.Figures,
 		Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect (local constant for AuroraFailover)"},

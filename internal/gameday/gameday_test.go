@@ -40,8 +40,9 @@ func TestLocalFailoverFromSettings(t *testing.T) {
 	g := map[string]time.Duration{"node_considered_unhealthy_timeout": 5 * time.Second, "health_check_period": 2 * time.Second,
 		"health_check_timeout": time.Second, "health_check_max_retries": time.Millisecond, "health_check_retry_delay": time.Second,
 		"primary_demote_timeout": 10 * time.Second}
-	if got := localFailover(g); got != 23*time.Second {
-		t.Fatalf("local failover %s, want 23s", got)
+	// 5 + 2 + 2 x 1 + 1 + 10, then 4 transitions x (1 + 2 + 1) = 36 s.
+	if got := localFailover(g); got != 36*time.Second {
+		t.Fatalf("local failover %s, want 36s", got)
 	}
 }
 
