@@ -537,9 +537,10 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		if promoted > 0 {
 			return true
 		}
-		if p, err := pg.primary(ctx); err == nil && p != prim {
-			st, _ := pg.states(ctx)
-			if st[p].reported == "primary" || st[p].reported == "wait_primary" {
+		// The other data node takes writes (probed directly, as the
+		// service's read-write connection would find it).
+		for _, az := range []string{"a", "b"} {
+			if az != prim && pg.writable(ctx, az) {
 				promoted = time.Since(t0)
 			}
 		}

@@ -262,6 +262,25 @@ func (c *pgCluster) primary(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("no primary in %v", st)
 }
 
+// writable reports whether az's data node accepts writes now: what a
+// client connecting with target_session_attrs=read-write finds, and what
+// Aurora's "writer available" means. The monitor's reported state lags it
+// by the keeper's next report.
+func (c *pgCluster) writable(ctx context.Context, az string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := connect(ctx, adminURL(az))
+	if err != nil {
+		return false
+	}
+	defer conn.Close(ctx)
+	var recovering bool
+	if err := conn.QueryRow(ctx, "select pg_is_in_recovery()").Scan(&recovering); err != nil {
+		return false
+	}
+	return !recovering
+}
+
 // settings reads the monitor GUCs in effect (milliseconds).
 func (c *pgCluster) settings(ctx context.Context) (map[string]time.Duration, error) {
 	conn, err := connect(ctx, monitorURI())
