@@ -214,7 +214,7 @@ func TestDatabaseAudit(t *testing.T) {
 // config defaults, and config changes them.
 func TestTradingParameters(t *testing.T) {
 	want := map[string]string{"flags-trading-enabled": "true", "limits-max-notional": "1000000",
-		"limits-price-band-pct": "5", "limits-orders-per-second": "50"}
+		"limits-price-band-pct": "5", "limits-max-orders-per-second": "50"}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		for k, v := range want {
 			p := one(t, rec, "aws:ssm/parameter:Parameter", "param-"+k)

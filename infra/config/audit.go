@@ -115,6 +115,6 @@ func (t Trading) Params() [][2]string {
 		{"flags/trading-enabled", strconv.FormatBool(t.Enabled)},
 		{"limits/max-notional", strconv.Itoa(t.MaxNotional)},
 		{"limits/price-band-pct", strconv.Itoa(t.PriceBandPct)},
-		{"limits/orders-per-second", strconv.Itoa(t.OrdersPerSecond)},
+		{"limits/max-orders-per-second", strconv.Itoa(t.OrdersPerSecond)},
 	}
 }
