@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/paramtable"
 	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
@@ -278,7 +279,12 @@ func TestServiceIAM(t *testing.T) {
 		logGroup := out(t, one(t, rec, "aws:cloudwatch/logGroup:LogGroup", "app-logs"), "arn")
 		repo := out(t, one(t, rec, "aws:ecr/repository:Repository", "app"), "arn")
 		secretArn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!cluster-mock-AbCdEf", acct)
-		paramArn := fmt.Sprintf("arn:aws:ssm:us-east-1:%s:parameter/trading/%s/*", acct, stack)
+		// Exactly the injected parameters: never the probes' client secrets.
+		var paramArns []string
+		for _, row := range paramtable.Rows {
+			paramArns = append(paramArns, fmt.Sprintf("arn:aws:ssm:us-east-1:%s:parameter/trading/%s/%s", acct, stack, row.Path))
+		}
+		sort.Strings(paramArns)
 
 		execDoc := rolePolicy(t, rec, "task-execution")
 		assertNoWildcards(t, "execution role", execDoc)
@@ -288,14 +294,13 @@ func TestServiceIAM(t *testing.T) {
 			"ecr:GetDownloadUrlForLayer":    {repo},
 			"logs:CreateLogStream":          {logGroup + ":*"},
 			"logs:PutLogEvents":             {logGroup + ":*"},
-			"ssm:GetParameters":             {paramArn},
+			"ssm:GetParameters":             paramArns,
 			"secretsmanager:GetSecretValue": {secretArn},
 			"kms:Decrypt":                   {dataKey},
 		})
-		// Every parameter the container reads is inside what the role may read.
-		prefix := strings.TrimSuffix(paramArn, "*")
-		for _, s := range container(t, rec).Secrets {
-			if !strings.HasPrefix(s.ValueFrom, prefix) && !strings.HasPrefix(s.ValueFrom, secretArn) {
+		// Every parameter the containers read is one the role may read.
+		for _, s := range append(container(t, rec).Secrets, migrateContainer(t, rec).Secrets...) {
+			if !slices.Contains(paramArns, s.ValueFrom) && !strings.HasPrefix(s.ValueFrom, secretArn) {
 				t.Errorf("secret %s from %s, which the execution role cannot read", s.Name, s.ValueFrom)
 			}
 		}

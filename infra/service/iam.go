@@ -15,7 +15,7 @@ import (
 // start the task — pull our image, write our log group, read our
 // parameters and the DB secret, decrypt them — and nothing else.
 // repositoryArn is empty when the image is not in ECR.
-func ExecutionPolicy(repositoryArn, logGroupArn, parameterArn, secretArn, dataKeyArn string) iamdoc.Document {
+func ExecutionPolicy(repositoryArn, logGroupArn string, parameterArns []string, secretArn, dataKeyArn string) iamdoc.Document {
 	var stmts []iamdoc.Statement
 	if repositoryArn != "" {
 		stmts = append(stmts,
@@ -28,7 +28,9 @@ func ExecutionPolicy(repositoryArn, logGroupArn, parameterArn, secretArn, dataKe
 	}
 	stmts = append(stmts,
 		iamdoc.Allow("WriteOurLogGroup", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logGroupArn + ":*"}),
-		iamdoc.Allow("ReadOurParameters", []string{"ssm:GetParameters"}, []string{parameterArn}),
+		// Exactly the parameters the containers read (infra/paramtable), not
+		// the whole hierarchy: the probes' client secrets are not the task's.
+		iamdoc.Allow("ReadOurParameters", []string{"ssm:GetParameters"}, parameterArns),
 		iamdoc.Allow("ReadDBSecret", []string{"secretsmanager:GetSecretValue"}, []string{secretArn}),
 		// Only as SSM and Secrets Manager decrypt the SecureStrings and the
 		// secret for it (the data key admits no other use by the account).
@@ -118,14 +120,17 @@ func (b *builder) roles() error {
 	if err != nil {
 		return err
 	}
-	paramArn := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s/*", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
+	var paramArns []string
+	for _, row := range SecretParams {
+		paramArns = append(paramArns, fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.Parameter(row.Path)))
+	}
 
 	repo := pulumi.String(b.imageRepoArn).ToStringOutput()
 	if b.hasRepository {
 		repo = b.repositoryArn
 	}
 	execPolicy := pulumi.All(repo, b.logGroupArn, b.args.DBSecretArn, b.args.DataKeyArn).ApplyT(func(v []any) (string, error) {
-		return ExecutionPolicy(v[0].(string), v[1].(string), paramArn, v[2].(string), v[3].(string)).JSON()
+		return ExecutionPolicy(v[0].(string), v[1].(string), paramArns, v[2].(string), v[3].(string)).JSON()
 	}).(pulumi.StringOutput)
 	exec := b.cfg.EnableExecuteCommand
 	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
