@@ -626,6 +626,16 @@ func TestDeliveryFailureAlarms(t *testing.T) {
 		if n := len(rules); n != 8 {
 			t.Errorf("%d rules, want 8", n)
 		}
+		// And no alarm watches a rule the stack does not create.
+		failed := 0
+		for _, a := range rec.ByType(typAlarm) {
+			if n, _ := a.Inputs["name"].(string); strings.HasPrefix(n, "alarm-rule-") && strings.HasSuffix(n, "-failed-"+stack) {
+				failed++
+			}
+		}
+		if failed != len(rules) {
+			t.Errorf("%d failed-delivery alarms for %d rules", failed, len(rules))
+		}
 		s := one(t, rec, typAlarm, "alarm-scheduler-failures")
 		eq(t, s, "alarmActions", []string{notifyArn(stack)})
 		// The service's outbox, as CONTRACT.md section 7 publishes it.

@@ -96,7 +96,8 @@ var operationalRules = []naming.Kind{
 
 // RuleNames are every rule the component creates, so monitoring can alarm
 // on their failed deliveries before the rules exist (metric dimensions are
-// names, not references); tests/events_test.go holds it to the recording.
+// names, not references); TestDeliveryFailureAlarms (tests/monitoring_test.go)
+// holds it to the recorded rules in both directions.
 func RuleNames(names naming.Namer) []Rule {
 	out := []Rule{{Name: names.Name(naming.RuleOrders), Bus: names.Name(naming.EventBus)}}
 	for _, k := range operationalRules {
