@@ -589,7 +589,8 @@ func TestDetectionFitsGuideBudgets(t *testing.T) {
 func TestDeliveryFailureAlarms(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		for _, q := range []string{"dlq", "orders-dlq", "sched-dlq"} {
-			a := one(t, rec, typAlarm, "alarm-depth-"+q+"-"+stack)
+			a := one(t, rec, typAlarm, "alarm-depth-"+q)
+			eq(t, a, "name", "alarm-depth-"+q+"-"+stack)
 			eq(t, a, "metricName", "ApproximateNumberOfMessagesVisible")
 			eq(t, a, "dimensions", map[string]any{"QueueName": q + "-" + stack})
 			eq(t, a, "threshold", 0)
@@ -606,7 +607,8 @@ func TestDeliveryFailureAlarms(t *testing.T) {
 		rules := rec.ByType("aws:cloudwatch/eventRule:EventRule")
 		for _, r := range rules {
 			name := get(t, r, "name").(string)
-			a := one(t, rec, typAlarm, "alarm-"+name+"-failed")
+			a := one(t, rec, typAlarm, "alarm-"+strings.TrimSuffix(name, "-"+stack)+"-failed")
+			eq(t, a, "name", "alarm-"+strings.TrimSuffix(name, "-"+stack)+"-failed-"+stack)
 			metrics := map[string]map[string]string{}
 			for _, q := range queries(t, a) {
 				if q.Metric.MetricName != "" {

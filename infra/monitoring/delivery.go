@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -33,9 +34,11 @@ func deliverySpecs(args Args, schedulerDLQ string) []alarmSpec {
 	period := args.Config.Monitoring.AlarmPeriodSeconds
 	var specs []alarmSpec
 	queues := append(append([]string{}, args.DeadLetterQueues...), schedulerDLQ)
+	// Keys drop the stack suffix: the alarm name adds it once.
+	bare := func(name string) string { return strings.TrimSuffix(name, "-"+args.Names.Suffix()) }
 	for _, q := range queues {
 		specs = append(specs, alarmSpec{
-			key:         "depth-" + q,
+			key:         "depth-" + bare(q),
 			description: "Dead-letter queue " + q + " holds messages: deliveries failed after their retries; inspect and redrive.",
 			single: &metric{namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesVisible",
 				dims: pulumi.StringMap{"QueueName": pulumi.String(q)}, stat: "Maximum"},
@@ -52,7 +55,7 @@ func deliverySpecs(args Args, schedulerDLQ string) []alarmSpec {
 			dims["EventBusName"] = pulumi.String(r.Bus)
 		}
 		specs = append(specs, alarmSpec{
-			key:         r.Name + "-failed",
+			key:         bare(r.Name) + "-failed",
 			description: "EventBridge rule " + r.Name + " failed to deliver an event permanently, or could not put it in its dead-letter queue.",
 			expression:  "FILL(failed, 0) + FILL(nodlq, 0)",
 			inputs: map[string]metric{
