@@ -36,7 +36,7 @@ step "go test"
 go test -timeout 30m $(go list ./... | grep -v '/internal/gameday$')
 
 step "local game day (go test ./internal/gameday, alone)"
-go test -timeout 15m ./internal/gameday/
+go test -count=1 -timeout 15m ./internal/gameday/
 
 step "runbook definitions (asl-validator, aws-local-stepfunctions)"
 bash tests/asl/run.sh
