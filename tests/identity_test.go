@@ -85,3 +85,10 @@ func TestTradingDesksConfig(t *testing.T) {
 	rejects(t, "dev", map[string]string{"trading-ha:tradingDesks": `["eq","eq"]`}, []string{"trading-ha:tradingDesks", "distinct"})
 	rejects(t, "dev", map[string]string{"trading-ha:environmentSuffix": "aws1"}, []string{"trading-ha:environmentSuffix", `"aws"`})
 }
+
+// TestKillSwitchIsNotAFeatureFlag: a feature flag named like the kill
+// switch would create the same parameter twice; config refuses it.
+func TestKillSwitchIsNotAFeatureFlag(t *testing.T) {
+	rejects(t, "dev", map[string]string{"trading-ha:featureFlags": `["trading-enabled"]`},
+		[]string{"trading-ha:featureFlags", `"trading-enabled"`, "kill switch", "tradingEnabled"})
+}

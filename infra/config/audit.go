@@ -112,7 +112,7 @@ func (r *reader) trading(k func(string) string) Trading {
 // /trading/<suffix>/ and value, in the order they are created.
 func (t Trading) Params() [][2]string {
 	return [][2]string{
-		{"flags/trading-enabled", strconv.FormatBool(t.Enabled)},
+		{"flags/" + KillSwitchFlag, strconv.FormatBool(t.Enabled)},
 		{"limits/max-notional", strconv.Itoa(t.MaxNotional)},
 		{"limits/price-band-pct", strconv.Itoa(t.PriceBandPct)},
 		{"limits/max-orders-per-second", strconv.Itoa(t.OrdersPerSecond)},

@@ -138,6 +138,10 @@ var (
 	deskPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$`)
 )
 
+// KillSwitchFlag is the flag parameter the service reads as its kill
+// switch (CONTRACT.md section 5).
+const KillSwitchFlag = "trading-enabled"
+
 // Load reads the stack configuration from the Pulumi context.
 func Load(ctx *pulumi.Context) (*Config, error) {
 	lookup := func(key string) (string, bool) {
@@ -220,6 +224,9 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	for _, f := range c.Params.FeatureFlags {
 		if !flagPattern.MatchString(f) {
 			r.fail(k("featureFlags"), f, "each flag must be lowercase letters, digits and hyphens, 1-63 characters, starting with a letter")
+		}
+		if f == KillSwitchFlag {
+			r.fail(k("featureFlags"), f, "is the trading kill switch (/trading/<suffix>/flags/%s), set by tradingEnabled: a feature flag of that name would collide with it", KillSwitchFlag)
 		}
 	}
 
