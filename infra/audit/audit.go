@@ -154,7 +154,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	trust, err := iamdoc.AssumeRole(Principal, args.AccountID).JSON()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("trail role trust policy: %w", err)
 	}
 	role, err := iam.NewRole(ctx, "trail", &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.TrailRole)),

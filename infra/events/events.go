@@ -112,13 +112,6 @@ func DeadLetterQueueNames(names naming.Namer) []string {
 	return []string{names.Name(naming.DeadLetterQueue), names.Name(naming.OrdersDLQ)}
 }
 
-// mustJSON marshals a pattern built from constants; Pattern is a map of
-// strings, lists and maps, which always marshal.
-func mustJSON(p Pattern) string {
-	s, _ := p.JSON()
-	return s
-}
-
 // JSON marshals the pattern.
 func (p Pattern) JSON() (string, error) {
 	b, err := json.Marshal(p)
@@ -399,7 +392,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"rule-backup-failed", naming.RuleBackupFailed, "AWS Backup jobs of our vault that failed, aborted or expired",
 			pattern(func(v []any) Pattern { return BackupFailedPattern(v[0].(string)) }, args.BackupVaultName)},
 		{"rule-restore-failed", naming.RuleRestoreFailed, "AWS Backup restore jobs (restore tests, verification) that failed or were aborted",
-			pulumi.String(mustJSON(RestoreFailedPattern())).ToStringOutput()},
+			pattern(func([]any) Pattern { return RestoreFailedPattern() })},
 		{"rule-copy-failed", naming.RuleCopyFailed, "AWS Backup copy jobs out of our vault that failed or copied only part",
 			pattern(func(v []any) Pattern {
 				return CopyFailedPattern(fmt.Sprintf("arn:aws:backup:%s:%s:backup-vault:%s", args.Region, args.AccountID, v[0].(string)))

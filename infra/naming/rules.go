@@ -214,7 +214,6 @@ const (
 
 // Character sets, each from the source that documents it.
 var (
-	lowerHyphen   = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 	albChars      = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 	bucketChars   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
 	sgChars       = regexp.MustCompile(`^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]+$`)

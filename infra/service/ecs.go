@@ -11,6 +11,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/identity"
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/paramtable"
 )
 
 // ContainerInsights is the cluster's Container Insights mode: enhanced
@@ -132,8 +133,8 @@ func volumeNames(exec bool) []string {
 // paramtable rows' ARNs in order. The app never sees the master secret: it
 // connects as DBAppUser with IAM database authentication (CONTRACT.md).
 func Container(cfg config.Service, names naming.Namer, region, image, logGroup string, paramArns []string) ContainerDefinition {
-	secrets := make([]Secret, 0, len(SecretParams))
-	for i, p := range SecretParams {
+	secrets := make([]Secret, 0, len(paramtable.Rows))
+	for i, p := range paramtable.Rows {
 		secrets = append(secrets, Secret{Name: p.Env, ValueFrom: paramArns[i]})
 	}
 	var mounts []MountPoint
@@ -190,7 +191,7 @@ const MigrateContainerName = "migrate"
 // listens at once and reports not ready until the schema is current.
 func MigrateContainer(cfg config.Service, region, image, logGroup, secretArn string, paramArns []string) ContainerDefinition {
 	var secrets []Secret
-	for i, p := range SecretParams {
+	for i, p := range paramtable.Rows {
 		if p.Migrate {
 			secrets = append(secrets, Secret{Name: p.Env, ValueFrom: paramArns[i]})
 		}
@@ -255,12 +256,12 @@ func (b *builder) ecs() error {
 
 	inputs := []any{b.s.Image, b.args.DBSecretArn}
 	names := b.args.Names
-	for _, p := range SecretParams {
+	for _, p := range paramtable.Rows {
 		inputs = append(inputs, b.args.ParameterArns[p.Path])
 	}
 	logGroup := b.s.LogGroupName
 	defs := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
-		arns := make([]string, 0, len(SecretParams))
+		arns := make([]string, 0, len(paramtable.Rows))
 		for _, a := range v[2:] {
 			arns = append(arns, a.(string))
 		}

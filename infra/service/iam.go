@@ -9,6 +9,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/paramtable"
 )
 
 // ExecutionPolicy is the task execution role's policy: what ECS needs to
@@ -121,7 +122,7 @@ func (b *builder) roles() error {
 		return err
 	}
 	var paramArns []string
-	for _, row := range SecretParams {
+	for _, row := range paramtable.Rows {
 		paramArns = append(paramArns, fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.Parameter(row.Path)))
 	}
 

@@ -38,22 +38,6 @@ const (
 // NoFileLimit is the container's open-file limit (soft and hard).
 const NoFileLimit = 65536
 
-// SecretParam maps an environment variable the app reads (CONTRACT.md) to
-// the parameter below /trading/<suffix>/ that ECS injects into it.
-type SecretParam = paramtable.Injected
-
-// SecretParams are the settings injected from Parameter Store via the
-// container's secrets (valueFrom = parameter ARN): the one table in
-// infra/paramtable, from which the composition root also builds the
-// SecureString parameters.
-var SecretParams = paramtable.Rows
-
-// DB secret keys: the RDS-managed secret is JSON with username and password.
-const (
-	DBUsernameEnv = "DB_USERNAME"
-	DBPasswordEnv = "DB_PASSWORD"
-)
-
 // Args are what the service needs from the other tiers.
 type Args struct {
 	Names     naming.Namer
@@ -90,7 +74,7 @@ type Args struct {
 	// resource of rds-db:connect.
 	DBClusterResourceID pulumi.StringInput
 	// ParameterArns maps parameter paths (relative to /trading/<suffix>) to
-	// ARNs; every path in SecretParams must be present.
+	// ARNs; every path in paramtable.Rows must be present.
 	ParameterArns map[string]pulumi.StringOutput
 	// HostedZoneID validates the certificate when certificateMode is dns.
 	HostedZoneID pulumi.StringInput
@@ -158,7 +142,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		HealthCheckIntervalSeconds: cfg.HealthCheckInterval,
 		UnhealthyThreshold:         cfg.UnhealthyThreshold,
 	}
-	for _, p := range SecretParams {
+	for _, p := range paramtable.Rows {
 		if _, ok := args.ParameterArns[p.Path]; !ok {
 			return nil, fmt.Errorf("service: parameter %q (for %s) is not in the params hierarchy", p.Path, p.Env)
 		}
