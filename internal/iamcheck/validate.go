@@ -468,31 +468,17 @@ func (v *validator) conditionKey(id, key string, acts []resolved, lenient bool) 
 			supported = append(supported, r.name)
 			continue
 		}
-		if r.wildcard {
-			// A wildcard stands for many actions; it is enough that the key
-			// applies to some of them (kms:Decrypt* with an encryption context).
-			some := false
-			for _, a := range r.actions {
-				if keyListed(v.keysOf(r.service, a), key) {
-					some = true
-					break
-				}
-			}
-			if some {
-				supported = append(supported, r.name)
-			} else {
-				unsupported = append(unsupported, r.name)
-			}
-			continue
-		}
-		any := false
+		// A wildcard stands for many actions; it is enough that the key
+		// applies to some of them (kms:Decrypt* with an encryption context).
+		// A plain action resolves to one, which must list the key.
+		some := false
 		for _, a := range r.actions {
 			if keyListed(v.keysOf(r.service, a), key) {
-				any = true
+				some = true
 				break
 			}
 		}
-		if any {
+		if some {
 			supported = append(supported, r.name)
 		} else {
 			unsupported = append(unsupported, r.name)
