@@ -153,18 +153,25 @@ func TestVaultLockAndCopies(t *testing.T) {
 		if fmt.Sprint(s.Action) != fmt.Sprint(want) {
 			t.Errorf("vault policy denies %v, want %v", s.Action, want)
 		}
-		plan := one(t, rec, "aws:backup/plan:Plan", "plan")
+		// Every recovery point is copied off-site: the daily snapshots and
+		// the continuous (PITR) points, whose copy AWS Backup makes as a
+		// snapshot (docs/backup.md).
+		plans := []*offline.Resource{one(t, rec, "aws:backup/plan:Plan", "plan"), one(t, rec, "aws:backup/plan:Plan", "plan-pitr")}
 		if !protected(stack) {
-			if _, ok := offline.Lookup(plan.Inputs, "rules.0.copyActions").([]any); ok {
-				t.Error("dev copies recovery points; drRegion is off there")
+			for _, plan := range plans {
+				if _, ok := offline.Lookup(plan.Inputs, "rules.0.copyActions").([]any); ok {
+					t.Errorf("dev %s copies recovery points; drRegion is off there", plan.Name)
+				}
 			}
 			return
 		}
 		dr := one(t, rec, "aws:backup/vault:Vault", "vault-dr")
 		eq(t, dr, "name", "vault-dr-prod")
 		eq(t, dr, "kmsKeyArn", out(t, one(t, rec, "aws:kms/key:Key", "dr-key"), "arn"))
-		eq(t, plan, "rules.0.copyActions.0.destinationVaultArn", out(t, dr, "arn"))
-		eq(t, plan, "rules.0.copyActions.0.lifecycle.deleteAfter", 35)
+		for _, plan := range plans {
+			eq(t, plan, "rules.0.copyActions.0.destinationVaultArn", out(t, dr, "arn"))
+			eq(t, plan, "rules.0.copyActions.0.lifecycle.deleteAfter", 35)
+		}
 		p := one(t, rec, "pulumi:providers:aws", "aws-dr")
 		eq(t, p, "region", "us-west-2")
 		eq(t, p, "defaultTags", one(t, rec, "pulumi:providers:aws", "aws").Inputs["defaultTags"])
@@ -238,8 +245,12 @@ func TestAuditConfigRejected(t *testing.T) {
 		overrides map[string]string
 		want      []string
 	}{
-		{"live traffic on self-signed", map[string]string{"trading-ha:liveTraffic": "true"},
-			[]string{"trading-ha:certificateMode", `"selfsigned"`, "must be existing or dns when liveTraffic is true", "trading-ha:dnsDelegated"}},
+		// Pulumi.prod.yaml serves clients (liveTraffic true): prod refuses
+		// the self-signed fallback and an undelegated name.
+		{"prod on self-signed", map[string]string{"trading-ha:certificateMode": "selfsigned"},
+			[]string{"trading-ha:certificateMode", `"selfsigned"`, "must be existing or dns when liveTraffic is true"}},
+		{"prod undelegated", map[string]string{"trading-ha:dnsDelegated": "false"},
+			[]string{"trading-ha:dnsDelegated", `"false"`, "must be true when liveTraffic is true"}},
 		{"dr region same as home", map[string]string{"trading-ha:drRegion": "us-east-1"},
 			[]string{"trading-ha:drRegion", `"us-east-1"`, "not off-site"}},
 		{"dr region malformed", map[string]string{"trading-ha:drRegion": "west"}, []string{"trading-ha:drRegion", `"west"`, "AWS region"}},

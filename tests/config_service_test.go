@@ -56,7 +56,7 @@ func TestServiceConfigRejected(t *testing.T) {
 			[]string{p + "sslPolicy", `"ELBSecurityPolicy-2016-08"`, "must be one of", "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"}},
 		{"certificate mode", "dev", map[string]string{p + "certificateMode": "acm"},
 			[]string{p + "certificateMode", `"acm"`, "existing, dns, selfsigned"}},
-		{"existing without arn", "prod", map[string]string{p + "certificateMode": "existing"},
+		{"existing without arn", "prod", map[string]string{p + "certificateMode": "existing", p + "certificateArn": ""},
 			[]string{p + "certificateArn is not set", "required when certificateMode is existing"}},
 		{"arn from another region", "prod", map[string]string{p + "certificateMode": "existing",
 			p + "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"},

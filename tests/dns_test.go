@@ -19,10 +19,53 @@ func mockALBDNS(stack string) string {
 	return "alb-" + stack + "-1234567890.us-east-1.elb.amazonaws.com"
 }
 
-// domainOf is a domain a bank could own (not a reserved name) that the
-// tests set as domainName; the stack files leave it empty.
+// domainOf is a domain a bank could own (not a reserved name): prod's stack
+// file names it (a placeholder to replace), dev's leaves domainName empty.
 func domainOf(stack string) string {
 	return map[string]string{"dev": "dev.trading.acmebank.net", "prod": "trading.acmebank.net"}[stack]
+}
+
+// servesClients says whether the stack file serves clients (liveTraffic):
+// prod presents a CA-issued certificate on its delegated app name.
+func servesClients(stack string) bool { return stack == "prod" }
+
+// freshAccount sets the keys with which Pulumi.prod.yaml serves clients
+// (liveTraffic, domain, delegation, certificate) back to Pulumi.yaml's
+// defaults, with which a fresh account deploys: no zone, the self-signed
+// fallback, the ALB's own name. dev sets none of them.
+var freshAccount = map[string]string{
+	"trading-ha:liveTraffic": "false", "trading-ha:domainName": "", "trading-ha:dnsDelegated": "false",
+	"trading-ha:certificateMode": "selfsigned", "trading-ha:certificateArn": "",
+}
+
+// selfSignedDomain is freshAccount with the stack's domain kept: a zone,
+// but the self-signed fallback and no delegation yet.
+func selfSignedDomain(stack string) map[string]string {
+	o := map[string]string{}
+	for k, v := range freshAccount {
+		o[k] = v
+	}
+	delete(o, "trading-ha:domainName")
+	return o
+}
+
+// recordFresh records a stack with the freshAccount defaults.
+func recordFresh(t *testing.T, stack string) *offline.Recording {
+	t.Helper()
+	rec, err := recordWith(t, stack, freshAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// probeHost is what the health check and the canary request in the stack
+// file: the app name where the stack serves clients, else the ALB's name.
+func probeHost(stack string) string {
+	if servesClients(stack) {
+		return "app." + domainOf(stack)
+	}
+	return mockALBDNS(stack)
 }
 
 // withDomain records a stack with domainName set, plus extra overrides.
@@ -46,15 +89,51 @@ func forStacksWithDomain(t *testing.T, fn func(t *testing.T, stack string, rec *
 	}
 }
 
-// TestNoDomainNoZone: the stack files set no domainName, so a fresh account
-// deploys with no zone and no records, and the endpoint is the ALB's name.
+// TestNoDomainNoZone: without domainName (dev's stack file, and the
+// defaults) a fresh account deploys with no zone and no records, and the
+// endpoint is the ALB's name.
 func TestNoDomainNoZone(t *testing.T) {
-	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+	for _, stack := range Stacks {
+		t.Run(stack, func(t *testing.T) { noDomainNoZone(t, stack, recordFresh(t, stack)) })
+	}
+}
+
+// TestProdServesClients: Pulumi.prod.yaml serves clients: its own zone
+// with alias records, the health check and the canary on the app name, the
+// canary verifying TLS, and the listener on the configured CA-issued
+// certificate with no self-signed fallback.
+func TestProdServesClients(t *testing.T) {
+	rec := record(t, "prod")
+	fqdn := "app." + domainOf("prod")
+	eq(t, one(t, rec, typZone, "zone"), "name", domainOf("prod"))
+	eq(t, one(t, rec, typHealthCheck, "endpoint"), "fqdn", fqdn)
+	c := one(t, rec, typCanary, "api")
+	eq(t, c, "runConfig.environmentVariables.TARGET_URL", "https://"+fqdn)
+	if _, insecure := get(t, c, "runConfig.environmentVariables").(map[string]any)["TLS_INSECURE"]; insecure {
+		t.Error("prod's canary must verify TLS")
+	}
+	arn := rec.Config["trading-ha:certificateArn"]
+	if arn == "" {
+		t.Fatal("Pulumi.prod.yaml names no certificateArn")
+	}
+	eq(t, one(t, rec, "aws:lb/listener:Listener", "https"), "certificateArn", arn)
+	for _, typ := range []string{"tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert", "aws:acm/certificate:Certificate"} {
+		if n := len(rec.ByType(typ)); n != 0 {
+			t.Errorf("prod creates %d %s; it serves the configured certificate", n, typ)
+		}
+	}
+	if n := len(rec.ByType(typRecord)); n == 0 {
+		t.Error("prod routes no alias records to the ALB")
+	}
+}
+
+func noDomainNoZone(t *testing.T, stack string, rec *offline.Recording) {
+	{
 		if n := len(rec.ByType(typZone)) + len(rec.ByType(typRecord)); n != 0 {
 			t.Errorf("%d zones and records without domainName, want 0", n)
 		}
 		eq(t, one(t, rec, typHealthCheck, "endpoint"), "fqdn", mockALBDNS(stack))
-	})
+	}
 }
 
 // TestReservedDomainsRefused: names no registrar delegates fail before any
@@ -117,7 +196,7 @@ func TestAppAliasRecords(t *testing.T) {
 
 // TestEndpointHealthCheck: HTTPS on 443 with SNI against /healthz every 10 s
 // from at least three regions, measuring latency; until delegation it
-// probes the ALB's own name.
+// probes the ALB's own name (dev), once delegated the app name (prod).
 func TestEndpointHealthCheck(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		hc := one(t, rec, typHealthCheck, "endpoint")
@@ -129,7 +208,7 @@ func TestEndpointHealthCheck(t *testing.T) {
 		eq(t, hc, "enableSni", true)
 		eq(t, hc, "measureLatency", true)
 		eq(t, hc, "regions", []string{"us-east-1", "us-west-2", "eu-west-1"})
-		eq(t, hc, "fqdn", mockALBDNS(stack))
+		eq(t, hc, "fqdn", probeHost(stack))
 		eq(t, hc, "tags.Name", "hc-"+stack)
 		if _, ok := hc.Inputs["ipAddress"]; ok {
 			t.Error("health check must probe a name, not an IP")

@@ -149,12 +149,18 @@ func TestCanary(t *testing.T) {
 		eq(t, c, "runConfig.memoryInMb", 960)
 		eq(t, c, "runConfig.activeTracing", true)
 		// The canary authenticates as its own Cognito client (CONTRACT.md).
-		eq(t, c, "runConfig.environmentVariables", map[string]any{
-			"TARGET_URL": "https://" + mockALBDNS(stack), "TLS_INSECURE": "true",
+		env := map[string]any{
+			"TARGET_URL":              "https://" + probeHost(stack),
 			"TOKEN_URL":               "https://auth-trading-" + stack + "-a1b2c3d4.auth.us-east-1.amazoncognito.com/oauth2/token",
 			"CLIENT_ID":               out(t, one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "client-canary"), "id"),
 			"CLIENT_SECRET_PARAMETER": "/trading/" + stack + "/probes/canary/client-secret",
-		})
+		}
+		if !servesClients(stack) {
+			// dev probes the ALB's name, which its self-signed certificate
+			// cannot match; prod verifies its CA-issued certificate.
+			env["TLS_INSECURE"] = "true"
+		}
+		eq(t, c, "runConfig.environmentVariables", env)
 		eq(t, c, "deleteLambda", true)
 		eq(t, c, "startCanary", true)
 		eq(t, c, "successRetentionPeriod", 7)

@@ -603,34 +603,37 @@ func TestCertificateModes(t *testing.T) {
 		}
 		return n
 	}
-	t.Run("selfsigned (both stacks)", func(t *testing.T) {
-		forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-			key := one(t, rec, "tls:index/privateKey:PrivateKey", "app")
-			eq(t, key, "algorithm", "ECDSA")
-			eq(t, key, "ecdsaCurve", "P256")
-			cert := one(t, rec, "tls:index/selfSignedCert:SelfSignedCert", "app")
-			eq(t, cert, "validityPeriodHours", 8760)
-			eq(t, cert, "earlyRenewalHours", 720)
-			eq(t, cert, "allowedUses", []string{"key_encipherment", "digital_signature", "server_auth"})
-			// No domainName in the stack files: the ALB's own name only.
-			eq(t, cert, "dnsNames", []string{out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "dnsName")})
-			withName := one(t, withDomain(t, stack, nil), "tls:index/selfSignedCert:SelfSignedCert", "app")
-			eq(t, withName, "dnsNames", []string{out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "dnsName"), "app." + domainOf(stack)})
-			if cn := get(t, cert, "subject.commonName").(string); len(cn) > 64 {
-				t.Errorf("CN %q longer than 64", cn)
-			}
-			acm := one(t, rec, "aws:acm/certificate:Certificate", "app")
-			eq(t, acm, "certificateBody", out(t, cert, "certPem"))
-			pk := acm.Raw["privateKey"]
-			if !pk.IsSecret() {
-				t.Errorf("the imported private key is not a secret in state")
-			} else if pk.SecretValue().Element.StringValue() != out(t, key, "privateKeyPem") {
-				t.Errorf("imported private key is not the generated key")
-			}
-			if got := listenerCert(t, rec); got != out(t, acm, "arn") {
-				t.Errorf("listener certificate %v, want the imported %v", got, out(t, acm, "arn"))
-			}
-		})
+	t.Run("selfsigned (both stacks, fresh account)", func(t *testing.T) {
+		for _, stack := range Stacks {
+			t.Run(stack, func(t *testing.T) {
+				rec := recordFresh(t, stack)
+				key := one(t, rec, "tls:index/privateKey:PrivateKey", "app")
+				eq(t, key, "algorithm", "ECDSA")
+				eq(t, key, "ecdsaCurve", "P256")
+				cert := one(t, rec, "tls:index/selfSignedCert:SelfSignedCert", "app")
+				eq(t, cert, "validityPeriodHours", 8760)
+				eq(t, cert, "earlyRenewalHours", 720)
+				eq(t, cert, "allowedUses", []string{"key_encipherment", "digital_signature", "server_auth"})
+				// No domainName: the ALB's own name only.
+				eq(t, cert, "dnsNames", []string{out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "dnsName")})
+				withName := one(t, withDomain(t, stack, selfSignedDomain(stack)), "tls:index/selfSignedCert:SelfSignedCert", "app")
+				eq(t, withName, "dnsNames", []string{out(t, one(t, rec, "aws:lb/loadBalancer:LoadBalancer", "alb"), "dnsName"), "app." + domainOf(stack)})
+				if cn := get(t, cert, "subject.commonName").(string); len(cn) > 64 {
+					t.Errorf("CN %q longer than 64", cn)
+				}
+				acm := one(t, rec, "aws:acm/certificate:Certificate", "app")
+				eq(t, acm, "certificateBody", out(t, cert, "certPem"))
+				pk := acm.Raw["privateKey"]
+				if !pk.IsSecret() {
+					t.Errorf("the imported private key is not a secret in state")
+				} else if pk.SecretValue().Element.StringValue() != out(t, key, "privateKeyPem") {
+					t.Errorf("imported private key is not the generated key")
+				}
+				if got := listenerCert(t, rec); got != out(t, acm, "arn") {
+					t.Errorf("listener certificate %v, want the imported %v", got, out(t, acm, "arn"))
+				}
+			})
+		}
 	})
 	t.Run("existing", func(t *testing.T) {
 		arn := "arn:aws:acm:us-east-1:" + acct + ":certificate/0f0e0d0c-0b0a-0908-0706-050403020100"

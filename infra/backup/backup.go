@@ -107,7 +107,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	// Immutable backups: vault lock and access policy here, and a locked
-	// vault in drRegion every daily recovery point is copied to.
+	// vault in drRegion every recovery point (daily and continuous) is
+	// copied to.
 	if err := lock(ctx, "vault", args.Config, args.AccountID, vault, MinRetentionDays(cfg), parent); err != nil {
 		return nil, err
 	}
@@ -173,6 +174,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			EnableContinuousBackup: pulumi.Bool(true),
 			Lifecycle:              &backup.PlanRuleLifecycleArgs{DeleteAfter: pulumi.Int(cfg.ContinuousRetentionDays)},
 			RecoveryPointTags:      tags,
+			// A copy action on a continuous rule copies a snapshot of the
+			// resource, taken by AWS Backup, to the DR vault (AWS Backup
+			// Developer Guide, "Copying continuous backups": the copy
+			// becomes a periodic backup, PITR is not available for it);
+			// the temporary source snapshot is deleted with
+			// rds:DeleteDBClusterSnapshot on cluster-snapshot:awsbackup:*,
+			// which AWSBackupServiceRolePolicyForBackup grants.
+			CopyActions: copies,
 		}},
 	}, parent)
 	if err != nil {

@@ -109,7 +109,7 @@ func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account strin
 }
 
 // drVault creates, in the DR region (through its provider), a key and a
-// locked vault the plans copy every daily recovery point into. It returns
+// locked vault the plans copy every recovery point (daily and continuous) into. It returns
 // the vault ARN, or nil when no drRegion is configured.
 func drVault(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, bool, error) {
 	cfg := args.Config
