@@ -149,7 +149,7 @@ func TestClosedEgressConfig(t *testing.T) {
 func TestClosedEgressPolicy(t *testing.T) {
 	rule := policyRule(t, "TH-NET-1")
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		if got := rule.Check(rec); len(got) != 0 {
+		if got := rule.Check(rec.Policy()); len(got) != 0 {
 			t.Fatalf("TH-NET-1 findings in %s: %v", stack, got)
 		}
 		if stack != "prod" {
@@ -157,7 +157,7 @@ func TestClosedEgressPolicy(t *testing.T) {
 		}
 		bad := &offline.Recording{Stack: rec.Stack, Config: rec.Config, Resources: append(slices.Clone(rec.Resources),
 			res("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "tasks-out-https", map[string]any{"cidrIpv4": "0.0.0.0/0"}))}
-		if got := rule.Check(bad); len(got) != 1 {
+		if got := rule.Check(bad.Policy()); len(got) != 1 {
 			t.Errorf("TH-NET-1 on prod with an internet egress rule: %v, want one finding", got)
 		}
 	})

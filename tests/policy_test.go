@@ -103,10 +103,10 @@ func TestEveryPolicyRuleFiresOnAViolation(t *testing.T) {
 				t.Fatalf("rule %s has no violating fixture", rule.ID)
 			}
 			rec := &offline.Recording{Stack: "t", Config: map[string]string{"trading-ha:environmentSuffix": "dev"}, Resources: fixture}
-			if got := rule.Check(rec); len(got) == 0 {
+			if got := rule.Check(rec.Policy()); len(got) == 0 {
 				t.Fatalf("rule %s did not fire on %s", rule.ID, fixture[0].Type)
 			}
-			open, _ := policy.Evaluate(rec)
+			open, _ := policy.Evaluate(rec.Policy())
 			found := false
 			for _, f := range open {
 				found = found || f.Rule == rule.ID
@@ -121,7 +121,7 @@ func TestEveryPolicyRuleFiresOnAViolation(t *testing.T) {
 func TestExemptionNeedsTagOnTheResource(t *testing.T) {
 	bucket := res("aws:s3/bucketV2:BucketV2", "b", map[string]any{"tags": map[string]any{"policy-exempt:S3.13": "archived elsewhere"}})
 	rec := &offline.Recording{Resources: []*offline.Resource{bucket}}
-	open, exempt := policy.Evaluate(rec)
+	open, exempt := policy.Evaluate(rec.Policy())
 	for _, f := range open {
 		if f.Rule == "S3.13" {
 			t.Fatalf("exempted finding still open: %s", f)
@@ -142,7 +142,7 @@ func TestExemptionNeedsTagOnTheResource(t *testing.T) {
 // either stack; exemptions are explicit on their resources and listed.
 func TestPolicySuiteFindsNothingOpen(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		open, exempt := policy.Evaluate(rec)
+		open, exempt := policy.Evaluate(rec.Policy())
 		for _, f := range open {
 			t.Errorf("open finding: %s", f)
 		}

@@ -6,9 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/trading-ha/trading-ha/infra/audit"
+	"github.com/trading-ha/trading-ha/infra/audit/cis"
 	"github.com/trading-ha/trading-ha/infra/config"
-	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
 // Issue 16's rules: audit trail (FSBP CloudTrail.1, .2, .4, .5 and the CIS
@@ -20,7 +19,7 @@ const trailType = "aws:cloudtrail/trail:Trail"
 
 // protectedStack: config deletionProtection, or any data store with
 // deletion protection on (fixtures carry no config).
-func protectedStack(rec *offline.Recording) bool {
+func protectedStack(rec *Stack) bool {
 	if rec.Config[config.Project+":deletionProtection"] == "true" {
 		return true
 	}
@@ -33,21 +32,21 @@ func protectedStack(rec *offline.Recording) bool {
 }
 
 // kmsWindow is the deletion window KMS.4 wants.
-func kmsWindow(rec *offline.Recording) int {
+func kmsWindow(rec *Stack) int {
 	if protectedStack(rec) {
 		return config.KMSWindowProtected
 	}
 	return config.KMSWindowDestroyable
 }
 
-func trailField(path, msg string) func(*offline.Recording) []Violation {
+func trailField(path, msg string) func(*Stack) []Violation {
 	return typeField(trailType, path, msg)
 }
 
 // trailMultiRegion: a multi-region trail whose management events include
 // reads and writes (FSBP CloudTrail.1). Without a trail it fires on the
 // provider, unless cloudTrailEnabled is false (an organization trail).
-func trailMultiRegion(rec *offline.Recording) []Violation {
+func trailMultiRegion(rec *Stack) []Violation {
 	trails := rec.ByType(trailType)
 	if len(trails) == 0 {
 		if rec.Config[config.Project+":cloudTrailEnabled"] == "false" {
@@ -59,7 +58,7 @@ func trailMultiRegion(rec *offline.Recording) []Violation {
 		}
 		return out
 	}
-	return each(rec, trailType, func(r *offline.Resource) string {
+	return each(rec, trailType, func(r *Resource) string {
 		if !boolean(r, "isMultiRegionTrail") {
 			return "not a multi-Region trail"
 		}
@@ -84,9 +83,9 @@ func trailMultiRegion(rec *offline.Recording) []Violation {
 }
 
 // trailFilters: the trail's log group carries every CIS filter of
-// audit.Watches, each with an alarm on its metric that has an action.
-func trailFilters(rec *offline.Recording) []Violation {
-	return each(rec, trailType, func(r *offline.Resource) string {
+// cis.Watches, each with an alarm on its metric that has an action.
+func trailFilters(rec *Stack) []Violation {
+	return each(rec, trailType, func(r *Resource) string {
 		group := strings.TrimSuffix(str(r, "cloudWatchLogsGroupArn"), ":*")
 		i := strings.Index(group, ":log-group:")
 		if i < 0 {
@@ -94,7 +93,7 @@ func trailFilters(rec *offline.Recording) []Violation {
 		}
 		groupName := group[i+len(":log-group:"):]
 		var missing []string
-		for _, w := range audit.Watches {
+		for _, w := range cis.Watches {
 			found := false
 			for _, f := range rec.ByType("aws:cloudwatch/logMetricFilter:LogMetricFilter") {
 				if str(f, "logGroupName") != groupName || str(f, "pattern") != w.Pattern {
@@ -118,14 +117,14 @@ func trailFilters(rec *offline.Recording) []Violation {
 
 // rdsAudit: the cluster exports postgresql logs (FSBP RDS.37) and its
 // parameter group loads pgaudit logging DDL and ROLE without parameters.
-func rdsAudit(rec *offline.Recording) []Violation {
-	out := each(rec, "aws:rds/cluster:Cluster", func(r *offline.Resource) string {
+func rdsAudit(rec *Stack) []Violation {
+	out := each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
 		if !slices.Contains(list(r, "enabledCloudwatchLogsExports"), any("postgresql")) {
 			return "postgresql log export off"
 		}
 		return ""
 	})
-	return append(out, each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *offline.Resource) string {
+	return append(out, each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *Resource) string {
 		p := map[string]string{}
 		for _, x := range list(r, "parameters") {
 			p[fmt.Sprint(lookup(x, "name"))] = fmt.Sprint(lookup(x, "value"))
@@ -144,8 +143,8 @@ func rdsAudit(rec *offline.Recording) []Violation {
 
 // wafLogging: every web ACL logs to an aws-waf-logs-* destination with the
 // authorization and cookie headers redacted (FSBP WAF.11).
-func wafLogging(rec *offline.Recording) []Violation {
-	return each(rec, "aws:wafv2/webAcl:WebAcl", func(acl *offline.Resource) string {
+func wafLogging(rec *Stack) []Violation {
+	return each(rec, "aws:wafv2/webAcl:WebAcl", func(acl *Resource) string {
 		for _, l := range attached(rec, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "resourceArn", acl) {
 			dests := strs(lookup(l.Inputs, "logDestinationConfigs"))
 			if len(dests) == 0 || !strings.Contains(dests[0], ":log-group:aws-waf-logs-") {
@@ -166,8 +165,8 @@ func wafLogging(rec *offline.Recording) []Violation {
 
 // vaultLocked: every vault has a lock and an access policy denying
 // backup:DeleteRecoveryPoint.
-func vaultLocked(rec *offline.Recording) []Violation {
-	return each(rec, "aws:backup/vault:Vault", func(v *offline.Resource) string {
+func vaultLocked(rec *Stack) []Violation {
+	return each(rec, "aws:backup/vault:Vault", func(v *Resource) string {
 		if len(attached(rec, "aws:backup/vaultLockConfiguration:VaultLockConfiguration", "backupVaultName", v)) == 0 {
 			return "no vault lock"
 		}
@@ -192,7 +191,7 @@ func vaultLocked(rec *offline.Recording) []Violation {
 
 // backupCopies: a protected stack copies recovery points to a vault in
 // another region.
-func backupCopies(rec *offline.Recording) []Violation {
+func backupCopies(rec *Stack) []Violation {
 	if !protectedStack(rec) {
 		return nil
 	}
@@ -206,15 +205,15 @@ func backupCopies(rec *offline.Recording) []Violation {
 			}
 		}
 	}
-	return each(rec, "aws:rds/cluster:Cluster", func(*offline.Resource) string {
+	return each(rec, "aws:rds/cluster:Cluster", func(*Resource) string {
 		return "protected stack without a cross-region copy of its recovery points (drRegion)"
 	})
 }
 
 // keepsData: a protected cluster keeps a final snapshot and its automated
 // backups when deleted.
-func keepsData(rec *offline.Recording) []Violation {
-	return each(rec, "aws:rds/cluster:Cluster", func(r *offline.Resource) string {
+func keepsData(rec *Stack) []Violation {
+	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
 		if !boolean(r, "deletionProtection") {
 			return ""
 		}
@@ -227,7 +226,7 @@ func keepsData(rec *offline.Recording) []Violation {
 
 // closedEgress: with interface endpoints in the VPC (privateEgress
 // endpoints), no security group egress rule reaches the internet.
-func closedEgress(rec *offline.Recording) []Violation {
+func closedEgress(rec *Stack) []Violation {
 	interfaces := false
 	for _, e := range rec.ByType("aws:ec2/vpcEndpoint:VpcEndpoint") {
 		interfaces = interfaces || str(e, "vpcEndpointType") == "Interface"
@@ -235,7 +234,7 @@ func closedEgress(rec *offline.Recording) []Violation {
 	if !interfaces {
 		return nil
 	}
-	return each(rec, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", func(r *offline.Resource) string {
+	return each(rec, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", func(r *Resource) string {
 		if c := str(r, "cidrIpv4") + str(r, "cidrIpv6"); c == "0.0.0.0/0" || c == "::/0" {
 			return "egress to " + c + " although AWS APIs are reached through interface endpoints"
 		}
@@ -245,7 +244,7 @@ func closedEgress(rec *offline.Recording) []Violation {
 
 // vaultRegion is the region of the provider the vault with this ARN is
 // deployed through (the home region when unknown).
-func vaultRegion(rec *offline.Recording, arn string) string {
+func vaultRegion(rec *Stack, arn string) string {
 	for _, v := range rec.ByType("aws:backup/vault:Vault") {
 		if v.Outputs["arn"] != arn {
 			continue

@@ -8,73 +8,72 @@ import (
 	"strings"
 
 	"github.com/trading-ha/trading-ha/infra/config"
-	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
 // Rules is the suite, in report order.
 var Rules = []Rule{
 	// Encryption at rest.
 	{ID: "S3.17", Title: "S3 buckets are encrypted at rest with KMS keys", Check: s3KMS},
-	{ID: "DynamoDB.KMS", Title: "DynamoDB tables are encrypted with a customer managed key", Check: dynamoKMS},
-	{ID: "RDS.27", Title: "Aurora clusters are encrypted at rest", Check: rdsEncrypted},
+	{ID: "DynamoDB.KMS", Title: "DynamoDB tables are encrypted with a customer managed key", Check: dynamoKMS, PerResource: true},
+	{ID: "RDS.27", Title: "Aurora clusters are encrypted at rest", Check: rdsEncrypted, PerResource: true},
 	{ID: "KMS.4", Title: "KMS keys rotate; deletion window 30 days in protected stacks, 7 otherwise", Check: kmsRotation},
-	{ID: "SNS.1", Title: "SNS topics are encrypted at rest with KMS", Check: typeField("aws:sns/topic:Topic", "kmsMasterKeyId", "no kmsMasterKeyId")},
-	{ID: "SQS.1", Title: "SQS queues are encrypted at rest with KMS", Check: typeField("aws:sqs/queue:Queue", "kmsMasterKeyId", "no kmsMasterKeyId")},
-	{ID: "TH-ENC-1", Title: "log groups are KMS-encrypted and have a retention", Check: logGroups},
+	{ID: "SNS.1", Title: "SNS topics are encrypted at rest with KMS", Check: typeField("aws:sns/topic:Topic", "kmsMasterKeyId", "no kmsMasterKeyId"), PerResource: true},
+	{ID: "SQS.1", Title: "SQS queues are encrypted at rest with KMS", Check: typeField("aws:sqs/queue:Queue", "kmsMasterKeyId", "no kmsMasterKeyId"), PerResource: true},
+	{ID: "TH-ENC-1", Title: "log groups are KMS-encrypted and have a retention", Check: logGroups, PerResource: true},
 	// Encryption in transit.
 	{ID: "S3.5", Title: "S3 bucket policies deny requests not made over TLS", Check: s3TLS},
-	{ID: "ELB.1", Title: "ALB HTTP listeners only redirect to HTTPS", Check: httpRedirect},
-	{ID: "TH-TLS-1", Title: "HTTPS listeners use a TLS 1.3 security policy", Check: tlsPolicy},
-	{ID: "TH-TLS-2", Title: "Aurora parameter groups force SSL", Check: forceSSL},
+	{ID: "ELB.1", Title: "ALB HTTP listeners only redirect to HTTPS", Check: httpRedirect, PerResource: true},
+	{ID: "TH-TLS-1", Title: "HTTPS listeners use a TLS 1.3 security policy", Check: tlsPolicy, PerResource: true},
+	{ID: "TH-TLS-2", Title: "Aurora parameter groups force SSL", Check: forceSSL, PerResource: true},
 	// Logging.
 	{ID: "EC2.6", Title: "VPC flow logging is enabled", Check: flowLogs},
 	{ID: "S3.9", Title: "S3 server access logging is enabled", Check: s3Logging},
-	{ID: "ELB.5", Title: "ALB access logging is enabled", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "accessLogs.enabled", "access logs off")},
-	{ID: "RDS.9", Title: "Aurora exports PostgreSQL logs to CloudWatch", Check: rdsLogs},
-	{ID: "ECS.9", Title: "ECS task definitions have a logging configuration", Check: ecsContainers("logConfiguration", func(v any) bool { return v != nil })},
-	{ID: "ECS.12", Title: "ECS clusters use Container Insights", Check: containerInsights},
-	{ID: "StepFunctions.1", Title: "state machines log ALL with execution data and trace", Check: sfnLogging},
+	{ID: "ELB.5", Title: "ALB access logging is enabled", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "accessLogs.enabled", "access logs off"), PerResource: true},
+	{ID: "RDS.9", Title: "Aurora exports PostgreSQL logs to CloudWatch", Check: rdsLogs, PerResource: true},
+	{ID: "ECS.9", Title: "ECS task definitions have a logging configuration", Check: ecsContainers("logConfiguration", func(v any) bool { return v != nil }), PerResource: true},
+	{ID: "ECS.12", Title: "ECS clusters use Container Insights", Check: containerInsights, PerResource: true},
+	{ID: "StepFunctions.1", Title: "state machines log ALL with execution data and trace", Check: sfnLogging, PerResource: true},
 	// Public access and hardening.
 	{ID: "S3.8", Title: "S3 buckets block public access", Check: s3Public},
-	{ID: "EC2.2", Title: "the default security group has no rules", Check: defaultSG},
-	{ID: "RDS.2", Title: "Aurora instances are not publicly accessible", Check: rdsPublic},
-	{ID: "ECS.2", Title: "ECS services assign no public IPs", Check: ecsPublicIP},
-	{ID: "ECS.4", Title: "containers are not privileged", Check: ecsContainers("privileged", func(v any) bool { return v != true })},
-	{ID: "ECS.5", Title: "containers have read-only root filesystems", Check: ecsContainers("readonlyRootFilesystem", func(v any) bool { return v == true })},
-	{ID: "ELB.4", Title: "ALBs drop invalid HTTP headers", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "dropInvalidHeaderFields", "invalid headers are forwarded")},
-	{ID: "ELB.12", Title: "ALBs use defensive or strictest desync mitigation", Check: desync},
-	{ID: "ELB.13", Title: "load balancers span three availability zones", Check: albZones},
-	{ID: "ECR.1", Title: "ECR repositories scan images on push", Check: typeField("aws:ecr/repository:Repository", "imageScanningConfiguration.scanOnPush", "scan on push off")},
-	{ID: "ECR.2", Title: "ECR repositories have immutable tags", Check: ecrImmutable},
+	{ID: "EC2.2", Title: "the default security group has no rules", Check: defaultSG, PerResource: true},
+	{ID: "RDS.2", Title: "Aurora instances are not publicly accessible", Check: rdsPublic, PerResource: true},
+	{ID: "ECS.2", Title: "ECS services assign no public IPs", Check: ecsPublicIP, PerResource: true},
+	{ID: "ECS.4", Title: "containers are not privileged", Check: ecsContainers("privileged", func(v any) bool { return v != true }), PerResource: true},
+	{ID: "ECS.5", Title: "containers have read-only root filesystems", Check: ecsContainers("readonlyRootFilesystem", func(v any) bool { return v == true }), PerResource: true},
+	{ID: "ELB.4", Title: "ALBs drop invalid HTTP headers", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "dropInvalidHeaderFields", "invalid headers are forwarded"), PerResource: true},
+	{ID: "ELB.12", Title: "ALBs use defensive or strictest desync mitigation", Check: desync, PerResource: true},
+	{ID: "ELB.13", Title: "load balancers span three availability zones", Check: albZones, PerResource: true},
+	{ID: "ECR.1", Title: "ECR repositories scan images on push", Check: typeField("aws:ecr/repository:Repository", "imageScanningConfiguration.scanOnPush", "scan on push off"), PerResource: true},
+	{ID: "ECR.2", Title: "ECR repositories have immutable tags", Check: ecrImmutable, PerResource: true},
 	// Least privilege.
 	{ID: "IAM.21", Title: "identity policies grant no wildcard service actions", Check: iamWildcardActions},
 	{ID: "TH-IAM-1", Title: "identity policies scope resources, \"*\" only for actions without resource-level permissions", Check: iamWildcardResources},
 	// Resilience and data protection.
 	{ID: "S3.14", Title: "S3 buckets are versioned", Check: s3Versioning},
 	{ID: "S3.13", Title: "S3 buckets have lifecycle rules", Check: s3Lifecycle},
-	{ID: "DynamoDB.2", Title: "DynamoDB tables have point-in-time recovery", Check: typeField("aws:dynamodb/table:Table", "pointInTimeRecovery.enabled", "PITR off")},
-	{ID: "RDS.16", Title: "Aurora clusters copy tags to snapshots", Check: typeField("aws:rds/cluster:Cluster", "copyTagsToSnapshot", "copyTagsToSnapshot off")},
-	{ID: "RDS.12", Title: "Aurora clusters use IAM database authentication", Check: typeField("aws:rds/cluster:Cluster", "iamDatabaseAuthenticationEnabled", "IAM authentication off")},
-	{ID: "RDS.7", Title: "Aurora clusters have deletion protection", Check: typeField("aws:rds/cluster:Cluster", "deletionProtection", "deletion protection off")},
-	{ID: "DynamoDB.6", Title: "DynamoDB tables have deletion protection", Check: typeField("aws:dynamodb/table:Table", "deletionProtectionEnabled", "deletion protection off")},
-	{ID: "ELB.6", Title: "ALBs have deletion protection", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "enableDeletionProtection", "deletion protection off")},
+	{ID: "DynamoDB.2", Title: "DynamoDB tables have point-in-time recovery", Check: typeField("aws:dynamodb/table:Table", "pointInTimeRecovery.enabled", "PITR off"), PerResource: true},
+	{ID: "RDS.16", Title: "Aurora clusters copy tags to snapshots", Check: typeField("aws:rds/cluster:Cluster", "copyTagsToSnapshot", "copyTagsToSnapshot off"), PerResource: true},
+	{ID: "RDS.12", Title: "Aurora clusters use IAM database authentication", Check: typeField("aws:rds/cluster:Cluster", "iamDatabaseAuthenticationEnabled", "IAM authentication off"), PerResource: true},
+	{ID: "RDS.7", Title: "Aurora clusters have deletion protection", Check: typeField("aws:rds/cluster:Cluster", "deletionProtection", "deletion protection off"), PerResource: true},
+	{ID: "DynamoDB.6", Title: "DynamoDB tables have deletion protection", Check: typeField("aws:dynamodb/table:Table", "deletionProtectionEnabled", "deletion protection off"), PerResource: true},
+	{ID: "ELB.6", Title: "ALBs have deletion protection", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "enableDeletionProtection", "deletion protection off"), PerResource: true},
 	{ID: "TH-BAK-1", Title: "every data store is selected by an AWS Backup plan", Check: backupCoverage},
 	// Destroyability, naming, tagging.
-	{ID: "TH-DES-1", Title: "nothing is protected or retained on delete", Check: protected},
-	{ID: "TH-DES-2", Title: "resources that block deletion when not empty are force-destroyed", Check: forceDestroy},
-	{ID: "TH-NAME-1", Title: "physical names carry the environment suffix", Check: names},
+	{ID: "TH-DES-1", Title: "nothing is protected or retained on delete", Check: protected, PerResource: true},
+	{ID: "TH-DES-2", Title: "resources that block deletion when not empty are force-destroyed", Check: forceDestroy, PerResource: true},
+	{ID: "TH-NAME-1", Title: "physical names carry the environment suffix", Check: names, PerResource: true},
 	{ID: "TH-TAG-1", Title: "every AWS resource gets the required tags from the provider", Check: tagging},
 	// Audit trail, immutable backups, protected data (issue 16; audit.go).
 	{ID: "CloudTrail.1", Title: "a multi-Region trail records read and write management events", Check: trailMultiRegion},
-	{ID: "CloudTrail.2", Title: "CloudTrail trails are encrypted at rest with KMS", Check: trailField("kmsKeyId", "no kmsKeyId")},
-	{ID: "CloudTrail.4", Title: "CloudTrail log file validation is enabled", Check: trailField("enableLogFileValidation", "log file validation off")},
-	{ID: "CloudTrail.5", Title: "CloudTrail trails deliver to CloudWatch Logs", Check: trailField("cloudWatchLogsGroupArn", "no CloudWatch Logs delivery")},
+	{ID: "CloudTrail.2", Title: "CloudTrail trails are encrypted at rest with KMS", Check: trailField("kmsKeyId", "no kmsKeyId"), PerResource: true},
+	{ID: "CloudTrail.4", Title: "CloudTrail log file validation is enabled", Check: trailField("enableLogFileValidation", "log file validation off"), PerResource: true},
+	{ID: "CloudTrail.5", Title: "CloudTrail trails deliver to CloudWatch Logs", Check: trailField("cloudWatchLogsGroupArn", "no CloudWatch Logs delivery"), PerResource: true},
 	{ID: "TH-AUD-1", Title: "the trail's log group has the CIS metric filters (CloudWatch.1, .2, .4, .5, .7, .10, .11) with alarms", Check: trailFilters},
-	{ID: "RDS.37", Title: "Aurora PostgreSQL clusters publish logs to CloudWatch Logs with pgaudit loaded", Check: rdsAudit},
+	{ID: "RDS.37", Title: "Aurora PostgreSQL clusters publish logs to CloudWatch Logs with pgaudit loaded", Check: rdsAudit, PerResource: true},
 	{ID: "WAF.11", Title: "AWS WAF web ACL logging is enabled", Check: wafLogging},
 	{ID: "TH-BAK-2", Title: "every backup vault is locked and denies deleting recovery points", Check: vaultLocked},
 	{ID: "TH-BAK-3", Title: "protected stacks copy recovery points to another region", Check: backupCopies},
-	{ID: "TH-DES-3", Title: "protected stacks keep a final snapshot and the automated backups", Check: keepsData},
+	{ID: "TH-DES-3", Title: "protected stacks keep a final snapshot and the automated backups", Check: keepsData, PerResource: true},
 	{ID: "TH-NET-1", Title: "task security groups have no internet egress when privateEgress is endpoints", Check: closedEgress},
 }
 
@@ -82,9 +81,9 @@ var Rules = []Rule{
 
 // typeField fires for each resource of typ whose boolean/string field is
 // false or empty.
-func typeField(typ, path, msg string) func(*offline.Recording) []Violation {
-	return func(rec *offline.Recording) []Violation {
-		return each(rec, typ, func(r *offline.Resource) string {
+func typeField(typ, path, msg string) func(*Stack) []Violation {
+	return func(rec *Stack) []Violation {
+		return each(rec, typ, func(r *Resource) string {
 			switch v := lookup(r.Inputs, path).(type) {
 			case bool:
 				if v {
@@ -104,14 +103,14 @@ func typeField(typ, path, msg string) func(*offline.Recording) []Violation {
 
 // perBucket checks every bucket against the configuration resources of
 // typ attached to it (S3 keeps each setting in its own resource).
-func perBucket(rec *offline.Recording, typ string, check func(cfgs []*offline.Resource) string) []Violation {
-	return each(rec, "aws:s3/bucketV2:BucketV2", func(b *offline.Resource) string {
+func perBucket(rec *Stack, typ string, check func(cfgs []*Resource) string) []Violation {
+	return each(rec, "aws:s3/bucketV2:BucketV2", func(b *Resource) string {
 		return check(attached(rec, typ, "bucket", b))
 	})
 }
 
-func s3KMS(rec *offline.Recording) []Violation {
-	return perBucket(rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", func(cfgs []*offline.Resource) string {
+func s3KMS(rec *Stack) []Violation {
+	return perBucket(rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", func(cfgs []*Resource) string {
 		if len(cfgs) == 0 {
 			return "no default encryption"
 		}
@@ -122,8 +121,8 @@ func s3KMS(rec *offline.Recording) []Violation {
 	})
 }
 
-func s3TLS(rec *offline.Recording) []Violation {
-	return perBucket(rec, "aws:s3/bucketPolicy:BucketPolicy", func(policies []*offline.Resource) string {
+func s3TLS(rec *Stack) []Violation {
+	return perBucket(rec, "aws:s3/bucketPolicy:BucketPolicy", func(policies []*Resource) string {
 		for _, p := range policies {
 			if denies(str(p, "policy"), "aws:SecureTransport") {
 				return ""
@@ -157,8 +156,8 @@ func denies(doc, conditionKey string) bool {
 	return false
 }
 
-func s3Public(rec *offline.Recording) []Violation {
-	return perBucket(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", func(pabs []*offline.Resource) string {
+func s3Public(rec *Stack) []Violation {
+	return perBucket(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", func(pabs []*Resource) string {
 		if len(pabs) == 0 || !(boolean(pabs[0], "blockPublicAcls") && boolean(pabs[0], "blockPublicPolicy") &&
 			boolean(pabs[0], "ignorePublicAcls") && boolean(pabs[0], "restrictPublicBuckets")) {
 			return "public access not fully blocked"
@@ -167,8 +166,8 @@ func s3Public(rec *offline.Recording) []Violation {
 	})
 }
 
-func s3Logging(rec *offline.Recording) []Violation {
-	return perBucket(rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", func(cfgs []*offline.Resource) string {
+func s3Logging(rec *Stack) []Violation {
+	return perBucket(rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", func(cfgs []*Resource) string {
 		if len(cfgs) == 0 {
 			return "no server access logging"
 		}
@@ -176,8 +175,8 @@ func s3Logging(rec *offline.Recording) []Violation {
 	})
 }
 
-func s3Versioning(rec *offline.Recording) []Violation {
-	return perBucket(rec, "aws:s3/bucketVersioningV2:BucketVersioningV2", func(cfgs []*offline.Resource) string {
+func s3Versioning(rec *Stack) []Violation {
+	return perBucket(rec, "aws:s3/bucketVersioningV2:BucketVersioningV2", func(cfgs []*Resource) string {
 		if len(cfgs) == 0 || str(cfgs[0], "versioningConfiguration.status") != "Enabled" {
 			return "versioning not enabled"
 		}
@@ -185,8 +184,8 @@ func s3Versioning(rec *offline.Recording) []Violation {
 	})
 }
 
-func s3Lifecycle(rec *offline.Recording) []Violation {
-	return perBucket(rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", func(cfgs []*offline.Resource) string {
+func s3Lifecycle(rec *Stack) []Violation {
+	return perBucket(rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", func(cfgs []*Resource) string {
 		if len(cfgs) == 0 {
 			return "no lifecycle configuration"
 		}
@@ -196,8 +195,8 @@ func s3Lifecycle(rec *offline.Recording) []Violation {
 
 // --- data stores ---
 
-func dynamoKMS(rec *offline.Recording) []Violation {
-	return each(rec, "aws:dynamodb/table:Table", func(r *offline.Resource) string {
+func dynamoKMS(rec *Stack) []Violation {
+	return each(rec, "aws:dynamodb/table:Table", func(r *Resource) string {
 		if !boolean(r, "serverSideEncryption.enabled") || str(r, "serverSideEncryption.kmsKeyArn") == "" {
 			return "not encrypted with a customer managed key"
 		}
@@ -205,8 +204,8 @@ func dynamoKMS(rec *offline.Recording) []Violation {
 	})
 }
 
-func rdsEncrypted(rec *offline.Recording) []Violation {
-	return each(rec, "aws:rds/cluster:Cluster", func(r *offline.Resource) string {
+func rdsEncrypted(rec *Stack) []Violation {
+	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
 		if !boolean(r, "storageEncrypted") || str(r, "kmsKeyId") == "" {
 			return "storage not encrypted with our KMS key"
 		}
@@ -214,8 +213,8 @@ func rdsEncrypted(rec *offline.Recording) []Violation {
 	})
 }
 
-func rdsLogs(rec *offline.Recording) []Violation {
-	return each(rec, "aws:rds/cluster:Cluster", func(r *offline.Resource) string {
+func rdsLogs(rec *Stack) []Violation {
+	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
 		if !slices.Contains(list(r, "enabledCloudwatchLogsExports"), any("postgresql")) {
 			return "postgresql log export off"
 		}
@@ -223,8 +222,8 @@ func rdsLogs(rec *offline.Recording) []Violation {
 	})
 }
 
-func rdsPublic(rec *offline.Recording) []Violation {
-	return each(rec, "aws:rds/clusterInstance:ClusterInstance", func(r *offline.Resource) string {
+func rdsPublic(rec *Stack) []Violation {
+	return each(rec, "aws:rds/clusterInstance:ClusterInstance", func(r *Resource) string {
 		if boolean(r, "publiclyAccessible") {
 			return "publicly accessible"
 		}
@@ -232,8 +231,8 @@ func rdsPublic(rec *offline.Recording) []Violation {
 	})
 }
 
-func forceSSL(rec *offline.Recording) []Violation {
-	return each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *offline.Resource) string {
+func forceSSL(rec *Stack) []Violation {
+	return each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *Resource) string {
 		for _, p := range list(r, "parameters") {
 			m, _ := p.(map[string]any)
 			if m["name"] == "rds.force_ssl" && fmt.Sprint(m["value"]) == "1" {
@@ -244,8 +243,8 @@ func forceSSL(rec *offline.Recording) []Violation {
 	})
 }
 
-func kmsRotation(rec *offline.Recording) []Violation {
-	return each(rec, "aws:kms/key:Key", func(r *offline.Resource) string {
+func kmsRotation(rec *Stack) []Violation {
+	return each(rec, "aws:kms/key:Key", func(r *Resource) string {
 		if !boolean(r, "enableKeyRotation") {
 			return "rotation off"
 		}
@@ -256,8 +255,8 @@ func kmsRotation(rec *offline.Recording) []Violation {
 	})
 }
 
-func logGroups(rec *offline.Recording) []Violation {
-	return each(rec, "aws:cloudwatch/logGroup:LogGroup", func(r *offline.Resource) string {
+func logGroups(rec *Stack) []Violation {
+	return each(rec, "aws:cloudwatch/logGroup:LogGroup", func(r *Resource) string {
 		if str(r, "kmsKeyId") == "" {
 			return "not KMS-encrypted"
 		}
@@ -270,7 +269,7 @@ func logGroups(rec *offline.Recording) []Violation {
 
 // --- network and edge ---
 
-func flowLogs(rec *offline.Recording) []Violation {
+func flowLogs(rec *Stack) []Violation {
 	var out []Violation
 	for _, v := range rec.ByType("awsx:ec2:Vpc") {
 		found := false
@@ -284,8 +283,8 @@ func flowLogs(rec *offline.Recording) []Violation {
 	return out
 }
 
-func defaultSG(rec *offline.Recording) []Violation {
-	return each(rec, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", func(r *offline.Resource) string {
+func defaultSG(rec *Stack) []Violation {
+	return each(rec, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", func(r *Resource) string {
 		if len(list(r, "ingress"))+len(list(r, "egress")) > 0 {
 			return "default security group has rules"
 		}
@@ -293,8 +292,8 @@ func defaultSG(rec *offline.Recording) []Violation {
 	})
 }
 
-func httpRedirect(rec *offline.Recording) []Violation {
-	return each(rec, "aws:lb/listener:Listener", func(r *offline.Resource) string {
+func httpRedirect(rec *Stack) []Violation {
+	return each(rec, "aws:lb/listener:Listener", func(r *Resource) string {
 		if str(r, "protocol") != "HTTP" {
 			return ""
 		}
@@ -306,8 +305,8 @@ func httpRedirect(rec *offline.Recording) []Violation {
 	})
 }
 
-func tlsPolicy(rec *offline.Recording) []Violation {
-	return each(rec, "aws:lb/listener:Listener", func(r *offline.Resource) string {
+func tlsPolicy(rec *Stack) []Violation {
+	return each(rec, "aws:lb/listener:Listener", func(r *Resource) string {
 		if str(r, "protocol") == "HTTPS" && !strings.HasPrefix(str(r, "sslPolicy"), "ELBSecurityPolicy-TLS13-") {
 			return "ssl policy " + str(r, "sslPolicy") + " is not a TLS 1.3 policy"
 		}
@@ -315,8 +314,8 @@ func tlsPolicy(rec *offline.Recording) []Violation {
 	})
 }
 
-func desync(rec *offline.Recording) []Violation {
-	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *offline.Resource) string {
+func desync(rec *Stack) []Violation {
+	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *Resource) string {
 		if m := str(r, "desyncMitigationMode"); m != "defensive" && m != "strictest" {
 			return "desync mitigation " + m
 		}
@@ -324,8 +323,8 @@ func desync(rec *offline.Recording) []Violation {
 	})
 }
 
-func albZones(rec *offline.Recording) []Violation {
-	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *offline.Resource) string {
+func albZones(rec *Stack) []Violation {
+	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *Resource) string {
 		if n := len(list(r, "subnets")); n < 3 {
 			return fmt.Sprintf("in %d subnets, want 3", n)
 		}
@@ -335,8 +334,8 @@ func albZones(rec *offline.Recording) []Violation {
 
 // --- containers ---
 
-func containerInsights(rec *offline.Recording) []Violation {
-	return each(rec, "aws:ecs/cluster:Cluster", func(r *offline.Resource) string {
+func containerInsights(rec *Stack) []Violation {
+	return each(rec, "aws:ecs/cluster:Cluster", func(r *Resource) string {
 		for _, s := range list(r, "settings") {
 			if lookup(s, "name") == "containerInsights" && (lookup(s, "value") == "enhanced" || lookup(s, "value") == "enabled") {
 				return ""
@@ -346,8 +345,8 @@ func containerInsights(rec *offline.Recording) []Violation {
 	})
 }
 
-func ecsPublicIP(rec *offline.Recording) []Violation {
-	return each(rec, "aws:ecs/service:Service", func(r *offline.Resource) string {
+func ecsPublicIP(rec *Stack) []Violation {
+	return each(rec, "aws:ecs/service:Service", func(r *Resource) string {
 		if boolean(r, "networkConfiguration.assignPublicIp") {
 			return "assigns public IPs"
 		}
@@ -356,9 +355,9 @@ func ecsPublicIP(rec *offline.Recording) []Violation {
 }
 
 // ecsContainers checks one field of every container definition.
-func ecsContainers(field string, ok func(any) bool) func(*offline.Recording) []Violation {
-	return func(rec *offline.Recording) []Violation {
-		return each(rec, "aws:ecs/taskDefinition:TaskDefinition", func(r *offline.Resource) string {
+func ecsContainers(field string, ok func(any) bool) func(*Stack) []Violation {
+	return func(rec *Stack) []Violation {
+		return each(rec, "aws:ecs/taskDefinition:TaskDefinition", func(r *Resource) string {
 			var defs []map[string]any
 			if err := json.Unmarshal([]byte(str(r, "containerDefinitions")), &defs); err != nil {
 				return "container definitions are not JSON"
@@ -373,8 +372,8 @@ func ecsContainers(field string, ok func(any) bool) func(*offline.Recording) []V
 	}
 }
 
-func ecrImmutable(rec *offline.Recording) []Violation {
-	return each(rec, "aws:ecr/repository:Repository", func(r *offline.Resource) string {
+func ecrImmutable(rec *Stack) []Violation {
+	return each(rec, "aws:ecr/repository:Repository", func(r *Resource) string {
 		if str(r, "imageTagMutability") != "IMMUTABLE" {
 			return "tags are mutable"
 		}
@@ -382,8 +381,8 @@ func ecrImmutable(rec *offline.Recording) []Violation {
 	})
 }
 
-func sfnLogging(rec *offline.Recording) []Violation {
-	return each(rec, "aws:sfn/stateMachine:StateMachine", func(r *offline.Resource) string {
+func sfnLogging(rec *Stack) []Violation {
+	return each(rec, "aws:sfn/stateMachine:StateMachine", func(r *Resource) string {
 		if str(r, "loggingConfiguration.level") != "ALL" || !boolean(r, "loggingConfiguration.includeExecutionData") {
 			return "logging is not ALL with execution data"
 		}
@@ -441,15 +440,15 @@ type statement struct {
 
 // identityPolicies returns each identity policy document with the resource
 // that carries its exemptions (the role for inline policies).
-func identityPolicies(rec *offline.Recording) []struct {
-	subject *offline.Resource
+func identityPolicies(rec *Stack) []struct {
+	subject *Resource
 	doc     string
 } {
 	var out []struct {
-		subject *offline.Resource
+		subject *Resource
 		doc     string
 	}
-	roles := map[string]*offline.Resource{}
+	roles := map[string]*Resource{}
 	for _, r := range rec.ByType("aws:iam/role:Role") {
 		if n, ok := r.Outputs["name"].(string); ok {
 			roles[n] = r
@@ -464,13 +463,13 @@ func identityPolicies(rec *offline.Recording) []struct {
 			subject = role
 		}
 		out = append(out, struct {
-			subject *offline.Resource
+			subject *Resource
 			doc     string
 		}{subject, str(p, "policy")})
 	}
 	for _, p := range rec.ByType("aws:iam/policy:Policy") {
 		out = append(out, struct {
-			subject *offline.Resource
+			subject *Resource
 			doc     string
 		}{p, str(p, "policy")})
 	}
@@ -499,7 +498,7 @@ func strs(v any) []string {
 	return nil
 }
 
-func iamWildcardActions(rec *offline.Recording) []Violation {
+func iamWildcardActions(rec *Stack) []Violation {
 	var out []Violation
 	for _, p := range identityPolicies(rec) {
 		stmts, err := statements(p.doc)
@@ -521,7 +520,7 @@ func iamWildcardActions(rec *offline.Recording) []Violation {
 	return out
 }
 
-func iamWildcardResources(rec *offline.Recording) []Violation {
+func iamWildcardResources(rec *Stack) []Violation {
 	var out []Violation
 	for _, p := range identityPolicies(rec) {
 		stmts, err := statements(p.doc)
@@ -547,7 +546,7 @@ func iamWildcardResources(rec *offline.Recording) []Violation {
 // DataStoreTypes are the resource types holding business data.
 var DataStoreTypes = []string{"aws:rds/cluster:Cluster", "aws:dynamodb/table:Table", "aws:s3/bucketV2:BucketV2"}
 
-func backupCoverage(rec *offline.Recording) []Violation {
+func backupCoverage(rec *Stack) []Violation {
 	selected := map[string]bool{}
 	for _, s := range rec.ByType("aws:backup/selection:Selection") {
 		for _, r := range list(s, "resources") {
@@ -567,7 +566,7 @@ func backupCoverage(rec *offline.Recording) []Violation {
 
 // --- destroyability, naming, tagging ---
 
-func protected(rec *offline.Recording) []Violation {
+func protected(rec *Stack) []Violation {
 	var out []Violation
 	for _, r := range rec.Resources {
 		if r.Protect || r.RetainOnDelete {
@@ -593,10 +592,10 @@ var forceFields = map[string]struct {
 	"aws:cloudwatch/eventBus:EventBus": {"", nil},
 }
 
-func forceDestroy(rec *offline.Recording) []Violation {
+func forceDestroy(rec *Stack) []Violation {
 	var out []Violation
 	for typ, f := range forceFields {
-		out = append(out, each(rec, typ, func(r *offline.Resource) string {
+		out = append(out, each(rec, typ, func(r *Resource) string {
 			if lookup(r.Inputs, f.field) != f.want {
 				return fmt.Sprintf("%s is not %v", f.field, f.want)
 			}
@@ -624,7 +623,7 @@ var unnamed = map[string]bool{
 // pool, which carries the suffix.
 var scopedFields = map[string]string{"aws:cognito/resourceServer:ResourceServer": "identifier"}
 
-func names(rec *offline.Recording) []Violation {
+func names(rec *Stack) []Violation {
 	suffix := rec.Config[config.Project+":environmentSuffix"]
 	token := regexp.MustCompile(`(^|[-_/.])` + regexp.QuoteMeta(suffix) + `([-_/.]|$)`)
 	var out []Violation
@@ -648,9 +647,9 @@ func names(rec *offline.Recording) []Violation {
 	return out
 }
 
-func tagging(rec *offline.Recording) []Violation {
+func tagging(rec *Stack) []Violation {
 	var out []Violation
-	var providers []*offline.Resource
+	var providers []*Resource
 	for _, p := range rec.ByType("pulumi:providers:aws") {
 		providers = append(providers, p)
 		tags, _ := lookup(p.Inputs, "defaultTags.tags").(map[string]any)
@@ -666,6 +665,9 @@ func tagging(rec *offline.Recording) []Violation {
 	for _, r := range rec.Resources {
 		ref := r.Provider
 		if strings.HasPrefix(r.Type, "awsx:") {
+			if r.Providers == nil {
+				continue // not visible to an analyzer; its children are checked
+			}
 			ref = r.Providers["aws"]
 		} else if !strings.HasPrefix(r.Type, "aws:") {
 			continue

@@ -62,7 +62,7 @@ func run(w io.Writer, dir, stack string) error {
 
 	fmt.Fprintf(w, "\n%s", resilience.Compute(rec).Table())
 
-	open, exempt := policy.Evaluate(rec)
+	open, exempt := policy.Evaluate(rec.Policy())
 	fmt.Fprintf(w, "\npolicy: %d rules, %d open finding(s), %d exemption(s)\n", len(policy.Rules), len(open), len(exempt))
 	for _, f := range open {
 		fmt.Fprintf(w, "  OPEN   %s\n", f)

@@ -1,4 +1,7 @@
-package audit
+// Package cis holds the CIS metric filters the trail is watched with, as
+// plain data: the audit component builds them and the policy suite (and
+// its policy pack) checks them, without the pack linking the AWS SDK.
+package cis
 
 // Watch is one change the trail's log group is watched for: a CIS AWS
 // Foundations Benchmark metric filter with an alarm, as AWS Security Hub

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+
+	"github.com/trading-ha/trading-ha/internal/policy"
+)
+
+// fromAnalyzer converts a resource as the engine sends it to an analyzer
+// into the suite's shape. The engine sends one property map: the inputs to
+// Analyze, the outputs (which carry the inputs and "id") to AnalyzeStack,
+// so both Inputs and Outputs are that map. The provider's ID is not sent;
+// the rules compare provider URNs only.
+func fromAnalyzer(r policyx.AnalyzerResource) *policy.Resource {
+	props := plainMap(r.Properties)
+	id, _ := props["id"].(string)
+	provider := ""
+	if r.Provider.URN != "" {
+		provider = r.Provider.URN + "::"
+	}
+	return &policy.Resource{
+		Type: r.Type, Name: r.Name, URN: r.URN, ID: id,
+		Provider: provider, Inputs: props, Outputs: props,
+		PropertyDeps: r.PropertyDependencies, Protect: r.Options.Protect,
+	}
+}
+
+func plainMap(m property.Map) map[string]any {
+	out := make(map[string]any, m.Len())
+	for k, v := range m.All {
+		out[k] = plain(v)
+	}
+	return out
+}
+
+// plain turns a property value into the plain Go values the rules read
+// (as offline.Plain does for a recording): secrets unwrapped, unknowns nil.
+func plain(v property.Value) any {
+	switch {
+	case v.IsNull(), v.IsComputed():
+		return nil
+	case v.IsBool():
+		return v.AsBool()
+	case v.IsNumber():
+		return v.AsNumber()
+	case v.IsString():
+		return v.AsString()
+	case v.IsMap():
+		return plainMap(v.AsMap())
+	case v.IsArray():
+		out := make([]any, 0, v.AsArray().Len())
+		for _, e := range v.AsArray().All {
+			out = append(out, plain(e))
+		}
+		return out
+	case v.IsResourceReference():
+		ref := v.AsResourceReference()
+		if id := plain(ref.ID); id != nil {
+			return id
+		}
+		return string(ref.URN)
+	}
+	return nil
+}
