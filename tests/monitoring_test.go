@@ -92,7 +92,7 @@ func TestPagingAndNotifyTopics(t *testing.T) {
 				t.Errorf("%d subscriptions in dev, want 0 (no addresses configured)", len(subs))
 			}
 		case "prod":
-			sub := one(t, rec, typSub, "alarms-email-1")
+			sub := one(t, rec, typSub, "alarms-email-trading-oncall@acmebank.net")
 			eq(t, sub, "protocol", "email")
 			eq(t, sub, "endpoint", "trading-oncall@acmebank.net")
 			eq(t, sub, "topic", topicArn("prod"))
@@ -105,8 +105,8 @@ func TestPagingAndNotifyTopics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, one(t, rec, typSub, "alarms-email-2"), "endpoint", "b@acmebank.net")
-	eq(t, one(t, rec, typSub, "notify-email-1"), "topic", notifyArn("dev"))
+	eq(t, one(t, rec, typSub, "alarms-email-b@acmebank.net"), "endpoint", "b@acmebank.net")
+	eq(t, one(t, rec, typSub, "notify-email-ops@acmebank.net"), "topic", notifyArn("dev"))
 	https := one(t, rec, typSub, "alarms-https")
 	eq(t, https, "protocol", "https")
 	eq(t, https, "endpoint", "https://events.pagerduty.com/integration/abc/enqueue")
