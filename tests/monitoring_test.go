@@ -152,7 +152,7 @@ func TestCanary(t *testing.T) {
 		eq(t, c, "runConfig.environmentVariables", map[string]any{
 			"TARGET_URL": "https://" + mockALBDNS(stack), "TLS_INSECURE": "true",
 			"TOKEN_URL":               "https://auth-trading-" + stack + "-a1b2c3d4.auth.us-east-1.amazoncognito.com/oauth2/token",
-			"CLIENT_ID":               out(t, one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "client-canary"), "id"),
+			"CLIENT_ID":               out(t, one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "identity-client-canary"), "id"),
 			"CLIENT_SECRET_PARAMETER": "/trading/" + stack + "/probes/canary/client-secret",
 		})
 		eq(t, c, "deleteLambda", true)

@@ -9,6 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
@@ -144,7 +149,71 @@ func TestGoldenURNsKeptFailsOnRename(t *testing.T) {
 		}
 		renamed.Resources = append(renamed.Resources, &c)
 	}
-	if gone := lost(golden, claimed(renamed)); len(gone) != 1 {
-		t.Fatalf("renaming the sessions table without an alias lost %d URNs, want 1: %s", len(gone), fmt.Sprint(gone))
+	gone := lost(golden, claimed(renamed))
+	if len(gone) == 0 || !strings.HasSuffix(gone[len(gone)-1], "::sessions-sessions") {
+		t.Fatalf("renaming the sessions table without an alias lost %s, want its URN among them", fmt.Sprint(gone))
+	}
+}
+
+// TestComponentTwiceHasNoDuplicateURN instantiates the sessions component
+// twice in one program: children named from the component's name keep the
+// URNs apart, and only the instance with today's name claims today's URNs.
+func TestComponentTwiceHasNoDuplicateURN(t *testing.T) {
+	rec, err := offline.RunProgram("dev", nil, func(ctx *pulumi.Context) error {
+		for _, n := range []string{"sessions", "sessions-b"} {
+			if _, err := sessions.New(ctx, n, sessions.Args{Names: naming.New("dev-" + n[len(n)-1:]), DataKeyArn: pulumi.String("arn:aws:kms:us-east-1:" + acct + ":key/k")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("two sessions components: %v", err)
+	}
+	tables := rec.ByType("aws:dynamodb/table:Table")
+	if len(tables) != 2 || tables[0].URN == tables[1].URN {
+		t.Fatalf("want two tables with distinct URNs, got %d", len(tables))
+	}
+	for _, tb := range tables {
+		wantAliases := 0
+		if tb.Name == "sessions-sessions" {
+			wantAliases = 1
+		}
+		if len(tb.Aliases) != wantAliases {
+			t.Errorf("%s claims aliases %v, want %d", tb.URN, tb.Aliases, wantAliases)
+		}
+	}
+}
+
+// TestRecorderRefusesDuplicateURN: the engine fails a deployment that
+// registers one URN twice (pulumi/pulumi pkg/diag/errors.go, 2001); so
+// does the recorder, naming the URN.
+func TestRecorderRefusesDuplicateURN(t *testing.T) {
+	_, err := offline.RunProgram("dev", nil, func(ctx *pulumi.Context) error {
+		for range 2 {
+			if _, err := sqs.NewQueue(ctx, "twice", &sqs.QueueArgs{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "duplicate resource URN 'urn:pulumi:dev::trading-ha::aws:sqs/queue:Queue::twice'") {
+		t.Fatalf("registering a URN twice: %v, want the engine's duplicate URN error", err)
+	}
+}
+
+// TestRecorderRefusesSharedAlias: two resources may not claim one old URN
+// (pkg/diag/errors.go, GetDuplicateResourceAliasError).
+func TestRecorderRefusesSharedAlias(t *testing.T) {
+	_, err := offline.RunProgram("dev", nil, func(ctx *pulumi.Context) error {
+		for _, n := range []string{"a", "b"} {
+			if _, err := sqs.NewQueue(ctx, n, &sqs.QueueArgs{}, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String("old")}})); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "duplicate resource alias") {
+		t.Fatalf("two resources aliasing one URN: %v, want the engine's duplicate alias error", err)
 	}
 }
