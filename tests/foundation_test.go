@@ -130,7 +130,7 @@ func TestNetwork(t *testing.T) {
 		for _, sg := range []string{"sg-alb", "sg-tasks", "sg-db"} {
 			g := one(t, rec, "aws:ec2/securityGroup:SecurityGroup", sg)
 			// EC2 refuses group names starting with sg- (naming.SecurityGroupALB).
-			eq(t, g, "name", "secgroup-"+strings.TrimPrefix(sg, "sg-")+"-"+stack)
+			eq(t, g, "namePrefix", "secgroup-"+strings.TrimPrefix(sg, "sg-")+"-"+stack+"-")
 			eq(t, g, "revokeRulesOnDelete", true)
 			if _, ok := g.Inputs["ingress"]; ok {
 				t.Errorf("%s has inline ingress; rules belong in separate resources", sg)
