@@ -33,7 +33,7 @@ func TestTrail(t *testing.T) {
 		eq(t, tr, "advancedEventSelectors.1.fieldSelectors.1.equals", []string{"AWS::S3::Object"})
 		eq(t, tr, "advancedEventSelectors.1.fieldSelectors.2.startsWiths", []string{data + "/"})
 		eq(t, tr, "advancedEventSelectors.2.fieldSelectors.1.equals", []string{"AWS::DynamoDB::Table"})
-		eq(t, tr, "advancedEventSelectors.2.fieldSelectors.2.equals", []string{out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")})
+		eq(t, tr, "advancedEventSelectors.2.fieldSelectors.2.equals", []string{out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions-sessions"), "arn")})
 		trailArn := audit.TrailArn(naming.New(stack), "us-east-1", acct)
 
 		b := one(t, rec, "aws:s3/bucketV2:BucketV2", "trail")
@@ -224,7 +224,7 @@ func TestTradingParameters(t *testing.T) {
 		"limits-price-band-pct": "5", "limits-max-orders-per-second": "50"}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		for k, v := range want {
-			p := one(t, rec, "aws:ssm/parameter:Parameter", "param-"+k)
+			p := one(t, rec, "aws:ssm/parameter:Parameter", "params-param-"+k)
 			eq(t, p, "name", "/trading/"+stack+"/"+strings.Replace(k, "-", "/", 1))
 			eq(t, p, "type", "String")
 			eq(t, p, "insecureValue", v)
@@ -234,8 +234,8 @@ func TestTradingParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "param-flags-trading-enabled"), "insecureValue", "false")
-	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "param-limits-max-notional"), "insecureValue", "250000")
+	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "params-param-flags-trading-enabled"), "insecureValue", "false")
+	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "params-param-limits-max-notional"), "insecureValue", "250000")
 }
 
 // TestAuditConfigRejected: bad issue-16 config fails before any resource.

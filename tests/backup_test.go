@@ -16,7 +16,7 @@ import (
 func backupARNs(t *testing.T, stack string, rec *offline.Recording) (aurora, table, bucket string) {
 	t.Helper()
 	aurora = "arn:aws:rds:us-east-1:" + acct + ":cluster:aurora-" + stack
-	table = out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
+	table = out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions-sessions"), "arn")
 	bucket = out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
 	if table != "arn:aws:dynamodb:us-east-1:"+acct+":table/sessions-"+stack || !strings.HasPrefix(bucket, "arn:aws:s3:::data-"+stack+"-") {
 		t.Fatalf("unexpected table %s / bucket %s", table, bucket)

@@ -282,7 +282,7 @@ func TestDatabaseSecretHandling(t *testing.T) {
 				t.Errorf("database generates a password itself (%s %s)", r.Type, r.Name)
 			}
 		}
-		p := one(t, rec, tParameter, "param-db-secret-arn")
+		p := one(t, rec, tParameter, "params-param-db-secret-arn")
 		if arn := paramValue(t, p); !strings.HasPrefix(arn, "arn:aws:secretsmanager:us-east-1:") {
 			t.Errorf("db/secret-arn = %q, want the RDS-managed secret's ARN", arn)
 		}
@@ -300,7 +300,7 @@ func TestDatabaseConnectionParameters(t *testing.T) {
 			"db/sslmode":     "verify-full",
 		}
 		for path, v := range want {
-			p := one(t, rec, tParameter, "param-"+strings.ReplaceAll(path, "/", "-"))
+			p := one(t, rec, tParameter, "params-param-"+strings.ReplaceAll(path, "/", "-"))
 			eq(t, p, "name", "/trading/"+stack+"/"+path)
 			// the container reads all but the secret's ARN via valueFrom:
 			// SecureStrings (tests/params_table_test.go)

@@ -61,7 +61,7 @@ func TestClosedEgress(t *testing.T) {
 		eq(t, vpc, "enableDnsHostnames", true)
 		eq(t, vpc, "enableDnsSupport", true)
 		group := one(t, rec, "aws:ec2/securityGroup:SecurityGroup", "sg-endpoints")
-		eq(t, group, "name", "secgroup-endpoints-prod")
+		eq(t, group, "namePrefix", "secgroup-endpoints-prod-")
 		for svc, e := range eps {
 			if e.Inputs["privateDnsEnabled"] != true {
 				t.Errorf("%s: private DNS off", svc)

@@ -130,7 +130,7 @@ func TestNetwork(t *testing.T) {
 		for _, sg := range []string{"sg-alb", "sg-tasks", "sg-db"} {
 			g := one(t, rec, "aws:ec2/securityGroup:SecurityGroup", sg)
 			// EC2 refuses group names starting with sg- (naming.SecurityGroupALB).
-			eq(t, g, "name", "secgroup-"+strings.TrimPrefix(sg, "sg-")+"-"+stack)
+			eq(t, g, "namePrefix", "secgroup-"+strings.TrimPrefix(sg, "sg-")+"-"+stack+"-")
 			eq(t, g, "revokeRulesOnDelete", true)
 			if _, ok := g.Inputs["ingress"]; ok {
 				t.Errorf("%s has inline ingress; rules belong in separate resources", sg)
@@ -255,7 +255,7 @@ func TestBuckets(t *testing.T) {
 
 func TestSessionsTable(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		tbl := one(t, rec, "aws:dynamodb/table:Table", "sessions")
+		tbl := one(t, rec, "aws:dynamodb/table:Table", "sessions-sessions")
 		eq(t, tbl, "name", "sessions-"+stack)
 		eq(t, tbl, "billingMode", "PAY_PER_REQUEST")
 		eq(t, tbl, "hashKey", "session_id")
@@ -270,7 +270,7 @@ func TestSessionsTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "deletionProtectionEnabled", true)
+	eq(t, one(t, rec, "aws:dynamodb/table:Table", "sessions-sessions"), "deletionProtectionEnabled", true)
 }
 
 func TestParameters(t *testing.T) {
@@ -283,7 +283,7 @@ func TestParameters(t *testing.T) {
 			"storage/data-bucket": "data-" + stack + "-a1b2c3d4",
 		}
 		for path, value := range want {
-			p := one(t, rec, "aws:ssm/parameter:Parameter", "param-"+strings.ReplaceAll(path, "/", "-"))
+			p := one(t, rec, "aws:ssm/parameter:Parameter", "params-param-"+strings.ReplaceAll(path, "/", "-"))
 			eq(t, p, "name", "/trading/"+stack+"/"+path)
 			if got := paramValue(t, p); got != value {
 				t.Errorf("%s = %q, want %q", path, got, value)
@@ -299,7 +299,7 @@ func TestParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "param-flags-synthetic-orders"), "insecureValue", "on")
+	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "params-param-flags-synthetic-orders"), "insecureValue", "on")
 }
 
 // TestSecureParameterIsSecretAndKMS exercises the params component on its
@@ -320,13 +320,13 @@ func TestSecureParameterIsSecretAndKMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := one(t, rec, "aws:ssm/parameter:Parameter", "param-api-token")
+	tok := one(t, rec, "aws:ssm/parameter:Parameter", "params-param-api-token")
 	eq(t, tok, "type", "SecureString")
 	eq(t, tok, "keyId", "arn:aws:kms:us-east-1:123456789012:key/data")
 	if !tok.Raw["value"].IsSecret() {
 		t.Error("SecureString value is not a secret in state")
 	}
-	url := one(t, rec, "aws:ssm/parameter:Parameter", "param-api-url")
+	url := one(t, rec, "aws:ssm/parameter:Parameter", "params-param-api-url")
 	eq(t, url, "type", "String")
 	if _, ok := url.Raw["value"]; ok || url.Raw["insecureValue"].IsSecret() {
 		t.Error("plain parameter marked secret")

@@ -14,13 +14,13 @@ import (
 // exactly those clients, and the probes' secrets are SecureStrings.
 func TestIdentity(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		pool := one(t, rec, "aws:cognito/userPool:UserPool", "pool")
+		pool := one(t, rec, "aws:cognito/userPool:UserPool", "identity-pool")
 		eq(t, pool, "name", "idp-trading-"+stack)
 		eq(t, pool, "adminCreateUserConfig.allowAdminCreateUserOnly", true)
 		eq(t, pool, "deletionProtection", perStack(stack, "INACTIVE", "ACTIVE"))
-		domain := one(t, rec, "aws:cognito/userPoolDomain:UserPoolDomain", "domain")
+		domain := one(t, rec, "aws:cognito/userPoolDomain:UserPoolDomain", "identity-domain")
 		eq(t, domain, "domain", "auth-trading-"+stack+"-a1b2c3d4")
-		rs := one(t, rec, "aws:cognito/resourceServer:ResourceServer", "trading")
+		rs := one(t, rec, "aws:cognito/resourceServer:ResourceServer", "identity-trading")
 		eq(t, rs, "identifier", "trading")
 		eq(t, rs, "scopes.0.scopeName", "orders")
 
@@ -31,7 +31,7 @@ func TestIdentity(t *testing.T) {
 		}
 		var ids []string
 		for _, key := range want {
-			c := one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "client-"+key)
+			c := one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "identity-client-"+key)
 			eq(t, c, "name", "client-"+key+"-"+stack)
 			eq(t, c, "generateSecret", true)
 			eq(t, c, "allowedOauthFlows", []string{"client_credentials"})
@@ -45,22 +45,22 @@ func TestIdentity(t *testing.T) {
 			ids = append(ids, out(t, c, "id"))
 		}
 		// The service accepts exactly these clients and maps each to a trader.
-		accepted := paramValue(t, one(t, rec, tParameter, "param-identity-client-ids"))
+		accepted := paramValue(t, one(t, rec, tParameter, "params-param-identity-client-ids"))
 		if accepted != strings.Join(ids, ",") {
 			t.Errorf("OIDC_CLIENT_IDS = %q, want %q", accepted, strings.Join(ids, ","))
 		}
-		traders := paramValue(t, one(t, rec, tParameter, "param-identity-trader-map"))
+		traders := paramValue(t, one(t, rec, tParameter, "params-param-identity-trader-map"))
 		for i, tr := range []string{"DESK-EQ-LDN", "DESK-FX-NYC", "PROBE-CANARY", "PROBE-SMOKE"} {
 			if !strings.Contains(traders, ids[i]+"="+tr) {
 				t.Errorf("trader map %q lacks %s=%s", traders, ids[i], tr)
 			}
 		}
-		issuer := paramValue(t, one(t, rec, tParameter, "param-identity-issuer"))
+		issuer := paramValue(t, one(t, rec, tParameter, "params-param-identity-issuer"))
 		if issuer != "https://cognito-idp.us-east-1.amazonaws.com/"+pool.ID {
 			t.Errorf("issuer %q", issuer)
 		}
 		for _, probe := range []string{"canary", "smoke"} {
-			p := one(t, rec, tParameter, "param-probes-"+probe+"-client-secret")
+			p := one(t, rec, tParameter, "params-param-probes-"+probe+"-client-secret")
 			eq(t, p, "type", "SecureString")
 			eq(t, p, "keyId", keyArn(t, rec, "key-data"))
 			if !p.Raw["value"].IsSecret() {
@@ -77,7 +77,7 @@ func TestTradingDesksConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "client-desk-rates-ldn")
+	one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "identity-client-desk-rates-ldn")
 	if n := len(rec.ByType("aws:cognito/userPoolClient:UserPoolClient")); n != 3 {
 		t.Errorf("%d clients, want 3 (one desk and the two probes)", n)
 	}

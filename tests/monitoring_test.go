@@ -92,7 +92,7 @@ func TestPagingAndNotifyTopics(t *testing.T) {
 				t.Errorf("%d subscriptions in dev, want 0 (no addresses configured)", len(subs))
 			}
 		case "prod":
-			sub := one(t, rec, typSub, "alarms-email-1")
+			sub := one(t, rec, typSub, "alarms-email-trading-oncall@acmebank.net")
 			eq(t, sub, "protocol", "email")
 			eq(t, sub, "endpoint", "trading-oncall@acmebank.net")
 			eq(t, sub, "topic", topicArn("prod"))
@@ -105,8 +105,8 @@ func TestPagingAndNotifyTopics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eq(t, one(t, rec, typSub, "alarms-email-2"), "endpoint", "b@acmebank.net")
-	eq(t, one(t, rec, typSub, "notify-email-1"), "topic", notifyArn("dev"))
+	eq(t, one(t, rec, typSub, "alarms-email-b@acmebank.net"), "endpoint", "b@acmebank.net")
+	eq(t, one(t, rec, typSub, "notify-email-ops@acmebank.net"), "topic", notifyArn("dev"))
 	https := one(t, rec, typSub, "alarms-https")
 	eq(t, https, "protocol", "https")
 	eq(t, https, "endpoint", "https://events.pagerduty.com/integration/abc/enqueue")
@@ -152,7 +152,7 @@ func TestCanary(t *testing.T) {
 		env := map[string]any{
 			"TARGET_URL":              "https://" + probeHost(stack),
 			"TOKEN_URL":               "https://auth-trading-" + stack + "-a1b2c3d4.auth.us-east-1.amazoncognito.com/oauth2/token",
-			"CLIENT_ID":               out(t, one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "client-canary"), "id"),
+			"CLIENT_ID":               out(t, one(t, rec, "aws:cognito/userPoolClient:UserPoolClient", "identity-client-canary"), "id"),
 			"CLIENT_SECRET_PARAMETER": "/trading/" + stack + "/probes/canary/client-secret",
 		}
 		if !servesClients(stack) {

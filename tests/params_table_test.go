@@ -99,9 +99,9 @@ func TestSecureParameterCheckFires(t *testing.T) {
 				c.Inputs[k] = v
 			}
 			switch r.Name {
-			case "param-env-region":
+			case "params-param-env-region":
 				c.Inputs["type"] = "SecureString"
-			case "param-db-port":
+			case "params-param-db-port":
 				c.Inputs["type"] = "String"
 			}
 		}

@@ -32,7 +32,7 @@ var protections = []struct {
 	{tCluster, "aurora", "deletionProtection", true, false},
 	{tCluster, "aurora", "skipFinalSnapshot", false, true},
 	{tCluster, "aurora", "deleteAutomatedBackups", false, true},
-	{"aws:dynamodb/table:Table", "sessions", "deletionProtectionEnabled", true, false},
+	{"aws:dynamodb/table:Table", "sessions-sessions", "deletionProtectionEnabled", true, false},
 	{"aws:lb/loadBalancer:LoadBalancer", "alb", "enableDeletionProtection", true, false},
 	{"aws:s3/bucketV2:BucketV2", "data", "forceDestroy", false, true},
 	{"aws:s3/bucketV2:BucketV2", "logs", "forceDestroy", true, true},

@@ -28,7 +28,7 @@ var runbookNames = map[string]struct{ sm, logs, role string }{
 func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targets {
 	t.Helper()
 	arn := func(svc, res string) string { return "arn:aws:" + svc + ":us-east-1:" + acct + ":" + res }
-	table := out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions"), "arn")
+	table := out(t, one(t, rec, "aws:dynamodb/table:Table", "sessions-sessions"), "arn")
 	bucket := out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
 	return rb.Targets{
 		ClusterIdentifier:        "aurora-" + stack,

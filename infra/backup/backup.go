@@ -10,6 +10,7 @@ package backup
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -27,6 +28,16 @@ var ManagedPolicies = []string{
 	"arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
 	"arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
 	"arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+}
+
+// legacyAttachment is the loop-index logical name each attachment had
+// before it was keyed by policy name; its alias keeps existing stacks'
+// attachments in place.
+var legacyAttachment = map[string]string{
+	"arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup":   "backup-role-0",
+	"arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores": "backup-role-1",
+	"arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup":              "backup-role-2",
+	"arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore":             "backup-role-3",
 }
 
 // VaultEvents are the vault notifications we send to the alarm topic: the
@@ -135,10 +146,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("create backup role: %w", err)
 	}
-	for i, arn := range ManagedPolicies {
-		if _, err := iam.NewRolePolicyAttachment(ctx, fmt.Sprintf("backup-role-%d", i), &iam.RolePolicyAttachmentArgs{
+	for _, arn := range ManagedPolicies {
+		// Keyed by the policy's name, not its place in the list, so a
+		// reordering moves nothing; the alias keeps the index name the
+		// attachment had before (issue 18).
+		policy := arn[strings.LastIndex(arn, "/")+1:]
+		if _, err := iam.NewRolePolicyAttachment(ctx, "backup-role-"+policy, &iam.RolePolicyAttachmentArgs{
 			Role: role.Name, PolicyArn: pulumi.String(arn),
-		}, parent); err != nil {
+		}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(legacyAttachment[arn])}})); err != nil {
 			return nil, fmt.Errorf("attach %s to the backup role: %w", arn, err)
 		}
 	}

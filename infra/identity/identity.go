@@ -73,42 +73,45 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:identity:Identity", name, id, opts...); err != nil {
 		return nil, fmt.Errorf("register identity component: %w", err)
 	}
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	kids := naming.ChildrenOf(name, "identity")
 	parent := pulumi.Parent(id)
 
 	protection := "INACTIVE"
 	if args.DeletionProtection {
 		protection = "ACTIVE"
 	}
-	pool, err := cognito.NewUserPool(ctx, "pool", &cognito.UserPoolArgs{
+	pool, err := cognito.NewUserPool(ctx, kids.Name("pool"), &cognito.UserPoolArgs{
 		Name:               pulumi.String(args.Names.Name(naming.UserPool)),
 		DeletionProtection: pulumi.String(protection),
 		// Machine clients only: nobody signs up or signs in with a password.
 		AdminCreateUserConfig: &cognito.UserPoolAdminCreateUserConfigArgs{AllowAdminCreateUserOnly: pulumi.Bool(true)},
 		MfaConfiguration:      pulumi.String("OFF"),
-	}, parent)
+	}, parent, kids.Keep("pool"))
 	if err != nil {
 		return nil, fmt.Errorf("create user pool: %w", err)
 	}
 	// Prefix domains are global per region: a random tail, kept in state.
-	tail, err := random.NewRandomId(ctx, "domain-tail", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
+	tail, err := random.NewRandomId(ctx, kids.Name("domain-tail"), &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent, kids.Keep("domain-tail"))
 	if err != nil {
 		return nil, fmt.Errorf("create domain tail: %w", err)
 	}
 	domainName := tail.Hex.ApplyT(func(h string) string { return args.Names.Unique(naming.UserPoolDomain, h) }).(pulumi.StringOutput)
-	domain, err := cognito.NewUserPoolDomain(ctx, "domain", &cognito.UserPoolDomainArgs{
+	domain, err := cognito.NewUserPoolDomain(ctx, kids.Name("domain"), &cognito.UserPoolDomainArgs{
 		Domain: domainName, UserPoolId: pool.ID(),
-	}, parent)
+	}, parent, kids.Keep("domain"))
 	if err != nil {
 		return nil, fmt.Errorf("create user pool domain: %w", err)
 	}
-	server, err := cognito.NewResourceServer(ctx, "trading", &cognito.ResourceServerArgs{
+	server, err := cognito.NewResourceServer(ctx, kids.Name("trading"), &cognito.ResourceServerArgs{
 		Identifier: pulumi.String(ResourceServer),
 		Name:       pulumi.String(args.Names.Name(naming.ResourceServer)),
 		UserPoolId: pool.ID(),
 		Scopes: cognito.ResourceServerScopeArray{&cognito.ResourceServerScopeArgs{
 			ScopeName: pulumi.String(ScopeName), ScopeDescription: pulumi.String("place and read the caller's own orders"),
 		}},
-	}, parent)
+	}, parent, kids.Keep("trading"))
 	if err != nil {
 		return nil, fmt.Errorf("create resource server: %w", err)
 	}
@@ -122,7 +125,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	var ids []any
 	var traders []string
 	for _, c := range clients {
-		cl, err := cognito.NewUserPoolClient(ctx, "client-"+c.key, &cognito.UserPoolClientArgs{
+		cl, err := cognito.NewUserPoolClient(ctx, kids.Name("client-"+c.key), &cognito.UserPoolClientArgs{
 			Name:       pulumi.String(args.Names.Member(naming.UserPoolClient, c.key)),
 			UserPoolId: pool.ID(),
 			// Client credentials: a confidential client with a secret, the
@@ -136,7 +139,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			TokenValidityUnits:              &cognito.UserPoolClientTokenValidityUnitsArgs{AccessToken: pulumi.String("minutes")},
 			EnableTokenRevocation:           pulumi.Bool(true),
 			PreventUserExistenceErrors:      pulumi.String("ENABLED"),
-		}, parent, pulumi.DependsOn([]pulumi.Resource{server}))
+		}, parent, pulumi.DependsOn([]pulumi.Resource{server}), kids.Keep("client-"+c.key))
 		if err != nil {
 			return nil, fmt.Errorf("create app client %s: %w", c.key, err)
 		}

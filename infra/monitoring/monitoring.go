@@ -251,9 +251,14 @@ func newTopic(ctx *pulumi.Context, args Args, logical string, kind naming.Kind, 
 		return pulumi.StringOutput{}, fmt.Errorf("attach %s topic policy: %w", logical, err)
 	}
 	for i, email := range emails {
-		if _, err := sns.NewTopicSubscription(ctx, fmt.Sprintf("%s-email-%d", logical, i+1), &sns.TopicSubscriptionArgs{
+		// Keyed by the address, so removing one address does not move the
+		// others (a moved subscription is deleted and re-created, and the
+		// address must confirm again). The alias is the index name it had
+		// before issue 18: a one-time migration, as the engine only looks
+		// at aliases for a URN its state does not hold yet.
+		if _, err := sns.NewTopicSubscription(ctx, logical+"-email-"+email, &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(email),
-		}, parent); err != nil {
+		}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-email-%d", logical, i+1))}})); err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the %s topic: %w", email, logical, err)
 		}
 	}

@@ -45,9 +45,9 @@ var (
 	DataBucket         = Kind{Type: "data", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
 	LogsBucket         = Kind{Type: "logs", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
 	SessionsTable      = Kind{Type: "sessions", MaxLen: 255, Charset: dynamoChars, Source: srcDynamoDB}
-	SecurityGroupDB    = Kind{Type: "secgroup-db", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
-	SecurityGroupALB   = Kind{Type: "secgroup-alb", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
-	SecurityGroupTasks = Kind{Type: "secgroup-tasks", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
+	SecurityGroupDB    = Kind{Type: "secgroup-db", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
+	SecurityGroupALB   = Kind{Type: "secgroup-alb", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
+	SecurityGroupTasks = Kind{Type: "secgroup-tasks", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
 	AuroraCluster      = Kind{Type: "aurora", MaxLen: 63, Reserve: 3, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
 	DBSubnetGroup      = Kind{Type: "dbsubnet", MaxLen: 255, Charset: subnetGroup, Rules: subnetRules, Source: srcDBSubnetGroup}
 	DBClusterParams    = Kind{Type: "aurora-pg14-cluster", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
@@ -61,7 +61,7 @@ var (
 	AppLogGroup        = Kind{Type: "ecs-trading", MaxLen: 512, Path: "/trading/", Charset: logGroupChars, Source: srcLogGroup}
 	ECRRepository      = Kind{Type: "ecr-trading", MaxLen: 256, Charset: ecrChars, Source: srcECR}
 	ALB                = Kind{Type: "alb", MaxLen: 32, Charset: albChars, Rules: albRules, Source: srcLoadBalancer}
-	TargetGroup        = Kind{Type: "tg", MaxLen: 32, Charset: albChars, Rules: tgRules, Source: srcTargetGroup}
+	TargetGroup        = Kind{Type: "tg", MaxLen: 32, Reserve: 9, Charset: albChars, Rules: tgRules, Source: srcTargetGroup}
 	WebACL             = Kind{Type: "waf", MaxLen: 128, Charset: wafChars, Source: srcWAF}
 	HostedZoneComment  = Kind{Type: "zone", MaxLen: 256, Charset: printable, Source: "Route 53 API Reference, CreateHostedZone, HostedZoneConfig.Comment: at most 256 characters"}
 	HealthCheck        = Kind{Type: "hc", MaxLen: 256, Charset: printable, Source: srcTagValue} // a Name tag
@@ -173,7 +173,7 @@ var (
 	WAFLogGroup   = Kind{Type: "trading", MaxLen: 512, Path: "aws-waf-logs-", Charset: logGroupChars, Rules: wafLogRules, Source: srcWAFLogs + "; " + srcLogGroup}
 	DRVault       = Kind{Type: "vault-dr", MaxLen: 50, Charset: vaultChars, Source: srcBackupVault}
 	KMSDRAlias    = Kind{Type: "kms-backup-dr", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
-	EndpointGroup = Kind{Type: "secgroup-endpoints", MaxLen: 255, Charset: sgChars, Rules: sgRules, Source: srcEndpointSG}
+	EndpointGroup = Kind{Type: "secgroup-endpoints", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcEndpointSG}
 )
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.

@@ -117,7 +117,7 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, args Args, vpcID pulum
 		return nil
 	}
 	group, err := ec2.NewSecurityGroup(ctx, "sg-endpoints", &ec2.SecurityGroupArgs{
-		Name:                pulumi.String(args.Names.Name(naming.EndpointGroup)),
+		NamePrefix:          pulumi.String(args.Names.Prefix(naming.EndpointGroup)), // naming.Replacements
 		Description:         pulumi.String("interface VPC endpoints: HTTPS from the trading tasks only"),
 		VpcId:               vpcID,
 		RevokeRulesOnDelete: pulumi.Bool(true),

@@ -127,7 +127,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"sg-db", naming.SecurityGroupDB, "Aurora PostgreSQL cluster", &n.DBSecurityGroupID},
 	} {
 		group, err := ec2.NewSecurityGroup(ctx, sg.logical, &ec2.SecurityGroupArgs{
-			Name:                pulumi.String(args.Names.Name(sg.kind)),
+			// namePrefix: a replacement (new description or VPC) must not
+			// collide with the group it replaces (naming.Replacements).
+			NamePrefix:          pulumi.String(args.Names.Prefix(sg.kind)),
 			Description:         pulumi.String(sg.desc),
 			VpcId:               vpc.VpcId,
 			RevokeRulesOnDelete: pulumi.Bool(true),

@@ -49,6 +49,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:params:Store", name, s, opts...); err != nil {
 		return nil, fmt.Errorf("register params component: %w", err)
 	}
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	kids := naming.ChildrenOf(name, "params")
 	outputs := pulumi.Map{}
 	for _, e := range args.Entries {
 		if _, dup := s.Names[e.Path]; dup {
@@ -70,7 +73,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			p.InsecureValue = nil
 			p.Value = pulumi.ToSecret(e.Value).(pulumi.StringOutput)
 		}
-		param, err := ssm.NewParameter(ctx, "param-"+strings.ReplaceAll(e.Path, "/", "-"), p, pulumi.Parent(s))
+		key := "param-" + strings.ReplaceAll(e.Path, "/", "-")
+		param, err := ssm.NewParameter(ctx, kids.Name(key), p, pulumi.Parent(s), kids.Keep(key))
 		if err != nil {
 			return nil, fmt.Errorf("create parameter %s: %w", full, err)
 		}

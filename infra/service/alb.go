@@ -76,7 +76,10 @@ func (b *builder) loadBalancer() error {
 		slowStart = pulumi.Int(cfg.SlowStart)
 	}
 	tg, err := lb.NewTargetGroup(b.ctx, "app", &lb.TargetGroupArgs{
-		Name:            pulumi.String(b.args.Names.Name(naming.TargetGroup)),
+		// Keyed on the inputs whose change replaces the group (all but the
+		// VPC, which is unknown until applied and follows vpcCidr), so a
+		// replacement gets a new name (naming.Replacements).
+		Name:            pulumi.String(b.args.Names.Keyed(naming.TargetGroup, "ip", "HTTP", "HTTP1", cfg.AppPort, b.args.Config.Network.CIDR.String())),
 		TargetType:      pulumi.String("ip"),
 		Protocol:        pulumi.String("HTTP"),
 		ProtocolVersion: pulumi.String("HTTP1"),

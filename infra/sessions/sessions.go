@@ -40,6 +40,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:sessions:Table", name, t, opts...); err != nil {
 		return nil, fmt.Errorf("register sessions component: %w", err)
 	}
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	kids := naming.ChildrenOf(name, "sessions")
 	var exempt pulumi.StringMap
 	if !args.DeletionProtection {
 		var err error
@@ -48,7 +51,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, err
 		}
 	}
-	table, err := dynamodb.NewTable(ctx, "sessions", &dynamodb.TableArgs{
+	table, err := dynamodb.NewTable(ctx, kids.Name("sessions"), &dynamodb.TableArgs{
 		Name:        pulumi.String(args.Names.Name(naming.SessionsTable)),
 		BillingMode: pulumi.String("PAY_PER_REQUEST"),
 		HashKey:     pulumi.String(PartitionKey),
@@ -63,7 +66,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		DeletionProtectionEnabled: pulumi.Bool(args.DeletionProtection),
 		TableClass:                pulumi.String("STANDARD"),
 		Tags:                      exempt,
-	}, pulumi.Parent(t))
+	}, pulumi.Parent(t), kids.Keep("sessions"))
 	if err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)
 	}

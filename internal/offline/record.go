@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
 	"github.com/trading-ha/trading-ha/infra"
 	"github.com/trading-ha/trading-ha/infra/config"
@@ -48,6 +49,13 @@ type Resource struct {
 	DependsOn []string
 	// PropertyDeps says which input carried which dependencies.
 	PropertyDeps map[string][]string
+	// Aliases are the URNs the resource claims it had before, resolved
+	// from the alias specs the SDK sent (see aliasURN).
+	Aliases []string
+	// DeleteBeforeReplace and ReplaceOnChanges are the replacement options
+	// the program set.
+	DeleteBeforeReplace bool
+	ReplaceOnChanges    []string
 }
 
 // Recording is everything one mocked run registered.
@@ -147,6 +155,11 @@ type mocks struct {
 	stack string
 	mu    sync.Mutex
 	rec   *Recording
+	// urns and aliases are what the engine checks each registration
+	// against: a URN registered twice, or an old URN claimed by two
+	// resources, fails the deployment (see NewResource).
+	urns    map[string]bool
+	aliases map[string]string
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -162,6 +175,33 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		parentType = p.QualifiedType()
 	}
 	urn := string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(config.Project), parentType, tokens.Type(args.TypeToken), args.Name))
+	// The engine refuses a second registration of a URN in one deployment:
+	// "Duplicate resource URN '%v'; try giving it a unique name" (pulumi/pulumi
+	// pkg/diag/errors.go, GetDuplicateResourceURNError, code 2001, raised by
+	// the step generator when a URN is seen twice). The Go mocks do not
+	// check, so the recorder does.
+	if m.urns == nil {
+		m.urns, m.aliases = map[string]bool{}, map[string]string{}
+	}
+	if m.urns[urn] {
+		return "", nil, fmt.Errorf("duplicate resource URN '%s'; try giving it a unique name", urn)
+	}
+	var aliases []string
+	if rpc != nil {
+		for _, a := range rpc.GetAliases() {
+			old := aliasURN(m.stack, args.TypeToken, args.Name, parent, a)
+			// Two resources may not claim one old URN: "Duplicate resource
+			// alias '%v' applied to resource with URN '%v' conflicting with
+			// resource with URN '%v'" (pkg/diag/errors.go,
+			// GetDuplicateResourceAliasError).
+			if other, ok := m.aliases[old]; ok && other != urn {
+				return "", nil, fmt.Errorf("duplicate resource alias '%s' applied to resource with URN '%s' conflicting with resource with URN '%s'", old, urn, other)
+			}
+			m.aliases[old] = urn
+			aliases = append(aliases, old)
+		}
+	}
+	m.urns[urn] = true
 
 	id := ""
 	if args.Custom {
@@ -182,9 +222,52 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			res.PropertyDeps[k] = deps.GetUrns()
 		}
 		res.Providers = rpc.GetProviders()
+		res.Aliases = aliases
+		res.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
+		res.ReplaceOnChanges = rpc.GetReplaceOnChanges()
 	}
 	m.rec.Resources = append(m.rec.Resources, res)
 	return id, outputs, nil
+}
+
+// aliasURN resolves one alias the SDK sent as the engine does. A URN alias
+// is taken as is. A spec's empty fields mean "as the resource is now": the
+// SDK's Alias doc ("If not provided, the current name/type/parent of the
+// resource is used") and Context.resolveAliasParent, which sends
+// NoParent=false when the alias names no parent, for the engine to use the
+// current one (pulumi sdk v3.274.1 go/pulumi/alias.go, context.go).
+func aliasURN(stack, typ, name, parent string, a *pulumirpc.Alias) string {
+	if u := a.GetUrn(); u != "" {
+		return u
+	}
+	spec := a.GetSpec()
+	if spec == nil {
+		return ""
+	}
+	if spec.GetName() != "" {
+		name = spec.GetName()
+	}
+	if spec.GetType() != "" {
+		typ = spec.GetType()
+	}
+	if spec.GetStack() != "" {
+		stack = spec.GetStack()
+	}
+	project := config.Project
+	if spec.GetProject() != "" {
+		project = spec.GetProject()
+	}
+	switch {
+	case spec.GetParentUrn() != "":
+		parent = spec.GetParentUrn()
+	case spec.GetNoParent():
+		parent = ""
+	}
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(stack), tokens.PackageName(project), parentType, tokens.Type(typ), name))
 }
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
