@@ -138,3 +138,22 @@ func TestStateMachinesKnownAtFirstPreview(t *testing.T) {
 		})
 	}
 }
+
+// TestValidationErrorFailsFirstPreview: an error the program finds at
+// program time is the Deploy error of a first preview, with nothing
+// registered. The fixture is a config error (log retention CloudWatch Logs
+// does not accept); the runbooks' ASL and target validation still runs
+// inside applies (docs/architecture.md, known at preview) and so cannot be
+// the fixture yet.
+func TestValidationErrorFailsFirstPreview(t *testing.T) {
+	rec, err := offline.RunPreview("..", "dev", map[string]string{"trading-ha:logRetentionDays": "45"})
+	if err == nil {
+		t.Fatal("first preview with logRetentionDays 45: want the config error, got none")
+	}
+	if !strings.Contains(err.Error(), "trading-ha:logRetentionDays") {
+		t.Errorf("error %q does not name the key", err)
+	}
+	if rec != nil && len(rec.Resources) != 0 {
+		t.Errorf("%d resources registered at preview before the error; want 0", len(rec.Resources))
+	}
+}
