@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/audit"
 	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/config"
@@ -199,7 +200,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// names are fixed by naming, so the failed-execution alarms scope to the
 	// ARNs those names give (tests/runbooks_test.go checks they match).
 	stateMachineArn := func(k naming.Kind) pulumi.StringInput {
-		return pulumi.String(fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", cfg.Region, account, names.Name(k)))
+		return pulumi.String(awsarn.In(cfg.Region, account).StateMachine(names.Name(k)))
 	}
 	watch, err := monitoring.New(ctx, "monitoring", monitoring.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
@@ -308,7 +309,9 @@ func Deploy(ctx *pulumi.Context) error {
 
 	bus, err := events.New(ctx, "events", events.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
-		TelemetryKeyArn: keys.TelemetryKeyArn, TaskRoleArn: svc.TaskRoleArn, AlarmTopicArn: watch.NotifyTopicArn,
+		TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.NotifyTopicArn,
+		// Name-derived, so the bus policy is known at preview.
+		TaskRoleArn:      awsarn.In(cfg.Region, account).Role(names.Name(naming.TaskRole)),
 		AuroraClusterArn: db.Arn, ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn,
 		ECSServiceName: svc.ServiceName, BackupVaultName: vault.VaultName,
 		CompositeAlarmArn: watch.CompositeAlarmArn, RecoveryStateMachineArn: rb.ServiceRecoveryArn,

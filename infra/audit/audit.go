@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -164,11 +165,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("create trail role: %w", err)
 	}
+	// Name-derived log group ARN (infra/arn): a plain string at preview.
+	logsPolicy, err := LogsRolePolicy(awsarn.In(args.Region, args.AccountID).LogGroup(args.Names.Name(naming.TrailLogGroup)), args.AccountID, args.Region).JSON()
+	if err != nil {
+		return nil, fmt.Errorf("trail role policy: %w", err)
+	}
 	rolePolicy, err := iam.NewRolePolicy(ctx, "trail", &iam.RolePolicyArgs{
-		Role: role.Name,
-		Policy: logGroup.Arn.ApplyT(func(arn string) (string, error) {
-			return LogsRolePolicy(arn, args.AccountID, args.Region).JSON()
-		}).(pulumi.StringOutput),
+		Role:   role.Name,
+		Policy: pulumi.String(logsPolicy),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("attach trail role policy: %w", err)

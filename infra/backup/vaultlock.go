@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -83,8 +84,11 @@ func keepTags(protected bool) pulumi.StringMap {
 	return t
 }
 
-// lock applies the vault lock and the access policy to a vault.
-func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account string, vault *backup.Vault, minDays int, opts ...pulumi.ResourceOption) error {
+// lock applies the vault lock and the access policy to a vault. vaultArn is
+// the vault's name-derived ARN (infra/arn), so the policy is a plain string
+// at preview; the policy resource names the vault through its output and so
+// waits for it.
+func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account string, vault *backup.Vault, vaultArn string, minDays int, opts ...pulumi.ResourceOption) error {
 	args := &backup.VaultLockConfigurationArgs{
 		BackupVaultName:  vault.Name,
 		MinRetentionDays: pulumi.Int(minDays),
@@ -97,11 +101,12 @@ func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account strin
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
 	breakGlass := BreakGlass(cfg, account)
-	doc := vault.Arn.ApplyT(func(arn string) (string, error) {
-		return VaultAccessPolicy(arn, breakGlass, cfg.DeletionProtection).JSON()
-	}).(pulumi.StringOutput)
+	doc, err := VaultAccessPolicy(vaultArn, breakGlass, cfg.DeletionProtection).JSON()
+	if err != nil {
+		return fmt.Errorf("access policy of backup vault %s: %w", logical, err)
+	}
 	if _, err := backup.NewVaultPolicy(ctx, logical+"-policy", &backup.VaultPolicyArgs{
-		BackupVaultName: vault.Name, Policy: doc,
+		BackupVaultName: vault.Name, Policy: pulumi.String(doc),
 	}, opts...); err != nil {
 		return fmt.Errorf("attach access policy to backup vault %s: %w", logical, err)
 	}
@@ -162,7 +167,8 @@ func drVault(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulu
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
 	}
-	if err := lock(ctx, "vault-dr", cfg, args.AccountID, vault, cfg.Backup.RetentionDays, opts...); err != nil {
+	drArn := awsarn.In(cfg.Audit.DRRegion, args.AccountID).BackupVault(args.Names.Name(naming.DRVault))
+	if err := lock(ctx, "vault-dr", cfg, args.AccountID, vault, drArn, cfg.Backup.RetentionDays, opts...); err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	// Copy failures land in the DR vault's notifications too: the SNS

@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -37,8 +38,10 @@ type Args struct {
 	Region    string
 	// TelemetryKeyArn encrypts the audit log group and the queues.
 	TelemetryKeyArn pulumi.StringInput
-	// TaskRoleArn is the only principal allowed to put events on the bus.
-	TaskRoleArn pulumi.StringInput
+	// TaskRoleArn is the only principal allowed to put events on the bus:
+	// its name-derived ARN (infra/arn), so the bus policy is a plain string
+	// at preview (a condition value; EventBridge does not look it up).
+	TaskRoleArn string
 	// AlarmTopicArn receives the operational events.
 	AlarmTopicArn pulumi.StringInput
 	// AuroraClusterArn scopes the RDS failover/failure rule.
@@ -228,6 +231,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(e)
 	cfg := args.Config.Events
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
+	// Documents name the component's resources by their name-derived ARNs
+	// (infra/arn), so they are plain strings at preview.
+	at := awsarn.In(args.Region, args.AccountID)
 
 	bus, err := cloudwatch.NewEventBus(ctx, "bus", &cloudwatch.EventBusArgs{
 		Name: pulumi.String(args.Names.Name(naming.EventBus)),
@@ -240,28 +246,29 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// The Deny covers same-account principals whose identity policies would
 	// otherwise suffice; it applies only where aws:PrincipalArn exists, so
 	// EventBridge's own replays from the archive are not affected.
-	busPolicy := pulumi.All(bus.Arn, args.TaskRoleArn).ApplyT(func(v []any) (string, error) {
-		busArn, task := v[0].(string), v[1].(string)
-		return iamdoc.New(
-			iamdoc.Statement{
-				Sid: "TaskRolePutsEvents", Effect: "Allow",
-				Principal: map[string]any{"AWS": root},
-				Action:    []string{"events:PutEvents"}, Resource: []string{busArn},
-				Condition: map[string]map[string]any{"StringEquals": {"aws:PrincipalArn": task, "aws:PrincipalAccount": args.AccountID}},
+	busArn, task := at.EventBus(args.Names.Name(naming.EventBus)), args.TaskRoleArn
+	busPolicy, err := iamdoc.New(
+		iamdoc.Statement{
+			Sid: "TaskRolePutsEvents", Effect: "Allow",
+			Principal: map[string]any{"AWS": root},
+			Action:    []string{"events:PutEvents"}, Resource: []string{busArn},
+			Condition: map[string]map[string]any{"StringEquals": {"aws:PrincipalArn": task, "aws:PrincipalAccount": args.AccountID}},
+		},
+		iamdoc.Statement{
+			Sid: "OnlyTaskRolePutsEvents", Effect: "Deny",
+			Principal: map[string]any{"AWS": "*"},
+			Action:    []string{"events:PutEvents"}, Resource: []string{busArn},
+			Condition: map[string]map[string]any{
+				"StringNotEquals": {"aws:PrincipalArn": task},
+				"Null":            {"aws:PrincipalArn": "false"},
 			},
-			iamdoc.Statement{
-				Sid: "OnlyTaskRolePutsEvents", Effect: "Deny",
-				Principal: map[string]any{"AWS": "*"},
-				Action:    []string{"events:PutEvents"}, Resource: []string{busArn},
-				Condition: map[string]map[string]any{
-					"StringNotEquals": {"aws:PrincipalArn": task},
-					"Null":            {"aws:PrincipalArn": "false"},
-				},
-			},
-		).JSON()
-	}).(pulumi.StringOutput)
+		},
+	).JSON()
+	if err != nil {
+		return nil, fmt.Errorf("event bus policy: %w", err)
+	}
 	if _, err := cloudwatch.NewEventBusPolicy(ctx, "bus-policy", &cloudwatch.EventBusPolicyArgs{
-		EventBusName: bus.Name, Policy: busPolicy,
+		EventBusName: bus.Name, Policy: pulumi.String(busPolicy),
 	}, parent); err != nil {
 		return nil, fmt.Errorf("attach event bus policy: %w", err)
 	}
@@ -321,19 +328,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	// EventBridge writes to CloudWatch Logs through the log group's
 	// resource policy, not a role.
-	logPolicy := pulumi.All(audit.Arn, orders.Arn).ApplyT(func(v []any) (string, error) {
-		group, rule := v[0].(string), v[1].(string)
-		return iamdoc.New(iamdoc.Statement{
-			Sid: "EventBridgeWritesAudit", Effect: "Allow",
-			Principal: map[string]any{"Service": []string{"events.amazonaws.com", "delivery.logs.amazonaws.com"}},
-			Action:    []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-			Resource:  []string{group + ":*"},
-			Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": rule}},
-		}).JSON()
-	}).(pulumi.StringOutput)
+	ordersArn := at.EventRule(args.Names.Name(naming.EventBus), args.Names.Name(naming.RuleOrders))
+	logPolicy, err := iamdoc.New(iamdoc.Statement{
+		Sid: "EventBridgeWritesAudit", Effect: "Allow",
+		Principal: map[string]any{"Service": []string{"events.amazonaws.com", "delivery.logs.amazonaws.com"}},
+		Action:    []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+		Resource:  []string{at.LogGroup(args.Names.Name(naming.AuditLogGroup)) + ":*"},
+		Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": ordersArn}},
+	}).JSON()
+	if err != nil {
+		return nil, fmt.Errorf("audit log resource policy: %w", err)
+	}
+	// A log resource policy names no resource AWS looks up; it still waits
+	// for the group and the rule it names, as when it was built from them.
 	if _, err := cloudwatch.NewLogResourcePolicy(ctx, "audit-policy", &cloudwatch.LogResourcePolicyArgs{
-		PolicyName: pulumi.String(args.Names.Name(naming.AuditLogPolicy)), PolicyDocument: logPolicy,
-	}, parent); err != nil {
+		PolicyName: pulumi.String(args.Names.Name(naming.AuditLogPolicy)), PolicyDocument: pulumi.String(logPolicy),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{audit, orders})); err != nil {
 		return nil, fmt.Errorf("attach audit log resource policy: %w", err)
 	}
 
@@ -362,12 +372,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("create orders queue: %w", err)
 	}
-	if err := queuePolicy(ctx, "orders", queue, []pulumi.StringOutput{orders.Arn}, parent); err != nil {
+	if err := queuePolicy(ctx, "orders", queue, at.Queue(args.Names.Name(naming.ConsumerQueue)), []string{ordersArn}, parent); err != nil {
 		return nil, err
 	}
 	// Only SQS itself moves messages into the orders DLQ; the policy just
 	// refuses plain-text access.
-	if err := queuePolicy(ctx, "orders-dlq", ordersDLQ, nil, parent); err != nil {
+	if err := queuePolicy(ctx, "orders-dlq", ordersDLQ, at.Queue(args.Names.Name(naming.OrdersDLQ)), nil, parent); err != nil {
 		return nil, err
 	}
 
@@ -432,10 +442,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("create events role: %w", err)
 	}
-	rolePolicy := pulumi.All(args.RecoveryStateMachineArn, args.HealthCheckStateMachineArn).ApplyT(func(v []any) (string, error) {
-		return iamdoc.New(iamdoc.Allow("StartRunbooks", []string{"states:StartExecution"}, []string{v[0].(string), v[1].(string)})).JSON()
-	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, "events-role", &iam.RolePolicyArgs{Role: role.Name, Policy: rolePolicy}, parent); err != nil {
+	rolePolicy, err := iamdoc.New(iamdoc.Allow("StartRunbooks", []string{"states:StartExecution"}, []string{
+		at.StateMachine(args.Names.Name(naming.ServiceRecoverySM)), at.StateMachine(args.Names.Name(naming.HealthCheckSM)),
+	})).JSON()
+	if err != nil {
+		return nil, fmt.Errorf("events role policy: %w", err)
+	}
+	if _, err := iam.NewRolePolicy(ctx, "events-role", &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(rolePolicy)}, parent); err != nil {
 		return nil, fmt.Errorf("attach events role policy: %w", err)
 	}
 
@@ -457,9 +470,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		targets = append(targets, target{t.logical, rules[t.rule], t.arn, def, t.role})
 	}
 
-	ruleArns := []pulumi.StringOutput{orders.Arn}
+	ruleArns := []string{ordersArn}
 	for _, op := range ops {
-		ruleArns = append(ruleArns, rules[op.logical].Arn)
+		ruleArns = append(ruleArns, at.EventRule("default", args.Names.Name(op.kind)))
 	}
 	for _, t := range targets {
 		ta := &cloudwatch.EventTargetArgs{
@@ -479,7 +492,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 	// Every rule may dead-letter into the DLQ.
-	if err := queuePolicy(ctx, "dlq", dlq, ruleArns, parent); err != nil {
+	if err := queuePolicy(ctx, "dlq", dlq, at.Queue(args.Names.Name(naming.DeadLetterQueue)), ruleArns, parent); err != nil {
 		return nil, err
 	}
 
@@ -505,31 +518,25 @@ type target struct {
 	role    pulumi.StringInput
 }
 
-// queuePolicy refuses non-TLS access and, for senders, lets
-// events.amazonaws.com send only on behalf of the given rules.
-func queuePolicy(ctx *pulumi.Context, logical string, q *sqs.Queue, senders []pulumi.StringOutput, parent pulumi.ResourceOption) error {
-	inputs := []any{q.Arn}
-	for _, s := range senders {
-		inputs = append(inputs, s)
+// queuePolicy refuses non-TLS access and, for senders (rule ARNs), lets
+// events.amazonaws.com send only on behalf of the given rules. arn is the
+// queue's name-derived ARN; the policy names the queue through its URL
+// output and so waits for it.
+func queuePolicy(ctx *pulumi.Context, logical string, q *sqs.Queue, arn string, senders []string, parent pulumi.ResourceOption) error {
+	stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})}
+	if len(senders) > 0 {
+		stmts = append(stmts, iamdoc.Statement{
+			Sid: "EventBridgeSends", Effect: "Allow",
+			Principal: map[string]any{"Service": "events.amazonaws.com"},
+			Action:    []string{"sqs:SendMessage"}, Resource: []string{arn},
+			Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": senders}},
+		})
 	}
-	doc := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
-		arn := v[0].(string)
-		stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})}
-		if len(v) > 1 {
-			rules := make([]string, 0, len(v)-1)
-			for _, r := range v[1:] {
-				rules = append(rules, r.(string))
-			}
-			stmts = append(stmts, iamdoc.Statement{
-				Sid: "EventBridgeSends", Effect: "Allow",
-				Principal: map[string]any{"Service": "events.amazonaws.com"},
-				Action:    []string{"sqs:SendMessage"}, Resource: []string{arn},
-				Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": rules}},
-			})
-		}
-		return iamdoc.New(stmts...).JSON()
-	}).(pulumi.StringOutput)
-	if _, err := sqs.NewQueuePolicy(ctx, logical+"-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: doc}, parent); err != nil {
+	doc, err := iamdoc.New(stmts...).JSON()
+	if err != nil {
+		return fmt.Errorf("%s queue policy: %w", logical, err)
+	}
+	if _, err := sqs.NewQueuePolicy(ctx, logical+"-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent); err != nil {
 		return fmt.Errorf("attach %s queue policy: %w", logical, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
@@ -138,10 +139,13 @@ func newSchedulerDLQ(ctx *pulumi.Context, args Args, parent pulumi.ResourceOptio
 	if err != nil {
 		return nil, fmt.Errorf("create scheduler dead-letter queue: %w", err)
 	}
-	doc := q.Arn.ApplyT(func(arn string) (string, error) {
-		return iamdoc.New(iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})).JSON()
-	}).(pulumi.StringOutput)
-	if _, err := sqs.NewQueuePolicy(ctx, "scheduler-dlq-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: doc}, parent); err != nil {
+	// Name-derived ARN: a plain string at preview (infra/arn).
+	arn := awsarn.In(args.Config.Region, args.AccountID).Queue(args.Names.Name(naming.SchedulerDLQ))
+	doc, err := iamdoc.New(iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})).JSON()
+	if err != nil {
+		return nil, fmt.Errorf("scheduler dead-letter queue policy: %w", err)
+	}
+	if _, err := sqs.NewQueuePolicy(ctx, "scheduler-dlq-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent); err != nil {
 		return nil, fmt.Errorf("attach scheduler dead-letter queue policy: %w", err)
 	}
 	return q, nil

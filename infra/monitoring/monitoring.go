@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -235,19 +236,24 @@ func newTopic(ctx *pulumi.Context, args Args, logical string, kind naming.Kind, 
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s topic: %w", logical, err)
 	}
-	doc := topic.Arn.ApplyT(func(arn string) (string, error) {
-		return iamdoc.New(
-			iamdoc.DenyInsecureTransport([]string{"sns:*"}, []string{arn}),
-			iamdoc.Statement{
-				Sid: "AlarmPublishers", Effect: "Allow",
-				Principal: map[string]any{"Service": alarmPublishers},
-				Action:    []string{"sns:Publish"},
-				Resource:  []string{arn},
-				Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
-			},
-		).JSON()
-	}).(pulumi.StringOutput)
-	if _, err := sns.NewTopicPolicy(ctx, logical+"-policy", &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: doc}, parent); err != nil {
+	// The topic's ARN follows from its name, so the policy is a plain
+	// string at preview; the policy resource names the topic through its
+	// output and so waits for it.
+	arn := awsarn.In(args.Config.Region, args.AccountID).Topic(args.Names.Name(kind))
+	doc, err := iamdoc.New(
+		iamdoc.DenyInsecureTransport([]string{"sns:*"}, []string{arn}),
+		iamdoc.Statement{
+			Sid: "AlarmPublishers", Effect: "Allow",
+			Principal: map[string]any{"Service": alarmPublishers},
+			Action:    []string{"sns:Publish"},
+			Resource:  []string{arn},
+			Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": args.AccountID}},
+		},
+	).JSON()
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("%s topic policy: %w", logical, err)
+	}
+	if _, err := sns.NewTopicPolicy(ctx, logical+"-policy", &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: pulumi.String(doc)}, parent); err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("attach %s topic policy: %w", logical, err)
 	}
 	for i, email := range emails {

@@ -14,6 +14,7 @@ import (
 	ec2x "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ec2"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -181,13 +182,17 @@ func (n *Network) flowLogs(ctx *pulumi.Context, args Args, vpcID pulumi.StringOu
 	if err != nil {
 		return fmt.Errorf("create flow log role: %w", err)
 	}
-	policy := group.Arn.ApplyT(func(arn string) (string, error) {
-		return iamdoc.New(iamdoc.Allow("WriteFlowLogs",
-			[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
-			[]string{arn, arn + ":*"})).JSON()
-	}).(pulumi.StringOutput)
+	// Name-derived ARN (infra/arn): a plain string at preview. IAM does
+	// not check that a policy's resources exist.
+	arn := awsarn.In(args.Config.Region, args.AccountID).LogGroup(args.Names.Name(naming.FlowLogGroup))
+	policy, err := iamdoc.New(iamdoc.Allow("WriteFlowLogs",
+		[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
+		[]string{arn, arn + ":*"})).JSON()
+	if err != nil {
+		return fmt.Errorf("flow log policy: %w", err)
+	}
 	if _, err := iam.NewRolePolicy(ctx, "flow-logs", &iam.RolePolicyArgs{
-		Role: role.Name, Policy: policy,
+		Role: role.Name, Policy: pulumi.String(policy),
 	}, parent); err != nil {
 		return fmt.Errorf("attach flow log policy: %w", err)
 	}

@@ -56,6 +56,10 @@ type Resource struct {
 	// the program set.
 	DeleteBeforeReplace bool
 	ReplaceOnChanges    []string
+	// Unknown lists the dotted paths of inputs that were unknown (computed)
+	// when the program registered the resource; only a preview run
+	// (RunPreview) has any.
+	Unknown []string
 }
 
 // Recording is everything one mocked run registered.
@@ -63,6 +67,8 @@ type Recording struct {
 	Stack     string
 	Config    map[string]string
 	Resources []*Resource
+	// Preview is true for a first-preview recording (RunPreview).
+	Preview bool
 }
 
 // Run loads the stack's config from dir (Pulumi.yaml and
@@ -84,15 +90,63 @@ func Run(dir, stack string, overrides map[string]string) (*Recording, error) {
 	return RunProgram(stack, cfg, infra.Deploy)
 }
 
+// RunPreview is Run as the first `pulumi preview` of a new stack sees it:
+// the program runs as a dry run and every resource is being created, so a
+// provider knows only the inputs it was given. The mocks echo the inputs
+// and return no ID and no computed attribute (arn, id, endpoints), and the
+// SDK resolves every output missing from that state as unknown during a
+// dry run (sdk/go/pulumi/context.go resourceState.resolve: "If this is an
+// unknown or missing value during a dry run ... do nothing", with
+// keepUnknowns = ctx.DryRun(); an empty id resolves as computed). Any
+// value the program derives from an output is then unknown, exactly as on
+// a new stack; Resource.Unknown records which inputs were. Invokes still
+// answer, as they run during preview.
+func RunPreview(dir, stack string, overrides map[string]string) (*Recording, error) {
+	cfg, err := LoadStack(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range overrides {
+		if v == "" {
+			delete(cfg, k)
+			continue
+		}
+		cfg[k] = v
+	}
+	return runProgram(stack, cfg, infra.Deploy, true)
+}
+
 // RunProgram runs any Pulumi program under the recording mocks with the
 // given config; tests use it to exercise one component in isolation.
 func RunProgram(stack string, cfg map[string]string, program pulumi.RunFunc) (*Recording, error) {
-	rec := &Recording{Stack: stack, Config: cfg}
-	m := &mocks{stack: stack, rec: rec}
-	err := pulumi.RunErr(program,
+	return runProgram(stack, cfg, program, false)
+}
+
+// RunProgramPreview is RunProgram as a first preview (see RunPreview).
+func RunProgramPreview(stack string, cfg map[string]string, program pulumi.RunFunc) (*Recording, error) {
+	return runProgram(stack, cfg, program, true)
+}
+
+func runProgram(stack string, cfg map[string]string, program pulumi.RunFunc, preview bool) (*Recording, error) {
+	rec := &Recording{Stack: stack, Config: cfg, Preview: preview}
+	m := &mocks{stack: stack, rec: rec, preview: preview}
+	opts := []pulumi.RunOption{
 		pulumi.WithMocks(config.Project, stack, m),
 		func(info *pulumi.RunInfo) { info.Config = cfg },
-	)
+	}
+	if preview {
+		// A dry run against a monitor that keeps unknowns (monitor.go).
+		addr, stop, err := servePreview(config.Project, stack, m)
+		if err != nil {
+			return rec, err
+		}
+		defer stop()
+		opts = []pulumi.RunOption{func(info *pulumi.RunInfo) {
+			info.Project, info.Stack, info.Config = config.Project, stack, cfg
+			info.MonitorAddr, info.EngineAddr, info.DryRun = addr, addr, true
+		}}
+	}
+	err := pulumi.RunErr(program, opts...)
 	sort.SliceStable(rec.Resources, func(i, j int) bool { return rec.Resources[i].URN < rec.Resources[j].URN })
 	return rec, err
 }
@@ -152,17 +206,24 @@ func (r *Recording) ByURN(urn string) *Resource {
 }
 
 type mocks struct {
-	stack string
-	mu    sync.Mutex
-	rec   *Recording
+	stack   string
+	preview bool
+	mu      sync.Mutex
+	rec     *Recording
 	// urns and aliases are what the engine checks each registration
 	// against: a URN registered twice, or an old URN claimed by two
-	// resources, fails the deployment (see NewResource).
+	// resources, fails the deployment (see register).
 	urns    map[string]bool
 	aliases map[string]string
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	_, id, state, err := m.register(args)
+	return id, state, err
+}
+
+// register records one registration and returns its URN, ID and state.
+func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rpc := args.RegisterRPC
@@ -184,7 +245,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		m.urns, m.aliases = map[string]bool{}, map[string]string{}
 	}
 	if m.urns[urn] {
-		return "", nil, fmt.Errorf("duplicate resource URN '%s'; try giving it a unique name", urn)
+		return "", "", nil, fmt.Errorf("duplicate resource URN '%s'; try giving it a unique name", urn)
 	}
 	var aliases []string
 	if rpc != nil {
@@ -195,7 +256,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			// resource with URN '%v'" (pkg/diag/errors.go,
 			// GetDuplicateResourceAliasError).
 			if other, ok := m.aliases[old]; ok && other != urn {
-				return "", nil, fmt.Errorf("duplicate resource alias '%s' applied to resource with URN '%s' conflicting with resource with URN '%s'", old, urn, other)
+				return "", "", nil, fmt.Errorf("duplicate resource alias '%s' applied to resource with URN '%s' conflicting with resource with URN '%s'", old, urn, other)
 			}
 			m.aliases[old] = urn
 			aliases = append(aliases, old)
@@ -204,14 +265,22 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.urns[urn] = true
 
 	id := ""
-	if args.Custom {
-		id = mockID(args.TypeToken, urn, args.Inputs)
+	var outputs resource.PropertyMap
+	if m.preview {
+		// A create at preview: the provider plans the inputs it was
+		// given; the ID and every computed attribute stay unknown.
+		outputs = args.Inputs.Copy()
+	} else {
+		if args.Custom {
+			id = mockID(args.TypeToken, urn, args.Inputs)
+		}
+		outputs = Outputs(args.TypeToken, args.Name, id, args.Inputs)
 	}
-	outputs := Outputs(args.TypeToken, args.Name, id, args.Inputs)
 	res := &Resource{
 		Type: args.TypeToken, Name: args.Name, URN: urn, ParentURN: parent, Custom: args.Custom, ID: id, Provider: args.Provider,
 		Inputs: Plain(args.Inputs), Raw: args.Inputs, Outputs: Plain(outputs),
 		Component: componentOf(args.TypeToken, string(parentType)),
+		Unknown:   unknownPaths("", resource.NewObjectProperty(args.Inputs)),
 	}
 	if rpc != nil {
 		res.Protect = rpc.GetProtect()
@@ -227,7 +296,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		res.ReplaceOnChanges = rpc.GetReplaceOnChanges()
 	}
 	m.rec.Resources = append(m.rec.Resources, res)
-	return id, outputs, nil
+	return urn, id, outputs, nil
 }
 
 // aliasURN resolves one alias the SDK sent as the engine does. A URN alias
@@ -272,6 +341,53 @@ func aliasURN(stack, typ, name, parent string, a *pulumirpc.Alias) string {
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return Invoke(args.Token, args.Args)
+}
+
+// unknownPaths lists the dotted paths below v that hold an unknown
+// (computed) value, sorted; a secret or output wrapper is looked through.
+func unknownPaths(path string, v resource.PropertyValue) []string {
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch {
+	case v.IsComputed():
+		return []string{path}
+	case v.IsOutput():
+		if !v.OutputValue().Known {
+			return []string{path}
+		}
+		return unknownPaths(path, v.OutputValue().Element)
+	case v.IsSecret():
+		return unknownPaths(path, v.SecretValue().Element)
+	case v.IsObject():
+		var out []string
+		obj := v.ObjectValue()
+		for _, k := range obj.StableKeys() {
+			out = append(out, unknownPaths(join(string(k)), obj[k])...)
+		}
+		return out
+	case v.IsArray():
+		var out []string
+		for i, e := range v.ArrayValue() {
+			out = append(out, unknownPaths(join(strconv.Itoa(i)), e)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// IsUnknown reports whether the input at a dotted path, or anything below
+// it, was unknown when the resource registered.
+func (r *Resource) IsUnknown(path string) bool {
+	for _, u := range r.Unknown {
+		if u == path || strings.HasPrefix(u, path+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // componentOf finds the nearest trading:* type in a qualified type chain

@@ -1,0 +1,90 @@
+// Package arn builds the ARN of a resource from its name, for the resource
+// types whose ARN AWS derives from the name alone. A document built from
+// these is a plain string at program time, so a first `pulumi preview`
+// shows it and the validators check it before any resource registers.
+// Every format is the resource type's ARN in the Service Authorization
+// Reference, as embedded in internal/iamcheck/data/iamdata.json
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html);
+// tests/arn_helper_test.go holds each builder to the ARN the resolved
+// recording gives the real resource. A leaf package: it imports nothing of
+// the program.
+package arn
+
+import "fmt"
+
+// At is where ARNs are built: the partition, the region and the account.
+// The account comes from aws.GetCallerIdentity, an invoke, which runs
+// during preview as during update; the region is stack config.
+type At struct {
+	Partition, Region, Account string
+}
+
+// In is At in the commercial partition ("aws"), the one the stacks deploy
+// to (us-east-1).
+func In(region, account string) At { return At{Partition: "aws", Region: region, Account: account} }
+
+func (a At) regional(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.Partition, service, a.Region, a.Account, resource)
+}
+
+// Role: arn:${Partition}:iam::${Account}:role/${RoleNameWithPath} (IAM is
+// global: no region).
+func (a At) Role(name string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:role/%s", a.Partition, a.Account, name)
+}
+
+// StateMachine: arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}.
+func (a At) StateMachine(name string) string { return a.regional("states", "stateMachine:"+name) }
+
+// Topic: arn:${Partition}:sns:${Region}:${Account}:${TopicName}.
+func (a At) Topic(name string) string { return a.regional("sns", name) }
+
+// Queue: arn:${Partition}:sqs:${Region}:${Account}:${QueueName}.
+func (a At) Queue(name string) string { return a.regional("sqs", name) }
+
+// Bucket: arn:${Partition}:s3:::${BucketName} (neither region nor account).
+func (a At) Bucket(name string) string { return fmt.Sprintf("arn:%s:s3:::%s", a.Partition, name) }
+
+// LogGroup: arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName},
+// without the ":*" the CloudWatch Logs API appends to some forms (the
+// pulumi-aws v6 LogGroup arn output drops it too).
+func (a At) LogGroup(name string) string { return a.regional("logs", "log-group:"+name) }
+
+// EventBus: arn:${Partition}:events:${Region}:${Account}:event-bus/${EventBusName}.
+func (a At) EventBus(name string) string { return a.regional("events", "event-bus/"+name) }
+
+// EventRule: arn:${Partition}:events:${Region}:${Account}:rule/[${EventBusName}/]${RuleName};
+// a rule on the default bus has no bus segment.
+func (a At) EventRule(bus, name string) string {
+	if bus == "" || bus == "default" {
+		return a.regional("events", "rule/"+name)
+	}
+	return a.regional("events", "rule/"+bus+"/"+name)
+}
+
+// Table: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}.
+func (a At) Table(name string) string { return a.regional("dynamodb", "table/"+name) }
+
+// ECSCluster: arn:${Partition}:ecs:${Region}:${Account}:cluster/${ClusterName}.
+func (a At) ECSCluster(name string) string { return a.regional("ecs", "cluster/"+name) }
+
+// ECSService: arn:${Partition}:ecs:${Region}:${Account}:service/${ClusterName}/${ServiceName}
+// (the long ARN format).
+func (a At) ECSService(cluster, name string) string {
+	return a.regional("ecs", "service/"+cluster+"/"+name)
+}
+
+// DBCluster: arn:${Partition}:rds:${Region}:${Account}:cluster:${DbClusterInstanceName}.
+func (a At) DBCluster(identifier string) string { return a.regional("rds", "cluster:"+identifier) }
+
+// DBInstance: arn:${Partition}:rds:${Region}:${Account}:db:${DbInstanceName}.
+func (a At) DBInstance(identifier string) string { return a.regional("rds", "db:"+identifier) }
+
+// BackupVault: arn:${Partition}:backup:${Region}:${Account}:backup-vault:${BackupVaultName}.
+func (a At) BackupVault(name string) string { return a.regional("backup", "backup-vault:"+name) }
+
+// Canary: arn:${Partition}:synthetics:${Region}:${Account}:canary:${CanaryName}.
+func (a At) Canary(name string) string { return a.regional("synthetics", "canary:"+name) }
+
+// Alarm: arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:${AlarmName}.
+func (a At) Alarm(name string) string { return a.regional("cloudwatch", "alarm:"+name) }
