@@ -17,7 +17,11 @@ func unguarded(rec *offline.Recording, names naming.Namer) []string {
 	var bad []string
 	for _, d := range naming.Replacements {
 		for _, r := range rec.ByType(d.Type) {
-			name, _ := r.Inputs["name"].(string)
+			input := d.NameInput
+			if input == "" {
+				input = "name"
+			}
+			name, _ := r.Inputs[input].(string)
 			prefix, _ := r.Inputs["namePrefix"].(string)
 			base := names.Name(d.Kind)
 			if name != base && !strings.HasPrefix(name, base+"-") && prefix != names.Prefix(d.Kind) {
@@ -27,6 +31,10 @@ func unguarded(rec *offline.Recording, names naming.Namer) []string {
 			case naming.NamePrefix:
 				if name != "" || prefix != names.Prefix(d.Kind) {
 					bad = append(bad, r.URN+": want namePrefix "+names.Prefix(d.Kind)+" ("+d.Reason+")")
+				}
+			case naming.DeleteBeforeReplace:
+				if !r.DeleteBeforeReplace {
+					bad = append(bad, r.URN+": want deleteBeforeReplace ("+d.Reason+")")
 				}
 			case naming.KeyedSuffix:
 				if !regexp.MustCompile("^" + regexp.QuoteMeta(base) + "-[0-9a-f]{8}$").MatchString(name) {

@@ -30,6 +30,9 @@ const (
 	Engine = "aurora-postgresql"
 	// ParameterFamily is the cluster parameter group family of Engine 14.
 	ParameterFamily = "aurora-postgresql14"
+	// paramGroupDescription describes the cluster parameter group; with
+	// the family it keys the group's name.
+	paramGroupDescription = "trading-ha Aurora PostgreSQL 14: TLS only, connection and slow-query logging"
 	// Port is the PostgreSQL port; the security group rules open only it.
 	Port = 5432
 	// CACertIdentifier is the CA the instances' server certificates chain to.
@@ -164,9 +167,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		})
 	}
 	paramGroup, err := rds.NewClusterParameterGroup(ctx, "aurora", &rds.ClusterParameterGroupArgs{
-		Name:        pulumi.String(args.Names.Name(naming.DBClusterParams)),
+		// Keyed on family and description (naming.Replacements): a major
+		// upgrade creates the new group under a new name before the old
+		// one, still in use, is deleted.
+		Name:        pulumi.String(args.Names.Keyed(naming.DBClusterParams, ParameterFamily, paramGroupDescription)),
 		Family:      pulumi.String(ParameterFamily),
-		Description: pulumi.String("trading-ha Aurora PostgreSQL 14: TLS only, connection and slow-query logging"),
+		Description: pulumi.String(paramGroupDescription),
 		Parameters:  params,
 	}, parent)
 	if err != nil {
@@ -277,7 +283,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if len(instances) > 0 {
 			deps = append(deps, instances[0])
 		}
-		r, err := rds.NewClusterInstance(ctx, "aurora-"+n, inst, parent, pulumi.DependsOn(deps))
+		// DeleteBeforeReplace (naming.Replacements): a new AZ replaces the
+		// instance under its fixed identifier.
+		r, err := rds.NewClusterInstance(ctx, "aurora-"+n, inst, parent, pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true))
 		if err != nil {
 			return nil, fmt.Errorf("create aurora instance %s: %w", id, err)
 		}

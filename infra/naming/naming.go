@@ -50,7 +50,7 @@ var (
 	SecurityGroupTasks = Kind{Type: "secgroup-tasks", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
 	AuroraCluster      = Kind{Type: "aurora", MaxLen: 63, Reserve: 3, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
 	DBSubnetGroup      = Kind{Type: "dbsubnet", MaxLen: 255, Charset: subnetGroup, Rules: subnetRules, Source: srcDBSubnetGroup}
-	DBClusterParams    = Kind{Type: "aurora-pg14-cluster", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
+	DBClusterParams    = Kind{Type: "aurora-pg14-cluster", MaxLen: 255, Reserve: 9, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
 	DBInstanceParams   = Kind{Type: "aurora-pg14-instance", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcRDSIdentifier}
 	DBMonitoringRole   = Kind{Type: "role-rds-monitoring", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 	ECSCluster         = Kind{Type: "ecs", MaxLen: 255, Charset: ecsChars, Source: srcECS}

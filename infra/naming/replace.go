@@ -24,6 +24,11 @@ const (
 	// so the replacement never collides; no change, no new name. For
 	// kinds whose namePrefix is too short for <type>-<suffix>-.
 	KeyedSuffix Guard = "keyed suffix"
+	// DeleteBeforeReplace deletes the old resource before its replacement
+	// is created, for kinds whose name others reference by value (so a
+	// new name would ripple) and that the stack has several of, so one
+	// gone for the replacement's duration is survivable.
+	DeleteBeforeReplace Guard = "deleteBeforeReplace"
 )
 
 // Replacement is the decision for one replace-prone kind.
@@ -35,13 +40,17 @@ type Replacement struct {
 	// the resource.
 	Forcing []string
 	Guard   Guard
-	Reason  string
-	Source  string
+	// NameInput is the input holding the physical name ("name" when empty).
+	NameInput string
+	Reason    string
+	Source    string
 }
 
 const (
-	srcTGForceNew = "Terraform AWS provider docs, r/lb_target_group: port, protocol, protocol_version, target_type, vpc_id \"Forces new resource\"; name_prefix \"Cannot be longer than 6 characters\""
-	srcSGForceNew = "Terraform AWS provider docs, r/security_group: name, name_prefix, description, vpc_id \"Forces new resource\"; description maps to GroupDescription, \"for which there is no Update API\""
+	srcTGForceNew         = "Terraform AWS provider docs, r/lb_target_group: port, protocol, protocol_version, target_type, vpc_id \"Forces new resource\"; name_prefix \"Cannot be longer than 6 characters\""
+	srcPGForceNew         = "Terraform AWS provider docs, r/rds_cluster_parameter_group: name, name_prefix, family, description \"Forces new resource\"; a major engine upgrade changes family"
+	srcDBInstanceForceNew = "Terraform AWS provider docs, r/rds_cluster_instance: identifier, availability_zone, cluster_identifier, engine \"Forces new resource\""
+	srcSGForceNew         = "Terraform AWS provider docs, r/security_group: name, name_prefix, description, vpc_id \"Forces new resource\"; description maps to GroupDescription, \"for which there is no Update API\""
 )
 
 // Replacements lists every replace-prone kind and its guard; the mock
@@ -57,6 +66,10 @@ var Replacements = []Replacement{
 		Reason: "as the ALB group; the cluster's vpcSecurityGroupIds update in place", Source: srcSGForceNew},
 	{Kind: EndpointGroup, Type: "aws:ec2/securityGroup:SecurityGroup", Forcing: []string{"description", "vpcId"}, Guard: NamePrefix,
 		Reason: "as the ALB group; the interface endpoints move to the new group", Source: srcSGForceNew},
+	{Kind: DBClusterParams, Type: "aws:rds/clusterParameterGroup:ClusterParameterGroup", Forcing: []string{"family", "description"}, Guard: KeyedSuffix,
+		Reason: "a major engine upgrade (new family) replaces the group while the cluster still uses it; the cluster switches to the new name in place", Source: srcPGForceNew},
+	{Kind: AuroraCluster, Type: "aws:rds/clusterInstance:ClusterInstance", Forcing: []string{"availabilityZone", "clusterIdentifier", "engine"}, Guard: DeleteBeforeReplace, NameInput: "identifier",
+		Reason: "moving an instance to another AZ replaces it under the identifier the failover runbook and alarms name; the other instances serve (and a writer fails over) while it is recreated", Source: srcDBInstanceForceNew},
 }
 
 // Prefix is the namePrefix for k: <path><type>-<suffix>-.
