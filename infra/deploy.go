@@ -41,25 +41,27 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 	names := naming.New(cfg.EnvironmentSuffix)
 
-	// One explicit provider carries the region and the default tags, so
-	// every resource is tagged and the mock suite sees the tags.
-	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
-		Region:      pulumi.String(cfg.Region),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags)},
-	})
+	// Explicit providers (infra/providers.go): the aws one carries the
+	// region, the default tags and allowedAccountIds, so every resource is
+	// tagged and stays in the stack's accounts; default providers are
+	// disabled in the stack files.
+	providers, err := newProviders(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("create aws provider: %w", err)
+		return err
 	}
-	withAWS := pulumi.Providers(provider)
+	withAWS := pulumi.Providers(providers.All...)
 	drProvider, err := drRegionProvider(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	caller, err := aws.GetCallerIdentity(ctx, nil, pulumi.Provider(provider))
+	caller, err := aws.GetCallerIdentity(ctx, nil, pulumi.Provider(providers.AWS))
 	if err != nil {
 		return fmt.Errorf("look up the AWS account: %w", err)
 	}
 	account := caller.AccountId
+	if err := checkAccount(cfg, account); err != nil {
+		return err
+	}
 
 	keys, err := security.New(ctx, "security", security.Args{
 		Names: names, AccountID: account, Region: cfg.Region, DeletionWindowDays: cfg.KMSDeletionWindowDays(),
@@ -70,6 +72,7 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 	net, err := network.New(ctx, "network", network.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
+		Providers: providers.All,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -180,6 +183,7 @@ func Deploy(ctx *pulumi.Context) error {
 		// dns certificates validate in an already delegated zone (config
 		// hostedZoneId): the stack's own zone is created after the ALB.
 		HostedZoneID: pulumi.String(cfg.Service.HostedZoneID),
+		Providers:    providers.All,
 	}, withAWS)
 	if err != nil {
 		return err

@@ -78,6 +78,11 @@ type Args struct {
 	ParameterArns map[string]pulumi.StringOutput
 	// HostedZoneID validates the certificate when certificateMode is dns.
 	HostedZoneID pulumi.StringInput
+	// Providers go to the awsx image build, a remote component, which
+	// inherits no provider from its parent (only explicitly given
+	// providers reach it); it gets them and nothing else of the
+	// component's options.
+	Providers []pulumi.ProviderResource
 }
 
 // Service is the component and what monitoring, DNS and the runbooks need.
@@ -156,7 +161,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:service:Service", name, s, opts...); err != nil {
 		return nil, fmt.Errorf("register service component: %w", err)
 	}
-	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s), opts: opts}
+	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s)}
 	steps := []struct {
 		what string
 		fn   func() error
@@ -198,9 +203,6 @@ type builder struct {
 	cfg    config.Service
 	s      *Service
 	parent pulumi.ResourceOption
-	// opts are the component's own options; remote components (awsx)
-	// need them passed explicitly to receive the tagged provider.
-	opts []pulumi.ResourceOption
 
 	logGroupArn   pulumi.StringOutput
 	logGroupRes   pulumi.Resource

@@ -321,8 +321,8 @@ func physicalName(logical string, inputs resource.PropertyMap) string {
 	return logical
 }
 
-// Invoke answers the data-source calls the program makes.
-func Invoke(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
+// Answer answers the data-source calls the program makes.
+func Answer(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
 	switch token {
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{
@@ -332,11 +332,6 @@ func Invoke(token string, args resource.PropertyMap) (resource.PropertyMap, erro
 		return resource.NewPropertyMapFromMap(map[string]any{"name": Region, "id": Region}), nil
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
-	case "aws:ec2/getRouteTables:getRouteTables":
-		return resource.NewPropertyMapFromMap(map[string]any{
-			"ids": []any{"rtb-public", "rtb-private-a", "rtb-private-b", "rtb-private-c", "rtb-isolated-a", "rtb-isolated-b", "rtb-isolated-c"},
-			"id":  Region,
-		}), nil
 	}
 	return nil, fmt.Errorf("offline: no mock for invoke %s; add one in internal/offline/outputs.go", token)
 }
