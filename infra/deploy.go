@@ -135,29 +135,25 @@ func Deploy(ctx *pulumi.Context) error {
 			params.Entry{Path: ProbeParameter(probe, "client-secret"), Value: who.ProbeSecrets[probe], Description: probe + " app client secret", Secure: true},
 		)
 	}
-	injected := map[string]pulumi.StringInput{
-		"db/writer-host":      db.WriterEndpoint,
-		"db/reader-host":      db.ReaderEndpoint,
-		"db/port":             pulumi.String(strconv.Itoa(db.Port)),
-		"db/name":             pulumi.String(db.DatabaseName),
-		"db/sslmode":          pulumi.String("verify-full"),
-		"sessions/table":      table.Name,
-		"events/bus-name":     pulumi.String(names.Name(naming.EventBus)),
-		"sessions/ttl":        pulumi.String(cfg.Sessions.TTL.String()),
-		"identity/issuer":     who.Issuer,
-		"identity/client-ids": who.ClientIDs,
-		"identity/trader-map": who.TraderMap,
+	injected := paramtable.Values{
+		DBWriterHost:  db.WriterEndpoint,
+		DBReaderHost:  db.ReaderEndpoint,
+		DBPort:        pulumi.String(strconv.Itoa(db.Port)),
+		DBName:        pulumi.String(db.DatabaseName),
+		DBSSLMode:     pulumi.String("verify-full"),
+		SessionsTable: table.Name,
+		EventBusName:  pulumi.String(names.Name(naming.EventBus)),
+		SessionTTL:    pulumi.String(cfg.Sessions.TTL.String()),
+		OIDCIssuer:    who.Issuer,
+		OIDCClientIDs: who.ClientIDs,
+		OIDCTraderMap: who.TraderMap,
 	}
 	for _, row := range paramtable.Rows {
-		v, ok := injected[row.Path]
-		if !ok {
-			return fmt.Errorf("parameter %s (for %s) has no value in the composition root", row.Path, row.Env)
+		v := row.Value(injected)
+		if v == nil {
+			return fmt.Errorf("parameter %s (for %s): paramtable.Values has no value for it", row.Path, row.Env)
 		}
-		delete(injected, row.Path)
 		entries = append(entries, params.Entry{Path: row.Path, Value: v, Description: row.Description, Secure: true})
-	}
-	if len(injected) != 0 {
-		return fmt.Errorf("values for parameters not in infra/paramtable: %v", injected)
 	}
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})

@@ -117,14 +117,10 @@ type Service struct {
 	HealthCheckPath string
 	DesiredCount    int
 	// HealthCheckIntervalSeconds x UnhealthyThreshold is how long the ALB
-	// keeps routing to a dead task; the resilience report uses them.
+	// keeps routing to a dead task (component outputs; the resilience
+	// report reads the recorded target group instead).
 	HealthCheckIntervalSeconds int
 	UnhealthyThreshold         int
-}
-
-// DetectionSeconds is how long the ALB keeps routing to a failed target.
-func (s *Service) DetectionSeconds() int {
-	return s.HealthCheckIntervalSeconds * s.UnhealthyThreshold
 }
 
 // EventBusArn is the ARN of the stack's EventBridge bus, which naming fixes,
