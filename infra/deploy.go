@@ -167,7 +167,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- service ---
 	svc, err := service.New(ctx, "service", service.Args{
 		Names: names, Config: cfg, AccountID: account,
-		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
+		VPCID: net.VPCID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
 		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
 		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
 		EndpointSecurityGroupID: endpointGroup(cfg, net),
@@ -188,7 +188,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- dns ---
 	zone, err := dns.New(ctx, "dns", dns.Args{
 		Names: names, Config: cfg,
-		ALBDNSName: svc.AlbDNSName,
+		ALBDNSName: svc.ALBDNSName,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func Deploy(ctx *pulumi.Context) error {
 			DataKeyArn:         keys.DataKeyArn,
 		},
 		LoadBalancer: monitoring.LoadBalancer{
-			ArnSuffix:            svc.AlbArnSuffix,
+			ArnSuffix:            svc.ALBArnSuffix,
 			TargetGroupArnSuffix: svc.TargetGroupArnSuffix,
 		},
 		Service: monitoring.Service{
@@ -246,7 +246,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// the paging alarms and the canary exist ---
 	if cfg.DNS.DomainName != "" {
 		if _, err := dns.NewRecords(ctx, "dns-records", dns.RecordsArgs{
-			Config: cfg, Zone: zone, ALBDNSName: svc.AlbDNSName, ALBZoneID: svc.AlbZoneID, After: watch.BeforeTraffic,
+			Config: cfg, Zone: zone, ALBDNSName: svc.ALBDNSName, ALBZoneID: svc.ALBZoneID, After: watch.BeforeTraffic,
 		}, withAWS); err != nil {
 			return err
 		}
@@ -321,7 +321,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- resilience ---
 	drill, err := drills.New(ctx, "resilience", drills.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
-		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs,
+		VPCID: net.VPCID, PublicSubnetIDs: net.PublicSubnetIDs,
 		PrivateSubnetIDs: net.PrivateSubnetIDs, IsolatedSubnetIDs: net.IsolatedSubnetIDs,
 		ECSClusterName:    svc.ClusterName,
 		ECSClusterArn:     svc.ClusterArn,
@@ -333,7 +333,7 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 
-	ctx.Export("vpcId", net.VpcID)
+	ctx.Export("vpcId", net.VPCID)
 	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
 	ctx.Export("dataKeyArn", keys.DataKeyArn)
 	ctx.Export("dataBucket", buckets.DataBucket)
@@ -357,7 +357,7 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("smokeClientId", who.ProbeClientIDs[identity.SmokeClient])
 	ctx.Export("maintenanceAlarmName", pulumi.String(watch.MaintenanceAlarmName))
 	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
-	ctx.Export("albDnsName", svc.AlbDNSName)
+	ctx.Export("albDnsName", svc.ALBDNSName)
 	// The public endpoint: the app name once the zone is delegated
 	// (dnsDelegated), the ALB's own name until then.
 	ctx.Export("endpointUrl", zone.TargetURL)

@@ -36,8 +36,8 @@ type Args struct {
 type Network struct {
 	pulumi.ResourceState
 
-	VpcID             pulumi.StringOutput
-	VpcCidr           string
+	VPCID             pulumi.StringOutput
+	VPCCIDR           string
 	PublicSubnetIDs   pulumi.StringArrayOutput
 	PrivateSubnetIDs  pulumi.StringArrayOutput
 	IsolatedSubnetIDs pulumi.StringArrayOutput
@@ -65,7 +65,7 @@ func SubnetMasks(vpcBits int) (public, private, isolated int) {
 
 // New creates the network.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Network, error) {
-	n := &Network{VpcCidr: args.Config.Network.CIDR.String()}
+	n := &Network{VPCCIDR: args.Config.Network.CIDR.String()}
 	if err := ctx.RegisterComponentResource("trading:network:Network", name, n, opts...); err != nil {
 		return nil, fmt.Errorf("register network component: %w", err)
 	}
@@ -86,7 +86,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	auto := ec2x.SubnetAllocationStrategyAuto
 	vpc, err := ec2x.NewVpc(ctx, "vpc", &ec2x.VpcArgs{
-		CidrBlock:             pulumi.StringRef(n.VpcCidr),
+		CidrBlock:             pulumi.StringRef(n.VPCCIDR),
 		AvailabilityZoneNames: cfg.AvailabilityZones,
 		EnableDnsHostnames:    pulumi.Bool(true),
 		EnableDnsSupport:      pulumi.Bool(true),
@@ -102,7 +102,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("create vpc: %w", err)
 	}
-	n.VpcID = vpc.VpcId
+	n.VPCID = vpc.VpcId
 	n.PublicSubnetIDs = vpc.PublicSubnetIds
 	n.PrivateSubnetIDs = vpc.PrivateSubnetIds
 	n.IsolatedSubnetIDs = vpc.IsolatedSubnetIds
@@ -151,7 +151,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
-		"vpcId": n.VpcID, "publicSubnetIds": n.PublicSubnetIDs,
+		"vpcId": n.VPCID, "publicSubnetIds": n.PublicSubnetIDs,
 		"privateSubnetIds": n.PrivateSubnetIDs, "isolatedSubnetIds": n.IsolatedSubnetIDs,
 		"albSecurityGroupId": n.ALBSecurityGroupID, "tasksSecurityGroupId": n.TasksSecurityGroupID,
 		"dbSecurityGroupId": n.DBSecurityGroupID,

@@ -44,7 +44,7 @@ type Args struct {
 	Config    *config.Config
 	AccountID string
 
-	VpcID                pulumi.StringInput
+	VPCID                pulumi.StringInput
 	PublicSubnetIDs      pulumi.StringArrayInput
 	PrivateSubnetIDs     pulumi.StringArrayInput
 	ALBSecurityGroupID   pulumi.StringInput
@@ -89,10 +89,10 @@ type Args struct {
 type Service struct {
 	pulumi.ResourceState
 
-	AlbArn               pulumi.StringOutput
-	AlbArnSuffix         pulumi.StringOutput
-	AlbDNSName           pulumi.StringOutput
-	AlbZoneID            pulumi.StringOutput
+	ALBArn               pulumi.StringOutput
+	ALBArnSuffix         pulumi.StringOutput
+	ALBDNSName           pulumi.StringOutput
+	ALBZoneID            pulumi.StringOutput
 	HTTPSListenerArn     pulumi.StringOutput
 	TargetGroupArn       pulumi.StringOutput
 	TargetGroupArnSuffix pulumi.StringOutput
@@ -179,7 +179,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"albArn": s.AlbArn, "albArnSuffix": s.AlbArnSuffix, "albDnsName": s.AlbDNSName, "albZoneId": s.AlbZoneID,
+		"albArn": s.ALBArn, "albArnSuffix": s.ALBArnSuffix, "albDnsName": s.ALBDNSName, "albZoneId": s.ALBZoneID,
 		"targetGroupArn": s.TargetGroupArn, "targetGroupArnSuffix": s.TargetGroupArnSuffix,
 		"clusterName": s.ClusterName, "clusterArn": s.ClusterArn, "serviceName": s.ServiceName, "serviceArn": s.ServiceArn,
 		"taskFamily": pulumi.String(s.TaskFamily), "logGroupName": pulumi.String(s.LogGroupName),
