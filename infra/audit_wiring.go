@@ -23,15 +23,12 @@ func trailKeyStatements(cfg *config.Config, names naming.Namer, account string) 
 }
 
 // drRegionProvider is the second aws provider, for config drRegion, with
-// the same default tags as the home provider; nil when drRegion is empty.
+// the same default tags and allowedAccountIds as the home provider; nil when drRegion is empty.
 func drRegionProvider(ctx *pulumi.Context, cfg *config.Config) (pulumi.ProviderResource, error) {
 	if cfg.Audit.DRRegion == "" {
 		return nil, nil
 	}
-	p, err := aws.NewProvider(ctx, "aws-dr", &aws.ProviderArgs{
-		Region:      pulumi.String(cfg.Audit.DRRegion),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags)},
-	})
+	p, err := aws.NewProvider(ctx, "aws-dr", awsProviderArgs(cfg, cfg.Audit.DRRegion))
 	if err != nil {
 		return nil, fmt.Errorf("create aws provider for drRegion %s: %w", cfg.Audit.DRRegion, err)
 	}

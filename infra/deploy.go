@@ -42,25 +42,27 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 	names := naming.New(cfg.EnvironmentSuffix)
 
-	// One explicit provider carries the region and the default tags, so
-	// every resource is tagged and the mock suite sees the tags.
-	provider, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
-		Region:      pulumi.String(cfg.Region),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags)},
-	})
+	// Explicit providers (infra/providers.go): the aws one carries the
+	// region, the default tags and allowedAccountIds, so every resource is
+	// tagged and stays in the stack's accounts; default providers are
+	// disabled in the stack files.
+	providers, err := newProviders(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("create aws provider: %w", err)
+		return err
 	}
-	withAWS := pulumi.Providers(provider)
+	withAWS := pulumi.Providers(providers.All...)
 	drProvider, err := drRegionProvider(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	caller, err := aws.GetCallerIdentity(ctx, nil, pulumi.Provider(provider))
+	caller, err := aws.GetCallerIdentity(ctx, nil, pulumi.Provider(providers.AWS))
 	if err != nil {
 		return fmt.Errorf("look up the AWS account: %w", err)
 	}
 	account := caller.AccountId
+	if err := checkAccount(cfg, account); err != nil {
+		return err
+	}
 
 	keys, err := security.New(ctx, "security", security.Args{
 		Names: names, AccountID: account, Region: cfg.Region, DeletionWindowDays: cfg.KMSDeletionWindowDays(),
@@ -71,6 +73,7 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 	net, err := network.New(ctx, "network", network.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
+		Providers: providers.All,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -133,29 +136,25 @@ func Deploy(ctx *pulumi.Context) error {
 			params.Entry{Path: ProbeParameter(probe, "client-secret"), Value: who.ProbeSecrets[probe], Description: probe + " app client secret", Secure: true},
 		)
 	}
-	injected := map[string]pulumi.StringInput{
-		"db/writer-host":      db.WriterEndpoint,
-		"db/reader-host":      db.ReaderEndpoint,
-		"db/port":             pulumi.String(strconv.Itoa(db.Port)),
-		"db/name":             pulumi.String(db.DatabaseName),
-		"db/sslmode":          pulumi.String("verify-full"),
-		"sessions/table":      table.Name,
-		"events/bus-name":     pulumi.String(names.Name(naming.EventBus)),
-		"sessions/ttl":        pulumi.String(cfg.Sessions.TTL.String()),
-		"identity/issuer":     who.Issuer,
-		"identity/client-ids": who.ClientIDs,
-		"identity/trader-map": who.TraderMap,
+	injected := paramtable.Values{
+		DBWriterHost:  db.WriterEndpoint,
+		DBReaderHost:  db.ReaderEndpoint,
+		DBPort:        pulumi.String(strconv.Itoa(db.Port)),
+		DBName:        pulumi.String(db.DatabaseName),
+		DBSSLMode:     pulumi.String("verify-full"),
+		SessionsTable: table.Name,
+		EventBusName:  pulumi.String(names.Name(naming.EventBus)),
+		SessionTTL:    pulumi.String(cfg.Sessions.TTL.String()),
+		OIDCIssuer:    who.Issuer,
+		OIDCClientIDs: who.ClientIDs,
+		OIDCTraderMap: who.TraderMap,
 	}
 	for _, row := range paramtable.Rows {
-		v, ok := injected[row.Path]
-		if !ok {
-			return fmt.Errorf("parameter %s (for %s) has no value in the composition root", row.Path, row.Env)
+		v := row.Value(injected)
+		if v == nil {
+			return fmt.Errorf("parameter %s (for %s): paramtable.Values has no value for it", row.Path, row.Env)
 		}
-		delete(injected, row.Path)
 		entries = append(entries, params.Entry{Path: row.Path, Value: v, Description: row.Description, Secure: true})
-	}
-	if len(injected) != 0 {
-		return fmt.Errorf("values for parameters not in infra/paramtable: %v", injected)
 	}
 	for _, f := range cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
@@ -169,7 +168,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- service ---
 	svc, err := service.New(ctx, "service", service.Args{
 		Names: names, Config: cfg, AccountID: account,
-		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
+		VPCID: net.VPCID, PublicSubnetIDs: net.PublicSubnetIDs, PrivateSubnetIDs: net.PrivateSubnetIDs,
 		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
 		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
 		EndpointSecurityGroupID: endpointGroup(cfg, net),
@@ -181,6 +180,7 @@ func Deploy(ctx *pulumi.Context) error {
 		// dns certificates validate in an already delegated zone (config
 		// hostedZoneId): the stack's own zone is created after the ALB.
 		HostedZoneID: pulumi.String(cfg.Service.HostedZoneID),
+		Providers:    providers.All,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -189,7 +189,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- dns ---
 	zone, err := dns.New(ctx, "dns", dns.Args{
 		Names: names, Config: cfg,
-		ALBDNSName: svc.AlbDNSName,
+		ALBDNSName: svc.ALBDNSName,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -214,7 +214,7 @@ func Deploy(ctx *pulumi.Context) error {
 			DataKeyArn:         keys.DataKeyArn,
 		},
 		LoadBalancer: monitoring.LoadBalancer{
-			ArnSuffix:            svc.AlbArnSuffix,
+			ArnSuffix:            svc.ALBArnSuffix,
 			TargetGroupArnSuffix: svc.TargetGroupArnSuffix,
 		},
 		Service: monitoring.Service{
@@ -247,7 +247,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// the paging alarms and the canary exist ---
 	if cfg.DNS.DomainName != "" {
 		if _, err := dns.NewRecords(ctx, "dns-records", dns.RecordsArgs{
-			Config: cfg, Zone: zone, ALBDNSName: svc.AlbDNSName, ALBZoneID: svc.AlbZoneID, After: watch.BeforeTraffic,
+			Config: cfg, Zone: zone, ALBDNSName: svc.ALBDNSName, ALBZoneID: svc.ALBZoneID, After: watch.BeforeTraffic,
 		}, withAWS); err != nil {
 			return err
 		}
@@ -324,7 +324,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// --- resilience ---
 	drill, err := drills.New(ctx, "resilience", drills.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
-		VpcID: net.VpcID, PublicSubnetIDs: net.PublicSubnetIDs,
+		VPCID: net.VPCID, PublicSubnetIDs: net.PublicSubnetIDs,
 		PrivateSubnetIDs: net.PrivateSubnetIDs, IsolatedSubnetIDs: net.IsolatedSubnetIDs,
 		ECSClusterName:    svc.ClusterName,
 		ECSClusterArn:     svc.ClusterArn,
@@ -336,7 +336,7 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 
-	ctx.Export("vpcId", net.VpcID)
+	ctx.Export("vpcId", net.VPCID)
 	ctx.Export("privateSubnetIds", net.PrivateSubnetIDs)
 	ctx.Export("dataKeyArn", keys.DataKeyArn)
 	ctx.Export("dataBucket", buckets.DataBucket)
@@ -360,7 +360,7 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("smokeClientId", who.ProbeClientIDs[identity.SmokeClient])
 	ctx.Export("maintenanceAlarmName", pulumi.String(watch.MaintenanceAlarmName))
 	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
-	ctx.Export("albDnsName", svc.AlbDNSName)
+	ctx.Export("albDnsName", svc.ALBDNSName)
 	// The public endpoint: the app name once the zone is delegated
 	// (dnsDelegated), the ALB's own name until then.
 	ctx.Export("endpointUrl", zone.TargetURL)

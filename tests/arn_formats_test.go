@@ -14,7 +14,6 @@ import (
 // internal/offline/outputs.go. REG, ACCT and UUID are expanded below.
 var arnPatterns = map[string]string{
 	"aws:iam/role:Role":                                   `^arn:aws:iam::ACCT:role/[\w+=,.@-]{1,64}$`,
-	"aws:iam/policy:Policy":                               `^arn:aws:iam::ACCT:policy/[\w+=,.@-]{1,128}$`,
 	"aws:s3/bucketV2:BucketV2":                            `^arn:aws:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`,
 	"aws:kms/key:Key":                                     `^arn:aws:kms:REG:ACCT:key/UUID$`,
 	"aws:kms/alias:Alias":                                 `^arn:aws:kms:REG:ACCT:alias/[\w/-]+$`,
@@ -22,7 +21,6 @@ var arnPatterns = map[string]string{
 	"aws:rds/clusterInstance:ClusterInstance":             `^arn:aws:rds:REG:ACCT:db:[a-z][a-z0-9-]{0,62}$`,
 	"aws:rds/subnetGroup:SubnetGroup":                     `^arn:aws:rds:REG:ACCT:subgrp:[a-z0-9-]+$`,
 	"aws:rds/clusterParameterGroup:ClusterParameterGroup": `^arn:aws:rds:REG:ACCT:cluster-pg:[a-z0-9-]+$`,
-	"aws:rds/parameterGroup:ParameterGroup":               `^arn:aws:rds:REG:ACCT:pg:[a-z0-9-]+$`,
 	"aws:cloudwatch/metricAlarm:MetricAlarm":              `^arn:aws:cloudwatch:REG:ACCT:alarm:[^:/]+$`,
 	"aws:cloudwatch/compositeAlarm:CompositeAlarm":        `^arn:aws:cloudwatch:REG:ACCT:alarm:[^:/]+$`,
 	"aws:cloudwatch/logGroup:LogGroup":                    `^arn:aws:logs:REG:ACCT:log-group:[\w./#-]+$`,

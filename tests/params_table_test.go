@@ -2,10 +2,14 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/paramtable"
 	"github.com/trading-ha/trading-ha/internal/offline"
@@ -111,4 +115,52 @@ func TestSecureParameterCheckFires(t *testing.T) {
 	if !slices.Equal(secureOnly, []string{"/trading/dev/env/region"}) || len(injectedOnly) != 1 || !strings.HasPrefix(injectedOnly[0], "DB_PORT") {
 		t.Errorf("check on a mutated recording: secureOnly %v, injectedOnly %v", secureOnly, injectedOnly)
 	}
+}
+
+// TestParamTableValuesOneToOne: the table is the one list of injected
+// parameters. Each field of paramtable.Values (what the composition root
+// fills) is the value of exactly one row, and each row reads exactly one
+// field, so a row without a value or a value without a row fails here
+// rather than in a deploy.
+func TestParamTableValuesOneToOne(t *testing.T) {
+	if msg := valuesOneToOne(paramtable.Rows); msg != "" {
+		t.Error(msg)
+	}
+	// The check fires: a row reading another row's field, and a row
+	// reading none.
+	broken := slices.Clone(paramtable.Rows)
+	broken[1].Value = broken[0].Value
+	if valuesOneToOne(broken) == "" {
+		t.Error("a field read by two rows passes")
+	}
+	broken = slices.Clone(paramtable.Rows)
+	broken[0].Value = func(paramtable.Values) pulumi.StringInput { return nil }
+	if valuesOneToOne(broken) == "" {
+		t.Error("a row without a value passes")
+	}
+}
+
+func valuesOneToOne(rows []paramtable.Injected) string {
+	typ := reflect.TypeOf(paramtable.Values{})
+	perRow := make([]int, len(rows))
+	for i := 0; i < typ.NumField(); i++ {
+		var v paramtable.Values
+		reflect.ValueOf(&v).Elem().Field(i).Set(reflect.ValueOf(pulumi.String(typ.Field(i).Name)))
+		users := 0
+		for j, r := range rows {
+			if r.Value(v) != nil {
+				users++
+				perRow[j]++
+			}
+		}
+		if users != 1 {
+			return fmt.Sprintf("paramtable.Values.%s is the value of %d rows, want 1", typ.Field(i).Name, users)
+		}
+	}
+	for j, n := range perRow {
+		if n != 1 {
+			return fmt.Sprintf("row %s reads %d fields of paramtable.Values, want 1", rows[j].Env, n)
+		}
+	}
+	return ""
 }

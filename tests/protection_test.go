@@ -71,14 +71,15 @@ func TestProtectedProdDestroyableDev(t *testing.T) {
 // TestTwoStepDestroyTurnsEveryProtectionOff: step one of the prod destroy
 // (docs/deploy.md) is deletionProtection=false and `pulumi up`; with the
 // key off, every protection is off and `pulumi destroy` removes it all.
-// And the switch alone protects dev.
+// And the switch (with the accounts a protected stack must name) protects dev.
 func TestTwoStepDestroyTurnsEveryProtectionOff(t *testing.T) {
 	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:deletionProtection": "false"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkProtections(t, rec, false)
-	rec, err = recordWith(t, "dev", map[string]string{"trading-ha:deletionProtection": "true"})
+	// A protected stack must name its accounts (allowedAccountIds).
+	rec, err = recordWith(t, "dev", map[string]string{"trading-ha:deletionProtection": "true", "trading-ha:allowedAccountIds": `["` + acct + `"]`})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,10 @@ type Config struct {
 	DefaultTags map[string]string
 	// DeletionProtection turns on deletion protection of Aurora, DynamoDB and the ALB.
 	DeletionProtection bool
+	// AllowedAccountIDs are the only AWS accounts the stack's aws providers
+	// may act in (pulumi-aws ProviderArgs.AllowedAccountIds); required when
+	// DeletionProtection is on (a production stack).
+	AllowedAccountIDs []string
 	// LogRetentionDays is the retention of every CloudWatch log group.
 	LogRetentionDays int
 	// RTO and RPO are the budgets the resilience report enforces.
@@ -191,6 +195,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 		r.fail(k("availabilityZones"), strings.Join(c.AvailabilityZones, ","), "must name three distinct zones")
 	}
 	c.DeletionProtection = r.boolean(k("deletionProtection"))
+	c.AllowedAccountIDs = r.accountIDs(k("allowedAccountIds"), c.DeletionProtection)
 	c.LogRetentionDays = r.integerIn(k("logRetentionDays"), LogRetentionDays, "retention periods CloudWatch Logs accepts")
 	c.RTO = time.Duration(r.integer(k("rtoMinutes"), 5, 240)) * time.Minute
 	c.RPO = time.Duration(r.integer(k("rpoMinutes"), 5, 1440)) * time.Minute
@@ -255,6 +260,30 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 		return nil, r.errs
 	}
 	return c, nil
+}
+
+// accountIDPattern is an AWS account ID: exactly 12 digits (AWS
+// Organizations API Reference, DescribeAccount AccountId: "The regex
+// pattern for an account ID string requires exactly 12 digits").
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// accountIDs reads allowedAccountIds: distinct 12-digit account IDs, at
+// least one when required (deletionProtection true, i.e. a production
+// stack, so prod never deploys into whatever account the credentials name).
+func (r *reader) accountIDs(key string, required bool) []string {
+	ids := r.strings(key, 0, 20)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !accountIDPattern.MatchString(id) || seen[id] {
+			r.fail(key, id, "each entry must be a distinct AWS account ID of exactly 12 digits")
+		}
+		seen[id] = true
+	}
+	if required && len(ids) == 0 {
+		v, _ := r.lookup(key)
+		r.fail(key, v, "must name the account(s) the stack may deploy into when deletionProtection is true (a production stack): the aws providers refuse any other account")
+	}
+	return ids
 }
 
 // defaultTags reads aws:defaultTags ({"tags": {...}}) and checks the required keys.

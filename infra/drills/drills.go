@@ -70,9 +70,9 @@ type Args struct {
 	AccountID string
 	// TelemetryKeyArn encrypts the experiment log group.
 	TelemetryKeyArn pulumi.StringInput
-	// VpcID and the three subnet lists (index i is AZ i of
+	// VPCID and the three subnet lists (index i is AZ i of
 	// Config.AvailabilityZones) come from the network component.
-	VpcID             pulumi.StringInput
+	VPCID             pulumi.StringInput
 	PublicSubnetIDs   pulumi.StringArrayInput
 	PrivateSubnetIDs  pulumi.StringArrayInput
 	IsolatedSubnetIDs pulumi.StringArrayInput
@@ -304,7 +304,7 @@ func newRole(ctx *pulumi.Context, args Args, subnetArns pulumi.StringArrayOutput
 	if err != nil {
 		return nil, fmt.Errorf("create FIS role: %w", err)
 	}
-	policy := pulumi.All(args.ECSClusterArn, args.ECSClusterName, args.AuroraClusterArn, args.VpcID, subnetArns).ApplyT(
+	policy := pulumi.All(args.ECSClusterArn, args.ECSClusterName, args.AuroraClusterArn, args.VPCID, subnetArns).ApplyT(
 		func(v []any) (string, error) {
 			return RolePolicy(args.AccountID, v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].([]string)).JSON()
 		}).(pulumi.StringOutput)

@@ -26,14 +26,19 @@ type Args struct {
 	Config          *config.Config
 	AccountID       string
 	TelemetryKeyArn pulumi.StringInput
+	// Providers go to the awsx VPC, a remote component, which inherits no
+	// provider from its parent (the SDK sends a remote component only the
+	// providers given to it explicitly); it gets them and nothing else of
+	// the component's options.
+	Providers []pulumi.ProviderResource
 }
 
 // Network is the component and the IDs later tiers need.
 type Network struct {
 	pulumi.ResourceState
 
-	VpcID             pulumi.StringOutput
-	VpcCidr           string
+	VPCID             pulumi.StringOutput
+	VPCCIDR           string
 	PublicSubnetIDs   pulumi.StringArrayOutput
 	PrivateSubnetIDs  pulumi.StringArrayOutput
 	IsolatedSubnetIDs pulumi.StringArrayOutput
@@ -61,7 +66,7 @@ func SubnetMasks(vpcBits int) (public, private, isolated int) {
 
 // New creates the network.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Network, error) {
-	n := &Network{VpcCidr: args.Config.Network.CIDR.String()}
+	n := &Network{VPCCIDR: args.Config.Network.CIDR.String()}
 	if err := ctx.RegisterComponentResource("trading:network:Network", name, n, opts...); err != nil {
 		return nil, fmt.Errorf("register network component: %w", err)
 	}
@@ -82,7 +87,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	auto := ec2x.SubnetAllocationStrategyAuto
 	vpc, err := ec2x.NewVpc(ctx, "vpc", &ec2x.VpcArgs{
-		CidrBlock:             pulumi.StringRef(n.VpcCidr),
+		CidrBlock:             pulumi.StringRef(n.VPCCIDR),
 		AvailabilityZoneNames: cfg.AvailabilityZones,
 		EnableDnsHostnames:    pulumi.Bool(true),
 		EnableDnsSupport:      pulumi.Bool(true),
@@ -94,14 +99,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			{Type: ec2x.SubnetTypeIsolated, Name: pulumi.StringRef("isolated"), CidrMask: pulumi.IntRef(iso)},
 		},
 		Tags: pulumi.StringMap{"Name": pulumi.String(args.Names.Name(naming.VPC))},
-		// awsx is a remote component: the SDK sends it only explicitly given
-		// providers, not the ones inherited from the parent, so the
-		// component's own options (the tagged aws provider) go along.
-	}, append([]pulumi.ResourceOption{parent}, opts...)...)
+	}, parent, pulumi.Providers(args.Providers...))
 	if err != nil {
 		return nil, fmt.Errorf("create vpc: %w", err)
 	}
-	n.VpcID = vpc.VpcId
+	n.VPCID = vpc.VpcId
 	n.PublicSubnetIDs = vpc.PublicSubnetIds
 	n.PrivateSubnetIDs = vpc.PrivateSubnetIds
 	n.IsolatedSubnetIDs = vpc.IsolatedSubnetIds
@@ -144,7 +146,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := n.flowLogs(ctx, args, vpc.VpcId, parent); err != nil {
 		return nil, err
 	}
-	if err := n.gatewayEndpoints(ctx, vpc.VpcId, parent); err != nil {
+	if err := n.gatewayEndpoints(ctx, vpc.VpcId, routeTableIDs(vpc), parent); err != nil {
 		return nil, err
 	}
 	if err := n.interfaceEndpoints(ctx, args, vpc.VpcId, parent); err != nil {
@@ -152,7 +154,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
-		"vpcId": n.VpcID, "publicSubnetIds": n.PublicSubnetIDs,
+		"vpcId": n.VPCID, "publicSubnetIds": n.PublicSubnetIDs,
 		"privateSubnetIds": n.PrivateSubnetIDs, "isolatedSubnetIds": n.IsolatedSubnetIDs,
 		"albSecurityGroupId": n.ALBSecurityGroupID, "tasksSecurityGroupId": n.TasksSecurityGroupID,
 		"dbSecurityGroupId": n.DBSecurityGroupID,
@@ -209,16 +211,30 @@ func (n *Network) flowLogs(ctx *pulumi.Context, args Args, vpcID pulumi.StringOu
 	return nil
 }
 
+// routeTableIDs are the IDs of the route tables the awsx VPC created, one
+// per subnet (awsx ec2.Vpc output routeTables; pulumi-awsx awsx/ec2/vpc.ts
+// creates a RouteTable for every subnet), so the gateway endpoints need no
+// invoke looking the VPC's tables up. The VPC's main route table is left
+// out: awsx associates every subnet with its own table.
+func routeTableIDs(vpc *ec2x.Vpc) pulumi.StringArrayOutput {
+	return vpc.RouteTables.ApplyT(func(tables []*ec2.RouteTable) pulumi.StringArrayOutput {
+		ids := make(pulumi.StringArray, 0, len(tables))
+		for _, t := range tables {
+			ids = append(ids, t.ID().ToStringOutput())
+		}
+		return ids.ToStringArrayOutput()
+	}).(pulumi.StringArrayOutput)
+}
+
 // gatewayEndpoints keeps S3 and DynamoDB traffic off the NAT gateways and
-// the internet, on every route table of the VPC.
-func (n *Network) gatewayEndpoints(ctx *pulumi.Context, vpcID pulumi.StringOutput, parent pulumi.ResourceOrInvokeOption) error {
-	tables := ec2.GetRouteTablesOutput(ctx, ec2.GetRouteTablesOutputArgs{VpcId: vpcID}, parent)
+// the internet, on every route table of the VPC's subnets.
+func (n *Network) gatewayEndpoints(ctx *pulumi.Context, vpcID pulumi.StringOutput, routeTables pulumi.StringArrayOutput, parent pulumi.ResourceOption) error {
 	for _, svc := range []string{"s3", "dynamodb"} {
 		ep, err := ec2.NewVpcEndpoint(ctx, "endpoint-"+svc, &ec2.VpcEndpointArgs{
 			VpcId:           vpcID,
 			ServiceName:     pulumi.String("com.amazonaws." + config.Region + "." + svc),
 			VpcEndpointType: pulumi.String("Gateway"),
-			RouteTableIds:   tables.Ids(),
+			RouteTableIds:   routeTables,
 		}, parent)
 		if err != nil {
 			return fmt.Errorf("create %s gateway endpoint: %w", svc, err)

@@ -7,7 +7,6 @@ package params
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
@@ -86,14 +85,4 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register params outputs: %w", err)
 	}
 	return s, nil
-}
-
-// Paths returns the entries' paths in order, for reports.
-func (s *Store) Paths() []string {
-	out := make([]string, 0, len(s.Names))
-	for p := range s.Names {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
 }

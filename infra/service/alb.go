@@ -69,7 +69,7 @@ func (b *builder) loadBalancer() error {
 	if err != nil {
 		return fmt.Errorf("create load balancer: %w", err)
 	}
-	b.s.AlbArn, b.s.AlbArnSuffix, b.s.AlbDNSName, b.s.AlbZoneID = alb.Arn, alb.ArnSuffix, alb.DnsName, alb.ZoneId
+	b.s.ALBArn, b.s.ALBArnSuffix, b.s.ALBDNSName, b.s.ALBZoneID = alb.Arn, alb.ArnSuffix, alb.DnsName, alb.ZoneId
 
 	var slowStart pulumi.IntPtrInput
 	if cfg.SlowStart > 0 {
@@ -84,7 +84,7 @@ func (b *builder) loadBalancer() error {
 		Protocol:        pulumi.String("HTTP"),
 		ProtocolVersion: pulumi.String("HTTP1"),
 		Port:            pulumi.Int(cfg.AppPort),
-		VpcId:           b.args.VpcID,
+		VpcId:           b.args.VPCID,
 		// Matches the container's 30 s stopTimeout: in-flight requests
 		// finish before ECS signals the task.
 		DeregistrationDelay: pulumi.Int(cfg.DeregistrationDelay),
@@ -167,7 +167,7 @@ func (b *builder) selfSignedCertificate() error {
 	if err != nil {
 		return fmt.Errorf("create private key: %w", err)
 	}
-	dnsNames := pulumi.StringArray{b.s.AlbDNSName}
+	dnsNames := pulumi.StringArray{b.s.ALBDNSName}
 	if b.cfg.DomainName != "" {
 		dnsNames = append(dnsNames, pulumi.String(b.cfg.DomainName))
 	}
@@ -202,7 +202,7 @@ func (b *builder) selfSignedCertificate() error {
 // redirects to HTTPS with a 301.
 func (b *builder) listeners() error {
 	https, err := lb.NewListener(b.ctx, "https", &lb.ListenerArgs{
-		LoadBalancerArn: b.s.AlbArn,
+		LoadBalancerArn: b.s.ALBArn,
 		Port:            pulumi.Int(443),
 		Protocol:        pulumi.String("HTTPS"),
 		SslPolicy:       pulumi.String(b.cfg.SSLPolicy),
@@ -217,7 +217,7 @@ func (b *builder) listeners() error {
 	b.httpsListener = https
 	b.s.HTTPSListenerArn = https.Arn
 	if _, err := lb.NewListener(b.ctx, "http", &lb.ListenerArgs{
-		LoadBalancerArn: b.s.AlbArn,
+		LoadBalancerArn: b.s.ALBArn,
 		Port:            pulumi.Int(80),
 		Protocol:        pulumi.String("HTTP"),
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{

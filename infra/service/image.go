@@ -100,7 +100,7 @@ func (b *builder) image() error {
 		Context:       pulumi.String(BuildContext),
 		Dockerfile:    pulumi.String(Dockerfile),
 		Platform:      pulumi.String(Platform(b.cfg.CPUArchitecture)),
-	}, append([]pulumi.ResourceOption{b.parent}, b.opts...)...)
+	}, b.parent, pulumi.Providers(b.args.Providers...))
 	if err != nil {
 		return fmt.Errorf("build and push the app image: %w", err)
 	}

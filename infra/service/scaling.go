@@ -22,7 +22,7 @@ func (b *builder) autoscaling() error {
 	if err != nil {
 		return fmt.Errorf("create scalable target: %w", err)
 	}
-	label := pulumi.Sprintf("%s/%s", b.s.AlbArnSuffix, b.s.TargetGroupArnSuffix)
+	label := pulumi.Sprintf("%s/%s", b.s.ALBArnSuffix, b.s.TargetGroupArnSuffix)
 	for _, p := range []struct {
 		name   string
 		metric string

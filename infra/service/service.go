@@ -44,7 +44,7 @@ type Args struct {
 	Config    *config.Config
 	AccountID string
 
-	VpcID                pulumi.StringInput
+	VPCID                pulumi.StringInput
 	PublicSubnetIDs      pulumi.StringArrayInput
 	PrivateSubnetIDs     pulumi.StringArrayInput
 	ALBSecurityGroupID   pulumi.StringInput
@@ -78,16 +78,21 @@ type Args struct {
 	ParameterArns map[string]pulumi.StringOutput
 	// HostedZoneID validates the certificate when certificateMode is dns.
 	HostedZoneID pulumi.StringInput
+	// Providers go to the awsx image build, a remote component, which
+	// inherits no provider from its parent (only explicitly given
+	// providers reach it); it gets them and nothing else of the
+	// component's options.
+	Providers []pulumi.ProviderResource
 }
 
 // Service is the component and what monitoring, DNS and the runbooks need.
 type Service struct {
 	pulumi.ResourceState
 
-	AlbArn               pulumi.StringOutput
-	AlbArnSuffix         pulumi.StringOutput
-	AlbDNSName           pulumi.StringOutput
-	AlbZoneID            pulumi.StringOutput
+	ALBArn               pulumi.StringOutput
+	ALBArnSuffix         pulumi.StringOutput
+	ALBDNSName           pulumi.StringOutput
+	ALBZoneID            pulumi.StringOutput
 	HTTPSListenerArn     pulumi.StringOutput
 	TargetGroupArn       pulumi.StringOutput
 	TargetGroupArnSuffix pulumi.StringOutput
@@ -112,14 +117,10 @@ type Service struct {
 	HealthCheckPath string
 	DesiredCount    int
 	// HealthCheckIntervalSeconds x UnhealthyThreshold is how long the ALB
-	// keeps routing to a dead task; the resilience report uses them.
+	// keeps routing to a dead task (component outputs; the resilience
+	// report reads the recorded target group instead).
 	HealthCheckIntervalSeconds int
 	UnhealthyThreshold         int
-}
-
-// DetectionSeconds is how long the ALB keeps routing to a failed target.
-func (s *Service) DetectionSeconds() int {
-	return s.HealthCheckIntervalSeconds * s.UnhealthyThreshold
 }
 
 // EventBusArn is the ARN of the stack's EventBridge bus, which naming fixes,
@@ -156,7 +157,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:service:Service", name, s, opts...); err != nil {
 		return nil, fmt.Errorf("register service component: %w", err)
 	}
-	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s), opts: opts}
+	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s)}
 	steps := []struct {
 		what string
 		fn   func() error
@@ -178,7 +179,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
-		"albArn": s.AlbArn, "albArnSuffix": s.AlbArnSuffix, "albDnsName": s.AlbDNSName, "albZoneId": s.AlbZoneID,
+		"albArn": s.ALBArn, "albArnSuffix": s.ALBArnSuffix, "albDnsName": s.ALBDNSName, "albZoneId": s.ALBZoneID,
 		"targetGroupArn": s.TargetGroupArn, "targetGroupArnSuffix": s.TargetGroupArnSuffix,
 		"clusterName": s.ClusterName, "clusterArn": s.ClusterArn, "serviceName": s.ServiceName, "serviceArn": s.ServiceArn,
 		"taskFamily": pulumi.String(s.TaskFamily), "logGroupName": pulumi.String(s.LogGroupName),
@@ -198,9 +199,6 @@ type builder struct {
 	cfg    config.Service
 	s      *Service
 	parent pulumi.ResourceOption
-	// opts are the component's own options; remote components (awsx)
-	// need them passed explicitly to receive the tagged provider.
-	opts []pulumi.ResourceOption
 
 	logGroupArn   pulumi.StringOutput
 	logGroupRes   pulumi.Resource

@@ -84,7 +84,7 @@ func (b *builder) waf() error {
 		return fmt.Errorf("create web ACL: %w", err)
 	}
 	if _, err := wafv2.NewWebAclAssociation(b.ctx, "alb", &wafv2.WebAclAssociationArgs{
-		ResourceArn: b.s.AlbArn, WebAclArn: acl.Arn,
+		ResourceArn: b.s.ALBArn, WebAclArn: acl.Arn,
 	}, b.parent); err != nil {
 		return fmt.Errorf("associate web ACL with the ALB: %w", err)
 	}

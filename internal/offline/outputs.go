@@ -59,8 +59,6 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 	case "random:index/randomId:RandomId":
 		set("hex", "a1b2c3d4")
 		set("b64Url", "obLD1A")
-	case "random:index/randomPassword:RandomPassword":
-		out["result"] = resource.MakeSecret(resource.NewStringProperty("mock-password-not-real"))
 	case "aws:kms/key:Key":
 		set("keyId", id)
 	case "aws:s3/bucketV2:BucketV2":
@@ -146,8 +144,6 @@ func arnFor(typ, name, id string, inputs resource.PropertyMap) (string, bool) {
 	// (IAM User Guide, "IAM identifiers", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html).
 	case "aws:iam/role:Role":
 		return fmt.Sprintf("arn:aws:iam::%s:role/%s", AccountID, name), true
-	case "aws:iam/policy:Policy":
-		return fmt.Sprintf("arn:aws:iam::%s:policy/%s", AccountID, name), true
 	// S3 bucket ARNs have neither Region nor account: arn:aws:s3:::bucket
 	// (IAM User Guide, "Identify AWS resources with ARNs", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
 	case "aws:s3/bucketV2:BucketV2":
@@ -159,7 +155,7 @@ func arnFor(typ, name, id string, inputs resource.PropertyMap) (string, bool) {
 	case "aws:kms/alias:Alias":
 		return reg("kms", name), true
 	// RDS: arn:aws:rds:<region>:<account>:<resourcetype>:<name>, with
-	// resource types cluster, db, subgrp, cluster-pg and pg (Aurora User
+	// resource types cluster, db, subgrp and cluster-pg (Aurora User
 	// Guide, "Constructing an ARN for Amazon RDS",
 	// https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Tagging.ARN.Constructing.html).
 	case "aws:rds/cluster:Cluster":
@@ -170,8 +166,6 @@ func arnFor(typ, name, id string, inputs resource.PropertyMap) (string, bool) {
 		return reg("rds", "subgrp:"+name), true
 	case "aws:rds/clusterParameterGroup:ClusterParameterGroup":
 		return reg("rds", "cluster-pg:"+name), true
-	case "aws:rds/parameterGroup:ParameterGroup":
-		return reg("rds", "pg:"+name), true
 	// CloudWatch alarm ARN: arn:aws:cloudwatch:Region:account-id:alarm:alarm-name
 	// (CloudWatch API Reference, TagResource ResourceARN).
 	case "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm":
@@ -321,21 +315,12 @@ func physicalName(logical string, inputs resource.PropertyMap) string {
 	return logical
 }
 
-// Invoke answers the data-source calls the program makes.
-func Invoke(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
+// Answer answers the data-source calls the program makes.
+func Answer(token string, args resource.PropertyMap) (resource.PropertyMap, error) {
 	switch token {
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"accountId": AccountID, "arn": "arn:aws:iam::" + AccountID + ":user/ci", "userId": "AIDAMOCK", "id": AccountID,
-		}), nil
-	case "aws:index/getRegion:getRegion":
-		return resource.NewPropertyMapFromMap(map[string]any{"name": Region, "id": Region}), nil
-	case "aws:index/getPartition:getPartition":
-		return resource.NewPropertyMapFromMap(map[string]any{"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}), nil
-	case "aws:ec2/getRouteTables:getRouteTables":
-		return resource.NewPropertyMapFromMap(map[string]any{
-			"ids": []any{"rtb-public", "rtb-private-a", "rtb-private-b", "rtb-private-c", "rtb-isolated-a", "rtb-isolated-b", "rtb-isolated-c"},
-			"id":  Region,
 		}), nil
 	}
 	return nil, fmt.Errorf("offline: no mock for invoke %s; add one in internal/offline/outputs.go", token)

@@ -69,6 +69,16 @@ type Recording struct {
 	Resources []*Resource
 	// Preview is true for a first-preview recording (RunPreview).
 	Preview bool
+	// Invokes are the data-source calls the program made, in call order.
+	Invokes []Invoke
+}
+
+// Invoke is one data-source call: its token and the provider reference
+// ("<urn>::<id>") it went through, empty when the engine would pick the
+// package's default provider.
+type Invoke struct {
+	Token    string
+	Provider string
 }
 
 // Run loads the stack's config from dir (Pulumi.yaml and
@@ -226,6 +236,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource.PropertyMap, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if args.RegisterRPC == nil && args.ReadRPC != nil {
+		// A stand-in for the engine's getResource of a reference
+		// (refs.go): not a resource the program registers.
+		return "", args.ID, args.Inputs, nil
+	}
 	rpc := args.RegisterRPC
 	parent := ""
 	if rpc != nil {
@@ -275,6 +290,9 @@ func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource
 			id = mockID(args.TypeToken, urn, args.Inputs)
 		}
 		outputs = Outputs(args.TypeToken, args.Name, id, args.Inputs)
+		if args.TypeToken == "awsx:ec2:Vpc" {
+			outputs["routeTables"] = resource.NewArrayProperty(vpcRouteTables(resource.URN(urn)))
+		}
 	}
 	res := &Resource{
 		Type: args.TypeToken, Name: args.Name, URN: urn, ParentURN: parent, Custom: args.Custom, ID: id, Provider: args.Provider,
@@ -340,7 +358,10 @@ func aliasURN(stack, typ, name, parent string, a *pulumirpc.Alias) string {
 }
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return Invoke(args.Token, args.Args)
+	m.mu.Lock()
+	m.rec.Invokes = append(m.rec.Invokes, Invoke{Token: args.Token, Provider: args.Provider})
+	m.mu.Unlock()
+	return Answer(args.Token, args.Args)
 }
 
 // unknownPaths lists the dotted paths below v that hold an unknown

@@ -1,0 +1,79 @@
+package infra
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx"
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/config"
+)
+
+// Providers are the stack's explicit providers, one per package the
+// program uses. The stack files set pulumi:disable-default-providers ["*"],
+// so the engine refuses any resource or invoke that would fall back to a
+// default provider (pulumi/pulumi#8829, "Allow disabling default
+// providers"); tests/providers_test.go holds the recording to the same rule.
+type Providers struct {
+	// AWS carries the region, the default tags and allowedAccountIds.
+	AWS *aws.Provider
+	// All is every provider, for pulumi.Providers on each component (its
+	// children inherit them) and for the awsx children, which as remote
+	// components inherit nothing from their parent.
+	All []pulumi.ProviderResource
+}
+
+// newProviders creates the providers from config.
+func newProviders(ctx *pulumi.Context, cfg *config.Config) (*Providers, error) {
+	p := &Providers{}
+	var err error
+	p.AWS, err = aws.NewProvider(ctx, "aws", awsProviderArgs(cfg, cfg.Region))
+	if err != nil {
+		return nil, fmt.Errorf("create aws provider: %w", err)
+	}
+	rnd, err := random.NewProvider(ctx, "random", &random.ProviderArgs{})
+	if err != nil {
+		return nil, fmt.Errorf("create random provider: %w", err)
+	}
+	cert, err := tls.NewProvider(ctx, "tls", &tls.ProviderArgs{})
+	if err != nil {
+		return nil, fmt.Errorf("create tls provider: %w", err)
+	}
+	x, err := awsx.NewProvider(ctx, "awsx", &awsx.ProviderArgs{})
+	if err != nil {
+		return nil, fmt.Errorf("create awsx provider: %w", err)
+	}
+	p.All = []pulumi.ProviderResource{p.AWS, rnd, cert, x}
+	return p, nil
+}
+
+// awsProviderArgs are an aws provider's settings in region: the default
+// tags and, when config names them, the only accounts it may act in (the
+// provider fails to configure for credentials of any other account).
+func awsProviderArgs(cfg *config.Config, region string) *aws.ProviderArgs {
+	args := &aws.ProviderArgs{
+		Region:      pulumi.String(region),
+		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags)},
+	}
+	if len(cfg.AllowedAccountIDs) > 0 {
+		args.AllowedAccountIds = pulumi.ToStringArray(cfg.AllowedAccountIDs)
+	}
+	return args
+}
+
+// checkAccount refuses an account outside allowedAccountIds. The aws
+// provider refuses it first in a real preview; this check says so in the
+// program's words, and lets the mock suite see the rule.
+func checkAccount(cfg *config.Config, account string) error {
+	if len(cfg.AllowedAccountIDs) == 0 || slices.Contains(cfg.AllowedAccountIDs, account) {
+		return nil
+	}
+	return &config.Error{
+		Key: config.Project + ":allowedAccountIds", Value: fmt.Sprint(cfg.AllowedAccountIDs),
+		Rule: fmt.Sprintf("does not include %s, the account of the current credentials: nothing is deployed outside the stack's accounts", account),
+	}
+}
