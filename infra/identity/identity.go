@@ -122,7 +122,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		clients = append(clients, client{key: "desk-" + d, trader: TraderID(d)})
 	}
 	clients = append(clients, client{key: CanaryClient, trader: "PROBE-CANARY"}, client{key: SmokeClient, trader: "PROBE-SMOKE"})
-	var ids []any
+	var ids pulumi.StringArray
 	var traders []string
 	for _, c := range clients {
 		cl, err := cognito.NewUserPoolClient(ctx, kids.Name("client-"+c.key), &cognito.UserPoolClientArgs{
@@ -143,17 +143,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if err != nil {
 			return nil, fmt.Errorf("create app client %s: %w", c.key, err)
 		}
-		ids = append(ids, cl.ID())
+		ids = append(ids, cl.ID().ToStringOutput())
 		traders = append(traders, c.trader)
 		if c.key == CanaryClient || c.key == SmokeClient {
 			id.ProbeClientIDs[c.key] = cl.ID().ToStringOutput()
 			id.ProbeSecrets[c.key] = cl.ClientSecret
 		}
 	}
-	id.ClientIDs = pulumi.All(ids...).ApplyT(func(v []any) string { return strings.Join(strs(v), ",") }).(pulumi.StringOutput)
-	id.TraderMap = pulumi.All(ids...).ApplyT(func(v []any) string {
+	// The client ids as one typed array: no positional assertions.
+	idList := ids.ToStringArrayOutput()
+	id.ClientIDs = idList.ApplyT(func(v []string) string { return strings.Join(v, ",") }).(pulumi.StringOutput)
+	id.TraderMap = idList.ApplyT(func(v []string) string {
 		pairs := make([]string, len(v))
-		for i, s := range strs(v) {
+		for i, s := range v {
 			pairs[i] = s + "=" + traders[i]
 		}
 		sort.Strings(pairs)
@@ -168,12 +170,4 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register identity outputs: %w", err)
 	}
 	return id, nil
-}
-
-func strs(v []any) []string {
-	out := make([]string, len(v))
-	for i, x := range v {
-		out[i] = fmt.Sprint(x)
-	}
-	return out
 }
