@@ -20,6 +20,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/dns"
 	"github.com/trading-ha/trading-ha/infra/drills"
 	"github.com/trading-ha/trading-ha/infra/events"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/identity"
 	"github.com/trading-ha/trading-ha/infra/monitoring"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -63,6 +64,12 @@ func Deploy(ctx *pulumi.Context) error {
 	if err := checkAccount(cfg, account); err != nil {
 		return err
 	}
+
+	// The keys as identity policies name them: by alias (iamdoc.Key), so
+	// the policies that use a key are known at program time.
+	at := awsarn.In(cfg.Region, account)
+	dataKey := iamdoc.Key{Keys: at.Keys(), Alias: names.Name(naming.KMSDataAlias)}
+	telemetryKey := iamdoc.Key{Keys: at.Keys(), Alias: names.Name(naming.KMSTelemetryAlias)}
 
 	keys, err := security.New(ctx, "security", security.Args{
 		Names: names, AccountID: account, Region: cfg.Region, DeletionWindowDays: cfg.KMSDeletionWindowDays(),
@@ -172,7 +179,7 @@ func Deploy(ctx *pulumi.Context) error {
 		ALBSecurityGroupID: net.ALBSecurityGroupID, TasksSecurityGroupID: net.TasksSecurityGroupID,
 		S3PrefixListID: net.S3PrefixListID, DynamoDBPrefixListID: net.DynamoDBPrefixListID,
 		EndpointSecurityGroupID: endpointGroup(cfg, net),
-		DataKeyArn:              keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
+		DataKeyArn:              keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, DataKey: dataKey,
 		LogsBucket: buckets.LogsBucket, ALBLogsPrefix: storage.ALBLogsPrefix, LogsBucketPolicy: buckets.LogsPolicy,
 		DataBucketArn: buckets.DataArn, SessionsTableArn: table.Arn,
 		DBSecretArn: db.SecretArn, DBClusterResourceID: db.ResourceID,
@@ -203,15 +210,15 @@ func Deploy(ctx *pulumi.Context) error {
 		return pulumi.String(awsarn.In(cfg.Region, account).StateMachine(names.Name(k)))
 	}
 	watch, err := monitoring.New(ctx, "monitoring", monitoring.Args{
-		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
-		LogsBucket: buckets.LogsBucket, LogsBucketArn: buckets.LogsArn,
+		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn, TelemetryKey: telemetryKey,
+		LogsBucket: buckets.LogsBucket, LogsBucketArn: at.Bucket(buckets.LogsBucketName),
 		ArtifactsPrefix: storage.CanaryPrefix, CodePrefix: storage.CanaryCodePrefix,
 		Endpoint: monitoring.Endpoint{TargetURL: zone.TargetURL, TLSInsecure: zone.TLSInsecure, HealthCheckID: zone.HealthCheckID},
 		Probe: monitoring.Probe{
 			TokenURL: who.TokenURL, ClientID: who.ProbeClientIDs[identity.CanaryClient],
-			SecretParameter:    store.Names[ProbeParameter(identity.CanaryClient, "client-secret")],
-			SecretParameterArn: store.Arns[ProbeParameter(identity.CanaryClient, "client-secret")],
-			DataKeyArn:         keys.DataKeyArn,
+			SecretParameter:         store.Names[ProbeParameter(identity.CanaryClient, "client-secret")],
+			SecretParameterResource: store.Parameters[ProbeParameter(identity.CanaryClient, "client-secret")],
+			DataKey:                 dataKey,
 		},
 		LoadBalancer: monitoring.LoadBalancer{
 			ArnSuffix:            svc.ALBArnSuffix,
@@ -268,7 +275,8 @@ func Deploy(ctx *pulumi.Context) error {
 	vault, err := backup.New(ctx, "backup", backup.Args{
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
 		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.NotifyTopicArn,
-		SchedulerDLQArn:  watch.SchedulerDLQArn,
+		SchedulerDLQArn: watch.SchedulerDLQArn, SchedulerDLQName: names.Name(naming.SchedulerDLQ),
+		TelemetryKey: telemetryKey, DataKey: dataKey,
 		AuroraClusterArn: db.Arn, TableArn: table.Arn, DataBucketArn: buckets.DataArn,
 		DataBucket: buckets.DataBucket, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
 		DBSubnetGroupName: db.SubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
@@ -286,7 +294,9 @@ func Deploy(ctx *pulumi.Context) error {
 	rb, err := runbooks.New(ctx, "runbooks", runbooks.Args{
 		Names: names, Config: cfg, AccountID: account,
 		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn, TopicArn: watch.NotifyTopicArn,
-		SchedulerDLQArn:           watch.SchedulerDLQArn,
+		SchedulerDLQArn:  watch.SchedulerDLQArn,
+		SchedulerDLQName: names.Name(naming.SchedulerDLQ),
+		TelemetryKey:     telemetryKey, DataKey: dataKey,
 		ClusterIdentifier:         pulumi.String(db.Identifier),
 		ClusterArn:                db.Arn,
 		WriterInstanceIdentifier:  pulumi.String(db.Writer()),

@@ -33,6 +33,7 @@ func TestARNHelperMatchesResources(t *testing.T) {
 		"aws:backup/vault:Vault":                  func(r *offline.Resource) string { return at.BackupVault(str(r, "name")) },
 		"aws:synthetics/canary:Canary":            func(r *offline.Resource) string { return at.Canary(str(r, "name")) },
 		"aws:cloudwatch/metricAlarm:MetricAlarm":  func(r *offline.Resource) string { return at.Alarm(str(r, "name")) },
+		"aws:ssm/parameter:Parameter":             func(r *offline.Resource) string { return at.Parameter(str(r, "name")) },
 	}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		for typ, build := range builders {

@@ -25,7 +25,7 @@ func TestTrail(t *testing.T) {
 		eq(t, tr, "includeGlobalServiceEvents", true)
 		eq(t, tr, "enableLogFileValidation", true)
 		eq(t, tr, "kmsKeyId", tel)
-		eq(t, tr, "s3BucketName", "trail-"+stack+"-a1b2c3d4")
+		eq(t, tr, "s3BucketName", "trail-"+stack+"-"+acct)
 		eq(t, tr, "cloudWatchLogsGroupArn", fmt.Sprintf("arn:aws:logs:us-east-1:%s:log-group:/trading/cloudtrail-%s:*", acct, stack))
 		eq(t, tr, "cloudWatchLogsRoleArn", fmt.Sprintf("arn:aws:iam::%s:role/role-cloudtrail-%s", acct, stack))
 		eq(t, tr, "advancedEventSelectors.0.fieldSelectors.0.equals", []string{"Management"})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/arn"
 	rb "github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 	"github.com/trading-ha/trading-ha/internal/offline"
@@ -228,7 +229,7 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		bucketArn := out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
 		dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
-		telemetry := out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		keys := arn.In(offline.Region, acct).Keys()
 		smArn := "arn:aws:states:us-east-1:" + acct + ":stateMachine:sm-svc-snapshot-" + stack
 		var doc policyDoc
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-role"), "policy", &doc)
@@ -252,7 +253,7 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 			"elasticloadbalancing:DescribeListeners":    star,
 			"s3:PutObject":                              {bucketArn + "/ecs-snapshots/*"},
 			"kms:GenerateDataKey":                       nil, // two statements: checked below
-			"kms:Decrypt":                               {telemetry},
+			"kms:Decrypt":                               {keys},
 			"sns:Publish":                               {"arn:aws:sns:us-east-1:" + acct + ":notify-" + stack},
 			"logs:CreateLogDelivery":                    star, "logs:GetLogDelivery": star, "logs:UpdateLogDelivery": star,
 			"logs:DeleteLogDelivery": star, "logs:ListLogDeliveries": star, "logs:PutResourcePolicy": star,
@@ -274,18 +275,20 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 				t.Errorf("snapshot role has unexpected action %s", a)
 			}
 		}
-		keys := []string{}
+		granted := []string{}
 		for _, s := range doc.Statement {
 			for _, a := range s.Action {
 				if a == "kms:GenerateDataKey" {
-					keys = append(keys, s.Resource...)
+					granted = append(granted, s.Resource...)
 				}
 			}
 		}
-		sort.Strings(keys)
-		if wantKeys := []string{dataKey, telemetry}; !reflect.DeepEqual(keys, wantKeys) && !reflect.DeepEqual(keys, []string{telemetry, dataKey}) {
-			t.Errorf("kms:GenerateDataKey on %v", keys)
+		sort.Strings(granted)
+		if wantKeys := []string{dataKey, keys}; !reflect.DeepEqual(granted, wantKeys) && !reflect.DeepEqual(granted, []string{keys, dataKey}) {
+			t.Errorf("kms:GenerateDataKey on %v", granted)
 		}
+		// The telemetry key (the alarm topic's) by alias.
+		keyGrantIs(t, "snapshot role", statementBySid(t, "snapshot role", doc, "EncryptNotification"), "alias/kms-telemetry-"+stack, nil)
 
 		sch := one(t, rec, "aws:scheduler/schedule:Schedule", "snapshot-schedule")
 		eq(t, sch, "name", "sched-svc-snapshot-"+stack)
@@ -337,7 +340,7 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 
 		var gotPolicy, wantPolicy policyDoc
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-role"), "policy", &gotPolicy)
-		doc, err := statemachine.Policy(sm, out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")).JSON()
+		doc, err := statemachine.Policy(sm, keyRef(t, rec, "telemetry")).JSON()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,6 +55,11 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 			[]string{"trading-ha:sessionTtl", `"3d"`, "duration"}},
 		{"feature flag", map[string]string{"trading-ha:featureFlags": `["Bad Flag"]`},
 			[]string{"trading-ha:featureFlags", `"Bad Flag"`}},
+		// A kept bucket tail is what random_id gave: 8 hex digits, no more.
+		{"bucket tail not hex", map[string]string{"trading-ha:bucketNameTail": "a1b2c3dz"},
+			[]string{"trading-ha:bucketNameTail", `"a1b2c3dz"`, "8 lowercase hex digits"}},
+		{"trail bucket tail too long", map[string]string{"trading-ha:trailBucketNameTail": "a1b2c3d4e"},
+			[]string{"trading-ha:trailBucketNameTail", `"a1b2c3d4e"`, "8 lowercase hex digits"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -126,5 +132,26 @@ func TestEveryKeyDeclared(t *testing.T) {
 				t.Errorf("Pulumi.%s.yaml sets %s, which Pulumi.yaml does not declare", s, k)
 			}
 		}
+	}
+}
+
+// TestBucketNameTailKeepsExistingBuckets: by default a bucket is named
+// <type>-<suffix>-<account ID>; bucketNameTail and trailBucketNameTail
+// give an existing stack back the names its random tails made, so its
+// buckets are not replaced (docs/deploy.md).
+func TestBucketNameTailKeepsExistingBuckets(t *testing.T) {
+	rec, err := recordWith(t, "prod", map[string]string{
+		"trading-ha:bucketNameTail": "a1b2c3d4", "trading-ha:trailBucketNameTail": "0f0e0d0c",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "bucket", "data-prod-a1b2c3d4")
+	eq(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "logs"), "bucket", "logs-prod-a1b2c3d4")
+	eq(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "trail"), "bucket", "trail-prod-0f0e0d0c")
+	var doc policyDoc
+	jsonInput(t, one(t, rec, "aws:s3/bucketPolicy:BucketPolicy", "data-policy"), "policy", &doc)
+	if got := doc.Statement[0].Resource; !slices.Equal(got, []string{"arn:aws:s3:::data-prod-a1b2c3d4", "arn:aws:s3:::data-prod-a1b2c3d4/*"}) {
+		t.Errorf("data bucket policy names %v", got)
 	}
 }

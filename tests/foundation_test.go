@@ -203,7 +203,7 @@ func TestBuckets(t *testing.T) {
 		dataKey := one(t, rec, "aws:kms/key:Key", "key-data").Outputs["arn"]
 		for _, b := range []string{"data", "logs"} {
 			bucket := one(t, rec, "aws:s3/bucketV2:BucketV2", b)
-			eq(t, bucket, "bucket", b+"-"+stack+"-a1b2c3d4")
+			eq(t, bucket, "bucket", b+"-"+stack+"-"+acct)
 			eq(t, bucket, "forceDestroy", !(b == "data" && protected(stack)))
 			if err := naming.Check(naming.DataBucket, bucket.Inputs["bucket"].(string)); err != nil {
 				t.Error(err)
@@ -257,7 +257,7 @@ func TestBuckets(t *testing.T) {
 		jsonInput(t, one(t, rec, "aws:s3/bucketPolicy:BucketPolicy", "logs-policy"), "policy", &logs)
 		alb := logs.Statement[1]
 		if alb.Principal["AWS"] != "arn:aws:iam::127311923021:root" || alb.Action[0] != "s3:PutObject" ||
-			alb.Resource[0] != "arn:aws:s3:::logs-"+stack+"-a1b2c3d4/alb/AWSLogs/"+offline.AccountID+"/*" {
+			alb.Resource[0] != "arn:aws:s3:::logs-"+stack+"-"+acct+"/alb/AWSLogs/"+offline.AccountID+"/*" {
 			t.Errorf("ALB log delivery statement %+v", alb)
 		}
 		eq(t, one(t, rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", "data-access-logs"), "targetPrefix", "s3-access/")
@@ -291,7 +291,7 @@ func TestParameters(t *testing.T) {
 			"env/suffix":          stack,
 			"sessions/table":      "sessions-" + stack,
 			"sessions/ttl":        "8h0m0s",
-			"storage/data-bucket": "data-" + stack + "-a1b2c3d4",
+			"storage/data-bucket": "data-" + stack + "-" + acct,
 		}
 		for path, value := range want {
 			p := one(t, rec, "aws:ssm/parameter:Parameter", "params-param-"+strings.ReplaceAll(path, "/", "-"))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/security"
 	"github.com/trading-ha/trading-ha/internal/iamcheck"
@@ -43,6 +44,64 @@ func strs(v any) []string {
 func glob(pattern, s string) bool {
 	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
 	return regexp.MustCompile(re).MatchString(s)
+}
+
+// keyRef is a key as identity policies name it (iamdoc.Key): the
+// account's keys in the region and the alias the recording gives the key
+// (the aws:kms/alias:Alias alias-<key>).
+func keyRef(t *testing.T, rec *offline.Recording, key string) iamdoc.Key {
+	t.Helper()
+	alias, _ := one(t, rec, "aws:kms/alias:Alias", "alias-"+key).Inputs["name"].(string)
+	if alias == "" {
+		t.Fatalf("alias-%s has no name", key)
+	}
+	return iamdoc.Key{Keys: arn.In(offline.Region, acct).Keys(), Alias: alias}
+}
+
+// aliasedKeys maps each alias name to the ARN of the key it points at
+// (the alias's targetKeyId is the key's ID).
+func aliasedKeys(rec *offline.Recording) map[string]string {
+	byID := map[string]string{}
+	for _, k := range rec.ByType("aws:kms/key:Key") {
+		byID[fmt.Sprint(k.Outputs["keyId"])] = fmt.Sprint(k.Outputs["arn"])
+	}
+	out := map[string]string{}
+	for _, a := range rec.ByType("aws:kms/alias:Alias") {
+		if arn, ok := byID[fmt.Sprint(a.Inputs["targetKeyId"])]; ok {
+			out[fmt.Sprint(a.Inputs["name"])] = arn
+		}
+	}
+	return out
+}
+
+// grantedKeys resolves a statement's Resource to the keys of the
+// recording it grants: a key ARN itself, or key/* with the
+// ForAnyValue:StringEquals kms:ResourceAliases condition (iamdoc.Key),
+// the keys those aliases point at. A key/* without the alias condition
+// reaches every key: it is returned as is, and matches no key.
+func grantedKeys(s stmt, keys map[string]bool, aliases map[string]string) []string {
+	var out []string
+	for _, r := range strs(s.Resource) {
+		if keys[r] {
+			out = append(out, r)
+			continue
+		}
+		if !strings.HasSuffix(r, ":key/*") {
+			continue
+		}
+		named := strs(s.Condition[iamdoc.ResourceAliasesOperator]["kms:ResourceAliases"])
+		if len(named) == 0 {
+			out = append(out, r)
+		}
+		for _, a := range named {
+			if k, ok := aliases[a]; ok {
+				out = append(out, k)
+			} else {
+				out = append(out, r+" (alias "+a+" names no key)")
+			}
+		}
+	}
+	return out
 }
 
 // encryptedBy maps, per key ARN, the ARNs of the resources the recording
@@ -105,6 +164,7 @@ func keyUses(t *testing.T, rec *offline.Recording) ([]keyUse, []string) {
 	for _, k := range rec.ByType("aws:kms/key:Key") {
 		keys[fmt.Sprint(k.Outputs["arn"])] = true
 	}
+	aliases := aliasedKeys(rec)
 	var uses []keyUse
 	var orphans []string
 	for _, p := range policyDocs(rec) {
@@ -116,8 +176,12 @@ func keyUses(t *testing.T, rec *offline.Recording) ([]keyUse, []string) {
 			t.Fatal(err)
 		}
 		for _, s := range doc.Statement {
-			for _, key := range strs(s.Resource) {
-				if !keys[key] || s.Effect != "Allow" {
+			if s.Effect != "Allow" {
+				continue
+			}
+			for _, key := range grantedKeys(s, keys, aliases) {
+				if !keys[key] {
+					orphans = append(orphans, p.res.Name+" "+s.Sid+" grants "+key+", no key of the stack")
 					continue
 				}
 				where := p.res.Name + " " + s.Sid
@@ -302,4 +366,36 @@ func TestDataKeyServicesAreTheRecordedOnes(t *testing.T) {
 			t.Errorf("data key delegated to %v; the recording encrypts with it through %v", got, want)
 		}
 	})
+}
+
+// keyGrantIs: s grants its actions on a key by alias (iamdoc.Key): the
+// account's keys in the region, the ForAnyValue:StringEquals
+// kms:ResourceAliases condition naming alias, and exactly the further
+// conditions extra (kms:ViaService, encryption context).
+func keyGrantIs(t *testing.T, what string, s policyStatement, alias string, extra map[string]map[string]any) {
+	t.Helper()
+	if want := []string{arn.In(offline.Region, acct).Keys()}; !slices.Equal(s.Resource, want) {
+		t.Errorf("%s %s: resource %v, want %v", what, s.Sid, s.Resource, want)
+	}
+	want := map[string]map[string]any{iamdoc.ResourceAliasesOperator: {"kms:ResourceAliases": alias}}
+	for op, kv := range extra {
+		want[op] = kv
+	}
+	got, _ := json.Marshal(s.Condition)
+	exp, _ := json.Marshal(want)
+	if string(got) != string(exp) {
+		t.Errorf("%s %s: condition %s, want %s", what, s.Sid, got, exp)
+	}
+}
+
+// statementBySid is the statement of doc with the given Sid.
+func statementBySid(t *testing.T, what string, doc policyDoc, sid string) policyStatement {
+	t.Helper()
+	for _, s := range doc.Statement {
+		if s.Sid == sid {
+			return s
+		}
+	}
+	t.Fatalf("%s has no statement %s", what, sid)
+	return policyStatement{}
 }

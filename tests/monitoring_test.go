@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/audit"
 	"io"
 	"regexp"
@@ -222,6 +223,7 @@ func TestCanaryRole(t *testing.T) {
 		}
 
 		_, bucketArn := logsBucket(t, rec)
+		keys := arn.In(offline.Region, acct).Keys()
 		p := one(t, rec, typRolePolicy, "canary-policy")
 		eq(t, p, "role", "role-canary-"+stack)
 		var doc policyDoc
@@ -252,15 +254,18 @@ func TestCanaryRole(t *testing.T) {
 			"logs:PutLogEvents":        {logs},
 			"cloudwatch:PutMetricData": {"*"},
 			"xray:PutTraceSegments":    {"*"},
-			"kms:GenerateDataKey":      {telemetryKey(t, rec)},
+			"kms:GenerateDataKey":      {keys},
 			// The telemetry key for artifacts; the data key for the client
-			// secret, only through SSM.
-			"kms:Decrypt":      {telemetryKey(t, rec), keyArn(t, rec, "key-data")},
+			// secret, only through SSM (both by alias: checked below).
+			"kms:Decrypt":      {keys, keys},
 			"ssm:GetParameter": {"arn:aws:ssm:us-east-1:123456789012:parameter/trading/" + stack + "/probes/canary/client-secret"},
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("canary permissions\n got %v\nwant %v", got, want)
 		}
+		keyGrantIs(t, "canary policy", statementBySid(t, "canary policy", doc, "EncryptArtifacts"), "alias/kms-telemetry-"+stack, nil)
+		keyGrantIs(t, "canary policy", statementBySid(t, "canary policy", doc, "DecryptClientSecret"), "alias/kms-data-"+stack,
+			map[string]map[string]any{"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}})
 	})
 }
 

@@ -12,7 +12,7 @@ import (
 
 // knownAtPreviewMin is the share of reviewed documents that must be plain
 // strings at the first preview of a new stack (issue #18).
-const knownAtPreviewMin = 0.64 // the measured figure; the issue asks 0.90 (see docs/architecture.md, what stays unknown)
+const knownAtPreviewMin = 0.79 // the measured figure (dev 38/48, prod 48/58); the issue asks 0.90 (see docs/architecture.md, what stays unknown)
 
 var (
 	previewMu    sync.Mutex

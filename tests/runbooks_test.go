@@ -147,7 +147,7 @@ func checkTasks(t *testing.T, machine string, states map[string]any) {
 // derived statements plus telemetry key, log delivery and X-Ray.
 func TestRunbookRoles(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		telemetry := out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
+		telemetry := keyRef(t, rec, "telemetry")
 		targets := expectedTargets(t, stack, rec)
 		for _, book := range rb.Runbooks() {
 			role := one(t, rec, "aws:iam/role:Role", book.Name+"-role")
@@ -359,7 +359,10 @@ func schedulePolicyIs(t *testing.T, doc policyDoc, smArn, stack string) {
 		}
 	}
 	kms := doc.Statement[2]
-	if !reflect.DeepEqual(kms.Action, []string{"kms:GenerateDataKey", "kms:Decrypt"}) || kms.Condition["StringEquals"]["kms:ViaService"] != "sqs.us-east-1.amazonaws.com" {
+	if kms.Sid != "DeadLetterEncryption" || !reflect.DeepEqual(kms.Action, []string{"kms:GenerateDataKey", "kms:Decrypt"}) {
 		t.Errorf("schedule policy KMS statement = %+v", kms)
 	}
+	// The telemetry key (it encrypts the queue) by alias, only through SQS.
+	keyGrantIs(t, "schedule policy", kms, "alias/kms-telemetry-"+stack,
+		map[string]map[string]any{"StringEquals": {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/paramtable"
 	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/internal/offline"
@@ -276,7 +277,7 @@ func TestContainerDefinition(t *testing.T) {
 
 func TestServiceIAM(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
+		keys := arn.In(offline.Region, acct).Keys()
 		logGroup := out(t, one(t, rec, "aws:cloudwatch/logGroup:LogGroup", "app-logs"), "arn")
 		repo := out(t, one(t, rec, "aws:ecr/repository:Repository", "app"), "arn")
 		secretArn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!cluster-mock-AbCdEf", acct)
@@ -297,8 +298,11 @@ func TestServiceIAM(t *testing.T) {
 			"logs:PutLogEvents":             {logGroup + ":*"},
 			"ssm:GetParameters":             paramArns,
 			"secretsmanager:GetSecretValue": {secretArn},
-			"kms:Decrypt":                   {dataKey},
+			"kms:Decrypt":                   {keys},
 		})
+		// The data key by alias, only as SSM and Secrets Manager decrypt.
+		keyGrantIs(t, "execution role", statementBySid(t, "execution role", execDoc, "DecryptConfig"), "alias/kms-data-"+stack,
+			map[string]map[string]any{"StringEquals": {"kms:ViaService": []any{"ssm.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com"}}})
 		// Every parameter the containers read is one the role may read.
 		for _, s := range append(container(t, rec).Secrets, migrateContainer(t, rec).Secrets...) {
 			if !slices.Contains(paramArns, s.ValueFrom) && !strings.HasPrefix(s.ValueFrom, secretArn) {
@@ -318,8 +322,13 @@ func TestServiceIAM(t *testing.T) {
 			// IAM database authentication as the application role, on the
 			// cluster's resource id (not its name).
 			"rds-db:connect": {"arn:aws:rds-db:us-east-1:" + acct + ":dbuser:" + out(t, one(t, rec, "aws:rds/cluster:Cluster", "aurora"), "clusterResourceId") + "/trading_app"},
-			"kms:Decrypt":    {dataKey}, "kms:GenerateDataKey": {dataKey},
+			"kms:Decrypt":    {keys}, "kms:GenerateDataKey": {keys},
 		})
+		// The data key by alias, only as DynamoDB uses it for the table.
+		keyGrantIs(t, "task role", statementBySid(t, "task role", taskDoc, "DataKeyViaDynamoDB"), "alias/kms-data-"+stack,
+			map[string]map[string]any{"StringEquals": {
+				"kms:ViaService": "dynamodb.us-east-1.amazonaws.com", "kms:EncryptionContext:aws:dynamodb:tableName": "sessions-" + stack,
+			}})
 
 		for _, role := range []string{"task", "task-execution"} {
 			r := one(t, rec, "aws:iam/role:Role", role)

@@ -10,7 +10,10 @@
 // the program.
 package arn
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // At is where ARNs are built: the partition, the region and the account.
 // The account comes from aws.GetCallerIdentity, an invoke, which runs
@@ -88,3 +91,19 @@ func (a At) Canary(name string) string { return a.regional("synthetics", "canary
 
 // Alarm: arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:${AlarmName}.
 func (a At) Alarm(name string) string { return a.regional("cloudwatch", "alarm:"+name) }
+
+// Keys: arn:${Partition}:kms:${Region}:${Account}:key/* — every KMS key of
+// the account in the region, the wildcard in the key ID position (AWS KMS
+// Developer Guide, "Specifying KMS keys in IAM policy statements": "To
+// specify multiple KMS keys in the account and Region, use wildcard
+// characters (*) in the Region or resource ID positions of the key ARN").
+// A key's own ARN holds a random key ID AWS assigns at create, unknown at
+// preview; identity policies name keys through this and the
+// kms:ResourceAliases condition instead (iamdoc.Key).
+func (a At) Keys() string { return a.regional("kms", "key/*") }
+
+// Parameter: arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash};
+// name is the full, slash-led name (/trading/<suffix>/...).
+func (a At) Parameter(name string) string {
+	return a.regional("ssm", "parameter/"+strings.TrimPrefix(name, "/"))
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
-	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	awsarn "github.com/trading-ha/trading-ha/infra/arn"
@@ -242,9 +241,12 @@ func selectors(args Args) cloudtrail.TrailAdvancedEventSelectorArray {
 // TLS only; force-destroyed unless deletionProtection is on.
 func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent pulumi.ResourceOption) (*s3.BucketV2, pulumi.Resource, error) {
 	cfg := args.Config
-	tail, err := random.NewRandomId(ctx, "trail-bucket-tail", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
+	// trail-<suffix>-<account ID>, known at program time, or an existing
+	// stack's random tail (config trailBucketNameTail; infra/storage).
+	name := args.Names.Unique(naming.TrailBucket, config.BucketTail(cfg.Storage.TrailBucketNameTail, args.AccountID))
+	doc, err := BucketPolicy(awsarn.In(args.Region, args.AccountID).Bucket(name), trailArn, args.AccountID).JSON()
 	if err != nil {
-		return nil, nil, fmt.Errorf("create trail bucket name tail: %w", err)
+		return nil, nil, fmt.Errorf("trail bucket policy: %w", err)
 	}
 	exemptions := []tags.Exemption{{Rule: "TH-BAK-1",
 		Reason: "audit log files: versioned and integrity-checked by CloudTrail digest files - no business data"}}
@@ -257,7 +259,7 @@ func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent p
 		return nil, nil, err
 	}
 	b, err := s3.NewBucketV2(ctx, "trail", &s3.BucketV2Args{
-		Bucket:       tail.Hex.ApplyT(func(h string) string { return args.Names.Unique(naming.TrailBucket, h) }).(pulumi.StringOutput),
+		Bucket:       pulumi.String(name),
 		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
 		Tags:         keep,
 	}, parent)
@@ -320,9 +322,7 @@ func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent p
 	// (infra/storage: OperationAborted).
 	policy, err := s3.NewBucketPolicy(ctx, "trail-policy", &s3.BucketPolicyArgs{
 		Bucket: b.ID(),
-		Policy: b.Arn.ApplyT(func(arn string) (string, error) {
-			return BucketPolicy(arn, trailArn, args.AccountID).JSON()
-		}).(pulumi.StringOutput),
+		Policy: pulumi.String(doc),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, ownership}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach trail bucket policy: %w", err)

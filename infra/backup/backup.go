@@ -60,8 +60,13 @@ type Args struct {
 	TelemetryKeyArn pulumi.StringInput
 	// AlarmTopicArn receives vault notifications and workflow failures.
 	AlarmTopicArn pulumi.StringInput
-	// SchedulerDLQArn receives the snapshot schedule's undeliverable invocations.
-	SchedulerDLQArn pulumi.StringInput
+	// SchedulerDLQArn receives the snapshot schedule's undeliverable
+	// invocations; SchedulerDLQName is that queue's name.
+	SchedulerDLQArn  pulumi.StringInput
+	SchedulerDLQName string
+	// TelemetryKey and DataKey are the keys as identity policies name
+	// them: by alias (iamdoc.Key).
+	TelemetryKey, DataKey iamdoc.Key
 	// AuroraClusterArn, TableArn and DataBucketArn are the protected resources.
 	AuroraClusterArn pulumi.StringInput
 	TableArn         pulumi.StringInput

@@ -32,8 +32,10 @@ func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOptio
 		LogGroupName:     args.Names.Name(naming.SnapshotLogs),
 		RoleName:         args.Names.Name(naming.SnapshotRole),
 		AccountID:        args.AccountID,
+		Region:           args.Region,
 		LogRetentionDays: args.Config.LogRetentionDays,
 		TelemetryKeyArn:  args.TelemetryKeyArn,
+		TelemetryKey:     args.TelemetryKey,
 		Definition:       definition,
 		Schedule: &statemachine.Schedule{
 			Name:        args.Names.Name(naming.SnapshotSchedule),
@@ -41,9 +43,10 @@ func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOptio
 			Description: "ECS service configuration snapshot",
 			Expression:  args.Config.Backup.SnapshotSchedule,
 			// The workflow ignores its input, which is stored in the snapshot body.
-			Input:              `{}`,
-			MaxEventAgeSeconds: 3600,
-			DeadLetterArn:      args.SchedulerDLQArn,
+			Input:               `{}`,
+			MaxEventAgeSeconds:  3600,
+			DeadLetterArn:       args.SchedulerDLQArn,
+			DeadLetterQueueName: args.SchedulerDLQName,
 		},
 	}, parent)
 	if err != nil {

@@ -115,6 +115,24 @@ type Storage struct {
 	AbortMultipartDays int
 	// LogsExpirationDays expires objects in the logs/artifacts bucket.
 	LogsExpirationDays int
+	// BucketNameTail and TrailBucketNameTail (bucketNameTail,
+	// trailBucketNameTail) keep an existing stack's bucket names: the
+	// 8-hex-digit tail the random_id resources gave them before bucket
+	// names were derived from the account. Empty (the default, every new
+	// stack): the tail is the AWS account ID. See BucketTail.
+	BucketNameTail, TrailBucketNameTail string
+}
+
+// BucketTail is the unique tail of a bucket name, <type>-<suffix>-<tail>:
+// configured, the tail an existing stack's bucket already has (S3 renames
+// nothing: a new name replaces the bucket); otherwise the account ID,
+// which makes the name globally unique per account and stack and known at
+// program time (aws.GetCallerIdentity answers during preview).
+func BucketTail(configured, account string) string {
+	if configured != "" {
+		return configured
+	}
+	return account
 }
 
 // Sessions configures the DynamoDB sessions table.
@@ -140,6 +158,13 @@ var (
 	azPattern     = regexp.MustCompile(`^us-east-1[a-f]$`)
 	flagPattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	deskPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$`)
+	// legacyTail is the tail random_id gave bucket names before they were
+	// derived from the account: ByteLength 4, hex, so 8 hex digits
+	// (random_id, which pulumi-random bridges: hex is "The generated ID
+	// presented in padded hexadecimal digits. This result will always be
+	// twice as long as the requested byte length").
+	legacyTail     = regexp.MustCompile(`^[0-9a-f]{8}$`)
+	legacyTailRule = "empty (the account ID) or the 8 lowercase hex digits that end the existing bucket's name"
 )
 
 // KillSwitchFlag is the flag parameter the service reads as its kill
@@ -211,6 +236,8 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 		NoncurrentExpirationDays: r.integer(k("noncurrentExpirationDays"), 31, 3650),
 		AbortMultipartDays:       r.integer(k("abortMultipartDays"), 1, 30),
 		LogsExpirationDays:       r.integer(k("logsExpirationDays"), 90, 3650),
+		BucketNameTail:           r.optional(k("bucketNameTail"), legacyTail, legacyTailRule),
+		TrailBucketNameTail:      r.optional(k("trailBucketNameTail"), legacyTail, legacyTailRule),
 	}
 	if c.Storage.NoncurrentExpirationDays != 0 && c.Storage.NoncurrentExpirationDays <= c.Storage.NoncurrentTransitionDays {
 		r.fail(k("noncurrentExpirationDays"), fmt.Sprint(c.Storage.NoncurrentExpirationDays),

@@ -24,11 +24,17 @@ type Args struct {
 	Names     naming.Namer
 	Config    *config.Config
 	AccountID string
-	// TelemetryKeyArn encrypts the topic and the canary artifacts.
+	// TelemetryKeyArn encrypts the topic and the canary artifacts;
+	// TelemetryKey is the same key as identity policies name it (by
+	// alias, iamdoc.Key).
 	TelemetryKeyArn pulumi.StringInput
-	// LogsBucket and LogsBucketArn hold the canary code and artifacts.
+	TelemetryKey    iamdoc.Key
+	// LogsBucket and LogsBucketArn hold the canary code and artifacts;
+	// the ARN is the one the bucket's name gives (infra/arn), known at
+	// program time (an IAM Resource element is matched at request time,
+	// so the canary's policy need not wait for the bucket).
 	LogsBucket    pulumi.StringInput
-	LogsBucketArn pulumi.StringInput
+	LogsBucketArn string
 	// ArtifactsPrefix and CodePrefix are the canary's prefixes in the logs
 	// bucket (no slashes at either end).
 	ArtifactsPrefix string
@@ -65,12 +71,12 @@ type Probe struct {
 	TokenURL pulumi.StringInput
 	ClientID pulumi.StringInput
 	// SecretParameter is the full name of the SecureString holding the
-	// client secret and SecretParameterArn its ARN (an output, so the
-	// canary's policy, and with it the canary, waits for the parameter);
-	// DataKeyArn encrypts it.
-	SecretParameter    string
-	SecretParameterArn pulumi.StringInput
-	DataKeyArn         pulumi.StringInput
+	// client secret; the canary's policy names it by the ARN its name
+	// gives (infra/arn) and waits for SecretParameterResource, so the
+	// canary does too. DataKey encrypts it (named by alias, iamdoc.Key).
+	SecretParameter         string
+	SecretParameterResource pulumi.Resource
+	DataKey                 iamdoc.Key
 }
 
 // LoadBalancer is the ALB and its target group.

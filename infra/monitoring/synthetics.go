@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/synthetics"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/monitoring/canary"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -123,16 +124,20 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("create canary role: %w", err)
 	}
-	region, account, prefix := args.Config.Region, args.AccountID, args.ArtifactsPrefix
-	doc := pulumi.All(args.LogsBucketArn, args.TelemetryKeyArn, args.Probe.DataKeyArn, args.Probe.SecretParameterArn).ApplyT(func(v []any) (string, error) {
-		bucketArn, keyArn := v[0].(string), v[1].(string)
-		d := CanaryPolicy(bucketArn, prefix, keyArn, region, account, canaryName)
-		d.Statement = append(d.Statement, ProbeSecretStatements(v[3].(string), v[2].(string), region)...)
-		return d.JSON()
-	}).(pulumi.StringOutput)
+	region, account := args.Config.Region, args.AccountID
+	d := CanaryPolicy(args.LogsBucketArn, args.ArtifactsPrefix, args.TelemetryKey, region, account, canaryName)
+	d.Statement = append(d.Statement, ProbeSecretStatements(awsarn.In(region, account).Parameter(args.Probe.SecretParameter), args.Probe.DataKey, region)...)
+	doc, err := d.JSON()
+	if err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("canary policy: %w", err)
+	}
+	var waits []pulumi.Resource
+	if args.Probe.SecretParameterResource != nil {
+		waits = append(waits, args.Probe.SecretParameterResource)
+	}
 	policy, err := iam.NewRolePolicy(ctx, "canary-policy", &iam.RolePolicyArgs{
-		Role: role.Name, Name: pulumi.String(args.Names.Name(naming.CanaryPolicy)), Policy: doc,
-	}, parent)
+		Role: role.Name, Name: pulumi.String(args.Names.Name(naming.CanaryPolicy)), Policy: pulumi.String(doc),
+	}, parent, pulumi.DependsOn(waits))
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("attach canary policy: %w", err)
 	}
@@ -141,11 +146,11 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 
 // ProbeSecretStatements let the canary read its client secret: the one
 // SecureString parameter, decrypted with the data key only through SSM.
-func ProbeSecretStatements(parameterArn, dataKeyArn, region string) []iamdoc.Statement {
+func ProbeSecretStatements(parameterArn string, dataKey iamdoc.Key, region string) []iamdoc.Statement {
 	return []iamdoc.Statement{
 		iamdoc.Allow("ReadClientSecret", []string{"ssm:GetParameter"}, []string{parameterArn}),
-		{Sid: "DecryptClientSecret", Effect: "Allow", Action: []string{"kms:Decrypt"}, Resource: []string{dataKeyArn},
-			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": "ssm." + region + ".amazonaws.com"}}},
+		dataKey.Allow("DecryptClientSecret", []string{"kms:Decrypt"},
+			map[string]map[string]any{"StringEquals": {"kms:ViaService": "ssm." + region + ".amazonaws.com"}}),
 	}
 }
 
@@ -153,7 +158,7 @@ func ProbeSecretStatements(parameterArn, dataKeyArn, region string) []iamdoc.Sta
 // permissions for canaries" (CloudWatch User Guide, the variant with a KMS
 // key for artifacts and no VPC access), narrowed to our bucket prefix, log
 // groups and key.
-func CanaryPolicy(bucketArn, artifactsPrefix, keyArn, region, account, canaryName string) iamdoc.Document {
+func CanaryPolicy(bucketArn, artifactsPrefix string, key iamdoc.Key, region, account, canaryName string) iamdoc.Document {
 	return iamdoc.New(
 		iamdoc.Allow("WriteArtifacts", []string{"s3:PutObject"}, []string{bucketArn + "/" + artifactsPrefix + "/*"}),
 		iamdoc.Allow("LocateArtifactsBucket", []string{"s3:GetBucketLocation"}, []string{bucketArn}),
@@ -172,6 +177,6 @@ func CanaryPolicy(bucketArn, artifactsPrefix, keyArn, region, account, canaryNam
 		},
 		// X-Ray's PutTraceSegments has no resource type ("*" only).
 		iamdoc.Allow("ActiveTracing", []string{"xray:PutTraceSegments"}, []string{"*"}),
-		iamdoc.Allow("EncryptArtifacts", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{keyArn}),
+		key.Allow("EncryptArtifacts", []string{"kms:GenerateDataKey", "kms:Decrypt"}, nil),
 	)
 }

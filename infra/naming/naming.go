@@ -42,8 +42,8 @@ var (
 	FlowLogRole        = Kind{Type: "role-flow-logs", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 	KMSDataAlias       = Kind{Type: "kms-data", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
 	KMSTelemetryAlias  = Kind{Type: "kms-telemetry", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
-	DataBucket         = Kind{Type: "data", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
-	LogsBucket         = Kind{Type: "logs", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
+	DataBucket         = Kind{Type: "data", MaxLen: 63, Reserve: BucketTailReserve, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
+	LogsBucket         = Kind{Type: "logs", MaxLen: 63, Reserve: BucketTailReserve, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
 	SessionsTable      = Kind{Type: "sessions", MaxLen: 255, Charset: dynamoChars, Source: srcDynamoDB}
 	SecurityGroupDB    = Kind{Type: "secgroup-db", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
 	SecurityGroupALB   = Kind{Type: "secgroup-alb", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
@@ -164,7 +164,7 @@ var (
 	// closed egress.
 	AuroraFinalSnapshot = Kind{Type: "aurora-final", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcClusterSnapshot}
 	Trail               = Kind{Type: "trail", MaxLen: 128, Charset: trailChars, Rules: trailRules, Source: srcTrail}
-	TrailBucket         = Kind{Type: "trail", MaxLen: 63, Reserve: 9, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
+	TrailBucket         = Kind{Type: "trail", MaxLen: 63, Reserve: BucketTailReserve, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}
 	TrailLogGroup       = Kind{Type: "cloudtrail", MaxLen: 512, Path: "/trading/", Charset: logGroupChars, Source: srcLogGroup}
 	TrailRole           = Kind{Type: "role-cloudtrail", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 	// TrailFilter names one metric filter per watched change:
@@ -175,6 +175,12 @@ var (
 	KMSDRAlias    = Kind{Type: "kms-backup-dr", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
 	EndpointGroup = Kind{Type: "secgroup-endpoints", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcEndpointSG}
 )
+
+// BucketTailReserve is the room a bucket name keeps for its unique tail,
+// -<tail>: the 12-digit AWS account ID (every AWS account ID is 12 digits;
+// see config's accountIDPattern) and its hyphen. A legacy 8-hex-digit tail
+// (config bucketNameTail) is shorter, so it fits too.
+const BucketTailReserve = 13
 
 // Kinds lists every named kind; MaxSuffixLen and the tests walk it.
 var Kinds = []Kind{
@@ -241,7 +247,8 @@ func (n Namer) Name(k Kind) string {
 }
 
 // Unique returns Name(k) with a unique tail for globally named resources
-// (S3 buckets): <type>-<suffix>-<tail>. The tail must fit k.Reserve.
+// (S3 buckets: <type>-<suffix>-<account ID>, or an existing stack's
+// random tail): <type>-<suffix>-<tail>. The tail must fit k.Reserve.
 func (n Namer) Unique(k Kind, tail string) string {
 	return n.Name(k) + "-" + tail
 }

@@ -40,11 +40,15 @@ type Store struct {
 	Names map[string]string
 	// Arns maps each entry's Path to its parameter ARN.
 	Arns map[string]pulumi.StringOutput
+	// Parameters maps each entry's Path to its resource, for a document
+	// that names a parameter by the ARN its name gives (infra/arn) and
+	// must still wait for it.
+	Parameters map[string]pulumi.Resource
 }
 
 // New creates one parameter per entry. Paths must be unique.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Store, error) {
-	s := &Store{Names: map[string]string{}, Arns: map[string]pulumi.StringOutput{}}
+	s := &Store{Names: map[string]string{}, Arns: map[string]pulumi.StringOutput{}, Parameters: map[string]pulumi.Resource{}}
 	if err := ctx.RegisterComponentResource("trading:params:Store", name, s, opts...); err != nil {
 		return nil, fmt.Errorf("register params component: %w", err)
 	}
@@ -79,6 +83,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 		s.Names[e.Path] = full
 		s.Arns[e.Path] = param.Arn
+		s.Parameters[e.Path] = param
 		outputs[e.Path] = pulumi.String(full)
 	}
 	if err := ctx.RegisterResourceOutputs(s, outputs); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
@@ -30,8 +31,14 @@ type Args struct {
 	DataKeyArn pulumi.StringInput
 	// TopicArn receives every runbook report.
 	TopicArn pulumi.StringInput
-	// SchedulerDLQArn receives the schedules' undeliverable invocations.
-	SchedulerDLQArn pulumi.StringInput
+	// SchedulerDLQArn receives the schedules' undeliverable invocations;
+	// SchedulerDLQName is that queue's name (the schedule roles' policies
+	// name the queue by the ARN it gives).
+	SchedulerDLQArn  pulumi.StringInput
+	SchedulerDLQName string
+	// TelemetryKey and DataKey are the keys as identity policies name
+	// them: by alias (iamdoc.Key).
+	TelemetryKey, DataKey iamdoc.Key
 
 	// ClusterIdentifier, ClusterArn and the instance identifiers are the
 	// Aurora cluster's.
@@ -138,13 +145,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Name: args.Names.Name(naming.HealthCheckSchedule), RoleName: args.Names.Name(naming.HealthCheckSchedRole),
 			Description: "trading-ha health check runbook", Expression: cfg.HealthCheckSchedule,
 			Input: ScheduleInput(args.Names.Name(naming.HealthCheckSchedule)), MaxEventAgeSeconds: 300,
-			DeadLetterArn: args.SchedulerDLQArn,
+			DeadLetterArn: args.SchedulerDLQArn, DeadLetterQueueName: args.SchedulerDLQName,
 		},
 		asl.BackupVerificationName: {
 			Name: args.Names.Name(naming.BackupVerifySchedule), RoleName: args.Names.Name(naming.BackupVerifySchedRole),
 			Description: "trading-ha backup verification runbook", Expression: cfg.BackupVerifySchedule,
 			Input: ScheduleInput(args.Names.Name(naming.BackupVerifySchedule)), MaxEventAgeSeconds: 3600,
-			DeadLetterArn: args.SchedulerDLQArn,
+			DeadLetterArn: args.SchedulerDLQArn, DeadLetterQueueName: args.SchedulerDLQName,
 		},
 	}
 	machines := map[string]*statemachine.Machine{}
@@ -155,8 +162,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			LogGroupName:     args.Names.Name(m.Logs),
 			RoleName:         args.Names.Name(m.Role),
 			AccountID:        args.AccountID,
+			Region:           args.Config.Region,
 			LogRetentionDays: args.Config.LogRetentionDays,
 			TelemetryKeyArn:  args.TelemetryKeyArn,
+			TelemetryKey:     args.TelemetryKey,
 			Definition: targets.ApplyT(func(v any) (*asl.StateMachine, error) {
 				sm, err := rb.Build(v.(asl.Targets))
 				if err != nil {

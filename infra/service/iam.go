@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
@@ -16,7 +17,7 @@ import (
 // start the task — pull our image, write our log group, read our
 // parameters and the DB secret, decrypt them — and nothing else.
 // repositoryArn is empty when the image is not in ECR.
-func ExecutionPolicy(repositoryArn, logGroupArn string, parameterArns []string, secretArn, dataKeyArn string) iamdoc.Document {
+func ExecutionPolicy(repositoryArn, logGroupArn string, parameterArns []string, secretArn string, dataKey iamdoc.Key) iamdoc.Document {
 	var stmts []iamdoc.Statement
 	if repositoryArn != "" {
 		stmts = append(stmts,
@@ -35,13 +36,10 @@ func ExecutionPolicy(repositoryArn, logGroupArn string, parameterArns []string, 
 		iamdoc.Allow("ReadDBSecret", []string{"secretsmanager:GetSecretValue"}, []string{secretArn}),
 		// Only as SSM and Secrets Manager decrypt the SecureStrings and the
 		// secret for it (the data key admits no other use by the account).
-		iamdoc.Statement{
-			Sid: "DecryptConfig", Effect: "Allow",
-			Action: []string{"kms:Decrypt"}, Resource: []string{dataKeyArn},
-			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": []string{
+		dataKey.Allow("DecryptConfig", []string{"kms:Decrypt"},
+			map[string]map[string]any{"StringEquals": {"kms:ViaService": []string{
 				"ssm." + config.Region + ".amazonaws.com", "secretsmanager." + config.Region + ".amazonaws.com",
-			}}},
-		},
+			}}}),
 	)
 	return iamdoc.New(stmts...)
 }
@@ -68,7 +66,7 @@ var ExecActions = []string{
 // (Amazon Aurora User Guide, Creating and using an IAM policy for IAM
 // database access: the resource is the cluster's DbClusterResourceId, not
 // its name).
-func TaskPolicy(tableArn, tableName, busArn, dataKeyArn, parameterRoot, region, dbUserArn string, exec bool) iamdoc.Document {
+func TaskPolicy(tableArn, tableName, busArn string, dataKey iamdoc.Key, parameterRoot, region, dbUserArn string, exec bool) iamdoc.Document {
 	var paths []string
 	for _, p := range ReadPaths {
 		paths = append(paths, parameterRoot+"/"+p, parameterRoot+"/"+p+"/*")
@@ -78,14 +76,11 @@ func TaskPolicy(tableArn, tableName, busArn, dataKeyArn, parameterRoot, region, 
 		iamdoc.Allow("PublishOrderEvents", []string{"events:PutEvents"}, []string{busArn}),
 		iamdoc.Allow("ReadFlagsAndLimits", []string{"ssm:GetParametersByPath"}, paths),
 		iamdoc.Allow("ConnectAsAppRole", []string{"rds-db:connect"}, []string{dbUserArn}),
-		{
-			Sid: "DataKeyViaDynamoDB", Effect: "Allow",
-			Action: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resource: []string{dataKeyArn},
-			Condition: map[string]map[string]any{"StringEquals": {
+		dataKey.Allow("DataKeyViaDynamoDB", []string{"kms:Decrypt", "kms:GenerateDataKey"},
+			map[string]map[string]any{"StringEquals": {
 				"kms:ViaService": "dynamodb." + region + ".amazonaws.com",
 				"kms:EncryptionContext:aws:dynamodb:tableName": tableName,
-			}},
-		},
+			}}),
 	}
 	if exec {
 		// ECS Exec: ssmmessages has no resource types; "*" is the only form.
@@ -130,17 +125,23 @@ func (b *builder) roles() error {
 	if b.hasRepository {
 		repo = b.repositoryArn
 	}
-	execPolicy := pulumi.All(repo, b.logGroupArn, b.args.DBSecretArn, b.args.DataKeyArn).ApplyT(func(v []any) (string, error) {
-		return ExecutionPolicy(v[0].(string), v[1].(string), paramArns, v[2].(string), v[3].(string)).JSON()
-	}).(pulumi.StringOutput)
+	// The data key is named by alias (iamdoc.Key); the secret ARN (RDS
+	// chooses it) and the log group and repository outputs stay inside
+	// the apply.
+	execPolicy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply3Err[string, string, string](repo, b.logGroupArn, b.args.DBSecretArn.ToStringOutput(),
+		func(repo, logGroup, secret string) (string, error) {
+			return ExecutionPolicy(repo, logGroup, paramArns, secret, b.args.DataKey).JSON()
+		}))
 	exec := b.cfg.EnableExecuteCommand
 	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
 	region := b.args.Config.Region
 	account := b.args.AccountID
-	taskPolicy := pulumi.All(b.args.SessionsTableArn, b.args.DataKeyArn, b.args.DBClusterResourceID).ApplyT(func(v []any) (string, error) {
-		return TaskPolicy(v[0].(string), b.args.Names.Name(naming.SessionsTable), b.s.EventBusArn, v[1].(string), paramRoot, region,
-			DBUserArn(region, account, v[2].(string)), exec).JSON()
-	}).(pulumi.StringOutput)
+	// The cluster's resource ID (RDS chooses it) stays inside the apply.
+	taskPolicy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err[string, string](b.args.SessionsTableArn.ToStringOutput(), b.args.DBClusterResourceID.ToStringOutput(),
+		func(tableArn, clusterResourceID string) (string, error) {
+			return TaskPolicy(tableArn, b.args.Names.Name(naming.SessionsTable), b.s.EventBusArn, b.args.DataKey, paramRoot, region,
+				DBUserArn(region, account, clusterResourceID), exec).JSON()
+		}))
 
 	for _, r := range []struct {
 		logical string

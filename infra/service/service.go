@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/paramtable"
 )
@@ -57,6 +58,9 @@ type Args struct {
 
 	DataKeyArn      pulumi.StringInput
 	TelemetryKeyArn pulumi.StringInput
+	// DataKey is the data key as the task roles' policies name it: by
+	// alias (iamdoc.Key).
+	DataKey iamdoc.Key
 
 	// LogsBucket receives ALB access logs under ALBLogsPrefix.
 	LogsBucket    pulumi.StringInput

@@ -15,7 +15,6 @@ package statemachine
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -23,6 +22,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sfn"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 )
@@ -33,13 +33,18 @@ type Spec struct {
 	// Name, LogGroupName and RoleName are the physical names of the state
 	// machine, its log group and its role.
 	Name, LogGroupName, RoleName string
-	// AccountID scopes the trust policies (aws:SourceAccount).
-	AccountID string
+	// AccountID scopes the trust policies (aws:SourceAccount); with
+	// Region it gives the machine's ARN from its name (infra/arn), which
+	// the schedule role's policy names.
+	AccountID, Region string
 	// LogRetentionDays is the log group's retention.
 	LogRetentionDays int
 	// TelemetryKeyArn encrypts the log group; the role may also use it to
 	// publish to the encrypted alarm topic.
 	TelemetryKeyArn pulumi.StringInput
+	// TelemetryKey is the same key as the role policies name it: by alias
+	// (iamdoc.Key), known at program time.
+	TelemetryKey iamdoc.Key
 	// Definition resolves to the *asl.StateMachine once the outputs it
 	// embeds are known; New validates it (asl.StateMachine.Validate) before
 	// it deploys.
@@ -65,6 +70,11 @@ type Schedule struct {
 	// Configuring a dead-letter queue: the execution role needs
 	// sqs:SendMessage on the queue).
 	DeadLetterArn pulumi.StringInput
+	// DeadLetterQueueName is that queue's name: the role's policy names
+	// the queue by the ARN its name gives (infra/arn), known at program
+	// time; the schedule's target keeps DeadLetterArn, so the schedule
+	// waits for the queue.
+	DeadLetterQueueName string
 }
 
 // Machine is what New created.
@@ -88,7 +98,7 @@ var XRayActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", 
 // Policy is a state machine role's inline policy: one statement per
 // permission the definition derives (asl.StateMachine.Permissions), the
 // telemetry key for the encrypted alarm topic, log delivery and X-Ray.
-func Policy(sm *asl.StateMachine, telemetryKeyArn string) iamdoc.Document {
+func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key) iamdoc.Document {
 	var stmts []iamdoc.Statement
 	for i, p := range sm.Permissions() {
 		s := iamdoc.Allow(fmt.Sprintf("Runbook%d", i), p.Actions, p.Resources)
@@ -97,7 +107,7 @@ func Policy(sm *asl.StateMachine, telemetryKeyArn string) iamdoc.Document {
 	}
 	return iamdoc.New(append(stmts,
 		// The alarm topic is encrypted with the telemetry key; publishers need it.
-		iamdoc.Allow("EncryptNotification", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{telemetryKeyArn}),
+		telemetryKey.Allow("EncryptNotification", []string{"kms:GenerateDataKey", "kms:Decrypt"}, nil),
 		// CloudWatch Logs vended-log delivery actions support no resource-level permissions: "*" only.
 		iamdoc.Allow("LogDelivery", LogDeliveryActions, []string{"*"}),
 		// X-Ray segment and sampling actions support no resource-level permissions: "*" only.
@@ -121,8 +131,8 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 	definition := built.ApplyT(func(v any) (string, error) {
 		return v.(*asl.StateMachine).JSON()
 	}).(pulumi.StringOutput)
-	policy := pulumi.All(built, spec.TelemetryKeyArn).ApplyT(func(v []any) (string, error) {
-		return Policy(v[0].(*asl.StateMachine), v[1].(string)).JSON()
+	policy := built.ApplyT(func(v any) (string, error) {
+		return Policy(v.(*asl.StateMachine), spec.TelemetryKey).JSON()
 	}).(pulumi.StringOutput)
 
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
@@ -163,7 +173,7 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 		return nil, fmt.Errorf("create %s state machine: %w", name, err)
 	}
 	if spec.Schedule != nil {
-		if err := schedule(ctx, name, spec.AccountID, spec.TelemetryKeyArn, *spec.Schedule, sm, parent); err != nil {
+		if err := schedule(ctx, name, spec, sm, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -173,11 +183,12 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 // schedule runs sm on an EventBridge Scheduler schedule through a role
 // allowed to start exactly that machine and to dead-letter into the
 // schedule's DLQ (encrypted with the telemetry key).
-func schedule(ctx *pulumi.Context, name, accountID string, telemetryKeyArn pulumi.StringInput, s Schedule, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
-	if s.DeadLetterArn == nil {
-		return fmt.Errorf("%s schedule: a dead-letter queue is required (Schedule.DeadLetterArn)", name)
+func schedule(ctx *pulumi.Context, name string, spec Spec, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
+	s := *spec.Schedule
+	if s.DeadLetterArn == nil || s.DeadLetterQueueName == "" {
+		return fmt.Errorf("%s schedule: a dead-letter queue is required (Schedule.DeadLetterArn and DeadLetterQueueName)", name)
 	}
-	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", accountID).JSON()
+	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", spec.AccountID).JSON()
 	if err != nil {
 		return fmt.Errorf("%s schedule trust policy: %w", name, err)
 	}
@@ -188,16 +199,11 @@ func schedule(ctx *pulumi.Context, name, accountID string, telemetryKeyArn pulum
 	if err != nil {
 		return fmt.Errorf("create %s schedule role: %w", name, err)
 	}
-	policy := pulumi.All(sm.Arn, s.DeadLetterArn, telemetryKeyArn).ApplyT(func(v []any) (string, error) {
-		return iamdoc.New(
-			iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{v[0].(string)}),
-			iamdoc.Allow("DeadLetter", []string{"sqs:SendMessage"}, []string{v[1].(string)}),
-			iamdoc.Statement{Sid: "DeadLetterEncryption", Effect: "Allow",
-				Action: []string{"kms:GenerateDataKey", "kms:Decrypt"}, Resource: []string{v[2].(string)},
-				Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": "sqs." + regionOf(v[2].(string)) + ".amazonaws.com"}}},
-		).JSON()
-	}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, name+"-schedule-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
+	policy, err := SchedulePolicy(awsarn.In(spec.Region, spec.AccountID), spec.Name, s.DeadLetterQueueName, spec.TelemetryKey).JSON()
+	if err != nil {
+		return fmt.Errorf("%s schedule role policy: %w", name, err)
+	}
+	if _, err := iam.NewRolePolicy(ctx, name+"-schedule-role", &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(policy)}, parent); err != nil {
 		return fmt.Errorf("attach %s schedule role policy: %w", name, err)
 	}
 	if _, err := scheduler.NewSchedule(ctx, name+"-schedule", &scheduler.ScheduleArgs{
@@ -218,11 +224,16 @@ func schedule(ctx *pulumi.Context, name, accountID string, telemetryKeyArn pulum
 	return nil
 }
 
-// regionOf is the region field of an ARN.
-func regionOf(arn string) string {
-	parts := strings.SplitN(arn, ":", 5)
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[3]
+// SchedulePolicy is a schedule role's policy: start exactly the machine
+// named stateMachine, dead-letter into the queue named deadLetterQueue,
+// and use the telemetry key that encrypts that queue only through SQS.
+// Every ARN comes from a name (infra/arn), so the document is known at
+// program time.
+func SchedulePolicy(at awsarn.At, stateMachine, deadLetterQueue string, telemetryKey iamdoc.Key) iamdoc.Document {
+	return iamdoc.New(
+		iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{at.StateMachine(stateMachine)}),
+		iamdoc.Allow("DeadLetter", []string{"sqs:SendMessage"}, []string{at.Queue(deadLetterQueue)}),
+		telemetryKey.Allow("DeadLetterEncryption", []string{"kms:GenerateDataKey", "kms:Decrypt"},
+			map[string]map[string]any{"StringEquals": {"kms:ViaService": "sqs." + at.Region + ".amazonaws.com"}}),
+	)
 }

@@ -9,9 +9,9 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
-	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -79,6 +79,10 @@ type Buckets struct {
 	DataArn    pulumi.StringOutput
 	LogsBucket pulumi.StringOutput
 	LogsArn    pulumi.StringOutput
+	// DataBucketName and LogsBucketName are the physical names, known at
+	// program time: documents that only match them at request time (IAM
+	// Resource elements) use the ARNs infra/arn builds from them.
+	DataBucketName, LogsBucketName string
 	// LogsPolicy is the logs bucket's policy, which grants the ELB account
 	// and S3 log delivery their writes: a resource that enables delivery
 	// into the bucket (ALB access logs) depends on it, because ELB tests
@@ -94,12 +98,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(b)
 
-	// Bucket names are global: an 8-hex-digit tail kept in state makes them
-	// unique while keeping <type>-<suffix> at the front.
-	tail, err := random.NewRandomId(ctx, "bucket-tail", &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
-	if err != nil {
-		return nil, fmt.Errorf("create bucket name tail: %w", err)
-	}
+	// Bucket names are global: <type>-<suffix>-<account ID> is unique per
+	// account and stack and known at program time (the account comes from
+	// aws.GetCallerIdentity, which answers during preview), so the bucket
+	// policies below are plain documents at the first preview. An existing
+	// stack keeps its random tail through config bucketNameTail
+	// (docs/deploy.md): a new name would replace the bucket.
+	tail := config.BucketTail(args.Config.Storage.BucketNameTail, args.AccountID)
+	b.DataBucketName = args.Names.Unique(naming.DataBucket, tail)
+	b.LogsBucketName = args.Names.Unique(naming.LogsBucket, tail)
+	at := awsarn.In(args.Config.Region, args.AccountID)
 
 	logsExemptions, err := tags.Exempt(
 		tags.Exemption{Rule: "S3.17", Reason: "ALB access logs can only be delivered to a bucket encrypted with SSE-S3"},
@@ -110,7 +118,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	logs, logsControls, err := newBucket(ctx, bucketSpec{
-		logical: "logs", kind: naming.LogsBucket, tail: tail.Hex, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
+		logical: "logs", name: b.LogsBucketName, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
 		tags: logsExemptions, canaryArtifactsDays: CanaryArtifactsExpirationDays(args.Config.Monitoring.CanaryFailureRetentionDays),
 	}, parent)
 	if err != nil {
@@ -124,13 +132,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, err
 		}
 	}
-	data, dataControls, err := newBucket(ctx, bucketSpec{logical: "data", kind: naming.DataBucket, tail: tail.Hex, args: args, kmsKey: args.DataKeyArn,
+	data, dataControls, err := newBucket(ctx, bucketSpec{logical: "data", name: b.DataBucketName, args: args, kmsKey: args.DataKeyArn,
 		keep: args.Config.DeletionProtection, tags: dataTags}, parent)
 	if err != nil {
 		return nil, err
 	}
 
-	if _, err := policy(ctx, "data", data, nil, dataControls, parent); err != nil {
+	if _, err := policy(ctx, "data", data, at.Bucket(b.DataBucketName), nil, dataControls, parent); err != nil {
 		return nil, err
 	}
 	logDelivery := func(arn string) []iamdoc.Statement {
@@ -150,7 +158,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			},
 		}
 	}
-	logsPolicy, err := policy(ctx, "logs", logs, logDelivery, logsControls, parent)
+	logsPolicy, err := policy(ctx, "logs", logs, at.Bucket(b.LogsBucketName), logDelivery, logsControls, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +185,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 type bucketSpec struct {
 	logical           string
-	kind              naming.Kind
-	tail              pulumi.StringOutput
+	name              string // the physical name (naming.Unique)
 	args              Args
 	kmsKey            pulumi.StringInput // nil: SSE-S3
 	expireCurrentDays int                // 0: current versions never expire
@@ -198,9 +205,8 @@ type bucketSpec struct {
 // policy waits for them, and the ownership controls wait for the block.
 func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, []pulumi.Resource, error) {
 	cfg := spec.args.Config.Storage
-	name := spec.tail.ApplyT(func(t string) string { return spec.args.Names.Unique(spec.kind, t) }).(pulumi.StringOutput)
 	bucket, err := s3.NewBucketV2(ctx, spec.logical, &s3.BucketV2Args{
-		Bucket:       name,
+		Bucket:       pulumi.String(spec.name),
 		ForceDestroy: pulumi.Bool(!spec.keep),
 		Tags:         spec.tags,
 	}, parent)
@@ -286,18 +292,21 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 }
 
 // policy attaches the bucket policy: TLS only, plus any extra statements.
-// It waits for the bucket's controls (see newBucket).
-func policy(ctx *pulumi.Context, logical string, bucket *s3.BucketV2,
+// arn is the bucket's, from its name (infra/arn), so the document is known
+// at program time; the policy still names the bucket by its ID output, so
+// it waits for the bucket, and for the bucket's controls (see newBucket).
+func policy(ctx *pulumi.Context, logical string, bucket *s3.BucketV2, arn string,
 	extra func(arn string) []iamdoc.Statement, controls []pulumi.Resource, parent pulumi.ResourceOption) (*s3.BucketPolicy, error) {
-	doc := bucket.Arn.ApplyT(func(arn string) (string, error) {
-		stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"s3:*"}, []string{arn, arn + "/*"})}
-		if extra != nil {
-			stmts = append(stmts, extra(arn)...)
-		}
-		return iamdoc.New(stmts...).JSON()
-	}).(pulumi.StringOutput)
+	stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"s3:*"}, []string{arn, arn + "/*"})}
+	if extra != nil {
+		stmts = append(stmts, extra(arn)...)
+	}
+	doc, err := iamdoc.New(stmts...).JSON()
+	if err != nil {
+		return nil, fmt.Errorf("%s bucket policy: %w", logical, err)
+	}
 	p, err := s3.NewBucketPolicy(ctx, logical+"-policy", &s3.BucketPolicyArgs{
-		Bucket: bucket.ID(), Policy: doc,
+		Bucket: bucket.ID(), Policy: pulumi.String(doc),
 	}, parent, pulumi.DependsOn(controls))
 	if err != nil {
 		return nil, fmt.Errorf("attach %s bucket policy: %w", logical, err)
