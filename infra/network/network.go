@@ -91,10 +91,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	auto := ec2x.SubnetAllocationStrategyAuto
 	// The awsx VPC keeps the bare name "vpc", not kids.Name("vpc"): awsx
 	// names every child it creates (subnets, route tables, NAT gateways,
-	// EIPs, the internet gateway) from the VPC's name ("vpc-public-1"), and
-	// the aliases we could give the VPC do not reach those children, so a
-	// renamed VPC would replace the whole network. One network per stack
-	// is the consequence.
+	// EIPs, the internet gateway) from the VPC's name ("vpc-public-1").
+	// Those children are made by the awsx provider, not this program: we
+	// cannot give them aliases, and whether an alias on the VPC reaches
+	// them (the Go SDK's inheritedChildAlias, sdk/go/pulumi/alias.go, works
+	// only for children registered in this process) nothing here can
+	// prove, so a renamed VPC would risk replacing the whole network. One
+	// network per stack is the consequence.
 	vpc, err := ec2x.NewVpc(ctx, "vpc", &ec2x.VpcArgs{
 		CidrBlock:             pulumi.StringRef(n.VPCCIDR),
 		AvailabilityZoneNames: cfg.AvailabilityZones,
