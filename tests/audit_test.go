@@ -265,12 +265,13 @@ func TestAuditConfigRejected(t *testing.T) {
 	}
 }
 
-// oneAny returns the single resource of any type with a logical name.
+// oneAny returns the single resource of any type with a logical name or
+// key (offline.Resource.Key, as Recording.One).
 func oneAny(t *testing.T, rec *offline.Recording, name string) *offline.Resource {
 	t.Helper()
 	var found *offline.Resource
 	for _, r := range rec.Resources {
-		if r.Name == name && strings.HasPrefix(r.Type, "aws:") && !strings.HasSuffix(r.Type, ":Alias") {
+		if (r.Name == name || r.Key == name) && strings.HasPrefix(r.Type, "aws:") && !strings.HasSuffix(r.Type, ":Alias") {
 			found = r
 		}
 	}

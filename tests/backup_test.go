@@ -89,7 +89,7 @@ func TestBackupPlansAndSelections(t *testing.T) {
 		}
 		var attached []string
 		for _, a := range rec.ByType("aws:iam/rolePolicyAttachment:RolePolicyAttachment") {
-			if strings.HasPrefix(a.Name, "backup-role-") {
+			if strings.HasPrefix(a.Key, "backup-role-") {
 				attached = append(attached, a.Inputs["policyArn"].(string))
 			}
 		}

@@ -260,7 +260,7 @@ func TestDatabaseSecurityGroupRules(t *testing.T) {
 						t.Errorf("%s %s open to %v", typ, r.Name, v)
 					}
 				}
-				if r.Inputs["securityGroupId"] == dbSG && r.Name != "db-from-tasks" {
+				if r.Inputs["securityGroupId"] == dbSG && r.Key != "db-from-tasks" {
 					t.Errorf("unexpected rule %s %s on the database group", typ, r.Name)
 				}
 			}

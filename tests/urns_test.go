@@ -12,6 +12,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/dns"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/internal/offline"
@@ -181,6 +183,60 @@ func TestComponentTwiceHasNoDuplicateURN(t *testing.T) {
 		}
 		if len(tb.Aliases) != wantAliases {
 			t.Errorf("%s claims aliases %v, want %d", tb.URN, tb.Aliases, wantAliases)
+		}
+	}
+}
+
+// TestDNSTwiceHasNoDuplicateURN does the same for a component with helper
+// functions and two kinds of child (dns.Zone: the health check in New, the
+// hosted zone in z.zone): every child of the second instance has its own
+// URN, only the instance named "dns" claims today's bare-named URNs, and a
+// lookup by key finds both instances' children, so it must say which.
+func TestDNSTwiceHasNoDuplicateURN(t *testing.T) {
+	cfgMap, err := offline.LoadStack("..", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgMap[config.Project+":domainName"] = "trading.acmebank.net"
+	rec, err := offline.RunProgram("dev", cfgMap, func(ctx *pulumi.Context) error {
+		cfg, err := config.Load(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range []string{"dns", "dns-b"} {
+			if _, err := dns.New(ctx, n, dns.Args{Names: naming.New("dev"), Config: cfg, ALBDNSName: pulumi.String("alb.example")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("two dns components: %v", err)
+	}
+	for _, kind := range []struct{ typ, key string }{
+		{"aws:route53/healthCheck:HealthCheck", "endpoint"},
+		{"aws:route53/zone:Zone", "zone"},
+	} {
+		got := map[string]*offline.Resource{}
+		for _, r := range rec.ByType(kind.typ) {
+			got[r.Name] = r
+		}
+		legacy, second := got["dns-"+kind.key], got["dns-b-"+kind.key]
+		if len(got) != 2 || legacy == nil || second == nil {
+			t.Fatalf("%s: want dns-%s and dns-b-%s, got %v", kind.typ, kind.key, kind.key, got)
+		}
+		if legacy.Key != kind.key || second.Key != kind.key {
+			t.Errorf("%s keys %q and %q, want %q", kind.typ, legacy.Key, second.Key, kind.key)
+		}
+		old := "urn:pulumi:dev::trading-ha::trading:dns:Zone$" + kind.typ + "::" + kind.key
+		if len(legacy.Aliases) != 1 || legacy.Aliases[0] != old {
+			t.Errorf("%s aliases %v, want [%s]", legacy.URN, legacy.Aliases, old)
+		}
+		if len(second.Aliases) != 0 {
+			t.Errorf("%s claims aliases %v; only the instance named dns keeps the old URNs", second.URN, second.Aliases)
+		}
+		if _, err := rec.One(kind.typ, kind.key); err == nil || !strings.Contains(err.Error(), "two ") {
+			t.Errorf("One(%s, %q) with two instances: %v, want an ambiguity error", kind.typ, kind.key, err)
 		}
 	}
 }

@@ -104,22 +104,27 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register backup component: %w", err)
 	}
 	parent := pulumi.Parent(b)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "backup" (issue 18). The service
+	// snapshot workflow (snapshot.go) is a statemachine component named
+	// from asl.ServiceSnapshotName, not yet from this component's name.
+	kids := naming.ChildrenOf(name, "backup")
 	cfg := args.Config.Backup
 
-	vault, err := backup.NewVault(ctx, "vault", &backup.VaultArgs{
+	vault, err := backup.NewVault(ctx, kids.Name("vault"), &backup.VaultArgs{
 		Name:         pulumi.String(args.Names.Name(naming.BackupVault)),
 		KmsKeyArn:    args.DataKeyArn,
 		ForceDestroy: pulumi.Bool(!args.Config.DeletionProtection),
 		Tags:         keepTags(args.Config.DeletionProtection),
-	}, parent)
+	}, parent, kids.Keep("vault"))
 	if err != nil {
 		return nil, fmt.Errorf("create backup vault: %w", err)
 	}
-	if _, err := backup.NewVaultNotifications(ctx, "vault-notifications", &backup.VaultNotificationsArgs{
+	if _, err := backup.NewVaultNotifications(ctx, kids.Name("vault-notifications"), &backup.VaultNotificationsArgs{
 		BackupVaultName:   vault.Name,
 		SnsTopicArn:       args.AlarmTopicArn,
 		BackupVaultEvents: pulumi.ToStringArray(VaultEvents),
-	}, parent); err != nil {
+	}, parent, kids.Keep("vault-notifications")); err != nil {
 		return nil, fmt.Errorf("create vault notifications: %w", err)
 	}
 
@@ -127,10 +132,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// vault in drRegion every recovery point (daily and continuous) is
 	// copied to.
 	vaultArn := awsarn.In(args.Region, args.AccountID).BackupVault(args.Names.Name(naming.BackupVault))
-	if err := lock(ctx, "vault", args.Config, args.AccountID, vault, vaultArn, MinRetentionDays(cfg), parent); err != nil {
+	if err := lock(ctx, kids, "vault", args.Config, args.AccountID, vault, vaultArn, MinRetentionDays(cfg), parent); err != nil {
 		return nil, err
 	}
-	drArn, hasDR, err := drVault(ctx, args, parent)
+	drArn, hasDR, err := drVault(ctx, kids, args, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -146,27 +151,28 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	role, err := iam.NewRole(ctx, "backup-role", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name("backup-role"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.BackupRole)),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep("backup-role"))
 	if err != nil {
 		return nil, fmt.Errorf("create backup role: %w", err)
 	}
 	for _, arn := range ManagedPolicies {
 		// Keyed by the policy's name, not its place in the list, so a
-		// reordering moves nothing; the alias keeps the index name the
-		// attachment had before (issue 18).
-		policy := arn[strings.LastIndex(arn, "/")+1:]
-		if _, err := iam.NewRolePolicyAttachment(ctx, "backup-role-"+policy, &iam.RolePolicyAttachmentArgs{
+		// reordering moves nothing; the aliases keep the name the
+		// attachment has today and the index name it had before (issue
+		// 18), on the legacy-named instance only (kids.Was).
+		key := "backup-role-" + arn[strings.LastIndex(arn, "/")+1:]
+		if _, err := iam.NewRolePolicyAttachment(ctx, kids.Name(key), &iam.RolePolicyAttachmentArgs{
 			Role: role.Name, PolicyArn: pulumi.String(arn),
-		}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(legacyAttachment[arn])}})); err != nil {
+		}, parent, kids.Keep(key), kids.Was(legacyAttachment[arn])); err != nil {
 			return nil, fmt.Errorf("attach %s to the backup role: %w", arn, err)
 		}
 	}
 
 	tags := pulumi.StringMap{"BackupPlan": pulumi.String(args.Names.Name(naming.BackupPlan))}
-	daily, err := backup.NewPlan(ctx, "plan", &backup.PlanArgs{
+	daily, err := backup.NewPlan(ctx, kids.Name("plan"), &backup.PlanArgs{
 		Name: pulumi.String(args.Names.Name(naming.BackupPlan)),
 		Rules: backup.PlanRuleArray{&backup.PlanRuleArgs{
 			RuleName:          pulumi.String("daily"),
@@ -178,14 +184,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			RecoveryPointTags: tags,
 			CopyActions:       copies,
 		}},
-	}, parent)
+	}, parent, kids.Keep("plan"))
 	if err != nil {
 		return nil, fmt.Errorf("create daily backup plan: %w", err)
 	}
 	// Continuous backup is its own plan: a plan's rules apply to all its
 	// selections, and DynamoDB does not support AWS Backup continuous
 	// backup (the table has native PITR instead).
-	pitr, err := backup.NewPlan(ctx, "plan-pitr", &backup.PlanArgs{
+	pitr, err := backup.NewPlan(ctx, kids.Name("plan-pitr"), &backup.PlanArgs{
 		Name: pulumi.String(args.Names.Name(naming.BackupPlanPITR)),
 		Rules: backup.PlanRuleArray{&backup.PlanRuleArgs{
 			RuleName:               pulumi.String("continuous"),
@@ -205,7 +211,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			// which AWSBackupServiceRolePolicyForBackup grants.
 			CopyActions: copies,
 		}},
-	}, parent)
+	}, parent, kids.Keep("plan-pitr"))
 	if err != nil {
 		return nil, fmt.Errorf("create continuous backup plan: %w", err)
 	}
@@ -218,15 +224,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"selection-daily", naming.BackupSelectionDaily, daily, pulumi.StringArray{args.AuroraClusterArn, args.TableArn, args.DataBucketArn}},
 		{"selection-pitr", naming.BackupSelectionPITR, pitr, pulumi.StringArray{args.AuroraClusterArn, args.DataBucketArn}},
 	} {
-		if _, err := backup.NewSelection(ctx, sel.logical, &backup.SelectionArgs{
+		if _, err := backup.NewSelection(ctx, kids.Name(sel.logical), &backup.SelectionArgs{
 			Name: pulumi.String(args.Names.Name(sel.kind)), PlanId: sel.plan.ID().ToStringOutput(),
 			IamRoleArn: role.Arn, Resources: sel.arns,
-		}, parent); err != nil {
+		}, parent, kids.Keep(sel.logical)); err != nil {
 			return nil, fmt.Errorf("create %s: %w", sel.logical, err)
 		}
 	}
 
-	testing, err := restoreTesting(ctx, args, vault, role, parent)
+	testing, err := restoreTesting(ctx, kids, args, vault, role, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -248,9 +254,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 // restoreTesting restores the latest Aurora and DynamoDB recovery points of
 // our vault on a schedule; AWS Backup deletes them after the validation window.
-func restoreTesting(ctx *pulumi.Context, args Args, vault *backup.Vault, role *iam.Role, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+func restoreTesting(ctx *pulumi.Context, kids naming.Children, args Args, vault *backup.Vault, role *iam.Role, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	cfg := args.Config.Backup
-	plan, err := backup.NewRestoreTestingPlan(ctx, "restore-testing", &backup.RestoreTestingPlanArgs{
+	plan, err := backup.NewRestoreTestingPlan(ctx, kids.Name("restore-testing"), &backup.RestoreTestingPlanArgs{
 		Name:               pulumi.String(args.Names.Name(naming.RestoreTestingPlan)),
 		ScheduleExpression: pulumi.String(cfg.RestoreTestingSchedule),
 		StartWindowHours:   pulumi.Int(24),
@@ -260,7 +266,7 @@ func restoreTesting(ctx *pulumi.Context, args Args, vault *backup.Vault, role *i
 			RecoveryPointTypes:  pulumi.StringArray{pulumi.String("SNAPSHOT")},
 			SelectionWindowDays: pulumi.Int(7),
 		},
-	}, parent)
+	}, parent, kids.Keep("restore-testing"))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create restore testing plan: %w", err)
 	}
@@ -287,7 +293,8 @@ func restoreTesting(ctx *pulumi.Context, args Args, vault *backup.Vault, role *i
 			"encryptionType": pulumi.String("KMS"), "kmsMasterKeyArn": args.DataKeyArn,
 		}},
 	} {
-		if _, err := backup.NewRestoreTestingSelection(ctx, "restore-testing-"+sel.name, &backup.RestoreTestingSelectionArgs{
+		key := "restore-testing-" + sel.name
+		if _, err := backup.NewRestoreTestingSelection(ctx, kids.Name(key), &backup.RestoreTestingSelectionArgs{
 			Name:                     pulumi.String(args.Names.Name(sel.kind)),
 			RestoreTestingPlanName:   plan.Name,
 			ProtectedResourceType:    pulumi.String(sel.typ),
@@ -295,7 +302,7 @@ func restoreTesting(ctx *pulumi.Context, args Args, vault *backup.Vault, role *i
 			IamRoleArn:               role.Arn,
 			RestoreMetadataOverrides: sel.overrides,
 			ValidationWindowHours:    pulumi.Int(cfg.RestoreTestingValidationHours),
-		}, parent); err != nil {
+		}, parent, kids.Keep(key)); err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("create restore testing selection %s: %w", sel.name, err)
 		}
 	}

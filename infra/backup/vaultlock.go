@@ -88,7 +88,7 @@ func keepTags(protected bool) pulumi.StringMap {
 // the vault's name-derived ARN (infra/arn), so the policy is a plain string
 // at preview; the policy resource names the vault through its output and so
 // waits for it.
-func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account string, vault *backup.Vault, vaultArn string, minDays int, opts ...pulumi.ResourceOption) error {
+func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, account string, vault *backup.Vault, vaultArn string, minDays int, opts ...pulumi.ResourceOption) error {
 	args := &backup.VaultLockConfigurationArgs{
 		BackupVaultName:  vault.Name,
 		MinRetentionDays: pulumi.Int(minDays),
@@ -97,7 +97,10 @@ func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account strin
 		// Compliance mode: immutable once this grace time has passed.
 		args.ChangeableForDays = pulumi.Int(cfg.Audit.VaultLockChangeableDays)
 	}
-	if _, err := backup.NewVaultLockConfiguration(ctx, logical+"-lock", args, opts...); err != nil {
+	// keep is opts and the alias of a child's old name; the full slice
+	// expression makes append copy, so opts is never written to.
+	keep := func(key string) []pulumi.ResourceOption { return append(opts[:len(opts):len(opts)], kids.Keep(key)) }
+	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, keep(logical+"-lock")...); err != nil {
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
 	breakGlass := BreakGlass(cfg, account)
@@ -105,9 +108,9 @@ func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account strin
 	if err != nil {
 		return fmt.Errorf("access policy of backup vault %s: %w", logical, err)
 	}
-	if _, err := backup.NewVaultPolicy(ctx, logical+"-policy", &backup.VaultPolicyArgs{
+	if _, err := backup.NewVaultPolicy(ctx, kids.Name(logical+"-policy"), &backup.VaultPolicyArgs{
 		BackupVaultName: vault.Name, Policy: pulumi.String(doc),
-	}, opts...); err != nil {
+	}, keep(logical+"-policy")...); err != nil {
 		return fmt.Errorf("attach access policy to backup vault %s: %w", logical, err)
 	}
 	return nil
@@ -116,12 +119,14 @@ func lock(ctx *pulumi.Context, logical string, cfg *config.Config, account strin
 // drVault creates, in the DR region (through its provider), a key and a
 // locked vault the plans copy every recovery point (daily and continuous) into. It returns
 // the vault ARN, or nil when no drRegion is configured.
-func drVault(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, bool, error) {
+func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, bool, error) {
 	cfg := args.Config
 	if cfg.Audit.DRRegion == "" || args.DRProvider == nil {
 		return pulumi.StringOutput{}, false, nil
 	}
 	opts := []pulumi.ResourceOption{parent, pulumi.Provider(args.DRProvider)}
+	// in is opts and the alias of the child's old name (kids.Keep).
+	in := func(key string) []pulumi.ResourceOption { return append(opts[:len(opts):len(opts)], kids.Keep(key)) }
 	root := "arn:aws:iam::" + args.AccountID + ":root"
 	// The copy is encrypted with a key in the DR region: AWS Backup
 	// re-encrypts a cross-region copy with the destination vault's key.
@@ -143,32 +148,32 @@ func drVault(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulu
 	if err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
-	key, err := kms.NewKey(ctx, "dr-key", &kms.KeyArgs{
+	key, err := kms.NewKey(ctx, kids.Name("dr-key"), &kms.KeyArgs{
 		Description:          pulumi.String("trading-ha backup copies in " + cfg.Audit.DRRegion),
 		EnableKeyRotation:    pulumi.Bool(true),
 		RotationPeriodInDays: pulumi.Int(365),
 		DeletionWindowInDays: pulumi.Int(cfg.KMSDeletionWindowDays()),
 		Policy:               pulumi.String(policy),
-	}, opts...)
+	}, in("dr-key")...)
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key: %w", err)
 	}
-	if _, err := kms.NewAlias(ctx, "dr-key", &kms.AliasArgs{
+	if _, err := kms.NewAlias(ctx, kids.Name("dr-key"), &kms.AliasArgs{
 		Name: pulumi.String(args.Names.Name(naming.KMSDRAlias)), TargetKeyId: key.KeyId,
-	}, opts...); err != nil {
+	}, in("dr-key")...); err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key alias: %w", err)
 	}
-	vault, err := backup.NewVault(ctx, "vault-dr", &backup.VaultArgs{
+	vault, err := backup.NewVault(ctx, kids.Name("vault-dr"), &backup.VaultArgs{
 		Name:         pulumi.String(args.Names.Name(naming.DRVault)),
 		KmsKeyArn:    key.Arn,
 		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
 		Tags:         keepTags(cfg.DeletionProtection),
-	}, opts...)
+	}, in("vault-dr")...)
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
 	}
 	drArn := awsarn.In(cfg.Audit.DRRegion, args.AccountID).BackupVault(args.Names.Name(naming.DRVault))
-	if err := lock(ctx, "vault-dr", cfg, args.AccountID, vault, drArn, cfg.Backup.RetentionDays, opts...); err != nil {
+	if err := lock(ctx, kids, "vault-dr", cfg, args.AccountID, vault, drArn, cfg.Backup.RetentionDays, opts...); err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	// Copy failures land in the DR vault's notifications too: the SNS

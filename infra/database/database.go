@@ -146,16 +146,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register database component: %w", err)
 	}
 	parent := pulumi.Parent(c)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "database" (issue 18).
+	kids := naming.ChildrenOf(name, "database")
 
-	if err := c.securityGroupRules(ctx, args, parent); err != nil {
+	if err := c.securityGroupRules(ctx, kids, args, parent); err != nil {
 		return nil, err
 	}
 
-	subnets, err := rds.NewSubnetGroup(ctx, "aurora", &rds.SubnetGroupArgs{
+	subnets, err := rds.NewSubnetGroup(ctx, kids.Name("aurora"), &rds.SubnetGroupArgs{
 		Name:        pulumi.String(args.Names.Name(naming.DBSubnetGroup)),
 		Description: pulumi.String("isolated subnets of the three AZs for Aurora"),
 		SubnetIds:   args.IsolatedSubnetIDs,
-	}, parent)
+	}, parent, kids.Keep("aurora"))
 	if err != nil {
 		return nil, fmt.Errorf("create db subnet group: %w", err)
 	}
@@ -166,7 +169,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Name: pulumi.String(p.Name), Value: pulumi.String(p.Value), ApplyMethod: pulumi.StringPtrFromPtr(p.ApplyMethod),
 		})
 	}
-	paramGroup, err := rds.NewClusterParameterGroup(ctx, "aurora", &rds.ClusterParameterGroupArgs{
+	paramGroup, err := rds.NewClusterParameterGroup(ctx, kids.Name("aurora"), &rds.ClusterParameterGroupArgs{
 		// Keyed on family and description (naming.Replacements): a major
 		// upgrade creates the new group under a new name before the old
 		// one, still in use, is deleted.
@@ -174,23 +177,23 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Family:      pulumi.String(ParameterFamily),
 		Description: pulumi.String(paramGroupDescription),
 		Parameters:  params,
-	}, parent)
+	}, parent, kids.Keep("aurora"))
 	if err != nil {
 		return nil, fmt.Errorf("create cluster parameter group: %w", err)
 	}
 
 	// Created before the cluster so RDS writes into our group (KMS,
 	// retention) instead of creating an unmanaged one destroy would leave.
-	logGroup, err := cloudwatch.NewLogGroup(ctx, "aurora-postgresql", &cloudwatch.LogGroupArgs{
+	logGroup, err := cloudwatch.NewLogGroup(ctx, kids.Name("aurora-postgresql"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(c.LogGroupName),
 		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent)
+	}, parent, kids.Keep("aurora-postgresql"))
 	if err != nil {
 		return nil, fmt.Errorf("create postgresql log group: %w", err)
 	}
 
-	monitoringRole, attachment, err := monitoring(ctx, args, parent)
+	monitoringRole, attachment, err := monitoring(ctx, kids, args, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +205,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	keep := args.Config.DeletionProtection
-	cluster, err := rds.NewCluster(ctx, "aurora", &rds.ClusterArgs{
+	cluster, err := rds.NewCluster(ctx, kids.Name("aurora"), &rds.ClusterArgs{
 		Tags:                        exempt,
 		ClusterIdentifier:           pulumi.String(c.Identifier),
 		Engine:                      pulumi.String(Engine),
@@ -237,7 +240,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// Auto minor version upgrade moves the cluster past the configured
 		// minor; without this every later `pulumi up` would try (and fail)
 		// to downgrade. dbEngineVersion is the create-time version.
-		pulumi.IgnoreChanges([]string{"engineVersion"}))
+		pulumi.IgnoreChanges([]string{"engineVersion"}), kids.Keep("aurora"))
 	if err != nil {
 		return nil, fmt.Errorf("create aurora cluster: %w", err)
 	}
@@ -285,7 +288,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 		// DeleteBeforeReplace (naming.Replacements): a new AZ replaces the
 		// instance under its fixed identifier.
-		r, err := rds.NewClusterInstance(ctx, "aurora-"+n, inst, parent, pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true))
+		key := "aurora-" + n
+		r, err := rds.NewClusterInstance(ctx, kids.Name(key), inst, parent, pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true), kids.Keep(key))
 		if err != nil {
 			return nil, fmt.Errorf("create aurora instance %s: %w", id, err)
 		}
@@ -293,7 +297,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		c.InstanceIdentifiers = append(c.InstanceIdentifiers, id)
 	}
 
-	if err := c.readerAutoscaling(ctx, args.Names, cfg, instances, parent); err != nil {
+	if err := c.readerAutoscaling(ctx, kids, args.Names, cfg, instances, parent); err != nil {
 		return nil, err
 	}
 
@@ -313,25 +317,25 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 // securityGroupRules opens 5432 from the tasks' group to the database's
 // group and nothing else: no CIDR sources, no egress on the database group.
-func (c *Cluster) securityGroupRules(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) error {
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, "db-from-tasks", &vpc.SecurityGroupIngressRuleArgs{
+func (c *Cluster) securityGroupRules(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) error {
+	if _, err := vpc.NewSecurityGroupIngressRule(ctx, kids.Name("db-from-tasks"), &vpc.SecurityGroupIngressRuleArgs{
 		SecurityGroupId:           args.DBSecurityGroupID,
 		ReferencedSecurityGroupId: args.TasksSecurityGroupID,
 		IpProtocol:                pulumi.String("tcp"),
 		FromPort:                  pulumi.Int(Port),
 		ToPort:                    pulumi.Int(Port),
 		Description:               pulumi.String("PostgreSQL from the trading service tasks"),
-	}, parent); err != nil {
+	}, parent, kids.Keep("db-from-tasks")); err != nil {
 		return fmt.Errorf("create db ingress rule: %w", err)
 	}
-	if _, err := vpc.NewSecurityGroupEgressRule(ctx, "tasks-to-db", &vpc.SecurityGroupEgressRuleArgs{
+	if _, err := vpc.NewSecurityGroupEgressRule(ctx, kids.Name("tasks-to-db"), &vpc.SecurityGroupEgressRuleArgs{
 		SecurityGroupId:           args.TasksSecurityGroupID,
 		ReferencedSecurityGroupId: args.DBSecurityGroupID,
 		IpProtocol:                pulumi.String("tcp"),
 		FromPort:                  pulumi.Int(Port),
 		ToPort:                    pulumi.Int(Port),
 		Description:               pulumi.String("PostgreSQL to the Aurora cluster"),
-	}, parent); err != nil {
+	}, parent, kids.Keep("tasks-to-db")); err != nil {
 		return fmt.Errorf("create tasks egress rule: %w", err)
 	}
 	return nil
@@ -340,23 +344,23 @@ func (c *Cluster) securityGroupRules(ctx *pulumi.Context, args Args, parent pulu
 // monitoring creates the Enhanced Monitoring role: trusted by
 // monitoring.rds.amazonaws.com from our account only, with the AWS managed
 // policy (it writes to the RDSOSMetrics log group RDS owns).
-func monitoring(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (*iam.Role, pulumi.Resource, error) {
+func monitoring(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (*iam.Role, pulumi.Resource, error) {
 	trust, err := iamdoc.AssumeRole(MonitoringPrincipal, args.AccountID).JSON()
 	if err != nil {
 		return nil, nil, fmt.Errorf("monitoring role trust policy: %w", err)
 	}
-	role, err := iam.NewRole(ctx, "rds-monitoring", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name("rds-monitoring"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.DBMonitoringRole)),
 		AssumeRolePolicy: pulumi.String(trust),
 		Description:      pulumi.String("RDS Enhanced Monitoring for the Aurora cluster"),
-	}, parent)
+	}, parent, kids.Keep("rds-monitoring"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("create monitoring role: %w", err)
 	}
-	attachment, err := iam.NewRolePolicyAttachment(ctx, "rds-monitoring", &iam.RolePolicyAttachmentArgs{
+	attachment, err := iam.NewRolePolicyAttachment(ctx, kids.Name("rds-monitoring"), &iam.RolePolicyAttachmentArgs{
 		Role:      role.Name,
 		PolicyArn: pulumi.String(MonitoringPolicyArn),
-	}, parent)
+	}, parent, kids.Keep("rds-monitoring"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach monitoring policy: %w", err)
 	}
@@ -367,19 +371,19 @@ func monitoring(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (*
 // (min = the Pulumi-managed readers, max from config) and tracks average
 // reader CPU. Readers it adds are created by AWS, outside Pulumi: see
 // docs/database.md before destroying.
-func (c *Cluster) readerAutoscaling(ctx *pulumi.Context, names naming.Namer, cfg config.Database, instances []pulumi.Resource, parent pulumi.ResourceOption) error {
+func (c *Cluster) readerAutoscaling(ctx *pulumi.Context, kids naming.Children, names naming.Namer, cfg config.Database, instances []pulumi.Resource, parent pulumi.ResourceOption) error {
 	resourceID := "cluster:" + c.Identifier
-	target, err := appautoscaling.NewTarget(ctx, "aurora-readers", &appautoscaling.TargetArgs{
+	target, err := appautoscaling.NewTarget(ctx, kids.Name("aurora-readers"), &appautoscaling.TargetArgs{
 		ServiceNamespace:  pulumi.String("rds"),
 		ScalableDimension: pulumi.String(ScalableDimension),
 		ResourceId:        pulumi.String(resourceID),
 		MinCapacity:       pulumi.Int(cfg.ReaderCount),
 		MaxCapacity:       pulumi.Int(cfg.ReaderMaxCount),
-	}, parent, pulumi.DependsOn(instances))
+	}, parent, pulumi.DependsOn(instances), kids.Keep("aurora-readers"))
 	if err != nil {
 		return fmt.Errorf("register reader scaling target: %w", err)
 	}
-	if _, err := appautoscaling.NewPolicy(ctx, "aurora-readers-cpu", &appautoscaling.PolicyArgs{
+	if _, err := appautoscaling.NewPolicy(ctx, kids.Name("aurora-readers-cpu"), &appautoscaling.PolicyArgs{
 		Name:              pulumi.String(names.Name(naming.DBReaderScalingPolicy)),
 		PolicyType:        pulumi.String("TargetTrackingScaling"),
 		ServiceNamespace:  target.ServiceNamespace,
@@ -394,7 +398,7 @@ func (c *Cluster) readerAutoscaling(ctx *pulumi.Context, names naming.Namer, cfg
 			ScaleOutCooldown: pulumi.Int(ScaleCooldownSeconds),
 			DisableScaleIn:   pulumi.Bool(false),
 		},
-	}, parent); err != nil {
+	}, parent, kids.Keep("aurora-readers-cpu")); err != nil {
 		return fmt.Errorf("create reader scaling policy: %w", err)
 	}
 	return nil

@@ -79,11 +79,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register dns component: %w", err)
 	}
 	parent := pulumi.Parent(z)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "dns" (issue 18).
+	kids := naming.ChildrenOf(name, "dns")
 
 	z.ZoneID = pulumi.String("").ToStringOutput()
 	z.NameServers = pulumi.StringArray{}.ToStringArrayOutput()
 	if cfg.DomainName != "" {
-		if err := z.zone(ctx, args, parent); err != nil {
+		if err := z.zone(ctx, kids, args, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -97,7 +100,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Route 53 health checkers do not validate the certificate, so the
 	// check works against the self-signed fallback too; SNI sends the
 	// probed name so an ALB with several certificates picks the right one.
-	hc, err := route53.NewHealthCheck(ctx, "endpoint", &route53.HealthCheckArgs{
+	hc, err := route53.NewHealthCheck(ctx, kids.Name("endpoint"), &route53.HealthCheckArgs{
 		Type:             pulumi.String(HealthCheckType),
 		Fqdn:             z.ProbeHost,
 		Port:             pulumi.Int(HealthCheckPort),
@@ -108,7 +111,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EnableSni:        pulumi.Bool(true),
 		Regions:          pulumi.ToStringArray(cfg.HealthCheckRegions),
 		Tags:             pulumi.StringMap{"Name": pulumi.String(args.Names.Name(naming.HealthCheck))},
-	}, parent)
+	}, parent, kids.Keep("endpoint"))
 	if err != nil {
 		return nil, fmt.Errorf("create endpoint health check: %w", err)
 	}
@@ -124,13 +127,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 }
 
 // zone creates the public hosted zone of domainName.
-func (z *Zone) zone(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) error {
+func (z *Zone) zone(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) error {
 	cfg := args.Config.DNS
-	zone, err := route53.NewZone(ctx, "zone", &route53.ZoneArgs{
+	zone, err := route53.NewZone(ctx, kids.Name("zone"), &route53.ZoneArgs{
 		Name:         pulumi.String(cfg.DomainName),
 		Comment:      pulumi.String(args.Names.Name(naming.HostedZoneComment) + ": trading-ha public zone"),
 		ForceDestroy: pulumi.Bool(true),
-	}, parent)
+	}, parent, kids.Keep("zone"))
 	if err != nil {
 		return fmt.Errorf("create hosted zone %s: %w", cfg.DomainName, err)
 	}
@@ -168,12 +171,16 @@ func NewRecords(ctx *pulumi.Context, name string, args RecordsArgs, opts ...pulu
 	if err := ctx.RegisterComponentResource("trading:dns:Records", name, r, opts...); err != nil {
 		return nil, fmt.Errorf("register dns records component: %w", err)
 	}
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "dns-records" (issue 18).
+	kids := naming.ChildrenOf(name, "dns-records")
 	after := append([]pulumi.Resource{args.Zone.healthCheck}, args.After...)
 	// A and AAAA aliases: Route 53 answers with the ALB's addresses and,
 	// with evaluate-target-health, stops answering if the ALB has no
 	// healthy targets at all. AAAA answers only if the ALB is dualstack.
 	for _, typ := range []string{"A", "AAAA"} {
-		if _, err := route53.NewRecord(ctx, "app-"+typ, &route53.RecordArgs{
+		key := "app-" + typ
+		if _, err := route53.NewRecord(ctx, kids.Name(key), &route53.RecordArgs{
 			ZoneId: args.Zone.ZoneID,
 			Name:   pulumi.String(args.Zone.AppFQDN),
 			Type:   pulumi.String(typ),
@@ -182,7 +189,7 @@ func NewRecords(ctx *pulumi.Context, name string, args RecordsArgs, opts ...pulu
 				ZoneId:               args.ALBZoneID,
 				EvaluateTargetHealth: pulumi.Bool(true),
 			}},
-		}, pulumi.Parent(r), pulumi.DependsOn(after)); err != nil {
+		}, pulumi.Parent(r), pulumi.DependsOn(after), kids.Keep(key)); err != nil {
 			return nil, fmt.Errorf("create %s alias record %s: %w", typ, args.Zone.AppFQDN, err)
 		}
 	}

@@ -110,6 +110,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register drills component: %w", err)
 	}
 	parent := pulumi.Parent(d)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "resilience" (issue 18).
+	kids := naming.ChildrenOf(name, "resilience")
 	cfg := args.Config
 	az := cfg.Drills.AvailabilityZone
 
@@ -118,17 +121,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return zoneSubnetArns(args.AccountID, cfg.Drills.AZIndex, tiers)
 		}).(pulumi.StringArrayOutput)
 
-	group, err := cloudwatch.NewLogGroup(ctx, "fis", &cloudwatch.LogGroupArgs{
+	group, err := cloudwatch.NewLogGroup(ctx, kids.Name("fis"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.FISLogGroup)),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent)
+	}, parent, kids.Keep("fis"))
 	if err != nil {
 		return nil, fmt.Errorf("create FIS log group: %w", err)
 	}
 	d.LogGroupArn = group.Arn
 
-	role, err := newRole(ctx, args, subnetArns, parent)
+	role, err := newRole(ctx, kids, args, subnetArns, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +201,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	ids := pulumi.StringMap{}
 	for _, t := range templates {
 		action, target := t.action, t.target
-		tmpl, err := fis.NewExperimentTemplate(ctx, t.drill, &fis.ExperimentTemplateArgs{
+		tmpl, err := fis.NewExperimentTemplate(ctx, kids.Name(t.drill), &fis.ExperimentTemplateArgs{
 			Description:      pulumi.String(t.description),
 			RoleArn:          role.Arn,
 			Actions:          fis.ExperimentTemplateActionArray{&action},
@@ -206,7 +209,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			StopConditions:   stop,
 			LogConfiguration: logs,
 			Tags:             pulumi.StringMap{"Name": pulumi.String(args.Names.Name(t.kind))},
-		}, parent)
+		}, parent, kids.Keep(t.drill))
 		if err != nil {
 			return nil, fmt.Errorf("create FIS experiment template %s: %w", t.drill, err)
 		}
@@ -214,12 +217,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	d.TemplateIDs = ids.ToStringMapOutput()
 
-	policy, err := resiliencehub.NewResiliencyPolicy(ctx, "resiliency", &resiliencehub.ResiliencyPolicyArgs{
+	policy, err := resiliencehub.NewResiliencyPolicy(ctx, kids.Name("resiliency"), &resiliencehub.ResiliencyPolicyArgs{
 		Name:        pulumi.String(args.Names.Name(naming.ResiliencyPolicy)),
 		Description: pulumi.String(fmt.Sprintf("trading-ha %s: RTO %s, RPO %s (logical corruption), no data lost to an AZ loss; single region", cfg.Stack, cfg.RTO, cfg.RPO)),
 		Tier:        pulumi.String(cfg.Drills.ResiliencyTier),
 		Policy:      Targets(cfg.RTO, cfg.RPO),
-	}, parent)
+	}, parent, kids.Keep("resiliency"))
 	if err != nil {
 		return nil, fmt.Errorf("create resiliency policy: %w", err)
 	}
@@ -291,16 +294,16 @@ func zoneSubnetArns(accountID string, i int, tiers []any) ([]string, error) {
 
 // newRole creates the role FIS assumes, scoped to this stack's cluster,
 // service tasks, Aurora cluster, VPC and drill-zone subnets.
-func newRole(ctx *pulumi.Context, args Args, subnetArns pulumi.StringArrayOutput, parent pulumi.ResourceOption) (*iam.Role, error) {
+func newRole(ctx *pulumi.Context, kids naming.Children, args Args, subnetArns pulumi.StringArrayOutput, parent pulumi.ResourceOption) (*iam.Role, error) {
 	trust, err := iamdoc.AssumeRole("fis.amazonaws.com", args.AccountID).JSON()
 	if err != nil {
 		return nil, err
 	}
-	role, err := iam.NewRole(ctx, "fis", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name("fis"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.FISRole)),
 		Description:      pulumi.String("AWS FIS runs the trading-ha game-day drills with this role"),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep("fis"))
 	if err != nil {
 		return nil, fmt.Errorf("create FIS role: %w", err)
 	}
@@ -308,7 +311,7 @@ func newRole(ctx *pulumi.Context, args Args, subnetArns pulumi.StringArrayOutput
 		func(v []any) (string, error) {
 			return RolePolicy(args.AccountID, v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].([]string)).JSON()
 		}).(pulumi.StringOutput)
-	if _, err := iam.NewRolePolicy(ctx, "fis", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
+	if _, err := iam.NewRolePolicy(ctx, kids.Name("fis"), &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent, kids.Keep("fis")); err != nil {
 		return nil, fmt.Errorf("attach FIS role policy: %w", err)
 	}
 	return role, nil

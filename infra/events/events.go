@@ -229,15 +229,18 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register events component: %w", err)
 	}
 	parent := pulumi.Parent(e)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "events" (issue 18).
+	kids := naming.ChildrenOf(name, "events")
 	cfg := args.Config.Events
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
 	// Documents name the component's resources by their name-derived ARNs
 	// (infra/arn), so they are plain strings at preview.
 	at := awsarn.In(args.Region, args.AccountID)
 
-	bus, err := cloudwatch.NewEventBus(ctx, "bus", &cloudwatch.EventBusArgs{
+	bus, err := cloudwatch.NewEventBus(ctx, kids.Name("bus"), &cloudwatch.EventBusArgs{
 		Name: pulumi.String(args.Names.Name(naming.EventBus)),
-	}, parent)
+	}, parent, kids.Keep("bus"))
 	if err != nil {
 		return nil, fmt.Errorf("create event bus: %w", err)
 	}
@@ -267,9 +270,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("event bus policy: %w", err)
 	}
-	if _, err := cloudwatch.NewEventBusPolicy(ctx, "bus-policy", &cloudwatch.EventBusPolicyArgs{
+	if _, err := cloudwatch.NewEventBusPolicy(ctx, kids.Name("bus-policy"), &cloudwatch.EventBusPolicyArgs{
 		EventBusName: bus.Name, Policy: pulumi.String(busPolicy),
-	}, parent); err != nil {
+	}, parent, kids.Keep("bus-policy")); err != nil {
 		return nil, fmt.Errorf("attach event bus policy: %w", err)
 	}
 
@@ -277,23 +280,23 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	archive, err := cloudwatch.NewEventArchive(ctx, "archive", &cloudwatch.EventArchiveArgs{
+	archive, err := cloudwatch.NewEventArchive(ctx, kids.Name("archive"), &cloudwatch.EventArchiveArgs{
 		Name:           pulumi.String(args.Names.Name(naming.EventArchive)),
 		Description:    pulumi.String("trading.orders events for replay"),
 		EventSourceArn: bus.Arn,
 		EventPattern:   pulumi.String(archivePattern),
 		RetentionDays:  pulumi.Int(cfg.ArchiveRetentionDays),
-	}, parent)
+	}, parent, kids.Keep("archive"))
 	if err != nil {
 		return nil, fmt.Errorf("create event archive: %w", err)
 	}
 
 	// The dead-letter queue of every target, on both buses.
-	dlq, err := sqs.NewQueue(ctx, "dlq", &sqs.QueueArgs{
+	dlq, err := sqs.NewQueue(ctx, kids.Name("dlq"), &sqs.QueueArgs{
 		Name:                    pulumi.String(args.Names.Name(naming.DeadLetterQueue)),
 		KmsMasterKeyId:          args.TelemetryKeyArn,
 		MessageRetentionSeconds: pulumi.Int(dlqRetentionSecs),
-	}, parent)
+	}, parent, kids.Keep("dlq"))
 	if err != nil {
 		return nil, fmt.Errorf("create events dead-letter queue: %w", err)
 	}
@@ -308,21 +311,21 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	orders, err := cloudwatch.NewEventRule(ctx, "rule-orders", &cloudwatch.EventRuleArgs{
+	orders, err := cloudwatch.NewEventRule(ctx, kids.Name("rule-orders"), &cloudwatch.EventRuleArgs{
 		Name:         pulumi.String(args.Names.Name(naming.RuleOrders)),
 		Description:  pulumi.String("OrderPlaced events to the audit log and the consumer queue"),
 		EventBusName: bus.Name,
 		EventPattern: pulumi.String(ordersPattern),
-	}, parent)
+	}, parent, kids.Keep("rule-orders"))
 	if err != nil {
 		return nil, fmt.Errorf("create orders rule: %w", err)
 	}
 
-	audit, err := cloudwatch.NewLogGroup(ctx, "audit", &cloudwatch.LogGroupArgs{
+	audit, err := cloudwatch.NewLogGroup(ctx, kids.Name("audit"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.AuditLogGroup)),
 		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent)
+	}, parent, kids.Keep("audit"))
 	if err != nil {
 		return nil, fmt.Errorf("create audit log group: %w", err)
 	}
@@ -341,17 +344,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	// A log resource policy names no resource AWS looks up; it still waits
 	// for the group and the rule it names, as when it was built from them.
-	if _, err := cloudwatch.NewLogResourcePolicy(ctx, "audit-policy", &cloudwatch.LogResourcePolicyArgs{
+	if _, err := cloudwatch.NewLogResourcePolicy(ctx, kids.Name("audit-policy"), &cloudwatch.LogResourcePolicyArgs{
 		PolicyName: pulumi.String(args.Names.Name(naming.AuditLogPolicy)), PolicyDocument: pulumi.String(logPolicy),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{audit, orders})); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{audit, orders}), kids.Keep("audit-policy")); err != nil {
 		return nil, fmt.Errorf("attach audit log resource policy: %w", err)
 	}
 
-	ordersDLQ, err := sqs.NewQueue(ctx, "orders-dlq", &sqs.QueueArgs{
+	ordersDLQ, err := sqs.NewQueue(ctx, kids.Name("orders-dlq"), &sqs.QueueArgs{
 		Name:                    pulumi.String(args.Names.Name(naming.OrdersDLQ)),
 		KmsMasterKeyId:          args.TelemetryKeyArn,
 		MessageRetentionSeconds: pulumi.Int(dlqRetentionSecs),
-	}, parent)
+	}, parent, kids.Keep("orders-dlq"))
 	if err != nil {
 		return nil, fmt.Errorf("create orders dead-letter queue: %w", err)
 	}
@@ -362,22 +365,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 		return string(b), nil
 	}).(pulumi.StringOutput)
-	queue, err := sqs.NewQueue(ctx, "orders", &sqs.QueueArgs{
+	queue, err := sqs.NewQueue(ctx, kids.Name("orders"), &sqs.QueueArgs{
 		Name:                         pulumi.String(args.Names.Name(naming.ConsumerQueue)),
 		KmsMasterKeyId:               args.TelemetryKeyArn,
 		KmsDataKeyReusePeriodSeconds: pulumi.Int(300),
 		VisibilityTimeoutSeconds:     pulumi.Int(60),
 		RedrivePolicy:                redrive,
-	}, parent)
+	}, parent, kids.Keep("orders"))
 	if err != nil {
 		return nil, fmt.Errorf("create orders queue: %w", err)
 	}
-	if err := queuePolicy(ctx, "orders", queue, at.Queue(args.Names.Name(naming.ConsumerQueue)), []string{ordersArn}, parent); err != nil {
+	if err := queuePolicy(ctx, kids, "orders", queue, at.Queue(args.Names.Name(naming.ConsumerQueue)), []string{ordersArn}, parent); err != nil {
 		return nil, err
 	}
 	// Only SQS itself moves messages into the orders DLQ; the policy just
 	// refuses plain-text access.
-	if err := queuePolicy(ctx, "orders-dlq", ordersDLQ, at.Queue(args.Names.Name(naming.OrdersDLQ)), nil, parent); err != nil {
+	if err := queuePolicy(ctx, kids, "orders-dlq", ordersDLQ, at.Queue(args.Names.Name(naming.OrdersDLQ)), nil, parent); err != nil {
 		return nil, err
 	}
 
@@ -416,12 +419,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	rules := map[string]*cloudwatch.EventRule{}
 	for _, op := range ops {
-		r, err := cloudwatch.NewEventRule(ctx, op.logical, &cloudwatch.EventRuleArgs{
+		r, err := cloudwatch.NewEventRule(ctx, kids.Name(op.logical), &cloudwatch.EventRuleArgs{
 			Name:         pulumi.String(args.Names.Name(op.kind)),
 			Description:  pulumi.String(op.desc),
 			EventBusName: pulumi.String("default"),
 			EventPattern: op.pattern,
-		}, parent)
+		}, parent, kids.Keep(op.logical))
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", op.logical, err)
 		}
@@ -435,10 +438,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	role, err := iam.NewRole(ctx, "events-role", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name("events-role"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.EventsRole)),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep("events-role"))
 	if err != nil {
 		return nil, fmt.Errorf("create events role: %w", err)
 	}
@@ -448,7 +451,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("events role policy: %w", err)
 	}
-	if _, err := iam.NewRolePolicy(ctx, "events-role", &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(rolePolicy)}, parent); err != nil {
+	if _, err := iam.NewRolePolicy(ctx, kids.Name("events-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(rolePolicy)}, parent, kids.Keep("events-role")); err != nil {
 		return nil, fmt.Errorf("attach events role policy: %w", err)
 	}
 
@@ -487,12 +490,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 				InputTemplate: pulumi.String(strings.ReplaceAll(RunbookInputTemplate, "<rule>", args.Names.Name(naming.RuleDegraded))),
 			}
 		}
-		if _, err := cloudwatch.NewEventTarget(ctx, "target-"+t.logical, ta, parent); err != nil {
+		key := "target-" + t.logical
+		if _, err := cloudwatch.NewEventTarget(ctx, kids.Name(key), ta, parent, kids.Keep(key)); err != nil {
 			return nil, fmt.Errorf("create target %s: %w", t.logical, err)
 		}
 	}
 	// Every rule may dead-letter into the DLQ.
-	if err := queuePolicy(ctx, "dlq", dlq, at.Queue(args.Names.Name(naming.DeadLetterQueue)), ruleArns, parent); err != nil {
+	if err := queuePolicy(ctx, kids, "dlq", dlq, at.Queue(args.Names.Name(naming.DeadLetterQueue)), ruleArns, parent); err != nil {
 		return nil, err
 	}
 
@@ -522,7 +526,7 @@ type target struct {
 // events.amazonaws.com send only on behalf of the given rules. arn is the
 // queue's name-derived ARN; the policy names the queue through its URL
 // output and so waits for it.
-func queuePolicy(ctx *pulumi.Context, logical string, q *sqs.Queue, arn string, senders []string, parent pulumi.ResourceOption) error {
+func queuePolicy(ctx *pulumi.Context, kids naming.Children, logical string, q *sqs.Queue, arn string, senders []string, parent pulumi.ResourceOption) error {
 	stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})}
 	if len(senders) > 0 {
 		stmts = append(stmts, iamdoc.Statement{
@@ -536,7 +540,8 @@ func queuePolicy(ctx *pulumi.Context, logical string, q *sqs.Queue, arn string, 
 	if err != nil {
 		return fmt.Errorf("%s queue policy: %w", logical, err)
 	}
-	if _, err := sqs.NewQueuePolicy(ctx, logical+"-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent); err != nil {
+	key := logical + "-policy"
+	if _, err := sqs.NewQueuePolicy(ctx, kids.Name(key), &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent, kids.Keep(key)); err != nil {
 		return fmt.Errorf("attach %s queue policy: %w", logical, err)
 	}
 	return nil

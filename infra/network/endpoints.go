@@ -111,27 +111,27 @@ func EndpointPolicy(account string) iamdoc.Document {
 // so the SDKs' default regional names resolve to the ENIs. Private DNS
 // needs the VPC's enableDnsHostnames and enableDnsSupport (set on the VPC
 // above; EC2 API Reference, CreateVpcEndpoint, PrivateDnsEnabled).
-func (n *Network) interfaceEndpoints(ctx *pulumi.Context, args Args, vpcID pulumi.StringOutput, parent pulumi.ResourceOption) error {
+func (n *Network) interfaceEndpoints(ctx *pulumi.Context, kids naming.Children, args Args, vpcID pulumi.StringOutput, parent pulumi.ResourceOption) error {
 	eps := InterfaceEndpoints(args.Config)
 	if len(eps) == 0 {
 		return nil
 	}
-	group, err := ec2.NewSecurityGroup(ctx, "sg-endpoints", &ec2.SecurityGroupArgs{
+	group, err := ec2.NewSecurityGroup(ctx, kids.Name("sg-endpoints"), &ec2.SecurityGroupArgs{
 		NamePrefix:          pulumi.String(args.Names.Prefix(naming.EndpointGroup)), // naming.Replacements
 		Description:         pulumi.String("interface VPC endpoints: HTTPS from the trading tasks only"),
 		VpcId:               vpcID,
 		RevokeRulesOnDelete: pulumi.Bool(true),
-	}, parent)
+	}, parent, kids.Keep("sg-endpoints"))
 	if err != nil {
 		return fmt.Errorf("create endpoint security group: %w", err)
 	}
 	n.EndpointSecurityGroupID = group.ID().ToStringOutput()
 	// The group has no egress rule: the endpoint ENIs only answer.
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, "endpoints-in-tasks", &vpc.SecurityGroupIngressRuleArgs{
+	if _, err := vpc.NewSecurityGroupIngressRule(ctx, kids.Name("endpoints-in-tasks"), &vpc.SecurityGroupIngressRuleArgs{
 		SecurityGroupId: group.ID(), Description: pulumi.String("HTTPS from the trading tasks"),
 		IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
 		ReferencedSecurityGroupId: n.TasksSecurityGroupID.ToStringPtrOutput(),
-	}, parent); err != nil {
+	}, parent, kids.Keep("endpoints-in-tasks")); err != nil {
 		return fmt.Errorf("create endpoint ingress rule: %w", err)
 	}
 	policy, err := EndpointPolicy(args.AccountID).JSON()
@@ -139,7 +139,8 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, args Args, vpcID pulum
 		return err
 	}
 	for _, e := range eps {
-		if _, err := ec2.NewVpcEndpoint(ctx, "endpoint-"+strings.ReplaceAll(e.Service, ".", "-"), &ec2.VpcEndpointArgs{
+		key := "endpoint-" + strings.ReplaceAll(e.Service, ".", "-")
+		if _, err := ec2.NewVpcEndpoint(ctx, kids.Name(key), &ec2.VpcEndpointArgs{
 			VpcId:             vpcID,
 			ServiceName:       pulumi.String(e.ServiceName(args.Config.Region)),
 			VpcEndpointType:   pulumi.String("Interface"),
@@ -147,7 +148,7 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, args Args, vpcID pulum
 			SecurityGroupIds:  pulumi.StringArray{group.ID()},
 			PrivateDnsEnabled: pulumi.Bool(true),
 			Policy:            pulumi.String(policy),
-		}, parent); err != nil {
+		}, parent, kids.Keep(key)); err != nil {
 			return fmt.Errorf("create %s interface endpoint: %w", e.Service, err)
 		}
 	}

@@ -71,6 +71,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register network component: %w", err)
 	}
 	parent := pulumi.Parent(n)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "network" (issue 18).
+	kids := naming.ChildrenOf(name, "network")
 	cfg := args.Config
 	pub, priv, iso := SubnetMasks(cfg.Network.CIDR.Bits())
 
@@ -86,6 +89,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		strategy = ec2x.NatGatewayStrategySingle
 	}
 	auto := ec2x.SubnetAllocationStrategyAuto
+	// The awsx VPC keeps the bare name "vpc", not kids.Name("vpc"): awsx
+	// names every child it creates (subnets, route tables, NAT gateways,
+	// EIPs, the internet gateway) from the VPC's name ("vpc-public-1").
+	// Those children are made by the awsx provider, not this program: we
+	// cannot give them aliases, and whether an alias on the VPC reaches
+	// them (the Go SDK's inheritedChildAlias, sdk/go/pulumi/alias.go, works
+	// only for children registered in this process) nothing here can
+	// prove, so a renamed VPC would risk replacing the whole network. One
+	// network per stack is the consequence.
 	vpc, err := ec2x.NewVpc(ctx, "vpc", &ec2x.VpcArgs{
 		CidrBlock:             pulumi.StringRef(n.VPCCIDR),
 		AvailabilityZoneNames: cfg.AvailabilityZones,
@@ -110,13 +122,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	// The default security group allows all traffic between its members;
 	// adopting it with no rules strips them (CIS 5.4, FSBP EC2.2).
-	if _, err := ec2.NewDefaultSecurityGroup(ctx, "default-sg", &ec2.DefaultSecurityGroupArgs{
+	if _, err := ec2.NewDefaultSecurityGroup(ctx, kids.Name("default-sg"), &ec2.DefaultSecurityGroupArgs{
 		VpcId: vpc.VpcId,
-	}, parent); err != nil {
+	}, parent, kids.Keep("default-sg")); err != nil {
 		return nil, fmt.Errorf("strip default security group: %w", err)
 	}
 
-	// Logical names stay sg-<tier> (the URNs of existing stacks); physical
+	// Keys stay sg-<tier> (kids.Keep: the URNs of existing stacks); physical
 	// names are secgroup-<tier>-<suffix>: EC2 refuses names starting with
 	// sg- (naming.SecurityGroupALB cites the rule).
 	for _, sg := range []struct {
@@ -129,27 +141,27 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"sg-tasks", naming.SecurityGroupTasks, "trading service tasks", &n.TasksSecurityGroupID},
 		{"sg-db", naming.SecurityGroupDB, "Aurora PostgreSQL cluster", &n.DBSecurityGroupID},
 	} {
-		group, err := ec2.NewSecurityGroup(ctx, sg.logical, &ec2.SecurityGroupArgs{
+		group, err := ec2.NewSecurityGroup(ctx, kids.Name(sg.logical), &ec2.SecurityGroupArgs{
 			// namePrefix: a replacement (new description or VPC) must not
 			// collide with the group it replaces (naming.Replacements).
 			NamePrefix:          pulumi.String(args.Names.Prefix(sg.kind)),
 			Description:         pulumi.String(sg.desc),
 			VpcId:               vpc.VpcId,
 			RevokeRulesOnDelete: pulumi.Bool(true),
-		}, parent)
+		}, parent, kids.Keep(sg.logical))
 		if err != nil {
 			return nil, fmt.Errorf("create %s security group: %w", sg.kind.Type, err)
 		}
 		*sg.id = group.ID().ToStringOutput()
 	}
 
-	if err := n.flowLogs(ctx, args, vpc.VpcId, parent); err != nil {
+	if err := n.flowLogs(ctx, kids, args, vpc.VpcId, parent); err != nil {
 		return nil, err
 	}
-	if err := n.gatewayEndpoints(ctx, vpc.VpcId, routeTableIDs(vpc), parent); err != nil {
+	if err := n.gatewayEndpoints(ctx, kids, vpc.VpcId, routeTableIDs(vpc), parent); err != nil {
 		return nil, err
 	}
-	if err := n.interfaceEndpoints(ctx, args, vpc.VpcId, parent); err != nil {
+	if err := n.interfaceEndpoints(ctx, kids, args, vpc.VpcId, parent); err != nil {
 		return nil, err
 	}
 
@@ -164,12 +176,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return n, nil
 }
 
-func (n *Network) flowLogs(ctx *pulumi.Context, args Args, vpcID pulumi.StringOutput, parent pulumi.ResourceOption) error {
-	group, err := cloudwatch.NewLogGroup(ctx, "flow-logs", &cloudwatch.LogGroupArgs{
+func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args, vpcID pulumi.StringOutput, parent pulumi.ResourceOption) error {
+	group, err := cloudwatch.NewLogGroup(ctx, kids.Name("flow-logs"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.FlowLogGroup)),
 		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent)
+	}, parent, kids.Keep("flow-logs"))
 	if err != nil {
 		return fmt.Errorf("create flow log group: %w", err)
 	}
@@ -177,10 +189,10 @@ func (n *Network) flowLogs(ctx *pulumi.Context, args Args, vpcID pulumi.StringOu
 	if err != nil {
 		return err
 	}
-	role, err := iam.NewRole(ctx, "flow-logs", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name("flow-logs"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.FlowLogRole)),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep("flow-logs"))
 	if err != nil {
 		return fmt.Errorf("create flow log role: %w", err)
 	}
@@ -193,19 +205,19 @@ func (n *Network) flowLogs(ctx *pulumi.Context, args Args, vpcID pulumi.StringOu
 	if err != nil {
 		return fmt.Errorf("flow log policy: %w", err)
 	}
-	if _, err := iam.NewRolePolicy(ctx, "flow-logs", &iam.RolePolicyArgs{
+	if _, err := iam.NewRolePolicy(ctx, kids.Name("flow-logs"), &iam.RolePolicyArgs{
 		Role: role.Name, Policy: pulumi.String(policy),
-	}, parent); err != nil {
+	}, parent, kids.Keep("flow-logs")); err != nil {
 		return fmt.Errorf("attach flow log policy: %w", err)
 	}
-	if _, err := ec2.NewFlowLog(ctx, "flow-logs", &ec2.FlowLogArgs{
+	if _, err := ec2.NewFlowLog(ctx, kids.Name("flow-logs"), &ec2.FlowLogArgs{
 		VpcId:                  vpcID,
 		TrafficType:            pulumi.String(args.Config.Network.FlowLogTrafficType),
 		LogDestinationType:     pulumi.String("cloud-watch-logs"),
 		LogDestination:         group.Arn,
 		IamRoleArn:             role.Arn,
 		MaxAggregationInterval: pulumi.Int(60),
-	}, parent); err != nil {
+	}, parent, kids.Keep("flow-logs")); err != nil {
 		return fmt.Errorf("create flow log: %w", err)
 	}
 	return nil
@@ -228,14 +240,15 @@ func routeTableIDs(vpc *ec2x.Vpc) pulumi.StringArrayOutput {
 
 // gatewayEndpoints keeps S3 and DynamoDB traffic off the NAT gateways and
 // the internet, on every route table of the VPC's subnets.
-func (n *Network) gatewayEndpoints(ctx *pulumi.Context, vpcID pulumi.StringOutput, routeTables pulumi.StringArrayOutput, parent pulumi.ResourceOption) error {
+func (n *Network) gatewayEndpoints(ctx *pulumi.Context, kids naming.Children, vpcID pulumi.StringOutput, routeTables pulumi.StringArrayOutput, parent pulumi.ResourceOption) error {
 	for _, svc := range []string{"s3", "dynamodb"} {
-		ep, err := ec2.NewVpcEndpoint(ctx, "endpoint-"+svc, &ec2.VpcEndpointArgs{
+		key := "endpoint-" + svc
+		ep, err := ec2.NewVpcEndpoint(ctx, kids.Name(key), &ec2.VpcEndpointArgs{
 			VpcId:           vpcID,
 			ServiceName:     pulumi.String("com.amazonaws." + config.Region + "." + svc),
 			VpcEndpointType: pulumi.String("Gateway"),
 			RouteTableIds:   routeTables,
-		}, parent)
+		}, parent, kids.Keep(key))
 		if err != nil {
 			return fmt.Errorf("create %s gateway endpoint: %w", svc, err)
 		}

@@ -125,7 +125,7 @@ func build(rec *offline.Recording) *graph {
 			continue
 		}
 		if label, ok := keyKinds[r.Type]; ok {
-			id := nodeID(c, r.Type, r.Name)
+			id := nodeID(c, r.Type, key(r))
 			g.nodes[id] = &node{id: id, label: keyLabel(label, r), component: c}
 			g.byURN[r.URN] = id
 			g.members[c] = append(g.members[c], id)
@@ -567,6 +567,16 @@ func physical(r *offline.Resource) string {
 		if s, ok := tags["Name"].(string); ok {
 			return s
 		}
+	}
+	return key(r)
+}
+
+// key names a resource within its component (offline.Resource.Key), so a
+// component naming its children <component>-<key> leaves the diagram's
+// node IDs as they were; a hand-built resource without a key uses its name.
+func key(r *offline.Resource) string {
+	if r.Key != "" {
+		return r.Key
 	}
 	return r.Name
 }

@@ -23,8 +23,15 @@ const AccountID = "123456789012"
 
 // Resource is one registered resource with the inputs the program gave it.
 type Resource struct {
-	Type      string
-	Name      string
+	Type string
+	Name string
+	// Key is Name with its parent component's name and "-" trimmed: the
+	// child's key within its component (naming.ChildrenOf names children
+	// <component>-<key>), so "sessions-sessions" under the component
+	// "sessions" has the key "sessions". It equals Name when the parent is
+	// not a trading:* component or the name does not start with the
+	// parent's name. One matches it as well as Name.
+	Key       string
 	URN       string
 	ParentURN string
 	// Component is the type of the nearest trading:* component above the
@@ -172,11 +179,15 @@ func (r *Recording) ByType(typ string) []*Resource {
 	return out
 }
 
-// One returns the single resource of a type and logical name.
+// One returns the single resource of a type whose logical name or key
+// (Resource.Key: the name within its component, without the component's
+// name) is name; so lookups by a child's key survive the component naming
+// its children <component>-<key>, and two components' children of one key
+// are an error rather than a silent pick.
 func (r *Recording) One(typ, name string) (*Resource, error) {
 	var found *Resource
 	for _, res := range r.Resources {
-		if res.Type == typ && res.Name == name {
+		if res.Type == typ && (res.Name == name || res.Key == name) {
 			if found != nil {
 				return nil, fmt.Errorf("two %s resources named %q", typ, name)
 			}
@@ -295,7 +306,7 @@ func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource
 		}
 	}
 	res := &Resource{
-		Type: args.TypeToken, Name: args.Name, URN: urn, ParentURN: parent, Custom: args.Custom, ID: id, Provider: args.Provider,
+		Type: args.TypeToken, Name: args.Name, Key: keyOf(args.Name, parent), URN: urn, ParentURN: parent, Custom: args.Custom, ID: id, Provider: args.Provider,
 		Inputs: Plain(args.Inputs), Raw: args.Inputs, Outputs: Plain(outputs),
 		Component: componentOf(args.TypeToken, string(parentType)),
 		Unknown:   unknownPaths("", resource.NewObjectProperty(args.Inputs)),
@@ -409,6 +420,19 @@ func (r *Resource) IsUnknown(path string) bool {
 		}
 	}
 	return false
+}
+
+// keyOf is a child's name without its parent component's name and "-"
+// (Resource.Key); the parent's name is the last part of its URN.
+func keyOf(name, parent string) string {
+	p := resource.URN(parent)
+	if p == "" || !p.IsValid() || !strings.HasPrefix(string(p.Type()), "trading:") {
+		return name
+	}
+	if k, ok := strings.CutPrefix(name, p.Name()+"-"); ok && k != "" {
+		return k
+	}
+	return name
 }
 
 // componentOf finds the nearest trading:* type in a qualified type chain
