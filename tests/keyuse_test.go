@@ -294,7 +294,7 @@ func TestKeyUseWalkFires(t *testing.T) {
 	mutated := &offline.Recording{Stack: rec.Stack, Config: rec.Config}
 	for _, r := range rec.Resources {
 		c := *r
-		if r.Type == "aws:kms/key:Key" && r.Name == "key-telemetry" {
+		if r.Type == "aws:kms/key:Key" && r.Key == "key-telemetry" {
 			c.Inputs = map[string]any{}
 			for k, v := range r.Inputs {
 				c.Inputs[k] = v

@@ -66,6 +66,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register security component: %w", err)
 	}
 	parent := pulumi.Parent(k)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	kids := naming.ChildrenOf(name, "security")
 
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
 	// Key administration and key use are separate statements. The account
@@ -120,10 +123,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	telemetryPolicy := iamdoc.New(statements...)
 
 	var err error
-	if k.DataKeyArn, err = newKey(ctx, "data", "trading-ha data at rest", args.Names.Name(naming.KMSDataAlias), args.window(), dataPolicy, parent); err != nil {
+	if k.DataKeyArn, err = newKey(ctx, kids, "data", "trading-ha data at rest", args.Names.Name(naming.KMSDataAlias), args.window(), dataPolicy, parent); err != nil {
 		return nil, err
 	}
-	if k.TelemetryKeyArn, err = newKey(ctx, "telemetry", "trading-ha logs, alarms and messaging", args.Names.Name(naming.KMSTelemetryAlias), args.window(), telemetryPolicy, parent); err != nil {
+	if k.TelemetryKeyArn, err = newKey(ctx, kids, "telemetry", "trading-ha logs, alarms and messaging", args.Names.Name(naming.KMSTelemetryAlias), args.window(), telemetryPolicy, parent); err != nil {
 		return nil, err
 	}
 	if err := ctx.RegisterResourceOutputs(k, pulumi.Map{
@@ -142,26 +145,26 @@ func (a Args) window() int {
 	return a.DeletionWindowDays
 }
 
-func newKey(ctx *pulumi.Context, name, description, alias string, window int, policy iamdoc.Document, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+func newKey(ctx *pulumi.Context, kids naming.Children, name, description, alias string, window int, policy iamdoc.Document, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	doc, err := policy.JSON()
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("%s key policy: %w", name, err)
 	}
-	key, err := kms.NewKey(ctx, "key-"+name, &kms.KeyArgs{
+	key, err := kms.NewKey(ctx, kids.Name("key-"+name), &kms.KeyArgs{
 		Description:          pulumi.String(description),
 		EnableKeyRotation:    pulumi.Bool(true),
 		RotationPeriodInDays: pulumi.Int(365),
 		DeletionWindowInDays: pulumi.Int(window),
 		KeyUsage:             pulumi.String("ENCRYPT_DECRYPT"),
 		Policy:               pulumi.String(doc),
-	}, parent)
+	}, parent, kids.Keep("key-"+name))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s key: %w", name, err)
 	}
-	if _, err := kms.NewAlias(ctx, "alias-"+name, &kms.AliasArgs{
+	if _, err := kms.NewAlias(ctx, kids.Name("alias-"+name), &kms.AliasArgs{
 		Name:        pulumi.String(alias),
 		TargetKeyId: key.KeyId,
-	}, parent); err != nil {
+	}, parent, kids.Keep("alias-"+name)); err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s key alias: %w", name, err)
 	}
 	return key.Arn, nil
