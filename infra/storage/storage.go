@@ -97,6 +97,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register storage component: %w", err)
 	}
 	parent := pulumi.Parent(b)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	kids := naming.ChildrenOf(name, "storage")
 
 	// Bucket names are global: <type>-<suffix>-<account ID> is unique per
 	// account and stack and known at program time (the account comes from
@@ -117,7 +120,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	logs, logsControls, err := newBucket(ctx, bucketSpec{
+	logs, logsControls, err := newBucket(ctx, kids, bucketSpec{
 		logical: "logs", name: b.LogsBucketName, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
 		tags: logsExemptions, canaryArtifactsDays: CanaryArtifactsExpirationDays(args.Config.Monitoring.CanaryFailureRetentionDays),
 	}, parent)
@@ -132,13 +135,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, err
 		}
 	}
-	data, dataControls, err := newBucket(ctx, bucketSpec{logical: "data", name: b.DataBucketName, args: args, kmsKey: args.DataKeyArn,
+	data, dataControls, err := newBucket(ctx, kids, bucketSpec{logical: "data", name: b.DataBucketName, args: args, kmsKey: args.DataKeyArn,
 		keep: args.Config.DeletionProtection, tags: dataTags}, parent)
 	if err != nil {
 		return nil, err
 	}
 
-	if _, err := policy(ctx, "data", data, at.Bucket(b.DataBucketName), nil, dataControls, parent); err != nil {
+	if _, err := policy(ctx, kids, "data", data, at.Bucket(b.DataBucketName), nil, dataControls, parent); err != nil {
 		return nil, err
 	}
 	logDelivery := func(arn string) []iamdoc.Statement {
@@ -158,7 +161,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			},
 		}
 	}
-	logsPolicy, err := policy(ctx, "logs", logs, at.Bucket(b.LogsBucketName), logDelivery, logsControls, parent)
+	logsPolicy, err := policy(ctx, kids, "logs", logs, at.Bucket(b.LogsBucketName), logDelivery, logsControls, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -167,9 +170,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Server access logs of the data bucket go to the logs bucket (FSBP
 	// S3.9). The logs bucket's policy is what grants logging.s3.amazonaws.com
 	// its writes (ACLs are disabled), so logging is enabled after it.
-	if _, err := s3.NewBucketLoggingV2(ctx, "data-access-logs", &s3.BucketLoggingV2Args{
+	if _, err := s3.NewBucketLoggingV2(ctx, kids.Name("data-access-logs"), &s3.BucketLoggingV2Args{
 		Bucket: data.Bucket, TargetBucket: logs.Bucket, TargetPrefix: pulumi.String(AccessLogsPrefix),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{logsPolicy})); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logsPolicy}), kids.Keep("data-access-logs")); err != nil {
 		return nil, fmt.Errorf("enable data bucket access logging: %w", err)
 	}
 
@@ -203,35 +206,35 @@ type bucketSpec struct {
 // (hashicorp/terraform-provider-aws#7628 for the public access block,
 // sevenwestmedia-labs/pulumi-components#46 for ownership controls), so the
 // policy waits for them, and the ownership controls wait for the block.
-func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, []pulumi.Resource, error) {
+func newBucket(ctx *pulumi.Context, kids naming.Children, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, []pulumi.Resource, error) {
 	cfg := spec.args.Config.Storage
-	bucket, err := s3.NewBucketV2(ctx, spec.logical, &s3.BucketV2Args{
+	bucket, err := s3.NewBucketV2(ctx, kids.Name(spec.logical), &s3.BucketV2Args{
 		Bucket:       pulumi.String(spec.name),
 		ForceDestroy: pulumi.Bool(!spec.keep),
 		Tags:         spec.tags,
-	}, parent)
+	}, parent, kids.Keep(spec.logical))
 	if err != nil {
 		return nil, nil, fmt.Errorf("create %s bucket: %w", spec.logical, err)
 	}
 	child := func(what string) string { return spec.logical + "-" + what }
-	block, err := s3.NewBucketPublicAccessBlock(ctx, child("public-access"), &s3.BucketPublicAccessBlockArgs{
+	block, err := s3.NewBucketPublicAccessBlock(ctx, kids.Name(child("public-access")), &s3.BucketPublicAccessBlockArgs{
 		Bucket: bucket.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
 		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent)
+	}, parent, kids.Keep(child("public-access")))
 	if err != nil {
 		return nil, nil, fmt.Errorf("block public access on %s bucket: %w", spec.logical, err)
 	}
-	ownership, err := s3.NewBucketOwnershipControls(ctx, child("ownership"), &s3.BucketOwnershipControlsArgs{
+	ownership, err := s3.NewBucketOwnershipControls(ctx, kids.Name(child("ownership")), &s3.BucketOwnershipControlsArgs{
 		Bucket: bucket.ID(),
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{block}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{block}), kids.Keep(child("ownership")))
 	if err != nil {
 		return nil, nil, fmt.Errorf("disable ACLs on %s bucket: %w", spec.logical, err)
 	}
-	if _, err := s3.NewBucketVersioningV2(ctx, child("versioning"), &s3.BucketVersioningV2Args{
+	if _, err := s3.NewBucketVersioningV2(ctx, kids.Name(child("versioning")), &s3.BucketVersioningV2Args{
 		Bucket:                  bucket.ID(),
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, parent); err != nil {
+	}, parent, kids.Keep(child("versioning"))); err != nil {
 		return nil, nil, fmt.Errorf("enable versioning on %s bucket: %w", spec.logical, err)
 	}
 	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
@@ -242,13 +245,13 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 			SseAlgorithm: pulumi.String("aws:kms"), KmsMasterKeyId: spec.kmsKey,
 		}
 	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, child("encryption"), &s3.BucketServerSideEncryptionConfigurationV2Args{
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, kids.Name(child("encryption")), &s3.BucketServerSideEncryptionConfigurationV2Args{
 		Bucket: bucket.ID(),
 		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
 			ApplyServerSideEncryptionByDefault: sse,
 			BucketKeyEnabled:                   pulumi.Bool(spec.kmsKey != nil),
 		}},
-	}, parent); err != nil {
+	}, parent, kids.Keep(child("encryption"))); err != nil {
 		return nil, nil, fmt.Errorf("encrypt %s bucket: %w", spec.logical, err)
 	}
 	rule := &s3.BucketLifecycleConfigurationV2RuleArgs{
@@ -282,10 +285,10 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 			},
 		})
 	}
-	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, child("lifecycle"), &s3.BucketLifecycleConfigurationV2Args{
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, kids.Name(child("lifecycle")), &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
 		Rules:  rules,
-	}, parent); err != nil {
+	}, parent, kids.Keep(child("lifecycle"))); err != nil {
 		return nil, nil, fmt.Errorf("set lifecycle of %s bucket: %w", spec.logical, err)
 	}
 	return bucket, []pulumi.Resource{block, ownership}, nil
@@ -295,7 +298,7 @@ func newBucket(ctx *pulumi.Context, spec bucketSpec, parent pulumi.ResourceOptio
 // arn is the bucket's, from its name (infra/arn), so the document is known
 // at program time; the policy still names the bucket by its ID output, so
 // it waits for the bucket, and for the bucket's controls (see newBucket).
-func policy(ctx *pulumi.Context, logical string, bucket *s3.BucketV2, arn string,
+func policy(ctx *pulumi.Context, kids naming.Children, logical string, bucket *s3.BucketV2, arn string,
 	extra func(arn string) []iamdoc.Statement, controls []pulumi.Resource, parent pulumi.ResourceOption) (*s3.BucketPolicy, error) {
 	stmts := []iamdoc.Statement{iamdoc.DenyInsecureTransport([]string{"s3:*"}, []string{arn, arn + "/*"})}
 	if extra != nil {
@@ -305,9 +308,9 @@ func policy(ctx *pulumi.Context, logical string, bucket *s3.BucketV2, arn string
 	if err != nil {
 		return nil, fmt.Errorf("%s bucket policy: %w", logical, err)
 	}
-	p, err := s3.NewBucketPolicy(ctx, logical+"-policy", &s3.BucketPolicyArgs{
+	p, err := s3.NewBucketPolicy(ctx, kids.Name(logical+"-policy"), &s3.BucketPolicyArgs{
 		Bucket: bucket.ID(), Policy: pulumi.String(doc),
-	}, parent, pulumi.DependsOn(controls))
+	}, parent, pulumi.DependsOn(controls), kids.Keep(logical+"-policy"))
 	if err != nil {
 		return nil, fmt.Errorf("attach %s bucket policy: %w", logical, err)
 	}
