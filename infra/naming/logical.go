@@ -40,3 +40,13 @@ func (c Children) Was(old string) pulumi.ResourceOption {
 	}
 	return pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(old)}})
 }
+
+// KeepTyped is Keep for a child whose SDK also aliases it to an older type
+// token (pulumi-aws v6 BucketV2 registers with an alias to
+// aws:s3/bucket:Bucket): the old name under that type stays claimed too.
+func (c Children) KeepTyped(key, typ string) pulumi.ResourceOption {
+	if !c.legacy {
+		return pulumi.Aliases(nil)
+	}
+	return pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(key), Type: pulumi.String(typ)}})
+}

@@ -212,7 +212,7 @@ func newBucket(ctx *pulumi.Context, kids naming.Children, spec bucketSpec, paren
 		Bucket:       pulumi.String(spec.name),
 		ForceDestroy: pulumi.Bool(!spec.keep),
 		Tags:         spec.tags,
-	}, parent, kids.Keep(spec.logical))
+	}, parent, kids.Keep(spec.logical), kids.KeepTyped(spec.logical, "aws:s3/bucket:Bucket"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("create %s bucket: %w", spec.logical, err)
 	}

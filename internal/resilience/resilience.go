@@ -605,7 +605,7 @@ func (in inputs) dataStores(budget time.Duration) []RPORow {
 		out = append(out, row)
 	}
 	for _, b := range in.rec.ByType("aws:s3/bucketV2:BucketV2") {
-		if !strings.HasPrefix(b.Name, "data") {
+		if !strings.HasPrefix(b.Key, "data") {
 			continue
 		}
 		row := RPORow{Store: "S3", Resource: b.Name, Budget: budget,
