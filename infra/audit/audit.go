@@ -137,18 +137,21 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return t, nil
 	}
 	parent := pulumi.Parent(t)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	kids := naming.ChildrenOf(name, "audit")
 	cfg := args.Config
 	trailArn := TrailArn(args.Names, args.Region, args.AccountID)
 
-	bucket, pab, err := t.bucket(ctx, args, trailArn, parent)
+	bucket, pab, err := t.bucket(ctx, kids, args, trailArn, parent)
 	if err != nil {
 		return nil, err
 	}
-	logGroup, err := cloudwatch.NewLogGroup(ctx, "trail", &cloudwatch.LogGroupArgs{
+	logGroup, err := cloudwatch.NewLogGroup(ctx, kids.Name("trail"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.TrailLogGroup)),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent)
+	}, parent, kids.Keep("trail"))
 	if err != nil {
 		return nil, fmt.Errorf("create trail log group: %w", err)
 	}
@@ -156,11 +159,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("trail role trust policy: %w", err)
 	}
-	role, err := iam.NewRole(ctx, "trail", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name("trail"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.TrailRole)),
 		Description:      pulumi.String("CloudTrail delivers the trail to its CloudWatch Logs group"),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep("trail"))
 	if err != nil {
 		return nil, fmt.Errorf("create trail role: %w", err)
 	}
@@ -169,15 +172,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("trail role policy: %w", err)
 	}
-	rolePolicy, err := iam.NewRolePolicy(ctx, "trail", &iam.RolePolicyArgs{
+	rolePolicy, err := iam.NewRolePolicy(ctx, kids.Name("trail"), &iam.RolePolicyArgs{
 		Role:   role.Name,
 		Policy: pulumi.String(logsPolicy),
-	}, parent)
+	}, parent, kids.Keep("trail"))
 	if err != nil {
 		return nil, fmt.Errorf("attach trail role policy: %w", err)
 	}
 
-	trail, err := cloudtrail.NewTrail(ctx, "trail", &cloudtrail.TrailArgs{
+	trail, err := cloudtrail.NewTrail(ctx, kids.Name("trail"), &cloudtrail.TrailArgs{
 		Name:                       pulumi.String(args.Names.Name(naming.Trail)),
 		S3BucketName:               bucket.Bucket,
 		IsMultiRegionTrail:         pulumi.Bool(true),
@@ -189,11 +192,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		CloudWatchLogsGroupArn: logGroup.Arn.ApplyT(func(a string) string { return a + ":*" }).(pulumi.StringOutput),
 		CloudWatchLogsRoleArn:  role.Arn,
 		AdvancedEventSelectors: selectors(args),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, rolePolicy}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, rolePolicy}), kids.Keep("trail"))
 	if err != nil {
 		return nil, fmt.Errorf("create trail: %w", err)
 	}
-	if err := watches(ctx, args, logGroup, trail, parent); err != nil {
+	if err := watches(ctx, kids, args, logGroup, trail, parent); err != nil {
 		return nil, err
 	}
 	t.Arn, t.Bucket = trail.Arn, bucket.Bucket
@@ -239,7 +242,7 @@ func selectors(args Args) cloudtrail.TrailAdvancedEventSelectorArray {
 // bucket creates the dedicated log bucket: versioned, KMS-encrypted,
 // public access blocked, ACLs disabled, access-logged, lifecycle-managed,
 // TLS only; force-destroyed unless deletionProtection is on.
-func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent pulumi.ResourceOption) (*s3.BucketV2, pulumi.Resource, error) {
+func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, trailArn string, parent pulumi.ResourceOption) (*s3.BucketV2, pulumi.Resource, error) {
 	cfg := args.Config
 	// trail-<suffix>-<account ID>, known at program time, or an existing
 	// stack's random tail (config trailBucketNameTail; infra/storage).
@@ -258,34 +261,34 @@ func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent p
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := s3.NewBucketV2(ctx, "trail", &s3.BucketV2Args{
+	b, err := s3.NewBucketV2(ctx, kids.Name("trail"), &s3.BucketV2Args{
 		Bucket:       pulumi.String(name),
 		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
 		Tags:         keep,
-	}, parent)
+	}, parent, kids.Keep("trail"), kids.KeepTyped("trail", "aws:s3/bucket:Bucket"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("create trail bucket: %w", err)
 	}
-	pab, err := s3.NewBucketPublicAccessBlock(ctx, "trail-public-access", &s3.BucketPublicAccessBlockArgs{
+	pab, err := s3.NewBucketPublicAccessBlock(ctx, kids.Name("trail-public-access"), &s3.BucketPublicAccessBlockArgs{
 		Bucket: b.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
 		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent)
+	}, parent, kids.Keep("trail-public-access"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("block public access on trail bucket: %w", err)
 	}
-	ownership, err := s3.NewBucketOwnershipControls(ctx, "trail-ownership", &s3.BucketOwnershipControlsArgs{
+	ownership, err := s3.NewBucketOwnershipControls(ctx, kids.Name("trail-ownership"), &s3.BucketOwnershipControlsArgs{
 		Bucket: b.ID(), Rule: &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab}), kids.Keep("trail-ownership"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("disable ACLs on trail bucket: %w", err)
 	}
-	if _, err := s3.NewBucketVersioningV2(ctx, "trail-versioning", &s3.BucketVersioningV2Args{
+	if _, err := s3.NewBucketVersioningV2(ctx, kids.Name("trail-versioning"), &s3.BucketVersioningV2Args{
 		Bucket:                  b.ID(),
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, parent); err != nil {
+	}, parent, kids.Keep("trail-versioning")); err != nil {
 		return nil, nil, fmt.Errorf("enable versioning on trail bucket: %w", err)
 	}
-	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, "trail-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, kids.Name("trail-encryption"), &s3.BucketServerSideEncryptionConfigurationV2Args{
 		Bucket: b.ID(),
 		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
 			ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
@@ -293,10 +296,10 @@ func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent p
 			},
 			BucketKeyEnabled: pulumi.Bool(true),
 		}},
-	}, parent); err != nil {
+	}, parent, kids.Keep("trail-encryption")); err != nil {
 		return nil, nil, fmt.Errorf("encrypt trail bucket: %w", err)
 	}
-	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, "trail-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, kids.Name("trail-lifecycle"), &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: b.ID(),
 		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
 			Id: pulumi.String("trail-retention"), Status: pulumi.String("Enabled"),
@@ -309,21 +312,21 @@ func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent p
 				DaysAfterInitiation: pulumi.Int(cfg.Storage.AbortMultipartDays),
 			},
 		}},
-	}, parent); err != nil {
+	}, parent, kids.Keep("trail-lifecycle")); err != nil {
 		return nil, nil, fmt.Errorf("set lifecycle of trail bucket: %w", err)
 	}
-	if _, err := s3.NewBucketLoggingV2(ctx, "trail-access-logs", &s3.BucketLoggingV2Args{
+	if _, err := s3.NewBucketLoggingV2(ctx, kids.Name("trail-access-logs"), &s3.BucketLoggingV2Args{
 		Bucket: b.Bucket, TargetBucket: args.LogsBucket, TargetPrefix: pulumi.String(args.AccessLogsPrefix + "trail/"),
-	}, parent); err != nil {
+	}, parent, kids.Keep("trail-access-logs")); err != nil {
 		return nil, nil, fmt.Errorf("enable trail bucket access logging: %w", err)
 	}
 	// The policy waits for the public access block and the ownership
 	// controls: S3 aborts concurrent configuration calls on one bucket
 	// (infra/storage: OperationAborted).
-	policy, err := s3.NewBucketPolicy(ctx, "trail-policy", &s3.BucketPolicyArgs{
+	policy, err := s3.NewBucketPolicy(ctx, kids.Name("trail-policy"), &s3.BucketPolicyArgs{
 		Bucket: b.ID(),
 		Policy: pulumi.String(doc),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, ownership}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, ownership}), kids.Keep("trail-policy"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach trail bucket policy: %w", err)
 	}
@@ -331,20 +334,20 @@ func (t *Trail) bucket(ctx *pulumi.Context, args Args, trailArn string, parent p
 }
 
 // watches creates one metric filter and alarm per Watch on the trail's log group.
-func watches(ctx *pulumi.Context, args Args, logGroup *cloudwatch.LogGroup, trail *cloudtrail.Trail, parent pulumi.ResourceOption) error {
+func watches(ctx *pulumi.Context, kids naming.Children, args Args, logGroup *cloudwatch.LogGroup, trail *cloudtrail.Trail, parent pulumi.ResourceOption) error {
 	for _, w := range Watches {
-		filter, err := cloudwatch.NewLogMetricFilter(ctx, "trail-"+w.Key, &cloudwatch.LogMetricFilterArgs{
+		filter, err := cloudwatch.NewLogMetricFilter(ctx, kids.Name("trail-"+w.Key), &cloudwatch.LogMetricFilterArgs{
 			Name:         pulumi.String(args.Names.Member(naming.TrailFilter, w.Key)),
 			LogGroupName: logGroup.Name,
 			Pattern:      pulumi.String(w.Pattern),
 			MetricTransformation: &cloudwatch.LogMetricFilterMetricTransformationArgs{
 				Name: pulumi.String(w.Metric), Namespace: pulumi.String(MetricNamespace), Value: pulumi.String("1"),
 			},
-		}, parent, pulumi.DependsOn([]pulumi.Resource{trail}))
+		}, parent, pulumi.DependsOn([]pulumi.Resource{trail}), kids.Keep("trail-"+w.Key))
 		if err != nil {
 			return fmt.Errorf("create metric filter %s: %w", w.Key, err)
 		}
-		if _, err := cloudwatch.NewMetricAlarm(ctx, "trail-"+w.Key, &cloudwatch.MetricAlarmArgs{
+		if _, err := cloudwatch.NewMetricAlarm(ctx, kids.Name("trail-"+w.Key), &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(args.Names.Member(naming.Alarm, "trail-"+w.Key)),
 			AlarmDescription:   pulumi.String(w.Description),
 			Namespace:          pulumi.String(MetricNamespace),
@@ -356,7 +359,7 @@ func watches(ctx *pulumi.Context, args Args, logGroup *cloudwatch.LogGroup, trai
 			ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
 			TreatMissingData:   pulumi.String("notBreaching"),
 			AlarmActions:       pulumi.Array{args.AlarmTopicArn},
-		}, parent, pulumi.DependsOn([]pulumi.Resource{filter})); err != nil {
+		}, parent, pulumi.DependsOn([]pulumi.Resource{filter}), kids.Keep("trail-"+w.Key)); err != nil {
 			return fmt.Errorf("create alarm %s: %w", w.Key, err)
 		}
 	}

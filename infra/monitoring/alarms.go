@@ -255,7 +255,7 @@ func fillAll(ids []string) []string {
 
 // newAlarms creates the metric alarms; each pages and clears through the
 // topic. It returns them by name for the composite alarm to depend on.
-func newAlarms(ctx *pulumi.Context, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) (map[string]pulumi.Resource, error) {
+func newAlarms(ctx *pulumi.Context, kids naming.Children, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) (map[string]pulumi.Resource, error) {
 	created := map[string]pulumi.Resource{}
 	actions := pulumi.Array{topic}
 	for _, s := range specs {
@@ -297,7 +297,7 @@ func newAlarms(ctx *pulumi.Context, specs []alarmSpec, topic pulumi.StringOutput
 			}
 			a.MetricQueries = queries
 		}
-		alarm, err := cloudwatch.NewMetricAlarm(ctx, "alarm-"+s.key, a, parent)
+		alarm, err := cloudwatch.NewMetricAlarm(ctx, kids.Name("alarm-"+s.key), a, parent, kids.Keep("alarm-"+s.key))
 		if err != nil {
 			return nil, fmt.Errorf("create alarm %s: %w", s.name, err)
 		}
@@ -322,7 +322,7 @@ func CompositeRule(names []string) string {
 // the composite exists (CloudWatch API Reference, PutCompositeAlarm). So
 // the composite depends on its members: created after them, deleted
 // before them.
-func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, alarms map[string]pulumi.Resource,
+func newComposite(ctx *pulumi.Context, kids naming.Children, name string, specs []alarmSpec, alarms map[string]pulumi.Resource,
 	suppressor *cloudwatch.MetricAlarm, topic pulumi.StringOutput, parent pulumi.ResourceOption) (*cloudwatch.CompositeAlarm, error) {
 	var names []string
 	var members []pulumi.Resource
@@ -337,7 +337,7 @@ func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, alarms ma
 		}
 	}
 	actions := pulumi.StringArray{topic}
-	c, err := cloudwatch.NewCompositeAlarm(ctx, "degraded", &cloudwatch.CompositeAlarmArgs{
+	c, err := cloudwatch.NewCompositeAlarm(ctx, kids.Name("degraded"), &cloudwatch.CompositeAlarmArgs{
 		AlarmName: pulumi.String(name),
 		AlarmDescription: pulumi.String("Customers are affected: the canary's journey fails, Route 53 cannot reach /healthz, the ALB answers 5xx, or p99 latency is high. " +
 			"This alarm alone pages; EventBridge starts the service recovery runbook on its ALARM unless a maintenance window suppresses it."),
@@ -354,7 +354,7 @@ func newComposite(ctx *pulumi.Context, name string, specs []alarmSpec, alarms ma
 			WaitPeriod:      pulumi.Int(SuppressorWaitSeconds),
 			ExtensionPeriod: pulumi.Int(SuppressorExtensionSeconds),
 		},
-	}, parent, pulumi.DependsOn(append(members, suppressor)))
+	}, parent, pulumi.DependsOn(append(members, suppressor)), kids.Keep("degraded"))
 	if err != nil {
 		return nil, fmt.Errorf("create composite alarm %s: %w", name, err)
 	}
@@ -387,9 +387,9 @@ const (
 // maintenance metric is published with value 1, OK within a minute of the
 // last datapoint (missing data is not breaching), so a forgotten window
 // closes by itself. It has no actions.
-func newMaintenanceAlarm(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (*cloudwatch.MetricAlarm, error) {
+func newMaintenanceAlarm(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (*cloudwatch.MetricAlarm, error) {
 	name := args.Names.Member(naming.Alarm, "maintenance")
-	a, err := cloudwatch.NewMetricAlarm(ctx, "alarm-maintenance", &cloudwatch.MetricAlarmArgs{
+	a, err := cloudwatch.NewMetricAlarm(ctx, kids.Name("alarm-maintenance"), &cloudwatch.MetricAlarmArgs{
 		Name:               pulumi.String(name),
 		AlarmDescription:   pulumi.String("A maintenance window or drill is open (metric " + MaintenanceNamespace + "/" + MaintenanceMetric + "): the customer-impact composite does not page and recovery does not start."),
 		Namespace:          pulumi.String(MaintenanceNamespace),
@@ -403,7 +403,7 @@ func newMaintenanceAlarm(ctx *pulumi.Context, args Args, parent pulumi.ResourceO
 		Threshold:          pulumi.Float64(1),
 		TreatMissingData:   pulumi.String(missingNotBreaching),
 		ActionsEnabled:     pulumi.Bool(false),
-	}, parent)
+	}, parent, kids.Keep("alarm-maintenance"))
 	if err != nil {
 		return nil, fmt.Errorf("create maintenance alarm %s: %w", name, err)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
 // Tiers are the dashboard's rows, top to bottom; every widget title starts
@@ -133,7 +135,7 @@ func dashboardBody(v dashboardValues, period int) Body {
 }
 
 // newDashboard creates the dashboard once every identifier resolves.
-func newDashboard(ctx *pulumi.Context, args Args, name, canaryName string, parent pulumi.ResourceOption) error {
+func newDashboard(ctx *pulumi.Context, kids naming.Children, args Args, name, canaryName string, parent pulumi.ResourceOption) error {
 	inputs := []any{args.LoadBalancer.ArnSuffix, args.LoadBalancer.TargetGroupArnSuffix,
 		args.Service.ClusterName, args.Service.ServiceName, args.Database.ClusterIdentifier}
 	tableName := pulumi.StringInput(pulumi.String(""))
@@ -159,9 +161,9 @@ func newDashboard(ctx *pulumi.Context, args Args, name, canaryName string, paren
 		}
 		return string(out), nil
 	}).(pulumi.StringOutput)
-	if _, err := cloudwatch.NewDashboard(ctx, "dashboard", &cloudwatch.DashboardArgs{
+	if _, err := cloudwatch.NewDashboard(ctx, kids.Name("dashboard"), &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(name), DashboardBody: body,
-	}, parent); err != nil {
+	}, parent, kids.Keep("dashboard")); err != nil {
 		return fmt.Errorf("create dashboard %s: %w", name, err)
 	}
 	return nil

@@ -130,12 +130,12 @@ const (
 // schedule delivers undeliverable invocations to (CreateSchedule,
 // Target.DeadLetterConfig), encrypted with the telemetry key; the
 // schedules' execution roles send to it. TLS only.
-func newSchedulerDLQ(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (*sqs.Queue, error) {
-	q, err := sqs.NewQueue(ctx, "scheduler-dlq", &sqs.QueueArgs{
+func newSchedulerDLQ(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (*sqs.Queue, error) {
+	q, err := sqs.NewQueue(ctx, kids.Name("scheduler-dlq"), &sqs.QueueArgs{
 		Name:                    pulumi.String(args.Names.Name(naming.SchedulerDLQ)),
 		KmsMasterKeyId:          args.TelemetryKeyArn,
 		MessageRetentionSeconds: pulumi.Int(SchedulerDLQRetentionSeconds),
-	}, parent)
+	}, parent, kids.Keep("scheduler-dlq"))
 	if err != nil {
 		return nil, fmt.Errorf("create scheduler dead-letter queue: %w", err)
 	}
@@ -145,7 +145,7 @@ func newSchedulerDLQ(ctx *pulumi.Context, args Args, parent pulumi.ResourceOptio
 	if err != nil {
 		return nil, fmt.Errorf("scheduler dead-letter queue policy: %w", err)
 	}
-	if _, err := sqs.NewQueuePolicy(ctx, "scheduler-dlq-policy", &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent); err != nil {
+	if _, err := sqs.NewQueuePolicy(ctx, kids.Name("scheduler-dlq-policy"), &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent, kids.Keep("scheduler-dlq-policy")); err != nil {
 		return nil, fmt.Errorf("attach scheduler dead-letter queue policy: %w", err)
 	}
 	return q, nil

@@ -153,32 +153,35 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register monitoring component: %w", err)
 	}
 	parent := pulumi.Parent(m)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	kids := naming.ChildrenOf(name, "monitoring")
 
 	cfg := args.Config.Monitoring
-	page, err := newTopic(ctx, args, "alarms", naming.AlarmTopic, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
+	page, err := newTopic(ctx, kids, args, "alarms", naming.AlarmTopic, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
 	if err != nil {
 		return nil, err
 	}
-	notify, err := newTopic(ctx, args, "notify", naming.NotifyTopic, cfg.NotifyEmails, "", parent)
+	notify, err := newTopic(ctx, kids, args, "notify", naming.NotifyTopic, cfg.NotifyEmails, "", parent)
 	if err != nil {
 		return nil, err
 	}
 	m.TopicArn, m.NotifyTopicArn = page, notify
 
 	m.CanaryName = args.Names.Name(naming.Canary)
-	canary, err := newCanary(ctx, args, m.CanaryName, parent)
+	canary, err := newCanary(ctx, kids, args, m.CanaryName, parent)
 	if err != nil {
 		return nil, err
 	}
 
-	schedDLQ, err := newSchedulerDLQ(ctx, args, parent)
+	schedDLQ, err := newSchedulerDLQ(ctx, kids, args, parent)
 	if err != nil {
 		return nil, err
 	}
 	m.SchedulerDLQArn = schedDLQ.Arn
 
 	specs := append(alarmSpecs(args, m.CanaryName), deliverySpecs(args, args.Names.Name(naming.SchedulerDLQ))...)
-	alarms, err := newAlarms(ctx, specs, notify, parent)
+	alarms, err := newAlarms(ctx, kids, specs, notify, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -186,13 +189,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		m.AlarmNames = append(m.AlarmNames, s.name)
 	}
 
-	suppressor, err := newMaintenanceAlarm(ctx, args, parent)
+	suppressor, err := newMaintenanceAlarm(ctx, kids, args, parent)
 	if err != nil {
 		return nil, err
 	}
 	m.MaintenanceAlarmName = args.Names.Member(naming.Alarm, "maintenance")
 	m.CompositeAlarmName = args.Names.Name(naming.CompositeAlarm)
-	composite, err := newComposite(ctx, m.CompositeAlarmName, specs, alarms, suppressor, page, parent)
+	composite, err := newComposite(ctx, kids, m.CompositeAlarmName, specs, alarms, suppressor, page, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +209,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	m.DashboardName = args.Names.Name(naming.Dashboard)
 	m.DashboardURL = DashboardURL(args.Config.Region, m.DashboardName)
-	if err := newDashboard(ctx, args, m.DashboardName, m.CanaryName, parent); err != nil {
+	if err := newDashboard(ctx, kids, args, m.DashboardName, m.CanaryName, parent); err != nil {
 		return nil, err
 	}
 
@@ -234,11 +237,11 @@ var alarmPublishers = []string{"cloudwatch.amazonaws.com", "events.amazonaws.com
 // rules and vault may publish) and its subscriptions: email addresses and an
 // optional HTTPS endpoint (a paging service). Email subscriptions stay
 // PendingConfirmation until the address confirms (docs/operations.md).
-func newTopic(ctx *pulumi.Context, args Args, logical string, kind naming.Kind, emails []string, https string, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	topic, err := sns.NewTopic(ctx, logical, &sns.TopicArgs{
+func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical string, kind naming.Kind, emails []string, https string, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+	topic, err := sns.NewTopic(ctx, kids.Name(logical), &sns.TopicArgs{
 		Name:           pulumi.String(args.Names.Name(kind)),
 		KmsMasterKeyId: args.TelemetryKeyArn,
-	}, parent)
+	}, parent, kids.Keep(logical))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s topic: %w", logical, err)
 	}
@@ -259,7 +262,7 @@ func newTopic(ctx *pulumi.Context, args Args, logical string, kind naming.Kind, 
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("%s topic policy: %w", logical, err)
 	}
-	if _, err := sns.NewTopicPolicy(ctx, logical+"-policy", &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: pulumi.String(doc)}, parent); err != nil {
+	if _, err := sns.NewTopicPolicy(ctx, kids.Name(logical+"-policy"), &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: pulumi.String(doc)}, parent, kids.Keep(logical+"-policy")); err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("attach %s topic policy: %w", logical, err)
 	}
 	for i, email := range emails {
@@ -268,19 +271,19 @@ func newTopic(ctx *pulumi.Context, args Args, logical string, kind naming.Kind, 
 		// address must confirm again). The alias is the index name it had
 		// before issue 18: a one-time migration, as the engine only looks
 		// at aliases for a URN its state does not hold yet.
-		if _, err := sns.NewTopicSubscription(ctx, logical+"-email-"+email, &sns.TopicSubscriptionArgs{
+		if _, err := sns.NewTopicSubscription(ctx, kids.Name(logical+"-email-"+email), &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(email),
-		}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-email-%d", logical, i+1))}})); err != nil {
+		}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-email-%d", logical, i+1))}}), kids.Keep(logical+"-email-"+email)); err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the %s topic: %w", email, logical, err)
 		}
 	}
 	if https != "" {
-		if _, err := sns.NewTopicSubscription(ctx, logical+"-https", &sns.TopicSubscriptionArgs{
+		if _, err := sns.NewTopicSubscription(ctx, kids.Name(logical+"-https"), &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("https"), Endpoint: pulumi.String(https),
 			// Paging services' SNS integrations confirm the subscription
 			// themselves; the provider then waits for the confirmation.
 			EndpointAutoConfirms: pulumi.Bool(true),
-		}, parent); err != nil {
+		}, parent, kids.Keep(logical+"-https")); err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the %s topic: %w", https, logical, err)
 		}
 	}

@@ -32,22 +32,22 @@ func CanaryLogGroupPattern(canaryName string) string {
 }
 
 // newCanary uploads the script and creates the canary with its role.
-func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+func newCanary(ctx *pulumi.Context, kids naming.Children, args Args, name string, parent pulumi.ResourceOption) (pulumi.Resource, error) {
 	cfg := args.Config.Monitoring
 
-	code, err := s3.NewBucketObjectv2(ctx, "canary-code", &s3.BucketObjectv2Args{
+	code, err := s3.NewBucketObjectv2(ctx, kids.Name("canary-code"), &s3.BucketObjectv2Args{
 		Bucket: args.LogsBucket,
 		Key:    pulumi.String(args.CodePrefix + "/" + name + ".zip"),
 		Source: pulumi.NewAssetArchive(map[string]any{
 			canary.ScriptPath: pulumi.NewStringAsset(string(canary.Script())),
 		}),
 		ContentType: pulumi.String("application/zip"),
-	}, parent)
+	}, parent, kids.Keep("canary-code"), kids.KeepTyped("canary-code", "aws:s3/BucketObject:BucketObject"))
 	if err != nil {
 		return nil, fmt.Errorf("upload canary code: %w", err)
 	}
 
-	role, rolePolicy, err := newCanaryRole(ctx, args, name, parent)
+	role, rolePolicy, err := newCanaryRole(ctx, kids, args, name, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		env["TLS_INSECURE"] = pulumi.String("true")
 	}
 	artifacts := pulumi.Sprintf("s3://%s/%s/", args.LogsBucket, args.ArtifactsPrefix)
-	c, err := synthetics.NewCanary(ctx, "api", &synthetics.CanaryArgs{
+	c, err := synthetics.NewCanary(ctx, kids.Name("api"), &synthetics.CanaryArgs{
 		Name:               pulumi.String(name),
 		RuntimeVersion:     pulumi.String(canary.Runtime),
 		Handler:            pulumi.String(canary.Handler),
@@ -97,7 +97,7 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 		// The canary starts on creation and its first run writes artifacts
 		// and logs with the role's permissions: the inline policy must be in
 		// place first, and destroy must stop the canary before revoking it.
-	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}), kids.Keep("api"))
 	if err != nil {
 		return nil, fmt.Errorf("create canary %s: %w", name, err)
 	}
@@ -106,7 +106,7 @@ func newCanary(ctx *pulumi.Context, args Args, name string, parent pulumi.Resour
 
 // newCanaryRole creates the canary's least-privilege execution role and
 // its inline policy, which the canary must wait for.
-func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error) {
+func newCanaryRole(ctx *pulumi.Context, kids naming.Children, args Args, canaryName string, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error) {
 	// The trust statement is the one the Synthetics documentation requires;
 	// Lambda assumes execution roles on the function's behalf, so an
 	// aws:SourceAccount condition is not part of the documented statement.
@@ -116,11 +116,11 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("canary trust policy: %w", err)
 	}
-	role, err := iam.NewRole(ctx, "canary-role", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name("canary-role"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.CanaryRole)),
 		Description:      pulumi.String("Runs the " + canaryName + " API canary"),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep("canary-role"))
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("create canary role: %w", err)
 	}
@@ -135,9 +135,9 @@ func newCanaryRole(ctx *pulumi.Context, args Args, canaryName string, parent pul
 	if args.Probe.SecretParameterResource != nil {
 		waits = append(waits, args.Probe.SecretParameterResource)
 	}
-	policy, err := iam.NewRolePolicy(ctx, "canary-policy", &iam.RolePolicyArgs{
+	policy, err := iam.NewRolePolicy(ctx, kids.Name("canary-policy"), &iam.RolePolicyArgs{
 		Role: role.Name, Name: pulumi.String(args.Names.Name(naming.CanaryPolicy)), Policy: pulumi.String(doc),
-	}, parent, pulumi.DependsOn(waits))
+	}, parent, pulumi.DependsOn(waits), kids.Keep("canary-policy"))
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("attach canary policy: %w", err)
 	}

@@ -42,8 +42,9 @@ func (c Children) Was(old string) pulumi.ResourceOption {
 }
 
 // KeepTyped is Keep for a child whose SDK also aliases it to an older type
-// token (pulumi-aws v6 BucketV2 registers with an alias to
-// aws:s3/bucket:Bucket): the old name under that type stays claimed too.
+// token (pulumi-aws v6 BucketV2 and BucketObjectv2 register with aliases to
+// aws:s3/bucket:Bucket and aws:s3/BucketObject:BucketObject): the old name
+// under that type stays claimed too.
 func (c Children) KeepTyped(key, typ string) pulumi.ResourceOption {
 	if !c.legacy {
 		return pulumi.Aliases(nil)

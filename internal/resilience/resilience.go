@@ -435,7 +435,7 @@ type composite struct {
 
 func (in inputs) composite() composite {
 	for _, c := range in.rec.ByType("aws:cloudwatch/compositeAlarm:CompositeAlarm") {
-		if c.Name != CompositeAlarmLogicalName {
+		if c.Key != CompositeAlarmLogicalName && c.Name != CompositeAlarmLogicalName {
 			continue
 		}
 		out := composite{found: true}
@@ -605,7 +605,7 @@ func (in inputs) dataStores(budget time.Duration) []RPORow {
 		out = append(out, row)
 	}
 	for _, b := range in.rec.ByType("aws:s3/bucketV2:BucketV2") {
-		if !strings.HasPrefix(b.Key, "data") {
+		if !strings.HasPrefix(b.Key, "data") && !strings.HasPrefix(b.Name, "data") {
 			continue
 		}
 		row := RPORow{Store: "S3", Resource: b.Name, Budget: budget,
