@@ -311,10 +311,10 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		bucket := one(t, rec, "aws:s3/bucketV2:BucketV2", "data")
 		targets := rb.SnapshotTargets{
-			ClusterArn:     "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-" + stack,
-			ServiceArn:     "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack,
-			TargetGroupArn: out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn"),
-			Bucket:         out(t, bucket, "bucket"), BucketArn: out(t, bucket, "arn"), Prefix: "ecs-snapshots",
+			ClusterArn:      "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-" + stack,
+			ServiceArn:      "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack,
+			TargetGroupName: get(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "name").(string),
+			Bucket:          out(t, bucket, "bucket"), BucketArn: out(t, bucket, "arn"), Prefix: "ecs-snapshots",
 			DataKeyArn: out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
 			TopicArn:   "arn:aws:sns:us-east-1:" + acct + ":notify-" + stack,
 		}

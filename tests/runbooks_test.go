@@ -41,7 +41,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		EcsServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
 		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-" + stack,
 		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-task-execution-" + stack,
-		TargetGroupArns:           []string{out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn")},
+		TargetGroupNames:          []string{get(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "name").(string)},
 		TableName:                 "sessions-" + stack,
 		TableArn:                  table,
 		BackupVaultName:           "vault-" + stack,

@@ -88,3 +88,8 @@ func (a At) Canary(name string) string { return a.regional("synthetics", "canary
 
 // Alarm: arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:${AlarmName}.
 func (a At) Alarm(name string) string { return a.regional("cloudwatch", "alarm:"+name) }
+
+// Key: arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}. KMS makes
+// the key id at CreateKey, so a real key's ARN is an output; this builds
+// one from an id already known (a test, or a stand-in).
+func (a At) Key(id string) string { return a.regional("kms", "key/"+id) }

@@ -60,6 +60,9 @@ type Args struct {
 	TelemetryKeyArn pulumi.StringInput
 	// AlarmTopicArn receives vault notifications and workflow failures.
 	AlarmTopicArn pulumi.StringInput
+	// AlarmTopicName is that topic's name: the snapshot definition names
+	// the topic by its name-derived ARN, so it is known at program time.
+	AlarmTopicName string
 	// SchedulerDLQArn receives the snapshot schedule's undeliverable invocations.
 	SchedulerDLQArn pulumi.StringInput
 	// AuroraClusterArn, TableArn and DataBucketArn are the protected resources.
@@ -72,10 +75,12 @@ type Args struct {
 	// DBSubnetGroupName and DBSecurityGroupID place restore-tested Aurora clusters in our VPC.
 	DBSubnetGroupName pulumi.StringInput
 	DBSecurityGroupID pulumi.StringInput
-	// ECSClusterArn, ECSServiceArn and TargetGroupArn are what the snapshot describes.
-	ECSClusterArn  pulumi.StringInput
-	ECSServiceArn  pulumi.StringInput
-	TargetGroupArn pulumi.StringInput
+	// ECSClusterArn, ECSServiceArn (name-derived) and TargetGroupName are
+	// what the snapshot describes; the target group by name, since its ARN
+	// ends in an id AWS assigns at creation.
+	ECSClusterArn   string
+	ECSServiceArn   string
+	TargetGroupName string
 	// DRProvider is the aws provider of config drRegion (nil: no copies).
 	DRProvider pulumi.ProviderResource
 }

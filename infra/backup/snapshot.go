@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
@@ -14,27 +16,50 @@ import (
 // (asl.ServiceSnapshot) with its role, log group and schedule. The role's
 // policy is derived from the definition (statemachine.Policy).
 func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	definition := pulumi.All(args.ECSClusterArn, args.ECSServiceArn, args.TargetGroupArn,
-		args.DataBucket, args.DataBucketArn, args.DataKeyArn, args.AlarmTopicArn).
-		ApplyT(func(v []any) (*asl.StateMachine, error) {
-			sm, err := asl.ServiceSnapshot(asl.SnapshotTargets{
-				ClusterArn: v[0].(string), ServiceArn: v[1].(string), TargetGroupArn: v[2].(string),
-				Bucket: v[3].(string), BucketArn: v[4].(string), Prefix: args.SnapshotPrefix,
-				DataKeyArn: v[5].(string), TopicArn: v[6].(string),
-			})
+	at := awsarn.In(args.Region, args.AccountID)
+	targets := func(bucket, keyArn string) asl.SnapshotTargets {
+		return asl.SnapshotTargets{
+			ClusterArn: args.ECSClusterArn, ServiceArn: args.ECSServiceArn, TargetGroupName: args.TargetGroupName,
+			Bucket: bucket, BucketArn: at.Bucket(bucket), Prefix: args.SnapshotPrefix,
+			DataKeyArn: keyArn, TopicArn: at.Topic(args.AlarmTopicName),
+		}
+	}
+	build := func(bucket, keyArn string) (*asl.StateMachine, string, error) {
+		sm, err := asl.ServiceSnapshot(targets(bucket, keyArn))
+		if err != nil {
+			return nil, "", fmt.Errorf("build snapshot workflow: %w", err)
+		}
+		def, err := statemachine.Render(asl.ServiceSnapshotName, sm)
+		return sm, def, err
+	}
+	// Built and validated now, before any resource of the workflow
+	// registers. The data bucket's name ends in a random tail (an output
+	// until infra/storage names buckets deterministically), so the deployed
+	// definition is the same build over the resolved name.
+	if _, _, err := build(args.Names.Unique(naming.DataBucket, "00000000"), at.Key("00000000-0000-4000-8000-000000000000")); err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	definition := args.DataBucket.ToStringOutput().ApplyT(func(bucket string) (string, error) {
+		_, def, err := build(bucket, at.Key("00000000-0000-4000-8000-000000000000"))
+		return def, err
+	}).(pulumi.StringOutput)
+	policy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply3Err(args.DataBucket.ToStringOutput(), args.DataKeyArn.ToStringOutput(), args.TelemetryKeyArn.ToStringOutput(),
+		func(bucket, keyArn, telemetry string) (string, error) {
+			sm, _, err := build(bucket, keyArn)
 			if err != nil {
-				return nil, fmt.Errorf("build snapshot workflow: %w", err)
+				return "", err
 			}
-			return sm, nil
-		})
+			return statemachine.Policy(sm, telemetry).JSON()
+		}))
 	sm, err := statemachine.New(ctx, asl.ServiceSnapshotName, statemachine.Spec{
 		Name:             args.Names.Name(naming.ServiceSnapshotSM),
 		LogGroupName:     args.Names.Name(naming.SnapshotLogs),
 		RoleName:         args.Names.Name(naming.SnapshotRole),
-		AccountID:        args.AccountID,
+		At:               at,
 		LogRetentionDays: args.Config.LogRetentionDays,
 		TelemetryKeyArn:  args.TelemetryKeyArn,
 		Definition:       definition,
+		Policy:           policy,
 		Schedule: &statemachine.Schedule{
 			Name:        args.Names.Name(naming.SnapshotSchedule),
 			RoleName:    args.Names.Name(naming.SnapshotScheduleRole),

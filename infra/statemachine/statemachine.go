@@ -22,7 +22,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/scheduler"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sfn"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 )
@@ -33,17 +35,23 @@ type Spec struct {
 	// Name, LogGroupName and RoleName are the physical names of the state
 	// machine, its log group and its role.
 	Name, LogGroupName, RoleName string
-	// AccountID scopes the trust policies (aws:SourceAccount).
-	AccountID string
+	// At is where the machine deploys: its account scopes the trust
+	// policies (aws:SourceAccount), and the role and log group ARNs are
+	// built from their names (infra/arn), so the state machine's inputs
+	// are known at the first preview.
+	At awsarn.At
 	// LogRetentionDays is the log group's retention.
 	LogRetentionDays int
 	// TelemetryKeyArn encrypts the log group; the role may also use it to
 	// publish to the encrypted alarm topic.
 	TelemetryKeyArn pulumi.StringInput
-	// Definition resolves to the *asl.StateMachine once the outputs it
-	// embeds are known; New validates it (asl.StateMachine.Validate) before
-	// it deploys.
-	Definition pulumi.Output
+	// Definition is the machine's ASL, rendered by Render (validated).
+	// Built from names at program time it is a plain pulumi.String, shown
+	// by a first preview.
+	Definition pulumi.StringInput
+	// Policy is the role's inline policy (Policy over the definition and
+	// the resolved key ARNs).
+	Policy pulumi.StringInput
 	// Schedule, when set, starts the machine on an EventBridge Scheduler
 	// schedule.
 	Schedule *Schedule
@@ -105,25 +113,30 @@ func Policy(sm *asl.StateMachine, telemetryKeyArn string) iamdoc.Document {
 	)...)
 }
 
+// Render validates a definition (asl.StateMachine.Validate: every Next
+// and Default names a declared state, every Task retries and catches, ...)
+// and returns its JSON. Callers render at program time, so a broken
+// definition fails Deploy before any resource registers.
+func Render(name string, sm *asl.StateMachine) (string, error) {
+	if sm == nil {
+		return "", fmt.Errorf("render %s: no definition", name)
+	}
+	if err := sm.Validate(); err != nil {
+		return "", fmt.Errorf("validate %s: %w", name, err)
+	}
+	def, err := sm.JSON()
+	if err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return def, nil
+}
+
 // New creates the log group, role, inline policy, state machine and, if
 // spec.Schedule is set, the schedule and its role, all under parent.
 func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOption) (*Machine, error) {
-	built := spec.Definition.ApplyT(func(v any) (*asl.StateMachine, error) {
-		sm, ok := v.(*asl.StateMachine)
-		if !ok || sm == nil {
-			return nil, fmt.Errorf("build %s: got %T, want *asl.StateMachine", name, v)
-		}
-		if err := sm.Validate(); err != nil {
-			return nil, fmt.Errorf("validate %s: %w", name, err)
-		}
-		return sm, nil
-	})
-	definition := built.ApplyT(func(v any) (string, error) {
-		return v.(*asl.StateMachine).JSON()
-	}).(pulumi.StringOutput)
-	policy := pulumi.All(built, spec.TelemetryKeyArn).ApplyT(func(v []any) (string, error) {
-		return Policy(v[0].(*asl.StateMachine), v[1].(string)).JSON()
-	}).(pulumi.StringOutput)
+	if spec.Definition == nil || spec.Policy == nil {
+		return nil, fmt.Errorf("state machine %s: Definition and Policy are required", name)
+	}
 
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(spec.LogGroupName),
@@ -133,7 +146,7 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 	if err != nil {
 		return nil, fmt.Errorf("create %s log group: %w", name, err)
 	}
-	trust, err := iamdoc.AssumeRole("states.amazonaws.com", spec.AccountID).JSON()
+	trust, err := iamdoc.AssumeRole("states.amazonaws.com", spec.At.Account).JSON()
 	if err != nil {
 		return nil, fmt.Errorf("%s trust policy: %w", name, err)
 	}
@@ -144,26 +157,29 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 	if err != nil {
 		return nil, fmt.Errorf("create %s role: %w", name, err)
 	}
-	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent)
+	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-role", &iam.RolePolicyArgs{Role: role.Name, Policy: spec.Policy}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s role policy: %w", name, err)
 	}
+	// The role and log group ARNs are name-derived (plain strings at the
+	// first preview) and so carry no dependency: the machine depends on the
+	// role, its policy and the log group explicitly (tests/references_test.go).
 	sm, err := sfn.NewStateMachine(ctx, name, &sfn.StateMachineArgs{
 		Name:       pulumi.String(spec.Name),
 		Type:       pulumi.String("STANDARD"),
-		RoleArn:    role.Arn,
-		Definition: definition,
+		RoleArn:    pulumi.String(spec.At.Role(spec.RoleName)),
+		Definition: spec.Definition,
 		LoggingConfiguration: &sfn.StateMachineLoggingConfigurationArgs{
 			Level: pulumi.String("ALL"), IncludeExecutionData: pulumi.Bool(true),
-			LogDestination: pulumi.Sprintf("%s:*", logs.Arn),
+			LogDestination: pulumi.String(spec.At.LogGroup(spec.LogGroupName) + ":*"),
 		},
 		TracingConfiguration: &sfn.StateMachineTracingConfigurationArgs{Enabled: pulumi.Bool(true)},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logs, role, rolePolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("create %s state machine: %w", name, err)
 	}
 	if spec.Schedule != nil {
-		if err := schedule(ctx, name, spec.AccountID, spec.TelemetryKeyArn, *spec.Schedule, sm, parent); err != nil {
+		if err := schedule(ctx, name, spec.At.Account, spec.TelemetryKeyArn, *spec.Schedule, sm, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -188,15 +204,16 @@ func schedule(ctx *pulumi.Context, name, accountID string, telemetryKeyArn pulum
 	if err != nil {
 		return fmt.Errorf("create %s schedule role: %w", name, err)
 	}
-	policy := pulumi.All(sm.Arn, s.DeadLetterArn, telemetryKeyArn).ApplyT(func(v []any) (string, error) {
-		return iamdoc.New(
-			iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{v[0].(string)}),
-			iamdoc.Allow("DeadLetter", []string{"sqs:SendMessage"}, []string{v[1].(string)}),
-			iamdoc.Statement{Sid: "DeadLetterEncryption", Effect: "Allow",
-				Action: []string{"kms:GenerateDataKey", "kms:Decrypt"}, Resource: []string{v[2].(string)},
-				Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": "sqs." + regionOf(v[2].(string)) + ".amazonaws.com"}}},
-		).JSON()
-	}).(pulumi.StringOutput)
+	policy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply3Err(sm.Arn, s.DeadLetterArn.ToStringOutput(), telemetryKeyArn.ToStringOutput(),
+		func(machineArn, dlqArn, keyArn string) (string, error) {
+			return iamdoc.New(
+				iamdoc.Allow("StartRunbook", []string{"states:StartExecution"}, []string{machineArn}),
+				iamdoc.Allow("DeadLetter", []string{"sqs:SendMessage"}, []string{dlqArn}),
+				iamdoc.Statement{Sid: "DeadLetterEncryption", Effect: "Allow",
+					Action: []string{"kms:GenerateDataKey", "kms:Decrypt"}, Resource: []string{keyArn},
+					Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": "sqs." + regionOf(keyArn) + ".amazonaws.com"}}},
+			).JSON()
+		}))
 	if _, err := iam.NewRolePolicy(ctx, name+"-schedule-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
 		return fmt.Errorf("attach %s schedule role policy: %w", name, err)
 	}
