@@ -280,7 +280,7 @@ func Deploy(ctx *pulumi.Context) error {
 		AlarmTopicName: names.Name(naming.NotifyTopic),
 		ECSClusterArn:  at.ECSCluster(ecsCluster), ECSServiceArn: at.ECSService(ecsCluster, ecsService),
 		TargetGroupName: service.TargetGroupName(names, cfg),
-		DRProvider: drProvider,
+		DRProvider:      drProvider,
 	}, withAWS)
 	if err != nil {
 		return err
