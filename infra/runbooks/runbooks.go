@@ -108,11 +108,6 @@ func Machines() []Machine {
 
 // New creates the state machines, their roles, log groups and schedules.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Runbooks, error) {
-	c := &Runbooks{}
-	if err := ctx.RegisterComponentResource("trading:runbooks:Runbooks", name, c, opts...); err != nil {
-		return nil, fmt.Errorf("register runbooks component: %w", err)
-	}
-	parent := pulumi.Parent(c)
 	cfg := args.Config.Runbooks
 
 	targets := asl.Targets{
@@ -128,8 +123,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		DeploymentTimeoutSeconds: cfg.DeploymentTimeoutSeconds,
 		RestoreTimeoutSeconds:    cfg.RestoreTimeoutSeconds,
 	}
-	// Every definition is built and validated now, before any resource of
-	// the component registers: a broken definition or target fails Deploy
+	// Every definition is built and validated now, before the component or
+	// any of its resources registers: a broken definition or target fails Deploy
 	// at the first preview.
 	plans := map[string]*plan{}
 	for _, m := range Machines() {
@@ -139,6 +134,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 		plans[m.Runbook.Name] = p
 	}
+
+	c := &Runbooks{}
+	if err := ctx.RegisterComponentResource("trading:runbooks:Runbooks", name, c, opts...); err != nil {
+		return nil, fmt.Errorf("register runbooks component: %w", err)
+	}
+	parent := pulumi.Parent(c)
 
 	schedules := map[string]*statemachine.Schedule{
 		asl.HealthCheckName: {
