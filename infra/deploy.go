@@ -270,6 +270,8 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 
+	ecsCluster, ecsService := names.Name(naming.ECSCluster), names.Name(naming.ECSService)
+
 	// --- backup ---
 
 	vault, err := backup.New(ctx, "backup", backup.Args{
@@ -278,10 +280,12 @@ func Deploy(ctx *pulumi.Context) error {
 		SchedulerDLQArn: watch.SchedulerDLQArn, SchedulerDLQName: names.Name(naming.SchedulerDLQ),
 		TelemetryKey: telemetryKey, DataKey: dataKey,
 		AuroraClusterArn: db.Arn, TableArn: table.Arn, DataBucketArn: buckets.DataArn,
-		DataBucket: buckets.DataBucket, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
+		DataBucket: buckets.DataBucketName, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
 		DBSubnetGroupName: db.SubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
-		ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn, TargetGroupArn: svc.TargetGroupArn,
-		DRProvider: drProvider,
+		AlarmTopicName: names.Name(naming.NotifyTopic),
+		ECSClusterArn:  at.ECSCluster(ecsCluster), ECSServiceArn: at.ECSService(ecsCluster, ecsService),
+		TargetGroupName: service.TargetGroupName(names, cfg),
+		DRProvider:      drProvider,
 	}, withAWS)
 	if err != nil {
 		return err
@@ -292,24 +296,30 @@ func Deploy(ctx *pulumi.Context) error {
 	// The composite alarm aggregates the metric alarms, so the health check
 	// watches it alone.
 	rb, err := runbooks.New(ctx, "runbooks", runbooks.Args{
-		Names: names, Config: cfg, AccountID: account,
-		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn, TopicArn: watch.NotifyTopicArn,
+		Names: names, Config: cfg, At: at,
+		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn,
+		TopicArn:         at.Topic(names.Name(naming.NotifyTopic)),
 		SchedulerDLQArn:  watch.SchedulerDLQArn,
 		SchedulerDLQName: names.Name(naming.SchedulerDLQ),
 		TelemetryKey:     telemetryKey, DataKey: dataKey,
-		ClusterIdentifier:         pulumi.String(db.Identifier),
-		ClusterArn:                db.Arn,
-		WriterInstanceIdentifier:  pulumi.String(db.Writer()),
-		ReaderInstanceIdentifiers: pulumi.ToStringArray(db.Readers()),
-		ECSClusterArn:             svc.ClusterArn, ECSServiceName: svc.ServiceName, ECSServiceArn: svc.ServiceArn,
-		ECSTaskRoleArn: svc.TaskRoleArn, ECSExecutionRoleArn: svc.ExecutionRoleArn,
-		TargetGroupArns: pulumi.StringArray{svc.TargetGroupArn},
-		TableName:       table.Name, TableArn: table.Arn,
-		BackupVaultName:       vault.VaultName,
-		ProtectedResourceArns: pulumi.StringArray{db.Arn, table.Arn, buckets.DataArn},
-		RestoreRoleArn:        vault.RoleArn,
-		CanaryName:            pulumi.String(watch.CanaryName),
-		AlarmNames:            pulumi.StringArray{pulumi.String(watch.CompositeAlarmName)},
+		ClusterIdentifier:         db.Identifier,
+		ClusterArn:                at.DBCluster(db.Identifier),
+		WriterInstanceIdentifier:  db.Writer(),
+		ReaderInstanceIdentifiers: db.Readers(),
+		ECSClusterArn:             at.ECSCluster(ecsCluster),
+		ECSServiceName:            ecsService,
+		ECSServiceArn:             at.ECSService(ecsCluster, ecsService),
+		ECSTaskRoleArn:            at.Role(names.Name(naming.TaskRole)),
+		ECSExecutionRoleArn:       at.Role(names.Name(naming.TaskExecutionRole)),
+		TargetGroupNames:          []string{service.TargetGroupName(names, cfg)},
+		TableName:                 names.Name(naming.SessionsTable),
+		TableArn:                  at.Table(names.Name(naming.SessionsTable)),
+		BackupVaultName:           names.Name(naming.BackupVault),
+		ProtectedResourceArns:     []string{at.DBCluster(db.Identifier), at.Table(names.Name(naming.SessionsTable))},
+		DataBucketArn:             pulumi.String(at.Bucket(buckets.DataBucketName)),
+		RestoreRoleArn:            at.Role(names.Name(naming.BackupRole)),
+		CanaryName:                watch.CanaryName,
+		AlarmNames:                []string{watch.CompositeAlarmName},
 	}, withAWS)
 	if err != nil {
 		return err

@@ -2,7 +2,9 @@ package tests
 
 import (
 	"encoding/json"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -228,7 +230,6 @@ func TestBackupServiceSnapshotWorkflow(t *testing.T) {
 func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		bucketArn := out(t, one(t, rec, "aws:s3/bucketV2:BucketV2", "data"), "arn")
-		dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
 		keys := arn.In(offline.Region, acct).Keys()
 		smArn := "arn:aws:states:us-east-1:" + acct + ":stateMachine:sm-svc-snapshot-" + stack
 		var doc policyDoc
@@ -275,17 +276,22 @@ func TestBackupServiceSnapshotIAMAndSchedule(t *testing.T) {
 				t.Errorf("snapshot role has unexpected action %s", a)
 			}
 		}
-		granted := []string{}
+		// GenerateDataKey on exactly two keys, both named by alias (so the
+		// policy is known at the first preview): the data key (PutObject
+		// into the SSE-KMS bucket) and the telemetry key (below).
+		var aliases []string
 		for _, s := range doc.Statement {
-			for _, a := range s.Action {
-				if a == "kms:GenerateDataKey" {
-					granted = append(granted, s.Resource...)
+			if slices.Contains(s.Action, "kms:GenerateDataKey") {
+				if !reflect.DeepEqual(s.Resource, []string{keys}) {
+					t.Errorf("kms:GenerateDataKey on %v, want %s with an alias condition", s.Resource, keys)
 				}
+				a, _ := s.Condition[iamdoc.ResourceAliasesOperator]["kms:ResourceAliases"].(string)
+				aliases = append(aliases, a)
 			}
 		}
-		sort.Strings(granted)
-		if wantKeys := []string{dataKey, keys}; !reflect.DeepEqual(granted, wantKeys) && !reflect.DeepEqual(granted, []string{keys, dataKey}) {
-			t.Errorf("kms:GenerateDataKey on %v", granted)
+		sort.Strings(aliases)
+		if want := []string{"alias/kms-data-" + stack, "alias/kms-telemetry-" + stack}; !reflect.DeepEqual(aliases, want) {
+			t.Errorf("kms:GenerateDataKey through aliases %v, want %v", aliases, want)
 		}
 		// The telemetry key (the alarm topic's) by alias.
 		keyGrantIs(t, "snapshot role", statementBySid(t, "snapshot role", doc, "EncryptNotification"), "alias/kms-telemetry-"+stack, nil)
@@ -314,10 +320,10 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		bucket := one(t, rec, "aws:s3/bucketV2:BucketV2", "data")
 		targets := rb.SnapshotTargets{
-			ClusterArn:     "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-" + stack,
-			ServiceArn:     "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack,
-			TargetGroupArn: out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn"),
-			Bucket:         out(t, bucket, "bucket"), BucketArn: out(t, bucket, "arn"), Prefix: "ecs-snapshots",
+			ClusterArn:      "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-" + stack,
+			ServiceArn:      "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack,
+			TargetGroupName: get(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "name").(string),
+			Bucket:          out(t, bucket, "bucket"), BucketArn: out(t, bucket, "arn"), Prefix: "ecs-snapshots",
 			DataKeyArn: out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
 			TopicArn:   "arn:aws:sns:us-east-1:" + acct + ":notify-" + stack,
 		}
@@ -340,7 +346,8 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 
 		var gotPolicy, wantPolicy policyDoc
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-role"), "policy", &gotPolicy)
-		doc, err := statemachine.Policy(sm, keyRef(t, rec, "telemetry")).JSON()
+		doc, err := statemachine.Policy(sm, keyRef(t, rec, "telemetry"),
+			map[string]iamdoc.Key{out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"): keyRef(t, rec, "data")}).JSON()
 		if err != nil {
 			t.Fatal(err)
 		}

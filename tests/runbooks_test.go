@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"reflect"
 	"slices"
 	"strings"
@@ -41,7 +42,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		EcsServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
 		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-" + stack,
 		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-task-execution-" + stack,
-		TargetGroupArns:           []string{out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn")},
+		TargetGroupNames:          []string{get(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "name").(string)},
 		TableName:                 "sessions-" + stack,
 		TableArn:                  table,
 		BackupVaultName:           "vault-" + stack,
@@ -168,7 +169,10 @@ func TestRunbookRoles(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want policyDoc
-			wantJSON, err := statemachine.Policy(sm, telemetry).JSON()
+			// The data key is named by alias (iamdoc.Key), so the policy
+			// is known at the first preview.
+			dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
+			wantJSON, err := statemachine.Policy(sm, telemetry, map[string]iamdoc.Key{dataKey: keyRef(t, rec, "data")}).JSON()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +188,11 @@ func TestRunbookRoles(t *testing.T) {
 				t.Errorf("%s: %d statements, want %d derived + 3", book.Name, len(got.Statement), len(perms))
 			}
 			for i, p := range perms {
-				if i < len(got.Statement) && (!reflect.DeepEqual(got.Statement[i].Action, p.Actions) || !reflect.DeepEqual(got.Statement[i].Resource, p.Resources)) {
+				res := p.Resources
+				if reflect.DeepEqual(res, []string{dataKey}) {
+					res = []string{keyRef(t, rec, "data").Keys}
+				}
+				if i < len(got.Statement) && (!reflect.DeepEqual(got.Statement[i].Action, p.Actions) || !reflect.DeepEqual(got.Statement[i].Resource, res)) {
 					t.Errorf("%s statement %d = %v on %v, want %v on %v", book.Name, i, got.Statement[i].Action, got.Statement[i].Resource, p.Actions, p.Resources)
 				}
 			}

@@ -87,6 +87,7 @@ func TestPermissionsContent(t *testing.T) {
 	}
 	x := ExampleTargets()
 	want := map[string][]string{
+		"elasticloadbalancing:DescribeTargetGroups": {"*"},
 		"rds:DescribeDBClusters":                    {x.ClusterArn},
 		"ecs:DescribeServices":                      {x.EcsServiceArn},
 		"dynamodb:DescribeTable":                    {x.TableArn},
@@ -134,9 +135,12 @@ func TestJSONDeterministic(t *testing.T) {
 
 func TestTargetsValidation(t *testing.T) {
 	cases := map[string]func(*Targets){
-		"missing cluster":        func(x *Targets) { x.ClusterArn = "" },
-		"table not protected":    func(x *Targets) { x.ProtectedResourceArns = x.ProtectedResourceArns[:1] },
-		"no target groups":       func(x *Targets) { x.TargetGroupArns = nil },
+		"missing cluster":     func(x *Targets) { x.ClusterArn = "" },
+		"table not protected": func(x *Targets) { x.ProtectedResourceArns = x.ProtectedResourceArns[:1] },
+		"no target groups":    func(x *Targets) { x.TargetGroupNames = nil },
+		"target group arn": func(x *Targets) {
+			x.TargetGroupNames = []string{"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/0123456789abcdef"}
+		},
 		"zero rpo":               func(x *Targets) { x.RpoThresholdMinutes = 0 },
 		"topic not an arn":       func(x *Targets) { x.TopicArn = "alerts" },
 		"cluster arn not parsed": func(x *Targets) { x.ClusterArn = "arn:aws:rds" },
@@ -199,6 +203,7 @@ func TestFailoverPermissions(t *testing.T) {
 		"rds:DescribeDBInstances":                   instances,
 		"sns:Publish":                               {x.TopicArn},
 		"elasticloadbalancing:DescribeTargetHealth": {"*"},
+		"elasticloadbalancing:DescribeTargetGroups": {"*"},
 	}
 	if len(got) != len(want) {
 		t.Errorf("actions %v, want exactly %v", keys(got), want)

@@ -247,11 +247,31 @@ func pollAttempts(timeoutSeconds, interval int) int {
 	return n
 }
 
-// addTargetHealthCheck adds states that check every target group of
-// itemsPath and continue with onHealthy or onUnhealthy. A target group is
-// healthy when it has at least one healthy target and none unhealthy. The
-// per-group results are stored at $.<key>.groups. Names are prefixed.
-func addTargetHealthCheck(states map[string]State, prefix, key, itemsPath, onHealthy, onUnhealthy, onError string) (string, error) {
+// addTargetHealthCheck adds states that resolve the target groups named
+// names to their ARNs, check each and continue with onHealthy or
+// onUnhealthy. A target group is healthy when it has at least one healthy
+// target and none unhealthy. The lookup is stored at $.<key>.lookup, the
+// per-group results at $.<key>.groups. Names are prefixed; the entry state
+// is <prefix>ResolveTargetGroups.
+//
+// The ARNs are looked up at run time because AWS appends a random id to a
+// target group's ARN (targetgroup/<name>/<16 hex>), while the name is known
+// at program time: DescribeTargetGroups filters by "the names of one or
+// more target groups" (ELBv2 API Reference, DescribeTargetGroups, Names)
+// and fails with TargetGroupNotFound when one does not exist, which is
+// caught into onError. The action has no resource types (WildcardActions).
+func addTargetHealthCheck(states map[string]State, prefix, key string, names []string, onHealthy, onUnhealthy, onError string) (string, error) {
+	lookup, err := sdkTask("elasticloadbalancingv2", "DescribeTargetGroups",
+		map[string]any{"Names": names}, []string{"*"}, onError)
+	if err != nil {
+		return "", err
+	}
+	lookup.Comment = "The target groups' ARNs by name: an ARN ends in an id AWS assigns at creation"
+	lookup.ResultSelector = map[string]any{"targetGroupArns.$": "$.TargetGroups[*].TargetGroupArn"}
+	lookup.ResultPath = "$." + key + ".lookup"
+	lookup.Next = prefix + "CheckTargetGroups"
+	states[prefix+"ResolveTargetGroups"] = lookup
+
 	describe, err := sdkTask("elasticloadbalancingv2", "DescribeTargetHealth",
 		map[string]any{"TargetGroupArn.$": "$.targetGroupArn"}, []string{"*"}, prefix+"TargetGroupFailed")
 	if err != nil {
@@ -314,10 +334,9 @@ func addTargetHealthCheck(states map[string]State, prefix, key, itemsPath, onHea
 			},
 		},
 	}
-	entry := prefix + "CheckTargetGroups"
-	states[entry] = &Map{
+	states[prefix+"CheckTargetGroups"] = &Map{
 		Comment:        "Target health of every target group of the service",
-		ItemsPath:      itemsPath,
+		ItemsPath:      "$." + key + ".lookup.targetGroupArns",
 		ItemSelector:   map[string]any{"targetGroupArn.$": "$$.Map.Item.Value"},
 		ItemProcessor:  processor,
 		MaxConcurrency: 5,
@@ -342,5 +361,5 @@ func addTargetHealthCheck(states map[string]State, prefix, key, itemsPath, onHea
 		Choices: []ChoiceRule{next(boolEq("$."+key+".summary.anyUnhealthy", false), onHealthy)},
 		Default: onUnhealthy,
 	}
-	return entry, nil
+	return prefix + "ResolveTargetGroups", nil
 }

@@ -32,7 +32,7 @@ func DatabaseFailover(t Targets) (*StateMachine, error) {
 	states["Initialize"] = &Pass{
 		Result: map[string]any{
 			"clusterIdentifier": t.ClusterIdentifier,
-			"targetGroupArns":   t.TargetGroupArns,
+			"targetGroupNames":  t.TargetGroupNames,
 		},
 		ResultPath: "$.config",
 		Next:       "DescribeCluster",
@@ -249,7 +249,7 @@ func DatabaseFailover(t Targets) (*StateMachine, error) {
 		Next:       "TargetIsWriter",
 	}
 	states["TargetIsWriter"] = &Choice{
-		Choices: []ChoiceRule{next(boolEq("$.after.writer.isTarget", true), "FoCheckTargetGroups")},
+		Choices: []ChoiceRule{next(boolEq("$.after.writer.isTarget", true), "FoResolveTargetGroups")},
 		Default: "CountFailoverPoll",
 	}
 	states["CountFailoverPoll"] = &Pass{
@@ -261,7 +261,7 @@ func DatabaseFailover(t Targets) (*StateMachine, error) {
 		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(t.FailoverTimeoutSeconds, failoverPollSeconds))), timedOut)},
 		Default: "WaitForFailover",
 	}
-	if _, err := addTargetHealthCheck(states, "Fo", "appHealth", "$.config.targetGroupArns",
+	if _, err := addTargetHealthCheck(states, "Fo", "appHealth", t.TargetGroupNames,
 		"FailedOverReport", appUnhealthy, appUnhealthy); err != nil {
 		return nil, fmt.Errorf("database failover: %w", err)
 	}

@@ -20,7 +20,7 @@ func HealthCheck(t Targets) (*StateMachine, error) {
 	states := map[string]State{}
 	addInputValidation(states, `{"requestedBy": non-empty string}`, "Initialize", requiredString("$.requestedBy"))
 	states["Initialize"] = &Pass{
-		Result:     map[string]any{"targetGroupArns": t.TargetGroupArns},
+		Result:     map[string]any{"targetGroupNames": t.TargetGroupNames},
 		ResultPath: "$.config",
 		Next:       "RunChecks",
 	}
@@ -110,7 +110,7 @@ func componentStates(states map[string]State, prefix, component, detailPath stri
 func targetsBranch(t Targets) (Branch, error) {
 	states := map[string]State{}
 	componentStates(states, "HcTargets", "alb-targets", "$.targets.groups")
-	entry, err := addTargetHealthCheck(states, "Hc", "targets", "$.config.targetGroupArns",
+	entry, err := addTargetHealthCheck(states, "Hc", "targets", t.TargetGroupNames,
 		"HcTargetsHealthy", "HcTargetsUnhealthy", "HcTargetsCheckFailed")
 	return Branch{StartAt: entry, States: states}, err
 }

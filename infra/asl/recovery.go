@@ -84,7 +84,7 @@ func ServiceRecovery(t Targets) (*StateMachine, error) {
 	addInputValidation(states, `{"requestedBy": non-empty string, "reason"?: non-empty string}`, "Initialize",
 		requiredString("$.requestedBy"), optionalString("$.reason"))
 	states["Initialize"] = &Pass{
-		Result:     map[string]any{"targetGroupArns": t.TargetGroupArns},
+		Result:     map[string]any{"targetGroupNames": t.TargetGroupNames},
 		ResultPath: "$.config",
 		Next:       "Recover",
 	}
@@ -311,7 +311,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	states["DeploymentState"] = &Choice{
 		Choices: []ChoiceRule{
 			next(or(not(ours), strEq("$.rollout.primary[0].RolloutState", "FAILED")), "DeploymentFailed"),
-			next(strEq("$.rollout.primary[0].RolloutState", "COMPLETED"), "SrCheckTargetGroups"),
+			next(strEq("$.rollout.primary[0].RolloutState", "COMPLETED"), "SrResolveTargetGroups"),
 		},
 		Default: "CountDeploymentPoll",
 	}
@@ -324,7 +324,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(t.DeploymentTimeoutSeconds, deploymentPollSeconds))), "DeploymentTimedOut")},
 		Default: "WaitForDeployment",
 	}
-	if _, err := addTargetHealthCheck(states, "Sr", "targetHealth", "$.config.targetGroupArns",
+	if _, err := addTargetHealthCheck(states, "Sr", "targetHealth", t.TargetGroupNames,
 		"RecoveredReport", "TargetsUnhealthy", "DeploymentError"); err != nil {
 		return Branch{}, err
 	}
@@ -404,14 +404,14 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	rollback.ResultPath = "$.rollback"
 	rollback.Next = "WaitForRollback"
 	states["RollBack"] = rollback
-	states["WaitForRollback"] = &Wait{Seconds: 60, Next: "RbCheckTargetGroups"}
+	states["WaitForRollback"] = &Wait{Seconds: 60, Next: "RbResolveTargetGroups"}
 	addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RollbackFailed", "ROLLBACK_FAILED",
 		"the rollback to the last known-good task definition failed", "ServiceRecovery.RollbackFailed")
 	addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RolledBack", "ROLLED_BACK",
 		"$.failure.reason", "ServiceRecovery.RolledBack")
 	addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RolledBackUnhealthy", "ROLLED_BACK_UNHEALTHY",
 		"$.failure.reason", "ServiceRecovery.RolledBackUnhealthy")
-	if _, err := addTargetHealthCheck(states, "Rb", "rollbackHealth", "$.config.targetGroupArns",
+	if _, err := addTargetHealthCheck(states, "Rb", "rollbackHealth", t.TargetGroupNames,
 		"RolledBackReport", "RolledBackUnhealthyReport", "RolledBackUnhealthyReport"); err != nil {
 		return Branch{}, err
 	}

@@ -11,14 +11,16 @@ import (
 const ServiceSnapshotName = "snapshot"
 
 // SnapshotTargets carries the names and ARNs the ECS service snapshot
-// workflow embeds. Like Targets, every field is a plain string so a Pulumi
-// component can fill it inside an ApplyT.
+// workflow embeds, all plain strings.
 type SnapshotTargets struct {
 	// ClusterArn and ServiceArn identify the ECS service to describe.
 	ClusterArn, ServiceArn string
-	// TargetGroupArn is the service's target group; its first load
-	// balancer's listeners are described too.
-	TargetGroupArn string
+	// TargetGroupName is the service's target group, described by name
+	// (DescribeTargetGroups, Names: "the names of one or more target
+	// groups", ELBv2 API Reference), so the definition holds no ARN AWS
+	// assigns at creation; its first load balancer's listeners are
+	// described too.
+	TargetGroupName string
 	// Bucket and BucketArn are the data bucket the snapshot is written to,
 	// under Prefix.
 	Bucket, BucketArn, Prefix string
@@ -42,7 +44,10 @@ func (t SnapshotTargets) Validate() error {
 	}
 	need("ClusterArn", t.ClusterArn, true)
 	need("ServiceArn", t.ServiceArn, true)
-	need("TargetGroupArn", t.TargetGroupArn, true)
+	need("TargetGroupName", t.TargetGroupName, false)
+	if len(t.TargetGroupName) > TargetGroupNameMax || strings.HasPrefix(t.TargetGroupName, "arn:") {
+		errs = append(errs, fmt.Errorf("snapshot targets: TargetGroupName %q is not a target group name", t.TargetGroupName))
+	}
 	need("Bucket", t.Bucket, false)
 	need("BucketArn", t.BucketArn, true)
 	need("Prefix", t.Prefix, false)
@@ -87,7 +92,7 @@ func ServiceSnapshot(t SnapshotTargets) (*StateMachine, error) {
 			"TaskDefinition.$": "$.services.Services[0].TaskDefinition", "Include": []string{"TAGS"},
 		}, []string{"*"}, nil},
 		{"DescribeTargetGroups", "elasticloadbalancingv2", "DescribeTargetGroups", "$.targetGroups", map[string]any{
-			"TargetGroupArns": []string{t.TargetGroupArn},
+			"Names": []string{t.TargetGroupName},
 		}, []string{"*"}, nil},
 		{"DescribeListeners", "elasticloadbalancingv2", "DescribeListeners", "$.listeners", map[string]any{
 			"LoadBalancerArn.$": "$.targetGroups.TargetGroups[0].LoadBalancerArns[0]",
@@ -145,7 +150,7 @@ func ServiceSnapshot(t SnapshotTargets) (*StateMachine, error) {
 func ExampleSnapshotTargets() SnapshotTargets {
 	x := ExampleTargets()
 	return SnapshotTargets{
-		ClusterArn: x.EcsClusterArn, ServiceArn: x.EcsServiceArn, TargetGroupArn: x.TargetGroupArns[0],
+		ClusterArn: x.EcsClusterArn, ServiceArn: x.EcsServiceArn, TargetGroupName: x.TargetGroupNames[0],
 		Bucket: "data-dev", BucketArn: "arn:aws:s3:::data-dev", Prefix: "ecs-snapshots",
 		DataKeyArn: x.RestoreKmsKeyArn, TopicArn: x.TopicArn,
 	}

@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// Targets carries every name and ARN the runbook definitions embed. All
-// fields are plain strings so a Pulumi component can fill it inside an
-// ApplyT once the outputs are known.
+// Targets carries every name and ARN the runbook definitions embed. Every
+// field but RestoreKmsKeyArn is a name or a name-derived ARN (infra/arn),
+// known at program time.
 type Targets struct {
 	// ClusterIdentifier and ClusterArn identify the Aurora cluster; the
 	// partition, region and account of ClusterArn are reused to build the
@@ -22,8 +22,13 @@ type Targets struct {
 
 	// EcsClusterArn, EcsServiceName and EcsServiceArn identify the service.
 	EcsClusterArn, EcsServiceName, EcsServiceArn string
-	// TargetGroupArns are the ALB target groups the service registers in.
-	TargetGroupArns []string
+	// TargetGroupNames are the names of the ALB target groups the service
+	// registers in. The runbooks look their ARNs up at run time
+	// (DescribeTargetGroups with Names): AWS appends a random id to a target
+	// group's ARN (targetgroup/<name>/<16 hex>), so the ARN is not known
+	// before the group exists, while the name is (naming.Namer.Keyed), and
+	// a definition built from names is known at the first preview.
+	TargetGroupNames []string
 	// TaskRoleArn and ExecutionRoleArn are the roles the service's task
 	// definitions name. The service recovery's rollback (UpdateService with
 	// another task definition) passes them to ECS, so its role is granted
@@ -45,7 +50,11 @@ type Targets struct {
 	// RestoreKmsKeyArn encrypts the table restored by the backup
 	// verification (the data key, as for the restore testing plan). The
 	// sessions table is encrypted with the same key, so the service
-	// recovery's lock item (written to that table) uses it too.
+	// recovery's lock item (written to that table) uses it too. A key ARN
+	// holds a random key id, unknown until the key exists: the backup
+	// verification's StartRestoreJob embeds it (the DynamoDB restore
+	// metadata documents a key ARN, kmsMasterKeyArn), every other runbook
+	// uses it in IAM permissions only.
 	RestoreKmsKeyArn string
 
 	// CanaryName is the CloudWatch Synthetics canary; AlarmNames are our
@@ -65,6 +74,11 @@ type Targets struct {
 	// RestoreTimeoutSeconds bounds the wait for the test restore.
 	RestoreTimeoutSeconds int
 }
+
+// TargetGroupNameMax is the longest target group name ELB accepts: at most
+// 32 alphanumerics or hyphens (ELBv2 API Reference, CreateTargetGroup,
+// Name; the same source as infra/naming's target group rule).
+const TargetGroupNameMax = 32
 
 // arnParts holds the fields shared by our ARNs.
 type arnParts struct{ partition, region, account string }
@@ -111,11 +125,15 @@ func (t Targets) Validate() error {
 	needARN("EcsServiceArn", t.EcsServiceArn)
 	needARN("TaskRoleArn", t.TaskRoleArn)
 	needARN("ExecutionRoleArn", t.ExecutionRoleArn)
-	if len(t.TargetGroupArns) == 0 {
-		errs = append(errs, errors.New("targets: TargetGroupArns needs at least one target group"))
+	if len(t.TargetGroupNames) == 0 {
+		errs = append(errs, errors.New("targets: TargetGroupNames needs at least one target group"))
 	}
-	for i, a := range t.TargetGroupArns {
-		needARN(fmt.Sprintf("TargetGroupArns[%d]", i), a)
+	for i, n := range t.TargetGroupNames {
+		field := fmt.Sprintf("TargetGroupNames[%d]", i)
+		need(field, n)
+		if len(n) > TargetGroupNameMax || strings.HasPrefix(n, "arn:") {
+			errs = append(errs, fmt.Errorf("targets: %s %q is not a target group name (at most %d characters, not an ARN)", field, n, TargetGroupNameMax))
+		}
 	}
 	need("TableName", t.TableName)
 	needARN("TableArn", t.TableArn)
@@ -218,12 +236,10 @@ func ExampleTargets() Targets {
 		EcsServiceArn:             "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-dev/svc-dev",
 		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-dev",
 		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-exec-dev",
-		TargetGroupArns: []string{
-			"arn:aws:elasticloadbalancing:us-east-1:" + acct + ":targetgroup/tg-dev/0123456789abcdef",
-		},
-		TableName:       "sessions-dev",
-		TableArn:        "arn:aws:dynamodb:us-east-1:" + acct + ":table/sessions-dev",
-		BackupVaultName: "vault-dev",
+		TargetGroupNames:          []string{"tg-dev-0123abcd"},
+		TableName:                 "sessions-dev",
+		TableArn:                  "arn:aws:dynamodb:us-east-1:" + acct + ":table/sessions-dev",
+		BackupVaultName:           "vault-dev",
 		ProtectedResourceArns: []string{
 			"arn:aws:rds:us-east-1:" + acct + ":cluster:aurora-dev",
 			"arn:aws:dynamodb:us-east-1:" + acct + ":table/sessions-dev",

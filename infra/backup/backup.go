@@ -60,6 +60,9 @@ type Args struct {
 	TelemetryKeyArn pulumi.StringInput
 	// AlarmTopicArn receives vault notifications and workflow failures.
 	AlarmTopicArn pulumi.StringInput
+	// AlarmTopicName is that topic's name: the snapshot definition names
+	// the topic by its name-derived ARN, so it is known at program time.
+	AlarmTopicName string
 	// SchedulerDLQArn receives the snapshot schedule's undeliverable
 	// invocations; SchedulerDLQName is that queue's name.
 	SchedulerDLQArn  pulumi.StringInput
@@ -71,16 +74,19 @@ type Args struct {
 	AuroraClusterArn pulumi.StringInput
 	TableArn         pulumi.StringInput
 	DataBucketArn    pulumi.StringInput
-	// DataBucket is the bucket name the snapshot workflow writes to, under SnapshotPrefix.
-	DataBucket     pulumi.StringInput
+	// DataBucket is the bucket name the snapshot workflow writes to, under
+	// SnapshotPrefix; known at program time (infra/storage).
+	DataBucket     string
 	SnapshotPrefix string
 	// DBSubnetGroupName and DBSecurityGroupID place restore-tested Aurora clusters in our VPC.
 	DBSubnetGroupName pulumi.StringInput
 	DBSecurityGroupID pulumi.StringInput
-	// ECSClusterArn, ECSServiceArn and TargetGroupArn are what the snapshot describes.
-	ECSClusterArn  pulumi.StringInput
-	ECSServiceArn  pulumi.StringInput
-	TargetGroupArn pulumi.StringInput
+	// ECSClusterArn, ECSServiceArn (name-derived) and TargetGroupName are
+	// what the snapshot describes; the target group by name, since its ARN
+	// ends in an id AWS assigns at creation.
+	ECSClusterArn   string
+	ECSServiceArn   string
+	TargetGroupName string
 	// DRProvider is the aws provider of config drRegion (nil: no copies).
 	DRProvider pulumi.ProviderResource
 }

@@ -5,7 +5,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/asl"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
@@ -14,29 +16,52 @@ import (
 // (asl.ServiceSnapshot) with its role, log group and schedule. The role's
 // policy is derived from the definition (statemachine.Policy).
 func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	definition := pulumi.All(args.ECSClusterArn, args.ECSServiceArn, args.TargetGroupArn,
-		args.DataBucket, args.DataBucketArn, args.DataKeyArn, args.AlarmTopicArn).
-		ApplyT(func(v []any) (*asl.StateMachine, error) {
-			sm, err := asl.ServiceSnapshot(asl.SnapshotTargets{
-				ClusterArn: v[0].(string), ServiceArn: v[1].(string), TargetGroupArn: v[2].(string),
-				Bucket: v[3].(string), BucketArn: v[4].(string), Prefix: args.SnapshotPrefix,
-				DataKeyArn: v[5].(string), TopicArn: v[6].(string),
-			})
-			if err != nil {
-				return nil, fmt.Errorf("build snapshot workflow: %w", err)
-			}
-			return sm, nil
-		})
+	at := awsarn.In(args.Region, args.AccountID)
+	targets := func(bucket, keyArn string) asl.SnapshotTargets {
+		return asl.SnapshotTargets{
+			ClusterArn: args.ECSClusterArn, ServiceArn: args.ECSServiceArn, TargetGroupName: args.TargetGroupName,
+			Bucket: bucket, BucketArn: at.Bucket(bucket), Prefix: args.SnapshotPrefix,
+			DataKeyArn: keyArn, TopicArn: at.Topic(args.AlarmTopicName),
+		}
+	}
+	build := func(bucket, keyArn string) (*asl.StateMachine, string, error) {
+		sm, err := asl.ServiceSnapshot(targets(bucket, keyArn))
+		if err != nil {
+			return nil, "", fmt.Errorf("build snapshot workflow: %w", err)
+		}
+		def, err := statemachine.Render(asl.ServiceSnapshotName, sm)
+		return sm, def, err
+	}
+	// Built and validated now, before any resource of the workflow
+	// registers. The bucket name is known at program time (infra/storage
+	// names buckets <type>-<suffix>-<account>), and the definition does not
+	// embed the data key (a stand-in key builds the same string), so the
+	// definition is a plain string at the first preview.
+	standIn := at.Key("00000000-0000-4000-8000-000000000000")
+	_, definition, err := build(args.DataBucket, standIn)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	// The role policy names the data key by alias (statemachine.Policy), so
+	// it is known at program time too.
+	sm0, _, err := build(args.DataBucket, standIn)
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	policy, err := statemachine.Policy(sm0, args.TelemetryKey, map[string]iamdoc.Key{standIn: args.DataKey}).JSON()
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("snapshot workflow role policy: %w", err)
+	}
 	sm, err := statemachine.New(ctx, asl.ServiceSnapshotName, statemachine.Spec{
 		Name:             args.Names.Name(naming.ServiceSnapshotSM),
 		LogGroupName:     args.Names.Name(naming.SnapshotLogs),
 		RoleName:         args.Names.Name(naming.SnapshotRole),
-		AccountID:        args.AccountID,
-		Region:           args.Region,
+		At:               at,
 		LogRetentionDays: args.Config.LogRetentionDays,
 		TelemetryKeyArn:  args.TelemetryKeyArn,
 		TelemetryKey:     args.TelemetryKey,
-		Definition:       definition,
+		Definition:       pulumi.String(definition),
+		Policy:           pulumi.String(policy),
 		Schedule: &statemachine.Schedule{
 			Name:        args.Names.Name(naming.SnapshotSchedule),
 			RoleName:    args.Names.Name(naming.SnapshotScheduleRole),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
@@ -18,19 +19,21 @@ import (
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
 
-// Args configures the component. Every name and ARN comes from the
-// composition root; they are resolved into an asl.Targets value.
+// Args configures the component. Names and name-derived ARNs (infra/arn)
+// are plain strings, so the definitions are built and validated at program
+// time; only the values AWS makes at create time are outputs.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
-	AccountID string
+	Names  naming.Namer
+	Config *config.Config
+	// At is where the runbooks deploy (partition, region, account).
+	At awsarn.At
 	// TelemetryKeyArn encrypts the log groups and the alarm topic the
 	// runbooks publish to.
 	TelemetryKeyArn pulumi.StringInput
 	// DataKeyArn encrypts the table the backup verification restores.
 	DataKeyArn pulumi.StringInput
 	// TopicArn receives every runbook report.
-	TopicArn pulumi.StringInput
+	TopicArn string
 	// SchedulerDLQArn receives the schedules' undeliverable invocations;
 	// SchedulerDLQName is that queue's name (the schedule roles' policies
 	// name the queue by the ARN it gives).
@@ -42,32 +45,36 @@ type Args struct {
 
 	// ClusterIdentifier, ClusterArn and the instance identifiers are the
 	// Aurora cluster's.
-	ClusterIdentifier         pulumi.StringInput
-	ClusterArn                pulumi.StringInput
-	WriterInstanceIdentifier  pulumi.StringInput
-	ReaderInstanceIdentifiers pulumi.StringArrayInput
-	// ECSClusterArn, ECSServiceName, ECSServiceArn and TargetGroupArns are
-	// the trading service's.
-	ECSClusterArn   pulumi.StringInput
-	ECSServiceName  pulumi.StringInput
-	ECSServiceArn   pulumi.StringInput
-	TargetGroupArns pulumi.StringArrayInput
+	ClusterIdentifier         string
+	ClusterArn                string
+	WriterInstanceIdentifier  string
+	ReaderInstanceIdentifiers []string
+	// ECSClusterArn, ECSServiceName, ECSServiceArn and TargetGroupNames are
+	// the trading service's; the runbooks look the target groups' ARNs up
+	// by name at run time (asl.Targets.TargetGroupNames).
+	ECSClusterArn    string
+	ECSServiceName   string
+	ECSServiceArn    string
+	TargetGroupNames []string
 	// ECSTaskRoleArn and ECSExecutionRoleArn are the roles of the service's
 	// task definitions: the service recovery's rollback passes them to ECS
 	// (iam:PassRole on exactly these two).
-	ECSTaskRoleArn      pulumi.StringInput
-	ECSExecutionRoleArn pulumi.StringInput
+	ECSTaskRoleArn      string
+	ECSExecutionRoleArn string
 	// TableName and TableArn are the sessions table's.
-	TableName pulumi.StringInput
-	TableArn  pulumi.StringInput
+	TableName string
+	TableArn  string
 	// BackupVaultName, ProtectedResourceArns and RestoreRoleArn come from
 	// the backup component; TableArn must be a protected resource.
-	BackupVaultName       pulumi.StringInput
-	ProtectedResourceArns pulumi.StringArrayInput
-	RestoreRoleArn        pulumi.StringInput
+	// DataBucketArn, the data bucket's ARN, is protected too: an output,
+	// since the bucket's name ends in a random tail (infra/storage).
+	BackupVaultName       string
+	ProtectedResourceArns []string
+	DataBucketArn         pulumi.StringInput
+	RestoreRoleArn        string
 	// CanaryName and AlarmNames come from monitoring.
-	CanaryName pulumi.StringInput
-	AlarmNames pulumi.StringArrayInput
+	CanaryName string
+	AlarmNames []string
 }
 
 // Runbooks is the component: the state machines' ARNs and names.
@@ -108,37 +115,38 @@ func Machines() []Machine {
 
 // New creates the state machines, their roles, log groups and schedules.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Runbooks, error) {
+	cfg := args.Config.Runbooks
+
+	targets := asl.Targets{
+		ClusterIdentifier: args.ClusterIdentifier, ClusterArn: args.ClusterArn,
+		WriterInstanceIdentifier: args.WriterInstanceIdentifier, ReaderInstanceIdentifiers: args.ReaderInstanceIdentifiers,
+		EcsClusterArn: args.ECSClusterArn, EcsServiceName: args.ECSServiceName, EcsServiceArn: args.ECSServiceArn,
+		TargetGroupNames: args.TargetGroupNames, TableName: args.TableName, TableArn: args.TableArn,
+		BackupVaultName: args.BackupVaultName, ProtectedResourceArns: args.ProtectedResourceArns, RestoreRoleArn: args.RestoreRoleArn,
+		CanaryName: args.CanaryName, AlarmNames: args.AlarmNames, TopicArn: args.TopicArn,
+		TaskRoleArn: args.ECSTaskRoleArn, ExecutionRoleArn: args.ECSExecutionRoleArn,
+		RpoThresholdMinutes:      cfg.BackupMaxAgeMinutes,
+		FailoverTimeoutSeconds:   cfg.FailoverTimeoutSeconds,
+		DeploymentTimeoutSeconds: cfg.DeploymentTimeoutSeconds,
+		RestoreTimeoutSeconds:    cfg.RestoreTimeoutSeconds,
+	}
+	// Every definition is built and validated now, before the component or
+	// any of its resources registers: a broken definition or target fails Deploy
+	// at the first preview.
+	plans := map[string]*plan{}
+	for _, m := range Machines() {
+		p, err := planMachine(m.Runbook, targets, args.At)
+		if err != nil {
+			return nil, fmt.Errorf("runbook %s: %w", m.Runbook.Name, err)
+		}
+		plans[m.Runbook.Name] = p
+	}
+
 	c := &Runbooks{}
 	if err := ctx.RegisterComponentResource("trading:runbooks:Runbooks", name, c, opts...); err != nil {
 		return nil, fmt.Errorf("register runbooks component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	cfg := args.Config.Runbooks
-
-	targets := pulumi.All(
-		args.ClusterIdentifier, args.ClusterArn, args.WriterInstanceIdentifier, args.ReaderInstanceIdentifiers,
-		args.ECSClusterArn, args.ECSServiceName, args.ECSServiceArn, args.TargetGroupArns,
-		args.TableName, args.TableArn, args.BackupVaultName, args.ProtectedResourceArns, args.RestoreRoleArn, args.DataKeyArn,
-		args.CanaryName, args.AlarmNames, args.TopicArn, args.ECSTaskRoleArn, args.ECSExecutionRoleArn,
-	).ApplyT(func(v []any) (asl.Targets, error) {
-		t := asl.Targets{
-			ClusterIdentifier: v[0].(string), ClusterArn: v[1].(string),
-			WriterInstanceIdentifier: v[2].(string), ReaderInstanceIdentifiers: v[3].([]string),
-			EcsClusterArn: v[4].(string), EcsServiceName: v[5].(string), EcsServiceArn: v[6].(string),
-			TargetGroupArns: v[7].([]string), TableName: v[8].(string), TableArn: v[9].(string),
-			BackupVaultName: v[10].(string), ProtectedResourceArns: v[11].([]string), RestoreRoleArn: v[12].(string),
-			RestoreKmsKeyArn: v[13].(string), CanaryName: v[14].(string), AlarmNames: v[15].([]string), TopicArn: v[16].(string),
-			TaskRoleArn: v[17].(string), ExecutionRoleArn: v[18].(string),
-			RpoThresholdMinutes:      cfg.BackupMaxAgeMinutes,
-			FailoverTimeoutSeconds:   cfg.FailoverTimeoutSeconds,
-			DeploymentTimeoutSeconds: cfg.DeploymentTimeoutSeconds,
-			RestoreTimeoutSeconds:    cfg.RestoreTimeoutSeconds,
-		}
-		if err := t.Validate(); err != nil {
-			return asl.Targets{}, fmt.Errorf("runbook targets: %w", err)
-		}
-		return t, nil
-	})
 
 	schedules := map[string]*statemachine.Schedule{
 		asl.HealthCheckName: {
@@ -157,23 +165,21 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	machines := map[string]*statemachine.Machine{}
 	for _, m := range Machines() {
 		rb := m.Runbook
+		policy, err := plans[rb.Name].policy(args.DataKeyArn, args.DataBucketArn, args.TelemetryKey, args.DataKey)
+		if err != nil {
+			return nil, err
+		}
 		sm, err := statemachine.New(ctx, rb.Name, statemachine.Spec{
 			Name:             args.Names.Name(m.StateMachine),
 			LogGroupName:     args.Names.Name(m.Logs),
 			RoleName:         args.Names.Name(m.Role),
-			AccountID:        args.AccountID,
-			Region:           args.Config.Region,
+			At:               args.At,
 			LogRetentionDays: args.Config.LogRetentionDays,
 			TelemetryKeyArn:  args.TelemetryKeyArn,
 			TelemetryKey:     args.TelemetryKey,
-			Definition: targets.ApplyT(func(v any) (*asl.StateMachine, error) {
-				sm, err := rb.Build(v.(asl.Targets))
-				if err != nil {
-					return nil, fmt.Errorf("build %s: %w", rb.Name, err)
-				}
-				return sm, nil
-			}),
-			Schedule: schedules[rb.Name],
+			Definition:       plans[rb.Name].definition(args.DataKeyArn, args.DataBucketArn),
+			Policy:           policy,
+			Schedule:         schedules[rb.Name],
 		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("runbook %s: %w", rb.Name, err)

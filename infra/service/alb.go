@@ -79,7 +79,7 @@ func (b *builder) loadBalancer() error {
 		// Keyed on the inputs whose change replaces the group (all but the
 		// VPC, which is unknown until applied and follows vpcCidr), so a
 		// replacement gets a new name (naming.Replacements).
-		Name:            pulumi.String(b.args.Names.Keyed(naming.TargetGroup, "ip", "HTTP", "HTTP1", cfg.AppPort, b.args.Config.Network.CIDR.String())),
+		Name:            pulumi.String(TargetGroupName(b.args.Names, b.args.Config)),
 		TargetType:      pulumi.String("ip"),
 		Protocol:        pulumi.String("HTTP"),
 		ProtocolVersion: pulumi.String("HTTP1"),
@@ -230,4 +230,12 @@ func (b *builder) listeners() error {
 		return fmt.Errorf("create HTTP redirect listener: %w", err)
 	}
 	return nil
+}
+
+// TargetGroupName is the app target group's name, keyed on the inputs whose
+// change replaces the group (target type, protocol, protocol version, port
+// and the VPC, by its CIDR). Known at program time, it is how the runbooks
+// find the group at run time (asl.Targets.TargetGroupNames).
+func TargetGroupName(names naming.Namer, cfg *config.Config) string {
+	return names.Keyed(naming.TargetGroup, "ip", "HTTP", "HTTP1", cfg.Service.AppPort, cfg.Network.CIDR.String())
 }

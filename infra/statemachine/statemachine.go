@@ -33,10 +33,11 @@ type Spec struct {
 	// Name, LogGroupName and RoleName are the physical names of the state
 	// machine, its log group and its role.
 	Name, LogGroupName, RoleName string
-	// AccountID scopes the trust policies (aws:SourceAccount); with
-	// Region it gives the machine's ARN from its name (infra/arn), which
-	// the schedule role's policy names.
-	AccountID, Region string
+	// At is where the machine deploys: its account scopes the trust
+	// policies (aws:SourceAccount), and the role and log group ARNs are
+	// built from their names (infra/arn), so the state machine's inputs
+	// are known at the first preview.
+	At awsarn.At
 	// LogRetentionDays is the log group's retention.
 	LogRetentionDays int
 	// TelemetryKeyArn encrypts the log group; the role may also use it to
@@ -45,10 +46,13 @@ type Spec struct {
 	// TelemetryKey is the same key as the role policies name it: by alias
 	// (iamdoc.Key), known at program time.
 	TelemetryKey iamdoc.Key
-	// Definition resolves to the *asl.StateMachine once the outputs it
-	// embeds are known; New validates it (asl.StateMachine.Validate) before
-	// it deploys.
-	Definition pulumi.Output
+	// Definition is the machine's ASL, rendered by Render (validated).
+	// Built from names at program time it is a plain pulumi.String, shown
+	// by a first preview.
+	Definition pulumi.StringInput
+	// Policy is the role's inline policy (Policy over the definition and
+	// the resolved key ARNs).
+	Policy pulumi.StringInput
 	// Schedule, when set, starts the machine on an EventBridge Scheduler
 	// schedule.
 	Schedule *Schedule
@@ -98,10 +102,19 @@ var XRayActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", 
 // Policy is a state machine role's inline policy: one statement per
 // permission the definition derives (asl.StateMachine.Permissions), the
 // telemetry key for the encrypted alarm topic, log delivery and X-Ray.
-func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key) iamdoc.Document {
+// byArn names keys by alias (iamdoc.Key): a permission whose resources are
+// exactly one key ARN of the map is granted on that key through its alias,
+// so the policy does not embed the key's random ID and is known at
+// program time.
+func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key, byArn map[string]iamdoc.Key) iamdoc.Document {
 	var stmts []iamdoc.Statement
 	for i, p := range sm.Permissions() {
-		s := iamdoc.Allow(fmt.Sprintf("Runbook%d", i), p.Actions, p.Resources)
+		sid := fmt.Sprintf("Runbook%d", i)
+		if k, ok := byArn[single(p.Resources)]; ok {
+			stmts = append(stmts, k.Allow(sid, p.Actions, p.Condition))
+			continue
+		}
+		s := iamdoc.Allow(sid, p.Actions, p.Resources)
 		s.Condition = p.Condition
 		stmts = append(stmts, s)
 	}
@@ -115,25 +128,38 @@ func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key) iamdoc.Document {
 	)...)
 }
 
+// single is the only element of resources, or "".
+func single(resources []string) string {
+	if len(resources) != 1 {
+		return ""
+	}
+	return resources[0]
+}
+
+// Render validates a definition (asl.StateMachine.Validate: every Next
+// and Default names a declared state, every Task retries and catches, ...)
+// and returns its JSON. Callers render at program time, so a broken
+// definition fails Deploy before any resource registers.
+func Render(name string, sm *asl.StateMachine) (string, error) {
+	if sm == nil {
+		return "", fmt.Errorf("render %s: no definition", name)
+	}
+	if err := sm.Validate(); err != nil {
+		return "", fmt.Errorf("validate %s: %w", name, err)
+	}
+	def, err := sm.JSON()
+	if err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return def, nil
+}
+
 // New creates the log group, role, inline policy, state machine and, if
 // spec.Schedule is set, the schedule and its role, all under parent.
 func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOption) (*Machine, error) {
-	built := spec.Definition.ApplyT(func(v any) (*asl.StateMachine, error) {
-		sm, ok := v.(*asl.StateMachine)
-		if !ok || sm == nil {
-			return nil, fmt.Errorf("build %s: got %T, want *asl.StateMachine", name, v)
-		}
-		if err := sm.Validate(); err != nil {
-			return nil, fmt.Errorf("validate %s: %w", name, err)
-		}
-		return sm, nil
-	})
-	definition := built.ApplyT(func(v any) (string, error) {
-		return v.(*asl.StateMachine).JSON()
-	}).(pulumi.StringOutput)
-	policy := built.ApplyT(func(v any) (string, error) {
-		return Policy(v.(*asl.StateMachine), spec.TelemetryKey).JSON()
-	}).(pulumi.StringOutput)
+	if spec.Definition == nil || spec.Policy == nil {
+		return nil, fmt.Errorf("state machine %s: Definition and Policy are required", name)
+	}
 
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(spec.LogGroupName),
@@ -143,7 +169,7 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 	if err != nil {
 		return nil, fmt.Errorf("create %s log group: %w", name, err)
 	}
-	trust, err := iamdoc.AssumeRole("states.amazonaws.com", spec.AccountID).JSON()
+	trust, err := iamdoc.AssumeRole("states.amazonaws.com", spec.At.Account).JSON()
 	if err != nil {
 		return nil, fmt.Errorf("%s trust policy: %w", name, err)
 	}
@@ -154,21 +180,24 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 	if err != nil {
 		return nil, fmt.Errorf("create %s role: %w", name, err)
 	}
-	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-role", &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent)
+	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-role", &iam.RolePolicyArgs{Role: role.Name, Policy: spec.Policy}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s role policy: %w", name, err)
 	}
+	// The role and log group ARNs are name-derived (plain strings at the
+	// first preview) and so carry no dependency: the machine depends on the
+	// role, its policy and the log group explicitly (tests/references_test.go).
 	sm, err := sfn.NewStateMachine(ctx, name, &sfn.StateMachineArgs{
 		Name:       pulumi.String(spec.Name),
 		Type:       pulumi.String("STANDARD"),
-		RoleArn:    role.Arn,
-		Definition: definition,
+		RoleArn:    pulumi.String(spec.At.Role(spec.RoleName)),
+		Definition: spec.Definition,
 		LoggingConfiguration: &sfn.StateMachineLoggingConfigurationArgs{
 			Level: pulumi.String("ALL"), IncludeExecutionData: pulumi.Bool(true),
-			LogDestination: pulumi.Sprintf("%s:*", logs.Arn),
+			LogDestination: pulumi.String(spec.At.LogGroup(spec.LogGroupName) + ":*"),
 		},
 		TracingConfiguration: &sfn.StateMachineTracingConfigurationArgs{Enabled: pulumi.Bool(true)},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logs, role, rolePolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("create %s state machine: %w", name, err)
 	}
@@ -188,7 +217,7 @@ func schedule(ctx *pulumi.Context, name string, spec Spec, sm *sfn.StateMachine,
 	if s.DeadLetterArn == nil || s.DeadLetterQueueName == "" {
 		return fmt.Errorf("%s schedule: a dead-letter queue is required (Schedule.DeadLetterArn and DeadLetterQueueName)", name)
 	}
-	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", spec.AccountID).JSON()
+	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", spec.At.Account).JSON()
 	if err != nil {
 		return fmt.Errorf("%s schedule trust policy: %w", name, err)
 	}
@@ -199,7 +228,7 @@ func schedule(ctx *pulumi.Context, name string, spec Spec, sm *sfn.StateMachine,
 	if err != nil {
 		return fmt.Errorf("create %s schedule role: %w", name, err)
 	}
-	policy, err := SchedulePolicy(awsarn.In(spec.Region, spec.AccountID), spec.Name, s.DeadLetterQueueName, spec.TelemetryKey).JSON()
+	policy, err := SchedulePolicy(spec.At, spec.Name, s.DeadLetterQueueName, spec.TelemetryKey).JSON()
 	if err != nil {
 		return fmt.Errorf("%s schedule role policy: %w", name, err)
 	}

@@ -26,6 +26,7 @@ function handlers({ readerStatus = {}, afterPolls = 2 } = {}) {
     PollCluster: (_req, n) => (n < afterPolls
       ? cluster('failing-over', members('aurora-dev-1', 'aurora-dev-2', 'aurora-dev-3'))
       : cluster('available', members(promoted, ...['aurora-dev-1', 'aurora-dev-2', 'aurora-dev-3'].filter((i) => i !== promoted)))),
+    FoResolveTargetGroups: () => ({ TargetGroups: [{ TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-dev-0123abcd/0123456789abcdef' }] }),
     FoDescribeTargetHealth: healthyTargets,
   };
   for (const n of notifies) h[n] = ok;
@@ -38,7 +39,7 @@ test('failover: happy path promotes the first available reader, waits for it to 
   const r = await run(def, { requestedBy: 'alice' }, handlers());
   assert.equal(r.status, 'SUCCEEDED', r.error?.message);
   assert.deepEqual(r.states, ['DescribeCluster', 'FoDescribeReader', 'FoDescribeReader', 'FailoverCluster',
-    'PollCluster', 'PollCluster', 'FoDescribeTargetHealth', 'NotifyFailedOver']);
+    'PollCluster', 'PollCluster', 'FoResolveTargetGroups', 'FoDescribeTargetHealth', 'NotifyFailedOver']);
   // The readers are described by identifier, the writer is not.
   assert.deepEqual(r.calls.filter((c) => c.state === 'FoDescribeReader').map((c) => c.input.DbInstanceIdentifier).sort(),
     ['aurora-dev-2', 'aurora-dev-3']);

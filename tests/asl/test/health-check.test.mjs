@@ -8,6 +8,7 @@ const input = { requestedBy: 'test' };
 
 function healthy() {
   return {
+    HcResolveTargetGroups: () => ({ TargetGroups: [{ TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-dev-0123abcd/0123456789abcdef' }] }),
     HcDescribeTargetHealth: () => ({
       TargetHealthDescriptions: [
         { Target: { Id: '10.0.1.10' }, TargetHealth: { State: 'healthy' } },
@@ -44,7 +45,7 @@ test('health check: all healthy, no notification', async () => {
   assert.ok(r.output.report.checks.every((c) => c.healthy === true));
   assert.ok(!r.states.includes('NotifyUnhealthy'));
   assert.deepEqual([...new Set(r.states)].sort(), ['HcDescribeAlarms', 'HcDescribeCluster', 'HcDescribeService',
-    'HcDescribeTable', 'HcDescribeTargetHealth', 'HcGetCanaryRuns']);
+    'HcDescribeTable', 'HcDescribeTargetHealth', 'HcGetCanaryRuns', 'HcResolveTargetGroups']);
   assert.ok(entered(r).includes('Healthy'));
 });
 

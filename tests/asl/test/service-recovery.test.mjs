@@ -60,7 +60,9 @@ function handlers({ rollout = ['IN_PROGRESS', 'COMPLETED'], deployments = steady
     DescribeDeployment: (_req, n) => ({ Services: [{ Deployments: [
       { Id: 'ecs-svc/new', Status: 'PRIMARY', RolloutState: rollout[Math.min(n - 1, rollout.length - 1)] }] }] }),
     RbDescribeService: () => ({ Services: [{ Deployments: [{ Id: 'ecs-svc/x', Status: 'PRIMARY', TaskDefinition: primaryAfter }] }] }),
+    SrResolveTargetGroups: () => ({ TargetGroups: [{ TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-dev-0123abcd/0123456789abcdef' }] }),
     SrDescribeTargetHealth: healthyTargets,
+    RbResolveTargetGroups: () => ({ TargetGroups: [{ TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-dev-0123abcd/0123456789abcdef' }] }),
     RbDescribeTargetHealth: healthyTargets,
     RollBack: (req) => ({ Service: { TaskDefinition: req.TaskDefinition } }),
   };
@@ -78,7 +80,7 @@ test('service recovery: happy path takes the lock, forces a deployment, waits fo
   const r = await run(def, input, handlers({ lock }));
   assert.equal(r.status, 'SUCCEEDED', r.error?.message);
   assert.deepEqual(r.states, ['AcquireLock', 'RecordTaskDefinition', 'ForceNewDeployment', 'DescribeDeployment', 'DescribeDeployment',
-    'SrDescribeTargetHealth', 'NotifyRecovered', 'ReleaseLock']);
+    'SrResolveTargetGroups', 'SrDescribeTargetHealth', 'NotifyRecovered', 'ReleaseLock']);
   const put = call(r, 'AcquireLock').input;
   assert.equal(put.TableName, 'sessions-dev');
   assert.equal(put.Item.session_id.S, lockKey);
@@ -138,7 +140,7 @@ test('service recovery: rollback picks the last known-good revision, not the cur
   assert.equal(rb.TaskDefinition, 'arn:td/app:8', 'newest COMPLETED deployment');
   assert.notEqual(rb.TaskDefinition, 'arn:td/app:9');
   assert.equal(rb.ForceNewDeployment, undefined);
-  assert.deepEqual(r.states.slice(-4), ['RollBack', 'RbDescribeTargetHealth', 'RolledBackNotify', 'ReleaseLockAfterFailure']);
+  assert.deepEqual(r.states.slice(-5), ['RollBack', 'RbResolveTargetGroups', 'RbDescribeTargetHealth', 'RolledBackNotify', 'ReleaseLockAfterFailure']);
   const msg = message(r);
   assert.equal(msg.outcome, 'ROLLED_BACK');
   assert.match(msg.reason, /failed or was replaced/);
@@ -155,7 +157,7 @@ test('service recovery: when the circuit breaker already rolled back to the know
   assert.equal(r.status, 'FAILED');
   assert.equal(r.error.name, 'ServiceRecovery.RolledBack');
   assert.ok(!r.states.includes('RollBack'), 'UpdateService is not called again');
-  assert.deepEqual(r.states.slice(-4), ['RbDescribeService', 'RbDescribeTargetHealth', 'RolledBackNotify', 'ReleaseLockAfterFailure']);
+  assert.deepEqual(r.states.slice(-5), ['RbDescribeService', 'RbResolveTargetGroups', 'RbDescribeTargetHealth', 'RolledBackNotify', 'ReleaseLockAfterFailure']);
   const msg = message(r);
   assert.equal(msg.details.rollback.updatedService, false);
   assert.equal(msg.details.rollback.taskDefinition, 'arn:td/app:7');
