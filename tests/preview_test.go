@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,11 @@ import (
 
 // knownAtPreviewMin is the share of reviewed documents that must be plain
 // strings at the first preview of a new stack (issue #18).
+// policyKnownAtPreviewMin is issue #18's bar for policy documents alone.
+const policyKnownAtPreviewMin = 0.90
+
+// knownAtPreviewMin guards every reviewed document (policies, container
+// definitions, dashboard bodies) at the measured figure.
 const knownAtPreviewMin = 0.89 // measured: dev 43 of 48, prod 53 of 58; the issue asks 0.90 (docs/architecture.md: what stays unknown)
 
 var (
@@ -116,6 +122,24 @@ func TestDocumentsKnownAtFirstPreview(t *testing.T) {
 			if share < knownAtPreviewMin {
 				t.Errorf("%d of %d documents known at first preview (%.0f%%), want at least %.0f%%",
 					known, len(docs), 100*share, 100*knownAtPreviewMin)
+			}
+			// The issue's measure: policy documents (IAM and resource
+			// policies: every input holding a Statement), at least 90%.
+			var policies, unknownPolicies int
+			for _, d := range docs {
+				if d.path == "containerDefinitions" || d.path == "dashboardBody" {
+					continue
+				}
+				policies++
+				if slices.ContainsFunc(unknown, func(u string) bool { return u == d.String() || strings.HasPrefix(u, d.String()+" (") }) {
+					unknownPolicies++
+				}
+			}
+			pshare := float64(policies-unknownPolicies) / float64(policies)
+			t.Logf("%s: %d of %d policy documents known at first preview (%.1f%%)", stack, policies-unknownPolicies, policies, 100*pshare)
+			if pshare < policyKnownAtPreviewMin {
+				t.Errorf("%d of %d policy documents known at first preview (%.1f%%), want at least %.0f%%",
+					policies-unknownPolicies, policies, 100*pshare, 100*policyKnownAtPreviewMin)
 			}
 		})
 	}
