@@ -136,6 +136,9 @@ func TestVaultLockAndCopies(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		lock := one(t, rec, "aws:backup/vaultLockConfiguration:VaultLockConfiguration", "vault-lock")
 		eq(t, lock, "backupVaultName", "vault-"+stack)
+		// The lock's floor is the shortest retention the plans set (daily
+		// and continuous): dev 7 days, prod 35 (Pulumi.prod.yaml).
+		eq(t, lock, "minRetentionDays", map[string]int{"dev": 7, "prod": 35}[stack])
 		if _, ok := lock.Inputs["changeableForDays"]; ok {
 			t.Error("governance mode by default, but changeableForDays is set (compliance)")
 		}

@@ -96,6 +96,9 @@ func TestNetwork(t *testing.T) {
 		eq(t, group, "kmsKeyId", key.Outputs["arn"])
 		fl := one(t, rec, "aws:ec2/flowLog:FlowLog", "flow-logs")
 		eq(t, fl, "trafficType", "ALL")
+		// One-minute records for forensics (EC2 CreateFlowLogs
+		// MaxAggregationInterval: 60 or 600 seconds).
+		eq(t, fl, "maxAggregationInterval", 60)
 		eq(t, fl, "logDestinationType", "cloud-watch-logs")
 		eq(t, fl, "logDestination", group.Outputs["arn"])
 		eq(t, fl, "vpcId", "vpc-0trading")

@@ -38,6 +38,9 @@ func TestIdentity(t *testing.T) {
 			eq(t, c, "allowedOauthScopes", []string{"trading/orders"})
 			eq(t, c, "allowedOauthFlowsUserPoolClient", true)
 			eq(t, c, "accessTokenValidity", 60)
+			// A leaked client secret's tokens can be revoked (Cognito
+			// RevokeToken needs EnableTokenRevocation).
+			eq(t, c, "enableTokenRevocation", true)
 			eq(t, c, "tokenValidityUnits.accessToken", "minutes")
 			if !rec.After(c, rs) {
 				t.Errorf("client %s does not wait for the resource server whose scope it names", key)

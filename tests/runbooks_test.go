@@ -288,6 +288,9 @@ func TestRunbookSchedules(t *testing.T) {
 			eq(t, s, "target.arn", smArn)
 			eq(t, s, "target.roleArn", "arn:aws:iam::"+acct+":role/"+c.role+"-"+stack)
 			eq(t, s, "target.retryPolicy.maximumEventAgeInSeconds", c.maxAge)
+			// A throttled or failed StartExecution is retried (EventBridge
+			// Scheduler RetryPolicy, 0-185 attempts) before the DLQ.
+			eq(t, s, "target.retryPolicy.maximumRetryAttempts", 3)
 			eq(t, s, "target.deadLetterConfig.arn", "arn:aws:sqs:us-east-1:"+acct+":sched-dlq-"+stack)
 			var in map[string]any
 			jsonInput(t, s, "target.input", &in)

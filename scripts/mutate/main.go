@@ -142,13 +142,16 @@ func runMutant(root, tmp string, i int, m Mutant, timeout time.Duration) (outcom
 	// invalid, not killed.
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-overlay", overlay, "./"+filepath.ToSlash(filepath.Dir(m.File)))
+	build := exec.CommandContext(ctx, "go", "build", "-o", os.DevNull, "-overlay", overlay, "./"+filepath.ToSlash(filepath.Dir(m.File)))
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		return invalid, firstLine(string(out)), nil
 	}
 	test := exec.CommandContext(ctx, "go", append([]string{"test", "-overlay", overlay, "-count=1", "-failfast"}, pkgs...)...)
 	test.Dir = root
+	// Tests that build a binary themselves (the policy pack) see the mutant
+	// through GOFLAGS, which their go build inherits.
+	test.Env = append(os.Environ(), "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -overlay="+overlay))
 	out, err := test.CombinedOutput()
 	if err == nil {
 		return survived, "", nil
