@@ -117,11 +117,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	kids := naming.ChildrenOf(name, "backup")
 	cfg := args.Config.Backup
 
+	vaultTags, err := keepTags(args.Config.DeletionProtection)
+	if err != nil {
+		return nil, err
+	}
 	vault, err := backup.NewVault(ctx, kids.Name("vault"), &backup.VaultArgs{
 		Name:         pulumi.String(args.Names.Name(naming.BackupVault)),
 		KmsKeyArn:    args.DataKeyArn,
 		ForceDestroy: pulumi.Bool(!args.Config.DeletionProtection),
-		Tags:         keepTags(args.Config.DeletionProtection),
+		Tags:         vaultTags,
 	}, parent, kids.Keep("vault"))
 	if err != nil {
 		return nil, fmt.Errorf("create backup vault: %w", err)

@@ -72,16 +72,16 @@ func MinRetentionDays(cfg config.Backup) int {
 
 // keepTags exempts a protected stack's vault from TH-DES-2 (it is not
 // force-destroyed: its recovery points outlive the stack).
-func keepTags(protected bool) pulumi.StringMap {
+func keepTags(protected bool) (pulumi.StringMap, error) {
 	if !protected {
-		return nil
+		return nil, nil
 	}
 	t, err := tags.Exempt(tags.Exemption{Rule: "TH-DES-2",
 		Reason: "deletionProtection is on: recovery points outlive the stack so the vault is not force-destroyed"})
 	if err != nil {
-		panic(err) // a constant reason; tags.Exempt only fails on invalid characters
+		return nil, fmt.Errorf("vault exemption tags: %w", err)
 	}
-	return t
+	return t, nil
 }
 
 // lock applies the vault lock and the access policy to a vault. vaultArn is
@@ -163,11 +163,15 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 	}, in("dr-key")...); err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key alias: %w", err)
 	}
+	drTags, err := keepTags(cfg.DeletionProtection)
+	if err != nil {
+		return pulumi.StringOutput{}, false, err
+	}
 	vault, err := backup.NewVault(ctx, kids.Name("vault-dr"), &backup.VaultArgs{
 		Name:         pulumi.String(args.Names.Name(naming.DRVault)),
 		KmsKeyArn:    key.Arn,
 		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
-		Tags:         keepTags(cfg.DeletionProtection),
+		Tags:         drTags,
 	}, in("vault-dr")...)
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)

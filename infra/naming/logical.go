@@ -41,10 +41,11 @@ func (c Children) Was(old string) pulumi.ResourceOption {
 	return pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(old)}})
 }
 
-// KeepTyped is Keep for a child whose SDK also aliases it to an older type
-// token (pulumi-aws v6 BucketV2 and BucketObjectv2 register with aliases to
-// aws:s3/bucket:Bucket and aws:s3/BucketObject:BucketObject): the old name
-// under that type stays claimed too.
+// KeepTyped is Keep for a child whose SDK also aliases it to another type
+// token (pulumi-aws v6: BucketV2 to aws:s3/bucket:Bucket, BucketObjectv2 to
+// aws:s3/BucketObject:BucketObject, the lb kinds to their
+// elasticloadbalancingv2 tokens): the old name under that type stays
+// claimed too.
 func (c Children) KeepTyped(key, typ string) pulumi.ResourceOption {
 	if !c.legacy {
 		return pulumi.Aliases(nil)

@@ -46,7 +46,7 @@ func (b *builder) loadBalancer() error {
 		return fmt.Errorf("create load balancer: access logs need the logs bucket policy (Args.LogsBucketPolicy)")
 	}
 	logsReady := []pulumi.Resource{b.args.LogsBucketPolicy}
-	alb, err := lb.NewLoadBalancer(b.ctx, "alb", &lb.LoadBalancerArgs{
+	alb, err := lb.NewLoadBalancer(b.ctx, b.kids.Name("alb"), &lb.LoadBalancerArgs{
 		Tags:                         exempt,
 		Name:                         pulumi.String(b.args.Names.Name(naming.ALB)),
 		LoadBalancerType:             pulumi.String("application"),
@@ -65,7 +65,7 @@ func (b *builder) loadBalancer() error {
 			Prefix:  pulumi.String(b.args.ALBLogsPrefix),
 			Enabled: pulumi.Bool(true),
 		},
-	}, b.parent, pulumi.DependsOn(logsReady))
+	}, b.parent, pulumi.DependsOn(logsReady), b.kids.Keep("alb"), b.kids.KeepTyped("alb", "aws:elasticloadbalancingv2/loadBalancer:LoadBalancer"))
 	if err != nil {
 		return fmt.Errorf("create load balancer: %w", err)
 	}
@@ -75,7 +75,7 @@ func (b *builder) loadBalancer() error {
 	if cfg.SlowStart > 0 {
 		slowStart = pulumi.Int(cfg.SlowStart)
 	}
-	tg, err := lb.NewTargetGroup(b.ctx, "app", &lb.TargetGroupArgs{
+	tg, err := lb.NewTargetGroup(b.ctx, b.kids.Name("app"), &lb.TargetGroupArgs{
 		// Keyed on the inputs whose change replaces the group (all but the
 		// VPC, which is unknown until applied and follows vpcCidr), so a
 		// replacement gets a new name (naming.Replacements).
@@ -100,7 +100,7 @@ func (b *builder) loadBalancer() error {
 			HealthyThreshold:   pulumi.Int(cfg.HealthyThreshold),
 			UnhealthyThreshold: pulumi.Int(cfg.UnhealthyThreshold),
 		},
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"), b.kids.KeepTyped("app", "aws:elasticloadbalancingv2/targetGroup:TargetGroup"))
 	if err != nil {
 		return fmt.Errorf("create target group: %w", err)
 	}
@@ -125,30 +125,30 @@ func (b *builder) certificate() error {
 // it with a CNAME in the stack's delegated zone. The listener waits for the
 // validation, so only use this mode once the zone's delegation is live.
 func (b *builder) dnsCertificate() error {
-	cert, err := acm.NewCertificate(b.ctx, "app", &acm.CertificateArgs{
+	cert, err := acm.NewCertificate(b.ctx, b.kids.Name("app"), &acm.CertificateArgs{
 		DomainName:       pulumi.String(b.cfg.DomainName),
 		ValidationMethod: pulumi.String("DNS"),
 		KeyAlgorithm:     pulumi.String("EC_prime256v1"),
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("request ACM certificate: %w", err)
 	}
 	dvo := cert.DomainValidationOptions.Index(pulumi.Int(0))
-	record, err := route53.NewRecord(b.ctx, "cert-validation", &route53.RecordArgs{
+	record, err := route53.NewRecord(b.ctx, b.kids.Name("cert-validation"), &route53.RecordArgs{
 		ZoneId:         b.args.HostedZoneID,
 		Name:           dvo.ResourceRecordName().Elem(),
 		Type:           dvo.ResourceRecordType().Elem(),
 		Records:        pulumi.StringArray{dvo.ResourceRecordValue().Elem()},
 		Ttl:            pulumi.Int(60),
 		AllowOverwrite: pulumi.Bool(true),
-	}, b.parent)
+	}, b.parent, b.kids.Keep("cert-validation"))
 	if err != nil {
 		return fmt.Errorf("create certificate validation record: %w", err)
 	}
-	validation, err := acm.NewCertificateValidation(b.ctx, "app", &acm.CertificateValidationArgs{
+	validation, err := acm.NewCertificateValidation(b.ctx, b.kids.Name("app"), &acm.CertificateValidationArgs{
 		CertificateArn:        cert.Arn,
 		ValidationRecordFqdns: pulumi.StringArray{record.Fqdn},
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("validate ACM certificate: %w", err)
 	}
@@ -160,10 +160,10 @@ func (b *builder) dnsCertificate() error {
 // certificate for the ALB's DNS name and imports it into ACM: HTTPS works
 // from the first deploy without a domain, clients must skip verification.
 func (b *builder) selfSignedCertificate() error {
-	key, err := tls.NewPrivateKey(b.ctx, "app", &tls.PrivateKeyArgs{
+	key, err := tls.NewPrivateKey(b.ctx, b.kids.Name("app"), &tls.PrivateKeyArgs{
 		Algorithm:  pulumi.String("ECDSA"),
 		EcdsaCurve: pulumi.String("P256"),
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("create private key: %w", err)
 	}
@@ -171,7 +171,7 @@ func (b *builder) selfSignedCertificate() error {
 	if b.cfg.DomainName != "" {
 		dnsNames = append(dnsNames, pulumi.String(b.cfg.DomainName))
 	}
-	cert, err := tls.NewSelfSignedCert(b.ctx, "app", &tls.SelfSignedCertArgs{
+	cert, err := tls.NewSelfSignedCert(b.ctx, b.kids.Name("app"), &tls.SelfSignedCertArgs{
 		PrivateKeyPem:       key.PrivateKeyPem,
 		ValidityPeriodHours: pulumi.Int(SelfSignedValidityHours),
 		EarlyRenewalHours:   pulumi.Int(SelfSignedEarlyRenewal),
@@ -183,14 +183,14 @@ func (b *builder) selfSignedCertificate() error {
 			CommonName:   pulumi.String("trading-ha " + b.args.Names.Suffix()),
 			Organization: pulumi.String("trading-ha"),
 		},
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("create self-signed certificate: %w", err)
 	}
-	imported, err := acm.NewCertificate(b.ctx, "app", &acm.CertificateArgs{
+	imported, err := acm.NewCertificate(b.ctx, b.kids.Name("app"), &acm.CertificateArgs{
 		PrivateKey:      key.PrivateKeyPem,
 		CertificateBody: cert.CertPem,
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("import self-signed certificate into ACM: %w", err)
 	}
@@ -201,7 +201,7 @@ func (b *builder) selfSignedCertificate() error {
 // listeners: HTTPS on 443 forwards to the target group; HTTP on 80 only
 // redirects to HTTPS with a 301.
 func (b *builder) listeners() error {
-	https, err := lb.NewListener(b.ctx, "https", &lb.ListenerArgs{
+	https, err := lb.NewListener(b.ctx, b.kids.Name("https"), &lb.ListenerArgs{
 		LoadBalancerArn: b.s.ALBArn,
 		Port:            pulumi.Int(443),
 		Protocol:        pulumi.String("HTTPS"),
@@ -210,13 +210,13 @@ func (b *builder) listeners() error {
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
 			Type: pulumi.String("forward"), TargetGroupArn: b.s.TargetGroupArn,
 		}},
-	}, b.parent)
+	}, b.parent, b.kids.Keep("https"), b.kids.KeepTyped("https", "aws:elasticloadbalancingv2/listener:Listener"))
 	if err != nil {
 		return fmt.Errorf("create HTTPS listener: %w", err)
 	}
 	b.httpsListener = https
 	b.s.HTTPSListenerArn = https.Arn
-	if _, err := lb.NewListener(b.ctx, "http", &lb.ListenerArgs{
+	if _, err := lb.NewListener(b.ctx, b.kids.Name("http"), &lb.ListenerArgs{
 		LoadBalancerArn: b.s.ALBArn,
 		Port:            pulumi.Int(80),
 		Protocol:        pulumi.String("HTTP"),
@@ -226,7 +226,7 @@ func (b *builder) listeners() error {
 				Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301"),
 			},
 		}},
-	}, b.parent); err != nil {
+	}, b.parent, b.kids.Keep("http"), b.kids.KeepTyped("http", "aws:elasticloadbalancingv2/listener:Listener")); err != nil {
 		return fmt.Errorf("create HTTP redirect listener: %w", err)
 	}
 	return nil

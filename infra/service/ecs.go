@@ -243,12 +243,12 @@ func logTo(logGroup, region, prefix string) LogConfiguration {
 func (b *builder) ecs() error {
 	cfg := b.cfg
 	region := b.args.Config.Region
-	cluster, err := ecs.NewCluster(b.ctx, "cluster", &ecs.ClusterArgs{
+	cluster, err := ecs.NewCluster(b.ctx, b.kids.Name("cluster"), &ecs.ClusterArgs{
 		Name: pulumi.String(b.args.Names.Name(naming.ECSCluster)),
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
 			Name: pulumi.String("containerInsights"), Value: pulumi.String(ContainerInsights),
 		}},
-	}, b.parent)
+	}, b.parent, b.kids.Keep("cluster"))
 	if err != nil {
 		return fmt.Errorf("create cluster: %w", err)
 	}
@@ -279,7 +279,7 @@ func (b *builder) ecs() error {
 	for _, v := range volumeNames(cfg.EnableExecuteCommand) {
 		volumes = append(volumes, &ecs.TaskDefinitionVolumeArgs{Name: pulumi.String(v)})
 	}
-	task, err := ecs.NewTaskDefinition(b.ctx, "app", &ecs.TaskDefinitionArgs{
+	task, err := ecs.NewTaskDefinition(b.ctx, b.kids.Name("app"), &ecs.TaskDefinitionArgs{
 		Family:                  pulumi.String(b.s.TaskFamily),
 		RequiresCompatibilities: pulumi.ToStringArray([]string{"FARGATE"}),
 		NetworkMode:             pulumi.String("awsvpc"),
@@ -297,13 +297,13 @@ func (b *builder) ecs() error {
 		// not exist, and the service starts tasks as soon as it is created,
 		// so the task definition (and through it the service) waits for the
 		// group, and destroy removes the group last.
-	}, b.parent, pulumi.DependsOn([]pulumi.Resource{b.logGroupRes}))
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{b.logGroupRes}), b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("create task definition: %w", err)
 	}
 
 	deps := append([]pulumi.Resource{b.httpsListener}, b.rolePolicies...)
-	svc, err := ecs.NewService(b.ctx, "app", &ecs.ServiceArgs{
+	svc, err := ecs.NewService(b.ctx, b.kids.Name("app"), &ecs.ServiceArgs{
 		Name:            pulumi.String(b.args.Names.Name(naming.ECSService)),
 		Cluster:         cluster.Arn,
 		TaskDefinition:  task.Arn,
@@ -330,7 +330,7 @@ func (b *builder) ecs() error {
 	}, b.parent, pulumi.DependsOn(deps),
 		// Autoscaling owns the running count after the first deploy; a
 		// later pulumi up must not reset it to desiredCount.
-		pulumi.IgnoreChanges([]string{"desiredCount"}))
+		pulumi.IgnoreChanges([]string{"desiredCount"}), b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("create service: %w", err)
 	}

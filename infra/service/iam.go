@@ -153,15 +153,15 @@ func (b *builder) roles() error {
 		{"task-execution", naming.TaskExecutionRole, "ECS starts the trading task: image pull, logs, configuration", execPolicy, &b.execRole},
 		{"task", naming.TaskRole, "the trading service's own AWS access", taskPolicy, &b.taskRole},
 	} {
-		role, err := iam.NewRole(b.ctx, r.logical, &iam.RoleArgs{
+		role, err := iam.NewRole(b.ctx, b.kids.Name(r.logical), &iam.RoleArgs{
 			Name:             pulumi.String(b.args.Names.Name(r.kind)),
 			Description:      pulumi.String(r.desc),
 			AssumeRolePolicy: pulumi.String(trust),
-		}, b.parent)
+		}, b.parent, b.kids.Keep(r.logical))
 		if err != nil {
 			return fmt.Errorf("create %s role: %w", r.logical, err)
 		}
-		pol, err := iam.NewRolePolicy(b.ctx, r.logical, &iam.RolePolicyArgs{Role: role.Name, Policy: r.policy}, b.parent)
+		pol, err := iam.NewRolePolicy(b.ctx, b.kids.Name(r.logical), &iam.RolePolicyArgs{Role: role.Name, Policy: r.policy}, b.parent, b.kids.Keep(r.logical))
 		if err != nil {
 			return fmt.Errorf("attach %s policy: %w", r.logical, err)
 		}

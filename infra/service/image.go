@@ -34,11 +34,11 @@ var ecrImage = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\
 // logGroup creates the app's log group: explicit, so destroy removes it,
 // encrypted with the telemetry key, with the stack's retention.
 func (b *builder) logGroup() error {
-	group, err := cloudwatch.NewLogGroup(b.ctx, "app-logs", &cloudwatch.LogGroupArgs{
+	group, err := cloudwatch.NewLogGroup(b.ctx, b.kids.Name("app-logs"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(b.s.LogGroupName),
 		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app-logs"))
 	if err != nil {
 		return fmt.Errorf("create log group: %w", err)
 	}
@@ -72,7 +72,7 @@ func (b *builder) image() error {
 		}
 		return nil
 	}
-	repo, err := ecr.NewRepository(b.ctx, "app", &ecr.RepositoryArgs{
+	repo, err := ecr.NewRepository(b.ctx, b.kids.Name("app"), &ecr.RepositoryArgs{
 		Name:               pulumi.String(b.args.Names.Name(naming.ECRRepository)),
 		ImageTagMutability: pulumi.String("IMMUTABLE"),
 		ForceDelete:        pulumi.Bool(true),
@@ -82,7 +82,7 @@ func (b *builder) image() error {
 		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{
 			&ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS"), KmsKey: b.args.DataKeyArn},
 		},
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("create ECR repository: %w", err)
 	}
@@ -90,17 +90,17 @@ func (b *builder) image() error {
 	if err != nil {
 		return err
 	}
-	if _, err := ecr.NewLifecyclePolicy(b.ctx, "app", &ecr.LifecyclePolicyArgs{
+	if _, err := ecr.NewLifecyclePolicy(b.ctx, b.kids.Name("app"), &ecr.LifecyclePolicyArgs{
 		Repository: repo.Name, Policy: pulumi.String(policy),
-	}, b.parent); err != nil {
+	}, b.parent, b.kids.Keep("app")); err != nil {
 		return fmt.Errorf("create ECR lifecycle policy: %w", err)
 	}
-	img, err := ecrx.NewImage(b.ctx, "app", &ecrx.ImageArgs{
+	img, err := ecrx.NewImage(b.ctx, b.kids.Name("app"), &ecrx.ImageArgs{
 		RepositoryUrl: repo.RepositoryUrl,
 		Context:       pulumi.String(BuildContext),
 		Dockerfile:    pulumi.String(Dockerfile),
 		Platform:      pulumi.String(Platform(b.cfg.CPUArchitecture)),
-	}, b.parent, pulumi.Providers(b.args.Providers...))
+	}, b.parent, pulumi.Providers(b.args.Providers...), b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("build and push the app image: %w", err)
 	}

@@ -58,20 +58,20 @@ func (b *builder) securityGroupRules() error {
 	for _, g := range groups {
 		group := g.group
 		for _, r := range g.ingress {
-			if _, err := vpc.NewSecurityGroupIngressRule(b.ctx, r.name, &vpc.SecurityGroupIngressRuleArgs{
+			if _, err := vpc.NewSecurityGroupIngressRule(b.ctx, b.kids.Name(r.name), &vpc.SecurityGroupIngressRuleArgs{
 				SecurityGroupId: group, Description: pulumi.String(r.desc), IpProtocol: pulumi.String("tcp"),
 				FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
 				CidrIpv4: opt(r.cidr4), CidrIpv6: opt(r.cidr6), ReferencedSecurityGroupId: ptr(r.ref),
-			}, b.parent); err != nil {
+			}, b.parent, b.kids.Keep(r.name)); err != nil {
 				return fmt.Errorf("create ingress rule %s: %w", r.name, err)
 			}
 		}
 		for _, r := range g.egress {
-			if _, err := vpc.NewSecurityGroupEgressRule(b.ctx, r.name, &vpc.SecurityGroupEgressRuleArgs{
+			if _, err := vpc.NewSecurityGroupEgressRule(b.ctx, b.kids.Name(r.name), &vpc.SecurityGroupEgressRuleArgs{
 				SecurityGroupId: group, Description: pulumi.String(r.desc), IpProtocol: pulumi.String("tcp"),
 				FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
 				CidrIpv4: opt(r.cidr4), CidrIpv6: opt(r.cidr6), ReferencedSecurityGroupId: ptr(r.ref), PrefixListId: ptr(r.prefixList),
-			}, b.parent); err != nil {
+			}, b.parent, b.kids.Keep(r.name)); err != nil {
 				return fmt.Errorf("create egress rule %s: %w", r.name, err)
 			}
 		}

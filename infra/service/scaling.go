@@ -12,13 +12,13 @@ import (
 func (b *builder) autoscaling() error {
 	cfg := b.cfg
 	resourceID := pulumi.Sprintf("service/%s/%s", b.s.ClusterName, b.s.ServiceName)
-	target, err := appautoscaling.NewTarget(b.ctx, "app", &appautoscaling.TargetArgs{
+	target, err := appautoscaling.NewTarget(b.ctx, b.kids.Name("app"), &appautoscaling.TargetArgs{
 		ServiceNamespace:  pulumi.String("ecs"),
 		ScalableDimension: pulumi.String("ecs:service:DesiredCount"),
 		ResourceId:        resourceID,
 		MinCapacity:       pulumi.Int(cfg.MinCapacity),
 		MaxCapacity:       pulumi.Int(cfg.MaxCapacity),
-	}, b.parent)
+	}, b.parent, b.kids.Keep("app"))
 	if err != nil {
 		return fmt.Errorf("create scalable target: %w", err)
 	}
@@ -32,7 +32,7 @@ func (b *builder) autoscaling() error {
 		{"cpu", "ECSServiceAverageCPUUtilization", nil, float64(cfg.ScaleCPUTarget)},
 		{"requests", "ALBRequestCountPerTarget", label, float64(cfg.ScaleRequestsPerTarget)},
 	} {
-		if _, err := appautoscaling.NewPolicy(b.ctx, p.name, &appautoscaling.PolicyArgs{
+		if _, err := appautoscaling.NewPolicy(b.ctx, b.kids.Name(p.name), &appautoscaling.PolicyArgs{
 			Name:              pulumi.Sprintf("%s-%s", b.s.ServiceName, p.name),
 			PolicyType:        pulumi.String("TargetTrackingScaling"),
 			ServiceNamespace:  target.ServiceNamespace,
@@ -47,7 +47,7 @@ func (b *builder) autoscaling() error {
 					ResourceLabel:        p.label,
 				},
 			},
-		}, b.parent); err != nil {
+		}, b.parent, b.kids.Keep(p.name)); err != nil {
 			return fmt.Errorf("create %s scaling policy: %w", p.name, err)
 		}
 	}

@@ -161,7 +161,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:service:Service", name, s, opts...); err != nil {
 		return nil, fmt.Errorf("register service component: %w", err)
 	}
-	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s)}
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs they had as bare names.
+	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s), kids: naming.ChildrenOf(name, "service")}
 	steps := []struct {
 		what string
 		fn   func() error
@@ -203,6 +205,7 @@ type builder struct {
 	cfg    config.Service
 	s      *Service
 	parent pulumi.ResourceOption
+	kids   naming.Children
 
 	logGroupArn   pulumi.StringOutput
 	logGroupRes   pulumi.Resource

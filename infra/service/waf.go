@@ -70,7 +70,7 @@ func (b *builder) waf() error {
 		}
 		rules = append(rules, rule)
 	}
-	acl, err := wafv2.NewWebAcl(b.ctx, "alb", &wafv2.WebAclArgs{
+	acl, err := wafv2.NewWebAcl(b.ctx, b.kids.Name("alb"), &wafv2.WebAclArgs{
 		Name:          pulumi.String(name),
 		Description:   pulumi.String("trading-ha ALB: AWS managed rule groups and a per-IP rate limit"),
 		Scope:         pulumi.String("REGIONAL"),
@@ -79,13 +79,13 @@ func (b *builder) waf() error {
 		VisibilityConfig: &wafv2.WebAclVisibilityConfigArgs{
 			CloudwatchMetricsEnabled: pulumi.Bool(true), SampledRequestsEnabled: pulumi.Bool(true), MetricName: pulumi.String(name),
 		},
-	}, b.parent)
+	}, b.parent, b.kids.Keep("alb"))
 	if err != nil {
 		return fmt.Errorf("create web ACL: %w", err)
 	}
-	if _, err := wafv2.NewWebAclAssociation(b.ctx, "alb", &wafv2.WebAclAssociationArgs{
+	if _, err := wafv2.NewWebAclAssociation(b.ctx, b.kids.Name("alb"), &wafv2.WebAclAssociationArgs{
 		ResourceArn: b.s.ALBArn, WebAclArn: acl.Arn,
-	}, b.parent); err != nil {
+	}, b.parent, b.kids.Keep("alb")); err != nil {
 		return fmt.Errorf("associate web ACL with the ALB: %w", err)
 	}
 	b.s.WebACLArn = acl.Arn

@@ -19,11 +19,11 @@ var RedactedHeaders = []string{"authorization", "cookie"}
 // adds the log group resource policy it needs itself
 // (PutLoggingConfiguration).
 func (b *builder) wafLogging(acl *wafv2.WebAcl) error {
-	group, err := cloudwatch.NewLogGroup(b.ctx, "waf", &cloudwatch.LogGroupArgs{
+	group, err := cloudwatch.NewLogGroup(b.ctx, b.kids.Name("waf"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(b.args.Names.Name(naming.WAFLogGroup)),
 		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
-	}, b.parent)
+	}, b.parent, b.kids.Keep("waf"))
 	if err != nil {
 		return fmt.Errorf("create WAF log group: %w", err)
 	}
@@ -33,11 +33,11 @@ func (b *builder) wafLogging(acl *wafv2.WebAcl) error {
 			SingleHeader: &wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs{Name: pulumi.String(h)},
 		})
 	}
-	if _, err := wafv2.NewWebAclLoggingConfiguration(b.ctx, "alb", &wafv2.WebAclLoggingConfigurationArgs{
+	if _, err := wafv2.NewWebAclLoggingConfiguration(b.ctx, b.kids.Name("alb"), &wafv2.WebAclLoggingConfigurationArgs{
 		ResourceArn:           acl.Arn,
 		LogDestinationConfigs: pulumi.StringArray{group.Arn},
 		RedactedFields:        redacted,
-	}, b.parent); err != nil {
+	}, b.parent, b.kids.Keep("alb")); err != nil {
 		return fmt.Errorf("enable WAF logging: %w", err)
 	}
 	return nil
