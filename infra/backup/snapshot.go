@@ -38,16 +38,19 @@ func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOptio
 	// embed the data key (a stand-in key builds the same string), so the
 	// definition is a plain string at the first preview.
 	standIn := at.Key("00000000-0000-4000-8000-000000000000")
-	_, definition, err := build(args.DataBucket, standIn)
+	sm0, definition, err := build(args.DataBucket, standIn)
 	if err != nil {
 		return pulumi.StringOutput{}, err
+	}
+	_, other, err := build(args.DataBucket, at.Key("11111111-1111-4111-8111-111111111111"))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	if other != definition {
+		return pulumi.StringOutput{}, fmt.Errorf("snapshot workflow: the definition depends on the data key ARN, so it cannot be deployed as built at program time")
 	}
 	// The role policy names the data key by alias (statemachine.Policy), so
 	// it is known at program time too.
-	sm0, _, err := build(args.DataBucket, standIn)
-	if err != nil {
-		return pulumi.StringOutput{}, err
-	}
 	policy, err := statemachine.Policy(sm0, args.TelemetryKey, map[string]iamdoc.Key{standIn: args.DataKey}).JSON()
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("snapshot workflow role policy: %w", err)

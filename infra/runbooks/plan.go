@@ -14,9 +14,9 @@ import (
 )
 
 // plan is one runbook built and validated at program time. Two values the
-// targets need are outputs AWS (or the random provider) makes at create
-// time: the data key's ARN (a random key id) and the data bucket's ARN (a
-// random name tail). planMachine builds the runbook over two different
+// targets need may be outputs: the data key's ARN (a random key id AWS
+// makes at create) and the data bucket's ARN (known at program time since
+// infra/storage names buckets by account, but passed as an input). planMachine builds the runbook over two different
 // stand-ins for them: both builds must validate, and when their JSON is
 // equal the definition embeds neither, so it is deployed as the plain
 // string built now (known at the first preview). Otherwise it is rebuilt
