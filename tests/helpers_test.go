@@ -37,16 +37,22 @@ var (
 // record runs a stack once per test binary and caches the recording.
 func record(t *testing.T, stack string) *offline.Recording {
 	t.Helper()
+	return cached(t, "stack "+stack, func() (*offline.Recording, error) { return offline.Run("..", stack, nil) })
+}
+
+// cached runs a recording once per test binary under key.
+func cached(t *testing.T, key string, run func() (*offline.Recording, error)) *offline.Recording {
+	t.Helper()
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
-	if rec, ok := cache[stack]; ok {
+	if rec, ok := cache[key]; ok {
 		return rec
 	}
-	rec, err := offline.Run("..", stack, nil)
+	rec, err := run()
 	if err != nil {
-		t.Fatalf("stack %s: %v", stack, err)
+		t.Fatalf("%s: %v", key, err)
 	}
-	cache[stack] = rec
+	cache[key] = rec
 	return rec
 }
 

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -26,26 +25,11 @@ const policyKnownAtPreviewMin = 0.90
 // definitions, dashboard bodies) at the measured figure.
 const knownAtPreviewMin = 0.89 // measured: dev 43 of 48, prod 53 of 58; the issue asks 0.90 (docs/architecture.md: what stays unknown)
 
-var (
-	previewMu    sync.Mutex
-	previewCache = map[string]*offline.Recording{}
-)
-
 // recordPreview runs a stack as its first `pulumi preview` (every output
 // unknown, internal/offline RunPreview) once per test binary.
 func recordPreview(t *testing.T, stack string) *offline.Recording {
 	t.Helper()
-	previewMu.Lock()
-	defer previewMu.Unlock()
-	if rec, ok := previewCache[stack]; ok {
-		return rec
-	}
-	rec, err := offline.RunPreview("..", stack, nil)
-	if err != nil {
-		t.Fatalf("stack %s at first preview: %v", stack, err)
-	}
-	previewCache[stack] = rec
-	return rec
+	return cached(t, "stack "+stack+" at first preview", func() (*offline.Recording, error) { return offline.RunPreview("..", stack, nil) })
 }
 
 // reviewedInput is one document a reviewer reads in a preview: where it

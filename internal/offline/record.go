@@ -93,6 +93,16 @@ type Invoke struct {
 // The recording is returned even when Deploy fails, so callers can check
 // that nothing was registered.
 func Run(dir, stack string, overrides map[string]string) (*Recording, error) {
+	cfg, err := stackConfig(dir, stack, overrides)
+	if err != nil {
+		return nil, err
+	}
+	return RunProgram(stack, cfg, infra.Deploy)
+}
+
+// stackConfig is the stack's config (LoadStack) with overrides applied; an
+// empty override value removes the key.
+func stackConfig(dir, stack string, overrides map[string]string) (map[string]string, error) {
 	cfg, err := LoadStack(dir, stack)
 	if err != nil {
 		return nil, err
@@ -104,7 +114,7 @@ func Run(dir, stack string, overrides map[string]string) (*Recording, error) {
 		}
 		cfg[k] = v
 	}
-	return RunProgram(stack, cfg, infra.Deploy)
+	return cfg, nil
 }
 
 // RunPreview is Run as the first `pulumi preview` of a new stack sees it:
@@ -119,16 +129,9 @@ func Run(dir, stack string, overrides map[string]string) (*Recording, error) {
 // a new stack; Resource.Unknown records which inputs were. Invokes still
 // answer, as they run during preview.
 func RunPreview(dir, stack string, overrides map[string]string) (*Recording, error) {
-	cfg, err := LoadStack(dir, stack)
+	cfg, err := stackConfig(dir, stack, overrides)
 	if err != nil {
 		return nil, err
-	}
-	for k, v := range overrides {
-		if v == "" {
-			delete(cfg, k)
-			continue
-		}
-		cfg[k] = v
 	}
 	return runProgram(stack, cfg, infra.Deploy, true)
 }
