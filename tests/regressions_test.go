@@ -37,15 +37,22 @@ func TestTaskRolesTrustOnlyThisAccountsECS(t *testing.T) {
 	})
 }
 
-// states returns every state of a parsed definition by name, nested
-// Parallel branches and Map item processors included.
-func states(def map[string]any) map[string]map[string]any {
-	out := map[string]map[string]any{}
+// namedState is one state of a parsed definition.
+type namedState struct {
+	name  string
+	state map[string]any
+}
+
+// states returns every state of a parsed definition, nested Parallel
+// branches and Map item processors included (a slice: a name repeated in
+// two branches is visited twice).
+func states(def map[string]any) []namedState {
+	var out []namedState
 	var walk func(m map[string]any)
 	walk = func(m map[string]any) {
 		for name, v := range m {
 			s := v.(map[string]any)
-			out[name] = s
+			out = append(out, namedState{name, s})
 			if br, ok := s["Branches"].([]any); ok {
 				for _, b := range br {
 					walk(b.(map[string]any)["States"].(map[string]any))
@@ -60,6 +67,18 @@ func states(def map[string]any) map[string]map[string]any {
 	return out
 }
 
+// eachState calls fn for every state of every recorded state machine.
+func eachState(t *testing.T, rec *offline.Recording, fn func(sm *offline.Resource, name string, s map[string]any)) {
+	t.Helper()
+	for _, sm := range rec.ByType("aws:sfn/stateMachine:StateMachine") {
+		var def map[string]any
+		jsonInput(t, sm, "definition", &def)
+		for _, ns := range states(def) {
+			fn(sm, ns.name, ns.state)
+		}
+	}
+}
+
 // TestFailoverRetriesThrottlingOnly: the database failover runbook
 // requests FailoverDBCluster once; only a throttled request (the API was
 // not executed) is retried. Step Functions names SDK integration errors
@@ -71,24 +90,20 @@ func states(def map[string]any) map[string]map[string]any {
 func TestFailoverRetriesThrottlingOnly(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		found := 0
-		for _, sm := range rec.ByType("aws:sfn/stateMachine:StateMachine") {
-			var def map[string]any
-			jsonInput(t, sm, "definition", &def)
-			for name, s := range states(def) {
-				if s["Resource"] != "arn:aws:states:::aws-sdk:rds:failoverDBCluster" {
-					continue
-				}
-				found++
-				retry, _ := s["Retry"].([]any)
-				var errs []any
-				for _, r := range retry {
-					errs = append(errs, r.(map[string]any)["ErrorEquals"].([]any)...)
-				}
-				if !reflect.DeepEqual(errs, []any{"Rds.ThrottlingException"}) {
-					t.Errorf("%s/%s retries %v, want [Rds.ThrottlingException] only", sm.Name, name, errs)
-				}
+		eachState(t, rec, func(sm *offline.Resource, name string, s map[string]any) {
+			if s["Resource"] != "arn:aws:states:::aws-sdk:rds:failoverDBCluster" {
+				return
 			}
-		}
+			found++
+			retry, _ := s["Retry"].([]any)
+			var errs []any
+			for _, r := range retry {
+				errs = append(errs, r.(map[string]any)["ErrorEquals"].([]any)...)
+			}
+			if !reflect.DeepEqual(errs, []any{"Rds.ThrottlingException"}) {
+				t.Errorf("%s/%s retries %v, want [Rds.ThrottlingException] only", sm.Name, name, errs)
+			}
+		})
 		if found != 1 {
 			t.Errorf("%d FailoverDBCluster tasks, want 1", found)
 		}
@@ -103,24 +118,20 @@ func TestFailoverRetriesThrottlingOnly(t *testing.T) {
 func TestMapAndParallelStatesCatch(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		n := 0
-		for _, sm := range rec.ByType("aws:sfn/stateMachine:StateMachine") {
-			var def map[string]any
-			jsonInput(t, sm, "definition", &def)
-			for name, s := range states(def) {
-				if s["Type"] != "Map" && s["Type"] != "Parallel" {
-					continue
-				}
-				n++
-				catch, _ := s["Catch"].([]any)
-				if len(catch) == 0 {
-					t.Errorf("%s/%s (%s) has no Catch", sm.Name, name, s["Type"])
-					continue
-				}
-				if last := catch[len(catch)-1].(map[string]any)["ErrorEquals"]; !reflect.DeepEqual(last, []any{"States.ALL"}) {
-					t.Errorf("%s/%s: last catcher %v is not States.ALL", sm.Name, name, last)
-				}
+		eachState(t, rec, func(sm *offline.Resource, name string, s map[string]any) {
+			if s["Type"] != "Map" && s["Type"] != "Parallel" {
+				return
 			}
-		}
+			n++
+			catch, _ := s["Catch"].([]any)
+			if len(catch) == 0 {
+				t.Errorf("%s/%s (%s) has no Catch", sm.Name, name, s["Type"])
+				return
+			}
+			if last := catch[len(catch)-1].(map[string]any)["ErrorEquals"]; !reflect.DeepEqual(last, []any{"States.ALL"}) {
+				t.Errorf("%s/%s: last catcher %v is not States.ALL", sm.Name, name, last)
+			}
+		})
 		if n == 0 {
 			t.Error("no Map or Parallel state found; the runbooks use both")
 		}

@@ -103,7 +103,7 @@ func TestRunbookStateMachines(t *testing.T) {
 			}
 			var def map[string]any
 			jsonInput(t, sm, "definition", &def)
-			checkTasks(t, book.Name, def["States"].(map[string]any))
+			checkTasks(t, book.Name, def)
 		}
 	})
 }
@@ -111,18 +111,10 @@ func TestRunbookStateMachines(t *testing.T) {
 // checkTasks walks a parsed definition: every Task is an AWS SDK (or the
 // optimized SNS) integration, never Lambda, with Retry and a final
 // States.ALL catcher.
-func checkTasks(t *testing.T, machine string, states map[string]any) {
+func checkTasks(t *testing.T, machine string, def map[string]any) {
 	t.Helper()
-	for name, v := range states {
-		s := v.(map[string]any)
-		if br, ok := s["Branches"].([]any); ok {
-			for _, b := range br {
-				checkTasks(t, machine, b.(map[string]any)["States"].(map[string]any))
-			}
-		}
-		if ip, ok := s["ItemProcessor"].(map[string]any); ok {
-			checkTasks(t, machine, ip["States"].(map[string]any))
-		}
+	for _, ns := range states(def) {
+		name, s := ns.name, ns.state
 		if s["Type"] != "Task" {
 			continue
 		}

@@ -69,15 +69,16 @@ func readGolden(t *testing.T, stack string) []string {
 	return out
 }
 
-// lost is the golden URNs the recording neither registers nor aliases.
-func lost(golden, claims []string) []string {
-	have := map[string]bool{}
-	for _, u := range claims {
-		have[u] = true
+// lost is the URNs of from that have does not hold: the golden URNs the
+// recording neither registers nor aliases, or (swapped) the new ones.
+func lost(from, have []string) []string {
+	held := map[string]bool{}
+	for _, u := range have {
+		held[u] = true
 	}
 	var out []string
-	for _, u := range golden {
-		if !have[u] {
+	for _, u := range from {
+		if !held[u] {
 			out = append(out, u)
 		}
 	}
@@ -102,16 +103,8 @@ func TestGoldenURNs(t *testing.T) {
 			return
 		}
 		golden := readGolden(t, stack)
-		want := map[string]bool{}
-		for _, u := range golden {
-			want[u] = true
-		}
-		var added []string
-		for _, u := range claims {
-			if !want[u] {
-				added = append(added, u)
-			}
-		}
+		// New claims are the recording's URNs the golden list lacks.
+		added := lost(claims, golden)
 		if len(added) > 0 {
 			t.Errorf("%d URN(s) not in %s (new resources or new aliases: regenerate with -update-urns):\n%s", len(added), goldenPath(stack), strings.Join(added, "\n"))
 		}
