@@ -27,6 +27,8 @@ type plan struct {
 	at      awsarn.At
 	// known is the definition when it embeds neither output, else "".
 	known string
+	// builds are the machines built over the two stand-ins.
+	builds [2]*asl.StateMachine
 }
 
 // standIns are two distinct, well-formed values for the outputs.
@@ -61,14 +63,14 @@ func build(rb asl.Runbook, t asl.Targets) (*asl.StateMachine, string, error) {
 // planMachine builds and validates rb at program time (see plan).
 func planMachine(rb asl.Runbook, t asl.Targets, at awsarn.At) (*plan, error) {
 	var defs [2]string
+	p := &plan{rb: rb, targets: t, at: at}
 	for i, v := range standIns(at) {
-		_, def, err := build(rb, withOutputs(t, v[0], v[1]))
+		sm, def, err := build(rb, withOutputs(t, v[0], v[1]))
 		if err != nil {
 			return nil, err
 		}
-		defs[i] = def
+		p.builds[i], defs[i] = sm, def
 	}
-	p := &plan{rb: rb, targets: t, at: at}
 	if defs[0] == defs[1] {
 		p.known = defs[0]
 	}
@@ -97,11 +99,8 @@ func (p *plan) policy(keyArn, bucketArn pulumi.StringInput, telemetry, data iamd
 	// document: then it names neither output.
 	var docs [2]string
 	for i, v := range standIns(p.at) {
-		sm, _, err := build(p.rb, withOutputs(p.targets, v[0], v[1]))
-		if err != nil {
-			return nil, err
-		}
-		if docs[i], err = statemachine.Policy(sm, telemetry, map[string]iamdoc.Key{v[0]: data}).JSON(); err != nil {
+		var err error
+		if docs[i], err = statemachine.Policy(p.builds[i], telemetry, map[string]iamdoc.Key{v[0]: data}).JSON(); err != nil {
 			return nil, fmt.Errorf("%s role policy: %w", p.rb.Name, err)
 		}
 	}
