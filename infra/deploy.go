@@ -207,7 +207,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// names are fixed by naming, so the failed-execution alarms scope to the
 	// ARNs those names give (tests/runbooks_test.go checks they match).
 	stateMachineArn := func(k naming.Kind) pulumi.StringInput {
-		return pulumi.String(awsarn.In(cfg.Region, account).StateMachine(names.Name(k)))
+		return pulumi.String(at.StateMachine(names.Name(k)))
 	}
 	watch, err := monitoring.New(ctx, "monitoring", monitoring.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn, TelemetryKey: telemetryKey,
@@ -331,7 +331,7 @@ func Deploy(ctx *pulumi.Context) error {
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
 		TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.NotifyTopicArn,
 		// Name-derived, so the bus policy is known at preview.
-		TaskRoleArn:      awsarn.In(cfg.Region, account).Role(names.Name(naming.TaskRole)),
+		TaskRoleArn:      at.Role(names.Name(naming.TaskRole)),
 		AuroraClusterArn: db.Arn, ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn,
 		ECSServiceName: svc.ServiceName, BackupVaultName: vault.VaultName,
 		CompositeAlarmArn: watch.CompositeAlarmArn, RecoveryStateMachineArn: rb.ServiceRecoveryArn,
