@@ -297,7 +297,7 @@ func Deploy(ctx *pulumi.Context) error {
 	// watches it alone.
 	rb, err := runbooks.New(ctx, "runbooks", runbooks.Args{
 		Names: names, Config: cfg, At: at,
-		TelemetryKeyArn: keys.TelemetryKeyArn, DataKeyArn: keys.DataKeyArn,
+		TelemetryKeyArn:  keys.TelemetryKeyArn,
 		TopicArn:         at.Topic(names.Name(naming.NotifyTopic)),
 		SchedulerDLQArn:  watch.SchedulerDLQArn,
 		SchedulerDLQName: names.Name(naming.SchedulerDLQ),
@@ -315,11 +315,12 @@ func Deploy(ctx *pulumi.Context) error {
 		TableName:                 names.Name(naming.SessionsTable),
 		TableArn:                  at.Table(names.Name(naming.SessionsTable)),
 		BackupVaultName:           names.Name(naming.BackupVault),
-		ProtectedResourceArns:     []string{at.DBCluster(db.Identifier), at.Table(names.Name(naming.SessionsTable))},
-		DataBucketArn:             pulumi.String(at.Bucket(buckets.DataBucketName)),
-		RestoreRoleArn:            at.Role(names.Name(naming.BackupRole)),
-		CanaryName:                watch.CanaryName,
-		AlarmNames:                []string{watch.CompositeAlarmName},
+		ProtectedResourceArns: []string{
+			at.DBCluster(db.Identifier), at.Table(names.Name(naming.SessionsTable)), at.Bucket(buckets.DataBucketName),
+		},
+		RestoreRoleArn: at.Role(names.Name(naming.BackupRole)),
+		CanaryName:     watch.CanaryName,
+		AlarmNames:     []string{watch.CompositeAlarmName},
 	}, withAWS)
 	if err != nil {
 		return err

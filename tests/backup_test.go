@@ -324,8 +324,8 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 			ServiceArn:      "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-" + stack + "/svc-trading-" + stack,
 			TargetGroupName: get(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "name").(string),
 			Bucket:          out(t, bucket, "bucket"), BucketArn: out(t, bucket, "arn"), Prefix: "ecs-snapshots",
-			DataKeyArn: out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
-			TopicArn:   "arn:aws:sns:us-east-1:" + acct + ":notify-" + stack,
+			DataKeyAlias: keyRef(t, rec, "data").Alias,
+			TopicArn:     "arn:aws:sns:us-east-1:" + acct + ":notify-" + stack,
 		}
 		sm, err := rb.ServiceSnapshot(targets)
 		if err != nil {
@@ -346,8 +346,7 @@ func TestBackupServiceSnapshotIsTheASLBuilder(t *testing.T) {
 
 		var gotPolicy, wantPolicy policyDoc
 		jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", "snapshot-role"), "policy", &gotPolicy)
-		doc, err := statemachine.Policy(sm, keyRef(t, rec, "telemetry"),
-			map[string]iamdoc.Key{out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"): keyRef(t, rec, "data")}).JSON()
+		doc, err := statemachine.Policy(sm, keyRef(t, rec, "telemetry")).JSON()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,13 +18,6 @@ import (
 // (Role.Arn, ...), which most of our Arn fields are assigned from.
 var mixedInitialism = regexp.MustCompile(`(^|[a-z0-9])(Alb|Vpc|Dns|Ecs|Kms|Url|Http|Https|Sqs|Sns|Db|Iam|Ssm|Waf|Acm|Ecr|Fis|Oidc|Cidr|Id)([A-Z0-9]|$)`)
 
-// initialismExempt are names left as they are, with the reason.
-var initialismExempt = map[string]string{
-	// infra/asl's target fields belong with the state machine definitions
-	// (issue 18 gives those to another change).
-	"EcsClusterArn": "asl", "EcsServiceName": "asl", "EcsServiceArn": "asl", "RestoreKmsKeyArn": "asl",
-}
-
 // TestOneInitialismStyle scans the exported names declared in infra/ and
 // internal/ (types, functions, methods, fields, constants, variables).
 func TestOneInitialismStyle(t *testing.T) {
@@ -49,7 +42,7 @@ func exportedMixedInitialisms(t *testing.T, roots ...string) []string {
 	t.Helper()
 	var bad []string
 	check := func(pos token.Position, name string) {
-		if ast.IsExported(name) && mixedInitialism.MatchString(name) && initialismExempt[name] == "" {
+		if ast.IsExported(name) && mixedInitialism.MatchString(name) {
 			bad = append(bad, pos.String()+" "+name)
 		}
 	}

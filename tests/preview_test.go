@@ -11,6 +11,7 @@ import (
 
 	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/runbooks"
 	"github.com/trading-ha/trading-ha/internal/offline"
@@ -129,16 +130,6 @@ func TestDocumentsKnownAtFirstPreview(t *testing.T) {
 	}
 }
 
-// awaitingDataKey are the definitions still unknown at a first preview, each
-// for a value AWS makes at create time: the backup verification's
-// StartRestoreJob names the data key's ARN (kmsMasterKeyArn of the DynamoDB
-// restore metadata, which AWS Backup documents as a key ARN, not an alias).
-// The snapshot, which waited for the data bucket's random tail, is known
-// since infra/storage names buckets <type>-<suffix>-<account>. Both are
-// validated at program time all the same (runbooks.planMachine,
-// backup.serviceSnapshot).
-var awaitingDataKey = map[string]bool{"backup-verification": true}
-
 // TestStateMachinesKnownAtFirstPreview: every state machine definition is
 // a plain string when it registers on a new stack, so the preview shows
 // the ASL and its validation ran before anything registered.
@@ -165,13 +156,7 @@ func TestStateMachinesKnownAtFirstPreview(t *testing.T) {
 						t.Errorf("%s: %s unknown at first preview; it is name-derived", sm.Name, path)
 					}
 				}
-				if !sm.IsUnknown("definition") {
-					if awaitingDataKey[sm.Name] {
-						t.Errorf("%s: definition now known at first preview: remove it from awaitingDataKey", sm.Name)
-					}
-					continue
-				}
-				if !awaitingDataKey[sm.Name] {
+				if sm.IsUnknown("definition") {
 					t.Errorf("definition unknown at first preview: %s (unknown: %s)", sm.Name, strings.Join(sm.Unknown, ", "))
 				}
 			}
@@ -209,17 +194,19 @@ func TestBrokenRunbookFailsFirstPreview(t *testing.T) {
 			Config: &config.Config{LogRetentionDays: 30, Runbooks: config.Runbooks{
 				BackupMaxAgeMinutes: 1560, FailoverTimeoutSeconds: 600, DeploymentTimeoutSeconds: 900, RestoreTimeoutSeconds: 3600,
 			}},
-			TelemetryKeyArn: pulumi.String(at.Key("telemetry")), DataKeyArn: pulumi.String(at.Key("data")),
-			TopicArn: at.Topic("notify-dev"), SchedulerDLQArn: pulumi.String(at.Queue("dlq-dev")),
+			TelemetryKeyArn: pulumi.String(at.Key("telemetry")),
+			TelemetryKey:    iamdoc.Key{Keys: at.Keys(), Alias: "alias/kms-telemetry-dev"},
+			DataKey:         iamdoc.Key{Keys: at.Keys(), Alias: "alias/kms-data-dev"},
+			TopicArn:        at.Topic("notify-dev"), SchedulerDLQArn: pulumi.String(at.Queue("dlq-dev")),
 			ClusterIdentifier: "aurora-dev", ClusterArn: at.DBCluster("aurora-dev"),
 			WriterInstanceIdentifier: "aurora-dev-1", ReaderInstanceIdentifiers: []string{"aurora-dev-2"},
 			ECSClusterArn: at.ECSCluster("ecs-dev"), ECSServiceName: "svc-dev", ECSServiceArn: at.ECSService("ecs-dev", "svc-dev"),
 			ECSTaskRoleArn: at.Role("task"), ECSExecutionRoleArn: at.Role("exec"),
 			TargetGroupNames: nil, // the fixture: no target group
 			TableName:        "sessions-dev", TableArn: at.Table("sessions-dev"), BackupVaultName: "vault-dev",
-			ProtectedResourceArns: []string{at.DBCluster("aurora-dev"), at.Table("sessions-dev")},
-			DataBucketArn:         pulumi.String(at.Bucket("data-dev")), RestoreRoleArn: at.Role("backup"),
-			CanaryName: "canary-dev", AlarmNames: []string{"alarm-dev"},
+			ProtectedResourceArns: []string{at.DBCluster("aurora-dev"), at.Table("sessions-dev"), at.Bucket("data-dev")},
+			RestoreRoleArn:        at.Role("backup"),
+			CanaryName:            "canary-dev", AlarmNames: []string{"alarm-dev"},
 		})
 		return err
 	}

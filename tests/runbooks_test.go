@@ -2,13 +2,14 @@ package tests
 
 import (
 	"encoding/json"
-	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/arn"
 	rb "github.com/trading-ha/trading-ha/infra/asl"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 	"github.com/trading-ha/trading-ha/internal/offline"
@@ -37,9 +38,9 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		WriterInstanceIdentifier: "aurora-" + stack + "-1",
 		// dev runs a writer and one reader, prod two readers
 		ReaderInstanceIdentifiers: perStack(stack, []string{"aurora-dev-2"}, []string{"aurora-prod-2", "aurora-prod-3"}),
-		EcsClusterArn:             arn("ecs", "cluster/ecs-"+stack),
-		EcsServiceName:            "svc-trading-" + stack,
-		EcsServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
+		ECSClusterArn:             arn("ecs", "cluster/ecs-"+stack),
+		ECSServiceName:            "svc-trading-" + stack,
+		ECSServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
 		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-" + stack,
 		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-task-execution-" + stack,
 		TargetGroupNames:          []string{get(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "name").(string)},
@@ -48,7 +49,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		BackupVaultName:           "vault-" + stack,
 		ProtectedResourceArns:     []string{arn("rds", "cluster:aurora-"+stack), table, bucket},
 		RestoreRoleArn:            "arn:aws:iam::" + acct + ":role/role-backup-" + stack,
-		RestoreKmsKeyArn:          out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn"),
+		DataKeyAlias:              "alias/kms-data-" + stack,
 		CanaryName:                "canary-" + stack,
 		AlarmNames:                []string{"alarm-degraded-" + stack},
 		TopicArn:                  arn("sns", "notify-"+stack),
@@ -161,10 +162,7 @@ func TestRunbookRoles(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want policyDoc
-			// The data key is named by alias (iamdoc.Key), so the policy
-			// is known at the first preview.
-			dataKey := out(t, one(t, rec, "aws:kms/key:Key", "key-data"), "arn")
-			wantJSON, err := statemachine.Policy(sm, telemetry, map[string]iamdoc.Key{dataKey: keyRef(t, rec, "data")}).JSON()
+			wantJSON, err := statemachine.Policy(sm, telemetry).JSON()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,11 +178,7 @@ func TestRunbookRoles(t *testing.T) {
 				t.Errorf("%s: %d statements, want %d derived + 3", book.Name, len(got.Statement), len(perms))
 			}
 			for i, p := range perms {
-				res := p.Resources
-				if reflect.DeepEqual(res, []string{dataKey}) {
-					res = []string{keyRef(t, rec, "data").Keys}
-				}
-				if i < len(got.Statement) && (!reflect.DeepEqual(got.Statement[i].Action, p.Actions) || !reflect.DeepEqual(got.Statement[i].Resource, res)) {
+				if i < len(got.Statement) && (!reflect.DeepEqual(got.Statement[i].Action, p.Actions) || !reflect.DeepEqual(got.Statement[i].Resource, p.Resources)) {
 					t.Errorf("%s statement %d = %v on %v, want %v on %v", book.Name, i, got.Statement[i].Action, got.Statement[i].Resource, p.Actions, p.Resources)
 				}
 			}
@@ -246,7 +240,7 @@ func TestRunbookRoles(t *testing.T) {
 				lock = reflect.DeepEqual(st.Resource, []string{targets.TableArn}) && len(keys) == 1 && keys[0] == lockKey &&
 					reflect.DeepEqual(st.Action, []string{"dynamodb:DeleteItem", "dynamodb:PutItem"})
 			case slices.Contains(st.Action, "ecs:UpdateService"):
-				update = reflect.DeepEqual(st.Resource, []string{targets.EcsServiceArn})
+				update = reflect.DeepEqual(st.Resource, []string{targets.ECSServiceArn})
 			}
 		}
 		if !passRole || !lock || !update {
@@ -368,4 +362,54 @@ func schedulePolicyIs(t *testing.T, doc policyDoc, smArn, stack string) {
 	// The telemetry key (it encrypts the queue) by alias, only through SQS.
 	keyGrantIs(t, "schedule policy", kms, "alias/kms-telemetry-"+stack,
 		map[string]map[string]any{"StringEquals": {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}})
+}
+
+// TestKeyPermissionsAreIAMDocKeys: the workflows grant keys by alias in the
+// same statement shape as the identity policies (iamdoc.Key, which the
+// policy suite's key checks read): key/* of the account, the alias under
+// ForAnyValue:StringEquals kms:ResourceAliases, plus the permission's own
+// conditions. asl is a leaf package and writes that shape itself
+// (asl.KeyResourceAliasesOperator); this holds the two equal.
+func TestKeyPermissionsAreIAMDocKeys(t *testing.T) {
+	x := rb.ExampleTargets()
+	keys := arn.In(offline.Region, acct).Keys()
+	machines := map[string]func() (*rb.StateMachine, error){
+		rb.ServiceSnapshotName: func() (*rb.StateMachine, error) { return rb.ServiceSnapshot(rb.ExampleSnapshotTargets()) },
+	}
+	for _, book := range rb.Runbooks() {
+		machines[book.Name] = func() (*rb.StateMachine, error) { return book.Build(x) }
+	}
+	found := 0
+	for name, build := range machines {
+		sm, err := build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range sm.Permissions() {
+			if !slices.ContainsFunc(p.Actions, func(a string) bool { return strings.HasPrefix(a, "kms:") }) {
+				continue
+			}
+			found++
+			alias, _ := p.Condition[rb.KeyResourceAliasesOperator]["kms:ResourceAliases"].(string)
+			if alias != x.DataKeyAlias {
+				t.Errorf("%s: %v not granted by the data key's alias: %v", name, p.Actions, p.Condition)
+				continue
+			}
+			rest := map[string]map[string]any{}
+			for op, kv := range p.Condition {
+				if op != rb.KeyResourceAliasesOperator {
+					rest[op] = kv
+				}
+			}
+			want := iamdoc.Key{Keys: keys, Alias: alias}.Allow("", p.Actions, rest)
+			if !reflect.DeepEqual(p.Resources, want.Resource) || !reflect.DeepEqual(p.Condition, want.Condition) {
+				t.Errorf("%s: %v on %v if %v; iamdoc.Key writes %v if %v", name, p.Actions, p.Resources, p.Condition, want.Resource, want.Condition)
+			}
+		}
+	}
+	// the service recovery's lock (its two tasks' grants merge into one),
+	// the backup verification's DescribeKey and the snapshot's PutObject
+	if found != 3 {
+		t.Errorf("%d key permissions, want 3", found)
+	}
 }

@@ -89,7 +89,7 @@ func TestPermissionsContent(t *testing.T) {
 	want := map[string][]string{
 		"elasticloadbalancing:DescribeTargetGroups": {"*"},
 		"rds:DescribeDBClusters":                    {x.ClusterArn},
-		"ecs:DescribeServices":                      {x.EcsServiceArn},
+		"ecs:DescribeServices":                      {x.ECSServiceArn},
 		"dynamodb:DescribeTable":                    {x.TableArn},
 		"sns:Publish":                               {x.TopicArn},
 		"synthetics:GetCanaryRuns":                  {"arn:aws:synthetics:us-east-1:123456789012:canary:canary-dev"},
@@ -246,6 +246,45 @@ func TestBackupVerificationPermissions(t *testing.T) {
 	}
 	if c := got["iam:PassRole"].Condition["StringEquals"]["iam:PassedToService"]; c != "backup.amazonaws.com" {
 		t.Errorf("PassRole condition = %v", got["iam:PassRole"].Condition)
+	}
+	// The data key is read by alias: DescribeKey on key/* of the account,
+	// only for the key with that alias.
+	dk := got["kms:DescribeKey"]
+	if strings.Join(dk.Resources, ",") != "arn:aws:kms:us-east-1:123456789012:key/*" ||
+		dk.Condition["ForAnyValue:StringEquals"]["kms:ResourceAliases"] != x.DataKeyAlias || len(dk.Condition) != 1 {
+		t.Errorf("kms:DescribeKey = %+v", dk)
+	}
+}
+
+// TestBackupVerificationResolvesTheKey: the restore is encrypted with the
+// key ARN DescribeKey returns for the alias, read before the restore and
+// only when the key is Enabled; the definition embeds no key ARN.
+func TestBackupVerificationResolvesTheKey(t *testing.T) {
+	x := ExampleTargets()
+	sm := buildAll(t)[BackupVerificationName]
+	src := sm.States["DescribeSourceTable"].(*Task)
+	key, ok := sm.States[src.Next].(*Task)
+	if !ok || key.Resource != "arn:aws:states:::aws-sdk:kms:describeKey" || key.Parameters["KeyId"] != x.DataKeyAlias {
+		t.Fatalf("after DescribeSourceTable: %s = %+v", src.Next, sm.States[src.Next])
+	}
+	if key.ResultSelector["arn.$"] != "$.KeyMetadata.Arn" || key.ResultPath != "$.restoreKey" {
+		t.Errorf("DescribeKey result = %v at %s", key.ResultSelector, key.ResultPath)
+	}
+	gate, ok := sm.States[key.Next].(*Choice)
+	if !ok || len(gate.Choices) != 1 || gate.Choices[0].StringEquals == nil || *gate.Choices[0].StringEquals != "Enabled" ||
+		gate.Choices[0].Next != "PrepareRestore" || !strings.HasPrefix(gate.Default, "RestoreKeyUnusable") {
+		t.Errorf("key gate %s = %+v", key.Next, sm.States[key.Next])
+	}
+	meta := sm.States["StartRestore"].(*Task).Parameters["Metadata"].(map[string]any)
+	if meta["kmsMasterKeyArn.$"] != "$.restoreKey.arn" {
+		t.Errorf("restore metadata = %v", meta)
+	}
+	def, err := json.Marshal(sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(def), ":key/") {
+		t.Errorf("the definition embeds a key ARN")
 	}
 }
 

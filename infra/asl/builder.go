@@ -26,6 +26,11 @@ var services = map[string]service{
 	"backup":                 {"backup", "Backup", []string{"ThrottlingException", "ServiceUnavailableException", "BackupException"}},
 	"cloudwatch":             {"cloudwatch", "CloudWatch", []string{"ThrottlingException", "CloudWatchException"}},
 	"synthetics":             {"synthetics", "Synthetics", []string{"ThrottlingException", "InternalServerException", "SyntheticsException"}},
+	// KMS's server-side faults are KMSInternalException and
+	// DependencyTimeoutException (AWS KMS API Reference, DescribeKey,
+	// Errors), named in PascalCase after the service's PascalCase name as
+	// for DynamoDb (Step Functions Developer Guide, AWS SDK integrations).
+	"kms": {"kms", "Kms", []string{"ThrottlingException", "KmsInternalException", "DependencyTimeoutException", "KmsException"}},
 	// Used by the service snapshot only, which retries every error
 	// (snapshotRetry), so no retryable names are listed.
 	"s3":  {"s3", "S3", nil},

@@ -119,9 +119,9 @@ func ecsBranch(t Targets) (Branch, error) {
 	states := map[string]State{}
 	componentStates(states, "HcService", "ecs-service", "$.service")
 	task, err := sdkTask("ecs", "DescribeServices", map[string]any{
-		"Cluster":  t.EcsClusterArn,
-		"Services": []string{t.EcsServiceName},
-	}, []string{t.EcsServiceArn}, "HcServiceCheckFailed")
+		"Cluster":  t.ECSClusterArn,
+		"Services": []string{t.ECSServiceName},
+	}, []string{t.ECSServiceArn}, "HcServiceCheckFailed")
 	if err != nil {
 		return Branch{}, err
 	}

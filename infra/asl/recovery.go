@@ -35,7 +35,7 @@ const (
 // ServiceRecoveryLockKey is the partition key value of the service's
 // recovery lock item: one lock per ECS service.
 func ServiceRecoveryLockKey(t Targets) string {
-	return "runbook-lock#" + ServiceRecoveryName + "#" + t.EcsServiceArn
+	return "runbook-lock#" + ServiceRecoveryName + "#" + t.ECSServiceArn
 }
 
 // ServiceRecovery builds the ECS service recovery runbook. Input:
@@ -161,11 +161,8 @@ func lockTask(t Targets, action string, params map[string]any, onError string) (
 	task.Policy[0].Condition = map[string]map[string]any{
 		"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": []string{ServiceRecoveryLockKey(t)}},
 	}
-	task.Policy = append(task.Policy, Permission{
-		Actions:   []string{"kms:Decrypt", "kms:GenerateDataKey"},
-		Resources: []string{t.RestoreKmsKeyArn},
-		Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": "dynamodb." + t.region() + ".amazonaws.com"}},
-	})
+	task.Policy = append(task.Policy, t.dataKey([]string{"kms:Decrypt", "kms:GenerateDataKey"},
+		map[string]map[string]any{"StringEquals": {"kms:ViaService": "dynamodb." + t.region() + ".amazonaws.com"}}))
 	return task, nil
 }
 
@@ -195,7 +192,7 @@ func KnownGoodExpression() string {
 // recoveryBranch is the recovery proper, run inside the Recover Parallel.
 func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	states := map[string]State{}
-	svc := []string{t.EcsServiceArn}
+	svc := []string{t.ECSServiceArn}
 	lockFailed := addFailurePath(states, ServiceRecoveryName, t.TopicArn, "LockFailed", "LOCK_FAILED",
 		"could not take the service's recovery lock; the service was not changed", "ServiceRecovery.LockFailed")
 	errorEntry := addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RecoveryFailed", "FAILED",
@@ -251,7 +248,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 
 	// --- record the service and its last known-good task definition ---
 	record, err := sdkTask("ecs", "DescribeServices", map[string]any{
-		"Cluster": t.EcsClusterArn, "Services": []string{t.EcsServiceName},
+		"Cluster": t.ECSClusterArn, "Services": []string{t.ECSServiceName},
 	}, svc, errorEntry)
 	if err != nil {
 		return Branch{}, err
@@ -280,7 +277,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	markFailure("TargetsUnhealthy", "the new deployment's targets are not healthy", "ChooseRollback")
 
 	deploy, err := sdkTask("ecs", "UpdateService", map[string]any{
-		"Cluster": t.EcsClusterArn, "Service": t.EcsServiceName, "ForceNewDeployment": true,
+		"Cluster": t.ECSClusterArn, "Service": t.ECSServiceName, "ForceNewDeployment": true,
 	}, svc, "DeploymentError")
 	if err != nil {
 		return Branch{}, err
@@ -297,7 +294,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	states["WaitForDeployment"] = &Wait{Seconds: deploymentPollSeconds, Next: "DescribeDeployment"}
 
 	poll, err := sdkTask("ecs", "DescribeServices", map[string]any{
-		"Cluster": t.EcsClusterArn, "Services": []string{t.EcsServiceName},
+		"Cluster": t.ECSClusterArn, "Services": []string{t.ECSServiceName},
 	}, svc, "DeploymentError")
 	if err != nil {
 		return Branch{}, err
@@ -353,7 +350,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 		Default: noKnownGood,
 	}
 	current, err := sdkTask("ecs", "DescribeServices", map[string]any{
-		"Cluster": t.EcsClusterArn, "Services": []string{t.EcsServiceName},
+		"Cluster": t.ECSClusterArn, "Services": []string{t.ECSServiceName},
 	}, svc, "RollBack")
 	if err != nil {
 		return Branch{}, err
@@ -382,7 +379,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 		Next:       "WaitForRollback",
 	}
 	rollback, err := sdkTask("ecs", "UpdateService", map[string]any{
-		"Cluster": t.EcsClusterArn, "Service": t.EcsServiceName,
+		"Cluster": t.ECSClusterArn, "Service": t.ECSServiceName,
 		"TaskDefinition.$": "$.knownGood.taskDefinition",
 	}, svc, "RollbackFailedReport")
 	if err != nil {

@@ -24,9 +24,11 @@ type SnapshotTargets struct {
 	// Bucket and BucketArn are the data bucket the snapshot is written to,
 	// under Prefix.
 	Bucket, BucketArn, Prefix string
-	// DataKeyArn is the bucket's default encryption key: PutObject asks KMS
-	// for a data key on the workflow's behalf.
-	DataKeyArn string
+	// DataKeyAlias is the alias of the bucket's default encryption key:
+	// PutObject asks KMS for a data key on the workflow's behalf. The key is
+	// granted by alias (keyPermission), so the policy is known before the
+	// key exists.
+	DataKeyAlias string
 	// TopicArn receives the failure notification.
 	TopicArn string
 }
@@ -54,9 +56,23 @@ func (t SnapshotTargets) Validate() error {
 	if strings.HasPrefix(t.Prefix, "/") || strings.HasSuffix(t.Prefix, "/") {
 		errs = append(errs, fmt.Errorf("snapshot targets: Prefix %q must not start or end with /", t.Prefix))
 	}
-	need("DataKeyArn", t.DataKeyArn, true)
+	need("DataKeyAlias", t.DataKeyAlias, false)
+	if t.DataKeyAlias != "" && !strings.HasPrefix(t.DataKeyAlias, "alias/") {
+		errs = append(errs, fmt.Errorf("snapshot targets: DataKeyAlias %q is not an alias (alias/<name>)", t.DataKeyAlias))
+	}
+	if _, err := parseARN(t.ClusterArn); t.ClusterArn != "" && err != nil {
+		errs = append(errs, fmt.Errorf("snapshot targets: ClusterArn: %w", err))
+	}
 	need("TopicArn", t.TopicArn, true)
 	return errors.Join(errs...)
+}
+
+// dataKey grants actions on the data key through S3 in the cluster's
+// region.
+func (t SnapshotTargets) dataKey(actions []string) Permission {
+	a, _ := parseARN(t.ClusterArn) // checked by Validate
+	return keyPermission(a, t.DataKeyAlias, actions,
+		map[string]map[string]any{"StringEquals": {"kms:ViaService": "s3." + a.region + ".amazonaws.com"}})
 }
 
 // snapshotRetry is the snapshot's retry policy: every error, 3 retries
@@ -104,8 +120,10 @@ func ServiceSnapshot(t SnapshotTargets) (*StateMachine, error) {
 			"ContentType": "application/json",
 			"Body.$":      "States.JsonToString($)",
 		}, []string{t.BucketArn + "/" + t.Prefix + "/*"},
-			// The data bucket's default encryption uses the data key on our behalf.
-			[]Permission{{Actions: []string{"kms:GenerateDataKey"}, Resources: []string{t.DataKeyArn}}}},
+			// The data bucket's default encryption uses the data key on our
+			// behalf: through S3 only (kms:ViaService, AWS KMS Developer
+			// Guide, condition keys).
+			[]Permission{t.dataKey([]string{"kms:GenerateDataKey"})}},
 	}
 	for i, s := range steps {
 		task, err := sdkCall(s.svc, s.action, s.params, s.resources)
@@ -150,8 +168,8 @@ func ServiceSnapshot(t SnapshotTargets) (*StateMachine, error) {
 func ExampleSnapshotTargets() SnapshotTargets {
 	x := ExampleTargets()
 	return SnapshotTargets{
-		ClusterArn: x.EcsClusterArn, ServiceArn: x.EcsServiceArn, TargetGroupName: x.TargetGroupNames[0],
+		ClusterArn: x.ECSClusterArn, ServiceArn: x.ECSServiceArn, TargetGroupName: x.TargetGroupNames[0],
 		Bucket: "data-dev", BucketArn: "arn:aws:s3:::data-dev", Prefix: "ecs-snapshots",
-		DataKeyArn: x.RestoreKmsKeyArn, TopicArn: x.TopicArn,
+		DataKeyAlias: x.DataKeyAlias, TopicArn: x.TopicArn,
 	}
 }

@@ -2,6 +2,7 @@ package asl
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,9 +52,13 @@ func TestServiceSnapshotPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string][]string{}
+	var keyCondition map[string]map[string]any
 	for _, p := range sm.Permissions() {
 		for _, a := range p.Actions {
 			got[a] = p.Resources
+		}
+		if slices.Contains(p.Actions, "kms:GenerateDataKey") {
+			keyCondition = p.Condition
 		}
 	}
 	want := map[string][]string{
@@ -62,11 +67,19 @@ func TestServiceSnapshotPermissions(t *testing.T) {
 		"elasticloadbalancing:DescribeTargetGroups": {"*"},
 		"elasticloadbalancing:DescribeListeners":    {"*"},
 		"s3:PutObject":                              {x.BucketArn + "/ecs-snapshots/*"},
-		"kms:GenerateDataKey":                       {x.DataKeyArn},
+		"kms:GenerateDataKey":                       {"arn:aws:kms:us-east-1:123456789012:key/*"},
 		"sns:Publish":                               {x.TopicArn},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("permissions\n got %v\nwant %v", got, want)
+	}
+	// The key is named by its alias and used through S3 only.
+	wantCondition := map[string]map[string]any{
+		"ForAnyValue:StringEquals": {"kms:ResourceAliases": x.DataKeyAlias},
+		"StringEquals":             {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+	}
+	if !reflect.DeepEqual(keyCondition, wantCondition) {
+		t.Errorf("kms:GenerateDataKey condition\n got %v\nwant %v", keyCondition, wantCondition)
 	}
 }
 

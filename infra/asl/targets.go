@@ -7,8 +7,8 @@ import (
 )
 
 // Targets carries every name and ARN the runbook definitions embed. Every
-// field but RestoreKmsKeyArn is a name or a name-derived ARN (infra/arn),
-// known at program time.
+// field is a name or a name-derived ARN (infra/arn), known at program time,
+// so every definition and role policy is known at the first preview.
 type Targets struct {
 	// ClusterIdentifier and ClusterArn identify the Aurora cluster; the
 	// partition, region and account of ClusterArn are reused to build the
@@ -20,8 +20,8 @@ type Targets struct {
 	WriterInstanceIdentifier  string
 	ReaderInstanceIdentifiers []string
 
-	// EcsClusterArn, EcsServiceName and EcsServiceArn identify the service.
-	EcsClusterArn, EcsServiceName, EcsServiceArn string
+	// ECSClusterArn, ECSServiceName and ECSServiceArn identify the service.
+	ECSClusterArn, ECSServiceName, ECSServiceArn string
 	// TargetGroupNames are the names of the ALB target groups the service
 	// registers in. The runbooks look their ARNs up at run time
 	// (DescribeTargetGroups with Names): AWS appends a random id to a target
@@ -47,15 +47,18 @@ type Targets struct {
 	// RestoreRoleArn is the role AWS Backup assumes to restore (passed with
 	// iam:PassRole by the backup verification machine).
 	RestoreRoleArn string
-	// RestoreKmsKeyArn encrypts the table restored by the backup
-	// verification (the data key, as for the restore testing plan). The
-	// sessions table is encrypted with the same key, so the service
-	// recovery's lock item (written to that table) uses it too. A key ARN
-	// holds a random key id, unknown until the key exists: the backup
-	// verification's StartRestoreJob embeds it (the DynamoDB restore
-	// metadata documents a key ARN, kmsMasterKeyArn), every other runbook
-	// uses it in IAM permissions only.
-	RestoreKmsKeyArn string
+	// DataKeyAlias is the alias (alias/<name>) of the data key: it encrypts
+	// the sessions table, so the service recovery's lock item (written to
+	// that table) uses it, and it encrypts the table the backup verification
+	// restores. A key ARN holds a random key id, unknown until the key
+	// exists; the alias is a name. Permissions on the key are granted on
+	// key/* with the alias match (keyPermission), and the backup
+	// verification resolves the alias to the key ARN at run time
+	// (kms:DescribeKey accepts an alias name as KeyId, AWS KMS API
+	// Reference, DescribeKey), because StartRestoreJob's DynamoDB restore
+	// metadata takes a key ARN (kmsMasterKeyArn, AWS Backup Developer Guide,
+	// "Restore a DynamoDB table").
+	DataKeyAlias string
 
 	// CanaryName is the CloudWatch Synthetics canary; AlarmNames are our
 	// CloudWatch alarms (metric or composite).
@@ -95,6 +98,33 @@ func (a arnParts) arn(service, resource string) string {
 	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", a.partition, service, a.region, a.account, resource)
 }
 
+// KeyResourceAliasesOperator is the condition operator of the alias match:
+// kms:ResourceAliases is multivalued (a key may have several aliases), so
+// it is matched with ForAnyValue (AWS KMS Developer Guide, "Use aliases to
+// control access to KMS keys", kms:ResourceAliases). infra/iamdoc.Key
+// writes the same statement for the identity policies; a test holds the two
+// equal.
+const KeyResourceAliasesOperator = "ForAnyValue:StringEquals"
+
+// keyPermission grants actions on the KMS key that has alias: on every key
+// of the account and region (key/*), under the condition that the key has
+// that alias, plus condition. The ARN of a key holds a random id, its alias
+// is a name, so a permission written this way is known before the key
+// exists. Aliases in a Resource element would name the alias resource, not
+// the key (same guide).
+func keyPermission(a arnParts, alias string, actions []string, condition map[string]map[string]any) Permission {
+	cond := map[string]map[string]any{KeyResourceAliasesOperator: {"kms:ResourceAliases": alias}}
+	for op, kv := range condition {
+		if cond[op] == nil {
+			cond[op] = map[string]any{}
+		}
+		for k, v := range kv {
+			cond[op][k] = v
+		}
+	}
+	return Permission{Actions: actions, Resources: []string{a.arn("kms", "key/*")}, Condition: cond}
+}
+
 // Validate reports every missing or malformed field at once.
 func (t Targets) Validate() error {
 	var errs []error
@@ -120,9 +150,9 @@ func (t Targets) Validate() error {
 	if len(t.ReaderInstanceIdentifiers) == 0 {
 		errs = append(errs, errors.New("targets: ReaderInstanceIdentifiers needs at least one reader"))
 	}
-	needARN("EcsClusterArn", t.EcsClusterArn)
-	need("EcsServiceName", t.EcsServiceName)
-	needARN("EcsServiceArn", t.EcsServiceArn)
+	needARN("ECSClusterArn", t.ECSClusterArn)
+	need("ECSServiceName", t.ECSServiceName)
+	needARN("ECSServiceArn", t.ECSServiceArn)
 	needARN("TaskRoleArn", t.TaskRoleArn)
 	needARN("ExecutionRoleArn", t.ExecutionRoleArn)
 	if len(t.TargetGroupNames) == 0 {
@@ -148,7 +178,10 @@ func (t Targets) Validate() error {
 		errs = append(errs, fmt.Errorf("targets: TableArn %q must be listed in ProtectedResourceArns", t.TableArn))
 	}
 	needARN("RestoreRoleArn", t.RestoreRoleArn)
-	needARN("RestoreKmsKeyArn", t.RestoreKmsKeyArn)
+	need("DataKeyAlias", t.DataKeyAlias)
+	if t.DataKeyAlias != "" && (!strings.HasPrefix(t.DataKeyAlias, "alias/") || strings.HasPrefix(t.DataKeyAlias, "alias/aws/")) {
+		errs = append(errs, fmt.Errorf("targets: DataKeyAlias %q is not a customer key alias (alias/<name>, not alias/aws/)", t.DataKeyAlias))
+	}
 	need("CanaryName", t.CanaryName)
 	if len(t.AlarmNames) == 0 {
 		errs = append(errs, errors.New("targets: AlarmNames needs at least one alarm"))
@@ -219,6 +252,11 @@ func (t Targets) restoredTablePattern() string { return t.TableArn + VerifyTable
 // region is the region of our ARNs (from ClusterArn).
 func (t Targets) region() string { return t.account().region }
 
+// dataKey grants actions on the data key (keyPermission).
+func (t Targets) dataKey(actions []string, condition map[string]map[string]any) Permission {
+	return keyPermission(t.account(), t.DataKeyAlias, actions, condition)
+}
+
 func (t Targets) canaryArn() string { return t.account().arn("synthetics", "canary:"+t.CanaryName) }
 
 // ExampleTargets returns a complete, realistic Targets value for account
@@ -231,9 +269,9 @@ func ExampleTargets() Targets {
 		ClusterArn:                "arn:aws:rds:us-east-1:" + acct + ":cluster:aurora-dev",
 		WriterInstanceIdentifier:  "aurora-dev-1",
 		ReaderInstanceIdentifiers: []string{"aurora-dev-2", "aurora-dev-3"},
-		EcsClusterArn:             "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-dev",
-		EcsServiceName:            "svc-dev",
-		EcsServiceArn:             "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-dev/svc-dev",
+		ECSClusterArn:             "arn:aws:ecs:us-east-1:" + acct + ":cluster/ecs-dev",
+		ECSServiceName:            "svc-dev",
+		ECSServiceArn:             "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-dev/svc-dev",
 		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-dev",
 		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-exec-dev",
 		TargetGroupNames:          []string{"tg-dev-0123abcd"},
@@ -246,7 +284,7 @@ func ExampleTargets() Targets {
 			"arn:aws:s3:::data-dev",
 		},
 		RestoreRoleArn:           "arn:aws:iam::" + acct + ":role/backup-restore-dev",
-		RestoreKmsKeyArn:         "arn:aws:kms:us-east-1:" + acct + ":key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		DataKeyAlias:             "alias/kms-data-dev",
 		CanaryName:               "canary-dev",
 		AlarmNames:               []string{"alb-5xx-dev", "aurora-cpu-dev", "composite-dev"},
 		TopicArn:                 "arn:aws:sns:us-east-1:" + acct + ":alerts-dev",

@@ -47,8 +47,8 @@ func RestoreWatchSeconds(t Targets) int { return restoreWatchFactor * t.RestoreT
 // created after the cutoff (execution start minus RpoThresholdMinutes); each
 // resource needs at least one COMPLETED point. Then the newest window's
 // completed DynamoDB recovery point is restored into <table>-verify-<md5 of
-// the execution ARN> (encrypted with RestoreKmsKeyArn, through the backup
-// role), the restore job is polled every 30 s at most
+// the execution ARN> (encrypted with the data key, whose ARN is read from
+// DataKeyAlias at run time, through the backup role), the restore job is polled every 30 s at most
 // RestoreTimeoutSeconds, the restored table must be ACTIVE with the source
 // table's key schema, and it is deleted. The report goes to SNS. Any
 // failure after the restore was requested deletes the temporary table
@@ -177,8 +177,30 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 	}
 	source.ResultSelector = map[string]any{"keySchema.$": "$.Table.KeySchema"}
 	source.ResultPath = "$.source"
-	source.Next = "PrepareRestore"
+	source.Next = "ResolveRestoreKey"
 	states["DescribeSourceTable"] = source
+	// StartRestoreJob takes the key ARN (kmsMasterKeyArn); the definition
+	// names the data key by alias, so the ARN is read at run time. A key
+	// that is not Enabled cannot encrypt the restored table: the restore
+	// would fail after minutes, so it fails here, before anything is
+	// restored (KeyState, AWS KMS API Reference, KeyMetadata).
+	describeKey := t.dataKey([]string{"kms:DescribeKey"}, nil)
+	key, err := sdkTask("kms", "DescribeKey", map[string]any{"KeyId": t.DataKeyAlias}, describeKey.Resources, checkError)
+	if err != nil {
+		return nil, fmt.Errorf("backup verification: %w", err)
+	}
+	key.Comment = "The data key's ARN for the restore's kmsMasterKeyArn, from its alias"
+	key.Policy = []Permission{describeKey}
+	key.ResultSelector = map[string]any{"arn.$": "$.KeyMetadata.Arn", "state.$": "$.KeyMetadata.KeyState"}
+	key.ResultPath = "$.restoreKey"
+	key.Next = "RestoreKeyEnabled"
+	states["ResolveRestoreKey"] = key
+	states["RestoreKeyEnabled"] = &Choice{
+		Choices: []ChoiceRule{next(strEq("$.restoreKey.state", "Enabled"), "PrepareRestore")},
+		Default: fail("RestoreKeyUnusable", "KEY_UNUSABLE",
+			fmt.Sprintf("the data key %s is not Enabled (details.restoreKey.state); nothing was restored", t.DataKeyAlias),
+			"BackupVerification.KeyUnusable"),
+	}
 	hash := "States.Hash($$.Execution.Id, 'MD5')"
 	states["PrepareRestore"] = &Pass{
 		Comment: "The MD5 of the execution ARN names the table (unique per execution, only [0-9a-f]) and makes StartRestoreJob retries idempotent",
@@ -204,7 +226,7 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 		"Metadata": map[string]any{
 			"TargetTableName.$": "$.restore.tableName",
 			"encryptionType":    "KMS",
-			"kmsMasterKeyArn":   t.RestoreKmsKeyArn,
+			"kmsMasterKeyArn.$": "$.restoreKey.arn",
 		},
 	}, []string{t.recoveryPointArns()}, markFailure("RestoreNotStarted", "StartRestoreJob failed"))
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 
 	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/asl"
-	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
 )
@@ -17,41 +16,24 @@ import (
 // policy is derived from the definition (statemachine.Policy).
 func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	at := awsarn.In(args.Region, args.AccountID)
-	targets := func(bucket, keyArn string) asl.SnapshotTargets {
-		return asl.SnapshotTargets{
-			ClusterArn: args.ECSClusterArn, ServiceArn: args.ECSServiceArn, TargetGroupName: args.TargetGroupName,
-			Bucket: bucket, BucketArn: at.Bucket(bucket), Prefix: args.SnapshotPrefix,
-			DataKeyArn: keyArn, TopicArn: at.Topic(args.AlarmTopicName),
-		}
-	}
-	build := func(bucket, keyArn string) (*asl.StateMachine, string, error) {
-		sm, err := asl.ServiceSnapshot(targets(bucket, keyArn))
-		if err != nil {
-			return nil, "", fmt.Errorf("build snapshot workflow: %w", err)
-		}
-		def, err := statemachine.Render(asl.ServiceSnapshotName, sm)
-		return sm, def, err
-	}
 	// Built and validated now, before any resource of the workflow
-	// registers. The bucket name is known at program time (infra/storage
-	// names buckets <type>-<suffix>-<account>), and the definition does not
-	// embed the data key (a stand-in key builds the same string), so the
-	// definition is a plain string at the first preview.
-	standIn := at.Key("00000000-0000-4000-8000-000000000000")
-	sm0, definition, err := build(args.DataBucket, standIn)
+	// registers. Every target is a name or a name-derived ARN: the bucket
+	// is named <type>-<suffix>-<account> (infra/storage) and the data key
+	// is granted by its alias, so the definition and the role policy are
+	// plain strings at the first preview.
+	built, err := asl.ServiceSnapshot(asl.SnapshotTargets{
+		ClusterArn: args.ECSClusterArn, ServiceArn: args.ECSServiceArn, TargetGroupName: args.TargetGroupName,
+		Bucket: args.DataBucket, BucketArn: at.Bucket(args.DataBucket), Prefix: args.SnapshotPrefix,
+		DataKeyAlias: args.DataKey.Alias, TopicArn: at.Topic(args.AlarmTopicName),
+	})
+	if err != nil {
+		return pulumi.StringOutput{}, fmt.Errorf("build snapshot workflow: %w", err)
+	}
+	definition, err := statemachine.Render(asl.ServiceSnapshotName, built)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
-	_, other, err := build(args.DataBucket, at.Key("11111111-1111-4111-8111-111111111111"))
-	if err != nil {
-		return pulumi.StringOutput{}, err
-	}
-	if other != definition {
-		return pulumi.StringOutput{}, fmt.Errorf("snapshot workflow: the definition depends on the data key ARN, so it cannot be deployed as built at program time")
-	}
-	// The role policy names the data key by alias (statemachine.Policy), so
-	// it is known at program time too.
-	policy, err := statemachine.Policy(sm0, args.TelemetryKey, map[string]iamdoc.Key{standIn: args.DataKey}).JSON()
+	policy, err := statemachine.Policy(built, args.TelemetryKey).JSON()
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("snapshot workflow role policy: %w", err)
 	}

@@ -30,8 +30,6 @@ type Args struct {
 	// TelemetryKeyArn encrypts the log groups and the alarm topic the
 	// runbooks publish to.
 	TelemetryKeyArn pulumi.StringInput
-	// DataKeyArn encrypts the table the backup verification restores.
-	DataKeyArn pulumi.StringInput
 	// TopicArn receives every runbook report.
 	TopicArn string
 	// SchedulerDLQArn receives the schedules' undeliverable invocations;
@@ -40,7 +38,8 @@ type Args struct {
 	SchedulerDLQArn  pulumi.StringInput
 	SchedulerDLQName string
 	// TelemetryKey and DataKey are the keys as identity policies name
-	// them: by alias (iamdoc.Key).
+	// them: by alias (iamdoc.Key). The data key encrypts the sessions table
+	// and the table the backup verification restores.
 	TelemetryKey, DataKey iamdoc.Key
 
 	// ClusterIdentifier, ClusterArn and the instance identifiers are the
@@ -66,11 +65,8 @@ type Args struct {
 	TableArn  string
 	// BackupVaultName, ProtectedResourceArns and RestoreRoleArn come from
 	// the backup component; TableArn must be a protected resource.
-	// DataBucketArn, the data bucket's ARN, is protected too: an output,
-	// since the bucket's name ends in a random tail (infra/storage).
 	BackupVaultName       string
 	ProtectedResourceArns []string
-	DataBucketArn         pulumi.StringInput
 	RestoreRoleArn        string
 	// CanaryName and AlarmNames come from monitoring.
 	CanaryName string
@@ -120,11 +116,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	targets := asl.Targets{
 		ClusterIdentifier: args.ClusterIdentifier, ClusterArn: args.ClusterArn,
 		WriterInstanceIdentifier: args.WriterInstanceIdentifier, ReaderInstanceIdentifiers: args.ReaderInstanceIdentifiers,
-		EcsClusterArn: args.ECSClusterArn, EcsServiceName: args.ECSServiceName, EcsServiceArn: args.ECSServiceArn,
+		ECSClusterArn: args.ECSClusterArn, ECSServiceName: args.ECSServiceName, ECSServiceArn: args.ECSServiceArn,
 		TargetGroupNames: args.TargetGroupNames, TableName: args.TableName, TableArn: args.TableArn,
 		BackupVaultName: args.BackupVaultName, ProtectedResourceArns: args.ProtectedResourceArns, RestoreRoleArn: args.RestoreRoleArn,
 		CanaryName: args.CanaryName, AlarmNames: args.AlarmNames, TopicArn: args.TopicArn,
 		TaskRoleArn: args.ECSTaskRoleArn, ExecutionRoleArn: args.ECSExecutionRoleArn,
+		DataKeyAlias:             args.DataKey.Alias,
 		RpoThresholdMinutes:      cfg.BackupMaxAgeMinutes,
 		FailoverTimeoutSeconds:   cfg.FailoverTimeoutSeconds,
 		DeploymentTimeoutSeconds: cfg.DeploymentTimeoutSeconds,
@@ -133,9 +130,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Every definition is built and validated now, before the component or
 	// any of its resources registers: a broken definition or target fails Deploy
 	// at the first preview.
-	plans := map[string]*plan{}
+	plans := map[string]plan{}
 	for _, m := range Machines() {
-		p, err := planMachine(m.Runbook, targets, args.At)
+		p, err := planMachine(m.Runbook, targets, args.TelemetryKey)
 		if err != nil {
 			return nil, fmt.Errorf("runbook %s: %w", m.Runbook.Name, err)
 		}
@@ -165,10 +162,6 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	machines := map[string]*statemachine.Machine{}
 	for _, m := range Machines() {
 		rb := m.Runbook
-		policy, err := plans[rb.Name].policy(args.DataKeyArn, args.DataBucketArn, args.TelemetryKey, args.DataKey)
-		if err != nil {
-			return nil, err
-		}
 		sm, err := statemachine.New(ctx, rb.Name, statemachine.Spec{
 			Name:             args.Names.Name(m.StateMachine),
 			LogGroupName:     args.Names.Name(m.Logs),
@@ -177,8 +170,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			LogRetentionDays: args.Config.LogRetentionDays,
 			TelemetryKeyArn:  args.TelemetryKeyArn,
 			TelemetryKey:     args.TelemetryKey,
-			Definition:       plans[rb.Name].definition(args.DataKeyArn, args.DataBucketArn),
-			Policy:           policy,
+			Definition:       pulumi.String(plans[rb.Name].definition),
+			Policy:           pulumi.String(plans[rb.Name].policy),
 			Schedule:         schedules[rb.Name],
 		}, parent)
 		if err != nil {

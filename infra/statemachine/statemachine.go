@@ -100,21 +100,13 @@ var LogDeliveryActions = []string{
 var XRayActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"}
 
 // Policy is a state machine role's inline policy: one statement per
-// permission the definition derives (asl.StateMachine.Permissions), the
-// telemetry key for the encrypted alarm topic, log delivery and X-Ray.
-// byArn names keys by alias (iamdoc.Key): a permission whose resources are
-// exactly one key ARN of the map is granted on that key through its alias,
-// so the policy does not embed the key's random ID and is known at
-// program time.
-func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key, byArn map[string]iamdoc.Key) iamdoc.Document {
+// permission the definition derives (asl.StateMachine.Permissions; keys are
+// granted by alias there, as iamdoc.Key writes them), the telemetry key for
+// the encrypted alarm topic, log delivery and X-Ray.
+func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key) iamdoc.Document {
 	var stmts []iamdoc.Statement
 	for i, p := range sm.Permissions() {
-		sid := fmt.Sprintf("Runbook%d", i)
-		if k, ok := byArn[single(p.Resources)]; ok {
-			stmts = append(stmts, k.Allow(sid, p.Actions, p.Condition))
-			continue
-		}
-		s := iamdoc.Allow(sid, p.Actions, p.Resources)
+		s := iamdoc.Allow(fmt.Sprintf("Runbook%d", i), p.Actions, p.Resources)
 		s.Condition = p.Condition
 		stmts = append(stmts, s)
 	}
@@ -126,14 +118,6 @@ func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key, byArn map[string]iamd
 		// X-Ray segment and sampling actions support no resource-level permissions: "*" only.
 		iamdoc.Allow("XRay", XRayActions, []string{"*"}),
 	)...)
-}
-
-// single is the only element of resources, or "".
-func single(resources []string) string {
-	if len(resources) != 1 {
-		return ""
-	}
-	return resources[0]
 }
 
 // Render validates a definition (asl.StateMachine.Validate: every Next

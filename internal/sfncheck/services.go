@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -47,6 +48,8 @@ var services = map[string]service{
 		newClient: func(cfg aws.Config) any { return ecs.NewFromConfig(cfg) }},
 	"elasticloadbalancingv2": {module: "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2", iamPrefix: "elasticloadbalancing",
 		newClient: func(cfg aws.Config) any { return elasticloadbalancingv2.NewFromConfig(cfg) }},
+	"kms": {module: "github.com/aws/aws-sdk-go-v2/service/kms", iamPrefix: "kms",
+		newClient: func(cfg aws.Config) any { return kms.NewFromConfig(cfg) }},
 	"rds": {module: "github.com/aws/aws-sdk-go-v2/service/rds", iamPrefix: "rds",
 		newClient: func(cfg aws.Config) any { return rds.NewFromConfig(cfg) }},
 	"s3": {module: "github.com/aws/aws-sdk-go-v2/service/s3", iamPrefix: "s3",

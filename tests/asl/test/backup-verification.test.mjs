@@ -12,6 +12,8 @@ const resources = def.States.Initialize.Result.resources;
 const bucket = resources.find((a) => a.startsWith('arn:aws:s3:::data-dev-'));
 const rp = (n, status = 'COMPLETED') => ({ RecoveryPointArn: `arn:aws:backup:us-east-1:${acct}:recovery-point:rp-${n}`, Status: status });
 const keySchema = [{ AttributeName: 'session_id', KeyType: 'HASH' }];
+// The definition names the data key by alias; DescribeKey returns its ARN.
+const keyArn = `arn:aws:kms:us-east-1:${acct}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 // The restored table is named after the MD5 of the execution ARN. The
 // emulator's own MD5 differs from the real one for inputs of this length
 // (md5('arn:...:execution:runbook:test-1') is 4c97aa39..., it yields
@@ -21,10 +23,11 @@ const restoredPattern = /^sessions-dev-verify-[0-9a-f]{32}$/;
 const restoredName = (r) => r.calls.find((c) => c.state === 'StartRestore').input.Metadata.TargetTableName;
 const ok = () => ({ MessageId: 'm' });
 const notifies = ['NotifyVerified', 'VerificationErrorNotify', 'RecoveryPointsStaleNotify', 'VerificationFailedNotify', 'CleanupFailedNotify',
-  'CleanupUnconfirmedNotify'];
+  'CleanupUnconfirmedNotify', 'RestoreKeyUnusableNotify'];
 
-function handlers({ jobStatus = ['RUNNING', 'COMPLETED'], points = {}, watchStatus = ['RUNNING'] } = {}) {
+function handlers({ jobStatus = ['RUNNING', 'COMPLETED'], points = {}, watchStatus = ['RUNNING'], keyState = 'Enabled' } = {}) {
   const h = {
+    ResolveRestoreKey: (req) => ({ KeyMetadata: { KeyId: req.KeyId, Arn: keyArn, KeyState: keyState } }),
     BvListRecoveryPoints: (req) => ({ RecoveryPoints: points[req.ByResourceArn] ?? [rp(req.ByResourceArn === table ? 'table' : 'x')] }),
     DescribeSourceTable: () => ({ Table: { TableName: 'sessions-dev', TableStatus: 'ACTIVE', KeySchema: keySchema } }),
     StartRestore: () => ({ RestoreJobId: 'job-1' }),
@@ -61,7 +64,7 @@ test('backup verification: happy path checks every resource, restores the latest
     assert.equal(l.BackupVaultName, 'vault-dev');
     assert.equal(l.ByCreatedAfter, '2025-12-31T10:00:00.000Z');
   }
-  assert.deepEqual(r.states.slice(3), ['DescribeSourceTable', 'StartRestore', 'DescribeRestoreJob', 'DescribeRestoreJob',
+  assert.deepEqual(r.states.slice(3), ['DescribeSourceTable', 'ResolveRestoreKey', 'StartRestore', 'DescribeRestoreJob', 'DescribeRestoreJob',
     'DescribeRestoredTable', 'DeleteRestoredTable', 'NotifyVerified']);
   const start = call(r, 'StartRestore').input;
   assert.equal(start.RecoveryPointArn, rp('table').RecoveryPointArn);
@@ -71,7 +74,8 @@ test('backup verification: happy path checks every resource, restores the latest
   const name = restoredName(r);
   assert.match(name, restoredPattern);
   assert.equal(start.Metadata.encryptionType, 'KMS');
-  assert.match(start.Metadata.kmsMasterKeyArn, new RegExp(`^arn:aws:kms:us-east-1:${acct}:key/`));
+  assert.equal(call(r, 'ResolveRestoreKey').input.KeyId, 'alias/kms-data-dev');
+  assert.equal(start.Metadata.kmsMasterKeyArn, keyArn, 'the restore is encrypted with the key the alias names');
   assert.equal(start.IdempotencyToken, name.split('-verify-')[1]);
   assert.equal(call(r, 'DeleteRestoredTable').input.TableName, name);
   assert.equal(call(r, 'DescribeRestoredTable').input.TableName, name);
@@ -144,6 +148,25 @@ test('backup verification: a key schema mismatch fails after deleting the restor
   assert.match(msg.reason, /key schema differs/);
   assert.deepEqual(msg.details.comparison, { matches: false, status: 'ACTIVE', sourceKeySchema: keySchema,
     keySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] });
+});
+
+test('backup verification: a data key that is not Enabled fails before any restore, and so does a DescribeKey error', async () => {
+  const disabled = await run(def, input, handlers({ keyState: 'PendingDeletion' }));
+  assert.equal(disabled.status, 'FAILED');
+  assert.equal(disabled.error.name, 'BackupVerification.KeyUnusable');
+  assert.equal(ran(disabled, 'StartRestore'), 0);
+  assert.equal(ran(disabled, 'CleanUp'), 0, 'nothing was restored, nothing to clean up');
+  assert.equal(message(disabled).outcome, 'KEY_UNUSABLE');
+  assert.equal(message(disabled).details.restoreKey.state, 'PendingDeletion');
+
+  const h = handlers();
+  let calls = 0;
+  h.ResolveRestoreKey = () => { calls += 1; throw awsError(calls === 1 ? 'Kms.KmsInternalException' : 'Kms.NotFoundException', 'no such alias'); };
+  const missing = await run(def, input, h);
+  assert.equal(missing.status, 'FAILED');
+  assert.equal(missing.error.name, 'BackupVerification.Error');
+  assert.equal(retriesOf(missing, 'ResolveRestoreKey'), 1, 'the internal error is retried, NotFound is not');
+  assert.equal(ran(missing, 'StartRestore'), 0);
 });
 
 test('backup verification: a failed StartRestoreJob still runs the cleanup, where a missing table counts as deleted', async () => {
