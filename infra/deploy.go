@@ -332,10 +332,12 @@ func Deploy(ctx *pulumi.Context) error {
 		Names: names, Config: cfg, AccountID: account, Region: cfg.Region,
 		TelemetryKeyArn: keys.TelemetryKeyArn, AlarmTopicArn: watch.NotifyTopicArn,
 		// Name-derived, so the bus policy is known at preview.
-		TaskRoleArn:      at.Role(names.Name(naming.TaskRole)),
-		AuroraClusterArn: db.Arn, ECSClusterArn: svc.ClusterArn, ECSServiceArn: svc.ServiceArn,
-		ECSServiceName: svc.ServiceName, BackupVaultName: vault.VaultName,
-		CompositeAlarmArn: watch.CompositeAlarmArn, RecoveryStateMachineArn: rb.ServiceRecoveryArn,
+		TaskRoleArn: at.Role(names.Name(naming.TaskRole)),
+		// The rule patterns' scopes are name-derived too: known at preview.
+		AuroraClusterArn: at.DBCluster(db.Identifier),
+		ECSClusterArn:    at.ECSCluster(ecsCluster), ECSServiceArn: at.ECSService(ecsCluster, ecsService),
+		ECSServiceName: ecsService, BackupVaultName: names.Name(naming.BackupVault),
+		CompositeAlarmArn: at.Alarm(watch.CompositeAlarmName), RecoveryStateMachineArn: rb.ServiceRecoveryArn,
 		HealthCheckStateMachineArn: rb.HealthCheckArn,
 	}, withAWS)
 	if err != nil {

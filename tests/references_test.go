@@ -57,11 +57,15 @@ var idReferenced = map[string]bool{
 // (resolved when an execution runs), parameter values, descriptions, tags.
 // Inside IAM documents only principals are resolved (a policy naming a
 // missing principal fails with "Invalid principal"); Resource and
-// Condition elements are matched at request time.
+// Condition elements are matched at request time. An EventBridge event
+// pattern is a filter matched against each event (EventBridge User Guide,
+// "Event patterns"); PutRule does not look its values up, so a rule may
+// exist before the resources whose events it matches (and then misses none
+// of their first events).
 var unresolved = map[string]bool{
 	"tags": true, "tagsAll": true, "description": true, "alarmDescription": true,
 	"dimensions": true, "dashboardBody": true, "definition": true, "value": true, "insecureValue": true,
-	"comment": true,
+	"comment": true, "eventPattern": true,
 }
 
 var ruleAlarm = regexp.MustCompile(`(?:ALARM|OK|INSUFFICIENT_DATA)\("([^"]+)"\)`)

@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/resiliencehub"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
@@ -116,10 +117,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	cfg := args.Config
 	az := cfg.Drills.AvailabilityZone
 
-	subnetArns := pulumi.All(args.PublicSubnetIDs, args.PrivateSubnetIDs, args.IsolatedSubnetIDs).ApplyT(
-		func(tiers []any) ([]string, error) {
-			return zoneSubnetArns(args.AccountID, cfg.Drills.AZIndex, tiers)
-		}).(pulumi.StringArrayOutput)
+	subnetArns := pulumix.Cast[pulumi.StringArrayOutput](pulumix.Apply3Err[[]string, []string, []string](
+		args.PublicSubnetIDs.ToStringArrayOutput(), args.PrivateSubnetIDs.ToStringArrayOutput(), args.IsolatedSubnetIDs.ToStringArrayOutput(),
+		func(public, private, isolated []string) ([]string, error) {
+			return zoneSubnetArns(args.AccountID, cfg.Drills.AZIndex, [][]string{public, private, isolated})
+		}))
 
 	group, err := cloudwatch.NewLogGroup(ctx, kids.Name("fis"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.FISLogGroup)),
@@ -279,13 +281,12 @@ func SubnetArn(accountID, subnetID string) string {
 }
 
 // zoneSubnetArns picks AZ index i out of each tier's subnet list.
-func zoneSubnetArns(accountID string, i int, tiers []any) ([]string, error) {
+func zoneSubnetArns(accountID string, i int, tiers [][]string) ([]string, error) {
 	names := []string{"public", "private", "isolated"}
 	out := make([]string, 0, len(tiers))
-	for t, v := range tiers {
-		ids, ok := v.([]string)
-		if !ok || i < 0 || i >= len(ids) {
-			return nil, fmt.Errorf("drills: the %s subnets (%v) have no entry for AZ index %d", names[t], v, i)
+	for t, ids := range tiers {
+		if i < 0 || i >= len(ids) {
+			return nil, fmt.Errorf("drills: the %s subnets (%v) have no entry for AZ index %d", names[t], ids, i)
 		}
 		out = append(out, SubnetArn(accountID, ids[i]))
 	}
@@ -307,10 +308,12 @@ func newRole(ctx *pulumi.Context, kids naming.Children, args Args, subnetArns pu
 	if err != nil {
 		return nil, fmt.Errorf("create FIS role: %w", err)
 	}
-	policy := pulumi.All(args.ECSClusterArn, args.ECSClusterName, args.AuroraClusterArn, args.VPCID, subnetArns).ApplyT(
-		func(v []any) (string, error) {
-			return RolePolicy(args.AccountID, v[0].(string), v[1].(string), v[2].(string), v[3].(string), v[4].([]string)).JSON()
-		}).(pulumi.StringOutput)
+	policy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply5Err[string, string, string, string, []string](
+		args.ECSClusterArn.ToStringOutput(), args.ECSClusterName.ToStringOutput(), args.AuroraClusterArn.ToStringOutput(),
+		args.VPCID.ToStringOutput(), subnetArns,
+		func(clusterArn, clusterName, auroraArn, vpcID string, subnets []string) (string, error) {
+			return RolePolicy(args.AccountID, clusterArn, clusterName, auroraArn, vpcID, subnets).JSON()
+		}))
 	if _, err := iam.NewRolePolicy(ctx, kids.Name("fis"), &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent, kids.Keep("fis")); err != nil {
 		return nil, fmt.Errorf("attach FIS role policy: %w", err)
 	}

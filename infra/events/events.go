@@ -44,17 +44,20 @@ type Args struct {
 	TaskRoleArn string
 	// AlarmTopicArn receives the operational events.
 	AlarmTopicArn pulumi.StringInput
+	// The rule patterns' scopes are names and name-derived ARNs
+	// (infra/arn), so every pattern is known at the first preview. An
+	// event pattern only matches events; EventBridge does not look its
+	// values up, so a rule needs nothing to exist before it.
+	//
 	// AuroraClusterArn scopes the RDS failover/failure rule.
-	AuroraClusterArn pulumi.StringInput
+	AuroraClusterArn string
 	// ECSClusterArn and ECSServiceArn scope the ECS rules; ECSServiceName
 	// builds the task group "service:<name>".
-	ECSClusterArn  pulumi.StringInput
-	ECSServiceArn  pulumi.StringInput
-	ECSServiceName pulumi.StringInput
+	ECSClusterArn, ECSServiceArn, ECSServiceName string
 	// BackupVaultName scopes the backup job failure rule.
-	BackupVaultName pulumi.StringInput
+	BackupVaultName string
 	// CompositeAlarmArn is the alarm whose ALARM state starts recovery.
-	CompositeAlarmArn pulumi.StringInput
+	CompositeAlarmArn string
 	// RecoveryStateMachineArn is the runbook the composite alarm starts.
 	RecoveryStateMachineArn pulumi.StringInput
 	// HealthCheckStateMachineArn is the health check runbook, also started
@@ -394,36 +397,32 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		logical string
 		kind    naming.Kind
 		desc    string
-		pattern pulumi.StringOutput
-	}
-	pattern := func(build func(v []any) Pattern, inputs ...any) pulumi.StringOutput {
-		return pulumi.All(inputs...).ApplyT(func(v []any) (string, error) { return build(v).JSON() }).(pulumi.StringOutput)
+		pattern Pattern
 	}
 	ops := []opRule{
-		{"rule-aurora", naming.RuleAurora, "Aurora cluster failover and failure events",
-			pattern(func(v []any) Pattern { return AuroraPattern(v[0].(string)) }, args.AuroraClusterArn)},
+		{"rule-aurora", naming.RuleAurora, "Aurora cluster failover and failure events", AuroraPattern(args.AuroraClusterArn)},
 		{"rule-backup-failed", naming.RuleBackupFailed, "AWS Backup jobs of our vault that failed, aborted or expired",
-			pattern(func(v []any) Pattern { return BackupFailedPattern(v[0].(string)) }, args.BackupVaultName)},
+			BackupFailedPattern(args.BackupVaultName)},
 		{"rule-restore-failed", naming.RuleRestoreFailed, "AWS Backup restore jobs (restore tests, verification) that failed or were aborted",
-			pattern(func([]any) Pattern { return RestoreFailedPattern() })},
+			RestoreFailedPattern()},
 		{"rule-copy-failed", naming.RuleCopyFailed, "AWS Backup copy jobs out of our vault that failed or copied only part",
-			pattern(func(v []any) Pattern {
-				return CopyFailedPattern(fmt.Sprintf("arn:aws:backup:%s:%s:backup-vault:%s", args.Region, args.AccountID, v[0].(string)))
-			}, args.BackupVaultName)},
-		{"rule-ecs-deploy", naming.RuleECSDeploy, "failed deployments of the trading service",
-			pattern(func(v []any) Pattern { return ECSDeployFailedPattern(v[0].(string)) }, args.ECSServiceArn)},
+			CopyFailedPattern(at.BackupVault(args.BackupVaultName))},
+		{"rule-ecs-deploy", naming.RuleECSDeploy, "failed deployments of the trading service", ECSDeployFailedPattern(args.ECSServiceArn)},
 		{"rule-ecs-task-stopped", naming.RuleECSTaskStopped, "trading service tasks that crashed or failed to start",
-			pattern(func(v []any) Pattern { return ECSTaskStoppedPattern(v[0].(string), v[1].(string)) }, args.ECSClusterArn, args.ECSServiceName)},
-		{"rule-degraded", naming.RuleDegraded, "composite alarm in ALARM starts the service recovery runbook",
-			pattern(func(v []any) Pattern { return AlarmPattern(v[0].(string)) }, args.CompositeAlarmArn)},
+			ECSTaskStoppedPattern(args.ECSClusterArn, args.ECSServiceName)},
+		{"rule-degraded", naming.RuleDegraded, "composite alarm in ALARM starts the service recovery runbook", AlarmPattern(args.CompositeAlarmArn)},
 	}
 	rules := map[string]*cloudwatch.EventRule{}
 	for _, op := range ops {
+		pattern, err := op.pattern.JSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s pattern: %w", op.logical, err)
+		}
 		r, err := cloudwatch.NewEventRule(ctx, kids.Name(op.logical), &cloudwatch.EventRuleArgs{
 			Name:         pulumi.String(args.Names.Name(op.kind)),
 			Description:  pulumi.String(op.desc),
 			EventBusName: pulumi.String("default"),
-			EventPattern: op.pattern,
+			EventPattern: pulumi.String(pattern),
 		}, parent, kids.Keep(op.logical))
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", op.logical, err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
@@ -134,33 +135,35 @@ func dashboardBody(v dashboardValues, period int) Body {
 	return b
 }
 
-// newDashboard creates the dashboard once every identifier resolves.
+// newDashboard creates the dashboard once every identifier resolves. The
+// ALB and target group dimensions (app/<name>/<id>, targetgroup/<name>/<id>)
+// hold ids AWS makes at create time, so the body is built in an apply; the
+// typed ApplyN keeps each value in its place.
 func newDashboard(ctx *pulumi.Context, kids naming.Children, args Args, name, canaryName string, parent pulumi.ResourceOption) error {
-	inputs := []any{args.LoadBalancer.ArnSuffix, args.LoadBalancer.TargetGroupArnSuffix,
-		args.Service.ClusterName, args.Service.ServiceName, args.Database.ClusterIdentifier}
 	tableName := pulumi.StringInput(pulumi.String(""))
 	if len(args.Tables) > 0 {
 		tableName = args.Tables[0].Name
 	}
-	inputs = append(inputs, tableName) // index 5
+	machines := pulumi.StringArray{}
 	for _, sm := range args.StateMachines {
-		inputs = append(inputs, sm.Arn)
+		machines = append(machines, sm.Arn)
 	}
-	body := pulumi.All(inputs...).ApplyT(func(vs []any) (string, error) {
-		v := dashboardValues{
-			region: args.Config.Region, canary: canaryName,
-			lb: vs[0].(string), tg: vs[1].(string), cluster: vs[2].(string), service: vs[3].(string), dbCluster: vs[4].(string), table: vs[5].(string),
-			instances: args.Database.InstanceIdentifiers,
-		}
-		for _, arn := range vs[6:] {
-			v.stateMachines = append(v.stateMachines, arn.(string))
-		}
-		out, err := json.Marshal(dashboardBody(v, args.Config.Monitoring.AlarmPeriodSeconds))
-		if err != nil {
-			return "", fmt.Errorf("marshal dashboard body: %w", err)
-		}
-		return string(out), nil
-	}).(pulumi.StringOutput)
+	str := func(in pulumi.StringInput) pulumi.StringOutput { return in.ToStringOutput() }
+	body := pulumix.Cast[pulumi.StringOutput](pulumix.Apply7Err[string, string, string, string, string, string, []string](
+		str(args.LoadBalancer.ArnSuffix), str(args.LoadBalancer.TargetGroupArnSuffix),
+		str(args.Service.ClusterName), str(args.Service.ServiceName), str(args.Database.ClusterIdentifier), str(tableName),
+		machines.ToStringArrayOutput(),
+		func(lb, tg, cluster, service, dbCluster, table string, stateMachines []string) (string, error) {
+			out, err := json.Marshal(dashboardBody(dashboardValues{
+				region: args.Config.Region, canary: canaryName,
+				lb: lb, tg: tg, cluster: cluster, service: service, dbCluster: dbCluster, table: table,
+				instances: args.Database.InstanceIdentifiers, stateMachines: stateMachines,
+			}, args.Config.Monitoring.AlarmPeriodSeconds))
+			if err != nil {
+				return "", fmt.Errorf("marshal dashboard body: %w", err)
+			}
+			return string(out), nil
+		}))
 	if _, err := cloudwatch.NewDashboard(ctx, kids.Name("dashboard"), &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(name), DashboardBody: body,
 	}, parent, kids.Keep("dashboard")); err != nil {

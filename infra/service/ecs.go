@@ -7,6 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/identity"
@@ -254,26 +255,27 @@ func (b *builder) ecs() error {
 	}
 	b.s.ClusterName, b.s.ClusterArn = cluster.Name, cluster.Arn
 
-	inputs := []any{b.s.Image, b.args.DBSecretArn}
-	names := b.args.Names
+	// The image (a digest when we build it) and the RDS-managed secret's
+	// ARN (a random suffix) are values AWS makes, so the definitions are
+	// built in an apply; the parameter ARNs follow paramtable's order.
+	parameterArns := pulumi.StringArray{}
 	for _, p := range paramtable.Rows {
-		inputs = append(inputs, b.args.ParameterArns[p.Path])
+		parameterArns = append(parameterArns, b.args.ParameterArns[p.Path])
 	}
+	names := b.args.Names
 	logGroup := b.s.LogGroupName
-	defs := pulumi.All(inputs...).ApplyT(func(v []any) (string, error) {
-		arns := make([]string, 0, len(paramtable.Rows))
-		for _, a := range v[2:] {
-			arns = append(arns, a.(string))
-		}
-		out, err := json.Marshal([]ContainerDefinition{
-			Container(cfg, names, region, v[0].(string), logGroup, arns),
-			MigrateContainer(cfg, region, v[0].(string), logGroup, v[1].(string), arns),
-		})
-		if err != nil {
-			return "", fmt.Errorf("marshal container definitions: %w", err)
-		}
-		return string(out), nil
-	}).(pulumi.StringOutput)
+	defs := pulumix.Cast[pulumi.StringOutput](pulumix.Apply3Err[string, string, []string](
+		b.s.Image, b.args.DBSecretArn.ToStringOutput(), parameterArns.ToStringArrayOutput(),
+		func(image, secretArn string, arns []string) (string, error) {
+			out, err := json.Marshal([]ContainerDefinition{
+				Container(cfg, names, region, image, logGroup, arns),
+				MigrateContainer(cfg, region, image, logGroup, secretArn, arns),
+			})
+			if err != nil {
+				return "", fmt.Errorf("marshal container definitions: %w", err)
+			}
+			return string(out), nil
+		}))
 
 	volumes := ecs.TaskDefinitionVolumeArray{}
 	for _, v := range volumeNames(cfg.EnableExecuteCommand) {
