@@ -192,32 +192,77 @@ func TestValidationErrorFailsFirstPreview(t *testing.T) {
 	}
 }
 
+// runbookArgs are complete runbooks.Args for a stack with suffix, in the
+// mocks' account, for tests that build the component alone.
+func runbookArgs(suffix string) runbooks.Args {
+	at := awsarn.In("us-east-1", acct)
+	n := func(kind string) string { return kind + "-" + suffix }
+	return runbooks.Args{
+		Names: naming.New(suffix), At: at,
+		Config: &config.Config{LogRetentionDays: 30, Runbooks: config.Runbooks{
+			BackupMaxAgeMinutes: 1560, FailoverTimeoutSeconds: 600, DeploymentTimeoutSeconds: 900, RestoreTimeoutSeconds: 3600,
+			HealthCheckSchedule: "rate(5 minutes)", BackupVerifySchedule: "cron(0 6 * * ? *)",
+		}},
+		TelemetryKeyArn: pulumi.String(at.Key("telemetry")),
+		TelemetryKey:    iamdoc.Key{Keys: at.Keys(), Alias: "alias/" + n("kms-telemetry")},
+		DataKey:         iamdoc.Key{Keys: at.Keys(), Alias: "alias/" + n("kms-data")},
+		TopicArn:        at.Topic(n("notify")), SchedulerDLQArn: pulumi.String(at.Queue(n("dlq"))), SchedulerDLQName: n("dlq"),
+		ClusterIdentifier: n("aurora"), ClusterArn: at.DBCluster(n("aurora")),
+		WriterInstanceIdentifier: n("aurora") + "-1", ReaderInstanceIdentifiers: []string{n("aurora") + "-2"},
+		ECSClusterArn: at.ECSCluster(n("ecs")), ECSServiceName: n("svc"), ECSServiceArn: at.ECSService(n("ecs"), n("svc")),
+		ECSTaskRoleArn: at.Role(n("task")), ECSExecutionRoleArn: at.Role(n("exec")),
+		TargetGroupNames: []string{n("tg")},
+		TableName:        n("sessions"), TableArn: at.Table(n("sessions")), BackupVaultName: n("vault"),
+		ProtectedResourceArns: []string{at.DBCluster(n("aurora")), at.Table(n("sessions")), at.Bucket(n("data"))},
+		RestoreRoleArn:        at.Role(n("backup")),
+		CanaryName:            n("canary"), AlarmNames: []string{n("alarm")},
+	}
+}
+
+// TestRunbooksTwiceHasNoDuplicateURN: the runbooks component's children
+// (one state machine, log group, role and schedule set per runbook, made by
+// statemachine.New) are named from the component, so a second instance
+// registers its own URNs, and only the instance named "runbooks" claims
+// today's bare-named ones.
+func TestRunbooksTwiceHasNoDuplicateURN(t *testing.T) {
+	rec, err := offline.RunProgram("dev", nil, func(ctx *pulumi.Context) error {
+		for name, suffix := range map[string]string{"runbooks": "dev", "runbooks-b": "dev-b"} {
+			if _, err := runbooks.New(ctx, name, runbookArgs(suffix)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("two runbooks components: %v", err)
+	}
+	machines := rec.ByType("aws:sfn/stateMachine:StateMachine")
+	if len(machines) != 8 {
+		t.Fatalf("%d state machines, want 4 per instance", len(machines))
+	}
+	for _, r := range rec.Resources {
+		if r.Type == "trading:runbooks:Runbooks" {
+			continue
+		}
+		legacy := strings.HasPrefix(r.Name, "runbooks-") && !strings.HasPrefix(r.Name, "runbooks-b-")
+		if !legacy && !strings.HasPrefix(r.Name, "runbooks-b-") {
+			t.Errorf("%s is not named from its component", r.URN)
+		}
+		if want := map[bool]int{true: 1, false: 0}[legacy]; len(r.Aliases) != want {
+			t.Errorf("%s claims aliases %v, want %d", r.URN, r.Aliases, want)
+		}
+	}
+}
+
 // TestBrokenRunbookFailsFirstPreview: a runbook whose targets are broken
 // (no target group to check) fails the first preview at program time,
 // before the runbooks component or any resource registers: the ASL and
 // target validation no longer waits for an apply.
 func TestBrokenRunbookFailsFirstPreview(t *testing.T) {
-	at := awsarn.In("us-east-1", acct)
 	program := func(ctx *pulumi.Context) error {
-		_, err := runbooks.New(ctx, "runbooks", runbooks.Args{
-			Names: naming.New("dev"), At: at,
-			Config: &config.Config{LogRetentionDays: 30, Runbooks: config.Runbooks{
-				BackupMaxAgeMinutes: 1560, FailoverTimeoutSeconds: 600, DeploymentTimeoutSeconds: 900, RestoreTimeoutSeconds: 3600,
-			}},
-			TelemetryKeyArn: pulumi.String(at.Key("telemetry")),
-			TelemetryKey:    iamdoc.Key{Keys: at.Keys(), Alias: "alias/kms-telemetry-dev"},
-			DataKey:         iamdoc.Key{Keys: at.Keys(), Alias: "alias/kms-data-dev"},
-			TopicArn:        at.Topic("notify-dev"), SchedulerDLQArn: pulumi.String(at.Queue("dlq-dev")),
-			ClusterIdentifier: "aurora-dev", ClusterArn: at.DBCluster("aurora-dev"),
-			WriterInstanceIdentifier: "aurora-dev-1", ReaderInstanceIdentifiers: []string{"aurora-dev-2"},
-			ECSClusterArn: at.ECSCluster("ecs-dev"), ECSServiceName: "svc-dev", ECSServiceArn: at.ECSService("ecs-dev", "svc-dev"),
-			ECSTaskRoleArn: at.Role("task"), ECSExecutionRoleArn: at.Role("exec"),
-			TargetGroupNames: nil, // the fixture: no target group
-			TableName:        "sessions-dev", TableArn: at.Table("sessions-dev"), BackupVaultName: "vault-dev",
-			ProtectedResourceArns: []string{at.DBCluster("aurora-dev"), at.Table("sessions-dev"), at.Bucket("data-dev")},
-			RestoreRoleArn:        at.Role("backup"),
-			CanaryName:            "canary-dev", AlarmNames: []string{"alarm-dev"},
-		})
+		args := runbookArgs("dev")
+		args.TargetGroupNames = nil // the fixture: no target group
+		_, err := runbooks.New(ctx, "runbooks", args)
 		return err
 	}
 	rec, err := offline.RunProgramPreview("dev", nil, program)

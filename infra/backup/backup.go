@@ -246,7 +246,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, err
 	}
-	sm, err := serviceSnapshot(ctx, args, parent)
+	sm, err := serviceSnapshot(ctx, kids, args, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // serviceSnapshot deploys the ECS service snapshot workflow
 // (asl.ServiceSnapshot) with its role, log group and schedule. The role's
 // policy is derived from the definition (statemachine.Policy).
-func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+func serviceSnapshot(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	at := awsarn.In(args.Region, args.AccountID)
 	// Built and validated now, before any resource of the workflow
 	// registers. Every target is a name or a name-derived ARN: the bucket
@@ -37,7 +37,7 @@ func serviceSnapshot(ctx *pulumi.Context, args Args, parent pulumi.ResourceOptio
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("snapshot workflow role policy: %w", err)
 	}
-	sm, err := statemachine.New(ctx, asl.ServiceSnapshotName, statemachine.Spec{
+	sm, err := statemachine.New(ctx, kids, asl.ServiceSnapshotName, statemachine.Spec{
 		Name:             args.Names.Name(naming.ServiceSnapshotSM),
 		LogGroupName:     args.Names.Name(naming.SnapshotLogs),
 		RoleName:         args.Names.Name(naming.SnapshotRole),

@@ -144,6 +144,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register runbooks component: %w", err)
 	}
 	parent := pulumi.Parent(c)
+	// Children are named from the component (naming.ChildrenOf); aliases
+	// keep the URNs of the instance named "runbooks" (issue 18).
+	kids := naming.ChildrenOf(name, "runbooks")
 
 	schedules := map[string]*statemachine.Schedule{
 		asl.HealthCheckName: {
@@ -162,7 +165,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	machines := map[string]*statemachine.Machine{}
 	for _, m := range Machines() {
 		rb := m.Runbook
-		sm, err := statemachine.New(ctx, rb.Name, statemachine.Spec{
+		sm, err := statemachine.New(ctx, kids, rb.Name, statemachine.Spec{
 			Name:             args.Names.Name(m.StateMachine),
 			LogGroupName:     args.Names.Name(m.Logs),
 			RoleName:         args.Names.Name(m.Role),

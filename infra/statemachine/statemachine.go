@@ -8,9 +8,11 @@
 // machine.
 //
 // It is a leaf helper, not a component: New creates its resources under
-// the parent the calling component passes. Logical names are <name>,
-// <name>-logs, <name>-role (role and inline policy), <name>-schedule and
-// <name>-schedule-role (role and inline policy).
+// the parent the calling component passes, named from that component
+// (naming.Children) with the machine's key: <component>-<key>,
+// <component>-<key>-logs, -<key>-role (role and inline policy),
+// -<key>-schedule and -<key>-schedule-role (role and inline policy), each
+// aliased to the bare name it had before (<key>, <key>-logs, ...).
 package statemachine
 
 import (
@@ -25,6 +27,7 @@ import (
 	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
 // Spec describes one state machine. Physical names come from the caller's
@@ -139,39 +142,41 @@ func Render(name string, sm *asl.StateMachine) (string, error) {
 }
 
 // New creates the log group, role, inline policy, state machine and, if
-// spec.Schedule is set, the schedule and its role, all under parent.
-func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOption) (*Machine, error) {
+// spec.Schedule is set, the schedule and its role, all under parent and
+// named kids.Name(key...) (see the package comment).
+func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, parent pulumi.ResourceOption) (*Machine, error) {
 	if spec.Definition == nil || spec.Policy == nil {
-		return nil, fmt.Errorf("state machine %s: Definition and Policy are required", name)
+		return nil, fmt.Errorf("state machine %s: Definition and Policy are required", key)
 	}
 
-	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+	logs, err := cloudwatch.NewLogGroup(ctx, kids.Name(key+"-logs"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(spec.LogGroupName),
 		RetentionInDays: pulumi.Int(spec.LogRetentionDays),
 		KmsKeyId:        spec.TelemetryKeyArn,
-	}, parent)
+	}, parent, kids.Keep(key+"-logs"))
 	if err != nil {
-		return nil, fmt.Errorf("create %s log group: %w", name, err)
+		return nil, fmt.Errorf("create %s log group: %w", key, err)
 	}
 	trust, err := iamdoc.AssumeRole("states.amazonaws.com", spec.At.Account).JSON()
 	if err != nil {
-		return nil, fmt.Errorf("%s trust policy: %w", name, err)
+		return nil, fmt.Errorf("%s trust policy: %w", key, err)
 	}
-	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name(key+"-role"), &iam.RoleArgs{
 		Name:             pulumi.String(spec.RoleName),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep(key+"-role"))
 	if err != nil {
-		return nil, fmt.Errorf("create %s role: %w", name, err)
+		return nil, fmt.Errorf("create %s role: %w", key, err)
 	}
-	rolePolicy, err := iam.NewRolePolicy(ctx, name+"-role", &iam.RolePolicyArgs{Role: role.Name, Policy: spec.Policy}, parent)
+	rolePolicy, err := iam.NewRolePolicy(ctx, kids.Name(key+"-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: spec.Policy},
+		parent, kids.Keep(key+"-role"))
 	if err != nil {
-		return nil, fmt.Errorf("attach %s role policy: %w", name, err)
+		return nil, fmt.Errorf("attach %s role policy: %w", key, err)
 	}
 	// The role and log group ARNs are name-derived (plain strings at the
 	// first preview) and so carry no dependency: the machine depends on the
 	// role, its policy and the log group explicitly (tests/references_test.go).
-	sm, err := sfn.NewStateMachine(ctx, name, &sfn.StateMachineArgs{
+	sm, err := sfn.NewStateMachine(ctx, kids.Name(key), &sfn.StateMachineArgs{
 		Name:       pulumi.String(spec.Name),
 		Type:       pulumi.String("STANDARD"),
 		RoleArn:    pulumi.String(spec.At.Role(spec.RoleName)),
@@ -181,12 +186,12 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 			LogDestination: pulumi.String(spec.At.LogGroup(spec.LogGroupName) + ":*"),
 		},
 		TracingConfiguration: &sfn.StateMachineTracingConfigurationArgs{Enabled: pulumi.Bool(true)},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{logs, role, rolePolicy}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logs, role, rolePolicy}), kids.Keep(key))
 	if err != nil {
-		return nil, fmt.Errorf("create %s state machine: %w", name, err)
+		return nil, fmt.Errorf("create %s state machine: %w", key, err)
 	}
 	if spec.Schedule != nil {
-		if err := schedule(ctx, name, spec, sm, parent); err != nil {
+		if err := schedule(ctx, kids, key, spec, sm, parent); err != nil {
 			return nil, err
 		}
 	}
@@ -196,30 +201,31 @@ func New(ctx *pulumi.Context, name string, spec Spec, parent pulumi.ResourceOpti
 // schedule runs sm on an EventBridge Scheduler schedule through a role
 // allowed to start exactly that machine and to dead-letter into the
 // schedule's DLQ (encrypted with the telemetry key).
-func schedule(ctx *pulumi.Context, name string, spec Spec, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
+func schedule(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, sm *sfn.StateMachine, parent pulumi.ResourceOption) error {
 	s := *spec.Schedule
 	if s.DeadLetterArn == nil || s.DeadLetterQueueName == "" {
-		return fmt.Errorf("%s schedule: a dead-letter queue is required (Schedule.DeadLetterArn and DeadLetterQueueName)", name)
+		return fmt.Errorf("%s schedule: a dead-letter queue is required (Schedule.DeadLetterArn and DeadLetterQueueName)", key)
 	}
 	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", spec.At.Account).JSON()
 	if err != nil {
-		return fmt.Errorf("%s schedule trust policy: %w", name, err)
+		return fmt.Errorf("%s schedule trust policy: %w", key, err)
 	}
-	role, err := iam.NewRole(ctx, name+"-schedule-role", &iam.RoleArgs{
+	role, err := iam.NewRole(ctx, kids.Name(key+"-schedule-role"), &iam.RoleArgs{
 		Name:             pulumi.String(s.RoleName),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent)
+	}, parent, kids.Keep(key+"-schedule-role"))
 	if err != nil {
-		return fmt.Errorf("create %s schedule role: %w", name, err)
+		return fmt.Errorf("create %s schedule role: %w", key, err)
 	}
 	policy, err := SchedulePolicy(spec.At, spec.Name, s.DeadLetterQueueName, spec.TelemetryKey).JSON()
 	if err != nil {
-		return fmt.Errorf("%s schedule role policy: %w", name, err)
+		return fmt.Errorf("%s schedule role policy: %w", key, err)
 	}
-	if _, err := iam.NewRolePolicy(ctx, name+"-schedule-role", &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(policy)}, parent); err != nil {
-		return fmt.Errorf("attach %s schedule role policy: %w", name, err)
+	if _, err := iam.NewRolePolicy(ctx, kids.Name(key+"-schedule-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(policy)},
+		parent, kids.Keep(key+"-schedule-role")); err != nil {
+		return fmt.Errorf("attach %s schedule role policy: %w", key, err)
 	}
-	if _, err := scheduler.NewSchedule(ctx, name+"-schedule", &scheduler.ScheduleArgs{
+	if _, err := scheduler.NewSchedule(ctx, kids.Name(key+"-schedule"), &scheduler.ScheduleArgs{
 		Name:               pulumi.String(s.Name),
 		Description:        pulumi.String(s.Description),
 		ScheduleExpression: pulumi.String(s.Expression),
@@ -231,8 +237,8 @@ func schedule(ctx *pulumi.Context, name string, spec Spec, sm *sfn.StateMachine,
 			},
 			DeadLetterConfig: &scheduler.ScheduleTargetDeadLetterConfigArgs{Arn: s.DeadLetterArn},
 		},
-	}, parent); err != nil {
-		return fmt.Errorf("create %s schedule: %w", name, err)
+	}, parent, kids.Keep(key+"-schedule")); err != nil {
+		return fmt.Errorf("create %s schedule: %w", key, err)
 	}
 	return nil
 }
