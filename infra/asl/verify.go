@@ -48,9 +48,10 @@ func RestoreWatchSeconds(t Targets) int { return restoreWatchFactor * t.RestoreT
 // resource needs at least one COMPLETED point. Then the newest window's
 // completed DynamoDB recovery point is restored into <table>-verify-<md5 of
 // the execution ARN> (encrypted with the data key, whose ARN is read from
-// DataKeyAlias at run time, through the backup role), the restore job is polled every 30 s at most
-// RestoreTimeoutSeconds, the restored table must be ACTIVE with the source
-// table's key schema, and it is deleted. The report goes to SNS. Any
+// DataKeyAlias at run time and must be Enabled, through the backup role),
+// the restore job is polled every 30 s at most RestoreTimeoutSeconds, the
+// restored table must be ACTIVE with the source table's key schema, and it
+// is deleted. The report goes to SNS. Any
 // failure after the restore was requested deletes the temporary table
 // (a missing table counts as deleted; a failed delete is reported), notifies
 // and fails. A restore still running when the runbook stops waiting is
