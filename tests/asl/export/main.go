@@ -67,9 +67,12 @@ func run(root, stack, dir string) error {
 		if err := json.Indent(&pretty, []byte(policy), "", "  "); err != nil {
 			return fmt.Errorf("state machine %s: role policy is not JSON: %w", sm.Name, err)
 		}
+		// Files are named by the machine's key within its component
+		// (offline.Resource.Key: health-check, snapshot, ...), which the
+		// node tests load by.
 		files := map[string][]byte{
-			sm.Name + ".json":             []byte(def),
-			sm.Name + ".permissions.json": append(pretty.Bytes(), '\n'),
+			sm.Key + ".json":             []byte(def),
+			sm.Key + ".permissions.json": append(pretty.Bytes(), '\n'),
 		}
 		for name, data := range files {
 			path := filepath.Join(dir, name)
