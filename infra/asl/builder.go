@@ -28,8 +28,11 @@ var services = map[string]service{
 	"synthetics":             {"synthetics", "Synthetics", []string{"ThrottlingException", "InternalServerException", "SyntheticsException"}},
 	// KMS's server-side faults are KMSInternalException and
 	// DependencyTimeoutException (AWS KMS API Reference, DescribeKey,
-	// Errors), named in PascalCase after the service's PascalCase name as
-	// for DynamoDb (Step Functions Developer Guide, AWS SDK integrations).
+	// Errors). Step Functions names an SDK error <Service>.<Error>, both in
+	// PascalCase (Developer Guide, AWS SDK integrations): the spelling of
+	// the AWS SDK for Java v2's classes (software.amazon.awssdk.services.kms.model
+	// KmsInternalException, KmsException), as DynamoDb.DynamoDbException
+	// above follows DynamoDbException.
 	"kms": {"kms", "Kms", []string{"ThrottlingException", "KmsInternalException", "DependencyTimeoutException", "KmsException"}},
 	// Used by the service snapshot only, which retries every error
 	// (snapshotRetry), so no retryable names are listed.
