@@ -46,8 +46,8 @@ func (d reviewedInput) String() string { return d.typ + " " + d.name + " " + d.p
 // document (role trust and inline policies, managed policies, bucket,
 // topic, queue, key, bus, endpoint, vault and log resource policies — any
 // input holding a JSON "Statement"), every ECS container definition list,
-// every dashboard body and every EventBridge rule's event pattern. State machine definitions are held apart: all
-// of them must be known.
+// every dashboard body and every EventBridge rule's event pattern. State
+// machine definitions are held apart: all of them must be known.
 func reviewedDocs(rec *offline.Recording) []reviewedInput {
 	seen := map[reviewedInput]bool{}
 	var out []reviewedInput
