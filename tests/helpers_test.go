@@ -149,15 +149,25 @@ type policyStatement struct {
 func rejects(t *testing.T, stack string, overrides map[string]string, want []string) {
 	t.Helper()
 	rec, err := recordWith(t, stack, overrides)
+	refused(t, rec, err, want)
+}
+
+// refused asserts a program run failed with an error containing every want
+// and registered no resource before it.
+func refused(t *testing.T, rec *offline.Recording, err error, want []string) {
+	t.Helper()
 	if err == nil {
-		t.Fatal("want a config error, got none")
+		t.Fatalf("want an error containing %q, got none", want)
 	}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not contain %q", err, w)
 		}
 	}
-	if n := len(rec.Resources); n != 0 {
-		t.Errorf("%d resources registered before the config error; want 0", n)
+	if rec == nil {
+		t.Fatalf("no recording: the program did not run (%v)", err)
+	}
+	if len(rec.Resources) != 0 {
+		t.Errorf("%d resources registered before the error; want 0", len(rec.Resources))
 	}
 }
