@@ -107,8 +107,3 @@ func (a At) Keys() string { return a.regional("kms", "key/*") }
 func (a At) Parameter(name string) string {
 	return a.regional("ssm", "parameter/"+strings.TrimPrefix(name, "/"))
 }
-
-// Key: arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}. KMS makes
-// the key id at CreateKey, so a real key's ARN is an output; this builds
-// one from an id already known (a test, or a stand-in).
-func (a At) Key(id string) string { return a.regional("kms", "key/"+id) }
