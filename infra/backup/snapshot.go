@@ -13,7 +13,7 @@ import (
 
 // serviceSnapshot deploys the ECS service snapshot workflow
 // (asl.ServiceSnapshot) with its role, log group and schedule. The role's
-// policy is derived from the definition (statemachine.Policy).
+// policy is derived from the definition (statemachine.NewPlan).
 func serviceSnapshot(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	at := awsarn.In(args.Region, args.AccountID)
 	// Built and validated now, before any resource of the workflow
@@ -29,13 +29,9 @@ func serviceSnapshot(ctx *pulumi.Context, kids naming.Children, args Args, paren
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("build snapshot workflow: %w", err)
 	}
-	definition, err := statemachine.Render(asl.ServiceSnapshotName, built)
+	plan, err := statemachine.NewPlan(asl.ServiceSnapshotName, built, args.TelemetryKey)
 	if err != nil {
 		return pulumi.StringOutput{}, err
-	}
-	policy, err := statemachine.Policy(built, args.TelemetryKey).JSON()
-	if err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("snapshot workflow role policy: %w", err)
 	}
 	sm, err := statemachine.New(ctx, kids, asl.ServiceSnapshotName, statemachine.Spec{
 		Name:             args.Names.Name(naming.ServiceSnapshotSM),
@@ -45,8 +41,7 @@ func serviceSnapshot(ctx *pulumi.Context, kids naming.Children, args Args, paren
 		LogRetentionDays: args.Config.LogRetentionDays,
 		TelemetryKeyArn:  args.TelemetryKeyArn,
 		TelemetryKey:     args.TelemetryKey,
-		Definition:       pulumi.String(definition),
-		Policy:           pulumi.String(policy),
+		Plan:             plan,
 		Schedule: &statemachine.Schedule{
 			Name:        args.Names.Name(naming.SnapshotSchedule),
 			RoleName:    args.Names.Name(naming.SnapshotScheduleRole),

@@ -130,13 +130,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Every definition is built and validated now, before the component or
 	// any of its resources registers: a broken definition or target fails Deploy
 	// at the first preview.
-	plans := map[string]plan{}
+	// Every target is a name or a name-derived ARN (asl.Targets; the data
+	// key is named by its alias), so each plan is plain strings.
+	plans := map[string]statemachine.Plan{}
 	for _, m := range Machines() {
-		p, err := planMachine(m.Runbook, targets, args.TelemetryKey)
+		sm, err := m.Runbook.Build(targets)
 		if err != nil {
+			return nil, fmt.Errorf("runbook %s: build: %w", m.Runbook.Name, err)
+		}
+		if plans[m.Runbook.Name], err = statemachine.NewPlan(m.Runbook.Name, sm, args.TelemetryKey); err != nil {
 			return nil, fmt.Errorf("runbook %s: %w", m.Runbook.Name, err)
 		}
-		plans[m.Runbook.Name] = p
 	}
 
 	c := &Runbooks{}
@@ -173,8 +177,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			LogRetentionDays: args.Config.LogRetentionDays,
 			TelemetryKeyArn:  args.TelemetryKeyArn,
 			TelemetryKey:     args.TelemetryKey,
-			Definition:       pulumi.String(plans[rb.Name].definition),
-			Policy:           pulumi.String(plans[rb.Name].policy),
+			Plan:             plans[rb.Name],
 			Schedule:         schedules[rb.Name],
 		}, parent)
 		if err != nil {

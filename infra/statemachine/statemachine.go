@@ -49,13 +49,9 @@ type Spec struct {
 	// TelemetryKey is the same key as the role policies name it: by alias
 	// (iamdoc.Key), known at program time.
 	TelemetryKey iamdoc.Key
-	// Definition is the machine's ASL, rendered by Render (validated).
-	// Built from names at program time it is a plain pulumi.String, shown
-	// by a first preview.
-	Definition pulumi.StringInput
-	// Policy is the role's inline policy (Policy over the definition and
-	// the resolved key ARNs).
-	Policy pulumi.StringInput
+	// Plan is the machine's validated definition and its role's policy,
+	// made at program time (NewPlan), so a first preview shows both.
+	Plan Plan
 	// Schedule, when set, starts the machine on an EventBridge Scheduler
 	// schedule.
 	Schedule *Schedule
@@ -123,30 +119,40 @@ func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key) iamdoc.Document {
 	)...)
 }
 
-// Render validates a definition (asl.StateMachine.Validate: every Next
-// and Default names a declared state, every Task retries and catches, ...)
-// and returns its JSON. Callers render at program time, so a broken
-// definition fails Deploy before any resource registers.
-func Render(name string, sm *asl.StateMachine) (string, error) {
+// Plan is a definition validated and rendered at program time, with the
+// role policy derived from it (Policy).
+type Plan struct {
+	Definition, Policy string
+}
+
+// NewPlan validates sm (asl.StateMachine.Validate: every Next and Default
+// names a declared state, every Task retries and catches, ...), renders it
+// and derives its role policy. Callers plan before they register anything,
+// so a broken definition fails Deploy before any resource registers.
+func NewPlan(name string, sm *asl.StateMachine, telemetryKey iamdoc.Key) (Plan, error) {
 	if sm == nil {
-		return "", fmt.Errorf("render %s: no definition", name)
+		return Plan{}, fmt.Errorf("render %s: no definition", name)
 	}
 	if err := sm.Validate(); err != nil {
-		return "", fmt.Errorf("validate %s: %w", name, err)
+		return Plan{}, fmt.Errorf("validate %s: %w", name, err)
 	}
 	def, err := sm.JSON()
 	if err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
+		return Plan{}, fmt.Errorf("render %s: %w", name, err)
 	}
-	return def, nil
+	policy, err := Policy(sm, telemetryKey).JSON()
+	if err != nil {
+		return Plan{}, fmt.Errorf("%s role policy: %w", name, err)
+	}
+	return Plan{Definition: def, Policy: policy}, nil
 }
 
 // New creates the log group, role, inline policy, state machine and, if
 // spec.Schedule is set, the schedule and its role, all under parent and
 // named kids.Name(key...) (see the package comment).
 func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, parent pulumi.ResourceOption) (*Machine, error) {
-	if spec.Definition == nil || spec.Policy == nil {
-		return nil, fmt.Errorf("state machine %s: Definition and Policy are required", key)
+	if spec.Plan.Definition == "" || spec.Plan.Policy == "" {
+		return nil, fmt.Errorf("state machine %s: a Plan (NewPlan) is required", key)
 	}
 
 	logs, err := cloudwatch.NewLogGroup(ctx, kids.Name(key+"-logs"), &cloudwatch.LogGroupArgs{
@@ -168,7 +174,7 @@ func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, paren
 	if err != nil {
 		return nil, fmt.Errorf("create %s role: %w", key, err)
 	}
-	rolePolicy, err := iam.NewRolePolicy(ctx, kids.Name(key+"-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: spec.Policy},
+	rolePolicy, err := iam.NewRolePolicy(ctx, kids.Name(key+"-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(spec.Plan.Policy)},
 		parent, kids.Keep(key+"-role"))
 	if err != nil {
 		return nil, fmt.Errorf("attach %s role policy: %w", key, err)
@@ -180,7 +186,7 @@ func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, paren
 		Name:       pulumi.String(spec.Name),
 		Type:       pulumi.String("STANDARD"),
 		RoleArn:    pulumi.String(spec.At.Role(spec.RoleName)),
-		Definition: spec.Definition,
+		Definition: pulumi.String(spec.Plan.Definition),
 		LoggingConfiguration: &sfn.StateMachineLoggingConfigurationArgs{
 			Level: pulumi.String("ALL"), IncludeExecutionData: pulumi.Bool(true),
 			LogDestination: pulumi.String(spec.At.LogGroup(spec.LogGroupName) + ":*"),
