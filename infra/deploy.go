@@ -270,7 +270,13 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 
+	// Names and name-derived ARNs the backup, runbooks and events
+	// components share, known at program time.
 	ecsCluster, ecsService := names.Name(naming.ECSCluster), names.Name(naming.ECSService)
+	ecsClusterArn, ecsServiceArn := at.ECSCluster(ecsCluster), at.ECSService(ecsCluster, ecsService)
+	dbClusterArn := at.DBCluster(db.Identifier)
+	tableName, vaultName := names.Name(naming.SessionsTable), names.Name(naming.BackupVault)
+	targetGroupName := service.TargetGroupName(names, cfg)
 
 	// --- backup ---
 
@@ -283,8 +289,8 @@ func Deploy(ctx *pulumi.Context) error {
 		DataBucket: buckets.DataBucketName, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
 		DBSubnetGroupName: db.SubnetGroupName, DBSecurityGroupID: net.DBSecurityGroupID,
 		AlarmTopicName: names.Name(naming.NotifyTopic),
-		ECSClusterArn:  at.ECSCluster(ecsCluster), ECSServiceArn: at.ECSService(ecsCluster, ecsService),
-		TargetGroupName: service.TargetGroupName(names, cfg),
+		ECSClusterArn:  ecsClusterArn, ECSServiceArn: ecsServiceArn,
+		TargetGroupName: targetGroupName,
 		DRProvider:      drProvider,
 	}, withAWS)
 	if err != nil {
@@ -303,20 +309,20 @@ func Deploy(ctx *pulumi.Context) error {
 		SchedulerDLQName: names.Name(naming.SchedulerDLQ),
 		TelemetryKey:     telemetryKey, DataKey: dataKey,
 		ClusterIdentifier:         db.Identifier,
-		ClusterArn:                at.DBCluster(db.Identifier),
+		ClusterArn:                dbClusterArn,
 		WriterInstanceIdentifier:  db.Writer(),
 		ReaderInstanceIdentifiers: db.Readers(),
-		ECSClusterArn:             at.ECSCluster(ecsCluster),
+		ECSClusterArn:             ecsClusterArn,
 		ECSServiceName:            ecsService,
-		ECSServiceArn:             at.ECSService(ecsCluster, ecsService),
+		ECSServiceArn:             ecsServiceArn,
 		ECSTaskRoleArn:            at.Role(names.Name(naming.TaskRole)),
 		ECSExecutionRoleArn:       at.Role(names.Name(naming.TaskExecutionRole)),
-		TargetGroupNames:          []string{service.TargetGroupName(names, cfg)},
-		TableName:                 names.Name(naming.SessionsTable),
-		TableArn:                  at.Table(names.Name(naming.SessionsTable)),
-		BackupVaultName:           names.Name(naming.BackupVault),
+		TargetGroupNames:          []string{targetGroupName},
+		TableName:                 tableName,
+		TableArn:                  at.Table(tableName),
+		BackupVaultName:           vaultName,
 		ProtectedResourceArns: []string{
-			at.DBCluster(db.Identifier), at.Table(names.Name(naming.SessionsTable)), at.Bucket(buckets.DataBucketName),
+			dbClusterArn, at.Table(tableName), at.Bucket(buckets.DataBucketName),
 		},
 		RestoreRoleArn: at.Role(names.Name(naming.BackupRole)),
 		CanaryName:     watch.CanaryName,
@@ -334,9 +340,8 @@ func Deploy(ctx *pulumi.Context) error {
 		// Name-derived, so the bus policy is known at preview.
 		TaskRoleArn: at.Role(names.Name(naming.TaskRole)),
 		// The rule patterns' scopes are name-derived too: known at preview.
-		AuroraClusterArn: at.DBCluster(db.Identifier),
-		ECSClusterArn:    at.ECSCluster(ecsCluster), ECSServiceArn: at.ECSService(ecsCluster, ecsService),
-		ECSServiceName: ecsService, BackupVaultName: names.Name(naming.BackupVault),
+		AuroraClusterArn: dbClusterArn, ECSClusterArn: ecsClusterArn, ECSServiceArn: ecsServiceArn,
+		ECSServiceName: ecsService, BackupVaultName: vaultName,
 		CompositeAlarmArn: at.Alarm(watch.CompositeAlarmName), RecoveryStateMachineArn: rb.ServiceRecoveryArn,
 		HealthCheckStateMachineArn: rb.HealthCheckArn,
 	}, withAWS)
