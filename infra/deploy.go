@@ -7,6 +7,7 @@ package infra
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
@@ -42,6 +43,13 @@ func Deploy(ctx *pulumi.Context) error {
 		return err
 	}
 	names := naming.New(cfg.EnvironmentSuffix)
+	// The project root (where Pulumi.yaml is): the image's build context.
+	root := ctx.RootDirectory()
+	if root == "" {
+		if root, err = os.Getwd(); err != nil {
+			return fmt.Errorf("project directory: %w", err)
+		}
+	}
 
 	// Explicit providers (infra/providers.go): the aws one carries the
 	// region, the default tags and allowedAccountIds, so every resource is
@@ -187,7 +195,7 @@ func Deploy(ctx *pulumi.Context) error {
 		// dns certificates validate in an already delegated zone (config
 		// hostedZoneId): the stack's own zone is created after the ALB.
 		HostedZoneID: pulumi.String(cfg.Service.HostedZoneID),
-		Providers:    providers.All,
+		SourceRoot:   root,
 	}, withAWS)
 	if err != nil {
 		return err

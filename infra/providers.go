@@ -6,6 +6,8 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx"
+	"github.com/pulumi/pulumi-docker-build/sdk/go/dockerbuild"
+	"github.com/pulumi/pulumi-docker/sdk/v4/go/docker"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -47,7 +49,20 @@ func newProviders(ctx *pulumi.Context, cfg *config.Config) (*Providers, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create awsx provider: %w", err)
 	}
-	p.All = []pulumi.ProviderResource{p.AWS, rnd, cert, x}
+	// docker-build builds and pushes the service image. It and docker are
+	// also packages awsx's children may belong to: awsx's Go SDK requires
+	// both (pulumi-awsx sdk go.mod; every awsx module imports them), and a
+	// remote component's children get only the providers it is handed.
+	// tests/providers_test.go derives that list from awsx's go.mod.
+	build, err := dockerbuild.NewProvider(ctx, "docker-build", &dockerbuild.ProviderArgs{})
+	if err != nil {
+		return nil, fmt.Errorf("create docker-build provider: %w", err)
+	}
+	classic, err := docker.NewProvider(ctx, "docker", &docker.ProviderArgs{})
+	if err != nil {
+		return nil, fmt.Errorf("create docker provider: %w", err)
+	}
+	p.All = []pulumi.ProviderResource{p.AWS, rnd, cert, x, build, classic}
 	return p, nil
 }
 

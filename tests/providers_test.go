@@ -63,7 +63,7 @@ func TestNoDefaultProviders(t *testing.T) {
 			}
 		}
 		// Every package the program uses has its provider resource.
-		for _, pkg := range []string{"aws", "random", "tls", "awsx"} {
+		for _, pkg := range []string{"aws", "random", "tls", "awsx", "docker-build", "docker"} {
 			if len(rec.ByType("pulumi:providers:"+pkg)) == 0 {
 				t.Errorf("no explicit %s provider", pkg)
 			}

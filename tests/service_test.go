@@ -165,10 +165,6 @@ func TestTaskDefinition(t *testing.T) {
 func TestContainerDefinition(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		c := container(t, rec)
-		img := one(t, rec, "awsx:ecr:Image", "app")
-		if c.Image != out(t, img, "imageUri") {
-			t.Errorf("image %q, want the built image %q", c.Image, out(t, img, "imageUri"))
-		}
 		if c.User != "65532:65532" || !c.ReadonlyRootFilesystem || c.Privileged || !c.Essential {
 			t.Errorf("user %q readonly %v privileged %v essential %v; want 65532:65532, true, false, true",
 				c.User, c.ReadonlyRootFilesystem, c.Privileged, c.Essential)
@@ -710,18 +706,14 @@ func TestImageRepositoryAndBuild(t *testing.T) {
 			lifecycle.Rules[0].Selection.CountNumber != 20 || lifecycle.Rules[0].Action.Type != "expire" {
 			t.Errorf("lifecycle policy %+v", lifecycle)
 		}
-		img := one(t, rec, "awsx:ecr:Image", "app")
-		eq(t, img, "context", ".")
-		eq(t, img, "dockerfile", "app/Dockerfile")
-		eq(t, img, "platform", "linux/arm64")
-		eq(t, img, "repositoryUrl", out(t, repo, "repositoryUrl"))
+		// The build itself: TestImageContract.
 	})
 	t.Run("x86", func(t *testing.T) {
 		rec, err := recordWith(t, "dev", map[string]string{"trading-ha:cpuArchitecture": "X86_64"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		eq(t, one(t, rec, "awsx:ecr:Image", "app"), "platform", "linux/amd64")
+		eq(t, one(t, rec, "docker-build:index:Image", "app-image"), "platforms", []any{"linux/amd64"})
 		eq(t, one(t, rec, "aws:ecs/taskDefinition:TaskDefinition", "app"), "runtimePlatform.cpuArchitecture", "X86_64")
 	})
 	t.Run("own image", func(t *testing.T) {
@@ -733,7 +725,7 @@ func TestImageRepositoryAndBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(rec.ByType("aws:ecr/repository:Repository")) + len(rec.ByType("awsx:ecr:Image")); n != 0 {
+			if n := len(rec.ByType("aws:ecr/repository:Repository")) + len(rec.ByType("docker-build:index:Image")); n != 0 {
 				t.Errorf("%s: appImage set, yet %d repository/build resources", c.image, n)
 			}
 			if got := container(t, rec).Image; got != c.image {

@@ -9,7 +9,15 @@ import (
 type Database struct {
 	// EngineVersion is the aurora-postgresql 14.x version the cluster is
 	// created with; later minor versions arrive through auto minor version
-	// upgrade in the maintenance window.
+	// upgrade in the maintenance window. The default (Pulumi.yaml) is a
+	// minor AWS lists under "PostgreSQL 14 versions" in the Aurora
+	// PostgreSQL release notes ("Amazon Aurora PostgreSQL updates",
+	// AuroraPostgreSQLReleaseNotes/AuroraPostgreSQL.Updates); AWS's what's-new
+	// posts confirm 14.19 with the 17.6 release, and 14.20 came with 17.7
+	// (the release notes' query plan management page dates Aurora 17.7 to
+	// December 18, 2025). Confirm it is orderable in the account first:
+	// aws rds describe-orderable-db-instance-options --engine aurora-postgresql
+	// --engine-version <v> (docs/deploy.md, first deploy).
 	EngineVersion string
 	// InstanceClass is the class of every Pulumi-managed instance (and of the
 	// readers Aurora Auto Scaling adds, which copy the writer's class).

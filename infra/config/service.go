@@ -36,7 +36,10 @@ const DrainDelaySeconds = 10
 
 // SSLPolicies are the ALB security policies the stack accepts: TLS 1.3 with
 // TLS 1.2, from the 2021 generation to the post-quantum 2025-09 policies
-// (the console's default since 2025).
+// (the console's default since 2025). Each name is in the table of
+// "Security policies for your Application Load Balancer" (Elastic Load
+// Balancing, User Guide for Application Load Balancers); confirm one in
+// the account with aws elbv2 describe-ssl-policies --names <policy>.
 var SSLPolicies = []string{
 	"ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
 	"ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",

@@ -329,6 +329,10 @@ func (b *builder) ecs() error {
 		EnableExecuteCommand:            pulumi.Bool(cfg.EnableExecuteCommand),
 		PropagateTags:                   pulumi.String("SERVICE"),
 		EnableEcsManagedTags:            pulumi.Bool(true),
+		// pulumi up returns only once the deployment is stable (ECS's
+		// services-stable waiter), so a crash-looping task fails the up
+		// instead of being reported as deployed.
+		WaitForSteadyState: pulumi.Bool(true),
 	}, b.parent, pulumi.DependsOn(deps),
 		// Autoscaling owns the running count after the first deploy; a
 		// later pulumi up must not reset it to desiredCount.
@@ -338,7 +342,28 @@ func (b *builder) ecs() error {
 	}
 	// The service's ID is its ARN in AWS; building it from the names keeps
 	// it exact and known in previews.
+	// Steady state is also what a circuit-breaker rollback ends in: the
+	// waiter reports success while the service runs the previous task
+	// definition (terraform-provider-aws issue 20858, "waiting until ECS
+	// service deployment is completed when using circuit breakers"). The
+	// program reads the service back after the wait and fails the up when
+	// it does not run the task definition this up registered.
+	running := ecs.LookupServiceOutput(b.ctx, ecs.LookupServiceOutputArgs{ClusterArn: cluster.Arn, ServiceName: svc.Name}, pulumi.Parent(b.s))
+	b.s.DeployedTaskDefinition = pulumi.All(running.TaskDefinition(), task.Arn).ApplyT(func(v []any) (string, error) {
+		return CheckDeployed(v[0].(string), v[1].(string))
+	}).(pulumi.StringOutput)
 	b.s.ServiceName = svc.Name
 	b.s.ServiceArn = pulumi.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", region, b.args.AccountID, cluster.Name, svc.Name)
 	return nil
+}
+
+// CheckDeployed returns the task definition the service runs, or an error
+// when it is not the one the deployment registered: the circuit breaker
+// rolled the deployment back (or another deployment replaced it).
+func CheckDeployed(running, registered string) (string, error) {
+	if running != registered {
+		return "", fmt.Errorf("the ECS service runs task definition %s, not %s which this update registered: "+
+			"the deployment was rolled back (deployment circuit breaker or alarms); see the service's events", running, registered)
+	}
+	return running, nil
 }

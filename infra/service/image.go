@@ -7,14 +7,17 @@ import (
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
-	ecrx "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ecr"
+	"github.com/pulumi/pulumi-docker-build/sdk/go/dockerbuild"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/imagesrc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
-// Build settings of the reference service image (app/Dockerfile, built
-// with the repository root as context).
+// Build settings of the reference service image: app/Dockerfile, built
+// with the repository root as context (relative, so the builder's inputs
+// are the same on every machine that runs the program), narrowed by
+// app/Dockerfile.dockerignore. imagesrc holds the two to one contract.
 const (
 	BuildContext = "."
 	Dockerfile   = "app/Dockerfile"
@@ -95,17 +98,46 @@ func (b *builder) image() error {
 	}, b.parent, b.kids.Keep("app")); err != nil {
 		return fmt.Errorf("create ECR lifecycle policy: %w", err)
 	}
-	img, err := ecrx.NewImage(b.ctx, b.kids.Name("app"), &ecrx.ImageArgs{
-		RepositoryUrl: repo.RepositoryUrl,
-		Context:       pulumi.String(BuildContext),
-		Dockerfile:    pulumi.String(Dockerfile),
-		Platform:      pulumi.String(Platform(b.cfg.CPUArchitecture)),
-	}, b.parent, pulumi.Providers(b.args.Providers...), b.kids.Keep("app"))
+	// Content-addressed tag: the repository is IMMUTABLE (a pushed tag is
+	// never overwritten, ECR User Guide, "Image tag mutability"), so every
+	// build the provider runs must push a tag that cannot exist yet. The
+	// docker-build provider rebuilds when the context's files, the
+	// Dockerfile or the platform change (pulumi-docker-build
+	// provider/internal/image.go, Image.Diff: contextHash, dockerfile,
+	// platforms; registry password changes are ignored), which is exactly
+	// what the tag digests (imagesrc.Source.Tag). A new tag is an update of
+	// this one resource (Image.Diff answers Update, never a replacement),
+	// and an update pushes without deleting what was pushed before (the
+	// provider deletes pushed digests only on Delete): the previous image,
+	// which a deployment rollback returns to, stays in ECR until the
+	// lifecycle policy expires it.
+	src := imagesrc.Source{Context: b.args.SourceRoot, Dockerfile: Dockerfile}
+	platform := Platform(b.cfg.CPUArchitecture)
+	tag, err := src.Tag(platform)
+	if err != nil {
+		return fmt.Errorf("image content tag: %w", err)
+	}
+	auth := ecr.GetAuthorizationTokenOutput(b.ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, pulumi.Parent(b.s))
+	img, err := dockerbuild.NewImage(b.ctx, b.kids.Name("app-image"), &dockerbuild.ImageArgs{
+		Context:    &dockerbuild.BuildContextArgs{Location: pulumi.String(BuildContext)},
+		Dockerfile: &dockerbuild.DockerfileArgs{Location: pulumi.String(Dockerfile)},
+		Platforms:  dockerbuild.PlatformArray{dockerbuild.Platform(platform)},
+		Tags:       pulumi.StringArray{pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag)},
+		Push:       pulumi.Bool(true),
+		// Previews (pull requests) need no Docker daemon: the build runs at up.
+		BuildOnPreview: pulumi.Bool(false),
+		Registries: dockerbuild.RegistryArray{&dockerbuild.RegistryArgs{
+			Address:  auth.ProxyEndpoint(),
+			Username: auth.UserName(),
+			Password: auth.Password(),
+		}},
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("build and push the app image: %w", err)
 	}
 	b.hasRepository = true
 	b.repositoryArn = repo.Arn
-	b.s.Image = img.ImageUri
+	// By digest: the task definition names exactly the image built.
+	b.s.Image = pulumi.Sprintf("%s@%s", repo.RepositoryUrl, img.Digest)
 	return nil
 }

@@ -82,11 +82,9 @@ type Args struct {
 	ParameterArns map[string]pulumi.StringOutput
 	// HostedZoneID validates the certificate when certificateMode is dns.
 	HostedZoneID pulumi.StringInput
-	// Providers go to the awsx image build, a remote component, which
-	// inherits no provider from its parent (only explicitly given
-	// providers reach it); it gets them and nothing else of the
-	// component's options.
-	Providers []pulumi.ProviderResource
+	// SourceRoot is the directory the service image is built from (the
+	// project root: app/Dockerfile's build context).
+	SourceRoot string
 }
 
 // Service is the component and what monitoring, DNS and the runbooks need.
@@ -107,6 +105,10 @@ type Service struct {
 	ServiceArn           pulumi.StringOutput
 	TaskRoleArn          pulumi.StringOutput
 	ExecutionRoleArn     pulumi.StringOutput
+	// DeployedTaskDefinition is the task definition the service runs once
+	// the deployment is stable; it fails the update when that is not the
+	// one just registered (CheckDeployed).
+	DeployedTaskDefinition pulumi.StringOutput
 	// Image is the image URI the task runs.
 	Image pulumi.StringOutput
 	// WebACLArn is empty when wafEnabled is false.
@@ -192,6 +194,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"appPort": pulumi.Int(s.AppPort), "healthCheckPath": pulumi.String(s.HealthCheckPath),
 		"desiredCount": pulumi.Int(s.DesiredCount), "healthCheckIntervalSeconds": pulumi.Int(s.HealthCheckIntervalSeconds),
 		"unhealthyThreshold": pulumi.Int(s.UnhealthyThreshold), "image": s.Image, "certificateArn": s.CertificateArn,
+		"deployedTaskDefinition": s.DeployedTaskDefinition,
 	}); err != nil {
 		return nil, fmt.Errorf("register service outputs: %w", err)
 	}

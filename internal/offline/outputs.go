@@ -99,8 +99,14 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 	case "aws:ecr/repository:Repository":
 		set("repositoryUrl", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", AccountID, Region, name))
 		set("registryId", AccountID)
-	case "awsx:ecr:Image":
-		set("imageUri", fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/ecr-trading@sha256:%s", AccountID, Region, strings.Repeat("0", 64)))
+	case "docker-build:index:Image":
+		// The digest follows the pushed tag, which follows the content.
+		if tags := inputs["tags"]; tags.IsArray() && len(tags.ArrayValue()) > 0 && tags.ArrayValue()[0].IsString() {
+			tag := tags.ArrayValue()[0].StringValue()
+			digest := "sha256:" + hexOf(tag, 32)
+			set("digest", digest)
+			set("ref", tag+"@"+digest)
+		}
 	case "aws:route53/zone:Zone":
 		set("zoneId", id)
 		set("nameServers", []any{"ns-1.awsdns-01.org", "ns-2.awsdns-02.co.uk", "ns-3.awsdns-03.com", "ns-4.awsdns-04.net"})
@@ -321,6 +327,14 @@ func Answer(token string, args resource.PropertyMap) (resource.PropertyMap, erro
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"accountId": AccountID, "arn": "arn:aws:iam::" + AccountID + ":user/ci", "userId": "AIDAMOCK", "id": AccountID,
+		}), nil
+	case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+		// ECR's registry credentials (GetAuthorizationToken): user AWS, a
+		// 12-hour token, the registry's https endpoint.
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"userName": "AWS", "password": "mock-ecr-token", "authorizationToken": "QVdTOm1vY2stZWNyLXRva2Vu",
+			"proxyEndpoint": fmt.Sprintf("https://%s.dkr.ecr.%s.amazonaws.com", AccountID, Region),
+			"expiresAt":     "2026-01-01T12:00:00Z", "id": Region,
 		}), nil
 	}
 	return nil, fmt.Errorf("offline: no mock for invoke %s; add one in internal/offline/outputs.go", token)

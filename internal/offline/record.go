@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,6 +64,9 @@ type Resource struct {
 	// the program set.
 	DeleteBeforeReplace bool
 	ReplaceOnChanges    []string
+	// IgnoreChanges are the inputs whose changes the engine does not apply
+	// after create.
+	IgnoreChanges []string
 	// Unknown lists the dotted paths of inputs that were unknown (computed)
 	// when the program registered the resource; only a preview run
 	// (RunPreview) has any.
@@ -97,7 +101,7 @@ func Run(dir, stack string, overrides map[string]string) (*Recording, error) {
 	if err != nil {
 		return nil, err
 	}
-	return RunProgram(stack, cfg, infra.Deploy)
+	return runProgram(dir, stack, cfg, infra.Deploy, false)
 }
 
 // stackConfig is the stack's config (LoadStack) with overrides applied; an
@@ -133,26 +137,53 @@ func RunPreview(dir, stack string, overrides map[string]string) (*Recording, err
 	if err != nil {
 		return nil, err
 	}
-	return runProgram(stack, cfg, infra.Deploy, true)
+	return runProgram(dir, stack, cfg, infra.Deploy, true)
 }
 
 // RunProgram runs any Pulumi program under the recording mocks with the
 // given config; tests use it to exercise one component in isolation.
 func RunProgram(stack string, cfg map[string]string, program pulumi.RunFunc) (*Recording, error) {
-	return runProgram(stack, cfg, program, false)
+	return runProgram("", stack, cfg, program, false)
 }
 
 // RunProgramPreview is RunProgram as a first preview (see RunPreview).
 func RunProgramPreview(stack string, cfg map[string]string, program pulumi.RunFunc) (*Recording, error) {
-	return runProgram(stack, cfg, program, true)
+	return runProgram("", stack, cfg, program, true)
 }
 
-func runProgram(stack string, cfg map[string]string, program pulumi.RunFunc, preview bool) (*Recording, error) {
+// runProgram runs program under the mocks; dir, when set, is the project
+// root the program sees as ctx.RootDirectory (where Pulumi.yaml is, as the
+// language host reports it in a real run).
+func runProgram(dir, stack string, cfg map[string]string, program pulumi.RunFunc, preview bool) (*Recording, error) {
+	return runMocked(&mocks{stack: stack, preview: preview}, dir, cfg, program)
+}
+
+// RunRolledBack is Run as an up whose ECS deployment the circuit breaker
+// rolled back: the service, read back after its steady-state wait, runs
+// the previous task definition. The program must fail.
+func RunRolledBack(dir, stack string) (*Recording, error) {
+	cfg, err := stackConfig(dir, stack, nil)
+	if err != nil {
+		return nil, err
+	}
+	return runMocked(&mocks{stack: stack, rolledBack: true}, dir, cfg, infra.Deploy)
+}
+
+func runMocked(m *mocks, dir string, cfg map[string]string, program pulumi.RunFunc) (*Recording, error) {
+	stack, preview := m.stack, m.preview
 	rec := &Recording{Stack: stack, Config: cfg, Preview: preview}
-	m := &mocks{stack: stack, rec: rec, preview: preview}
+	m.rec = rec
+	root := ""
+	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return rec, fmt.Errorf("project directory %s: %w", dir, err)
+		}
+		root = abs
+	}
 	opts := []pulumi.RunOption{
 		pulumi.WithMocks(config.Project, stack, m),
-		func(info *pulumi.RunInfo) { info.Config = cfg },
+		func(info *pulumi.RunInfo) { info.Config, info.RootDirectory = cfg, root },
 	}
 	if preview {
 		// A dry run against a monitor that keeps unknowns (monitor.go).
@@ -164,6 +195,7 @@ func runProgram(stack string, cfg map[string]string, program pulumi.RunFunc, pre
 		opts = []pulumi.RunOption{func(info *pulumi.RunInfo) {
 			info.Project, info.Stack, info.Config = config.Project, stack, cfg
 			info.MonitorAddr, info.EngineAddr, info.DryRun = addr, addr, true
+			info.RootDirectory = root
 		}}
 	}
 	err := pulumi.RunErr(program, opts...)
@@ -239,6 +271,8 @@ type mocks struct {
 	// resources, fails the deployment (see register).
 	urns    map[string]bool
 	aliases map[string]string
+	// rolledBack makes ecs getService answer the previous task definition.
+	rolledBack bool
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -326,6 +360,7 @@ func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource
 		res.Aliases = aliases
 		res.DeleteBeforeReplace = rpc.GetDeleteBeforeReplace()
 		res.ReplaceOnChanges = rpc.GetReplaceOnChanges()
+		res.IgnoreChanges = rpc.GetIgnoreChanges()
 	}
 	m.rec.Resources = append(m.rec.Resources, res)
 	return urn, id, outputs, nil
@@ -375,7 +410,32 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
 	m.rec.Invokes = append(m.rec.Invokes, Invoke{Token: args.Token, Provider: args.Provider})
 	m.mu.Unlock()
+	if args.Token == "aws:ecs/getService:getService" {
+		return m.service(args.Args)
+	}
 	return Answer(args.Token, args.Args)
+}
+
+// service answers ecs getService with the recorded service of that name:
+// it runs the task definition it was given (a deployment that completed),
+// or, in a run of RunRolledBack, the revision before it.
+func (m *mocks) service(args resource.PropertyMap) (resource.PropertyMap, error) {
+	name := args["serviceName"].StringValue()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.rec.Resources {
+		if r.Type == "aws:ecs/service:Service" && r.Inputs["name"] == name {
+			td, _ := r.Inputs["taskDefinition"].(string)
+			if m.rolledBack {
+				td = td[:strings.LastIndex(td, ":")+1] + "0"
+			}
+			return resource.NewPropertyMapFromMap(map[string]any{
+				"arn": r.Outputs["arn"], "serviceName": name, "clusterArn": r.Inputs["cluster"],
+				"taskDefinition": td, "desiredCount": r.Inputs["desiredCount"], "id": r.ID,
+			}), nil
+		}
+	}
+	return nil, fmt.Errorf("offline: getService %q: no such service was registered", name)
 }
 
 // unknownPaths lists the dotted paths below v that hold an unknown

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trading-ha/trading-ha/app/rdsca"
 )
 
 // SSL modes accepted in DB_SSLMODE.
@@ -99,7 +101,8 @@ type Config struct {
 	// DBSSLMode is require or verify-full (DB_SSLMODE; default require, or
 	// verify-full when DB_CA_BUNDLE is set).
 	DBSSLMode string
-	// DBCABundle is an optional path to a PEM CA bundle (DB_CA_BUNDLE).
+	// DBCABundle is an optional PEM CA bundle path, or "rds" for the Amazon
+	// RDS bundle embedded in the binary (DB_CA_BUNDLE).
 	DBCABundle string
 	// SessionsTable is the DynamoDB sessions table name (SESSIONS_TABLE).
 	SessionsTable string
@@ -225,7 +228,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if c.DrainDelay+c.ShutdownTimeout > 10*time.Minute {
 		l.fail("DRAIN_DELAY", "DRAIN_DELAY + SHUTDOWN_TIMEOUT must stay below ECS stopTimeout")
 	}
-	if c.DBCABundle != "" {
+	if c.DBCABundle != "" && c.DBCABundle != rdsca.Builtin {
 		if f, err := os.Open(c.DBCABundle); err != nil {
 			l.fail("DB_CA_BUNDLE", fmt.Sprintf("cannot read CA bundle: %v", err))
 		} else {
@@ -440,6 +443,9 @@ func (l *loader) sslMode(caBundle string) string {
 		return SSLModeVerifyFull
 	case v == "":
 		return SSLModeRequire
+	case v == SSLModeRequire && caBundle == rdsca.Builtin:
+		l.fail("DB_CA_BUNDLE", "rds (the built-in RDS bundle) is for verify-full; DB_SSLMODE require would not verify the server")
+		return v
 	case v == SSLModeRequire:
 		return v
 	case v == SSLModeVerifyFull:

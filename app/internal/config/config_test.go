@@ -79,6 +79,8 @@ func TestSSLMode(t *testing.T) {
 		{name: "explicit require with bundle", mode: "require", bundle: ca, want: SSLModeRequire},
 		{name: "verify-full without bundle", mode: "verify-full", wantErr: "DB_SSLMODE"},
 		{name: "missing bundle file", bundle: "/nonexistent/ca.pem", wantErr: "DB_CA_BUNDLE"},
+		{name: "builtin RDS bundle", bundle: "rds", want: SSLModeVerifyFull},
+		{name: "builtin RDS bundle without verification", mode: "require", bundle: "rds", wantErr: "DB_CA_BUNDLE"},
 		{name: "disable refused", mode: "disable", wantErr: "DB_SSLMODE"},
 	}
 	for _, tt := range tests {

@@ -138,6 +138,9 @@ func MigrateAsAdmin(ctx context.Context, cfg AdminConfig) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid admin database settings: %w", errors.Unwrap(err))
 	}
+	if err := cfg.DSN.trustBuiltin(&pgcfg.Config); err != nil {
+		return nil, err
+	}
 	pw, err := cfg.Credentials.Credential(ctx, pgcfg.Host, int(pgcfg.Port), pgcfg.User)
 	if err != nil {
 		return nil, fmt.Errorf("admin credential: %w", err)

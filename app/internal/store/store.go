@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/trading-ha/trading-ha/app/rdsca"
 
 	"github.com/trading-ha/trading-ha/app/internal/orders"
 	"github.com/trading-ha/trading-ha/app/internal/retry"
@@ -40,7 +44,9 @@ type DSN struct {
 	Port                 int
 	// SSLMode is "require" or "verify-full" (tests may use "disable").
 	SSLMode string
-	// RootCert is an optional PEM CA bundle path (needed by verify-full).
+	// RootCert is the CA bundle verify-full checks the server against: a
+	// PEM file path, or rdsca.Builtin for the Amazon RDS bundle embedded
+	// in the binary (app/rdsca).
 	RootCert string
 	// ReadWrite makes the pool reject servers in read-only mode
 	// (target_session_attrs=read-write), so a writer pool never keeps talking
@@ -52,7 +58,7 @@ type DSN struct {
 func (d DSN) String() string {
 	q := url.Values{}
 	q.Set("sslmode", d.SSLMode)
-	if d.RootCert != "" {
+	if d.RootCert != "" && d.RootCert != rdsca.Builtin {
 		q.Set("sslrootcert", d.RootCert)
 	}
 	q.Set("connect_timeout", "5")
@@ -148,11 +154,42 @@ func Open(ctx context.Context, writer, reader DSN, opts Options) (*Store, error)
 	return s, nil
 }
 
+// trustBuiltin makes every TLS attempt of a parsed connection config
+// (pgx tries fallbacks, each with its own tls.Config) verify the server
+// against the embedded RDS bundle when the DSN asks for it.
+func (d DSN) trustBuiltin(cc *pgconn.Config) error {
+	if d.RootCert != rdsca.Builtin {
+		return nil
+	}
+	pool, err := rdsca.Pool()
+	if err != nil {
+		return fmt.Errorf("database CA bundle: %w", err)
+	}
+	configs := []*tls.Config{cc.TLSConfig}
+	for _, fb := range cc.Fallbacks {
+		configs = append(configs, fb.TLSConfig)
+	}
+	verified := false
+	for _, tc := range configs {
+		if tc != nil {
+			tc.RootCAs = pool
+			verified = verified || !tc.InsecureSkipVerify
+		}
+	}
+	if !verified {
+		return fmt.Errorf("database CA bundle %q needs sslmode verify-full, got %q", d.RootCert, d.SSLMode)
+	}
+	return nil
+}
+
 func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(d.String())
 	if err != nil {
 		// The parse error may echo the URL; do not wrap it verbatim.
 		return nil, fmt.Errorf("invalid database settings for host %q: %w", d.Host, errors.Unwrap(err))
+	}
+	if err := d.trustBuiltin(&cfg.ConnConfig.Config); err != nil {
+		return nil, err
 	}
 	cfg.MaxConns = maxConns
 	cfg.MinConns = 0

@@ -56,11 +56,16 @@ import (
 var script []byte
 
 // Runtime is the CloudWatch Synthetics runtime version the canary runs on:
-// the newest Node.js/Puppeteer runtime, which provides executeHttpStep
-// through the '@aws/synthetics-puppeteer' module. If AWS rejects it in a
-// region, syn-nodejs-puppeteer-15.0 is the newest one with published release
-// notes and runs this script unchanged (same module name, Node.js 22.x).
-const Runtime = "syn-nodejs-puppeteer-17.0"
+// the newest Node.js/Puppeteer runtime that AWS's runtime page, "Runtime
+// versions using Node.js and Puppeteer" (Amazon CloudWatch User Guide,
+// CloudWatch_Synthetics_Library_nodejs_puppeteer), documents: it calls
+// syn-nodejs-puppeteer-15.0 "the most recent Synthetics runtime for Node.js
+// and Puppeteer" (Node.js 22.x, '@aws/synthetics-puppeteer' with
+// executeHttpStep). A version seen only in another page's ARN table (17.0)
+// is not pinned: the runtime page is the list AWS keeps release notes and
+// deprecation dates in. Confirm it in the account before the first deploy:
+// aws synthetics describe-runtime-versions (docs/deploy.md).
+const Runtime = "syn-nodejs-puppeteer-15.0"
 
 // Handler is the canary's entry point, "<file name without .js>.<exported function>".
 const Handler = "apiCanary.handler"
