@@ -72,6 +72,12 @@ func Deploy(ctx *pulumi.Context) error {
 	if err := checkAccount(cfg, account); err != nil {
 		return err
 	}
+	if err := checkVaultRoles(cfg, account); err != nil {
+		return err
+	}
+	if err := warnCaller(ctx, cfg, caller.Arn, backup.PrincipalsOf(cfg, names, account)); err != nil {
+		return err
+	}
 
 	// The keys as identity policies name them: by alias (iamdoc.Key), so
 	// the policies that use a key are known at program time.

@@ -12,6 +12,8 @@ import (
 	"github.com/pulumi/pulumi-tls/sdk/v5/go/tls"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
+	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/config"
 )
 
@@ -91,4 +93,39 @@ func checkAccount(cfg *config.Config, account string) error {
 		Key: config.Project + ":allowedAccountIds", Value: fmt.Sprint(cfg.AllowedAccountIDs),
 		Rule: fmt.Sprintf("does not include %s, the account of the current credentials: nothing is deployed outside the stack's accounts", account),
 	}
+}
+
+// checkVaultRoles refuses a deploy or break-glass role of another account
+// than the credentials': AWS Backup rejects cross-account calls to a vault
+// other than copies into it (AWS Backup Developer Guide, "Vault access
+// policies"), so the vault access policies could never let such a role act.
+// Config checks the same against allowedAccountIds; this covers stacks
+// without them (dev).
+func checkVaultRoles(cfg *config.Config, account string) error {
+	var errs config.Errors
+	for _, kv := range [][2]string{{"deployRoleArn", cfg.Audit.DeployRole}, {"backupBreakGlassRoleArn", cfg.Audit.BreakGlassPrincipal}} {
+		if role, ok := awsarn.ParseRole(kv[1]); ok && role.Account != account {
+			errs = append(errs, &config.Error{
+				Key: config.Project + ":" + kv[0], Value: kv[1],
+				Rule: fmt.Sprintf("must be a role in account %s, the account of the current credentials: AWS Backup rejects every call to a vault from another account but copies into it", account),
+			})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// warnCaller logs backup.CallerWarning, if any: a warning, not an error,
+// so a read-only preview (the pull-request workflow's role) still runs.
+func warnCaller(ctx *pulumi.Context, cfg *config.Config, callerArn string, who backup.Principals) error {
+	msg := backup.CallerWarning(cfg.DeletionProtection, callerArn, who)
+	if msg == "" {
+		return nil
+	}
+	if err := ctx.Log.Warn(msg, nil); err != nil {
+		return fmt.Errorf("log the caller warning: %w", err)
+	}
+	return nil
 }

@@ -78,8 +78,10 @@ func TestTwoStepDestroyTurnsEveryProtectionOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkProtections(t, rec, false)
-	// A protected stack must name its accounts (allowedAccountIds).
-	rec, err = recordWith(t, "dev", map[string]string{"trading-ha:deletionProtection": "true", "trading-ha:allowedAccountIds": `["` + acct + `"]`})
+	// A protected stack must name its accounts (allowedAccountIds) and
+	// the role it deploys with (deployRoleArn, docs/backup.md).
+	rec, err = recordWith(t, "dev", map[string]string{"trading-ha:deletionProtection": "true", "trading-ha:allowedAccountIds": `["` + acct + `"]`,
+		"trading-ha:deployRoleArn": "arn:aws:iam::" + acct + ":role/deploy-dev"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,10 @@ func TestAllowedAccountIDs(t *testing.T) {
 			[]string{"trading-ha:allowedAccountIds", `"12345678901"`, "exactly 12 digits"})
 	})
 	t.Run("another account stops the program", func(t *testing.T) {
-		rec, err := recordWith(t, "prod", map[string]string{"trading-ha:allowedAccountIds": `["210987654321"]`})
+		// The deploy role moves with the account (config holds it to
+		// allowedAccountIds).
+		rec, err := recordWith(t, "prod", map[string]string{"trading-ha:allowedAccountIds": `["210987654321"]`,
+			"trading-ha:deployRoleArn": "arn:aws:iam::210987654321:role/trading-deploy-prod"})
 		if err == nil || !strings.Contains(err.Error(), "trading-ha:allowedAccountIds") || !strings.Contains(err.Error(), acct) {
 			t.Fatalf("want an error naming allowedAccountIds and the caller's account %s, got %v", acct, err)
 		}

@@ -6,8 +6,9 @@
 // Reference, as embedded in internal/iamcheck/data/iamdata.json
 // (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html);
 // tests/arn_helper_test.go holds each builder to the ARN the resolved
-// recording gives the real resource. A leaf package: it imports nothing of
-// the program.
+// recording gives the real resource. Role, ParseRole and SessionRole read
+// role and session ARNs back. A leaf package: it imports nothing of the
+// program.
 package arn
 
 import (
@@ -106,4 +107,52 @@ func (a At) Keys() string { return a.regional("kms", "key/*") }
 // name is the full, slash-led name (/trading/<suffix>/...).
 func (a At) Parameter(name string) string {
 	return a.regional("ssm", "parameter/"+strings.TrimPrefix(name, "/"))
+}
+
+// Role is an IAM role as its account and name: the name is the last
+// segment of the ARN's RoleNameWithPath. Account and name identify a role:
+// "IAM user, group, role, and policy names must be unique within the
+// account. Names are not distinguished by case" (IAM API Reference,
+// CreateRole, RoleName) — the path takes no part in it.
+type Role struct {
+	Account, Name string
+}
+
+// Same reports whether r and o are one role: the same account and a name
+// equal but for case.
+func (r Role) Same(o Role) bool {
+	return r.Account == o.Account && strings.EqualFold(r.Name, o.Name)
+}
+
+// ParseRole reads a role ARN, arn:<partition>:iam::<account>:role/[<path>/]<name>.
+func ParseRole(s string) (Role, bool) {
+	f := strings.SplitN(s, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[2] != "iam" || f[3] != "" || !strings.HasPrefix(f[5], "role/") {
+		return Role{}, false
+	}
+	name := f[5][strings.LastIndex(f[5], "/")+1:]
+	if f[4] == "" || name == "" {
+		return Role{}, false
+	}
+	return Role{Account: f[4], Name: name}, true
+}
+
+// SessionRole reads the role of an assumed-role session ARN as
+// sts:GetCallerIdentity returns it:
+// arn:<partition>:sts::<account>:assumed-role/<name>/<session>. That ARN
+// has no path, while a policy's aws:PrincipalArn for the same call is the
+// role's ARN, path included (IAM User Guide, "AWS global condition context
+// keys", aws:PrincipalArn: "Do not specify the assumed role session ARN as
+// a value for this condition key"), so compare Roles, never the strings.
+// Any other caller (an IAM user, the root user) is no role: ok is false.
+func SessionRole(s string) (Role, bool) {
+	f := strings.SplitN(s, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[2] != "sts" || f[3] != "" || !strings.HasPrefix(f[5], "assumed-role/") {
+		return Role{}, false
+	}
+	parts := strings.Split(strings.TrimPrefix(f[5], "assumed-role/"), "/")
+	if f[4] == "" || len(parts) != 2 || parts[0] == "" {
+		return Role{}, false
+	}
+	return Role{Account: f[4], Name: parts[0]}, true
 }

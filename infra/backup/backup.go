@@ -142,11 +142,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// vault in drRegion every recovery point (daily and continuous) is
 	// copied to.
 	vaultArn := awsarn.In(args.Region, args.AccountID).BackupVault(args.Names.Name(naming.BackupVault))
-	if err := lock(ctx, kids, "vault", args.Config, args.AccountID, vault, vaultArn, MinRetentionDays(cfg), parent); err != nil {
+	if err := lock(ctx, kids, "vault", args.Config, PrincipalsOf(args.Config, args.Names, args.AccountID), vault, vaultArn, MinRetentionDays(cfg), parent); err != nil {
 		return nil, err
 	}
 	drArn, hasDR, err := drVault(ctx, kids, args, parent)
 	if err != nil {
+		return nil, err
+	}
+	if err := breakGlassRole(ctx, kids, args, parent); err != nil {
 		return nil, err
 	}
 	var copies backup.PlanRuleCopyActionArray

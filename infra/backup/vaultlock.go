@@ -2,6 +2,7 @@ package backup
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/backup"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -27,8 +28,11 @@ var ProtectedActions = []string{
 
 // LockActions are denied as well in protected stacks (deletionProtection):
 // without them a principal with Backup rights could first drop the access
-// policy or the governance-mode lock, then delete. Unprotected stacks leave
-// them open so `pulumi destroy` removes policy, lock and vault in one step.
+// policy or the governance-mode lock, then delete. The deploy role is
+// exempt from these alone, so `pulumi up` applies the program's lock and
+// policy (a retention change moves the lock's MinRetentionDays) without
+// the root user or break-glass. Unprotected stacks leave them open so
+// `pulumi destroy` removes policy, lock and vault in one step.
 var LockActions = []string{
 	"backup:PutBackupVaultAccessPolicy",
 	"backup:DeleteBackupVaultAccessPolicy",
@@ -36,30 +40,83 @@ var LockActions = []string{
 	"backup:PutBackupVaultLockConfiguration",
 }
 
-// BreakGlass is the principal ARN the vault access policies exempt: the
-// configured role, or the account root user.
-func BreakGlass(cfg *config.Config, account string) string {
-	if cfg.Audit.BreakGlassPrincipal != "" {
-		return cfg.Audit.BreakGlassPrincipal
+// Principals are the principal ARNs the vault access policies exempt, as
+// aws:PrincipalArn holds them: for a role, the role's ARN with its path,
+// never an assumed-role session's ARN (IAM User Guide, "AWS global
+// condition context keys", aws:PrincipalArn).
+type Principals struct {
+	// BreakGlass is exempt from every Deny: ProtectedActions and LockActions.
+	BreakGlass string
+	// Deploy (config deployRoleArn) is exempt from LockActions only;
+	// empty in an unprotected stack that names none.
+	Deploy string
+}
+
+// PrincipalsOf returns a stack's exempt principals: the configured
+// break-glass role, else role-break-glass-<suffix>, which the component
+// then creates (breakGlassRole); and the deploy role.
+func PrincipalsOf(cfg *config.Config, names naming.Namer, account string) Principals {
+	breakGlass := cfg.Audit.BreakGlassPrincipal
+	if breakGlass == "" {
+		breakGlass = awsarn.In(cfg.Region, account).Role(names.Name(naming.BreakGlassRole))
 	}
-	return "arn:aws:iam::" + account + ":root"
+	return Principals{BreakGlass: breakGlass, Deploy: cfg.Audit.DeployRole}
 }
 
 // VaultAccessPolicy is the vault access policy of a vault: a Deny of
-// ProtectedActions (and LockActions when protected) for every principal
-// whose ARN is not the break-glass principal's.
-func VaultAccessPolicy(vaultArn, breakGlass string, protected bool) iamdoc.Document {
-	actions := append([]string{}, ProtectedActions...)
-	if protected {
-		actions = append(actions, LockActions...)
+// ProtectedActions to every principal whose ARN is not break-glass's and,
+// when protected, a Deny of LockActions to every principal whose ARN is
+// neither break-glass's nor the deploy role's. ArnNotEquals with several
+// values holds when the ARN equals none of them (IAM User Guide,
+// "Evaluation logic for negated matching condition operators"). The
+// deploy role never appears in the first statement.
+func VaultAccessPolicy(vaultArn string, who Principals, protected bool) iamdoc.Document {
+	deny := func(sid string, actions []string, exempt ...string) iamdoc.Statement {
+		var arns any = exempt[0]
+		if len(exempt) > 1 {
+			arns = exempt
+		}
+		return iamdoc.Statement{
+			Sid: sid, Effect: "Deny",
+			Principal: map[string]any{"AWS": "*"},
+			Action:    actions,
+			Resource:  []string{vaultArn},
+			Condition: map[string]map[string]any{"ArnNotEquals": {"aws:PrincipalArn": arns}},
+		}
 	}
-	return iamdoc.New(iamdoc.Statement{
-		Sid: "DenyDeletingRecoveryPointsButBreakGlass", Effect: "Deny",
-		Principal: map[string]any{"AWS": "*"},
-		Action:    actions,
-		Resource:  []string{vaultArn},
-		Condition: map[string]map[string]any{"ArnNotEquals": {"aws:PrincipalArn": breakGlass}},
-	})
+	doc := iamdoc.New(deny("DenyDeletingRecoveryPointsButBreakGlass", slices.Clone(ProtectedActions), who.BreakGlass))
+	if protected {
+		exempt := []string{who.BreakGlass}
+		if who.Deploy != "" {
+			exempt = append(exempt, who.Deploy)
+		}
+		doc.Statement = append(doc.Statement, deny("DenyLockChangesButDeployAndBreakGlass", slices.Clone(LockActions), exempt...))
+	}
+	return doc
+}
+
+// CallerWarning is what a protected stack's run says when its credentials
+// (callerArn, from sts:GetCallerIdentity) are a session of neither the
+// deploy role nor break-glass: the vault access policies deny them
+// changing the vault lock and access policy, so an update that changes
+// either (a retention, the lock mode) would fail with AccessDenied. The
+// session ARN has no path, so it is compared to the roles by account and
+// name (awsarn.SessionRole). Empty when there is nothing to say.
+func CallerWarning(protected bool, callerArn string, who Principals) string {
+	if !protected {
+		return ""
+	}
+	if caller, ok := awsarn.SessionRole(callerArn); ok {
+		for _, p := range []string{who.Deploy, who.BreakGlass} {
+			if role, isRole := awsarn.ParseRole(p); isRole && caller.Same(role) {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("the credentials are %s, neither the deploy role %s (deployRoleArn) nor break-glass: "+
+		"the backup vault access policies deny them changing the vault lock and access policy, so an update that changes either "+
+		"(backupRetentionDays, continuousBackupRetentionDays, backupVaultLockMode) fails with AccessDenied; run `pulumi up` as the deploy role (docs/backup.md)",
+		callerArn, who.Deploy)
 }
 
 // MinRetentionDays is the lock's minimum retention for the primary vault:
@@ -88,7 +145,7 @@ func keepTags(protected bool) (pulumi.StringMap, error) {
 // the vault's name-derived ARN (infra/arn), so the policy is a plain string
 // at preview; the policy resource names the vault through its output and so
 // waits for it.
-func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, account string, vault *backup.Vault, vaultArn string, minDays int, opts ...pulumi.ResourceOption) error {
+func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, who Principals, vault *backup.Vault, vaultArn string, minDays int, opts ...pulumi.ResourceOption) error {
 	args := &backup.VaultLockConfigurationArgs{
 		BackupVaultName:  vault.Name,
 		MinRetentionDays: pulumi.Int(minDays),
@@ -103,8 +160,7 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, keep(logical+"-lock")...); err != nil {
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
-	breakGlass := BreakGlass(cfg, account)
-	doc, err := VaultAccessPolicy(vaultArn, breakGlass, cfg.DeletionProtection).JSON()
+	doc, err := VaultAccessPolicy(vaultArn, who, cfg.DeletionProtection).JSON()
 	if err != nil {
 		return fmt.Errorf("access policy of backup vault %s: %w", logical, err)
 	}
@@ -177,7 +233,7 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
 	}
 	drArn := awsarn.In(cfg.Audit.DRRegion, args.AccountID).BackupVault(args.Names.Name(naming.DRVault))
-	if err := lock(ctx, kids, "vault-dr", cfg, args.AccountID, vault, drArn, cfg.Backup.RetentionDays, opts...); err != nil {
+	if err := lock(ctx, kids, "vault-dr", cfg, PrincipalsOf(cfg, args.Names, args.AccountID), vault, drArn, cfg.Backup.RetentionDays, opts...); err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	// Copy failures land in the DR vault's notifications too: the SNS

@@ -2,7 +2,12 @@ package config
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
+
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
+	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
 // Vault lock modes (AWS Backup Developer Guide, "AWS Backup Vault Lock"):
@@ -40,9 +45,17 @@ type Audit struct {
 	VaultLockMode string
 	// VaultLockChangeableDays is the compliance-mode grace time.
 	VaultLockChangeableDays int
-	// BreakGlassPrincipal is the only principal the vault access policy
-	// lets delete recovery points or the vault; empty = the account root.
+	// BreakGlassPrincipal is the only principal the vault access policies
+	// let delete recovery points or the vaults; empty = the role the
+	// program creates, naming.BreakGlassRole (infra/backup).
 	BreakGlassPrincipal string
+	// DeployRole is the IAM role `pulumi up` runs as (deployRoleArn). A
+	// protected stack's vault access policies exempt it, with break-glass,
+	// from their Deny of lock and access-policy changes, never from
+	// deleting recovery points or vaults. Required when DeletionProtection
+	// is on; empty elsewhere is fine (unprotected stacks deny no lock
+	// change).
+	DeployRole string
 	// LiveTraffic marks a stack serving real clients: it must present a
 	// CA-issued certificate on a delegated name, and the canary verifies it.
 	LiveTraffic bool
@@ -58,8 +71,10 @@ type Trading struct {
 }
 
 var (
-	regionPattern    = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
-	breakGlassFormat = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]{1,64}$`)
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-[0-9]$`)
+	// roleArnFormat is an IAM role ARN (backupBreakGlassRoleArn,
+	// deployRoleArn), path allowed.
+	roleArnFormat = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/[\w+=,.@/-]{1,64}$`)
 )
 
 // KMSDeletionWindowDays is the deletion window of every key: 30 days when
@@ -71,16 +86,20 @@ func (c *Config) KMSDeletionWindowDays() int {
 	return KMSWindowDestroyable
 }
 
-// audit reads the issue-16 keys; svc and dns are already parsed.
-func (r *reader) audit(k func(string) string, svc Service, dns DNS) Audit {
+// audit reads the trail, backup immutability, DR and TLS keys and
+// deployRoleArn; svc, dns and the core keys of c (deletionProtection,
+// allowedAccountIds, environmentSuffix) are already parsed.
+func (r *reader) audit(k func(string) string, c *Config, svc Service, dns DNS) Audit {
 	a := Audit{
 		CloudTrail:              r.boolean(k("cloudTrailEnabled")),
 		DRRegion:                r.optional(k("drRegion"), regionPattern, "empty (no cross-region copy) or an AWS region such as us-west-2"),
 		VaultLockMode:           r.oneOf(k("backupVaultLockMode"), VaultLockGovernance, VaultLockCompliance),
 		VaultLockChangeableDays: r.integer(k("backupVaultLockChangeableDays"), MinChangeableForDays, 36500),
-		BreakGlassPrincipal:     r.optional(k("backupBreakGlassRoleArn"), breakGlassFormat, "empty (the account root) or an IAM role ARN such as arn:aws:iam::123456789012:role/break-glass"),
+		BreakGlassPrincipal:     r.optional(k("backupBreakGlassRoleArn"), roleArnFormat, "empty (the program creates role-break-glass-<suffix>) or an IAM role ARN such as arn:aws:iam::123456789012:role/break-glass"),
+		DeployRole:              r.optional(k("deployRoleArn"), roleArnFormat, "empty (unprotected stacks) or an IAM role ARN such as arn:aws:iam::123456789012:role/deploy"),
 		LiveTraffic:             r.boolean(k("liveTraffic")),
 	}
+	r.vaultRoles(k, c, a)
 	if a.DRRegion == Region {
 		r.fail(k("drRegion"), a.DRRegion, "must differ from %s: a copy in the same region is not off-site", Region)
 	}
@@ -95,6 +114,47 @@ func (r *reader) audit(k func(string) string, svc Service, dns DNS) Audit {
 		}
 	}
 	return a
+}
+
+// vaultRoles checks the two roles the vault access policies exempt. A
+// protected stack names its deploy role: its policies deny lock and
+// access-policy changes to everyone else but break-glass, and a prod
+// `pulumi up` must need neither the root user nor break-glass. The deploy
+// role is never the break-glass role (it would inherit the deletions), and
+// both are roles of the stack's accounts: "Regardless of the AWS Backup
+// vault's access policy, cross-account access for any action other than
+// backup:CopyIntoBackupVault will be rejected" (AWS Backup Developer Guide,
+// "Vault access policies"). Without allowedAccountIds the account is known
+// only once the program runs (infra: checkVaultRoles).
+func (r *reader) vaultRoles(k func(string) string, c *Config, a Audit) {
+	deployKey, breakGlassKey := k("deployRoleArn"), k("backupBreakGlassRoleArn")
+	if c.DeletionProtection && a.DeployRole == "" {
+		r.fail(deployKey, "", "must be set when deletionProtection is true: the vault access policies deny changing the vault lock and access policy to every principal but this role and the break-glass role, so a protected stack's `pulumi up` runs as this role (docs/backup.md)")
+	}
+	deploy, deployOK := awsarn.ParseRole(a.DeployRole)
+	if deployOK {
+		breakGlassArn, breakGlass := a.BreakGlassPrincipal, awsarn.Role{}
+		if breakGlassArn != "" {
+			breakGlass, _ = awsarn.ParseRole(breakGlassArn)
+		} else if c.EnvironmentSuffix != "" {
+			// The role the program creates is in the deploy role's
+			// account, the account of the stack.
+			breakGlassArn = awsarn.In(Region, deploy.Account).Role(naming.New(c.EnvironmentSuffix).Name(naming.BreakGlassRole))
+			breakGlass, _ = awsarn.ParseRole(breakGlassArn)
+		}
+		if deploy.Same(breakGlass) {
+			r.fail(deployKey, a.DeployRole, "must not be the break-glass role (%s): the deploy role is never exempt from deleting recovery points or vaults", breakGlassArn)
+		}
+	}
+	if len(c.AllowedAccountIDs) == 0 {
+		return
+	}
+	accounts := strings.Join(c.AllowedAccountIDs, " or ")
+	for _, kv := range [][2]string{{deployKey, a.DeployRole}, {breakGlassKey, a.BreakGlassPrincipal}} {
+		if role, ok := awsarn.ParseRole(kv[1]); ok && !slices.Contains(c.AllowedAccountIDs, role.Account) {
+			r.fail(kv[0], kv[1], "must be a role in account %s (allowedAccountIds): AWS Backup rejects every call to a vault from another account but copies into it", accounts)
+		}
+	}
 }
 
 // trading reads the flag and limits published to Parameter Store.

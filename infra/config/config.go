@@ -280,7 +280,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	}
 	c.Runbooks = r.runbooks(k)
 	c.Drills = r.drills(k, c.AvailabilityZones)
-	c.Audit = r.audit(k, c.Service, c.DNS)
+	c.Audit = r.audit(k, c, c.Service, c.DNS)
 	c.Trading = r.trading(k)
 
 	if len(r.errs) > 0 {

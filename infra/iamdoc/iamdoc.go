@@ -68,3 +68,20 @@ func DenyInsecureTransport(actions, resources []string) Statement {
 		Condition: map[string]map[string]any{"Bool": {"aws:SecureTransport": "false"}},
 	}
 }
+
+// AssumeRoleWithMFA is a trust policy letting the account's own IAM
+// principals assume a role, each only if its identity policies allow
+// sts:AssumeRole on it (the account as principal delegates the decision to
+// them: IAM User Guide, "AWS JSON policy elements: Principal", AWS account
+// principals), and only in a session authenticated with MFA (IAM User
+// Guide, "Secure API access with MFA": the trust policy tests
+// aws:MultiFactorAuthPresent; Bool "true" does not match a request without
+// the key, such as one signed with long-term access keys alone).
+func AssumeRoleWithMFA(accountID string) Document {
+	return New(Statement{
+		Effect:    "Allow",
+		Principal: map[string]any{"AWS": "arn:aws:iam::" + accountID + ":root"},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string]any{"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+	})
+}

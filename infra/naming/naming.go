@@ -174,6 +174,9 @@ var (
 	DRVault       = Kind{Type: "vault-dr", MaxLen: 50, Charset: vaultChars, Source: srcBackupVault}
 	KMSDRAlias    = Kind{Type: "kms-backup-dr", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
 	EndpointGroup = Kind{Type: "secgroup-endpoints", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcEndpointSG}
+	// BreakGlassRole is the role the backup vault access policies exempt
+	// when config backupBreakGlassRoleArn is empty (infra/backup).
+	BreakGlassRole = Kind{Type: "role-break-glass", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 )
 
 // BucketTailReserve is the room a bucket name keeps for its unique tail,
@@ -203,7 +206,7 @@ var Kinds = []Kind{
 	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed, SchedulerDLQ,
 	UserPool, UserPoolDomain, ResourceServer, UserPoolClient,
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
-	DRVault, KMSDRAlias, EndpointGroup,
+	DRVault, KMSDRAlias, EndpointGroup, BreakGlassRole,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
