@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,6 +156,13 @@ func TestVaultLockAndCopies(t *testing.T) {
 		}
 		if fmt.Sprint(s.Action) != fmt.Sprint(want) {
 			t.Errorf("vault policy denies %v, want %v", s.Action, want)
+		}
+		// "*" is the vault and every recovery point in it: the reference
+		// authorizes DeleteRecoveryPoint and UpdateRecoveryPointLifecycle
+		// on the recovery point, so a Deny on the vault ARN alone protects
+		// no recovery point (iamcheck.VaultPolicy).
+		if !slices.Equal(s.Resource, []string{"*"}) {
+			t.Errorf("vault policy Resource %v, want [*]: the vault and its recovery points", s.Resource)
 		}
 		// Every recovery point is copied off-site: the daily snapshots and
 		// the continuous (PITR) points, whose copy AWS Backup makes as a

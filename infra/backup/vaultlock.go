@@ -7,7 +7,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -48,7 +47,17 @@ func BreakGlass(cfg *config.Config, account string) string {
 // VaultAccessPolicy is the vault access policy of a vault: a Deny of
 // ProtectedActions (and LockActions when protected) for every principal
 // whose ARN is not the break-glass principal's.
-func VaultAccessPolicy(vaultArn, breakGlass string, protected bool) iamdoc.Document {
+//
+// Resource is "*": the vault and every recovery point in it, the only
+// resources a vault access policy governs (AWS Backup Developer Guide,
+// "Vault access policies", whose "Deny access to delete recovery points
+// in a backup vault" example names "*"; the AWS Config managed rule
+// backup-recovery-point-manual-deletion-disabled requires it). The service
+// authorization reference authorizes backup:DeleteRecoveryPoint and
+// backup:UpdateRecoveryPointLifecycle on the recovery point, whose ARN is
+// never the vault's, so the vault ARN alone would leave every recovery
+// point deletable (internal/iamcheck VaultPolicy).
+func VaultAccessPolicy(breakGlass string, protected bool) iamdoc.Document {
 	actions := append([]string{}, ProtectedActions...)
 	if protected {
 		actions = append(actions, LockActions...)
@@ -57,7 +66,7 @@ func VaultAccessPolicy(vaultArn, breakGlass string, protected bool) iamdoc.Docum
 		Sid: "DenyDeletingRecoveryPointsButBreakGlass", Effect: "Deny",
 		Principal: map[string]any{"AWS": "*"},
 		Action:    actions,
-		Resource:  []string{vaultArn},
+		Resource:  []string{"*"},
 		Condition: map[string]map[string]any{"ArnNotEquals": {"aws:PrincipalArn": breakGlass}},
 	})
 }
@@ -84,11 +93,10 @@ func keepTags(protected bool) (pulumi.StringMap, error) {
 	return t, nil
 }
 
-// lock applies the vault lock and the access policy to a vault. vaultArn is
-// the vault's name-derived ARN (infra/arn), so the policy is a plain string
-// at preview; the policy resource names the vault through its output and so
-// waits for it.
-func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, account string, vault *backup.Vault, vaultArn string, minDays int, opts ...pulumi.ResourceOption) error {
+// lock applies the vault lock and the access policy to a vault. The policy
+// is a plain string at preview; the policy resource names the vault
+// through its output and so waits for it.
+func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, account string, vault *backup.Vault, minDays int, opts ...pulumi.ResourceOption) error {
 	args := &backup.VaultLockConfigurationArgs{
 		BackupVaultName:  vault.Name,
 		MinRetentionDays: pulumi.Int(minDays),
@@ -104,7 +112,7 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
 	breakGlass := BreakGlass(cfg, account)
-	doc, err := VaultAccessPolicy(vaultArn, breakGlass, cfg.DeletionProtection).JSON()
+	doc, err := VaultAccessPolicy(breakGlass, cfg.DeletionProtection).JSON()
 	if err != nil {
 		return fmt.Errorf("access policy of backup vault %s: %w", logical, err)
 	}
@@ -176,8 +184,7 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
 	}
-	drArn := awsarn.In(cfg.Audit.DRRegion, args.AccountID).BackupVault(args.Names.Name(naming.DRVault))
-	if err := lock(ctx, kids, "vault-dr", cfg, args.AccountID, vault, drArn, cfg.Backup.RetentionDays, opts...); err != nil {
+	if err := lock(ctx, kids, "vault-dr", cfg, args.AccountID, vault, cfg.Backup.RetentionDays, opts...); err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	// Copy failures land in the DR vault's notifications too: the SNS
