@@ -56,6 +56,10 @@ type Target struct {
 	Services []string
 	// Kind is Resource for all but RoleTrust.
 	Kind Kind
+
+	// noResource, when set, is why a statement without Resource or
+	// NotResource never matches on this target (the AWS page saying so).
+	noResource string
 }
 
 // BucketPolicy is an S3 bucket policy on the bucket with this ARN
@@ -75,8 +79,15 @@ func BucketPolicy(bucketARN string) Target {
 // to which the key policy is attached"), so only actions AWS authorizes on
 // the key resource type can match; the key's own ARN names it too. An
 // empty keyARN stands for a key whose ARN is not known yet.
+//
+// A key policy statement without Resource has no effect, and KMS accepts
+// it silently (AWS KMS API Reference, PutKeyPolicy and CreateKey, Policy:
+// "If either of the required Resource or Action elements are missing from
+// a key policy statement, the policy statement has no effect"): an error.
 func KeyPolicy(keyARN string) Target {
-	return scoped("key "+orAny(keyARN), Scope{Service: "kms", Type: "key", ARN: keyARN})
+	t := scoped("key "+orAny(keyARN), Scope{Service: "kms", Type: "key", ARN: keyARN})
+	t.noResource = "AWS KMS API Reference, PutKeyPolicy: a key policy statement without Resource has no effect"
+	return t
 }
 
 // TopicPolicy is an SNS topic policy: it governs its topic only.
@@ -265,7 +276,10 @@ func (v *validator) onTarget(id string, st *statement, acts []resolved) {
 	}
 	resources := st.Resource
 	if len(resources) == 0 {
-		return // the document check reports a missing Resource where AWS needs one
+		if t.noResource != "" {
+			v.add(Error, CheckTarget, id, "no Resource on %s, so the statement %s (%s)", t.Name, never(st.Effect), t.noResource)
+		}
+		return
 	}
 	reached := map[int]bool{}
 	var names []string
