@@ -103,8 +103,8 @@ func QueuePolicy(queueARN string) Target {
 // EventBusPolicy is an EventBridge event bus policy on the bus with this
 // ARN (arn:<partition>:events:<region>:<account>:event-bus/<name>): it
 // governs the bus and the rules on it, rule/<name>/<rule> (Amazon
-// EventBridge User Guide, "Using resource-based policies for Amazon
-// EventBridge": a bus policy may grant rule management on the bus's rules).
+// EventBridge User Guide, "Permissions for event buses in Amazon
+// EventBridge": a bus policy can allow PutEvents, PutRule and PutTargets).
 func EventBusPolicy(busARN string) (Target, error) {
 	prefix, name, ok := strings.Cut(busARN, ":event-bus/")
 	if !ok || name == "" || strings.Contains(name, "/") {
@@ -133,10 +133,9 @@ func VaultPolicy(vaultARN string) Target {
 }
 
 // LogResourcePolicy is a CloudWatch Logs resource policy of an account in
-// a region (PutResourcePolicy): it governs that account's log groups and
-// log streams there (Amazon CloudWatch Logs User Guide, "Enable logging
-// from AWS services" and the PutResourcePolicy API reference: the policy
-// lets services put log events into the account's log groups).
+// a region: it governs that account's log groups and log streams there
+// (Amazon CloudWatch Logs API Reference, PutResourcePolicy: the policy
+// allows AWS services "to put log events to this account").
 func LogResourcePolicy(partition, region, account string) Target {
 	base := "arn:" + partition + ":logs:" + region + ":" + account + ":log-group:"
 	return scoped("the log groups of account "+account+" in "+region,
