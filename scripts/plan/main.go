@@ -62,13 +62,17 @@ func run(w io.Writer, dir, stack string) error {
 
 	fmt.Fprintf(w, "\n%s", resilience.Compute(rec).Table())
 
-	open, exempt := policy.Evaluate(rec.Policy())
-	fmt.Fprintf(w, "\npolicy: %d rules, %d open finding(s), %d exemption(s)\n", len(policy.Rules), len(open), len(exempt))
+	open, exempt, deferred := policy.Evaluate(rec.Policy())
+	fmt.Fprintf(w, "\npolicy: %d rules, %d open finding(s), %d exemption(s), %d deferred (a value unknown until create)\n",
+		len(policy.Rules), len(open), len(exempt), len(deferred))
 	for _, f := range open {
-		fmt.Fprintf(w, "  OPEN   %s\n", f)
+		fmt.Fprintf(w, "  OPEN     %s\n", f)
 	}
 	for _, f := range exempt {
-		fmt.Fprintf(w, "  EXEMPT %s\n", f)
+		fmt.Fprintf(w, "  EXEMPT   %s\n", f)
+	}
+	for _, f := range deferred {
+		fmt.Fprintf(w, "  DEFERRED %s\n", f)
 	}
 	return nil
 }
