@@ -5,6 +5,13 @@
 // they report are resource policies (run on each resource's inputs as it
 // registers); the others are stack policies (run once on every resource's
 // outputs). Use: pulumi preview --policy-pack ./policy.
+//
+// In a preview of new resources some values are unknown until create; a
+// rule passes on an unknown value it needs only the presence of, and
+// defers where it needs the value (internal/policy, Unknown). A deferred
+// finding is no violation: the pack logs it to the engine as an info
+// message naming the policy and the resource, and the rule decides on
+// pulumi up, which analyzes each resource once its inputs are known.
 package main
 
 import (
@@ -50,7 +57,7 @@ func newPack(ctx *pulumi.Context) (policyx.PolicyPack, error) {
 	stack := ctx.Stack()
 	policies := make([]policyx.Policy, 0, len(policy.Rules))
 	for _, rule := range policy.Rules {
-		policies = append(policies, newPolicy(rule, stack, cfg))
+		policies = append(policies, newPolicy(ctx, rule, stack, cfg))
 	}
 	pack, err := policyx.NewPolicyPack(Name, version, policyx.EnforcementLevelMandatory, policies)
 	if err != nil {
@@ -59,14 +66,15 @@ func newPack(ctx *pulumi.Context) (policyx.PolicyPack, error) {
 	return pack, nil
 }
 
-// newPolicy turns one rule into a resource or a stack policy.
-func newPolicy(rule policy.Rule, stack string, cfg map[string]string) policyx.Policy {
+// newPolicy turns one rule into a resource or a stack policy; ctx is the
+// pack's context, through which deferred findings reach the engine's log.
+func newPolicy(ctx *pulumi.Context, rule policy.Rule, stack string, cfg map[string]string) policyx.Policy {
 	if rule.PerResource {
 		return policyx.NewResourceValidationPolicy(rule.ID, policyx.ResourceValidationPolicyArgs{
 			Description:      rule.Description(),
 			EnforcementLevel: policyx.EnforcementLevelMandatory,
 			ValidateResource: func(_ context.Context, args policyx.ResourceValidationArgs) error {
-				report(args.Manager, rule, &policy.Stack{Name: stack, Config: cfg, Resources: []*policy.Resource{fromAnalyzer(args.Resource)}})
+				report(ctx, args.Manager, rule, &policy.Stack{Name: stack, Config: cfg, Resources: []*policy.Resource{fromAnalyzer(args.Resource)}})
 				return nil
 			},
 		})
@@ -79,17 +87,26 @@ func newPolicy(rule policy.Rule, stack string, cfg map[string]string) policyx.Po
 			for _, r := range args.Resources {
 				s.Resources = append(s.Resources, fromAnalyzer(r))
 			}
-			report(args.Manager, rule, s)
+			report(ctx, args.Manager, rule, s)
 			return nil
 		},
 	})
 }
 
 // report sends the rule's open findings as violations on their subjects'
-// URNs; exempted findings (policy-exempt:<id> tags) are not violations.
-func report(m policyx.PolicyManager, rule policy.Rule, s *policy.Stack) {
-	open, _ := rule.Evaluate(s)
+// URNs; exempted findings (policy-exempt:<id> tags) are not violations,
+// and deferred ones (a value the rule needs is unknown until create) are
+// logged to the engine as info messages (policy.Finding.Deferral).
+func report(ctx *pulumi.Context, m policyx.PolicyManager, rule policy.Rule, s *policy.Stack) {
+	open, _, deferred := rule.Evaluate(s)
 	for _, f := range open {
 		m.ReportViolation(f.Message, f.URN)
+	}
+	for _, f := range deferred {
+		msg := f.Deferral()
+		if err := ctx.Log.Info(msg, nil); err != nil {
+			// A log the engine did not take must not fail the analysis.
+			fmt.Fprintf(os.Stderr, "policy pack %s: logging %q: %v\n", Name, msg, err)
+		}
 	}
 }

@@ -105,7 +105,7 @@ func TestTrailOffUnderOrganizationTrail(t *testing.T) {
 		t.Fatalf("%d trails with cloudTrailEnabled false", n)
 	}
 	rec.Config["trading-ha:cloudTrailEnabled"] = "true" // as if the key were on but the trail missing
-	open, _ := policy.Evaluate(rec.Policy())
+	open, _, _ := policy.Evaluate(rec.Policy())
 	fired := false
 	for _, f := range open {
 		fired = fired || f.Rule == "CloudTrail.1"
@@ -220,7 +220,7 @@ func TestComplianceLockAndBreakGlass(t *testing.T) {
 // parameters, into the exported postgresql log.
 func TestDatabaseAudit(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		open, _ := policy.Evaluate(rec.Policy())
+		open, _, _ := policy.Evaluate(rec.Policy())
 		for _, f := range open {
 			if f.Rule == "RDS.37" {
 				t.Error(f)

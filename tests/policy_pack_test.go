@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,13 @@ import (
 //     SkipInternalKeys (analyzer_plugin.go AnalyzeStack).
 //   - options carry protect but no retainOnDelete
 //     (pulumirpc.AnalyzerResourceOptions), so a fixture here sets Protect.
+//   - a value unknown at preview travels as the sentinel
+//     plugin.UnknownStringValue (or a sibling for its type;
+//     sdk/go/common/resource/plugin/rpc.go marshalUnknownProperty), which
+//     policyx unmarshals with KeepUnknowns into a computed value.
+//   - the engine address is the engine's host server, whose Log the pack
+//     may call (pulumi.Context.Log); the test serves one that records
+//     the messages, and the pack logs each deferred finding there.
 
 var packBuild struct {
 	once sync.Once
@@ -82,17 +90,76 @@ func packBinary(t *testing.T) string {
 	return packBuild.bin
 }
 
+// engineLog is the engine's side of the analyzer's Log calls: it records
+// every message, as the engine's host server would show them.
+type engineLog struct {
+	pulumirpc.UnimplementedEngineServer
+	mu       sync.Mutex
+	messages []*pulumirpc.LogRequest
+}
+
+func (e *engineLog) Log(_ context.Context, in *pulumirpc.LogRequest) (*emptypb.Empty, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.messages = append(e.messages, in)
+	return &emptypb.Empty{}, nil
+}
+
+// deferrals are the deferred findings the pack logged, as "<policy>
+// <urn>", sorted; each must be an info message.
+func (e *engineLog) deferrals(t *testing.T) []string {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, m := range e.messages {
+		rest, ok := strings.CutPrefix(m.GetMessage(), policy.DeferralPrefix)
+		if !ok {
+			continue
+		}
+		if m.GetSeverity() != pulumirpc.LogSeverity_INFO {
+			t.Errorf("deferral logged at %v, want info: %s", m.GetSeverity(), m.GetMessage())
+		}
+		rule, rest, _ := strings.Cut(rest, " on ")
+		urn, _, _ := strings.Cut(rest, ": ")
+		out = append(out, rule+" "+urn)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// serveEngine serves an engine that records Log calls on a loopback port.
+func serveEngine(t *testing.T) (string, *engineLog) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	log := &engineLog{}
+	pulumirpc.RegisterEngineServer(srv, log)
+	go func() { _ = srv.Serve(lis) }() // returns when Stop closes the listener
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String(), log
+}
+
 // startPack runs the pack, reads its port and connects, handshakes and
 // configures the stack.
 func startPack(t *testing.T, stack string, cfg map[string]string) pulumirpc.AnalyzerClient {
+	t.Helper()
+	client, _ := startPackLogged(t, stack, cfg)
+	return client
+}
+
+// startPackLogged is startPack with the engine's log of the pack's
+// messages.
+func startPackLogged(t *testing.T, stack string, cfg map[string]string) (pulumirpc.AnalyzerClient, *engineLog) {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", "policy"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The engine address is only dialled lazily (pulumi.NewContext uses
-	// grpc.NewClient); the rules never call the engine.
-	const engine = "127.0.0.1:1"
+	engine, log := serveEngine(t)
 	cmd := exec.Command(packBinary(t), engine)
 	cmd.Dir = ".."
 	cmd.Stderr = os.Stderr
@@ -130,7 +197,7 @@ func startPack(t *testing.T, stack string, cfg map[string]string) pulumirpc.Anal
 	}); err != nil {
 		t.Fatalf("ConfigureStack: %v", err)
 	}
-	return client
+	return client, log
 }
 
 func rpcContext(t *testing.T) context.Context {
@@ -210,10 +277,15 @@ func packViolations(t *testing.T, client pulumirpc.AnalyzerClient, rec *offline.
 	return out
 }
 
-// outputs is the state a provider returns: the recorded outputs, which
-// under the mocks carry every input (offline.Outputs); fixtures built by
-// res() record only arn, name and id, so their inputs are added.
+// outputs is the state a provider returns: the recorded state, which
+// under the mocks carries every input (offline.Outputs) and, at a first
+// preview, every computed attribute unknown (offline.RunPreview);
+// fixtures built by res() record only arn, name and id, so their inputs
+// are added.
 func outputs(r *offline.Resource) resource.PropertyMap {
+	if r.RawOutputs != nil {
+		return r.RawOutputs
+	}
 	m := map[string]any{}
 	for k, v := range r.Inputs {
 		m[k] = v
@@ -235,9 +307,20 @@ func props(raw resource.PropertyMap, inputs map[string]any) resource.PropertyMap
 
 // suiteViolations are the suite's open findings as "<rule> <urn>", sorted.
 func suiteViolations(rec *offline.Recording) []string {
-	open, _ := policy.Evaluate(rec.Policy())
-	out := make([]string, 0, len(open))
-	for _, f := range open {
+	open, _, _ := policy.Evaluate(rec.Policy())
+	return ruleURNs(open)
+}
+
+// suiteDeferrals are the suite's deferred findings as "<rule> <urn>",
+// sorted.
+func suiteDeferrals(rec *offline.Recording) []string {
+	_, _, deferred := policy.Evaluate(rec.Policy())
+	return ruleURNs(deferred)
+}
+
+func ruleURNs(fs []policy.Finding) []string {
+	out := make([]string, 0, len(fs))
+	for _, f := range fs {
 		out = append(out, f.Rule+" "+f.URN)
 	}
 	slices.Sort(out)
@@ -338,9 +421,10 @@ func packFixture() *offline.Recording {
 // pack runs on each resource alone) finds on a stack exactly what it finds
 // on each resource alone, on both stacks and on every violation fixture.
 func TestPerResourceRulesReadOneResource(t *testing.T) {
-	stacks := map[string]*offline.Recording{"fixture": packFixture()}
+	stacks := map[string]*offline.Recording{"fixture": packFixture(), "unknowns": unknownFixture()}
 	for _, s := range Stacks {
 		stacks[s] = record(t, s)
+		stacks[s+" at first preview"] = recordPreview(t, s)
 	}
 	for id, fixture := range violations {
 		stacks["violations-"+id] = &offline.Recording{Stack: "t", Config: map[string]string{"trading-ha:environmentSuffix": "dev"}, Resources: fixture}
@@ -351,14 +435,17 @@ func TestPerResourceRulesReadOneResource(t *testing.T) {
 			if !rule.PerResource {
 				continue
 			}
-			want, _ := rule.Evaluate(whole)
-			var got []policy.Finding
+			want, _, wantDeferred := rule.Evaluate(whole)
+			var got, gotDeferred []policy.Finding
 			for _, r := range whole.Resources {
-				open, _ := rule.Evaluate(&policy.Stack{Name: whole.Name, Config: whole.Config, Resources: []*policy.Resource{r}})
-				got = append(got, open...)
+				open, _, deferred := rule.Evaluate(&policy.Stack{Name: whole.Name, Config: whole.Config, Resources: []*policy.Resource{r}})
+				got, gotDeferred = append(got, open...), append(gotDeferred, deferred...)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("%s on %s: alone %v, in the stack %v", rule.ID, name, got, want)
+			}
+			if fmt.Sprint(gotDeferred) != fmt.Sprint(wantDeferred) {
+				t.Errorf("%s on %s: deferred alone %v, in the stack %v", rule.ID, name, gotDeferred, wantDeferred)
 			}
 		}
 	}

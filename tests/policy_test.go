@@ -106,7 +106,7 @@ func TestEveryPolicyRuleFiresOnAViolation(t *testing.T) {
 			if got := rule.Check(rec.Policy()); len(got) == 0 {
 				t.Fatalf("rule %s did not fire on %s", rule.ID, fixture[0].Type)
 			}
-			open, _ := policy.Evaluate(rec.Policy())
+			open, _, _ := policy.Evaluate(rec.Policy())
 			found := false
 			for _, f := range open {
 				found = found || f.Rule == rule.ID
@@ -121,7 +121,7 @@ func TestEveryPolicyRuleFiresOnAViolation(t *testing.T) {
 func TestExemptionNeedsTagOnTheResource(t *testing.T) {
 	bucket := res("aws:s3/bucketV2:BucketV2", "b", map[string]any{"tags": map[string]any{"policy-exempt:S3.13": "archived elsewhere"}})
 	rec := &offline.Recording{Resources: []*offline.Resource{bucket}}
-	open, exempt := policy.Evaluate(rec.Policy())
+	open, exempt, _ := policy.Evaluate(rec.Policy())
 	for _, f := range open {
 		if f.Rule == "S3.13" {
 			t.Fatalf("exempted finding still open: %s", f)
@@ -142,9 +142,13 @@ func TestExemptionNeedsTagOnTheResource(t *testing.T) {
 // either stack; exemptions are explicit on their resources and listed.
 func TestPolicySuiteFindsNothingOpen(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		open, exempt := policy.Evaluate(rec.Policy())
+		open, exempt, deferred := policy.Evaluate(rec.Policy())
 		for _, f := range open {
 			t.Errorf("open finding: %s", f)
+		}
+		// Every value is known once the stack is deployed: nothing defers.
+		for _, f := range deferred {
+			t.Errorf("deferred on a resolved stack: %s", f)
 		}
 		for _, f := range exempt {
 			t.Logf("exempt: %s", f)

@@ -245,8 +245,7 @@ func arnFor(typ, name, id string, inputs resource.PropertyMap) (string, bool) {
 	case "aws:lb/targetGroup:TargetGroup":
 		return reg("elasticloadbalancing", "targetgroup/"+name+"/"+hexOf(name, 8)), true
 	case "aws:lb/listener:Listener":
-		lb := input("loadBalancerArn")
-		suffix := lb[strings.Index(lb, ":loadbalancer/")+len(":loadbalancer/"):]
+		_, suffix, _ := strings.Cut(input("loadBalancerArn"), ":loadbalancer/")
 		return reg("elasticloadbalancing", "listener/"+suffix+"/"+hexOf(id, 8)), true
 	// DynamoDB: arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}
 	// (Service Authorization Reference, Amazon DynamoDB).

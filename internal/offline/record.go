@@ -44,11 +44,16 @@ type Resource struct {
 	// Providers holds the per-package providers a remote component received.
 	Provider  string
 	Providers map[string]string
-	// Inputs are the plain values (secrets unwrapped); Raw keeps the
-	// property map, where secrets are still marked.
-	Inputs         map[string]any
-	Raw            resource.PropertyMap
+	// Inputs are the plain values (secrets unwrapped, unknowns nil); Raw
+	// keeps the property map, where secrets and unknowns are still marked.
+	Inputs map[string]any
+	Raw    resource.PropertyMap
+	// Outputs are the plain values of the state the provider returned;
+	// RawOutputs keeps that property map: what the engine holds as the
+	// resource's outputs and sends an analyzer's AnalyzeStack, with the
+	// values computed on create unknown in a preview (RunPreview).
 	Outputs        map[string]any
+	RawOutputs     resource.PropertyMap
 	Protect        bool
 	RetainOnDelete bool
 	// DependsOn is every URN the resource waits for, as the engine sees it:
@@ -130,8 +135,12 @@ func stackConfig(dir, stack string, overrides map[string]string) (map[string]str
 // unknown or missing value during a dry run ... do nothing", with
 // keepUnknowns = ctx.DryRun(); an empty id resolves as computed). Any
 // value the program derives from an output is then unknown, exactly as on
-// a new stack; Resource.Unknown records which inputs were. Invokes still
-// answer, as they run during preview.
+// a new stack; Resource.Unknown records which inputs were. The state the
+// mocks return holds every attribute the provider would compute on create
+// (the ones Outputs adds to the inputs, and the id) as an unknown value,
+// as a provider plans a create, so RawOutputs is what the engine would
+// send a policy pack's AnalyzeStack; the program resolves a missing and an
+// unknown output alike. Invokes still answer, as they run during preview.
 func RunPreview(dir, stack string, overrides map[string]string) (*Recording, error) {
 	cfg, err := stackConfig(dir, stack, overrides)
 	if err != nil {
@@ -332,7 +341,7 @@ func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource
 	if m.preview {
 		// A create at preview: the provider plans the inputs it was
 		// given; the ID and every computed attribute stay unknown.
-		outputs = args.Inputs.Copy()
+		outputs = plannedOutputs(args.TypeToken, args.Name, args.Custom, args.Inputs)
 	} else {
 		if args.Custom {
 			id = mockID(args.TypeToken, urn, args.Inputs)
@@ -344,7 +353,7 @@ func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource
 	}
 	res := &Resource{
 		Type: args.TypeToken, Name: args.Name, Key: keyOf(args.Name, parent), URN: urn, ParentURN: parent, Custom: args.Custom, ID: id, Provider: args.Provider,
-		Inputs: Plain(args.Inputs), Raw: args.Inputs, Outputs: Plain(outputs),
+		Inputs: Plain(args.Inputs), Raw: args.Inputs, Outputs: Plain(outputs), RawOutputs: outputs,
 		Component: componentOf(args.TypeToken, string(parentType)),
 		Unknown:   unknownPaths("", resource.NewObjectProperty(args.Inputs)),
 	}
@@ -364,6 +373,25 @@ func (m *mocks) register(args pulumi.MockResourceArgs) (string, string, resource
 	}
 	m.rec.Resources = append(m.rec.Resources, res)
 	return urn, id, outputs, nil
+}
+
+// plannedOutputs is the state a provider plans for a create at preview:
+// the inputs as given (unknowns kept), and every attribute it computes on
+// create, which Outputs would add to the inputs (ARNs, names AWS assigns,
+// endpoints, the id of a custom resource), unknown.
+func plannedOutputs(typ, name string, custom bool, inputs resource.PropertyMap) resource.PropertyMap {
+	out := inputs.Copy()
+	id := ""
+	if custom {
+		id = "planned"
+		out["id"] = resource.MakeComputed(resource.NewProperty(""))
+	}
+	for k, v := range Outputs(typ, name, id, inputs) {
+		if _, given := inputs[k]; !given {
+			out[k] = resource.MakeComputed(v)
+		}
+	}
+	return out
 }
 
 // aliasURN resolves one alias the SDK sent as the engine does. A URN alias

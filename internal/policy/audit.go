@@ -18,13 +18,14 @@ import (
 const trailType = "aws:cloudtrail/trail:Trail"
 
 // protectedStack: config deletionProtection, or any data store with
-// deletion protection on (fixtures carry no config).
+// deletion protection on (fixtures carry no config). A cluster whose flag
+// is unknown does not make the stack protected.
 func protectedStack(rec *Stack) bool {
 	if rec.Config[config.Project+":deletionProtection"] == "true" {
 		return true
 	}
 	for _, r := range rec.ByType("aws:rds/cluster:Cluster") {
-		if boolean(r, "deletionProtection") {
+		if on, _ := boolean(r, "deletionProtection"); on {
 			return true
 		}
 	}
@@ -39,8 +40,14 @@ func kmsWindow(rec *Stack) int {
 	return config.KMSWindowDestroyable
 }
 
-func trailField(path, msg string) func(*Stack) []Violation {
-	return typeField(trailType, path, msg)
+// trailPresent is presentField for trails (a key or log group ARN).
+func trailPresent(path, msg string) func(*Stack) []Violation {
+	return presentField(trailType, path, msg)
+}
+
+// trailFlag is flagField for trails.
+func trailFlag(path, msg string) func(*Stack) []Violation {
+	return flagField(trailType, path, msg)
 }
 
 // trailMultiRegion: a multi-region trail whose management events include
@@ -54,206 +61,318 @@ func trailMultiRegion(rec *Stack) []Violation {
 		}
 		var out []Violation
 		for _, p := range rec.ByType("pulumi:providers:aws") {
-			out = append(out, Violation{p, "no CloudTrail trail (set cloudTrailEnabled false only under an organization trail)"})
+			out = append(out, fail("no CloudTrail trail (set cloudTrailEnabled false only under an organization trail)").violation(p))
 		}
 		return out
 	}
-	return each(rec, trailType, func(r *Resource) string {
-		if !boolean(r, "isMultiRegionTrail") {
-			return "not a multi-Region trail"
-		}
-		for _, s := range list(r, "advancedEventSelectors") {
-			fields, _ := lookup(s, "fieldSelectors").([]any)
-			mgmt, readOnly := false, false
+	return each(rec, trailType, func(r *Resource) verdict {
+		const path = "advancedEventSelectors"
+		multi := enabled(r, "isMultiRegionTrail", "not a multi-Region trail")
+		selectors, known := list(r, path)
+		for _, s := range selectors {
+			fs := lookup(s, "fieldSelectors")
+			if IsUnknown(fs) {
+				known = false
+				continue
+			}
+			fields, _ := fs.([]any)
+			mgmt, readOnly, selectorKnown := false, false, true
 			for _, f := range fields {
-				eqs, _ := lookup(f, "equals").([]any)
-				switch lookup(f, "field") {
+				field, equals := lookup(f, "field"), lookup(f, "equals")
+				if anyUnknown(field, equals) {
+					// It may be the readOnly selector, or the category.
+					selectorKnown = false
+					continue
+				}
+				eqs, _ := equals.([]any)
+				switch field {
 				case "eventCategory":
 					mgmt = slices.Contains(eqs, any("Management"))
 				case "readOnly":
 					readOnly = true
 				}
 			}
-			if mgmt && !readOnly {
-				return ""
+			if mgmt && !readOnly && selectorKnown {
+				return multi
 			}
+			known = known && selectorKnown
 		}
-		return "no advanced event selector records all (read and write) management events"
+		selector := fail("no advanced event selector records all (read and write) management events")
+		if !known {
+			selector = later(path)
+		}
+		return worst(multi, selector)
 	})
 }
 
 // trailFilters: the trail's log group carries every CIS filter of
-// cis.Watches, each with an alarm on its metric that has an action.
+// cis.Watches, each with an alarm on its metric that has an action. It
+// defers while the trail's log group ARN, or a filter's or alarm's value
+// it would compare, is unknown.
 func trailFilters(rec *Stack) []Violation {
-	return each(rec, trailType, func(r *Resource) string {
-		group := strings.TrimSuffix(str(r, "cloudWatchLogsGroupArn"), ":*")
+	return each(rec, trailType, func(r *Resource) verdict {
+		arn, known := str(r, "cloudWatchLogsGroupArn")
+		if !known {
+			return later("cloudWatchLogsGroupArn")
+		}
+		group := strings.TrimSuffix(arn, ":*")
 		i := strings.Index(group, ":log-group:")
 		if i < 0 {
-			return "no CloudWatch Logs group to filter"
+			return fail("no CloudWatch Logs group to filter")
 		}
 		groupName := group[i+len(":log-group:"):]
 		var missing []string
+		unknown := false
 		for _, w := range cis.Watches {
 			found := false
 			for _, f := range rec.ByType("aws:cloudwatch/logMetricFilter:LogMetricFilter") {
-				if str(f, "logGroupName") != groupName || str(f, "pattern") != w.Pattern {
+				fGroup, gKnown := str(f, "logGroupName")
+				pattern, pKnown := str(f, "pattern")
+				metric, mKnown := str(f, "metricTransformation.name")
+				namespace, nKnown := str(f, "metricTransformation.namespace")
+				if !gKnown || !pKnown || !mKnown || !nKnown {
+					unknown = true
+				}
+				if fGroup != groupName || pattern != w.Pattern {
 					continue
 				}
 				for _, a := range rec.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
-					found = found || (str(a, "metricName") == str(f, "metricTransformation.name") &&
-						str(a, "namespace") == str(f, "metricTransformation.namespace") && len(list(a, "alarmActions")) > 0)
+					aMetric, amKnown := str(a, "metricName")
+					aNamespace, anKnown := str(a, "namespace")
+					actions, acKnown := list(a, "alarmActions")
+					if !amKnown || !anKnown || !acKnown {
+						unknown = true
+					}
+					found = found || (aMetric == metric && aNamespace == namespace && len(actions) > 0)
 				}
 			}
 			if !found {
 				missing = append(missing, w.Control)
 			}
 		}
-		if len(missing) > 0 {
-			return "no metric filter with an alarm for " + strings.Join(missing, ", ")
+		switch {
+		case len(missing) == 0:
+			return pass
+		case unknown:
+			return later("the metric filters or alarms for " + strings.Join(missing, ", "))
 		}
-		return ""
+		return fail("no metric filter with an alarm for " + strings.Join(missing, ", "))
 	})
 }
 
 // rdsAudit: the cluster exports postgresql logs (FSBP RDS.37) and its
 // parameter group loads pgaudit logging DDL and ROLE without parameters.
 func rdsAudit(rec *Stack) []Violation {
-	out := each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
-		if !slices.Contains(list(r, "enabledCloudwatchLogsExports"), any("postgresql")) {
-			return "postgresql log export off"
-		}
-		return ""
-	})
-	return append(out, each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *Resource) string {
-		p := map[string]string{}
-		for _, x := range list(r, "parameters") {
-			p[fmt.Sprint(lookup(x, "name"))] = fmt.Sprint(lookup(x, "value"))
-		}
+	out := each(rec, "aws:rds/cluster:Cluster", exportsPostgresLogs)
+	return append(out, each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *Resource) verdict {
+		p, known := parameters(r)
+		var v verdict
 		switch {
 		case !slices.Contains(strings.Split(p["shared_preload_libraries"], ","), "pgaudit"):
-			return "shared_preload_libraries does not load pgaudit"
+			v = fail("shared_preload_libraries does not load pgaudit")
 		case !strings.Contains(p["pgaudit.log"], "ddl") || !strings.Contains(p["pgaudit.log"], "role"):
-			return fmt.Sprintf("pgaudit.log %q lacks ddl or role", p["pgaudit.log"])
+			v = fail(fmt.Sprintf("pgaudit.log %q lacks ddl or role", p["pgaudit.log"]))
 		case p["pgaudit.log_parameter"] != "0":
-			return "pgaudit.log_parameter is not 0: bound values (secrets) would be logged"
+			v = fail("pgaudit.log_parameter is not 0: bound values (secrets) would be logged")
 		}
-		return ""
+		if v.failed() && !known {
+			return later("parameters")
+		}
+		return v
 	})...)
 }
 
 // wafLogging: every web ACL logs to an aws-waf-logs-* destination with the
-// authorization and cookie headers redacted (FSBP WAF.11).
+// authorization and cookie headers redacted (FSBP WAF.11). The logging
+// configuration is found by its resourceArn, or, while that is unknown,
+// by its dependency on the web ACL; an unknown destination defers.
 func wafLogging(rec *Stack) []Violation {
-	return each(rec, "aws:wafv2/webAcl:WebAcl", func(acl *Resource) string {
+	return each(rec, "aws:wafv2/webAcl:WebAcl", func(acl *Resource) verdict {
 		for _, l := range attached(rec, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "resourceArn", acl) {
-			dests := strs(lookup(l.Inputs, "logDestinationConfigs"))
-			if len(dests) == 0 || !strings.Contains(dests[0], ":log-group:aws-waf-logs-") {
-				return "logging destination is not an aws-waf-logs- log group"
+			destination := pass
+			dests, known := list(l, "logDestinationConfigs")
+			switch {
+			case !known || (len(dests) > 0 && IsUnknown(dests[0])):
+				destination = later("logDestinationConfigs")
+			case len(dests) == 0 || !strings.Contains(fmt.Sprint(dests[0]), ":log-group:aws-waf-logs-"):
+				destination = fail("logging destination is not an aws-waf-logs- log group")
 			}
+			redactedFields, known := list(l, "redactedFields")
 			redacted := map[string]bool{}
-			for _, f := range list(l, "redactedFields") {
-				redacted[strings.ToLower(fmt.Sprint(lookup(f, "singleHeader.name")))] = true
+			for _, f := range redactedFields {
+				name := lookup(f, "singleHeader.name")
+				known = known && !IsUnknown(name)
+				redacted[strings.ToLower(fmt.Sprint(name))] = true
 			}
-			if !redacted["authorization"] || !redacted["cookie"] {
-				return "authorization and cookie headers are not redacted"
+			redaction := pass
+			switch {
+			case redacted["authorization"] && redacted["cookie"]:
+			case !known:
+				redaction = later("redactedFields")
+			default:
+				redaction = fail("authorization and cookie headers are not redacted")
 			}
-			return ""
+			return worst(destination, redaction)
 		}
-		return "no logging configuration"
+		return fail("no logging configuration")
 	})
 }
 
 // vaultLocked: every vault has a lock and an access policy denying
-// backup:DeleteRecoveryPoint.
+// backup:DeleteRecoveryPoint; an unknown policy document defers.
 func vaultLocked(rec *Stack) []Violation {
-	return each(rec, "aws:backup/vault:Vault", func(v *Resource) string {
+	return each(rec, "aws:backup/vault:Vault", func(v *Resource) verdict {
 		if len(attached(rec, "aws:backup/vaultLockConfiguration:VaultLockConfiguration", "backupVaultName", v)) == 0 {
-			return "no vault lock"
+			return fail("no vault lock")
 		}
+		unknown := false
 		for _, p := range attached(rec, "aws:backup/vaultPolicy:VaultPolicy", "backupVaultName", v) {
+			doc, known := str(p, "policy")
+			if !known {
+				unknown = true
+				continue
+			}
 			var d struct {
 				Statement []struct {
 					Effect string
 					Action any
 				}
 			}
-			if json.Unmarshal([]byte(str(p, "policy")), &d) == nil {
+			if json.Unmarshal([]byte(doc), &d) == nil {
 				for _, s := range d.Statement {
 					if s.Effect == "Deny" && slices.Contains(strs(s.Action), "backup:DeleteRecoveryPoint") {
-						return ""
+						return pass
 					}
 				}
 			}
 		}
-		return "no access policy denying backup:DeleteRecoveryPoint"
+		if unknown {
+			return later("policy")
+		}
+		return fail("no access policy denying backup:DeleteRecoveryPoint")
 	})
 }
 
 // backupCopies: a protected stack copies recovery points to a vault in
-// another region.
+// another region. A copy action whose destination is not known yet is
+// resolved by the plan's dependency on a vault (copyRegion); if none, the
+// check defers.
 func backupCopies(rec *Stack) []Violation {
 	if !protectedStack(rec) {
 		return nil
 	}
+	unknown := false
 	for _, p := range rec.ByType("aws:backup/plan:Plan") {
-		for _, rule := range list(p, "rules") {
-			acts, _ := lookup(rule, "copyActions").([]any)
-			for _, a := range acts {
-				if vaultRegion(rec, fmt.Sprint(lookup(a, "destinationVaultArn"))) != config.Region {
+		rules, known := list(p, "rules")
+		unknown = unknown || !known
+		for _, rule := range rules {
+			acts := lookup(rule, "copyActions")
+			if IsUnknown(acts) {
+				unknown = true
+				continue
+			}
+			copies, _ := acts.([]any)
+			for _, a := range copies {
+				region, decided := copyRegion(rec, p, lookup(a, "destinationVaultArn"))
+				switch {
+				case !decided:
+					unknown = true
+				case region != config.Region:
 					return nil
 				}
 			}
 		}
 	}
-	return each(rec, "aws:rds/cluster:Cluster", func(*Resource) string {
-		return "protected stack without a cross-region copy of its recovery points (drRegion)"
+	return each(rec, "aws:rds/cluster:Cluster", func(*Resource) verdict {
+		if unknown {
+			return later("the backup plans' copy destinations")
+		}
+		return fail("protected stack without a cross-region copy of its recovery points (drRegion)")
 	})
+}
+
+// copyRegion is the region of the vault a copy action of plan sends to:
+// that of the stack's vault whose ARN it names, through its provider. An
+// ARN that names none of the stack's vaults is the home region, unless an
+// ARN is unknown (the action's, or a vault's at a first preview): then the
+// vault in another region the plan's rules depend on decides, and without
+// one decided is false.
+func copyRegion(rec *Stack, plan *Resource, arn any) (region string, decided bool) {
+	vaults := rec.ByType("aws:backup/vault:Vault")
+	unknown := IsUnknown(arn)
+	for _, v := range vaults {
+		if s, ok := arn.(string); ok && v.Outputs["arn"] == s {
+			return providerRegion(rec, v), true
+		}
+		unknown = unknown || IsUnknown(v.Outputs["arn"])
+	}
+	if !unknown {
+		return config.Region, true
+	}
+	for _, v := range vaults {
+		if dependsOn(plan, "rules", v) && providerRegion(rec, v) != config.Region {
+			return providerRegion(rec, v), true
+		}
+	}
+	return "", false
 }
 
 // keepsData: a protected cluster keeps a final snapshot and its automated
 // backups when deleted.
 func keepsData(rec *Stack) []Violation {
-	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
-		if !boolean(r, "deletionProtection") {
-			return ""
+	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) verdict {
+		const msg = "deletion-protected cluster would lose its final snapshot or automated backups on delete"
+		switch on, known := boolean(r, "deletionProtection"); {
+		case !known:
+			return later("deletionProtection")
+		case !on:
+			return pass
 		}
-		if boolean(r, "skipFinalSnapshot") || str(r, "finalSnapshotIdentifier") == "" || boolean(r, "deleteAutomatedBackups") {
-			return "deletion-protected cluster would lose its final snapshot or automated backups on delete"
-		}
-		return ""
+		return worst(disabled(r, "skipFinalSnapshot", msg), present(r, "finalSnapshotIdentifier", msg), disabled(r, "deleteAutomatedBackups", msg))
 	})
 }
 
 // closedEgress: with interface endpoints in the VPC (privateEgress
-// endpoints), no security group egress rule reaches the internet.
+// endpoints), no security group egress rule reaches the internet. While an
+// endpoint's type is unknown and none is known to be an interface
+// endpoint, whether the rule applies is unknown: what would violate
+// defers. An unknown CIDR defers.
 func closedEgress(rec *Stack) []Violation {
-	interfaces := false
+	applies, maybe := false, false
 	for _, e := range rec.ByType("aws:ec2/vpcEndpoint:VpcEndpoint") {
-		interfaces = interfaces || str(e, "vpcEndpointType") == "Interface"
+		typ, known := str(e, "vpcEndpointType")
+		applies = applies || typ == "Interface"
+		maybe = maybe || !known
 	}
-	if !interfaces {
+	if !applies && !maybe {
 		return nil
 	}
-	return each(rec, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", func(r *Resource) string {
-		if c := str(r, "cidrIpv4") + str(r, "cidrIpv6"); c == "0.0.0.0/0" || c == "::/0" {
-			return "egress to " + c + " although AWS APIs are reached through interface endpoints"
+	return each(rec, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", func(r *Resource) verdict {
+		v4, known4 := str(r, "cidrIpv4")
+		v6, known6 := str(r, "cidrIpv6")
+		for _, c := range []string{v4, v6} {
+			if c != "0.0.0.0/0" && c != "::/0" {
+				continue
+			}
+			if !applies {
+				return later("vpcEndpointType")
+			}
+			return fail("egress to " + c + " although AWS APIs are reached through interface endpoints")
 		}
-		return ""
+		if !known4 || !known6 {
+			return later("cidrIpv4", "cidrIpv6")
+		}
+		return pass
 	})
 }
 
-// vaultRegion is the region of the provider the vault with this ARN is
-// deployed through (the home region when unknown).
-func vaultRegion(rec *Stack, arn string) string {
-	for _, v := range rec.ByType("aws:backup/vault:Vault") {
-		if v.Outputs["arn"] != arn {
-			continue
-		}
-		for _, p := range rec.ByType("pulumi:providers:aws") {
-			if strings.HasPrefix(v.Provider, p.URN+"::") {
-				if r := str(p, "region"); r != "" {
-					return r
-				}
+// providerRegion is the region of the provider r is deployed through (the
+// home region when the provider names none).
+func providerRegion(rec *Stack, r *Resource) string {
+	for _, p := range rec.ByType("pulumi:providers:aws") {
+		if strings.HasPrefix(r.Provider, p.URN+"::") {
+			if region, known := str(p, "region"); known && region != "" {
+				return region
 			}
 		}
 	}

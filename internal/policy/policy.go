@@ -56,12 +56,17 @@ func (r Rule) Description() string {
 	return r.Title + " (trading-ha " + r.ID + ")"
 }
 
-// Violation is one resource breaking a rule. Subject is the resource that
+// Violation is one resource breaking a rule, or, when Deferred, one
+// resource the rule could not decide yet. Subject is the resource that
 // carries the exemption tag (a bucket for its encryption configuration,
 // a role for its inline policy).
 type Violation struct {
 	Subject *Resource
 	Message string
+	// Deferred says a value the rule needs is unknown until create (a
+	// preview of new resources; see Unknown): no violation, and Message
+	// says which value. The rule decides when the value is known.
+	Deferred bool
 }
 
 // Finding is a violation with its rule and exemption status.
@@ -75,6 +80,9 @@ type Finding struct {
 	// Exempt is true when the subject carries policy-exempt:<Rule>.
 	Exempt bool
 	Reason string
+	// Deferred is true when the rule could not decide: a value it needs
+	// is unknown until create (Violation.Deferred).
+	Deferred bool
 }
 
 func (f Finding) String() string {
@@ -82,34 +90,60 @@ func (f Finding) String() string {
 	if f.Exempt {
 		s += " [exempt: " + f.Reason + "]"
 	}
+	if f.Deferred {
+		s += " [deferred]"
+	}
 	return s
 }
 
-// Evaluate runs every rule over the stack. It returns the open findings
-// and the exempted ones, each sorted.
-func Evaluate(s *Stack) (open, exempt []Finding) {
+// DeferralPrefix starts the message of a deferred finding as the policy
+// pack logs it to the engine (Deferral).
+const DeferralPrefix = "policy deferred: "
+
+// Deferral is a deferred finding as one log line: "policy deferred: <rule>
+// on <urn>: <what is unknown>; ...". The policy pack logs it to the engine
+// as an info message, since the analyzer protocol's diagnostics are all
+// violations.
+func (f Finding) Deferral() string {
+	return DeferralPrefix + f.Rule + " on " + f.URN + ": " + f.Message + "; decided once the value is known (pulumi up analyzes each resource after its inputs resolve)"
+}
+
+// Evaluate runs every rule over the stack. It returns the open findings,
+// the exempted ones and the deferred ones (a value the rule needs is
+// unknown until create: neither open nor exempt), each sorted.
+func Evaluate(s *Stack) (open, exempt, deferred []Finding) {
 	for _, r := range Rules {
-		o, e := r.Evaluate(s)
-		open, exempt = append(open, o...), append(exempt, e...)
+		o, e, d := r.Evaluate(s)
+		open, exempt, deferred = append(open, o...), append(exempt, e...), append(deferred, d...)
 	}
 	sortFindings(open)
 	sortFindings(exempt)
-	return open, exempt
+	sortFindings(deferred)
+	return open, exempt, deferred
 }
 
-// Evaluate runs one rule and splits its findings by exemption, in the
-// order Check reports them.
-func (r Rule) Evaluate(s *Stack) (open, exempt []Finding) {
+// Evaluate runs one rule and splits its findings into open, exempted and
+// deferred, in the order Check reports them. An exempted subject's finding
+// is exempt, deferred or not; a violation whose subject's tags are unknown
+// is deferred, since whether it is exempted is not known yet.
+func (r Rule) Evaluate(s *Stack) (open, exempt, deferred []Finding) {
 	for _, v := range r.Check(s) {
-		f := Finding{Rule: r.ID, Title: r.Title, Resource: v.Subject.Type + " " + v.Subject.Name, URN: v.Subject.URN, Message: v.Message}
-		if reason, ok := exemption(v.Subject, r.ID); ok {
+		f := Finding{Rule: r.ID, Title: r.Title, Resource: v.Subject.Type + " " + v.Subject.Name, URN: v.Subject.URN, Message: v.Message, Deferred: v.Deferred}
+		reason, ok, known := exemption(v.Subject, r.ID)
+		switch {
+		case ok:
 			f.Exempt, f.Reason = true, reason
 			exempt = append(exempt, f)
-			continue
+		case !known && !f.Deferred:
+			f.Deferred, f.Message = true, f.Message+"; exemption tags unknown until create"
+			deferred = append(deferred, f)
+		case f.Deferred:
+			deferred = append(deferred, f)
+		default:
+			open = append(open, f)
 		}
-		open = append(open, f)
 	}
-	return open, exempt
+	return open, exempt, deferred
 }
 
 func sortFindings(fs []Finding) {
@@ -121,55 +155,53 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-// exemption reads policy-exempt:<id> from the subject's tags.
-func exemption(r *Resource, id string) (string, bool) {
-	tags, _ := r.Inputs["tags"].(map[string]any)
-	reason, ok := tags[ExemptTagPrefix+id].(string)
-	return reason, ok && strings.TrimSpace(reason) != ""
+// exemption reads policy-exempt:<id> from the subject's tags; known is
+// false when the tags or that tag's value are unknown.
+func exemption(r *Resource, id string) (reason string, ok, known bool) {
+	v := value(r, "tags")
+	if IsUnknown(v) {
+		return "", false, false
+	}
+	tags, _ := v.(map[string]any)
+	if IsUnknown(tags[ExemptTagPrefix+id]) {
+		return "", false, false
+	}
+	reason, ok = tags[ExemptTagPrefix+id].(string)
+	return reason, ok && strings.TrimSpace(reason) != "", true
 }
 
-// --- helpers over recorded inputs ---
+// --- helpers over recorded inputs (the accessors are in unknown.go) ---
 
-func str(r *Resource, path string) string {
-	v, _ := lookup(r.Inputs, path).(string)
-	return v
-}
-
-func boolean(r *Resource, path string) bool {
-	v, _ := lookup(r.Inputs, path).(bool)
-	return v
-}
-
-func number(r *Resource, path string) float64 {
-	v, _ := lookup(r.Inputs, path).(float64)
-	return v
-}
-
-func list(r *Resource, path string) []any {
-	v, _ := lookup(r.Inputs, path).([]any)
-	return v
-}
-
-// attached finds the resources of typ whose input field refers to owner's
-// ID (bucket configurations, policies, associations): by value, or, where
-// the value is not known yet (a preview of a new stack), by the field's
-// dependency on owner's URN.
+// attached finds the resources of typ whose input field refers to owner
+// (bucket configurations, policies, associations): by value when it is
+// known (owner's ID, arn, name or bucket), or, where it is unknown or
+// empty (a preview of a new stack), by the field's dependency on owner's
+// URN, which the engine knows before any value.
 func attached(rec *Stack, typ, field string, owner *Resource) []*Resource {
 	var out []*Resource
 	for _, r := range rec.ByType(typ) {
-		if v := str(r, field); (v != "" && (v == owner.ID || v == owner.Outputs["arn"] || v == owner.Outputs["name"] || v == owner.Outputs["bucket"])) ||
-			(v == "" && slices.Contains(r.PropertyDeps[field], owner.URN)) {
+		v, known := str(r, field)
+		byValue := known && v != "" && (v == owner.ID || v == owner.Outputs["arn"] || v == owner.Outputs["name"] || v == owner.Outputs["bucket"])
+		byDependency := (!known || v == "") && dependsOn(r, field, owner)
+		if byValue || byDependency {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-func each(rec *Stack, typ string, check func(r *Resource) string) []Violation {
+// dependsOn reports whether r's input field carries a dependency on owner.
+func dependsOn(r *Resource, field string, owner *Resource) bool {
+	return slices.Contains(r.PropertyDeps[field], owner.URN)
+}
+
+// each runs check on every resource of typ; a verdict that does not pass
+// is a violation, or a deferred finding when the check deferred.
+func each(rec *Stack, typ string, check func(r *Resource) verdict) []Violation {
 	var out []Violation
 	for _, r := range rec.ByType(typ) {
-		if msg := check(r); msg != "" {
-			out = append(out, Violation{Subject: r, Message: msg})
+		if v := check(r); v.failed() {
+			out = append(out, v.violation(r))
 		}
 	}
 	return out

@@ -17,8 +17,8 @@ var Rules = []Rule{
 	{ID: "DynamoDB.KMS", Title: "DynamoDB tables are encrypted with a customer managed key", Check: dynamoKMS, PerResource: true},
 	{ID: "RDS.27", Title: "Aurora clusters are encrypted at rest", Check: rdsEncrypted, PerResource: true},
 	{ID: "KMS.4", Title: "KMS keys rotate; deletion window 30 days in protected stacks, 7 otherwise", Check: kmsRotation},
-	{ID: "SNS.1", Title: "SNS topics are encrypted at rest with KMS", Check: typeField("aws:sns/topic:Topic", "kmsMasterKeyId", "no kmsMasterKeyId"), PerResource: true},
-	{ID: "SQS.1", Title: "SQS queues are encrypted at rest with KMS", Check: typeField("aws:sqs/queue:Queue", "kmsMasterKeyId", "no kmsMasterKeyId"), PerResource: true},
+	{ID: "SNS.1", Title: "SNS topics are encrypted at rest with KMS", Check: presentField("aws:sns/topic:Topic", "kmsMasterKeyId", "no kmsMasterKeyId"), PerResource: true},
+	{ID: "SQS.1", Title: "SQS queues are encrypted at rest with KMS", Check: presentField("aws:sqs/queue:Queue", "kmsMasterKeyId", "no kmsMasterKeyId"), PerResource: true},
 	{ID: "TH-ENC-1", Title: "log groups are KMS-encrypted and have a retention", Check: logGroups, PerResource: true},
 	// Encryption in transit.
 	{ID: "S3.5", Title: "S3 bucket policies deny requests not made over TLS", Check: s3TLS},
@@ -28,7 +28,7 @@ var Rules = []Rule{
 	// Logging.
 	{ID: "EC2.6", Title: "VPC flow logging is enabled", Check: flowLogs},
 	{ID: "S3.9", Title: "S3 server access logging is enabled", Check: s3Logging},
-	{ID: "ELB.5", Title: "ALB access logging is enabled", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "accessLogs.enabled", "access logs off"), PerResource: true},
+	{ID: "ELB.5", Title: "ALB access logging is enabled", Check: flagField("aws:lb/loadBalancer:LoadBalancer", "accessLogs.enabled", "access logs off"), PerResource: true},
 	{ID: "RDS.9", Title: "Aurora exports PostgreSQL logs to CloudWatch", Check: rdsLogs, PerResource: true},
 	{ID: "ECS.9", Title: "ECS task definitions have a logging configuration", Check: ecsContainers("logConfiguration", func(v any) bool { return v != nil }), PerResource: true},
 	{ID: "ECS.12", Title: "ECS clusters use Container Insights", Check: containerInsights, PerResource: true},
@@ -40,10 +40,10 @@ var Rules = []Rule{
 	{ID: "ECS.2", Title: "ECS services assign no public IPs", Check: ecsPublicIP, PerResource: true},
 	{ID: "ECS.4", Title: "containers are not privileged", Check: ecsContainers("privileged", func(v any) bool { return v != true }), PerResource: true},
 	{ID: "ECS.5", Title: "containers have read-only root filesystems", Check: ecsContainers("readonlyRootFilesystem", func(v any) bool { return v == true }), PerResource: true},
-	{ID: "ELB.4", Title: "ALBs drop invalid HTTP headers", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "dropInvalidHeaderFields", "invalid headers are forwarded"), PerResource: true},
+	{ID: "ELB.4", Title: "ALBs drop invalid HTTP headers", Check: flagField("aws:lb/loadBalancer:LoadBalancer", "dropInvalidHeaderFields", "invalid headers are forwarded"), PerResource: true},
 	{ID: "ELB.12", Title: "ALBs use defensive or strictest desync mitigation", Check: desync, PerResource: true},
 	{ID: "ELB.13", Title: "load balancers span three availability zones", Check: albZones, PerResource: true},
-	{ID: "ECR.1", Title: "ECR repositories scan images on push", Check: typeField("aws:ecr/repository:Repository", "imageScanningConfiguration.scanOnPush", "scan on push off"), PerResource: true},
+	{ID: "ECR.1", Title: "ECR repositories scan images on push", Check: flagField("aws:ecr/repository:Repository", "imageScanningConfiguration.scanOnPush", "scan on push off"), PerResource: true},
 	{ID: "ECR.2", Title: "ECR repositories have immutable tags", Check: ecrImmutable, PerResource: true},
 	// Least privilege.
 	{ID: "IAM.21", Title: "identity policies grant no wildcard service actions", Check: iamWildcardActions},
@@ -51,12 +51,12 @@ var Rules = []Rule{
 	// Resilience and data protection.
 	{ID: "S3.14", Title: "S3 buckets are versioned", Check: s3Versioning},
 	{ID: "S3.13", Title: "S3 buckets have lifecycle rules", Check: s3Lifecycle},
-	{ID: "DynamoDB.2", Title: "DynamoDB tables have point-in-time recovery", Check: typeField("aws:dynamodb/table:Table", "pointInTimeRecovery.enabled", "PITR off"), PerResource: true},
-	{ID: "RDS.16", Title: "Aurora clusters copy tags to snapshots", Check: typeField("aws:rds/cluster:Cluster", "copyTagsToSnapshot", "copyTagsToSnapshot off"), PerResource: true},
-	{ID: "RDS.12", Title: "Aurora clusters use IAM database authentication", Check: typeField("aws:rds/cluster:Cluster", "iamDatabaseAuthenticationEnabled", "IAM authentication off"), PerResource: true},
-	{ID: "RDS.7", Title: "Aurora clusters have deletion protection", Check: typeField("aws:rds/cluster:Cluster", "deletionProtection", "deletion protection off"), PerResource: true},
-	{ID: "DynamoDB.6", Title: "DynamoDB tables have deletion protection", Check: typeField("aws:dynamodb/table:Table", "deletionProtectionEnabled", "deletion protection off"), PerResource: true},
-	{ID: "ELB.6", Title: "ALBs have deletion protection", Check: typeField("aws:lb/loadBalancer:LoadBalancer", "enableDeletionProtection", "deletion protection off"), PerResource: true},
+	{ID: "DynamoDB.2", Title: "DynamoDB tables have point-in-time recovery", Check: flagField("aws:dynamodb/table:Table", "pointInTimeRecovery.enabled", "PITR off"), PerResource: true},
+	{ID: "RDS.16", Title: "Aurora clusters copy tags to snapshots", Check: flagField("aws:rds/cluster:Cluster", "copyTagsToSnapshot", "copyTagsToSnapshot off"), PerResource: true},
+	{ID: "RDS.12", Title: "Aurora clusters use IAM database authentication", Check: flagField("aws:rds/cluster:Cluster", "iamDatabaseAuthenticationEnabled", "IAM authentication off"), PerResource: true},
+	{ID: "RDS.7", Title: "Aurora clusters have deletion protection", Check: flagField("aws:rds/cluster:Cluster", "deletionProtection", "deletion protection off"), PerResource: true},
+	{ID: "DynamoDB.6", Title: "DynamoDB tables have deletion protection", Check: flagField("aws:dynamodb/table:Table", "deletionProtectionEnabled", "deletion protection off"), PerResource: true},
+	{ID: "ELB.6", Title: "ALBs have deletion protection", Check: flagField("aws:lb/loadBalancer:LoadBalancer", "enableDeletionProtection", "deletion protection off"), PerResource: true},
 	{ID: "TH-BAK-1", Title: "every data store is selected by an AWS Backup plan", Check: backupCoverage},
 	// Destroyability, naming, tagging.
 	{ID: "TH-DES-1", Title: "nothing is protected or retained on delete", Check: protected, PerResource: true},
@@ -65,9 +65,9 @@ var Rules = []Rule{
 	{ID: "TH-TAG-1", Title: "every AWS resource gets the required tags from the provider", Check: tagging},
 	// Audit trail, immutable backups, protected data (issue 16; audit.go).
 	{ID: "CloudTrail.1", Title: "a multi-Region trail records read and write management events", Check: trailMultiRegion},
-	{ID: "CloudTrail.2", Title: "CloudTrail trails are encrypted at rest with KMS", Check: trailField("kmsKeyId", "no kmsKeyId"), PerResource: true},
-	{ID: "CloudTrail.4", Title: "CloudTrail log file validation is enabled", Check: trailField("enableLogFileValidation", "log file validation off"), PerResource: true},
-	{ID: "CloudTrail.5", Title: "CloudTrail trails deliver to CloudWatch Logs", Check: trailField("cloudWatchLogsGroupArn", "no CloudWatch Logs delivery"), PerResource: true},
+	{ID: "CloudTrail.2", Title: "CloudTrail trails are encrypted at rest with KMS", Check: trailPresent("kmsKeyId", "no kmsKeyId"), PerResource: true},
+	{ID: "CloudTrail.4", Title: "CloudTrail log file validation is enabled", Check: trailFlag("enableLogFileValidation", "log file validation off"), PerResource: true},
+	{ID: "CloudTrail.5", Title: "CloudTrail trails deliver to CloudWatch Logs", Check: trailPresent("cloudWatchLogsGroupArn", "no CloudWatch Logs delivery"), PerResource: true},
 	{ID: "TH-AUD-1", Title: "the trail's log group has the CIS metric filters (CloudWatch.1, .2, .4, .5, .7, .10, .11) with alarms", Check: trailFilters},
 	{ID: "RDS.37", Title: "Aurora PostgreSQL clusters publish logs to CloudWatch Logs with pgaudit loaded", Check: rdsAudit, PerResource: true},
 	{ID: "WAF.11", Title: "AWS WAF web ACL logging is enabled", Check: wafLogging},
@@ -79,23 +79,20 @@ var Rules = []Rule{
 
 // --- generic checks ---
 
-// typeField fires for each resource of typ whose boolean/string field is
-// false or empty.
-func typeField(typ, path, msg string) func(*Stack) []Violation {
+// presentField fires for each resource of typ whose string input at path
+// is absent or empty (a key ARN, a log group ARN); an unknown value is
+// set, only not known yet, and passes.
+func presentField(typ, path, msg string) func(*Stack) []Violation {
 	return func(rec *Stack) []Violation {
-		return each(rec, typ, func(r *Resource) string {
-			switch v := lookup(r.Inputs, path).(type) {
-			case bool:
-				if v {
-					return ""
-				}
-			case string:
-				if v != "" {
-					return ""
-				}
-			}
-			return msg
-		})
+		return each(rec, typ, func(r *Resource) verdict { return present(r, path, msg) })
+	}
+}
+
+// flagField fires for each resource of typ whose boolean input at path is
+// not true, and defers while it is unknown.
+func flagField(typ, path, msg string) func(*Stack) []Violation {
+	return func(rec *Stack) []Violation {
+		return each(rec, typ, func(r *Resource) verdict { return enabled(r, path, msg) })
 	}
 }
 
@@ -103,32 +100,42 @@ func typeField(typ, path, msg string) func(*Stack) []Violation {
 
 // perBucket checks every bucket against the configuration resources of
 // typ attached to it (S3 keeps each setting in its own resource).
-func perBucket(rec *Stack, typ string, check func(cfgs []*Resource) string) []Violation {
-	return each(rec, "aws:s3/bucketV2:BucketV2", func(b *Resource) string {
+func perBucket(rec *Stack, typ string, check func(cfgs []*Resource) verdict) []Violation {
+	return each(rec, "aws:s3/bucketV2:BucketV2", func(b *Resource) verdict {
 		return check(attached(rec, typ, "bucket", b))
 	})
 }
 
 func s3KMS(rec *Stack) []Violation {
-	return perBucket(rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", func(cfgs []*Resource) string {
+	return perBucket(rec, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", func(cfgs []*Resource) verdict {
 		if len(cfgs) == 0 {
-			return "no default encryption"
+			return fail("no default encryption")
 		}
-		if alg := str(cfgs[0], "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm"); alg != "aws:kms" {
-			return "encrypted with " + alg + ", not a KMS key"
+		const path = "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm"
+		switch alg, known := str(cfgs[0], path); {
+		case !known:
+			return later(path)
+		case alg != "aws:kms":
+			return fail("encrypted with " + alg + ", not a KMS key")
 		}
-		return ""
+		return pass
 	})
 }
 
 func s3TLS(rec *Stack) []Violation {
-	return perBucket(rec, "aws:s3/bucketPolicy:BucketPolicy", func(policies []*Resource) string {
+	return perBucket(rec, "aws:s3/bucketPolicy:BucketPolicy", func(policies []*Resource) verdict {
+		unknown := false
 		for _, p := range policies {
-			if denies(str(p, "policy"), "aws:SecureTransport") {
-				return ""
+			doc, known := str(p, "policy")
+			unknown = unknown || !known
+			if known && denies(doc, "aws:SecureTransport") {
+				return pass
 			}
 		}
-		return "no bucket policy denying aws:SecureTransport=false"
+		if unknown {
+			return later("policy")
+		}
+		return fail("no bucket policy denying aws:SecureTransport=false")
 	})
 }
 
@@ -157,239 +164,365 @@ func denies(doc, conditionKey string) bool {
 }
 
 func s3Public(rec *Stack) []Violation {
-	return perBucket(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", func(pabs []*Resource) string {
-		if len(pabs) == 0 || !(boolean(pabs[0], "blockPublicAcls") && boolean(pabs[0], "blockPublicPolicy") &&
-			boolean(pabs[0], "ignorePublicAcls") && boolean(pabs[0], "restrictPublicBuckets")) {
-			return "public access not fully blocked"
+	return perBucket(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", func(pabs []*Resource) verdict {
+		const msg = "public access not fully blocked"
+		if len(pabs) == 0 {
+			return fail(msg)
 		}
-		return ""
+		var vs []verdict
+		for _, k := range []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"} {
+			vs = append(vs, enabled(pabs[0], k, msg))
+		}
+		return worst(vs...)
 	})
 }
 
 func s3Logging(rec *Stack) []Violation {
-	return perBucket(rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", func(cfgs []*Resource) string {
+	return perBucket(rec, "aws:s3/bucketLoggingV2:BucketLoggingV2", func(cfgs []*Resource) verdict {
 		if len(cfgs) == 0 {
-			return "no server access logging"
+			return fail("no server access logging")
 		}
-		return ""
+		return pass
 	})
 }
 
 func s3Versioning(rec *Stack) []Violation {
-	return perBucket(rec, "aws:s3/bucketVersioningV2:BucketVersioningV2", func(cfgs []*Resource) string {
-		if len(cfgs) == 0 || str(cfgs[0], "versioningConfiguration.status") != "Enabled" {
-			return "versioning not enabled"
+	return perBucket(rec, "aws:s3/bucketVersioningV2:BucketVersioningV2", func(cfgs []*Resource) verdict {
+		const msg = "versioning not enabled"
+		if len(cfgs) == 0 {
+			return fail(msg)
 		}
-		return ""
+		const path = "versioningConfiguration.status"
+		switch status, known := str(cfgs[0], path); {
+		case !known:
+			return later(path)
+		case status != "Enabled":
+			return fail(msg)
+		}
+		return pass
 	})
 }
 
 func s3Lifecycle(rec *Stack) []Violation {
-	return perBucket(rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", func(cfgs []*Resource) string {
+	return perBucket(rec, "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", func(cfgs []*Resource) verdict {
 		if len(cfgs) == 0 {
-			return "no lifecycle configuration"
+			return fail("no lifecycle configuration")
 		}
-		return ""
+		return pass
 	})
 }
 
 // --- data stores ---
 
 func dynamoKMS(rec *Stack) []Violation {
-	return each(rec, "aws:dynamodb/table:Table", func(r *Resource) string {
-		if !boolean(r, "serverSideEncryption.enabled") || str(r, "serverSideEncryption.kmsKeyArn") == "" {
-			return "not encrypted with a customer managed key"
-		}
-		return ""
+	return each(rec, "aws:dynamodb/table:Table", func(r *Resource) verdict {
+		const msg = "not encrypted with a customer managed key"
+		return worst(enabled(r, "serverSideEncryption.enabled", msg), present(r, "serverSideEncryption.kmsKeyArn", msg))
 	})
 }
 
 func rdsEncrypted(rec *Stack) []Violation {
-	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
-		if !boolean(r, "storageEncrypted") || str(r, "kmsKeyId") == "" {
-			return "storage not encrypted with our KMS key"
-		}
-		return ""
+	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) verdict {
+		const msg = "storage not encrypted with our KMS key"
+		return worst(enabled(r, "storageEncrypted", msg), present(r, "kmsKeyId", msg))
 	})
+}
+
+// exportsPostgresLogs passes when the cluster's log exports hold
+// "postgresql", and defers while the list or any of its elements is
+// unknown and none is "postgresql".
+func exportsPostgresLogs(r *Resource) verdict {
+	const path = "enabledCloudwatchLogsExports"
+	exports, known := list(r, path)
+	switch {
+	case slices.Contains(exports, any("postgresql")):
+		return pass
+	case !known || anyUnknown(exports...):
+		return later(path)
+	}
+	return fail("postgresql log export off")
 }
 
 func rdsLogs(rec *Stack) []Violation {
-	return each(rec, "aws:rds/cluster:Cluster", func(r *Resource) string {
-		if !slices.Contains(list(r, "enabledCloudwatchLogsExports"), any("postgresql")) {
-			return "postgresql log export off"
-		}
-		return ""
-	})
+	return each(rec, "aws:rds/cluster:Cluster", exportsPostgresLogs)
 }
 
 func rdsPublic(rec *Stack) []Violation {
-	return each(rec, "aws:rds/clusterInstance:ClusterInstance", func(r *Resource) string {
-		if boolean(r, "publiclyAccessible") {
-			return "publicly accessible"
-		}
-		return ""
+	return each(rec, "aws:rds/clusterInstance:ClusterInstance", func(r *Resource) verdict {
+		return disabled(r, "publiclyAccessible", "publicly accessible")
 	})
 }
 
-func forceSSL(rec *Stack) []Violation {
-	return each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *Resource) string {
-		for _, p := range list(r, "parameters") {
-			m, _ := p.(map[string]any)
-			if m["name"] == "rds.force_ssl" && fmt.Sprint(m["value"]) == "1" {
-				return ""
-			}
+// parameters are a parameter group's parameters by name; known is false
+// when the list, a name or a value is unknown.
+func parameters(r *Resource) (params map[string]string, known bool) {
+	l, known := list(r, "parameters")
+	params = map[string]string{}
+	for _, p := range l {
+		name, value := lookup(p, "name"), lookup(p, "value")
+		if anyUnknown(p, name, value) {
+			known = false
+			continue
 		}
-		return "rds.force_ssl is not 1"
+		params[fmt.Sprint(name)] = fmt.Sprint(value)
+	}
+	return params, known
+}
+
+func forceSSL(rec *Stack) []Violation {
+	return each(rec, "aws:rds/clusterParameterGroup:ClusterParameterGroup", func(r *Resource) verdict {
+		switch p, known := parameters(r); {
+		case p["rds.force_ssl"] == "1":
+			return pass
+		case !known:
+			return later("parameters")
+		}
+		return fail("rds.force_ssl is not 1")
 	})
 }
 
 func kmsRotation(rec *Stack) []Violation {
-	return each(rec, "aws:kms/key:Key", func(r *Resource) string {
-		if !boolean(r, "enableKeyRotation") {
-			return "rotation off"
+	want := kmsWindow(rec)
+	return each(rec, "aws:kms/key:Key", func(r *Resource) verdict {
+		window := pass
+		switch days, known := number(r, "deletionWindowInDays"); {
+		case !known:
+			window = later("deletionWindowInDays")
+		case days != float64(want):
+			window = fail(fmt.Sprintf("deletion window %v days, want %d", days, want))
 		}
-		if want := kmsWindow(rec); number(r, "deletionWindowInDays") != float64(want) {
-			return fmt.Sprintf("deletion window %v days, want %d", number(r, "deletionWindowInDays"), want)
-		}
-		return ""
+		return worst(enabled(r, "enableKeyRotation", "rotation off"), window)
 	})
 }
 
 func logGroups(rec *Stack) []Violation {
-	return each(rec, "aws:cloudwatch/logGroup:LogGroup", func(r *Resource) string {
-		if str(r, "kmsKeyId") == "" {
-			return "not KMS-encrypted"
+	return each(rec, "aws:cloudwatch/logGroup:LogGroup", func(r *Resource) verdict {
+		retention := pass
+		switch days, known := number(r, "retentionInDays"); {
+		case !known:
+			retention = later("retentionInDays")
+		case !slices.Contains(config.LogRetentionDays, int(days)):
+			retention = fail("no retention (logs kept forever)")
 		}
-		if !slices.Contains(config.LogRetentionDays, int(number(r, "retentionInDays"))) {
-			return "no retention (logs kept forever)"
-		}
-		return ""
+		return worst(present(r, "kmsKeyId", "not KMS-encrypted"), retention)
 	})
 }
 
 // --- network and edge ---
 
+// flowLogs: every VPC has a flow log whose vpcId is the VPC's, by value
+// when both are known, else by the flow log's dependency on the VPC; a
+// flow log whose vpcId is unknown and carries no dependency defers.
 func flowLogs(rec *Stack) []Violation {
 	var out []Violation
 	for _, v := range rec.ByType("awsx:ec2:Vpc") {
-		found := false
+		found, unknown := false, false
 		for _, fl := range rec.ByType("aws:ec2/flowLog:FlowLog") {
-			found = found || str(fl, "vpcId") == v.Outputs["vpcId"]
+			id, known := str(fl, "vpcId")
+			vpcID := v.Outputs["vpcId"]
+			switch {
+			case known && id != "" && id == vpcID:
+				found = true
+			case (!known || IsUnknown(vpcID)) && dependsOnTree(rec, fl, "vpcId", v):
+				found = true
+			case !known || IsUnknown(vpcID):
+				unknown = true
+			}
 		}
-		if !found {
-			out = append(out, Violation{v, "no flow log"})
+		switch {
+		case found:
+		case unknown:
+			out = append(out, later("vpcId").violation(v))
+		default:
+			out = append(out, fail("no flow log").violation(v))
 		}
 	}
 	return out
 }
 
-func defaultSG(rec *Stack) []Violation {
-	return each(rec, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", func(r *Resource) string {
-		if len(list(r, "ingress"))+len(list(r, "egress")) > 0 {
-			return "default security group has rules"
+// dependsOnTree reports whether r's input field depends on owner or on
+// a resource below it (a component's output comes from its children).
+func dependsOnTree(rec *Stack, r *Resource, field string, owner *Resource) bool {
+	for _, dep := range r.PropertyDeps[field] {
+		if dep == owner.URN || below(rec, dep, owner.URN) {
+			return true
 		}
-		return ""
+	}
+	return false
+}
+
+// below reports whether ancestor is among the parents of the resource urn.
+func below(rec *Stack, urn, ancestor string) bool {
+	parents := make(map[string]string, len(rec.Resources))
+	for _, r := range rec.Resources {
+		parents[r.URN] = r.Parent
+	}
+	for seen := map[string]bool{}; urn != "" && !seen[urn]; {
+		seen[urn] = true
+		urn = parents[urn]
+		if urn == ancestor {
+			return true
+		}
+	}
+	return false
+}
+
+func defaultSG(rec *Stack) []Violation {
+	return each(rec, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", func(r *Resource) verdict {
+		ingress, inKnown := list(r, "ingress")
+		egress, outKnown := list(r, "egress")
+		switch {
+		case len(ingress)+len(egress) > 0:
+			return fail("default security group has rules")
+		case !inKnown || !outKnown:
+			return later("ingress", "egress")
+		}
+		return pass
 	})
 }
 
 func httpRedirect(rec *Stack) []Violation {
-	return each(rec, "aws:lb/listener:Listener", func(r *Resource) string {
-		if str(r, "protocol") != "HTTP" {
-			return ""
+	return each(rec, "aws:lb/listener:Listener", func(r *Resource) verdict {
+		switch protocol, known := str(r, "protocol"); {
+		case !known:
+			return later("protocol")
+		case protocol != "HTTP":
+			return pass
 		}
-		acts := list(r, "defaultActions")
-		if len(acts) != 1 || lookup(acts[0], "type") != "redirect" || lookup(acts[0], "redirect.protocol") != "HTTPS" {
-			return "HTTP listener does not only redirect to HTTPS"
+		acts, known := list(r, "defaultActions")
+		if !known {
+			return later("defaultActions")
 		}
-		return ""
+		if len(acts) != 1 {
+			return fail("HTTP listener does not only redirect to HTTPS")
+		}
+		typ, proto := lookup(acts[0], "type"), lookup(acts[0], "redirect.protocol")
+		switch {
+		case typ == "redirect" && proto == "HTTPS":
+			return pass
+		case (typ == "redirect" || IsUnknown(typ)) && (proto == "HTTPS" || IsUnknown(proto)):
+			// It may still turn out to be the redirect to HTTPS.
+			return later("defaultActions")
+		}
+		return fail("HTTP listener does not only redirect to HTTPS")
 	})
 }
 
 func tlsPolicy(rec *Stack) []Violation {
-	return each(rec, "aws:lb/listener:Listener", func(r *Resource) string {
-		if str(r, "protocol") == "HTTPS" && !strings.HasPrefix(str(r, "sslPolicy"), "ELBSecurityPolicy-TLS13-") {
-			return "ssl policy " + str(r, "sslPolicy") + " is not a TLS 1.3 policy"
+	return each(rec, "aws:lb/listener:Listener", func(r *Resource) verdict {
+		protocol, pKnown := str(r, "protocol")
+		policy, sKnown := str(r, "sslPolicy")
+		switch {
+		case pKnown && protocol != "HTTPS":
+			return pass
+		case !pKnown || !sKnown:
+			return later("protocol", "sslPolicy")
+		case !strings.HasPrefix(policy, "ELBSecurityPolicy-TLS13-"):
+			return fail("ssl policy " + policy + " is not a TLS 1.3 policy")
 		}
-		return ""
+		return pass
 	})
 }
 
 func desync(rec *Stack) []Violation {
-	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *Resource) string {
-		if m := str(r, "desyncMitigationMode"); m != "defensive" && m != "strictest" {
-			return "desync mitigation " + m
+	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *Resource) verdict {
+		switch m, known := str(r, "desyncMitigationMode"); {
+		case !known:
+			return later("desyncMitigationMode")
+		case m != "defensive" && m != "strictest":
+			return fail("desync mitigation " + m)
 		}
-		return ""
+		return pass
 	})
 }
 
+// albZones counts the subnets: a list of unknown subnet IDs still has a
+// known length; only an unknown list defers.
 func albZones(rec *Stack) []Violation {
-	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *Resource) string {
-		if n := len(list(r, "subnets")); n < 3 {
-			return fmt.Sprintf("in %d subnets, want 3", n)
+	return each(rec, "aws:lb/loadBalancer:LoadBalancer", func(r *Resource) verdict {
+		switch subnets, known := list(r, "subnets"); {
+		case !known:
+			return later("subnets")
+		case len(subnets) < 3:
+			return fail(fmt.Sprintf("in %d subnets, want 3", len(subnets)))
 		}
-		return ""
+		return pass
 	})
 }
 
 // --- containers ---
 
 func containerInsights(rec *Stack) []Violation {
-	return each(rec, "aws:ecs/cluster:Cluster", func(r *Resource) string {
-		for _, s := range list(r, "settings") {
-			if lookup(s, "name") == "containerInsights" && (lookup(s, "value") == "enhanced" || lookup(s, "value") == "enabled") {
-				return ""
+	return each(rec, "aws:ecs/cluster:Cluster", func(r *Resource) verdict {
+		settings, known := list(r, "settings")
+		for _, s := range settings {
+			name, value := lookup(s, "name"), lookup(s, "value")
+			if name == "containerInsights" && (value == "enhanced" || value == "enabled") {
+				return pass
 			}
+			known = known && !anyUnknown(name, value)
 		}
-		return "container insights off"
+		if !known {
+			return later("settings")
+		}
+		return fail("container insights off")
 	})
 }
 
 func ecsPublicIP(rec *Stack) []Violation {
-	return each(rec, "aws:ecs/service:Service", func(r *Resource) string {
-		if boolean(r, "networkConfiguration.assignPublicIp") {
-			return "assigns public IPs"
-		}
-		return ""
+	return each(rec, "aws:ecs/service:Service", func(r *Resource) verdict {
+		return disabled(r, "networkConfiguration.assignPublicIp", "assigns public IPs")
 	})
 }
 
-// ecsContainers checks one field of every container definition.
+// ecsContainers checks one field of every container definition. The
+// definitions are one JSON document: while it is unknown (an image URI
+// known only once the image is pushed) the check defers.
 func ecsContainers(field string, ok func(any) bool) func(*Stack) []Violation {
 	return func(rec *Stack) []Violation {
-		return each(rec, "aws:ecs/taskDefinition:TaskDefinition", func(r *Resource) string {
+		return each(rec, "aws:ecs/taskDefinition:TaskDefinition", func(r *Resource) verdict {
+			doc, known := str(r, "containerDefinitions")
+			if !known {
+				return later("containerDefinitions")
+			}
 			var defs []map[string]any
-			if err := json.Unmarshal([]byte(str(r, "containerDefinitions")), &defs); err != nil {
-				return "container definitions are not JSON"
+			if err := json.Unmarshal([]byte(doc), &defs); err != nil {
+				return fail("container definitions are not JSON")
 			}
 			for _, d := range defs {
 				if !ok(d[field]) {
-					return fmt.Sprintf("container %v: %s = %v", d["name"], field, d[field])
+					return fail(fmt.Sprintf("container %v: %s = %v", d["name"], field, d[field]))
 				}
 			}
-			return ""
+			return pass
 		})
 	}
 }
 
 func ecrImmutable(rec *Stack) []Violation {
-	return each(rec, "aws:ecr/repository:Repository", func(r *Resource) string {
-		if str(r, "imageTagMutability") != "IMMUTABLE" {
-			return "tags are mutable"
+	return each(rec, "aws:ecr/repository:Repository", func(r *Resource) verdict {
+		switch m, known := str(r, "imageTagMutability"); {
+		case !known:
+			return later("imageTagMutability")
+		case m != "IMMUTABLE":
+			return fail("tags are mutable")
 		}
-		return ""
+		return pass
 	})
 }
 
 func sfnLogging(rec *Stack) []Violation {
-	return each(rec, "aws:sfn/stateMachine:StateMachine", func(r *Resource) string {
-		if str(r, "loggingConfiguration.level") != "ALL" || !boolean(r, "loggingConfiguration.includeExecutionData") {
-			return "logging is not ALL with execution data"
+	return each(rec, "aws:sfn/stateMachine:StateMachine", func(r *Resource) verdict {
+		const msg = "logging is not ALL with execution data"
+		level, known := str(r, "loggingConfiguration.level")
+		switch {
+		case !known:
+			return later("loggingConfiguration.level")
+		case level != "ALL":
+			return fail(msg)
 		}
-		if !boolean(r, "tracingConfiguration.enabled") {
-			return "X-Ray tracing off"
-		}
-		return ""
+		return worst(enabled(r, "loggingConfiguration.includeExecutionData", msg),
+			enabled(r, "tracingConfiguration.enabled", "X-Ray tracing off"))
 	})
 }
 
@@ -438,16 +571,20 @@ type statement struct {
 	Resource any
 }
 
-// identityPolicies returns each identity policy document with the resource
-// that carries its exemptions (the role for inline policies).
-func identityPolicies(rec *Stack) []struct {
+// identityPolicy is one identity policy document with the resource that
+// carries its exemptions (the role for an inline policy); known is false
+// while the document is unknown (it names a resource created with it).
+type identityPolicy struct {
 	subject *Resource
 	doc     string
-} {
-	var out []struct {
-		subject *Resource
-		doc     string
-	}
+	known   bool
+}
+
+// identityPolicies returns each identity policy document. An inline
+// policy's role is found by its name or ID, or, while the policy's role
+// input is unknown, by that input's dependency on the role.
+func identityPolicies(rec *Stack) []identityPolicy {
+	var out []identityPolicy
 	roles := map[string]*Resource{}
 	for _, r := range rec.ByType("aws:iam/role:Role") {
 		if n, ok := r.Outputs["name"].(string); ok {
@@ -459,19 +596,21 @@ func identityPolicies(rec *Stack) []struct {
 	}
 	for _, p := range rec.ByType("aws:iam/rolePolicy:RolePolicy") {
 		subject := p
-		if role, ok := roles[str(p, "role")]; ok {
-			subject = role
+		if name, known := str(p, "role"); known && roles[name] != nil {
+			subject = roles[name]
+		} else if !known {
+			for _, role := range rec.ByType("aws:iam/role:Role") {
+				if dependsOn(p, "role", role) {
+					subject = role
+				}
+			}
 		}
-		out = append(out, struct {
-			subject *Resource
-			doc     string
-		}{subject, str(p, "policy")})
+		doc, known := str(p, "policy")
+		out = append(out, identityPolicy{subject, doc, known})
 	}
 	for _, p := range rec.ByType("aws:iam/policy:Policy") {
-		out = append(out, struct {
-			subject *Resource
-			doc     string
-		}{p, str(p, "policy")})
+		doc, known := str(p, "policy")
+		out = append(out, identityPolicy{p, doc, known})
 	}
 	return out
 }
@@ -501,9 +640,13 @@ func strs(v any) []string {
 func iamWildcardActions(rec *Stack) []Violation {
 	var out []Violation
 	for _, p := range identityPolicies(rec) {
+		if !p.known {
+			out = append(out, later("policy").violation(p.subject))
+			continue
+		}
 		stmts, err := statements(p.doc)
 		if err != nil {
-			out = append(out, Violation{p.subject, err.Error()})
+			out = append(out, fail(err.Error()).violation(p.subject))
 			continue
 		}
 		for _, s := range stmts {
@@ -512,7 +655,7 @@ func iamWildcardActions(rec *Stack) []Violation {
 			}
 			for _, a := range strs(s.Action) {
 				if a == "*" || strings.HasSuffix(a, ":*") {
-					out = append(out, Violation{p.subject, "allows " + a})
+					out = append(out, fail("allows "+a).violation(p.subject))
 				}
 			}
 		}
@@ -523,6 +666,10 @@ func iamWildcardActions(rec *Stack) []Violation {
 func iamWildcardResources(rec *Stack) []Violation {
 	var out []Violation
 	for _, p := range identityPolicies(rec) {
+		if !p.known {
+			out = append(out, later("policy").violation(p.subject))
+			continue
+		}
 		stmts, err := statements(p.doc)
 		if err != nil {
 			continue // reported by IAM.21
@@ -533,7 +680,7 @@ func iamWildcardResources(rec *Stack) []Violation {
 			}
 			for _, a := range strs(s.Action) {
 				if !StarAllowed(a) {
-					out = append(out, Violation{p.subject, a + ` on "*" although it supports resource-level permissions`})
+					out = append(out, fail(a+` on "*" although it supports resource-level permissions`).violation(p.subject))
 				}
 			}
 		}
@@ -546,18 +693,34 @@ func iamWildcardResources(rec *Stack) []Violation {
 // DataStoreTypes are the resource types holding business data.
 var DataStoreTypes = []string{"aws:rds/cluster:Cluster", "aws:dynamodb/table:Table", "aws:s3/bucketV2:BucketV2"}
 
+// backupCoverage: every data store's ARN is in a backup selection's
+// resources, or a selection's resources depend on the data store. With
+// selections in the stack, an ARN that is unknown (on either side) defers;
+// without any selection the data store is not covered.
 func backupCoverage(rec *Stack) []Violation {
+	selections := rec.ByType("aws:backup/selection:Selection")
 	selected := map[string]bool{}
-	for _, s := range rec.ByType("aws:backup/selection:Selection") {
-		for _, r := range list(s, "resources") {
-			selected[fmt.Sprint(r)] = true
+	unknown := false
+	for _, s := range selections {
+		resources, known := list(s, "resources")
+		unknown = unknown || !known || anyUnknown(resources...)
+		for _, r := range resources {
+			if !IsUnknown(r) {
+				selected[fmt.Sprint(r)] = true
+			}
 		}
 	}
 	var out []Violation
 	for _, typ := range DataStoreTypes {
 		for _, r := range rec.ByType(typ) {
-			if !selected[fmt.Sprint(r.Outputs["arn"])] {
-				out = append(out, Violation{r, "not in any AWS Backup selection"})
+			arn := r.Outputs["arn"]
+			switch {
+			case !IsUnknown(arn) && selected[fmt.Sprint(arn)]:
+			case slices.ContainsFunc(selections, func(s *Resource) bool { return dependsOn(s, "resources", r) }):
+			case len(selections) > 0 && (unknown || IsUnknown(arn)):
+				out = append(out, later("arn").violation(r))
+			default:
+				out = append(out, fail("not in any AWS Backup selection").violation(r))
 			}
 		}
 	}
@@ -570,7 +733,7 @@ func protected(rec *Stack) []Violation {
 	var out []Violation
 	for _, r := range rec.Resources {
 		if r.Protect || r.RetainOnDelete {
-			out = append(out, Violation{r, "protect or retainOnDelete set; destroy would leave it behind"})
+			out = append(out, fail("protect or retainOnDelete set; destroy would leave it behind").violation(r))
 		}
 	}
 	return out
@@ -595,11 +758,14 @@ var forceFields = map[string]struct {
 func forceDestroy(rec *Stack) []Violation {
 	var out []Violation
 	for typ, f := range forceFields {
-		out = append(out, each(rec, typ, func(r *Resource) string {
-			if lookup(r.Inputs, f.field) != f.want {
-				return fmt.Sprintf("%s is not %v", f.field, f.want)
+		out = append(out, each(rec, typ, func(r *Resource) verdict {
+			switch v := value(r, f.field); {
+			case v == f.want:
+				return pass
+			case IsUnknown(v):
+				return later(f.field)
 			}
-			return ""
+			return fail(fmt.Sprintf("%s is not %v", f.field, f.want))
 		})...)
 	}
 	return out
@@ -623,6 +789,8 @@ var unnamed = map[string]bool{
 // pool, which carries the suffix.
 var scopedFields = map[string]string{"aws:cognito/resourceServer:ResourceServer": "identifier"}
 
+// names: every physical name we choose carries the suffix; a name that is
+// unknown (derived from another resource's output) defers.
 func names(rec *Stack) []Violation {
 	suffix := rec.Config[config.Project+":environmentSuffix"]
 	token := regexp.MustCompile(`(^|[-_/.])` + regexp.QuoteMeta(suffix) + `([-_/.]|$)`)
@@ -639,23 +807,34 @@ func names(rec *Stack) []Violation {
 			if scopedFields[r.Type] == f {
 				continue
 			}
-			if v, ok := r.Inputs[f].(string); ok && v != "" && !token.MatchString(v) {
-				out = append(out, Violation{r, fmt.Sprintf("%s %q does not carry the suffix %q", f, v, suffix)})
+			v, known := str(r, f)
+			switch {
+			case !known:
+				out = append(out, later(f).violation(r))
+			case v != "" && !token.MatchString(v):
+				out = append(out, fail(fmt.Sprintf("%s %q does not carry the suffix %q", f, v, suffix)).violation(r))
 			}
 		}
 	}
 	return out
 }
 
+// tagging: every aws provider's default tags hold each required tag (a
+// tag whose value is unknown is set; unknown tags defer), and every AWS
+// resource is deployed through one of those providers.
 func tagging(rec *Stack) []Violation {
 	var out []Violation
 	var providers []*Resource
 	for _, p := range rec.ByType("pulumi:providers:aws") {
 		providers = append(providers, p)
-		tags, _ := lookup(p.Inputs, "defaultTags.tags").(map[string]any)
+		tags := value(p, "defaultTags.tags")
+		if IsUnknown(tags) {
+			out = append(out, later("defaultTags.tags").violation(p))
+			continue
+		}
 		for _, k := range config.RequiredTags {
-			if s, _ := tags[k].(string); s == "" {
-				out = append(out, Violation{p, "defaultTags lacks " + k})
+			if v := present(p, "defaultTags.tags."+k, "defaultTags lacks "+k); v.failed() {
+				out = append(out, v.violation(p))
 			}
 		}
 	}
@@ -677,7 +856,7 @@ func tagging(rec *Stack) []Violation {
 			tagged = tagged || strings.HasPrefix(ref, p.URN+"::")
 		}
 		if !tagged {
-			out = append(out, Violation{r, "not deployed through the tagged provider"})
+			out = append(out, fail("not deployed through the tagged provider").violation(r))
 		}
 	}
 	return out

@@ -25,6 +25,8 @@ type Resource struct {
 	Name string
 	URN  string
 	ID   string
+	// Parent is the parent resource's URN ("" for none).
+	Parent string
 	// Provider is the provider reference "<provider urn>::<provider id>"
 	// (rules compare the URN part only).
 	Provider string
@@ -34,6 +36,7 @@ type Resource struct {
 	// component's children are checked through their own provider instead.
 	Providers map[string]string
 	// Inputs are the plain input values; Outputs the plain output values.
+	// A value the engine knows only after create is Unknown{} (unknown.go).
 	Inputs  map[string]any
 	Outputs map[string]any
 	// PropertyDeps says which input carried which dependencies (URNs).
@@ -56,11 +59,14 @@ func (s *Stack) ByType(typ string) []*Resource {
 }
 
 // lookup walks a dotted path ("rules.0.id") through plain values, map keys
-// and list indices; a missing step gives nil.
+// and list indices; a missing step gives nil, and a step through an
+// unknown value gives Unknown{} (what lies below an unknown is unknown).
 func lookup(root any, path string) any {
 	cur := root
 	for _, part := range strings.Split(path, ".") {
 		switch c := cur.(type) {
+		case Unknown:
+			return c
 		case map[string]any:
 			cur = c[part]
 		case []any:

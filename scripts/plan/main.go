@@ -3,6 +3,13 @@
 // stack would deploy, grouped by component, with each resource's key settings.
 //
 //	go run ./scripts/plan -stack dev
+//	go run ./scripts/plan -stack dev -preview
+//
+// With -preview it runs the program as the first preview of a new stack
+// (offline.RunPreview: every value computed on create unknown), as the
+// pull-request preview and its policy pack see it: the policy findings
+// then include the deferred ones, and the resilience report, which needs
+// the resolved values, is left out.
 package main
 
 import (
@@ -10,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,21 +30,26 @@ import (
 func main() {
 	stack := flag.String("stack", "dev", "stack to plan (a Pulumi.<stack>.yaml must exist)")
 	dir := flag.String("dir", ".", "project directory holding Pulumi.yaml")
+	preview := flag.Bool("preview", false, "plan the first preview of a new stack (values computed on create unknown)")
 	flag.Parse()
-	if err := run(os.Stdout, *dir, *stack); err != nil {
+	if err := run(os.Stdout, *dir, *stack, *preview); err != nil {
 		fmt.Fprintln(os.Stderr, "plan:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, dir, stack string) error {
+func run(w io.Writer, dir, stack string, preview bool) error {
 	start := time.Now()
-	rec, err := offline.Run(dir, stack, nil)
+	runStack, kind := offline.Run, "offline plan"
+	if preview {
+		runStack, kind = offline.RunPreview, "offline plan (first preview: values computed on create unknown)"
+	}
+	rec, err := runStack(dir, stack, nil)
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", stack, err)
 	}
-	fmt.Fprintf(w, "offline plan of stack %q: %d resources in %d components (%s)\n",
-		stack, len(rec.Resources), len(rec.Components()), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(w, "%s of stack %q: %d resources in %d components (%s)\n",
+		kind, stack, len(rec.Resources), len(rec.Components()), time.Since(start).Round(time.Millisecond))
 	groups := map[string][]*offline.Resource{}
 	for _, r := range rec.Resources {
 		c := r.Component
@@ -60,24 +73,34 @@ func run(w io.Writer, dir, stack string) error {
 		}
 	}
 
-	fmt.Fprintf(w, "\n%s", resilience.Compute(rec).Table())
+	if !preview {
+		fmt.Fprintf(w, "\n%s", resilience.Compute(rec).Table())
+	}
 
-	open, exempt := policy.Evaluate(rec.Policy())
-	fmt.Fprintf(w, "\npolicy: %d rules, %d open finding(s), %d exemption(s)\n", len(policy.Rules), len(open), len(exempt))
+	open, exempt, deferred := policy.Evaluate(rec.Policy())
+	fmt.Fprintf(w, "\npolicy: %d rules, %d open finding(s), %d exemption(s), %d deferred (a value unknown until create)\n",
+		len(policy.Rules), len(open), len(exempt), len(deferred))
 	for _, f := range open {
-		fmt.Fprintf(w, "  OPEN   %s\n", f)
+		fmt.Fprintf(w, "  OPEN     %s\n", f)
 	}
 	for _, f := range exempt {
-		fmt.Fprintf(w, "  EXEMPT %s\n", f)
+		fmt.Fprintf(w, "  EXEMPT   %s\n", f)
+	}
+	for _, f := range deferred {
+		fmt.Fprintf(w, "  DEFERRED %s\n", f)
 	}
 	return nil
 }
 
-// summary prints the settings that matter for a resource at a glance.
+// summary prints the settings that matter for a resource at a glance; a
+// setting unknown at a first preview prints as [unknown].
 func summary(r *offline.Resource) string {
 	var parts []string
 	for _, k := range offline.KeySettings(r.Type) {
 		if v, ok := r.Inputs[k]; ok {
+			if slices.Contains(r.Unknown, k) {
+				v = policy.Unknown{}
+			}
 			parts = append(parts, fmt.Sprintf("%s=%v", k, compact(v)))
 		}
 	}
