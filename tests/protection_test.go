@@ -69,19 +69,49 @@ func TestProtectedProdDestroyableDev(t *testing.T) {
 }
 
 // TestTwoStepDestroyTurnsEveryProtectionOff: step one of the prod destroy
-// (docs/deploy.md) is deletionProtection=false and `pulumi up`; with the
-// key off, every protection is off and `pulumi destroy` removes it all.
-// And the switch (with the accounts a protected stack must name) protects dev.
+// (docs/destroy.md) is deletionProtection=false with dbReaderMaxCount
+// pinned to dbReaderCount, and `pulumi up`; with the key off, every
+// protection is off, the readers Aurora Auto Scaling added are scaled in,
+// and `pulumi destroy` removes it all. And the switch (with the accounts a
+// protected stack must name) protects dev.
 func TestTwoStepDestroyTurnsEveryProtectionOff(t *testing.T) {
-	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:deletionProtection": "false"})
+	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:deletionProtection": "false", "trading-ha:dbReaderMaxCount": "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkProtections(t, rec, false)
+	readersPinned(t, rec)
 	// A protected stack must name its accounts (allowedAccountIds).
 	rec, err = recordWith(t, "dev", map[string]string{"trading-ha:deletionProtection": "true", "trading-ha:allowedAccountIds": `["` + acct + `"]`})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkProtections(t, rec, true)
+}
+
+// readersPinned asserts the Aurora reader scaling target cannot scale out:
+// its maximum is its minimum, the readers Pulumi creates.
+func readersPinned(t *testing.T, rec *offline.Recording) {
+	t.Helper()
+	target := one(t, rec, tScaleTarget, "aurora-readers")
+	if lo, hi := get(t, target, "minCapacity"), get(t, target, "maxCapacity"); !same(lo, hi) {
+		t.Errorf("reader scaling target min %v max %v on an unprotected stack: readers Aurora Auto Scaling adds would block `pulumi destroy`", lo, hi)
+	}
+}
+
+// TestUnprotectedStacksDoNotScaleReaders: a stack without deletion
+// protection promises a one-step destroy, so its reader autoscaling is
+// pinned (readers AWS adds are not deleted with the stack and a cluster
+// with instances cannot be deleted). Turning protection off without
+// pinning, prod's old step one, is refused naming the key and the rule.
+func TestUnprotectedStacksDoNotScaleReaders(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		if !protected(stack) {
+			readersPinned(t, rec)
+		}
+	})
+	rejects(t, "prod", map[string]string{"trading-ha:deletionProtection": "false"},
+		[]string{"trading-ha:dbReaderMaxCount", `"5"`, "must equal dbReaderCount (2) while deletionProtection is false", "docs/destroy.md"})
+	rejects(t, "dev", map[string]string{"trading-ha:dbReaderMaxCount": "3"},
+		[]string{"trading-ha:dbReaderMaxCount", `"3"`, "must equal dbReaderCount (1) while deletionProtection is false"})
 }
