@@ -270,3 +270,18 @@ func TestCanaryFunctionFromEngineArn(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFunctionInTheVPC holds docs/destroy.md's network interface row: no
+// Lambda function (the canary's included) runs in the VPC, so destroy never
+// waits on Lambda's interfaces in the stack's subnets and security groups.
+func TestNoFunctionInTheVPC(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		for _, typ := range []string{"aws:synthetics/canary:Canary", "aws:lambda/function:Function"} {
+			for _, r := range rec.ByType(typ) {
+				if v, ok := r.Inputs["vpcConfig"]; ok && v != nil {
+					t.Errorf("%s %s runs in the VPC (vpcConfig %v): docs/destroy.md must list its network interfaces", r.Type, r.Name, v)
+				}
+			}
+		}
+	})
+}
