@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
@@ -268,6 +269,7 @@ func TestDay2Changes(t *testing.T) {
 						t.Errorf("%s changes the image inputs %v: the image is rebuilt although app/ did not change", short(u), keys)
 					}
 				}
+				deployMayApply(t, next, d)
 				var lines []string
 				for _, u := range d.replaced {
 					lines = append(lines, "replace "+short(u)+" "+strings.Join(d.updated[u], ","))
@@ -335,6 +337,36 @@ func day2Expect(t *testing.T, change string, d day2Diff, lines []string) {
 	case strings.HasPrefix(change, "dbInstanceClass"):
 		if !has("update  ClusterInstance") {
 			t.Errorf("dbInstanceClass: want the instances updated in place, got %v", lines)
+		}
+	}
+}
+
+// vaultGuarded are the updates our vault access policies guard: changing
+// a vault's lock or its policy calls the LockActions.
+var vaultGuarded = []string{"aws:backup/vaultLockConfiguration:VaultLockConfiguration", "aws:backup/vaultPolicy:VaultPolicy"}
+
+// deployMayApply: when a change updates a vault's lock or policy, every
+// vault access policy of the changed stack exempts the deploy role
+// (deployRoleArn) from the Deny of those actions, so the deploy role's
+// `pulumi up` is not refused by our own policy.
+func deployMayApply(t *testing.T, next *offline.Recording, d day2Diff) {
+	t.Helper()
+	touched := false
+	for u := range d.updated {
+		touched = touched || slices.Contains(vaultGuarded, urnType(u))
+	}
+	if !touched {
+		return
+	}
+	deploy := next.Config["trading-ha:deployRoleArn"]
+	for _, vp := range next.ByType("aws:backup/vaultPolicy:VaultPolicy") {
+		var doc policyDoc
+		jsonInput(t, vp, "policy", &doc)
+		got := exempted(t, doc, vp.Name)
+		for _, a := range backup.LockActions {
+			if ex, denied := got[a]; denied && (deploy == "" || !slices.Contains(ex, deploy)) {
+				t.Errorf("%s denies %s to the deploy role %q: the update that changes the vault lock would fail with AccessDenied", vp.Name, a, deploy)
+			}
 		}
 	}
 }

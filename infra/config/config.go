@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -265,6 +266,20 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	c.Events = r.events(k)
 	c.Backup = r.backup(k)
 	c.Database = r.database(k)
+	// An unprotected stack promises a one-step destroy. Readers Aurora Auto
+	// Scaling adds are AWS's, not Pulumi's: they outlive the scaling target
+	// ("Aurora Auto Scaling only removes Aurora Replicas that it created",
+	// Aurora User Guide, "Amazon Aurora Auto Scaling with Aurora Replicas"),
+	// and the cluster cannot be deleted while it has instances (Aurora User
+	// Guide, "Deleting Aurora DB clusters and DB instances"), so `pulumi
+	// destroy` would fail on the cluster. Step one of a protected stack's
+	// two-step destroy therefore sets both keys; RegisterScalableTarget
+	// with the lower maximum scales the readers in (docs/destroy.md).
+	if !c.DeletionProtection && c.Database.ReaderCount != 0 && c.Database.ReaderMaxCount > c.Database.ReaderCount {
+		r.fail(k("dbReaderMaxCount"), strconv.Itoa(c.Database.ReaderMaxCount),
+			"must equal dbReaderCount (%d) while deletionProtection is false: readers Aurora Auto Scaling adds are not deleted with the stack "+
+				"and a cluster with instances cannot be deleted, so `pulumi destroy` would fail (docs/destroy.md)", c.Database.ReaderCount)
+	}
 	c.DNS = r.dns(k)
 	c.Monitoring = r.monitoring(stack, k, c.DNS)
 	c.Service = r.service(stack, k)

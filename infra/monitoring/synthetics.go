@@ -2,7 +2,9 @@ package monitoring
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/synthetics"
@@ -23,12 +25,29 @@ const (
 	CanaryMetricNamespace = "CloudWatchSynthetics"
 )
 
-// CanaryLogGroupPattern is the log group the canary's Lambda writes to:
-// /aws/lambda/cwsyn-<canary name>-<canary id>. The id is a UUID Synthetics
-// assigns at creation, so the group cannot be created (with KMS and
-// retention) ahead of the canary; the role is scoped to this pattern.
+// CanaryLogGroupPattern matches the log group the canary's Lambda writes
+// to: /aws/lambda/cwsyn-<canary name>-<canary id>. The id is a UUID
+// Synthetics assigns at creation, so the stack creates the group (KMS,
+// retention) right after the canary, named from its engine ARN
+// (canaryLogGroup); the role's log statement is scoped to this pattern.
 func CanaryLogGroupPattern(canaryName string) string {
-	return "/aws/lambda/cwsyn-" + canaryName + "-*"
+	return naming.LambdaLogGroup("cwsyn-" + canaryName + "-*")
+}
+
+// CanaryFunction returns the name of the canary's Lambda function from its
+// engine ARN, the function's ARN with or without a version
+// (arn:aws:lambda:<region>:<account>:function:<name>[:<version>]; Lambda
+// Developer Guide, "Resources and conditions for Lambda actions").
+func CanaryFunction(engineArn string) (string, error) {
+	_, rest, ok := strings.Cut(engineArn, ":function:")
+	if !ok || !strings.HasPrefix(engineArn, "arn:") {
+		return "", fmt.Errorf("canary engine ARN %q is not a Lambda function ARN", engineArn)
+	}
+	name, _, _ := strings.Cut(rest, ":")
+	if name == "" {
+		return "", fmt.Errorf("canary engine ARN %q names no function", engineArn)
+	}
+	return name, nil
 }
 
 // newCanary uploads the script and creates the canary with its role.
@@ -101,7 +120,39 @@ func newCanary(ctx *pulumi.Context, kids naming.Children, args Args, name string
 	if err != nil {
 		return nil, fmt.Errorf("create canary %s: %w", name, err)
 	}
+	if err := canaryLogGroup(ctx, kids, args, c, parent); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// canaryLogGroup creates the log group the canary's Lambda writes to,
+// /aws/lambda/<function>, with the telemetry key and the stack's
+// retention. Synthetics names the function when it creates the canary, and
+// DeleteCanary does not delete the group ("CloudWatch Logs log groups
+// created for the canary" are among the resources "not automatically
+// deleted", Synthetics API Reference, DeleteCanary), so it is created here,
+// after the canary, from the engine ARN. The role may not create log groups
+// (CanaryPolicy), so the function cannot create it first and make this
+// create fail; a run before the group exists loses its log lines (seconds,
+// on the first deploy). The group depends on the canary: destroy deletes it
+// first, and the canary, running until it is deleted, cannot bring it back.
+func canaryLogGroup(ctx *pulumi.Context, kids naming.Children, args Args, c *synthetics.Canary, parent pulumi.ResourceOption) error {
+	name := c.EngineArn.ApplyT(func(arn string) (string, error) {
+		fn, err := CanaryFunction(arn)
+		if err != nil {
+			return "", err
+		}
+		return naming.LambdaLogGroup(fn), nil
+	}).(pulumi.StringOutput)
+	if _, err := cloudwatch.NewLogGroup(ctx, kids.Name("canary-logs"), &cloudwatch.LogGroupArgs{
+		Name:            name,
+		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
+		KmsKeyId:        args.TelemetryKeyArn,
+	}, parent); err != nil {
+		return fmt.Errorf("create canary log group: %w", err)
+	}
+	return nil
 }
 
 // newCanaryRole creates the canary's least-privilege execution role and
@@ -166,7 +217,11 @@ func CanaryPolicy(bucketArn, artifactsPrefix string, key iamdoc.Key, region, acc
 		// variant (basic, KMS, VPC), so we keep it; the action has no
 		// resource type and only takes "*".
 		iamdoc.Allow("ListBucketsForArtifacts", []string{"s3:ListAllMyBuckets"}, []string{"*"}),
-		iamdoc.Allow("CanaryLogs", []string{"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+		// AWS's required permissions include logs:CreateLogGroup; the
+		// group is the stack's (canaryLogGroup), and a function able to
+		// create it could do so before the stack, failing the deploy, or
+		// after a destroy deleted it, leaving it behind.
+		iamdoc.Allow("CanaryLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			[]string{fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", region, account, CanaryLogGroupPattern(canaryName))}),
 		// PutMetricData's only resource type (dataset) is optional, so a put
 		// outside a dataset is authorized on "*" (policy.StarExceptions); the

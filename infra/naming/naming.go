@@ -119,6 +119,11 @@ var (
 	// DBLogGroup is the group RDS exports a cluster's logs to; its name must
 	// be /aws/rds/cluster/<cluster identifier>/<log type>: see RDSLogGroup.
 	DBLogGroup = Kind{Type: "aurora", MaxLen: 512, Path: "/aws/rds/cluster/", Charset: logGroupChars, Source: srcLogGroup}
+	// ContainerInsightsLogGroup is the group Container Insights writes an
+	// ECS cluster's performance log events to; its name must be
+	// /aws/ecs/containerinsights/<cluster name>/performance, so its Type is
+	// the cluster's: see Namer.ContainerInsightsLogGroup.
+	ContainerInsightsLogGroup = Kind{Type: "ecs", MaxLen: 512, Path: "/aws/ecs/containerinsights/", Charset: logGroupChars, Source: srcLogGroup + "; " + srcContainerInsights}
 	// DBReaderScalingPolicy is the Application Auto Scaling policy on the readers.
 	DBReaderScalingPolicy = Kind{Type: "aurora-readers-cpu", MaxLen: 256, Charset: scalingChars, Source: srcScaling}
 	// FIS experiment templates have no name; these are their Name tags
@@ -206,7 +211,7 @@ var Kinds = []Kind{
 	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed, SchedulerDLQ,
 	UserPool, UserPoolDomain, ResourceServer, UserPoolClient,
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
-	DRVault, KMSDRAlias, EndpointGroup, BreakGlassRole,
+	DRVault, KMSDRAlias, EndpointGroup, BreakGlassRole, ContainerInsightsLogGroup,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
@@ -307,6 +312,24 @@ func (n Namer) Parameter(parts ...string) string {
 // resources such as parameter/trading/<suffix>/*.
 func (n Namer) ParameterPath() string {
 	return "/trading/" + n.suffix
+}
+
+// ContainerInsightsLogGroup returns
+// /aws/ecs/containerinsights/ecs-<suffix>/performance, the group Container
+// Insights writes the cluster's performance log events to (and creates, if
+// it does not exist, outside the stack). Creating it ourselves sets KMS and
+// retention and lets destroy remove it.
+func (n Namer) ContainerInsightsLogGroup() string {
+	return n.Name(ContainerInsightsLogGroup) + "/performance"
+}
+
+// LambdaLogGroup returns /aws/lambda/<function>, the group a Lambda
+// function without a logging configuration writes to, and creates if its
+// role may (AWS Lambda Developer Guide, "Sending Lambda function logs to
+// CloudWatch Logs": "Lambda ... sends logs to a log group named
+// /aws/lambda/<function name>" by default).
+func LambdaLogGroup(function string) string {
+	return "/aws/lambda/" + function
 }
 
 // RDSLogGroup returns /aws/rds/cluster/aurora-<suffix>/<logType>, the log

@@ -116,3 +116,19 @@ func TestCheckDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceLogGroupNames: the groups services open on first write are
+// named from what they write for (the ECS cluster, the Lambda function),
+// so the stack can create them first.
+func TestServiceLogGroupNames(t *testing.T) {
+	n := New("dev")
+	if got, want := n.ContainerInsightsLogGroup(), "/aws/ecs/containerinsights/"+n.Name(ECSCluster)+"/performance"; got != want {
+		t.Errorf("ContainerInsightsLogGroup = %q, want %q (the cluster's name)", got, want)
+	}
+	if got := LambdaLogGroup("cwsyn-canary-dev-1"); got != "/aws/lambda/cwsyn-canary-dev-1" {
+		t.Errorf("LambdaLogGroup = %q", got)
+	}
+	if err := Check(ContainerInsightsLogGroup, n.ContainerInsightsLogGroup()); err != nil {
+		t.Error(err)
+	}
+}

@@ -309,3 +309,7 @@ func CheckDomain(domain string) error {
 	}
 	return nil
 }
+
+// srcContainerInsights is where CloudWatch names an ECS cluster's Container
+// Insights performance log group.
+const srcContainerInsights = "CloudWatch User Guide, Container Insights performance log events for Amazon ECS: the log group /aws/ecs/containerinsights/CLUSTER_NAME/performance"

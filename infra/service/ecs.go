@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
@@ -240,16 +241,41 @@ func logTo(logGroup, region, prefix string) LogConfiguration {
 	}
 }
 
+// insightsLogGroup creates the group Container Insights writes the
+// cluster's performance log events to. CloudWatch creates
+// /aws/ecs/containerinsights/<cluster>/performance itself when the cluster
+// first reports (CloudWatch User Guide, "Container Insights performance log
+// reference": "it automatically creates a log group for the performance log
+// events"), without our key or retention and outside the stack, so destroy
+// would leave it. Created first, with the cluster waiting for it, the group
+// is ours: Container Insights writes into it, and destroy deletes it after
+// the cluster (docs/destroy.md).
+func (b *builder) insightsLogGroup() (pulumi.Resource, error) {
+	group, err := cloudwatch.NewLogGroup(b.ctx, b.kids.Name("container-insights"), &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(b.args.Names.ContainerInsightsLogGroup()),
+		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
+		KmsKeyId:        b.args.TelemetryKeyArn,
+	}, b.parent)
+	if err != nil {
+		return nil, fmt.Errorf("create container insights log group: %w", err)
+	}
+	return group, nil
+}
+
 // ecs creates the cluster, the task definition and the service.
 func (b *builder) ecs() error {
 	cfg := b.cfg
 	region := b.args.Config.Region
+	insights, err := b.insightsLogGroup()
+	if err != nil {
+		return err
+	}
 	cluster, err := ecs.NewCluster(b.ctx, b.kids.Name("cluster"), &ecs.ClusterArgs{
 		Name: pulumi.String(b.args.Names.Name(naming.ECSCluster)),
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
 			Name: pulumi.String("containerInsights"), Value: pulumi.String(ContainerInsights),
 		}},
-	}, b.parent, b.kids.Keep("cluster"))
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{insights}), b.kids.Keep("cluster"))
 	if err != nil {
 		return fmt.Errorf("create cluster: %w", err)
 	}

@@ -127,6 +127,11 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("versionId", "mock-version-"+id)
 	case "aws:route53/record:Record":
 		set("fqdn", strings.TrimSuffix(name, "."))
+	case "aws:synthetics/canary:Canary":
+		// The ARN of the Lambda function that runs the canary (Synthetics
+		// API Reference, Canary EngineArn), with its version; Synthetics
+		// names the function cwsyn-<canary name>-<canary id>, the id a UUID.
+		set("engineArn", fmt.Sprintf("arn:aws:lambda:%s:%s:function:cwsyn-%s-%s:1", Region, AccountID, name, uuidOf(id)))
 	}
 	return out
 }

@@ -1,7 +1,8 @@
 // Package smoke is the post-deploy smoke test of a trading-ha stack: it
 // reads the stack outputs, checks the public endpoint over HTTPS against the
 // app's contract (health, readiness, a synthetic order placed, replayed and
-// read back) and runs the health-check runbook to completion. Every session
+// read back), runs the health-check runbook to completion and checks the
+// account-wide prerequisites the stack does not own (prereq.go). Every session
 // and order call carries a bearer token the smoke test gets from the stack's
 // Cognito token endpoint by client credentials (CONTRACT.md section 1). It is written
 // against small interfaces (an HTTP doer, a Runbooks client) so it is tested
@@ -145,6 +146,9 @@ type Config struct {
 	ClientSecret string
 	// Scope is the OAuth2 scope requested (default DefaultScope).
 	Scope string
+	// Prerequisites are the account- and region-wide settings the stack
+	// relies on but does not own; each is one step after the runbook.
+	Prerequisites []Prerequisite
 }
 
 // Step is the result of one check.
@@ -286,6 +290,9 @@ func Run(ctx context.Context, cfg Config) Report {
 	step("runbook health check", runbookSkip, func() (string, error) {
 		return c.runbook(ctx)
 	})
+	for _, p := range cfg.Prerequisites {
+		step("prerequisite: "+p.Name, "", func() (string, error) { return p.Check(ctx) })
+	}
 	rep.Total = time.Since(start)
 	rep.TraderID, rep.TokenRequests = c.trader, c.tokenRequests
 	if placed {

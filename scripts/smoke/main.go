@@ -1,9 +1,11 @@
 // Command smoke is the post-deploy smoke test of a live stack. It reads the
 // stack outputs, checks the public endpoint over HTTPS (GET /healthz, GET
 // /readyz, a synthetic order placed, replayed with the same Idempotency-Key
-// and read back) and runs the health-check runbook (Step Functions) to
-// completion, then prints a pass/fail summary with the time each step took.
-// It exits 1 on any failure.
+// and read back), runs the health-check runbook (Step Functions) to
+// completion and checks the account-wide prerequisites the stack does not
+// own (AWS Backup's advanced DynamoDB features in the stack's region;
+// docs/deploy.md, section 5a), then prints a pass/fail summary with the
+// time each step took. It exits 1 on any failure.
 //
 // Session and order calls carry a bearer token from the stack's Cognito
 // token endpoint (outputs oidcTokenUrl and smokeClientId, client
@@ -36,6 +38,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -46,6 +49,7 @@ func main() {
 	outputs := flag.String("outputs", "-", "file with `pulumi stack output --json` (- reads stdin)")
 	insecure := flag.Bool("insecure", false, "accept any TLS certificate (certificateMode=selfsigned stacks)")
 	skipRunbook := flag.Bool("skip-runbook", false, "skip the Step Functions health-check runbook")
+	skipPrereqs := flag.Bool("skip-prerequisites", false, "skip the account-wide prerequisite checks (AWS Backup region settings)")
 	timeout := flag.Duration("runbook-timeout", 5*time.Minute, "how long to wait for the runbook execution")
 	poll := flag.Duration("poll", 5*time.Second, "DescribeExecution polling interval")
 	secret := flag.String("client-secret", "", "the smoke client's secret (default $SMOKE_CLIENT_SECRET, else read from SSM)")
@@ -58,7 +62,7 @@ func main() {
 	if *secret == "" {
 		*secret = os.Getenv("SMOKE_CLIENT_SECRET")
 	}
-	ok, err := run(ctx, os.Stdout, options{outputs: *outputs, insecure: *insecure, skipRunbook: *skipRunbook, timeout: *timeout, poll: *poll,
+	ok, err := run(ctx, os.Stdout, options{outputs: *outputs, insecure: *insecure, skipRunbook: *skipRunbook, skipPrereqs: *skipPrereqs, timeout: *timeout, poll: *poll,
 		secret: *secret, secretParameter: *secretParam, scope: *scope})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "smoke:", err)
@@ -72,6 +76,7 @@ func main() {
 type options struct {
 	outputs                 string
 	insecure, skipRunbook   bool
+	skipPrereqs             bool
 	timeout, poll           time.Duration
 	secret, secretParameter string
 	scope                   string
@@ -149,6 +154,14 @@ func run(ctx context.Context, w io.Writer, o options) (bool, error) {
 		}
 		cfg.Runbooks = smoke.StepFunctions{API: sfn.NewFromConfig(c)}
 	}
+	if !o.skipPrereqs {
+		c, err := loadAWS()
+		if err != nil {
+			return false, err
+		}
+		region := stackRegion(outs, c.Region)
+		cfg.Prerequisites = append(cfg.Prerequisites, smoke.AdvancedDynamoDBBackup(backup.NewFromConfig(c), region))
+	}
 
 	fmt.Fprintf(w, "smoke test of %s\n", outs.EndpointURL)
 	rep := smoke.Run(ctx, cfg)
@@ -156,6 +169,18 @@ func run(ctx context.Context, w io.Writer, o options) (bool, error) {
 		return false, fmt.Errorf("write report: %w", err)
 	}
 	return rep.OK(), nil
+}
+
+// stackRegion is the region the stack runs in: the health-check state
+// machine's, else the token endpoint's, else fallback (the SDK's).
+func stackRegion(outs smoke.Outputs, fallback string) string {
+	if r := regionOf(outs.HealthCheckStateMachineArn); r != "" {
+		return r
+	}
+	if r := cognitoRegion(outs.TokenURL); r != "" {
+		return r
+	}
+	return fallback
 }
 
 // cognitoRegion returns the region of a Cognito domain token URL

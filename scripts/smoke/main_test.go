@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trading-ha/trading-ha/internal/smoke"
 )
 
 func TestCognitoRegion(t *testing.T) {
@@ -30,5 +32,23 @@ func TestRunNeedsASecretSource(t *testing.T) {
 	_, err := run(context.Background(), io.Discard, options{outputs: p, skipRunbook: true})
 	if err == nil || !strings.Contains(err.Error(), "no client secret") || !strings.Contains(err.Error(), "parameterRoot") {
 		t.Errorf("run without a secret source: %v", err)
+	}
+}
+
+// TestStackRegion: the prerequisite checks go to the stack's region (the
+// state machine's, else the token endpoint's), not the profile's.
+func TestStackRegion(t *testing.T) {
+	for _, tc := range []struct {
+		outs     smoke.Outputs
+		fallback string
+		want     string
+	}{
+		{smoke.Outputs{HealthCheckStateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm", TokenURL: "https://d.auth.eu-west-1.amazoncognito.com/oauth2/token"}, "eu-central-1", "us-east-1"},
+		{smoke.Outputs{TokenURL: "https://d.auth.eu-west-1.amazoncognito.com/oauth2/token"}, "eu-central-1", "eu-west-1"},
+		{smoke.Outputs{}, "eu-central-1", "eu-central-1"},
+	} {
+		if got := stackRegion(tc.outs, tc.fallback); got != tc.want {
+			t.Errorf("stackRegion(%+v, %q) = %q, want %q", tc.outs, tc.fallback, got, tc.want)
+		}
 	}
 }
