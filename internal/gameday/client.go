@@ -68,7 +68,7 @@ func clientCredentials(ctx context.Context, c *http.Client, tokenURL, id, secret
 }
 
 func (d *desks) openSession(ctx context.Context, cr *deskCred) error {
-	return poll(ctx, 20*time.Second, 200*time.Millisecond, "session for "+cr.id, func() (bool, error) {
+	return poll(ctx, 60*time.Second, 500*time.Millisecond, "session for "+cr.id, func() (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/sessions", strings.NewReader("{}"))
 		req.Header.Set("Authorization", "Bearer "+cr.token)
 		req.Header.Set("Content-Type", "application/json")
@@ -206,4 +206,21 @@ func window(as []attempt, sc int) (time.Duration, int) {
 		}
 	}
 	return end.Sub(start), failed
+}
+
+// postSession opens a session with token and returns the status code.
+func postSession(ctx context.Context, c *http.Client, base, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sessions", strings.NewReader("{}"))
+	if err != nil {
+		return 0, fmt.Errorf("session request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("post /sessions: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
 }

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trading-ha/trading-ha/app/gamedaykit"
@@ -44,6 +45,20 @@ type Options struct {
 	Log io.Writer
 	// KeepDir keeps the work directory (logs) after the run.
 	KeepDir bool
+	// Only runs the scenarios with these keys (default all): task-killed,
+	// issuer-keys-egress, az-lost, db-writer-failover.
+	Only []string
+	// MutantDuplicateRows is the test-only mutant proving the duplicated
+	// count can fire: the twin's database stores every order twice under
+	// its (trader, key) (see duplicateRowsMutant).
+	MutantDuplicateRows bool
+}
+
+// Check is one pass/fail assertion of a scenario with what was measured.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
 }
 
 // Figure is one measured value beside its model.
@@ -69,7 +84,11 @@ func (f Figure) Within() bool { return f.Info || f.Measured <= f.Model+f.Resolut
 
 // Scenario is one injected failure and what was measured.
 type Scenario struct {
+	// Key is the stable name ("db-writer-failover"); Result.Key prefixes the stack.
+	Key          string
 	Name         string
+	Checks       []Check
+	Replacements int // tasks the ECS supervisor replaced during the scenario
 	Figures      []Figure
 	Failed       int // failed HTTP attempts
 	Orders       int
@@ -100,7 +119,31 @@ func (s Scenario) OK() bool {
 			return false
 		}
 	}
+	for _, c := range s.Checks {
+		if !c.OK {
+			return false
+		}
+	}
 	return s.Lost == 0 && s.Duplicated == 0 && s.EventsMissed == 0 && s.GaveUp == 0
+}
+
+// Reasons lists why the scenario fails (empty when it holds).
+func (s Scenario) Reasons() []string {
+	var out []string
+	for _, f := range s.Figures {
+		if !f.Within() {
+			out = append(out, fmt.Sprintf("%s %.1f s exceeds model %.1f s", f.Name, f.Measured.Seconds(), f.Model.Seconds()))
+		}
+	}
+	for _, c := range s.Checks {
+		if !c.OK {
+			out = append(out, c.Name+": "+c.Detail)
+		}
+	}
+	if s.Lost+s.Duplicated+s.EventsMissed+s.GaveUp > 0 {
+		out = append(out, fmt.Sprintf("lost %d, duplicated %d, events missing %d, gave up %d", s.Lost, s.Duplicated, s.EventsMissed, s.GaveUp))
+	}
+	return out
 }
 
 // Result is the whole run.
@@ -144,7 +187,7 @@ func (r Result) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "local game day, stack %q (%.0f s)\n", r.Stack, r.Elapsed.Seconds())
 	for i, s := range r.Scenarios {
-		fmt.Fprintf(&b, "\n%d. %s\n", i+1, s.Name)
+		fmt.Fprintf(&b, "\n%d. [%s] %s\n", i+1, s.Key, s.Name)
 		fmt.Fprintf(&b, "   %-34s %9s %9s  %s\n", "figure", "measured", "model", "model source")
 		for _, f := range s.Figures {
 			mark := ""
@@ -159,6 +202,16 @@ func (r Result) String() string {
 		}
 		fmt.Fprintf(&b, "   failed requests %d; orders %d, acknowledged %d, gave up %d, stored %d; lost %d, duplicated %d; events missing %d\n",
 			s.Failed, s.Orders, s.Acked, s.GaveUp, s.Stored, s.Lost, s.Duplicated, s.EventsMissed)
+		for _, c := range s.Checks {
+			v := "ok"
+			if !c.OK {
+				v = "FAILS"
+			}
+			fmt.Fprintf(&b, "   check %-40s %5s  %s\n", c.Name, v, c.Detail)
+		}
+		if !s.OK() {
+			fmt.Fprintf(&b, "   RED: %s\n", strings.Join(s.Reasons(), "; "))
+		}
 		for _, n := range s.Notes {
 			fmt.Fprintf(&b, "   note: %s\n", n)
 		}
@@ -173,6 +226,8 @@ type model struct {
 	task, azApp, aurora resilience.Row
 	tg                  targetGroup
 	desired             int
+	ecs                 ecsConfig
+	egress              egress
 }
 
 func row(rep resilience.Report, prefix string) (resilience.Row, error) {
@@ -226,6 +281,25 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 	if m.desired < 1 {
 		return m, errors.New("desired count < 1")
 	}
+	m.ecs = ecsConfig{Desired: m.desired, MinHealthyPercent: int(f(svcs[0], "deploymentMinimumHealthyPercent")),
+		MaxPercent: int(f(svcs[0], "deploymentMaximumPercent")), Grace: time.Duration(f(svcs[0], "healthCheckGracePeriodSeconds")) * time.Second}
+	if m.ecs.MaxPercent == 0 { // ECS defaults (CreateService deploymentConfiguration)
+		m.ecs.MaxPercent = 200
+	}
+	if m.ecs.MinHealthyPercent == 0 {
+		m.ecs.MinHealthyPercent = 100
+	}
+	m.egress.Endpoints = map[string]bool{}
+	for _, ep := range rec.ByType("aws:ec2/vpcEndpoint:VpcEndpoint") {
+		name, _ := ep.Input("serviceName").(string)
+		m.egress.Endpoints[name[strings.LastIndex(name, ".")+1:]] = true
+	}
+	vpcs := rec.ByType("awsx:ec2:Vpc")
+	if len(vpcs) == 0 {
+		return m, errors.New("recording lacks the VPC")
+	}
+	strategy, _ := vpcs[0].Input("natGateways.strategy").(string)
+	m.egress.NAT = strategy != "" && strategy != "None"
 	return m, nil
 }
 
@@ -290,6 +364,18 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
+	only := func(key string) bool {
+		if len(opts.Only) == 0 {
+			return true
+		}
+		for _, k := range opts.Only {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}
+	logf("stack %s: ECS grace %s, min healthy %d%%, max %d%%; tasks' network: %s", opts.Stack, m.ecs.Grace, m.ecs.MinHealthyPercent, m.ecs.MaxPercent, m.egress)
 	logf("stack %s: target group interval %gs timeout %gs unhealthy %g healthy %g path %s, deregistration %gs; desired count %d",
 		opts.Stack, m.tg.Interval, m.tg.Timeout, m.tg.Unhealthy, m.tg.Healthy, m.tg.Path, m.tg.Deregistration, m.desired)
 
@@ -360,11 +446,16 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		return res, err
 	}
 	fw := map[string]*forwarder{}
+	// Each stand-in is reachable from the tasks' namespaces only as the
+	// recorded network allows: the issuer is on the internet, the others
+	// are AWS services (through NAT or their VPC endpoint).
+	service := map[string]string{"issuer": "internet", "bus": "events", "dynamo": "dynamodb"}
 	for name, target := range map[string]string{"issuer": hostPort(issuer.URL), "bus": hostPort(bus.URL), "dynamo": hostPort(dyn.Endpoint)} {
 		f, err := forward(target)
 		if err != nil {
 			return res, err
 		}
+		f.walled.Store(!m.egress.reaches(service[name]))
 		cleanup = append(cleanup, f.close)
 		fw[name] = f
 	}
@@ -394,6 +485,12 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	if out, err2 := mig.CombinedOutput(); err2 != nil {
 		return res, fmt.Errorf("migrate: %w: %s", err2, out)
 	}
+	if opts.MutantDuplicateRows {
+		if err = applyMutant(ctx, duplicateRowsMutant); err != nil {
+			return res, err
+		}
+		logf("MUTANT: every order row is stored twice under its (trader, key)")
+	}
 	env = append(env, "DB_AUTH_MODE=password", "DB_PASSWORD_FILE="+pwFile,
 		"OIDC_ISSUER="+issuer.URL, "OIDC_JWKS_URL=http://"+fw["issuer"].addr()+"/.well-known/jwks.json",
 		"OIDC_CLIENT_IDS="+strings.Join(deskIDs, ","), "SESSIONS_TABLE=gameday-sessions", "EVENT_BUS_NAME=gameday-bus",
@@ -401,10 +498,6 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		"METRICS_INTERVAL=1h")
 
 	// Tasks: desiredCount spread over the AZs as ECS spreads them.
-	type task struct {
-		name, az, addr string
-		p              *proc
-	}
 	tasks := map[string]*task{}
 	perAZ := map[string]int{}
 	servers := map[string]string{}
@@ -418,9 +511,13 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	}
 	startTask := func(t *task) error {
 		e := append(append([]string(nil), env...), "APP_PORT="+strings.Split(t.addr, ":")[1])
-		t.p, err = ps.start("task-"+t.name, filepath.Join(work, "task-"+t.name+".log"), e,
+		p, err := ps.start("task-"+t.name, filepath.Join(work, fmt.Sprintf("task-%s-%d.log", t.name, time.Now().UnixNano())), e,
 			"nsenter", "--net=/run/netns/"+nsName(t.az), "--", bin)
-		return err
+		if err != nil {
+			return err
+		}
+		t.p, t.started = p, time.Now()
+		return nil
 	}
 	for _, n := range sortedKeys(servers) {
 		if err = startTask(tasks[n]); err != nil {
@@ -449,14 +546,46 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		return res, err
 	}
 	logf("%d tasks UP behind HAProxy %s: %s", len(tasks), base, strings.Join(sortedKeys(servers), " "))
-
-	// Desks.
+	var scenNo atomic.Int64
+	ecs := &ecsSupervisor{cfg: m.ecs, lb: lb, tasks: tasks, start: startTask, scenario: func() int { return int(scenNo.Load()) }, logf: logf}
+	go ecs.run(wctx)
+	var scen []Scenario
 	hc := &http.Client{Timeout: 6 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	d := &desks{base: base, http: hc, retries: opts.ClientAttempts, runID: randToken()[:8]}
 	for _, cr := range creds {
 		if cr.token, err = clientCredentials(ctx, hc, issuer.TokenURL, cr.id, cr.secret); err != nil {
 			return res, err
 		}
+	}
+
+	// Issuer keys from the tasks' network: the first authenticated calls
+	// make every task fetch the JWKS through the recorded egress.
+	if only("issuer-keys-egress") {
+		scenNo.Store(int64(len(scen) + 1))
+		s := Scenario{Key: "issuer-keys-egress", Name: "authenticated calls with the tasks' network as recorded (" + m.egress.String() + ")"}
+		codes := map[int]int{}
+		probe := &http.Client{Timeout: 20 * time.Second}
+		for i := 0; i < 2*m.desired; i++ {
+			code, err := postSession(ctx, probe, base, creds[0].token)
+			if err != nil {
+				codes[-1]++
+				continue
+			}
+			codes[code]++
+		}
+		s.Checks = append(s.Checks, Check{Name: "authenticated calls answer 201", OK: codes[http.StatusCreated] == 2*m.desired,
+			Detail: fmt.Sprintf("POST /sessions x%d: %v (status: count; -1 transport error); issuer JWKS reachable from tasks: %v", 2*m.desired, codes, !fw["issuer"].walled.Load())})
+		s.Replacements = len(ecs.replacements(len(scen) + 1))
+		if fw["issuer"].walled.Load() {
+			fw["issuer"].walled.Store(false)
+			s.Notes = append(s.Notes, "the wall to the issuer is lifted after this scenario so the other scenarios can measure their rows")
+		}
+		scen = append(scen, s)
+		scenNo.Store(0)
+	}
+
+	// Desks.
+	d := &desks{base: base, http: hc, retries: opts.ClientAttempts, runID: randToken()[:8]}
+	for _, cr := range creds {
 		if err = d.openSession(ctx, cr); err != nil {
 			return res, err
 		}
@@ -487,119 +616,175 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	}
 	appModel := func(r resilience.Row) time.Duration { return r.Mitigated }
 	dataLocal := localFO + (m.aurora.Mitigated - m.aurora.Detection)
-	var scen []Scenario
-	var scenInject []time.Time
-
-	// 1. one task killed.
-	victim := tasks[sortedKeys(servers)[0]]
-	d.scenario.Store(1)
-	sleep(3 * time.Second)
-	t0 := time.Now()
-	victim.p.kill()
-	logf("scenario 1: SIGKILL task %s", victim.name)
-	limit := 2*appModel(m.task) + 20*time.Second
-	if err = settle(t0, limit, func() bool { return strings.HasPrefix(lb.status(victim.name), "DOWN") }); err != nil {
-		return res, fmt.Errorf("scenario 1: %w", err)
+	begin := func() int {
+		n := len(scen) + 1
+		scenNo.Store(int64(n))
+		d.scenario.Store(int64(n))
+		return n
 	}
-	s1 := Scenario{Name: "one task killed (SIGKILL " + victim.name + ")"}
-	ej := lb.downAfter(t0, []string{victim.name})
-	s1.Figures = append(s1.Figures, Figure{Name: "HAProxy ejection " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Resolution: statsResolution, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
-	scen, scenInject = append(scen, s1), append(scenInject, t0)
-	d.scenario.Store(0)
-	if err = startTask(victim); err != nil {
-		return res, err
-	}
-	if err = waitUp(victim.name); err != nil {
-		return res, err
-	}
-	logf("scenario 1: replacement %s UP after %.1fs", victim.name, time.Since(t0).Seconds())
-
-	// 2. AZ a lost: tasks and the database primary.
-	prim, err := pg.primary(ctx)
-	if err != nil {
-		return res, err
-	}
-	var azTasks []string
-	for _, n := range sortedKeys(servers) {
-		if tasks[n].az == prim {
-			azTasks = append(azTasks, n)
-		}
-	}
-	d.scenario.Store(2)
-	sleep(3 * time.Second)
-	t0 = time.Now()
-	if err = cutAZ(ctx, prim); err != nil {
-		return res, err
-	}
-	logf("scenario 2: AZ %s cut off (tasks %v, database primary)", prim, azTasks)
+	end := func() { scenNo.Store(0); d.scenario.Store(0) }
 	var promoted time.Duration
-	promotedTo := func() bool {
-		if promoted > 0 {
-			return true
+	var t0 time.Time
+	promotedFrom := func(prim string) func() bool {
+		promoted = 0
+		return func() bool {
+			if promoted > 0 {
+				return true
+			}
+			// The other data node takes writes (probed directly, as the
+			// service's read-write connection would find it).
+			for _, az := range []string{"a", "b"} {
+				if az != prim && pg.writable(ctx, az) {
+					promoted = time.Since(t0)
+				}
+			}
+			return promoted > 0
 		}
-		// The other data node takes writes (probed directly, as the
-		// service's read-write connection would find it).
-		for _, az := range []string{"a", "b"} {
-			if az != prim && pg.writable(ctx, az) {
-				promoted = time.Since(t0)
+	}
+	allUp := func() bool {
+		for _, n := range sortedKeys(servers) {
+			if lb.status(n) != "UP" {
+				return false
 			}
 		}
-		return promoted > 0
+		return true
 	}
-	limit = 2*max(appModel(m.azApp), dataLocal) + 20*time.Second
-	if err = settle(t0, limit, func() bool {
-		down := lb.downAfter(t0, azTasks)
-		return promotedTo() && len(down) == len(azTasks)
-	}); err != nil {
-		return res, fmt.Errorf("scenario 2: %w", err)
+	noReplacement := func(n int, what string) Check {
+		rs := ecs.replacements(n)
+		return Check{Name: "tasks stay in service (ECS replacements 0)", OK: len(rs) == 0,
+			Detail: fmt.Sprintf("%d replaced%s: %s", len(rs), what, summarize(rs, t0))}
 	}
-	s2 := Scenario{Name: "AZ " + prim + " lost (namespace cut off: tasks " + strings.Join(azTasks, ",") + " and the database primary)"}
-	ej = lb.downAfter(t0, azTasks)
-	for _, n := range azTasks {
-		s2.Figures = append(s2.Figures, Figure{Name: "HAProxy ejection " + n, Measured: ej[n], Model: m.azApp.Mitigated, Resolution: statsResolution, Source: "resilience " + m.azApp.Failure + ": " + m.azApp.Basis})
-	}
-	s2.Figures = append(s2.Figures,
-		Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect (local constant for AuroraFailover)"},
-		Figure{Name: "Aurora row (AWS, not measured here)", Model: m.aurora.Mitigated, Source: "resilience " + m.aurora.Failure + ": " + m.aurora.Basis, Info: true})
-	s2.Notes = append(s2.Notes, fmt.Sprintf("client window model: max(app tier %s, data tier local %s = failover %s + endpoint/app retry %s from the Aurora row)",
-		m.azApp.Mitigated, dataLocal, localFO, m.aurora.Mitigated-m.aurora.Detection))
-	s2.Figures = append(s2.Figures, Figure{Name: "client error window", Model: max(m.azApp.Mitigated, dataLocal), Source: "max(app tier row, data tier local)"})
-	scen, scenInject = append(scen, s2), append(scenInject, t0)
-	d.scenario.Store(0)
-	if err = restoreAZ(ctx, prim); err != nil {
-		return res, err
-	}
-	if err = pg.waitState(ctx, 120*time.Second, map[string]string{prim: "secondary"}); err != nil {
-		return res, fmt.Errorf("AZ %s rejoin: %w", prim, err)
-	}
-	if err = waitUp(azTasks...); err != nil {
-		return res, err
-	}
-	logf("scenario 2: AZ %s back, node rejoined as secondary, tasks UP after %.1fs", prim, time.Since(t0).Seconds())
 
-	// 3. database writer crashes.
-	if prim, err = pg.primary(ctx); err != nil {
-		return res, err
+	// 1. one task killed: ECS sees the task stop and replaces it.
+	if only("task-killed") {
+		victim := tasks[sortedKeys(servers)[0]]
+		n := begin()
+		sleep(3 * time.Second)
+		t0 = time.Now()
+		victim.p.kill()
+		logf("scenario %d: SIGKILL task %s", n, victim.name)
+		limit := 2*appModel(m.task) + 20*time.Second
+		if err = settle(t0, limit, func() bool { return strings.HasPrefix(lb.status(victim.name), "DOWN") }); err != nil {
+			return res, fmt.Errorf("scenario task-killed: %w", err)
+		}
+		s := Scenario{Key: "task-killed", Name: "one task killed (SIGKILL " + victim.name + "; the ECS supervisor replaces it)"}
+		ej := lb.downAfter(t0, []string{victim.name})
+		s.Figures = append(s.Figures, Figure{Name: "HAProxy ejection " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Resolution: statsResolution, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
+		if err = waitUp(victim.name); err != nil {
+			return res, err
+		}
+		rs := ecs.replacements(n)
+		s.Replacements = len(rs)
+		s.Checks = append(s.Checks, Check{Name: "ECS replaced the stopped task once", OK: len(rs) == 1, Detail: summarize(rs, t0)})
+		scen = append(scen, s)
+		end()
+		logf("scenario %d: replacement %s UP after %.1fs", n, victim.name, time.Since(t0).Seconds())
 	}
-	d.scenario.Store(3)
-	sleep(3 * time.Second)
-	t0 = time.Now()
-	pg.nodes[prim].kill()
-	logf("scenario 3: SIGKILL database primary in AZ %s (pg_autoctl and postgres)", prim)
-	promoted = 0
-	if err = settle(t0, 2*dataLocal+20*time.Second, promotedTo); err != nil {
-		return res, fmt.Errorf("scenario 3: %w", err)
+
+	// 2. AZ lost: tasks and the database primary; the AZ comes back and
+	// the old primary rejoins inside the scenario.
+	if only("az-lost") {
+		prim, err := pg.primary(ctx)
+		if err != nil {
+			return res, err
+		}
+		var azTasks []string
+		for _, n := range sortedKeys(servers) {
+			if tasks[n].az == prim {
+				azTasks = append(azTasks, n)
+			}
+		}
+		n := begin()
+		sleep(3 * time.Second)
+		t0 = time.Now()
+		if err = cutAZ(ctx, prim); err != nil {
+			return res, err
+		}
+		logf("scenario %d: AZ %s cut off (tasks %v, database primary)", n, prim, azTasks)
+		promotedTo := promotedFrom(prim)
+		limit := 2*max(appModel(m.azApp), dataLocal) + 20*time.Second
+		if err = settle(t0, limit, func() bool {
+			return promotedTo() && len(lb.downAfter(t0, azTasks)) == len(azTasks)
+		}); err != nil {
+			return res, fmt.Errorf("scenario az-lost: %w", err)
+		}
+		s := Scenario{Key: "az-lost", Name: "AZ " + prim + " lost (namespace cut off: tasks " + strings.Join(azTasks, ",") + " and the database primary), then back with the old primary rejoining"}
+		ej := lb.downAfter(t0, azTasks)
+		for _, t := range azTasks {
+			s.Figures = append(s.Figures, Figure{Name: "HAProxy ejection " + t, Measured: ej[t], Model: m.azApp.Mitigated, Resolution: statsResolution, Source: "resilience " + m.azApp.Failure + ": " + m.azApp.Basis})
+		}
+		s.Figures = append(s.Figures,
+			Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect (local constant for AuroraFailover)"},
+			Figure{Name: "Aurora row (AWS, not measured here)", Model: m.aurora.Mitigated, Source: "resilience " + m.aurora.Failure + ": " + m.aurora.Basis, Info: true})
+		s.Notes = append(s.Notes, fmt.Sprintf("client window model: max(app tier %s, data tier local %s = failover %s + endpoint/app retry %s from the Aurora row); the window covers the rejoin too",
+			m.azApp.Mitigated, dataLocal, localFO, m.aurora.Mitigated-m.aurora.Detection))
+		s.Figures = append(s.Figures, Figure{Name: "client error window", Model: max(m.azApp.Mitigated, dataLocal), Source: "max(app tier row, data tier local)"})
+		if err = restoreAZ(ctx, prim); err != nil {
+			return res, err
+		}
+		tr := time.Now()
+		if err = pg.waitState(ctx, 120*time.Second, map[string]string{prim: "secondary"}); err != nil {
+			return res, fmt.Errorf("AZ %s rejoin: %w", prim, err)
+		}
+		logf("scenario %d: AZ %s back, old primary secondary after %.1fs", n, prim, time.Since(tr).Seconds())
+		if err = settle(tr, upLimit+30*time.Second, allUp); err != nil {
+			return res, fmt.Errorf("scenario az-lost, after rejoin: %w", err)
+		}
+		var outside []replacement
+		for _, r := range ecs.replacements(n) {
+			if tasks[r.Task].az != prim {
+				outside = append(outside, r)
+			}
+		}
+		s.Replacements = len(ecs.replacements(n))
+		s.Checks = append(s.Checks, Check{Name: "tasks outside AZ " + prim + " stay in service", OK: len(outside) == 0,
+			Detail: fmt.Sprintf("%d replaced outside the lost AZ: %s (all replacements %d)", len(outside), summarize(outside, t0), s.Replacements)})
+		scen = append(scen, s)
+		end()
+		logf("scenario %d: tasks UP after %.1fs", n, time.Since(t0).Seconds())
 	}
-	s3 := Scenario{Name: "database writer crash (primary in AZ " + prim + " killed)"}
-	s3.Figures = append(s3.Figures,
-		Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect"},
-		Figure{Name: "client error window", Model: dataLocal, Source: "Aurora row shape, local failover: " + localFO.String() + " + " + (m.aurora.Mitigated - m.aurora.Detection).String()},
-		Figure{Name: "Aurora row (AWS, not measured here)", Model: m.aurora.Mitigated, Source: "resilience " + m.aurora.Failure + ": " + m.aurora.Basis, Info: true})
-	scen, scenInject = append(scen, s3), append(scenInject, t0)
-	_ = scenInject
-	d.scenario.Store(0)
+
+	// 3. database writer crashes with the fleet behind the balancer; the
+	// old primary is started again and rejoins inside the scenario.
+	if only("db-writer-failover") {
+		prim, err := pg.primary(ctx)
+		if err != nil {
+			return res, err
+		}
+		n := begin()
+		sleep(3 * time.Second)
+		t0 = time.Now()
+		pg.nodes[prim].kill()
+		logf("scenario %d: SIGKILL database primary in AZ %s (pg_autoctl and postgres)", n, prim)
+		if err = settle(t0, 2*dataLocal+20*time.Second, promotedFrom(prim)); err != nil {
+			return res, fmt.Errorf("scenario db-writer-failover: %w", err)
+		}
+		s := Scenario{Key: "db-writer-failover", Name: "database writer crash (primary in AZ " + prim + " killed, fleet behind the balancer), then the old primary rejoins"}
+		s.Figures = append(s.Figures,
+			Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect"},
+			Figure{Name: "client error window", Model: dataLocal, Source: "Aurora row shape, local failover: " + localFO.String() + " + " + (m.aurora.Mitigated - m.aurora.Detection).String()},
+			Figure{Name: "Aurora row (AWS, not measured here)", Model: m.aurora.Mitigated, Source: "resilience " + m.aurora.Failure + ": " + m.aurora.Basis, Info: true})
+		// Let the supervisor act on what the balancer saw before the rejoin.
+		sleep(m.ecs.Grace/4 + time.Duration(m.tg.Interval*m.tg.Healthy)*time.Second)
+		if err = pg.restartNode(prim); err != nil {
+			return res, err
+		}
+		tr := time.Now()
+		if err = pg.waitState(ctx, 120*time.Second, map[string]string{prim: "secondary"}); err != nil {
+			return res, fmt.Errorf("old primary %s rejoin: %w", prim, err)
+		}
+		logf("scenario %d: old primary %s secondary after %.1fs", n, prim, time.Since(tr).Seconds())
+		if err = settle(tr, upLimit+30*time.Second, allUp); err != nil {
+			return res, fmt.Errorf("scenario db-writer-failover, after rejoin: %w", err)
+		}
+		s.Replacements = len(ecs.replacements(n))
+		s.Checks = append(s.Checks, noReplacement(n, ""))
+		scen = append(scen, s)
+		end()
+	}
 	sleep(time.Second)
 	stopDesks()
+	_ = appModel
 
 	// Verdict: windows, then every acknowledged order against the database
 	// and the bus.
@@ -650,6 +835,8 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		s.Orders++
 		ids := stored[o.Desk+"/"+o.Key]
 		s.Stored += len(ids)
+		// Duplicated: more than one stored row for one (trader, key),
+		// whatever key_active says.
 		if len(ids) > 1 {
 			s.Duplicated += len(ids) - 1
 		}
@@ -663,7 +850,13 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			continue
 		}
 		s.Acked++
-		if len(ids) == 0 || ids[0] != o.OrderID {
+		// Lost: acknowledged (201 with an order id) but no stored row for
+		// (trader, key) carries that id.
+		found := false
+		for _, id := range ids {
+			found = found || id == o.OrderID
+		}
+		if !found {
 			s.Lost++
 		}
 	}

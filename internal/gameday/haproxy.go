@@ -37,9 +37,17 @@ func haproxyConfig(tg targetGroup, listen, sock string, servers map[string]strin
 	fmt.Fprintf(&b, "frontend alb\n  bind %s\n  default_backend tasks\n\n", listen)
 	fmt.Fprintf(&b, "backend tasks\n  balance roundrobin\n  option httpchk GET %s\n  http-check expect status 200\n  timeout check %gs\n", tg.Path, tg.Timeout)
 	fmt.Fprintf(&b, "  default-server check inter %gs fall %g rise %g\n", tg.Interval, tg.Unhealthy, tg.Healthy)
+	// An ALB whose targets are all unhealthy fails open and routes to all
+	// of them (ELB user guide, "Health checks for your target groups"):
+	// each task is also an unchecked backup, used (all of them, allbackups)
+	// only when every checked server is DOWN.
+	b.WriteString("  option allbackups\n")
 	names := sortedKeys(servers)
 	for _, n := range names {
 		fmt.Fprintf(&b, "  server %s %s\n", n, servers[n])
+	}
+	for _, n := range names {
+		fmt.Fprintf(&b, "  server open-%s %s backup no-check\n", n, servers[n])
 	}
 	return b.String()
 }

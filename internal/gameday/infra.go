@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -211,11 +212,20 @@ func inNS(az string, uid, gid int, argv ...string) []string {
 
 // forwarder exposes a loopback service (issuer, dynalite, fake bus) on the
 // bridge address so tasks in the AZ namespaces reach it.
+//
+// walled, when set, is the recorded network's answer to "does a task reach
+// this stand-in?" turned around: connections from the AZ subnet are then
+// accepted and left silent until the peer gives up (at most
+// wallHold), as packets to a destination with no route from a private
+// subnet are dropped rather than refused.
 type forwarder struct {
 	ln     net.Listener
 	target string
-	wg     sync.WaitGroup
+	walled atomic.Bool
 }
+
+// wallHold bounds how long a walled connection is held open.
+const wallHold = 15 * time.Second
 
 func forward(target string) (*forwarder, error) {
 	ln, err := net.Listen("tcp", hostIP+":0")
@@ -237,6 +247,11 @@ func (f *forwarder) serve() {
 		}
 		go func() {
 			defer c.Close()
+			if f.walled.Load() && fromTasks(c.RemoteAddr()) {
+				_ = c.SetReadDeadline(time.Now().Add(wallHold))
+				_, _ = io.Copy(io.Discard, c)
+				return
+			}
 			u, err := net.DialTimeout("tcp", f.target, 2*time.Second)
 			if err != nil {
 				return

@@ -194,6 +194,50 @@ func (c *pgCluster) startNode(ctx context.Context, az string) error {
 	return nil
 }
 
+// restartNode runs an existing node's keeper again (pg_autoctl run): the
+// old primary coming back, to rejoin as a standby.
+func (c *pgCluster) restartNode(az string) error {
+	pgdata := filepath.Join(c.base, "node-"+az)
+	p, err := c.ps.start("pg-"+az+"-rejoin", filepath.Join(c.logDir, "pg-"+az+"-rejoin.log"), c.env(az),
+		c.wrap(az, az, "pg_autoctl", "run", "--pgdata", pgdata)...)
+	if err != nil {
+		return fmt.Errorf("restart node %s: %w", az, err)
+	}
+	c.nodes[az] = p
+	return nil
+}
+
+// duplicateRowsMutant is the test-only mutant that makes the duplicated
+// count fire: every order row gets a copy with another order id and
+// key_active false (outside the partial unique index, so ON CONFLICT still
+// infers it) and the old per-session constraint is dropped. Stored rows per
+// (trader, key) are then 2.
+const duplicateRowsMutant = `
+ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_session_idempotency_key;
+CREATE FUNCTION gameday_duplicate() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r orders%ROWTYPE;
+BEGIN
+  IF pg_trigger_depth() > 1 THEN RETURN NULL; END IF;
+  r := NEW; r.order_id := gen_random_uuid(); r.key_active := false;
+  INSERT INTO orders SELECT (r).*;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER gameday_duplicate AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION gameday_duplicate();`
+
+// applyMutant runs sql as the superuser on the current writer.
+func applyMutant(ctx context.Context, sql string) error {
+	conn, err := connect(ctx, fmt.Sprintf("postgres://postgres@%s:%d,%s:%d/%s?sslmode=require&target_session_attrs=read-write&connect_timeout=3",
+		azIP("a"), pgPort, azIP("b"), pgPort, dbName))
+	if err != nil {
+		return fmt.Errorf("mutant: connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("mutant: %w", err)
+	}
+	return nil
+}
+
 // configureKeeper sets the keeper's partition timeout on a node that has
 // reached its first state (a SIGHUP during registration breaks it).
 func (c *pgCluster) configureKeeper(ctx context.Context, az string) error {
