@@ -9,6 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx"
+	ecrx "github.com/pulumi/pulumi-awsx/sdk/v2/go/awsx/ecr"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
 	"github.com/trading-ha/trading-ha/infra"
 	"github.com/trading-ha/trading-ha/internal/engine"
 )
@@ -189,4 +194,99 @@ func tail(s string, lines int) string {
 		l = l[len(l)-lines:]
 	}
 	return strings.Join(l, "\n")
+}
+
+// imageProgram builds only an awsx ecr.Image on a known repository URL
+// with explicit aws and awsx providers, and a docker-build provider when
+// dockerBuild is set: once the URL is known awsx registers a
+// docker-build:index:Image under the component, which inherits the
+// component's providers.
+func imageProgram(dockerBuild bool) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		a, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+		if err != nil {
+			return err
+		}
+		x, err := awsx.NewProvider(ctx, "awsx", &awsx.ProviderArgs{})
+		if err != nil {
+			return err
+		}
+		providers := []pulumi.ProviderResource{a, x}
+		if dockerBuild {
+			var db pulumi.ProviderResourceState
+			if err := ctx.RegisterResource("pulumi:providers:docker-build", "docker-build", pulumi.Map{}, &db, pulumi.Version(dockerBuildVersion)); err != nil {
+				return err
+			}
+			providers = append(providers, &db)
+		}
+		_, err = ecrx.NewImage(ctx, "app", &ecrx.ImageArgs{
+			RepositoryUrl: pulumi.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-dev"),
+			Context:       pulumi.String("."), Dockerfile: pulumi.String("app/Dockerfile"), Platform: pulumi.String("linux/arm64"),
+		}, pulumi.Providers(providers...))
+		return err
+	}
+}
+
+// dockerBuildVersion is the docker-build SDK the program links (awsx's Go
+// SDK depends on it).
+var dockerBuildVersion string
+
+// TestAWSXImageNeedsDockerBuildProvider: with default providers disabled,
+// the docker-build image awsx registers needs an explicit docker-build
+// provider among the ones handed to the Image; without one the engine
+// refuses it. (At the first preview of a new stack the repository URL is
+// unknown and awsx registers no image, so only pulumi up would say so.)
+func TestAWSXImageNeedsDockerBuildProvider(t *testing.T) {
+	path := cli(t)
+	bin := standInBinary(t)
+	all := plugins(t)
+	for _, p := range all {
+		if p.Name == "docker-build" {
+			dockerBuildVersion = p.Version
+		}
+	}
+	if dockerBuildVersion == "" {
+		t.Fatalf("no docker-build SDK linked: %v", all)
+	}
+	stackFile := []byte("config:\n  pulumi:disable-default-providers: [\"*\"]\n  aws:region: us-east-1\n  trading-ha:environmentSuffix: dev\n")
+	run := func(t *testing.T, dockerBuild bool) (*engine.Result, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		res, err := engine.Preview(ctx, engine.Options{
+			CLI: path, Root: root, Stack: "image", Program: imageProgram(dockerBuild),
+			StandIn: bin, Plugins: all, Scratch: t.TempDir(), StackFile: stackFile,
+		})
+		if res == nil {
+			t.Fatal(err)
+		}
+		t.Logf("preview took %s", res.Took.Round(time.Second))
+		return res, err
+	}
+	t.Run("without", func(t *testing.T) {
+		res, err := run(t, false)
+		if err == nil {
+			t.Fatalf("the engine accepted a docker-build image with default providers disabled and no docker-build provider")
+		}
+		found := false
+		for _, e := range res.Errors {
+			t.Logf("engine error: %s", e)
+			found = found || (strings.Contains(e, "docker-build") && strings.Contains(e, "disabled"))
+		}
+		if !found {
+			t.Errorf("no engine error naming the disabled docker-build default provider:\n%s", tail(res.Output, 40))
+		}
+	})
+	t.Run("with", func(t *testing.T) {
+		res, err := run(t, true)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, tail(res.Output, 60))
+		}
+		image := false
+		for _, u := range res.URNs {
+			image = image || strings.HasSuffix(urnType(u), "awsx:ecr:Image$docker-build:index:Image")
+		}
+		if !image {
+			t.Errorf("no docker-build image under the awsx Image: %v", res.URNs)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha1" //nolint:gosec // awsx names images by a SHA-1 of the build signature
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -552,6 +553,28 @@ func (b imageBuild) uniqueName(stack string) string {
 	return hex.EncodeToString(sum[:]) + "-container"
 }
 
+// registryArgs are getAuthorizationToken's arguments.
+type registryArgs struct {
+	RegistryID string `pulumi:"registryId"`
+}
+
+// credentials are the parts of getAuthorizationToken's result awsx uses.
+type credentials struct {
+	UserName      string `pulumi:"userName"`
+	Password      string `pulumi:"password"`
+	ProxyEndpoint string `pulumi:"proxyEndpoint"`
+}
+
+// credentialsOutput is the invoke's output type.
+type credentialsOutput struct{ *pulumi.OutputState }
+
+// ElementType is the result type.
+func (credentialsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*credentials)(nil)).Elem()
+}
+
+func init() { pulumi.RegisterOutputType(credentialsOutput{}) }
+
 var tagged = regexp.MustCompile(`^(.*):([^@]+)(@sha256:.+)$`)
 
 func (b imageBuild) register(ctx *pulumi.Context, comp *component, repo string) (pulumi.StringOutput, error) {
@@ -567,14 +590,10 @@ func (b imageBuild) register(ctx *pulumi.Context, comp *component, repo string) 
 	if registry == "" {
 		registry, _, _ = strings.Cut(strings.TrimPrefix(repo, "https://"), ".")
 	}
-	var creds struct {
-		UserName      string `pulumi:"userName"`
-		Password      string `pulumi:"password"`
-		ProxyEndpoint string `pulumi:"proxyEndpoint"`
-	}
-	if err := ctx.Invoke("aws:ecr/getAuthorizationToken:getAuthorizationToken", map[string]any{"registryId": registry}, &creds, pulumi.Parent(comp)); err != nil {
-		return pulumi.StringOutput{}, fmt.Errorf("stand-in awsx:ecr:Image: ECR credentials: %w", err)
-	}
+	// The output form, as awsx calls it (auth.ts getDockerCredentials):
+	// the password is a secret, which the direct form refuses.
+	creds := ctx.InvokeOutput("aws:ecr/getAuthorizationToken:getAuthorizationToken", registryArgs{RegistryID: registry},
+		credentialsOutput{}, pulumi.InvokeOutputOptions{InvokeOptions: []pulumi.InvokeOption{pulumi.Parent(comp)}}).(credentialsOutput)
 	cacheFrom := pulumi.Array{}
 	for _, c := range b.CacheFrom {
 		cacheFrom = append(cacheFrom, pulumi.Map{"registry": pulumi.Map{"ref": pulumi.String(c)}})
@@ -599,8 +618,9 @@ func (b imageBuild) register(ctx *pulumi.Context, comp *component, repo string) 
 		"cacheTo": pulumi.Array{pulumi.Map{"inline": pulumi.Map{}}}, "context": pulumi.Map{"location": pulumi.String(context)},
 		"dockerfile": dockerfile, "platforms": platforms, "push": pulumi.Bool(true),
 		"registries": pulumi.Array{pulumi.Map{
-			"address": pulumi.String(strings.TrimPrefix(creds.ProxyEndpoint, "https://")), "username": pulumi.String(creds.UserName),
-			"password": pulumi.ToSecret(pulumi.String(creds.Password)),
+			"address":  creds.ApplyT(func(c credentials) string { return strings.TrimPrefix(c.ProxyEndpoint, "https://") }),
+			"username": creds.ApplyT(func(c credentials) string { return c.UserName }),
+			"password": pulumi.ToSecret(creds.ApplyT(func(c credentials) string { return c.Password })),
 		}},
 	}
 	if len(b.Args) > 0 {
