@@ -74,7 +74,8 @@ type Result struct {
 	Steps []string
 	// URNs are the resources the preview registered, sorted.
 	URNs []string
-	// Errors are the engine's error diagnostics, "<urn>: <message>".
+	// Errors are the engine's error diagnostics, "<urn>: <message>" (the
+	// message alone when it names no resource).
 	Errors []string
 	// Policy are the policy pack's reports, "<level> <policy> <urn>: <message>".
 	Policy []string
@@ -148,11 +149,11 @@ func Preview(ctx context.Context, o Options) (*Result, error) {
 	}
 	ch := make(chan events.EngineEvent)
 	res := &Result{}
-	var wg sync.WaitGroup
-	wg.Add(1)
+	var mu sync.Mutex
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		collect(ch, res)
+		defer close(done)
+		collect(ch, res, &mu)
 	}()
 	opts := []optpreview.Option{optpreview.ProgressStreams(w), optpreview.ErrorProgressStreams(w), optpreview.EventStreams(ch)}
 	if o.PolicyPack != "" {
@@ -164,8 +165,16 @@ func Preview(ctx context.Context, o Options) (*Result, error) {
 	}
 	start := time.Now()
 	_, perr := stack.Preview(ctx, opts...)
-	res.Took = time.Since(start)
-	wg.Wait()
+	took := time.Since(start)
+	// The Automation API closes the event stream when the CLI ends it; a
+	// CLI that fails before the engine starts (bad config) never opens it.
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res.Took = took
 	res.Output = out.String()
 	sort.Strings(res.URNs)
 	if perr != nil {
@@ -175,9 +184,10 @@ func Preview(ctx context.Context, o Options) (*Result, error) {
 }
 
 // collect reads the engine's events into the result.
-func collect(ch <-chan events.EngineEvent, res *Result) {
+func collect(ch <-chan events.EngineEvent, res *Result, mu *sync.Mutex) {
 	seen := map[string]bool{}
 	for e := range ch {
+		mu.Lock()
 		switch {
 		case e.ResourcePreEvent != nil:
 			m := e.ResourcePreEvent.Metadata
@@ -188,7 +198,11 @@ func collect(ch <-chan events.EngineEvent, res *Result) {
 			}
 		case e.DiagnosticEvent != nil && e.DiagnosticEvent.Severity == "error":
 			d := e.DiagnosticEvent
-			res.Errors = append(res.Errors, strings.TrimSpace(d.URN+": "+d.Message))
+			msg := strings.TrimSpace(d.Message)
+			if d.URN != "" {
+				msg = d.URN + ": " + msg
+			}
+			res.Errors = append(res.Errors, msg)
 		case e.PolicyEvent != nil:
 			p := e.PolicyEvent
 			res.Policy = append(res.Policy, fmt.Sprintf("%s %s %s: %s", p.EnforcementLevel, p.PolicyName, p.ResourceURN, strings.TrimSpace(p.Message)))
@@ -196,6 +210,7 @@ func collect(ch <-chan events.EngineEvent, res *Result) {
 				res.Mandatory++
 			}
 		}
+		mu.Unlock()
 	}
 }
 

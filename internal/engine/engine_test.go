@@ -290,3 +290,29 @@ func TestAWSXImageNeedsDockerBuildProvider(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigSchemaRefusesBadValue: the engine holds the stack file to
+// Pulumi.yaml's typed config schema before the program runs.
+func TestConfigSchemaRefusesBadValue(t *testing.T) {
+	path := cli(t)
+	stackFile := []byte("config:\n  pulumi:disable-default-providers: [\"*\"]\n  aws:region: us-east-1\n  trading-ha:environmentSuffix: dev\n  trading-ha:maxCapacity: many\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	ran := false
+	res, err := engine.Preview(ctx, engine.Options{
+		CLI: path, Root: root, Stack: "badconfig", StandIn: standInBinary(t), Plugins: plugins(t), Scratch: t.TempDir(), StackFile: stackFile,
+		Program: func(*pulumi.Context) error { ran = true; return nil },
+	})
+	if err == nil {
+		t.Fatal("the engine accepted maxCapacity: many for an integer key")
+	}
+	if res != nil {
+		t.Logf("engine output:\n%s", tail(res.Output, 20))
+	}
+	if !strings.Contains(err.Error(), "maxCapacity") {
+		t.Errorf("the refusal does not name the key: %v", err)
+	}
+	if ran {
+		t.Error("the program ran despite the bad config")
+	}
+}
