@@ -316,3 +316,37 @@ func TestConfigSchemaRefusesBadValue(t *testing.T) {
 		t.Error("the program ran despite the bad config")
 	}
 }
+
+// TestAWSProviderRefusesOtherAccount: the aws stand-in, like the aws
+// provider, refuses to configure when the credentials' account is not in
+// allowedAccountIds, and the engine fails the preview on it.
+func TestAWSProviderRefusesOtherAccount(t *testing.T) {
+	path := cli(t)
+	stackFile := []byte("config:\n  pulumi:disable-default-providers: [\"*\"]\n  aws:region: us-east-1\n  trading-ha:environmentSuffix: dev\n")
+	program := func(ctx *pulumi.Context) error {
+		p, err := aws.NewProvider(ctx, "aws", &aws.ProviderArgs{
+			Region: pulumi.String("us-east-1"), AllowedAccountIds: pulumi.StringArray{pulumi.String("210987654321")},
+		})
+		if err != nil {
+			return err
+		}
+		_, err = aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Provider(p))
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	res, err := engine.Preview(ctx, engine.Options{
+		CLI: path, Root: root, Stack: "account", Program: program,
+		StandIn: standInBinary(t), Plugins: plugins(t), Scratch: t.TempDir(), StackFile: stackFile,
+	})
+	if err == nil {
+		t.Fatal("the engine accepted an aws provider whose allowedAccountIds exclude the caller's account")
+	}
+	if res == nil || !strings.Contains(res.Output, "AWS account ID not allowed") {
+		out := ""
+		if res != nil {
+			out = tail(res.Output, 30)
+		}
+		t.Errorf("no refusal naming the account: %v\n%s", err, out)
+	}
+}
