@@ -76,8 +76,18 @@ func plugins(t *testing.T) []engine.Plugin {
 	return p
 }
 
+// TestMain removes the stand-in's build directory after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if standIn.dir != "" {
+		_ = os.RemoveAll(standIn.dir)
+	}
+	os.Exit(code)
+}
+
 var standIn struct {
 	once sync.Once
+	dir  string
 	bin  string
 	err  error
 }
@@ -91,6 +101,7 @@ func standInBinary(t *testing.T) string {
 			standIn.err = err
 			return
 		}
+		standIn.dir = dir
 		standIn.bin, standIn.err = engine.BuildStandIn(root, dir)
 	})
 	if standIn.err != nil {
