@@ -134,6 +134,11 @@ func TestPreview(t *testing.T) {
 	bin := standInBinary(t)
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
+			// The Go language host runs a program in its project
+			// directory; an inline program gets no root directory from
+			// the Automation API, so the test stands where the host
+			// would (the program builds the image from there).
+			t.Chdir(root)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 			defer cancel()
 			res, err := engine.Preview(ctx, engine.Options{
