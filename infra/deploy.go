@@ -202,6 +202,9 @@ func Deploy(ctx *pulumi.Context) error {
 		// hostedZoneId): the stack's own zone is created after the ALB.
 		HostedZoneID: pulumi.String(cfg.Service.HostedZoneID),
 		SourceRoot:   root,
+		// Monitoring creates these alarms later; their names are fixed by
+		// naming, and ECS reads them only when a deployment runs.
+		DeploymentAlarmNames: monitoring.CustomerImpactAlarmNames(names),
 	}, withAWS)
 	if err != nil {
 		return err
@@ -341,6 +344,12 @@ func Deploy(ctx *pulumi.Context) error {
 		RestoreRoleArn: at.Role(names.Name(naming.BackupRole)),
 		CanaryName:     watch.CanaryName,
 		AlarmNames:     []string{watch.CompositeAlarmName},
+		// The service recovery judges by metric alarms, named at program
+		// time (monitoring checks they are created).
+		CustomerImpactAlarmNames: monitoring.CustomerImpactAlarmNames(names),
+		DependencyAlarmNames:     monitoring.DependencyAlarmNames(names, []string{"sessions"}),
+		ZonalAlarmNames:          monitoring.ZonalAlarmNames(names, cfg.AvailabilityZones),
+		PageTopicArn:             at.Topic(names.Name(naming.AlarmTopic)),
 	}, withAWS)
 	if err != nil {
 		return err
