@@ -202,9 +202,6 @@ func Deploy(ctx *pulumi.Context) error {
 		// hostedZoneId): the stack's own zone is created after the ALB.
 		HostedZoneID: pulumi.String(cfg.Service.HostedZoneID),
 		SourceRoot:   root,
-		// Monitoring creates these alarms later; their names are fixed by
-		// naming, and ECS reads them only when a deployment runs.
-		DeploymentAlarmNames: monitoring.CustomerImpactAlarmNames(names),
 	}, withAWS)
 	if err != nil {
 		return err

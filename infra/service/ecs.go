@@ -346,23 +346,7 @@ func (b *builder) ecs() error {
 		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
 			TargetGroupArn: b.s.TargetGroupArn, ContainerName: pulumi.String(ContainerName), ContainerPort: pulumi.Int(cfg.AppPort),
 		}},
-		DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
-		// A deployment that passes health but hurts customers: ECS watches
-		// these alarms during the rollout and its bake time, sets the
-		// deployment FAILED when one enters ALARM and rolls back "to the
-		// last deployment that completed successfully" (ECS API Reference,
-		// DeploymentAlarms; Developer Guide, "How CloudWatch alarms detect
-		// Amazon ECS deployment failures": the bake time is computed by ECS
-		// from the alarms' configuration and cannot be set). They are the
-		// customer-impact metric alarms, not the composite: the feature is
-		// documented for CloudWatch metric alarms. Rollback needs a previous
-		// COMPLETED deployment (Developer Guide, "Amazon ECS deployment
-		// failure detection"), so the first deployment is never rolled back.
-		Alarms: &ecs.ServiceAlarmsArgs{
-			AlarmNames: pulumi.ToStringArray(b.args.DeploymentAlarmNames),
-			Enable:     pulumi.Bool(true),
-			Rollback:   pulumi.Bool(true),
-		},
+		DeploymentCircuitBreaker:        &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
 		DeploymentController:            &ecs.ServiceDeploymentControllerArgs{Type: pulumi.String("ECS")},
 		DeploymentMinimumHealthyPercent: pulumi.Int(100),
 		DeploymentMaximumPercent:        pulumi.Int(200),

@@ -85,11 +85,6 @@ type Args struct {
 	// SourceRoot is the directory the service image is built from (the
 	// project root: app/Dockerfile's build context).
 	SourceRoot string
-	// DeploymentAlarmNames are the CloudWatch metric alarms whose ALARM
-	// fails a deployment, which ECS then rolls back (the customer-impact
-	// alarms, monitoring.CustomerImpactAlarmNames). They are names, known
-	// at program time: monitoring creates the alarms after the service.
-	DeploymentAlarmNames []string
 }
 
 // Service is the component and what monitoring, DNS and the runbooks need.
@@ -143,9 +138,6 @@ func EventBusArn(names naming.Namer, region, account string) string {
 
 // New creates the service tier.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Service, error) {
-	if len(args.DeploymentAlarmNames) == 0 {
-		return nil, fmt.Errorf("service %s: DeploymentAlarmNames is empty; ECS deployment alarms need at least one alarm", name)
-	}
 	cfg := args.Config.Service
 	s := &Service{
 		TaskFamily:                 args.Names.Name(naming.TaskFamily),
