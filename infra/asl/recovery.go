@@ -518,15 +518,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 		Choices: []ChoiceRule{next(numEq("$.signal.inAlarm", 0), "RecoveredReport")},
 		Default: "CountRecoveryPoll",
 	}
-	states["CountRecoveryPoll"] = &Pass{
-		Parameters: map[string]any{"attempt.$": "States.MathAdd($.poll.attempt, 1)"},
-		ResultPath: "$.poll",
-		Next:       "RecoveryPollBudget",
-	}
-	states["RecoveryPollBudget"] = &Choice{
-		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(t.DeploymentTimeoutSeconds, recoveryPollSeconds))), notRecovered)},
-		Default: "WaitForRecovery",
-	}
+	addPollBudget(states, "Recovery", t.DeploymentTimeoutSeconds, recoveryPollSeconds, notRecovered, "WaitForRecovery")
 	states["RecoveredReport"] = &Pass{
 		Parameters: map[string]any{
 			"runbook":       ServiceRecoveryName,
