@@ -210,17 +210,23 @@ func window(as []attempt, sc int) (time.Duration, int) {
 
 // postSession opens a session with token and returns the status code.
 func postSession(ctx context.Context, c *http.Client, base, token string) (int, error) {
+	code, _, err := postSessionAnswer(ctx, c, base, token)
+	return code, err
+}
+
+// postSessionAnswer is postSession with the Retry-After header.
+func postSessionAnswer(ctx context.Context, c *http.Client, base, token string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sessions", strings.NewReader("{}"))
 	if err != nil {
-		return 0, fmt.Errorf("session request: %w", err)
+		return 0, "", fmt.Errorf("session request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("post /sessions: %w", err)
+		return 0, "", fmt.Errorf("post /sessions: %w", err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
 }

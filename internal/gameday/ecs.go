@@ -114,7 +114,6 @@ func (s *ecsSupervisor) step() {
 				continue
 			}
 			reason = "unhealthy in target group after grace period"
-			t.p.kill()
 			running--
 		default:
 			continue
@@ -124,7 +123,8 @@ func (s *ecsSupervisor) step() {
 		s.replaced = append(s.replaced, replacement{At: time.Now(), Task: n, Reason: reason, Scenario: s.scenario()})
 		s.mu.Unlock()
 		s.logf("ecs: replacing %s (%s)", n, reason)
-		if err := s.start(t); err != nil {
+		if err := s.replace(t); err != nil {
+			s.logf("ecs: %v", err)
 			s.mu.Lock()
 			s.errs = append(s.errs, fmt.Errorf("replace %s: %w", n, err))
 			s.mu.Unlock()
@@ -132,6 +132,22 @@ func (s *ecsSupervisor) step() {
 		}
 		running++
 	}
+}
+
+// replace stops t as ECS stops a task (its target deregistered first,
+// then the task stopped) and starts its replacement, registered as a new
+// target that must pass the healthy threshold before it takes traffic.
+func (s *ecsSupervisor) replace(t *task) error {
+	if err := s.lb.deregister(t.name); err != nil {
+		return err
+	}
+	if t.p != nil && t.p.alive() {
+		t.p.kill()
+	}
+	if err := s.start(t); err != nil {
+		return err
+	}
+	return s.lb.register(t.name)
 }
 
 // replacements returns the replacements made during scenario sc.

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/trading-ha/trading-ha/app/gamedaykit"
+	"github.com/trading-ha/trading-ha/internal/metricmath"
 	"github.com/trading-ha/trading-ha/internal/offline"
 	"github.com/trading-ha/trading-ha/internal/resilience"
 )
@@ -32,6 +33,11 @@ import (
 type Options struct {
 	// Dir is the repository root (Pulumi.yaml, app/); default: found from the working directory.
 	Dir string
+	// AppDir is the tree the service binary is built from (default Dir):
+	// another checkout runs the twin of today's stack against an older
+	// or a deliberately broken service, which is how a scenario is shown
+	// red before its fix.
+	AppDir string
 	// Stack is the stack file whose recording configures HAProxy and the task count (default dev).
 	Stack string
 	// Overrides are config values applied over the stack file ("trading-ha:desiredCount=3").
@@ -46,7 +52,7 @@ type Options struct {
 	// KeepDir keeps the work directory (logs) after the run.
 	KeepDir bool
 	// Only runs the scenarios with these keys (default all): task-killed,
-	// issuer-keys-egress, az-lost, db-writer-failover.
+	// issuer-keys-egress, az-lost, db-writer-failover, gray-az, sessions-down.
 	Only []string
 	// MutantDuplicateRows is the test-only mutant proving the duplicated
 	// count can fire: the twin's database stores every order twice under
@@ -228,6 +234,91 @@ type model struct {
 	desired             int
 	ecs                 ecsConfig
 	egress              egress
+	// zonal are the recorded per-AZ outlier alarms (alarm-zonal-*).
+	zonal []zonalAlarm
+	// zones are the stack's availabilityZones: the twin's AZ namespaces
+	// a, b, c stand for them in order.
+	zones []string
+}
+
+// zone is the stack AZ the twin's AZ letter stands for.
+func (m model) zone(az string) string {
+	for i, a := range AZs {
+		if a == az && i < len(m.zones) {
+			return m.zones[i]
+		}
+	}
+	return ""
+}
+
+// zonalAlarm is one recorded per-AZ outlier alarm: its metric math
+// expression and, per query id, the ALB series it reads
+// ("TargetResponseTime/p99@us-east-1b").
+type zonalAlarm struct {
+	Name, Expression   string
+	Series             map[string]string
+	Period, Datapoints int
+}
+
+// fires evaluates the alarm's expression over one datapoint per series
+// (metricmath: a series without a value is missing data) and reports
+// whether it breaches (GreaterThanOrEqualToThreshold 1).
+func (a zonalAlarm) fires(data map[string]float64) (bool, error) {
+	env := map[string]*float64{}
+	for id, series := range a.Series {
+		env[id] = nil
+		if v, ok := data[series]; ok {
+			env[id] = &v
+		}
+	}
+	v, err := metricmath.Eval(a.Expression, env)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", a.Name, err)
+	}
+	return v != nil && *v >= 1, nil
+}
+
+// zonalAlarms reads the recorded alarm-zonal-* metric alarms.
+func zonalAlarms(rec *offline.Recording) ([]zonalAlarm, error) {
+	var out []zonalAlarm
+	for _, r := range rec.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		name, _ := r.Input("name").(string)
+		if !strings.HasPrefix(name, "alarm-zonal-") {
+			continue
+		}
+		b, err := json.Marshal(r.Input("metricQueries"))
+		if err != nil {
+			return nil, err
+		}
+		var qs []struct {
+			ID, Expression string
+			Metric         *struct {
+				MetricName, Stat string
+				Period           int
+				Dimensions       map[string]string
+			}
+		}
+		if err := json.Unmarshal(b, &qs); err != nil {
+			return nil, fmt.Errorf("%s metricQueries: %w", name, err)
+		}
+		a := zonalAlarm{Name: name, Series: map[string]string{}}
+		for _, q := range qs {
+			if q.Metric == nil {
+				a.Expression = q.Expression
+				continue
+			}
+			a.Series[q.ID] = q.Metric.MetricName + "/" + q.Metric.Stat + "@" + q.Metric.Dimensions["AvailabilityZone"]
+			a.Period = q.Metric.Period
+		}
+		p, _ := r.Input("evaluationPeriods").(float64)
+		d, _ := r.Input("datapointsToAlarm").(float64)
+		a.Datapoints = int(d)
+		if a.Datapoints == 0 {
+			a.Datapoints = int(p)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func row(rep resilience.Report, prefix string) (resilience.Row, error) {
@@ -274,6 +365,9 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 		Unhealthy: f(tg, "healthCheck.unhealthyThreshold"), Healthy: f(tg, "healthCheck.healthyThreshold"),
 		Deregistration: f(tg, "deregistrationDelay")}
 	m.tg.Path, _ = tg.Input("healthCheck.path").(string)
+	if lbs := rec.ByType("aws:lb/loadBalancer:LoadBalancer"); len(lbs) > 0 {
+		m.tg.IdleTimeout = f(lbs[0], "idleTimeout")
+	}
 	if m.tg.Interval <= 0 || m.tg.Timeout <= 0 || m.tg.Unhealthy <= 0 || m.tg.Healthy <= 0 || m.tg.Path == "" {
 		return m, fmt.Errorf("target group health check incomplete: %+v", m.tg)
 	}
@@ -294,6 +388,12 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 		name, _ := ep.Input("serviceName").(string)
 		m.egress.Endpoints[name[strings.LastIndex(name, ".")+1:]] = true
 	}
+	if m.zonal, err = zonalAlarms(rec); err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal([]byte(rec.Config["trading-ha:availabilityZones"]), &m.zones); err != nil || len(m.zones) < len(AZs) {
+		return m, fmt.Errorf("recorded availabilityZones %q: want %d zones", rec.Config["trading-ha:availabilityZones"], len(AZs))
+	}
 	vpcs := rec.ByType("awsx:ec2:Vpc")
 	if len(vpcs) == 0 {
 		return m, errors.New("recording lacks the VPC")
@@ -302,6 +402,17 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 	m.egress.NAT = strategy != "" && strategy != "None"
 	return m, nil
 }
+
+// sessionsOutage is how long the sessions-down scenario keeps the table
+// unreachable; dependencyAnswer is the bound on a request's answer while a
+// dependency is down: the service answers 503 per request, it does not
+// wait for the load balancer to give up (a minute) on the client's behalf.
+const (
+	grayDelay        = 800 * time.Millisecond
+	grayFor          = 20 * time.Second
+	sessionsOutage   = 25 * time.Second
+	dependencyAnswer = 5 * time.Second
+)
 
 // promotionTransitions are the secondary's states on the way to taking
 // writes once the monitor has decided the failover: prepare_promotion,
@@ -405,6 +516,9 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	go func() {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./app/cmd/trading")
 		cmd.Dir = opts.Dir
+		if opts.AppDir != "" {
+			cmd.Dir = opts.AppDir
+		}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			err = fmt.Errorf("go build: %w: %s", err, out)
@@ -501,13 +615,20 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	tasks := map[string]*task{}
 	perAZ := map[string]int{}
 	servers := map[string]string{}
+	wires := map[string]*wire{}
 	for i := 0; i < m.desired; i++ {
 		az := AZs[i%len(AZs)]
 		perAZ[az]++
 		t := &task{name: fmt.Sprintf("%s%d", az, perAZ[az]), az: az}
 		t.addr = fmt.Sprintf("%s:%d", azIP(az), appPort0+perAZ[az]-1)
 		tasks[t.name] = t
-		servers[t.name] = t.addr
+		w, err := newWire(t.addr)
+		if err != nil {
+			return res, err
+		}
+		cleanup = append(cleanup, w.close)
+		wires[t.name] = w
+		servers[t.name] = w.addr()
 	}
 	startTask := func(t *task) error {
 		e := append(append([]string(nil), env...), "APP_PORT="+strings.Split(t.addr, ":")[1])
@@ -664,12 +785,12 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		victim.p.kill()
 		logf("scenario %d: SIGKILL task %s", n, victim.name)
 		limit := 2*appModel(m.task) + 20*time.Second
-		if err = settle(t0, limit, func() bool { return strings.HasPrefix(lb.status(victim.name), "DOWN") }); err != nil {
+		if err = settle(t0, limit, func() bool { _, out := lb.downAfter(t0, []string{victim.name})[victim.name]; return out }); err != nil {
 			return res, fmt.Errorf("scenario task-killed: %w", err)
 		}
 		s := Scenario{Key: "task-killed", Name: "one task killed (SIGKILL " + victim.name + "; the ECS supervisor replaces it)"}
 		ej := lb.downAfter(t0, []string{victim.name})
-		s.Figures = append(s.Figures, Figure{Name: "HAProxy ejection " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Resolution: statsResolution, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
+		s.Figures = append(s.Figures, Figure{Name: "out of rotation " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Resolution: statsResolution, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
 		if err = waitUp(victim.name); err != nil {
 			return res, err
 		}
@@ -779,6 +900,163 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		}
 		s.Replacements = len(ecs.replacements(n))
 		s.Checks = append(s.Checks, noReplacement(n, ""))
+		scen = append(scen, s)
+		end()
+	}
+	// A gray AZ: every byte toward AZ c's tasks is delayed by grayDelay
+	// while their health checks keep passing. The balancer keeps routing
+	// to them; the question is whether the stack's own alarms, evaluated
+	// over what the balancer measured per AZ, name the AZ (and only it).
+	if only("gray-az") {
+		gray := "c"
+		var grayTasks []string
+		for _, nm := range sortedKeys(servers) {
+			if tasks[nm].az == gray {
+				grayTasks = append(grayTasks, nm)
+			}
+		}
+		n := begin()
+		sleep(3 * time.Second)
+		t0 = time.Now()
+		for _, nm := range grayTasks {
+			wires[nm].delay.Store(int64(grayDelay))
+		}
+		logf("scenario %d: AZ %s gray: %s added toward tasks %v", n, gray, grayDelay, grayTasks)
+		sleep(grayFor)
+		t1 := time.Now()
+		for _, nm := range grayTasks {
+			wires[nm].delay.Store(0)
+		}
+		if err = settle(t1, upLimit+30*time.Second, allUp); err != nil {
+			return res, fmt.Errorf("scenario gray-az: %w", err)
+		}
+		var all []string
+		for nm := range servers {
+			all = append(all, nm)
+		}
+		down := lb.downAfter(t0, all)
+		// The first seconds carry requests accepted before the delay.
+		stats, err := azStatsFromLog(filepath.Join(work, "haproxy.log"), t0.Add(2*time.Second), t1)
+		if err != nil {
+			return res, err
+		}
+		data := map[string]float64{}
+		var seen []string
+		for _, az := range AZs {
+			z, st := m.zone(az), stats[az]
+			data["RequestCount/Sum@"+z] = float64(st.Requests)
+			data["HTTPCode_Target_5XX_Count/Sum@"+z] = float64(st.Target5xx)
+			data["TargetResponseTime/p99@"+z] = st.P99.Seconds()
+			seen = append(seen, fmt.Sprintf("%s (%s): %d requests, %d 5xx, p99 %s", az, z, st.Requests, st.Target5xx, st.P99))
+		}
+		var firing []string
+		grayAlarms := 0
+		detect := time.Duration(0)
+		for _, a := range m.zonal {
+			fired, err := a.fires(data)
+			if err != nil {
+				return res, err
+			}
+			if strings.Contains(a.Name, "-"+m.zone(gray)+"-") {
+				grayAlarms++
+			}
+			if fired {
+				firing = append(firing, a.Name)
+				detect = max(detect, time.Duration(a.Period*a.Datapoints)*time.Second+resilience.AlarmEvaluationDelay)
+			}
+		}
+		sort.Strings(firing)
+		named := len(firing) > 0
+		for _, f := range firing {
+			named = named && strings.Contains(f, "-"+m.zone(gray)+"-")
+		}
+		s := Scenario{Key: "gray-az", Name: fmt.Sprintf("AZ %s gray (%s added toward its tasks %s for %s; health checks still pass)", gray, grayDelay, strings.Join(grayTasks, ","), grayFor)}
+		s.Checks = append(s.Checks,
+			Check{Name: "health checks keep passing (a gray AZ, not a dark one)", OK: len(down) == 0, Detail: fmt.Sprintf("out of rotation: %v", down)},
+			noReplacement(n, ""),
+			Check{Name: "the stack's per-AZ alarms name AZ " + gray + " and only it", OK: grayAlarms > 0 && named,
+				Detail: fmt.Sprintf("%d recorded per-AZ outlier alarm(s) for %s; firing over the measured series: %v; measured: %s",
+					grayAlarms, m.zone(gray), firing, strings.Join(seen, "; "))})
+		if detect > 0 {
+			s.Figures = append(s.Figures, Figure{Name: "per-AZ alarm in ALARM (alarm arithmetic, not measured)", Model: detect, Info: true,
+				Source: "recorded period x datapoints + evaluation delay; then a person starts the zonal shift (docs/runbooks.md)"})
+		}
+		s.Figures = append(s.Figures, Figure{Name: "client error window", Model: m.task.Mitigated, Source: "a gray AZ is slow, not failing: no request should fail"})
+		s.Notes = append(s.Notes, "the shift away from the AZ is a person's (ARC zonal shift): the twin checks that the page names the AZ, not how fast someone acts on it")
+		s.Replacements = len(ecs.replacements(n))
+		scen = append(scen, s)
+		end()
+	}
+
+	// 5. the sessions table unreachable (a black hole: requests on open
+	// connections go unanswered too) while the desks trade: the balancer's
+	// check must stay green, no task may be replaced, and a session request
+	// must be answered 503 with Retry-After well inside the load
+	// balancer's idle timeout (or the client sees the ALB's 504 instead).
+	if only("sessions-down") {
+		n := begin()
+		sleep(3 * time.Second)
+		t0 = time.Now()
+		fw["dynamo"].stalled.Store(true)
+		logf("scenario %d: sessions table unreachable for %s", n, sessionsOutage)
+		idle := time.Duration(m.tg.IdleTimeout * float64(time.Second))
+		probe := &http.Client{Timeout: idle + 10*time.Second}
+		var answers []string
+		var slowest time.Duration
+		answered503 := 0
+		probes := 0
+		for time.Since(t0) < sessionsOutage && ctx.Err() == nil {
+			ps := time.Now()
+			code, retryAfter, err := postSessionAnswer(ctx, probe, base, creds[0].token)
+			took := time.Since(ps)
+			slowest = max(slowest, took)
+			probes++
+			switch {
+			case err != nil:
+				answers = append(answers, fmt.Sprintf("error after %.1fs", took.Seconds()))
+			default:
+				answers = append(answers, fmt.Sprintf("%d (Retry-After %q) after %.1fs", code, retryAfter, took.Seconds()))
+				if code == http.StatusServiceUnavailable && retryAfter != "" && took < dependencyAnswer {
+					answered503++
+				}
+			}
+			sleep(time.Second)
+		}
+		fw["dynamo"].stalled.Store(false)
+		tr := time.Now()
+		logf("scenario %d: sessions table back after %.1fs", n, tr.Sub(t0).Seconds())
+		var back time.Duration
+		if err = poll(ctx, 60*time.Second, 500*time.Millisecond, "sessions answer 201 again", func() (bool, error) {
+			code, err := postSession(ctx, probe, base, creds[0].token)
+			if err == nil && code == http.StatusCreated {
+				back = time.Since(tr)
+				return true, nil
+			}
+			return false, nil
+		}); err != nil {
+			return res, fmt.Errorf("scenario sessions-down: %w", err)
+		}
+		if err = settle(tr, upLimit+30*time.Second, allUp); err != nil {
+			return res, fmt.Errorf("scenario sessions-down, after the outage: %w", err)
+		}
+		var all []string
+		for nm := range servers {
+			all = append(all, nm)
+		}
+		down := lb.downAfter(t0, all)
+		s := Scenario{Key: "sessions-down", Name: fmt.Sprintf("sessions table unreachable for %s while the desks trade (a dependency outage)", sessionsOutage)}
+		s.Figures = append(s.Figures,
+			Figure{Name: "slowest session answer in the outage", Measured: slowest, Model: dependencyAnswer,
+				Source: fmt.Sprintf("answered per request well inside the ALB idle timeout %s", idle)},
+			Figure{Name: "sessions back after the outage", Measured: back, Model: 10 * time.Second, Source: "a new request after the table is back (no task restart)"},
+			Figure{Name: "client error window", Model: sessionsOutage + dependencyAnswer + m.task.Mitigated, Info: true,
+				Source: "orders need the session: cached sessions keep trading, others fail until the table is back"})
+		s.Checks = append(s.Checks,
+			Check{Name: "balancer keeps every task in rotation", OK: len(down) == 0, Detail: fmt.Sprintf("out of rotation: %v", down)},
+			noReplacement(n, ""),
+			Check{Name: "session requests answered 503 with Retry-After within " + dependencyAnswer.String(), OK: probes > 0 && answered503 == probes,
+				Detail: fmt.Sprintf("%d of %d: %s", answered503, probes, strings.Join(answers, "; "))})
+		s.Replacements = len(ecs.replacements(n))
 		scen = append(scen, s)
 		end()
 	}

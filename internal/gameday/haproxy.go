@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +17,11 @@ import (
 type targetGroup struct {
 	Interval, Timeout, Unhealthy, Healthy, Deregistration float64
 	Path                                                  string
+	// IdleTimeout is the recorded load balancer's idleTimeout: an ALB
+	// answers 504 when a target sends nothing for that long (ELB User
+	// Guide, "Connection idle timeout"), so HAProxy's server timeout is set
+	// to it and a hung request fails as an ALB client would see it.
+	IdleTimeout float64
 }
 
 // haproxyConfig renders the ALB's role. The health check maps one to one:
@@ -33,7 +39,11 @@ type targetGroup struct {
 func haproxyConfig(tg targetGroup, listen, sock string, servers map[string]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global\n  stats socket %s mode 600 level admin\n  log stderr format raw local0\n\n", sock)
-	b.WriteString("defaults\n  mode http\n  log global\n  option httplog\n  retries 0\n  timeout connect 3s\n  timeout client 30s\n  timeout server 30s\n\n")
+	idle := tg.IdleTimeout
+	if idle <= 0 {
+		idle = 60 // the ALB's default idle timeout
+	}
+	fmt.Fprintf(&b, "defaults\n  mode http\n  log global\n  option httplog\n  retries 0\n  timeout connect 3s\n  timeout client %gs\n  timeout server %gs\n\n", idle, idle)
 	fmt.Fprintf(&b, "frontend alb\n  bind %s\n  default_backend tasks\n\n", listen)
 	fmt.Fprintf(&b, "backend tasks\n  balance roundrobin\n  option httpchk GET %s\n  http-check expect status 200\n  timeout check %gs\n", tg.Path, tg.Timeout)
 	fmt.Fprintf(&b, "  default-server check inter %gs fall %g rise %g\n", tg.Interval, tg.Unhealthy, tg.Healthy)
@@ -92,13 +102,21 @@ func (w *lbWatch) run(ctx context.Context) {
 	}
 }
 
-// downAfter is when each of servers was first reported DOWN after t0.
+// outOfRotation reports whether a stats status takes a server out of
+// rotation: DOWN (failed checks) or MAINT (deregistered). "UP 1/2" (one
+// failed check, still routed to) is in rotation.
+func outOfRotation(status string) bool {
+	return strings.HasPrefix(status, "DOWN") || strings.HasPrefix(status, "MAINT")
+}
+
+// downAfter is when each of servers was first reported out of rotation
+// (DOWN or MAINT) after t0.
 func (w *lbWatch) downAfter(t0 time.Time, servers []string) map[string]time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := map[string]time.Duration{}
 	for _, e := range w.log {
-		if e.At.Before(t0) || !strings.HasPrefix(e.Status, "DOWN") {
+		if e.At.Before(t0) || !outOfRotation(e.Status) {
 			continue
 		}
 		for _, s := range servers {
@@ -116,6 +134,61 @@ func (w *lbWatch) status(server string) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.last[server]
+}
+
+// deregister takes a server out of rotation at once, as ECS deregisters
+// the target of a task it stops (HAProxy management guide, "set server
+// <backend>/<server> state maint").
+func (w *lbWatch) deregister(server string) error {
+	if err := adminCommand(w.sock, "set server tasks/"+server+" state maint"); err != nil {
+		return err
+	}
+	w.record(server, "MAINT (deregistered)")
+	return nil
+}
+
+// register puts a server back as a newly registered target: it starts
+// unhealthy and takes `rise` passing checks before it is routed to, as a
+// new ALB target takes the healthy threshold (ELB user guide, "Health
+// checks for your target groups": a target registers in the initial state
+// and becomes healthy after HealthyThresholdCount consecutive checks).
+// Leaving maintenance restores the server's last check state, so both
+// commands go in one line: HAProxy runs them back to back, before any
+// request can be routed to the new task.
+func (w *lbWatch) register(server string) error {
+	if err := adminCommand(w.sock, "set server tasks/"+server+" state ready; set server tasks/"+server+" health down"); err != nil {
+		return err
+	}
+	w.record(server, "DOWN (registered)")
+	return nil
+}
+
+// record notes a status change the twin made itself (deregistration and
+// registration happen faster than the stats poll).
+func (w *lbWatch) record(server, status string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.log = append(w.log, lbEvent{time.Now(), server, status})
+	w.last[server] = status
+}
+
+// adminCommand sends one runtime API command; HAProxy answers an empty
+// line on success and a message otherwise.
+func adminCommand(sock, cmd string) error {
+	c, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte(cmd + "\n")); err != nil {
+		return err
+	}
+	b, _ := io.ReadAll(c)
+	if msg := strings.TrimSpace(string(b)); msg != "" {
+		return fmt.Errorf("haproxy %q: %s", cmd, msg)
+	}
+	return nil
 }
 
 func showStat(sock string) (map[string]string, error) {

@@ -218,10 +218,15 @@ func inNS(az string, uid, gid int, argv ...string) []string {
 // accepted and left silent until the peer gives up (at most
 // wallHold), as packets to a destination with no route from a private
 // subnet are dropped rather than refused.
+//
+// stalled is a dependency outage: while set, bytes from the AZ subnet on
+// connections already open are dropped, so requests on kept-alive
+// connections go unanswered too (a black hole, not a refusal).
 type forwarder struct {
-	ln     net.Listener
-	target string
-	walled atomic.Bool
+	ln      net.Listener
+	target  string
+	walled  atomic.Bool
+	stalled atomic.Bool
 }
 
 // wallHold bounds how long a walled connection is held open.
@@ -247,7 +252,8 @@ func (f *forwarder) serve() {
 		}
 		go func() {
 			defer c.Close()
-			if f.walled.Load() && fromTasks(c.RemoteAddr()) {
+			tasks := fromTasks(c.RemoteAddr())
+			if (f.walled.Load() || f.stalled.Load()) && tasks {
 				_ = c.SetReadDeadline(time.Now().Add(wallHold))
 				_, _ = io.Copy(io.Discard, c)
 				return
@@ -258,10 +264,27 @@ func (f *forwarder) serve() {
 			}
 			defer u.Close()
 			done := make(chan struct{}, 2)
-			go func() { _, _ = io.Copy(u, c); done <- struct{}{} }()
+			go func() { f.copyFromTasks(u, c, tasks); done <- struct{}{} }()
 			go func() { _, _ = io.Copy(c, u); done <- struct{}{} }()
 			<-done
 		}()
+	}
+}
+
+// copyFromTasks forwards a client's bytes, dropping them while the
+// forwarder is stalled and the client is a task.
+func (f *forwarder) copyFromTasks(dst io.Writer, src io.Reader, tasks bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !(tasks && f.stalled.Load()) {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 

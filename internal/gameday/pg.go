@@ -143,15 +143,19 @@ func (c *pgCluster) start(ctx context.Context) error {
 	if err := c.waitState(ctx, 60*time.Second, map[string]string{"a": "single"}); err != nil {
 		return err
 	}
-	// Let the root namespace (migrate step, verification) in as postgres and
-	// the service's role from the AZ subnet with SCRAM; pg_basebackup copies
-	// the file to the standby.
+	// Let the root namespace (migrate step, verification) in as postgres,
+	// the service's role from the AZ subnet with SCRAM, and the replication
+	// user into the postgres database from the other data node: an old
+	// primary rejoins with pg_rewind, which connects there (otherwise
+	// pg_autoctl falls back to pg_basebackup, which waits for a spread
+	// checkpoint: minutes). pg_basebackup copies the file to the standby.
 	hba := filepath.Join(c.base, "node-a", "pg_hba.conf")
 	f, err := os.OpenFile(hba, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("pg_hba.conf: %w", err)
 	}
-	_, err = fmt.Fprintf(f, "hostssl all postgres %s/32 trust\nhostssl %s %s %s.0/24 scram-sha-256\n", hostIP, dbName, appRole, subnet)
+	_, err = fmt.Fprintf(f, "hostssl all postgres %s/32 trust\nhostssl %s %s %s.0/24 scram-sha-256\nhostssl postgres pgautofailover_replicator %s/32 trust\nhostssl postgres pgautofailover_replicator %s/32 trust\n",
+		hostIP, dbName, appRole, subnet, azIP("a"), azIP("b"))
 	f.Close()
 	if err != nil {
 		return err
