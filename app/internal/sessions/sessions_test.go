@@ -121,7 +121,10 @@ func TestTableThatDoesNotAnswer(t *testing.T) {
 	s := New(hungAPI{}, "sessions-test", time.Hour, 200*time.Millisecond)
 	for name, call := range map[string]func() error{
 		"create": func() error { _, err := s.Create(context.Background(), "T-1"); return err },
-		"get":    func() error { _, err := s.Get(context.Background(), "0b8e5d2a-8b8e-4c1e-9c3a-3f1f0c9e2b71"); return err },
+		"get": func() error {
+			_, err := s.Get(context.Background(), "0b8e5d2a-8b8e-4c1e-9c3a-3f1f0c9e2b71")
+			return err
+		},
 	} {
 		start := time.Now()
 		err := call()
