@@ -236,6 +236,9 @@ type model struct {
 	egress              egress
 	// zonal are the recorded per-AZ outlier alarms (alarm-zonal-*).
 	zonal []zonalAlarm
+	// p99Threshold is the recorded fleet p99-latency alarm's threshold:
+	// the latency the stack calls customer impact.
+	p99Threshold time.Duration
 	// zones are the stack's availabilityZones: the twin's AZ namespaces
 	// a, b, c stand for them in order.
 	zones []string
@@ -391,6 +394,14 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 	if m.zonal, err = zonalAlarms(rec); err != nil {
 		return m, err
 	}
+	for _, a := range rec.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
+		if name, _ := a.Input("name").(string); strings.HasPrefix(name, "alarm-p99-latency-") {
+			m.p99Threshold = time.Duration(f(a, "threshold") * float64(time.Second))
+		}
+	}
+	if m.p99Threshold <= 0 {
+		return m, errors.New("recording lacks the p99-latency alarm's threshold")
+	}
 	if err := json.Unmarshal([]byte(rec.Config["trading-ha:availabilityZones"]), &m.zones); err != nil || len(m.zones) < len(AZs) {
 		return m, fmt.Errorf("recorded availabilityZones %q: want %d zones", rec.Config["trading-ha:availabilityZones"], len(AZs))
 	}
@@ -408,7 +419,6 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 // dependency is down: the service answers 503 per request, it does not
 // wait for the load balancer to give up (a minute) on the client's behalf.
 const (
-	grayDelay        = 800 * time.Millisecond
 	grayFor          = 20 * time.Second
 	sessionsOutage   = 25 * time.Second
 	dependencyAnswer = 5 * time.Second
@@ -915,6 +925,9 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 				grayTasks = append(grayTasks, nm)
 			}
 		}
+		// Gray: slower than the stack's own p99 threshold, faster than the
+		// health check's timeout, so the checks keep passing.
+		grayDelay := (m.p99Threshold + time.Duration(m.tg.Timeout*float64(time.Second))) / 2
 		n := begin()
 		sleep(3 * time.Second)
 		t0 = time.Now()

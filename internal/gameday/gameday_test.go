@@ -58,7 +58,9 @@ var expectedRed = map[string]string{
 // root and the tools are present (TRADING_REQUIRE_INTEGRATION=1 turns
 // their absence into a failure). It is skipped with -short.
 // GAMEDAY_CLIENT_ATTEMPTS=1 is the deliberate regression (a desk without
-// retries): the run must then fail. GAMEDAY_STACKS=dev limits the stacks.
+// retries): the run must then fail. GAMEDAY_STACKS=dev limits the stacks,
+// GAMEDAY_ONLY=gray-az,task-killed the scenarios, GAMEDAY_APP_DIR builds
+// the service from another checkout (an older commit shows a fix red).
 func TestGameDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("game day skipped with -short")
@@ -70,6 +72,9 @@ func TestGameDay(t *testing.T) {
 	var red []string
 	for _, stack := range stacks {
 		opts := Options{Log: testLog{t}, Stack: stack, AppDir: os.Getenv("GAMEDAY_APP_DIR")}
+		if v := os.Getenv("GAMEDAY_ONLY"); v != "" {
+			opts.Only = strings.Split(v, ",")
+		}
 		if os.Getenv("GAMEDAY_CLIENT_ATTEMPTS") == "1" {
 			opts.ClientAttempts = 1
 		}
