@@ -230,3 +230,37 @@ func postSessionAnswer(ctx context.Context, c *http.Client, base, token string) 
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
 }
+
+// canaryJourney is one canary run: a new session, then an order with a
+// new idempotency key; it passes when both answer 201.
+func canaryJourney(ctx context.Context, c *http.Client, base string, cr *deskCred, key string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sessions", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+cr.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	var sess struct {
+		SessionID string `json:"session_id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || err != nil {
+		return false
+	}
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/orders", strings.NewReader(`{"symbol":"GDCANARY","side":"buy","quantity":1,"limit_price":"10.25"}`))
+	req.Header.Set("Authorization", "Bearer "+cr.token)
+	req.Header.Set("X-Session-ID", sess.SessionID)
+	req.Header.Set("Idempotency-Key", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = c.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusCreated
+}

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,10 @@ type Options struct {
 	// or a deliberately broken service, which is how a scenario is shown
 	// red before its fix.
 	AppDir string
+	// RecoveryDefinition, when set, is the path of a service-recovery
+	// definition (ASL JSON) run instead of the recorded one: an older
+	// runbook's export shows its scenario red.
+	RecoveryDefinition string
 	// Stack is the stack file whose recording configures HAProxy and the task count (default dev).
 	Stack string
 	// Overrides are config values applied over the stack file ("trading-ha:desiredCount=3").
@@ -105,6 +110,10 @@ type Scenario struct {
 	Duplicated   int
 	EventsMissed int
 	Notes        []string
+	// ImpactExpected marks a scenario whose failure customers see until
+	// the platform answers it (a bad deploy): orders given up are reported
+	// but do not fail it; lost and duplicated still do.
+	ImpactExpected bool
 }
 
 // Window is the client-visible error window figure.
@@ -130,7 +139,7 @@ func (s Scenario) OK() bool {
 			return false
 		}
 	}
-	return s.Lost == 0 && s.Duplicated == 0 && s.EventsMissed == 0 && s.GaveUp == 0
+	return s.Lost == 0 && s.Duplicated == 0 && s.EventsMissed == 0 && (s.GaveUp == 0 || s.ImpactExpected)
 }
 
 // Reasons lists why the scenario fails (empty when it holds).
@@ -146,7 +155,7 @@ func (s Scenario) Reasons() []string {
 			out = append(out, c.Name+": "+c.Detail)
 		}
 	}
-	if s.Lost+s.Duplicated+s.EventsMissed+s.GaveUp > 0 {
+	if s.Lost+s.Duplicated+s.EventsMissed > 0 || (s.GaveUp > 0 && !s.ImpactExpected) {
 		out = append(out, fmt.Sprintf("lost %d, duplicated %d, events missing %d, gave up %d", s.Lost, s.Duplicated, s.EventsMissed, s.GaveUp))
 	}
 	return out
@@ -239,6 +248,10 @@ type model struct {
 	// p99Threshold is the recorded fleet p99-latency alarm's threshold:
 	// the latency the stack calls customer impact.
 	p99Threshold time.Duration
+	// ids and the recovery runbook's recorded definition.
+	ids stackIDs
+	// canary is the recorded canary-success alarm and canary schedule.
+	canary canaryAlarm
 	// zones are the stack's availabilityZones: the twin's AZ namespaces
 	// a, b, c stand for them in order.
 	zones []string
@@ -405,6 +418,9 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 	if err := json.Unmarshal([]byte(rec.Config["trading-ha:availabilityZones"]), &m.zones); err != nil || len(m.zones) < len(AZs) {
 		return m, fmt.Errorf("recorded availabilityZones %q: want %d zones", rec.Config["trading-ha:availabilityZones"], len(AZs))
 	}
+	if m.ids, m.canary, err = controlModel(rec); err != nil {
+		return m, err
+	}
 	vpcs := rec.ByType("awsx:ec2:Vpc")
 	if len(vpcs) == 0 {
 		return m, errors.New("recording lacks the VPC")
@@ -419,6 +435,9 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 // dependency is down: the service answers 503 per request, it does not
 // wait for the load balancer to give up (a minute) on the client's behalf.
 const (
+	// controlTimeScale is how much faster than the stack's the twin's
+	// control loop runs (modelClock).
+	controlTimeScale = 10
 	grayFor          = 20 * time.Second
 	sessionsOutage   = 25 * time.Second
 	dependencyAnswer = 5 * time.Second
@@ -484,6 +503,14 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	m, err := loadModel(opts.Dir, opts.Stack, opts.Overrides)
 	if err != nil {
 		return res, err
+	}
+	if opts.RecoveryDefinition != "" {
+		b, err := os.ReadFile(opts.RecoveryDefinition)
+		if err != nil {
+			return res, err
+		}
+		m.ids.RecoveryDefinition = string(b)
+		logf("recovery runbook: %s instead of the recorded definition", opts.RecoveryDefinition)
 	}
 	only := func(key string) bool {
 		if len(opts.Only) == 0 {
@@ -600,6 +627,8 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		deskIDs = append(deskIDs, id)
 		creds[i] = &deskCred{id: id, secret: issuer.AddClient(id)}
 	}
+	canaryCred := &deskCred{id: "DESK-GD-CANARY"}
+	canaryCred.secret = issuer.AddClient(canaryCred.id)
 	env := []string{"PATH=/usr/bin:/bin", "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=gameday", "AWS_SECRET_ACCESS_KEY=gameday",
 		"DB_WRITER_HOST=" + azIP("a") + "," + azIP("b"), "DB_READER_HOST=" + azIP("a") + "," + azIP("b"), "DB_PORT=" + itoa(pgPort),
 		"DB_NAME=" + dbName, "DB_USERNAME=" + appRole, "DB_SSLMODE=require"}
@@ -617,7 +646,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	}
 	env = append(env, "DB_AUTH_MODE=password", "DB_PASSWORD_FILE="+pwFile,
 		"OIDC_ISSUER="+issuer.URL, "OIDC_JWKS_URL=http://"+fw["issuer"].addr()+"/.well-known/jwks.json",
-		"OIDC_CLIENT_IDS="+strings.Join(deskIDs, ","), "SESSIONS_TABLE=gameday-sessions", "EVENT_BUS_NAME=gameday-bus",
+		"OIDC_CLIENT_IDS="+strings.Join(append(append([]string(nil), deskIDs...), canaryCred.id), ","), "SESSIONS_TABLE=gameday-sessions", "EVENT_BUS_NAME=gameday-bus",
 		"DYNAMODB_ENDPOINT=http://"+fw["dynamo"].addr(), "EVENTBRIDGE_ENDPOINT=http://"+fw["bus"].addr(), "LOG_LEVEL=warn",
 		"METRICS_INTERVAL=1h")
 
@@ -629,19 +658,26 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	for i := 0; i < m.desired; i++ {
 		az := AZs[i%len(AZs)]
 		perAZ[az]++
-		t := &task{name: fmt.Sprintf("%s%d", az, perAZ[az]), az: az}
-		t.addr = fmt.Sprintf("%s:%d", azIP(az), appPort0+perAZ[az]-1)
-		tasks[t.name] = t
-		w, err := newWire(t.addr)
-		if err != nil {
-			return res, err
+		blue := &task{name: fmt.Sprintf("%s%d", az, perAZ[az]), az: az, rev: 1, active: true}
+		blue.addr = fmt.Sprintf("%s:%d", azIP(az), appPort0+perAZ[az]-1)
+		green := &task{name: blue.name + "g", az: az, addr: fmt.Sprintf("%s:%d", azIP(az), appPort0+peerPortOffset+perAZ[az]-1)}
+		blue.peer, green.peer = green, blue
+		for _, t := range []*task{blue, green} {
+			tasks[t.name] = t
+			w, err := newWire(t.addr)
+			if err != nil {
+				return res, err
+			}
+			cleanup = append(cleanup, w.close)
+			wires[t.name] = w
+			servers[t.name] = w.addr()
 		}
-		cleanup = append(cleanup, w.close)
-		wires[t.name] = w
-		servers[t.name] = w.addr()
 	}
+	// Task definition revisions; 1 is the stack's own.
+	defs := map[int]taskDef{1: {Rev: 1, Note: "the stack's task definition"}}
 	startTask := func(t *task) error {
 		e := append(append([]string(nil), env...), "APP_PORT="+strings.Split(t.addr, ":")[1])
+		e = append(e, defs[t.rev].Env...)
 		p, err := ps.start("task-"+t.name, filepath.Join(work, fmt.Sprintf("task-%s-%d.log", t.name, time.Now().UnixNano())), e,
 			"nsenter", "--net=/run/netns/"+nsName(t.az), "--", bin)
 		if err != nil {
@@ -650,7 +686,12 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		t.p, t.started = p, time.Now()
 		return nil
 	}
+	var initial []string
 	for _, n := range sortedKeys(servers) {
+		if !tasks[n].active {
+			continue
+		}
+		initial = append(initial, n)
 		if err = startTask(tasks[n]); err != nil {
 			return res, err
 		}
@@ -673,16 +714,25 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			return true, nil
 		})
 	}
-	if err = waitUp(sortedKeys(servers)...); err != nil {
+	if err = waitUp(initial...); err != nil {
 		return res, err
 	}
-	logf("%d tasks UP behind HAProxy %s: %s", len(tasks), base, strings.Join(sortedKeys(servers), " "))
+	logf("%d tasks UP behind HAProxy %s: %s", len(initial), base, strings.Join(initial, " "))
 	var scenNo atomic.Int64
-	ecs := &ecsSupervisor{cfg: m.ecs, lb: lb, tasks: tasks, start: startTask, scenario: func() int { return int(scenNo.Load()) }, logf: logf}
+	clock := modelClock{t0: time.Now(), scale: controlTimeScale}
+	ecs := &ecsSupervisor{cfg: m.ecs, lb: lb, tasks: tasks, start: startTask, scenario: func() int { return int(scenNo.Load()) }, logf: logf,
+		now: clock.now, defs: defs}
+	ecs.deps = []*deployment{{ID: "ecs-svc/1000", Status: "PRIMARY", RolloutState: "COMPLETED", Rev: 1, CreatedAt: clock.now(), UpdatedAt: clock.now(), History: "SUCCESSFUL"}}
 	go ecs.run(wctx)
+	cp := &controlPlane{ids: m.ids, ecs: ecs, clock: clock, logf: logf, alarms: map[string]*alarmState{}, lock: map[string]map[string]any{}}
+	api, closeAPI, err := cp.listen()
+	if err != nil {
+		return res, err
+	}
+	cleanup = append(cleanup, closeAPI)
 	var scen []Scenario
 	hc := &http.Client{Timeout: 6 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	for _, cr := range creds {
+	for _, cr := range append(append([]*deskCred(nil), creds...), canaryCred) {
 		if cr.token, err = clientCredentials(ctx, hc, issuer.TokenURL, cr.id, cr.secret); err != nil {
 			return res, err
 		}
@@ -773,7 +823,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		}
 	}
 	allUp := func() bool {
-		for _, n := range sortedKeys(servers) {
+		for _, n := range ecs.live() {
 			if lb.status(n) != "UP" {
 				return false
 			}
@@ -788,7 +838,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 
 	// 1. one task killed: ECS sees the task stop and replaces it.
 	if only("task-killed") {
-		victim := tasks[sortedKeys(servers)[0]]
+		victim := tasks[ecs.live()[0]]
 		n := begin()
 		sleep(3 * time.Second)
 		t0 = time.Now()
@@ -820,7 +870,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			return res, err
 		}
 		var azTasks []string
-		for _, n := range sortedKeys(servers) {
+		for _, n := range ecs.live() {
 			if tasks[n].az == prim {
 				azTasks = append(azTasks, n)
 			}
@@ -920,7 +970,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	if only("gray-az") {
 		gray := "c"
 		var grayTasks []string
-		for _, nm := range sortedKeys(servers) {
+		for _, nm := range ecs.live() {
 			if tasks[nm].az == gray {
 				grayTasks = append(grayTasks, nm)
 			}
@@ -944,9 +994,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			return res, fmt.Errorf("scenario gray-az: %w", err)
 		}
 		var all []string
-		for nm := range servers {
-			all = append(all, nm)
-		}
+		all = append(all, ecs.live()...)
 		down := lb.downAfter(t0, all)
 		// The first seconds carry requests accepted before the delay.
 		stats, err := azStatsFromLog(filepath.Join(work, "haproxy.log"), t0.Add(2*time.Second), t1)
@@ -1053,9 +1101,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			return res, fmt.Errorf("scenario sessions-down, after the outage: %w", err)
 		}
 		var all []string
-		for nm := range servers {
-			all = append(all, nm)
-		}
+		all = append(all, ecs.live()...)
 		down := lb.downAfter(t0, all)
 		s := Scenario{Key: "sessions-down", Name: fmt.Sprintf("sessions table unreachable for %s while the desks trade (a dependency outage)", sessionsOutage)}
 		s.Figures = append(s.Figures,
@@ -1073,6 +1119,134 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		scen = append(scen, s)
 		end()
 	}
+	// A deploy of a build that passes health but fails orders, with the
+	// recovery runbook in the loop: the canary (on the recorded schedule)
+	// feeds the recorded canary-success alarm, a member of the paging
+	// composite; on ALARM the recovery runbook's recorded definition runs
+	// against the ECS supervisor. onCallFix: on-call deploys a fix the
+	// moment the alarm fires, before the runbook judges.
+	badDeploy := func(key string, onCallFix bool) error {
+		n := begin()
+		sleep(3 * time.Second)
+		t0 = time.Now()
+		c := m.canary
+		ecs.mu.Lock()
+		rev := len(ecs.defs) + 1
+		ecs.mu.Unlock()
+		bad := taskDef{Rev: rev, Env: []string{"SESSIONS_TABLE=gameday-sessions-renamed"},
+			Note: "a build that passes health but reads a sessions table that does not exist"}
+		dBad := ecs.deploy(bad)
+		tDeploy := clock.now()
+		var points []*float64
+		cctx, stopCanary := context.WithCancel(ctx)
+		defer stopCanary()
+		alarmed := make(chan time.Time, 1)
+		canaryRuns := 0
+		go func() {
+			tick := time.NewTicker(clock.real(c.Every))
+			defer tick.Stop()
+			fired := false
+			for {
+				select {
+				case <-cctx.Done():
+					return
+				case <-tick.C:
+				}
+				v := 0.0
+				if canaryJourney(cctx, hc, base, canaryCred, fmt.Sprintf("gd-canary-%s-%d", d.runID, canaryRuns)) {
+					v = 100
+				}
+				canaryRuns++
+				points = append(points, &v)
+				state := "OK"
+				if c.breached(points) {
+					state = "ALARM"
+				}
+				cp.setAlarm(c.Name, state)
+				if state == "ALARM" && !fired {
+					fired = true
+					alarmed <- time.Now()
+				}
+			}
+		}()
+		budget := clock.real(15*time.Minute) + 2*upLimit
+		var tAlarm time.Time
+		select {
+		case tAlarm = <-alarmed:
+		case <-time.After(budget):
+			return fmt.Errorf("scenario %s: the canary alarm did not fire within %s", key, budget)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		alarmModel := clock.now()
+		var fix *deployment
+		if onCallFix {
+			fix = ecs.deploy(taskDef{Rev: rev + 1, Note: "on-call's fix (the stack's settings)"})
+		}
+		calls0 := len(cp.callsSince(0))
+		runs, err := cp.startRunbook(ctx, opts.Dir, work, api, c.Name+" in ALARM: "+ecs.primaryNote())
+		if err != nil {
+			return err
+		}
+		var r runbookRun
+		select {
+		case r = <-runs:
+		case <-time.After(budget):
+			return fmt.Errorf("scenario %s: the recovery runbook did not finish within %s", key, budget)
+		}
+		calls := cp.callsSince(calls0)
+		logf("scenario %d: recovery runbook %s: %s (%d SDK calls)", n, r.Status, r.outcome(), len(calls))
+		// Customers served again: the desks see quiet, bounded.
+		if err = settle(r.Ended, upLimit+2*clock.real(c.Every)+30*time.Second, nil); err != nil {
+			logf("scenario %d: customers not served again: %v", n, err)
+		}
+		stopCanary()
+		ecs.mu.Lock()
+		final := *ecs.primary()
+		ecs.mu.Unlock()
+		updated := 0
+		for _, cl := range calls {
+			if strings.HasSuffix(cl, "ecs:updateService") {
+				updated++
+			}
+		}
+		s := Scenario{Key: key, ImpactExpected: true}
+		s.Figures = append(s.Figures,
+			Figure{Name: "canary alarm after the deploy (model time)", Measured: alarmModel.Sub(tDeploy), Model: 15 * time.Minute, Info: true,
+				Source: fmt.Sprintf("recorded canary every %s, alarm %d of %d x %s", c.Every, c.ToAlarm, c.Evaluation, c.Period)},
+			Figure{Name: "runbook started to finished (model time)", Measured: time.Duration(float64(r.Ended.Sub(r.Started)) * clock.scale), Model: 15 * time.Minute, Info: true,
+				Source: "recorded definition, waits x1/" + strconv.Itoa(controlTimeScale)})
+		if !onCallFix {
+			s.Name = fmt.Sprintf("deploy of a build that passes health and fails orders (revision %d), recovery runbook in the loop", rev)
+			s.Checks = append(s.Checks,
+				Check{Name: "the bad build passed health (ECS completed its deployment)", OK: ecs.deploymentState(dBad.ID).History != "IN_PROGRESS" && ecs.deploymentState(dBad.ID).RolloutState != "FAILED",
+					Detail: fmt.Sprintf("deployment %s: %s", dBad.ID, ecs.deploymentState(dBad.ID).RolloutState)},
+				Check{Name: "the canary alarm (a paging composite member) fired", OK: c.CompositeMember, Detail: fmt.Sprintf("%s at +%.1fs", c.Name, tAlarm.Sub(t0).Seconds())},
+				Check{Name: "recovery rolled back to the previous revision and reports RECOVERED", OK: updated == 1 && final.Rev < rev && final.RolloutState == "COMPLETED" && strings.Contains(r.outcome()+strings.Join(r.States, ","), "Recovered"),
+					Detail: fmt.Sprintf("runbook %s, outcome %s, UpdateService x%d, PRIMARY now revision %d (%s); states %s", r.Status, r.outcome(), updated, final.Rev, final.RolloutState, strings.Join(r.States, " > "))})
+		} else {
+			s.Name = fmt.Sprintf("on-call deploys a fix (revision %d) as the alarm fires on a bad deploy (revision %d); the runbook must keep the fix", rev+1, rev)
+			s.Checks = append(s.Checks,
+				Check{Name: "the fix stays deployed (the runbook does not roll it back)", OK: updated == 0 && final.ID == fix.ID,
+					Detail: fmt.Sprintf("runbook %s, outcome %s, UpdateService x%d, PRIMARY %s revision %d (%s)", r.Status, r.outcome(), updated, final.ID, final.Rev, final.RolloutState)})
+		}
+		s.Notes = append(s.Notes, "control loop at 1/"+strconv.Itoa(controlTimeScale)+" of the stack's time (canary schedule, alarm periods, runbook waits, the 30-minute deployment window); tasks and health checks in real time; figures marked model time are on the stack's clock")
+		s.Replacements = len(ecs.replacements(n))
+		scen = append(scen, s)
+		end()
+		return nil
+	}
+	if only("bad-deploy") {
+		if err = badDeploy("bad-deploy", false); err != nil {
+			return res, err
+		}
+	}
+	if only("oncall-fix") {
+		if err = badDeploy("oncall-fix", true); err != nil {
+			return res, err
+		}
+	}
+
 	sleep(time.Second)
 	stopDesks()
 	_ = appModel

@@ -60,7 +60,9 @@ var expectedRed = map[string]string{
 // GAMEDAY_CLIENT_ATTEMPTS=1 is the deliberate regression (a desk without
 // retries): the run must then fail. GAMEDAY_STACKS=dev limits the stacks,
 // GAMEDAY_ONLY=gray-az,task-killed the scenarios, GAMEDAY_APP_DIR builds
-// the service from another checkout (an older commit shows a fix red).
+// the service from another checkout (an older commit shows a fix red),
+// GAMEDAY_RECOVERY_DEFINITION runs another service-recovery definition
+// (an older runbook's export) in place of the recorded one.
 func TestGameDay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("game day skipped with -short")
@@ -72,6 +74,7 @@ func TestGameDay(t *testing.T) {
 	var red []string
 	for _, stack := range stacks {
 		opts := Options{Log: testLog{t}, Stack: stack, AppDir: os.Getenv("GAMEDAY_APP_DIR")}
+		opts.RecoveryDefinition = os.Getenv("GAMEDAY_RECOVERY_DEFINITION")
 		if v := os.Getenv("GAMEDAY_ONLY"); v != "" {
 			opts.Only = strings.Split(v, ",")
 		}

@@ -53,11 +53,19 @@ func haproxyConfig(tg targetGroup, listen, sock string, servers map[string]strin
 	// only when every checked server is DOWN.
 	b.WriteString("  option allbackups\n")
 	names := sortedKeys(servers)
-	for _, n := range names {
-		fmt.Fprintf(&b, "  server %s %s\n", n, servers[n])
+	// A slot's peer server (name + "g") starts in maintenance: it is the
+	// place a deployment's new task registers.
+	state := func(n string) string {
+		if strings.HasSuffix(n, "g") {
+			return " disabled"
+		}
+		return ""
 	}
 	for _, n := range names {
-		fmt.Fprintf(&b, "  server open-%s %s backup no-check\n", n, servers[n])
+		fmt.Fprintf(&b, "  server %s %s%s\n", n, servers[n], state(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(&b, "  server open-%s %s backup no-check%s\n", n, servers[n], state(n))
 	}
 	return b.String()
 }
@@ -140,7 +148,7 @@ func (w *lbWatch) status(server string) string {
 // the target of a task it stops (HAProxy management guide, "set server
 // <backend>/<server> state maint").
 func (w *lbWatch) deregister(server string) error {
-	if err := adminCommand(w.sock, "set server tasks/"+server+" state maint"); err != nil {
+	if err := adminCommand(w.sock, "set server tasks/"+server+" state maint; set server tasks/open-"+server+" state maint"); err != nil {
 		return err
 	}
 	w.record(server, "MAINT (deregistered)")
@@ -156,7 +164,7 @@ func (w *lbWatch) deregister(server string) error {
 // commands go in one line: HAProxy runs them back to back, before any
 // request can be routed to the new task.
 func (w *lbWatch) register(server string) error {
-	if err := adminCommand(w.sock, "set server tasks/"+server+" state ready; set server tasks/"+server+" health down"); err != nil {
+	if err := adminCommand(w.sock, "set server tasks/"+server+" state ready; set server tasks/"+server+" health down; set server tasks/open-"+server+" state ready"); err != nil {
 		return err
 	}
 	w.record(server, "DOWN (registered)")

@@ -27,16 +27,19 @@ var ErrUnavailable = errors.New("game day dependency unavailable")
 // AZ on a private /24 that is routed nowhere (no forwarding, no NAT), so no
 // packet leaves the machine.
 const (
-	bridge    = "gd-br"
-	subnet    = "10.77.0"
-	hostIP    = subnet + ".1"
-	pgPort    = 5432 // pgx gives hosts of a multi-host URL without a port 5432, the service renders one port only
-	monPort   = 6431
-	pgBinDir  = "/usr/lib/postgresql/15/bin"
-	appPort0  = 8080
-	appRole   = "trading_app"
-	dbName    = "trading"
-	cmdBudget = 30 * time.Second
+	bridge   = "gd-br"
+	subnet   = "10.77.0"
+	hostIP   = subnet + ".1"
+	pgPort   = 5432 // pgx gives hosts of a multi-host URL without a port 5432, the service renders one port only
+	monPort  = 6431
+	pgBinDir = "/usr/lib/postgresql/15/bin"
+	appPort0 = 8080
+	// peerPortOffset separates a slot's two task ports (ecs.go: a rolling
+	// deployment starts the new task beside the old one).
+	peerPortOffset = 50
+	appRole        = "trading_app"
+	dbName         = "trading"
+	cmdBudget      = 30 * time.Second
 )
 
 // AZs are the three namespaces; index i has address 10.77.0.(11+i).

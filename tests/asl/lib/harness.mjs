@@ -88,8 +88,10 @@ export function localizeJsonata(definition, context) {
  *   Task state reached must have a handler, otherwise the run throws.
  * Returns { status: 'SUCCEEDED'|'FAILED', output, error, calls, events }.
  * calls: [{ state, input }] in order; events: the library's event log.
+ * waitMs: (waitState) => milliseconds each Wait takes (default 1 ms; the
+ *   game day twin scales the written Seconds).
  */
-export async function run(definition, input, handlers, { context } = {}) {
+export async function run(definition, input, handlers, { context, waitMs } = {}) {
   const calls = [];
   const counts = {};
   const local = {};
@@ -106,7 +108,7 @@ export async function run(definition, input, handlers, { context } = {}) {
         return handler(taskInput, counts[name]);
       };
     }
-    if (s.Type === 'Wait') waits[name] = 1;
+    if (s.Type === 'Wait') waits[name] = waitMs ? waitMs(s) : 1;
   }
   context = context ?? defaultContext(input);
   const localized = localizeJsonata(definition, context);
