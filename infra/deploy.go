@@ -148,6 +148,8 @@ func Deploy(ctx *pulumi.Context) error {
 		{Path: "storage/data-bucket", Value: buckets.DataBucket, Description: "application data bucket"},
 		{Path: "db/secret-arn", Value: db.SecretArn, Description: "RDS-managed master user secret (username, password)"},
 		{Path: "identity/token-url", Value: who.TokenURL, Description: "OAuth2 token endpoint (client credentials, scope " + identity.Scope + ")"},
+		{Path: paramtable.KeySetPath, Value: pulumi.String(paramtable.KeySetPlaceholder), Written: true,
+			Description: "signing keys of the user pool (JWKS) for the service, kept by the key sync workflow"},
 	}
 	// The probes' clients: ids in plain text, secrets as SecureStrings the
 	// canary (and the operator running the smoke test) read.

@@ -315,6 +315,8 @@ func TestServiceIAM(t *testing.T) {
 			"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table},
 			"events:PutEvents":        {bus},
 			"ssm:GetParametersByPath": {root + "/flags", root + "/flags/*", root + "/limits", root + "/limits/*", root + "/reference-prices", root + "/reference-prices/*"},
+			// The issuer's signing keys (paramtable.KeySetPath).
+			"ssm:GetParameter": {root + "/identity/jwks"},
 			// IAM database authentication as the application role, on the
 			// cluster's resource id (not its name).
 			"rds-db:connect": {"arn:aws:rds-db:us-east-1:" + acct + ":dbuser:" + out(t, one(t, rec, "aws:rds/cluster:Cluster", "aurora"), "clusterResourceId") + "/trading_app"},

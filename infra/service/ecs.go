@@ -160,6 +160,7 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 			{Name: "DB_AUTH_MODE", Value: "iam"},
 			{Name: "DB_MIGRATIONS", Value: "wait"},
 			{Name: "OIDC_SCOPE", Value: identity.Scope},
+			{Name: "OIDC_JWKS_PARAMETER", Value: names.Parameter(paramtable.KeySetPath)},
 			{Name: "SSM_PARAMETERS_PATH", Value: names.ParameterPath()},
 			{Name: "METRICS_NAMESPACE", Value: MetricsNamespace(names)},
 			{Name: "DRAIN_DELAY", Value: DrainDelay},
