@@ -198,7 +198,8 @@ func TestContainerDefinition(t *testing.T) {
 		wantEnv := map[string]string{"APP_PORT": "8080", "AWS_REGION": "us-east-1", "LOG_LEVEL": "info",
 			"DB_USERNAME": "trading_app", "DB_AUTH_MODE": "iam", "DB_MIGRATIONS": "wait", "OIDC_SCOPE": "trading/orders",
 			"SSM_PARAMETERS_PATH": "/trading/" + stack, "METRICS_NAMESPACE": "Trading/" + stack,
-			"DRAIN_DELAY": "10s", "SHUTDOWN_TIMEOUT": "15s"}
+			"OIDC_JWKS_PARAMETER": "/trading/" + stack + "/identity/jwks",
+			"DRAIN_DELAY":         "10s", "SHUTDOWN_TIMEOUT": "15s"}
 		if fmt.Sprint(env) != fmt.Sprint(wantEnv) {
 			t.Errorf("environment %v, want %v", env, wantEnv)
 		}
