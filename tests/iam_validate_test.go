@@ -101,11 +101,7 @@ func TestIAMDocumentsValidate(t *testing.T) {
 				t.Errorf("%s %s %s: %v", p.res.Type, p.res.Name, p.path, err)
 				continue
 			}
-			total.Statements += st.Statements
-			total.Actions += st.Actions
-			total.Resources += st.Resources
-			total.Conditions += st.Conditions
-			total.Principals += st.Principals
+			total.Add(st)
 			for _, f := range fs {
 				key := fmt.Sprintf("%s %s %s: %s", p.res.Type, p.res.Name, p.path, f)
 				if entry, ok := allowed(stack, key); ok {

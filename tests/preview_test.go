@@ -208,6 +208,7 @@ func runbookArgs(suffix string) runbooks.Args {
 		ProtectedResourceArns: []string{at.DBCluster(n("aurora")), at.Table(n("sessions")), at.Bucket(n("data"))},
 		RestoreRoleArn:        at.Role(n("backup")),
 		CanaryName:            n("canary"), AlarmNames: []string{n("alarm")},
+		CustomerImpactAlarmNames: []string{n("alarm-canary")}, PageTopicArn: at.Topic(n("alarms")),
 	}
 }
 

@@ -120,9 +120,7 @@ func TestResourcePoliciesOnTheirTargets(t *testing.T) {
 				t.Errorf("%s %s %s: %v", p.res.Type, p.res.Name, p.path, err)
 				continue
 			}
-			total.Statements += st.Statements
-			total.Actions += st.Actions
-			total.Resources += st.Resources
+			total.Add(st)
 			for _, f := range fs {
 				t.Errorf("%s %s %s (on %s): %s", p.res.Type, p.res.Name, p.path, target.Name, f)
 			}

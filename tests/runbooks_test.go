@@ -52,11 +52,17 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		DataKeyAlias:              "alias/kms-data-" + stack,
 		CanaryName:                "canary-" + stack,
 		AlarmNames:                []string{"alarm-degraded-" + stack},
-		TopicArn:                  arn("sns", "notify-"+stack),
-		RpoThresholdMinutes:       1560,
-		FailoverTimeoutSeconds:    600,
-		DeploymentTimeoutSeconds:  900,
-		RestoreTimeoutSeconds:     3600,
+		CustomerImpactAlarmNames: []string{"alarm-canary-success-" + stack, "alarm-r53-health-" + stack,
+			"alarm-alb-5xx-rate-" + stack, "alarm-p99-latency-" + stack},
+		DependencyAlarmNames: []string{"alarm-ddb-sessions-throttles-" + stack, "alarm-ddb-sessions-system-errors-" + stack},
+		ZonalAlarmNames: []string{"alarm-healthy-hosts-us-east-1a-" + stack, "alarm-healthy-hosts-us-east-1b-" + stack,
+			"alarm-healthy-hosts-us-east-1c-" + stack},
+		TopicArn:                 arn("sns", "notify-"+stack),
+		PageTopicArn:             arn("sns", "alarms-"+stack),
+		RpoThresholdMinutes:      1560,
+		FailoverTimeoutSeconds:   600,
+		DeploymentTimeoutSeconds: 900,
+		RestoreTimeoutSeconds:    3600,
 	}
 }
 
@@ -246,10 +252,15 @@ func TestRunbookRoles(t *testing.T) {
 		if !passRole || !lock || !update {
 			t.Errorf("service recovery grants (passRole %v, lock %v, update %v): %+v", passRole, lock, update, srDoc.Statement)
 		}
-		for _, name := range []string{rb.HealthCheckName, rb.BackupVerificationName, rb.DatabaseFailoverName, rb.ServiceRecoveryName} {
+		for _, name := range []string{rb.HealthCheckName, rb.BackupVerificationName, rb.DatabaseFailoverName} {
 			if got := actions(name)["sns:Publish"]; !reflect.DeepEqual(got, []string{targets.TopicArn}) {
 				t.Errorf("%s: sns:Publish on %v", name, got)
 			}
+		}
+		// The service recovery also pages (NOT_RECOVERED, ROLLBACK_FAILED).
+		if got := slices.Sorted(slices.Values(actions(rb.ServiceRecoveryName)["sns:Publish"])); !reflect.DeepEqual(got,
+			slices.Sorted(slices.Values([]string{targets.TopicArn, targets.PageTopicArn}))) {
+			t.Errorf("%s: sns:Publish on %v", rb.ServiceRecoveryName, got)
 		}
 	})
 }

@@ -1,8 +1,9 @@
 // Package drill runs the failover drill: concurrent idempotent orders
 // against the real service while the database's connections are killed and
 // the PostgreSQL server is restarted, then checks that every acknowledged
-// order exists exactly once, every outbox row reached the bus, and the
-// service became ready again within a bound.
+// order exists exactly once, every outbox row reached the bus, readiness
+// (the load balancer's check) stayed 200 throughout, and orders were
+// acknowledged again within a bound.
 package drill
 
 import (
@@ -40,7 +41,8 @@ type Options struct {
 	RestartAt time.Duration
 	// Downtime is how long the server stays down (default 3s).
 	Downtime time.Duration
-	// RecoveryLimit bounds the time from the server stop to /readyz 200 (default 30s).
+	// RecoveryLimit bounds the time from the server stop to the first order
+	// acknowledged after the server is back (default 30s).
 	RecoveryLimit time.Duration
 	// Logger receives the service's logs (default: discarded).
 	Logger *slog.Logger
@@ -103,10 +105,13 @@ type Report struct {
 	BusDistinctOrders, BusDeliveries int
 	// OrdersMissingOnBus counts stored orders the bus never received.
 	OrdersMissingOnBus int
-	// SawNotReady is true if /readyz reported 503 during the outage.
-	SawNotReady bool
-	// Recovery is the time from the server stop to the first /readyz 200
-	// after the server was back; RecoveryAfterDBUp excludes the downtime.
+	// ReadinessDropped is true if /readyz answered anything but 200 during
+	// the outage: the load balancer would have taken the task out and ECS
+	// replaced it, although the process could serve.
+	ReadinessDropped bool
+	// Recovery is the time from the server stop to the first order
+	// acknowledged after the server was back; RecoveryAfterDBUp excludes
+	// the downtime.
 	Recovery, RecoveryAfterDBUp time.Duration
 	// RecoveryLimit is the bound Recovery was checked against.
 	RecoveryLimit time.Duration
@@ -132,8 +137,8 @@ func (r Report) Failures() []string {
 	if r.OrdersMissingOnBus > 0 {
 		f = append(f, fmt.Sprintf("%d order(s) never reached the bus", r.OrdersMissingOnBus))
 	}
-	if !r.SawNotReady {
-		f = append(f, "readiness never reported the outage")
+	if r.ReadinessDropped {
+		f = append(f, "readiness failed during the database outage: the load balancer would take every task out")
 	}
 	if r.Recovery <= 0 || r.Recovery > r.RecoveryLimit {
 		f = append(f, fmt.Sprintf("recovery %s not within %s", r.Recovery, r.RecoveryLimit))
@@ -154,6 +159,7 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "backends terminated:    %d\n", r.BackendsTerminated)
 	fmt.Fprintf(&b, "outbox published:       %d/%d\n", r.OutboxPublished, r.OutboxRows)
 	fmt.Fprintf(&b, "bus distinct orders:    %d (%d deliveries, %d missing)\n", r.BusDistinctOrders, r.BusDeliveries, r.OrdersMissingOnBus)
+	fmt.Fprintf(&b, "readiness in outage:    %s\n", map[bool]string{false: "stayed 200", true: "DROPPED"}[r.ReadinessDropped])
 	fmt.Fprintf(&b, "recovery seconds:       %.2f (%.2f after the database was back; limit %.0f)\n",
 		r.Recovery.Seconds(), r.RecoveryAfterDBUp.Seconds(), r.RecoveryLimit.Seconds())
 	fmt.Fprintf(&b, "elapsed seconds:        %.1f\n", r.Elapsed.Seconds())
@@ -217,7 +223,8 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		outageAt   time.Time
 		dbUpAt     time.Time
 		recoveryAt time.Time
-		sawDown    bool
+		// readinessDropped: /readyz was not 200 at some point of the outage.
+		readinessDropped bool
 	)
 
 	// Readiness monitor.
@@ -237,14 +244,9 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 				_ = resp.Body.Close()
 				ok = resp.StatusCode == http.StatusOK
 			}
-			now := time.Now()
 			outageMu.Lock()
-			if !outageAt.IsZero() {
-				if !ok {
-					sawDown = true
-				} else if !dbUpAt.IsZero() && recoveryAt.IsZero() {
-					recoveryAt = now
-				}
+			if !outageAt.IsZero() && !ok {
+				readinessDropped = true
 			}
 			outageMu.Unlock()
 		}
@@ -308,6 +310,11 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 				mu.Lock()
 				acks = append(acks, ack{trader: traders[w], key: key, orderID: id})
 				mu.Unlock()
+				outageMu.Lock()
+				if !dbUpAt.IsZero() && recoveryAt.IsZero() {
+					recoveryAt = time.Now()
+				}
+				outageMu.Unlock()
 			}
 		}()
 	}
@@ -332,7 +339,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	}
 	close(stopReady)
 	readyWG.Wait()
-	rep.SawNotReady = sawDown
+	rep.ReadinessDropped = readinessDropped
 	if !recoveryAt.IsZero() {
 		rep.Recovery = recoveryAt.Sub(outageAt)
 		rep.RecoveryAfterDBUp = recoveryAt.Sub(dbUpAt)

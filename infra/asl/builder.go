@@ -255,6 +255,25 @@ func pollAttempts(timeoutSeconds, interval int) int {
 	return n
 }
 
+// addPollBudget adds the two states that bound a poll loop on $.poll:
+// Count<loop>Poll adds one to $.poll.attempt, then <loop>PollBudget goes
+// to exhausted once the attempts of timeoutSeconds polled every interval
+// seconds are spent (pollAttempts), and back to wait before that. It
+// returns the counting state's name, where the loop continues.
+func addPollBudget(states map[string]State, loop string, timeoutSeconds, interval int, exhausted, wait string) string {
+	count, budget := "Count"+loop+"Poll", loop+"PollBudget"
+	states[count] = &Pass{
+		Parameters: map[string]any{"attempt.$": "States.MathAdd($.poll.attempt, 1)"},
+		ResultPath: "$.poll",
+		Next:       budget,
+	}
+	states[budget] = &Choice{
+		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(timeoutSeconds, interval))), exhausted)},
+		Default: wait,
+	}
+	return count
+}
+
 // addTargetHealthCheck adds states that resolve the target groups named
 // names to their ARNs, check each and continue with onHealthy or
 // onUnhealthy. A target group is healthy when it has at least one healthy

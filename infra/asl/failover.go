@@ -252,15 +252,7 @@ func DatabaseFailover(t Targets) (*StateMachine, error) {
 		Choices: []ChoiceRule{next(boolEq("$.after.writer.isTarget", true), "FoResolveTargetGroups")},
 		Default: "CountFailoverPoll",
 	}
-	states["CountFailoverPoll"] = &Pass{
-		Parameters: map[string]any{"attempt.$": "States.MathAdd($.poll.attempt, 1)"},
-		ResultPath: "$.poll",
-		Next:       "FailoverPollBudget",
-	}
-	states["FailoverPollBudget"] = &Choice{
-		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(t.FailoverTimeoutSeconds, failoverPollSeconds))), timedOut)},
-		Default: "WaitForFailover",
-	}
+	addPollBudget(states, "Failover", t.FailoverTimeoutSeconds, failoverPollSeconds, timedOut, "WaitForFailover")
 	if _, err := addTargetHealthCheck(states, "Fo", "appHealth", t.TargetGroupNames,
 		"FailedOverReport", appUnhealthy, appUnhealthy); err != nil {
 		return nil, fmt.Errorf("database failover: %w", err)

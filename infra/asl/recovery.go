@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -8,8 +9,18 @@ import (
 // ServiceRecoveryName is the runbook name used in reports.
 const ServiceRecoveryName = "service-recovery"
 
-// deploymentPollSeconds is the interval between rollout polls.
-const deploymentPollSeconds = 30
+// recoveryPollSeconds is the interval between checks of the customer
+// signal after a rollback.
+const recoveryPollSeconds = 30
+
+// RecentDeploymentMinutes is N: the service recovery rolls back only when
+// the customer impact started at most this many minutes after the
+// service's PRIMARY deployment was created. It covers a rollout (bounded by
+// deploymentTimeoutSeconds, 15 min by default) plus ECS's bake time and the
+// alarms' own detection; impact that starts later is not attributed to the
+// deployment (a new version that served customers for half an hour is
+// unlikely to be the cause, and rolling it back would undo a good change).
+const RecentDeploymentMinutes = 30
 
 // The service recovery's lock is one item of the sessions table (see
 // ServiceRecovery). LockPartitionKey and LockTTLAttribute must be that
@@ -23,13 +34,48 @@ const (
 	lockOwnerAttribute = "lock_owner"
 )
 
-// LockLeaseState and KnownGoodState are the service recovery's JSONata
-// states (the lock lease needs date arithmetic, the known-good choice a
-// sort, neither of which JSONPath has). The local tests evaluate their
-// Output with the jsonata library against the state's real input.
+// LockLeaseState and JudgeState are the service recovery's JSONata states
+// (the lock lease needs date arithmetic, the judgement date arithmetic, a
+// sort and set membership, none of which JSONPath has). The local tests
+// evaluate their Output with the jsonata library against the state's real
+// input.
 const (
 	LockLeaseState = "ComputeLockLease"
-	KnownGoodState = "FindKnownGood"
+	JudgeState     = "Judge"
+)
+
+// Service recovery outcomes. Only RollingBack leads to a change; the
+// others are reported and the runbook ends without touching the service.
+const (
+	// OutcomeRecovered: the runbook rolled back and every customer-impact
+	// alarm was OK again within the bound.
+	OutcomeRecovered = "RECOVERED"
+	// OutcomeNotRecovered: the runbook rolled back and customers are still
+	// affected at the bound (pages).
+	OutcomeNotRecovered = "NOT_RECOVERED"
+	// OutcomeNewerDeployment: a deployment newer than the one judged (or
+	// than the runbook's rollback) appeared; it is left alone.
+	OutcomeNewerDeployment = "NEWER_DEPLOYMENT"
+	// OutcomeNoCustomerImpact: no customer-impact alarm is in ALARM.
+	OutcomeNoCustomerImpact = "NO_CUSTOMER_IMPACT"
+	// OutcomeECSRolledBack: ECS (deployment alarms or circuit breaker)
+	// already failed the deployment and rolls it back.
+	OutcomeECSRolledBack = "ECS_ROLLED_BACK"
+	// OutcomeDependencyOutage: a dependency alarm is in ALARM.
+	OutcomeDependencyOutage = "DEPENDENCY_OUTAGE"
+	// OutcomeAZImpaired: some, not all, per-AZ healthy-host alarms are in ALARM.
+	OutcomeAZImpaired = "AZ_IMPAIRED"
+	// OutcomeDeploymentInProgress: the PRIMARY deployment is still rolling
+	// out; ECS's deployment alarms judge it.
+	OutcomeDeploymentInProgress = "DEPLOYMENT_IN_PROGRESS"
+	// OutcomeNoRecentDeployment: no deployment was created within
+	// RecentDeploymentMinutes before the impact started.
+	OutcomeNoRecentDeployment = "NO_RECENT_DEPLOYMENT"
+	// OutcomeNoHealthyPrevious: the deployment list holds no earlier
+	// COMPLETED deployment of another task definition.
+	OutcomeNoHealthyPrevious = "NO_HEALTHY_PREVIOUS"
+	// judgeRollBack is the judgement's outcome when it rolls back.
+	judgeRollBack = "ROLL_BACK"
 )
 
 // ServiceRecoveryLockKey is the partition key value of the service's
@@ -59,22 +105,33 @@ func ServiceRecoveryLockKey(t Targets) string {
 // runs inside a one-branch Parallel whose Catch releases the lock and then
 // fails with the branch's own error.
 //
-// The work: record the service (its task definition and its deployments),
-// pick the last known-good task definition — the newest deployment whose
-// rolloutState is COMPLETED ("when the service reaches a steady state, the
-// deployment transitions to a COMPLETED state", ECS API reference,
-// Deployment) — then force a new deployment of the current task definition
-// and poll the PRIMARY deployment at most DeploymentTimeoutSeconds.
-// COMPLETED with healthy targets succeeds and notifies. FAILED, a replaced
-// deployment, a timeout, unhealthy targets or an API error roll back: if
-// the service's PRIMARY deployment already runs the known-good task
-// definition (the deployment circuit breaker's own rollback goes "to the
-// last deployment that completed successfully", ECS API reference,
-// DeploymentCircuitBreaker — the same definition), the runbook does not
-// start another deployment; otherwise it calls UpdateService with the
-// known-good task definition. Either way it waits, verifies target health
-// and notifies, ending in a Fail state. With no COMPLETED deployment at the
-// start there is nothing known-good: the runbook reports NOT_ROLLED_BACK.
+// The work acts only where a rollback can help. It reads the service's
+// deployments (ECS DescribeServices) and the customer-impact, dependency
+// and per-AZ alarms (CloudWatch DescribeAlarms, metric alarms), and Judge
+// decides, in this order: no customer-impact alarm in ALARM
+// (NO_CUSTOMER_IMPACT); ECS already failed the deployment and rolls it back
+// — a FAILED deployment or a rollout reason that says so (ECS_ROLLED_BACK;
+// ECS deployment alarms and the circuit breaker roll back "to the last
+// deployment that completed successfully", ECS API Reference,
+// DeploymentAlarms); a dependency alarm in ALARM (DEPENDENCY_OUTAGE); some
+// but not all per-AZ healthy-host alarms in ALARM (AZ_IMPAIRED: the ALB and
+// ECS recover an AZ, a new task definition does not); the PRIMARY
+// deployment still IN_PROGRESS (DEPLOYMENT_IN_PROGRESS: ECS's deployment
+// alarms judge a rollout and its bake time); the impact (the earliest
+// StateTransitionedTimestamp of a customer-impact alarm in ALARM) did not
+// start within RecentDeploymentMinutes after the PRIMARY deployment was
+// created (NO_RECENT_DEPLOYMENT); no earlier deployment of another task
+// definition reached COMPLETED ("when the service reaches a steady state,
+// the deployment transitions to a COMPLETED state", ECS API Reference,
+// Deployment) in the deployment list (NO_HEALTHY_PREVIOUS). Each of those
+// is reported and the service is not touched. Otherwise the runbook reads
+// the service again and rolls back (UpdateService with the previous task
+// definition) only if the PRIMARY deployment is still the one it judged,
+// else NEWER_DEPLOYMENT; then it polls, at most DeploymentTimeoutSeconds,
+// the service (a PRIMARY deployment other than its rollback's: stop,
+// NEWER_DEPLOYMENT, the newer one is left alone) and the customer-impact
+// alarms: all OK is RECOVERED, still in ALARM at the bound is
+// NOT_RECOVERED, published to the paging topic, and the execution fails.
 func ServiceRecovery(t Targets) (*StateMachine, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("service recovery: %w", err)
@@ -133,13 +190,13 @@ func ServiceRecovery(t Targets) (*StateMachine, error) {
 		return nil, fmt.Errorf("service recovery: %w", err)
 	}
 	states["RecoveryEnded"] = &Fail{
-		Comment:   "The recovery's own error (RolledBack, RollbackFailed, ...), after the lock release",
+		Comment:   "The recovery's own error (NotRecovered, RollbackFailed, ...), after the lock release",
 		ErrorPath: "$.outcome.Error",
 		CausePath: "$.outcome.Cause",
 	}
 
 	return &StateMachine{
-		Comment:        "trading-ha service recovery: one execution per service, force a new ECS deployment, roll back to the last known-good task definition on failure",
+		Comment:        "trading-ha service recovery: one execution per service; roll back to the previous healthy task definition only when customer impact follows a recent deployment, otherwise report why not",
 		StartAt:        "ValidateInput",
 		TimeoutSeconds: timeout,
 		States:         states,
@@ -177,16 +234,74 @@ func LockLeaseExpression(key string, leaseSeconds int) string {
 		strings.ReplaceAll(key, "'", `\'`), leaseSeconds)
 }
 
-// KnownGoodExpression is the JSONata Output of KnownGoodState: the state
-// input with knownGood = {found, taskDefinition, deploymentId} of the
-// newest (by CreatedAt) deployment in before.deployments whose
-// RolloutState is COMPLETED, or {found: false}.
-func KnownGoodExpression() string {
-	return "{% ( $done := $states.input.before.deployments[RolloutState = 'COMPLETED']; " +
-		"$good := $count($done) > 0 ? $sort($done, function($a, $b) { $a.CreatedAt < $b.CreatedAt })[0] : null; " +
-		"$merge([$states.input, {'knownGood': $exists($good.TaskDefinition) " +
-		"? {'found': true, 'taskDefinition': $good.TaskDefinition, 'deploymentId': $good.Id, 'status': $good.Status} " +
-		": {'found': false}}]) ) %}"
+// JudgementExpression is the JSONata Output of JudgeState: the state input
+// with judgement = {action ("ROLL_BACK" or "NONE"), outcome, reason, the
+// alarms in ALARM by kind, impactStartedAt, the PRIMARY deployment (id,
+// task definition, createdAt, rolloutState) and, for a rollback, the
+// previous task definition}. It reads service.deployments (DescribeServices)
+// and alarms.metricAlarms (DescribeAlarms); see ServiceRecovery for the
+// order of the rules.
+func JudgementExpression(t Targets) (string, error) {
+	list := func(names []string) (string, error) {
+		if names == nil {
+			names = []string{}
+		}
+		b, err := json.Marshal(names)
+		if err != nil {
+			return "", fmt.Errorf("judgement: %w", err)
+		}
+		return string(b), nil
+	}
+	customer, err := list(t.CustomerImpactAlarmNames)
+	if err != nil {
+		return "", err
+	}
+	dependency, err := list(t.DependencyAlarmNames)
+	if err != nil {
+		return "", err
+	}
+	zonal, err := list(t.ZonalAlarmNames)
+	if err != nil {
+		return "", err
+	}
+	none := func(outcome, reason string) string {
+		return fmt.Sprintf("{'action': 'NONE', 'outcome': '%s', 'reason': %s}", outcome, reason)
+	}
+	return "{% ( $in := $states.input; " +
+		"$alarms := [$in.alarms.metricAlarms]; " +
+		"$firing := function($names) { [$alarms[StateValue = 'ALARM' and AlarmName in $names]] }; " +
+		"$customer := $firing(" + customer + "); " +
+		"$dependency := $firing(" + dependency + "); " +
+		"$zonal := $firing(" + zonal + "); " +
+		"$since := function($a) { $toMillis($exists($a.StateTransitionedTimestamp) ? $a.StateTransitionedTimestamp : $a.StateUpdatedTimestamp) }; " +
+		"$impactMs := $count($customer) > 0 ? $min($map($customer, $since)) : null; " +
+		"$deps := [$in.service.deployments]; " +
+		"$primary := $deps[Status = 'PRIMARY'][0]; " +
+		"$earlier := [$deps[Status != 'PRIMARY' and RolloutState = 'COMPLETED' and TaskDefinition != $primary.TaskDefinition]]; " +
+		"$previous := $count($earlier) > 0 ? $sort($earlier, function($a, $b) { $toMillis($a.CreatedAt) < $toMillis($b.CreatedAt) })[0] : null; " +
+		"$ecsRollback := $count([$deps[RolloutState = 'FAILED']]) > 0 or " +
+		"($exists($primary.RolloutStateReason) and $contains($primary.RolloutStateReason, /roll(ing|ed)? ?back/i)); " +
+		"$age := $exists($primary.CreatedAt) and $impactMs != null ? $impactMs - $toMillis($primary.CreatedAt) : null; " +
+		fmt.Sprintf("$window := %d * 60000; ", RecentDeploymentMinutes) +
+		"$verdict := $count($customer) = 0 ? " + none(OutcomeNoCustomerImpact, "'no customer-impact alarm is in ALARM; nothing to recover'") + " : " +
+		"$ecsRollback ? " + none(OutcomeECSRolledBack, "'ECS failed the deployment (deployment alarms or circuit breaker) and rolls it back itself: ' & $string($primary.RolloutStateReason)") + " : " +
+		"$count($dependency) > 0 ? " + none(OutcomeDependencyOutage, "'a dependency alarm is in ALARM; a rollback cannot fix a dependency and would only add churn'") + " : " +
+		fmt.Sprintf("($count($zonal) > 0 and $count($zonal) < %d) ? ", len(t.ZonalAlarmNames)) +
+		none(OutcomeAZImpaired, "'an availability zone has no healthy task; the ALB and ECS recover an AZ, a rollback does not'") + " : " +
+		"$not($exists($primary)) ? " + none(OutcomeNoRecentDeployment, "'the service has no PRIMARY deployment'") + " : " +
+		"$primary.RolloutState = 'IN_PROGRESS' ? " + none(OutcomeDeploymentInProgress, "'the PRIMARY deployment is still rolling out; ECS deployment alarms judge it'") + " : " +
+		"($age = null or $age < 0 or $age > $window) ? " + none(OutcomeNoRecentDeployment,
+		fmt.Sprintf("'the impact did not start within %d minutes after the PRIMARY deployment was created'", RecentDeploymentMinutes)) + " : " +
+		"$count($earlier) = 0 ? " + none(OutcomeNoHealthyPrevious, "'no earlier deployment of another task definition reached COMPLETED in the deployment list'") + " : " +
+		"{'action': '" + judgeRollBack + "', 'outcome': 'ROLLING_BACK', " +
+		"'reason': 'customer impact started within the window after the PRIMARY deployment; rolling back to the previous COMPLETED task definition', " +
+		"'previousTaskDefinition': $previous.TaskDefinition, 'previousDeploymentId': $previous.Id}; " +
+		"$merge([$in, {'judgement': $merge([{" +
+		"'customerAlarms': [$customer.AlarmName], 'dependencyAlarms': [$dependency.AlarmName], 'zonalAlarms': [$zonal.AlarmName], " +
+		"'impactStartedAt': $impactMs != null ? $fromMillis($impactMs) : null, " +
+		"'deploymentId': $primary.Id, 'taskDefinition': $primary.TaskDefinition, 'deploymentCreatedAt': $primary.CreatedAt, " +
+		"'rolloutState': $primary.RolloutState, " + fmt.Sprintf("'windowMinutes': %d", RecentDeploymentMinutes) +
+		"}, $verdict])}]) ) %}", nil
 }
 
 // recoveryBranch is the recovery proper, run inside the Recover Parallel.
@@ -196,7 +311,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	lockFailed := addFailurePath(states, ServiceRecoveryName, t.TopicArn, "LockFailed", "LOCK_FAILED",
 		"could not take the service's recovery lock; the service was not changed", "ServiceRecovery.LockFailed")
 	errorEntry := addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RecoveryFailed", "FAILED",
-		"could not read the service before changing it", "ServiceRecovery.Failed")
+		"could not read the service or its alarms; the service was not changed", "ServiceRecovery.Failed")
 
 	// --- one execution per service ---
 	states[LockLeaseState] = &Pass{
@@ -231,7 +346,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	}}, acquire.Catch...)
 	acquire.ResultSelector = map[string]any{"held": true}
 	acquire.ResultPath = "$.lockState"
-	acquire.Next = "RecordTaskDefinition"
+	acquire.Next = "DescribeService"
 	states["AcquireLock"] = acquire
 	states["AlreadyRunningReport"] = &Pass{
 		Parameters: map[string]any{
@@ -246,146 +361,108 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	}
 	states["ExitAlreadyRunning"] = &Succeed{Comment: "Another execution is recovering this service"}
 
-	// --- record the service and its last known-good task definition ---
-	record, err := sdkTask("ecs", "DescribeServices", map[string]any{
-		"Cluster": t.ECSClusterArn, "Services": []string{t.ECSServiceName},
-	}, svc, errorEntry)
-	if err != nil {
-		return Branch{}, err
+	// --- read the service and the alarms, then judge ---
+	describe := func(name, onError string, selector map[string]any, resultPath, nextState string) error {
+		task, err := sdkTask("ecs", "DescribeServices", map[string]any{
+			"Cluster": t.ECSClusterArn, "Services": []string{t.ECSServiceName},
+		}, svc, onError)
+		if err != nil {
+			return err
+		}
+		task.ResultSelector, task.ResultPath, task.Next = selector, resultPath, nextState
+		states[name] = task
+		return nil
 	}
-	record.ResultSelector = map[string]any{
+	if err := describe("DescribeService", errorEntry, map[string]any{
 		"taskDefinition.$": "$.Services[0].TaskDefinition",
-		"desiredCount.$":   "$.Services[0].DesiredCount",
 		"deployments.$":    "$.Services[0].Deployments",
+	}, "$.service", "ReadAlarms"); err != nil {
+		return Branch{}, err
 	}
-	record.ResultPath = "$.before"
-	record.Next = KnownGoodState
-	states["RecordTaskDefinition"] = record
-	states[KnownGoodState] = &Pass{
-		Comment:       "The newest COMPLETED deployment's task definition: what ECS last saw steady",
+	judged := append(append(append([]string{}, t.CustomerImpactAlarmNames...), t.DependencyAlarmNames...), t.ZonalAlarmNames...)
+	alarms, err := sdkTask("cloudwatch", "DescribeAlarms", map[string]any{
+		"AlarmNames": judged,
+		"AlarmTypes": []string{"MetricAlarm"},
+	}, t.alarmArnsOf(judged), errorEntry)
+	if err != nil {
+		return Branch{}, err
+	}
+	alarms.Comment = "Customer-impact, dependency and per-AZ metric alarms: their states and when they changed"
+	alarms.ResultSelector = map[string]any{"metricAlarms.$": "$.MetricAlarms"}
+	alarms.ResultPath = "$.alarms"
+	alarms.Next = JudgeState
+	states["ReadAlarms"] = alarms
+	judgement, err := JudgementExpression(t)
+	if err != nil {
+		return Branch{}, err
+	}
+	states[JudgeState] = &Pass{
+		Comment:       fmt.Sprintf("Roll back only when the impact started within %d minutes after the PRIMARY deployment and a previous COMPLETED version exists", RecentDeploymentMinutes),
 		QueryLanguage: "JSONata",
-		Output:        KnownGoodExpression(),
-		Next:          "ForceNewDeployment",
+		Output:        judgement,
+		Next:          "Decide",
 	}
-
-	markFailure := func(name, reason, nextState string) {
-		states[name] = &Pass{Result: map[string]any{"reason": reason}, ResultPath: "$.failure", Next: nextState}
+	states["Decide"] = &Choice{
+		Choices: []ChoiceRule{next(strEq("$.judgement.action", judgeRollBack), "ConfirmJudgedDeployment")},
+		Default: "NoActionReport",
 	}
-	markFailure("DeploymentError", "an API call failed during the deployment", "ChooseRollback")
-	markFailure("DeploymentFailed", "the deployment failed or was replaced (circuit breaker)", "ChooseRollback")
-	markFailure("DeploymentTimedOut", fmt.Sprintf("the deployment did not complete within %d seconds", t.DeploymentTimeoutSeconds), "ChooseRollback")
-	markFailure("TargetsUnhealthy", "the new deployment's targets are not healthy", "ChooseRollback")
-
-	deploy, err := sdkTask("ecs", "UpdateService", map[string]any{
-		"Cluster": t.ECSClusterArn, "Service": t.ECSServiceName, "ForceNewDeployment": true,
-	}, svc, "DeploymentError")
-	if err != nil {
-		return Branch{}, err
-	}
-	// Every accepted forceNewDeployment starts a deployment: a retry after a
-	// server error that was in fact applied would start a second one.
-	// Retry throttling only (a throttled request was not applied).
-	deploy.Retry = retryPolicy([]string{"Ecs.ThrottlingException"})
-	deploy.ResultSelector = map[string]any{"primaryIds.$": "$.Service.Deployments[?(@.Status == 'PRIMARY')].Id"}
-	deploy.ResultPath = "$.deployment"
-	deploy.Next = "InitDeploymentPoll"
-	states["ForceNewDeployment"] = deploy
-	states["InitDeploymentPoll"] = &Pass{Result: map[string]any{"attempt": 0}, ResultPath: "$.poll", Next: "WaitForDeployment"}
-	states["WaitForDeployment"] = &Wait{Seconds: deploymentPollSeconds, Next: "DescribeDeployment"}
-
-	poll, err := sdkTask("ecs", "DescribeServices", map[string]any{
-		"Cluster": t.ECSClusterArn, "Services": []string{t.ECSServiceName},
-	}, svc, "DeploymentError")
-	if err != nil {
-		return Branch{}, err
-	}
-	poll.ResultSelector = map[string]any{"primary.$": "$.Services[0].Deployments[?(@.Status == 'PRIMARY')]"}
-	poll.ResultPath = "$.rollout"
-	poll.Next = "DeploymentState"
-	states["DescribeDeployment"] = poll
-
-	ours := ChoiceRule{Variable: "$.rollout.primary[0].Id", StringEqualsPath: "$.deployment.primaryIds[0]"}
-	states["DeploymentState"] = &Choice{
-		Choices: []ChoiceRule{
-			next(or(not(ours), strEq("$.rollout.primary[0].RolloutState", "FAILED")), "DeploymentFailed"),
-			next(strEq("$.rollout.primary[0].RolloutState", "COMPLETED"), "SrResolveTargetGroups"),
-		},
-		Default: "CountDeploymentPoll",
-	}
-	states["CountDeploymentPoll"] = &Pass{
-		Parameters: map[string]any{"attempt.$": "States.MathAdd($.poll.attempt, 1)"},
-		ResultPath: "$.poll",
-		Next:       "DeploymentPollBudget",
-	}
-	states["DeploymentPollBudget"] = &Choice{
-		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(t.DeploymentTimeoutSeconds, deploymentPollSeconds))), "DeploymentTimedOut")},
-		Default: "WaitForDeployment",
-	}
-	if _, err := addTargetHealthCheck(states, "Sr", "targetHealth", t.TargetGroupNames,
-		"RecoveredReport", "TargetsUnhealthy", "DeploymentError"); err != nil {
-		return Branch{}, err
-	}
-	states["RecoveredReport"] = &Pass{
+	states["NoActionReport"] = &Pass{
 		Parameters: map[string]any{
-			"runbook":                  ServiceRecoveryName,
-			"outcome":                  "RECOVERED",
-			"requestedBy.$":            "$.requestedBy",
-			"executionId.$":            "$$.Execution.Id",
-			"previousTaskDefinition.$": "$.before.taskDefinition",
-			"knownGood.$":              "$.knownGood",
-			"targetHealth.$":           "$.targetHealth",
+			"runbook":       ServiceRecoveryName,
+			"outcome.$":     "$.judgement.outcome",
+			"reason.$":      "$.judgement.reason",
+			"requestedBy.$": "$.requestedBy",
+			"executionId.$": "$$.Execution.Id",
+			"judgement.$":   "$.judgement",
 		},
 		ResultPath: "$.report",
-		Next:       "NotifyRecovered",
+		Next:       "NotifyNoAction",
 	}
-	states["NotifyRecovered"] = notifyTask(t.TopicArn, subject(ServiceRecoveryName, "RECOVERED"), "$.report", "Recovered", "NotificationFailed")
-	states["Recovered"] = &Succeed{}
+	states["NotifyNoAction"] = notifyTask(t.TopicArn, subject(ServiceRecoveryName, "NO_ACTION"), "$.report", "NoAction", "NotificationFailed")
+	states["NoAction"] = &Succeed{Comment: "A rollback would not help; the report says why and the service was not changed"}
 
-	// --- roll back to the last known-good task definition ---
-	noKnownGood := addFailurePath(states, ServiceRecoveryName, t.TopicArn, "NoKnownGood", "NOT_ROLLED_BACK",
-		"the recovery failed and no deployment of the service had reached COMPLETED when the runbook started: "+
-			"there is no known-good task definition to roll back to", "ServiceRecovery.NoKnownGood")
-	states["ChooseRollback"] = &Choice{
-		Choices: []ChoiceRule{next(boolEq("$.knownGood.found", true), "RbDescribeService")},
-		Default: noKnownGood,
-	}
-	current, err := sdkTask("ecs", "DescribeServices", map[string]any{
-		"Cluster": t.ECSClusterArn, "Services": []string{t.ECSServiceName},
-	}, svc, "RollBack")
-	if err != nil {
+	// --- never undo a newer deployment ---
+	if err := describe("ConfirmJudgedDeployment", errorEntry, map[string]any{
+		"primaryIds.$": "$.Services[0].Deployments[?(@.Status == 'PRIMARY')].Id",
+	}, "$.confirm", "StillJudgedDeployment"); err != nil {
 		return Branch{}, err
 	}
-	current.Comment = "Which task definition the PRIMARY deployment runs now (after a circuit breaker rollback, the known-good one)"
-	current.ResultSelector = map[string]any{"primary.$": "$.Services[0].Deployments[?(@.Status == 'PRIMARY')].TaskDefinition"}
-	current.ResultPath = "$.current"
-	current.Catch[0].ResultPath = "$.currentError"
-	current.Next = "RbHasPrimary"
-	states["RbDescribeService"] = current
-	states["RbHasPrimary"] = &Choice{
-		Choices: []ChoiceRule{next(isPresent("$.current.primary[0]"), "RbOnKnownGood")},
-		Default: "RollBack",
+	states["StillJudgedDeployment"] = &Choice{
+		Choices: []ChoiceRule{next(ChoiceRule{Variable: "$.confirm.primaryIds[0]", StringEqualsPath: "$.judgement.deploymentId"}, "RollBack")},
+		Default: "NewerBeforeRollbackReport",
 	}
-	states["RbOnKnownGood"] = &Choice{
-		Choices: []ChoiceRule{next(ChoiceRule{Variable: "$.current.primary[0]", StringEqualsPath: "$.knownGood.taskDefinition"}, "AlreadyOnKnownGood")},
-		Default: "RollBack",
+	newer := func(name, reason string) {
+		states[name] = &Pass{
+			Parameters: map[string]any{
+				"runbook":       ServiceRecoveryName,
+				"outcome":       OutcomeNewerDeployment,
+				"reason":        reason,
+				"requestedBy.$": "$.requestedBy",
+				"executionId.$": "$$.Execution.Id",
+				"judgement.$":   "$.judgement",
+			},
+			ResultPath: "$.report",
+			Next:       "NotifyNewerDeployment",
+		}
 	}
-	states["AlreadyOnKnownGood"] = &Pass{
-		Comment: "ECS (circuit breaker) already deploys the known-good task definition: no second deployment",
-		Parameters: map[string]any{
-			"taskDefinition.$": "$.knownGood.taskDefinition",
-			"updatedService":   false,
-		},
-		ResultPath: "$.rollback",
-		Next:       "WaitForRollback",
-	}
+	newer("NewerBeforeRollbackReport", "a deployment newer than the one judged appeared before the rollback; it is left alone")
+	newer("NewerDuringWatchReport", "a deployment newer than the runbook's rollback appeared while it watched; it is left alone")
+	states["NotifyNewerDeployment"] = notifyTask(t.TopicArn, subject(ServiceRecoveryName, OutcomeNewerDeployment), "$.report", "LeftAlone", "NotificationFailed")
+	states["LeftAlone"] = &Succeed{Comment: "Someone deployed after the judged deployment; the runbook does not undo it"}
+
+	// --- roll back to the previous task definition ---
+	rollbackFailed := addFailurePath(states, ServiceRecoveryName, t.PageTopicArn, "RollbackFailed", "ROLLBACK_FAILED",
+		"the rollback to the previous task definition failed; customers are affected", "ServiceRecovery.RollbackFailed")
 	rollback, err := sdkTask("ecs", "UpdateService", map[string]any{
 		"Cluster": t.ECSClusterArn, "Service": t.ECSServiceName,
-		"TaskDefinition.$": "$.knownGood.taskDefinition",
-	}, svc, "RollbackFailedReport")
+		"TaskDefinition.$": "$.judgement.previousTaskDefinition",
+	}, svc, rollbackFailed)
 	if err != nil {
 		return Branch{}, err
 	}
-	// A deployment is a side effect: retry throttling only, as above.
+	// Every accepted update starts a deployment: a retry after a server
+	// error that was in fact applied would start a second one. Retry
+	// throttling only (a throttled request was not applied).
 	rollback.Retry = retryPolicy([]string{"Ecs.ThrottlingException"})
 	// UpdateService with a task definition hands its task role and
 	// execution role to ECS, which needs iam:PassRole on both ("to pass a
@@ -397,20 +474,64 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 		Resources: []string{t.TaskRoleArn, t.ExecutionRoleArn},
 		Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
 	})
-	rollback.ResultSelector = map[string]any{"taskDefinition.$": "$.Service.TaskDefinition", "updatedService": true}
+	rollback.ResultSelector = map[string]any{
+		"taskDefinition.$": "$.Service.TaskDefinition",
+		"deploymentIds.$":  "$.Service.Deployments[?(@.Status == 'PRIMARY')].Id",
+	}
 	rollback.ResultPath = "$.rollback"
-	rollback.Next = "WaitForRollback"
+	rollback.Next = "InitWatch"
 	states["RollBack"] = rollback
-	states["WaitForRollback"] = &Wait{Seconds: 60, Next: "RbResolveTargetGroups"}
-	addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RollbackFailed", "ROLLBACK_FAILED",
-		"the rollback to the last known-good task definition failed", "ServiceRecovery.RollbackFailed")
-	addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RolledBack", "ROLLED_BACK",
-		"$.failure.reason", "ServiceRecovery.RolledBack")
-	addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RolledBackUnhealthy", "ROLLED_BACK_UNHEALTHY",
-		"$.failure.reason", "ServiceRecovery.RolledBackUnhealthy")
-	if _, err := addTargetHealthCheck(states, "Rb", "rollbackHealth", t.TargetGroupNames,
-		"RolledBackReport", "RolledBackUnhealthyReport", "RolledBackUnhealthyReport"); err != nil {
+
+	// --- watch the customer signal, never past a newer deployment ---
+	watchFailed := addFailurePath(states, ServiceRecoveryName, t.PageTopicArn, "WatchFailed", OutcomeNotRecovered,
+		"the runbook rolled back but could not read the service or the alarms afterwards; recovery is not confirmed", "ServiceRecovery.NotRecovered")
+	notRecovered := addFailurePath(states, ServiceRecoveryName, t.PageTopicArn, "NotRecovered", OutcomeNotRecovered,
+		fmt.Sprintf("customer-impact alarms are still in ALARM %d seconds after the rollback", t.DeploymentTimeoutSeconds), "ServiceRecovery.NotRecovered")
+	states["InitWatch"] = &Pass{Result: map[string]any{"attempt": 0}, ResultPath: "$.poll", Next: "WaitForRecovery"}
+	states["WaitForRecovery"] = &Wait{Seconds: recoveryPollSeconds, Next: "WatchService"}
+	if err := describe("WatchService", watchFailed, map[string]any{
+		"primaryIds.$": "$.Services[0].Deployments[?(@.Status == 'PRIMARY')].Id",
+	}, "$.watch", "StillOurRollback"); err != nil {
 		return Branch{}, err
 	}
+	states["StillOurRollback"] = &Choice{
+		Choices: []ChoiceRule{next(ChoiceRule{Variable: "$.watch.primaryIds[0]", StringEqualsPath: "$.rollback.deploymentIds[0]"}, "WatchAlarms")},
+		Default: "NewerDuringWatchReport",
+	}
+	signal, err := sdkTask("cloudwatch", "DescribeAlarms", map[string]any{
+		"AlarmNames": t.CustomerImpactAlarmNames,
+		"AlarmTypes": []string{"MetricAlarm"},
+		"StateValue": "ALARM",
+	}, t.alarmArnsOf(t.CustomerImpactAlarmNames), watchFailed)
+	if err != nil {
+		return Branch{}, err
+	}
+	signal.Comment = "The customer signal: the composite's members still in ALARM"
+	signal.ResultSelector = map[string]any{
+		"inAlarm.$": "States.ArrayLength($.MetricAlarms)",
+		"alarms.$":  "$.MetricAlarms",
+	}
+	signal.ResultPath = "$.signal"
+	signal.Next = "CustomersRecovered"
+	states["WatchAlarms"] = signal
+	states["CustomersRecovered"] = &Choice{
+		Choices: []ChoiceRule{next(numEq("$.signal.inAlarm", 0), "RecoveredReport")},
+		Default: "CountRecoveryPoll",
+	}
+	addPollBudget(states, "Recovery", t.DeploymentTimeoutSeconds, recoveryPollSeconds, notRecovered, "WaitForRecovery")
+	states["RecoveredReport"] = &Pass{
+		Parameters: map[string]any{
+			"runbook":       ServiceRecoveryName,
+			"outcome":       OutcomeRecovered,
+			"requestedBy.$": "$.requestedBy",
+			"executionId.$": "$$.Execution.Id",
+			"judgement.$":   "$.judgement",
+			"rollback.$":    "$.rollback",
+		},
+		ResultPath: "$.report",
+		Next:       "NotifyRecovered",
+	}
+	states["NotifyRecovered"] = notifyTask(t.TopicArn, subject(ServiceRecoveryName, OutcomeRecovered), "$.report", "Recovered", "NotificationFailed")
+	states["Recovered"] = &Succeed{}
 	return Branch{StartAt: LockLeaseState, States: states}, nil
 }

@@ -64,8 +64,17 @@ type Targets struct {
 	// CloudWatch alarms (metric or composite).
 	CanaryName string
 	AlarmNames []string
+	// CustomerImpactAlarmNames are the metric alarms that mean customers
+	// are affected (the composite's members); DependencyAlarmNames those
+	// that mean a shared dependency fails; ZonalAlarmNames the per-AZ
+	// healthy-host alarms. The service recovery judges by them (metric
+	// alarms: cloudwatch:DescribeAlarms can be scoped to their ARNs).
+	CustomerImpactAlarmNames, DependencyAlarmNames, ZonalAlarmNames []string
 	// TopicArn is the SNS topic that receives reports.
 	TopicArn string
+	// PageTopicArn is the paging topic: the service recovery publishes
+	// there when customers are still affected after it acted.
+	PageTopicArn string
 
 	// RpoThresholdMinutes is the maximum age of the latest completed
 	// recovery point.
@@ -187,6 +196,15 @@ func (t Targets) Validate() error {
 		errs = append(errs, errors.New("targets: AlarmNames needs at least one alarm"))
 	}
 	needARN("TopicArn", t.TopicArn)
+	needARN("PageTopicArn", t.PageTopicArn)
+	if len(t.CustomerImpactAlarmNames) == 0 {
+		errs = append(errs, errors.New("targets: CustomerImpactAlarmNames needs at least one alarm"))
+	}
+	// DescribeAlarms takes at most 100 names (CloudWatch API Reference,
+	// DescribeAlarms, AlarmNames).
+	if n := len(t.CustomerImpactAlarmNames) + len(t.DependencyAlarmNames) + len(t.ZonalAlarmNames); n > 100 {
+		errs = append(errs, fmt.Errorf("targets: %d alarms for the service recovery; DescribeAlarms takes at most 100", n))
+	}
 	positive := func(name string, v int) {
 		if v <= 0 {
 			errs = append(errs, fmt.Errorf("targets: %s must be positive, got %d", name, v))
@@ -223,10 +241,13 @@ func (t Targets) instanceArns() []string {
 	return out
 }
 
-func (t Targets) alarmArns() []string {
+func (t Targets) alarmArns() []string { return t.alarmArnsOf(t.AlarmNames) }
+
+// alarmArnsOf returns the ARNs of the named alarms.
+func (t Targets) alarmArnsOf(names []string) []string {
 	a := t.account()
-	out := make([]string, 0, len(t.AlarmNames))
-	for _, n := range t.AlarmNames {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
 		out = append(out, a.arn("cloudwatch", "alarm:"+n))
 	}
 	return out
@@ -287,7 +308,11 @@ func ExampleTargets() Targets {
 		DataKeyAlias:             "alias/kms-data-dev",
 		CanaryName:               "canary-dev",
 		AlarmNames:               []string{"alb-5xx-dev", "aurora-cpu-dev", "composite-dev"},
+		CustomerImpactAlarmNames: []string{"alarm-canary-success-dev", "alarm-r53-health-dev", "alarm-alb-5xx-rate-dev", "alarm-p99-latency-dev"},
+		DependencyAlarmNames:     []string{"alarm-ddb-sessions-throttles-dev", "alarm-ddb-sessions-system-errors-dev"},
+		ZonalAlarmNames:          []string{"alarm-healthy-hosts-us-east-1a-dev", "alarm-healthy-hosts-us-east-1b-dev", "alarm-healthy-hosts-us-east-1c-dev"},
 		TopicArn:                 "arn:aws:sns:us-east-1:" + acct + ":alerts-dev",
+		PageTopicArn:             "arn:aws:sns:us-east-1:" + acct + ":alarms-dev",
 		RpoThresholdMinutes:      1560,
 		FailoverTimeoutSeconds:   600,
 		DeploymentTimeoutSeconds: 900,

@@ -265,16 +265,9 @@ func BackupVerification(t Targets) (*StateMachine, error) {
 		},
 		Default: "CountRestorePoll",
 	}
-	states["CountRestorePoll"] = &Pass{
-		Parameters: map[string]any{"attempt.$": "States.MathAdd($.poll.attempt, 1)"},
-		ResultPath: "$.poll",
-		Next:       "RestorePollBudget",
-	}
-	states["RestorePollBudget"] = &Choice{
-		Choices: []ChoiceRule{next(numGte("$.poll.attempt", float64(pollAttempts(t.RestoreTimeoutSeconds, restorePollSeconds))),
-			markFailureThen("RestoreTimedOut", fmt.Sprintf("the restore did not complete within %d seconds", t.RestoreTimeoutSeconds), "InitRestoreWatch"))},
-		Default: "WaitForRestore",
-	}
+	addPollBudget(states, "Restore", t.RestoreTimeoutSeconds, restorePollSeconds,
+		markFailureThen("RestoreTimedOut", fmt.Sprintf("the restore did not complete within %d seconds", t.RestoreTimeoutSeconds), "InitRestoreWatch"),
+		"WaitForRestore")
 
 	// --- a restore that outlives the wait: watch it, then delete its table ---
 	unconfirmed := fail("CleanupUnconfirmed", "CLEANUP_UNCONFIRMED",

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Certificate modes of the HTTPS listener.
@@ -33,6 +34,25 @@ const ContainerHealthStartPeriodSeconds = 60
 // fails at once and serving continues this long, so the ALB's health check
 // must take a draining task out (interval x unhealthyThreshold) within it.
 const DrainDelaySeconds = 10
+
+// ReadinessPath is the service's readiness probe and the only path the
+// target group may check: it answers from process-local state (start-up
+// done, not draining) and never asks the database, DynamoDB or SSM
+// (CONTRACT.md section 2).
+const ReadinessPath = "/readyz"
+
+// refusedHealthCheckPaths are service paths known to be wrong for the
+// target group's check, with the reason. A check that depends on a shared
+// dependency fails on every task at once when that dependency fails, and
+// ECS replaces every task that fails its load balancer health check (Amazon
+// ECS Developer Guide, "Health checks for Amazon ECS services"): the fleet
+// would be restarted during the failure it is built to survive.
+var refusedHealthCheckPaths = map[string]string{
+	"/healthz":          "is liveness: it stays 200 while a task drains after SIGTERM, so the balancer would keep routing to a task that is about to stop",
+	"/sessions":         "needs DynamoDB and a token: a DynamoDB outage would fail every task at once and ECS would replace the whole fleet",
+	"/sessions/current": "needs DynamoDB and a token: a DynamoDB outage would fail every task at once and ECS would replace the whole fleet",
+	"/orders":           "needs the database, DynamoDB and SSM: an Aurora failover would fail every task at once and ECS would replace the whole fleet",
+}
 
 // SSLPolicies are the ALB security policies the stack accepts: TLS 1.3 with
 // TLS 1.2, from the 2021 generation to the post-quantum 2025-09 policies
@@ -104,7 +124,8 @@ type Service struct {
 	LogLevel string
 	// EnableExecuteCommand turns on ECS Exec.
 	EnableExecuteCommand bool
-	// HealthCheckPath is the ALB health check path (the app's liveness).
+	// HealthCheckPath is the ALB health check path: ReadinessPath, which
+	// answers from process-local state only.
 	HealthCheckPath string
 	// HealthCheckInterval, HealthCheckTimeout in seconds; thresholds in checks.
 	HealthCheckInterval, HealthCheckTimeout int
@@ -160,7 +181,7 @@ func (r *reader) service(stack string, k func(string) string) Service {
 		ScaleOutCooldown:       r.integer(k("scaleOutCooldownSeconds"), 0, 3600),
 		LogLevel:               r.oneOf(k("logLevel"), "debug", "info", "warn", "error"),
 		EnableExecuteCommand:   r.boolean(k("enableExecuteCommand")),
-		HealthCheckPath:        r.str(k("healthCheckPath"), pathPattern, "a URL path starting with /, such as /healthz"),
+		HealthCheckPath:        r.str(k("healthCheckPath"), pathPattern, "a URL path starting with /, such as /readyz"),
 		HealthCheckInterval:    r.integer(k("healthCheckIntervalSeconds"), 5, 300),
 		HealthCheckTimeout:     r.integer(k("healthCheckTimeoutSeconds"), 2, 120),
 		HealthyThreshold:       r.integer(k("healthyThreshold"), 2, 10),
@@ -214,6 +235,11 @@ func (r *reader) service(stack string, k func(string) string) Service {
 	}
 	if s.HealthCheckTimeout != 0 && s.HealthCheckInterval != 0 && s.HealthCheckTimeout >= s.HealthCheckInterval {
 		r.fail(k("healthCheckTimeoutSeconds"), itoa(s.HealthCheckTimeout), "must be less than healthCheckIntervalSeconds (%d)", s.HealthCheckInterval)
+	}
+	if why, refused := refusedHealthCheckPaths[strings.TrimRight(s.HealthCheckPath, "/")]; refused {
+		r.fail(k("healthCheckPath"), s.HealthCheckPath, "must be %s (process-local readiness): %s %s", ReadinessPath, s.HealthCheckPath, why)
+	} else if strings.HasPrefix(s.HealthCheckPath, "/orders/") {
+		r.fail(k("healthCheckPath"), s.HealthCheckPath, "must be %s (process-local readiness): %s %s", ReadinessPath, s.HealthCheckPath, refusedHealthCheckPaths["/orders"])
 	}
 	if s.HealthCheckGracePeriod < ContainerHealthStartPeriodSeconds {
 		r.fail(k("healthCheckGracePeriodSeconds"), itoa(s.HealthCheckGracePeriod),

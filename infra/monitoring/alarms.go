@@ -2,6 +2,7 @@ package monitoring
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -408,4 +409,70 @@ func newMaintenanceAlarm(ctx *pulumi.Context, kids naming.Children, args Args, p
 		return nil, fmt.Errorf("create maintenance alarm %s: %w", name, err)
 	}
 	return a, nil
+}
+
+// CustomerImpactAlarmKeys are the keys of the metric alarms that mean
+// customer impact: the composite's members (alarmSpecs marks exactly these
+// degraded; New fails otherwise). Their names are known at program time, so
+// components created before monitoring (the ECS service's deployment
+// alarms) and the runbooks can name them.
+var CustomerImpactAlarmKeys = []string{"canary-success", "r53-health", "alb-5xx-rate", "p99-latency"}
+
+// CustomerImpactAlarmNames returns the names of the customer-impact metric
+// alarms (alarm-<key>-<suffix>), in CustomerImpactAlarmKeys order.
+func CustomerImpactAlarmNames(names naming.Namer) []string {
+	out := make([]string, len(CustomerImpactAlarmKeys))
+	for i, k := range CustomerImpactAlarmKeys {
+		out[i] = names.Member(naming.Alarm, k)
+	}
+	return out
+}
+
+// DependencyAlarmNames returns the names of the alarms that mean a shared
+// dependency of the service is failing — DynamoDB throttling and system
+// errors on each table key (alarmSpecs, "ddb-<table>-throttles" and
+// "ddb-<table>-system-errors"). A new task definition cannot fix these.
+func DependencyAlarmNames(names naming.Namer, tableKeys []string) []string {
+	var out []string
+	for _, t := range tableKeys {
+		out = append(out, names.Member(naming.Alarm, "ddb-"+t+"-throttles"), names.Member(naming.Alarm, "ddb-"+t+"-system-errors"))
+	}
+	return out
+}
+
+// ZonalAlarmNames returns the names of the per-AZ healthy-host alarms
+// (alarmSpecs, "healthy-hosts-<az>"), in zone order.
+func ZonalAlarmNames(names naming.Namer, zones []string) []string {
+	out := make([]string, len(zones))
+	for i, az := range zones {
+		out[i] = names.Member(naming.Alarm, "healthy-hosts-"+az)
+	}
+	return out
+}
+
+// checkNamedAlarms holds the exported name lists equal to the specs: the
+// customer-impact names to the degraded specs, and every dependency and
+// zonal name to an alarm that is created.
+func checkNamedAlarms(args Args, specs []alarmSpec) error {
+	var degraded []string
+	created := map[string]bool{}
+	for _, s := range specs {
+		created[s.name] = true
+		if s.degraded {
+			degraded = append(degraded, s.name)
+		}
+	}
+	if want := CustomerImpactAlarmNames(args.Names); !slices.Equal(degraded, want) {
+		return fmt.Errorf("monitoring: customer-impact alarms %v differ from CustomerImpactAlarmNames %v", degraded, want)
+	}
+	var keys []string
+	for _, t := range args.Tables {
+		keys = append(keys, t.Key)
+	}
+	for _, n := range append(DependencyAlarmNames(args.Names, keys), ZonalAlarmNames(args.Names, args.Config.AvailabilityZones)...) {
+		if !created[n] {
+			return fmt.Errorf("monitoring: alarm %s is named for the runbooks but not created", n)
+		}
+	}
+	return nil
 }

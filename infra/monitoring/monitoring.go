@@ -181,6 +181,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	m.SchedulerDLQArn = schedDLQ.Arn
 
 	specs := append(alarmSpecs(args, m.CanaryName), deliverySpecs(args, args.Names.Name(naming.SchedulerDLQ))...)
+	if err := checkNamedAlarms(args, specs); err != nil {
+		return nil, err
+	}
 	alarms, err := newAlarms(ctx, kids, specs, notify, parent)
 	if err != nil {
 		return nil, err

@@ -71,6 +71,14 @@ type Args struct {
 	// CanaryName and AlarmNames come from monitoring.
 	CanaryName string
 	AlarmNames []string
+	// CustomerImpactAlarmNames, DependencyAlarmNames and ZonalAlarmNames
+	// are the metric alarms the service recovery judges by
+	// (monitoring.CustomerImpactAlarmNames, DependencyAlarmNames,
+	// ZonalAlarmNames).
+	CustomerImpactAlarmNames, DependencyAlarmNames, ZonalAlarmNames []string
+	// PageTopicArn is the paging topic: the service recovery publishes
+	// NOT_RECOVERED and ROLLBACK_FAILED there.
+	PageTopicArn string
 }
 
 // Runbooks is the component: the state machines' ARNs and names.
@@ -120,6 +128,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		TargetGroupNames: args.TargetGroupNames, TableName: args.TableName, TableArn: args.TableArn,
 		BackupVaultName: args.BackupVaultName, ProtectedResourceArns: args.ProtectedResourceArns, RestoreRoleArn: args.RestoreRoleArn,
 		CanaryName: args.CanaryName, AlarmNames: args.AlarmNames, TopicArn: args.TopicArn,
+		CustomerImpactAlarmNames: args.CustomerImpactAlarmNames, DependencyAlarmNames: args.DependencyAlarmNames,
+		ZonalAlarmNames: args.ZonalAlarmNames, PageTopicArn: args.PageTopicArn,
 		TaskRoleArn: args.ECSTaskRoleArn, ExecutionRoleArn: args.ECSExecutionRoleArn,
 		DataKeyAlias:             args.DataKey.Alias,
 		RpoThresholdMinutes:      cfg.BackupMaxAgeMinutes,

@@ -95,6 +95,15 @@ type Stats struct {
 	Principals int
 }
 
+// Add adds o's counts to s, for totals over several documents.
+func (s *Stats) Add(o Stats) {
+	s.Statements += o.Statements
+	s.Actions += o.Actions
+	s.Resources += o.Resources
+	s.Conditions += o.Conditions
+	s.Principals += o.Principals
+}
+
 // trustActions are the actions a trust policy may allow: assuming the role
 // and the session operations evaluated with it.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-trust-policy

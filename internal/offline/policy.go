@@ -48,34 +48,5 @@ func policyValues(raw resource.PropertyMap, plain map[string]any) map[string]any
 // as Plain, but an unknown value (computed, or an output not known) is
 // policy.Unknown{}, the same value the pack's conversion gives it.
 func policyMap(m resource.PropertyMap) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[string(k)] = policyValue(v)
-	}
-	return out
-}
-
-func policyValue(v resource.PropertyValue) any {
-	switch {
-	case v.IsComputed():
-		return policy.Unknown{}
-	case v.IsOutput():
-		if !v.OutputValue().Known {
-			return policy.Unknown{}
-		}
-		return policyValue(v.OutputValue().Element)
-	case v.IsSecret():
-		return policyValue(v.SecretValue().Element)
-	case v.IsObject():
-		return policyMap(v.ObjectValue())
-	case v.IsArray():
-		arr := v.ArrayValue()
-		out := make([]any, len(arr))
-		for i, e := range arr {
-			out[i] = policyValue(e)
-		}
-		return out
-	default:
-		return v.Mappable()
-	}
+	return valuesOf(m, policy.Unknown{})
 }

@@ -549,30 +549,40 @@ func shortType(typ string) string {
 }
 
 // Plain turns a property map into plain Go values, unwrapping secrets and
-// known outputs (Raw keeps the secret marks).
+// known outputs (Raw keeps the secret marks); an unknown value is nil.
 func Plain(m resource.PropertyMap) map[string]any {
+	return valuesOf(m, nil)
+}
+
+// valuesOf turns a property map into plain Go values, secrets and known
+// outputs unwrapped, and every unknown value (computed, or an output not
+// known) given as unknown.
+func valuesOf(m resource.PropertyMap, unknown any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		out[string(k)] = plainValue(v)
+		out[string(k)] = valueOf(v, unknown)
 	}
 	return out
 }
 
-func plainValue(v resource.PropertyValue) any {
+func valueOf(v resource.PropertyValue, unknown any) any {
 	switch {
-	case v.IsSecret():
-		return plainValue(v.SecretValue().Element)
-	case v.IsOutput():
-		return plainValue(v.OutputValue().Element)
 	case v.IsComputed():
-		return nil
+		return unknown
+	case v.IsOutput():
+		if !v.OutputValue().Known {
+			return unknown
+		}
+		return valueOf(v.OutputValue().Element, unknown)
+	case v.IsSecret():
+		return valueOf(v.SecretValue().Element, unknown)
 	case v.IsObject():
-		return Plain(v.ObjectValue())
+		return valuesOf(v.ObjectValue(), unknown)
 	case v.IsArray():
 		arr := v.ArrayValue()
 		out := make([]any, len(arr))
 		for i, e := range arr {
-			out[i] = plainValue(e)
+			out[i] = valueOf(e, unknown)
 		}
 		return out
 	default:

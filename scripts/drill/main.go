@@ -28,7 +28,7 @@ func main() {
 	flag.DurationVar(&o.TerminateAt, "terminate-at", 3*time.Second, "when to pg_terminate_backend every connection")
 	flag.DurationVar(&o.RestartAt, "restart-at", 8*time.Second, "when to stop the PostgreSQL server")
 	flag.DurationVar(&o.Downtime, "downtime", 3*time.Second, "how long the server stays down")
-	flag.DurationVar(&o.RecoveryLimit, "recovery-limit", 30*time.Second, "maximum time from server stop to ready")
+	flag.DurationVar(&o.RecoveryLimit, "recovery-limit", 30*time.Second, "maximum time from server stop to the first order acknowledged after it is back")
 	verbose := flag.Bool("v", false, "print the service's JSON logs to stderr")
 	batch := flag.Int("batch-workers", 0, "ORDER_BATCH_WORKERS for the service (0: off)")
 	flag.Parse()

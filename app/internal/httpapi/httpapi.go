@@ -1,5 +1,5 @@
 // Package httpapi serves the trading service's HTTP API (see CONTRACT.md):
-// open health and readiness probes, and bearer-authenticated sessions and
+// open liveness and readiness probes that answer from process-local state, and bearer-authenticated sessions and
 // idempotent orders bound to the caller's trader identity.
 package httpapi
 
@@ -10,10 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/trading-ha/trading-ha/app/internal/auth"
 	"github.com/trading-ha/trading-ha/app/internal/orders"
@@ -38,14 +35,12 @@ const (
 type Sessions interface {
 	Create(ctx context.Context, traderID string) (sessions.Session, error)
 	Get(ctx context.Context, id string) (sessions.Session, error)
-	Check(ctx context.Context) error
 }
 
 // Orders is what the API needs from the order store.
 type Orders interface {
 	CreateOrder(ctx context.Context, traderID, sessionID, key string, req orders.Request) (store.CreateResult, error)
 	GetOrder(ctx context.Context, id string) (orders.Order, error)
-	Ping(ctx context.Context) error
 }
 
 // Authenticator verifies bearer tokens.
@@ -56,7 +51,6 @@ type Authenticator interface {
 // Risk applies pre-trade limits and the kill switch.
 type Risk interface {
 	Check(trader string, req orders.Request) *risk.Rejection
-	Ready(ctx context.Context) error
 }
 
 // API holds the handlers' dependencies.
@@ -73,8 +67,6 @@ type API struct {
 	Logger *slog.Logger
 	// OnOrderCreated is called after a new order commits (wakes the relay). May be nil.
 	OnOrderCreated func()
-	// CheckTimeout bounds each readiness check (default 2s).
-	CheckTimeout time.Duration
 	// Liveness, if set, makes /healthz answer 503 when it returns an error
 	// (sustained database authentication failure: ECS replaces the task).
 	Liveness func() error
@@ -83,7 +75,8 @@ type API struct {
 	started  atomic.Bool
 }
 
-// SetDraining makes /readyz fail from now on (graceful shutdown step one).
+// SetDraining makes /readyz fail from now on (graceful shutdown step one:
+// the load balancer stops routing new requests to this task).
 func (a *API) SetDraining() { a.draining.Store(true) }
 
 // SetStarted marks start-up (schema migrations) complete; until then
@@ -119,53 +112,26 @@ type readiness struct {
 	Checks  map[string]string `json:"checks"`
 }
 
-// readyz runs the checks in parallel; the response names checks and says
-// ok or fail only: error details go to the log, never to the caller.
+// readyz is readiness and the load balancer's health check. It answers from
+// process-local state only: "startup" (the schema was verified, or migrated,
+// once) and "shutdown" (SIGTERM has not arrived). It never asks a shared
+// dependency: when the database, DynamoDB or SSM fails, every task would
+// fail the check at once and ECS would replace the whole fleet in the very
+// failure it is built to survive (AWS Builders' Library, "Implementing
+// health checks"). Dependency trouble is answered per request (503 with
+// Retry-After) and counted by the "dependency error" log line.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
-	timeout := a.CheckTimeout
-	if timeout <= 0 {
-		timeout = 2 * time.Second
-	}
-	checks := map[string]func(context.Context) error{
-		"database": a.Orders.Ping,
-		"sessions": a.Sessions.Check,
-		"limits":   a.Risk.Ready,
-	}
-	res := readiness{Status: "ready", Checks: map[string]string{"startup": "ok"}}
+	res := readiness{Status: "ready", Checks: map[string]string{"startup": "ok", "shutdown": "ok"}}
 	if !a.started.Load() {
 		res.Checks["startup"] = "fail"
 		res.Failing = append(res.Failing, "startup")
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	errs := map[string]string{}
-	for name, check := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(r.Context(), timeout)
-			defer cancel()
-			err := check(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				res.Checks[name] = "fail"
-				res.Failing = append(res.Failing, name)
-				errs[name] = err.Error()
-				return
-			}
-			res.Checks[name] = "ok"
-		}()
-	}
-	wg.Wait()
 	if a.draining.Load() {
 		res.Checks["shutdown"] = "fail"
 		res.Failing = append(res.Failing, "shutdown")
 	}
 	if len(res.Failing) > 0 {
-		slices.Sort(res.Failing)
 		res.Status = "not_ready"
-		logger(r.Context()).LogAttrs(r.Context(), slog.LevelWarn, "not ready", slog.Any("failing", res.Failing), slog.Any("errors", errs))
 		writeJSON(w, http.StatusServiceUnavailable, res)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/trading-ha/trading-ha/app/internal/auth"
 	"github.com/trading-ha/trading-ha/app/internal/orders"
@@ -20,13 +23,19 @@ import (
 	"github.com/trading-ha/trading-ha/app/internal/store"
 )
 
-type fakeSessions struct{ checkErr error }
+type fakeSessions struct{ checkErr, err error }
 
-func (fakeSessions) Create(_ context.Context, trader string) (sessions.Session, error) {
+func (f fakeSessions) Create(_ context.Context, trader string) (sessions.Session, error) {
+	if f.err != nil {
+		return sessions.Session{}, f.err
+	}
 	return sessions.Session{SessionID: "s-1", TraderID: trader, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
-func (fakeSessions) Get(_ context.Context, id string) (sessions.Session, error) {
+func (f fakeSessions) Get(_ context.Context, id string) (sessions.Session, error) {
+	if f.err != nil {
+		return sessions.Session{}, f.err
+	}
 	if id != "s-1" {
 		return sessions.Session{}, sessions.ErrNotFound
 	}
@@ -85,10 +94,13 @@ func (fakeAuth) Verify(_ context.Context, tok string) (auth.Principal, error) {
 	return auth.Principal{TraderID: trader}, nil
 }
 
-type fakeRisk struct{ rej *risk.Rejection }
+type fakeRisk struct {
+	rej      *risk.Rejection
+	readyErr error
+}
 
 func (f *fakeRisk) Check(string, orders.Request) *risk.Rejection { return f.rej }
-func (f *fakeRisk) Ready(context.Context) error                  { return nil }
+func (f *fakeRisk) Ready(context.Context) error                  { return f.readyErr }
 
 func newAPI() (*API, *fakeOrders, *fakeSessions) {
 	fo := &fakeOrders{byKey: map[string]orders.Order{}, fps: map[string]string{}}
@@ -165,42 +177,6 @@ func TestOrderErrors(t *testing.T) {
 	}
 }
 
-func TestReadyz(t *testing.T) {
-	api, fo, fs := newAPI()
-	h := api.Handler()
-	rec, out := call(h, "GET", "/readyz", "", nil)
-	if rec.Code != 200 || out["status"] != "ready" {
-		t.Fatalf("ready = %d %v", rec.Code, out)
-	}
-	checks := out["checks"].(map[string]any)
-	for _, c := range []string{"database", "sessions", "limits", "startup"} {
-		if checks[c] != "ok" {
-			t.Fatalf("check %s = %v", c, checks[c])
-		}
-	}
-	fo.pingErr = errors.New("writer: connection refused")
-	fs.checkErr = errors.New("table missing")
-	rec, out = call(h, "GET", "/readyz", "", nil)
-	if rec.Code != 503 || out["status"] != "not_ready" {
-		t.Fatalf("not ready = %d %v", rec.Code, out)
-	}
-	if f := out["failing"].([]any); len(f) != 2 || f[0] != "database" || f[1] != "sessions" {
-		t.Fatalf("failing = %v", f)
-	}
-	if strings.Contains(rec.Body.String(), "refused") || strings.Contains(rec.Body.String(), "table missing") {
-		t.Fatalf("readiness leaks error detail: %s", rec.Body.String())
-	}
-	fo.pingErr, fs.checkErr = nil, nil
-	api.SetDraining()
-	rec, out = call(h, "GET", "/readyz", "", nil)
-	if rec.Code != 503 || out["failing"].([]any)[0] != "shutdown" {
-		t.Fatalf("draining = %d %v", rec.Code, out)
-	}
-	if rec, _ := call(h, "GET", "/healthz", "", nil); rec.Code != 200 {
-		t.Fatalf("healthz while draining = %d", rec.Code)
-	}
-}
-
 func TestRequestID(t *testing.T) {
 	api, _, _ := newAPI()
 	h := api.Handler()
@@ -249,5 +225,93 @@ func TestRiskRejectionAndBodyLimit(t *testing.T) {
 	big := `{"symbol":"` + strings.Repeat("A", MaxBodyBytes) + `"}`
 	if rec, _ := call(h, "POST", "/orders", big, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"}); rec.Code != 413 {
 		t.Fatalf("oversized = %d, want 413", rec.Code)
+	}
+}
+
+// balancerCheckPath is the path the ALB target group checks (Pulumi.yaml
+// healthCheckPath, CONTRACT.md section 9).
+const balancerCheckPath = "/readyz"
+
+// TestBalancerCheckIgnoresDependencyOutages: a shared dependency failing
+// (the Aurora writer in a failover, DynamoDB, SSM) must never fail the load
+// balancer's check, or ECS replaces every task at once; the requests that
+// need the dependency answer 503 with Retry-After instead.
+func TestBalancerCheckIgnoresDependencyOutages(t *testing.T) {
+	dbDown := &retry.ExhaustedError{Attempts: 3, Err: syscall.ECONNREFUSED}
+	ddbDown := &smithy.OperationError{ServiceID: "DynamoDB", OperationName: "GetItem", Err: syscall.ECONNREFUSED}
+	cases := []struct {
+		name  string
+		fail  func(*API, *fakeOrders, *fakeSessions)
+		path  string
+		body  string
+		hdr   map[string]string
+		code  string
+		field string
+	}{
+		{"database", func(_ *API, fo *fakeOrders, _ *fakeSessions) {
+			fo.pingErr = fmt.Errorf("writer: %w", dbDown)
+			fo.fail = fmt.Errorf("insert order: %w", dbDown)
+		}, "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k-db"}, "unavailable", ""},
+		{"dynamodb", func(_ *API, _ *fakeOrders, fs *fakeSessions) {
+			fs.checkErr = fmt.Errorf("sessions table: %w", ddbDown)
+			fs.err = fmt.Errorf("sessions table: %w", ddbDown)
+		}, "/sessions", "", nil, "unavailable", ""},
+		{"dynamodb on orders", func(_ *API, _ *fakeOrders, fs *fakeSessions) {
+			fs.checkErr = fmt.Errorf("sessions table: %w", ddbDown)
+			fs.err = fmt.Errorf("sessions table: %w", ddbDown)
+		}, "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k-ddb"}, "unavailable", ""},
+		{"ssm", func(a *API, _ *fakeOrders, _ *fakeSessions) {
+			a.Risk = &fakeRisk{readyErr: errors.New("risk limits not loaded yet"),
+				rej: &risk.Rejection{Status: 503, Code: risk.CodeLimitsUnavailable, Message: "limits unavailable"}}
+		}, "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k-ssm"}, "limits_unavailable", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			api, fo, fs := newAPI()
+			tc.fail(api, fo, fs)
+			h := api.Handler()
+			rec, out := call(h, "GET", balancerCheckPath, "", nil)
+			if rec.Code != 200 {
+				t.Fatalf("%s with %s failing = %d %v, want 200: the balancer would take every task out", balancerCheckPath, tc.name, rec.Code, out)
+			}
+			rec, out = call(h, "POST", tc.path, tc.body, tc.hdr)
+			if rec.Code != 503 || out["code"] != tc.code || rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("POST %s with %s failing = %d %v (Retry-After %q), want 503 %s with Retry-After",
+					tc.path, tc.name, rec.Code, out, rec.Header().Get("Retry-After"), tc.code)
+			}
+			if rec, _ := call(h, "GET", "/healthz", "", nil); rec.Code != 200 {
+				t.Fatalf("healthz with %s failing = %d", tc.name, rec.Code)
+			}
+		})
+	}
+}
+
+// TestReadinessGatesStartAndDrain: readiness is 503 until start-up is done
+// (schema verified once) and again from SIGTERM on; the process stays live.
+func TestReadinessGatesStartAndDrain(t *testing.T) {
+	fo := &fakeOrders{byKey: map[string]orders.Order{}, fps: map[string]string{}}
+	api := &API{Sessions: &fakeSessions{}, Orders: fo, Auth: fakeAuth{}, Risk: &fakeRisk{}}
+	h := api.Handler()
+	rec, out := call(h, "GET", "/readyz", "", nil)
+	if rec.Code != 503 || out["status"] != "not_ready" || out["checks"].(map[string]any)["startup"] != "fail" {
+		t.Fatalf("before start-up = %d %v, want 503 with startup failing", rec.Code, out)
+	}
+	if rec, _ := call(h, "GET", "/healthz", "", nil); rec.Code != 200 {
+		t.Fatalf("healthz before start-up = %d, want 200", rec.Code)
+	}
+	api.SetStarted()
+	if rec, out := call(h, "GET", "/readyz", "", nil); rec.Code != 200 || out["status"] != "ready" {
+		t.Fatalf("after start-up = %d %v", rec.Code, out)
+	}
+	api.SetDraining()
+	rec, out = call(h, "GET", "/readyz", "", nil)
+	if rec.Code != 503 || out["checks"].(map[string]any)["shutdown"] != "fail" {
+		t.Fatalf("after SIGTERM = %d %v, want 503 with shutdown failing", rec.Code, out)
+	}
+	if f, _ := out["failing"].([]any); len(f) != 1 || f[0] != "shutdown" {
+		t.Fatalf("failing after SIGTERM = %v, want [shutdown]", out["failing"])
+	}
+	if rec, _ := call(h, "GET", "/healthz", "", nil); rec.Code != 200 {
+		t.Fatalf("healthz while draining = %d, want 200", rec.Code)
 	}
 }

@@ -109,19 +109,6 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 	return sess, nil
 }
 
-// Check verifies the table answers, with a GetItem on a key that never
-// exists (needs only the GetItem permission the service already has).
-func (s *Store) Check(ctx context.Context) error {
-	_, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table),
-		Key:       map[string]types.AttributeValue{AttrSessionID: &types.AttributeValueMemberS{Value: "readiness-probe"}},
-	})
-	if err != nil {
-		return fmt.Errorf("sessions table %s: %w", s.table, err)
-	}
-	return nil
-}
-
 func decode(item map[string]types.AttributeValue) (Session, error) {
 	str := func(k string) string {
 		if v, ok := item[k].(*types.AttributeValueMemberS); ok {
@@ -185,9 +172,6 @@ func (c *Cache) Get(ctx context.Context, id string) (Session, error) {
 	}
 	return sess, err
 }
-
-// Check implements the API's readiness check.
-func (c *Cache) Check(ctx context.Context) error { return c.Store.Check(ctx) }
 
 func (c *Cache) put(sess Session) {
 	if c.TTL <= 0 {

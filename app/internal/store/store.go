@@ -266,7 +266,7 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) ([]string, error)) ([]
 	return out, nil
 }
 
-// observe records authentication failures (readiness, liveness) and drops
+// observe records authentication failures (for liveness) and drops
 // cached credentials so the next connection re-reads them. It returns err.
 func (s *Store) observe(err error) error {
 	if IsAuthFailure(err) {
@@ -447,22 +447,4 @@ func (s *Store) getFrom(ctx context.Context, pool *pgxpool.Pool, p retry.Policy,
 	})
 	o.LimitPrice = canonical(o.LimitPrice)
 	return o, err
-}
-
-// Ping checks that the writer endpoint answers and is writable (not a
-// demoted instance). It does not retry; readiness wants the current truth.
-func (s *Store) Ping(ctx context.Context) error {
-	var readOnly bool
-	if err := s.writer.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&readOnly); err != nil {
-		_ = s.observe(err)
-		if retry.NeedsRedial(err) {
-			s.writer.Reset()
-		}
-		return fmt.Errorf("writer: %w", err)
-	}
-	if readOnly {
-		s.writer.Reset()
-		return errors.New("writer endpoint is a read-only replica (failover in progress)")
-	}
-	return nil
 }

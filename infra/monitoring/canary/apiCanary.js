@@ -14,7 +14,9 @@
  * Steps, each a separate Synthetics step and each asserted:
  *   1. healthz       GET  /healthz                   -> 200 (open)
  *   2. readyz        GET  /readyz                    -> 200 {"status":"ready"} (open)
- *                    (503 -> fails naming the failing dependencies from the body)
+ *                    (process-local readiness: 503 only while a task starts or
+ *                    drains; the failing checks are named from the body.
+ *                    Dependency outages show in the later steps' 503s.)
  *   3. token         POST TOKEN_URL, grant_type=client_credentials, HTTP Basic
  *                    CLIENT_ID:secret -> 200 access_token (only when no cached
  *                    token is still good)
@@ -447,12 +449,12 @@ async function runApiCanary(opts) {
     expectStatus('healthz', res, 200);
   });
 
-  // 2. Readiness (deep check, open).
+  // 2. Readiness (process-local: started and not draining; open).
   await driver.httpStep('readyz', { method: 'GET', path: '/readyz', headers: { Accept: 'application/json' }, timeoutMs }, (res) => {
     if (res.statusCode === 503) {
       const failing = res.json && Array.isArray(res.json.failing) ? res.json.failing : [];
       const names = failing.length > 0 ? failing.join(', ') : 'unknown (no "failing" list in body)';
-      throw new StepAssertionError('readyz', `service not ready (HTTP 503); failing dependencies: ${names}`);
+      throw new StepAssertionError('readyz', `service not ready (HTTP 503); failing checks: ${names}`);
     }
     expectStatus('readyz', res, 200);
     const body = expectJSON('readyz', res);

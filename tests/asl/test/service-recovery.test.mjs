@@ -3,26 +3,40 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadDefinition, run, awsError, retriesOf, defaultContext } from '../lib/harness.mjs';
 
+// The service recovery acts only where a rollback can help: customer impact
+// that started within RecentDeploymentMinutes (30) after the PRIMARY
+// deployment, a previous COMPLETED task definition, no dependency outage, no
+// AZ loss, no rollback by ECS itself. The execution starts at 12:00:00Z.
 const def = loadDefinition('service-recovery');
-const input = { requestedBy: 'operator-1', reason: 'drill' };
-const healthyTargets = () => ({ TargetHealthDescriptions: [{ Target: { Id: 'a' }, TargetHealth: { State: 'healthy' } }] });
-const notifies = ['NotifyRecovered', 'RolledBackNotify', 'RolledBackUnhealthyNotify', 'RollbackFailedNotify',
-  'RecoveryFailedNotify', 'NoKnownGoodNotify', 'LockFailedNotify'];
+const input = { requestedBy: 'eventbridge:rule-degraded-dev', reason: 'alarm-degraded-dev entered ALARM' };
+const PAGE = 'arn:aws:sns:us-east-1:123456789012:alarms-dev';
+const NOTIFY = 'arn:aws:sns:us-east-1:123456789012:notify-dev';
+const alarm = (key) => `alarm-${key}-dev`;
+const CUSTOMER = ['canary-success', 'r53-health', 'alb-5xx-rate', 'p99-latency'].map(alarm);
+const DEPENDENCY = ['ddb-sessions-throttles', 'ddb-sessions-system-errors'].map(alarm);
+const ZONAL = ['us-east-1a', 'us-east-1b', 'us-east-1c'].map((az) => alarm(`healthy-hosts-${az}`));
 
-// A steady service: one PRIMARY deployment of td:7 that reached COMPLETED.
-const steady = [{ Id: 'ecs-svc/7', Status: 'PRIMARY', TaskDefinition: 'arn:td/app:7', RolloutState: 'COMPLETED',
-  CreatedAt: '2026-01-01T09:00:00Z' }];
-// A bad deployment of td:9 in progress; td:8 (newest COMPLETED) and td:6 are older. td:6 is listed first.
-const badRollout = [
-  { Id: 'ecs-svc/9', Status: 'PRIMARY', TaskDefinition: 'arn:td/app:9', RolloutState: 'IN_PROGRESS', CreatedAt: '2026-01-01T11:50:00Z' },
-  { Id: 'ecs-svc/6', Status: 'ACTIVE', TaskDefinition: 'arn:td/app:6', RolloutState: 'COMPLETED', CreatedAt: '2026-01-01T08:00:00Z' },
-  { Id: 'ecs-svc/8', Status: 'ACTIVE', TaskDefinition: 'arn:td/app:8', RolloutState: 'COMPLETED', CreatedAt: '2026-01-01T10:00:00Z' },
+/** Metric alarms as DescribeAlarms returns them: every judged alarm, OK unless listed in firing {name: since}. */
+function alarms(firing = {}) {
+  return { MetricAlarms: [...CUSTOMER, ...DEPENDENCY, ...ZONAL].map((n) => ({
+    AlarmName: n,
+    StateValue: firing[n] ? 'ALARM' : 'OK',
+    StateTransitionedTimestamp: firing[n] ?? '2025-12-31T00:00:00Z',
+    StateUpdatedTimestamp: firing[n] ?? '2025-12-31T00:00:00Z',
+  })) };
+}
+
+// td:9 deployed at 11:40 and COMPLETED (it passed health and the bake time); td:8 before it.
+const badDeploy = [
+  { Id: 'ecs-svc/9', Status: 'PRIMARY', TaskDefinition: 'arn:td/app:9', RolloutState: 'COMPLETED', CreatedAt: '2026-01-01T11:40:00Z' },
+  { Id: 'ecs-svc/6', Status: 'INACTIVE', TaskDefinition: 'arn:td/app:6', RolloutState: 'COMPLETED', CreatedAt: '2026-01-01T08:00:00Z' },
+  { Id: 'ecs-svc/8', Status: 'INACTIVE', TaskDefinition: 'arn:td/app:8', RolloutState: 'COMPLETED', CreatedAt: '2026-01-01T10:00:00Z' },
 ];
+// td:7 has run since 09:00: nothing was deployed recently.
+const steady = [{ Id: 'ecs-svc/7', Status: 'PRIMARY', TaskDefinition: 'arn:td/app:7', RolloutState: 'COMPLETED', CreatedAt: '2026-01-01T09:00:00Z' },
+  { Id: 'ecs-svc/5', Status: 'INACTIVE', TaskDefinition: 'arn:td/app:5', RolloutState: 'COMPLETED', CreatedAt: '2025-12-30T09:00:00Z' }];
+const fiveXX = { [alarm('alb-5xx-rate')]: '2026-01-01T11:50:00Z' };
 
-/**
- * The lock table: one item per key, PutItem/DeleteItem evaluated with the
- * runbook's conditions (absent, lease expired or own lock; owner matches).
- */
 function lockTable() {
   const items = new Map();
   return {
@@ -50,51 +64,162 @@ function lockTable() {
   };
 }
 
-function handlers({ rollout = ['IN_PROGRESS', 'COMPLETED'], deployments = steady, primaryAfter = 'arn:td/app:7', lock = lockTable() } = {}) {
+const primary = (id, td = 'arn:td/app:x') => ({ Services: [{ TaskDefinition: td, Deployments: [{ Id: id, Status: 'PRIMARY', TaskDefinition: td }] }] });
+const tg = () => ({ TargetGroups: [{ TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-dev-0123abcd/0123456789abcdef' }] });
+const healthy = () => ({ TargetHealthDescriptions: [{ Target: { Id: 'a' }, TargetHealth: { State: 'healthy' } }] });
+
+/**
+ * Mocked SDK calls. deployments/firing describe the service and the alarms
+ * at the start; stillFiring[n] is the customer alarms in ALARM at the n-th
+ * check after the rollback. The handlers of the previous runbook's states
+ * (force a new deployment, poll it, check targets) answer like a healthy
+ * service, so the old definition runs to its end and is judged by its
+ * behaviour, not by a missing mock.
+ */
+function handlers({ deployments = badDeploy, firing = fiveXX, stillFiring = [[alarm('alb-5xx-rate')], []], watchPrimary = 'ecs-svc/rb',
+  confirmPrimary = deployments.find((d) => d.Status === 'PRIMARY')?.Id, lock = lockTable() } = {}) {
+  const service = () => ({ Services: [{ TaskDefinition: deployments[0]?.TaskDefinition, DesiredCount: 3, Deployments: deployments }] });
   const h = {
     AcquireLock: lock.put,
     ReleaseLock: lock.del,
     ReleaseLockAfterFailure: lock.del,
-    RecordTaskDefinition: () => ({ Services: [{ TaskDefinition: deployments[0].TaskDefinition, DesiredCount: 3, Deployments: deployments }] }),
-    ForceNewDeployment: () => ({ Service: { Deployments: [{ Id: 'ecs-svc/new', Status: 'PRIMARY' }, { Id: 'ecs-svc/old', Status: 'ACTIVE' }] } }),
-    DescribeDeployment: (_req, n) => ({ Services: [{ Deployments: [
-      { Id: 'ecs-svc/new', Status: 'PRIMARY', RolloutState: rollout[Math.min(n - 1, rollout.length - 1)] }] }] }),
-    RbDescribeService: () => ({ Services: [{ Deployments: [{ Id: 'ecs-svc/x', Status: 'PRIMARY', TaskDefinition: primaryAfter }] }] }),
-    SrResolveTargetGroups: () => ({ TargetGroups: [{ TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-dev-0123abcd/0123456789abcdef' }] }),
-    SrDescribeTargetHealth: healthyTargets,
-    RbResolveTargetGroups: () => ({ TargetGroups: [{ TargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg-dev-0123abcd/0123456789abcdef' }] }),
-    RbDescribeTargetHealth: healthyTargets,
-    RollBack: (req) => ({ Service: { TaskDefinition: req.TaskDefinition } }),
+    DescribeService: service,
+    ReadAlarms: () => alarms(firing),
+    ConfirmJudgedDeployment: () => primary(confirmPrimary),
+    RollBack: (req) => ({ Service: { TaskDefinition: req.TaskDefinition, Deployments: [
+      { Id: 'ecs-svc/rb', Status: 'PRIMARY', TaskDefinition: req.TaskDefinition },
+      { Id: confirmPrimary, Status: 'ACTIVE' }] } }),
+    WatchService: () => primary(watchPrimary),
+    WatchAlarms: (_req, n) => {
+      const names = stillFiring[Math.min(n - 1, stillFiring.length - 1)];
+      return { MetricAlarms: names.map((AlarmName) => ({ AlarmName, StateValue: 'ALARM' })) };
+    },
+    // the previous runbook's states
+    RecordTaskDefinition: service,
+    ForceNewDeployment: () => ({ Service: { Deployments: [{ Id: 'ecs-svc/new', Status: 'PRIMARY' }] } }),
+    DescribeDeployment: () => ({ Services: [{ Deployments: [{ Id: 'ecs-svc/new', Status: 'PRIMARY', RolloutState: 'COMPLETED' }] }] }),
+    RbDescribeService: service,
+    SrResolveTargetGroups: tg, SrDescribeTargetHealth: healthy, RbResolveTargetGroups: tg, RbDescribeTargetHealth: healthy,
   };
-  for (const n of notifies) h[n] = () => ({ MessageId: 'm' });
+  for (const n of ['NotifyNoAction', 'NotifyNewerDeployment', 'NotifyRecovered', 'NotRecoveredNotify', 'RollbackFailedNotify',
+    'WatchFailedNotify', 'RecoveryFailedNotify', 'LockFailedNotify',
+    'RolledBackNotify', 'RolledBackUnhealthyNotify', 'NoKnownGoodNotify']) h[n] = () => ({ MessageId: 'm' });
   return h;
 }
-const message = (r) => JSON.parse(r.calls.filter((c) => c.input.Message).at(-1).input.Message);
+const publishes = (r) => r.calls.filter((c) => c.input.Message);
+const message = (r) => JSON.parse(publishes(r).at(-1).input.Message);
 const call = (r, state) => r.calls.find((c) => c.state === state);
-const ecsCalls = (r) => r.states.filter((s) => ['RecordTaskDefinition', 'ForceNewDeployment', 'DescribeDeployment',
-  'RbDescribeService', 'RollBack'].includes(s));
+/** Task states that would change the service (ECS UpdateService, in either runbook). */
+const writes = (r) => r.states.filter((s) => ['RollBack', 'ForceNewDeployment'].includes(s));
 const lockKey = 'runbook-lock#service-recovery#arn:aws:ecs:us-east-1:123456789012:service/ecs-dev/svc-trading-dev';
 
-test('service recovery: happy path takes the lock, forces a deployment, waits for COMPLETED, verifies, notifies, releases', async () => {
+test('service recovery: a bad deploy that passed health is rolled back to the previous task definition, RECOVERED when the alarms clear', async () => {
   const lock = lockTable();
   const r = await run(def, input, handlers({ lock }));
   assert.equal(r.status, 'SUCCEEDED', r.error?.message);
-  assert.deepEqual(r.states, ['AcquireLock', 'RecordTaskDefinition', 'ForceNewDeployment', 'DescribeDeployment', 'DescribeDeployment',
-    'SrResolveTargetGroups', 'SrDescribeTargetHealth', 'NotifyRecovered', 'ReleaseLock']);
-  const put = call(r, 'AcquireLock').input;
-  assert.equal(put.TableName, 'sessions-dev');
-  assert.equal(put.Item.session_id.S, lockKey);
-  assert.equal(put.Item.lock_owner.S, defaultContext(input).Execution.Id);
-  // Lease: execution start (2026-01-01T12:00:00Z) + the machine's TimeoutSeconds (900 + 1800).
-  assert.equal(put.ExpressionAttributeValues[':now'].N, String(Date.parse('2026-01-01T12:00:00Z') / 1000));
-  assert.equal(put.Item.expires_at_epoch.N, String(Date.parse('2026-01-01T12:00:00Z') / 1000 + 2700));
-  assert.equal(def.TimeoutSeconds, 2700);
-  assert.equal(call(r, 'ForceNewDeployment').input.ForceNewDeployment, true);
+  assert.deepEqual(r.states, ['AcquireLock', 'DescribeService', 'ReadAlarms', 'ConfirmJudgedDeployment', 'RollBack',
+    'WatchService', 'WatchAlarms', 'WatchService', 'WatchAlarms', 'NotifyRecovered', 'ReleaseLock']);
+  const rb = call(r, 'RollBack').input;
+  assert.equal(rb.TaskDefinition, 'arn:td/app:8', 'the newest earlier COMPLETED deployment, not the current td:9');
+  assert.equal(rb.ForceNewDeployment, undefined);
+  assert.deepEqual(call(r, 'ReadAlarms').input.AlarmNames, [...CUSTOMER, ...DEPENDENCY, ...ZONAL]);
+  assert.deepEqual(call(r, 'WatchAlarms').input.AlarmNames, CUSTOMER);
+  assert.equal(call(r, 'WatchAlarms').input.StateValue, 'ALARM');
   const msg = message(r);
   assert.equal(msg.outcome, 'RECOVERED');
-  assert.equal(msg.previousTaskDefinition, 'arn:td/app:7');
-  assert.equal(msg.knownGood.taskDefinition, 'arn:td/app:7');
+  assert.equal(msg.judgement.deploymentId, 'ecs-svc/9');
+  assert.equal(msg.judgement.previousTaskDefinition, 'arn:td/app:8');
+  assert.deepEqual(msg.judgement.customerAlarms, [alarm('alb-5xx-rate')]);
+  assert.equal(msg.judgement.impactStartedAt, '2026-01-01T11:50:00.000Z');
+  assert.equal(publishes(r).at(-1).input.TopicArn, NOTIFY);
   assert.equal(lock.items.size, 0, 'the lock was released');
+});
+
+test('service recovery: customers still affected at the bound: NOT_RECOVERED, paged, failed', async () => {
+  const r = await run(def, input, handlers({ stillFiring: [[alarm('alb-5xx-rate')]] }));
+  assert.equal(r.status, 'FAILED');
+  assert.equal(r.error.name, 'ServiceRecovery.NotRecovered');
+  assert.equal(writes(r).length, 1, 'one rollback, never a second deployment');
+  assert.equal(r.states.filter((s) => s === 'WatchAlarms').length, 30, '900 s / 30 s checks');
+  assert.equal(message(r).outcome, 'NOT_RECOVERED');
+  assert.equal(publishes(r).at(-1).input.TopicArn, PAGE, 'pages');
+  assert.equal(r.states.at(-1), 'ReleaseLockAfterFailure');
+});
+
+test('service recovery: a deployment newer than the judged one (before the rollback) is left alone', async () => {
+  const r = await run(def, input, handlers({ confirmPrimary: 'ecs-svc/10' }));
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.deepEqual(r.states, ['AcquireLock', 'DescribeService', 'ReadAlarms', 'ConfirmJudgedDeployment', 'NotifyNewerDeployment', 'ReleaseLock']);
+  assert.deepEqual(writes(r), [], 'no UpdateService');
+  assert.equal(message(r).outcome, 'NEWER_DEPLOYMENT');
+});
+
+test('service recovery: a fix deployed while the runbook watches is not rolled back', async () => {
+  const r = await run(def, input, handlers({ watchPrimary: 'ecs-svc/fix', stillFiring: [[alarm('alb-5xx-rate')]] }));
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.deepEqual(r.states, ['AcquireLock', 'DescribeService', 'ReadAlarms', 'ConfirmJudgedDeployment', 'RollBack',
+    'WatchService', 'NotifyNewerDeployment', 'ReleaseLock']);
+  assert.equal(writes(r).length, 1, 'only the runbook\'s own rollback, before the fix appeared');
+  assert.equal(message(r).outcome, 'NEWER_DEPLOYMENT');
+  assert.match(message(r).reason, /left alone/);
+});
+
+test('service recovery: a dependency outage after a deploy: no action, DEPENDENCY_OUTAGE', async () => {
+  const firing = { ...fiveXX, [alarm('ddb-sessions-system-errors')]: '2026-01-01T11:49:00Z' };
+  const r = await run(def, input, handlers({ firing }));
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.deepEqual(r.states, ['AcquireLock', 'DescribeService', 'ReadAlarms', 'NotifyNoAction', 'ReleaseLock']);
+  assert.deepEqual(writes(r), []);
+  const msg = message(r);
+  assert.equal(msg.outcome, 'DEPENDENCY_OUTAGE');
+  assert.deepEqual(msg.judgement.dependencyAlarms, [alarm('ddb-sessions-system-errors')]);
+});
+
+test('service recovery: an AZ loss: no action, AZ_IMPAIRED', async () => {
+  const firing = { [alarm('canary-success')]: '2026-01-01T11:52:00Z', [alarm('healthy-hosts-us-east-1b')]: '2026-01-01T11:51:00Z' };
+  const r = await run(def, input, handlers({ firing }));
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.deepEqual(r.states, ['AcquireLock', 'DescribeService', 'ReadAlarms', 'NotifyNoAction', 'ReleaseLock']);
+  assert.deepEqual(writes(r), []);
+  assert.equal(message(r).outcome, 'AZ_IMPAIRED');
+});
+
+test('service recovery: impact with no recent deployment: no action, NO_RECENT_DEPLOYMENT', async () => {
+  const r = await run(def, input, handlers({ deployments: steady }));
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.deepEqual(r.states, ['AcquireLock', 'DescribeService', 'ReadAlarms', 'NotifyNoAction', 'ReleaseLock']);
+  assert.deepEqual(writes(r), []);
+  const msg = message(r);
+  assert.equal(msg.outcome, 'NO_RECENT_DEPLOYMENT');
+  assert.equal(msg.judgement.windowMinutes, 30);
+  // Impact that started before the deployment is not the deployment's either.
+  const early = await run(def, input, handlers({ firing: { [alarm('p99-latency')]: '2026-01-01T11:30:00Z' } }));
+  assert.equal(message(early).outcome, 'NO_RECENT_DEPLOYMENT');
+  assert.deepEqual(writes(early), []);
+});
+
+test('service recovery: ECS deployment alarms already rolled back: reported, no action', async () => {
+  const deployments = [
+    { Id: 'ecs-svc/rb', Status: 'PRIMARY', TaskDefinition: 'arn:td/app:8', RolloutState: 'IN_PROGRESS', CreatedAt: '2026-01-01T11:52:00Z',
+      RolloutStateReason: 'ECS deployment alarm-alb-5xx-rate-dev: rolling back to deploymentId ecs-svc/8.' },
+    { Id: 'ecs-svc/9', Status: 'ACTIVE', TaskDefinition: 'arn:td/app:9', RolloutState: 'FAILED', CreatedAt: '2026-01-01T11:40:00Z' },
+  ];
+  const r = await run(def, input, handlers({ deployments }));
+  assert.equal(r.status, 'SUCCEEDED', r.error?.message);
+  assert.deepEqual(r.states, ['AcquireLock', 'DescribeService', 'ReadAlarms', 'NotifyNoAction', 'ReleaseLock']);
+  assert.deepEqual(writes(r), []);
+  assert.equal(message(r).outcome, 'ECS_ROLLED_BACK');
+  assert.match(message(r).reason, /rolling back/);
+});
+
+test('service recovery: a deployment still rolling out is ECS\'s to judge; no previous COMPLETED version: no action', async () => {
+  const rolling = [{ ...badDeploy[0], RolloutState: 'IN_PROGRESS' }, badDeploy[2]];
+  const r = await run(def, input, handlers({ deployments: rolling }));
+  assert.equal(message(r).outcome, 'DEPLOYMENT_IN_PROGRESS');
+  assert.deepEqual(writes(r), []);
+  const r2 = await run(def, input, handlers({ deployments: [badDeploy[0]] }));
+  assert.equal(message(r2).outcome, 'NO_HEALTHY_PREVIOUS');
+  assert.deepEqual(writes(r2), []);
 });
 
 test('service recovery: a second concurrent execution exits without acting', async () => {
@@ -103,21 +228,17 @@ test('service recovery: a second concurrent execution exits without acting', asy
   ctxB.Execution = { ...ctxB.Execution, Id: 'arn:aws:states:us-east-1:123456789012:execution:runbook:test-2', Name: 'test-2' };
   let second;
   const a = handlers({ lock });
-  const record = a.RecordTaskDefinition;
-  // While A holds the lock (it has read the service), B starts.
-  a.RecordTaskDefinition = async (req) => {
+  const describe = a.DescribeService;
+  a.DescribeService = async (req) => {
     second = await run(def, input, handlers({ lock }), { context: ctxB });
-    return record(req);
+    return describe(req);
   };
   const first = await run(def, input, a);
   assert.equal(first.status, 'SUCCEEDED', first.error?.message);
   assert.equal(second.status, 'SUCCEEDED', second.error?.message);
-  assert.deepEqual(second.states, ['AcquireLock'], 'B made no ECS call, published nothing, released nothing');
-  assert.deepEqual(ecsCalls(second), []);
+  assert.deepEqual(second.states, ['AcquireLock'], 'B made no ECS or CloudWatch call, published nothing, released nothing');
   assert.equal(second.output.recovery[0].report.outcome, 'ALREADY_RUNNING');
-  assert.equal(second.output.recovery[0].lockHeldBy.Error, 'DynamoDb.ConditionalCheckFailedException');
-  assert.equal(first.states.filter((s) => s === 'ForceNewDeployment').length, 1, 'A recovered, once');
-  assert.equal(first.states.at(-1), 'ReleaseLock');
+  assert.equal(writes(first).length, 1, 'A rolled back, once');
   assert.equal(lock.items.size, 0, 'A released its lock');
 });
 
@@ -126,105 +247,33 @@ test('service recovery: a lock whose lease has expired (holder timed out) is tak
   lock.items.set(lockKey, { session_id: { S: lockKey }, lock_owner: { S: 'arn:old' }, expires_at_epoch: { N: '1767268000' } });
   const r = await run(def, input, handlers({ lock }));
   assert.equal(r.status, 'SUCCEEDED', r.error?.message);
-  assert.ok(r.states.includes('ForceNewDeployment'));
+  assert.equal(call(r, 'AcquireLock').input.Item.expires_at_epoch.N, String(Date.parse('2026-01-01T12:00:00Z') / 1000 + 2700));
   assert.equal(lock.items.size, 0);
 });
 
-test('service recovery: rollback picks the last known-good revision, not the current one', async () => {
-  const lock = lockTable();
-  const r = await run(def, input, handlers({ deployments: badRollout, rollout: ['IN_PROGRESS', 'FAILED'], primaryAfter: 'arn:td/app:9', lock }));
-  assert.equal(r.status, 'FAILED');
-  assert.equal(r.error.name, 'ServiceRecovery.RolledBack', 'the recovery error survives the lock release');
-  assert.equal(call(r, 'ForceNewDeployment').input.TaskDefinition, undefined, 'the forced deployment keeps the current revision');
-  const rb = call(r, 'RollBack').input;
-  assert.equal(rb.TaskDefinition, 'arn:td/app:8', 'newest COMPLETED deployment');
-  assert.notEqual(rb.TaskDefinition, 'arn:td/app:9');
-  assert.equal(rb.ForceNewDeployment, undefined);
-  assert.deepEqual(r.states.slice(-5), ['RollBack', 'RbResolveTargetGroups', 'RbDescribeTargetHealth', 'RolledBackNotify', 'ReleaseLockAfterFailure']);
-  const msg = message(r);
-  assert.equal(msg.outcome, 'ROLLED_BACK');
-  assert.match(msg.reason, /failed or was replaced/);
-  assert.equal(msg.details.knownGood.taskDefinition, 'arn:td/app:8');
-  assert.equal(msg.details.rollback.updatedService, true);
-  assert.equal(lock.items.size, 0, 'the lock was released after the failure');
-});
-
-test('service recovery: when the circuit breaker already rolled back to the known-good revision, no second deployment', async () => {
-  // Steady td:7; the forced deployment is replaced (circuit breaker rollback to td:7).
-  const h = handlers({ primaryAfter: 'arn:td/app:7' });
-  h.DescribeDeployment = () => ({ Services: [{ Deployments: [{ Id: 'ecs-svc/rollback', Status: 'PRIMARY', RolloutState: 'IN_PROGRESS' }] }] });
-  const r = await run(def, input, h);
-  assert.equal(r.status, 'FAILED');
-  assert.equal(r.error.name, 'ServiceRecovery.RolledBack');
-  assert.ok(!r.states.includes('RollBack'), 'UpdateService is not called again');
-  assert.deepEqual(r.states.slice(-5), ['RbDescribeService', 'RbResolveTargetGroups', 'RbDescribeTargetHealth', 'RolledBackNotify', 'ReleaseLockAfterFailure']);
-  const msg = message(r);
-  assert.equal(msg.details.rollback.updatedService, false);
-  assert.equal(msg.details.rollback.taskDefinition, 'arn:td/app:7');
-});
-
-test('service recovery: with no COMPLETED deployment there is nothing known-good: reported, not rolled back', async () => {
-  const deployments = [{ Id: 'ecs-svc/9', Status: 'PRIMARY', TaskDefinition: 'arn:td/app:9', RolloutState: 'IN_PROGRESS', CreatedAt: '2026-01-01T11:50:00Z' }];
-  const r = await run(def, input, handlers({ deployments, rollout: ['FAILED'] }));
-  assert.equal(r.status, 'FAILED');
-  assert.equal(r.error.name, 'ServiceRecovery.NoKnownGood');
-  assert.ok(!r.states.includes('RollBack') && !r.states.includes('RbDescribeService'));
-  assert.equal(message(r).outcome, 'NOT_ROLLED_BACK');
-  assert.equal(r.states.at(-1), 'ReleaseLockAfterFailure');
-});
-
-test('service recovery: throttled UpdateService is retried; a server error is not (it may have started a deployment)', async () => {
+test('service recovery: throttled UpdateService is retried; a server error is not (it may have started a deployment) and pages', async () => {
   const h = handlers();
-  const ok = h.ForceNewDeployment;
-  h.ForceNewDeployment = (req, n) => { if (n === 1) throw awsError('Ecs.ThrottlingException'); return ok(req); };
+  const ok = h.RollBack;
+  h.RollBack = (req, n) => { if (n === 1) throw awsError('Ecs.ThrottlingException'); return ok(req); };
   const r = await run(def, input, h);
   assert.equal(r.status, 'SUCCEEDED', r.error?.message);
-  assert.equal(retriesOf(r, 'ForceNewDeployment'), 1);
-  assert.ok(!r.states.includes('RollBack'));
+  assert.equal(retriesOf(r, 'RollBack'), 1);
 
-  const h2 = handlers({ deployments: badRollout, primaryAfter: 'arn:td/app:9' });
-  h2.ForceNewDeployment = () => { throw awsError('Ecs.ServerException', 'internal error'); };
+  const h2 = handlers();
+  h2.RollBack = () => { throw awsError('Ecs.ServerException', 'internal error'); };
   const r2 = await run(def, input, h2);
-  assert.equal(r2.states.filter((s) => s === 'ForceNewDeployment').length, 1, 'not retried');
-  assert.equal(call(r2, 'RollBack').input.TaskDefinition, 'arn:td/app:8');
-  assert.equal(message(r2).details.error.Error, 'Ecs.ServerException');
+  assert.equal(r2.status, 'FAILED');
+  assert.equal(r2.error.name, 'ServiceRecovery.RollbackFailed');
+  assert.equal(r2.states.filter((s) => s === 'RollBack').length, 1, 'not retried');
+  assert.equal(message(r2).outcome, 'ROLLBACK_FAILED');
+  assert.equal(publishes(r2).at(-1).input.TopicArn, PAGE);
 });
 
-test('service recovery: persistent API error during the rollout is caught and rolled back', async () => {
-  const h = handlers({ deployments: badRollout, primaryAfter: 'arn:td/app:9' });
-  h.DescribeDeployment = () => { throw awsError('Ecs.AccessDeniedException', 'denied'); };
-  const r = await run(def, input, h);
-  assert.equal(r.status, 'FAILED');
-  assert.equal(r.states.filter((s) => s === 'DescribeDeployment').length, 1);
-  assert.equal(call(r, 'RollBack').input.TaskDefinition, 'arn:td/app:8');
-  const msg = message(r);
-  assert.match(msg.reason, /API call failed/);
-  assert.equal(msg.details.error.Error, 'Ecs.AccessDeniedException');
-});
-
-test('service recovery: rollout that never completes times out (bounded poll) and rolls back', async () => {
-  const r = await run(def, input, handlers({ deployments: badRollout, rollout: ['IN_PROGRESS'], primaryAfter: 'arn:td/app:9' }));
-  assert.equal(r.status, 'FAILED');
-  assert.equal(r.error.name, 'ServiceRecovery.RolledBack');
-  // 900 s timeout / 30 s interval = 30 polls, then rollback.
-  assert.equal(r.states.filter((s) => s === 'DescribeDeployment').length, 30);
-  assert.match(message(r).reason, /did not complete within 900 seconds/);
-  assert.equal(call(r, 'RollBack').input.TaskDefinition, 'arn:td/app:8');
-});
-
-test('service recovery: a lock that cannot be taken (not a held lock) fails without touching the service', async () => {
+test('service recovery: the alarms cannot be read: nothing changed, FAILED', async () => {
   const h = handlers();
-  h.AcquireLock = () => { throw awsError('DynamoDb.AccessDeniedException', 'denied'); };
+  h.ReadAlarms = () => { throw awsError('CloudWatch.AccessDeniedException', 'denied'); };
   const r = await run(def, input, h);
   assert.equal(r.status, 'FAILED');
-  assert.equal(r.error.name, 'ServiceRecovery.LockFailed');
-  assert.deepEqual(ecsCalls(r), []);
-  assert.equal(message(r).outcome, 'LOCK_FAILED');
-});
-
-test('service recovery: invalid input fails before any API call', async () => {
-  const r = await run(def, { reason: 'x' }, handlers());
-  assert.equal(r.status, 'FAILED');
-  assert.equal(r.error.name, 'Runbook.InvalidInput');
-  assert.deepEqual(r.calls, []);
+  assert.equal(r.error.name, 'ServiceRecovery.Failed');
+  assert.deepEqual(writes(r), []);
 });

@@ -58,15 +58,15 @@ describe('runApiCanary with the node driver', () => {
     ]);
   });
 
-  test('failing readiness (503, failing ["database"]) fails the readyz step naming database', async () => {
-    const { result, steps, requests } = await runAgainst({ failing: ['database'] });
+  test('failing readiness (503, failing ["shutdown"]) fails the readyz step naming shutdown', async () => {
+    const { result, steps, requests } = await runAgainst({ failing: ['shutdown'] });
     assert.equal(result.ok, false);
     assert.ok(result.error instanceof canary.StepAssertionError);
     assert.equal(result.error.stepName, 'readyz');
     assert.match(result.error.message, /HTTP 503/);
-    assert.match(result.error.message, /failing dependencies: database/);
+    assert.match(result.error.message, /failing checks: shutdown/);
     assert.deepEqual(statuses(steps), ['healthz:passed', 'readyz:failed']);
-    assert.match(steps[1].error, /database/);
+    assert.match(steps[1].error, /shutdown/);
     assert.deepEqual(requests, ['GET /healthz', 'GET /readyz'], 'no business traffic after a failed readiness check');
   });
 
@@ -181,12 +181,12 @@ describe('createSyntheticsDriver (executeHttpStep adapter)', () => {
     }
   });
 
-  test('failing readiness fails the run naming database', async () => {
-    const server = await startContractServer({ failing: ['database', 'sessions'] });
+  test('failing readiness fails the run naming the failing checks', async () => {
+    const server = await startContractServer({ failing: ['shutdown', 'startup'] });
     try {
       const synthetics = fakeSynthetics();
       const driver = canary.createSyntheticsDriver(synthetics, { baseUrl: canary.parseTarget(server.url) });
-      await assert.rejects(canary.runApiCanary(runOpts(server, driver)), /failing dependencies: database, sessions/);
+      await assert.rejects(canary.runApiCanary(runOpts(server, driver)), /failing checks: shutdown, startup/);
       assert.deepEqual(statuses(synthetics.steps), ['healthz:passed', 'readyz:failed']);
     } finally {
       await server.close();
