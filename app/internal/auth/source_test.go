@@ -206,3 +206,37 @@ func TestParameterSourceUnknownKidRefusedAfterRefresh(t *testing.T) {
 		t.Fatalf("GetParameter called %d times for 10 unknown-kid tokens, want 2 (rate-limited)", f.count())
 	}
 }
+
+// TestParameterSourceAcceptsKeySyncDocument reads the document exactly as
+// the key sync (infra/asl.KeySync) writes it: the keys the JWKS lists, then
+// the retired keys it keeps, and a top-level "retired" list with when each
+// was first missed. The reader ignores "retired" and verifies tokens signed
+// with a retired key while it is in "keys".
+func TestParameterSourceAcceptsKeySyncDocument(t *testing.T) {
+	a, b := mustKey(t), mustKey(t)
+	jwk := func(kid string, k *rsa.PrivateKey) map[string]string {
+		return map[string]string{"alg": "RS256", "e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes()),
+			"kid": kid, "kty": "RSA", "n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()), "use": "sig"}
+	}
+	doc, err := json.Marshal(map[string]any{
+		"keys":    []map[string]string{jwk("B", b), jwk("A", a)},
+		"retired": []map[string]string{{"kid": "A", "missingSince": "2026-01-01T12:00:00.000Z"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := auth.ParseJWKS(doc)
+	if err != nil {
+		t.Fatalf("the key sync's document: %v", err)
+	}
+	if len(keys) != 2 || keys["A"] == nil || keys["B"] == nil {
+		t.Fatalf("keys %v, want A and B", keys)
+	}
+	c := &clock{t: time.Now()}
+	v := paramVerifier(t, &fakeSSM{value: string(doc)}, c)
+	for kid, k := range map[string]*rsa.PrivateKey{"A (retired)": a, "B": b} {
+		if _, err := v.Verify(context.Background(), tokenFor(k, kid[:1], c.now())); err != nil {
+			t.Errorf("token signed with %s: %v", kid, err)
+		}
+	}
+}
