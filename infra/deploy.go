@@ -430,6 +430,7 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("maintenanceAlarmName", pulumi.String(watch.MaintenanceAlarmName))
 	ctx.Export("dashboardUrl", pulumi.String(watch.DashboardURL))
 	ctx.Export("albDnsName", svc.ALBDNSName)
+	ctx.Export("albArn", svc.ALBArn)
 	// The public endpoint: the app name once the zone is delegated
 	// (dnsDelegated), the ALB's own name until then.
 	ctx.Export("endpointUrl", zone.TargetURL)

@@ -374,10 +374,11 @@ func TestMetricAlarms(t *testing.T) {
 				}
 			})
 		}
-		// 6 single + 3 AZ + 4 per Aurora instance + 6 state machines, plus 1 ALB rate and 2 DynamoDB math alarms and the maintenance suppressor;
+		// 6 single + 3 AZ + 4 per Aurora instance + 6 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
+		// (TestZonalOutlierAlarms) math alarms and the maintenance suppressor;
 		// the failure paths (3 DLQ depths, 8 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms.
 		// The trail's CIS alarms: tests/audit_test.go.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+4+14+len(audit.Watches); n != w {
+		if n, w := len(rec.ByType(typAlarm)), len(want)+10+14+len(audit.Watches); n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})

@@ -169,6 +169,13 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 		})
 	}
 
+	// --- a gray AZ: one AZ's targets fail or slow down while they pass
+	// their health checks (no healthy-host alarm fires) ---
+	for _, s := range zonalOutlierSpecs(args.Config.AvailabilityZones, alb,
+		float64(cfg.ALB5xxRatePercent), float64(cfg.P99LatencyMs)/1000) {
+		add(s)
+	}
+
 	// --- app ---
 	add(alarmSpec{
 		key:         "ecs-running-tasks",
@@ -247,6 +254,77 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 			// Published only when executions run; no executions, no failure.
 			missing: missingNotBreaching,
 		})
+	}
+	return specs
+}
+
+// ZonalOutlierFactor is how much worse than every other AZ one AZ's error
+// rate or p99 latency must be before it is called an outlier: a failure
+// everywhere (a dependency, a bad deploy) raises every AZ together and is
+// the fleet-wide alarms' job, not a reason to shift away from one AZ.
+const ZonalOutlierFactor = 2
+
+// ZonalMinRequests is the fewest requests an AZ must serve in a period for
+// its error rate to count: one failed request of one is not a gray AZ.
+const ZonalMinRequests = 20
+
+// ZonalOutlierKeys are the keys of the two per-AZ outlier alarms of az.
+func ZonalOutlierKeys(az string) (errors, latency string) {
+	return "zonal-5xx-" + az, "zonal-latency-" + az
+}
+
+// zonalOutlierSpecs are, per AZ, an error-rate and a p99-latency outlier
+// alarm: the AZ is worse than the stack's own threshold AND worse than
+// ZonalOutlierFactor times every other AZ. They read the ALB's per-AZ
+// series (dimensions LoadBalancer and AvailabilityZone: ELB User Guide,
+// "CloudWatch metrics for your Application Load Balancer", metric
+// dimensions), which count what the ALB's node in that AZ sent to targets,
+// so with cross-zone load balancing a gray AZ shows in every node's
+// series only through its own targets' share. The answer is an ARC zonal
+// shift away from the AZ (the ALB has zonal shift enabled; docs/runbooks.md,
+// "A gray AZ"); a person starts it, because only the healthy-host and
+// outlier alarms together tell a sick AZ from a sick deploy.
+func zonalOutlierSpecs(azs []string, alb func(name, stat string, extra pulumi.StringMap) *metric,
+	errorRatePercent, p99Seconds float64) []alarmSpec {
+	if len(azs) < 2 {
+		return nil
+	}
+	var specs []alarmSpec
+	for x, az := range azs {
+		errKey, latKey := ZonalOutlierKeys(az)
+		errIn, latIn := map[string]metric{}, map[string]metric{}
+		rate := func(i int) string {
+			return fmt.Sprintf("IF(FILL(req%[1]d, 0) >= %[2]d, 100 * FILL(err%[1]d, 0) / FILL(req%[1]d, 1), 0)", i, ZonalMinRequests)
+		}
+		lat := func(i int) string { return fmt.Sprintf("FILL(lat%d, 0)", i) }
+		errCond := []string{fmt.Sprintf("%s > %g", rate(x), errorRatePercent)}
+		latCond := []string{fmt.Sprintf("%s > %g", lat(x), p99Seconds)}
+		for i, other := range azs {
+			zone := pulumi.StringMap{"AvailabilityZone": pulumi.String(other)}
+			errIn[fmt.Sprintf("err%d", i)] = *alb("HTTPCode_Target_5XX_Count", "Sum", zone)
+			errIn[fmt.Sprintf("req%d", i)] = *alb("RequestCount", "Sum", zone)
+			latIn[fmt.Sprintf("lat%d", i)] = *alb("TargetResponseTime", "p99", zone)
+			if i != x {
+				errCond = append(errCond, fmt.Sprintf("%s > %d * %s", rate(x), ZonalOutlierFactor, rate(i)))
+				latCond = append(latCond, fmt.Sprintf("%s > %d * %s", lat(x), ZonalOutlierFactor, lat(i)))
+			}
+		}
+		specs = append(specs,
+			alarmSpec{
+				key:         errKey,
+				description: "Targets behind the ALB in " + az + " answer 5xx far more often than the other AZs while passing health checks: a gray failure of " + az + ". Start an ARC zonal shift away from " + az + " (docs/runbooks.md, \"A gray AZ\").",
+				expression:  "IF(" + strings.Join(errCond, " AND ") + ", 1, 0)",
+				inputs:      errIn, comparison: "GreaterThanOrEqualToThreshold", threshold: pulumi.Float64(1),
+				// No traffic in a period is no evidence of a gray AZ.
+				missing: missingNotBreaching,
+			},
+			alarmSpec{
+				key:         latKey,
+				description: "p99 response time of the targets in " + az + " is far above the other AZs' while they pass health checks: a gray failure of " + az + ". Start an ARC zonal shift away from " + az + " (docs/runbooks.md, \"A gray AZ\").",
+				expression:  "IF(" + strings.Join(latCond, " AND ") + ", 1, 0)",
+				inputs:      latIn, comparison: "GreaterThanOrEqualToThreshold", threshold: pulumi.Float64(1),
+				missing: missingNotBreaching,
+			})
 	}
 	return specs
 }

@@ -55,11 +55,16 @@ func (b *builder) loadBalancer() error {
 		Subnets:                      b.args.PublicSubnetIDs,
 		SecurityGroups:               pulumi.StringArray{b.args.ALBSecurityGroupID},
 		EnableCrossZoneLoadBalancing: pulumi.Bool(true),
-		DropInvalidHeaderFields:      pulumi.Bool(true),
-		DesyncMitigationMode:         pulumi.String(DesyncMitigationMode),
-		EnableHttp2:                  pulumi.Bool(true),
-		EnableDeletionProtection:     pulumi.Bool(b.args.Config.DeletionProtection),
-		IdleTimeout:                  pulumi.Int(cfg.IdleTimeout),
+		// ARC zonal shift is off by default per load balancer and is
+		// supported with cross-zone load balancing on (ELB User Guide,
+		// "Zonal shift for your Application Load Balancer"); on, a zonal
+		// shift away from a gray AZ is one command (docs/runbooks.md).
+		EnableZonalShift:         pulumi.Bool(true),
+		DropInvalidHeaderFields:  pulumi.Bool(true),
+		DesyncMitigationMode:     pulumi.String(DesyncMitigationMode),
+		EnableHttp2:              pulumi.Bool(true),
+		EnableDeletionProtection: pulumi.Bool(b.args.Config.DeletionProtection),
+		IdleTimeout:              pulumi.Int(cfg.IdleTimeout),
 		AccessLogs: &lb.LoadBalancerAccessLogsArgs{
 			Bucket:  b.args.LogsBucket,
 			Prefix:  pulumi.String(b.args.ALBLogsPrefix),

@@ -78,6 +78,11 @@ type Config struct {
 	// SessionCacheTTL is how long a verified session is cached in memory
 	// (SESSION_CACHE_TTL, default 10s, 0 disables).
 	SessionCacheTTL time.Duration
+	// SessionsTimeout bounds each call to the sessions table, SDK retries
+	// included (SESSIONS_TIMEOUT, default 2s, 100ms-10s): a table that does
+	// not answer costs a request a 503 with Retry-After, not the load
+	// balancer's idle timeout.
+	SessionsTimeout time.Duration
 	// IdempotencyRetention is how long an Idempotency-Key stays reserved per
 	// trader (IDEMPOTENCY_RETENTION, default 24h).
 	IdempotencyRetention time.Duration
@@ -207,6 +212,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		OIDCJWKSRefresh:       l.duration("OIDC_JWKS_REFRESH_INTERVAL", DefaultJWKSRefresh, 10*time.Second, time.Hour),
 		OIDCTraderMap:         l.pairs("OIDC_TRADER_MAP"),
 		SessionCacheTTL:       l.duration("SESSION_CACHE_TTL", 10*time.Second, 0, time.Minute),
+		SessionsTimeout:       l.duration("SESSIONS_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second),
 		IdempotencyRetention:  l.duration("IDEMPOTENCY_RETENTION", 24*time.Hour, time.Hour, 30*24*time.Hour),
 		OutboxRetention:       l.duration("OUTBOX_RETENTION", 24*time.Hour, time.Minute, 30*24*time.Hour),
 		OutboxMaxAttempts:     l.intRange("OUTBOX_MAX_ATTEMPTS", 10, 1, 1000),

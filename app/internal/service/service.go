@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	house := &events.Housekeeper{Store: st, Logger: log, Namespace: cfg.MetricsNamespace,
 		MetricsInterval: cfg.MetricsInterval, OutboxRetention: cfg.OutboxRetention}
 	api := &httpapi.API{
-		Sessions:       &sessions.Cache{Store: sessions.New(ddb, cfg.SessionsTable, cfg.SessionTTL), TTL: cfg.SessionCacheTTL},
+		Sessions:       &sessions.Cache{Store: sessions.New(ddb, cfg.SessionsTable, cfg.SessionTTL, cfg.SessionsTimeout), TTL: cfg.SessionCacheTTL},
 		Orders:         st,
 		Auth:           verifier,
 		Risk:           engine,

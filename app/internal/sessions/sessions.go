@@ -50,21 +50,28 @@ type API interface {
 
 // Store reads and writes sessions.
 type Store struct {
-	api   API
-	table string
-	ttl   time.Duration
-	now   func() time.Time
+	api     API
+	table   string
+	ttl     time.Duration
+	timeout time.Duration
+	now     func() time.Time
 }
 
-// New returns a Store on table whose sessions live for ttl.
-func New(api API, table string, ttl time.Duration) *Store {
-	return &Store{api: api, table: table, ttl: ttl, now: time.Now}
+// New returns a Store on table whose sessions live for ttl. Each table
+// call, the SDK's retries included, ends after timeout: a table that does
+// not answer fails the request (context.DeadlineExceeded, which the API
+// answers 503 with Retry-After) instead of holding it until the load
+// balancer gives up.
+func New(api API, table string, ttl, timeout time.Duration) *Store {
+	return &Store{api: api, table: table, ttl: ttl, timeout: timeout, now: time.Now}
 }
 
 // Create stores a new session for traderID.
 func (s *Store) Create(ctx context.Context, traderID string) (Session, error) {
 	now := s.now().UTC().Truncate(time.Second)
 	sess := Session{SessionID: uuid.NewString(), TraderID: traderID, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
@@ -88,6 +95,8 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 	if uuid.Validate(id) != nil {
 		return Session{}, ErrNotFound
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
 		Key:            map[string]types.AttributeValue{AttrSessionID: &types.AttributeValueMemberS{Value: id}},

@@ -27,7 +27,7 @@ func (m *memAPI) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func
 
 func TestCreateGetAndExpiry(t *testing.T) {
 	api := &memAPI{items: map[string]map[string]types.AttributeValue{}}
-	s := New(api, "sessions-test", time.Hour)
+	s := New(api, "sessions-test", time.Hour, time.Second)
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	s.now = func() time.Time { return now }
 	sess, err := s.Create(context.Background(), "T-1")
@@ -72,7 +72,7 @@ func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o 
 
 func TestCacheServesLiveSessionsBriefly(t *testing.T) {
 	api := &countingAPI{memAPI: memAPI{items: map[string]map[string]types.AttributeValue{}}}
-	s := New(api, "sessions-test", 30*time.Second)
+	s := New(api, "sessions-test", 30*time.Second, time.Second)
 	now := time.Now()
 	s.now = func() time.Time { return now }
 	c := &Cache{Store: s, TTL: 10 * time.Second}
@@ -98,5 +98,38 @@ func TestCacheServesLiveSessionsBriefly(t *testing.T) {
 	}
 	if _, err := c.Get(context.Background(), "00000000-0000-0000-0000-000000000000"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
+	}
+}
+
+// hungAPI is a table that never answers: each call waits for its context.
+type hungAPI struct{}
+
+func (hungAPI) PutItem(ctx context.Context, _ *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (hungAPI) GetItem(ctx context.Context, _ *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestTableThatDoesNotAnswer: every call ends at the store's timeout with
+// context.DeadlineExceeded (answered 503 with Retry-After), even when the
+// request's own context has no deadline.
+func TestTableThatDoesNotAnswer(t *testing.T) {
+	s := New(hungAPI{}, "sessions-test", time.Hour, 200*time.Millisecond)
+	for name, call := range map[string]func() error{
+		"create": func() error { _, err := s.Create(context.Background(), "T-1"); return err },
+		"get": func() error {
+			_, err := s.Get(context.Background(), "0b8e5d2a-8b8e-4c1e-9c3a-3f1f0c9e2b71")
+			return err
+		},
+	} {
+		start := time.Now()
+		err := call()
+		if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
+			t.Errorf("%s: %v after %s, want context.DeadlineExceeded after about 200ms", name, err, took)
+		}
 	}
 }
