@@ -18,7 +18,12 @@ type (
 	BusEvent = testkit.BusEvent
 	// Dynalite is testkit.Dynalite: dynalite on loopback.
 	Dynalite = testkit.Dynalite
+	// FakeSSM is testkit.FakeSSM: Parameter Store on loopback.
+	FakeSSM = testkit.FakeSSM
 )
+
+// StartFakeSSM starts the fake Parameter Store on loopback.
+func StartFakeSSM() *FakeSSM { return testkit.StartFakeSSM() }
 
 // StartIssuer starts the local OIDC issuer on loopback.
 func StartIssuer() (*Issuer, error) { return testkit.StartIssuer() }

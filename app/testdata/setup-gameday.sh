@@ -20,3 +20,6 @@ if [ -n "$need" ]; then
 else
   echo "setup-gameday: iproute2, haproxy, pg_auto_failover already installed"
 fi
+# The game day runs the recovery runbook's recorded definition with the local
+# Step Functions harness of tests/asl (aws-local-stepfunctions, jsonata).
+(cd "$here/../../tests/asl" && npm ci --no-audit --no-fund --loglevel=error)

@@ -300,15 +300,18 @@ type runbookRun struct {
 	Output         map[string]any
 }
 
-// outcome is the report's outcome (the judgement or the final state).
+// outcome is the runbook's report: the last Notify* state it reached
+// (NotifyRecovered, NotifyNoAction, ...) or how it ended.
 func (r runbookRun) outcome() string {
-	if j, ok := r.Output["judgement"].(map[string]any); ok {
-		return fmt.Sprint(j["outcome"])
-	}
 	if r.Status != "SUCCEEDED" {
 		return r.Status + " " + r.Error
 	}
-	return "?"
+	for i := len(r.States) - 1; i >= 0; i-- {
+		if strings.HasPrefix(r.States[i], "Notify") {
+			return r.States[i]
+		}
+	}
+	return "no report"
 }
 
 // startRunbook runs the recorded recovery definition with node and the
@@ -328,6 +331,10 @@ func (c *controlPlane) startRunbook(ctx context.Context, dir, work, api, reason 
 		out, err := cmd.Output()
 		r := runbookRun{Started: started, Ended: time.Now()}
 		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				out = append(out, ee.Stderr...)
+			}
 			r.Status, r.Error = "ERROR", fmt.Sprintf("%v: %s", err, out)
 		} else if err := json.Unmarshal(out, &r); err != nil {
 			r.Status, r.Error = "ERROR", fmt.Sprintf("runbook output: %v: %s", err, out)

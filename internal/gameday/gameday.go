@@ -210,7 +210,7 @@ func (r Result) String() string {
 				mark = "  EXCEEDS MODEL"
 			}
 			meas := fmt.Sprintf("%.1f s", f.Measured.Seconds())
-			if f.Info {
+			if f.Info && f.Measured == 0 {
 				meas = "-"
 			}
 			fmt.Fprintf(&b, "   %-34s %9s %7.1f s  %s%s\n", f.Name, meas, f.Model.Seconds(), f.Source, mark)
@@ -393,6 +393,8 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 	}
 	m.ecs = ecsConfig{Desired: m.desired, MinHealthyPercent: int(f(svcs[0], "deploymentMinimumHealthyPercent")),
 		MaxPercent: int(f(svcs[0], "deploymentMaximumPercent")), Grace: time.Duration(f(svcs[0], "healthCheckGracePeriodSeconds")) * time.Second}
+	m.ecs.Breaker, _ = svcs[0].Input("deploymentCircuitBreaker.enable").(bool)
+	m.ecs.Rollback, _ = svcs[0].Input("deploymentCircuitBreaker.rollback").(bool)
 	if m.ecs.MaxPercent == 0 { // ECS defaults (CreateService deploymentConfiguration)
 		m.ecs.MaxPercent = 200
 	}
@@ -434,6 +436,10 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 // unreachable; dependencyAnswer is the bound on a request's answer while a
 // dependency is down: the service answers 503 per request, it does not
 // wait for the load balancer to give up (a minute) on the client's behalf.
+// jwksParameter is the key set parameter the tasks read (the stack's is
+// /trading/<suffix>/identity/jwks).
+const jwksParameter = "/trading/gameday/identity/jwks"
+
 const (
 	// controlTimeScale is how much faster than the stack's the twin's
 	// control loop runs (modelClock).
@@ -495,10 +501,18 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	if err := checkTools(); err != nil {
 		return res, err
 	}
+	unlock, err := lockRun()
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	if opts.Dir == "" {
 		if opts.Dir, err = gamedaykit.RepoRoot(); err != nil {
 			return res, err
 		}
+	}
+	if _, err := os.Stat(filepath.Join(opts.Dir, "tests", "asl", "node_modules", "aws-local-stepfunctions", "package.json")); err != nil {
+		return res, fmt.Errorf("%w: the runbook harness needs npm ci in tests/asl (app/testdata/setup-gameday.sh)", ErrUnavailable)
 	}
 	m, err := loadModel(opts.Dir, opts.Stack, opts.Overrides)
 	if err != nil {
@@ -523,7 +537,8 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		}
 		return false
 	}
-	logf("stack %s: ECS grace %s, min healthy %d%%, max %d%%; tasks' network: %s", opts.Stack, m.ecs.Grace, m.ecs.MinHealthyPercent, m.ecs.MaxPercent, m.egress)
+	logf("stack %s: ECS grace %s, min healthy %d%%, max %d%%, circuit breaker %v (rollback %v, threshold %d); tasks' network: %s",
+		opts.Stack, m.ecs.Grace, m.ecs.MinHealthyPercent, m.ecs.MaxPercent, m.ecs.Breaker, m.ecs.Rollback, m.ecs.breakerThreshold(), m.egress)
 	logf("stack %s: target group interval %gs timeout %gs unhealthy %g healthy %g path %s, deregistration %gs; desired count %d",
 		opts.Stack, m.tg.Interval, m.tg.Timeout, m.tg.Unhealthy, m.tg.Healthy, m.tg.Path, m.tg.Deregistration, m.desired)
 
@@ -588,6 +603,46 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	cleanup = append(cleanup, issuer.Close)
 	bus := gamedaykit.StartFakeBus()
 	cleanup = append(cleanup, bus.Close)
+	ssm := gamedaykit.StartFakeSSM()
+	cleanup = append(cleanup, ssm.Close)
+	// The key sync's part: the issuer's key set in the parameter the
+	// tasks read (the sync itself is proven by its local execution tests).
+	syncKeys := func() error {
+		resp, err := http.Get(issuer.URL + "/.well-known/jwks.json")
+		if err != nil {
+			return fmt.Errorf("key sync: %w", err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return fmt.Errorf("key sync: %w", err)
+		}
+		var now, prev struct {
+			Keys []map[string]any `json:"keys"`
+		}
+		if err := json.Unmarshal(b, &now); err != nil || len(now.Keys) == 0 {
+			return fmt.Errorf("key sync: issuer key set %q: %v", b, err)
+		}
+		seen := map[any]bool{}
+		for _, k := range now.Keys {
+			seen[k["kid"]] = true
+		}
+		_ = json.Unmarshal([]byte(ssm.Get(jwksParameter)), &prev)
+		for _, k := range prev.Keys {
+			if !seen[k["kid"]] {
+				now.Keys = append(now.Keys, k) // retired keys stay (the sync keeps them a token lifetime)
+			}
+		}
+		doc, err := json.Marshal(now)
+		if err != nil {
+			return err
+		}
+		ssm.Set(jwksParameter, string(doc))
+		return nil
+	}
+	if err = syncKeys(); err != nil {
+		return res, err
+	}
 	dyn, err := gamedaykit.StartDynalite(ctx)
 	if err != nil {
 		return res, err
@@ -600,8 +655,8 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	// Each stand-in is reachable from the tasks' namespaces only as the
 	// recorded network allows: the issuer is on the internet, the others
 	// are AWS services (through NAT or their VPC endpoint).
-	service := map[string]string{"issuer": "internet", "bus": "events", "dynamo": "dynamodb"}
-	for name, target := range map[string]string{"issuer": hostPort(issuer.URL), "bus": hostPort(bus.URL), "dynamo": hostPort(dyn.Endpoint)} {
+	service := map[string]string{"issuer": "internet", "bus": "events", "dynamo": "dynamodb", "ssm": "ssm"}
+	for name, target := range map[string]string{"issuer": hostPort(issuer.URL), "bus": hostPort(bus.URL), "dynamo": hostPort(dyn.Endpoint), "ssm": hostPort(ssm.URL)} {
 		f, err := forward(target)
 		if err != nil {
 			return res, err
@@ -645,7 +700,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		logf("MUTANT: every order row is stored twice under its (trader, key)")
 	}
 	env = append(env, "DB_AUTH_MODE=password", "DB_PASSWORD_FILE="+pwFile,
-		"OIDC_ISSUER="+issuer.URL, "OIDC_JWKS_URL=http://"+fw["issuer"].addr()+"/.well-known/jwks.json",
+		"OIDC_ISSUER="+issuer.URL, "OIDC_JWKS_PARAMETER="+jwksParameter, "SSM_ENDPOINT=http://"+fw["ssm"].addr(),
 		"OIDC_CLIENT_IDS="+strings.Join(append(append([]string(nil), deskIDs...), canaryCred.id), ","), "SESSIONS_TABLE=gameday-sessions", "EVENT_BUS_NAME=gameday-bus",
 		"DYNAMODB_ENDPOINT=http://"+fw["dynamo"].addr(), "EVENTBRIDGE_ENDPOINT=http://"+fw["bus"].addr(), "LOG_LEVEL=warn",
 		"METRICS_INTERVAL=1h")
@@ -742,7 +797,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	// make every task fetch the JWKS through the recorded egress.
 	if only("issuer-keys-egress") {
 		scenNo.Store(int64(len(scen) + 1))
-		s := Scenario{Key: "issuer-keys-egress", Name: "authenticated calls with the tasks' network as recorded (" + m.egress.String() + ")"}
+		s := Scenario{Key: "issuer-keys-egress", Name: "signing keys with the tasks' network as recorded (" + m.egress.String() + "), then a key rotation"}
 		codes := map[int]int{}
 		probe := &http.Client{Timeout: 20 * time.Second}
 		for i := 0; i < 2*m.desired; i++ {
@@ -754,7 +809,34 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			codes[code]++
 		}
 		s.Checks = append(s.Checks, Check{Name: "authenticated calls answer 201", OK: codes[http.StatusCreated] == 2*m.desired,
-			Detail: fmt.Sprintf("POST /sessions x%d: %v (status: count; -1 transport error); issuer JWKS reachable from tasks: %v", 2*m.desired, codes, !fw["issuer"].walled.Load())})
+			Detail: fmt.Sprintf("POST /sessions x%d: %v (status: count; -1 transport error); key set parameter reachable from tasks: %v; issuer reachable from tasks: %v",
+				2*m.desired, codes, !fw["ssm"].walled.Load(), !fw["issuer"].walled.Load())})
+		// Rotation: the issuer signs with a new key; the sync writes it
+		// beside the old one; the first token with the new kid must be
+		// accepted at once (a task re-reads the parameter on an unknown
+		// kid), and tokens signed with the old key still verify.
+		if err = issuer.RotateKey(); err != nil {
+			return res, err
+		}
+		if err = syncKeys(); err != nil {
+			return res, err
+		}
+		fresh, err := clientCredentials(ctx, hc, issuer.TokenURL, creds[0].id, creds[0].secret)
+		if err != nil {
+			return res, err
+		}
+		rot := map[string]int{}
+		for i := 0; i < m.desired; i++ {
+			for tok, label := range map[string]string{fresh: "new key", creds[0].token: "old key"} {
+				code, err := postSession(ctx, probe, base, tok)
+				if err != nil {
+					code = -1
+				}
+				rot[fmt.Sprintf("%s %d", label, code)]++
+			}
+		}
+		s.Checks = append(s.Checks, Check{Name: "after a key rotation, tokens with the new and the old key answer 201 on the first call",
+			OK: rot["new key 201"] == m.desired && rot["old key 201"] == m.desired, Detail: fmt.Sprintf("POST /sessions per task and key: %v", rot)})
 		s.Replacements = len(ecs.replacements(len(scen) + 1))
 		if fw["issuer"].walled.Load() {
 			fw["issuer"].walled.Store(false)
@@ -1212,6 +1294,8 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		}
 		s := Scenario{Key: key, ImpactExpected: true}
 		s.Figures = append(s.Figures,
+			Figure{Name: "client error window", Model: clock.real(15 * time.Minute),
+				Source: fmt.Sprintf("bad deployment budget 15 min on the model clock (x1/%d)", controlTimeScale)},
 			Figure{Name: "canary alarm after the deploy (model time)", Measured: alarmModel.Sub(tDeploy), Model: 15 * time.Minute, Info: true,
 				Source: fmt.Sprintf("recorded canary every %s, alarm %d of %d x %s", c.Every, c.ToAlarm, c.Evaluation, c.Period)},
 			Figure{Name: "runbook started to finished (model time)", Measured: time.Duration(float64(r.Ended.Sub(r.Started)) * clock.scale), Model: 15 * time.Minute, Info: true,
@@ -1222,7 +1306,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 				Check{Name: "the bad build passed health (ECS completed its deployment)", OK: ecs.deploymentState(dBad.ID).History != "IN_PROGRESS" && ecs.deploymentState(dBad.ID).RolloutState != "FAILED",
 					Detail: fmt.Sprintf("deployment %s: %s", dBad.ID, ecs.deploymentState(dBad.ID).RolloutState)},
 				Check{Name: "the canary alarm (a paging composite member) fired", OK: c.CompositeMember, Detail: fmt.Sprintf("%s at +%.1fs", c.Name, tAlarm.Sub(t0).Seconds())},
-				Check{Name: "recovery rolled back to the previous revision and reports RECOVERED", OK: updated == 1 && final.Rev < rev && final.RolloutState == "COMPLETED" && strings.Contains(r.outcome()+strings.Join(r.States, ","), "Recovered"),
+				Check{Name: "recovery rolled back to the previous revision and reports RECOVERED", OK: updated == 1 && final.Rev < rev && final.RolloutState == "COMPLETED" && r.outcome() == "NotifyRecovered",
 					Detail: fmt.Sprintf("runbook %s, outcome %s, UpdateService x%d, PRIMARY now revision %d (%s); states %s", r.Status, r.outcome(), updated, final.Rev, final.RolloutState, strings.Join(r.States, " > "))})
 		} else {
 			s.Name = fmt.Sprintf("on-call deploys a fix (revision %d) as the alarm fires on a bad deploy (revision %d); the runbook must keep the fix", rev+1, rev)

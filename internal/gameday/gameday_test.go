@@ -50,9 +50,7 @@ func TestLocalFailoverFromSettings(t *testing.T) {
 // expectedRed are the scenarios ("stack/key") known to fail on today's
 // code, with the reason. The test reports them and stays green; it FAILS
 // when one of them passes, so the entry must go when the fix lands.
-var expectedRed = map[string]string{
-	"prod/issuer-keys-egress": "prod has no NAT and the issuer's JWKS is on the internet: the tasks cannot fetch the signing keys and every authenticated call answers 503",
-}
+var expectedRed = map[string]string{}
 
 // TestGameDay runs the whole game day for the dev and prod stacks when
 // root and the tools are present (TRADING_REQUIRE_INTEGRATION=1 turns

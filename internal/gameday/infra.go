@@ -86,6 +86,23 @@ func run(ctx context.Context, name string, args ...string) (string, error) {
 }
 
 // network creates the bridge and the three AZ namespaces.
+// runLock is held for a whole run: two game days on one machine would share
+// the namespaces, the bridge and the ports.
+const runLock = "/tmp/trading-ha-gameday.lock"
+
+// lockRun takes runLock or fails at once naming the holder's lock file.
+func lockRun() (func(), error) {
+	f, err := os.OpenFile(runLock, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another game day holds %s: %w", runLock, err)
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
 func setupNetwork(ctx context.Context) error {
 	teardownNetwork() // a previous run killed with SIGKILL
 	steps := [][]string{{"link", "add", bridge, "type", "bridge"}, {"addr", "add", hostIP + "/24", "dev", bridge}, {"link", "set", bridge, "up"}}
@@ -113,6 +130,15 @@ func setupNetwork(ctx context.Context) error {
 func teardownNetwork() {
 	ctx := context.Background()
 	for _, az := range AZs {
+		// Processes a killed run left in the namespace (a database node's
+		// postgres is a grandchild: the parent-death signal misses it).
+		if out, err := run(ctx, "ip", "netns", "pids", nsName(az)); err == nil {
+			for _, pid := range strings.Fields(out) {
+				if n, err := strconv.Atoi(pid); err == nil {
+					_ = syscall.Kill(n, syscall.SIGKILL)
+				}
+			}
+		}
 		_, _ = run(ctx, "ip", "link", "del", vethHost(az))
 		_, _ = run(ctx, "ip", "netns", "del", nsName(az))
 	}

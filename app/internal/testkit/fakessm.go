@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 )
 
-// FakeSSM serves SSM Parameter Store's GetParametersByPath (AWS JSON 1.1
-// protocol) from an in-memory map, for the risk limits and the kill switch.
+// FakeSSM serves SSM Parameter Store's GetParametersByPath and
+// GetParameter (AWS JSON 1.1 protocol) from an in-memory map, for the risk
+// limits, the kill switch and the signing key set.
 type FakeSSM struct {
 	// URL is the endpoint to use as SSM_ENDPOINT.
 	URL string
@@ -39,6 +40,13 @@ func (f *FakeSSM) Set(name, value string) {
 	f.mu.Unlock()
 }
 
+// Get returns a parameter's value ("" when unset).
+func (f *FakeSSM) Get(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.params[name]
+}
+
 // Delete removes a parameter.
 func (f *FakeSSM) Delete(name string) {
 	f.mu.Lock()
@@ -61,6 +69,10 @@ func (f *FakeSSM) serve(w http.ResponseWriter, r *http.Request) {
 	if f.fail.Load() {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte(`{"__type":"InternalServerError","message":"injected failure"}`))
+		return
+	}
+	if r.Header.Get("X-Amz-Target") == "AmazonSSM.GetParameter" {
+		f.getParameter(w, r)
 		return
 	}
 	if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParametersByPath" {
@@ -106,4 +118,27 @@ func (f *FakeSSM) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// getParameter answers GetParameter: the parameter, or ParameterNotFound.
+func (f *FakeSSM) getParameter(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Name string }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"ValidationException"}`))
+		return
+	}
+	f.mu.Lock()
+	v, ok := f.params[in.Name]
+	f.mu.Unlock()
+	if !ok {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"ParameterNotFound"}`))
+		return
+	}
+	type param struct {
+		Name, Value, Type string
+		Version           int
+	}
+	_ = json.NewEncoder(w).Encode(struct{ Parameter param }{param{Name: in.Name, Value: v, Type: "String", Version: 1}})
 }
