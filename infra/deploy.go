@@ -148,6 +148,9 @@ func Deploy(ctx *pulumi.Context) error {
 		{Path: "storage/data-bucket", Value: buckets.DataBucket, Description: "application data bucket"},
 		{Path: "db/secret-arn", Value: db.SecretArn, Description: "RDS-managed master user secret (username, password)"},
 		{Path: "identity/token-url", Value: who.TokenURL, Description: "OAuth2 token endpoint (client credentials, scope " + identity.Scope + ")"},
+		{Path: identity.JWKSURLPath, Value: who.JWKSURL, Description: "the user pool's JWKS URL, which the key sync copies into " + paramtable.KeySetPath},
+		{Path: paramtable.KeySetPath, Value: pulumi.String(paramtable.KeySetPlaceholder), Written: true,
+			Description: "signing keys of the user pool (JWKS) for the service, kept by the key sync workflow"},
 	}
 	// The probes' clients: ids in plain text, secrets as SecureStrings the
 	// canary (and the operator running the smoke test) read.
@@ -254,6 +257,10 @@ func Deploy(ctx *pulumi.Context) error {
 			{Kind: naming.DBFailoverSM, Arn: stateMachineArn(naming.DBFailoverSM)},
 			{Kind: naming.ServiceRecoverySM, Arn: stateMachineArn(naming.ServiceRecoverySM)},
 			{Kind: naming.ServiceSnapshotSM, Arn: stateMachineArn(naming.ServiceSnapshotSM)},
+			// The key sync runs every minute and tries again on its next
+			// run: a few failed periods in a row page, one does not.
+			{Kind: naming.KeySyncSM, Arn: stateMachineArn(naming.KeySyncSM), FailedPeriods: identity.KeySyncFailedPeriods,
+				Description: "The key sync keeps failing: the key set parameter no longer follows the user pool's JWKS, and tokens signed with a new key will be refused (401)."},
 		},
 		// The events component comes later; its queue and rule names are
 		// fixed by naming (metric dimensions are not resolved at create).
@@ -261,6 +268,20 @@ func Deploy(ctx *pulumi.Context) error {
 		EventRules:       eventRules(names),
 	}, withAWS)
 	if err != nil {
+		return err
+	}
+
+	// --- identity's key sync: the pool's JWKS into the key set parameter
+	// the tasks read (they have no path to the JWKS URL). It needs the
+	// parameter and the schedules' dead-letter queue (monitoring). ---
+	if _, err := identity.NewKeySync(ctx, "identity-keys", identity.KeySyncArgs{
+		Names: names, At: at, LogRetentionDays: cfg.LogRetentionDays,
+		TelemetryKeyArn: keys.TelemetryKeyArn, TelemetryKey: telemetryKey,
+		SchedulerDLQArn: watch.SchedulerDLQArn, SchedulerDLQName: names.Name(naming.SchedulerDLQ),
+		ParameterName:        store.Names[paramtable.KeySetPath],
+		JWKSURLParameterName: store.Names[identity.JWKSURLPath],
+		Parameters:           []pulumi.Resource{store.Parameters[paramtable.KeySetPath], store.Parameters[identity.JWKSURLPath]},
+	}, withAWS); err != nil {
 		return err
 	}
 

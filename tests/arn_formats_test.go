@@ -31,6 +31,7 @@ var arnPatterns = map[string]string{
 	"aws:cloudwatch/eventBus:EventBus":                    `^arn:aws:events:REG:ACCT:event-bus/[\w.-]+$`,
 	"aws:cloudwatch/eventRule:EventRule":                  `^arn:aws:events:REG:ACCT:rule/([\w.-]+/)?[\w.-]{1,64}$`,
 	"aws:cloudwatch/eventArchive:EventArchive":            `^arn:aws:events:REG:ACCT:archive/[\w.-]{1,48}$`,
+	"aws:cloudwatch/eventConnection:EventConnection":      `^arn:aws:events:REG:ACCT:connection/[\w.-]{1,64}/[0-9a-f-]{36}$`,
 	"aws:scheduler/schedule:Schedule":                     `^arn:aws:scheduler:REG:ACCT:schedule/[\w.-]+/[\w.-]{1,64}$`,
 	"aws:sfn/stateMachine:StateMachine":                   `^arn:aws:states:REG:ACCT:stateMachine:[\w-]{1,80}$`,
 	"aws:ecs/cluster:Cluster":                             `^arn:aws:ecs:REG:ACCT:cluster/[\w-]{1,255}$`,

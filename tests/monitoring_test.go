@@ -328,6 +328,11 @@ func expectedAlarms(t *testing.T, stack string, rec *offline.Recording) map[stri
 			map[string]any{"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:" + sm + "-" + stack},
 			"GreaterThanThreshold", 0, 60, 1, 1, "notBreaching"}
 	}
+	// The key sync runs every minute and retries on its next run: it
+	// alarms after 3 periods in a row with a failed execution.
+	w["sm-key-sync-failed"] = alarmWant{"AWS/States", "ExecutionsFailed", "Sum",
+		map[string]any{"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:sm-key-sync-" + stack},
+		"GreaterThanThreshold", 0, 60, 3, 3, "notBreaching"}
 	return w
 }
 
@@ -369,7 +374,7 @@ func TestMetricAlarms(t *testing.T) {
 				}
 			})
 		}
-		// 6 single + 3 AZ + 4 per Aurora instance + 5 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
+		// 6 single + 3 AZ + 4 per Aurora instance + 6 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
 		// (TestZonalOutlierAlarms) math alarms and the maintenance suppressor;
 		// the failure paths (3 DLQ depths, 8 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms.
 		// The trail's CIS alarms: tests/audit_test.go.

@@ -157,8 +157,8 @@ func TestStateMachinesKnownAtFirstPreview(t *testing.T) {
 				}
 			}
 			t.Logf("%s: %d of %d state machine definitions known at first preview", stack, len(sms)-len(unknown), len(sms))
-			if len(sms) != 5 {
-				t.Errorf("%d state machines registered at preview, want 5", len(sms))
+			if len(sms) != 6 {
+				t.Errorf("%d state machines registered at preview, want 6", len(sms))
 			}
 			for _, sm := range sms {
 				for _, path := range []string{"roleArn", "loggingConfiguration.logDestination"} {

@@ -316,8 +316,8 @@ func TestRunbookSchedules(t *testing.T) {
 			jsonInput(t, one(t, rec, "aws:iam/rolePolicy:RolePolicy", c.runbook+"-schedule-role"), "policy", &doc)
 			schedulePolicyIs(t, doc, smArn, stack)
 		}
-		if n := len(rec.ByType("aws:scheduler/schedule:Schedule")); n != 3 {
-			t.Errorf("%d schedules, want 3 (snapshot, health check, backup verification)", n)
+		if n := len(rec.ByType("aws:scheduler/schedule:Schedule")); n != 4 {
+			t.Errorf("%d schedules, want 4 (snapshot, health check, backup verification, key sync: TestKeySync)", n)
 		}
 	})
 }
@@ -342,9 +342,9 @@ func TestRunbookAlarmsWatchTheRecordedMachines(t *testing.T) {
 				t.Errorf("alarm %s watches %q, which the stack does not create", a.Name, arn)
 			}
 		}
-		// Every state machine, the backup snapshot workflow included.
-		if n != len(machines) || n != 5 {
-			t.Errorf("%d failed-execution alarms for %d state machines, want one each (5)", n, len(machines))
+		// Every state machine, the backup snapshot workflow and the key sync included.
+		if n != len(machines) || n != 6 {
+			t.Errorf("%d failed-execution alarms for %d state machines, want one each (6)", n, len(machines))
 		}
 	})
 }

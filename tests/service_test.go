@@ -198,7 +198,8 @@ func TestContainerDefinition(t *testing.T) {
 		wantEnv := map[string]string{"APP_PORT": "8080", "AWS_REGION": "us-east-1", "LOG_LEVEL": "info",
 			"DB_USERNAME": "trading_app", "DB_AUTH_MODE": "iam", "DB_MIGRATIONS": "wait", "OIDC_SCOPE": "trading/orders",
 			"SSM_PARAMETERS_PATH": "/trading/" + stack, "METRICS_NAMESPACE": "Trading/" + stack,
-			"DRAIN_DELAY": "10s", "SHUTDOWN_TIMEOUT": "15s"}
+			"OIDC_JWKS_PARAMETER": "/trading/" + stack + "/identity/jwks",
+			"DRAIN_DELAY":         "10s", "SHUTDOWN_TIMEOUT": "15s"}
 		if fmt.Sprint(env) != fmt.Sprint(wantEnv) {
 			t.Errorf("environment %v, want %v", env, wantEnv)
 		}
@@ -315,6 +316,8 @@ func TestServiceIAM(t *testing.T) {
 			"dynamodb:GetItem": {table}, "dynamodb:PutItem": {table},
 			"events:PutEvents":        {bus},
 			"ssm:GetParametersByPath": {root + "/flags", root + "/flags/*", root + "/limits", root + "/limits/*", root + "/reference-prices", root + "/reference-prices/*"},
+			// The issuer's signing keys (paramtable.KeySetPath).
+			"ssm:GetParameter": {root + "/identity/jwks"},
 			// IAM database authentication as the application role, on the
 			// cluster's resource id (not its name).
 			"rds-db:connect": {"arn:aws:rds-db:us-east-1:" + acct + ":dbuser:" + out(t, one(t, rec, "aws:rds/cluster:Cluster", "aurora"), "clusterResourceId") + "/trading_app"},

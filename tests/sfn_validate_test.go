@@ -9,15 +9,16 @@ import (
 )
 
 // TestStateMachineSDKTasks validates every SDK integration Task of every
-// recorded state machine (the four runbooks and the backup component's
-// service snapshot) against the aws-sdk-go-v2 input shapes and the inline
+// recorded state machine (the four runbooks, the backup component's
+// service snapshot and identity's key sync, whose HTTP Task sfncheck checks
+// too) against the aws-sdk-go-v2 input shapes and the inline
 // policy of the machine's role (internal/sfncheck): no findings allowed.
 func TestStateMachineSDKTasks(t *testing.T) {
 	env := sfncheck.Env{Partition: "aws", Region: offline.Region, Account: acct}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		machines := rec.ByType("aws:sfn/stateMachine:StateMachine")
-		if len(machines) != 5 {
-			t.Errorf("%d state machines, want 5 (four runbooks and the service snapshot)", len(machines))
+		if len(machines) != 6 {
+			t.Errorf("%d state machines, want 6 (four runbooks, the service snapshot and the key sync)", len(machines))
 		}
 		total := 0
 		for _, sm := range machines {

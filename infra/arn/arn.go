@@ -57,6 +57,14 @@ func (a At) LogGroup(name string) string { return a.regional("logs", "log-group:
 // EventBus: arn:${Partition}:events:${Region}:${Account}:event-bus/${EventBusName}.
 func (a At) EventBus(name string) string { return a.regional("events", "event-bus/"+name) }
 
+// EventConnection: arn:${Partition}:events:${Region}:${Account}:connection/${ConnectionName}/${id},
+// id being what AWS assigns at create (EventBridge API Reference,
+// CreateConnection, ConnectionArn); "*" names every connection of that
+// name.
+func (a At) EventConnection(name, id string) string {
+	return a.regional("events", "connection/"+name+"/"+id)
+}
+
 // EventRule: arn:${Partition}:events:${Region}:${Account}:rule/[${EventBusName}/]${RuleName};
 // a rule on the default bus has no bus segment.
 func (a At) EventRule(bus, name string) string {

@@ -38,6 +38,16 @@ var services = map[string]service{
 	// (snapshotRetry), so no retryable names are listed.
 	"s3":  {"s3", "S3", nil},
 	"sns": {"sns", "Sns", nil},
+	// Systems Manager's server-side fault is InternalServerError and its
+	// throttling ThrottlingException (AWS Systems Manager API Reference,
+	// GetParameter and PutParameter, Errors; Common Errors); Step Functions
+	// spells them as the AWS SDK for Java v2's classes
+	// (software.amazon.awssdk.services.ssm.model InternalServerErrorException,
+	// SsmException), as for KMS above.
+	// EventBridge's server-side fault is InternalException (EventBridge API
+	// Reference, DescribeConnection, Errors).
+	"eventbridge": {"events", "EventBridge", []string{"ThrottlingException", "InternalException", "EventBridgeException"}},
+	"ssm":         {"ssm", "Ssm", []string{"ThrottlingException", "InternalServerErrorException", "SsmException"}},
 }
 
 // ErrorPath is where every Catch stores the error object, so the original

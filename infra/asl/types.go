@@ -1,6 +1,6 @@
 // Package asl builds the trading-ha Step Functions workflows — the four
-// runbooks and the backup component's ECS service snapshot — as typed
-// Amazon States Language (ASL) values.
+// runbooks, the backup component's ECS service snapshot and identity's key
+// sync — as typed Amazon States Language (ASL) values.
 //
 // Definitions are plain Go structs marshalled with encoding/json; no string
 // templates are involved. Each Task state carries the IAM statement it needs

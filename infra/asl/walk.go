@@ -22,6 +22,7 @@ var WildcardActions = map[string]string{
 	"ecs:DescribeTaskDefinition":                "supports no resource-level permissions: \"*\" is the only valid resource",
 	"elasticloadbalancing:DescribeTargetGroups": "Describe* actions of Elastic Load Balancing v2 have no resource types",
 	"elasticloadbalancing:DescribeListeners":    "Describe* actions of Elastic Load Balancing v2 have no resource types",
+	"states:InvokeHTTPEndpoint":                 "no resource type; the HTTP Task's grant is conditioned on states:HTTPMethod and states:HTTPEndpoint",
 }
 
 // VisitFunc is called for every state of a definition, including states

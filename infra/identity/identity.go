@@ -3,8 +3,10 @@
 // (identifier "trading", scope "orders": the service requires
 // "trading/orders", CONTRACT.md section 1), one app client per trading desk
 // and one each for the canary and the smoke test. The service verifies the
-// tokens itself (JWKS at the pool's issuer URL); a desk is its app client,
-// named in the service's trader map.
+// tokens itself with the pool's signing keys, which the key sync
+// (NewKeySync, keysync.go) copies from the pool's JWKS into the key set
+// parameter the tasks read; a desk is its app client, named in the
+// service's trader map.
 package identity
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
@@ -52,6 +55,9 @@ type Identity struct {
 
 	// Issuer is the OIDC issuer the service verifies: the user pool's URL.
 	Issuer pulumi.StringOutput
+	// JWKSURL is the pool's JSON Web Key Set URL (it holds the pool id,
+	// assigned by AWS): the key sync fetches it.
+	JWKSURL pulumi.StringOutput
 	// TokenURL is the pool domain's OAuth2 token endpoint.
 	TokenURL pulumi.StringOutput
 	// ClientIDs are every client the service accepts (desks and probes),
@@ -161,6 +167,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		sort.Strings(pairs)
 		return strings.Join(pairs, ",")
 	}).(pulumi.StringOutput)
+	id.JWKSURL = pool.ID().ToStringOutput().ApplyT(func(poolID string) string { return asl.JWKSURL(args.Region, poolID) }).(pulumi.StringOutput)
 	id.Issuer = pulumi.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", args.Region, pool.ID())
 	id.TokenURL = pulumi.Sprintf("https://%s.auth.%s.amazoncognito.com/oauth2/token", domain.Domain, args.Region)
 

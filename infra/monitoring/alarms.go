@@ -240,12 +240,17 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 
 	// --- runbooks: a failed execution needs a human ---
 	for _, sm := range args.StateMachines {
+		description := "A " + sm.Kind.Type + " execution failed: the automated recovery did not finish."
+		if sm.Description != "" {
+			description = sm.Description
+		}
+		failed := max(1, sm.FailedPeriods)
 		add(alarmSpec{
-			key: sm.Kind.Type + "-failed", description: "A " + sm.Kind.Type + " execution failed: the automated recovery did not finish.",
+			key: sm.Kind.Type + "-failed", description: description,
 			single: &metric{namespace: "AWS/States", name: "ExecutionsFailed",
 				dims: pulumi.StringMap{"StateMachineArn": sm.Arn}, stat: "Sum"},
 			comparison: "GreaterThanThreshold", threshold: f(0),
-			period: period, evaluation: 1, datapoints: 1,
+			period: period, evaluation: failed, datapoints: failed,
 			// Published only when executions run; no executions, no failure.
 			missing: missingNotBreaching,
 		})

@@ -113,6 +113,13 @@ type StateMachine struct {
 	// Kind is the naming kind the state machine's name comes from.
 	Kind naming.Kind
 	Arn  pulumi.StringInput
+	// FailedPeriods is how many consecutive alarm periods must each have a
+	// failed execution before the alarm fires; 0 means 1 (a runbook's
+	// single failure needs a human). A job scheduled every minute that
+	// retries on its next run (the key sync) waits for a few.
+	FailedPeriods int
+	// Description replaces the alarm's default description.
+	Description string
 }
 
 // Monitoring is the component.

@@ -145,6 +145,15 @@ var (
 	BackupVerifySchedule  = Kind{Type: "sched-backup-verify", MaxLen: 64, Charset: eventsChars, Source: srcSchedule}
 	HealthCheckSchedRole  = Kind{Type: "role-sched-health-check", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 	BackupVerifySchedRole = Kind{Type: "role-sched-backup-verify", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	// identity's key sync (infra/identity): its state machine, log group,
+	// role, schedule, schedule role and the EventBridge connection its
+	// HTTP Task names.
+	KeySyncSM         = Kind{Type: "sm-key-sync", MaxLen: 80, Charset: smChars, Source: srcStateMachine}
+	KeySyncLogs       = Kind{Type: "states-key-sync", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	KeySyncRole       = Kind{Type: "role-sm-key-sync", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	KeySyncSchedule   = Kind{Type: "sched-key-sync", MaxLen: 64, Charset: eventsChars, Source: srcSchedule}
+	KeySyncSchedRole  = Kind{Type: "role-sched-key-sync", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	KeySyncConnection = Kind{Type: "conn-jwks", MaxLen: 64, Charset: eventsChars, Source: srcConnection}
 	// CanaryPolicy is the canary role's inline policy (IAM inline policy
 	// names allow 128 characters).
 	CanaryPolicy = Kind{Type: "policy-canary", MaxLen: 128, Charset: iamChars, Source: srcIAMName}
@@ -208,6 +217,7 @@ var Kinds = []Kind{
 	HealthCheckLogs, BackupVerifyLogs, DBFailoverLogs, ServiceRecoveryLogs,
 	HealthCheckRole, BackupVerifyRole, DBFailoverRole, ServiceRecoveryRole,
 	HealthCheckSchedule, BackupVerifySchedule, HealthCheckSchedRole, BackupVerifySchedRole,
+	KeySyncSM, KeySyncLogs, KeySyncRole, KeySyncSchedule, KeySyncSchedRole, KeySyncConnection,
 	CanaryPolicy, NotifyTopic, RuleRestoreFailed, RuleCopyFailed, SchedulerDLQ,
 	UserPool, UserPoolDomain, ResourceServer, UserPoolClient,
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,

@@ -23,6 +23,10 @@ type Entry struct {
 	Description string
 	// Secure stores a SecureString encrypted with the data key.
 	Secure bool
+	// Written says another writer owns the value after creation (the key
+	// sync workflow): Value is the initial value only, and later updates
+	// leave the value alone.
+	Written bool
 }
 
 // Args configures the hierarchy.
@@ -77,7 +81,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			p.Value = pulumi.ToSecret(e.Value).(pulumi.StringOutput)
 		}
 		key := "param-" + strings.ReplaceAll(e.Path, "/", "-")
-		param, err := ssm.NewParameter(ctx, kids.Name(key), p, pulumi.Parent(s), kids.Keep(key))
+		popts := []pulumi.ResourceOption{pulumi.Parent(s), kids.Keep(key)}
+		if e.Written {
+			popts = append(popts, pulumi.IgnoreChanges([]string{"insecureValue", "value"}))
+		}
+		param, err := ssm.NewParameter(ctx, kids.Name(key), p, popts...)
 		if err != nil {
 			return nil, fmt.Errorf("create parameter %s: %w", full, err)
 		}

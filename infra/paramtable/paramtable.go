@@ -63,3 +63,15 @@ var Rows = []Injected{
 	{Env: "OIDC_TRADER_MAP", Path: "identity/trader-map", Description: "client id = trader id, per desk and probe",
 		Value: func(v Values) pulumi.StringInput { return v.OIDCTraderMap }},
 }
+
+// KeySetPath is the parameter, below /trading/<suffix>, that holds the
+// identity issuer's signing keys (a JSON Web Key Set) for the service
+// (OIDC_JWKS_PARAMETER). The key sync workflow writes it; the service reads
+// it with ssm:GetParameter through the ssm endpoint, so no task needs a path
+// to the Amazon Cognito JWKS URL, which no VPC endpoint serves for a user
+// pool with a domain (docs/service.md, "Signing keys").
+const KeySetPath = "identity/jwks"
+
+// KeySetPlaceholder is the parameter's value until the first sync: a key
+// set without keys, which the service treats as keys unavailable (503).
+const KeySetPlaceholder = `{"keys":[]}`

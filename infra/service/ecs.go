@@ -160,6 +160,7 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 			{Name: "DB_AUTH_MODE", Value: "iam"},
 			{Name: "DB_MIGRATIONS", Value: "wait"},
 			{Name: "OIDC_SCOPE", Value: identity.Scope},
+			{Name: "OIDC_JWKS_PARAMETER", Value: names.Parameter(paramtable.KeySetPath)},
 			{Name: "SSM_PARAMETERS_PATH", Value: names.ParameterPath()},
 			{Name: "METRICS_NAMESPACE", Value: MetricsNamespace(names)},
 			{Name: "DRAIN_DELAY", Value: DrainDelay},
@@ -288,14 +289,18 @@ func (b *builder) ecs() error {
 	for _, p := range paramtable.Rows {
 		parameterArns = append(parameterArns, b.args.ParameterArns[p.Path])
 	}
+	// The app names the key set parameter by name (OIDC_JWKS_PARAMETER);
+	// its ARN joins the apply so the task definition waits for it.
+	parameterArns = append(parameterArns, b.args.ParameterArns[paramtable.KeySetPath])
+	rows := len(paramtable.Rows)
 	names := b.args.Names
 	logGroup := b.s.LogGroupName
 	defs := pulumix.Cast[pulumi.StringOutput](pulumix.Apply3Err[string, string, []string](
 		b.s.Image, b.args.DBSecretArn.ToStringOutput(), parameterArns.ToStringArrayOutput(),
 		func(image, secretArn string, arns []string) (string, error) {
 			out, err := json.Marshal([]ContainerDefinition{
-				Container(cfg, names, region, image, logGroup, arns),
-				MigrateContainer(cfg, region, image, logGroup, secretArn, arns),
+				Container(cfg, names, region, image, logGroup, arns[:rows]),
+				MigrateContainer(cfg, region, image, logGroup, secretArn, arns[:rows]),
 			})
 			if err != nil {
 				return "", fmt.Errorf("marshal container definitions: %w", err)

@@ -66,7 +66,10 @@ var ExecActions = []string{
 // (Amazon Aurora User Guide, Creating and using an IAM policy for IAM
 // database access: the resource is the cluster's DbClusterResourceId, not
 // its name).
-func TaskPolicy(tableArn, tableName, busArn string, dataKey iamdoc.Key, parameterRoot, region, dbUserArn string, exec bool) iamdoc.Document {
+//
+// The issuer's signing keys come from one parameter (keySetArn,
+// paramtable.KeySetPath): ssm:GetParameter on exactly that ARN.
+func TaskPolicy(tableArn, tableName, busArn string, dataKey iamdoc.Key, parameterRoot, keySetArn, region, dbUserArn string, exec bool) iamdoc.Document {
 	var paths []string
 	for _, p := range ReadPaths {
 		paths = append(paths, parameterRoot+"/"+p, parameterRoot+"/"+p+"/*")
@@ -75,6 +78,7 @@ func TaskPolicy(tableArn, tableName, busArn string, dataKey iamdoc.Key, paramete
 		iamdoc.Allow("SessionsTable", []string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{tableArn}),
 		iamdoc.Allow("PublishOrderEvents", []string{"events:PutEvents"}, []string{busArn}),
 		iamdoc.Allow("ReadFlagsAndLimits", []string{"ssm:GetParametersByPath"}, paths),
+		iamdoc.Allow("ReadSigningKeys", []string{"ssm:GetParameter"}, []string{keySetArn}),
 		iamdoc.Allow("ConnectAsAppRole", []string{"rds-db:connect"}, []string{dbUserArn}),
 		dataKey.Allow("DataKeyViaDynamoDB", []string{"kms:Decrypt", "kms:GenerateDataKey"},
 			map[string]map[string]any{"StringEquals": {
@@ -134,12 +138,13 @@ func (b *builder) roles() error {
 		}))
 	exec := b.cfg.EnableExecuteCommand
 	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
+	keySetArn := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.Parameter(paramtable.KeySetPath))
 	region := b.args.Config.Region
 	account := b.args.AccountID
 	// The cluster's resource ID (RDS chooses it) stays inside the apply.
 	taskPolicy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err[string, string](b.args.SessionsTableArn.ToStringOutput(), b.args.DBClusterResourceID.ToStringOutput(),
 		func(tableArn, clusterResourceID string) (string, error) {
-			return TaskPolicy(tableArn, b.args.Names.Name(naming.SessionsTable), b.s.EventBusArn, b.args.DataKey, paramRoot, region,
+			return TaskPolicy(tableArn, b.args.Names.Name(naming.SessionsTable), b.s.EventBusArn, b.args.DataKey, paramRoot, keySetArn, region,
 				DBUserArn(region, account, clusterResourceID), exec).JSON()
 		}))
 

@@ -154,6 +154,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			return nil, fmt.Errorf("service: parameter %q (for %s) is not in the params hierarchy", p.Path, p.Env)
 		}
 	}
+	if _, ok := args.ParameterArns[paramtable.KeySetPath]; !ok {
+		return nil, fmt.Errorf("service: the signing key parameter %q is not in the params hierarchy", paramtable.KeySetPath)
+	}
 	if args.Config.Network.ClosedEgress() && args.EndpointSecurityGroupID == nil {
 		return nil, fmt.Errorf("service: privateEgress endpoints needs the endpoint security group")
 	}

@@ -17,6 +17,7 @@ package statemachine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -101,17 +102,23 @@ var XRayActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", 
 // Policy is a state machine role's inline policy: one statement per
 // permission the definition derives (asl.StateMachine.Permissions; keys are
 // granted by alias there, as iamdoc.Key writes them), the telemetry key for
-// the encrypted alarm topic, log delivery and X-Ray.
+// the encrypted alarm topic when the machine publishes (sns:Publish), log
+// delivery and X-Ray.
 func Policy(sm *asl.StateMachine, telemetryKey iamdoc.Key) iamdoc.Document {
 	var stmts []iamdoc.Statement
+	publishes := false
 	for i, p := range sm.Permissions() {
 		s := iamdoc.Allow(fmt.Sprintf("Runbook%d", i), p.Actions, p.Resources)
 		s.Condition = p.Condition
 		stmts = append(stmts, s)
+		publishes = publishes || slices.Contains(p.Actions, "sns:Publish")
+	}
+	if publishes {
+		// The alarm topic is encrypted with the telemetry key; publishers
+		// need it (a machine that publishes nothing gets no key grant).
+		stmts = append(stmts, telemetryKey.Allow("EncryptNotification", []string{"kms:GenerateDataKey", "kms:Decrypt"}, nil))
 	}
 	return iamdoc.New(append(stmts,
-		// The alarm topic is encrypted with the telemetry key; publishers need it.
-		telemetryKey.Allow("EncryptNotification", []string{"kms:GenerateDataKey", "kms:Decrypt"}, nil),
 		// CloudWatch Logs vended-log delivery actions support no resource-level permissions: "*" only.
 		iamdoc.Allow("LogDelivery", LogDeliveryActions, []string{"*"}),
 		// X-Ray segment and sampling actions support no resource-level permissions: "*" only.

@@ -32,9 +32,15 @@ type arnPattern struct {
 // object keys, log group and stream names, parameter and repository names,
 // secret names and IAM names with a path (…WithPath, EntityPath). Every other
 // placeholder is one path segment, so arn:aws:s3:::b/* is not a bucket.
+//
+// ConnectionName is one too: the reference writes an EventBridge
+// connection as connection/${ConnectionName}, but the ARN AWS gives it is
+// connection/<name>/<id> (EventBridge API Reference, CreateConnection,
+// ConnectionArn), so connection/<name>/* is how a policy names it.
 var slashNames = map[string]bool{
 	"ObjectName": true, "LogGroupName": true, "LogStreamName": true,
 	"ParameterNameWithoutLeadingSlash": true, "RepositoryName": true, "SecretId": true,
+	"ConnectionName": true,
 }
 
 // compileARN turns arn:${Partition}:rds:${Region}:${Account}:cluster:${Name}

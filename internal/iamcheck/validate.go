@@ -404,6 +404,7 @@ func (v *validator) actions(id string, names []string) []resolved {
 // keys (s3:DataAccessPointArn) in its context.
 func (v *validator) keysOf(svc string, a Action) []string {
 	keys := append([]string{}, a.ConditionKeys...)
+	keys = append(keys, actionKeySupplements[strings.ToLower(svc+":"+a.Name)]...)
 	for _, rt := range a.ResourceTypes {
 		keys = append(keys, rt.ConditionKeys...)
 		if t, ok := v.d.Services[svc].ResourceTypes[strings.ToLower(rt.Name)]; ok {
@@ -411,6 +412,19 @@ func (v *validator) keysOf(svc string, a Action) []string {
 		}
 	}
 	return keys
+}
+
+// actionKeySupplements are condition keys an action supports that the
+// service authorization reference defines for the service but does not
+// list on the action, each with the AWS documentation that says the action
+// supports it.
+var actionKeySupplements = map[string][]string{
+	// Step Functions Developer Guide, "Call HTTPS APIs in Step Functions
+	// workflows", IAM permissions to run an HTTP Task: the example policy
+	// conditions states:InvokeHTTPEndpoint on states:HTTPMethod and
+	// states:HTTPEndpoint; the reference defines both keys for states but
+	// lists none on InvokeHTTPEndpoint.
+	"states:invokehttpendpoint": {"states:HTTPEndpoint", "states:HTTPMethod"},
 }
 
 func keyListed(list []string, key string) bool {

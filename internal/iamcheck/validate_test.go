@@ -37,6 +37,10 @@ func TestValidDocuments(t *testing.T) {
 		{"key policy for regional logs", Resource, doc(`{"Sid":"Logs","Effect":"Allow","Principal":{"Service":"logs.us-east-1.amazonaws.com"},"Action":["kms:Encrypt*","kms:Decrypt*","kms:GenerateDataKey*"],"Resource":"*","Condition":{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":"arn:aws:logs:us-east-1:` + acct + `:log-group:*"}}}`)},
 		{"root and global keys", Resource, doc(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+acct+`:root"},"Action":"kms:*","Resource":"*"}`, `{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}`)},
 		{"trust with source account", Trust, doc(`{"Effect":"Allow","Principal":{"Service":"states.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"` + acct + `"},"ArnLike":{"aws:SourceArn":"arn:aws:states:us-east-1:` + acct + `:stateMachine:*"}}}`)},
+		// The Step Functions guide's HTTP Task grants (actionKeySupplements;
+		// a connection's ARN has an id after its name, slashNames).
+		{"HTTP Task", Identity, doc(`{"Effect":"Allow","Action":"states:InvokeHTTPEndpoint","Resource":"*","Condition":{"StringEquals":{"states:HTTPMethod":"GET"},"StringLike":{"states:HTTPEndpoint":"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_*/.well-known/jwks.json"}}}`,
+			`{"Effect":"Allow","Action":["events:RetrieveConnectionCredentials","events:DescribeConnection"],"Resource":"arn:aws:events:us-east-1:`+acct+`:connection/conn-jwks-dev/*"}`)},
 		{"set operator on multivalued key", Identity, doc(`{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"arn:aws:dynamodb:us-east-1:` + acct + `:table/sessions-dev","Condition":{"ForAllValues:StringEquals":{"dynamodb:LeadingKeys":["a"]}}}`)},
 	}
 	for _, c := range cases {

@@ -61,6 +61,11 @@ func Outputs(typ, logical, id string, inputs resource.PropertyMap) resource.Prop
 		set("b64Url", "obLD1A")
 	case "aws:kms/key:Key":
 		set("keyId", id)
+	// EventBridge stores a connection's authorization in a Secrets Manager
+	// secret named events!connection/<name>/<uuid> (EventBridge User
+	// Guide, "Connections for HTTP endpoint targets").
+	case "aws:cloudwatch/eventConnection:EventConnection":
+		set("secretArn", arnOf("secretsmanager", "secret:events!connection/"+name+"/"+uuidOf(name)+"-AbCdEf"))
 	case "aws:s3/bucketV2:BucketV2":
 		set("bucket", name)
 		set("bucketRegionalDomainName", name+".s3."+Region+".amazonaws.com")
@@ -216,6 +221,11 @@ func arnFor(typ, name, id string, inputs resource.PropertyMap) (string, bool) {
 		return reg("events", "rule/"+name), true
 	case "aws:cloudwatch/eventArchive:EventArchive":
 		return reg("events", "archive/"+name), true
+	// EventBridge connection: connection/<name>/<uuid> (EventBridge API
+	// Reference, CreateConnection ConnectionArn example
+	// arn:aws:events:us-east-1:123456789012:connection/my-connection/...).
+	case "aws:cloudwatch/eventConnection:EventConnection":
+		return reg("events", "connection/"+name+"/"+uuidOf(name)), true
 	// EventBridge Scheduler: schedule/${GroupName}/${ScheduleName}.
 	case "aws:scheduler/schedule:Schedule":
 		group := input("groupName")

@@ -592,17 +592,19 @@ func valueOf(v resource.PropertyValue, unknown any) any {
 
 // idIsName lists types whose AWS ID is the physical name input.
 var idIsName = map[string]resource.PropertyKey{
-	"aws:s3/bucketV2:BucketV2":                "bucket",
-	"aws:iam/role:Role":                       "name",
-	"aws:dynamodb/table:Table":                "name",
-	"aws:cloudwatch/logGroup:LogGroup":        "name",
-	"aws:ssm/parameter:Parameter":             "name",
-	"aws:ecs/cluster:Cluster":                 "name",
-	"aws:cloudwatch/eventBus:EventBus":        "name",
-	"aws:backup/vault:Vault":                  "name",
-	"aws:synthetics/canary:Canary":            "name",
-	"aws:rds/cluster:Cluster":                 "clusterIdentifier",
-	"aws:rds/clusterInstance:ClusterInstance": "identifier",
+	"aws:s3/bucketV2:BucketV2":         "bucket",
+	"aws:iam/role:Role":                "name",
+	"aws:dynamodb/table:Table":         "name",
+	"aws:cloudwatch/logGroup:LogGroup": "name",
+	"aws:ssm/parameter:Parameter":      "name",
+	"aws:ecs/cluster:Cluster":          "name",
+	"aws:cloudwatch/eventBus:EventBus": "name",
+	"aws:backup/vault:Vault":           "name",
+	"aws:synthetics/canary:Canary":     "name",
+	// pulumi-aws cloudwatch.EventConnection: the ID is the name.
+	"aws:cloudwatch/eventConnection:EventConnection": "name",
+	"aws:rds/cluster:Cluster":                        "clusterIdentifier",
+	"aws:rds/clusterInstance:ClusterInstance":        "identifier",
 }
 
 // mockID is the physical ID: the name where AWS uses the name, otherwise a
@@ -640,6 +642,9 @@ var idFormats = map[string]func(sum [32]byte) string{
 	"aws:backup/plan:Plan":                func(s [32]byte) string { return uuidOf(string(s[:])) },
 	// WAFv2 web ACL IDs are UUIDs (regional/webacl/<name>/<id>).
 	"aws:wafv2/webAcl:WebAcl": func(s [32]byte) string { return uuidOf(string(s[:])) },
+	// Cognito user pool IDs are <region>_<id> (Amazon Cognito API
+	// Reference, UserPoolType Id: [\w-]+_[0-9a-zA-Z]+).
+	"aws:cognito/userPool:UserPool": func(s [32]byte) string { return Region + "_" + hex.EncodeToString(s[:5]) },
 }
 
 // After reports whether the engine orders r after dep: dep is reachable from

@@ -548,6 +548,11 @@ var NoResourceLevelActions = []string{
 	// Reference (Amazon EC2); the FIS network drill needs this one too.
 	"ec2:DescribeVpcs",
 	"tag:GetResources",
+
+	// The key sync's HTTP Task (Step Functions): the Service Authorization
+	// Reference lists no resource type for states:InvokeHTTPEndpoint; the
+	// statement narrows it with states:HTTPMethod and states:HTTPEndpoint.
+	"states:InvokeHTTPEndpoint",
 }
 
 // StarExceptions are actions that the Service Authorization Reference

@@ -14,6 +14,7 @@ type statement struct {
 	NotAction   strList
 	Resource    strList
 	NotResource strList
+	Condition   map[string]map[string]json.RawMessage
 }
 
 // strList is an IAM string-or-list value.
@@ -193,6 +194,16 @@ var idRules = map[string][]idRule{
 	"sfn": {
 		{members: []string{"statemachinearn", "executionarn"}},
 	},
+	// Systems Manager: parameter/${ParameterNameWithoutLeadingSlash}; a
+	// hierarchical name's leading "/" is the separator.
+	"ssm": {
+		{members: []string{"name"}, actions: []string{"getparameter", "putparameter", "deleteparameter", "getparameterhistory"}, resolve: ssmParameter},
+	},
+}
+
+// ssmParameter resolves a parameter name to arn:...:ssm:<region>:<account>:parameter/<name without leading slash>.
+func ssmParameter(env Env, id string, _ map[string]arg) string {
+	return fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", env.Partition, env.Region, env.Account, strings.TrimPrefix(id, "/"))
 }
 
 // needs derives the grants a Task needs from its parameters.

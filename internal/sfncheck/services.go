@@ -11,11 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/synthetics"
 )
 
@@ -48,6 +50,8 @@ var services = map[string]service{
 		newClient: func(cfg aws.Config) any { return ecs.NewFromConfig(cfg) }},
 	"elasticloadbalancingv2": {module: "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2", iamPrefix: "elasticloadbalancing",
 		newClient: func(cfg aws.Config) any { return elasticloadbalancingv2.NewFromConfig(cfg) }},
+	"eventbridge": {module: "github.com/aws/aws-sdk-go-v2/service/eventbridge", iamPrefix: "events",
+		newClient: func(cfg aws.Config) any { return eventbridge.NewFromConfig(cfg) }},
 	"kms": {module: "github.com/aws/aws-sdk-go-v2/service/kms", iamPrefix: "kms",
 		newClient: func(cfg aws.Config) any { return kms.NewFromConfig(cfg) }},
 	"rds": {module: "github.com/aws/aws-sdk-go-v2/service/rds", iamPrefix: "rds",
@@ -64,6 +68,8 @@ var services = map[string]service{
 		newClient: func(cfg aws.Config) any { return sfn.NewFromConfig(cfg) }},
 	"sns": {module: "github.com/aws/aws-sdk-go-v2/service/sns", iamPrefix: "sns",
 		newClient: func(cfg aws.Config) any { return sns.NewFromConfig(cfg) }},
+	"ssm": {module: "github.com/aws/aws-sdk-go-v2/service/ssm", iamPrefix: "ssm",
+		newClient: func(cfg aws.Config) any { return ssm.NewFromConfig(cfg) }},
 	"synthetics": {module: "github.com/aws/aws-sdk-go-v2/service/synthetics", iamPrefix: "synthetics",
 		newClient: func(cfg aws.Config) any { return synthetics.NewFromConfig(cfg) }},
 }

@@ -4,7 +4,9 @@
 //
 // For every Task whose Resource is arn:<partition>:states:::aws-sdk:<service>:<action>
 // (optionally with .waitForTaskToken), or one of the optimized integrations
-// whose Parameters are exactly the API input (see optimized), Check reports:
+// whose Parameters are exactly the API input (see optimized), Check reports
+// (the HTTP Task, arn:<partition>:states:::http:invoke, is checked by
+// httpTask instead):
 //
 //   - an unknown service (no aws-sdk-go-v2 module registered for it) or an
 //     action the service's client has no operation for;
@@ -204,6 +206,10 @@ func (c *checker) branch(prefix string, b any, ql string) error {
 // task checks one Task state.
 func (c *checker) task(path string, st map[string]any, ql string) {
 	resource, _ := st["Resource"].(string)
+	if isHTTPInvoke(resource) {
+		c.httpTask(path, resource, st)
+		return
+	}
 	svcName, action, ok := parseResource(resource)
 	ref := TaskRef{Machine: c.machine, State: path, Resource: resource, Service: svcName, Action: action}
 	if !ok {
@@ -261,6 +267,13 @@ func (c *checker) task(path string, st map[string]any, ql string) {
 type problem struct {
 	kind   Kind
 	detail string
+}
+
+// isHTTPInvoke reports whether resource is the HTTP Task,
+// arn:<partition>:states:::http:invoke.
+func isHTTPInvoke(resource string) bool {
+	parts := strings.SplitN(resource, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && parts[2] == "states" && parts[3] == "" && parts[4] == "" && parts[5] == httpInvoke
 }
 
 // parseResource splits an integration Resource into the Step Functions

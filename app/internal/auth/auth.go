@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"regexp"
@@ -62,7 +61,12 @@ type Config struct {
 	ClientIDs []string
 	// Scope is the scope every token must carry (OIDC_SCOPE), e.g. trading/orders.
 	Scope string
-	// JWKSURL defaults to Issuer + "/.well-known/jwks.json" (OIDC_JWKS_URL).
+	// Keys is where the JSON Web Key Set comes from. Nil means an
+	// HTTPSource for JWKSURL. In AWS the service uses a ParameterSource
+	// (OIDC_JWKS_PARAMETER): the tasks have no path to the issuer.
+	Keys KeySource
+	// JWKSURL defaults to Issuer + "/.well-known/jwks.json" (OIDC_JWKS_URL);
+	// used only when Keys is nil.
 	JWKSURL string
 	// TraderMap maps client_id (or sub) to a trader id (OIDC_TRADER_MAP).
 	TraderMap map[string]string
@@ -70,9 +74,11 @@ type Config struct {
 	Leeway time.Duration
 	// MinRefresh bounds JWKS refetches triggered by unknown key ids (default 30s).
 	MinRefresh time.Duration
-	// MaxKeyAge forces a JWKS refetch after this age (default 1h).
+	// MaxKeyAge forces a JWKS refetch after this age (default 1h). Refetches
+	// of stale keys are rate-limited by MinRefresh too: while the source
+	// fails, the last good keys keep serving.
 	MaxKeyAge time.Duration
-	// HTTPClient fetches the JWKS (default: 5 s timeout).
+	// HTTPClient fetches the JWKS when Keys is nil (default: 5 s timeout).
 	HTTPClient *http.Client
 	// Now is the clock (tests).
 	Now func() time.Time
@@ -122,6 +128,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Keys == nil {
+		cfg.Keys = &HTTPSource{URL: cfg.JWKSURL, Client: cfg.HTTPClient}
 	}
 	return &Verifier{cfg: cfg, cache: map[[32]byte]Principal{}}, nil
 }
@@ -315,7 +324,7 @@ func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) 
 			v.mu.Unlock()
 			return k, nil
 		}
-		mayFetch := v.keys == nil || stale || now.Sub(v.lastTry) >= v.cfg.MinRefresh
+		mayFetch := v.keys == nil || now.Sub(v.lastTry) >= v.cfg.MinRefresh
 		if !mayFetch {
 			v.mu.Unlock()
 			if known {
@@ -370,21 +379,25 @@ type jwks struct {
 }
 
 func (v *Verifier) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.cfg.JWKSURL, nil)
+	doc, err := v.cfg.Keys.JWKS(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: build request: %w", ErrKeysUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrKeysUnavailable, err)
 	}
-	resp, err := v.cfg.HTTPClient.Do(req)
+	keys, err := ParseJWKS(doc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fetch %s: %w", ErrKeysUnavailable, v.cfg.JWKSURL, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrKeysUnavailable, v.cfg.Keys, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: fetch %s: status %d", ErrKeysUnavailable, v.cfg.JWKSURL, resp.StatusCode)
-	}
+	return keys, nil
+}
+
+// ParseJWKS returns the usable RS256 signing keys of a JSON Web Key Set
+// document by kid. Keys of another type, use or algorithm, shorter than
+// 2048 bits or malformed are skipped; members it does not know are ignored
+// (RFC 7517, section 5). A set without a usable key is an error.
+func ParseJWKS(doc []byte) (map[string]*rsa.PublicKey, error) {
 	var set jwks
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
-		return nil, fmt.Errorf("%w: decode JWKS: %w", ErrKeysUnavailable, err)
+	if err := json.Unmarshal(doc, &set); err != nil {
+		return nil, fmt.Errorf("decode JWKS: %w", err)
 	}
 	keys := map[string]*rsa.PublicKey{}
 	for _, k := range set.Keys {
@@ -404,7 +417,7 @@ func (v *Verifier) fetch(ctx context.Context) (map[string]*rsa.PublicKey, error)
 		keys[k.Kid] = pub
 	}
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: JWKS at %s has no usable RS256 keys", ErrKeysUnavailable, v.cfg.JWKSURL)
+		return nil, errors.New("JWKS has no usable RS256 keys")
 	}
 	return keys, nil
 }

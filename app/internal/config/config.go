@@ -66,6 +66,13 @@ type Config struct {
 	OIDCScope string
 	// OIDCJWKSURL overrides the key set URL (OIDC_JWKS_URL).
 	OIDCJWKSURL string
+	// OIDCJWKSParameter is the SSM parameter holding the key set
+	// (OIDC_JWKS_PARAMETER). When set, keys are read only from it and the
+	// service makes no request to the issuer; every stack sets it.
+	OIDCJWKSParameter string
+	// OIDCJWKSRefresh is how old the keys may get before they are re-read
+	// (OIDC_JWKS_REFRESH_INTERVAL, default 1m).
+	OIDCJWKSRefresh time.Duration
 	// OIDCTraderMap maps client ids to trader ids (OIDC_TRADER_MAP, "client=trader,...").
 	OIDCTraderMap map[string]string
 	// SessionCacheTTL is how long a verified session is cached in memory
@@ -131,6 +138,9 @@ const (
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultDrainDelay      = 10 * time.Second
 	DefaultScope           = "trading/orders"
+	// DefaultJWKSRefresh is how long keys read from OIDC_JWKS_PARAMETER
+	// serve before they are re-read.
+	DefaultJWKSRefresh = time.Minute
 )
 
 // Database authentication modes (DB_AUTH_MODE).
@@ -198,6 +208,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		OIDCClientIDs:         l.list("OIDC_CLIENT_IDS"),
 		OIDCScope:             l.withDefault("OIDC_SCOPE", DefaultScope),
 		OIDCJWKSURL:           l.url("OIDC_JWKS_URL", false),
+		OIDCJWKSParameter:     l.optional("OIDC_JWKS_PARAMETER"),
+		OIDCJWKSRefresh:       l.duration("OIDC_JWKS_REFRESH_INTERVAL", DefaultJWKSRefresh, 10*time.Second, time.Hour),
 		OIDCTraderMap:         l.pairs("OIDC_TRADER_MAP"),
 		SessionCacheTTL:       l.duration("SESSION_CACHE_TTL", 10*time.Second, 0, time.Minute),
 		SessionsTimeout:       l.duration("SESSIONS_TIMEOUT", 2*time.Second, 100*time.Millisecond, 10*time.Second),
@@ -230,6 +242,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if c.OIDCIssuer != "" && len(c.OIDCAudiences) == 0 && len(c.OIDCClientIDs) == 0 {
 		l.fail("OIDC_CLIENT_IDS", "set OIDC_CLIENT_IDS (Cognito client-credentials clients) or OIDC_AUDIENCE")
+	}
+	if c.OIDCJWKSParameter != "" && c.OIDCJWKSURL != "" {
+		l.fail("OIDC_JWKS_URL", "set OIDC_JWKS_PARAMETER or OIDC_JWKS_URL, not both")
+	}
+	if p := c.OIDCJWKSParameter; p != "" && (!strings.HasPrefix(p, "/") || strings.ContainsAny(p, " \t")) {
+		l.fail("OIDC_JWKS_PARAMETER", "must be an SSM parameter name starting with /")
 	}
 	if c.DrainDelay+c.ShutdownTimeout > 10*time.Minute {
 		l.fail("DRAIN_DELAY", "DRAIN_DELAY + SHUTDOWN_TIMEOUT must stay below ECS stopTimeout")

@@ -138,3 +138,27 @@ func TestIAMModeNeedsVerifyFullAndNoPassword(t *testing.T) {
 		t.Fatalf("no audience or client ids: %v", err)
 	}
 }
+
+func TestJWKSParameter(t *testing.T) {
+	m := valid()
+	m["OIDC_JWKS_PARAMETER"] = "/trading/dev/identity/jwks"
+	c, err := Load(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OIDCJWKSParameter != "/trading/dev/identity/jwks" || c.OIDCJWKSRefresh != time.Minute {
+		t.Fatalf("parameter mode: %+v", c)
+	}
+	m["OIDC_JWKS_URL"] = "https://issuer.example.net/jwks.json"
+	m["OIDC_JWKS_REFRESH_INTERVAL"] = "1s"
+	_, err = Load(env(m))
+	if err == nil || !strings.Contains(err.Error(), "OIDC_JWKS_URL") || !strings.Contains(err.Error(), "OIDC_JWKS_REFRESH_INTERVAL") {
+		t.Fatalf("want OIDC_JWKS_URL and OIDC_JWKS_REFRESH_INTERVAL reported, got %v", err)
+	}
+	delete(m, "OIDC_JWKS_URL")
+	delete(m, "OIDC_JWKS_REFRESH_INTERVAL")
+	m["OIDC_JWKS_PARAMETER"] = "trading/jwks"
+	if _, err := Load(env(m)); err == nil || !strings.Contains(err.Error(), "OIDC_JWKS_PARAMETER") {
+		t.Fatalf("relative parameter name accepted: %v", err)
+	}
+}

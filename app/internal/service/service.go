@@ -87,8 +87,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	verifier, err := auth.NewVerifier(auth.Config{Issuer: cfg.OIDCIssuer, Audiences: cfg.OIDCAudiences,
-		ClientIDs: cfg.OIDCClientIDs, Scope: cfg.OIDCScope, JWKSURL: cfg.OIDCJWKSURL, TraderMap: cfg.OIDCTraderMap})
+	newSSM := func() *ssm.Client {
+		return ssm.NewFromConfig(awsCfg, func(o *ssm.Options) {
+			if cfg.SSMEndpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.SSMEndpoint)
+			}
+		})
+	}
+	authCfg := auth.Config{Issuer: cfg.OIDCIssuer, Audiences: cfg.OIDCAudiences,
+		ClientIDs: cfg.OIDCClientIDs, Scope: cfg.OIDCScope, JWKSURL: cfg.OIDCJWKSURL, TraderMap: cfg.OIDCTraderMap}
+	if cfg.OIDCJWKSParameter != "" {
+		// Keys come from the parameter the key sync keeps (ssm endpoint);
+		// the issuer is never called (docs/service.md, "Signing keys").
+		authCfg.Keys = &auth.ParameterSource{API: newSSM(), Name: cfg.OIDCJWKSParameter}
+		authCfg.MaxKeyAge = cfg.OIDCJWKSRefresh
+	}
+	verifier, err := auth.NewVerifier(authCfg)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("token verifier: %w", err)
@@ -105,11 +119,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	})
 	var ssmAPI risk.API
 	if cfg.ParametersPath != "" {
-		ssmAPI = ssm.NewFromConfig(awsCfg, func(o *ssm.Options) {
-			if cfg.SSMEndpoint != "" {
-				o.BaseEndpoint = aws.String(cfg.SSMEndpoint)
-			}
-		})
+		ssmAPI = newSSM()
 	} else {
 		log.Warn("SSM_PARAMETERS_PATH not set: default risk limits, no kill switch")
 	}

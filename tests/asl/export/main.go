@@ -1,7 +1,7 @@
 // Command export runs a stack (default dev) under the offline mocks
 // (internal/offline, the same run the mock suite records) and writes every
-// recorded aws:sfn/stateMachine definition — the four runbooks and the
-// backup component's snapshot workflow — verbatim to <dir>/<logical
+// recorded aws:sfn/stateMachine definition — the four runbooks, the
+// backup component's snapshot workflow and identity's key sync — verbatim to <dir>/<logical
 // name>.json, and the inline policy of the machine's role to <dir>/<logical
 // name>.permissions.json. The external validators in tests/asl therefore
 // check exactly what would deploy.

@@ -38,13 +38,24 @@ export function allStates(def) {
 }
 
 /**
+ * $parse, one of the functions Step Functions adds to JSONata (Step
+ * Functions Developer Guide, "Transforming data with JSONata in Step
+ * Functions": $parse deserializes a JSON string); the jsonata library has
+ * no such function.
+ */
+function parse(text) {
+  if (typeof text !== 'string') throw new Error('$parse: argument is not a string');
+  return JSON.parse(text);
+}
+
+/**
  * Evaluates a JSONata "{% expr %}" string as Step Functions would, with
- * $states.input and $states.context bound.
+ * $states.input and $states.context bound, and Step Functions' $parse.
  */
 export async function evaluateJsonata(template, input, context) {
   const m = /^\{%(.*)%\}$/s.exec(template);
   if (!m) throw new Error(`not a JSONata template: ${template}`);
-  const out = await jsonata(m[1]).evaluate({}, { states: { input, context } });
+  const out = await jsonata(m[1]).evaluate({}, { states: { input, context }, parse });
   return out === undefined ? undefined : JSON.parse(JSON.stringify(out)); // plain objects, not null-prototype ones
 }
 
