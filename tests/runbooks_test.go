@@ -252,6 +252,18 @@ func TestRunbookRoles(t *testing.T) {
 		if !passRole || !lock || !update {
 			t.Errorf("service recovery grants (passRole %v, lock %v, update %v): %+v", passRole, lock, update, srDoc.Statement)
 		}
+		// The previous version comes from the service's deployment history:
+		// the service itself and its own service revisions only.
+		sr := actions(rb.ServiceRecoveryName)
+		revisions := strings.Replace(targets.ECSServiceArn, ":service/", ":service-revision/", 1) + "/*"
+		if revisions != "arn:aws:ecs:us-east-1:"+acct+":service-revision/ecs-"+stack+"/svc-trading-"+stack+"/*" {
+			t.Errorf("service revisions ARN %q", revisions)
+		}
+		if !reflect.DeepEqual(sr["ecs:ListServiceDeployments"], []string{targets.ECSServiceArn}) ||
+			!reflect.DeepEqual(slices.Sorted(slices.Values(sr["ecs:DescribeServiceRevisions"])), slices.Sorted(slices.Values([]string{targets.ECSServiceArn, revisions}))) {
+			t.Errorf("service recovery history grants: ListServiceDeployments on %v, DescribeServiceRevisions on %v",
+				sr["ecs:ListServiceDeployments"], sr["ecs:DescribeServiceRevisions"])
+		}
 		for _, name := range []string{rb.HealthCheckName, rb.BackupVerificationName, rb.DatabaseFailoverName} {
 			if got := actions(name)["sns:Publish"]; !reflect.DeepEqual(got, []string{targets.TopicArn}) {
 				t.Errorf("%s: sns:Publish on %v", name, got)

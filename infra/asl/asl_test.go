@@ -144,6 +144,10 @@ func TestTargetsValidation(t *testing.T) {
 		"zero rpo":               func(x *Targets) { x.RpoThresholdMinutes = 0 },
 		"topic not an arn":       func(x *Targets) { x.TopicArn = "alerts" },
 		"cluster arn not parsed": func(x *Targets) { x.ClusterArn = "arn:aws:rds" },
+		// The short format names no cluster: the service's revisions could
+		// not be scoped.
+		"short service arn":      func(x *Targets) { x.ECSServiceArn = "arn:aws:ecs:us-east-1:123456789012:service/svc-dev" },
+		"service arn of another": func(x *Targets) { x.ECSServiceArn = "arn:aws:ecs:us-east-1:123456789012:service/ecs-dev/other" },
 	}
 	for name, mutate := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -211,6 +215,31 @@ func TestFailoverPermissions(t *testing.T) {
 	for a, res := range want {
 		if strings.Join(got[a].Resources, ",") != strings.Join(res, ",") {
 			t.Errorf("%s: got %v, want %v", a, got[a].Resources, res)
+		}
+	}
+}
+
+// TestServiceRecoveryPermissions: the ECS calls are scoped to the service
+// and, for DescribeServiceRevisions (resource types service and
+// service-revision), to the service's own revisions.
+func TestServiceRecoveryPermissions(t *testing.T) {
+	x := ExampleTargets()
+	got := permissionsOf(t, buildAll(t)[ServiceRecoveryName])
+	want := map[string][]string{
+		"ecs:DescribeServices":         {x.ECSServiceArn},
+		"ecs:ListServiceDeployments":   {x.ECSServiceArn},
+		"ecs:UpdateService":            {x.ECSServiceArn},
+		"ecs:DescribeServiceRevisions": {"arn:aws:ecs:us-east-1:123456789012:service-revision/ecs-dev/svc-dev/*", x.ECSServiceArn},
+		"iam:PassRole":                 {x.ExecutionRoleArn, x.TaskRoleArn},
+	}
+	for a, res := range want {
+		if strings.Join(got[a].Resources, ",") != strings.Join(res, ",") {
+			t.Errorf("%s: got %v, want %v", a, got[a].Resources, res)
+		}
+	}
+	for a := range got {
+		if strings.HasPrefix(a, "ecs:") && want[a] == nil {
+			t.Errorf("unexpected ECS action %s on %v", a, got[a].Resources)
 		}
 	}
 }

@@ -34,14 +34,43 @@ const (
 	lockOwnerAttribute = "lock_owner"
 )
 
-// LockLeaseState and JudgeState are the service recovery's JSONata states
-// (the lock lease needs date arithmetic, the judgement date arithmetic, a
-// sort and set membership, none of which JSONPath has). The local tests
-// evaluate their Output with the jsonata library against the state's real
-// input.
+// LockLeaseState, JudgeState, HistoryState and PreviousState are the
+// service recovery's JSONata states (the lock lease needs date arithmetic,
+// the judgement date arithmetic and set membership, the history a sort and
+// a de-duplication, the choice of the previous version a join of two API
+// results, none of which JSONPath has). The local tests evaluate their
+// Output with the jsonata library against the state's real input.
 const (
 	LockLeaseState = "ComputeLockLease"
 	JudgeState     = "Judge"
+	HistoryState   = "CollectHistory"
+	PreviousState  = "ChoosePrevious"
+)
+
+// The previous healthy version comes from ECS's service deployment
+// history, not from DescribeServices: a service's deployments list is "the
+// current state of deployments for the service", and a deployment that "has
+// been completely replaced" is INACTIVE (ECS API Reference, Service and
+// Deployment), so once a rollout completed DescribeServices shows the
+// PRIMARY deployment only. ListServiceDeployments lists the service's
+// deployments with their status and target service revision (ECS API
+// Reference, ListServiceDeployments, ServiceDeploymentBrief) and
+// DescribeServiceRevisions gives each revision's task definition (ECS API
+// Reference, DescribeServiceRevisions, ServiceRevision).
+const (
+	// historyPageSize is ListServiceDeployments' maxResults: "between 1
+	// and 100" (ECS API Reference, ListServiceDeployments).
+	historyPageSize = 100
+	// HistoryMaxPages bounds the pages of SUCCESSFUL deployments read. The
+	// API does not document the order of its results, so the runbook reads
+	// every page and sorts by createdAt; a history longer than this many
+	// pages is not guessed at (NO_HEALTHY_PREVIOUS).
+	HistoryMaxPages = 10
+	// HistoryRevisions is how many of the newest distinct target revisions
+	// created before the PRIMARY deployment are described: at most 20 ARNs
+	// per DescribeServiceRevisions call (ECS API Reference,
+	// DescribeServiceRevisions, serviceRevisionArns).
+	HistoryRevisions = 20
 )
 
 // Service recovery outcomes. Only RollingBack leads to a change; the
@@ -71,11 +100,16 @@ const (
 	// OutcomeNoRecentDeployment: no deployment was created within
 	// RecentDeploymentMinutes before the impact started.
 	OutcomeNoRecentDeployment = "NO_RECENT_DEPLOYMENT"
-	// OutcomeNoHealthyPrevious: the deployment list holds no earlier
-	// COMPLETED deployment of another task definition.
+	// OutcomeNoHealthyPrevious: the service's deployment history holds no
+	// SUCCESSFUL deployment, created before the PRIMARY one, of another
+	// task definition (or is longer than HistoryMaxPages pages).
 	OutcomeNoHealthyPrevious = "NO_HEALTHY_PREVIOUS"
-	// judgeRollBack is the judgement's outcome when it rolls back.
+	// judgeRollBack is the judgement's action when it rolls back.
 	judgeRollBack = "ROLL_BACK"
+	// judgeFindPrevious is Judge's action when every rule allows a
+	// rollback: the deployment history decides whether there is a version
+	// to roll back to (PreviousState).
+	judgeFindPrevious = "FIND_PREVIOUS"
 )
 
 // ServiceRecoveryLockKey is the partition key value of the service's
@@ -106,9 +140,9 @@ func ServiceRecoveryLockKey(t Targets) string {
 // fails with the branch's own error.
 //
 // The work acts only where a rollback can help. It reads the service's
-// deployments (ECS DescribeServices) and the customer-impact, dependency
-// and per-AZ alarms (CloudWatch DescribeAlarms, metric alarms), and Judge
-// decides, in this order: no customer-impact alarm in ALARM
+// current deployments (ECS DescribeServices) and the customer-impact,
+// dependency and per-AZ alarms (CloudWatch DescribeAlarms, metric alarms),
+// and Judge decides, in this order: no customer-impact alarm in ALARM
 // (NO_CUSTOMER_IMPACT); ECS already failed the deployment and rolls it back
 // — a FAILED deployment or a rollout reason that says so (ECS_ROLLED_BACK;
 // ECS deployment alarms and the circuit breaker roll back "to the last
@@ -120,11 +154,18 @@ func ServiceRecoveryLockKey(t Targets) string {
 // alarms judge a rollout and its bake time); the impact (the earliest
 // StateTransitionedTimestamp of a customer-impact alarm in ALARM) did not
 // start within RecentDeploymentMinutes after the PRIMARY deployment was
-// created (NO_RECENT_DEPLOYMENT); no earlier deployment of another task
-// definition reached COMPLETED ("when the service reaches a steady state,
-// the deployment transitions to a COMPLETED state", ECS API Reference,
-// Deployment) in the deployment list (NO_HEALTHY_PREVIOUS). Each of those
-// is reported and the service is not touched. Otherwise the runbook reads
+// created (NO_RECENT_DEPLOYMENT). Each of those is reported and the service
+// is not touched. Otherwise the previous healthy version is looked up in
+// the service's deployment history: every page of ListServiceDeployments
+// with status SUCCESSFUL (a completed deployment that was not rolled back:
+// one that ECS rolled back ends ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED, a
+// stopped one STOPPED; ECS Developer Guide, "View service history using
+// Amazon ECS service deployments"), at most HistoryMaxPages pages; the
+// newest HistoryRevisions distinct target revisions created before the
+// PRIMARY deployment are described (DescribeServiceRevisions) and
+// ChoosePrevious takes the newest of them whose task definition differs
+// from the PRIMARY's; none is NO_HEALTHY_PREVIOUS, reported without a
+// change. Then the runbook reads
 // the service again and rolls back (UpdateService with the previous task
 // definition) only if the PRIMARY deployment is still the one it judged,
 // else NEWER_DEPLOYMENT; then it polls, at most DeploymentTimeoutSeconds,
@@ -235,12 +276,13 @@ func LockLeaseExpression(key string, leaseSeconds int) string {
 }
 
 // JudgementExpression is the JSONata Output of JudgeState: the state input
-// with judgement = {action ("ROLL_BACK" or "NONE"), outcome, reason, the
-// alarms in ALARM by kind, impactStartedAt, the PRIMARY deployment (id,
-// task definition, createdAt, rolloutState) and, for a rollback, the
-// previous task definition}. It reads service.deployments (DescribeServices)
-// and alarms.metricAlarms (DescribeAlarms); see ServiceRecovery for the
-// order of the rules.
+// with judgement = {action ("FIND_PREVIOUS" or "NONE"), outcome, reason,
+// the alarms in ALARM by kind, impactStartedAt, the PRIMARY deployment (id,
+// task definition, createdAt, rolloutState)}. It reads service.deployments
+// (DescribeServices) and alarms.metricAlarms (DescribeAlarms); see
+// ServiceRecovery for the order of the rules. FIND_PREVIOUS means every
+// rule allows a rollback; PreviousExpression decides whether there is a
+// version to roll back to.
 func JudgementExpression(t Targets) (string, error) {
 	list := func(names []string) (string, error) {
 		if names == nil {
@@ -277,8 +319,6 @@ func JudgementExpression(t Targets) (string, error) {
 		"$impactMs := $count($customer) > 0 ? $min($map($customer, $since)) : null; " +
 		"$deps := [$in.service.deployments]; " +
 		"$primary := $deps[Status = 'PRIMARY'][0]; " +
-		"$earlier := [$deps[Status != 'PRIMARY' and RolloutState = 'COMPLETED' and TaskDefinition != $primary.TaskDefinition]]; " +
-		"$previous := $count($earlier) > 0 ? $sort($earlier, function($a, $b) { $toMillis($a.CreatedAt) < $toMillis($b.CreatedAt) })[0] : null; " +
 		"$ecsRollback := $count([$deps[RolloutState = 'FAILED']]) > 0 or " +
 		"($exists($primary.RolloutStateReason) and $contains($primary.RolloutStateReason, /roll(ing|ed)? ?back/i)); " +
 		"$age := $exists($primary.CreatedAt) and $impactMs != null ? $impactMs - $toMillis($primary.CreatedAt) : null; " +
@@ -292,16 +332,68 @@ func JudgementExpression(t Targets) (string, error) {
 		"$primary.RolloutState = 'IN_PROGRESS' ? " + none(OutcomeDeploymentInProgress, "'the PRIMARY deployment is still rolling out; ECS deployment alarms judge it'") + " : " +
 		"($age = null or $age < 0 or $age > $window) ? " + none(OutcomeNoRecentDeployment,
 		fmt.Sprintf("'the impact did not start within %d minutes after the PRIMARY deployment was created'", RecentDeploymentMinutes)) + " : " +
-		"$count($earlier) = 0 ? " + none(OutcomeNoHealthyPrevious, "'no earlier deployment of another task definition reached COMPLETED in the deployment list'") + " : " +
-		"{'action': '" + judgeRollBack + "', 'outcome': 'ROLLING_BACK', " +
-		"'reason': 'customer impact started within the window after the PRIMARY deployment; rolling back to the previous COMPLETED task definition', " +
-		"'previousTaskDefinition': $previous.TaskDefinition, 'previousDeploymentId': $previous.Id}; " +
+		"{'action': '" + judgeFindPrevious + "', 'outcome': 'FINDING_PREVIOUS', " +
+		"'reason': 'customer impact started within the window after the PRIMARY deployment; looking up the previous healthy version in the deployment history'}; " +
 		"$merge([$in, {'judgement': $merge([{" +
 		"'customerAlarms': [$customer.AlarmName], 'dependencyAlarms': [$dependency.AlarmName], 'zonalAlarms': [$zonal.AlarmName], " +
 		"'impactStartedAt': $impactMs != null ? $fromMillis($impactMs) : null, " +
 		"'deploymentId': $primary.Id, 'taskDefinition': $primary.TaskDefinition, 'deploymentCreatedAt': $primary.CreatedAt, " +
 		"'rolloutState': $primary.RolloutState, " + fmt.Sprintf("'windowMinutes': %d", RecentDeploymentMinutes) +
 		"}, $verdict])}]) ) %}", nil
+}
+
+// HistoryExpression is the JSONata Output of HistoryState, run after each
+// page of ListServiceDeployments (at $.historyPage, dropped here): the
+// state input with history = {candidates, revisionArns, count, pages,
+// nextToken?}. candidates are the newest HistoryRevisions SUCCESSFUL
+// deployments created before the PRIMARY deployment
+// (judgement.deploymentCreatedAt), one per target service revision (the
+// newest), newest first, over every page read so far: {serviceDeploymentArn,
+// serviceRevisionArn, createdAt, finishedAt}. revisionArns are their
+// revisions, count their number, pages the pages read; nextToken is the
+// page's NextToken when more pages remain.
+func HistoryExpression() string {
+	return "{% ( $in := $states.input; " +
+		"$before := $toMillis($in.judgement.deploymentCreatedAt); " +
+		"$page := [$in.historyPage.ServiceDeployments[Status = 'SUCCESSFUL' and $exists(TargetServiceRevisionArn) and $exists(CreatedAt) and $toMillis(CreatedAt) < $before]" +
+		".{'serviceDeploymentArn': ServiceDeploymentArn, 'serviceRevisionArn': TargetServiceRevisionArn, 'createdAt': CreatedAt, 'finishedAt': FinishedAt}]; " +
+		"$newestFirst := $sort($append([$in.history.candidates], $page), function($a, $b) { $toMillis($a.createdAt) < $toMillis($b.createdAt) }); " +
+		"$oneEach := $reduce($newestFirst, function($acc, $d) { $d.serviceRevisionArn in $acc.serviceRevisionArn ? $acc : $append($acc, $d) }, []); " +
+		fmt.Sprintf("$kept := [$oneEach[[0..%d]]]; ", HistoryRevisions-1) +
+		"$merge([$sift($in, function($v, $k) { $k != 'historyPage' }), {'history': {" +
+		"'candidates': $kept, 'revisionArns': [$kept.serviceRevisionArn], 'count': $count($kept), " +
+		"'pages': ($exists($in.history.pages) ? $in.history.pages : 0) + 1, 'nextToken': $in.historyPage.NextToken}}]) ) %}"
+}
+
+// PreviousExpression is the JSONata Output of PreviousState: the state
+// input without $.revisions (the DescribeServiceRevisions result, absent
+// when the history had no candidate), each history candidate with its
+// revision's taskDefinition, and judgement completed with action
+// ("ROLL_BACK" or "NONE"), outcome, reason and, for a rollback, the
+// previous version: the newest candidate whose task definition differs
+// from the PRIMARY deployment's (previousTaskDefinition,
+// previousServiceDeploymentArn, previousServiceRevisionArn,
+// previousCreatedAt). A history longer than HistoryMaxPages pages
+// (history.nextToken still set) is NO_HEALTHY_PREVIOUS: the unread pages
+// might hold a newer deployment.
+func PreviousExpression() string {
+	none := func(reason string) string {
+		return fmt.Sprintf("{'action': 'NONE', 'outcome': '%s', 'reason': '%s'}", OutcomeNoHealthyPrevious, reason)
+	}
+	return "{% ( $in := $states.input; $j := $in.judgement; " +
+		"$revisions := [$in.revisions.ServiceRevisions]; " +
+		"$described := [$in.history.candidates.( $c := $; $merge([$c, {'taskDefinition': $revisions[ServiceRevisionArn = $c.serviceRevisionArn][0].TaskDefinition}]) )]; " +
+		"$previous := [$described[$exists(taskDefinition) and taskDefinition != $j.taskDefinition]][0]; " +
+		"$verdict := $exists($in.history.nextToken) ? " +
+		none(fmt.Sprintf("the deployment history has more than %d pages of SUCCESSFUL deployments; the previous version is not guessed from part of it", HistoryMaxPages)) + " : " +
+		"$not($exists($previous)) ? " +
+		none("no SUCCESSFUL deployment of another task definition created before the PRIMARY deployment in the service deployment history") + " : " +
+		"{'action': '" + judgeRollBack + "', 'outcome': 'ROLLING_BACK', " +
+		"'reason': 'customer impact started within the window after the PRIMARY deployment; rolling back to the task definition of the newest earlier SUCCESSFUL deployment', " +
+		"'previousTaskDefinition': $previous.taskDefinition, 'previousServiceDeploymentArn': $previous.serviceDeploymentArn, " +
+		"'previousServiceRevisionArn': $previous.serviceRevisionArn, 'previousCreatedAt': $previous.createdAt}; " +
+		"$merge([$sift($in, function($v, $k) { $k != 'revisions' }), {" +
+		"'history': $merge([$in.history, {'candidates': $described}]), 'judgement': $merge([$j, $verdict])}]) ) %}"
 }
 
 // recoveryBranch is the recovery proper, run inside the Recover Parallel.
@@ -311,7 +403,7 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 	lockFailed := addFailurePath(states, ServiceRecoveryName, t.TopicArn, "LockFailed", "LOCK_FAILED",
 		"could not take the service's recovery lock; the service was not changed", "ServiceRecovery.LockFailed")
 	errorEntry := addFailurePath(states, ServiceRecoveryName, t.TopicArn, "RecoveryFailed", "FAILED",
-		"could not read the service or its alarms; the service was not changed", "ServiceRecovery.Failed")
+		"could not read the service, its alarms or its deployment history; the service was not changed", "ServiceRecovery.Failed")
 
 	// --- one execution per service ---
 	states[LockLeaseState] = &Pass{
@@ -397,12 +489,71 @@ func recoveryBranch(t Targets, leaseSeconds int) (Branch, error) {
 		return Branch{}, err
 	}
 	states[JudgeState] = &Pass{
-		Comment:       fmt.Sprintf("Roll back only when the impact started within %d minutes after the PRIMARY deployment and a previous COMPLETED version exists", RecentDeploymentMinutes),
+		Comment:       fmt.Sprintf("Look for a version to roll back to only when the impact started within %d minutes after the PRIMARY deployment and nothing else explains it", RecentDeploymentMinutes),
 		QueryLanguage: "JSONata",
 		Output:        judgement,
 		Next:          "Decide",
 	}
 	states["Decide"] = &Choice{
+		Choices: []ChoiceRule{next(strEq("$.judgement.action", judgeFindPrevious), "ListSuccessfulDeployments")},
+		Default: "NoActionReport",
+	}
+
+	// --- the previous healthy version, from the deployment history ---
+	list := func(name string, params map[string]any) error {
+		params["Cluster"], params["Service"] = t.ECSClusterArn, t.ECSServiceName
+		params["Status"] = []string{"SUCCESSFUL"}
+		params["MaxResults"] = historyPageSize
+		task, err := sdkTask("ecs", "ListServiceDeployments", params, svc, errorEntry)
+		if err != nil {
+			return err
+		}
+		// The whole page: an absent NextToken (the last page) would fail a
+		// ResultSelector path; HistoryState reads the page and drops it.
+		task.Comment = "One page of the service's SUCCESSFUL deployments (ECS keeps the history of replaced deployments here, not in DescribeServices)"
+		task.ResultPath = "$.historyPage"
+		task.Next = HistoryState
+		states[name] = task
+		return nil
+	}
+	if err := list("ListSuccessfulDeployments", map[string]any{}); err != nil {
+		return Branch{}, err
+	}
+	if err := list("ListMoreSuccessfulDeployments", map[string]any{"NextToken.$": "$.history.nextToken"}); err != nil {
+		return Branch{}, err
+	}
+	states[HistoryState] = &Pass{
+		Comment:       fmt.Sprintf("The newest %d distinct revisions of SUCCESSFUL deployments created before the PRIMARY deployment, over the pages read", HistoryRevisions),
+		QueryLanguage: "JSONata",
+		Output:        HistoryExpression(),
+		Next:          "MoreHistory",
+	}
+	states["MoreHistory"] = &Choice{
+		Choices: []ChoiceRule{next(and(isPresent("$.history.nextToken"), ChoiceRule{Variable: "$.history.nextToken", IsString: ptr(true)},
+			ChoiceRule{Variable: "$.history.pages", NumericLessThan: ptr(float64(HistoryMaxPages))}), "ListMoreSuccessfulDeployments")},
+		Default: "HasHistory",
+	}
+	states["HasHistory"] = &Choice{
+		Choices: []ChoiceRule{next(numGte("$.history.count", 1), "DescribeHistoryRevisions")},
+		Default: PreviousState,
+	}
+	revisions, err := sdkTask("ecs", "DescribeServiceRevisions", map[string]any{
+		"ServiceRevisionArns.$": "$.history.revisionArns",
+	}, []string{t.ECSServiceArn, t.serviceRevisionArns()}, errorEntry)
+	if err != nil {
+		return Branch{}, err
+	}
+	revisions.Comment = "The task definition of each candidate revision; PreviousState reads them and drops the rest"
+	revisions.ResultPath = "$.revisions"
+	revisions.Next = PreviousState
+	states["DescribeHistoryRevisions"] = revisions
+	states[PreviousState] = &Pass{
+		Comment:       "The newest earlier SUCCESSFUL deployment of another task definition, or NO_HEALTHY_PREVIOUS",
+		QueryLanguage: "JSONata",
+		Output:        PreviousExpression(),
+		Next:          "RollBackOrReport",
+	}
+	states["RollBackOrReport"] = &Choice{
 		Choices: []ChoiceRule{next(strEq("$.judgement.action", judgeRollBack), "ConfirmJudgedDeployment")},
 		Default: "NoActionReport",
 	}

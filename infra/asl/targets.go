@@ -162,6 +162,15 @@ func (t Targets) Validate() error {
 	needARN("ECSClusterArn", t.ECSClusterArn)
 	need("ECSServiceName", t.ECSServiceName)
 	needARN("ECSServiceArn", t.ECSServiceArn)
+	if t.ECSServiceArn != "" && t.ECSServiceName != "" {
+		// The long format, service/<cluster>/<service>: the service
+		// recovery derives its service revisions' ARNs from it.
+		_, res, _ := strings.Cut(t.ECSServiceArn, ":service/")
+		cluster, name, ok := strings.Cut(res, "/")
+		if !strings.HasPrefix(t.ECSServiceArn, "arn:") || cluster == "" || !ok || name != t.ECSServiceName {
+			errs = append(errs, fmt.Errorf("targets: ECSServiceArn %q is not the long-format ARN (service/<cluster>/<service>) of service %q", t.ECSServiceArn, t.ECSServiceName))
+		}
+	}
 	needARN("TaskRoleArn", t.TaskRoleArn)
 	needARN("ExecutionRoleArn", t.ExecutionRoleArn)
 	if len(t.TargetGroupNames) == 0 {
@@ -276,6 +285,15 @@ func (t Targets) region() string { return t.account().region }
 // dataKey grants actions on the data key (keyPermission).
 func (t Targets) dataKey(actions []string, condition map[string]map[string]any) Permission {
 	return keyPermission(t.account(), t.DataKeyAlias, actions, condition)
+}
+
+// serviceRevisionArns matches the service's revisions as
+// DescribeServiceRevisions authorizes them: resource type service-revision,
+// arn:aws:ecs:<region>:<account>:service-revision/<cluster>/<service>/<id>
+// (Service Authorization Reference, Amazon ECS). ECSServiceArn is the
+// long-format service ARN (service/<cluster>/<service>, Validate).
+func (t Targets) serviceRevisionArns() string {
+	return strings.Replace(t.ECSServiceArn, ":service/", ":service-revision/", 1) + "/*"
 }
 
 func (t Targets) canaryArn() string { return t.account().arn("synthetics", "canary:"+t.CanaryName) }

@@ -155,7 +155,13 @@ var idRules = map[string][]idRule{
 		{members: []string{"dbsnapshotidentifier"}, resolve: regional("rds", "snapshot:")},
 	},
 	"ecs": {
-		{members: []string{"services", "service"}, actions: []string{"describeservices", "updateservice", "deleteservice"}, resolve: ecsService},
+		{members: []string{"services", "service"}, actions: []string{"describeservices", "updateservice", "deleteservice", "listservicedeployments"}, resolve: ecsService},
+		// Service deployments and revisions are named by ARN:
+		// service-deployment/<cluster>/<service>/<id> and
+		// service-revision/<cluster>/<service>/<id> (Service Authorization
+		// Reference, Amazon ECS resource types).
+		{members: []string{"servicedeploymentarns"}, actions: []string{"describeservicedeployments"}, resolve: regional("ecs", "service-deployment/")},
+		{members: []string{"servicerevisionarns"}, actions: []string{"describeservicerevisions"}, resolve: regional("ecs", "service-revision/")},
 		// A task definition hands its task role and execution role to ECS:
 		// the caller needs iam:PassRole (IAM user guide, "Grant a user
 		// permissions to pass a role to an AWS service"). The roles are in

@@ -55,6 +55,9 @@ func check(t *testing.T, states map[string]any, grants map[string][]string) *Res
 	return r
 }
 
+// svcArn is the trading service of the ECS fixtures.
+const svcArn = "arn:aws:ecs:us-east-1:123456789012:service/ecs-dev/svc-dev"
+
 // failoverGrants is the role of a correct failover task.
 var failoverGrants = map[string][]string{"rds:FailoverDBCluster": {clusterArn, dbArn + "1", dbArn + "2"}}
 
@@ -81,22 +84,29 @@ func TestValidFixtureHasNoFindings(t *testing.T) {
 			"Metadata": map[string]any{"TargetTableName.$": "$.name", "encryptionType": "KMS"},
 		}),
 		"Put": task("s3:putObject", map[string]any{"Bucket": "data-dev", "Key": "snap/x.json", "Body.$": "States.JsonToString($)"}),
+		"History": task("ecs:listServiceDeployments", map[string]any{
+			"Cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/ecs-dev", "Service": "svc-dev",
+			"Status": []any{"SUCCESSFUL"}, "MaxResults": 100, "NextToken.$": "$.next",
+		}),
+		"Revisions": task("ecs:describeServiceRevisions", map[string]any{"ServiceRevisionArns.$": "$.arns"}),
 		"Notify": map[string]any{"Type": "Task", "Resource": "arn:aws:states:::sns:publish", "End": true,
 			"Parameters": map[string]any{"TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts-dev", "Message.$": "$.m"}},
 	}, map[string][]string{
-		"rds:FailoverDBCluster":  failoverGrants["rds:FailoverDBCluster"],
-		"rds:DescribeDBClusters": {clusterArn},
-		"ecs:UpdateService":      {"arn:aws:ecs:us-east-1:123456789012:service/ecs-dev/svc-dev"},
-		"backup:StartRestoreJob": {"*"},
-		"iam:PassRole":           {"arn:aws:iam::123456789012:role/restore"},
-		"s3:PutObject":           {"arn:aws:s3:::data-dev/snap/*"},
-		"sns:Publish":            {"arn:aws:sns:us-east-1:123456789012:alerts-dev"},
+		"rds:FailoverDBCluster":        failoverGrants["rds:FailoverDBCluster"],
+		"rds:DescribeDBClusters":       {clusterArn},
+		"ecs:UpdateService":            {svcArn},
+		"ecs:ListServiceDeployments":   {svcArn},
+		"ecs:DescribeServiceRevisions": {svcArn, "arn:aws:ecs:us-east-1:123456789012:service-revision/ecs-dev/svc-dev/*"},
+		"backup:StartRestoreJob":       {"*"},
+		"iam:PassRole":                 {"arn:aws:iam::123456789012:role/restore"},
+		"s3:PutObject":                 {"arn:aws:s3:::data-dev/snap/*"},
+		"sns:Publish":                  {"arn:aws:sns:us-east-1:123456789012:alerts-dev"},
 	})
 	for _, f := range r.Findings {
 		t.Error(f)
 	}
-	if len(r.Tasks) != 6 || len(r.Skipped) != 0 {
-		t.Errorf("tasks %d, skipped %d; want 6 and 0", len(r.Tasks), len(r.Skipped))
+	if len(r.Tasks) != 8 || len(r.Skipped) != 0 {
+		t.Errorf("tasks %d, skipped %d; want 8 and 0", len(r.Tasks), len(r.Skipped))
 	}
 	for _, tk := range r.Tasks {
 		if tk.State == "Failover" && tk.IAMAction != "rds:FailoverDBCluster" {
@@ -150,6 +160,16 @@ func TestFixturesFail(t *testing.T) {
 		{"task definition roles not passable", task("ecs:updateService", map[string]any{
 			"Service": "svc-dev", "TaskDefinition.$": "$.knownGood",
 		}), map[string][]string{"ecs:UpdateService": {"*"}}, ActionNotGranted, "iam:PassRole"},
+		// The service recovery's history lookup: the service named by name
+		// and cluster, the revisions by their (dynamic) ARNs.
+		{"history of another service", task("ecs:listServiceDeployments", map[string]any{
+			"Cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/ecs-dev", "Service": "other", "Status": []any{"SUCCESSFUL"},
+		}), map[string][]string{"ecs:ListServiceDeployments": {svcArn}}, ResourceNotGranted, "service/ecs-dev/other"},
+		{"service revisions not granted", task("ecs:describeServiceRevisions", map[string]any{"ServiceRevisionArns.$": "$.arns"}),
+			map[string][]string{"ecs:DescribeServiceRevisions": {svcArn}}, ResourceNotGranted,
+			"arn:aws:ecs:us-east-1:123456789012:service-revision/<ServiceRevisionArns, dynamic>"},
+		{"unknown history status", task("ecs:listServiceDeployments", map[string]any{"Service": "svc-dev", "Status": "SUCCESSFUL"}),
+			map[string][]string{"ecs:ListServiceDeployments": {"*"}}, WrongType, "Status"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := check(t, map[string]any{"Fixture": tc.state}, tc.grants)
