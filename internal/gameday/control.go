@@ -109,6 +109,7 @@ func (c *controlPlane) serve(w http.ResponseWriter, r *http.Request) {
 	out, errName, cause := c.call(action, req.Input)
 	w.Header().Set("Content-Type", "application/json")
 	if errName != "" {
+		c.logf("control plane: %s %s: %s: %s", req.State, action, errName, cause)
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": errName, "cause": cause})
 		return
 	}
@@ -143,7 +144,7 @@ func (c *controlPlane) call(action string, in map[string]any) (any, string, stri
 	case "ecs:describeServiceRevisions":
 		return map[string]any{"ServiceRevisions": c.revisions(in), "Failures": []any{}}, "", ""
 	case "cloudwatch:describeAlarms":
-		var out []any
+		out := []any{} // AWS answers an empty list, not a missing member
 		names, _ := in["AlarmNames"].([]any)
 		for _, n := range names {
 			a := c.alarm(fmt.Sprint(n))
@@ -159,7 +160,7 @@ func (c *controlPlane) call(action string, in map[string]any) (any, string, stri
 	case "elasticloadbalancingv2:describeTargetGroups":
 		return map[string]any{"TargetGroups": []any{map[string]any{"TargetGroupArn": fmt.Sprintf("arn:aws:elasticloadbalancing:us-east-1:%s:targetgroup/twin/0123456789abcdef", c.ids.Account)}}}, "", ""
 	case "elasticloadbalancingv2:describeTargetHealth":
-		var out []any
+		out := []any{}
 		for _, n := range c.ecs.live() {
 			state := "unhealthy"
 			if c.ecs.lb.status(n) == "UP" {
@@ -182,7 +183,7 @@ func (c *controlPlane) call(action string, in map[string]any) (any, string, stri
 func (c *controlPlane) service() map[string]any {
 	c.ecs.mu.Lock()
 	defer c.ecs.mu.Unlock()
-	var deps []any
+	deps := []any{}
 	td := ""
 	for i := len(c.ecs.deps) - 1; i >= 0; i-- {
 		d := c.ecs.deps[i]
@@ -211,7 +212,7 @@ func (c *controlPlane) history(in map[string]any) []any {
 	}
 	c.ecs.mu.Lock()
 	defer c.ecs.mu.Unlock()
-	var out []any
+	out := []any{}
 	for i := len(c.ecs.deps) - 1; i >= 0; i-- {
 		d := c.ecs.deps[i]
 		if len(want) > 0 && !want[d.History] {
@@ -233,7 +234,7 @@ func (c *controlPlane) revisions(in map[string]any) []any {
 	arns, _ := in["ServiceRevisionArns"].([]any)
 	c.ecs.mu.Lock()
 	defer c.ecs.mu.Unlock()
-	var out []any
+	out := []any{}
 	for _, a := range arns {
 		for _, d := range c.ecs.deps {
 			if c.ids.revisionArn(d) == fmt.Sprint(a) {
@@ -376,7 +377,7 @@ func (a canaryAlarm) breached(points []*float64) bool {
 	return n >= a.ToAlarm
 }
 
-var ecsServiceArn = regexp.MustCompile(`arn:aws:ecs:[a-z0-9-]+:(\d{12}):service/([^/"]+)/([^"#]+)`)
+var ecsServiceArn = regexp.MustCompile(`arn:aws:ecs:[a-z0-9-]+:(\d{12}):service/([A-Za-z0-9_-]+)/([A-Za-z0-9_-]+)`)
 
 // controlModel reads the recovery runbook's definition, the names it
 // acts on, and the canary alarm from the recording.

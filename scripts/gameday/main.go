@@ -42,8 +42,14 @@ func main() {
 	flag.IntVar(&opts.Desks, "desks", 4, "concurrent desks")
 	quiet := flag.Bool("quiet", false, "no progress lines on stderr")
 	flag.BoolVar(&opts.KeepDir, "keep", false, "keep the work directory (logs)")
-	limit := flag.Duration("limit", 5*time.Minute, "hard bound on the whole run")
+	limit := flag.Duration("limit", 8*time.Minute, "hard bound on the whole run")
+	only := flag.String("only", "", "comma-separated scenario keys to run (default all)")
+	flag.StringVar(&opts.AppDir, "app-dir", "", "build the service from this checkout (an older commit shows a fix red)")
+	flag.StringVar(&opts.RecoveryDefinition, "recovery-definition", "", "run this service-recovery definition (ASL JSON) instead of the recorded one")
 	flag.Parse()
+	if *only != "" {
+		opts.Only = strings.Split(*only, ",")
+	}
 	opts.Log = io.Discard
 	if !*quiet {
 		opts.Log = os.Stderr
