@@ -48,7 +48,7 @@ step "engine preview: pulumi preview --policy-pack ./policy of dev and prod (go 
 go test -count=1 -timeout 40m -v ./internal/engine/
 
 step "local game day (go test ./internal/gameday, alone)"
-go test -count=1 -timeout 15m ./internal/gameday/
+go test -count=1 -timeout 25m ./internal/gameday/
 
 step "runbook definitions (asl-validator, aws-local-stepfunctions)"
 bash tests/asl/run.sh

@@ -448,8 +448,8 @@ const (
 	// controlTimeScale is how much faster than the stack's the twin's
 	// control loop runs (modelClock).
 	controlTimeScale = 10
-	grayFor          = 20 * time.Second
-	sessionsOutage   = 25 * time.Second
+	grayFor          = 12 * time.Second
+	sessionsOutage   = 15 * time.Second
 	dependencyAnswer = 5 * time.Second
 )
 
@@ -941,7 +941,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	if only("task-killed") {
 		victim := tasks[ecs.live()[0]]
 		n := begin()
-		sleep(3 * time.Second)
+		sleep(2 * time.Second)
 		t0 = time.Now()
 		victim.p.kill()
 		logf("scenario %d: SIGKILL task %s", n, victim.name)
@@ -977,7 +977,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			}
 		}
 		n := begin()
-		sleep(3 * time.Second)
+		sleep(2 * time.Second)
 		t0 = time.Now()
 		if err = cutAZ(ctx, prim); err != nil {
 			return res, err
@@ -1034,7 +1034,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			return res, err
 		}
 		n := begin()
-		sleep(3 * time.Second)
+		sleep(2 * time.Second)
 		t0 = time.Now()
 		pg.nodes[prim].kill()
 		logf("scenario %d: SIGKILL database primary in AZ %s (pg_autoctl and postgres)", n, prim)
@@ -1080,7 +1080,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		// health check's timeout, so the checks keep passing.
 		grayDelay := (m.p99Threshold + time.Duration(m.tg.Timeout*float64(time.Second))) / 2
 		n := begin()
-		sleep(3 * time.Second)
+		sleep(2 * time.Second)
 		t0 = time.Now()
 		for _, nm := range grayTasks {
 			wires[nm].delay.Store(int64(grayDelay))
@@ -1157,7 +1157,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	// balancer's idle timeout (or the client sees the ALB's 504 instead).
 	if only("sessions-down") {
 		n := begin()
-		sleep(3 * time.Second)
+		sleep(2 * time.Second)
 		t0 = time.Now()
 		fw["dynamo"].stalled.Store(true)
 		logf("scenario %d: sessions table unreachable for %s", n, sessionsOutage)
@@ -1228,7 +1228,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	// moment the alarm fires, before the runbook judges.
 	badDeploy := func(key string, onCallFix bool) error {
 		n := begin()
-		sleep(3 * time.Second)
+		sleep(2 * time.Second)
 		t0 = time.Now()
 		c := m.canary
 		ecs.mu.Lock()

@@ -79,7 +79,7 @@ func TestGameDay(t *testing.T) {
 		if os.Getenv("GAMEDAY_CLIENT_ATTEMPTS") == "1" {
 			opts.ClientAttempts = 1
 		}
-		res := runGameDay(t, opts, 6*time.Minute)
+		res := runGameDay(t, opts, 9*time.Minute)
 		t.Log("\n" + res.String())
 		if opts.ClientAttempts == 1 {
 			if res.OK() {
