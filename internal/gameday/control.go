@@ -126,6 +126,15 @@ func (c *controlPlane) call(action string, in map[string]any) (any, string, stri
 		if str(in, "Service") != c.ids.Service {
 			return nil, "Ecs.ServiceNotFoundException", "service " + str(in, "Service")
 		}
+		if str(in, "TaskDefinition") == "" {
+			// ForceNewDeployment without a task definition: a new
+			// deployment of the current one (every task replaced).
+			if force, _ := in["ForceNewDeployment"].(bool); !force {
+				return nil, "Ecs.InvalidParameterException", "nothing to update"
+			}
+			c.ecs.redeploy()
+			return map[string]any{"Service": c.service()}, "", ""
+		}
 		m := revSuffix.FindStringSubmatch(str(in, "TaskDefinition"))
 		if m == nil {
 			return nil, "Ecs.InvalidParameterException", "task definition " + str(in, "TaskDefinition")

@@ -56,6 +56,9 @@ type deployment struct {
 	Rev                              int
 	CreatedAt, UpdatedAt             time.Time
 	Failures                         int
+	// Force replaces every task, also those already on Rev
+	// (UpdateService with forceNewDeployment).
+	Force bool
 	// History is the service deployment's status in
 	// ListServiceDeployments (IN_PROGRESS, SUCCESSFUL, STOPPED,
 	// ROLLBACK_SUCCESSFUL ...).
@@ -238,14 +241,14 @@ func (s *ecsSupervisor) step() {
 			}
 			running++
 		}
-		if d != nil && d.RolloutState == "IN_PROGRESS" && t.rev != d.Rev {
+		if d != nil && d.RolloutState == "IN_PROGRESS" && s.stale(t, d) {
 			s.roll(t, d)
 		}
 	}
 	if d != nil && d.RolloutState == "IN_PROGRESS" {
 		done := true
 		for _, slot := range s.slots() {
-			done = done && s.activeOf(slot).rev == d.Rev
+			done = done && !s.stale(s.activeOf(slot), d)
 		}
 		if done {
 			d.RolloutState, d.UpdatedAt, d.Reason = "COMPLETED", s.now(), "ECS deployment "+d.ID+" completed."
@@ -274,6 +277,11 @@ func (s *ecsSupervisor) replace(t *task) error {
 		return err
 	}
 	return s.lb.register(t.name)
+}
+
+// stale reports whether deployment d still has to replace t.
+func (s *ecsSupervisor) stale(t *task, d *deployment) bool {
+	return t.rev != d.Rev || (d.Force && t.deployment != d.ID)
 }
 
 // roll advances deployment d on the slot whose registered task is cur.
@@ -381,6 +389,20 @@ func (s *ecsSupervisor) primaryNote() string {
 		return fmt.Sprintf("PRIMARY %s revision %d %s", d.ID, d.Rev, d.RolloutState)
 	}
 	return "no deployment"
+}
+
+// redeploy starts a new deployment of the PRIMARY's revision that
+// replaces every task (forceNewDeployment).
+func (s *ecsSupervisor) redeploy() *deployment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rev := 1
+	if p := s.primary(); p != nil {
+		rev = p.Rev
+	}
+	d := s.newDeployment(rev)
+	d.Force = true
+	return d
 }
 
 // deploymentState is a copy of deployment id's state.
