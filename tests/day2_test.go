@@ -198,13 +198,14 @@ var day2Changes = []day2Change{
 	{name: "dbInstanceClass -> db.r7g.xlarge", overrides: func(*offline.Recording) map[string]string {
 		return map[string]string{"trading-ha:dbInstanceClass": "db.r7g.xlarge"}
 	}},
-	{name: "desiredCount +1 (with minCapacity)", overrides: func(base *offline.Recording) map[string]string {
+	{name: "desiredCount +3 (one more task per AZ, with minCapacity)", overrides: func(base *offline.Recording) map[string]string {
 		n := 3
 		if v, ok := base.Config["trading-ha:desiredCount"]; ok {
 			fmt.Sscan(v, &n)
 		}
-		// Config requires minCapacity >= desiredCount: both move together.
-		return map[string]string{"trading-ha:desiredCount": fmt.Sprint(n + 1), "trading-ha:minCapacity": fmt.Sprint(n + 1)}
+		// Config requires minCapacity >= desiredCount (both move together)
+		// and a floor the AZs left carry when one is lost (a multiple of 3).
+		return map[string]string{"trading-ha:desiredCount": fmt.Sprint(n + 3), "trading-ha:minCapacity": fmt.Sprint(n + 3)}
 	}},
 	{name: "canarySchedule -> rate(2 minutes)", overrides: func(*offline.Recording) map[string]string {
 		return map[string]string{"trading-ha:canarySchedule": "rate(2 minutes)"}

@@ -518,7 +518,7 @@ func TestServiceAutoscaling(t *testing.T) {
 		eq(t, target, "scalableDimension", "ecs:service:DesiredCount")
 		eq(t, target, "resourceId", fmt.Sprintf("service/ecs-%s/svc-trading-%s", stack, stack))
 		eq(t, target, "minCapacity", 3)
-		eq(t, target, "maxCapacity", perStack(stack, 4, 12))
+		eq(t, target, "maxCapacity", perStack(stack, 6, 12))
 		desired := get(t, one(t, rec, "aws:ecs/service:Service", "app"), "desiredCount").(float64)
 		if min := get(t, target, "minCapacity").(float64); min < desired {
 			t.Errorf("minCapacity %v below desiredCount %v", min, desired)

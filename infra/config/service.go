@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -221,6 +222,20 @@ func (r *reader) service(stack string, k func(string) string) Service {
 	if s.MaxCapacity != 0 && s.MinCapacity != 0 && s.MaxCapacity < s.MinCapacity {
 		r.fail(k("maxCapacity"), itoa(s.MaxCapacity), "must be at least minCapacity (%d)", s.MinCapacity)
 	}
+	// Static stability at both autoscaling bounds: the AZs left must carry
+	// the lost AZ's load before any new task starts (SurvivorCPU).
+	for _, b := range []struct {
+		key string
+		n   int
+	}{{"minCapacity", s.MinCapacity}, {"maxCapacity", s.MaxCapacity}} {
+		if b.n < TasksPerStackMin || s.ScaleCPUTarget == 0 {
+			continue
+		}
+		if load, left := SurvivorCPU(s.ScaleCPUTarget, b.n, TasksPerStackMin); load > 100 {
+			r.fail(k(b.key), itoa(b.n), "leaves %d of %d tasks when the AZ holding the most is lost; at scaleCpuTarget %d%% they would need %.0f%% CPU (static stability: two AZs must carry the peak): use a multiple of %d or a lower scaleCpuTarget",
+				left, b.n, s.ScaleCPUTarget, load, TasksPerStackMin)
+		}
+	}
 	// The ALB stops routing to a dead target after interval x unhealthy
 	// threshold; the platform's budget for that is 30 s.
 	if s.HealthCheckInterval != 0 && s.UnhealthyThreshold != 0 && s.HealthCheckInterval*s.UnhealthyThreshold > DrainDelaySeconds {
@@ -266,6 +281,22 @@ func (r *reader) service(stack string, k func(string) string) Service {
 
 // TasksPerStackMin is the fewest tasks a stack runs: one per availability zone.
 const TasksPerStackMin = 3
+
+// SurvivorCPU is the CPU each surviving task needs when the AZ holding the
+// most of n tasks is lost, before any new task starts: ECS spreads a
+// service's tasks evenly over its AZs (ECS Developer Guide, "Amazon ECS
+// task placement": Fargate tasks are spread across Availability Zones), so
+// the worst AZ holds ceil(n/zones); target tracking holds each task at
+// cpuTarget percent until then, so the survivors take
+// cpuTarget x n / survivors (AWS Builders' Library, "Static stability
+// using Availability Zones"). It returns the percentage and the survivors.
+func SurvivorCPU(cpuTarget, n, zones int) (float64, int) {
+	left := n - (n+zones-1)/zones
+	if left < 1 {
+		return math.Inf(1), 0
+	}
+	return float64(cpuTarget*n) / float64(left), left
+}
 
 // describeSizes lists short sets and summarises long ranges.
 func describeSizes(xs []int) string {

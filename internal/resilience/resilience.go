@@ -131,13 +131,30 @@ func (r RPORow) OK() bool {
 	return r.Problem == "" && r.AZLoss == 0 && r.Corruption <= r.Budget
 }
 
+// CapacityRow is one static-stability figure: what is left serving when
+// one AZ is lost, before any new capacity starts (AWS Builders' Library,
+// "Static stability using Availability Zones": the surviving zones must
+// carry the load without the control plane adding capacity).
+type CapacityRow struct {
+	Name string
+	// Load is the share of each survivor's capacity the load takes
+	// (percent); Limit is the most it may take.
+	Load, Limit float64
+	Basis       string
+	Problem     string
+}
+
+// OK reports whether the survivors carry the load.
+func (c CapacityRow) OK() bool { return c.Problem == "" && c.Load <= c.Limit }
+
 // Report is the whole computation for one stack.
 type Report struct {
-	Stack string
-	RTO   time.Duration
-	RPO   time.Duration
-	Rows  []Row
-	Data  []RPORow
+	Stack    string
+	RTO      time.Duration
+	RPO      time.Duration
+	Rows     []Row
+	Data     []RPORow
+	Capacity []CapacityRow
 }
 
 // Failing lists every row that is over budget or lacks inputs.
@@ -151,6 +168,11 @@ func (r Report) Failing() []string {
 	for _, d := range r.Data {
 		if !d.OK() {
 			out = append(out, fmt.Sprintf("RPO %s: AZ loss %s, corruption %s (budget %s) %s", d.Store, d.AZLoss, d.Corruption, d.Budget, d.Problem))
+		}
+	}
+	for _, c := range r.Capacity {
+		if !c.OK() {
+			out = append(out, fmt.Sprintf("capacity %s: %.0f%% of %.0f%% %s", c.Name, c.Load, c.Limit, c.Problem))
 		}
 	}
 	return out
@@ -169,7 +191,60 @@ func Compute(rec *offline.Recording) Report {
 		in.unreachable(budget(5*time.Minute), rep.RTO),
 	}
 	rep.Data = in.dataStores(rep.RPO)
+	rep.Capacity = in.capacity()
 	return rep
+}
+
+// capacity is the static stability of the app tier, at the autoscaling
+// floor and ceiling, when the worst AZ is lost (config.SurvivorCPU, from
+// the recorded subnets, bounds and CPU target): the survivors' CPU must
+// stay at or below 100 % until ECS starts replacements (FargateTaskStart)
+// and the policy scales out. The data tier's is the Aurora row: a reader in
+// another AZ to promote, else the 10-minute recreation puts it over budget.
+func (in inputs) capacity() []CapacityRow {
+	svc := in.first("aws:ecs/service:Service")
+	var target, cpu *offline.Resource
+	for _, t := range in.rec.ByType("aws:appautoscaling/target:Target") {
+		if ns, _ := lookupString(t, "serviceNamespace"); ns == "ecs" {
+			target = t // not Aurora's replica target
+		}
+	}
+	for _, p := range in.rec.ByType("aws:appautoscaling/policy:Policy") {
+		if m, _ := lookupString(p, "targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType"); m == "ECSServiceAverageCPUUtilization" {
+			cpu = p
+		}
+	}
+	var out []CapacityRow
+	if svc == nil || target == nil || cpu == nil {
+		return []CapacityRow{{Name: "app tier, one AZ lost", Limit: 100, Problem: "no ECS service, scalable target or CPU target-tracking policy recorded"}}
+	}
+	zones := len(listAt(svc, "networkConfiguration.subnets"))
+	t, _ := num(cpu, "targetTrackingScalingPolicyConfiguration.targetValue")
+	floor, _ := num(target, "minCapacity")
+	ceiling, _ := num(target, "maxCapacity")
+	for _, c := range []struct {
+		name string
+		n    float64
+	}{{"app tier, one AZ lost at the autoscaling floor", floor}, {"app tier, one AZ lost at the autoscaling ceiling", ceiling}} {
+		row := CapacityRow{Name: c.name, Limit: 100}
+		n := int(c.n)
+		if zones < 2 || n < 1 {
+			row.Problem = fmt.Sprintf("%d tasks in %d AZs", n, zones)
+			out = append(out, row)
+			continue
+		}
+		load, survivors := config.SurvivorCPU(int(t), n, zones)
+		worst := n - survivors
+		if survivors < 1 {
+			row.Problem = fmt.Sprintf("%d tasks in %d AZs: none left", n, zones)
+			out = append(out, row)
+			continue
+		}
+		row.Load = load
+		row.Basis = fmt.Sprintf("%d tasks over %d AZs, worst AZ holds %d: CPU target %.0f%% x %d / %d survivors", n, zones, worst, t, n, survivors)
+		out = append(out, row)
+	}
+	return out
 }
 
 // --- inputs ---
@@ -659,6 +734,14 @@ func (r Report) Table() string {
 			status = "OVER " + d.Problem
 		}
 		fmt.Fprintf(&b, "  %-36s %10s %10s %8s  %s: %s\n", d.Store+" "+d.Resource, d.AZLoss, d.Corruption, d.Budget, status, d.Basis)
+	}
+	fmt.Fprintf(&b, "  %-52s %8s %8s  %s\n", "static stability (one AZ lost, no new capacity yet)", "load", "limit", "status / basis")
+	for _, c := range r.Capacity {
+		status := "ok"
+		if !c.OK() {
+			status = "OVER " + c.Problem
+		}
+		fmt.Fprintf(&b, "  %-52s %7.0f%% %7.0f%%  %s: %s\n", c.Name, c.Load, c.Limit, status, c.Basis)
 	}
 	return b.String()
 }
