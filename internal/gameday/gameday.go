@@ -1,10 +1,15 @@
-// Package gameday is the local game day (GUIDE section 6, item 4): three
-// network namespaces as AZs, HAProxy in the ALB's role configured from the
-// recorded target group, pg_auto_failover in Aurora's, the real trading
-// binary as the ECS tasks and a desk-like client. It injects three failures
-// (a task killed, an AZ cut off, the database writer killed), measures what
-// the client sees and holds the resilience report (internal/resilience,
-// computed from the same recorded stack) to the measurements.
+// Package gameday is the local game day, a twin of a recorded stack on one
+// machine: network namespaces as AZs reaching only what the recorded network
+// gives the tasks, HAProxy in the ALB's role configured from the recorded
+// target group, a small ECS (ecs.go) that replaces tasks and rolls
+// deployments out, pg_auto_failover in Aurora's role, the real trading
+// binary as the tasks, the recovery runbook's recorded definition run
+// against the twin (control.go, runbook.mjs) and a desk-like client. Each
+// scenario injects a failure (a task killed, an AZ cut off, the writer
+// killed, a gray AZ, the sessions table down, a bad deploy, on-call's fix
+// during one, a key rotation), measures what the client sees and holds the
+// resilience report (internal/resilience, computed from the same recorded
+// stack) and the runbook's decisions to it (docs/gameday.md).
 package gameday
 
 import (
@@ -57,7 +62,8 @@ type Options struct {
 	// KeepDir keeps the work directory (logs) after the run.
 	KeepDir bool
 	// Only runs the scenarios with these keys (default all): task-killed,
-	// issuer-keys-egress, az-lost, db-writer-failover, gray-az, sessions-down.
+	// issuer-keys-egress, az-lost, db-writer-failover, gray-az, sessions-down,
+	// bad-deploy, oncall-fix.
 	Only []string
 	// MutantDuplicateRows is the test-only mutant proving the duplicated
 	// count can fire: the twin's database stores every order twice under
