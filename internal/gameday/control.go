@@ -59,6 +59,10 @@ type controlPlane struct {
 	clock modelClock
 	logf  func(string, ...any)
 
+	// before, when set, runs before the control plane answers an action
+	// (a person acting while the runbook runs).
+	before func(action string)
+
 	mu     sync.Mutex
 	alarms map[string]*alarmState
 	lock   map[string]map[string]any // DynamoDB items of the runbook lock
@@ -106,6 +110,12 @@ func (c *controlPlane) serve(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.calls = append(c.calls, req.State+" "+action)
 	c.mu.Unlock()
+	c.mu.Lock()
+	before := c.before
+	c.mu.Unlock()
+	if before != nil {
+		before(action)
+	}
 	out, errName, cause := c.call(action, req.Input)
 	w.Header().Set("Content-Type", "application/json")
 	if errName != "" {

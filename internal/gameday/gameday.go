@@ -1293,9 +1293,20 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			return ctx.Err()
 		}
 		alarmModel := clock.now()
+		// On-call deploys the fix while the runbook runs: once it has
+		// judged the bad deploy and reads the history for the version to
+		// roll back to (or, a runbook without that step, as it first
+		// updates the service), before it acts.
 		var fix *deployment
+		var fixOnce sync.Once
 		if onCallFix {
-			fix = ecs.deploy(taskDef{Rev: rev + 1, Note: "on-call's fix (the stack's settings)"})
+			cp.mu.Lock()
+			cp.before = func(action string) {
+				if action == "ecs:listServiceDeployments" || action == "ecs:updateService" {
+					fixOnce.Do(func() { fix = ecs.deploy(taskDef{Rev: rev + 1, Note: "on-call's fix (the stack's settings)"}) })
+				}
+			}
+			cp.mu.Unlock()
 		}
 		calls0 := len(cp.callsSince(0))
 		runs, err := cp.startRunbook(ctx, opts.Dir, work, api, c.Name+" in ALARM: "+ecs.primaryNote())
@@ -1309,6 +1320,9 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			return fmt.Errorf("scenario %s: the recovery runbook did not finish within %s", key, budget)
 		}
 		calls := cp.callsSince(calls0)
+		cp.mu.Lock()
+		cp.before = nil
+		cp.mu.Unlock()
 		logf("scenario %d: recovery runbook %s: %s (%d SDK calls)", n, r.Status, r.outcome(), len(calls))
 		// Customers served again: the desks see quiet, bounded.
 		if err = settle(r.Ended, upLimit+2*clock.real(c.Every)+30*time.Second, nil); err != nil {
@@ -1341,9 +1355,13 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 				Check{Name: "recovery rolled back to the previous revision and reports RECOVERED", OK: updated == 1 && final.Rev < rev && final.RolloutState == "COMPLETED" && r.outcome() == "NotifyRecovered",
 					Detail: fmt.Sprintf("runbook %s, outcome %s, UpdateService x%d, PRIMARY now revision %d (%s); states %s", r.Status, r.outcome(), updated, final.Rev, final.RolloutState, strings.Join(r.States, " > "))})
 		} else {
-			s.Name = fmt.Sprintf("on-call deploys a fix (revision %d) as the alarm fires on a bad deploy (revision %d); the runbook must keep the fix", rev+1, rev)
+			s.Name = fmt.Sprintf("on-call deploys a fix (revision %d) while the recovery runbook runs on a bad deploy (revision %d): after it judged, before it rolls back", rev+1, rev)
+			fixID := ""
+			if fix != nil {
+				fixID = fix.ID
+			}
 			s.Checks = append(s.Checks,
-				Check{Name: "the fix stays deployed (the runbook does not roll it back)", OK: updated == 0 && final.ID == fix.ID,
+				Check{Name: "the fix stays deployed (the runbook does not roll it back)", OK: fix != nil && updated == 0 && final.ID == fixID,
 					Detail: fmt.Sprintf("runbook %s, outcome %s, UpdateService x%d, PRIMARY %s revision %d (%s)", r.Status, r.outcome(), updated, final.ID, final.Rev, final.RolloutState)})
 		}
 		s.Notes = append(s.Notes, "control loop at 1/"+strconv.Itoa(controlTimeScale)+" of the stack's time (canary schedule, alarm periods, runbook waits, the 30-minute deployment window); tasks and health checks in real time; figures marked model time are on the stack's clock")
