@@ -154,18 +154,7 @@ func (c ecsConfig) mayStop(running, inFlight int) bool {
 }
 
 // run supervises until ctx ends, checking every 500 ms.
-func (s *ecsSupervisor) run(ctx context.Context) {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.step()
-	}
-}
+func (s *ecsSupervisor) run(ctx context.Context) { every(ctx, 500*time.Millisecond, s.step) }
 
 // slots are the slots' first server names, sorted.
 func (s *ecsSupervisor) slots() []string {

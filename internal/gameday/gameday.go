@@ -1107,9 +1107,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		if err = settle(t1, upLimit+30*time.Second, allUp); err != nil {
 			return res, fmt.Errorf("scenario gray-az: %w", err)
 		}
-		var all []string
-		all = append(all, ecs.live()...)
-		down := lb.downAfter(t0, all)
+		down := lb.downAfter(t0, ecs.live())
 		// The first seconds carry requests accepted before the delay.
 		stats, err := azStatsFromLog(filepath.Join(work, "haproxy.log"), t0.Add(2*time.Second), t1)
 		if err != nil {
@@ -1214,9 +1212,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		if err = settle(tr, upLimit+30*time.Second, allUp); err != nil {
 			return res, fmt.Errorf("scenario sessions-down, after the outage: %w", err)
 		}
-		var all []string
-		all = append(all, ecs.live()...)
-		down := lb.downAfter(t0, all)
+		down := lb.downAfter(t0, ecs.live())
 		s := Scenario{Key: "sessions-down", Name: fmt.Sprintf("sessions table unreachable for %s while the desks trade (a dependency outage)", sessionsOutage)}
 		s.Figures = append(s.Figures,
 			Figure{Name: "slowest session answer in the outage", Measured: slowest, Model: dependencyAnswer,
@@ -1257,15 +1253,8 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		alarmed := make(chan time.Time, 1)
 		canaryRuns := 0
 		go func() {
-			tick := time.NewTicker(clock.real(c.Every))
-			defer tick.Stop()
 			fired := false
-			for {
-				select {
-				case <-cctx.Done():
-					return
-				case <-tick.C:
-				}
+			every(cctx, clock.real(c.Every), func() {
 				v := 0.0
 				if canaryJourney(cctx, hc, base, canaryCred, fmt.Sprintf("gd-canary-%s-%d", d.runID, canaryRuns)) {
 					v = 100
@@ -1281,7 +1270,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 					fired = true
 					alarmed <- time.Now()
 				}
-			}
+			})
 		}()
 		budget := clock.real(15*time.Minute) + 2*upLimit
 		var tAlarm time.Time

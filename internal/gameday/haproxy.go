@@ -85,28 +85,22 @@ type lbEvent struct {
 	Status string
 }
 
-func (w *lbWatch) run(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+func (w *lbWatch) run(ctx context.Context) { every(ctx, 100*time.Millisecond, w.poll) }
+
+// poll reads the stats socket once and records each server's change.
+func (w *lbWatch) poll() {
+	st, err := showStat(w.sock)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for s, status := range st {
+		if w.last[s] != status {
+			w.log = append(w.log, lbEvent{now, s, status})
+			w.last[s] = status
 		}
-		st, err := showStat(w.sock)
-		if err != nil {
-			continue
-		}
-		now := time.Now()
-		w.mu.Lock()
-		for s, status := range st {
-			if w.last[s] != status {
-				w.log = append(w.log, lbEvent{now, s, status})
-				w.last[s] = status
-			}
-		}
-		w.mu.Unlock()
 	}
 }
 

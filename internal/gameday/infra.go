@@ -157,6 +157,20 @@ func restoreAZ(ctx context.Context, az string) error {
 	return err
 }
 
+// every calls fn each period until ctx ends (the first call one period in).
+func every(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fn()
+	}
+}
+
 // proc is a long-running child in its own process group.
 type proc struct {
 	name string
