@@ -228,9 +228,11 @@ func Deploy(ctx *pulumi.Context) error {
 	}
 	watch, err := monitoring.New(ctx, "monitoring", monitoring.Args{
 		Names: names, Config: cfg, AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn, TelemetryKey: telemetryKey,
-		LogsBucket: buckets.LogsBucket, LogsBucketArn: at.Bucket(buckets.LogsBucketName),
+		PagingKeyArn: keys.PagingKeyArn,
+		LogsBucket:   buckets.LogsBucket, LogsBucketArn: at.Bucket(buckets.LogsBucketName),
 		ArtifactsPrefix: storage.CanaryPrefix, CodePrefix: storage.CanaryCodePrefix,
-		Endpoint: monitoring.Endpoint{TargetURL: zone.TargetURL, TLSInsecure: zone.TLSInsecure, HealthCheckID: zone.HealthCheckID},
+		Endpoint: monitoring.Endpoint{TargetURL: zone.TargetURL, TLSInsecure: zone.TLSInsecure, HealthCheckID: zone.HealthCheckID,
+			CertificateArn: svc.CertificateArn},
 		Probe: monitoring.Probe{
 			TokenURL: who.TokenURL, ClientID: who.ProbeClientIDs[identity.CanaryClient],
 			SecretParameter:         store.Names[ProbeParameter(identity.CanaryClient, "client-secret")],
@@ -423,6 +425,7 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("appFqdn", pulumi.String(zone.AppFQDN))
 	ctx.Export("canaryName", pulumi.String(watch.CanaryName))
 	ctx.Export("alarmTopicArn", watch.TopicArn)
+	ctx.Export("backstopTopicArn", watch.BackstopTopicArn)
 	ctx.Export("notifyTopicArn", watch.NotifyTopicArn)
 	ctx.Export("oidcTokenUrl", who.TokenURL)
 	ctx.Export("oidcIssuer", who.Issuer)

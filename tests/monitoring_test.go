@@ -57,16 +57,26 @@ func topicArn(stack string) string { return "arn:aws:sns:us-east-1:123456789012:
 
 func notifyArn(stack string) string { return "arn:aws:sns:us-east-1:123456789012:notify-" + stack }
 
-// TestPagingAndNotifyTopics: two KMS-encrypted, TLS-only topics publishable
-// by our account's alarm services: "alarms" pages, "notify" does not. prod
-// subscribes its on-call rota to the paging topic; without addresses dev
-// has no subscription.
+func backstopArn(stack string) string {
+	return "arn:aws:sns:us-east-1:123456789012:alarms-backstop-" + stack
+}
+
+// TestPagingAndNotifyTopics: three TLS-only topics publishable by our
+// account's alarm services: "alarms" and "alarms-backstop" page (under the
+// telemetry and the paging key), "notify" does not. Prod subscribes its
+// paging service and on-call rota to both paging topics; dev mails its
+// notifications only.
 func TestPagingAndNotifyTopics(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
-		for logical, arn := range map[string]string{"alarms": topicArn(stack), "notify": notifyArn(stack)} {
+		paging := out(t, one(t, rec, "aws:kms/key:Key", "key-paging"), "arn")
+		for logical, arn := range map[string]string{"alarms": topicArn(stack), "alarms-backstop": backstopArn(stack), "notify": notifyArn(stack)} {
 			topic := one(t, rec, typTopic, logical)
 			eq(t, topic, "name", logical+"-"+stack)
-			eq(t, topic, "kmsMasterKeyId", telemetryKey(t, rec))
+			key := telemetryKey(t, rec)
+			if logical == "alarms-backstop" {
+				key = paging
+			}
+			eq(t, topic, "kmsMasterKeyId", key)
 			pol := one(t, rec, typTopicPol, logical+"-policy")
 			eq(t, pol, "arn", arn)
 			var doc policyDoc
@@ -89,14 +99,29 @@ func TestPagingAndNotifyTopics(t *testing.T) {
 		subs := rec.ByType(typSub)
 		switch stack {
 		case "dev":
-			if len(subs) != 0 {
-				t.Errorf("%d subscriptions in dev, want 0 (no addresses configured)", len(subs))
+			sub := one(t, rec, typSub, "notify-email-trading-dev-alerts@acmebank.net")
+			eq(t, sub, "topic", notifyArn("dev"))
+			if len(subs) != 1 {
+				t.Errorf("%d subscriptions in dev, want 1 (the notification address)", len(subs))
 			}
 		case "prod":
-			sub := one(t, rec, typSub, "alarms-email-trading-oncall@acmebank.net")
-			eq(t, sub, "protocol", "email")
-			eq(t, sub, "endpoint", "trading-oncall@acmebank.net")
-			eq(t, sub, "topic", topicArn("prod"))
+			for logical, arn := range map[string]string{"alarms": topicArn(stack), "alarms-backstop": backstopArn(stack)} {
+				sub := one(t, rec, typSub, logical+"-email-trading-oncall@acmebank.net")
+				eq(t, sub, "protocol", "email")
+				eq(t, sub, "endpoint", "trading-oncall@acmebank.net")
+				eq(t, sub, "topic", arn)
+				https := one(t, rec, typSub, logical+"-https")
+				eq(t, https, "protocol", "https")
+				eq(t, https, "topic", arn)
+				eq(t, https, "endpoint", "https://events.pagerduty.com/integration/00000000000000000000000000000000/enqueue")
+				if v, ok := https.Raw["endpoint"]; !ok || !v.IsSecret() {
+					t.Errorf("%s: the paging service's URL (it carries the integration key) is not secret", https.Name)
+				}
+			}
+			eq(t, one(t, rec, typSub, "notify-email-trading-platform@acmebank.net"), "topic", notifyArn(stack))
+			if len(subs) != 5 {
+				t.Errorf("%d subscriptions in prod, want 5 (paging service and on-call mail on both paging topics, the platform team on notify)", len(subs))
+			}
 		}
 	})
 	rec, err := recordWith(t, "dev", map[string]string{
@@ -107,20 +132,22 @@ func TestPagingAndNotifyTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	eq(t, one(t, rec, typSub, "alarms-email-b@acmebank.net"), "endpoint", "b@acmebank.net")
+	eq(t, one(t, rec, typSub, "alarms-backstop-email-b@acmebank.net"), "topic", backstopArn("dev"))
 	eq(t, one(t, rec, typSub, "notify-email-ops@acmebank.net"), "topic", notifyArn("dev"))
 	https := one(t, rec, typSub, "alarms-https")
 	eq(t, https, "protocol", "https")
 	eq(t, https, "endpoint", "https://events.pagerduty.com/integration/abc/enqueue")
 	eq(t, https, "endpointAutoConfirms", true)
-	if n := len(rec.ByType(typSub)); n != 4 {
-		t.Errorf("%d subscriptions, want 4", n)
+	if n := len(rec.ByType(typSub)); n != 7 {
+		t.Errorf("%d subscriptions, want 7", n)
 	}
 }
 
-// TestProdMustPageSomebody: prod without a paging destination fails at
-// preview, naming the key.
+// TestProdMustPageSomebody: prod without a paging service, or without
+// on-call mail beside it, fails at preview, naming the key.
 func TestProdMustPageSomebody(t *testing.T) {
-	rejects(t, "prod", map[string]string{"trading-ha:pageEmails": ""}, []string{"trading-ha:pageEmails", "prod must page somebody", "pageHttpsEndpoint"})
+	rejects(t, "prod", map[string]string{"trading-ha:pageEmails": "[]"}, []string{"trading-ha:pageEmails", "prod must also page by email"})
+	rejects(t, "prod", map[string]string{"trading-ha:pageHttpsEndpoint": ""}, []string{"trading-ha:pageHttpsEndpoint", "paging service that acknowledges and escalates"})
 	rejects(t, "dev", map[string]string{"trading-ha:pageEmails": `["oncall"]`}, []string{"trading-ha:pageEmails", `"oncall"`, "email address"})
 	rejects(t, "dev", map[string]string{"trading-ha:pageHttpsEndpoint": "http://pager.example.net/x"}, []string{"trading-ha:pageHttpsEndpoint", "https:// URL"})
 }
@@ -376,9 +403,10 @@ func TestMetricAlarms(t *testing.T) {
 		}
 		// 6 single + 3 AZ + 4 per Aurora instance + 6 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
 		// (TestZonalOutlierAlarms) math alarms and the maintenance suppressor;
-		// the failure paths (3 DLQ depths, 8 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms.
+		// the failure paths (3 DLQ depths, 9 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms;
+		// 2 certificate expiry, 2 paging topic delivery and the service's 2 deployment gates: tests/paging_test.go.
 		// The trail's CIS alarms: tests/audit_test.go.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+10+14+len(audit.Watches); n != w {
+		if n, w := len(rec.ByType(typAlarm)), len(want)+10+15+4+2+len(audit.Watches); n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})
@@ -480,8 +508,8 @@ func TestCompositeAlarm(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		c := one(t, rec, typComposite, "degraded")
 		eq(t, c, "alarmName", "alarm-degraded-"+stack)
-		eq(t, c, "alarmActions", []string{topicArn(stack)})
-		eq(t, c, "okActions", []string{topicArn(stack)})
+		eq(t, c, "alarmActions", []string{topicArn(stack), backstopArn(stack)})
+		eq(t, c, "okActions", []string{topicArn(stack), backstopArn(stack)})
 		eq(t, c, "actionsSuppressor.alarm", "alarm-maintenance-"+stack)
 		eq(t, c, "actionsSuppressor.waitPeriod", 60)
 		eq(t, c, "actionsSuppressor.extensionPeriod", 300)
@@ -643,8 +671,8 @@ func TestDeliveryFailureAlarms(t *testing.T) {
 				}
 			}
 		}
-		if n := len(rules); n != 8 {
-			t.Errorf("%d rules, want 8", n)
+		if n := len(rules); n != 9 {
+			t.Errorf("%d rules, want 9", n)
 		}
 		// And no alarm watches a rule the stack does not create.
 		failed := 0

@@ -8,9 +8,15 @@ import (
 // Monitoring configures the canary, the alarms and where they page.
 type Monitoring struct {
 	// PageEmails and PageHTTPSEndpoint receive pages: the customer-impact
-	// composite alarm. One is required in prod.
+	// composite alarm and the alarms no automation can answer. Prod
+	// requires both: the paging service acknowledges and escalates, and
+	// email still arrives when the paging service does not.
 	PageEmails        []string
 	PageHTTPSEndpoint string
+	// MonthlyBudgetUSD is the account's monthly cost budget in US dollars;
+	// 0 creates none. AWS Budgets mails NotifyEmails (PageEmails when
+	// there are none) when the month's actual or forecast cost exceeds it.
+	MonthlyBudgetUSD int
 	// NotifyEmails receive notifications: component alarms, operational
 	// events and runbook reports (never a page).
 	NotifyEmails []string
@@ -86,8 +92,18 @@ func (r *reader) monitoring(stack string, k func(string) string, dns DNS) Monito
 			}
 		}
 	}
-	if stack == "prod" && len(m.PageEmails) == 0 && m.PageHTTPSEndpoint == "" {
-		r.fail(k("pageEmails"), "[]", "prod must page somebody: set pageEmails (on-call addresses) or pageHttpsEndpoint (your paging service)")
+	if stack == "prod" && m.PageHTTPSEndpoint == "" {
+		r.fail(k("pageHttpsEndpoint"), "", "prod must page a paging service that acknowledges and escalates: set your paging service's SNS integration URL")
+	}
+	if stack == "prod" && len(m.PageEmails) == 0 {
+		r.fail(k("pageEmails"), "[]", "prod must also page by email, which still arrives when the paging service is down: set the on-call addresses")
+	}
+	if stack == "prod" && len(m.NotifyEmails) == 0 {
+		r.fail(k("notifyEmails"), "[]", "prod must tell somebody what does not page (a gray AZ, throttling, dead letters, a failing key sync): set the platform team's addresses")
+	}
+	m.MonthlyBudgetUSD = r.integer(k("monthlyBudgetUsd"), 0, 10000000)
+	if m.MonthlyBudgetUSD > 0 && len(m.BudgetEmails()) == 0 {
+		r.fail(k("monthlyBudgetUsd"), strconv.Itoa(m.MonthlyBudgetUSD), "a budget needs somebody to tell: set notifyEmails or pageEmails, or set 0 for no budget")
 	}
 
 	if v, ok := r.raw(k("canarySchedule")); ok {
@@ -133,4 +149,14 @@ func (r *reader) monitoring(stack string, k func(string) string, dns DNS) Monito
 		}
 	}
 	return m
+}
+
+// BudgetEmails are the addresses AWS Budgets mails: NotifyEmails, or
+// PageEmails when there are none (a notification holds at most 10 email
+// subscribers; each list holds at most 10).
+func (m Monitoring) BudgetEmails() []string {
+	if len(m.NotifyEmails) > 0 {
+		return m.NotifyEmails
+	}
+	return m.PageEmails
 }

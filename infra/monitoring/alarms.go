@@ -57,8 +57,10 @@ type alarmSpec struct {
 	datapoints int
 	missing    string
 	// degraded alarms are customer impact: they feed the composite that
-	// pages. The others are causes and only notify.
+	// pages. The others are causes and notify, except those routed to the
+	// paging topics (route): what no automation can answer.
 	degraded bool
+	route    route
 }
 
 // alarmSpecs builds every metric alarm from the config and the args.
@@ -337,12 +339,13 @@ func fillAll(ids []string) []string {
 	return out
 }
 
-// newAlarms creates the metric alarms; each pages and clears through the
-// topic. It returns them by name for the composite alarm to depend on.
-func newAlarms(ctx *pulumi.Context, kids naming.Children, specs []alarmSpec, topic pulumi.StringOutput, parent pulumi.ResourceOption) (map[string]pulumi.Resource, error) {
+// newAlarms creates the metric alarms; each alarms and clears through the
+// topics of its route. It returns them by name for the composite alarm to
+// depend on.
+func newAlarms(ctx *pulumi.Context, kids naming.Children, specs []alarmSpec, t topics, parent pulumi.ResourceOption) (map[string]pulumi.Resource, error) {
 	created := map[string]pulumi.Resource{}
-	actions := pulumi.Array{topic}
 	for _, s := range specs {
+		actions := t.actions(s.route)
 		a := &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(s.name),
 			AlarmDescription:   pulumi.String(s.description),
@@ -407,7 +410,7 @@ func CompositeRule(names []string) string {
 // the composite depends on its members: created after them, deleted
 // before them.
 func newComposite(ctx *pulumi.Context, kids naming.Children, name string, specs []alarmSpec, alarms map[string]pulumi.Resource,
-	suppressor *cloudwatch.MetricAlarm, topic pulumi.StringOutput, parent pulumi.ResourceOption) (*cloudwatch.CompositeAlarm, error) {
+	suppressor *cloudwatch.MetricAlarm, t topics, parent pulumi.ResourceOption) (*cloudwatch.CompositeAlarm, error) {
 	var names []string
 	var members []pulumi.Resource
 	for _, s := range specs {
@@ -420,7 +423,8 @@ func newComposite(ctx *pulumi.Context, kids naming.Children, name string, specs 
 			members = append(members, a)
 		}
 	}
-	actions := pulumi.StringArray{topic}
+	// Both paging topics: the page survives the loss of either one's key.
+	actions := pulumi.StringArray{t.page, t.backstop}
 	c, err := cloudwatch.NewCompositeAlarm(ctx, kids.Name("degraded"), &cloudwatch.CompositeAlarmArgs{
 		AlarmName: pulumi.String(name),
 		AlarmDescription: pulumi.String("Customers are affected: the canary's journey fails, Route 53 cannot reach /healthz, the ALB answers 5xx, or p99 latency is high. " +
@@ -497,8 +501,7 @@ func newMaintenanceAlarm(ctx *pulumi.Context, kids naming.Children, args Args, p
 // CustomerImpactAlarmKeys are the keys of the metric alarms that mean
 // customer impact: the composite's members (alarmSpecs marks exactly these
 // degraded; New fails otherwise). Their names are known at program time, so
-// components created before monitoring (the ECS service's deployment
-// alarms) and the runbooks can name them.
+// the runbooks can name them.
 var CustomerImpactAlarmKeys = []string{"canary-success", "r53-health", "alb-5xx-rate", "p99-latency"}
 
 // CustomerImpactAlarmNames returns the names of the customer-impact metric

@@ -9,6 +9,7 @@ package monitoring
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -29,6 +30,8 @@ type Args struct {
 	// alias, iamdoc.Key).
 	TelemetryKeyArn pulumi.StringInput
 	TelemetryKey    iamdoc.Key
+	// PagingKeyArn encrypts the backstop paging topic and nothing else.
+	PagingKeyArn pulumi.StringInput
 	// LogsBucket and LogsBucketArn hold the canary code and artifacts;
 	// the ARN is the one the bucket's name gives (infra/arn), known at
 	// program time (an IAM Resource element is matched at request time,
@@ -63,6 +66,8 @@ type Endpoint struct {
 	TLSInsecure bool
 	// HealthCheckID is the Route 53 health check of the endpoint.
 	HealthCheckID pulumi.StringInput
+	// CertificateArn is the HTTPS listener's certificate, watched for expiry.
+	CertificateArn pulumi.StringInput
 }
 
 // Probe is the canary's identity: its Cognito client and where its secret is.
@@ -126,9 +131,12 @@ type StateMachine struct {
 type Monitoring struct {
 	pulumi.ResourceState
 
-	// TopicArn is the paging topic: only the customer-impact composite
-	// alarm publishes to it.
-	TopicArn pulumi.StringOutput
+	// TopicArn is the paging topic, under the telemetry key;
+	// BackstopTopicArn is the backstop paging topic, under the paging key.
+	// Every page goes to both: the customer-impact composite, the alarms
+	// no automation can answer and the KMS key-state rule.
+	TopicArn         pulumi.StringOutput
+	BackstopTopicArn pulumi.StringOutput
 	// NotifyTopicArn is the notification topic: component alarms,
 	// operational events, backup notifications and runbook reports.
 	NotifyTopicArn pulumi.StringOutput
@@ -165,15 +173,26 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	kids := naming.ChildrenOf(name, "monitoring")
 
 	cfg := args.Config.Monitoring
-	page, err := newTopic(ctx, kids, args, "alarms", naming.AlarmTopic, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
+	page, err := newTopic(ctx, kids, args, "alarms", naming.AlarmTopic, args.TelemetryKeyArn, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
 	if err != nil {
 		return nil, err
 	}
-	notify, err := newTopic(ctx, kids, args, "notify", naming.NotifyTopic, cfg.NotifyEmails, "", parent)
+	backstop, err := newTopic(ctx, kids, args, "alarms-backstop", naming.PageBackstopTopic, args.PagingKeyArn, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
 	if err != nil {
 		return nil, err
 	}
-	m.TopicArn, m.NotifyTopicArn = page, notify
+	notify, err := newTopic(ctx, kids, args, "notify", naming.NotifyTopic, args.TelemetryKeyArn, cfg.NotifyEmails, "", parent)
+	if err != nil {
+		return nil, err
+	}
+	m.TopicArn, m.BackstopTopicArn, m.NotifyTopicArn = page, backstop, notify
+	routes := topics{page: page, backstop: backstop, notify: notify}
+	if err := newKeyStateRule(ctx, kids, args, routes, parent); err != nil {
+		return nil, err
+	}
+	if err := newBudget(ctx, kids, args, parent); err != nil {
+		return nil, err
+	}
 
 	m.CanaryName = args.Names.Name(naming.Canary)
 	canary, err := newCanary(ctx, kids, args, m.CanaryName, parent)
@@ -187,11 +206,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	m.SchedulerDLQArn = schedDLQ.Arn
 
+	args.EventRules = append(slices.Clone(args.EventRules), EventRule{Name: args.Names.Name(naming.RuleKMSKeyState)})
 	specs := append(alarmSpecs(args, m.CanaryName), deliverySpecs(args, args.Names.Name(naming.SchedulerDLQ))...)
+	specs = append(specs, named(args, append(certificateSpecs(args), topicFailureSpecs(args)...))...)
 	if err := checkNamedAlarms(args, specs); err != nil {
 		return nil, err
 	}
-	alarms, err := newAlarms(ctx, kids, specs, notify, parent)
+	alarms, err := newAlarms(ctx, kids, specs, routes, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +226,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	m.MaintenanceAlarmName = args.Names.Member(naming.Alarm, "maintenance")
 	m.CompositeAlarmName = args.Names.Name(naming.CompositeAlarm)
-	composite, err := newComposite(ctx, kids, m.CompositeAlarmName, specs, alarms, suppressor, page, parent)
+	composite, err := newComposite(ctx, kids, m.CompositeAlarmName, specs, alarms, suppressor, routes, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +245,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{
-		"topicArn": m.TopicArn, "notifyTopicArn": m.NotifyTopicArn, "compositeAlarmName": pulumi.String(m.CompositeAlarmName),
+		"topicArn": m.TopicArn, "backstopTopicArn": m.BackstopTopicArn, "notifyTopicArn": m.NotifyTopicArn, "compositeAlarmName": pulumi.String(m.CompositeAlarmName),
 		"schedulerDlqArn":   m.SchedulerDLQArn,
 		"compositeAlarmArn": m.CompositeAlarmArn, "alarmNames": pulumi.ToStringArray(m.AlarmNames),
 		"canaryName": pulumi.String(m.CanaryName), "dashboardName": pulumi.String(m.DashboardName),
@@ -243,14 +264,15 @@ func DashboardURL(region, name string) string {
 // EventBridge rules and AWS Backup notifications.
 var alarmPublishers = []string{"cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com"}
 
-// newTopic creates a KMS-encrypted topic, its policy (TLS only; our alarms,
-// rules and vault may publish) and its subscriptions: email addresses and an
-// optional HTTPS endpoint (a paging service). Email subscriptions stay
-// PendingConfirmation until the address confirms (docs/operations.md).
-func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical string, kind naming.Kind, emails []string, https string, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
+// newTopic creates a topic encrypted with key, its policy (TLS only; our
+// alarms, rules and vault may publish) and its subscriptions: email
+// addresses and an optional HTTPS endpoint (a paging service). Email
+// subscriptions stay PendingConfirmation until the address confirms
+// (docs/operations.md).
+func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical string, kind naming.Kind, key pulumi.StringInput, emails []string, https string, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	topic, err := sns.NewTopic(ctx, kids.Name(logical), &sns.TopicArgs{
 		Name:           pulumi.String(args.Names.Name(kind)),
-		KmsMasterKeyId: args.TelemetryKeyArn,
+		KmsMasterKeyId: key,
 	}, parent, kids.Keep(logical))
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s topic: %w", logical, err)
@@ -289,7 +311,9 @@ func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical stri
 	}
 	if https != "" {
 		if _, err := sns.NewTopicSubscription(ctx, kids.Name(logical+"-https"), &sns.TopicSubscriptionArgs{
-			Topic: topic.Arn, Protocol: pulumi.String("https"), Endpoint: pulumi.String(https),
+			// The URL carries the paging service's integration key: secret
+			// in the state and in every preview.
+			Topic: topic.Arn, Protocol: pulumi.String("https"), Endpoint: pulumi.ToSecret(pulumi.String(https)).(pulumi.StringOutput),
 			// Paging services' SNS integrations confirm the subscription
 			// themselves; the provider then waits for the confirmation.
 			EndpointAutoConfirms: pulumi.Bool(true),

@@ -191,6 +191,14 @@ var (
 	// BreakGlassRole is the role the backup vault access policies exempt
 	// when config backupBreakGlassRoleArn is empty (infra/backup).
 	BreakGlassRole = Kind{Type: "role-break-glass", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+
+	// Paging that survives the loss of one key or topic: a second paging
+	// topic under its own key, an EventBridge rule that pages when any KMS
+	// key is disabled or scheduled for deletion, and the cost budget.
+	KMSPagingAlias    = Kind{Type: "kms-paging", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
+	PageBackstopTopic = Kind{Type: "alarms-backstop", MaxLen: 256, Charset: queueChars, Source: srcTopic}
+	RuleKMSKeyState   = Kind{Type: "rule-kms-key-state", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	Budget            = Kind{Type: "budget", MaxLen: 100, Charset: eventsChars, Source: srcBudget}
 )
 
 // BucketTailReserve is the room a bucket name keeps for its unique tail,
@@ -222,6 +230,7 @@ var Kinds = []Kind{
 	UserPool, UserPoolDomain, ResourceServer, UserPoolClient,
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
 	DRVault, KMSDRAlias, EndpointGroup, BreakGlassRole, ContainerInsightsLogGroup,
+	KMSPagingAlias, PageBackstopTopic, RuleKMSKeyState, Budget,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

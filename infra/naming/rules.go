@@ -193,6 +193,7 @@ const (
 	srcCanary        = "pulumi-aws v6.83.4 aws.synthetics.Canary name: at most 21 characters, lowercase alphanumerics, hyphen or underscore (Synthetics API Reference, CreateCanary, Name: ^[0-9a-z_\\-]+$)"
 	srcQueue         = "SQS API Reference, CreateQueue, QueueName: up to 80 alphanumerics, hyphens and underscores"
 	srcTopic         = "SNS API Reference, CreateTopic, Name: up to 256 alphanumerics, hyphens and underscores"
+	srcBudget        = "AWS Budgets API Reference, Budget, BudgetName: 1-100 characters, no : or \\"
 	srcConnection    = "EventBridge API Reference, CreateConnection, Name: 1-64 characters, [\\.\\-_A-Za-z0-9]+"
 	srcEventsName    = "EventBridge API Reference, PutRule, Name (64) and CreateArchive, ArchiveName (48): [\\.\\-_A-Za-z0-9]+"
 	srcSchedule      = "EventBridge Scheduler API Reference, CreateSchedule, Name: 1-64 of [0-9a-zA-Z-_.]+"

@@ -1,7 +1,9 @@
 // Package security owns the customer managed KMS keys: one for data at rest
-// (Aurora, DynamoDB, S3, SSM, Secrets Manager, AWS Backup) and one for
+// (Aurora, DynamoDB, S3, SSM, Secrets Manager, AWS Backup), one for
 // telemetry and messaging (CloudWatch Logs, SNS, SQS, EventBridge, canary
-// artifacts). Both rotate yearly and have a 7-day deletion window.
+// artifacts) and one for the backstop paging topic only, so that losing
+// either of the first two never silences the page that reports it. All
+// rotate yearly and have the configured deletion window.
 package security
 
 import (
@@ -57,6 +59,8 @@ type Keys struct {
 	DataKeyArn pulumi.StringOutput
 	// TelemetryKeyArn encrypts logs, topics, queues and artifacts.
 	TelemetryKeyArn pulumi.StringOutput
+	// PagingKeyArn encrypts the backstop paging topic and nothing else.
+	PagingKeyArn pulumi.StringOutput
 }
 
 // New creates the keys.
@@ -129,8 +133,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if k.TelemetryKeyArn, err = newKey(ctx, kids, "telemetry", "trading-ha logs, alarms and messaging", args.Names.Name(naming.KMSTelemetryAlias), args.window(), telemetryPolicy, parent); err != nil {
 		return nil, err
 	}
+	// The paging key: the account uses it only through SNS, and only the
+	// services that publish pages (CloudWatch alarms, EventBridge rules)
+	// may encrypt with it.
+	paging := []iamdoc.Statement{admin, via("AccountUsesKeyViaSNS", UseActions, []string{"sns"})}
+	for _, d := range Deliveries {
+		if slices.Contains(PagePublishers, d.Principal) {
+			paging = append(paging, d.Statement())
+		}
+	}
+	if k.PagingKeyArn, err = newKey(ctx, kids, "paging", "trading-ha backstop paging topic", args.Names.Name(naming.KMSPagingAlias), args.window(), iamdoc.New(paging...), parent); err != nil {
+		return nil, err
+	}
 	if err := ctx.RegisterResourceOutputs(k, pulumi.Map{
-		"dataKeyArn": k.DataKeyArn, "telemetryKeyArn": k.TelemetryKeyArn,
+		"dataKeyArn": k.DataKeyArn, "telemetryKeyArn": k.TelemetryKeyArn, "pagingKeyArn": k.PagingKeyArn,
 	}); err != nil {
 		return nil, fmt.Errorf("register security outputs: %w", err)
 	}
@@ -201,6 +217,11 @@ func (d Delivery) Statement() iamdoc.Statement {
 		Condition: d.Conditions,
 	}
 }
+
+// PagePublishers are the services that publish pages: CloudWatch alarms
+// and EventBridge rules (the KMS key-state rule). The paging key trusts
+// only these.
+var PagePublishers = []string{"cloudwatch.amazonaws.com", "events.amazonaws.com"}
 
 // Deliveries are the services that publish into resources the telemetry
 // key encrypts: the alarm topic (CloudWatch alarms, EventBridge rules,

@@ -335,7 +335,7 @@ func (b *builder) ecs() error {
 		return fmt.Errorf("create task definition: %w", err)
 	}
 
-	deps := append([]pulumi.Resource{b.httpsListener}, b.rolePolicies...)
+	deps := append(append([]pulumi.Resource{b.httpsListener}, b.rolePolicies...), b.gates...)
 	svc, err := ecs.NewService(b.ctx, b.kids.Name("app"), &ecs.ServiceArgs{
 		Name:            pulumi.String(b.args.Names.Name(naming.ECSService)),
 		Cluster:         cluster.Arn,
@@ -351,7 +351,19 @@ func (b *builder) ecs() error {
 		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
 			TargetGroupArn: b.s.TargetGroupArn, ContainerName: pulumi.String(ContainerName), ContainerPort: pulumi.Int(cfg.AppPort),
 		}},
-		DeploymentCircuitBreaker:        &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{Enable: pulumi.Bool(true), Rollback: pulumi.Bool(true)},
+		// Beside the breaker (tasks that fail health), the deployment
+		// gates (gates.go) fail a deployment whose tasks pass health but
+		// hurt customers, and ECS rolls it back to the last completed one.
+		// A deployment fails when an alarm moves to ALARM (ECS API
+		// Reference, ServiceDeploymentAlarms); one already in ALARM when
+		// the deployment starts does not fail it (AWS Copilot docs,
+		// deployment rollback_alarms), so on-call's fix during an incident
+		// is not rolled back by the incident's own alarm.
+		Alarms: &ecs.ServiceAlarmsArgs{
+			AlarmNames: pulumi.ToStringArray(b.gateNames),
+			Enable:     pulumi.Bool(true), Rollback: pulumi.Bool(true),
+		},
 		DeploymentController:            &ecs.ServiceDeploymentControllerArgs{Type: pulumi.String("ECS")},
 		DeploymentMinimumHealthyPercent: pulumi.Int(100),
 		DeploymentMaximumPercent:        pulumi.Int(200),

@@ -181,6 +181,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"certificate", b.certificate},
 		{"listeners", b.listeners},
 		{"WAF", b.waf},
+		{"deployment gates", b.deploymentGates},
 		{"ECS", b.ecs},
 		{"autoscaling", b.autoscaling},
 	}
@@ -222,4 +223,7 @@ type builder struct {
 	execRole      pulumi.StringOutput
 	rolePolicies  []pulumi.Resource
 	httpsListener pulumi.Resource
+	// gates and gateNames are the deployment gate alarms (gates.go).
+	gates     []pulumi.Resource
+	gateNames []string
 }
