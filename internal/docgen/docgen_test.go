@@ -9,6 +9,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
+	"github.com/trading-ha/trading-ha/infra/dependencies"
+	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
@@ -223,6 +225,40 @@ config:
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("config reference lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestDependencies: the table has a path column per stack in that stack's
+// mode, the grants with their placeholders, the paging mark, and the
+// reasons where a row has no app test or no alarm.
+func TestDependencies(t *testing.T) {
+	row := dependencies.Row{
+		Key: "bus", Dependency: "the bus", Caller: "app", OnFailure: "outbox | holds",
+		Paths: []dependencies.Path{{Route: dependencies.Interface, Service: "events"}, {Route: dependencies.ViaService, Service: "ssm"}},
+		Grants: []dependencies.Grant{{Role: naming.TaskRole, Actions: []string{"events:PutEvents"},
+			Resources: func(s dependencies.Scope) []string {
+				return []string{"arn:" + s.Account + ":" + s.Names.Name(naming.EventBus)}
+			}}},
+		NoAppTest: "none here", Alarms: []dependencies.Alarm{{Key: "canary-success", Pages: true}, {Key: "outbox-backlog-age"}},
+		Answer: "the relay",
+	}
+	quiet := row
+	quiet.Key, quiet.Alarms, quiet.Unwatched = "logs", nil, "nobody looks"
+	got := Dependencies([]dependencies.Row{row, quiet}, []StackEgress{{"dev", "nat"}, {"prod", "endpoints"}})
+	for _, want := range []string{
+		"| dependency | caller | path in dev (`nat`) | path in prod (`endpoints`) | IAM |",
+		"NAT gateway to the public `events` endpoint",
+		"interface endpoint `com.amazonaws.us-east-1.events`",
+		"none of its own: `ssm` call it for the caller",
+		"`role-task-<suffix>`: `events:PutEvents` on `arn:<account>:events-<suffix>`",
+		"outbox \\| holds",
+		"none: none here",
+		"`alarm-canary-success-<suffix>` (pages), `alarm-outbox-backlog-age-<suffix>`",
+		"none: nobody looks",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dependency table lacks %q:\n%s", want, got)
 		}
 	}
 }

@@ -21,10 +21,13 @@ const (
 	EndArchitecture   = "<!-- END GENERATED ARCHITECTURE -->"
 )
 
-// The files the generator owns, relative to the project directory.
+// The files the generator owns, relative to the project directory; of
+// docs/architecture.md and docs/service.md only the part between their
+// markers.
 const (
 	ArchitecturePath = "docs/architecture.md"
 	ConfigPath       = "docs/config.md"
+	ServicePath      = "docs/service.md"
 )
 
 // Command is how to regenerate the files; docs and test failures quote it.
@@ -37,8 +40,10 @@ type File struct {
 }
 
 // Generate renders every generated document for the project in dir, the
-// diagram from the given stack's offline recording. It reads the current
-// docs/architecture.md to keep its hand-written prose.
+// diagram from the given stack's offline recording and the dependency
+// table from infra/dependencies and every stack's privateEgress. It reads
+// the current docs/architecture.md and docs/service.md to keep their
+// hand-written prose.
 func Generate(dir, stack string) ([]File, error) {
 	rec, err := offline.Run(dir, stack, nil)
 	if err != nil {
@@ -56,21 +61,32 @@ func Generate(dir, stack string) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{{Path: ArchitecturePath, Content: arch}, {Path: ConfigPath, Content: cfg}}, nil
+	svc, err := serviceDoc(dir)
+	if err != nil {
+		return nil, err
+	}
+	return []File{{Path: ArchitecturePath, Content: arch}, {Path: ConfigPath, Content: cfg}, {Path: ServicePath, Content: svc}}, nil
 }
 
 // Splice replaces what lies between the architecture markers in doc with
 // generated, keeping everything outside them.
 func Splice(doc, generated string) (string, error) {
-	b := strings.Index(doc, BeginArchitecture)
-	e := strings.Index(doc, EndArchitecture)
+	return SpliceBetween(doc, BeginArchitecture, EndArchitecture, generated)
+}
+
+// SpliceBetween replaces what lies between the begin and end markers in
+// doc with generated, keeping everything outside them. Each marker must
+// appear exactly once, begin first.
+func SpliceBetween(doc, begin, end, generated string) (string, error) {
+	b := strings.Index(doc, begin)
+	e := strings.Index(doc, end)
 	if b < 0 || e < 0 || e < b {
-		return "", errors.New("missing or misordered markers " + BeginArchitecture + " ... " + EndArchitecture)
+		return "", errors.New("missing or misordered markers " + begin + " ... " + end)
 	}
-	if strings.Count(doc, BeginArchitecture) != 1 || strings.Count(doc, EndArchitecture) != 1 {
-		return "", errors.New("the architecture markers must appear exactly once")
+	if strings.Count(doc, begin) != 1 || strings.Count(doc, end) != 1 {
+		return "", errors.New("the markers " + begin + " ... " + end + " must appear exactly once")
 	}
-	return doc[:b+len(BeginArchitecture)] + "\n" + generated + doc[e:], nil
+	return doc[:b+len(begin)] + "\n" + generated + doc[e:], nil
 }
 
 // Architecture is the generated part of docs/architecture.md: the diagram,

@@ -1,8 +1,10 @@
 // Command docs regenerates the documentation that is derived from the
 // program: the architecture diagram, flows and inventory between the
-// markers of docs/architecture.md (from the offline recording of a stack)
-// and the configuration reference docs/config.md (from Pulumi.yaml and the
-// stack files). tests/docs_test.go fails when the checked-in files differ.
+// markers of docs/architecture.md (from the offline recording of a stack),
+// the configuration reference docs/config.md (from Pulumi.yaml and the
+// stack files) and the dependency table between the markers of
+// docs/service.md (from infra/dependencies and each stack's
+// privateEgress). tests/docs_test.go fails when the checked-in files differ.
 //
 //	go run ./scripts/docs             # rewrite the files (stack dev)
 //	go run ./scripts/docs -check      # exit 1 if they are out of date
