@@ -120,7 +120,7 @@ type Grant struct {
 type Alarm struct {
 	Key string
 	// Pages says the alarm is a member of the customer-impact composite,
-	// the only alarm that pages; every other alarm notifies.
+	// which pages on customer impact; the other alarms of a row notify.
 	Pages bool
 }
 

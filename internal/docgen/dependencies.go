@@ -88,8 +88,8 @@ func Dependencies(rows []dependencies.Row, stacks []StackEgress) string {
 		fmt.Fprintf(&b, " %s | %s | %s | %s | %s |\n", mdCell(grants(r.Grants, scope)), mdCell(r.OnFailure),
 			mdCell(appTestCell(r)), mdCell(alarmCell(r, scope.Names)), mdCell(r.Answer))
 	}
-	b.WriteString("\nAlarms marked (pages) are members of the composite `alarm-degraded-<suffix>`, the only alarm that pages;\n")
-	b.WriteString("the others notify. `tests/dependencies_test.go` derives every row from each stack's recording.\n\n")
+	b.WriteString("\nAlarms marked (pages) are members of the composite `alarm-degraded-<suffix>`, which pages on customer impact;\n")
+	b.WriteString("the others here notify. `tests/dependencies_test.go` derives every row from each stack's recording.\n\n")
 	fmt.Fprintf(&b, "Interface endpoints that closed egress (`%s`) builds with no row calling through them:\n\n", config.EgressEndpoints)
 	for _, s := range dependencies.SpareEndpoints {
 		fmt.Fprintf(&b, "- `%s`: %s\n", s.Service, s.Reason)
