@@ -909,7 +909,11 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		case <-time.After(dur):
 		}
 	}
-	appModel := func(r resilience.Row) time.Duration { return r.Mitigated }
+	// The app rows are held to their out-of-rotation figure (Detection):
+	// their mitigated adds the ALB idle timeout and the ALB DNS TTL, tails
+	// the twin does not have (no DNS locally; a killed task's connections
+	// reset at once).
+	appModel := func(r resilience.Row) time.Duration { return r.Detection }
 	dataLocal := localFO + (m.aurora.Mitigated - m.aurora.Detection)
 	begin := func() int {
 		n := len(scen) + 1
@@ -964,7 +968,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		}
 		s := Scenario{Key: "task-killed", Name: "one task killed (SIGKILL " + victim.name + "; the ECS supervisor replaces it)"}
 		ej := lb.downAfter(t0, []string{victim.name})
-		s.Figures = append(s.Figures, Figure{Name: "out of rotation " + victim.name, Measured: ej[victim.name], Model: m.task.Mitigated, Resolution: statsResolution, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
+		s.Figures = append(s.Figures, Figure{Name: "out of rotation " + victim.name, Measured: ej[victim.name], Model: m.task.Detection, Resolution: statsResolution, Source: "resilience " + m.task.Failure + ": " + m.task.Basis})
 		if err = waitUp(victim.name); err != nil {
 			return res, err
 		}
@@ -1006,14 +1010,14 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		s := Scenario{Key: "az-lost", Name: "AZ " + prim + " lost (namespace cut off: tasks " + strings.Join(azTasks, ",") + " and the database primary), then back with the old primary rejoining"}
 		ej := lb.downAfter(t0, azTasks)
 		for _, t := range azTasks {
-			s.Figures = append(s.Figures, Figure{Name: "HAProxy ejection " + t, Measured: ej[t], Model: m.azApp.Mitigated, Resolution: statsResolution + relaySlack, Source: "resilience " + m.azApp.Failure + ": " + m.azApp.Basis})
+			s.Figures = append(s.Figures, Figure{Name: "HAProxy ejection " + t, Measured: ej[t], Model: m.azApp.Detection, Resolution: statsResolution + relaySlack, Source: "resilience " + m.azApp.Failure + ": " + m.azApp.Basis})
 		}
 		s.Figures = append(s.Figures,
 			Figure{Name: "database promotion", Measured: promoted, Model: localFO, Source: "pg_auto_failover monitor settings in effect (local constant for AuroraFailover)"},
 			Figure{Name: "Aurora row (AWS, not measured here)", Model: m.aurora.Mitigated, Source: "resilience " + m.aurora.Failure + ": " + m.aurora.Basis, Info: true})
 		s.Notes = append(s.Notes, fmt.Sprintf("client window model: max(app tier %s, data tier local %s = failover %s + endpoint/app retry %s from the Aurora row); the window covers the rejoin too",
-			m.azApp.Mitigated, dataLocal, localFO, m.aurora.Mitigated-m.aurora.Detection))
-		s.Figures = append(s.Figures, Figure{Name: "client error window", Model: max(m.azApp.Mitigated, dataLocal), Source: "max(app tier row, data tier local)"})
+			m.azApp.Detection, dataLocal, localFO, m.aurora.Mitigated-m.aurora.Detection))
+		s.Figures = append(s.Figures, Figure{Name: "client error window", Model: max(m.azApp.Detection, dataLocal), Source: "max(app tier row, data tier local)"})
 		if err = restoreAZ(ctx, prim); err != nil {
 			return res, err
 		}
@@ -1154,7 +1158,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			s.Figures = append(s.Figures, Figure{Name: "per-AZ alarm in ALARM (alarm arithmetic, not measured)", Model: detect, Info: true,
 				Source: "recorded period x datapoints + evaluation delay; then a person starts the zonal shift (docs/runbooks.md)"})
 		}
-		s.Figures = append(s.Figures, Figure{Name: "client error window", Model: m.task.Mitigated, Source: "a gray AZ is slow, not failing: no request should fail"})
+		s.Figures = append(s.Figures, Figure{Name: "client error window", Model: m.task.Detection, Source: "a gray AZ is slow, not failing: no request should fail"})
 		s.Notes = append(s.Notes, "the shift away from the AZ is a person's (ARC zonal shift): the twin checks that the page names the AZ, not how fast someone acts on it")
 		s.Replacements = len(ecs.replacements(n))
 		scen = append(scen, s)
@@ -1218,7 +1222,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			Figure{Name: "slowest session answer in the outage", Measured: slowest, Model: dependencyAnswer,
 				Source: fmt.Sprintf("answered per request well inside the ALB idle timeout %s", idle)},
 			Figure{Name: "sessions back after the outage", Measured: back, Model: 10 * time.Second, Source: "a new request after the table is back (no task restart)"},
-			Figure{Name: "client error window", Model: sessionsOutage + dependencyAnswer + m.task.Mitigated, Info: true,
+			Figure{Name: "client error window", Model: sessionsOutage + dependencyAnswer + m.task.Detection, Info: true,
 				Source: "orders need the session: cached sessions keep trading, others fail until the table is back"})
 		s.Checks = append(s.Checks,
 			Check{Name: "balancer keeps every task in rotation", OK: len(down) == 0, Detail: fmt.Sprintf("out of rotation: %v", down)},
@@ -1386,7 +1390,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			}
 		}
 		if scen[i].Window().Name == "" {
-			model := m.task.Mitigated
+			model := m.task.Detection
 			scen[i].Figures = append(scen[i].Figures, Figure{Name: "client error window", Measured: w, Model: model, Source: "resilience " + m.task.Failure})
 		}
 	}

@@ -1,11 +1,14 @@
 // Package resilience computes the platform's recovery figures from a
-// recorded stack: for each failure mode of GUIDE section 4 the worst-case
-// detection and recovery time from the program's real inputs (health-check
-// intervals and thresholds, alarm periods, canary schedule, deployment
-// settings), and each data store's recovery point for an AZ loss and for a
-// logical corruption. The offline plan prints the report; the mock suite
-// fails when a row exceeds its budget. AWS service times the program cannot
-// set are named constants with their source (docs/resilience.md).
+// recorded stack: for each failure mode (docs/resilience.md, "Failure modes
+// and budgets") the worst-case detection and recovery time from the
+// program's real inputs (health-check intervals and thresholds, the load
+// balancer's idle timeout, alarm periods, canary schedule, deployment
+// settings), when a person is told and who answers, and each data store's
+// recovery point for an AZ loss and for a logical corruption. The offline plan prints the report; the mock suite
+// fails when a row is red. AWS service times the program cannot set are
+// named constants with their source and whether AWS documents them as a
+// bound or only as typical (docs/resilience.md); a typical figure is used
+// with a stated margin, never as a worst case on its own.
 package resilience
 
 import (
@@ -20,30 +23,56 @@ import (
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
+// TypicalMarginPercent is the margin added to a figure documented (or
+// assumed) only as typical, so that the report can use it as a worst case:
+// 50 %, our assumption. AWS publishes no worst case for any of these
+// figures. With a 100 % margin the Aurora row would be 2m20s, over its
+// 2-minute budget (docs/resilience.md, "The constants and their sources").
+const TypicalMarginPercent = 50
+
 // Service times AWS documents or we assume; docs/resilience.md cites them.
 // tests/resilience_test.go pins every value (a zeroed constant fails it).
 const (
-	// AuroraFailover: promoting a reader, detection included. Aurora User
-	// Guide, "Fault tolerance for an Aurora DB cluster": service typically
-	// restored in under 60 seconds (30 s typical for the API-driven failover).
-	AuroraFailover = 60 * time.Second
-	// AuroraRecreatePrimary: no reader to promote; Aurora creates a new
-	// primary instance, typically in under 10 minutes (same source).
-	AuroraRecreatePrimary = 10 * time.Minute
-	// ClusterEndpointTTL: Aurora endpoints' DNS TTL is 5 seconds.
+	// AuroraFailoverTypical: promoting a reader, detection included. Aurora
+	// User Guide, "High availability for Amazon Aurora", section "Fault
+	// tolerance for an Aurora DB cluster": "service is typically restored
+	// in less than 60 seconds, and often less than 30 seconds". Typical,
+	// not a bound.
+	AuroraFailoverTypical = 60 * time.Second
+	// AuroraFailover is the worst case the report uses: the typical figure
+	// plus TypicalMarginPercent.
+	AuroraFailover = AuroraFailoverTypical + AuroraFailoverTypical*TypicalMarginPercent/100
+	// AuroraRecreatePrimaryTypical: no reader to promote; Aurora recreates
+	// the primary, "which typically takes less than 10 minutes" (same
+	// section). Typical, not a bound.
+	AuroraRecreatePrimaryTypical = 10 * time.Minute
+	// AuroraRecreatePrimary is its worst case with the margin.
+	AuroraRecreatePrimary = AuroraRecreatePrimaryTypical + AuroraRecreatePrimaryTypical*TypicalMarginPercent/100
+	// ClusterEndpointTTL: "Aurora DNS zones use a short Time-To-Live (TTL)
+	// of five seconds" (Amazon Aurora MySQL Database Administrator's
+	// Handbook, "DNS caching"). A setting of Aurora's records, so a bound
+	// for a resolver that honours it (the service resolves through the VPC
+	// resolver and caches nothing itself).
 	ClusterEndpointTTL = 5 * time.Second
-	// AppReconnectBudget: the reference service's bounded retry (app/internal/retry: 15 s).
+	// AppReconnectBudget: ours, a bound set by code: the reference
+	// service's retry gives a request up after 15 s (app/internal/retry,
+	// Default.Budget), so a request in flight across the endpoint's flip is
+	// answered within it.
 	AppReconnectBudget = 15 * time.Second
-	// FargateTaskStart: scheduling, ENI attachment, image pull and app start
-	// of a Fargate task. AWS publishes no bound; 90 s is our assumption, to
-	// be measured on the game day (docs/gameday.md).
-	FargateTaskStart = 90 * time.Second
+	// FargateTaskStartTypical: scheduling, ENI attachment, image pull and
+	// app start of a Fargate task. AWS publishes no figure (the Amazon ECS
+	// Best Practices Guide, "Speeding up task launch", lists the steps,
+	// not their time): 90 s is our assumption of a typical start, to be
+	// measured on the game day (docs/gameday.md).
+	FargateTaskStartTypical = 90 * time.Second
+	// FargateTaskStart is its worst case with the margin.
+	FargateTaskStart = FargateTaskStartTypical + FargateTaskStartTypical*TypicalMarginPercent/100
 	// AlarmEvaluationDelay: a standard-resolution metric alarm "evaluates
 	// the metric every minute" (AWS Knowledge Center, "Why did my CloudWatch
 	// alarm trigger when its metric doesn't have any breaching data
 	// points?", https://repost.aws/knowledge-center/cloudwatch-trigger-metric),
 	// so the evaluation that first sees a closed period comes up to a
-	// minute after the period closes.
+	// minute after the period closes. A bound.
 	AlarmEvaluationDelay = 60 * time.Second
 	// Route53ConnectTimeout and Route53ResponseTimeout: an HTTP(S) health
 	// checker "must be able to establish a TCP connection with the endpoint
@@ -51,69 +80,154 @@ const (
 	// HTTP status code of 2xx or 3xx within two seconds after connecting"
 	// (Route 53 Developer Guide, "How Amazon Route 53 determines whether a
 	// health check is healthy", dns-failover-determining-health-of-endpoints).
-	// A failing HTTPS check therefore takes up to 4 s + 2 s.
+	// A failing HTTPS check therefore takes up to 4 s + 2 s. Bounds.
 	Route53ConnectTimeout  = 4 * time.Second
 	Route53ResponseTimeout = 2 * time.Second
 	// Route53BodyTimeout: string-matching checks must also receive the body
-	// "within the next two seconds" (same page).
+	// "within the next two seconds" (same page). A bound.
 	Route53BodyTimeout = 2 * time.Second
 	// Route53TCPConnectTimeout: TCP checks must connect "within ten seconds"
-	// (same page).
+	// (same page). A bound.
 	Route53TCPConnectTimeout = 10 * time.Second
+	// ALBDNSTTL: the load balancer's DNS name: "The DNS entry also
+	// specifies the time-to-live (TTL) of 60 seconds" (ELB User Guide, "How
+	// Elastic Load Balancing works", request routing). An alias record to
+	// the load balancer takes the same TTL (Route 53 Developer Guide,
+	// "Choosing between alias and non-alias records": an alias to an AWS
+	// resource uses the resource's TTL). A setting, so a bound for a client
+	// that honours it.
+	ALBDNSTTL = 60 * time.Second
+	// ALBDefaultIdleTimeout: "By default, ELB sets the idle timeout value
+	// for your load balancer to 60 seconds" (ELB User Guide for Application
+	// Load Balancers, "Edit attributes for your Application Load Balancer",
+	// connection idle timeout). Used only when the recording has none.
+	ALBDefaultIdleTimeout = 60 * time.Second
+	// ALBNodeDNSRemoval: how long after an AZ is lost its load balancer
+	// node's address leaves the load balancer's DNS record. AWS documents
+	// no time for it: 60 s is our assumption.
+	ALBNodeDNSRemoval = 60 * time.Second
+	// RunbookReaction: from the composite's ALARM to the recovery runbook's
+	// UpdateService (EventBridge delivery, the lock, DescribeServices,
+	// DescribeAlarms, the deployment history, each one API call). AWS
+	// documents no latency for these: 30 s is our assumption.
+	RunbookReaction = 30 * time.Second
 	// PITRLag: Aurora and DynamoDB point-in-time recovery trail the present
-	// by up to about five minutes (LatestRestorableTime / LatestRestorableDateTime).
+	// by "typically" five minutes (LatestRestorableTime /
+	// LatestRestorableDateTime). Typical, not a bound, and used without the
+	// margin: the RPO model is outside the RTO review that added the margin
+	// (docs/resilience.md says what changes with it).
 	PITRLag = 5 * time.Minute
 )
+
+// Route53HealthyQuorumPercent: Route 53 considers an endpoint healthy "If
+// more than 18% of health checkers report that an endpoint is healthy" and
+// unhealthy when 18 % or fewer do (Route 53 Developer Guide, "How Amazon
+// Route 53 determines whether a health check is healthy"). A documented
+// rule ("This value might change in a future release").
+const Route53HealthyQuorumPercent = 18
+
+// PageTarget is the paging target of the endpoint and dependency rows
+// (docs/resilience.md, "Failure modes and budgets": "< 5 min").
+const PageTarget = 5 * time.Minute
 
 // CompositeAlarmLogicalName is the Pulumi logical name of the paging
 // composite (infra/monitoring: aws:cloudwatch/compositeAlarm:CompositeAlarm
 // "degraded", physical name alarm-degraded-<suffix>).
 const CompositeAlarmLogicalName = "degraded"
 
+// Kind says how a failure mode is answered.
+type Kind int
+
+const (
+	// Automated: the platform answers without a person. The budget bounds
+	// the figure BudgetOf names; over it the row is red.
+	Automated Kind = iota
+	// Paged: an alarm tells a person (a page, or a notification) and the
+	// answer follows: a runbook's, or the person's. The budget bounds Told;
+	// a row whose alarms are not recorded, or that tells nobody, is red.
+	// New rows of this kind are one pagedSpec each (paged.go).
+	Paged
+)
+
 // Row is one failure mode's figures.
 type Row struct {
 	Failure string
-	// Detection is the worst case until the failure is noticed.
+	Kind    Kind
+	// Answer is who answers: "automated: ..." or "human, because ...".
+	Answer string
+	// Detection is the worst case until the failure is noticed (a target
+	// out of rotation, an alarm in ALARM).
 	Detection time.Duration
-	// Mitigated is the worst case until customers are served again (the
-	// figure the budget bounds).
+	// Mitigated is the worst case until every customer is served again,
+	// requests caught in flight included.
 	Mitigated time.Duration
 	// FullRecovery is the worst case until full capacity is back.
 	FullRecovery time.Duration
-	Budget       time.Duration
+	// HumanMitigation marks a row whose mitigation is a person's (or the
+	// failing dependency's owner's): Mitigated and FullRecovery are not
+	// computed, and the row says so.
+	HumanMitigation bool
+	// Budget bounds Budgeted, the figure BudgetOf names (the failure-mode
+	// table's wording: "stop routing", "mitigated", "page", "told").
+	Budget   time.Duration
+	BudgetOf string
+	Budgeted time.Duration
+	// Told is when a person is first told (Paged rows): the page or the
+	// notification of the first path that fires on every instance of the
+	// failure.
+	Told time.Duration
 	// Basis shows the inputs the figures come from.
 	Basis   string
 	Problem string
+	// Says is what the row states about itself that a reader must not
+	// miss: a figure over the RTO, a target missed, a topic nobody
+	// is subscribed to, a path that fires only in some shapes of the
+	// failure. Every row over the RTO says so here.
+	Says []string
 	// Pager is the composite member alarm whose path fires first ("" when
 	// the failure does not page); Pages is when the composite then pages,
 	// its actions-suppressor wait included.
 	Pager string
 	Pages time.Duration
 	// Paths are the alarm paths the row relies on, each with its own
-	// worst case; any path over the RTO makes the row a Problem.
+	// worst case.
 	Paths []Path
 }
 
-// Path is one detection path: a signal (Route 53, canary) feeding a member
-// alarm of the paging composite.
+// Path is one detection path: a signal (Route 53, canary, a metric) and
+// the alarm that turns it into a page or a notification.
 type Path struct {
-	// Name is the signal ("Route 53", "canary").
+	// Name is the signal ("Route 53", "canary", "sessions system errors").
 	Name string
-	// Alarm is the member alarm's physical name.
+	// Alarm is the alarm's physical name.
 	Alarm string
 	// Detect is the worst case until the signal itself sees the failure
-	// (the health check is unhealthy, a canary run has failed).
+	// (the health check is unhealthy, a canary run has failed, the metric
+	// first breaches).
 	Detect time.Duration
-	// AlarmAt is when the member alarm reaches ALARM; PagesAt is when the
-	// composite's actions run (AlarmAt + the suppressor wait).
+	// AlarmAt is when the alarm reaches ALARM; PagesAt is when a person is
+	// told through the path: the composite's page (AlarmAt + the
+	// suppressor wait) for a composite member, the alarm's own action
+	// (AlarmAt) otherwise.
 	AlarmAt, PagesAt time.Duration
-	// Member reports whether the composite's rule names the alarm.
+	// Member reports whether the paging composite's rule names the alarm.
 	Member bool
-	Basis  string
+	// Action is how the path reaches a person: "page" (through the paging
+	// composite, or an alarm acting on the paging topic), "notify" (an
+	// alarm acting on another topic) or "" (no action: silent).
+	Action string
+	// Topic is the SNS topic the path reaches; Subscribers how many
+	// subscriptions the stack records for it.
+	Topic       string
+	Subscribers int
+	// Condition, when set, is the shape of the failure the path needs to
+	// fire; a path without one fires on every instance of its row.
+	Condition string
+	Basis     string
 }
 
 // OK reports whether the row has its inputs and fits its budget.
-func (r Row) OK() bool { return r.Problem == "" && r.Mitigated <= r.Budget }
+func (r Row) OK() bool { return r.Problem == "" && r.Budgeted <= r.Budget }
 
 // RPORow is one data store's recovery point.
 type RPORow struct {
@@ -162,7 +276,7 @@ func (r Report) Failing() []string {
 	var out []string
 	for _, row := range r.Rows {
 		if !row.OK() {
-			out = append(out, fmt.Sprintf("%s: %s (budget %s) %s", row.Failure, row.Mitigated, row.Budget, row.Problem))
+			out = append(out, fmt.Sprintf("%s: %s %s (budget %s) %s", row.Failure, row.BudgetOf, row.Budgeted, row.Budget, row.Problem))
 		}
 	}
 	for _, d := range r.Data {
@@ -178,21 +292,54 @@ func (r Report) Failing() []string {
 	return out
 }
 
+// Said lists, per row, what the row says about itself (Row.Says).
+func (r Report) Said() map[string][]string {
+	out := map[string][]string{}
+	for _, row := range r.Rows {
+		if len(row.Says) > 0 {
+			out[row.Failure] = row.Says
+		}
+	}
+	return out
+}
+
 // Compute derives the report from a recorded stack.
 func Compute(rec *offline.Recording) Report {
 	in := newInputs(rec)
 	rep := Report{Stack: rec.Stack, RTO: in.minutes("rtoMinutes", 15), RPO: in.minutes("rpoMinutes", 5)}
 	budget := func(d time.Duration) time.Duration { return min(d, rep.RTO) }
+	app := in.azLossApp(budget(60 * time.Second))
+	aurora := in.auroraFailover(budget(2 * time.Minute))
 	rep.Rows = []Row{
 		in.taskFailure(budget(60 * time.Second)),
-		in.azLossApp(budget(60 * time.Second)),
-		in.auroraFailover(budget(2 * time.Minute)),
+		app,
+		aurora,
+		azLossAppAndWriter(app, aurora, budget(2*time.Minute)),
 		in.badDeployment(budget(15 * time.Minute)),
-		in.unreachable(budget(5*time.Minute), rep.RTO),
+		in.badDeploymentPassingHealth(budget(15*time.Minute), rep.RTO),
+		in.unreachable(budget(PageTarget), rep.RTO),
+		in.grayAZ(rep.RTO),
+	}
+	for _, s := range pagedRows {
+		rep.Rows = append(rep.Rows, in.paged(s, rep.RTO))
+	}
+	for i := range rep.Rows {
+		rep.Rows[i].sayOverRTO(rep.RTO)
 	}
 	rep.Data = in.dataStores(rep.RPO)
 	rep.Capacity = in.capacity()
 	return rep
+}
+
+// sayOverRTO makes every row over the RTO say so: a mitigation that is a
+// person's is unbounded here, a computed one over the RTO is named.
+func (r *Row) sayOverRTO(rto time.Duration) {
+	switch {
+	case r.HumanMitigation:
+		r.Says = append(r.Says, fmt.Sprintf("mitigation is a person's (see the answer): the platform does not bound it, and it may take longer than the RTO %s", rto))
+	case r.Mitigated > rto:
+		r.Says = append(r.Says, fmt.Sprintf("mitigated after %s: over the RTO %s", r.Mitigated, rto))
+	}
 }
 
 // capacity is the static stability of the app tier, at the autoscaling
@@ -200,7 +347,7 @@ func Compute(rec *offline.Recording) Report {
 // the recorded subnets, bounds and CPU target): the survivors' CPU must
 // stay at or below 100 % until ECS starts replacements (FargateTaskStart)
 // and the policy scales out. The data tier's is the Aurora row: a reader in
-// another AZ to promote, else the 10-minute recreation puts it over budget.
+// another AZ to promote, else the recreation puts it over budget.
 func (in inputs) capacity() []CapacityRow {
 	svc := in.first("aws:ecs/service:Service")
 	var target, cpu *offline.Resource
@@ -264,6 +411,15 @@ func (in inputs) minutes(key string, def int) time.Duration {
 	return time.Duration(def) * time.Minute
 }
 
+// suffix is the stack's environmentSuffix (every physical name ends with
+// it), the stack name when the recording has none.
+func (in inputs) suffix() string {
+	if v := in.rec.Config[config.Project+":environmentSuffix"]; v != "" {
+		return v
+	}
+	return in.rec.Stack
+}
+
 func (in inputs) first(typ string) *offline.Resource {
 	if rs := in.rec.ByType(typ); len(rs) > 0 {
 		return rs[0]
@@ -272,9 +428,15 @@ func (in inputs) first(typ string) *offline.Resource {
 }
 
 func num(r *offline.Resource, path string) (float64, bool) {
-	switch v := r.Input(path).(type) {
+	return number(r.Input(path))
+}
+
+func number(v any) (float64, bool) {
+	switch v := v.(type) {
 	case float64:
 		return v, true
+	case int:
+		return float64(v), true
 	case string:
 		f, err := strconv.ParseFloat(v, 64)
 		return f, err == nil
@@ -328,22 +490,45 @@ func (th targetHealth) basis() string {
 	return fmt.Sprintf("target group interval %.0fs x unhealthy %.0f + timeout %.0fs, healthy %.0f", th.interval, th.unhealthy, th.timeout, th.healthy)
 }
 
+// idleTimeout is the recorded load balancer's idle timeout: a request the
+// load balancer has sent to a target that does not answer waits that long
+// for a 504 ("The load balancer established a connection to the target but
+// the target didn't respond before the idle timeout period elapsed": AWS
+// Knowledge Center, "How do I troubleshoot 504 errors returned while using
+// an Application Load Balancer?"). Without a recorded value, ELB's
+// documented default.
+func (in inputs) idleTimeout() (time.Duration, string) {
+	if lb := in.first("aws:lb/loadBalancer:LoadBalancer"); lb != nil {
+		if v, ok := num(lb, "idleTimeout"); ok {
+			return secs(v), fmt.Sprintf("ALB idle timeout %.0fs", v)
+		}
+	}
+	return ALBDefaultIdleTimeout, fmt.Sprintf("ALB idle timeout not recorded: ELB default %s", ALBDefaultIdleTimeout)
+}
+
 func (in inputs) taskFailure(budget time.Duration) Row {
-	row := Row{Failure: "task crash / hang", Budget: budget}
+	row := Row{Failure: "task crash / hang", Kind: Automated, Budget: budget, BudgetOf: "stop routing",
+		Answer: "automated: the ALB stops routing to the task and ECS replaces it"}
 	th, problem := in.targetGroup()
 	if problem != "" {
 		row.Problem = problem
 		return row
 	}
+	idle, idleBasis := in.idleTimeout()
 	row.Detection = th.outAfter()
-	row.Mitigated = row.Detection
-	row.FullRecovery = row.Detection + FargateTaskStart + th.inAfter()
-	row.Basis = th.basis() + fmt.Sprintf("; replacement task start %s", FargateTaskStart)
+	row.Budgeted = row.Detection
+	// A crashed task's connections reset at once (the ALB answers 502); a
+	// hung one's do not: the request the ALB sent it just before it left
+	// rotation waits the idle timeout for the ALB's 504.
+	row.Mitigated = row.Detection + idle
+	row.FullRecovery = max(row.Mitigated, row.Detection+FargateTaskStart+th.inAfter())
+	row.Basis = th.basis() + fmt.Sprintf("; a request in flight to a hung task waits the %s for a 504; replacement task start %s", idleBasis, FargateTaskStart)
 	return row
 }
 
 func (in inputs) azLossApp(budget time.Duration) Row {
-	row := Row{Failure: "AZ loss (app tier)", Budget: budget}
+	row := Row{Failure: "AZ loss (app tier)", Kind: Automated, Budget: budget, BudgetOf: "stop routing",
+		Answer: "automated: the ALB stops routing to the lost AZ's targets, its node there leaves DNS, and ECS starts tasks in the other AZs"}
 	th, problem := in.targetGroup()
 	if problem != "" {
 		row.Problem = problem
@@ -361,10 +546,19 @@ func (in inputs) azLossApp(budget time.Duration) Row {
 	if d, _ := num(svc, "desiredCount"); d < 2 {
 		row.Problem = fmt.Sprintf("desired count %.0f leaves no healthy task when one AZ goes", d)
 	}
+	idle, idleBasis := in.idleTimeout()
 	row.Detection = th.outAfter()
-	row.Mitigated = row.Detection
-	row.FullRecovery = row.Detection + FargateTaskStart + th.inAfter()
-	row.Basis = th.basis() + "; tasks in 3 AZs, ALB cross-zone"
+	row.Budgeted = row.Detection
+	// Two tails after routing stops: requests in flight to the lost AZ's
+	// targets wait the idle timeout, and clients that resolved the ALB's
+	// name to the lost AZ's node keep trying it until it has left DNS and
+	// their cached answer has expired.
+	inFlight := row.Detection + idle
+	dns := ALBNodeDNSRemoval + ALBDNSTTL
+	row.Mitigated = max(inFlight, dns)
+	row.FullRecovery = max(row.Mitigated, row.Detection+FargateTaskStart+th.inAfter())
+	row.Basis = th.basis() + fmt.Sprintf("; tasks in 3 AZs, ALB cross-zone; in flight to the lost AZ: + %s = %s; clients holding the lost node's address: node leaves DNS %s (our assumption) + ALB DNS TTL %s = %s; replacement task start %s",
+		idleBasis, inFlight, ALBNodeDNSRemoval, ALBDNSTTL, dns, FargateTaskStart)
 	return row
 }
 
@@ -374,7 +568,8 @@ func listAt(r *offline.Resource, path string) []any {
 }
 
 func (in inputs) auroraFailover(budget time.Duration) Row {
-	row := Row{Failure: "Aurora writer / AZ loss (data tier)", Budget: budget}
+	row := Row{Failure: "Aurora writer / AZ loss (data tier)", Kind: Automated, Budget: budget, BudgetOf: "mitigated",
+		Answer: "automated: Aurora promotes a reader in another AZ; the service reconnects through the cluster endpoint and its tasks stay in service"}
 	instances := in.rec.ByType("aws:rds/clusterInstance:ClusterInstance")
 	if len(instances) == 0 {
 		row.Problem = "no Aurora instances recorded"
@@ -387,20 +582,64 @@ func (in inputs) auroraFailover(budget time.Duration) Row {
 		}
 	}
 	failover := AuroraFailover
-	row.Basis = fmt.Sprintf("%d instances in %d AZs: promote a reader (%s), endpoint TTL %s, app retry %s",
-		len(instances), len(azs), AuroraFailover, ClusterEndpointTTL, AppReconnectBudget)
+	row.Basis = fmt.Sprintf("%d instances in %d AZs: promote a reader (AWS: typically %s, + %d%% = %s), endpoint TTL %s, app retry %s",
+		len(instances), len(azs), AuroraFailoverTypical, TypicalMarginPercent, AuroraFailover, ClusterEndpointTTL, AppReconnectBudget)
 	if len(instances) < 2 || len(azs) < 2 {
 		failover = AuroraRecreatePrimary
-		row.Basis = fmt.Sprintf("no reader in another AZ: Aurora recreates the primary (%s)", AuroraRecreatePrimary)
+		row.Basis = fmt.Sprintf("no reader in another AZ: Aurora recreates the primary (AWS: typically %s, + %d%% = %s)", AuroraRecreatePrimaryTypical, TypicalMarginPercent, AuroraRecreatePrimary)
 	}
 	row.Detection = failover
 	row.Mitigated = failover + ClusterEndpointTTL + AppReconnectBudget
 	row.FullRecovery = row.Mitigated
+	row.Budgeted = row.Mitigated
 	return row
 }
 
+// azLossAppAndWriter is the AZ that holds the writer lost with its tasks:
+// both rows run at once. The budget (the data tier's) bounds the lost AZ
+// out of rotation with the writer back and the service reconnected;
+// mitigated is the later of the two rows' mitigated, the app row's
+// in-flight and DNS tails included.
+func azLossAppAndWriter(app, aurora Row, budget time.Duration) Row {
+	row := Row{Failure: "AZ loss (app tier and writer, same AZ)", Kind: Automated, Budget: budget,
+		BudgetOf: "out of rotation, writer back, app reconnected",
+		Answer:   "automated: both rows' answers at once; the tasks in the other AZs ride the failover on their retry and stay in service"}
+	var problems []string
+	for _, r := range []Row{app, aurora} {
+		if r.Problem != "" {
+			problems = append(problems, r.Failure+": "+r.Problem)
+		}
+	}
+	row.Problem = strings.Join(problems, "; ")
+	row.Detection = max(app.Detection, aurora.Detection)
+	row.Budgeted = max(app.Budgeted, aurora.Mitigated)
+	row.Mitigated = max(app.Mitigated, aurora.Mitigated)
+	// The replacement tasks start in the other AZs while the writer fails
+	// over; their start waits for the schema check against the new writer.
+	row.FullRecovery = max(app.FullRecovery, aurora.FullRecovery)
+	row.Basis = fmt.Sprintf("max of the app row (out of rotation %s, mitigated %s) and the data row (mitigated %s); replacement tasks wait for the new writer inside their start",
+		app.Detection, app.Mitigated, aurora.Mitigated)
+	return row
+}
+
+// breakerThreshold is ECS's: the breaker trips after ceil(0.5 x desired)
+// failed tasks, at least 3 and at most 200 (ECS Developer Guide, "How the
+// Amazon ECS deployment circuit breaker detects failures",
+// BOUNDED_PERCENT, the default).
+func breakerThreshold(desired float64) float64 {
+	return math.Max(3, math.Min(200, math.Ceil(0.5*desired)))
+}
+
+// rollback is the worst case from a rollback's UpdateService until the
+// previous version serves alone: its tasks start, pass the healthy
+// threshold, and the bad ones drain.
+func rollback(th targetHealth) time.Duration {
+	return FargateTaskStart + th.inAfter() + secs(th.deregistration)
+}
+
 func (in inputs) badDeployment(budget time.Duration) Row {
-	row := Row{Failure: "bad deployment", Budget: budget}
+	row := Row{Failure: "bad deployment failing health", Kind: Automated, Budget: budget, BudgetOf: "mitigated",
+		Answer: "automated: the deployment circuit breaker rolls back to the last completed deployment"}
 	th, problem := in.targetGroup()
 	svc := in.first("aws:ecs/service:Service")
 	if problem != "" || svc == nil {
@@ -419,234 +658,33 @@ func (in inputs) badDeployment(budget time.Duration) Row {
 	if !ok {
 		maxPct = 200
 	}
-	// ECS: the breaker trips after ceil(0.5 x desired) failed tasks, at least
-	// 3 and at most 200; new tasks start in batches of the surge capacity.
-	threshold := math.Max(3, math.Min(200, math.Ceil(0.5*desired)))
+	// New tasks start in batches of the surge capacity.
+	threshold := breakerThreshold(desired)
 	batch := math.Max(1, math.Floor(desired*(maxPct-100)/100))
 	rounds := math.Ceil(threshold / batch)
 	perRound := FargateTaskStart + secs(grace) + th.outAfter()
-	rollback := FargateTaskStart + th.inAfter() + secs(th.deregistration)
+	back := rollback(th)
 	row.Detection = time.Duration(rounds) * perRound
-	row.Mitigated = row.Detection + rollback
+	row.Mitigated = row.Detection + back
 	row.FullRecovery = row.Mitigated
+	row.Budgeted = row.Mitigated
 	row.Basis = fmt.Sprintf("breaker after %.0f failed tasks in %.0f round(s) of %.0f (start %s + grace %.0fs + %s), rollback %s",
-		threshold, rounds, batch, FargateTaskStart, grace, th.outAfter(), rollback)
+		threshold, rounds, batch, FargateTaskStart, grace, th.outAfter(), back)
+	// The breaker counts failures; whether a healthy task resets the count
+	// is resetOnHealthyTask, true unless the service sets it (the same
+	// guide: "The failure count resets to 0 each time a task reaches a
+	// healthy state").
+	if reset, set := lookupBool(svc, "deploymentCircuitBreaker.resetOnHealthyTask"); !set || reset {
+		row.Says = append(row.Says, "the breaker's count resets whenever a task of the deployment reaches healthy (resetOnHealthyTask, ECS's default): these figures hold for a version whose tasks never pass health; one whose tasks sometimes pass may never trip it, and the row \"bad deployment passing health\" (canary, paging composite, recovery runbook) answers it")
+	} else {
+		row.Says = append(row.Says, "resetOnHealthyTask is false: failures accumulate over the deployment, so the figures hold for any mix of passing and failing tasks")
+	}
 	return row
 }
 
 func lookupBool(r *offline.Resource, path string) (bool, bool) {
 	b, ok := r.Input(path).(bool)
 	return b, ok
-}
-
-var rate = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours)\)$`)
-
-// metricAlarm is a recorded metric alarm's evaluation settings.
-type metricAlarm struct {
-	name                            string
-	period, evaluations, datapoints float64
-}
-
-// alarmOn returns the recorded alarm watching a metric. Without
-// datapointsToAlarm an alarm needs evaluationPeriods consecutive breaching
-// datapoints (PutMetricAlarm: EvaluationPeriods is that number unless
-// DatapointsToAlarm makes it "M out of N").
-func (in inputs) alarmOn(metric string) (metricAlarm, bool) {
-	for _, a := range in.rec.ByType("aws:cloudwatch/metricAlarm:MetricAlarm") {
-		if a.Inputs["metricName"] != metric {
-			continue
-		}
-		period, ok1 := num(a, "period")
-		evals, ok2 := num(a, "evaluationPeriods")
-		if !ok1 || !ok2 {
-			continue
-		}
-		dta, ok := num(a, "datapointsToAlarm")
-		if !ok || dta < 1 {
-			dta = evals
-		}
-		name, _ := lookupString(a, "name")
-		return metricAlarm{name: name, period: period, evaluations: evals, datapoints: dta}, true
-	}
-	return metricAlarm{}, false
-}
-
-// everyPeriod is the worst case from the first breaching sample to ALARM
-// for a metric with a datapoint every period: the sample may land at the
-// start of a period, so D breaching datapoints close D periods later (M of
-// N: only M = datapointsToAlarm must breach), and the evaluation that sees
-// the last one runs up to AlarmEvaluationDelay after.
-func (a metricAlarm) everyPeriod() time.Duration {
-	return secs(a.period*a.datapoints) + AlarmEvaluationDelay
-}
-
-// perRun is the same for a canary, which publishes one datapoint per run
-// (CloudWatch User Guide, "CloudWatch metrics published by canaries":
-// SuccessPercent is the percentage of runs that succeed): the D-th failing
-// run publishes (D-1) runs after the first, and its period closes up to a
-// period later: (D-1) x interval + period, then the evaluation delay.
-func (a metricAlarm) perRun(interval time.Duration) time.Duration {
-	return time.Duration(a.datapoints-1)*interval + secs(a.period) + AlarmEvaluationDelay
-}
-
-func (a metricAlarm) basis() string {
-	return fmt.Sprintf("%s %.0f of %.0f x %.0fs", a.name, a.datapoints, a.evaluations, a.period)
-}
-
-// composite is the recorded paging composite alarm.
-type composite struct {
-	name, rule string
-	// wait is the actions suppressor's WaitPeriod: when a member goes to
-	// ALARM while the suppressor is OK, the composite goes to ALARM but its
-	// actions are "suppressed because the composite alarm is waiting for
-	// the suppressor alarm to go into the ALARM state. The maximum waiting
-	// time is as specified in ActionsSuppressorWaitPeriod. After this time,
-	// the composite alarm performs its actions" (CloudWatch API Reference,
-	// CompositeAlarm, ActionsSuppressedBy). In a real outage the suppressor
-	// stays OK, so the page always waits the whole period.
-	wait  time.Duration
-	found bool
-}
-
-func (in inputs) composite() composite {
-	for _, c := range in.rec.ByType("aws:cloudwatch/compositeAlarm:CompositeAlarm") {
-		if c.Key != CompositeAlarmLogicalName && c.Name != CompositeAlarmLogicalName {
-			continue
-		}
-		out := composite{found: true}
-		out.name, _ = lookupString(c, "alarmName")
-		out.rule, _ = lookupString(c, "alarmRule")
-		if w, ok := num(c, "actionsSuppressor.waitPeriod"); ok {
-			out.wait = secs(w)
-		}
-		return out
-	}
-	return composite{}
-}
-
-// member reports whether the rule ORs ALARM(name) in. A composite goes to
-// ALARM as soon as a member does: "When any of those alarms goes into the
-// ALARM state, the composite alarm goes itself in the ALARM state"
-// (CloudWatch User Guide, "Composite alarms", alarm-combining); AWS
-// documents no delay of its own for that re-evaluation.
-func (c composite) member(alarm string) bool {
-	if alarm == "" {
-		return false
-	}
-	re := regexp.MustCompile(`ALARM\(\s*"?` + regexp.QuoteMeta(alarm) + `"?\s*\)`)
-	return re.MatchString(c.rule)
-}
-
-// route53CheckTimeout is how long one failing check of the type takes at
-// most (Route 53 Developer Guide, "How Amazon Route 53 determines whether a
-// health check is healthy").
-func route53CheckTimeout(typ string) (time.Duration, bool) {
-	switch typ {
-	case "HTTP", "HTTPS":
-		return Route53ConnectTimeout + Route53ResponseTimeout, true
-	case "HTTP_STR_MATCH", "HTTPS_STR_MATCH":
-		return Route53ConnectTimeout + Route53ResponseTimeout + Route53BodyTimeout, true
-	case "TCP":
-		return Route53TCPConnectTimeout, true
-	}
-	return 0, false
-}
-
-func (in inputs) route53Path() (Path, bool) {
-	hc := in.first("aws:route53/healthCheck:HealthCheck")
-	if hc == nil {
-		return Path{}, false
-	}
-	interval, ok1 := num(hc, "requestInterval")
-	threshold, ok2 := num(hc, "failureThreshold")
-	typ, _ := lookupString(hc, "type")
-	check, ok3 := route53CheckTimeout(typ)
-	a, ok4 := in.alarmOn("HealthCheckStatus")
-	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return Path{}, false
-	}
-	// A failure right after a passing check: the next check comes a
-	// request interval later, and the failureThreshold-th failing check
-	// ends when its timeouts run out.
-	p := Path{Name: "Route 53", Alarm: a.name, Detect: secs(interval*threshold) + check}
-	p.AlarmAt = p.Detect + a.everyPeriod()
-	p.Basis = fmt.Sprintf("Route 53 %s every %.0fs x %.0f + check %s = %s; alarm %s + eval %s = %s",
-		typ, interval, threshold, check, p.Detect, a.basis(), AlarmEvaluationDelay, p.AlarmAt)
-	return p, true
-}
-
-func (in inputs) canaryPath() (Path, bool) {
-	c := in.first("aws:synthetics/canary:Canary")
-	if c == nil {
-		return Path{}, false
-	}
-	expr, _ := lookupString(c, "schedule.expression")
-	timeout, ok1 := num(c, "runConfig.timeoutInSeconds")
-	m := rate.FindStringSubmatch(expr)
-	a, ok2 := in.alarmOn("SuccessPercent")
-	if m == nil || !ok1 || !ok2 {
-		return Path{}, false
-	}
-	n, _ := strconv.Atoi(m[1])
-	every := time.Duration(n) * time.Minute
-	if strings.HasPrefix(m[2], "hour") {
-		every = time.Duration(n) * time.Hour
-	}
-	// A failure right after a run started and passed: the next run starts
-	// an interval later and may hang until its timeout.
-	p := Path{Name: "canary", Alarm: a.name, Detect: every + secs(timeout)}
-	p.AlarmAt = p.Detect + a.perRun(every)
-	p.Basis = fmt.Sprintf("canary every %s + run %.0fs = %s; alarm %s: (%.0f-1) x %s + %.0fs + eval %s = %s",
-		every, timeout, p.Detect, a.basis(), a.datapoints, every, a.period, AlarmEvaluationDelay, p.AlarmAt)
-	return p, true
-}
-
-func (in inputs) unreachable(budget, rto time.Duration) Row {
-	row := Row{Failure: "endpoint unreachable (page)", Budget: budget}
-	comp := in.composite()
-	var problems []string
-	if !comp.found {
-		problems = append(problems, fmt.Sprintf("no paging composite alarm %q recorded", CompositeAlarmLogicalName))
-	}
-	for _, f := range []func() (Path, bool){in.route53Path, in.canaryPath} {
-		if p, ok := f(); ok {
-			row.Paths = append(row.Paths, p)
-		}
-	}
-	if len(row.Paths) == 0 {
-		row.Problem = strings.Join(append(problems, "no Route 53 health check or canary with an alarm recorded"), "; ")
-		return row
-	}
-	var first *Path
-	for i := range row.Paths {
-		p := &row.Paths[i]
-		p.Member = comp.found && comp.member(p.Alarm)
-		p.PagesAt = p.AlarmAt + comp.wait
-		if !p.Member {
-			problems = append(problems, fmt.Sprintf("%s alarm %s is not in the paging composite's rule", p.Name, p.Alarm))
-			continue
-		}
-		if p.PagesAt > rto {
-			problems = append(problems, fmt.Sprintf("%s path pages after %s, over the RTO %s", p.Name, p.PagesAt, rto))
-		}
-		if first == nil || p.PagesAt < first.PagesAt {
-			first = p
-		}
-	}
-	if first == nil {
-		row.Problem = strings.Join(problems, "; ")
-		return row
-	}
-	// The composite is in ALARM (and EventBridge sees its state change) when
-	// the first member is; it pages once the suppressor wait has passed.
-	row.Pager, row.Pages = first.Alarm, first.PagesAt
-	row.Detection, row.Mitigated, row.FullRecovery = first.AlarmAt, first.PagesAt, first.PagesAt
-	if row.Pages > budget {
-		problems = append(problems, fmt.Sprintf("first page after %s (%s path, suppressor wait %s), over the %s budget", row.Pages, first.Name, comp.wait, budget))
-	}
-	row.Problem = strings.Join(problems, "; ")
-	row.Basis = fmt.Sprintf("pages via %s at %s (composite %s, suppressor wait %s)", first.Alarm, first.PagesAt, comp.name, comp.wait)
-	return row
 }
 
 func lookupString(r *offline.Resource, path string) (string, bool) {
@@ -707,33 +745,58 @@ func (in inputs) dataStores(budget time.Duration) []RPORow {
 	return out
 }
 
+// --- table ---
+
+// dur prints a row figure: "human" for a person's mitigation, "-" for none.
+func dur(d time.Duration, human bool) string {
+	switch {
+	case human:
+		return "human"
+	case d == 0:
+		return "-"
+	}
+	return d.String()
+}
+
 // Table renders the report for the offline plan.
 func (r Report) Table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "resilience of stack %q (RTO budget %s, RPO budget %s)\n", r.Stack, r.RTO, r.RPO)
-	fmt.Fprintf(&b, "  %-36s %10s %10s %10s %8s  %s\n", "failure", "detect", "mitigated", "full", "budget", "status / basis")
-	fmt.Fprintf(&b, "  %-36s %10s %10s %10s %8s  %s\n", "  (paging path)", "signal", "alarm", "pages", "RTO", "basis")
+	fmt.Fprintf(&b, "  %-42s %9s %9s %9s %9s  %s\n", "failure", "detect", "mitigated", "full", "told", "budget: status")
+	fmt.Fprintf(&b, "    %-40s %9s %9s %9s  %s\n", "(path)", "signal", "alarm", "told", "how it reaches a person; basis")
 	for _, row := range r.Rows {
 		status := "ok"
-		if !row.OK() {
+		switch {
+		case !row.OK():
 			status = "OVER " + row.Problem
+		case len(row.Says) > 0:
+			status = "ok, and it SAYS:"
 		}
-		fmt.Fprintf(&b, "  %-36s %10s %10s %10s %8s  %s: %s\n", row.Failure, row.Detection, row.Mitigated, row.FullRecovery, row.Budget, status, row.Basis)
+		told := "-"
+		if row.Kind == Paged {
+			told = row.Told.String()
+		}
+		fmt.Fprintf(&b, "  %-42s %9s %9s %9s %9s  %s %s <= %s: %s\n", row.Failure, dur(row.Detection, false),
+			dur(row.Mitigated, row.HumanMitigation), dur(row.FullRecovery, row.HumanMitigation), told,
+			row.BudgetOf, row.Budgeted, row.Budget, status)
+		fmt.Fprintf(&b, "      answer: %s\n", row.Answer)
+		if row.Basis != "" {
+			fmt.Fprintf(&b, "      basis: %s\n", row.Basis)
+		}
+		for _, s := range row.Says {
+			fmt.Fprintf(&b, "      SAYS: %s\n", s)
+		}
 		for _, p := range row.Paths {
-			member := "member of the composite"
-			if !p.Member {
-				member = "NOT in the composite's rule"
-			}
-			fmt.Fprintf(&b, "    path %-31s %10s %10s %10s %8s  %s (%s)\n", p.Name, p.Detect, p.AlarmAt, p.PagesAt, r.RTO, p.Basis, member)
+			fmt.Fprintf(&b, "    path %-35s %9s %9s %9s  %s; %s\n", p.Name, p.Detect, p.AlarmAt, dur(p.PagesAt, false), p.reach(), p.Basis)
 		}
 	}
-	fmt.Fprintf(&b, "  %-36s %10s %10s %8s  %s\n", "data store (RPO)", "AZ loss", "corrupt", "budget", "status / basis")
+	fmt.Fprintf(&b, "  %-42s %9s %9s %9s  %s\n", "data store (RPO)", "AZ loss", "corrupt", "budget", "status / basis")
 	for _, d := range r.Data {
 		status := "ok"
 		if !d.OK() {
 			status = "OVER " + d.Problem
 		}
-		fmt.Fprintf(&b, "  %-36s %10s %10s %8s  %s: %s\n", d.Store+" "+d.Resource, d.AZLoss, d.Corruption, d.Budget, status, d.Basis)
+		fmt.Fprintf(&b, "  %-42s %9s %9s %9s  %s: %s\n", d.Store+" "+d.Resource, d.AZLoss, d.Corruption, d.Budget, status, d.Basis)
 	}
 	fmt.Fprintf(&b, "  %-52s %8s %8s  %s\n", "static stability (one AZ lost, no new capacity yet)", "load", "limit", "status / basis")
 	for _, c := range r.Capacity {
@@ -744,4 +807,43 @@ func (r Report) Table() string {
 		fmt.Fprintf(&b, "  %-52s %7.0f%% %7.0f%%  %s: %s\n", c.Name, c.Load, c.Limit, status, c.Basis)
 	}
 	return b.String()
+}
+
+// reach says how the path reaches a person.
+func (p Path) reach() string {
+	var s string
+	switch {
+	case p.Member:
+		s = "pages through the composite to " + p.Topic
+	case p.Action == "page":
+		s = "pages " + p.Topic
+	case p.Action == "notify":
+		s = "notifies " + p.Topic
+	default:
+		return "SILENT: no alarm action, not in the paging composite"
+	}
+	if p.Subscribers == 0 {
+		s += " (NOBODY SUBSCRIBED)"
+	} else {
+		s += fmt.Sprintf(" (%d subscription(s))", p.Subscribers)
+	}
+	if p.Condition != "" {
+		s += "; only when " + p.Condition
+	}
+	return s
+}
+
+var rate = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours)\)$`)
+
+// every parses a rate(...) schedule expression.
+func every(expr string) (time.Duration, bool) {
+	m := rate.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	if strings.HasPrefix(m[2], "hour") {
+		return time.Duration(n) * time.Hour, true
+	}
+	return time.Duration(n) * time.Minute, true
 }
