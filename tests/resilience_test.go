@@ -325,8 +325,8 @@ func TestResilienceBudgetsHoldForEveryStack(t *testing.T) {
 	}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		rep := resilience.Compute(rec)
-		if len(rep.Rows) != 13 || len(rep.Data) < 4 {
-			t.Errorf("report has %d rows and %d data stores; want the 13 failure modes and Aurora, DynamoDB, S3, EventBridge", len(rep.Rows), len(rep.Data))
+		if len(rep.Rows) != 16 || len(rep.Data) < 4 {
+			t.Errorf("report has %d rows and %d data stores; want the 16 failure modes and Aurora, DynamoDB, S3, EventBridge", len(rep.Rows), len(rep.Data))
 		}
 		for name, want := range common {
 			r := row(t, rep, name)
@@ -413,27 +413,28 @@ func TestResilienceOverRTOSaysSo(t *testing.T) {
 }
 
 // TestResilienceSaysWhoIsSubscribed: a path ends at an SNS topic; a topic
-// with no subscription in the stack tells nobody, and the row says so. In
-// both stack files nobody is subscribed to notify-<suffix> (notifyEmails
-// is empty); prod pages its on-call rota, dev pages nobody.
+// with no subscription in the stack tells nobody, and the row says so.
+// Both stack files subscribe somebody to notify-<suffix>; prod pages its
+// on-call rota, dev pages nobody. A dev without notifyEmails tells nobody
+// of a gray AZ.
 func TestResilienceSaysWhoIsSubscribed(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		rep := resilience.Compute(rec)
 		gray := row(t, rep, "gray AZ (health checks pass)")
-		if !saysAny(gray, "nobody is subscribed to notify-"+stack) {
-			t.Errorf("gray AZ: says %q, want nobody subscribed to notify-%s", gray.Says, stack)
+		if saysAny(gray, "nobody is subscribed") || gray.Paths[0].Subscribers != 1 {
+			t.Errorf("gray AZ: says %q with %d subscriber(s), want the one notifyEmails address", gray.Says, gray.Paths[0].Subscribers)
 		}
 		page := row(t, rep, "endpoint unreachable (page)")
 		if nobody := saysAny(page, "nobody is subscribed to alarms-"+stack); nobody != (stack == "dev") {
 			t.Errorf("%s endpoint row says %q: want nobody subscribed to the paging topic in dev only", stack, page.Says)
 		}
 	})
-	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:notifyEmails": `["platform-team@acmebank.net"]`})
+	rec, err := recordWith(t, "dev", map[string]string{"trading-ha:notifyEmails": "[]", "trading-ha:monthlyBudgetUsd": "0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gray := row(t, resilience.Compute(rec), "gray AZ (health checks pass)"); saysAny(gray, "nobody is subscribed") || gray.Paths[0].Subscribers != 1 {
-		t.Errorf("with notifyEmails set the gray AZ row still says nobody is subscribed: %q", gray.Says)
+	if gray := row(t, resilience.Compute(rec), "gray AZ (health checks pass)"); !saysAny(gray, "nobody is subscribed to notify-dev") {
+		t.Errorf("without notifyEmails the gray AZ row says %q, want nobody subscribed to notify-dev", gray.Says)
 	}
 }
 
@@ -553,6 +554,17 @@ func TestResiliencePagedRowsRedWithoutAlarms(t *testing.T) {
 				}
 				return in
 			})},
+		{"KMS key disabled or scheduled for deletion", "no rule rule-kms-key-state-prod recorded",
+			without(rec, named("rule-kms-key-state-prod"), nil)},
+		{"KMS key disabled or scheduled for deletion", "rule rule-kms-key-state-prod has no topic target: silent",
+			without(rec, func(r *offline.Resource) bool {
+				rule, _ := r.Input("rule").(string)
+				return r.Type == "aws:cloudwatch/eventTarget:EventTarget" && rule == "rule-kms-key-state-prod"
+			}, nil)},
+		{"certificate expiry", "no alarm alarm-cert-expiry-prod recorded",
+			without(rec, named("alarm-cert-expiry-prod"), nil)},
+		{"runaway cost", "no cost budget recorded",
+			without(rec, func(r *offline.Resource) bool { return r.Type == "aws:budgets/budget:Budget" }, nil)},
 		{"bad deployment passing health", "no rule starts the service recovery runbook on the composite's ALARM",
 			without(rec, func(r *offline.Resource) bool { return r.Type == "aws:cloudwatch/eventTarget:EventTarget" }, nil)},
 		{"gray AZ (health checks pass)", "zonal shift is not enabled on the load balancer",
@@ -572,6 +584,37 @@ func TestResiliencePagedRowsRedWithoutAlarms(t *testing.T) {
 			t.Errorf("%s: ok=%v problem %q, want red with %q", c.failure, r.OK(), r.Problem, c.problem)
 		}
 	}
+}
+
+// TestResilienceModesAPersonAnswers: the failure modes only a person can
+// answer are told, for both stacks: a KMS key disabled or scheduled for
+// deletion pages through the key-state rule (CloudTrail's event, then the
+// rule; our 5-minute assumption), the certificate is paged 14 days ahead,
+// and cost is mailed by AWS Budgets within a day.
+func TestResilienceModesAPersonAnswers(t *testing.T) {
+	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
+		rep := resilience.Compute(rec)
+		for failure, w := range map[string]struct {
+			told   time.Duration
+			action string
+		}{
+			"KMS key disabled or scheduled for deletion": {resilience.CloudTrailToEventBridge, "page"},
+			"certificate expiry":                         {24*time.Hour + resilience.AlarmEvaluationDelay, "notify"},
+			"runaway cost":                               {resilience.BudgetRefresh, "notify"},
+		} {
+			r := row(t, rep, failure)
+			if !r.OK() || r.Told != w.told || !r.HumanMitigation {
+				t.Errorf("%s: ok=%v told %s (want %s) human=%v problem %q", failure, r.OK(), r.Told, w.told, r.HumanMitigation, r.Problem)
+			}
+			if len(r.Paths) == 0 || r.Paths[0].Action != w.action {
+				t.Errorf("%s: first path %+v, want action %s", failure, r.Paths, w.action)
+			}
+		}
+		cert := row(t, rep, "certificate expiry")
+		if len(cert.Paths) != 2 || cert.Paths[1].Action != "page" {
+			t.Errorf("certificate expiry paths %+v, want the notice and the page", cert.Paths)
+		}
+	})
 }
 
 // TestResilienceBreakerResetAndQuorum: the circuit breaker's statement

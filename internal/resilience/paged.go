@@ -11,6 +11,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/monitoring"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
@@ -531,8 +532,15 @@ type pagedSpec struct {
 	// dependency owner's).
 	human bool
 	// says are statements the row always makes.
-	says   []string
-	alarms []alarmSpec
+	says []string
+	// notOutage marks a failure the RTO does not bound because it is no
+	// outage yet (a certificate weeks before expiry, a budget passed): a
+	// row told later than the RTO is not red for it, and its budget is
+	// budget, which bounds budgetOf.
+	notOutage bool
+	budget    time.Duration
+	budgetOf  string
+	alarms    []alarmSpec
 }
 
 // alarmSpec is one alarm a pagedSpec relies on.
@@ -550,6 +558,9 @@ type alarmSpec struct {
 	// metric first breaches, with per-run datapoints every interval (0:
 	// one per period).
 	lead func(in inputs, a metricAlarm) (lead, interval time.Duration, basis string, err error)
+	// path, when set, builds a path that is not a metric alarm's (an
+	// EventBridge rule, an AWS Budgets notification).
+	path func(in inputs, comp composite) (Path, error)
 }
 
 // ageThreshold: an age metric breaches only once the age has grown past
@@ -604,6 +615,19 @@ var pagedRows = []pagedSpec{
 	{failure: "dependency outage: issuer keys (key sync)", target: PageTarget, human: true,
 		answer: "automated: the tasks keep verifying with the key set in the parameter, and tokens signed with a key the user pool publishes during the outage are refused (401) until the sync runs again; human, because a failing sync (Cognito, the network, the parameter) needs a diagnosis",
 		alarms: []alarmSpec{{key: "sm-key-sync-failed", name: "key sync failed", lead: scheduledRun}}},
+	{failure: "KMS key disabled or scheduled for deletion", target: PageTarget, human: true,
+		answer: "human, because no automation can tell a mistake from an intended act: a person re-enables the key or cancels its deletion (docs/operations.md), or finds who did it; the page reaches them through the topic the lost key does not encrypt",
+		alarms: []alarmSpec{{name: "key-state rule", path: keyStatePath}}},
+	{failure: "certificate expiry", human: true, notOutage: true,
+		budget: (monitoring.CertPageDays - 1) * 24 * time.Hour, budgetOf: "paged after the 14-day threshold (before the last day)",
+		answer: "human, because a certificate ACM cannot renew (validation records gone) or an imported one needs a person to renew or re-import it",
+		says:   []string{fmt.Sprintf("the clock starts when DaysToExpiry passes the threshold: the notice comes at %d days and the page at %d days before the certificate expires, each up to a day later (one datapoint a day)", monitoring.CertNoticeDays, monitoring.CertPageDays)},
+		alarms: []alarmSpec{{key: "cert-expiry-notice", name: "certificate < 45 days"}, {key: "cert-expiry", name: "certificate < 14 days"}}},
+	{failure: "runaway cost", human: true, notOutage: true,
+		budget: BudgetRefresh, budgetOf: "told after the budget is passed",
+		answer: "human, because no automation can tell a runaway from wanted growth: a person reads Cost Explorer by service and stops the cause",
+		says:   []string{"AWS Budgets mails its subscribers itself, through no topic or key of ours; the clock starts when the month's forecast or actual cost passes the budget"},
+		alarms: []alarmSpec{{name: "AWS Budgets", path: budgetPath}}},
 	{failure: "DynamoDB throttling (sessions table)", human: true,
 		answer: "automated per request: the SDK retries, then the service answers 503 + Retry-After; human, because an on-demand table throttles only on a hot key or a table or account limit: a quota or a key design is a person's call",
 		alarms: []alarmSpec{{key: "ddb-sessions-throttles", name: "sessions throttles"}, target5xx}},
@@ -612,11 +636,21 @@ var pagedRows = []pagedSpec{
 // paged builds a pagedSpec's row from the recording.
 func (in inputs) paged(s pagedSpec, rto time.Duration) Row {
 	row := Row{Failure: s.failure, Kind: Paged, Budget: rto, BudgetOf: "told", Answer: s.answer, HumanMitigation: s.human}
+	if s.notOutage {
+		row.Budget, row.BudgetOf = s.budget, s.budgetOf
+	}
 	comp := in.composite()
 	var problems []string
 	for _, a := range s.alarms {
 		var p Path
 		switch {
+		case a.path != nil:
+			c, err := a.path(in, comp)
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			p = c
 		case a.canary:
 			c, ok := in.canaryPath(comp)
 			if !ok {
@@ -676,7 +710,7 @@ func (in inputs) paged(s pagedSpec, rto time.Duration) Row {
 		if s.target > 0 && told.PagesAt > s.target {
 			row.Says = append(row.Says, fmt.Sprintf("first told after %s: later than the %s page target", told.PagesAt, s.target))
 		}
-		if told.PagesAt > rto {
+		if told.PagesAt > rto && !s.notOutage {
 			problems = append(problems, fmt.Sprintf("nobody is told within the RTO %s", rto))
 		}
 		row.saySubscribers(*told)
@@ -686,4 +720,77 @@ func (in inputs) paged(s pagedSpec, rto time.Duration) Row {
 	row.Says = append(row.Says, s.says...)
 	row.Problem = strings.Join(problems, "; ")
 	return row
+}
+
+// CloudTrailToEventBridge is how long after an API call we assume its
+// CloudTrail event reaches the default bus. AWS publishes no bound: it
+// delivers AWS service events "on a best effort basis" (Amazon
+// EventBridge User Guide, "AWS service events delivered via AWS
+// CloudTrail"); 5 minutes is our assumption.
+const CloudTrailToEventBridge = 5 * time.Minute
+
+// keyStatePath is the KMS key-state rule's path: CloudTrail's event on
+// the default bus, straight to the rule's topic targets.
+func keyStatePath(in inputs, comp composite) (Path, error) {
+	name := naming.RuleKMSKeyState.Type + "-" + in.suffix()
+	found := false
+	for _, r := range in.rec.ByType("aws:cloudwatch/eventRule:EventRule") {
+		if n, _ := lookupString(r, "name"); n == name {
+			found = true
+		}
+	}
+	if !found {
+		return Path{}, fmt.Errorf("no rule %s recorded", name)
+	}
+	var topics []string
+	for _, t := range in.rec.ByType("aws:cloudwatch/eventTarget:EventTarget") {
+		if rule, _ := lookupString(t, "rule"); rule == name {
+			if arn, _ := lookupString(t, "arn"); strings.Contains(arn, ":sns:") {
+				topics = append(topics, arn[strings.LastIndex(arn, ":")+1:])
+			}
+		}
+	}
+	if len(topics) == 0 {
+		return Path{}, fmt.Errorf("rule %s has no topic target: silent", name)
+	}
+	p := Path{Alarm: name, Detect: CloudTrailToEventBridge, AlarmAt: CloudTrailToEventBridge, PagesAt: CloudTrailToEventBridge,
+		Action: "notify", Topic: topics[0]}
+	for _, t := range topics {
+		if slices.Contains(comp.topics, t) {
+			p.Action = "page"
+		}
+	}
+	p.Subscribers = in.subscribers(p.Topic)
+	p.Basis = fmt.Sprintf("CloudTrail's DisableKey or ScheduleKeyDeletion event on the default bus: %s (our assumption: best effort, no published bound); rule %s publishes to %d topic(s)",
+		CloudTrailToEventBridge, name, len(topics))
+	return p, nil
+}
+
+// BudgetRefresh is how long after a budget is passed we assume AWS
+// Budgets notices: it refreshes its cost data up to three times a day,
+// with billing data updated at least once a day (AWS Cost Management User
+// Guide, "Best practices for AWS Budgets"); a day is our worst case.
+const BudgetRefresh = 24 * time.Hour
+
+// budgetPath is the cost budget's path: AWS Budgets mails its
+// subscribers.
+func budgetPath(in inputs, _ composite) (Path, error) {
+	budgets := in.rec.ByType("aws:budgets/budget:Budget")
+	if len(budgets) == 0 {
+		return Path{}, fmt.Errorf("no cost budget recorded (config monthlyBudgetUsd)")
+	}
+	b := budgets[0]
+	name, _ := lookupString(b, "name")
+	emails := map[string]bool{}
+	for _, n := range listAt(b, "notifications") {
+		m, _ := n.(map[string]any)
+		list, _ := m["subscriberEmailAddresses"].([]any)
+		for _, e := range list {
+			emails[fmt.Sprint(e)] = true
+		}
+	}
+	p := Path{Alarm: name, Detect: BudgetRefresh, AlarmAt: BudgetRefresh, PagesAt: BudgetRefresh,
+		Action: "notify", Topic: "AWS Budgets mail", Subscribers: len(emails)}
+	p.Basis = fmt.Sprintf("Budgets refreshes its data up to 3 times a day: %s (our worst case); %s mails %d address(es) on the forecast and the actual cost", BudgetRefresh, name, len(emails))
+	return p, nil
 }
