@@ -33,6 +33,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/infra/storage"
+	"github.com/trading-ha/trading-ha/infra/version"
 )
 
 // Deploy is the Pulumi program. Invalid configuration fails here, before
@@ -424,6 +425,7 @@ func Deploy(ctx *pulumi.Context) error {
 	ctx.Export("hostedZoneNameServers", zone.NameServers)
 	ctx.Export("appFqdn", pulumi.String(zone.AppFQDN))
 	ctx.Export("canaryName", pulumi.String(watch.CanaryName))
+	ctx.Export("platformVersion", pulumi.String(version.Version))
 	ctx.Export("alarmTopicArn", watch.TopicArn)
 	ctx.Export("backstopTopicArn", watch.BackstopTopicArn)
 	ctx.Export("notifyTopicArn", watch.NotifyTopicArn)

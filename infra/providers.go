@@ -15,6 +15,7 @@ import (
 	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/version"
 )
 
 // Providers are the stack's explicit providers, one per package the
@@ -70,12 +71,17 @@ func newProviders(ctx *pulumi.Context, cfg *config.Config) (*Providers, error) {
 }
 
 // awsProviderArgs are an aws provider's settings in region: the default
-// tags and, when config names them, the only accounts it may act in (the
+// tags (the stack's aws:defaultTags and the platform's version; config
+// refuses a stack that sets the version tag itself) and, when config names them, the only accounts it may act in (the
 // provider fails to configure for credentials of any other account).
 func awsProviderArgs(cfg *config.Config, region string) *aws.ProviderArgs {
+	tags := map[string]string{version.TagKey: version.Version}
+	for k, v := range cfg.DefaultTags {
+		tags[k] = v
+	}
 	args := &aws.ProviderArgs{
 		Region:      pulumi.String(region),
-		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(cfg.DefaultTags)},
+		DefaultTags: &aws.ProviderDefaultTagsArgs{Tags: pulumi.ToStringMap(tags)},
 	}
 	if len(cfg.AllowedAccountIDs) > 0 {
 		args.AllowedAccountIds = pulumi.ToStringArray(cfg.AllowedAccountIDs)

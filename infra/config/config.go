@@ -18,6 +18,7 @@ import (
 	pconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 
 	"github.com/trading-ha/trading-ha/infra/naming"
+	"github.com/trading-ha/trading-ha/infra/version"
 )
 
 // Project is the Pulumi project name and the namespace of the program's keys.
@@ -350,6 +351,9 @@ func (r *reader) defaultTags() map[string]string {
 	if len(missing) > 0 {
 		sort.Strings(missing)
 		r.fail("aws:defaultTags", v, "must set the tags %s (required on every resource)", strings.Join(missing, ", "))
+	}
+	if _, ok := dt.Tags[version.TagKey]; ok {
+		r.fail("aws:defaultTags", v, "must not set the tag %s: the program sets it to the platform's version", version.TagKey)
 	}
 	return dt.Tags
 }
