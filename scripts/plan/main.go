@@ -5,6 +5,12 @@
 //	go run ./scripts/plan -stack dev
 //	go run ./scripts/plan -stack dev -preview
 //
+// With -json FILE it also writes every resource of the recording, one JSON
+// object a line sorted by URN (type, inputs, parent, provider), so two
+// versions of the program compare with diff:
+//
+//	go run ./scripts/plan -stack prod -json before.jsonl
+//
 // With -preview it runs the program as the first preview of a new stack
 // (offline.RunPreview: every value computed on create unknown), as the
 // pull-request preview and its policy pack see it: the policy findings
@@ -13,6 +19,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -31,14 +38,15 @@ func main() {
 	stack := flag.String("stack", "dev", "stack to plan (a Pulumi.<stack>.yaml must exist)")
 	dir := flag.String("dir", ".", "project directory holding Pulumi.yaml")
 	preview := flag.Bool("preview", false, "plan the first preview of a new stack (values computed on create unknown)")
+	dump := flag.String("json", "", "also write the recording to this file, one resource a line sorted by URN")
 	flag.Parse()
-	if err := run(os.Stdout, *dir, *stack, *preview); err != nil {
+	if err := run(os.Stdout, *dir, *stack, *preview, *dump); err != nil {
 		fmt.Fprintln(os.Stderr, "plan:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, dir, stack string, preview bool) error {
+func run(w io.Writer, dir, stack string, preview bool, dump string) error {
 	start := time.Now()
 	runStack, kind := offline.Run, "offline plan"
 	if preview {
@@ -47,6 +55,11 @@ func run(w io.Writer, dir, stack string, preview bool) error {
 	rec, err := runStack(dir, stack, nil)
 	if err != nil {
 		return fmt.Errorf("stack %s: %w", stack, err)
+	}
+	if dump != "" {
+		if err := writeRecording(dump, rec); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(w, "%s of stack %q: %d resources in %d components (%s)\n",
 		kind, stack, len(rec.Resources), len(rec.Components()), time.Since(start).Round(time.Millisecond))
@@ -113,4 +126,29 @@ func compact(v any) string {
 		s = s[:57] + "..."
 	}
 	return s
+}
+
+// writeRecording writes rec's resources to path, one JSON object a line,
+// sorted by URN.
+func writeRecording(path string, rec *offline.Recording) error {
+	type line struct {
+		URN      string         `json:"urn"`
+		Type     string         `json:"type"`
+		Parent   string         `json:"parent,omitempty"`
+		Provider string         `json:"provider,omitempty"`
+		Inputs   map[string]any `json:"inputs"`
+	}
+	lines := make([]string, 0, len(rec.Resources))
+	for _, r := range rec.Resources {
+		b, err := json.Marshal(line{URN: r.URN, Type: r.Type, Parent: r.ParentURN, Provider: r.Provider, Inputs: r.Inputs})
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", r.URN, err)
+		}
+		lines = append(lines, string(b))
+	}
+	sort.Strings(lines)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write recording: %w", err)
+	}
+	return nil
 }
