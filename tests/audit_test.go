@@ -251,7 +251,8 @@ func TestTradingParameters(t *testing.T) {
 	eq(t, one(t, rec, "aws:ssm/parameter:Parameter", "params-param-limits-max-notional"), "insecureValue", "250000")
 }
 
-// TestAuditConfigRejected: bad issue-16 config fails before any resource.
+// TestAuditConfigRejected: bad audit, backup or egress config fails before
+// any resource.
 func TestAuditConfigRejected(t *testing.T) {
 	for _, c := range []struct {
 		name      string

@@ -25,7 +25,7 @@ func TestOneInitialismStyle(t *testing.T) {
 	for _, b := range bad {
 		t.Errorf("%s: write the initialism in one case (ALBDNSName, VPCID)", b)
 	}
-	// The check fires on the names issue 18 found.
+	// The check fires on mixed-case names that were once exported here.
 	for _, n := range []string{"AlbDNSName", "VpcID", "TokenUrl", "DbName"} {
 		if !mixedInitialism.MatchString(n) {
 			t.Errorf("%s passes the initialism check", n)

@@ -35,7 +35,8 @@ const (
 	typRolePolicy = "aws:iam/rolePolicy:RolePolicy"
 )
 
-// GUIDE section 4 budgets, in seconds.
+// The failure-mode table's budgets (docs/resilience.md, "Failure modes and
+// budgets"), in seconds.
 const (
 	budgetEndpointUnreachable = 5 * 60
 	budgetAZLoss              = 60
@@ -583,7 +584,8 @@ func TestDashboard(t *testing.T) {
 
 // TestDetectionFitsGuideBudgets computes the worst-case detection time of
 // each failure mode from the recorded health check, canary and alarm
-// settings and holds it to GUIDE section 4.
+// settings and holds it to the failure-mode table's budgets
+// (docs/resilience.md).
 func TestDetectionFitsGuideBudgets(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		window := func(key string) int {

@@ -68,7 +68,7 @@ var violations = map[string][]*offline.Resource{
 	"TH-DES-2":  {res("aws:backup/vault:Vault", "v", map[string]any{"forceDestroy": false})},
 	"TH-NAME-1": {res("aws:sqs/queue:Queue", "q", map[string]any{"name": "orders-staging"})},
 	"TH-TAG-1":  {res("pulumi:providers:aws", "aws", map[string]any{"defaultTags": map[string]any{"tags": map[string]any{"Application": "x"}}})},
-	// issue 16
+	// audit trail, immutable backups, protected data
 	"CloudTrail.1": {res(tTrail, "trail", map[string]any{"isMultiRegionTrail": true, "advancedEventSelectors": []any{map[string]any{
 		"fieldSelectors": []any{map[string]any{"field": "eventCategory", "equals": []any{"Management"}}, map[string]any{"field": "readOnly", "equals": []any{"false"}}}}}})},
 	"CloudTrail.2": {res(tTrail, "trail", map[string]any{"enableLogFileValidation": true})},

@@ -17,9 +17,9 @@ import (
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
-// knownAtPreviewMin is the share of reviewed documents that must be plain
-// strings at the first preview of a new stack (issue #18).
-// policyKnownAtPreviewMin is issue #18's bar for policy documents alone.
+// policyKnownAtPreviewMin is the share of policy documents that must be
+// plain strings at the first preview of a new stack, so that a reviewer
+// reads what will be applied rather than "output<string>".
 const policyKnownAtPreviewMin = 0.90
 
 // knownAtPreviewMin guards every reviewed document (policies, container

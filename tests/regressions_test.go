@@ -9,7 +9,7 @@ import (
 	"github.com/trading-ha/trading-ha/internal/policy"
 )
 
-// The tests in this file kill the regressions issue 18's mutation review
+// The tests in this file kill the regressions an earlier mutation review
 // found alive (scripts/mutate lists them first): each pins the value the
 // regression changes, for both stacks where the value is per stack.
 

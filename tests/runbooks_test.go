@@ -216,7 +216,8 @@ func TestRunbookRoles(t *testing.T) {
 		for i := 1; i <= perStack(stack, 2, 3); i++ {
 			wantDB = append(wantDB, "arn:aws:rds:us-east-1:"+acct+":db:aurora-"+stack+"-"+string(rune('0'+i)))
 		}
-		// The failover names its target instance, a resource of the action too (issue 13).
+		// The failover names its target instance, a resource of the action too:
+		// a grant on the cluster alone is refused.
 		if want := append([]string{targets.ClusterArn}, wantDB...); !reflect.DeepEqual(fo["rds:FailoverDBCluster"], want) {
 			t.Errorf("FailoverDBCluster on %v, want %v", fo["rds:FailoverDBCluster"], want)
 		}
@@ -229,7 +230,7 @@ func TestRunbookRoles(t *testing.T) {
 			!reflect.DeepEqual(bv["backup:ListRecoveryPointsByBackupVault"], []string{"arn:aws:backup:us-east-1:" + acct + ":backup-vault:vault-" + stack}) {
 			t.Errorf("backup verification grants %v", bv)
 		}
-		// Service recovery (issue 14): the rollback passes the service's two
+		// Service recovery: the rollback passes the service's two
 		// roles to ECS tasks only; the lock may touch its own item only; ECS
 		// writes are scoped to the service.
 		var srDoc policyDoc

@@ -200,7 +200,8 @@ func TestFailoverPermissions(t *testing.T) {
 		"arn:aws:rds:us-east-1:123456789012:db:aurora-dev-3",
 	}
 	// FailoverDBCluster names its target instance, a resource of the action
-	// too (issue 13): the cluster and every instance are granted.
+	// too (a grant on the cluster alone is denied): the cluster and every
+	// instance are granted.
 	want := map[string][]string{
 		"rds:DescribeDBClusters":                    {x.ClusterArn},
 		"rds:FailoverDBCluster":                     append([]string{x.ClusterArn}, instances...),

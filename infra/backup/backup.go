@@ -110,9 +110,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(b)
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "backup" (issue 18). The service
-	// snapshot workflow (snapshot.go) is a statemachine component named
-	// from asl.ServiceSnapshotName, not yet from this component's name.
+	// keep the URNs of the instance named "backup" from before the
+	// rename to component-prefixed child names. The service snapshot
+	// workflow (snapshot.go) is a statemachine component named from
+	// asl.ServiceSnapshotName, not yet from this component's name.
 	kids := naming.ChildrenOf(name, "backup")
 	cfg := args.Config.Backup
 
@@ -172,8 +173,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	for _, arn := range ManagedPolicies {
 		// Keyed by the policy's name, not its place in the list, so a
 		// reordering moves nothing; the aliases keep the name the
-		// attachment has today and the index name it had before (issue
-		// 18), on the legacy-named instance only (kids.Was).
+		// attachment has today and the index name it had before the
+		// rename to component-prefixed child names, on the legacy-named
+		// instance only (kids.Was).
 		key := "backup-role-" + arn[strings.LastIndex(arn, "/")+1:]
 		if _, err := iam.NewRolePolicyAttachment(ctx, kids.Name(key), &iam.RolePolicyAttachmentArgs{
 			Role: role.Name, PolicyArn: pulumi.String(arn),

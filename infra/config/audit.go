@@ -34,7 +34,7 @@ const (
 )
 
 // Audit configures the audit trail, backup immutability and DR copies,
-// closed egress and the production TLS requirement (issue 16).
+// closed egress and the production TLS requirement.
 type Audit struct {
 	// CloudTrail creates the stack's own trail; off where an organization
 	// trail already covers the account.

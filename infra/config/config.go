@@ -73,7 +73,8 @@ type Config struct {
 	Service    Service
 	Drills     Drills
 	Runbooks   Runbooks
-	// Audit and Trading are issue 16's keys (audit.go).
+	// Audit and Trading: the audit trail, immutable backups, closed egress
+	// and the production TLS requirement (audit.go).
 	Audit   Audit
 	Trading Trading
 }

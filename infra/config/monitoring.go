@@ -48,8 +48,9 @@ type Monitoring struct {
 	AuroraConnections      int
 }
 
-// EndpointPageBudgetSeconds is GUIDE section 4's budget for "endpoint
-// unreachable from the internet": detected and paged within 5 minutes.
+// EndpointPageBudgetSeconds is the failure-mode table's budget for
+// "endpoint unreachable" (docs/resilience.md, "Failure modes and budgets"):
+// detected and paged within 5 minutes.
 const EndpointPageBudgetSeconds = 300
 
 // HealthCheckIntervalSeconds is the Route 53 request interval (the fast one).

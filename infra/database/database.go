@@ -147,7 +147,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(c)
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "database" (issue 18).
+	// keep the URNs of the instance named "database" from before the
+	// rename to component-prefixed child names.
 	kids := naming.ChildrenOf(name, "database")
 
 	if err := c.securityGroupRules(ctx, kids, args, parent); err != nil {

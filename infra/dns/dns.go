@@ -80,7 +80,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(z)
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "dns" (issue 18).
+	// keep the URNs of the instance named "dns" from before the
+	// rename to component-prefixed child names.
 	kids := naming.ChildrenOf(name, "dns")
 
 	z.ZoneID = pulumi.String("").ToStringOutput()
@@ -144,8 +145,8 @@ func (z *Zone) zone(ctx *pulumi.Context, kids naming.Children, args Args, parent
 // Records is the component of the app's alias records: the step that
 // routes customers. It comes after monitoring in the composition order, so
 // every health check, paging alarm and the canary is in place before DNS
-// sends traffic (the brief: "all health checks and monitoring must be in
-// place before traffic routing").
+// sends traffic: customers are routed only to an endpoint that is already
+// watched.
 type Records struct {
 	pulumi.ResourceState
 }
@@ -172,7 +173,8 @@ func NewRecords(ctx *pulumi.Context, name string, args RecordsArgs, opts ...pulu
 		return nil, fmt.Errorf("register dns records component: %w", err)
 	}
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "dns-records" (issue 18).
+	// keep the URNs of the instance named "dns-records" from before the
+	// rename to component-prefixed child names.
 	kids := naming.ChildrenOf(name, "dns-records")
 	after := append([]pulumi.Resource{args.Zone.healthCheck}, args.After...)
 	// A and AAAA aliases: Route 53 answers with the ALB's addresses and,

@@ -112,7 +112,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(d)
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "resilience" (issue 18).
+	// keep the URNs of the instance named "resilience" from before the
+	// rename to component-prefixed child names.
 	kids := naming.ChildrenOf(name, "resilience")
 	cfg := args.Config
 	az := cfg.Drills.AvailabilityZone

@@ -233,7 +233,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(e)
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "events" (issue 18).
+	// keep the URNs of the instance named "events" from before the
+	// rename to component-prefixed child names.
 	kids := naming.ChildrenOf(name, "events")
 	cfg := args.Config.Events
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)

@@ -301,8 +301,9 @@ func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical stri
 		// Keyed by the address, so removing one address does not move the
 		// others (a moved subscription is deleted and re-created, and the
 		// address must confirm again). The alias is the index name it had
-		// before issue 18: a one-time migration, as the engine only looks
-		// at aliases for a URN its state does not hold yet.
+		// before the rename to component-prefixed child names: a one-time
+		// migration, as the engine only looks at aliases for a URN its
+		// state does not hold yet.
 		if _, err := sns.NewTopicSubscription(ctx, kids.Name(logical+"-email-"+email), &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(email),
 		}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-email-%d", logical, i+1))}}), kids.Keep(logical+"-email-"+email)); err != nil {

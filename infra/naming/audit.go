@@ -15,7 +15,8 @@ func RequirePrefix(source, prefix string) Rule {
 	}
 }
 
-// Sources of the issue-16 kinds (audit trail, WAF logs, DR vault, endpoints).
+// Sources of the audit and protection kinds (audit trail, WAF logs, DR vault,
+// endpoints).
 const (
 	srcTrail = "CloudTrail API Reference, CreateTrail, Name: 3-128 characters, ASCII letters, numbers, periods, underscores or dashes; " +
 		"starts with a letter or number and ends with a letter or number; no adjacent periods, underscores or dashes; not an IP address"

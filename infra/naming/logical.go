@@ -14,7 +14,7 @@ type Children struct {
 
 // ChildrenOf returns the namer for the children of the component called
 // name. legacy is the name the stacks gave the component before its children
-// carried it (issue 18); the instance with that name keeps its children's
+// carried it; the instance with that name keeps its children's
 // old URNs through aliases, any other instance is new and claims none (two
 // resources claiming one old URN is an engine error, "Duplicate resource
 // alias", pulumi/pulumi pkg/diag/errors.go GetDuplicateResourceAliasError).

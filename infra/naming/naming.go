@@ -101,7 +101,8 @@ var (
 	// member (e.g. "canary-success") at most 55 characters.
 	Alarm = Kind{Type: "alarm", MaxLen: 255, Reserve: 56, Charset: printable, Source: srcAlarm}
 
-	// events and backup (issue 7)
+	// events and backup: the orders dead-letter queue, the audit log
+	// policy and the EventBridge rules
 	OrdersDLQ            = Kind{Type: "orders-dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
 	AuditLogPolicy       = Kind{Type: "events-audit-logs", MaxLen: 255, Charset: printable, Source: "CloudWatch Logs API Reference, PutResourcePolicy, policyName"}
 	RuleOrders           = Kind{Type: "rule-orders", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
@@ -166,7 +167,7 @@ var (
 	// SchedulerDLQ holds schedule invocations EventBridge Scheduler could
 	// not deliver.
 	SchedulerDLQ = Kind{Type: "sched-dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
-	// Identity (issue 15): the Cognito user pool, its prefix domain (global
+	// Identity: the Cognito user pool, its prefix domain (global
 	// per region: a unique tail), the resource server and the app clients
 	// (client-<desk or probe>-<suffix>, the member at most 40 characters).
 	UserPool       = Kind{Type: "idp-trading", MaxLen: 128, Charset: cognitoChars, Source: srcUserPool}
@@ -174,8 +175,8 @@ var (
 	ResourceServer = Kind{Type: "rs-trading", MaxLen: 256, Charset: cognitoChars, Source: srcPoolClient}
 	UserPoolClient = Kind{Type: "client", MaxLen: 128, Reserve: 41, Charset: cognitoChars, Source: srcPoolClient}
 
-	// issue 16: audit trail, protected data, immutable off-site backups,
-	// closed egress.
+	// Audit trail, protected data, immutable off-site backups, closed
+	// egress.
 	AuroraFinalSnapshot = Kind{Type: "aurora-final", MaxLen: 255, Charset: rdsChars, Rules: rdsRules, Source: srcClusterSnapshot}
 	Trail               = Kind{Type: "trail", MaxLen: 128, Charset: trailChars, Rules: trailRules, Source: srcTrail}
 	TrailBucket         = Kind{Type: "trail", MaxLen: 63, Reserve: BucketTailReserve, Charset: bucketChars, Rules: bucketRules, Source: srcBucket}

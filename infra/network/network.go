@@ -72,7 +72,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(n)
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "network" (issue 18).
+	// keep the URNs of the instance named "network" from before the
+	// rename to component-prefixed child names.
 	kids := naming.ChildrenOf(name, "network")
 	cfg := args.Config
 	pub, priv, iso := SubnetMasks(cfg.Network.CIDR.Bits())

@@ -159,7 +159,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(c)
 	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "runbooks" (issue 18).
+	// keep the URNs of the instance named "runbooks" from before the
+	// rename to component-prefixed child names.
 	kids := naming.ChildrenOf(name, "runbooks")
 
 	schedules := map[string]*statemachine.Schedule{

@@ -387,8 +387,9 @@ func (b *builder) ecs() error {
 	// it exact and known in previews.
 	// Steady state is also what a circuit-breaker rollback ends in: the
 	// waiter reports success while the service runs the previous task
-	// definition (terraform-provider-aws issue 20858, "waiting until ECS
-	// service deployment is completed when using circuit breakers"). The
+	// definition (hashicorp/terraform-provider-aws#20858, "Add support for
+	// waiting until ECS service deployment is completed when using circuit
+	// breakers"). The
 	// program reads the service back after the wait and fails the up when
 	// it does not run the task definition this up registered.
 	running := ecs.LookupServiceOutput(b.ctx, ecs.LookupServiceOutputArgs{ClusterArn: cluster.Arn, ServiceName: svc.Name}, pulumi.Parent(b.s))

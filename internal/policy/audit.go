@@ -10,10 +10,11 @@ import (
 	"github.com/trading-ha/trading-ha/infra/config"
 )
 
-// Issue 16's rules: audit trail (FSBP CloudTrail.1, .2, .4, .5 and the CIS
-// CloudWatch filters), database audit (FSBP RDS.37), WAF logging (FSBP
-// WAF.11), immutable and off-site backups and protected data (ours, TH-*:
-// Security Hub has no control for vault lock or cross-region copies).
+// The audit and data-protection rules: audit trail (FSBP CloudTrail.1, .2,
+// .4, .5 and the CIS CloudWatch filters), database audit (FSBP RDS.37), WAF
+// logging (FSBP WAF.11), immutable and off-site backups and protected data
+// (ours, TH-*: Security Hub has no control for vault lock or cross-region
+// copies).
 
 const trailType = "aws:cloudtrail/trail:Trail"
 

@@ -2,9 +2,10 @@
 // a mocked run from internal/offline, or what the engine sends the policy
 // pack in policy/), each mapped to an AWS Security Hub Foundational
 // Security Best Practices (FSBP) control where one exists, or to one of our
-// own IDs (TH-*) where the brief asks for more. A finding can be exempted
-// only by a tag next to the resource, "policy-exempt:<rule id>" = reason,
-// and every exemption is listed in the report.
+// own IDs (TH-*) where the platform requires more than FSBP checks. A
+// finding can be exempted only by a tag next to the resource,
+// "policy-exempt:<rule id>" = reason, and every exemption is listed in the
+// report.
 package policy
 
 import (

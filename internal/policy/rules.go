@@ -63,7 +63,7 @@ var Rules = []Rule{
 	{ID: "TH-DES-2", Title: "resources that block deletion when not empty are force-destroyed", Check: forceDestroy, PerResource: true},
 	{ID: "TH-NAME-1", Title: "physical names carry the environment suffix", Check: names, PerResource: true},
 	{ID: "TH-TAG-1", Title: "every AWS resource gets the required tags from the provider", Check: tagging},
-	// Audit trail, immutable backups, protected data (issue 16; audit.go).
+	// Audit trail, immutable backups, protected data (audit.go).
 	{ID: "CloudTrail.1", Title: "a multi-Region trail records read and write management events", Check: trailMultiRegion},
 	{ID: "CloudTrail.2", Title: "CloudTrail trails are encrypted at rest with KMS", Check: trailPresent("kmsKeyId", "no kmsKeyId"), PerResource: true},
 	{ID: "CloudTrail.4", Title: "CloudTrail log file validation is enabled", Check: trailFlag("enableLogFileValidation", "log file validation off"), PerResource: true},

@@ -145,8 +145,8 @@ func TestFixturesFail(t *testing.T) {
 		}), map[string][]string{"ecs:UpdateService": {"*"}}, MissingRequired, "DeploymentConfiguration.Alarms.AlarmNames is missing"},
 		{"action not granted", failover(), map[string][]string{"rds:DescribeDBClusters": {clusterArn}}, ActionNotGranted,
 			"does not grant rds:FailoverDBCluster"},
-		// Issue 13: the failover role granted the cluster only, while the
-		// call names a target instance.
+		// A failover role granted on the cluster only, while the call
+		// names a target instance as well.
 		{"resource not granted (dynamic target instance)", failover(), map[string][]string{"rds:FailoverDBCluster": {clusterArn}},
 			ResourceNotGranted, "not granted on " + dbArn[:len(dbArn)-len("aurora-dev-")] + "<TargetDbInstanceIdentifier, dynamic>"},
 		{"resource not granted (static identifier)", task("dynamodb:describeTable", map[string]any{"TableName": "other"}),
@@ -155,8 +155,8 @@ func TestFixturesFail(t *testing.T) {
 		{"role not passable", task("backup:startRestoreJob", map[string]any{
 			"RecoveryPointArn.$": "$.p", "IamRoleArn": "arn:aws:iam::123456789012:role/restore", "Metadata": map[string]any{},
 		}), map[string][]string{"backup:StartRestoreJob": {"*"}}, ActionNotGranted, "iam:PassRole"},
-		// Issue 14: the service recovery's rollback named another task
-		// definition without iam:PassRole for its roles.
+		// A service recovery whose rollback names another task definition
+		// without iam:PassRole for its roles.
 		{"task definition roles not passable", task("ecs:updateService", map[string]any{
 			"Service": "svc-dev", "TaskDefinition.$": "$.knownGood",
 		}), map[string][]string{"ecs:UpdateService": {"*"}}, ActionNotGranted, "iam:PassRole"},

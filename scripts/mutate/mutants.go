@@ -2,10 +2,11 @@ package main
 
 // Mutants are realistic regressions, at least one per component: a
 // protection switched off, a bound loosened, a condition dropped, a retry
-// widened. The first six are the survivors of issue 18's mutation review;
-// each must be killed by a test that names the value it guards. Keep the
-// Old texts in step with the code: a mutant whose text moved is reported
-// as stale and fails the run.
+// widened. The first six are the mutants an earlier mutation review
+// found alive (tests/regressions_test.go now kills them); each must be
+// killed by a test that names the value it guards. Keep the Old texts in
+// step with the code: a mutant whose text moved is reported as stale and
+// fails the run.
 var Mutants = []Mutant{
 	{ID: "service/task-trust-sourcearn-dropped", File: "infra/service/iam.go",
 		Old: "\tdoc.Statement[0].Condition[\"ArnLike\"] = map[string]any{\"aws:SourceArn\": fmt.Sprintf(\"arn:aws:ecs:%s:%s:*\", region, account)}\n",

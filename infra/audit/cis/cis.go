@@ -25,7 +25,7 @@ type Watch struct {
 // MetricNamespace holds the trail metrics.
 const MetricNamespace = "trading-ha/CloudTrail"
 
-// Watches are the changes alarmed on (issue 16): root use, unauthorized
+// Watches are the changes alarmed on: root use, unauthorized
 // API calls, IAM policy changes, CloudTrail configuration changes, KMS keys
 // disabled or scheduled for deletion, security group and NACL changes.
 var Watches = []Watch{
