@@ -215,8 +215,7 @@ func runbookArgs(suffix string) runbooks.Args {
 // TestRunbooksTwiceHasNoDuplicateURN: the runbooks component's children
 // (one state machine, log group, role and schedule set per runbook, made by
 // statemachine.New) are named from the component, so a second instance
-// registers its own URNs, and only the instance named "runbooks" claims
-// today's bare-named ones.
+// registers its own URNs, and neither claims another through an alias.
 func TestRunbooksTwiceHasNoDuplicateURN(t *testing.T) {
 	rec, err := offline.RunProgram("dev", nil, func(ctx *pulumi.Context) error {
 		for name, suffix := range map[string]string{"runbooks": "dev", "runbooks-b": "dev-b"} {
@@ -237,12 +236,11 @@ func TestRunbooksTwiceHasNoDuplicateURN(t *testing.T) {
 		if r.Type == "trading:runbooks:Runbooks" {
 			continue
 		}
-		legacy := strings.HasPrefix(r.Name, "runbooks-") && !strings.HasPrefix(r.Name, "runbooks-b-")
-		if !legacy && !strings.HasPrefix(r.Name, "runbooks-b-") {
+		if !strings.HasPrefix(r.Name, "runbooks-") {
 			t.Errorf("%s is not named from its component", r.URN)
 		}
-		if want := map[bool]int{true: 1, false: 0}[legacy]; len(r.Aliases) != want {
-			t.Errorf("%s claims aliases %v, want %d", r.URN, r.Aliases, want)
+		if len(r.Aliases) != 0 {
+			t.Errorf("%s claims aliases %v, want none", r.URN, r.Aliases)
 		}
 	}
 }

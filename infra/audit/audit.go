@@ -137,9 +137,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return t, nil
 	}
 	parent := pulumi.Parent(t)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	kids := naming.ChildrenOf(name, "audit")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	cfg := args.Config
 	trailArn := TrailArn(args.Names, args.Region, args.AccountID)
 
@@ -151,7 +150,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:            pulumi.String(args.Names.Name(naming.TrailLogGroup)),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent, kids.Keep("trail"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create trail log group: %w", err)
 	}
@@ -163,7 +162,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:             pulumi.String(args.Names.Name(naming.TrailRole)),
 		Description:      pulumi.String("CloudTrail delivers the trail to its CloudWatch Logs group"),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep("trail"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create trail role: %w", err)
 	}
@@ -175,7 +174,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	rolePolicy, err := iam.NewRolePolicy(ctx, kids.Name("trail"), &iam.RolePolicyArgs{
 		Role:   role.Name,
 		Policy: pulumi.String(logsPolicy),
-	}, parent, kids.Keep("trail"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("attach trail role policy: %w", err)
 	}
@@ -192,7 +191,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		CloudWatchLogsGroupArn: logGroup.Arn.ApplyT(func(a string) string { return a + ":*" }).(pulumi.StringOutput),
 		CloudWatchLogsRoleArn:  role.Arn,
 		AdvancedEventSelectors: selectors(args),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, rolePolicy}), kids.Keep("trail"))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, rolePolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("create trail: %w", err)
 	}
@@ -265,27 +264,27 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 		Bucket:       pulumi.String(name),
 		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
 		Tags:         keep,
-	}, parent, kids.Keep("trail"), kids.KeepTyped("trail", "aws:s3/bucket:Bucket"))
+	}, parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create trail bucket: %w", err)
 	}
 	pab, err := s3.NewBucketPublicAccessBlock(ctx, kids.Name("trail-public-access"), &s3.BucketPublicAccessBlockArgs{
 		Bucket: b.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
 		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent, kids.Keep("trail-public-access"))
+	}, parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("block public access on trail bucket: %w", err)
 	}
 	ownership, err := s3.NewBucketOwnershipControls(ctx, kids.Name("trail-ownership"), &s3.BucketOwnershipControlsArgs{
 		Bucket: b.ID(), Rule: &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab}), kids.Keep("trail-ownership"))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("disable ACLs on trail bucket: %w", err)
 	}
 	if _, err := s3.NewBucketVersioningV2(ctx, kids.Name("trail-versioning"), &s3.BucketVersioningV2Args{
 		Bucket:                  b.ID(),
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, parent, kids.Keep("trail-versioning")); err != nil {
+	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("enable versioning on trail bucket: %w", err)
 	}
 	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, kids.Name("trail-encryption"), &s3.BucketServerSideEncryptionConfigurationV2Args{
@@ -296,7 +295,7 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 			},
 			BucketKeyEnabled: pulumi.Bool(true),
 		}},
-	}, parent, kids.Keep("trail-encryption")); err != nil {
+	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("encrypt trail bucket: %w", err)
 	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, kids.Name("trail-lifecycle"), &s3.BucketLifecycleConfigurationV2Args{
@@ -312,12 +311,12 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 				DaysAfterInitiation: pulumi.Int(cfg.Storage.AbortMultipartDays),
 			},
 		}},
-	}, parent, kids.Keep("trail-lifecycle")); err != nil {
+	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("set lifecycle of trail bucket: %w", err)
 	}
 	if _, err := s3.NewBucketLoggingV2(ctx, kids.Name("trail-access-logs"), &s3.BucketLoggingV2Args{
 		Bucket: b.Bucket, TargetBucket: args.LogsBucket, TargetPrefix: pulumi.String(args.AccessLogsPrefix + "trail/"),
-	}, parent, kids.Keep("trail-access-logs")); err != nil {
+	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("enable trail bucket access logging: %w", err)
 	}
 	// The policy waits for the public access block and the ownership
@@ -326,7 +325,7 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 	policy, err := s3.NewBucketPolicy(ctx, kids.Name("trail-policy"), &s3.BucketPolicyArgs{
 		Bucket: b.ID(),
 		Policy: pulumi.String(doc),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, ownership}), kids.Keep("trail-policy"))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, ownership}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach trail bucket policy: %w", err)
 	}
@@ -343,7 +342,7 @@ func watches(ctx *pulumi.Context, kids naming.Children, args Args, logGroup *clo
 			MetricTransformation: &cloudwatch.LogMetricFilterMetricTransformationArgs{
 				Name: pulumi.String(w.Metric), Namespace: pulumi.String(MetricNamespace), Value: pulumi.String("1"),
 			},
-		}, parent, pulumi.DependsOn([]pulumi.Resource{trail}), kids.Keep("trail-"+w.Key))
+		}, parent, pulumi.DependsOn([]pulumi.Resource{trail}))
 		if err != nil {
 			return fmt.Errorf("create metric filter %s: %w", w.Key, err)
 		}
@@ -359,7 +358,7 @@ func watches(ctx *pulumi.Context, kids naming.Children, args Args, logGroup *clo
 			ComparisonOperator: pulumi.String("GreaterThanOrEqualToThreshold"),
 			TreatMissingData:   pulumi.String("notBreaching"),
 			AlarmActions:       pulumi.Array{args.AlarmTopicArn},
-		}, parent, pulumi.DependsOn([]pulumi.Resource{filter}), kids.Keep("trail-"+w.Key)); err != nil {
+		}, parent, pulumi.DependsOn([]pulumi.Resource{filter})); err != nil {
 			return fmt.Errorf("create alarm %s: %w", w.Key, err)
 		}
 	}

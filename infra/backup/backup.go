@@ -109,12 +109,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register backup component: %w", err)
 	}
 	parent := pulumi.Parent(b)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "backup" from before the
-	// rename to component-prefixed child names. The service snapshot
-	// workflow (snapshot.go) is a statemachine component named from
-	// asl.ServiceSnapshotName, not yet from this component's name.
-	kids := naming.ChildrenOf(name, "backup")
+	// Children are named from the component (naming.ChildrenOf).
+	// snapshot workflow (snapshot.go) is a statemachine component named
+	// from asl.ServiceSnapshotName, not yet from this component's name.
+	kids := naming.ChildrenOf(name)
 	cfg := args.Config.Backup
 
 	vaultTags, err := keepTags(args.Config.DeletionProtection)
@@ -126,7 +124,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		KmsKeyArn:    args.DataKeyArn,
 		ForceDestroy: pulumi.Bool(!args.Config.DeletionProtection),
 		Tags:         vaultTags,
-	}, parent, kids.Keep("vault"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create backup vault: %w", err)
 	}
@@ -134,7 +132,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		BackupVaultName:   vault.Name,
 		SnsTopicArn:       args.AlarmTopicArn,
 		BackupVaultEvents: pulumi.ToStringArray(VaultEvents),
-	}, parent, kids.Keep("vault-notifications")); err != nil {
+	}, parent); err != nil {
 		return nil, fmt.Errorf("create vault notifications: %w", err)
 	}
 
@@ -166,20 +164,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	role, err := iam.NewRole(ctx, kids.Name("backup-role"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.BackupRole)),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep("backup-role"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create backup role: %w", err)
 	}
 	for _, arn := range ManagedPolicies {
 		// Keyed by the policy's name, not its place in the list, so a
-		// reordering moves nothing; the aliases keep the name the
-		// attachment has today and the index name it had before the
-		// rename to component-prefixed child names, on the legacy-named
-		// instance only (kids.Was).
+		// reordering moves nothing.
 		key := "backup-role-" + arn[strings.LastIndex(arn, "/")+1:]
 		if _, err := iam.NewRolePolicyAttachment(ctx, kids.Name(key), &iam.RolePolicyAttachmentArgs{
 			Role: role.Name, PolicyArn: pulumi.String(arn),
-		}, parent, kids.Keep(key), kids.Was(legacyAttachment[arn])); err != nil {
+		}, parent); err != nil {
 			return nil, fmt.Errorf("attach %s to the backup role: %w", arn, err)
 		}
 	}
@@ -197,7 +192,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			RecoveryPointTags: tags,
 			CopyActions:       copies,
 		}},
-	}, parent, kids.Keep("plan"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create daily backup plan: %w", err)
 	}
@@ -224,7 +219,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			// which AWSBackupServiceRolePolicyForBackup grants.
 			CopyActions: copies,
 		}},
-	}, parent, kids.Keep("plan-pitr"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create continuous backup plan: %w", err)
 	}
@@ -240,7 +235,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if _, err := backup.NewSelection(ctx, kids.Name(sel.logical), &backup.SelectionArgs{
 			Name: pulumi.String(args.Names.Name(sel.kind)), PlanId: sel.plan.ID().ToStringOutput(),
 			IamRoleArn: role.Arn, Resources: sel.arns,
-		}, parent, kids.Keep(sel.logical)); err != nil {
+		}, parent); err != nil {
 			return nil, fmt.Errorf("create %s: %w", sel.logical, err)
 		}
 	}
@@ -279,7 +274,7 @@ func restoreTesting(ctx *pulumi.Context, kids naming.Children, args Args, vault 
 			RecoveryPointTypes:  pulumi.StringArray{pulumi.String("SNAPSHOT")},
 			SelectionWindowDays: pulumi.Int(7),
 		},
-	}, parent, kids.Keep("restore-testing"))
+	}, parent)
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create restore testing plan: %w", err)
 	}
@@ -315,7 +310,7 @@ func restoreTesting(ctx *pulumi.Context, kids naming.Children, args Args, vault 
 			IamRoleArn:               role.Arn,
 			RestoreMetadataOverrides: sel.overrides,
 			ValidationWindowHours:    pulumi.Int(cfg.RestoreTestingValidationHours),
-		}, parent, kids.Keep(key)); err != nil {
+		}, parent); err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("create restore testing selection %s: %w", sel.name, err)
 		}
 	}

@@ -163,10 +163,7 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 		// Compliance mode: immutable once this grace time has passed.
 		args.ChangeableForDays = pulumi.Int(cfg.Audit.VaultLockChangeableDays)
 	}
-	// keep is opts and the alias of a child's old name; the full slice
-	// expression makes append copy, so opts is never written to.
-	keep := func(key string) []pulumi.ResourceOption { return append(opts[:len(opts):len(opts)], kids.Keep(key)) }
-	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, keep(logical+"-lock")...); err != nil {
+	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, opts...); err != nil {
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
 	doc, err := VaultAccessPolicy(who, cfg.DeletionProtection).JSON()
@@ -175,7 +172,7 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 	}
 	if _, err := backup.NewVaultPolicy(ctx, kids.Name(logical+"-policy"), &backup.VaultPolicyArgs{
 		BackupVaultName: vault.Name, Policy: pulumi.String(doc),
-	}, keep(logical+"-policy")...); err != nil {
+	}, opts...); err != nil {
 		return fmt.Errorf("attach access policy to backup vault %s: %w", logical, err)
 	}
 	return nil
@@ -190,8 +187,6 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 		return pulumi.StringOutput{}, false, nil
 	}
 	opts := []pulumi.ResourceOption{parent, pulumi.Provider(args.DRProvider)}
-	// in is opts and the alias of the child's old name (kids.Keep).
-	in := func(key string) []pulumi.ResourceOption { return append(opts[:len(opts):len(opts)], kids.Keep(key)) }
 	root := "arn:aws:iam::" + args.AccountID + ":root"
 	// The copy is encrypted with a key in the DR region: AWS Backup
 	// re-encrypts a cross-region copy with the destination vault's key.
@@ -219,13 +214,13 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 		RotationPeriodInDays: pulumi.Int(365),
 		DeletionWindowInDays: pulumi.Int(cfg.KMSDeletionWindowDays()),
 		Policy:               pulumi.String(policy),
-	}, in("dr-key")...)
+	}, opts...)
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key: %w", err)
 	}
 	if _, err := kms.NewAlias(ctx, kids.Name("dr-key"), &kms.AliasArgs{
 		Name: pulumi.String(args.Names.Name(naming.KMSDRAlias)), TargetKeyId: key.KeyId,
-	}, in("dr-key")...); err != nil {
+	}, opts...); err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key alias: %w", err)
 	}
 	drTags, err := keepTags(cfg.DeletionProtection)
@@ -237,7 +232,7 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 		KmsKeyArn:    key.Arn,
 		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
 		Tags:         drTags,
-	}, in("vault-dr")...)
+	}, opts...)
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
 	}

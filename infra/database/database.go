@@ -146,10 +146,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register database component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "database" from before the
-	// rename to component-prefixed child names.
-	kids := naming.ChildrenOf(name, "database")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 
 	if err := c.securityGroupRules(ctx, kids, args, parent); err != nil {
 		return nil, err
@@ -159,7 +157,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:        pulumi.String(args.Names.Name(naming.DBSubnetGroup)),
 		Description: pulumi.String("isolated subnets of the three AZs for Aurora"),
 		SubnetIds:   args.IsolatedSubnetIDs,
-	}, parent, kids.Keep("aurora"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create db subnet group: %w", err)
 	}
@@ -178,7 +176,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Family:      pulumi.String(ParameterFamily),
 		Description: pulumi.String(paramGroupDescription),
 		Parameters:  params,
-	}, parent, kids.Keep("aurora"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create cluster parameter group: %w", err)
 	}
@@ -189,7 +187,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:            pulumi.String(c.LogGroupName),
 		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent, kids.Keep("aurora-postgresql"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create postgresql log group: %w", err)
 	}
@@ -241,7 +239,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// Auto minor version upgrade moves the cluster past the configured
 		// minor; without this every later `pulumi up` would try (and fail)
 		// to downgrade. dbEngineVersion is the create-time version.
-		pulumi.IgnoreChanges([]string{"engineVersion"}), kids.Keep("aurora"))
+		pulumi.IgnoreChanges([]string{"engineVersion"}))
 	if err != nil {
 		return nil, fmt.Errorf("create aurora cluster: %w", err)
 	}
@@ -290,7 +288,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// DeleteBeforeReplace (naming.Replacements): a new AZ replaces the
 		// instance under its fixed identifier.
 		key := "aurora-" + n
-		r, err := rds.NewClusterInstance(ctx, kids.Name(key), inst, parent, pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true), kids.Keep(key))
+		r, err := rds.NewClusterInstance(ctx, kids.Name(key), inst, parent, pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true))
 		if err != nil {
 			return nil, fmt.Errorf("create aurora instance %s: %w", id, err)
 		}
@@ -326,7 +324,7 @@ func (c *Cluster) securityGroupRules(ctx *pulumi.Context, kids naming.Children, 
 		FromPort:                  pulumi.Int(Port),
 		ToPort:                    pulumi.Int(Port),
 		Description:               pulumi.String("PostgreSQL from the trading service tasks"),
-	}, parent, kids.Keep("db-from-tasks")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create db ingress rule: %w", err)
 	}
 	if _, err := vpc.NewSecurityGroupEgressRule(ctx, kids.Name("tasks-to-db"), &vpc.SecurityGroupEgressRuleArgs{
@@ -336,7 +334,7 @@ func (c *Cluster) securityGroupRules(ctx *pulumi.Context, kids naming.Children, 
 		FromPort:                  pulumi.Int(Port),
 		ToPort:                    pulumi.Int(Port),
 		Description:               pulumi.String("PostgreSQL to the Aurora cluster"),
-	}, parent, kids.Keep("tasks-to-db")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create tasks egress rule: %w", err)
 	}
 	return nil
@@ -354,14 +352,14 @@ func monitoring(ctx *pulumi.Context, kids naming.Children, args Args, parent pul
 		Name:             pulumi.String(args.Names.Name(naming.DBMonitoringRole)),
 		AssumeRolePolicy: pulumi.String(trust),
 		Description:      pulumi.String("RDS Enhanced Monitoring for the Aurora cluster"),
-	}, parent, kids.Keep("rds-monitoring"))
+	}, parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create monitoring role: %w", err)
 	}
 	attachment, err := iam.NewRolePolicyAttachment(ctx, kids.Name("rds-monitoring"), &iam.RolePolicyAttachmentArgs{
 		Role:      role.Name,
 		PolicyArn: pulumi.String(MonitoringPolicyArn),
-	}, parent, kids.Keep("rds-monitoring"))
+	}, parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach monitoring policy: %w", err)
 	}
@@ -380,7 +378,7 @@ func (c *Cluster) readerAutoscaling(ctx *pulumi.Context, kids naming.Children, n
 		ResourceId:        pulumi.String(resourceID),
 		MinCapacity:       pulumi.Int(cfg.ReaderCount),
 		MaxCapacity:       pulumi.Int(cfg.ReaderMaxCount),
-	}, parent, pulumi.DependsOn(instances), kids.Keep("aurora-readers"))
+	}, parent, pulumi.DependsOn(instances))
 	if err != nil {
 		return fmt.Errorf("register reader scaling target: %w", err)
 	}
@@ -399,7 +397,7 @@ func (c *Cluster) readerAutoscaling(ctx *pulumi.Context, kids naming.Children, n
 			ScaleOutCooldown: pulumi.Int(ScaleCooldownSeconds),
 			DisableScaleIn:   pulumi.Bool(false),
 		},
-	}, parent, kids.Keep("aurora-readers-cpu")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create reader scaling policy: %w", err)
 	}
 	return nil

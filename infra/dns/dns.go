@@ -79,10 +79,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register dns component: %w", err)
 	}
 	parent := pulumi.Parent(z)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "dns" from before the
-	// rename to component-prefixed child names.
-	kids := naming.ChildrenOf(name, "dns")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 
 	z.ZoneID = pulumi.String("").ToStringOutput()
 	z.NameServers = pulumi.StringArray{}.ToStringArrayOutput()
@@ -112,7 +110,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EnableSni:        pulumi.Bool(true),
 		Regions:          pulumi.ToStringArray(cfg.HealthCheckRegions),
 		Tags:             pulumi.StringMap{"Name": pulumi.String(args.Names.Name(naming.HealthCheck))},
-	}, parent, kids.Keep("endpoint"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create endpoint health check: %w", err)
 	}
@@ -134,7 +132,7 @@ func (z *Zone) zone(ctx *pulumi.Context, kids naming.Children, args Args, parent
 		Name:         pulumi.String(cfg.DomainName),
 		Comment:      pulumi.String(args.Names.Name(naming.HostedZoneComment) + ": trading-ha public zone"),
 		ForceDestroy: pulumi.Bool(true),
-	}, parent, kids.Keep("zone"))
+	}, parent)
 	if err != nil {
 		return fmt.Errorf("create hosted zone %s: %w", cfg.DomainName, err)
 	}
@@ -172,10 +170,8 @@ func NewRecords(ctx *pulumi.Context, name string, args RecordsArgs, opts ...pulu
 	if err := ctx.RegisterComponentResource("trading:dns:Records", name, r, opts...); err != nil {
 		return nil, fmt.Errorf("register dns records component: %w", err)
 	}
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "dns-records" from before the
-	// rename to component-prefixed child names.
-	kids := naming.ChildrenOf(name, "dns-records")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	after := append([]pulumi.Resource{args.Zone.healthCheck}, args.After...)
 	// A and AAAA aliases: Route 53 answers with the ALB's addresses and,
 	// with evaluate-target-health, stops answering if the ALB has no
@@ -191,7 +187,7 @@ func NewRecords(ctx *pulumi.Context, name string, args RecordsArgs, opts ...pulu
 				ZoneId:               args.ALBZoneID,
 				EvaluateTargetHealth: pulumi.Bool(true),
 			}},
-		}, pulumi.Parent(r), pulumi.DependsOn(after), kids.Keep(key)); err != nil {
+		}, pulumi.Parent(r), pulumi.DependsOn(after)); err != nil {
 			return nil, fmt.Errorf("create %s alias record %s: %w", typ, args.Zone.AppFQDN, err)
 		}
 	}

@@ -111,10 +111,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register drills component: %w", err)
 	}
 	parent := pulumi.Parent(d)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "resilience" from before the
-	// rename to component-prefixed child names.
-	kids := naming.ChildrenOf(name, "resilience")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	cfg := args.Config
 	az := cfg.Drills.AvailabilityZone
 
@@ -128,7 +126,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:            pulumi.String(args.Names.Name(naming.FISLogGroup)),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent, kids.Keep("fis"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create FIS log group: %w", err)
 	}
@@ -212,7 +210,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			StopConditions:   stop,
 			LogConfiguration: logs,
 			Tags:             pulumi.StringMap{"Name": pulumi.String(args.Names.Name(t.kind))},
-		}, parent, kids.Keep(t.drill))
+		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("create FIS experiment template %s: %w", t.drill, err)
 		}
@@ -225,7 +223,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Description: pulumi.String(fmt.Sprintf("trading-ha %s: RTO %s, RPO %s (logical corruption), no data lost to an AZ loss; single region", cfg.Stack, cfg.RTO, cfg.RPO)),
 		Tier:        pulumi.String(cfg.Drills.ResiliencyTier),
 		Policy:      Targets(cfg.RTO, cfg.RPO),
-	}, parent, kids.Keep("resiliency"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create resiliency policy: %w", err)
 	}
@@ -305,7 +303,7 @@ func newRole(ctx *pulumi.Context, kids naming.Children, args Args, subnetArns pu
 		Name:             pulumi.String(args.Names.Name(naming.FISRole)),
 		Description:      pulumi.String("AWS FIS runs the trading-ha game-day drills with this role"),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep("fis"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create FIS role: %w", err)
 	}
@@ -315,7 +313,7 @@ func newRole(ctx *pulumi.Context, kids naming.Children, args Args, subnetArns pu
 		func(clusterArn, clusterName, auroraArn, vpcID string, subnets []string) (string, error) {
 			return RolePolicy(args.AccountID, clusterArn, clusterName, auroraArn, vpcID, subnets).JSON()
 		}))
-	if _, err := iam.NewRolePolicy(ctx, kids.Name("fis"), &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent, kids.Keep("fis")); err != nil {
+	if _, err := iam.NewRolePolicy(ctx, kids.Name("fis"), &iam.RolePolicyArgs{Role: role.Name, Policy: policy}, parent); err != nil {
 		return nil, fmt.Errorf("attach FIS role policy: %w", err)
 	}
 	return role, nil

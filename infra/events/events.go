@@ -232,10 +232,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register events component: %w", err)
 	}
 	parent := pulumi.Parent(e)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "events" from before the
-	// rename to component-prefixed child names.
-	kids := naming.ChildrenOf(name, "events")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	cfg := args.Config.Events
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
 	// Documents name the component's resources by their name-derived ARNs
@@ -244,7 +242,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	bus, err := cloudwatch.NewEventBus(ctx, kids.Name("bus"), &cloudwatch.EventBusArgs{
 		Name: pulumi.String(args.Names.Name(naming.EventBus)),
-	}, parent, kids.Keep("bus"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create event bus: %w", err)
 	}
@@ -276,7 +274,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	if _, err := cloudwatch.NewEventBusPolicy(ctx, kids.Name("bus-policy"), &cloudwatch.EventBusPolicyArgs{
 		EventBusName: bus.Name, Policy: pulumi.String(busPolicy),
-	}, parent, kids.Keep("bus-policy")); err != nil {
+	}, parent); err != nil {
 		return nil, fmt.Errorf("attach event bus policy: %w", err)
 	}
 
@@ -290,7 +288,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EventSourceArn: bus.Arn,
 		EventPattern:   pulumi.String(archivePattern),
 		RetentionDays:  pulumi.Int(cfg.ArchiveRetentionDays),
-	}, parent, kids.Keep("archive"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create event archive: %w", err)
 	}
@@ -300,7 +298,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:                    pulumi.String(args.Names.Name(naming.DeadLetterQueue)),
 		KmsMasterKeyId:          args.TelemetryKeyArn,
 		MessageRetentionSeconds: pulumi.Int(dlqRetentionSecs),
-	}, parent, kids.Keep("dlq"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create events dead-letter queue: %w", err)
 	}
@@ -320,7 +318,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Description:  pulumi.String("OrderPlaced events to the audit log and the consumer queue"),
 		EventBusName: bus.Name,
 		EventPattern: pulumi.String(ordersPattern),
-	}, parent, kids.Keep("rule-orders"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create orders rule: %w", err)
 	}
@@ -329,7 +327,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:            pulumi.String(args.Names.Name(naming.AuditLogGroup)),
 		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent, kids.Keep("audit"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create audit log group: %w", err)
 	}
@@ -350,7 +348,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// for the group and the rule it names, as when it was built from them.
 	if _, err := cloudwatch.NewLogResourcePolicy(ctx, kids.Name("audit-policy"), &cloudwatch.LogResourcePolicyArgs{
 		PolicyName: pulumi.String(args.Names.Name(naming.AuditLogPolicy)), PolicyDocument: pulumi.String(logPolicy),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{audit, orders}), kids.Keep("audit-policy")); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{audit, orders})); err != nil {
 		return nil, fmt.Errorf("attach audit log resource policy: %w", err)
 	}
 
@@ -358,7 +356,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:                    pulumi.String(args.Names.Name(naming.OrdersDLQ)),
 		KmsMasterKeyId:          args.TelemetryKeyArn,
 		MessageRetentionSeconds: pulumi.Int(dlqRetentionSecs),
-	}, parent, kids.Keep("orders-dlq"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create orders dead-letter queue: %w", err)
 	}
@@ -375,7 +373,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		KmsDataKeyReusePeriodSeconds: pulumi.Int(300),
 		VisibilityTimeoutSeconds:     pulumi.Int(60),
 		RedrivePolicy:                redrive,
-	}, parent, kids.Keep("orders"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create orders queue: %w", err)
 	}
@@ -424,7 +422,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Description:  pulumi.String(op.desc),
 			EventBusName: pulumi.String("default"),
 			EventPattern: pulumi.String(pattern),
-		}, parent, kids.Keep(op.logical))
+		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", op.logical, err)
 		}
@@ -441,7 +439,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	role, err := iam.NewRole(ctx, kids.Name("events-role"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.EventsRole)),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep("events-role"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create events role: %w", err)
 	}
@@ -451,7 +449,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("events role policy: %w", err)
 	}
-	if _, err := iam.NewRolePolicy(ctx, kids.Name("events-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(rolePolicy)}, parent, kids.Keep("events-role")); err != nil {
+	if _, err := iam.NewRolePolicy(ctx, kids.Name("events-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(rolePolicy)}, parent); err != nil {
 		return nil, fmt.Errorf("attach events role policy: %w", err)
 	}
 
@@ -491,7 +489,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			}
 		}
 		key := "target-" + t.logical
-		if _, err := cloudwatch.NewEventTarget(ctx, kids.Name(key), ta, parent, kids.Keep(key)); err != nil {
+		if _, err := cloudwatch.NewEventTarget(ctx, kids.Name(key), ta, parent); err != nil {
 			return nil, fmt.Errorf("create target %s: %w", t.logical, err)
 		}
 	}
@@ -541,7 +539,7 @@ func queuePolicy(ctx *pulumi.Context, kids naming.Children, logical string, q *s
 		return fmt.Errorf("%s queue policy: %w", logical, err)
 	}
 	key := logical + "-policy"
-	if _, err := sqs.NewQueuePolicy(ctx, kids.Name(key), &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent, kids.Keep(key)); err != nil {
+	if _, err := sqs.NewQueuePolicy(ctx, kids.Name(key), &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent); err != nil {
 		return fmt.Errorf("attach %s queue policy: %w", logical, err)
 	}
 	return nil

@@ -79,9 +79,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:identity:Identity", name, id, opts...); err != nil {
 		return nil, fmt.Errorf("register identity component: %w", err)
 	}
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	kids := naming.ChildrenOf(name, "identity")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	parent := pulumi.Parent(id)
 
 	protection := "INACTIVE"
@@ -94,19 +93,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// Machine clients only: nobody signs up or signs in with a password.
 		AdminCreateUserConfig: &cognito.UserPoolAdminCreateUserConfigArgs{AllowAdminCreateUserOnly: pulumi.Bool(true)},
 		MfaConfiguration:      pulumi.String("OFF"),
-	}, parent, kids.Keep("pool"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create user pool: %w", err)
 	}
 	// Prefix domains are global per region: a random tail, kept in state.
-	tail, err := random.NewRandomId(ctx, kids.Name("domain-tail"), &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent, kids.Keep("domain-tail"))
+	tail, err := random.NewRandomId(ctx, kids.Name("domain-tail"), &random.RandomIdArgs{ByteLength: pulumi.Int(4)}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create domain tail: %w", err)
 	}
 	domainName := tail.Hex.ApplyT(func(h string) string { return args.Names.Unique(naming.UserPoolDomain, h) }).(pulumi.StringOutput)
 	domain, err := cognito.NewUserPoolDomain(ctx, kids.Name("domain"), &cognito.UserPoolDomainArgs{
 		Domain: domainName, UserPoolId: pool.ID(),
-	}, parent, kids.Keep("domain"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create user pool domain: %w", err)
 	}
@@ -117,7 +116,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Scopes: cognito.ResourceServerScopeArray{&cognito.ResourceServerScopeArgs{
 			ScopeName: pulumi.String(ScopeName), ScopeDescription: pulumi.String("place and read the caller's own orders"),
 		}},
-	}, parent, kids.Keep("trading"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create resource server: %w", err)
 	}
@@ -145,7 +144,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			TokenValidityUnits:              &cognito.UserPoolClientTokenValidityUnitsArgs{AccessToken: pulumi.String("minutes")},
 			EnableTokenRevocation:           pulumi.Bool(true),
 			PreventUserExistenceErrors:      pulumi.String("ENABLED"),
-		}, parent, pulumi.DependsOn([]pulumi.Resource{server}), kids.Keep("client-"+c.key))
+		}, parent, pulumi.DependsOn([]pulumi.Resource{server}))
 		if err != nil {
 			return nil, fmt.Errorf("create app client %s: %w", c.key, err)
 		}

@@ -123,7 +123,7 @@ func NewKeySync(ctx *pulumi.Context, name string, args KeySyncArgs, opts ...pulu
 		return nil, fmt.Errorf("register key sync component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	kids := naming.ChildrenOf(name, "")
+	kids := naming.ChildrenOf(name)
 
 	conn, err := cloudwatch.NewEventConnection(ctx, kids.Name("connection"), &cloudwatch.EventConnectionArgs{
 		Name:              pulumi.String(args.Names.Name(naming.KeySyncConnection)),

@@ -384,7 +384,7 @@ func newAlarms(ctx *pulumi.Context, kids naming.Children, specs []alarmSpec, t t
 			}
 			a.MetricQueries = queries
 		}
-		alarm, err := cloudwatch.NewMetricAlarm(ctx, kids.Name("alarm-"+s.key), a, parent, kids.Keep("alarm-"+s.key))
+		alarm, err := cloudwatch.NewMetricAlarm(ctx, kids.Name("alarm-"+s.key), a, parent)
 		if err != nil {
 			return nil, fmt.Errorf("create alarm %s: %w", s.name, err)
 		}
@@ -442,7 +442,7 @@ func newComposite(ctx *pulumi.Context, kids naming.Children, name string, specs 
 			WaitPeriod:      pulumi.Int(SuppressorWaitSeconds),
 			ExtensionPeriod: pulumi.Int(SuppressorExtensionSeconds),
 		},
-	}, parent, pulumi.DependsOn(append(members, suppressor)), kids.Keep("degraded"))
+	}, parent, pulumi.DependsOn(append(members, suppressor)))
 	if err != nil {
 		return nil, fmt.Errorf("create composite alarm %s: %w", name, err)
 	}
@@ -491,7 +491,7 @@ func newMaintenanceAlarm(ctx *pulumi.Context, kids naming.Children, args Args, p
 		Threshold:          pulumi.Float64(1),
 		TreatMissingData:   pulumi.String(missingNotBreaching),
 		ActionsEnabled:     pulumi.Bool(false),
-	}, parent, kids.Keep("alarm-maintenance"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create maintenance alarm %s: %w", name, err)
 	}

@@ -166,7 +166,7 @@ func newDashboard(ctx *pulumi.Context, kids naming.Children, args Args, name, ca
 		}))
 	if _, err := cloudwatch.NewDashboard(ctx, kids.Name("dashboard"), &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(name), DashboardBody: body,
-	}, parent, kids.Keep("dashboard")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create dashboard %s: %w", name, err)
 	}
 	return nil

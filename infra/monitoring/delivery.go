@@ -135,7 +135,7 @@ func newSchedulerDLQ(ctx *pulumi.Context, kids naming.Children, args Args, paren
 		Name:                    pulumi.String(args.Names.Name(naming.SchedulerDLQ)),
 		KmsMasterKeyId:          args.TelemetryKeyArn,
 		MessageRetentionSeconds: pulumi.Int(SchedulerDLQRetentionSeconds),
-	}, parent, kids.Keep("scheduler-dlq"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create scheduler dead-letter queue: %w", err)
 	}
@@ -145,7 +145,7 @@ func newSchedulerDLQ(ctx *pulumi.Context, kids naming.Children, args Args, paren
 	if err != nil {
 		return nil, fmt.Errorf("scheduler dead-letter queue policy: %w", err)
 	}
-	if _, err := sqs.NewQueuePolicy(ctx, kids.Name("scheduler-dlq-policy"), &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent, kids.Keep("scheduler-dlq-policy")); err != nil {
+	if _, err := sqs.NewQueuePolicy(ctx, kids.Name("scheduler-dlq-policy"), &sqs.QueuePolicyArgs{QueueUrl: q.Url, Policy: pulumi.String(doc)}, parent); err != nil {
 		return nil, fmt.Errorf("attach scheduler dead-letter queue policy: %w", err)
 	}
 	return q, nil

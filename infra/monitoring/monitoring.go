@@ -168,9 +168,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register monitoring component: %w", err)
 	}
 	parent := pulumi.Parent(m)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	kids := naming.ChildrenOf(name, "monitoring")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 
 	cfg := args.Config.Monitoring
 	page, err := newTopic(ctx, kids, args, "alarms", naming.AlarmTopic, args.TelemetryKeyArn, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
@@ -273,7 +272,7 @@ func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical stri
 	topic, err := sns.NewTopic(ctx, kids.Name(logical), &sns.TopicArgs{
 		Name:           pulumi.String(args.Names.Name(kind)),
 		KmsMasterKeyId: key,
-	}, parent, kids.Keep(logical))
+	}, parent)
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s topic: %w", logical, err)
 	}
@@ -294,19 +293,16 @@ func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical stri
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("%s topic policy: %w", logical, err)
 	}
-	if _, err := sns.NewTopicPolicy(ctx, kids.Name(logical+"-policy"), &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: pulumi.String(doc)}, parent, kids.Keep(logical+"-policy")); err != nil {
+	if _, err := sns.NewTopicPolicy(ctx, kids.Name(logical+"-policy"), &sns.TopicPolicyArgs{Arn: topic.Arn, Policy: pulumi.String(doc)}, parent); err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("attach %s topic policy: %w", logical, err)
 	}
-	for i, email := range emails {
+	for _, email := range emails {
 		// Keyed by the address, so removing one address does not move the
 		// others (a moved subscription is deleted and re-created, and the
-		// address must confirm again). The alias is the index name it had
-		// before the rename to component-prefixed child names: a one-time
-		// migration, as the engine only looks at aliases for a URN its
-		// state does not hold yet.
+		// address must confirm again).
 		if _, err := sns.NewTopicSubscription(ctx, kids.Name(logical+"-email-"+email), &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(email),
-		}, parent, pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String(fmt.Sprintf("%s-email-%d", logical, i+1))}}), kids.Keep(logical+"-email-"+email)); err != nil {
+		}, parent); err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the %s topic: %w", email, logical, err)
 		}
 	}
@@ -318,7 +314,7 @@ func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical stri
 			// Paging services' SNS integrations confirm the subscription
 			// themselves; the provider then waits for the confirmation.
 			EndpointAutoConfirms: pulumi.Bool(true),
-		}, parent, kids.Keep(logical+"-https")); err != nil {
+		}, parent); err != nil {
 			return pulumi.StringOutput{}, fmt.Errorf("subscribe %s to the %s topic: %w", https, logical, err)
 		}
 	}

@@ -156,7 +156,7 @@ func newKeyStateRule(ctx *pulumi.Context, kids naming.Children, args Args, t top
 		EventBusName: pulumi.String("default"),
 		Description:  pulumi.String("Pages when a KMS key of the account is disabled or scheduled for deletion: data, telemetry or paging stop working."),
 		EventPattern: pulumi.String(pattern),
-	}, parent, kids.Keep("kms-key-state"))
+	}, parent)
 	if err != nil {
 		return fmt.Errorf("create key state rule: %w", err)
 	}
@@ -168,7 +168,7 @@ func newKeyStateRule(ctx *pulumi.Context, kids naming.Children, args Args, t top
 				MaximumEventAgeInSeconds: pulumi.Int(KeyStateEventMaxAgeSeconds),
 				MaximumRetryAttempts:     pulumi.Int(185),
 			},
-		}, parent, kids.Keep(id)); err != nil {
+		}, parent); err != nil {
 			return fmt.Errorf("create key state target %d: %w", i+1, err)
 		}
 	}
@@ -202,7 +202,7 @@ func newBudget(ctx *pulumi.Context, kids naming.Children, args Args, parent pulu
 		LimitUnit:     pulumi.String("USD"),
 		TimeUnit:      pulumi.String("MONTHLY"),
 		Notifications: budgets.BudgetNotificationArray{notify("FORECASTED"), notify("ACTUAL")},
-	}, parent, kids.Keep("budget")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create cost budget: %w", err)
 	}
 	return nil

@@ -61,7 +61,7 @@ func newCanary(ctx *pulumi.Context, kids naming.Children, args Args, name string
 			canary.ScriptPath: pulumi.NewStringAsset(string(canary.Script())),
 		}),
 		ContentType: pulumi.String("application/zip"),
-	}, parent, kids.Keep("canary-code"), kids.KeepTyped("canary-code", "aws:s3/BucketObject:BucketObject"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("upload canary code: %w", err)
 	}
@@ -116,7 +116,7 @@ func newCanary(ctx *pulumi.Context, kids naming.Children, args Args, name string
 		// The canary starts on creation and its first run writes artifacts
 		// and logs with the role's permissions: the inline policy must be in
 		// place first, and destroy must stop the canary before revoking it.
-	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}), kids.Keep("api"))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("create canary %s: %w", name, err)
 	}
@@ -171,7 +171,7 @@ func newCanaryRole(ctx *pulumi.Context, kids naming.Children, args Args, canaryN
 		Name:             pulumi.String(args.Names.Name(naming.CanaryRole)),
 		Description:      pulumi.String("Runs the " + canaryName + " API canary"),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep("canary-role"))
+	}, parent)
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("create canary role: %w", err)
 	}
@@ -188,7 +188,7 @@ func newCanaryRole(ctx *pulumi.Context, kids naming.Children, args Args, canaryN
 	}
 	policy, err := iam.NewRolePolicy(ctx, kids.Name("canary-policy"), &iam.RolePolicyArgs{
 		Role: role.Name, Name: pulumi.String(args.Names.Name(naming.CanaryPolicy)), Policy: pulumi.String(doc),
-	}, parent, pulumi.DependsOn(waits), kids.Keep("canary-policy"))
+	}, parent, pulumi.DependsOn(waits))
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("attach canary policy: %w", err)
 	}

@@ -121,7 +121,7 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, kids naming.Children, 
 		Description:         pulumi.String("interface VPC endpoints: HTTPS from the trading tasks only"),
 		VpcId:               vpcID,
 		RevokeRulesOnDelete: pulumi.Bool(true),
-	}, parent, kids.Keep("sg-endpoints"))
+	}, parent)
 	if err != nil {
 		return fmt.Errorf("create endpoint security group: %w", err)
 	}
@@ -131,7 +131,7 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, kids naming.Children, 
 		SecurityGroupId: group.ID(), Description: pulumi.String("HTTPS from the trading tasks"),
 		IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
 		ReferencedSecurityGroupId: n.TasksSecurityGroupID.ToStringPtrOutput(),
-	}, parent, kids.Keep("endpoints-in-tasks")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create endpoint ingress rule: %w", err)
 	}
 	policy, err := EndpointPolicy(args.AccountID).JSON()
@@ -148,7 +148,7 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, kids naming.Children, 
 			SecurityGroupIds:  pulumi.StringArray{group.ID()},
 			PrivateDnsEnabled: pulumi.Bool(true),
 			Policy:            pulumi.String(policy),
-		}, parent, kids.Keep(key)); err != nil {
+		}, parent); err != nil {
 			return fmt.Errorf("create %s interface endpoint: %w", e.Service, err)
 		}
 	}

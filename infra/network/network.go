@@ -71,10 +71,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register network component: %w", err)
 	}
 	parent := pulumi.Parent(n)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "network" from before the
-	// rename to component-prefixed child names.
-	kids := naming.ChildrenOf(name, "network")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	cfg := args.Config
 	pub, priv, iso := SubnetMasks(cfg.Network.CIDR.Bits())
 
@@ -125,7 +123,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// adopting it with no rules strips them (CIS 5.4, FSBP EC2.2).
 	if _, err := ec2.NewDefaultSecurityGroup(ctx, kids.Name("default-sg"), &ec2.DefaultSecurityGroupArgs{
 		VpcId: vpc.VpcId,
-	}, parent, kids.Keep("default-sg")); err != nil {
+	}, parent); err != nil {
 		return nil, fmt.Errorf("strip default security group: %w", err)
 	}
 
@@ -149,7 +147,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Description:         pulumi.String(sg.desc),
 			VpcId:               vpc.VpcId,
 			RevokeRulesOnDelete: pulumi.Bool(true),
-		}, parent, kids.Keep(sg.logical))
+		}, parent)
 		if err != nil {
 			return nil, fmt.Errorf("create %s security group: %w", sg.kind.Type, err)
 		}
@@ -182,7 +180,7 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 		Name:            pulumi.String(args.Names.Name(naming.FlowLogGroup)),
 		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
-	}, parent, kids.Keep("flow-logs"))
+	}, parent)
 	if err != nil {
 		return fmt.Errorf("create flow log group: %w", err)
 	}
@@ -193,7 +191,7 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 	role, err := iam.NewRole(ctx, kids.Name("flow-logs"), &iam.RoleArgs{
 		Name:             pulumi.String(args.Names.Name(naming.FlowLogRole)),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep("flow-logs"))
+	}, parent)
 	if err != nil {
 		return fmt.Errorf("create flow log role: %w", err)
 	}
@@ -208,7 +206,7 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 	}
 	if _, err := iam.NewRolePolicy(ctx, kids.Name("flow-logs"), &iam.RolePolicyArgs{
 		Role: role.Name, Policy: pulumi.String(policy),
-	}, parent, kids.Keep("flow-logs")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("attach flow log policy: %w", err)
 	}
 	if _, err := ec2.NewFlowLog(ctx, kids.Name("flow-logs"), &ec2.FlowLogArgs{
@@ -218,7 +216,7 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 		LogDestination:         group.Arn,
 		IamRoleArn:             role.Arn,
 		MaxAggregationInterval: pulumi.Int(60),
-	}, parent, kids.Keep("flow-logs")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create flow log: %w", err)
 	}
 	return nil
@@ -249,7 +247,7 @@ func (n *Network) gatewayEndpoints(ctx *pulumi.Context, kids naming.Children, vp
 			ServiceName:     pulumi.String("com.amazonaws." + config.Region + "." + svc),
 			VpcEndpointType: pulumi.String("Gateway"),
 			RouteTableIds:   routeTables,
-		}, parent, kids.Keep(key))
+		}, parent)
 		if err != nil {
 			return fmt.Errorf("create %s gateway endpoint: %w", svc, err)
 		}

@@ -56,9 +56,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:params:Store", name, s, opts...); err != nil {
 		return nil, fmt.Errorf("register params component: %w", err)
 	}
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	kids := naming.ChildrenOf(name, "params")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	outputs := pulumi.Map{}
 	for _, e := range args.Entries {
 		if _, dup := s.Names[e.Path]; dup {
@@ -81,7 +80,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			p.Value = pulumi.ToSecret(e.Value).(pulumi.StringOutput)
 		}
 		key := "param-" + strings.ReplaceAll(e.Path, "/", "-")
-		popts := []pulumi.ResourceOption{pulumi.Parent(s), kids.Keep(key)}
+		popts := []pulumi.ResourceOption{pulumi.Parent(s)}
 		if e.Written {
 			popts = append(popts, pulumi.IgnoreChanges([]string{"insecureValue", "value"}))
 		}

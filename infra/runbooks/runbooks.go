@@ -158,10 +158,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register runbooks component: %w", err)
 	}
 	parent := pulumi.Parent(c)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs of the instance named "runbooks" from before the
-	// rename to component-prefixed child names.
-	kids := naming.ChildrenOf(name, "runbooks")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 
 	schedules := map[string]*statemachine.Schedule{
 		asl.HealthCheckName: {

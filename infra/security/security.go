@@ -70,9 +70,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register security component: %w", err)
 	}
 	parent := pulumi.Parent(k)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	kids := naming.ChildrenOf(name, "security")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
 	// Key administration and key use are separate statements. The account
@@ -173,14 +172,14 @@ func newKey(ctx *pulumi.Context, kids naming.Children, name, description, alias 
 		DeletionWindowInDays: pulumi.Int(window),
 		KeyUsage:             pulumi.String("ENCRYPT_DECRYPT"),
 		Policy:               pulumi.String(doc),
-	}, parent, kids.Keep("key-"+name))
+	}, parent)
 	if err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s key: %w", name, err)
 	}
 	if _, err := kms.NewAlias(ctx, kids.Name("alias-"+name), &kms.AliasArgs{
 		Name:        pulumi.String(alias),
 		TargetKeyId: key.KeyId,
-	}, parent, kids.Keep("alias-"+name)); err != nil {
+	}, parent); err != nil {
 		return pulumi.StringOutput{}, fmt.Errorf("create %s key alias: %w", name, err)
 	}
 	return key.Arn, nil

@@ -70,7 +70,7 @@ func (b *builder) loadBalancer() error {
 			Prefix:  pulumi.String(b.args.ALBLogsPrefix),
 			Enabled: pulumi.Bool(true),
 		},
-	}, b.parent, pulumi.DependsOn(logsReady), b.kids.Keep("alb"), b.kids.KeepTyped("alb", "aws:elasticloadbalancingv2/loadBalancer:LoadBalancer"))
+	}, b.parent, pulumi.DependsOn(logsReady))
 	if err != nil {
 		return fmt.Errorf("create load balancer: %w", err)
 	}
@@ -105,7 +105,7 @@ func (b *builder) loadBalancer() error {
 			HealthyThreshold:   pulumi.Int(cfg.HealthyThreshold),
 			UnhealthyThreshold: pulumi.Int(cfg.UnhealthyThreshold),
 		},
-	}, b.parent, b.kids.Keep("app"), b.kids.KeepTyped("app", "aws:elasticloadbalancingv2/targetGroup:TargetGroup"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create target group: %w", err)
 	}
@@ -134,7 +134,7 @@ func (b *builder) dnsCertificate() error {
 		DomainName:       pulumi.String(b.cfg.DomainName),
 		ValidationMethod: pulumi.String("DNS"),
 		KeyAlgorithm:     pulumi.String("EC_prime256v1"),
-	}, b.parent, b.kids.Keep("app"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("request ACM certificate: %w", err)
 	}
@@ -146,14 +146,14 @@ func (b *builder) dnsCertificate() error {
 		Records:        pulumi.StringArray{dvo.ResourceRecordValue().Elem()},
 		Ttl:            pulumi.Int(60),
 		AllowOverwrite: pulumi.Bool(true),
-	}, b.parent, b.kids.Keep("cert-validation"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create certificate validation record: %w", err)
 	}
 	validation, err := acm.NewCertificateValidation(b.ctx, b.kids.Name("app"), &acm.CertificateValidationArgs{
 		CertificateArn:        cert.Arn,
 		ValidationRecordFqdns: pulumi.StringArray{record.Fqdn},
-	}, b.parent, b.kids.Keep("app"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("validate ACM certificate: %w", err)
 	}
@@ -168,7 +168,7 @@ func (b *builder) selfSignedCertificate() error {
 	key, err := tls.NewPrivateKey(b.ctx, b.kids.Name("app"), &tls.PrivateKeyArgs{
 		Algorithm:  pulumi.String("ECDSA"),
 		EcdsaCurve: pulumi.String("P256"),
-	}, b.parent, b.kids.Keep("app"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create private key: %w", err)
 	}
@@ -188,14 +188,14 @@ func (b *builder) selfSignedCertificate() error {
 			CommonName:   pulumi.String("trading-ha " + b.args.Names.Suffix()),
 			Organization: pulumi.String("trading-ha"),
 		},
-	}, b.parent, b.kids.Keep("app"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create self-signed certificate: %w", err)
 	}
 	imported, err := acm.NewCertificate(b.ctx, b.kids.Name("app"), &acm.CertificateArgs{
 		PrivateKey:      key.PrivateKeyPem,
 		CertificateBody: cert.CertPem,
-	}, b.parent, b.kids.Keep("app"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("import self-signed certificate into ACM: %w", err)
 	}
@@ -215,7 +215,7 @@ func (b *builder) listeners() error {
 		DefaultActions: lb.ListenerDefaultActionArray{&lb.ListenerDefaultActionArgs{
 			Type: pulumi.String("forward"), TargetGroupArn: b.s.TargetGroupArn,
 		}},
-	}, b.parent, b.kids.Keep("https"), b.kids.KeepTyped("https", "aws:elasticloadbalancingv2/listener:Listener"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create HTTPS listener: %w", err)
 	}
@@ -231,7 +231,7 @@ func (b *builder) listeners() error {
 				Protocol: pulumi.String("HTTPS"), Port: pulumi.String("443"), StatusCode: pulumi.String("HTTP_301"),
 			},
 		}},
-	}, b.parent, b.kids.Keep("http"), b.kids.KeepTyped("http", "aws:elasticloadbalancingv2/listener:Listener")); err != nil {
+	}, b.parent); err != nil {
 		return fmt.Errorf("create HTTP redirect listener: %w", err)
 	}
 	return nil

@@ -276,7 +276,7 @@ func (b *builder) ecs() error {
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
 			Name: pulumi.String("containerInsights"), Value: pulumi.String(ContainerInsights),
 		}},
-	}, b.parent, pulumi.DependsOn([]pulumi.Resource{insights}), b.kids.Keep("cluster"))
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{insights}))
 	if err != nil {
 		return fmt.Errorf("create cluster: %w", err)
 	}
@@ -330,7 +330,7 @@ func (b *builder) ecs() error {
 		// not exist, and the service starts tasks as soon as it is created,
 		// so the task definition (and through it the service) waits for the
 		// group, and destroy removes the group last.
-	}, b.parent, pulumi.DependsOn([]pulumi.Resource{b.logGroupRes}), b.kids.Keep("app"))
+	}, b.parent, pulumi.DependsOn([]pulumi.Resource{b.logGroupRes}))
 	if err != nil {
 		return fmt.Errorf("create task definition: %w", err)
 	}
@@ -379,7 +379,7 @@ func (b *builder) ecs() error {
 	}, b.parent, pulumi.DependsOn(deps),
 		// Autoscaling owns the running count after the first deploy; a
 		// later pulumi up must not reset it to desiredCount.
-		pulumi.IgnoreChanges([]string{"desiredCount"}), b.kids.Keep("app"))
+		pulumi.IgnoreChanges([]string{"desiredCount"}))
 	if err != nil {
 		return fmt.Errorf("create service: %w", err)
 	}

@@ -162,11 +162,11 @@ func (b *builder) roles() error {
 			Name:             pulumi.String(b.args.Names.Name(r.kind)),
 			Description:      pulumi.String(r.desc),
 			AssumeRolePolicy: pulumi.String(trust),
-		}, b.parent, b.kids.Keep(r.logical))
+		}, b.parent)
 		if err != nil {
 			return fmt.Errorf("create %s role: %w", r.logical, err)
 		}
-		pol, err := iam.NewRolePolicy(b.ctx, b.kids.Name(r.logical), &iam.RolePolicyArgs{Role: role.Name, Policy: r.policy}, b.parent, b.kids.Keep(r.logical))
+		pol, err := iam.NewRolePolicy(b.ctx, b.kids.Name(r.logical), &iam.RolePolicyArgs{Role: role.Name, Policy: r.policy}, b.parent)
 		if err != nil {
 			return fmt.Errorf("attach %s policy: %w", r.logical, err)
 		}

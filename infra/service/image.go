@@ -41,7 +41,7 @@ func (b *builder) logGroup() error {
 		Name:            pulumi.String(b.s.LogGroupName),
 		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
-	}, b.parent, b.kids.Keep("app-logs"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create log group: %w", err)
 	}
@@ -85,7 +85,7 @@ func (b *builder) image() error {
 		EncryptionConfigurations: ecr.RepositoryEncryptionConfigurationArray{
 			&ecr.RepositoryEncryptionConfigurationArgs{EncryptionType: pulumi.String("KMS"), KmsKey: b.args.DataKeyArn},
 		},
-	}, b.parent, b.kids.Keep("app"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create ECR repository: %w", err)
 	}
@@ -95,7 +95,7 @@ func (b *builder) image() error {
 	}
 	if _, err := ecr.NewLifecyclePolicy(b.ctx, b.kids.Name("app"), &ecr.LifecyclePolicyArgs{
 		Repository: repo.Name, Policy: pulumi.String(policy),
-	}, b.parent, b.kids.Keep("app")); err != nil {
+	}, b.parent); err != nil {
 		return fmt.Errorf("create ECR lifecycle policy: %w", err)
 	}
 	// Content-addressed tag: the repository is IMMUTABLE (a pushed tag is

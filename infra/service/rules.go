@@ -62,7 +62,7 @@ func (b *builder) securityGroupRules() error {
 				SecurityGroupId: group, Description: pulumi.String(r.desc), IpProtocol: pulumi.String("tcp"),
 				FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
 				CidrIpv4: opt(r.cidr4), CidrIpv6: opt(r.cidr6), ReferencedSecurityGroupId: ptr(r.ref),
-			}, b.parent, b.kids.Keep(r.name)); err != nil {
+			}, b.parent); err != nil {
 				return fmt.Errorf("create ingress rule %s: %w", r.name, err)
 			}
 		}
@@ -71,7 +71,7 @@ func (b *builder) securityGroupRules() error {
 				SecurityGroupId: group, Description: pulumi.String(r.desc), IpProtocol: pulumi.String("tcp"),
 				FromPort: pulumi.Int(r.port), ToPort: pulumi.Int(r.port),
 				CidrIpv4: opt(r.cidr4), CidrIpv6: opt(r.cidr6), ReferencedSecurityGroupId: ptr(r.ref), PrefixListId: ptr(r.prefixList),
-			}, b.parent, b.kids.Keep(r.name)); err != nil {
+			}, b.parent); err != nil {
 				return fmt.Errorf("create egress rule %s: %w", r.name, err)
 			}
 		}

@@ -18,7 +18,7 @@ func (b *builder) autoscaling() error {
 		ResourceId:        resourceID,
 		MinCapacity:       pulumi.Int(cfg.MinCapacity),
 		MaxCapacity:       pulumi.Int(cfg.MaxCapacity),
-	}, b.parent, b.kids.Keep("app"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create scalable target: %w", err)
 	}
@@ -47,7 +47,7 @@ func (b *builder) autoscaling() error {
 					ResourceLabel:        p.label,
 				},
 			},
-		}, b.parent, b.kids.Keep(p.name)); err != nil {
+		}, b.parent); err != nil {
 			return fmt.Errorf("create %s scaling policy: %w", p.name, err)
 		}
 	}

@@ -166,9 +166,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:service:Service", name, s, opts...); err != nil {
 		return nil, fmt.Errorf("register service component: %w", err)
 	}
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s), kids: naming.ChildrenOf(name, "service")}
+	// Children are named from the component (naming.ChildrenOf).
+	b := &builder{ctx: ctx, args: args, cfg: cfg, s: s, parent: pulumi.Parent(s), kids: naming.ChildrenOf(name)}
 	steps := []struct {
 		what string
 		fn   func() error

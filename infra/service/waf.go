@@ -79,13 +79,13 @@ func (b *builder) waf() error {
 		VisibilityConfig: &wafv2.WebAclVisibilityConfigArgs{
 			CloudwatchMetricsEnabled: pulumi.Bool(true), SampledRequestsEnabled: pulumi.Bool(true), MetricName: pulumi.String(name),
 		},
-	}, b.parent, b.kids.Keep("alb"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create web ACL: %w", err)
 	}
 	if _, err := wafv2.NewWebAclAssociation(b.ctx, b.kids.Name("alb"), &wafv2.WebAclAssociationArgs{
 		ResourceArn: b.s.ALBArn, WebAclArn: acl.Arn,
-	}, b.parent, b.kids.Keep("alb")); err != nil {
+	}, b.parent); err != nil {
 		return fmt.Errorf("associate web ACL with the ALB: %w", err)
 	}
 	b.s.WebACLArn = acl.Arn

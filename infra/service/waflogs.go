@@ -23,7 +23,7 @@ func (b *builder) wafLogging(acl *wafv2.WebAcl) error {
 		Name:            pulumi.String(b.args.Names.Name(naming.WAFLogGroup)),
 		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
-	}, b.parent, b.kids.Keep("waf"))
+	}, b.parent)
 	if err != nil {
 		return fmt.Errorf("create WAF log group: %w", err)
 	}
@@ -37,7 +37,7 @@ func (b *builder) wafLogging(acl *wafv2.WebAcl) error {
 		ResourceArn:           acl.Arn,
 		LogDestinationConfigs: pulumi.StringArray{group.Arn},
 		RedactedFields:        redacted,
-	}, b.parent, b.kids.Keep("alb")); err != nil {
+	}, b.parent); err != nil {
 		return fmt.Errorf("enable WAF logging: %w", err)
 	}
 	return nil

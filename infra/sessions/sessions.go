@@ -40,9 +40,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:sessions:Table", name, t, opts...); err != nil {
 		return nil, fmt.Errorf("register sessions component: %w", err)
 	}
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	kids := naming.ChildrenOf(name, "sessions")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 	var exempt pulumi.StringMap
 	if !args.DeletionProtection {
 		var err error
@@ -66,7 +65,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		DeletionProtectionEnabled: pulumi.Bool(args.DeletionProtection),
 		TableClass:                pulumi.String("STANDARD"),
 		Tags:                      exempt,
-	}, pulumi.Parent(t), kids.Keep("sessions"))
+	}, pulumi.Parent(t))
 	if err != nil {
 		return nil, fmt.Errorf("create sessions table: %w", err)
 	}

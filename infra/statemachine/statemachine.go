@@ -166,7 +166,7 @@ func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, paren
 		Name:            pulumi.String(spec.LogGroupName),
 		RetentionInDays: pulumi.Int(spec.LogRetentionDays),
 		KmsKeyId:        spec.TelemetryKeyArn,
-	}, parent, kids.Keep(key+"-logs"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create %s log group: %w", key, err)
 	}
@@ -177,12 +177,12 @@ func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, paren
 	role, err := iam.NewRole(ctx, kids.Name(key+"-role"), &iam.RoleArgs{
 		Name:             pulumi.String(spec.RoleName),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep(key+"-role"))
+	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create %s role: %w", key, err)
 	}
 	rolePolicy, err := iam.NewRolePolicy(ctx, kids.Name(key+"-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(spec.Plan.Policy)},
-		parent, kids.Keep(key+"-role"))
+		parent)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s role policy: %w", key, err)
 	}
@@ -199,7 +199,7 @@ func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, paren
 			LogDestination: pulumi.String(spec.At.LogGroup(spec.LogGroupName) + ":*"),
 		},
 		TracingConfiguration: &sfn.StateMachineTracingConfigurationArgs{Enabled: pulumi.Bool(true)},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{logs, role, rolePolicy}), kids.Keep(key))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logs, role, rolePolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("create %s state machine: %w", key, err)
 	}
@@ -226,7 +226,7 @@ func schedule(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, 
 	role, err := iam.NewRole(ctx, kids.Name(key+"-schedule-role"), &iam.RoleArgs{
 		Name:             pulumi.String(s.RoleName),
 		AssumeRolePolicy: pulumi.String(trust),
-	}, parent, kids.Keep(key+"-schedule-role"))
+	}, parent)
 	if err != nil {
 		return fmt.Errorf("create %s schedule role: %w", key, err)
 	}
@@ -235,7 +235,7 @@ func schedule(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, 
 		return fmt.Errorf("%s schedule role policy: %w", key, err)
 	}
 	if _, err := iam.NewRolePolicy(ctx, kids.Name(key+"-schedule-role"), &iam.RolePolicyArgs{Role: role.Name, Policy: pulumi.String(policy)},
-		parent, kids.Keep(key+"-schedule-role")); err != nil {
+		parent); err != nil {
 		return fmt.Errorf("attach %s schedule role policy: %w", key, err)
 	}
 	if _, err := scheduler.NewSchedule(ctx, kids.Name(key+"-schedule"), &scheduler.ScheduleArgs{
@@ -250,7 +250,7 @@ func schedule(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, 
 			},
 			DeadLetterConfig: &scheduler.ScheduleTargetDeadLetterConfigArgs{Arn: s.DeadLetterArn},
 		},
-	}, parent, kids.Keep(key+"-schedule")); err != nil {
+	}, parent); err != nil {
 		return fmt.Errorf("create %s schedule: %w", key, err)
 	}
 	return nil

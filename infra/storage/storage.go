@@ -97,9 +97,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("register storage component: %w", err)
 	}
 	parent := pulumi.Parent(b)
-	// Children are named from the component (naming.ChildrenOf); aliases
-	// keep the URNs they had as bare names.
-	kids := naming.ChildrenOf(name, "storage")
+	// Children are named from the component (naming.ChildrenOf).
+	kids := naming.ChildrenOf(name)
 
 	// Bucket names are global: <type>-<suffix>-<account ID> is unique per
 	// account and stack and known at program time (the account comes from
@@ -172,7 +171,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// its writes (ACLs are disabled), so logging is enabled after it.
 	if _, err := s3.NewBucketLoggingV2(ctx, kids.Name("data-access-logs"), &s3.BucketLoggingV2Args{
 		Bucket: data.Bucket, TargetBucket: logs.Bucket, TargetPrefix: pulumi.String(AccessLogsPrefix),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{logsPolicy}), kids.Keep("data-access-logs")); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{logsPolicy})); err != nil {
 		return nil, fmt.Errorf("enable data bucket access logging: %w", err)
 	}
 
@@ -212,7 +211,7 @@ func newBucket(ctx *pulumi.Context, kids naming.Children, spec bucketSpec, paren
 		Bucket:       pulumi.String(spec.name),
 		ForceDestroy: pulumi.Bool(!spec.keep),
 		Tags:         spec.tags,
-	}, parent, kids.Keep(spec.logical), kids.KeepTyped(spec.logical, "aws:s3/bucket:Bucket"))
+	}, parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create %s bucket: %w", spec.logical, err)
 	}
@@ -220,21 +219,21 @@ func newBucket(ctx *pulumi.Context, kids naming.Children, spec bucketSpec, paren
 	block, err := s3.NewBucketPublicAccessBlock(ctx, kids.Name(child("public-access")), &s3.BucketPublicAccessBlockArgs{
 		Bucket: bucket.ID(), BlockPublicAcls: pulumi.Bool(true), BlockPublicPolicy: pulumi.Bool(true),
 		IgnorePublicAcls: pulumi.Bool(true), RestrictPublicBuckets: pulumi.Bool(true),
-	}, parent, kids.Keep(child("public-access")))
+	}, parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("block public access on %s bucket: %w", spec.logical, err)
 	}
 	ownership, err := s3.NewBucketOwnershipControls(ctx, kids.Name(child("ownership")), &s3.BucketOwnershipControlsArgs{
 		Bucket: bucket.ID(),
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{block}), kids.Keep(child("ownership")))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{block}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("disable ACLs on %s bucket: %w", spec.logical, err)
 	}
 	if _, err := s3.NewBucketVersioningV2(ctx, kids.Name(child("versioning")), &s3.BucketVersioningV2Args{
 		Bucket:                  bucket.ID(),
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, parent, kids.Keep(child("versioning"))); err != nil {
+	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("enable versioning on %s bucket: %w", spec.logical, err)
 	}
 	sse := &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
@@ -251,7 +250,7 @@ func newBucket(ctx *pulumi.Context, kids naming.Children, spec bucketSpec, paren
 			ApplyServerSideEncryptionByDefault: sse,
 			BucketKeyEnabled:                   pulumi.Bool(spec.kmsKey != nil),
 		}},
-	}, parent, kids.Keep(child("encryption"))); err != nil {
+	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("encrypt %s bucket: %w", spec.logical, err)
 	}
 	rule := &s3.BucketLifecycleConfigurationV2RuleArgs{
@@ -288,7 +287,7 @@ func newBucket(ctx *pulumi.Context, kids naming.Children, spec bucketSpec, paren
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, kids.Name(child("lifecycle")), &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
 		Rules:  rules,
-	}, parent, kids.Keep(child("lifecycle"))); err != nil {
+	}, parent); err != nil {
 		return nil, nil, fmt.Errorf("set lifecycle of %s bucket: %w", spec.logical, err)
 	}
 	return bucket, []pulumi.Resource{block, ownership}, nil
@@ -310,7 +309,7 @@ func policy(ctx *pulumi.Context, kids naming.Children, logical string, bucket *s
 	}
 	p, err := s3.NewBucketPolicy(ctx, kids.Name(logical+"-policy"), &s3.BucketPolicyArgs{
 		Bucket: bucket.ID(), Policy: pulumi.String(doc),
-	}, parent, pulumi.DependsOn(controls), kids.Keep(logical+"-policy"))
+	}, parent, pulumi.DependsOn(controls))
 	if err != nil {
 		return nil, fmt.Errorf("attach %s bucket policy: %w", logical, err)
 	}

@@ -1,0 +1,42 @@
+package infra
+
+import (
+	"github.com/trading-ha/trading-ha/infra/network"
+	"github.com/trading-ha/trading-ha/infra/security"
+	"github.com/trading-ha/trading-ha/infra/sessions"
+	"github.com/trading-ha/trading-ha/infra/storage"
+)
+
+// foundationTier builds the keys, the network, the buckets and the sessions
+// table.
+func (p *platform) foundationTier() error {
+	ctx := p.ctx
+	var err error
+	p.keys, err = security.New(ctx, "security", security.Args{
+		Names: p.names, AccountID: p.account, Region: p.cfg.Region, DeletionWindowDays: p.cfg.KMSDeletionWindowDays(),
+		TelemetryServices: trailKeyStatements(p.cfg, p.names, p.account),
+	}, p.withAWS)
+	if err != nil {
+		return err
+	}
+	p.net, err = network.New(ctx, "network", network.Args{
+		Names: p.names, Config: p.cfg, AccountID: p.account, TelemetryKeyArn: p.keys.TelemetryKeyArn,
+		Providers: p.providers.All,
+	}, p.withAWS)
+	if err != nil {
+		return err
+	}
+	p.buckets, err = storage.New(ctx, "storage", storage.Args{
+		Names: p.names, Config: p.cfg, AccountID: p.account, DataKeyArn: p.keys.DataKeyArn,
+	}, p.withAWS)
+	if err != nil {
+		return err
+	}
+	p.table, err = sessions.New(ctx, "sessions", sessions.Args{
+		Names: p.names, DataKeyArn: p.keys.DataKeyArn, DeletionProtection: p.cfg.DeletionProtection,
+	}, p.withAWS)
+	if err != nil {
+		return err
+	}
+	return nil
+}
