@@ -24,8 +24,6 @@ func TestServiceConfigRejected(t *testing.T) {
 			[]string{p + "healthCheckIntervalSeconds", `"20"`, "20 x 2 = 40 s", "at most 30 s"}},
 		{"detection budget via threshold", "prod", map[string]string{p + "unhealthyThreshold": "4", p + "healthCheckIntervalSeconds": "10"},
 			[]string{p + "healthCheckIntervalSeconds", "10 x 4 = 40 s"}},
-		{"drain delay", "prod", map[string]string{p + "unhealthyThreshold": "3"},
-			[]string{p + "healthCheckIntervalSeconds", `"5"`, "5 x 3 = 15 s", "10 s drain delay"}},
 		{"timeout not below interval", "dev", map[string]string{p + "healthCheckTimeoutSeconds": "5"},
 			[]string{p + "healthCheckTimeoutSeconds", `"5"`, "less than healthCheckIntervalSeconds (5)"}},
 		{"threshold out of range", "dev", map[string]string{p + "healthyThreshold": "1"},

@@ -443,7 +443,8 @@ func TestResilienceSaysWhoIsSubscribed(t *testing.T) {
 // computed figures, and the RTO moves the budgets.
 func TestResilienceMovesWithStackConfig(t *testing.T) {
 	base := row(t, resilience.Compute(record(t, "prod")), "AZ loss (app tier)")
-	// The drain delay pins interval x unhealthy to 10 s; the timeout moves.
+	// The timeout moves the figure; interval and unhealthy threshold too
+	// (the drain delay follows them: TestHealthCheckTimingIsChangeable).
 	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:healthCheckTimeoutSeconds": "4"})
 	if err != nil {
 		t.Fatal(err)
@@ -451,6 +452,13 @@ func TestResilienceMovesWithStackConfig(t *testing.T) {
 	moved := row(t, resilience.Compute(rec), "AZ loss (app tier)")
 	if base.Detection != 13*time.Second || moved.Detection != 14*time.Second {
 		t.Errorf("AZ-loss detection %s -> %s; want 13s (5s x 2 + timeout 3s) -> 14s (5s x 2 + timeout 4s)", base.Detection, moved.Detection)
+	}
+	rec, err = recordWith(t, "prod", map[string]string{"trading-ha:healthCheckIntervalSeconds": "10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := row(t, resilience.Compute(rec), "AZ loss (app tier)").Detection; d != 23*time.Second {
+		t.Errorf("AZ-loss detection at interval 10 s: %s; want 23s (10s x 2 + timeout 3s)", d)
 	}
 	rec, err = recordWith(t, "prod", map[string]string{"trading-ha:rtoMinutes": "5"})
 	if err != nil {

@@ -108,6 +108,10 @@ func (r *reader) audit(k func(string) string, c *Config, svc Service, dns DNS) A
 			r.fail(k("certificateMode"), svc.CertificateMode,
 				"must be existing or dns when liveTraffic is true: a stack serving real clients presents a CA-issued certificate (docs/deploy.md)")
 		}
+		if dns.DomainName == "" {
+			r.fail(k("domainName"), "",
+				"required when liveTraffic is true: clients and the canary verify the certificate against the app name, appRecordName.domainName")
+		}
 		if !dns.Delegated {
 			r.fail(k("dnsDelegated"), "false",
 				"must be true when liveTraffic is true: clients and the canary verify the certificate against the delegated app name")

@@ -93,13 +93,13 @@ func (r *reader) monitoring(stack string, k func(string) string, dns DNS) Monito
 			}
 		}
 	}
-	if stack == "prod" && m.PageHTTPSEndpoint == "" {
-		r.fail(k("pageHttpsEndpoint"), "", "prod must page a paging service that acknowledges and escalates: set your paging service's SNS integration URL")
+	if stack == ProdStack && m.PageHTTPSEndpoint == "" {
+		r.fail(k("pageHttpsEndpoint"), "", "prod must page a paging service that acknowledges and escalates: set your paging service's SNS integration URL, which carries its integration key: %s", SetCommand(k("pageHttpsEndpoint")))
 	}
-	if stack == "prod" && len(m.PageEmails) == 0 {
+	if stack == ProdStack && len(m.PageEmails) == 0 {
 		r.fail(k("pageEmails"), "[]", "prod must also page by email, which still arrives when the paging service is down: set the on-call addresses")
 	}
-	if stack == "prod" && len(m.NotifyEmails) == 0 {
+	if stack == ProdStack && len(m.NotifyEmails) == 0 {
 		r.fail(k("notifyEmails"), "[]", "prod must tell somebody what does not page (a gray AZ, throttling, dead letters, a failing key sync): set the platform team's addresses")
 	}
 	m.MonthlyBudgetUSD = r.integer(k("monthlyBudgetUsd"), 0, 10000000)

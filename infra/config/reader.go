@@ -55,23 +55,61 @@ func (r *reader) fail(key, value, rule string, args ...any) {
 	r.errs = append(r.errs, &Error{Key: key, Value: value, Rule: fmt.Sprintf(rule, args...)})
 }
 
-// raw returns the value of a key that must be set; Pulumi.yaml declares a
-// default for every key but environmentSuffix, so a missing key means the
-// project file and the program disagree.
+// raw returns the value of a key that must be set. Pulumi.yaml declares a
+// default for every project key but the per-stack ones (MinimalKeys), so
+// a missing project key with a default means the project file and the
+// program disagree; a per-stack key or another namespace's key (aws:) is
+// set in the stack file.
 func (r *reader) raw(key string) (string, bool) {
 	v, ok := r.lookup(key)
 	if !ok {
-		r.fail(key, "", "required; declare a default in Pulumi.yaml or run `pulumi config set %s <value>`", shortKey(key))
+		if perStack(key) {
+			r.fail(key, "", "required in every stack file; run %s", SetCommand(key))
+		} else {
+			r.fail(key, "", "required; declare a default in Pulumi.yaml or run %s", SetCommand(key))
+		}
 		return "", false
 	}
 	return v, true
 }
 
-func shortKey(key string) string {
-	if i := strings.LastIndex(key, ":"); i >= 0 {
-		return key[i+1:]
+// perStack reports whether a key has no default on purpose: another
+// namespace's key, or a project key every stack sets (KindRequired and
+// no Because in MinimalKeys).
+func perStack(key string) bool {
+	if !strings.HasPrefix(key, Project+":") {
+		return true
 	}
-	return key
+	for _, m := range MinimalKeys {
+		if m.Key == key && m.Kind == KindRequired && m.Because == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// SecretKeys are the project keys whose value carries a credential: set
+// them with --secret so the stack file holds them encrypted.
+var SecretKeys = []string{Project + ":pageHttpsEndpoint"}
+
+// SetCommand is the command that sets a fully qualified key in the
+// current stack, quoted for a message. `pulumi config set` puts a bare
+// name in the project's namespace, so a key of another namespace keeps
+// its prefix (aws:region; a bare region would set trading-ha:region);
+// secret keys take --secret; aws:defaultTags, an object, is set a tag at
+// a time with --path.
+func SetCommand(key string) string {
+	name := key
+	if p := Project + ":"; strings.HasPrefix(key, p) {
+		name = strings.TrimPrefix(key, p)
+	}
+	switch {
+	case key == "aws:defaultTags":
+		return "`pulumi config set --path aws:defaultTags.tags.<Tag> <value>` for each of " + strings.Join(RequiredTags, ", ")
+	case slices.Contains(SecretKeys, key):
+		return "`pulumi config set --secret " + name + " <value>`"
+	}
+	return "`pulumi config set " + name + " <value>`"
 }
 
 // str reads a string that must match pattern; describe says the rule in words.

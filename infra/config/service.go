@@ -21,20 +21,49 @@ const (
 	CertSelfSigned = "selfsigned"
 )
 
-// ContainerStopTimeoutSeconds is the ECS stopTimeout of the app container:
-// SIGTERM, then up to 30 s before SIGKILL. The app's DRAIN_DELAY (10 s)
-// and SHUTDOWN_TIMEOUT (15 s) fit inside it (CONTRACT.md section 9).
-const ContainerStopTimeoutSeconds = 30
-
 // ContainerHealthStartPeriodSeconds is the container health check's start
 // period (CONTRACT.md section 9: 60 s covers the wait for the migrate
 // step); the health check grace period must cover it.
 const ContainerHealthStartPeriodSeconds = 60
 
-// DrainDelaySeconds is the service's DRAIN_DELAY: after SIGTERM readiness
-// fails at once and serving continues this long, so the ALB's health check
-// must take a draining task out (interval x unhealthyThreshold) within it.
-const DrainDelaySeconds = 10
+// Drain timings (CONTRACT.md section 9). At SIGTERM the app fails
+// readiness at once and keeps serving for its DRAIN_DELAY, while the ALB's
+// health check takes the task out: the check after the signal fails, and
+// unhealthyThreshold failed checks interval apart later the target is
+// unhealthy. So the drain delay follows the health check
+// (Service.DrainDelaySeconds), then in-flight requests get
+// SHUTDOWN_TIMEOUT, and the container's stopTimeout covers both with a
+// margin (Service.StopTimeoutSeconds). With the defaults, 5 s x 2: drain
+// 10 s, stopTimeout 10 + 15 + 5 = 30 s.
+const (
+	// ShutdownTimeoutSeconds is the app's SHUTDOWN_TIMEOUT: how long
+	// in-flight requests get once the drain delay has passed.
+	ShutdownTimeoutSeconds = 15
+	// StopMarginSeconds is what stopTimeout leaves beyond the drain delay
+	// and the shutdown timeout, for the relay and the pools to close
+	// before ECS sends SIGKILL.
+	StopMarginSeconds = 5
+	// DetectionBudgetSeconds bounds interval x unhealthyThreshold: the
+	// ALB stops routing to a failed task within 30 s (GUIDE section 4).
+	// It also bounds the drain delay, so stopTimeout is at most
+	// 30 + 15 + 5 = 50 s, inside Fargate's 120 s (Amazon ECS API
+	// Reference, ContainerDefinition stopTimeout: "For tasks that use the
+	// Fargate launch type, the max stop timeout value is 120 seconds").
+	DetectionBudgetSeconds = 30
+)
+
+// DrainDelaySeconds is the app's DRAIN_DELAY: interval x unhealthy
+// threshold, the longest the ALB takes to see a draining task's failing
+// readiness (its answer is immediate, so the check's timeout adds nothing).
+func (s Service) DrainDelaySeconds() int {
+	return s.HealthCheckInterval * s.UnhealthyThreshold
+}
+
+// StopTimeoutSeconds is the app container's ECS stopTimeout: the drain
+// delay, SHUTDOWN_TIMEOUT and the margin before SIGKILL.
+func (s Service) StopTimeoutSeconds() int {
+	return s.DrainDelaySeconds() + ShutdownTimeoutSeconds + StopMarginSeconds
+}
 
 // ReadinessPath is the service's readiness probe and the only path the
 // target group may check: it answers from process-local state (start-up
@@ -237,16 +266,12 @@ func (r *reader) service(stack string, k func(string) string) Service {
 		}
 	}
 	// The ALB stops routing to a dead target after interval x unhealthy
-	// threshold; the platform's budget for that is 30 s.
-	if s.HealthCheckInterval != 0 && s.UnhealthyThreshold != 0 && s.HealthCheckInterval*s.UnhealthyThreshold > DrainDelaySeconds {
+	// threshold; the platform's budget for that is 30 s. The app's drain
+	// delay follows the product (DrainDelaySeconds), so no other bound.
+	if s.HealthCheckInterval != 0 && s.UnhealthyThreshold != 0 && s.DrainDelaySeconds() > DetectionBudgetSeconds {
 		r.fail(k("healthCheckIntervalSeconds"), itoa(s.HealthCheckInterval),
-			"healthCheckIntervalSeconds x unhealthyThreshold (%d x %d = %d s) must be at most the service's %d s drain delay: a draining task must leave the target group before it stops serving",
-			s.HealthCheckInterval, s.UnhealthyThreshold, s.HealthCheckInterval*s.UnhealthyThreshold, DrainDelaySeconds)
-	}
-	if s.HealthCheckInterval != 0 && s.UnhealthyThreshold != 0 && s.HealthCheckInterval*s.UnhealthyThreshold > 30 {
-		r.fail(k("healthCheckIntervalSeconds"), itoa(s.HealthCheckInterval),
-			"healthCheckIntervalSeconds x unhealthyThreshold (%d x %d = %d s) must be at most 30 s, the detection budget for a failed task",
-			s.HealthCheckInterval, s.UnhealthyThreshold, s.HealthCheckInterval*s.UnhealthyThreshold)
+			"healthCheckIntervalSeconds x unhealthyThreshold (%d x %d = %d s) must be at most %d s, the detection budget for a failed task",
+			s.HealthCheckInterval, s.UnhealthyThreshold, s.DrainDelaySeconds(), DetectionBudgetSeconds)
 	}
 	if s.HealthCheckTimeout != 0 && s.HealthCheckInterval != 0 && s.HealthCheckTimeout >= s.HealthCheckInterval {
 		r.fail(k("healthCheckTimeoutSeconds"), itoa(s.HealthCheckTimeout), "must be less than healthCheckIntervalSeconds (%d)", s.HealthCheckInterval)
@@ -273,7 +298,7 @@ func (r *reader) service(stack string, k func(string) string) Service {
 			r.fail(k("hostedZoneId"), "", "required when certificateMode is dns (the delegated zone that validates the certificate)")
 		}
 	}
-	if stack == "prod" && !s.WAFEnabled {
+	if stack == ProdStack && !s.WAFEnabled {
 		r.fail(k("wafEnabled"), "false", "must be true in prod: the internet-facing ALB is always behind the web ACL there")
 	}
 	return s

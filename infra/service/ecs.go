@@ -163,8 +163,8 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 			{Name: "OIDC_JWKS_PARAMETER", Value: names.Parameter(paramtable.KeySetPath)},
 			{Name: "SSM_PARAMETERS_PATH", Value: names.ParameterPath()},
 			{Name: "METRICS_NAMESPACE", Value: MetricsNamespace(names)},
-			{Name: "DRAIN_DELAY", Value: DrainDelay},
-			{Name: "SHUTDOWN_TIMEOUT", Value: ShutdownTimeout},
+			{Name: "DRAIN_DELAY", Value: seconds(cfg.DrainDelaySeconds())},
+			{Name: "SHUTDOWN_TIMEOUT", Value: seconds(config.ShutdownTimeoutSeconds)},
 		},
 		Secrets: secrets,
 		HealthCheck: &HealthCheck{
@@ -172,7 +172,7 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 			Interval: ContainerHealthInterval, Timeout: ContainerHealthTimeout, Retries: ContainerHealthRetries,
 			StartPeriod: config.ContainerHealthStartPeriodSeconds,
 		},
-		StopTimeout: config.ContainerStopTimeoutSeconds,
+		StopTimeout: cfg.StopTimeoutSeconds(),
 		LinuxParameters: LinuxParameters{
 			// An init process reaps zombies and forwards SIGTERM to the app.
 			InitProcessEnabled: true,
@@ -183,6 +183,10 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 		LogConfiguration: logTo(logGroup, region, "app"),
 	}
 }
+
+// seconds renders whole seconds as a Go duration ("10s"), the form the
+// app's DRAIN_DELAY and SHUTDOWN_TIMEOUT take.
+func seconds(n int) string { return strconv.Itoa(n) + "s" }
 
 // MigrateContainerName is the task's one-shot schema step.
 const MigrateContainerName = "migrate"

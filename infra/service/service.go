@@ -28,13 +28,10 @@ const BinaryPath = "/trading"
 const RunAsUser = "65532:65532"
 
 // Drain timings (CONTRACT.md section 9): at SIGTERM readiness fails at once
-// and serving continues DrainDelay (the ALB notices in interval x unhealthy
-// = 10 s and deregisters), then in-flight requests get ShutdownTimeout:
-// 10 + 15 s inside the 30 s ECS stopTimeout.
-const (
-	DrainDelay      = "10s"
-	ShutdownTimeout = "15s"
-)
+// and serving continues DRAIN_DELAY, the ALB's interval x unhealthy
+// threshold (config.Service.DrainDelaySeconds: 10 s with the defaults),
+// then in-flight requests get SHUTDOWN_TIMEOUT (15 s), inside the
+// container's stopTimeout (config.Service.StopTimeoutSeconds: 30 s).
 
 // NoFileLimit is the container's open-file limit (soft and hard).
 const NoFileLimit = 65536

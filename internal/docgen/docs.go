@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/internal/offline"
 )
 
@@ -189,6 +190,14 @@ func ConfigReference(dir string) (string, error) {
 	b.WriteString("validates every key and reports all problems at once, before any resource is created.\n")
 	b.WriteString("Set a key with `pulumi config set <key> <value>` (lists: `--path 'key[0]'` or edit the file).\n\n")
 
+	if project == config.Project {
+		guide, err := configGuide(dir, stacks)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(guide)
+		b.WriteString("## Every key\n\n")
+	}
 	b.WriteString("| key | type | default |")
 	for _, s := range stacks {
 		fmt.Fprintf(&b, " %s |", s)
