@@ -44,7 +44,7 @@ const (
 	// before ECS sends SIGKILL.
 	StopMarginSeconds = 5
 	// DetectionBudgetSeconds bounds interval x unhealthyThreshold: the
-	// ALB stops routing to a failed task within 30 s (GUIDE section 4).
+	// ALB stops routing to a failed task within 30 s (the failure-mode table, docs/resilience.md).
 	// It also bounds the drain delay, so stopTimeout is at most
 	// 30 + 15 + 5 = 50 s, inside Fargate's 120 s (Amazon ECS API
 	// Reference, ContainerDefinition stopTimeout: "For tasks that use the
