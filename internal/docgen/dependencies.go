@@ -24,8 +24,9 @@ type StackEgress struct {
 	Stack, Mode string
 }
 
-// serviceDoc splices the dependency table into the current docs/service.md.
-func serviceDoc(dir string) (string, error) {
+// serviceDoc splices the dependency table and the security group rules
+// into the current docs/service.md.
+func serviceDoc(dir string, recs []*offline.Recording) (string, error) {
 	stacks, err := stackEgress(dir)
 	if err != nil {
 		return "", err
@@ -36,6 +37,9 @@ func serviceDoc(dir string) (string, error) {
 	}
 	doc, err := SpliceBetween(string(current), BeginDependencies, EndDependencies, Dependencies(dependencies.Rows(), stacks))
 	if err != nil {
+		return "", fmt.Errorf("%s: %w", ServicePath, err)
+	}
+	if doc, err = SpliceBetween(doc, BeginGroupRules, EndGroupRules, SecurityGroupRules(recs)); err != nil {
 		return "", fmt.Errorf("%s: %w", ServicePath, err)
 	}
 	return doc, nil

@@ -40,33 +40,79 @@ type File struct {
 	Content string
 }
 
-// Generate renders every generated document for the project in dir, the
-// diagram from the given stack's offline recording and the dependency
-// table from infra/dependencies and every stack's privateEgress. It reads
-// the current docs/architecture.md and docs/service.md to keep their
-// hand-written prose.
+// Generate renders every generated document for the project in dir: the
+// diagram from the given stack's offline recording, the per-stack tables
+// (stack values, event rules, alarms, security group rules) from every
+// stack's recording, and the dependency table from infra/dependencies and
+// every stack's privateEgress. It reads the current documents to keep
+// their hand-written prose around the markers.
 func Generate(dir, stack string) ([]File, error) {
-	rec, err := offline.Run(dir, stack, nil)
+	recs, err := RecordStacks(dir)
 	if err != nil {
-		return nil, fmt.Errorf("offline run of stack %s: %w", stack, err)
+		return nil, err
 	}
-	current, err := os.ReadFile(filepath.Join(dir, ArchitecturePath))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", ArchitecturePath, err)
+	var rec *offline.Recording
+	for _, r := range recs {
+		if r.Stack == stack {
+			rec = r
+		}
 	}
-	arch, err := Splice(string(current), Architecture(rec))
+	if rec == nil {
+		if rec, err = offline.Run(dir, stack, nil); err != nil {
+			return nil, fmt.Errorf("offline run of stack %s: %w", stack, err)
+		}
+	}
+	arch, err := splice(dir, ArchitecturePath, []section{
+		{BeginArchitecture, EndArchitecture, Architecture(rec)},
+		{BeginStacks, EndStacks, StackValuesTable(recs)},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ArchitecturePath, err)
+		return nil, err
 	}
 	cfg, err := ConfigReference(dir)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := serviceDoc(dir)
+	svc, err := serviceDoc(dir, recs)
 	if err != nil {
 		return nil, err
 	}
-	return []File{{Path: ArchitecturePath, Content: arch}, {Path: ConfigPath, Content: cfg}, {Path: ServicePath, Content: svc}}, nil
+	events, err := splice(dir, EventsPath, []section{{BeginEventRules, EndEventRules, EventRules(recs)}})
+	if err != nil {
+		return nil, err
+	}
+	mon, err := splice(dir, MonitoringPath, []section{{BeginAlarms, EndAlarms, Alarms(recs)}})
+	if err != nil {
+		return nil, err
+	}
+	return []File{
+		{Path: ArchitecturePath, Content: arch},
+		{Path: ConfigPath, Content: cfg},
+		{Path: ServicePath, Content: svc},
+		{Path: EventsPath, Content: events},
+		{Path: MonitoringPath, Content: mon},
+	}, nil
+}
+
+// section is one generated part of a document, between its markers.
+type section struct {
+	begin, end, content string
+}
+
+// splice reads the document at path under dir and replaces each section
+// between its markers.
+func splice(dir, path string, sections []section) (string, error) {
+	current, err := os.ReadFile(filepath.Join(dir, path))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	doc := string(current)
+	for _, s := range sections {
+		if doc, err = SpliceBetween(doc, s.begin, s.end, s.content); err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return doc, nil
 }
 
 // Splice replaces what lies between the architecture markers in doc with
@@ -188,7 +234,9 @@ func ConfigReference(dir string) (string, error) {
 	b.WriteString("a stack file (`Pulumi.<stack>.yaml`) sets only what differs. A stack column shows the stack's\n")
 	b.WriteString("value where it overrides the default and `·` where the default applies. `infra/config`\n")
 	b.WriteString("validates every key and reports all problems at once, before any resource is created.\n")
-	b.WriteString("Set a key with `pulumi config set <key> <value>` (lists: `--path 'key[0]'` or edit the file).\n\n")
+	b.WriteString("Set a key with `pulumi config set <key> <value>`, a list entry with\n")
+	b.WriteString("`pulumi config set --path '<key>[0]' --type string <value>` (without `--type string` the CLI stores a\n")
+	b.WriteString("`--path` value of digits as a number, which a list of strings refuses), or edit the stack file.\n\n")
 
 	if project == config.Project {
 		guide, err := configGuide(dir, stacks)

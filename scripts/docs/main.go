@@ -1,10 +1,14 @@
 // Command docs regenerates the documentation that is derived from the
 // program: the architecture diagram, flows and inventory between the
 // markers of docs/architecture.md (from the offline recording of a stack),
-// the configuration reference docs/config.md (from Pulumi.yaml and the
-// stack files) and the dependency table between the markers of
-// docs/service.md (from infra/dependencies and each stack's
-// privateEgress). tests/docs_test.go fails when the checked-in files differ.
+// the per-stack values table there, the event rules of docs/events.md, the
+// alarms of docs/monitoring.md and the security group rules of
+// docs/service.md (from every stack's offline recording), the
+// configuration reference docs/config.md (from Pulumi.yaml and the stack
+// files) and the dependency table between the markers of docs/service.md
+// (from infra/dependencies and each stack's privateEgress).
+// tests/docs_test.go fails when the checked-in files differ;
+// tests/docs_facts_test.go checks the hand-written facts around them.
 //
 //	go run ./scripts/docs             # rewrite the files (stack dev)
 //	go run ./scripts/docs -check      # exit 1 if they are out of date
