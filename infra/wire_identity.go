@@ -54,6 +54,7 @@ func (p *platform) identityTier() error {
 		DBName:        pulumi.String(p.db.DatabaseName),
 		DBSSLMode:     pulumi.String("verify-full"),
 		SessionsTable: p.table.Name,
+		// Named: the events component comes after the service in the order.
 		EventBusName:  pulumi.String(p.names.Name(naming.EventBus)),
 		SessionTTL:    pulumi.String(p.cfg.Sessions.TTL.String()),
 		OIDCIssuer:    p.who.Issuer,

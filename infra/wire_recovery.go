@@ -17,7 +17,10 @@ func (p *platform) recoveryTier() error {
 	ctx := p.ctx
 	var err error
 	// Names and name-derived ARNs the backup, runbooks and events
-	// components share, known at program time.
+	// components share, though the producers' outputs exist by now: each
+	// feeds a document a reviewer reads in the pull request's first
+	// preview (the runbooks' ASL and roles, the vault and bus policies,
+	// the rule patterns), and an output would leave it unknown there.
 	ecsCluster, ecsService := p.names.Name(naming.ECSCluster), p.names.Name(naming.ECSService)
 	ecsClusterArn, ecsServiceArn := p.at.ECSCluster(ecsCluster), p.at.ECSService(ecsCluster, ecsService)
 	dbClusterArn := p.at.DBCluster(p.db.Identifier)
