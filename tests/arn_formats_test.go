@@ -7,11 +7,11 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // The formats the mocks must produce, per type; the sources are cited in
-// internal/offline/outputs.go. REG, ACCT and UUID are expanded below.
+// proof/offline/outputs.go. REG, ACCT and UUID are expanded below.
 var arnPatterns = map[string]string{
 	"aws:iam/role:Role":                                   `^arn:aws:iam::ACCT:role/[\w+=,.@-]{1,64}$`,
 	"aws:s3/bucketV2:BucketV2":                            `^arn:aws:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`,

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/arn"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestARNHelperMatchesResources: the ARN infra/arn builds from a name is

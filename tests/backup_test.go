@@ -12,7 +12,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/arn"
 	rb "github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // backupARNs are the three protected resources of a stack.

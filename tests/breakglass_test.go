@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/backup"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // The vault access policies deny two action sets (infra/backup/vaultlock.go)

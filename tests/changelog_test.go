@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/version"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // releaseHeading is a CHANGELOG.md release: "## X.Y.Z — ...".

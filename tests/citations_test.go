@@ -52,7 +52,7 @@ func citationSkipped(file string) bool {
 	case "go.sum", "package-lock.json", "yarn.lock", "pnpm-lock.yaml":
 		return true
 	}
-	return file == "internal/iamcheck/data/iamdata.json" ||
+	return file == "proof/iamcheck/data/iamdata.json" ||
 		strings.Contains("/"+file, "/testdata/recordings/")
 }
 

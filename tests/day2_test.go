@@ -12,7 +12,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/naming"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // day2Change is a typical change to a deployed stack: config overrides, or

@@ -19,7 +19,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/dependencies"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/service"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestDependencyMap derives every row of the dependency table

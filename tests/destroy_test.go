@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/monitoring"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 const tLogGroupType = "aws:cloudwatch/logGroup:LogGroup"

@@ -3,7 +3,7 @@ package tests
 import (
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 const (
@@ -11,7 +11,7 @@ const (
 	typRecord      = "aws:route53/record:Record"
 	typHealthCheck = "aws:route53/healthCheck:HealthCheck"
 	// The ALB name and zone the offline mocks give the service's load
-	// balancer (internal/offline/outputs.go).
+	// balancer (proof/offline/outputs.go).
 	mockALBZoneID = "Z35SXDOTRQ7X7K"
 )
 

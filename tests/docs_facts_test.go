@@ -2,7 +2,7 @@ package tests
 
 // Docs that cannot drift: every fact the docs state that the program or
 // its recording knows (names, defaults, counts, per-stack values,
-// commands) is either generated between markers by internal/docgen
+// commands) is either generated between markers by proof/docgen
 // (tests/docs_test.go holds those current) or checked here against both
 // stacks' recordings and the config schema:
 //
@@ -41,8 +41,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/trading-ha/trading-ha/infra/identity"
-	"github.com/trading-ha/trading-ha/internal/docgen"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/docgen"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // checkedDocs are the documents the generic checks read.

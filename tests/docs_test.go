@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/docgen"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/docgen"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestGeneratedDocsAreCurrent fails when docs/architecture.md,

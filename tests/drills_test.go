@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/trading-ha/trading-ha/infra/drills"
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 const fisType = "aws:fis/experimentTemplate:ExperimentTemplate"

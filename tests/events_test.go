@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/events"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // canonical re-marshals a Go value through JSON so it compares with parsed inputs.

@@ -9,7 +9,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/params"
 	"github.com/trading-ha/trading-ha/infra/storage"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // stackValues are the settings that differ between the stack files.

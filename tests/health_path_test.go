@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/config"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestTargetGroupChecksProcessLocalReadiness: in every stack the target

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestHealthCheckTimingIsChangeable: healthCheckIntervalSeconds and

@@ -1,5 +1,5 @@
 // Package tests is the mock-engine suite: it runs the real infra.Deploy for
-// each stack file under Pulumi's mocks (internal/offline) and asserts the
+// each stack file under Pulumi's mocks (proof/offline) and asserts the
 // values that matter. It is one package so pulumi-aws compiles once.
 package tests
 
@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // acct is the account the mocks deploy into.

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/iamcheck"
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/iamcheck"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 // iamAllowlist holds findings the validator makes in the program that are
@@ -78,7 +78,7 @@ func policyKind(p policyInput) iamcheck.Kind {
 }
 
 // TestIAMDocumentsValidate validates every IAM document both stacks build
-// against AWS's service authorization reference (internal/iamcheck):
+// against AWS's service authorization reference (proof/iamcheck):
 // errors and warnings both fail, except allowlisted findings.
 func TestIAMDocumentsValidate(t *testing.T) {
 	data, err := iamcheck.Load()

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestIdentity: one Cognito user pool with no self-service users, a prefix

@@ -12,7 +12,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/imagesrc"
 	"github.com/trading-ha/trading-ha/infra/service"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // awsxChildPackages are the packages awsx's children may belong to, read

@@ -19,9 +19,9 @@ import (
 var mixedInitialism = regexp.MustCompile(`(^|[a-z0-9])(Alb|Vpc|Dns|Ecs|Kms|Url|Http|Https|Sqs|Sns|Db|Iam|Ssm|Waf|Acm|Ecr|Fis|Oidc|Cidr|Id)([A-Z0-9]|$)`)
 
 // TestOneInitialismStyle scans the exported names declared in infra/ and
-// internal/ (types, functions, methods, fields, constants, variables).
+// proof/ (types, functions, methods, fields, constants, variables).
 func TestOneInitialismStyle(t *testing.T) {
-	bad := exportedMixedInitialisms(t, "../infra", "../internal")
+	bad := exportedMixedInitialisms(t, "../infra", "../proof")
 	for _, b := range bad {
 		t.Errorf("%s: write the initialism in one case (ALBDNSName, VPCID)", b)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/audit"
 	"github.com/trading-ha/trading-ha/infra/security"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // publishersOf lists, from the recording, the service principals that

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestKeySync: per stack, identity's key sync is a STANDARD state machine

@@ -12,8 +12,8 @@ import (
 	"github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/security"
-	"github.com/trading-ha/trading-ha/internal/iamcheck"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/iamcheck"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // stmt is a policy statement as the walk reads it.

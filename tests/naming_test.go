@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/naming"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // physicalNames maps each named resource type to the input that carries its

@@ -8,7 +8,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/monitoring"
 	"github.com/trading-ha/trading-ha/infra/security"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // topicKeys maps each recorded topic's ARN to the key that encrypts it.

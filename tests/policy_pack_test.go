@@ -25,8 +25,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/trading-ha/trading-ha/infra/config"
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 // The policy pack (policy/) is tested as the engine runs it, over the

@@ -7,8 +7,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 // The policy pack at the first preview of a new stack: the engine sends it

@@ -6,8 +6,8 @@ import (
 
 	"github.com/trading-ha/trading-ha/infra/audit"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 func res(typ, name string, inputs map[string]any) *offline.Resource {

@@ -14,7 +14,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/runbooks"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // policyKnownAtPreviewMin is the share of policy documents that must be
@@ -27,7 +27,7 @@ const policyKnownAtPreviewMin = 0.90
 const knownAtPreviewMin = 0.90 // measured figures: docs/architecture.md, known at preview (held by TestDocFacts)
 
 // recordPreview runs a stack as its first `pulumi preview` (every output
-// unknown, internal/offline RunPreview) once per test binary.
+// unknown, proof/offline RunPreview) once per test binary.
 func recordPreview(t *testing.T, stack string) *offline.Recording {
 	t.Helper()
 	return cached(t, "stack "+stack+" at first preview", func() (*offline.Recording, error) { return offline.RunPreview("..", stack, nil) })

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // protected reports whether a stack file turns deletionProtection on:

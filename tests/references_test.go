@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // A reference is one resource naming another (by name, ARN or ID) in an

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/trading-ha/trading-ha/infra/naming"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // unguarded returns the resources of a replace-prone type (naming.

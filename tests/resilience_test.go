@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/resilience"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/resilience"
 )
 
 // appTier is a minimal recording of the app tier with a given target-group

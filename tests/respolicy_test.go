@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/iamcheck"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/iamcheck"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // attachedTo resolves the resource a resource-based policy of the
@@ -80,7 +80,7 @@ func providerRegion(rec *offline.Recording, r *offline.Resource) string {
 }
 
 // inProviderRegion is r's recorded arn in the region of r's provider: the
-// mocks build every ARN in the default region (internal/offline
+// mocks build every ARN in the default region (proof/offline
 // outputs.go), AWS in the region the resource is created in.
 func inProviderRegion(rec *offline.Recording, r *offline.Resource) string {
 	arn := fmt.Sprint(r.Outputs["arn"])

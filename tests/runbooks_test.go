@@ -12,8 +12,8 @@ import (
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/sessions"
 	"github.com/trading-ha/trading-ha/infra/statemachine"
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/policy"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/policy"
 )
 
 // runbookNames maps each runbook's logical name to its physical names.

@@ -4,15 +4,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/sfncheck"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/sfncheck"
 )
 
 // TestStateMachineSDKTasks validates every SDK integration Task of every
 // recorded state machine (the four runbooks, the backup component's
 // service snapshot and identity's key sync, whose HTTP Task sfncheck checks
 // too) against the aws-sdk-go-v2 input shapes and the inline
-// policy of the machine's role (internal/sfncheck): no findings allowed.
+// policy of the machine's role (proof/sfncheck): no findings allowed.
 func TestStateMachineSDKTasks(t *testing.T) {
 	env := sfncheck.Env{Partition: "aws", Region: offline.Region, Account: acct}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestSigningKeysReachTheTasks derives, per stack, every runtime dependency

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/resilience"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/resilience"
 )
 
 // TestStaticStability: in both stacks, when the AZ holding the most tasks

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // continuous are the metrics AWS publishes every period while the platform

@@ -16,7 +16,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/dns"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/sessions"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // The golden URN lists (testdata/urns-<stack>.txt) are every URN a stack's

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/internal/metricmath"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/metricmath"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestZonalShiftEnabled: the ALB takes an ARC zonal shift (off by default

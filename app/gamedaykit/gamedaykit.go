@@ -1,5 +1,5 @@
 // Package gamedaykit exposes the service's local fakes (app/internal/testkit)
-// to the local game day (internal/gameday), which lives outside app/ and so
+// to the local game day (proof/gameday), which lives outside app/ and so
 // cannot import app/internal. It adds nothing: aliases only.
 package gamedaykit
 

@@ -1,5 +1,5 @@
 // Package probes holds TestProbesAgainstTheRealService: the post-deploy
-// smoke test (internal/smoke) and the CloudWatch Synthetics canary script
+// smoke test (proof/smoke) and the CloudWatch Synthetics canary script
 // (infra/monitoring/canary/apiCanary.js, run with node) against the real
 // trading service on loopback dependencies (app/internal/testkit/stack:
 // PostgreSQL, dynalite, a Cognito-shaped client-credentials issuer, fake SSM

@@ -18,7 +18,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/app/internal/testkit"
 	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
-	"github.com/trading-ha/trading-ha/internal/smoke"
+	"github.com/trading-ha/trading-ha/proof/smoke"
 )
 
 // Parameter names as the infrastructure creates them (/trading/<suffix>/probes/...).

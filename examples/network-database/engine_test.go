@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trading-ha/trading-ha/internal/engine"
+	"github.com/trading-ha/trading-ha/proof/engine"
 )
 
 // TestEnginePreview runs `pulumi preview` of the example's dev stack
-// through the real Pulumi engine (internal/engine: the CLI that
+// through the real Pulumi engine (proof/engine: the CLI that
 // scripts/engine/build-cli.sh builds, stand-in provider plugins, the
 // program inline). Unlike the mocks, the engine reads this example's own
 // Pulumi.yaml and Pulumi.dev.yaml, refuses any default provider

@@ -15,7 +15,7 @@ import (
 	"github.com/trading-ha/trading-ha/infra/database"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/version"
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // The example's stack as its files set it (Pulumi.dev.yaml).

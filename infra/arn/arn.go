@@ -3,7 +3,7 @@
 // these is a plain string at program time, so a first `pulumi preview`
 // shows it and the validators check it before any resource registers.
 // Every format is the resource type's ARN in the Service Authorization
-// Reference, as embedded in internal/iamcheck/data/iamdata.json
+// Reference, as embedded in proof/iamcheck/data/iamdata.json
 // (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html);
 // tests/arn_helper_test.go holds each builder to the ARN the resolved
 // recording gives the real resource. Role, ParseRole and SessionRole read

@@ -79,7 +79,7 @@ func PrincipalsOf(cfg *config.Config, names naming.Namer, account string) Princi
 // authorization reference authorizes backup:DeleteRecoveryPoint and
 // backup:UpdateRecoveryPointLifecycle on the recovery point, whose ARN is
 // never the vault's, so the vault ARN alone would leave every recovery
-// point deletable (internal/iamcheck VaultPolicy).
+// point deletable (proof/iamcheck VaultPolicy).
 func VaultAccessPolicy(who Principals, protected bool) iamdoc.Document {
 	deny := func(sid string, actions []string, exempt ...string) iamdoc.Statement {
 		var arns any = exempt[0]

@@ -6,7 +6,7 @@
 // It is data, not a component: the mock suite (tests/dependencies_test.go)
 // derives every row from each stack's recording — the network path, the
 // grants, the alarms — and finds every named app test under app/, and the
-// docs generator (internal/docgen) renders it into docs/service.md. The
+// docs generator (proof/docgen) renders it into docs/service.md. The
 // probes appear where they share a row: the key sync holds grants on the
 // signing keys, and the canary's alarm is the page for the rows a
 // customer's journey crosses. A leaf package: it imports only naming,

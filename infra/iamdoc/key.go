@@ -21,7 +21,7 @@ package iamdoc
 //   - it applies only to KMS key resource operations (those whose
 //     Resources column is "KMS key": Encrypt, Decrypt, GenerateDataKey*,
 //     ReEncrypt*, DescribeKey, CreateGrant...), which are the only ones we
-//     grant through it; internal/iamcheck holds every action to the key
+//     grant through it; proof/iamcheck holds every action to the key
 //     resource type that lists the condition key;
 //   - alias changes take up to five minutes to affect authorization
 //     ("It might take up to five minutes for tag and alias changes to

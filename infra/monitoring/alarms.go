@@ -463,7 +463,7 @@ const (
 	// state change event carries actionsSuppressedBy=WaitPeriod until then,
 	// and the recovery rule matches the follow-up event without it). Every
 	// real page pays it, so it is the shortest that covers the suppressor's
-	// own 60 s evaluation (and CDK's default): internal/resilience adds it
+	// own 60 s evaluation (and CDK's default): proof/resilience adds it
 	// to every paging path.
 	SuppressorWaitSeconds = 60
 	// SuppressorExtensionSeconds keeps actions suppressed after the window

@@ -112,7 +112,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Sid: "CloudWatchLogs", Effect: "Allow",
 		Principal: map[string]any{"Service": "logs." + args.Region + ".amazonaws.com"},
 		// Not kms:DescribeKey: it carries no encryption context, so the
-		// condition below never matched it (internal/iamcheck).
+		// condition below never matched it (proof/iamcheck).
 		Action:   []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"},
 		Resource: []string{"*"},
 		Condition: map[string]map[string]any{"ArnLike": {

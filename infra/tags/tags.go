@@ -10,7 +10,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// ExemptPrefix starts the key of an exemption tag; internal/policy reads it.
+// ExemptPrefix starts the key of an exemption tag; proof/policy reads it.
 const ExemptPrefix = "policy-exempt:"
 
 // allowed is the character set AWS accepts in tag values.

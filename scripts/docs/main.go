@@ -20,7 +20,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/trading-ha/trading-ha/internal/docgen"
+	"github.com/trading-ha/trading-ha/proof/docgen"
 )
 
 func main() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Pulumi CLI from the published Go module, at the pulumi SDK's
-# version in go.mod, for the engine preview (internal/engine,
+# version in go.mod, for the engine preview (proof/engine,
 # docs/validation.md "The real engine"). Nothing of pulumi's is kept in this
 # repository: a throwaway module under build/engine requires
 # github.com/pulumi/pulumi/pkg/v3 with the replace lines of that version's

@@ -1,4 +1,4 @@
-// Command gameday runs the local game day (internal/gameday): a task
+// Command gameday runs the local game day (proof/gameday): a task
 // killed, an AZ cut off, the database writer killed, on one machine with
 // real parts, measured from a desk client's side and held to the
 // resilience report. Needs root, iproute2, haproxy, pg_auto_failover and
@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/trading-ha/trading-ha/internal/gameday"
+	"github.com/trading-ha/trading-ha/proof/gameday"
 )
 
 type sets map[string]string

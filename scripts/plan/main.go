@@ -29,9 +29,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
-	"github.com/trading-ha/trading-ha/internal/policy"
-	"github.com/trading-ha/trading-ha/internal/resilience"
+	"github.com/trading-ha/trading-ha/proof/offline"
+	"github.com/trading-ha/trading-ha/proof/policy"
+	"github.com/trading-ha/trading-ha/proof/resilience"
 )
 
 func main() {

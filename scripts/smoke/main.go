@@ -42,7 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/trading-ha/trading-ha/internal/smoke"
+	"github.com/trading-ha/trading-ha/proof/smoke"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Command export runs a stack (default dev) under the offline mocks
-// (internal/offline, the same run the mock suite records) and writes every
+// (proof/offline, the same run the mock suite records) and writes every
 // recorded aws:sfn/stateMachine definition — the four runbooks, the
 // backup component's snapshot workflow and identity's key sync — verbatim to <dir>/<logical
 // name>.json, and the inline policy of the machine's role to <dir>/<logical
@@ -18,7 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/trading-ha/trading-ha/internal/offline"
+	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 func main() {
