@@ -23,10 +23,11 @@ func topicKeys(t *testing.T, rec *offline.Recording) map[string]string {
 
 // TestPagingSurvivesAnyOneKey derives from the recording, for every KMS
 // key of the stack, that the page reporting customer impact and the page
-// reporting a key's loss each still have a topic that key does not
-// encrypt, and that every topic carrying those pages reaches the on-call
-// (a subscription). A stack with one paging topic under the telemetry key
-// fails it: disabling that key silences the page that reports it.
+// reporting a key's loss (and the certificate page) each still have a
+// topic that key does not encrypt and, in prod, that somebody is
+// subscribed to (dev subscribes nobody to pages). A stack with one paging
+// topic under the telemetry key fails it: disabling that key silences the
+// page that reports it.
 func TestPagingSurvivesAnyOneKey(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		keyOf := topicKeys(t, rec)
