@@ -344,7 +344,7 @@ func (c *controlPlane) startRunbook(ctx context.Context, dir, work, api, reason 
 	input, _ := json.Marshal(map[string]string{"requestedBy": "eventbridge:rule-degraded (game day twin)", "reason": reason})
 	done := make(chan runbookRun, 1)
 	started := time.Now()
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "internal", "gameday", "runbook.mjs"), def, string(input), api,
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "proof", "gameday", "runbook.mjs"), def, string(input), api,
 		strconv.FormatFloat(c.clock.scale, 'f', -1, 64), iso(c.clock.now()))
 	cmd.Dir = dir
 	go func() {
