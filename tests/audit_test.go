@@ -116,7 +116,8 @@ func TestTrailOffUnderOrganizationTrail(t *testing.T) {
 }
 
 // TestWAFLogging: the web ACL logs to aws-waf-logs-trading-<suffix>,
-// KMS-encrypted, with authorization and cookie redacted.
+// KMS-encrypted, with every credential-bearing header redacted: the bearer
+// token, cookies, the session ID and the idempotency key.
 func TestWAFLogging(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		lg := one(t, rec, "aws:cloudwatch/logGroup:LogGroup", "waf")
@@ -125,8 +126,16 @@ func TestWAFLogging(t *testing.T) {
 		l := one(t, rec, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "alb")
 		eq(t, l, "resourceArn", out(t, one(t, rec, "aws:wafv2/webAcl:WebAcl", "alb"), "arn"))
 		eq(t, l, "logDestinationConfigs", []string{out(t, lg, "arn")})
-		eq(t, l, "redactedFields.0.singleHeader.name", "authorization")
-		eq(t, l, "redactedFields.1.singleHeader.name", "cookie")
+		var redacted []string
+		for _, f := range get(t, l, "redactedFields").([]any) {
+			h, _ := offline.Lookup(f, "singleHeader.name").(string)
+			redacted = append(redacted, h)
+		}
+		for _, want := range []string{"authorization", "cookie", "x-session-id", "idempotency-key"} {
+			if !slices.Contains(redacted, want) {
+				t.Errorf("WAF logging redacts %v: %q missing", redacted, want)
+			}
+		}
 	})
 }
 

@@ -548,8 +548,10 @@ func TestWebACL(t *testing.T) {
 		eq(t, acl, "name", "waf-"+stack)
 		eq(t, acl, "scope", "REGIONAL")
 		eq(t, acl, "defaultAction", map[string]any{"allow": map[string]any{}})
+		// Metrics on, sampled requests off: samples keep whole requests,
+		// bearer tokens included, and logging redaction does not reach them.
 		eq(t, acl, "visibilityConfig.cloudwatchMetricsEnabled", true)
-		eq(t, acl, "visibilityConfig.sampledRequestsEnabled", true)
+		eq(t, acl, "visibilityConfig.sampledRequestsEnabled", false)
 		type rule struct {
 			Name, Vendor string
 			Priority     int
@@ -559,7 +561,7 @@ func TestWebACL(t *testing.T) {
 		for _, r := range get(t, acl, "rules").([]any) {
 			m := r.(map[string]any)
 			vis := m["visibilityConfig"].(map[string]any)
-			if vis["cloudwatchMetricsEnabled"] != true || vis["sampledRequestsEnabled"] != true || vis["metricName"] != m["name"] {
+			if vis["cloudwatchMetricsEnabled"] != true || vis["sampledRequestsEnabled"] != false || vis["metricName"] != m["name"] {
 				t.Errorf("rule %v visibility %v", m["name"], vis)
 			}
 			st := m["statement"].(map[string]any)

@@ -33,9 +33,21 @@ var WAFRules = []WAFRule{
 	{Name: "AWSManagedRulesKnownBadInputsRuleSet", Priority: 40, Vendor: "AWS"},
 }
 
+// SampledRequests is off on every rule and on the web ACL; metrics stay
+// on. A sample keeps the whole request, its Authorization bearer token
+// and session headers included, for the console and the GetSampledRequests
+// API, and "any field redaction that you specify in
+// your logging configuration doesn't affect sampling. You can only
+// exclude fields from request sampling by disabling sampling in the web
+// ACL visibility configuration or by configuring data protection for the
+// web ACL" (AWS WAF API Reference, VisibilityConfig, SampledRequestsEnabled;
+// LoggingConfiguration, RedactedFields). The logs (waflogs.go) keep the
+// same requests with those headers redacted.
+const SampledRequests = false
+
 func visibility(metric string) *wafv2.WebAclRuleVisibilityConfigArgs {
 	return &wafv2.WebAclRuleVisibilityConfigArgs{
-		CloudwatchMetricsEnabled: pulumi.Bool(true), SampledRequestsEnabled: pulumi.Bool(true), MetricName: pulumi.String(metric),
+		CloudwatchMetricsEnabled: pulumi.Bool(true), SampledRequestsEnabled: pulumi.Bool(SampledRequests), MetricName: pulumi.String(metric),
 	}
 }
 
@@ -77,7 +89,7 @@ func (b *builder) waf() error {
 		DefaultAction: &wafv2.WebAclDefaultActionArgs{Allow: &wafv2.WebAclDefaultActionAllowArgs{}},
 		Rules:         rules,
 		VisibilityConfig: &wafv2.WebAclVisibilityConfigArgs{
-			CloudwatchMetricsEnabled: pulumi.Bool(true), SampledRequestsEnabled: pulumi.Bool(true), MetricName: pulumi.String(name),
+			CloudwatchMetricsEnabled: pulumi.Bool(true), SampledRequestsEnabled: pulumi.Bool(SampledRequests), MetricName: pulumi.String(name),
 		},
 	}, b.parent)
 	if err != nil {

@@ -10,9 +10,15 @@ import (
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
-// RedactedHeaders are kept out of the WAF logs: credentials and sessions
-// (WAF Developer Guide, "Log fields redaction": SingleHeader).
-var RedactedHeaders = []string{"authorization", "cookie"}
+// RedactedHeaders are kept out of the WAF logs: the bearer token, cookies,
+// and the service's session and idempotency headers (X-Session-ID and
+// Idempotency-Key, CONTRACT.md), which let whoever reads them act on a
+// trader's session or replay an order (WAF Developer Guide, "Log fields
+// redaction": SingleHeader; AWS WAF API Reference, LoggingConfiguration,
+// RedactedFields: at most 100 fields). Redaction
+// covers the logs only; request sampling is off for the same reason
+// (SampledRequests, waf.go).
+var RedactedHeaders = []string{"authorization", "cookie", "x-session-id", "idempotency-key"}
 
 // wafLogging sends the web ACL's logs to a KMS-encrypted log group whose
 // name starts with aws-waf-logs- (naming.WAFLogGroup cites the rule); WAF
