@@ -803,7 +803,7 @@ var facts = []docFact{
 				return in(w.first(s, "aws:cloudwatch/eventArchive:EventArchive"), "retentionDays")
 			})
 		}},
-	{files: []string{"docs/events.md"}, claim: "orders rule pattern and target count", re: `Rule rule-orders-<suffix> \((\{[^\n]*?\})(?::[^)]*)?\), (\w+) targets`,
+	{files: []string{"docs/events.md"}, claim: "orders rule pattern and target count", re: `Rule rule-orders-<suffix> \((\{[^\n]*?\})(?::[^)]*)?\), (\w+) targets?`,
 		want: func(w *world) []string {
 			r := w.named("dev", "aws:cloudwatch/eventRule:EventRule", "rule-orders-dev")
 			n := 0

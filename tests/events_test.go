@@ -65,8 +65,9 @@ func TestEventsArchive(t *testing.T) {
 		eq(t, a, "retentionDays", want)
 		var p map[string]any
 		jsonInput(t, a, "eventPattern", &p)
-		// Synthetic probe orders stay out of the business archive.
-		if !reflect.DeepEqual(p, canonical(t, map[string]any{"source": []string{"trading.orders"}, "detail": map[string]any{"synthetic": []bool{false}}})) {
+		// Every event of the service, synthetic probes included
+		// (TestAuditLogTakesEveryOrderEvent).
+		if !reflect.DeepEqual(p, canonical(t, map[string]any{"source": []string{"trading.orders"}})) {
 			t.Errorf("archive pattern = %v", p)
 		}
 	})
@@ -81,6 +82,8 @@ func TestEventsRulePatterns(t *testing.T) {
 		}{
 			{"rule-orders", "rule-orders-" + stack, "events-" + stack, map[string]any{
 				"source": []string{"trading.orders"}, "detail-type": []string{"OrderPlaced"}, "detail": map[string]any{"synthetic": []bool{false}}}},
+			{"rule-orders-audit", "rule-orders-audit-" + stack, "events-" + stack, map[string]any{
+				"source": []string{"trading.orders"}}},
 			{"rule-restore-failed", "rule-restore-failed-" + stack, "default", map[string]any{
 				"source": []string{"aws.backup"}, "detail-type": []string{"Restore Job State Change"},
 				"detail": map[string]any{"status": []string{"FAILED", "ABORTED"}}}},
@@ -140,7 +143,7 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 			logical, rule, bus, arn string
 			role                    string
 		}{
-			{"orders-audit", "rule-orders", "events-" + stack, "arn:aws:logs:us-east-1:" + acct + ":log-group:/aws/events/events-audit-" + stack, ""},
+			{"orders-audit", "rule-orders-audit", "events-" + stack, "arn:aws:logs:us-east-1:" + acct + ":log-group:/aws/events/events-audit-" + stack, ""},
 			{"orders-queue", "rule-orders", "events-" + stack, sqsArn("orders"), ""},
 			{"aurora-sns", "rule-aurora", "default", topic, ""},
 			{"backup-failed-sns", "rule-backup-failed", "default", topic, ""},
@@ -208,6 +211,7 @@ func TestEventsQueuesAndAuditLog(t *testing.T) {
 		telemetry := out(t, one(t, rec, "aws:kms/key:Key", "key-telemetry"), "arn")
 		ruleArn := func(path string) string { return "arn:aws:events:us-east-1:" + acct + ":rule/" + path }
 		ordersRule := ruleArn("events-" + stack + "/rule-orders-" + stack)
+		auditRule := ruleArn("events-" + stack + "/rule-orders-audit-" + stack)
 
 		for _, q := range []string{"orders", "orders-dlq", "dlq"} {
 			r := one(t, rec, "aws:sqs/queue:Queue", q)
@@ -222,7 +226,7 @@ func TestEventsQueuesAndAuditLog(t *testing.T) {
 
 		// Queue policies: TLS only everywhere; events.amazonaws.com may send
 		// to the orders queue for the orders rule, to the DLQ for every rule.
-		allRules := []string{ordersRule}
+		allRules := []string{ordersRule, auditRule}
 		for _, n := range []string{"aurora", "backup-failed", "restore-failed", "copy-failed", "ecs-deploy", "ecs-task-stopped", "degraded"} {
 			allRules = append(allRules, ruleArn("rule-"+n+"-"+stack))
 		}
@@ -270,7 +274,7 @@ func TestEventsQueuesAndAuditLog(t *testing.T) {
 		if !reflect.DeepEqual(names, []string{"delivery.logs.amazonaws.com", "events.amazonaws.com"}) ||
 			!reflect.DeepEqual(s.Action, []string{"logs:CreateLogStream", "logs:PutLogEvents"}) ||
 			!reflect.DeepEqual(s.Resource, []string{"arn:aws:logs:us-east-1:" + acct + ":log-group:/aws/events/events-audit-" + stack + ":*"}) ||
-			s.Condition["ArnEquals"]["aws:SourceArn"] != ordersRule {
+			s.Condition["ArnEquals"]["aws:SourceArn"] != auditRule {
 			t.Errorf("audit log policy = %+v", s)
 		}
 	})

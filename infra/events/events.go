@@ -1,6 +1,6 @@
 // Package events owns the EventBridge side of the platform: the custom bus
 // the trading service publishes OrderPlaced events to (resource policy,
-// archive, audit log and consumer queue), and the default-bus rules that
+// archive and audit log of every event, consumer queue of real orders), and the default-bus rules that
 // turn AWS operational events about our resources (Aurora failover, backup
 // job failures, ECS deployment failures and task crashes, the composite
 // alarm) into pages and runbook executions. Every target retries with a
@@ -105,7 +105,8 @@ var operationalRules = []naming.Kind{
 // names, not references); TestDeliveryFailureAlarms (tests/monitoring_test.go)
 // holds it to the recorded rules in both directions.
 func RuleNames(names naming.Namer) []Rule {
-	out := []Rule{{Name: names.Name(naming.RuleOrders), Bus: names.Name(naming.EventBus)}}
+	bus := names.Name(naming.EventBus)
+	out := []Rule{{Name: names.Name(naming.RuleOrders), Bus: bus}, {Name: names.Name(naming.RuleOrdersAudit), Bus: bus}}
 	for _, k := range operationalRules {
 		out = append(out, Rule{Name: names.Name(k)})
 	}
@@ -130,16 +131,26 @@ func (p Pattern) JSON() (string, error) {
 // OrdersPattern matches the trading service's OrderPlaced events of real
 // orders: the canary's and the smoke test's synthetic orders (detail
 // "synthetic": true, always present in the order JSON, CONTRACT.md) stay
-// out of the consumers.
+// out of the consumers. Only the consumer rule filters: the audit log and
+// the archive take every event (AuditPattern).
 func OrdersPattern() Pattern {
 	return Pattern{"source": []string{OrdersSource}, "detail-type": []string{OrderPlacedType}, "detail": map[string]any{"synthetic": []bool{false}}}
 }
 
-// ArchivePattern is what the business archive keeps: every real order
-// event of the service, synthetic probes excluded.
-func ArchivePattern() Pattern {
-	return Pattern{"source": []string{OrdersSource}, "detail": map[string]any{"synthetic": []bool{false}}}
+// AuditPattern is what the audit log and the archive keep: every event of
+// the trading service, whatever its detail-type, synthetic probes
+// included. An audit trail that drops the orders a probe placed cannot
+// show what the probe did, and an attacker who marks an order synthetic
+// would keep it out of the record; readers who want real orders only
+// filter on detail.synthetic themselves.
+func AuditPattern() Pattern {
+	return Pattern{"source": []string{OrdersSource}}
 }
+
+// ArchivePattern is what the archive keeps: the audit log's events
+// (AuditPattern). A replay re-delivers them to the bus, where the consumer
+// rule still drops the synthetic ones.
+func ArchivePattern() Pattern { return AuditPattern() }
 
 // AuroraPattern matches failover and failure events of our cluster. RDS
 // puts the cluster ARN in resources[] and in detail.SourceArn; we match the
@@ -284,7 +295,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	archive, err := cloudwatch.NewEventArchive(ctx, kids.Name("archive"), &cloudwatch.EventArchiveArgs{
 		Name:           pulumi.String(args.Names.Name(naming.EventArchive)),
-		Description:    pulumi.String("trading.orders events for replay"),
+		Description:    pulumi.String("every trading.orders event, synthetic probes included, for audit and replay"),
 		EventSourceArn: bus.Arn,
 		EventPattern:   pulumi.String(archivePattern),
 		RetentionDays:  pulumi.Int(cfg.ArchiveRetentionDays),
@@ -315,12 +326,25 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	orders, err := cloudwatch.NewEventRule(ctx, kids.Name("rule-orders"), &cloudwatch.EventRuleArgs{
 		Name:         pulumi.String(args.Names.Name(naming.RuleOrders)),
-		Description:  pulumi.String("OrderPlaced events to the audit log and the consumer queue"),
+		Description:  pulumi.String("OrderPlaced events of real orders to the consumer queue"),
 		EventBusName: bus.Name,
 		EventPattern: pulumi.String(ordersPattern),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create orders rule: %w", err)
+	}
+	auditPattern, err := AuditPattern().JSON()
+	if err != nil {
+		return nil, err
+	}
+	auditRule, err := cloudwatch.NewEventRule(ctx, kids.Name("rule-orders-audit"), &cloudwatch.EventRuleArgs{
+		Name:         pulumi.String(args.Names.Name(naming.RuleOrdersAudit)),
+		Description:  pulumi.String("every trading.orders event, synthetic probes included, to the audit log"),
+		EventBusName: bus.Name,
+		EventPattern: pulumi.String(auditPattern),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("create orders audit rule: %w", err)
 	}
 
 	audit, err := cloudwatch.NewLogGroup(ctx, kids.Name("audit"), &cloudwatch.LogGroupArgs{
@@ -334,12 +358,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// EventBridge writes to CloudWatch Logs through the log group's
 	// resource policy, not a role.
 	ordersArn := at.EventRule(args.Names.Name(naming.EventBus), args.Names.Name(naming.RuleOrders))
+	auditArn := at.EventRule(args.Names.Name(naming.EventBus), args.Names.Name(naming.RuleOrdersAudit))
 	logPolicy, err := iamdoc.New(iamdoc.Statement{
 		Sid: "EventBridgeWritesAudit", Effect: "Allow",
 		Principal: map[string]any{"Service": []string{"events.amazonaws.com", "delivery.logs.amazonaws.com"}},
 		Action:    []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 		Resource:  []string{at.LogGroup(args.Names.Name(naming.AuditLogGroup)) + ":*"},
-		Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": ordersArn}},
+		Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": auditArn}},
 	}).JSON()
 	if err != nil {
 		return nil, fmt.Errorf("audit log resource policy: %w", err)
@@ -348,7 +373,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// for the group and the rule it names, as when it was built from them.
 	if _, err := cloudwatch.NewLogResourcePolicy(ctx, kids.Name("audit-policy"), &cloudwatch.LogResourcePolicyArgs{
 		PolicyName: pulumi.String(args.Names.Name(naming.AuditLogPolicy)), PolicyDocument: pulumi.String(logPolicy),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{audit, orders})); err != nil {
+	}, parent, pulumi.DependsOn([]pulumi.Resource{audit, auditRule})); err != nil {
 		return nil, fmt.Errorf("attach audit log resource policy: %w", err)
 	}
 
@@ -387,7 +412,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	targets := []target{
-		{"orders-audit", orders, audit.Arn, bus.Name, nil},
+		{"orders-audit", auditRule, audit.Arn, bus.Name, nil},
 		{"orders-queue", orders, queue.Arn, bus.Name, nil},
 	}
 
@@ -471,7 +496,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		targets = append(targets, target{t.logical, rules[t.rule], t.arn, def, t.role})
 	}
 
-	ruleArns := []string{ordersArn}
+	ruleArns := []string{ordersArn, auditArn}
 	for _, op := range ops {
 		ruleArns = append(ruleArns, at.EventRule("default", args.Names.Name(op.kind)))
 	}

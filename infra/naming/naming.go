@@ -103,9 +103,12 @@ var (
 
 	// events and backup: the orders dead-letter queue, the audit log
 	// policy and the EventBridge rules
-	OrdersDLQ            = Kind{Type: "orders-dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
-	AuditLogPolicy       = Kind{Type: "events-audit-logs", MaxLen: 255, Charset: printable, Source: "CloudWatch Logs API Reference, PutResourcePolicy, policyName"}
-	RuleOrders           = Kind{Type: "rule-orders", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	OrdersDLQ      = Kind{Type: "orders-dlq", MaxLen: 80, Charset: queueChars, Source: srcQueue}
+	AuditLogPolicy = Kind{Type: "events-audit-logs", MaxLen: 255, Charset: printable, Source: "CloudWatch Logs API Reference, PutResourcePolicy, policyName"}
+	RuleOrders     = Kind{Type: "rule-orders", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	// RuleOrdersAudit takes every event of the trading service, synthetic
+	// orders included, to the audit log.
+	RuleOrdersAudit      = Kind{Type: "rule-orders-audit", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
 	RuleAurora           = Kind{Type: "rule-aurora", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
 	RuleBackupFailed     = Kind{Type: "rule-backup-failed", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
 	RuleECSDeploy        = Kind{Type: "rule-ecs-deploy", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
@@ -219,7 +222,7 @@ var Kinds = []Kind{
 	RestoreTestingPlan, BackupSelectionDaily, BackupSelectionPITR, RestoreSelectionAurora, RestoreSelectionSession, StateMachineLogs, StatesRole, HealthCheckSM, BackupVerifySM, DBFailoverSM,
 	ServiceRecoverySM, ServiceSnapshotSM, SchedulerRole, FISRole, FISLogGroup, ResiliencyPolicy,
 	CompositeAlarm, Alarm,
-	OrdersDLQ, AuditLogPolicy, RuleOrders, RuleAurora, RuleBackupFailed, RuleECSDeploy,
+	OrdersDLQ, AuditLogPolicy, RuleOrders, RuleOrdersAudit, RuleAurora, RuleBackupFailed, RuleECSDeploy,
 	RuleECSTaskStopped, RuleDegraded, BackupPlanPITR, SnapshotLogs, SnapshotRole, SnapshotSchedule,
 	SnapshotScheduleRole, DBLogGroup, DBReaderScalingPolicy,
 	FISStopTasks, FISFailover, FISDisruptZone,
