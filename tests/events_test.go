@@ -114,6 +114,11 @@ func TestEventsRulePatterns(t *testing.T) {
 			{"kms-key-state", "rule-kms-key-state-" + stack, "default", map[string]any{
 				"source": []string{"aws.kms"}, "detail-type": []string{"AWS API Call via CloudTrail"},
 				"detail": map[string]any{"eventSource": []string{"kms.amazonaws.com"}, "eventName": []string{"DisableKey", "ScheduleKeyDeletion"}}}},
+			{"risk-params", "rule-risk-params-" + stack, "default", map[string]any{
+				"source": []string{"aws.ssm"}, "detail-type": []string{"Parameter Store Change"},
+				"detail": map[string]any{"name": []string{
+					"/trading/" + stack + "/flags/trading-enabled", "/trading/" + stack + "/limits/max-notional",
+					"/trading/" + stack + "/limits/price-band-pct", "/trading/" + stack + "/limits/max-orders-per-second"}}}},
 		}
 		rules := rec.ByType("aws:cloudwatch/eventRule:EventRule")
 		if len(rules) != len(cases) {
@@ -154,10 +159,11 @@ func TestEventsTargetsRetryAndDeadLetter(t *testing.T) {
 			{"degraded-recovery", "rule-degraded", "default", sm, role},
 			{"degraded-health-check", "rule-degraded", "default", hc, role},
 		}
-		// The key-state rule's page targets: tests/paging_test.go.
+		// The key-state and risk parameter rules' page targets:
+		// tests/paging_test.go, tests/params_change_test.go.
 		n := 0
 		for _, tg := range rec.ByType("aws:cloudwatch/eventTarget:EventTarget") {
-			if !strings.HasPrefix(tg.Key, "kms-key-state-") {
+			if !strings.HasPrefix(tg.Key, "kms-key-state-") && !strings.HasPrefix(tg.Key, "risk-params-") {
 				n++
 			}
 		}

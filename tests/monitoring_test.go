@@ -404,10 +404,10 @@ func TestMetricAlarms(t *testing.T) {
 		}
 		// 6 single + 3 AZ + 4 per Aurora instance + 6 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
 		// (TestZonalOutlierAlarms) math alarms and the maintenance suppressor;
-		// the failure paths (3 DLQ depths, 10 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms;
+		// the failure paths (3 DLQ depths, 11 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms;
 		// 2 certificate expiry, 2 paging topic delivery and the service's 2 deployment gates: tests/paging_test.go.
 		// The trail's CIS alarms: tests/audit_test.go.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+10+16+4+2+len(audit.Watches); n != w {
+		if n, w := len(rec.ByType(typAlarm)), len(want)+10+17+4+2+len(audit.Watches); n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})
@@ -673,8 +673,8 @@ func TestDeliveryFailureAlarms(t *testing.T) {
 				}
 			}
 		}
-		if n := len(rules); n != 10 {
-			t.Errorf("%d rules, want 10", n)
+		if n := len(rules); n != 11 {
+			t.Errorf("%d rules, want 11", n)
 		}
 		// And no alarm watches a rule the stack does not create.
 		failed := 0

@@ -189,6 +189,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := newKeyStateRule(ctx, kids, args, routes, parent); err != nil {
 		return nil, err
 	}
+	if err := newRiskParamsRule(ctx, kids, args, routes, parent); err != nil {
+		return nil, err
+	}
 	if err := newBudget(ctx, kids, args, parent); err != nil {
 		return nil, err
 	}
@@ -205,7 +208,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	m.SchedulerDLQArn = schedDLQ.Arn
 
-	args.EventRules = append(slices.Clone(args.EventRules), EventRule{Name: args.Names.Name(naming.RuleKMSKeyState)})
+	args.EventRules = append(slices.Clone(args.EventRules), EventRule{Name: args.Names.Name(naming.RuleKMSKeyState)}, EventRule{Name: args.Names.Name(naming.RuleRiskParams)})
 	specs := append(alarmSpecs(args, m.CanaryName), deliverySpecs(args, args.Names.Name(naming.SchedulerDLQ))...)
 	specs = append(specs, named(args, append(certificateSpecs(args), topicFailureSpecs(args)...))...)
 	if err := checkNamedAlarms(args, specs); err != nil {

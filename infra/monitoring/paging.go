@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
@@ -170,6 +171,72 @@ func newKeyStateRule(ctx *pulumi.Context, kids naming.Children, args Args, t top
 			},
 		}, parent); err != nil {
 			return fmt.Errorf("create key state target %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// RiskParameters are the Parameter Store parameters whose change pages:
+// the trading kill switch and every risk limit (config.Trading.Params:
+// /trading/<suffix>/flags/trading-enabled and /trading/<suffix>/limits/...).
+// Operators own their values after the first deploy; a change is an
+// operator's deliberate act or an attacker's, and either way on-call must
+// know at once: the kill switch stops every order, a raised limit lets
+// orders through that the desk never allowed.
+func RiskParameters(names naming.Namer, trading config.Trading) []string {
+	var out []string
+	for _, p := range trading.Params() {
+		out = append(out, names.Parameter(p[0]))
+	}
+	return out
+}
+
+// RiskParamsPattern matches Systems Manager's own "Parameter Store Change"
+// events (source aws.ssm; detail.name the parameter's name, detail.operation
+// Create, Update, Delete or LabelParameterVersion) on those parameters,
+// every operation. Systems Manager sends them to the default bus itself, so
+// unlike the key-state rule it needs no trail (AWS Systems Manager User
+// Guide, "Monitoring Systems Manager events with Amazon EventBridge" and
+// "Setting up notifications or trigger actions based on Parameter Store
+// events").
+func RiskParamsPattern(parameters []string) (string, error) {
+	b, err := json.Marshal(map[string]any{
+		"source":      []string{"aws.ssm"},
+		"detail-type": []string{"Parameter Store Change"},
+		"detail":      map[string]any{"name": parameters},
+	})
+	if err != nil {
+		return "", fmt.Errorf("risk parameter event pattern: %w", err)
+	}
+	return string(b), nil
+}
+
+// newRiskParamsRule pages through both paging topics when the kill switch
+// or a risk limit changes, built as the key-state rule is (newKeyStateRule).
+func newRiskParamsRule(ctx *pulumi.Context, kids naming.Children, args Args, t topics, parent pulumi.ResourceOption) error {
+	pattern, err := RiskParamsPattern(RiskParameters(args.Names, args.Config.Trading))
+	if err != nil {
+		return err
+	}
+	rule, err := cloudwatch.NewEventRule(ctx, kids.Name("risk-params"), &cloudwatch.EventRuleArgs{
+		Name:         pulumi.String(args.Names.Name(naming.RuleRiskParams)),
+		EventBusName: pulumi.String("default"),
+		Description:  pulumi.String("Pages when the trading kill switch or a risk limit changes in Parameter Store."),
+		EventPattern: pulumi.String(pattern),
+	}, parent)
+	if err != nil {
+		return fmt.Errorf("create risk parameter rule: %w", err)
+	}
+	for i, topic := range []pulumi.StringOutput{t.page, t.backstop} {
+		id := fmt.Sprintf("risk-params-%d", i+1)
+		if _, err := cloudwatch.NewEventTarget(ctx, kids.Name(id), &cloudwatch.EventTargetArgs{
+			Rule: rule.Name, EventBusName: pulumi.String("default"), Arn: topic,
+			RetryPolicy: &cloudwatch.EventTargetRetryPolicyArgs{
+				MaximumEventAgeInSeconds: pulumi.Int(KeyStateEventMaxAgeSeconds),
+				MaximumRetryAttempts:     pulumi.Int(185),
+			},
+		}, parent); err != nil {
+			return fmt.Errorf("create risk parameter target %d: %w", i+1, err)
 		}
 	}
 	return nil

@@ -202,7 +202,10 @@ var (
 	KMSPagingAlias    = Kind{Type: "kms-paging", MaxLen: 256, Path: "alias/", Charset: kmsChars, Rules: kmsAliasRules, Source: srcKMSAlias}
 	PageBackstopTopic = Kind{Type: "alarms-backstop", MaxLen: 256, Charset: queueChars, Source: srcTopic}
 	RuleKMSKeyState   = Kind{Type: "rule-kms-key-state", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
-	Budget            = Kind{Type: "budget", MaxLen: 100, Charset: eventsChars, Source: srcBudget}
+	// RuleRiskParams pages when the trading kill switch or a risk limit
+	// changes in Parameter Store.
+	RuleRiskParams = Kind{Type: "rule-risk-params", MaxLen: 64, Charset: eventsChars, Source: srcEventsName}
+	Budget         = Kind{Type: "budget", MaxLen: 100, Charset: eventsChars, Source: srcBudget}
 )
 
 // BucketTailReserve is the room a bucket name keeps for its unique tail,
@@ -234,7 +237,7 @@ var Kinds = []Kind{
 	UserPool, UserPoolDomain, ResourceServer, UserPoolClient,
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
 	DRVault, KMSDRAlias, EndpointGroup, BreakGlassRole, ContainerInsightsLogGroup,
-	KMSPagingAlias, PageBackstopTopic, RuleKMSKeyState, Budget,
+	KMSPagingAlias, PageBackstopTopic, RuleKMSKeyState, RuleRiskParams, Budget,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,
