@@ -101,6 +101,19 @@ func (a At) Canary(name string) string { return a.regional("synthetics", "canary
 // Alarm: arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:${AlarmName}.
 func (a At) Alarm(name string) string { return a.regional("cloudwatch", "alarm:"+name) }
 
+// ScheduleGroup: arn:${Partition}:scheduler:${Region}:${Account}:schedule-group/${GroupName};
+// a schedule created without a group is in the group "default".
+func (a At) ScheduleGroup(name string) string { return a.regional("scheduler", "schedule-group/"+name) }
+
+// FlowLogs: arn:${Partition}:ec2:${Region}:${Account}:vpc-flow-log/* — every
+// flow log of the account in the region; a flow log's own ID is assigned
+// at create.
+func (a At) FlowLogs() string { return a.regional("ec2", "vpc-flow-log/*") }
+
+// Experiments: arn:${Partition}:fis:${Region}:${Account}:experiment/* — every
+// FIS experiment of the account in the region (IDs are assigned at start).
+func (a At) Experiments() string { return a.regional("fis", "experiment/*") }
+
 // Keys: arn:${Partition}:kms:${Region}:${Account}:key/* — every KMS key of
 // the account in the region, the wildcard in the key ID position (AWS KMS
 // Developer Guide, "Specifying KMS keys in IAM policy statements": "To

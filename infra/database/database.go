@@ -18,6 +18,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -344,7 +345,11 @@ func (c *Cluster) securityGroupRules(ctx *pulumi.Context, kids naming.Children, 
 // monitoring.rds.amazonaws.com from our account only, with the AWS managed
 // policy (it writes to the RDSOSMetrics log group RDS owns).
 func monitoring(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (*iam.Role, pulumi.Resource, error) {
-	trust, err := iamdoc.AssumeRole(MonitoringPrincipal, args.AccountID).JSON()
+	// aws:SourceArn is the DB instance RDS monitors (Amazon RDS User Guide,
+	// "Setting up and enabling Enhanced Monitoring", Protecting against the
+	// confused deputy problem): every instance of the account in the
+	// region, since Aurora Auto Scaling adds readers under names it picks.
+	trust, err := iamdoc.AssumeRoleFrom(MonitoringPrincipal, args.AccountID, awsarn.In(args.Config.Region, args.AccountID).DBInstance("*")).JSON()
 	if err != nil {
 		return nil, nil, fmt.Errorf("monitoring role trust policy: %w", err)
 	}

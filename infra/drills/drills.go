@@ -20,6 +20,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -295,7 +296,11 @@ func zoneSubnetArns(accountID string, i int, tiers [][]string) ([]string, error)
 // newRole creates the role FIS assumes, scoped to this stack's cluster,
 // service tasks, Aurora cluster, VPC and drill-zone subnets.
 func newRole(ctx *pulumi.Context, kids naming.Children, args Args, subnetArns pulumi.StringArrayOutput, parent pulumi.ResourceOption) (*iam.Role, error) {
-	trust, err := iamdoc.AssumeRole("fis.amazonaws.com", args.AccountID).JSON()
+	// aws:SourceArn is the experiment, whose ID AWS assigns when it starts:
+	// every experiment of the account in the region (AWS FIS User Guide,
+	// "IAM roles for AWS FIS experiments": aws:SourceAccount and
+	// aws:SourceArn arn:aws:fis:<region>:<account>:experiment/*).
+	trust, err := iamdoc.AssumeRoleFrom("fis.amazonaws.com", args.AccountID, awsarn.In(config.Region, args.AccountID).Experiments()).JSON()
 	if err != nil {
 		return nil, err
 	}

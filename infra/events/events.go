@@ -457,7 +457,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// The role EventBridge assumes to start the recovery and health check
 	// runbooks: exactly one action on exactly those two state machines. SNS targets need no role:
 	// the topic policy lets events.amazonaws.com publish.
-	trust, err := iamdoc.AssumeRole("events.amazonaws.com", args.AccountID).JSON()
+	// Only for the rule whose targets use it: "For EventBridge event bus
+	// rule targets, the value of aws:SourceArn must be the rule ARN"
+	// (Amazon EventBridge User Guide, "Cross-service confused deputy
+	// prevention in Amazon EventBridge").
+	trust, err := iamdoc.AssumeRoleFrom("events.amazonaws.com", args.AccountID, at.EventRule("default", args.Names.Name(naming.RuleDegraded))).JSON()
 	if err != nil {
 		return nil, err
 	}

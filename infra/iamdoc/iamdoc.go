@@ -56,6 +56,26 @@ func AssumeRole(service, accountID string) Document {
 	})
 }
 
+// AssumeRoleFrom is AssumeRole narrowed to the resources of the service
+// that use the role: aws:SourceArn, with ArnLike so a pattern such as
+// arn:aws:ec2:<region>:<account>:vpc-flow-log/* works as the exact ARNs do
+// (IAM User Guide, "The confused deputy problem", and each service's page
+// on confused-deputy prevention, cited where the role is built). Use it
+// only for services that document aws:SourceArn in a role trust policy: a
+// service that does not set the key fails the condition and cannot assume
+// the role.
+func AssumeRoleFrom(service, accountID string, sourceArns ...string) Document {
+	doc := AssumeRole(service, accountID)
+	if len(sourceArns) > 0 {
+		var arns any = sourceArns[0]
+		if len(sourceArns) > 1 {
+			arns = sourceArns
+		}
+		doc.Statement[0].Condition["ArnLike"] = map[string]any{"aws:SourceArn": arns}
+	}
+	return doc
+}
+
 // DenyInsecureTransport is the resource-policy statement that refuses any
 // request not made over TLS.
 func DenyInsecureTransport(actions, resources []string) Statement {

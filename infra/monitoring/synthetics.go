@@ -158,12 +158,16 @@ func canaryLogGroup(ctx *pulumi.Context, kids naming.Children, args Args, c *syn
 // newCanaryRole creates the canary's least-privilege execution role and
 // its inline policy, which the canary must wait for.
 func newCanaryRole(ctx *pulumi.Context, kids naming.Children, args Args, canaryName string, parent pulumi.ResourceOption) (pulumi.StringOutput, pulumi.Resource, error) {
-	// The trust statement is the one the Synthetics documentation requires;
-	// Lambda assumes execution roles on the function's behalf, so an
-	// aws:SourceAccount condition is not part of the documented statement.
-	trust, err := iamdoc.New(iamdoc.Statement{
-		Effect: "Allow", Principal: map[string]any{"Service": "lambda.amazonaws.com"}, Action: []string{"sts:AssumeRole"},
-	}).JSON()
+	// The trust statement the Synthetics documentation requires (CloudWatch
+	// User Guide, "Required roles and permissions for canaries"), limited
+	// to our account with aws:SourceAccount, the confused-deputy guard of
+	// a service role (IAM User Guide, "The confused deputy problem"). No
+	// aws:SourceArn: the Lambda Developer Guide keeps that key for policies
+	// on the function, and documents none for the execution role's trust.
+	// Neither page shows the aws:SourceAccount condition either: the first
+	// deploy's canary creation (Lambda checks it can assume the role) and
+	// first run prove it (docs/deploy.md).
+	trust, err := iamdoc.AssumeRole("lambda.amazonaws.com", args.AccountID).JSON()
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("canary trust policy: %w", err)
 	}

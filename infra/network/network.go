@@ -184,7 +184,12 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 	if err != nil {
 		return fmt.Errorf("create flow log group: %w", err)
 	}
-	trust, err := iamdoc.AssumeRole("vpc-flow-logs.amazonaws.com", args.AccountID).JSON()
+	// aws:SourceArn is the flow log, whose ID AWS assigns at create: every
+	// flow log of the account in the region (Amazon VPC User Guide, "IAM
+	// role for publishing flow logs to CloudWatch Logs": "If you don't know
+	// the flow log ID, you can replace that portion of the ARN with a
+	// wildcard").
+	trust, err := iamdoc.AssumeRoleFrom("vpc-flow-logs.amazonaws.com", args.AccountID, awsarn.In(args.Config.Region, args.AccountID).FlowLogs()).JSON()
 	if err != nil {
 		return err
 	}

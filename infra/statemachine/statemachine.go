@@ -1,6 +1,7 @@
 // Package statemachine deploys one typed ASL definition (infra/asl)
 // the way every trading-ha workflow runs: a STANDARD Step Functions state
-// machine with its own role (trust states.amazonaws.com from our account;
+// machine with its own role (trust states.amazonaws.com from our account,
+// for this machine only;
 // inline policy derived from the definition's Task permissions plus the
 // telemetry key, log delivery and X-Ray), a KMS-encrypted log group
 // (level ALL with execution data), X-Ray tracing and, optionally, an
@@ -80,6 +81,12 @@ type Schedule struct {
 	// waits for the queue.
 	DeadLetterQueueName string
 }
+
+// ScheduleGroup is the group of every schedule: created without a group, a
+// schedule is in the account's "default" group (EventBridge Scheduler API
+// Reference, CreateSchedule, GroupName: "If you omit this, the default
+// schedule group is used").
+const ScheduleGroup = "default"
 
 // Machine is what New created.
 type Machine struct {
@@ -170,7 +177,11 @@ func New(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, paren
 	if err != nil {
 		return nil, fmt.Errorf("create %s log group: %w", key, err)
 	}
-	trust, err := iamdoc.AssumeRole("states.amazonaws.com", spec.At.Account).JSON()
+	// Step Functions assumes the role for this machine only: aws:SourceArn
+	// is the machine's name-derived ARN (Step Functions Developer Guide,
+	// "Creating an IAM role for your state machine", Prevent cross-service
+	// confused deputy issue).
+	trust, err := iamdoc.AssumeRoleFrom("states.amazonaws.com", spec.At.Account, spec.At.StateMachine(spec.Name)).JSON()
 	if err != nil {
 		return nil, fmt.Errorf("%s trust policy: %w", key, err)
 	}
@@ -219,7 +230,10 @@ func schedule(ctx *pulumi.Context, kids naming.Children, key string, spec Spec, 
 	if s.DeadLetterArn == nil || s.DeadLetterQueueName == "" {
 		return fmt.Errorf("%s schedule: a dead-letter queue is required (Schedule.DeadLetterArn and DeadLetterQueueName)", key)
 	}
-	trust, err := iamdoc.AssumeRole("scheduler.amazonaws.com", spec.At.Account).JSON()
+	// Scheduler assumes the role for schedules of one group: aws:SourceArn
+	// is the schedule group's ARN (EventBridge Scheduler User Guide,
+	// "Confused deputy prevention in EventBridge Scheduler").
+	trust, err := iamdoc.AssumeRoleFrom("scheduler.amazonaws.com", spec.At.Account, spec.At.ScheduleGroup(ScheduleGroup)).JSON()
 	if err != nil {
 		return fmt.Errorf("%s schedule trust policy: %w", key, err)
 	}
