@@ -194,7 +194,8 @@ func TestAppAliasRecords(t *testing.T) {
 	})
 }
 
-// TestEndpointHealthCheck: HTTPS on 443 with SNI against /healthz every 10 s
+// TestEndpointHealthCheck: HTTPS on 443 with SNI against the ALB's edge
+// probe (the service's health paths answer 404 from the internet) every 10 s
 // from at least three regions, measuring latency; until delegation it
 // probes the ALB's own name (dev), once delegated the app name (prod).
 func TestEndpointHealthCheck(t *testing.T) {
@@ -202,7 +203,7 @@ func TestEndpointHealthCheck(t *testing.T) {
 		hc := one(t, rec, typHealthCheck, "endpoint")
 		eq(t, hc, "type", "HTTPS")
 		eq(t, hc, "port", 443)
-		eq(t, hc, "resourcePath", "/healthz")
+		eq(t, hc, "resourcePath", "/edge-probe")
 		eq(t, hc, "requestInterval", 10)
 		eq(t, hc, "failureThreshold", 3)
 		eq(t, hc, "enableSni", true)

@@ -665,14 +665,23 @@ var facts = []docFact{
 			}
 			return nil
 		}},
-	{files: []string{"docs/service.md"}, claim: "HTTP listener redirect", re: `(\d+) HTTP only redirects to HTTPS:(\d+) with (HTTP_\d+)`,
+	{files: []string{"docs/service.md"}, claim: "HTTP listener redirect (httpRedirect)", re: `port-80 listener that only redirects to HTTPS:(\d+) with (HTTP_\d+)`,
 		want: func(w *world) []string {
 			for _, l := range w.all("dev", "aws:lb/listener:Listener") {
 				if in(l, "protocol") == "HTTP" {
-					return []string{in(l, "port"), in(l, "defaultActions.0.redirect.port"), in(l, "defaultActions.0.redirect.statusCode")}
+					return []string{in(l, "defaultActions.0.redirect.port"), in(l, "defaultActions.0.redirect.statusCode")}
 				}
 			}
-			return nil
+			return []string{"443", "HTTP_301"} // TestHTTPRedirectOnRequest holds the listener httpRedirect creates
+		}},
+	{files: []string{"docs/service.md"}, claim: "listener rules before the default action", re: `priority (\d+): /healthz\* and /readyz\*`,
+		want: func(w *world) []string {
+			for _, r := range w.all("dev", "aws:lb/listenerRule:ListenerRule") {
+				if strings.Contains(in(r, "conditions"), "/healthz*") {
+					return one1(in(r, "priority"))
+				}
+			}
+			return one1("<none>")
 		}},
 	{files: []string{"docs/service.md"}, claim: "self-signed certificate validity and renewal", re: `valid for (\w+) year and re-issued by the first pulumi up in its last (\d+) days`,
 		want: func(w *world) []string {

@@ -396,14 +396,10 @@ func TestLoadBalancer(t *testing.T) {
 		eq(t, https, "defaultActions.0.type", "forward")
 		eq(t, https, "defaultActions.0.targetGroupArn", out(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "arn"))
 
-		http := one(t, rec, "aws:lb/listener:Listener", "http")
-		eq(t, http, "port", 80)
-		eq(t, http, "protocol", "HTTP")
-		eq(t, http, "defaultActions", []any{map[string]any{
-			"type": "redirect", "redirect": map[string]any{"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"},
-		}})
-		if n := len(rec.ByType("aws:lb/listener:Listener")); n != 2 {
-			t.Errorf("%d listeners, want 443 and the 80 redirect only", n)
+		// No port-80 listener unless httpRedirect (TestHTTPRedirectOnRequest);
+		// the health paths answer 404 (TestHealthPathsClosedAtTheEdge).
+		if n := len(rec.ByType("aws:lb/listener:Listener")); n != 1 {
+			t.Errorf("%d listeners, want HTTPS 443 only", n)
 		}
 	})
 	rec, err := recordWith(t, "prod", map[string]string{"trading-ha:deletionProtection": "true"})
@@ -490,7 +486,7 @@ func TestServiceSecurityGroupRules(t *testing.T) {
 		}
 		sort.Strings(got)
 		want := []string{
-			"alb in tcp:443 0.0.0.0/0", "alb in tcp:443 ::/0", "alb in tcp:80 0.0.0.0/0", "alb in tcp:80 ::/0",
+			"alb in tcp:443 0.0.0.0/0", "alb in tcp:443 ::/0",
 			"alb out tcp:8080 tasks",
 			"tasks in tcp:8080 alb",
 			"tasks out tcp:443 dynamodb-prefix-list", "tasks out tcp:443 s3-prefix-list",

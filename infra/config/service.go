@@ -71,6 +71,43 @@ func (s Service) StopTimeoutSeconds() int {
 // (CONTRACT.md section 2).
 const ReadinessPath = "/readyz"
 
+// LivenessPath is the service's liveness probe (CONTRACT.md section 2):
+// the container health check's, inside the task.
+const LivenessPath = "/healthz"
+
+// EdgeBlockedPaths are the ALB path patterns the public HTTPS listener
+// answers with a fixed 404 before any other rule: the service's liveness
+// and readiness paths and whatever follows their names ("*" matches 0 or
+// more characters; Elastic Load Balancing, Application Load Balancers,
+// "Path conditions"). Both are unauthenticated and say whether a task is
+// draining or failing to reach its database: nothing a client needs and
+// something an attacker times attacks by. The target group's health check
+// is not a listener request: the load balancer sends it to each registered
+// target on the traffic port (Elastic Load Balancing, Application Load
+// Balancers, "Health checks for your target groups"), so the rule does not
+// touch it. The
+// configured healthCheckPath, if another path, is added by
+// Service.EdgeBlockedPaths.
+var EdgeBlockedPaths = []string{LivenessPath + "*", ReadinessPath + "*"}
+
+// EdgeProbePath is what probes the public endpoint from outside without
+// credentials (the Route 53 health check): the HTTPS listener answers it
+// with a fixed 200 itself, so the probe proves DNS, TLS, the web ACL and
+// the listener from the internet and never reaches a task. Whether the
+// tasks serve is the canary's journey, the target group's health and the
+// 5xx alarms.
+const EdgeProbePath = "/edge-probe"
+
+// EdgeBlockedPaths are the path patterns the public listener answers 404:
+// EdgeBlockedPaths and the target group's health check path.
+func (s Service) EdgeBlockedPaths() []string {
+	out := append([]string(nil), EdgeBlockedPaths...)
+	if p := s.HealthCheckPath + "*"; s.HealthCheckPath != "" && !slices.Contains(out, p) {
+		out = append(out, p)
+	}
+	return out
+}
+
 // refusedHealthCheckPaths are service paths known to be wrong for the
 // target group's check, with the reason. A check that depends on a shared
 // dependency fails on every task at once when that dependency fails, and
@@ -179,6 +216,10 @@ type Service struct {
 	DomainName string
 	// HostedZoneID is the Route 53 zone for DNS validation (mode dns).
 	HostedZoneID string
+	// HTTPRedirect keeps a port-80 listener that only redirects to HTTPS,
+	// with port 80 open in the ALB's security group. Off by default: the
+	// API's clients are programs that call https:// themselves.
+	HTTPRedirect bool
 	// WAFEnabled attaches the regional web ACL to the ALB.
 	WAFEnabled bool
 	// WAFRateLimit is requests per IP per 5 minutes before blocking.
@@ -224,6 +265,7 @@ func (r *reader) service(stack string, k func(string) string) Service {
 		CertificateMode:        r.oneOf(k("certificateMode"), CertExisting, CertDNS, CertSelfSigned),
 		CertificateArn:         r.optional(k("certificateArn"), acmArnPattern, "an ACM certificate ARN in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>)"),
 		HostedZoneID:           r.optional(k("hostedZoneId"), zonePattern, "a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ"),
+		HTTPRedirect:           r.boolean(k("httpRedirect")),
 		WAFEnabled:             r.boolean(k("wafEnabled")),
 		WAFRateLimit:           r.integer(k("wafRateLimit"), 10, 2000000000),
 		ECRKeepImages:          r.integer(k("ecrKeepImages"), 1, 1000),

@@ -24,9 +24,14 @@ const (
 	HealthCheckType = "HTTPS"
 	// HealthCheckPort is the ALB's HTTPS listener.
 	HealthCheckPort = 443
-	// LivenessPath is the service's dependency-free liveness path (CONTRACT.md):
-	// the public check must not flap when one dependency is slow.
-	LivenessPath = "/healthz"
+	// ProbePath is what the checkers request: the ALB's edge probe, which
+	// the HTTPS listener answers itself (config.EdgeProbePath). The
+	// service's health paths answer 404 from the internet
+	// (config.EdgeBlockedPaths), and every other path needs a bearer token
+	// a Route 53 health check cannot send, so the check proves the
+	// endpoint reachable (DNS, TLS, WAF, listener) and the tasks' health is
+	// the canary's and the target group's.
+	ProbePath = config.EdgeProbePath
 	// RequestIntervalSeconds is Route 53's fast interval (10 s; the other choice is 30 s).
 	RequestIntervalSeconds = config.HealthCheckIntervalSeconds
 )
@@ -103,7 +108,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Type:             pulumi.String(HealthCheckType),
 		Fqdn:             z.ProbeHost,
 		Port:             pulumi.Int(HealthCheckPort),
-		ResourcePath:     pulumi.String(LivenessPath),
+		ResourcePath:     pulumi.String(ProbePath),
 		RequestInterval:  pulumi.Int(RequestIntervalSeconds),
 		FailureThreshold: pulumi.Int(cfg.HealthCheckFailureThreshold),
 		MeasureLatency:   pulumi.Bool(true),

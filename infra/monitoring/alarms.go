@@ -112,7 +112,7 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 	})
 	add(alarmSpec{
 		key: "r53-health", degraded: true,
-		description: "Route 53 health checkers in several regions cannot reach /healthz over HTTPS.",
+		description: "Route 53 health checkers in several regions cannot reach the endpoint's edge probe over HTTPS (DNS, TLS, WAF or the ALB listener).",
 		single: &metric{namespace: "AWS/Route53", name: "HealthCheckStatus",
 			dims: pulumi.StringMap{"HealthCheckId": args.Endpoint.HealthCheckID}, stat: "Minimum"},
 		comparison: "LessThanThreshold", threshold: f(1),

@@ -203,7 +203,20 @@ func (b *builder) selfSignedCertificate() error {
 	return nil
 }
 
-// listeners: HTTPS on 443 forwards to the target group; HTTP on 80 only
+// Listener rule priorities on the HTTPS listener: the lowest number is
+// evaluated first and the default action comes last (Elastic Load
+// Balancing, Application Load Balancers, "Listener rules": "rules are
+// evaluated in priority order, from the lowest value to the highest
+// value"), so nothing added later can route a health path to the tasks.
+const (
+	PriorityBlockHealth = 1
+	PriorityEdgeProbe   = 2
+)
+
+// listeners: HTTPS on 443 forwards to the target group, except the
+// service's health paths, which it answers 404 itself, and the edge probe,
+// which it answers 200 itself (config.EdgeBlockedPaths, EdgeProbePath). No
+// port-80 listener unless config httpRedirect asks for one that only
 // redirects to HTTPS with a 301.
 func (b *builder) listeners() error {
 	https, err := lb.NewListener(b.ctx, b.kids.Name("https"), &lb.ListenerArgs{
@@ -221,6 +234,38 @@ func (b *builder) listeners() error {
 	}
 	b.httpsListener = https
 	b.s.HTTPSListenerArn = https.Arn
+	fixed := func(status, contentType, body string) lb.ListenerRuleActionArray {
+		return lb.ListenerRuleActionArray{&lb.ListenerRuleActionArgs{
+			Type: pulumi.String("fixed-response"),
+			FixedResponse: &lb.ListenerRuleActionFixedResponseArgs{
+				StatusCode: pulumi.String(status), ContentType: pulumi.String(contentType), MessageBody: pulumi.String(body),
+			},
+		}}
+	}
+	path := func(patterns ...string) lb.ListenerRuleConditionArray {
+		return lb.ListenerRuleConditionArray{&lb.ListenerRuleConditionArgs{
+			PathPattern: &lb.ListenerRuleConditionPathPatternArgs{Values: pulumi.ToStringArray(patterns)},
+		}}
+	}
+	// A path-pattern condition takes at most 5 values (Elastic Load
+	// Balancing, "Listener rules": conditions per rule).
+	if _, err := lb.NewListenerRule(b.ctx, b.kids.Name("https-health-blocked"), &lb.ListenerRuleArgs{
+		ListenerArn: https.Arn, Priority: pulumi.Int(PriorityBlockHealth),
+		Conditions: path(b.cfg.EdgeBlockedPaths()...),
+		Actions:    fixed("404", "application/json", `{"code":"not_found"}`),
+	}, b.parent); err != nil {
+		return fmt.Errorf("create listener rule blocking the health paths: %w", err)
+	}
+	if _, err := lb.NewListenerRule(b.ctx, b.kids.Name("https-edge-probe"), &lb.ListenerRuleArgs{
+		ListenerArn: https.Arn, Priority: pulumi.Int(PriorityEdgeProbe),
+		Conditions: path(config.EdgeProbePath),
+		Actions:    fixed("200", "text/plain", "ok"),
+	}, b.parent); err != nil {
+		return fmt.Errorf("create edge probe listener rule: %w", err)
+	}
+	if !b.cfg.HTTPRedirect {
+		return nil
+	}
 	if _, err := lb.NewListener(b.ctx, b.kids.Name("http"), &lb.ListenerArgs{
 		LoadBalancerArn: b.s.ALBArn,
 		Port:            pulumi.Int(80),

@@ -8,7 +8,8 @@ import (
 )
 
 // securityGroupRules wires the ALB and task groups (created bare by the
-// network component): the internet reaches the ALB on 80/443 only, the ALB
+// network component): the internet reaches the ALB on 443 only (and 80
+// when config httpRedirect keeps the redirect listener), the ALB
 // reaches the tasks on the app port only, and the tasks reach AWS APIs on
 // 443: through the NAT gateways (privateEgress nat) or only the interface
 // endpoints' group and the gateway endpoints' prefix lists (endpoints).
@@ -21,14 +22,18 @@ func (b *builder) securityGroupRules() error {
 		group           pulumi.StringInput
 		ingress, egress []rule
 	}
+	albIn := []rule{
+		{name: "alb-in-https-ipv4", desc: "HTTPS from the internet", port: 443, cidr4: "0.0.0.0/0"},
+		{name: "alb-in-https-ipv6", desc: "HTTPS from the internet (IPv6)", port: 443, cidr6: "::/0"},
+	}
+	if b.cfg.HTTPRedirect {
+		albIn = append(albIn,
+			rule{name: "alb-in-http-ipv4", desc: "HTTP from the internet, redirected to HTTPS", port: 80, cidr4: "0.0.0.0/0"},
+			rule{name: "alb-in-http-ipv6", desc: "HTTP from the internet (IPv6), redirected to HTTPS", port: 80, cidr6: "::/0"})
+	}
 	groups := []groupRules{{
-		group: alb,
-		ingress: []rule{
-			{name: "alb-in-https-ipv4", desc: "HTTPS from the internet", port: 443, cidr4: "0.0.0.0/0"},
-			{name: "alb-in-https-ipv6", desc: "HTTPS from the internet (IPv6)", port: 443, cidr6: "::/0"},
-			{name: "alb-in-http-ipv4", desc: "HTTP from the internet, redirected to HTTPS", port: 80, cidr4: "0.0.0.0/0"},
-			{name: "alb-in-http-ipv6", desc: "HTTP from the internet (IPv6), redirected to HTTPS", port: 80, cidr6: "::/0"},
-		},
+		group:   alb,
+		ingress: albIn,
 		egress: []rule{
 			{name: "alb-out-tasks", desc: "to the tasks on the app port only", port: port, ref: tasks},
 		},

@@ -1,7 +1,8 @@
 // Package smoke is the post-deploy smoke test of a trading-ha stack: it
-// reads the stack outputs, checks the public endpoint over HTTPS against the
-// app's contract (health, readiness, a synthetic order placed, replayed and
-// read back), runs the health-check runbook to completion and checks the
+// reads the stack outputs, checks the public endpoint over HTTPS (the edge
+// probe answers, the service's health paths do not: the listener answers
+// them 404) and against the app's contract (a synthetic order placed,
+// replayed and read back), runs the health-check runbook to completion and checks the
 // account-wide prerequisites the stack does not own (prereq.go). Every session
 // and order call carries a bearer token the smoke test gets from the stack's
 // Cognito token endpoint by client credentials (CONTRACT.md section 1). It is written
@@ -235,8 +236,8 @@ func Run(ctx context.Context, cfg Config) Report {
 		return err == nil
 	}
 
-	step("GET /healthz", "", func() (string, error) { return c.healthz(ctx) })
-	step("GET /readyz", "", func() (string, error) { return c.readyz(ctx) })
+	step("GET "+EdgeProbePath, "", func() (string, error) { return c.edgeProbe(ctx) })
+	step("GET /healthz, /readyz (closed at the edge)", "", func() (string, error) { return c.healthClosed(ctx) })
 	tokenOK := step("POST oauth2/token (client credentials)", "", func() (string, error) {
 		if err := c.fetchToken(ctx); err != nil {
 			return "", err
@@ -355,27 +356,29 @@ func (c *client) fetchToken(ctx context.Context) error {
 	return nil
 }
 
-func (c *client) healthz(ctx context.Context) (string, error) {
-	_, err := c.call(ctx, http.MethodGet, "/healthz", nil, nil, http.StatusOK)
-	return "200", err
+// EdgeProbePath is what the Route 53 health check requests; the HTTPS
+// listener answers it 200 itself (config.EdgeProbePath).
+const EdgeProbePath = "/edge-probe"
+
+// HealthPaths are the service's health paths, which the public listener
+// answers 404 (config.EdgeBlockedPaths): the smoke test asks for each and
+// for a path under it.
+var HealthPaths = []string{"/healthz", "/healthz/x", "/readyz", "/readyz/x"}
+
+func (c *client) edgeProbe(ctx context.Context) (string, error) {
+	_, err := c.call(ctx, http.MethodGet, EdgeProbePath, nil, nil, http.StatusOK)
+	return "200 from the listener", err
 }
 
-func (c *client) readyz(ctx context.Context) (string, error) {
-	body, err := c.call(ctx, http.MethodGet, "/readyz", nil, nil, http.StatusOK)
-	if err != nil {
-		return "", err
+// healthClosed asks for every health path and wants 404 from each: the
+// listener's fixed response, before any request reaches a task.
+func (c *client) healthClosed(ctx context.Context) (string, error) {
+	for _, p := range HealthPaths {
+		if _, err := c.call(ctx, http.MethodGet, p, nil, nil, http.StatusNotFound); err != nil {
+			return "", fmt.Errorf("%w: the public listener must answer the service's health paths 404 (docs/service.md, Listeners)", err)
+		}
 	}
-	var r struct {
-		Status string            `json:"status"`
-		Checks map[string]string `json:"checks"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return "", fmt.Errorf("readyz body is not JSON: %w", err)
-	}
-	if r.Status != "ready" {
-		return "", fmt.Errorf("readyz status %q, want \"ready\" (checks %v)", r.Status, r.Checks)
-	}
-	return fmt.Sprintf("ready %v", r.Checks), nil
+	return fmt.Sprintf("404 for %s", strings.Join(HealthPaths, ", ")), nil
 }
 
 // createSession opens a session for the token's trader (empty body).
@@ -507,7 +510,7 @@ func (c *client) call(ctx context.Context, method, path string, body any, header
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
-	if path != "/healthz" && path != "/readyz" {
+	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if body != nil {

@@ -39,7 +39,7 @@ type contractServer struct {
 	userAgents  []string
 	authHeaders []string // Authorization of each request, "METHOD path auth"
 
-	notReady     bool // /readyz 503
+	healthOpen   bool // the listener forwards the health paths instead of answering 404
 	newIDOnRetry bool // idempotency broken: a replay creates a new order
 	notSynthetic bool // synthetic flag dropped
 	rejectTokens bool // the service answers 401 to every token
@@ -69,7 +69,19 @@ func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && !s.rejectTokens {
 		trader = s.tokens[tok]
 	}
-	open := r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/oauth2/token"
+	// The stack's listener: the health paths answer 404 and the edge probe
+	// 200 before anything reaches the service.
+	health := strings.HasPrefix(r.URL.Path, "/healthz") || strings.HasPrefix(r.URL.Path, "/readyz")
+	switch {
+	case health && !s.healthOpen:
+		reply(404, map[string]string{"code": "not_found"})
+		return
+	case r.URL.Path == EdgeProbePath:
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte("ok"))
+		return
+	}
+	open := health || r.URL.Path == "/oauth2/token"
 	if !open && trader == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="trading", error="invalid_token"`)
 		reply(401, map[string]string{"error": "unauthorized", "code": "unauthorized"})
@@ -89,14 +101,8 @@ func (s *contractServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tok := fmt.Sprintf("tok-%d", s.n)
 		s.tokens[tok] = id
 		reply(200, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
-	case r.Method == http.MethodGet && r.URL.Path == "/healthz":
+	case health:
 		reply(200, map[string]string{"status": "ok"})
-	case r.Method == http.MethodGet && r.URL.Path == "/readyz":
-		if s.notReady {
-			reply(503, map[string]any{"status": "not_ready", "failing": []string{"database"}, "checks": map[string]string{"database": "timeout"}})
-			return
-		}
-		reply(200, map[string]any{"status": "ready", "checks": map[string]string{"database": "ok", "sessions": "ok", "config": "ok"}})
 	case r.Method == http.MethodPost && r.URL.Path == "/sessions":
 		if b, _ := io.ReadAll(r.Body); len(b) != 0 {
 			reply(400, map[string]string{"error": "the smoke test sends an empty body", "field": "trader_id"})
@@ -253,7 +259,7 @@ func TestSmokePassesAgainstTheContract(t *testing.T) {
 		t.Errorf("StartExecution calls = %q", rb.started)
 	}
 	text := out.String()
-	for _, want := range []string{`PASS\s+GET /healthz\s+\d`, `PASS\s+POST /orders replay \(same Idempotency-Key\)\s+\S+\s+same order ord-3`, `(?m)^PASSED\s+9 steps`} {
+	for _, want := range []string{`PASS\s+GET /edge-probe\s+\d`, `PASS\s+POST /orders replay \(same Idempotency-Key\)\s+\S+\s+same order ord-3`, `(?m)^PASSED\s+9 steps`} {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
@@ -268,7 +274,7 @@ func TestSmokeFailures(t *testing.T) {
 		failStep string
 		msg      string
 	}{
-		{"not ready", func(s *contractServer) { s.notReady = true }, &fakeRunbook{final: "SUCCEEDED"}, "GET /readyz", "status 503, want 200"},
+		{"health paths open at the edge", func(s *contractServer) { s.healthOpen = true }, &fakeRunbook{final: "SUCCEEDED"}, "GET /healthz, /readyz (closed at the edge)", "status 200, want 404"},
 		{"idempotency broken", func(s *contractServer) { s.newIDOnRetry = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders replay (same Idempotency-Key)", "want the original ord-3"},
 		{"token refused by the service", func(s *contractServer) { s.rejectTokens = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /sessions", "the service refused the access token: status 401"},
 		{"order carries session_id", func(s *contractServer) { s.leakSession = true }, &fakeRunbook{final: "SUCCEEDED"}, "POST /orders (synthetic)", "carries session_id"},
@@ -330,13 +336,13 @@ func TestSmokeRejectsSelfSignedWithoutInsecure(t *testing.T) {
 	defer ts.Close()
 	strict := &http.Client{Timeout: 2 * time.Second}
 	rep := Run(context.Background(), Config{Outputs: Outputs{EndpointURL: ts.URL}, HTTP: strict, RunID: "x"})
-	if s := stepNamed(t, rep, "GET /healthz"); s.Err == nil || !strings.Contains(s.Err.Error(), "certificate") {
-		t.Errorf("healthz against a self-signed cert: %v, want a certificate error", s.Err)
+	if s := stepNamed(t, rep, "GET /edge-probe"); s.Err == nil || !strings.Contains(s.Err.Error(), "certificate") {
+		t.Errorf("edge probe against a self-signed cert: %v, want a certificate error", s.Err)
 	}
 	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	rep = Run(context.Background(), Config{Outputs: Outputs{EndpointURL: ts.URL}, HTTP: insecure, RunID: "x"})
-	if s := stepNamed(t, rep, "GET /healthz"); s.Err != nil {
-		t.Errorf("healthz with InsecureSkipVerify: %v", s.Err)
+	if s := stepNamed(t, rep, "GET /edge-probe"); s.Err != nil {
+		t.Errorf("edge probe with InsecureSkipVerify: %v", s.Err)
 	}
 }
 
@@ -438,7 +444,7 @@ func TestSmokeAuthenticatesEveryCall(t *testing.T) {
 		t.Errorf("token forms %q", srv.tokenForms)
 	}
 	want := []string{
-		"GET /healthz ", "GET /readyz ",
+		"GET /edge-probe ", "GET /healthz ", "GET /healthz/x ", "GET /readyz ", "GET /readyz/x ",
 		"POST /oauth2/token Basic c21va2UtY2xpZW50OnNtb2tlLXNlY3JldA==",
 		"POST /sessions Bearer tok-1", "GET /sessions/current Bearer tok-1",
 		"POST /orders Bearer tok-1", "POST /orders Bearer tok-1", "GET /orders/ord-3 Bearer tok-1",

@@ -1,7 +1,8 @@
 // Command smoke is the post-deploy smoke test of a live stack. It reads the
-// stack outputs, checks the public endpoint over HTTPS (GET /healthz, GET
-// /readyz, a synthetic order placed, replayed with the same Idempotency-Key
-// and read back), runs the health-check runbook (Step Functions) to
+// stack outputs, checks the public endpoint over HTTPS (GET /edge-probe is
+// 200 and the health paths /healthz and /readyz are 404 from the internet,
+// a synthetic order placed, replayed with the same Idempotency-Key and read
+// back), runs the health-check runbook (Step Functions) to
 // completion and checks the account-wide prerequisites the stack does not
 // own (AWS Backup's advanced DynamoDB features in the stack's region;
 // docs/deploy.md, section 5a), then prints a pass/fail summary with the

@@ -12,20 +12,18 @@
  * (client_id, or its OIDC_TRADER_MAP name).
  *
  * Steps, each a separate Synthetics step and each asserted:
- *   1. healthz       GET  /healthz                   -> 200 (open)
- *   2. readyz        GET  /readyz                    -> 200 {"status":"ready"} (open)
- *                    (process-local readiness: 503 only while a task starts or
- *                    drains; the failing checks are named from the body.
- *                    Dependency outages show in the later steps' 503s.)
- *   3. token         POST TOKEN_URL, grant_type=client_credentials, HTTP Basic
+ *   1. token         POST TOKEN_URL, grant_type=client_credentials, HTTP Basic
  *                    CLIENT_ID:secret -> 200 access_token (only when no cached
  *                    token is still good)
- *   4. createSession POST /sessions (empty body)     -> 201, trader_id = the token's trader
- *   5. getSession    GET  /sessions/current (X-Session-ID) -> 200, same session
- *   6. placeOrder    POST /orders (synthetic: true, unique Idempotency-Key) -> 201
- *   7. replayOrder   POST /orders, same key and body -> 200, same order
- *   8. getOrder      GET  /orders/{order_id}         -> 200, fields match
+ *   2. createSession POST /sessions (empty body)     -> 201, trader_id = the token's trader
+ *   3. getSession    GET  /sessions/current (X-Session-ID) -> 200, same session
+ *   4. placeOrder    POST /orders (synthetic: true, unique Idempotency-Key) -> 201
+ *   5. replayOrder   POST /orders, same key and body -> 200, same order
+ *   6. getOrder      GET  /orders/{order_id}         -> 200, fields match
  * A 401 from the service fails the step saying the service refused the token.
+ * The service's /healthz and /readyz are not requested: the public listener
+ * answers them 404 (they are for the load balancer and the container, inside
+ * the VPC); a task that cannot serve shows in the first session step.
  *
  * The step logic (runApiCanary) is a plain function that takes an injected
  * "driver" with one method:
@@ -101,8 +99,6 @@ const TOKEN_REFRESH_MARGIN_MS = 60 * 1000;
  * still good for TOKEN_REFRESH_MARGIN_MS.
  */
 const STEPS = Object.freeze([
-  'healthz',
-  'readyz',
   'token',
   'createSession',
   'getSession',
@@ -444,24 +440,8 @@ async function runApiCanary(opts) {
     return Object.assign({}, headers, { Authorization: `Bearer ${await accessToken()}` });
   }
 
-  // 1. Liveness (open).
-  await driver.httpStep('healthz', { method: 'GET', path: '/healthz', headers: { Accept: 'application/json' }, timeoutMs }, (res) => {
-    expectStatus('healthz', res, 200);
-  });
-
-  // 2. Readiness (process-local: started and not draining; open).
-  await driver.httpStep('readyz', { method: 'GET', path: '/readyz', headers: { Accept: 'application/json' }, timeoutMs }, (res) => {
-    if (res.statusCode === 503) {
-      const failing = res.json && Array.isArray(res.json.failing) ? res.json.failing : [];
-      const names = failing.length > 0 ? failing.join(', ') : 'unknown (no "failing" list in body)';
-      throw new StepAssertionError('readyz', `service not ready (HTTP 503); failing checks: ${names}`);
-    }
-    expectStatus('readyz', res, 200);
-    const body = expectJSON('readyz', res);
-    expectEqual('readyz', 'status', body.status, 'ready');
-  });
-
-  // 3-4. Session: the trader is the token's, so the body is empty.
+  // 1-2. Session (the token step runs first, inside authed, when no cached
+  // token is still good): the trader is the token's, so the body is empty.
   const session = await driver.httpStep(
     'createSession',
     { method: 'POST', path: '/sessions', headers: await authed(jsonHeaders), body: '', timeoutMs },
@@ -477,7 +457,7 @@ async function runApiCanary(opts) {
   const sessionId = session.session_id;
   const traderId = session.trader_id;
 
-  // 5. Read the session back.
+  // 3. Read the session back.
   await driver.httpStep(
     'getSession',
     { method: 'GET', path: '/sessions/current', headers: await authed({ Accept: 'application/json', 'X-Session-ID': sessionId }), timeoutMs },
@@ -490,7 +470,7 @@ async function runApiCanary(opts) {
     },
   );
 
-  // 6. Order (synthetic, so downstream consumers can ignore it).
+  // 4. Order (synthetic, so downstream consumers can ignore it).
   const orderRequest = { symbol: 'AAPL', side: 'buy', quantity: 1, limit_price: '1.00', synthetic: true };
   const orderHeaders = Object.assign({}, jsonHeaders, { 'X-Session-ID': sessionId, 'Idempotency-Key': idempotencyKey });
   const orderBody = JSON.stringify(orderRequest);
@@ -523,7 +503,7 @@ async function runApiCanary(opts) {
   );
   const orderId = order.order_id;
 
-  // 7. Idempotent replay: same key, same body -> 200 with the original order.
+  // 5. Idempotent replay: same key, same body -> 200 with the original order.
   await driver.httpStep(
     'replayOrder',
     { method: 'POST', path: '/orders', headers: await authed(orderHeaders), body: orderBody, timeoutMs },
@@ -539,7 +519,7 @@ async function runApiCanary(opts) {
     },
   );
 
-  // 8. Read back.
+  // 6. Read back.
   await driver.httpStep(
     'getOrder',
     { method: 'GET', path: `/orders/${encodeURIComponent(orderId)}`, headers: await authed({ Accept: 'application/json' }), timeoutMs },

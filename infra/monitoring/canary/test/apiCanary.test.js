@@ -8,7 +8,7 @@ const Module = require('node:module');
 const canary = require('../apiCanary.js');
 const { startContractServer } = require('../testserver/contractServer.js');
 
-const ALL_STEPS = ['healthz', 'readyz', 'token', 'createSession', 'getSession', 'placeOrder', 'replayOrder', 'getOrder'];
+const ALL_STEPS = ['token', 'createSession', 'getSession', 'placeOrder', 'replayOrder', 'getOrder'];
 const SECRET = 'canary-secret';
 
 /** The auth options for a contract server (fresh token cache unless given). */
@@ -47,8 +47,6 @@ describe('runApiCanary with the node driver', () => {
     assert.ok(result.value.idempotencyKey.length <= 128);
     assert.equal(result.value.traderId, 'canary', 'the trader is the token\'s client id');
     assert.deepEqual(requests, [
-      'GET /healthz',
-      'GET /readyz',
       'POST /oauth2/token',
       'POST /sessions',
       'GET /sessions/current',
@@ -58,28 +56,22 @@ describe('runApiCanary with the node driver', () => {
     ]);
   });
 
-  test('failing readiness (503, failing ["shutdown"]) fails the readyz step naming shutdown', async () => {
-    const { result, steps, requests } = await runAgainst({ failing: ['shutdown'] });
-    assert.equal(result.ok, false);
-    assert.ok(result.error instanceof canary.StepAssertionError);
-    assert.equal(result.error.stepName, 'readyz');
-    assert.match(result.error.message, /HTTP 503/);
-    assert.match(result.error.message, /failing checks: shutdown/);
-    assert.deepEqual(statuses(steps), ['healthz:passed', 'readyz:failed']);
-    assert.match(steps[1].error, /shutdown/);
-    assert.deepEqual(requests, ['GET /healthz', 'GET /readyz'], 'no business traffic after a failed readiness check');
+  test('the health paths are never requested: behind the public listener they answer 404', async () => {
+    const { result, requests } = await runAgainst({ edge: true });
+    assert.equal(result.ok, true, result.error && result.error.message);
+    assert.deepEqual(requests.filter((r) => /^GET \/(healthz|readyz)/.test(r)), []);
   });
 
   test('a response slower than the step timeout fails that step with a timeout', async () => {
     const started = Date.now();
-    const { result, steps } = await runAgainst({ delayMs: { readyz: 1500 } }, { stepTimeoutMs: 200 });
+    const { result, steps } = await runAgainst({ delayMs: { sessions: 1500 } }, { stepTimeoutMs: 200 });
     const elapsed = Date.now() - started;
     assert.equal(result.ok, false);
     assert.ok(result.error instanceof canary.StepTimeoutError, `got ${result.error}`);
-    assert.equal(result.error.stepName, 'readyz');
+    assert.equal(result.error.stepName, 'createSession');
     assert.match(result.error.message, /timed out after 200 ms/);
-    assert.deepEqual(statuses(steps), ['healthz:passed', 'readyz:failed']);
-    assert.ok(steps[1].durationMs < 1000, `readyz step took ${steps[1].durationMs} ms`);
+    assert.deepEqual(statuses(steps), ['token:passed', 'createSession:failed']);
+    assert.ok(steps[1].durationMs < 1000, `createSession step took ${steps[1].durationMs} ms`);
     assert.ok(elapsed < 1500, `run took ${elapsed} ms; the timeout did not cut the step short`);
   });
 
@@ -87,7 +79,7 @@ describe('runApiCanary with the node driver', () => {
     const { result, steps } = await runAgainst({ delayMs: { orders: 1500 } }, { stepTimeoutMs: 200 });
     assert.equal(result.ok, false);
     assert.ok(result.error instanceof canary.StepTimeoutError);
-    assert.deepEqual(statuses(steps), ['healthz:passed', 'readyz:passed', 'token:passed', 'createSession:passed', 'getSession:passed', 'placeOrder:failed']);
+    assert.deepEqual(statuses(steps), ['token:passed', 'createSession:passed', 'getSession:passed', 'placeOrder:failed']);
   });
 
   test('broken idempotency (different order_id on retry) fails the replayOrder step', async () => {
@@ -96,8 +88,6 @@ describe('runApiCanary with the node driver', () => {
     assert.equal(result.error.stepName, 'replayOrder');
     assert.match(result.error.message, /idempotency broken/);
     assert.deepEqual(statuses(steps), [
-      'healthz:passed',
-      'readyz:passed',
       'token:passed',
       'createSession:passed',
       'getSession:passed',
@@ -112,15 +102,15 @@ describe('runApiCanary with the node driver', () => {
     await server.close();
     const driver = canary.createNodeDriver({ baseUrl: url });
     await assert.rejects(canary.runApiCanary(runOpts(server, driver, 1000)), /ECONNREFUSED/);
-    assert.deepEqual(statuses(driver.steps), ['healthz:failed']);
+    assert.deepEqual(statuses(driver.steps), ['token:failed']);
   });
 
   test('a path prefix in TARGET_URL is kept', async () => {
     const server = await startContractServer({});
     try {
       const driver = canary.createNodeDriver({ baseUrl: `${server.url}/prefix/` });
-      await assert.rejects(canary.runApiCanary(runOpts(server, driver, 1000)), /expected HTTP 200, got 404/);
-      assert.deepEqual(server.requests, ['GET /prefix/healthz']);
+      await assert.rejects(canary.runApiCanary(runOpts(server, driver, 1000)), /expected HTTP 201, got 404/);
+      assert.deepEqual(server.requests, ['POST /oauth2/token', 'POST /prefix/sessions']);
     } finally {
       await server.close();
     }
@@ -181,20 +171,8 @@ describe('createSyntheticsDriver (executeHttpStep adapter)', () => {
     }
   });
 
-  test('failing readiness fails the run naming the failing checks', async () => {
-    const server = await startContractServer({ failing: ['shutdown', 'startup'] });
-    try {
-      const synthetics = fakeSynthetics();
-      const driver = canary.createSyntheticsDriver(synthetics, { baseUrl: canary.parseTarget(server.url) });
-      await assert.rejects(canary.runApiCanary(runOpts(server, driver)), /failing checks: shutdown, startup/);
-      assert.deepEqual(statuses(synthetics.steps), ['healthz:passed', 'readyz:failed']);
-    } finally {
-      await server.close();
-    }
-  });
-
   test('slow response fails the step with a timeout', async () => {
-    const server = await startContractServer({ delayMs: { healthz: 1500 } });
+    const server = await startContractServer({ delayMs: { sessions: 1500 } });
     try {
       const synthetics = fakeSynthetics();
       const driver = canary.createSyntheticsDriver(synthetics, { baseUrl: canary.parseTarget(server.url) });
@@ -350,7 +328,7 @@ describe('User-Agent (AWS WAF core rule set NoUserAgent_HEADER blocks requests w
     const server = await startContractServer({});
     try {
       const driver = canary.createNodeDriver({ baseUrl: server.url });
-      await driver.httpStep('healthz', { method: 'GET', path: '/healthz', headers: { 'user-agent': '' }, timeoutMs: 2000 }, () => {});
+      await driver.httpStep('probe', { method: 'GET', path: '/sessions/current', headers: { 'user-agent': '' }, timeoutMs: 2000 }, () => {});
       assert.deepEqual(server.userAgents, [canary.USER_AGENT]);
     } finally {
       await server.close();
@@ -385,8 +363,8 @@ describe('authentication (Cognito client credentials)', () => {
     assert.deepEqual(server.tokenRequests, [{ clientId: 'canary', grantType: 'client_credentials', scope: 'trading/orders' }]);
     const basic = `Basic ${Buffer.from(`canary:${SECRET}`).toString('base64')}`;
     const byRequest = server.requests.map((r, i) => [r, server.authorizations[i]]);
-    assert.deepEqual(byRequest.slice(0, 3), [['GET /healthz', undefined], ['GET /readyz', undefined], ['POST /oauth2/token', basic]]);
-    const bearers = byRequest.slice(3).map(([, a]) => a);
+    assert.deepEqual(byRequest.slice(0, 1), [['POST /oauth2/token', basic]]);
+    const bearers = byRequest.slice(1).map(([, a]) => a);
     assert.equal(bearers.length, 5);
     assert.match(bearers[0], /^Bearer tok-/);
     assert.ok(bearers.every((a) => a === bearers[0]), 'one token for every call');
@@ -406,7 +384,7 @@ describe('authentication (Cognito client credentials)', () => {
     assert.equal(result.error.stepName, 'createSession');
     assert.match(result.error.message, /the service refused the access token: HTTP 401 \(code: unauthorized\), WWW-Authenticate: Bearer realm="trading", error="invalid_token"/);
     assert.match(result.error.message, /CLIENT_ID canary/);
-    assert.deepEqual(statuses(steps), ['healthz:passed', 'readyz:passed', 'token:passed', 'createSession:failed']);
+    assert.deepEqual(statuses(steps), ['token:passed', 'createSession:failed']);
     assert.ok(!server.requests.includes('POST /orders'), 'no order without a session');
   });
 
@@ -431,7 +409,7 @@ describe('authentication (Cognito client credentials)', () => {
         canary.runApiCanary({ driver, auth: authFor(server, { clientSecret: 'wrong' }), tokenCache: canary.createTokenCache(), stepTimeoutMs: 2000 }),
         /step token failed: the token endpoint refused the client credentials of CLIENT_ID canary for scope trading\/orders: HTTP 401 \(error: invalid_client\)/,
       );
-      assert.deepEqual(statuses(driver.steps), ['healthz:passed', 'readyz:passed', 'token:failed']);
+      assert.deepEqual(statuses(driver.steps), ['token:failed']);
     } finally {
       await server.close();
     }

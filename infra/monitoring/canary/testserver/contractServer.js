@@ -19,7 +19,9 @@ const crypto = require('crypto');
  * @param {number}   [faults.expiresIn]         expires_in of issued tokens (default 3600)
  * @param {boolean}  [faults.rejectTokens]      the service answers 401 to every bearer token (wrong issuer or client)
  * @param {string[]} [faults.failing]           dependencies reported failing by /readyz (503)
- * @param {object}   [faults.delayMs]           per-route delay before responding, e.g. { readyz: 300 }
+ * @param {object}   [faults.delayMs]           per-route delay before responding, e.g. { sessions: 300 }
+ * @param {boolean}  [faults.edge]              answer /healthz* and /readyz* 404 as the stack's
+ *                                              public listener does (docs/service.md, Listeners)
  * @param {boolean}  [faults.brokenIdempotency] replays create a new order instead of returning the original
  * @param {boolean}  [faults.leakSessionId]     orders carry session_id (the old contract)
  * @returns {Promise<{url: string, tokenUrl: string, requests: string[], userAgents: (string|undefined)[],
@@ -71,6 +73,7 @@ async function startContractServer(faults = {}) {
     const url = new URL(req.url, 'http://localhost');
     const path = url.pathname;
     if (req.method === 'POST' && path === '/oauth2/token') return token(req, body);
+    if (faults.edge && /^\/(healthz|readyz)/.test(path)) return ['edge', 404, { code: 'not_found' }];
     if (req.method === 'GET' && path === '/healthz') return ['healthz', 200, { status: 'ok' }];
     if (req.method === 'GET' && path === '/readyz') {
       const failing = faults.failing || [];
