@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/security"
 	"github.com/trading-ha/trading-ha/infra/sessions"
@@ -15,6 +16,7 @@ func (p *platform) foundationTier() error {
 	p.keys, err = security.New(ctx, "security", security.Args{
 		Names: p.names, AccountID: p.account, Region: p.cfg.Region, DeletionWindowDays: p.cfg.KMSDeletionWindowDays(),
 		TelemetryServices: trailKeyStatements(p.cfg, p.names, p.account),
+		DataKeyGuard:      backup.KeyGuard(p.cfg, p.names, p.account),
 	}, p.withAWS)
 	if err != nil {
 		return err

@@ -139,8 +139,8 @@ func TestWAFLogging(t *testing.T) {
 	})
 }
 
-// TestVaultLockAndCopies: every vault is locked (governance by default)
-// with the break-glass access policy; prod copies daily points to
+// TestVaultLockAndCopies: every vault is locked (its mode:
+// TestProdVaultLockIsCompliance) with the break-glass access policy; prod copies daily points to
 // us-west-2 through the DR provider, dev copies nothing.
 func TestVaultLockAndCopies(t *testing.T) {
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
@@ -149,9 +149,6 @@ func TestVaultLockAndCopies(t *testing.T) {
 		// The lock's floor is the shortest retention the plans set (daily
 		// and continuous): dev 7 days, prod 35 (Pulumi.prod.yaml).
 		eq(t, lock, "minRetentionDays", map[string]int{"dev": 7, "prod": 35}[stack])
-		if _, ok := lock.Inputs["changeableForDays"]; ok {
-			t.Error("governance mode by default, but changeableForDays is set (compliance)")
-		}
 		// Who each denied action exempts: TestVaultPolicyExemptions.
 		var vp policyDoc
 		jsonInput(t, one(t, rec, "aws:backup/vaultPolicy:VaultPolicy", "vault-policy"), "policy", &vp)

@@ -286,10 +286,26 @@ func TestBreakGlassRoleDefault(t *testing.T) {
 			"backup:UpdateRecoveryPointLifecycle": points,
 			"rds:DeleteDBClusterSnapshot":         snapshots,
 		}
+		// The keys: each by its alias in its region (iamdoc.Key), the
+		// actions their key policies' guard leaves to break-glass
+		// (TestKeyDeletionOnlyBreakGlass).
+		wantKeys := map[string]string{"alias/kms-data-" + stack: "arn:aws:kms:us-east-1:" + acct + ":key/*"}
+		if protected(stack) {
+			wantKeys["alias/kms-backup-dr-"+stack] = "arn:aws:kms:us-west-2:" + acct + ":key/*"
+		}
+		gotKeys := map[string]string{}
 		got := map[string][]string{}
 		for _, st := range doc.Statement {
 			if st.Effect != "Allow" {
 				t.Errorf("statement %s is %s", st.Sid, st.Effect)
+			}
+			if aliases := condValues(t, st, "ForAnyValue:StringEquals", "kms:ResourceAliases"); len(aliases) > 0 {
+				if len(aliases) != 1 || len(st.Resource) != 1 || len(st.Condition) != 1 || !slices.Equal(st.Action, backup.BreakGlassKeyActions) {
+					t.Errorf("key statement %s: %v on %v if %v", st.Sid, st.Action, st.Resource, st.Condition)
+					continue
+				}
+				gotKeys[aliases[0]] = st.Resource[0]
+				continue
 			}
 			for _, a := range st.Action {
 				if strings.ContainsAny(a, "*?") {
@@ -310,6 +326,9 @@ func TestBreakGlassRoleDefault(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("break-glass grants\n got %v\nwant %v", got, want)
+		}
+		if !reflect.DeepEqual(gotKeys, wantKeys) {
+			t.Errorf("break-glass keys %v, want %v", gotKeys, wantKeys)
 		}
 	})
 }

@@ -146,6 +146,22 @@ func encryptedBy(rec *offline.Recording) map[string]map[string]string {
 	return out
 }
 
+// adminVia marks a key administration grant: the principal calls KMS
+// itself.
+const adminVia = "(administration)"
+
+// keyAdministration reports whether every action is one of the key
+// administration actions of the key policies' AccountAdministersKey
+// statement (iamdoc.KMSKeyAdminActions), which no service stands between.
+func keyAdministration(actions []string) bool {
+	for _, a := range actions {
+		if !slices.ContainsFunc(iamdoc.KMSKeyAdminActions, func(p string) bool { return glob(p, a) }) {
+			return false
+		}
+	}
+	return len(actions) > 0
+}
+
 // keyUse is one way an identity policy uses a key: its role, actions and
 // the service it goes through.
 type keyUse struct {
@@ -186,6 +202,12 @@ func keyUses(t *testing.T, rec *offline.Recording) ([]keyUse, []string) {
 				}
 				where := p.res.Name + " " + s.Sid
 				vias := strs(s.Condition["StringEquals"]["kms:ViaService"])
+				if keyAdministration(strs(s.Action)) {
+					// Administration, not use: no service in between. The
+					// key policy admits it through its unconditioned
+					// AccountAdministersKey statement (admits).
+					vias = []string{adminVia}
+				}
 				if len(vias) == 0 {
 					seen := map[string]bool{}
 					for _, o := range doc.Statement {

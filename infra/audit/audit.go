@@ -8,6 +8,7 @@ package audit
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudtrail"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -142,7 +143,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	cfg := args.Config
 	trailArn := TrailArn(args.Names, args.Region, args.AccountID)
 
-	bucket, pab, err := t.bucket(ctx, kids, args, trailArn, parent)
+	bucket, ready, err := t.bucket(ctx, kids, args, trailArn, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +192,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		CloudWatchLogsGroupArn: logGroup.Arn.ApplyT(func(a string) string { return a + ":*" }).(pulumi.StringOutput),
 		CloudWatchLogsRoleArn:  role.Arn,
 		AdvancedEventSelectors: selectors(args),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{pab, rolePolicy}))
+	}, parent, pulumi.DependsOn(append(ready, rolePolicy)))
 	if err != nil {
 		return nil, fmt.Errorf("create trail: %w", err)
 	}
@@ -238,10 +239,14 @@ func selectors(args Args) cloudtrail.TrailAdvancedEventSelectorArray {
 	}
 }
 
-// bucket creates the dedicated log bucket: versioned, KMS-encrypted,
-// public access blocked, ACLs disabled, access-logged, lifecycle-managed,
-// TLS only; force-destroyed unless deletionProtection is on.
-func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, trailArn string, parent pulumi.ResourceOption) (*s3.BucketV2, pulumi.Resource, error) {
+// bucket creates the dedicated log bucket: versioned, Object Lock with a
+// default retention (objectLock), KMS-encrypted, public access blocked,
+// ACLs disabled, access-logged, lifecycle-managed, TLS only;
+// force-destroyed unless deletionProtection is on. It returns the bucket
+// and what the trail must wait for: the bucket policy (CloudTrail checks
+// it at CreateTrail) and the Object Lock configuration (no log file is
+// written before the default retention applies).
+func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, trailArn string, parent pulumi.ResourceOption) (*s3.BucketV2, []pulumi.Resource, error) {
 	cfg := args.Config
 	// trail-<suffix>-<account ID>, known at program time, or an existing
 	// stack's random tail (config trailBucketNameTail; infra/storage).
@@ -281,11 +286,16 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 	if err != nil {
 		return nil, nil, fmt.Errorf("disable ACLs on trail bucket: %w", err)
 	}
-	if _, err := s3.NewBucketVersioningV2(ctx, kids.Name("trail-versioning"), &s3.BucketVersioningV2Args{
+	versioning, err := s3.NewBucketVersioningV2(ctx, kids.Name("trail-versioning"), &s3.BucketVersioningV2Args{
 		Bucket:                  b.ID(),
 		VersioningConfiguration: &s3.BucketVersioningV2VersioningConfigurationArgs{Status: pulumi.String("Enabled")},
-	}, parent); err != nil {
+	}, parent)
+	if err != nil {
 		return nil, nil, fmt.Errorf("enable versioning on trail bucket: %w", err)
+	}
+	lock, err := objectLock(ctx, kids, cfg, b, versioning, parent)
+	if err != nil {
+		return nil, nil, err
 	}
 	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, kids.Name("trail-encryption"), &s3.BucketServerSideEncryptionConfigurationV2Args{
 		Bucket: b.ID(),
@@ -329,7 +339,51 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 	if err != nil {
 		return nil, nil, fmt.Errorf("attach trail bucket policy: %w", err)
 	}
-	return b, policy, nil
+	ready := []pulumi.Resource{policy}
+	if lock != nil {
+		ready = append(ready, lock)
+	}
+	return b, ready, nil
+}
+
+// objectLock turns S3 Object Lock on for the trail bucket with a default
+// retention of trailObjectLockDays in trailObjectLockMode (config:
+// compliance in a protected stack, governance otherwise; off creates
+// nothing). PutObjectLockConfiguration enables Object Lock "for new or
+// existing buckets", after versioning (Amazon S3 API Reference,
+// PutObjectLockConfiguration; Amazon S3 User Guide, "Configuring S3 Object
+// Lock": "you must enable S3 Versioning and Object Lock"), so it waits for
+// the versioning resource and the bucket is not recreated: the bucket's own
+// objectLockEnabled argument would replace an existing stack's bucket, name
+// and log files included. Once on, Object Lock "can't be disabled"; off
+// later only drops the default retention.
+//
+// Destroy: in governance mode forceDestroy still empties the bucket, by
+// deleting locked versions with the governance bypass (pulumi-aws BucketV2
+// forceDestroy: "all objects (including any locked objects)"; the caller
+// needs s3:BypassGovernanceRetention). In compliance mode no one can delete
+// a version before its retention ends, so config allows it only with
+// deletionProtection, whose bucket is kept on destroy (docs/destroy.md).
+func objectLock(ctx *pulumi.Context, kids naming.Children, cfg *config.Config, b *s3.BucketV2, versioning pulumi.Resource, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+	mode := cfg.Audit.TrailObjectLockMode
+	if mode == config.ObjectLockOff {
+		return nil, nil
+	}
+	lock, err := s3.NewBucketObjectLockConfigurationV2(ctx, kids.Name("trail-object-lock"), &s3.BucketObjectLockConfigurationV2Args{
+		Bucket:            b.ID(),
+		ObjectLockEnabled: pulumi.String("Enabled"),
+		Rule: &s3.BucketObjectLockConfigurationV2RuleArgs{
+			DefaultRetention: &s3.BucketObjectLockConfigurationV2RuleDefaultRetentionArgs{
+				// The API's modes are GOVERNANCE and COMPLIANCE.
+				Mode: pulumi.String(strings.ToUpper(mode)),
+				Days: pulumi.Int(cfg.Audit.TrailObjectLockDays),
+			},
+		},
+	}, parent, pulumi.DependsOn([]pulumi.Resource{versioning}))
+	if err != nil {
+		return nil, fmt.Errorf("lock trail bucket objects: %w", err)
+	}
+	return lock, nil
 }
 
 // watches creates one metric filter and alarm per Watch on the trail's log group.

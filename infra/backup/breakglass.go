@@ -34,6 +34,15 @@ type Vault struct {
 	Region, Name string
 }
 
+// BreakGlassKeyActions are what the break-glass role may do to the stack's
+// data and DR keys, which protected stacks' key policies let no other
+// principal disable, schedule for deletion or re-policy (KeyGuard): those,
+// their undo, and reading the key and its policy.
+var BreakGlassKeyActions = []string{
+	"kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy",
+	"kms:DisableKey", "kms:EnableKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+}
+
 // BreakGlassPolicy is the break-glass role's only permissions policy, on
 // the stack's vaults (the home vault and the DR one) and their recovery
 // points. A recovery point's ARN does not name its vault: AWS Backup's own
@@ -48,7 +57,10 @@ type Vault struct {
 // an Aurora point deletes its snapshot with the caller's
 // rds:DeleteDBClusterSnapshot, granted only through AWS Backup
 // (aws:CalledVia), as the AWS managed policy AWSBackupFullAccess grants it.
-func BreakGlassPolicy(account string, vaults []Vault) iamdoc.Document {
+// keys are the stack's data and DR keys, named by alias (iamdoc.Key): the
+// role may run BreakGlassKeyActions on them, which is what their key
+// policies' guard exempts it for.
+func BreakGlassPolicy(account string, vaults []Vault, keys []iamdoc.Key) iamdoc.Document {
 	var vaultArns, points, snapshots []string
 	for _, v := range vaults {
 		at := awsarn.In(v.Region, account)
@@ -58,7 +70,7 @@ func BreakGlassPolicy(account string, vaults []Vault) iamdoc.Document {
 		snapshots = append(snapshots, snapshot)
 	}
 	viaBackup := map[string]map[string]any{"ForAnyValue:StringEquals": {"aws:CalledVia": []string{"backup.amazonaws.com"}}}
-	return iamdoc.New(
+	doc := iamdoc.New(
 		iamdoc.Allow("ManageVaults", slices.Clone(BreakGlassVaultActions), vaultArns),
 		iamdoc.Allow("ManageRecoveryPoints", slices.Clone(BreakGlassPointActions), points),
 		iamdoc.Statement{
@@ -67,6 +79,10 @@ func BreakGlassPolicy(account string, vaults []Vault) iamdoc.Document {
 			Condition: viaBackup,
 		},
 	)
+	for i, k := range keys {
+		doc.Statement = append(doc.Statement, k.Allow(fmt.Sprintf("ManageKey%d", i), slices.Clone(BreakGlassKeyActions), nil))
+	}
+	return doc
 }
 
 // breakGlassRole creates role-break-glass-<suffix> when config
@@ -85,16 +101,18 @@ func breakGlassRole(ctx *pulumi.Context, kids naming.Children, args Args, parent
 		return err
 	}
 	vaults := []Vault{{Region: args.Region, Name: args.Names.Name(naming.BackupVault)}}
+	keys := []iamdoc.Key{{Keys: awsarn.In(args.Region, args.AccountID).Keys(), Alias: args.Names.Name(naming.KMSDataAlias)}}
 	if cfg.Audit.DRRegion != "" && args.DRProvider != nil {
 		vaults = append(vaults, Vault{Region: cfg.Audit.DRRegion, Name: args.Names.Name(naming.DRVault)})
+		keys = append(keys, iamdoc.Key{Keys: awsarn.In(cfg.Audit.DRRegion, args.AccountID).Keys(), Alias: args.Names.Name(naming.KMSDRAlias)})
 	}
-	policy, err := BreakGlassPolicy(args.AccountID, vaults).JSON()
+	policy, err := BreakGlassPolicy(args.AccountID, vaults, keys).JSON()
 	if err != nil {
 		return err
 	}
 	role, err := iam.NewRole(ctx, kids.Name("break-glass-role"), &iam.RoleArgs{
 		Name:               pulumi.String(args.Names.Name(naming.BreakGlassRole)),
-		Description:        pulumi.String("Break-glass on the backup vaults of " + args.Names.Suffix() + ": delete recovery points and vaults, change their lock and access policy (MFA required)"),
+		Description:        pulumi.String("Break-glass on the backup vaults and data keys of " + args.Names.Suffix() + ": delete recovery points and vaults, change their lock and access policy, disable or delete the keys (MFA required)"),
 		AssumeRolePolicy:   pulumi.String(trust),
 		MaxSessionDuration: pulumi.Int(3600),
 	}, parent)

@@ -105,6 +105,20 @@ func VaultAccessPolicy(who Principals, protected bool) iamdoc.Document {
 	return doc
 }
 
+// KeyGuard is the key policy guard of the stack's data and DR keys: in a
+// protected stack (deletionProtection) iamdoc.KeyGuard with the stack's
+// break-glass and deploy roles, so no other principal, the root user
+// included, can disable the keys or schedule their deletion, nor rewrite
+// their policies to drop that Deny; none in an unprotected stack, whose
+// destroy schedules the keys' deletion.
+func KeyGuard(cfg *config.Config, names naming.Namer, account string) []iamdoc.Statement {
+	if !cfg.DeletionProtection {
+		return nil
+	}
+	who := PrincipalsOf(cfg, names, account)
+	return iamdoc.KeyGuard(who.BreakGlass, who.Deploy)
+}
+
 // CallerWarning is what a protected stack's run says when its credentials
 // (callerArn, from sts:GetCallerIdentity) are a session of neither the
 // deploy role nor break-glass: the vault access policies deny them
@@ -163,7 +177,15 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 		// Compliance mode: immutable once this grace time has passed.
 		args.ChangeableForDays = pulumi.Int(cfg.Audit.VaultLockChangeableDays)
 	}
-	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, opts...); err != nil {
+	// A vault has one lock, and its delete is DeleteBackupVaultLockConfiguration
+	// on the vault's name. Were a change that replaces the lock resource
+	// (a retention, the mode) to create the new lock before deleting the
+	// old one, Pulumi's default, the delete would remove the new lock, a
+	// compliance lock inside its grace time included, and leave the vault
+	// unlocked. Deleting first leaves it unlocked only between the two
+	// calls.
+	lockOpts := append(append([]pulumi.ResourceOption(nil), opts...), pulumi.DeleteBeforeReplace(true))
+	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, lockOpts...); err != nil {
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
 	doc, err := VaultAccessPolicy(who, cfg.DeletionProtection).JSON()
@@ -191,12 +213,12 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 	// The copy is encrypted with a key in the DR region: AWS Backup
 	// re-encrypts a cross-region copy with the destination vault's key.
 	// Administration by the account, use only through AWS Backup there.
-	policy, err := iamdoc.New(
-		iamdoc.Statement{
+	statements := []iamdoc.Statement{
+		{
 			Sid: "AccountAdministersKey", Effect: "Allow", Principal: map[string]any{"AWS": root},
 			Action: iamdoc.KMSKeyAdminActions, Resource: []string{"*"},
 		},
-		iamdoc.Statement{
+		{
 			Sid: "BackupUsesKeyViaService", Effect: "Allow", Principal: map[string]any{"AWS": root},
 			Action:   []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"},
 			Resource: []string{"*"},
@@ -204,7 +226,11 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 				"kms:CallerAccount": args.AccountID, "kms:ViaService": "backup." + cfg.Audit.DRRegion + ".amazonaws.com",
 			}},
 		},
-	).JSON()
+	}
+	// Only break-glass disables the DR copies' key or schedules its
+	// deletion where the stack is protected (KeyGuard).
+	statements = append(statements, KeyGuard(cfg, args.Names, args.AccountID)...)
+	policy, err := iamdoc.New(statements...).JSON()
 	if err != nil {
 		return pulumi.StringOutput{}, false, err
 	}

@@ -25,6 +25,19 @@ const (
 	MinChangeableForDays = 3
 )
 
+// Trail bucket Object Lock modes (config trailObjectLockMode): the default
+// retention S3 applies to every new log file (Amazon S3 User Guide,
+// "Locking objects with Object Lock", retention modes). In governance mode
+// a principal with s3:BypassGovernanceRetention may still delete a locked
+// version (what forceDestroy does on destroy); in compliance mode nobody
+// can, the root user included, until its retention ends; off leaves the
+// bucket without a default retention.
+const (
+	ObjectLockGovernance = "governance"
+	ObjectLockCompliance = "compliance"
+	ObjectLockOff        = "off"
+)
+
 // KMS deletion windows: AWS KMS accepts 7-30 days (KMS API Reference,
 // ScheduleKeyDeletion, PendingWindowInDays). Protected stacks take the
 // longest, throw-away stacks the shortest.
@@ -41,10 +54,18 @@ type Audit struct {
 	CloudTrail bool
 	// DRRegion receives a copy of every recovery point; empty = no copy.
 	DRRegion string
-	// VaultLockMode is governance or compliance.
+	// VaultLockMode is governance or compliance: config
+	// backupVaultLockMode, by default compliance when deletionProtection
+	// is on (prod) and governance otherwise.
 	VaultLockMode string
 	// VaultLockChangeableDays is the compliance-mode grace time.
 	VaultLockChangeableDays int
+	// TrailObjectLockMode is the trail bucket's Object Lock default
+	// retention mode (ObjectLock*): by default compliance when
+	// deletionProtection is on, governance otherwise.
+	TrailObjectLockMode string
+	// TrailObjectLockDays is that default retention, in days.
+	TrailObjectLockDays int
 	// BreakGlassPrincipal is the only principal the vault access policies
 	// let delete recovery points or the vaults; empty = the role the
 	// program creates, naming.BreakGlassRole (infra/backup).
@@ -93,13 +114,21 @@ func (r *reader) audit(k func(string) string, c *Config, svc Service, dns DNS) A
 	a := Audit{
 		CloudTrail:              r.boolean(k("cloudTrailEnabled")),
 		DRRegion:                r.optional(k("drRegion"), regionPattern, "empty (no cross-region copy) or an AWS region such as us-west-2"),
-		VaultLockMode:           r.oneOf(k("backupVaultLockMode"), VaultLockGovernance, VaultLockCompliance),
+		VaultLockMode: r.modeOr(k("backupVaultLockMode"), protectedOr(c.DeletionProtection, VaultLockCompliance, VaultLockGovernance),
+			VaultLockGovernance, VaultLockCompliance),
 		VaultLockChangeableDays: r.integer(k("backupVaultLockChangeableDays"), MinChangeableForDays, 36500),
+		TrailObjectLockMode: r.modeOr(k("trailObjectLockMode"), protectedOr(c.DeletionProtection, ObjectLockCompliance, ObjectLockGovernance),
+			ObjectLockGovernance, ObjectLockCompliance, ObjectLockOff),
+		TrailObjectLockDays: r.integer(k("trailObjectLockDays"), 1, 36500),
 		BreakGlassPrincipal:     r.optional(k("backupBreakGlassRoleArn"), roleArnFormat, "empty (the program creates role-break-glass-<suffix>) or an IAM role ARN such as arn:aws:iam::123456789012:role/break-glass"),
 		DeployRole:              r.optional(k("deployRoleArn"), roleArnFormat, "empty (unprotected stacks) or an IAM role ARN such as arn:aws:iam::123456789012:role/deploy"),
 		LiveTraffic:             r.boolean(k("liveTraffic")),
 	}
 	r.vaultRoles(k, c, a)
+	if a.TrailObjectLockMode == ObjectLockCompliance && !c.DeletionProtection {
+		r.fail(k("trailObjectLockMode"), a.TrailObjectLockMode,
+			"must be governance or off when deletionProtection is false: no one can delete a compliance-locked log file before its retention ends, so `pulumi destroy` could not empty and delete the trail bucket (docs/destroy.md)")
+	}
 	if a.DRRegion == Region {
 		r.fail(k("drRegion"), a.DRRegion, "must differ from %s: a copy in the same region is not off-site", Region)
 	}
@@ -118,6 +147,29 @@ func (r *reader) audit(k func(string) string, c *Config, svc Service, dns DNS) A
 		}
 	}
 	return a
+}
+
+// protectedOr is protected's value when deletionProtection is on, else
+// unprotected's: the default of a mode key whose strict value would keep a
+// stack from destroying.
+func protectedOr(deletionProtection bool, protected, unprotected string) string {
+	if deletionProtection {
+		return protected
+	}
+	return unprotected
+}
+
+// modeOr reads a mode key whose empty value (its Pulumi.yaml default)
+// means derived; any other value must be one of allowed.
+func (r *reader) modeOr(key, derived string, allowed ...string) string {
+	v, _ := r.lookup(key)
+	if v == "" {
+		return derived
+	}
+	if !slices.Contains(allowed, v) {
+		r.fail(key, v, "must be one of %s, or empty for the default (%s here)", strings.Join(allowed, ", "), derived)
+	}
+	return v
 }
 
 // vaultRoles checks the two roles the vault access policies exempt. A

@@ -49,6 +49,11 @@ type Args struct {
 	// TelemetryServices are further service statements of the telemetry
 	// key (CloudTrail's, with the conditions CloudTrail documents).
 	TelemetryServices []iamdoc.Statement
+	// DataKeyGuard are further statements of the data key's policy: in a
+	// protected stack iamdoc.KeyGuard (only break-glass may disable the key
+	// or schedule its deletion); none where the stack must destroy, since
+	// `pulumi destroy` schedules the key's deletion.
+	DataKeyGuard []iamdoc.Statement
 }
 
 // Keys is the component: the two keys and their aliases.
@@ -107,7 +112,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Data services create grants for their own later use (RDS, DynamoDB,
 	// AWS Backup, ECR: "Amazon ECR encryption at rest" - DescribeKey and
 	// two CreateGrant calls at repository creation).
-	dataPolicy := iamdoc.New(admin, via("AccountUsesKeyViaDataServices", append(slices.Clone(UseActions), "kms:CreateGrant", "kms:ListGrants"), DataServices))
+	dataPolicy := iamdoc.New(append([]iamdoc.Statement{admin, via("AccountUsesKeyViaDataServices", append(slices.Clone(UseActions), "kms:CreateGrant", "kms:ListGrants"), DataServices)},
+		args.DataKeyGuard...)...)
 	statements := []iamdoc.Statement{admin, via("AccountUsesKeyViaTelemetryServices", UseActions, TelemetryServices), {
 		Sid: "CloudWatchLogs", Effect: "Allow",
 		Principal: map[string]any{"Service": "logs." + args.Region + ".amazonaws.com"},
