@@ -112,17 +112,17 @@ func (c *Config) KMSDeletionWindowDays() int {
 // allowedAccountIds, environmentSuffix) are already parsed.
 func (r *reader) audit(k func(string) string, c *Config, svc Service, dns DNS) Audit {
 	a := Audit{
-		CloudTrail:              r.boolean(k("cloudTrailEnabled")),
-		DRRegion:                r.optional(k("drRegion"), regionPattern, "empty (no cross-region copy) or an AWS region such as us-west-2"),
+		CloudTrail: r.boolean(k("cloudTrailEnabled")),
+		DRRegion:   r.optional(k("drRegion"), regionPattern, "empty (no cross-region copy) or an AWS region such as us-west-2"),
 		VaultLockMode: r.modeOr(k("backupVaultLockMode"), protectedOr(c.DeletionProtection, VaultLockCompliance, VaultLockGovernance),
 			VaultLockGovernance, VaultLockCompliance),
 		VaultLockChangeableDays: r.integer(k("backupVaultLockChangeableDays"), MinChangeableForDays, 36500),
 		TrailObjectLockMode: r.modeOr(k("trailObjectLockMode"), protectedOr(c.DeletionProtection, ObjectLockCompliance, ObjectLockGovernance),
 			ObjectLockGovernance, ObjectLockCompliance, ObjectLockOff),
 		TrailObjectLockDays: r.integer(k("trailObjectLockDays"), 1, 36500),
-		BreakGlassPrincipal:     r.optional(k("backupBreakGlassRoleArn"), roleArnFormat, "empty (the program creates role-break-glass-<suffix>) or an IAM role ARN such as arn:aws:iam::123456789012:role/break-glass"),
-		DeployRole:              r.optional(k("deployRoleArn"), roleArnFormat, "empty (unprotected stacks) or an IAM role ARN such as arn:aws:iam::123456789012:role/deploy"),
-		LiveTraffic:             r.boolean(k("liveTraffic")),
+		BreakGlassPrincipal: r.optional(k("backupBreakGlassRoleArn"), roleArnFormat, "empty (the program creates role-break-glass-<suffix>) or an IAM role ARN such as arn:aws:iam::123456789012:role/break-glass"),
+		DeployRole:          r.optional(k("deployRoleArn"), roleArnFormat, "empty (unprotected stacks) or an IAM role ARN such as arn:aws:iam::123456789012:role/deploy"),
+		LiveTraffic:         r.boolean(k("liveTraffic")),
 	}
 	r.vaultRoles(k, c, a)
 	if a.TrailObjectLockMode == ObjectLockCompliance && !c.DeletionProtection {
