@@ -125,7 +125,7 @@ func checkVaultRoles(cfg *config.Config, account string) error {
 }
 
 // warnCaller logs backup.CallerWarning, if any: a warning, not an error,
-// so a read-only preview (the pull-request workflow's role) still runs.
+// so a read-only preview (the preview workflow's role) still runs.
 func warnCaller(ctx *pulumi.Context, cfg *config.Config, callerArn string, who backup.Principals) error {
 	msg := backup.CallerWarning(cfg.DeletionProtection, callerArn, who)
 	if msg == "" {
