@@ -29,6 +29,10 @@ const (
 	HeaderSessionID = "X-Session-ID"
 	// HeaderIdempotencyKey carries the per-trader idempotency key.
 	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderIdempotentReplayed is "true" on a response that returns an
+	// order an earlier request with the same key created (the convention of
+	// Stripe and the IETF Idempotency-Key draft).
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
 )
 
 // Sessions is what the API needs from the session store.
@@ -41,6 +45,9 @@ type Sessions interface {
 type Orders interface {
 	CreateOrder(ctx context.Context, traderID, sessionID, key string, req orders.Request) (store.CreateResult, error)
 	GetOrder(ctx context.Context, id string) (orders.Order, error)
+	// FindByKey returns the order a trader's active idempotency key names
+	// and its request fingerprint, or store.ErrNotFound.
+	FindByKey(ctx context.Context, traderID, key string) (store.KeyedOrder, error)
 }
 
 // Authenticator verifies bearer tokens.
@@ -91,6 +98,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /sessions", a.authenticated(a.createSession))
 	mux.HandleFunc("GET /sessions/current", a.authenticated(a.getSession))
 	mux.HandleFunc("POST /orders", a.authenticated(a.createOrder))
+	mux.HandleFunc("GET /orders", a.authenticated(a.getOrderByKey))
 	mux.HandleFunc("GET /orders/{id}", a.authenticated(a.getOrder))
 	return a.withRequestContext(mux)
 }
@@ -255,17 +263,17 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Checks first: the happy path pays nothing for idempotency beyond the
+	// insert's ON CONFLICT. Only a refusal looks the key up, so a retry of
+	// an accepted order gets that order whatever changed since (limits, the
+	// kill switch, the rate) — checks apply to new orders only.
 	if rej := a.Risk.Check(p.TraderID, req); rej != nil {
-		if rej.Status == http.StatusServiceUnavailable || rej.Status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "1")
-		}
-		logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "order rejected", slog.String("code", rej.Code))
-		writeError(w, rej.Status, rej.Code, rej.Message, rej.Field)
+		a.refuseOrReplay(w, r, p.TraderID, key, req, rej)
 		return
 	}
 	res, err := a.Orders.CreateOrder(r.Context(), p.TraderID, sess.SessionID, key, req)
 	if errors.Is(err, store.ErrKeyReused) {
-		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key was already used with a different request", HeaderIdempotencyKey)
+		writeKeyReused(w)
 		return
 	}
 	if err != nil {
@@ -276,13 +284,72 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 	// status (201 accepted, 200 replay).
 	setOrder(r.Context(), res.Order.OrderID)
 	if !res.Created {
-		writeJSON(w, http.StatusOK, res.Order)
+		writeReplay(w, res.Order)
 		return
 	}
 	if a.OnOrderCreated != nil {
 		a.OnOrderCreated()
 	}
 	writeJSON(w, http.StatusCreated, res.Order)
+}
+
+// refuseOrReplay answers an order a check refused. If the trader's key
+// already names an order it is a retry: the same request gets that order
+// (200, Idempotent-Replayed), a different one 422 idempotency_key_reused.
+// Otherwise the refusal stands. When the key cannot be looked up, a final
+// refusal (409, 422) could deny an order that exists, so the answer is 503
+// (retry with the same key); a retryable refusal (429, 503) is answered as is.
+func (a *API) refuseOrReplay(w http.ResponseWriter, r *http.Request, trader, key string, req orders.Request, rej *risk.Rejection) {
+	found, err := a.Orders.FindByKey(r.Context(), trader, key)
+	switch {
+	case err == nil && found.RequestHash == req.Fingerprint(trader):
+		setOrder(r.Context(), found.Order.OrderID)
+		writeReplay(w, found.Order)
+		return
+	case err == nil:
+		writeKeyReused(w)
+		return
+	case !errors.Is(err, store.ErrNotFound) && !rej.Retryable():
+		a.dependencyError(w, r, "database", err)
+		return
+	}
+	if rej.Retryable() {
+		w.Header().Set("Retry-After", "1")
+	}
+	logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "order rejected", slog.String("code", rej.Code))
+	writeError(w, rej.Status, rej.Code, rej.Message, rej.Field)
+}
+
+// getOrderByKey answers GET /orders?idempotency_key=K: the caller's order
+// placed with key K (while the key is reserved), else 404. Desks use it to
+// learn whether an order whose reply they lost exists.
+func (a *API) getOrderByKey(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get("idempotency_key")
+	if err := orders.ValidateIdempotencyKey(key); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "query parameter idempotency_key is required: 1-128 printable ASCII characters, no spaces", "idempotency_key")
+		return
+	}
+	found, err := a.Orders.FindByKey(r.Context(), principal(r.Context()).TraderID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no order of yours has this idempotency key", "")
+		return
+	}
+	if err != nil {
+		a.dependencyError(w, r, "database", err)
+		return
+	}
+	setOrder(r.Context(), found.Order.OrderID)
+	writeJSON(w, http.StatusOK, found.Order)
+}
+
+func writeKeyReused(w http.ResponseWriter) {
+	writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key was already used with a different request", HeaderIdempotencyKey)
+}
+
+// writeReplay answers a retry with the order its key created.
+func writeReplay(w http.ResponseWriter, o orders.Order) {
+	w.Header().Set(HeaderIdempotentReplayed, "true")
+	writeJSON(w, http.StatusOK, o)
 }
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {

@@ -315,3 +315,119 @@ func TestReadinessGatesStartAndDrain(t *testing.T) {
 		t.Fatalf("healthz while draining = %d, want 200", rec.Code)
 	}
 }
+
+func (f *fakeOrders) FindByKey(_ context.Context, tid, key string) (store.KeyedOrder, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return store.KeyedOrder{}, f.fail
+	}
+	o, ok := f.byKey[tid+"/"+key]
+	if !ok {
+		return store.KeyedOrder{}, store.ErrNotFound
+	}
+	return store.KeyedOrder{Order: o, RequestHash: f.fps[tid+"/"+key]}, nil
+}
+
+// TestAcceptedKeyReplaysWhateverChanged: once an order is accepted, its key
+// returns it (200, Idempotent-Replayed: true) even when a check would now
+// refuse it; a different request under the key stays 422; a new key gets
+// the refusal.
+func TestAcceptedKeyReplaysWhateverChanged(t *testing.T) {
+	refusals := map[string]*risk.Rejection{
+		"max notional lowered": {Status: 422, Code: risk.CodeMaxNotional, Message: "over", Field: "quantity"},
+		"kill switch on":       {Status: 409, Code: "trading_halted", Message: "halted"},
+		"rate limit exhausted": {Status: 429, Code: risk.CodeRateLimited, Message: "slow down"},
+		"limits unavailable":   {Status: 503, Code: risk.CodeLimitsUnavailable, Message: "retry"},
+	}
+	for name, rej := range refusals {
+		t.Run(name, func(t *testing.T) {
+			api, _, _ := newAPI()
+			h := api.Handler()
+			hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
+			rec, first := call(h, "POST", "/orders", body, hdr)
+			if rec.Code != 201 || rec.Header().Get("Idempotent-Replayed") != "" {
+				t.Fatalf("first = %d %v (Idempotent-Replayed %q)", rec.Code, first, rec.Header().Get("Idempotent-Replayed"))
+			}
+			api.Risk = &fakeRisk{rej: rej}
+			rec, again := call(h, "POST", "/orders", body, hdr)
+			if rec.Code != 200 || again["order_id"] != first["order_id"] || rec.Header().Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("retry after %s = %d %v (Idempotent-Replayed %q), want 200 with the original order and the header",
+					name, rec.Code, again, rec.Header().Get("Idempotent-Replayed"))
+			}
+			if rec.Header().Get("Retry-After") != "" {
+				t.Fatalf("replay carries Retry-After %q", rec.Header().Get("Retry-After"))
+			}
+			rec, out := call(h, "POST", "/orders", strings.Replace(body, "buy", "sell", 1), hdr)
+			if rec.Code != 422 || out["code"] != "idempotency_key_reused" {
+				t.Fatalf("changed body after %s = %d %v, want 422 idempotency_key_reused", name, rec.Code, out)
+			}
+			rec, out = call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k2"})
+			if rec.Code != rej.Status || out["code"] != rej.Code {
+				t.Fatalf("new key after %s = %d %v, want %d %s", name, rec.Code, out, rej.Status, rej.Code)
+			}
+		})
+	}
+}
+
+// TestReplayCarriesHeader: a replay through the normal path (checks pass,
+// the store finds the key) says so in Idempotent-Replayed.
+func TestReplayCarriesHeader(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
+	if rec, out := call(h, "POST", "/orders", body, hdr); rec.Code != 201 {
+		t.Fatalf("first = %d %v", rec.Code, out)
+	}
+	rec, _ := call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 200 || rec.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay = %d (Idempotent-Replayed %q), want 200 with the header", rec.Code, rec.Header().Get("Idempotent-Replayed"))
+	}
+}
+
+// TestReplayLookupFailure: when a check refuses and the key cannot be
+// looked up, a final refusal would lie about an order that may exist: the
+// answer is 503 (retry with the same key); a retryable refusal stays as is.
+func TestReplayLookupFailure(t *testing.T) {
+	api, fo, _ := newAPI()
+	h := api.Handler()
+	hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
+	fo.fail = &retry.ExhaustedError{Attempts: 3, Err: syscall.ECONNREFUSED}
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 409, Code: "trading_halted", Message: "halted"}}
+	rec, out := call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 503 || out["code"] != "unavailable" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("final refusal with the database down = %d %v, want 503 unavailable", rec.Code, out)
+	}
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 429, Code: risk.CodeRateLimited, Message: "slow down"}}
+	rec, out = call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 429 || out["code"] != risk.CodeRateLimited || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("retryable refusal with the database down = %d %v, want the 429", rec.Code, out)
+	}
+}
+
+// TestGetOrderByKey: GET /orders?idempotency_key=K returns the caller's
+// order with that key; another trader's or an unknown key is 404.
+func TestGetOrderByKey(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	rec, first := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "desk-key.1"})
+	if rec.Code != 201 {
+		t.Fatalf("create = %d %v", rec.Code, first)
+	}
+	rec, got := call(h, "GET", "/orders?idempotency_key=desk-key.1", "", nil)
+	if rec.Code != 200 || got["order_id"] != first["order_id"] || got["idempotency_key"] != "desk-key.1" {
+		t.Fatalf("by key = %d %v, want 200 %v", rec.Code, got, first["order_id"])
+	}
+	if rec, out := call(h, "GET", "/orders?idempotency_key=desk-key.1", "", map[string]string{"Authorization": "Bearer tok-T-2"}); rec.Code != 404 || out["code"] != "not_found" {
+		t.Fatalf("another trader's key = %d %v, want 404", rec.Code, out)
+	}
+	if rec, out := call(h, "GET", "/orders?idempotency_key=nope", "", nil); rec.Code != 404 || out["code"] != "not_found" {
+		t.Fatalf("unknown key = %d %v, want 404", rec.Code, out)
+	}
+	if rec, out := call(h, "GET", "/orders", "", nil); rec.Code != 400 || out["field"] != "idempotency_key" {
+		t.Fatalf("no key = %d %v, want 400 naming idempotency_key", rec.Code, out)
+	}
+	if rec, _ := call(h, "GET", "/orders?idempotency_key=desk-key.1", "", map[string]string{"Authorization": "Bearer nope"}); rec.Code != 401 {
+		t.Fatalf("bad token = %d, want 401", rec.Code)
+	}
+}

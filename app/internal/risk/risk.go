@@ -300,3 +300,9 @@ func (e *Engine) Check(trader string, req orders.Request) *Rejection {
 	b.tokens--
 	return nil
 }
+
+// Retryable reports whether the same request may succeed later without a
+// new decision (429, 503: answered with Retry-After); 409 and 422 are final.
+func (r *Rejection) Retryable() bool {
+	return r.Status == 429 || r.Status == 503
+}

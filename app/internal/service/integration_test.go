@@ -159,6 +159,13 @@ func TestServiceEndToEnd(t *testing.T) {
 	if code, _ := c.do("GET", "/orders/not-a-uuid", nil, nil); code != 404 {
 		t.Fatalf("get bad id = %d", code)
 	}
+	code, byKey := c.do("GET", "/orders?idempotency_key=k-1", nil, nil)
+	if code != 200 || byKey["order_id"] != id {
+		t.Fatalf("get order by key = %d %v, want 200 %s", code, byKey, id)
+	}
+	if code, body := c.as(s.Token("desk-b")).do("GET", "/orders?idempotency_key=k-1", nil, nil); code != 404 {
+		t.Fatalf("another trader's key = %d %v, want 404", code, body)
+	}
 
 	waitFor(t, 10*time.Second, func() bool { return len(s.Bus.Events()) == 1 })
 	ev := s.Bus.Events()[0]
@@ -617,5 +624,75 @@ func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
 	all := logs.String()
 	if strings.Contains(all, sid) || strings.Contains(all, "secret-key-123") || strings.Contains(all, s.Token("desk-a")[:40]) {
 		t.Fatal("logs contain a session id, an idempotency key or a token")
+	}
+}
+
+// TestAcceptedOrderReplaysAfterChecksChange: a retry of an accepted order
+// returns that order (200, Idempotent-Replayed: true, one row) whatever
+// changed since — a lower max notional, the kill switch, an exhausted rate
+// limit — because checks apply only to new orders.
+func TestAcceptedOrderReplaysAfterChecksChange(t *testing.T) {
+	s := startStack(t, stack.Options{Parameters: map[string]string{
+		"limits/max-orders-per-second": "1", "reference-prices/AAPL": "187",
+	}})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	ctx := context.Background()
+	place := func(key string) map[string]any {
+		t.Helper()
+		var code int
+		var body map[string]any
+		waitFor(t, 5*time.Second, func() bool { code, body = c.order(sid, key, order); return code != 429 })
+		if code != http.StatusCreated {
+			t.Fatalf("order %s = %d %v", key, code, body)
+		}
+		return body
+	}
+	replay := func(step, key string, first map[string]any) {
+		t.Helper()
+		code, hdr, raw := c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": key}, order)
+		var got map[string]any
+		_ = json.Unmarshal(raw, &got)
+		if code != http.StatusOK || got["order_id"] != first["order_id"] || got["created_at"] != first["created_at"] ||
+			hdr.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("retry %s = %d %s (Idempotent-Replayed %q), want 200 with order %v and the header",
+				step, code, raw, hdr.Get("Idempotent-Replayed"), first["order_id"])
+		}
+		var n int
+		if err := s.Service.Store().Writer().QueryRow(ctx,
+			`SELECT count(*) FROM orders WHERE trader_id = 'desk-a' AND idempotency_key = $1`, key).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s: %d rows for key %s (%v), want exactly 1", step, n, key, err)
+		}
+	}
+
+	// The rate limit: one order per second, burst one; the retry comes at once.
+	first := place("rate")
+	replay("after the rate limit is exhausted", "rate", first)
+
+	// The max notional drops below the order's 18725.
+	first = place("notional")
+	s.SSM.Set(stack.ParametersPath+"/limits/max-notional", "1000")
+	waitFor(t, 5*time.Second, func() bool {
+		code, b := c.order(sid, fmt.Sprintf("probe-%d", time.Now().UnixNano()), order)
+		return code == 422 && b["code"] == "max_notional_exceeded"
+	})
+	replay("after the max notional was lowered", "notional", first)
+	s.SSM.Set(stack.ParametersPath+"/limits/max-notional", "1000000")
+
+	// The kill switch.
+	waitFor(t, 5*time.Second, func() bool {
+		code, _ := c.order(sid, fmt.Sprintf("ok-%d", time.Now().UnixNano()), order)
+		return code == http.StatusCreated
+	})
+	first = place("halt")
+	s.SSM.Set(stack.ParametersPath+"/flags/trading-enabled", "false")
+	waitFor(t, 5*time.Second, func() bool {
+		code, _ := c.order(sid, fmt.Sprintf("new-%d", time.Now().UnixNano()), order)
+		return code != http.StatusCreated && code != 429
+	})
+	replay("after the kill switch", "halt", first)
+	changed := map[string]any{"symbol": "AAPL", "side": "sell", "quantity": 100, "limit_price": "187.25", "synthetic": false}
+	if code, b := c.order(sid, "halt", changed); code != http.StatusUnprocessableEntity || b["code"] != "idempotency_key_reused" {
+		t.Fatalf("same key, different request, while halted = %d %v, want 422 idempotency_key_reused", code, b)
 	}
 }
