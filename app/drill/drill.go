@@ -434,7 +434,8 @@ func verify(ctx context.Context, st *stack.Stack, acks []ack, rep *Report) error
 var symbols = []string{"AAPL", "MSFT", "AMZN", "GOOG", "BRK.B", "JPM"}
 
 // placeOrder posts one order, retrying with the same Idempotency-Key on any
-// error or 5xx (as a well-behaved client does) for up to a minute. It
+// error or 5xx (as a well-behaved client does) for up to a minute; a 4xx,
+// the halt (409 trading_halted) included, is final and never resubmitted. It
 // returns the acknowledged order ID ("" if it gave up), the final status and
 // the number of attempts.
 func placeOrder(ctx context.Context, c *http.Client, base, token, session, key string, w, i int) (string, int, int) {
@@ -463,6 +464,10 @@ func placeOrder(ctx context.Context, c *http.Client, base, token, session, key s
 			switch {
 			case (resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK) && derr == nil && o.OrderID != "":
 				return o.OrderID, resp.StatusCode, attempt
+			case resp.StatusCode == http.StatusConflict:
+				// The kill switch (409 trading_halted) is final: resubmitting
+				// would place the order later without a new decision.
+				return "", resp.StatusCode, attempt
 			case resp.StatusCode < 500:
 				return "", resp.StatusCode, attempt // a client error will not heal
 			}

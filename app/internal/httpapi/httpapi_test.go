@@ -216,10 +216,10 @@ func TestSessions(t *testing.T) {
 func TestRiskRejectionAndBodyLimit(t *testing.T) {
 	api, _, _ := newAPI()
 	h := api.Handler()
-	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 503, Code: risk.CodeTradingDisabled, Message: "off"}}
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 409, Code: risk.CodeTradingHalted, Message: "halted"}}
 	rec, out := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"})
-	if rec.Code != 503 || out["code"] != "trading_disabled" || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("kill switch = %d %v", rec.Code, out)
+	if rec.Code != 409 || out["code"] != "trading_halted" || rec.Header().Get("Retry-After") != "" {
+		t.Fatalf("kill switch = %d %v (Retry-After %q), want 409 trading_halted without Retry-After", rec.Code, out, rec.Header().Get("Retry-After"))
 	}
 	api.Risk = &fakeRisk{}
 	big := `{"symbol":"` + strings.Repeat("A", MaxBodyBytes) + `"}`
@@ -336,7 +336,7 @@ func (f *fakeOrders) FindByKey(_ context.Context, tid, key string) (store.KeyedO
 func TestAcceptedKeyReplaysWhateverChanged(t *testing.T) {
 	refusals := map[string]*risk.Rejection{
 		"max notional lowered": {Status: 422, Code: risk.CodeMaxNotional, Message: "over", Field: "quantity"},
-		"kill switch on":       {Status: 409, Code: "trading_halted", Message: "halted"},
+		"kill switch on":       {Status: 409, Code: risk.CodeTradingHalted, Message: "halted"},
 		"rate limit exhausted": {Status: 429, Code: risk.CodeRateLimited, Message: "slow down"},
 		"limits unavailable":   {Status: 503, Code: risk.CodeLimitsUnavailable, Message: "retry"},
 	}
@@ -393,7 +393,7 @@ func TestReplayLookupFailure(t *testing.T) {
 	h := api.Handler()
 	hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
 	fo.fail = &retry.ExhaustedError{Attempts: 3, Err: syscall.ECONNREFUSED}
-	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 409, Code: "trading_halted", Message: "halted"}}
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 409, Code: risk.CodeTradingHalted, Message: "halted"}}
 	rec, out := call(h, "POST", "/orders", body, hdr)
 	if rec.Code != 503 || out["code"] != "unavailable" || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("final refusal with the database down = %d %v, want 503 unavailable", rec.Code, out)

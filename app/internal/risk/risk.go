@@ -4,7 +4,7 @@
 // Parameters (names relative to the configured path, e.g. /trading/dev; all
 // type String):
 //
-//	flags/trading-enabled        "true" | "false"     kill switch (false stops new orders)
+//	flags/trading-enabled        "true" | "false"     kill switch (false halts new orders: 409 trading_halted)
 //	limits/max-notional          decimal              per order, quantity x limit_price
 //	limits/price-band-pct        decimal              max % distance of limit_price from the reference price
 //	limits/max-orders-per-second decimal              per trader, per task (token bucket, burst = 1 s)
@@ -44,7 +44,9 @@ const (
 
 // Rejection codes (the "code" member of error responses).
 const (
-	CodeTradingDisabled   = "trading_disabled"
+	// CodeTradingHalted is the kill switch: a final refusal (409), never a
+	// retry hint — an order after trading resumes needs a new decision.
+	CodeTradingHalted     = "trading_halted"
 	CodeLimitsUnavailable = "limits_unavailable"
 	CodeMaxNotional       = "max_notional_exceeded"
 	CodePriceBand         = "price_band_exceeded"
@@ -73,7 +75,7 @@ func Defaults() Limits {
 
 // Rejection is a refused order.
 type Rejection struct {
-	// Status is the HTTP status (503, 422 or 429).
+	// Status is the HTTP status (409, 422, 429 or 503).
 	Status int
 	// Code is the machine-readable reason.
 	Code string
@@ -262,7 +264,8 @@ func (e *Engine) Check(trader string, req orders.Request) *Rejection {
 	}
 	l := e.limits
 	if !l.TradingEnabled {
-		return &Rejection{Status: 503, Code: CodeTradingDisabled, Message: "trading is disabled (kill switch)"}
+		return &Rejection{Status: 409, Code: CodeTradingHalted,
+			Message: "trading is halted (kill switch); do not retry blindly: a new order after trading resumes needs a new decision"}
 	}
 	price, ok := new(big.Rat).SetString(req.LimitPrice)
 	if !ok {

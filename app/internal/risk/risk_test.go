@@ -116,7 +116,9 @@ func TestKillSwitchStopsOrdersWithinRefreshInterval(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if r := e.Check("T", order); r.Code != risk.CodeTradingDisabled || r.Status != 503 {
-		t.Fatalf("disabled: %+v", r)
+	// The halt is final: 409, not retryable (no Retry-After): an order
+	// after trading resumes needs a new decision.
+	if r := e.Check("T", order); r.Code != "trading_halted" || r.Status != 409 || r.Retryable() {
+		t.Fatalf("halted: %+v, want 409 trading_halted, not retryable", r)
 	}
 }

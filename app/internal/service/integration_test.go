@@ -349,8 +349,15 @@ func TestRiskLimitsAndKillSwitch(t *testing.T) {
 	var code int
 	var body map[string]any
 	for i := 0; ; i++ {
-		code, body = c.order(sid, fmt.Sprintf("kill-%d", i), order)
-		if code == 503 {
+		var hdr http.Header
+		var raw []byte
+		code, hdr, raw = c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": fmt.Sprintf("kill-%d", i)}, order)
+		body = nil
+		_ = json.Unmarshal(raw, &body)
+		if code != http.StatusCreated {
+			if hdr.Get("Retry-After") != "" {
+				t.Fatalf("the halt carries Retry-After %q: it is final, not a retry hint", hdr.Get("Retry-After"))
+			}
 			break
 		}
 		if time.Since(flipped) > time.Second { // refresh interval 200ms
@@ -358,8 +365,8 @@ func TestRiskLimitsAndKillSwitch(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if body["code"] != "trading_disabled" {
-		t.Fatalf("kill switch answer = %d %v", code, body)
+	if code != http.StatusConflict || body["code"] != "trading_halted" {
+		t.Fatalf("kill switch answer = %d %v, want 409 trading_halted", code, body)
 	}
 	t.Logf("kill switch effective after %s", time.Since(flipped).Round(time.Millisecond))
 	s.SSM.Set(stack.ParametersPath+"/flags/trading-enabled", "true")

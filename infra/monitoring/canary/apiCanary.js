@@ -26,6 +26,10 @@
  *   7. replayOrder   POST /orders, same key and body -> 200, same order
  *   8. getOrder      GET  /orders/{order_id}         -> 200, fields match
  * A 401 from the service fails the step saying the service refused the token.
+ * A 409 trading_halted at placeOrder (the kill switch is on) is final: the
+ * order is never resubmitted, steps 7-8 are skipped and the run passes with
+ * halted: true (an operator's halt is not an outage; stale limits, which
+ * answer 503 limits_stale, still fail the step).
  *
  * The step logic (runApiCanary) is a plain function that takes an injected
  * "driver" with one method:
@@ -61,7 +65,7 @@ const https = require('https');
 const crypto = require('crypto');
 
 /** Version of this script; package.json carries the same (a test holds them equal). */
-const CANARY_VERSION = '1.0.0';
+const CANARY_VERSION = '1.1.0';
 /**
  * User-Agent of every canary request. The AWS WAF core rule set's
  * NoUserAgent_HEADER rule "inspects for requests that are missing the HTTP
@@ -514,6 +518,10 @@ async function runApiCanary(opts) {
     { method: 'POST', path: '/orders', headers: await authed(orderHeaders), body: orderBody, timeoutMs },
     (res) => {
       expectAuthorized('placeOrder', res);
+      if (res.statusCode === 409 && res.json && res.json.code === 'trading_halted') {
+        // Final: resubmitting would place the order later without a decision.
+        return { halted: true };
+      }
       expectStatus('placeOrder', res, 201);
       const body = expectJSON('placeOrder', res);
       checkOrder('placeOrder', body);
@@ -521,6 +529,9 @@ async function runApiCanary(opts) {
       return body;
     },
   );
+  if (order.halted) {
+    return { sessionId, orderId: undefined, traderId, idempotencyKey, tokenRequests, halted: true };
+  }
   const orderId = order.order_id;
 
   // 7. Idempotent replay: same key, same body -> 200 with the original order.
@@ -553,7 +564,7 @@ async function runApiCanary(opts) {
     },
   );
 
-  return { sessionId, orderId, traderId, idempotencyKey, tokenRequests };
+  return { sessionId, orderId, traderId, idempotencyKey, tokenRequests, halted: false };
 }
 
 /** Builds the response object handed to validate(). */
@@ -831,7 +842,7 @@ if (require.main === module) {
   })
     .then((out) => {
       for (const s of driver.steps) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)`);
-      console.log(JSON.stringify({ canary: 'passed', order_id: out.orderId, trader_id: out.traderId, token_requests: out.tokenRequests }));
+      console.log(JSON.stringify({ canary: 'passed', order_id: out.orderId, trader_id: out.traderId, token_requests: out.tokenRequests, halted: out.halted }));
     })
     .catch((err) => {
       for (const s of (driver && driver.steps) || []) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)${s.error ? `: ${s.error}` : ''}`);

@@ -106,6 +106,16 @@ describe('runApiCanary with the node driver', () => {
     ]);
   });
 
+  test('a halt (409 trading_halted) is final: one order attempt, no replay, the run passes reporting the halt', async () => {
+    const { result, steps, requests } = await runAgainst({ halted: true });
+    assert.equal(result.ok, true, result.error && result.error.message);
+    assert.equal(result.value.halted, true);
+    assert.equal(result.value.orderId, undefined);
+    assert.deepEqual(statuses(steps), ['healthz:passed', 'readyz:passed', 'token:passed', 'createSession:passed', 'getSession:passed', 'placeOrder:passed']);
+    assert.equal(requests.filter((r) => r === 'POST /orders').length, 1, 'the halted order is not resubmitted');
+    assert.ok(!requests.some((r) => r.startsWith('GET /orders')), 'nothing to read back');
+  });
+
   test('an unreachable target fails the first step', async () => {
     const server = await startContractServer({});
     const url = server.url;

@@ -22,6 +22,8 @@ const crypto = require('crypto');
  * @param {object}   [faults.delayMs]           per-route delay before responding, e.g. { readyz: 300 }
  * @param {boolean}  [faults.brokenIdempotency] replays create a new order instead of returning the original
  * @param {boolean}  [faults.leakSessionId]     orders carry session_id (the old contract)
+ * @param {boolean}  [faults.halted]            the kill switch is on: new orders answer 409 trading_halted
+ *                                              (replays of accepted keys still return their order)
  * @returns {Promise<{url: string, tokenUrl: string, requests: string[], userAgents: (string|undefined)[],
  *   authorizations: (string|undefined)[], tokenRequests: object[], close: () => Promise<void>}>}
  */
@@ -118,6 +120,9 @@ async function startContractServer(faults = {}) {
       if (prior && !faults.brokenIdempotency) {
         if (prior.hash !== hash) return ['orders', 422, { error: 'idempotency key reused with a different request', code: 'idempotency_key_reused' }];
         return ['orders', 200, prior.order];
+      }
+      if (faults.halted) {
+        return ['orders', 409, { error: 'trading is halted (kill switch); do not retry blindly', code: 'trading_halted' }];
       }
       const o = {
         order_id: crypto.randomUUID(),
