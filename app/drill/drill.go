@@ -441,7 +441,7 @@ var symbols = []string{"AAPL", "MSFT", "AMZN", "GOOG", "BRK.B", "JPM"}
 func placeOrder(ctx context.Context, c *http.Client, base, token, session, key string, w, i int) (string, int, int) {
 	body, _ := json.Marshal(map[string]any{
 		"symbol": symbols[(w+i)%len(symbols)], "side": []string{"buy", "sell"}[i%2],
-		"quantity": 1 + (w*31+i)%500, "limit_price": fmt.Sprintf("%d.%02d", 10+i%300, i%100), "synthetic": true,
+		"quantity": 1 + (w*31+i)%500, "limit_price": fmt.Sprintf("%d.%02d", 10+i%300, i%100),
 	})
 	giveUp := time.Now().Add(time.Minute)
 	backoff := 50 * time.Millisecond

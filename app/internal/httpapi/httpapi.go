@@ -57,7 +57,7 @@ type Authenticator interface {
 
 // Risk applies pre-trade limits and the kill switch.
 type Risk interface {
-	Check(trader string, req orders.Request) *risk.Rejection
+	Check(c risk.Caller, req orders.Request) *risk.Rejection
 }
 
 // API holds the handlers' dependencies.
@@ -263,11 +263,14 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if req, ok = syntheticFor(w, p, req); !ok {
+		return
+	}
 	// Checks first: the happy path pays nothing for idempotency beyond the
 	// insert's ON CONFLICT. Only a refusal looks the key up, so a retry of
 	// an accepted order gets that order whatever changed since (limits, the
 	// kill switch, the rate) — checks apply to new orders only.
-	if rej := a.Risk.Check(p.TraderID, req); rej != nil {
+	if rej := a.Risk.Check(risk.Caller{Trader: p.TraderID, Probe: p.Kind == auth.KindProbe}, req); rej != nil {
 		a.refuseOrReplay(w, r, p.TraderID, key, req, rej)
 		return
 	}
@@ -291,6 +294,24 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 		a.OnOrderCreated()
 	}
 	writeJSON(w, http.StatusCreated, res.Order)
+}
+
+// syntheticFor binds the synthetic flag to the principal: a probe's orders
+// are always synthetic (absent is forced true, false is 403
+// synthetic_required) and a desk's never are (true is 403
+// synthetic_not_allowed), so consumers and audits can trust the flag.
+func syntheticFor(w http.ResponseWriter, p auth.Principal, req orders.Request) (orders.Request, bool) {
+	switch {
+	case p.Kind == auth.KindProbe && req.SyntheticSet && !req.Synthetic:
+		writeError(w, http.StatusForbidden, "synthetic_required", "a probe's orders are synthetic: send synthetic true or omit it", "synthetic")
+		return req, false
+	case p.Kind == auth.KindProbe:
+		req.Synthetic = true
+	case req.Synthetic:
+		writeError(w, http.StatusForbidden, "synthetic_not_allowed", "only probe clients (scope trading/probe) may place synthetic orders", "synthetic")
+		return req, false
+	}
+	return req, true
 }
 
 // refuseOrReplay answers an order a check refused. If the trader's key

@@ -67,7 +67,7 @@ func (f *fakeOrders) CreateOrder(_ context.Context, tid, sid, key string, req or
 		return store.CreateResult{Order: o}, nil
 	}
 	o := orders.Order{OrderID: "o-" + key, SessionID: sid, TraderID: tid, Symbol: req.Symbol, Side: req.Side,
-		Quantity: req.Quantity, LimitPrice: req.LimitPrice, Status: orders.StatusAccepted, IdempotencyKey: key}
+		Quantity: req.Quantity, LimitPrice: req.LimitPrice, Status: orders.StatusAccepted, Synthetic: req.Synthetic, IdempotencyKey: key}
 	f.byKey[k], f.fps[k] = o, req.Fingerprint(tid)
 	return store.CreateResult{Order: o, Created: true}, nil
 }
@@ -83,10 +83,13 @@ func (f *fakeOrders) GetOrder(_ context.Context, id string) (orders.Order, error
 
 func (f *fakeOrders) Ping(context.Context) error { return f.pingErr }
 
-// fakeAuth accepts "tok-<trader>".
+// fakeAuth accepts "tok-<trader>" (a desk) and "probe-<trader>" (a probe).
 type fakeAuth struct{}
 
 func (fakeAuth) Verify(_ context.Context, tok string) (auth.Principal, error) {
+	if trader, ok := strings.CutPrefix(tok, "probe-"); ok {
+		return auth.Principal{TraderID: trader, Kind: auth.KindProbe}, nil
+	}
 	trader, ok := strings.CutPrefix(tok, "tok-")
 	if !ok {
 		return auth.Principal{}, auth.ErrInvalidToken
@@ -99,8 +102,8 @@ type fakeRisk struct {
 	readyErr error
 }
 
-func (f *fakeRisk) Check(string, orders.Request) *risk.Rejection { return f.rej }
-func (f *fakeRisk) Ready(context.Context) error                  { return f.readyErr }
+func (f *fakeRisk) Check(risk.Caller, orders.Request) *risk.Rejection { return f.rej }
+func (f *fakeRisk) Ready(context.Context) error                       { return f.readyErr }
 
 func newAPI() (*API, *fakeOrders, *fakeSessions) {
 	fo := &fakeOrders{byKey: map[string]orders.Order{}, fps: map[string]string{}}
@@ -429,5 +432,31 @@ func TestGetOrderByKey(t *testing.T) {
 	}
 	if rec, _ := call(h, "GET", "/orders?idempotency_key=desk-key.1", "", map[string]string{"Authorization": "Bearer nope"}); rec.Code != 401 {
 		t.Fatalf("bad token = %d, want 401", rec.Code)
+	}
+}
+
+// TestSyntheticBoundToPrincipal: a desk may not mark an order synthetic; a
+// probe's order is synthetic (forced when absent, 403 when false).
+func TestSyntheticBoundToPrincipal(t *testing.T) {
+	api, fo, _ := newAPI()
+	h := api.Handler()
+	synthetic := `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":true}`
+	rec, out := call(h, "POST", "/orders", synthetic, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "d1"})
+	if rec.Code != 403 || out["code"] != "synthetic_not_allowed" || out["field"] != "synthetic" {
+		t.Fatalf("desk synthetic order = %d %v, want 403 synthetic_not_allowed", rec.Code, out)
+	}
+	probe := map[string]string{"Authorization": "Bearer probe-T-1", "X-Session-ID": "s-1"}
+	probe["Idempotency-Key"] = "p1"
+	rec, out = call(h, "POST", "/orders", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1"}`, probe)
+	if rec.Code != 201 || out["synthetic"] != true || !fo.byKey["T-1/p1"].Synthetic {
+		t.Fatalf("probe order without synthetic = %d %v, want 201 stored synthetic", rec.Code, out)
+	}
+	probe["Idempotency-Key"] = "p2"
+	rec, out = call(h, "POST", "/orders", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":false}`, probe)
+	if rec.Code != 403 || out["code"] != "synthetic_required" {
+		t.Fatalf("probe order synthetic false = %d %v, want 403 synthetic_required", rec.Code, out)
+	}
+	if _, ok := fo.byKey["T-1/d1"]; ok {
+		t.Fatal("the refused desk order was stored")
 	}
 }

@@ -51,7 +51,29 @@ const (
 	CodeMaxNotional       = "max_notional_exceeded"
 	CodePriceBand         = "price_band_exceeded"
 	CodeRateLimited       = "order_rate_exceeded"
+	// CodeProbeLimit refuses a probe's order above the probe limit.
+	CodeProbeLimit = "probe_limit_exceeded"
 )
+
+// The probe limit: a probe (the canary, the smoke test) exercises the
+// order path, not the market. Its orders are synthetic and at most
+// ProbeMaxQuantity units and ProbeMaxNotional in notional; the price band
+// does not apply to them (a probe's nominal price of 1.00 is no market
+// price, and the cap already bounds it). The kill switch, the limits'
+// availability, max notional and the rate limit do apply.
+const (
+	ProbeMaxQuantity = 1
+	ProbeMaxNotional = 10
+)
+
+// Caller is who places an order.
+type Caller struct {
+	// Trader is the trader identity (the rate limit is per trader).
+	Trader string
+	// Probe marks a synthetic caller (scope trading/probe): the probe limit
+	// applies instead of the price band.
+	Probe bool
+}
 
 // Limits are the values in force.
 type Limits struct {
@@ -254,9 +276,9 @@ func parse(values map[string]string, prev Limits) (Limits, []string) {
 	return l, problems
 }
 
-// Check applies the kill switch, the limits and the trader's order rate.
-// It returns nil when the order may proceed.
-func (e *Engine) Check(trader string, req orders.Request) *Rejection {
+// Check applies the kill switch, the limits (the probe limit for a probe)
+// and the trader's order rate. It returns nil when the order may proceed.
+func (e *Engine) Check(c Caller, req orders.Request) *Rejection {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.loaded {
@@ -276,6 +298,31 @@ func (e *Engine) Check(trader string, req orders.Request) *Rejection {
 		return &Rejection{Status: 422, Code: CodeMaxNotional, Field: "quantity",
 			Message: "order notional " + notional.FloatString(2) + " exceeds the limit " + l.MaxNotional.FloatString(2)}
 	}
+	if c.Probe {
+		if rej := probeLimit(req, notional); rej != nil {
+			return rej
+		}
+	} else if rej := priceBand(l, req, price); rej != nil {
+		return rej
+	}
+	return e.takeToken(c.Trader, l.MaxOrdersPerSecond)
+}
+
+// probeLimit caps a probe's order.
+func probeLimit(req orders.Request, notional *big.Rat) *Rejection {
+	if req.Quantity > ProbeMaxQuantity {
+		return &Rejection{Status: 422, Code: CodeProbeLimit, Field: "quantity",
+			Message: fmt.Sprintf("a probe's order may have quantity %d at most", ProbeMaxQuantity)}
+	}
+	if notional.Cmp(big.NewRat(ProbeMaxNotional, 1)) > 0 {
+		return &Rejection{Status: 422, Code: CodeProbeLimit, Field: "limit_price",
+			Message: fmt.Sprintf("a probe's order may have a notional of %d at most", ProbeMaxNotional)}
+	}
+	return nil
+}
+
+// priceBand holds a desk's limit price near the symbol's reference price.
+func priceBand(l Limits, req orders.Request, price *big.Rat) *Rejection {
 	if ref, ok := l.ReferencePrices[req.Symbol]; ok {
 		diff := new(big.Rat).Sub(price, ref)
 		diff.Abs(diff)
@@ -285,9 +332,14 @@ func (e *Engine) Check(trader string, req orders.Request) *Rejection {
 				Message: "limit_price is " + pct.FloatString(2) + "% from the reference price; the band is " + l.PriceBandPct.FloatString(2) + "%"}
 		}
 	}
+	return nil
+}
+
+// takeToken spends one of the trader's order-rate tokens (e.mu held).
+func (e *Engine) takeToken(trader string, rate float64) *Rejection {
 	now := e.now()
 	b, ok := e.buckets[trader]
-	burst := max(l.MaxOrdersPerSecond, 1)
+	burst := max(rate, 1)
 	if !ok {
 		if len(e.buckets) > 10000 {
 			clear(e.buckets)
@@ -295,7 +347,7 @@ func (e *Engine) Check(trader string, req orders.Request) *Rejection {
 		b = &bucket{tokens: burst, last: now}
 		e.buckets[trader] = b
 	}
-	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*l.MaxOrdersPerSecond)
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	if b.tokens < 1 {
 		return &Rejection{Status: 429, Code: CodeRateLimited, Message: "order rate limit exceeded; slow down"}

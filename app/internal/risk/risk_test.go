@@ -31,7 +31,7 @@ var order = orders.Request{Symbol: "AAPL", Side: "buy", Quantity: 100, LimitPric
 func TestFailsClosedUntilLoadedThenKeepsLastGood(t *testing.T) {
 	f, e := engine(t)
 	ctx := context.Background()
-	if r := e.Check("T", order); r == nil || r.Code != risk.CodeLimitsUnavailable || r.Status != 503 {
+	if r := e.Check(risk.Caller{Trader: "T"}, order); r == nil || r.Code != risk.CodeLimitsUnavailable || r.Status != 503 {
 		t.Fatalf("before load: %+v", r)
 	}
 	if e.Ready(ctx) == nil {
@@ -41,12 +41,12 @@ func TestFailsClosedUntilLoadedThenKeepsLastGood(t *testing.T) {
 	if err := e.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.Check("T", order); r == nil || r.Code != risk.CodeMaxNotional || r.Status != 422 {
+	if r := e.Check(risk.Caller{Trader: "T"}, order); r == nil || r.Code != risk.CodeMaxNotional || r.Status != 422 {
 		t.Fatalf("18725 notional over 5000: %+v", r)
 	}
 	small := order
 	small.Quantity = 10
-	if r := e.Check("T", small); r != nil {
+	if r := e.Check(risk.Caller{Trader: "T"}, small); r != nil {
 		t.Fatalf("1872.5 notional: %+v", r)
 	}
 	f.Fail(true)
@@ -68,29 +68,29 @@ func TestPriceBandAndRate(t *testing.T) {
 	if err := e.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.Check("T", order); r != nil { // 187.25 is 4.03% above 180
+	if r := e.Check(risk.Caller{Trader: "T"}, order); r != nil { // 187.25 is 4.03% above 180
 		t.Fatalf("within band: %+v", r)
 	}
 	far := order
 	far.LimitPrice = "200"
-	if r := e.Check("T", far); r == nil || r.Code != risk.CodePriceBand {
+	if r := e.Check(risk.Caller{Trader: "T"}, far); r == nil || r.Code != risk.CodePriceBand {
 		t.Fatalf("outside band: %+v", r)
 	}
 	other := far
 	other.Symbol = "MSFT" // no reference price: no band
-	if r := e.Check("T", other); r != nil {
+	if r := e.Check(risk.Caller{Trader: "T"}, other); r != nil {
 		t.Fatalf("no reference: %+v", r)
 	}
 	limited := 0
 	for range 5 {
-		if r := e.Check("T2", order); r != nil && r.Code == risk.CodeRateLimited && r.Status == 429 {
+		if r := e.Check(risk.Caller{Trader: "T2"}, order); r != nil && r.Code == risk.CodeRateLimited && r.Status == 429 {
 			limited++
 		}
 	}
 	if limited != 2 {
 		t.Fatalf("%d of 5 rapid orders rate-limited, want 2 (burst 3)", limited)
 	}
-	if r := e.Check("T3", order); r != nil {
+	if r := e.Check(risk.Caller{Trader: "T3"}, order); r != nil {
 		t.Fatalf("the rate is per trader: %+v", r)
 	}
 }
@@ -105,12 +105,12 @@ func TestKillSwitchStopsOrdersWithinRefreshInterval(t *testing.T) {
 	for e.Ready(ctx) != nil && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if r := e.Check("T", order); r != nil {
+	if r := e.Check(risk.Caller{Trader: "T"}, order); r != nil {
 		t.Fatalf("enabled: %+v", r)
 	}
 	f.Set(path+"/flags/trading-enabled", "false")
 	flipped := time.Now()
-	for e.Check("T", order) == nil {
+	for e.Check(risk.Caller{Trader: "T"}, order) == nil {
 		if time.Since(flipped) > time.Second {
 			t.Fatal("kill switch not applied within 1s (interval 50ms)")
 		}
@@ -118,7 +118,33 @@ func TestKillSwitchStopsOrdersWithinRefreshInterval(t *testing.T) {
 	}
 	// The halt is final: 409, not retryable (no Retry-After): an order
 	// after trading resumes needs a new decision.
-	if r := e.Check("T", order); r.Code != "trading_halted" || r.Status != 409 || r.Retryable() {
+	if r := e.Check(risk.Caller{Trader: "T"}, order); r.Code != "trading_halted" || r.Status != 409 || r.Retryable() {
 		t.Fatalf("halted: %+v, want 409 trading_halted, not retryable", r)
+	}
+}
+
+// TestProbeLimit: a probe's order is capped (quantity and notional) and
+// not held to the price band; a desk's is held to the band, not the cap.
+func TestProbeLimit(t *testing.T) {
+	f, e := engine(t)
+	f.Set(path+"/reference-prices/AAPL", "187")
+	if err := e.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	probe := risk.Caller{Trader: "canary", Probe: true}
+	nominal := orders.Request{Symbol: "AAPL", Side: "buy", Quantity: 1, LimitPrice: "1"}
+	if r := e.Check(probe, nominal); r != nil {
+		t.Fatalf("probe at a nominal price: %+v, want accepted (no band for probes)", r)
+	}
+	for _, over := range []orders.Request{
+		{Symbol: "AAPL", Side: "buy", Quantity: 2, LimitPrice: "1"},
+		{Symbol: "AAPL", Side: "buy", Quantity: 1, LimitPrice: "10.01"},
+	} {
+		if r := e.Check(probe, over); r == nil || r.Status != 422 || r.Code != risk.CodeProbeLimit {
+			t.Errorf("probe %+v: %+v, want 422 %s", over, r, risk.CodeProbeLimit)
+		}
+	}
+	if r := e.Check(risk.Caller{Trader: "desk"}, nominal); r == nil || r.Code != risk.CodePriceBand {
+		t.Errorf("desk at a nominal price: %+v, want %s", r, risk.CodePriceBand)
 	}
 }

@@ -703,3 +703,51 @@ func TestAcceptedOrderReplaysAfterChecksChange(t *testing.T) {
 		t.Fatalf("same key, different request, while halted = %d %v, want 422 idempotency_key_reused", code, b)
 	}
 }
+
+// TestSyntheticIsBoundToPrincipal: a probe (scope trading/probe) places only
+// synthetic orders within the probe limit — synthetic absent is forced
+// true, false is 403 synthetic_required, more than the cap is 422
+// probe_limit_exceeded — and a desk (trading/orders) may not mark an order
+// synthetic (403 synthetic_not_allowed).
+func TestSyntheticIsBoundToPrincipal(t *testing.T) {
+	s := startStack(t, stack.Options{Parameters: map[string]string{"reference-prices/AAPL": "187"}})
+	probeClaims := s.Issuer.Claims("canary")
+	probeClaims["scope"] = "trading/probe"
+	probe := client{t: t, base: s.BaseURL, token: s.Issuer.Sign(probeClaims)}
+	psid := probe.session()
+	probeOrder := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "1.00"}
+	code, o := probe.order(psid, "probe-1", probeOrder)
+	if code != http.StatusCreated || o["synthetic"] != true || o["trader_id"] != "canary" {
+		t.Fatalf("probe order without synthetic = %d %v, want 201 synthetic", code, o)
+	}
+	explicit := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "1.00", "synthetic": true}
+	if code, b := probe.order(psid, "probe-2", explicit); code != http.StatusCreated || b["synthetic"] != true {
+		t.Fatalf("probe order synthetic true = %d %v, want 201", code, b)
+	}
+	real := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "1.00", "synthetic": false}
+	if code, b := probe.order(psid, "probe-3", real); code != http.StatusForbidden || b["code"] != "synthetic_required" {
+		t.Fatalf("probe order synthetic false = %d %v, want 403 synthetic_required", code, b)
+	}
+	big := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 2, "limit_price": "1.00"}
+	if code, b := probe.order(psid, "probe-4", big); code != http.StatusUnprocessableEntity || b["code"] != "probe_limit_exceeded" {
+		t.Fatalf("probe order over the probe limit = %d %v, want 422 probe_limit_exceeded", code, b)
+	}
+	dear := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "187.25"}
+	if code, b := probe.order(psid, "probe-5", dear); code != http.StatusUnprocessableEntity || b["code"] != "probe_limit_exceeded" {
+		t.Fatalf("probe order over the probe notional = %d %v, want 422 probe_limit_exceeded", code, b)
+	}
+
+	desk := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	dsid := desk.session()
+	if code, b := desk.order(dsid, "desk-1", explicit); code != http.StatusForbidden || b["code"] != "synthetic_not_allowed" {
+		t.Fatalf("desk order synthetic true = %d %v, want 403 synthetic_not_allowed", code, b)
+	}
+	if code, b := desk.order(dsid, "desk-2", order); code != http.StatusCreated || b["synthetic"] != false {
+		t.Fatalf("desk order = %d %v, want 201 not synthetic", code, b)
+	}
+	var n int
+	if err := s.Service.Store().Writer().QueryRow(context.Background(),
+		`SELECT count(*) FROM orders WHERE synthetic AND trader_id <> 'canary'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d synthetic orders of a desk (%v), want 0", n, err)
+	}
+}

@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		})
 	}
 	authCfg := auth.Config{Issuer: cfg.OIDCIssuer, Audiences: cfg.OIDCAudiences,
-		ClientIDs: cfg.OIDCClientIDs, Scope: cfg.OIDCScope, JWKSURL: cfg.OIDCJWKSURL, TraderMap: cfg.OIDCTraderMap}
+		ClientIDs: cfg.OIDCClientIDs, Scope: cfg.OIDCScope, ProbeScope: cfg.OIDCProbeScope, JWKSURL: cfg.OIDCJWKSURL, TraderMap: cfg.OIDCTraderMap}
 	if cfg.OIDCJWKSParameter != "" {
 		// Keys come from the parameter the key sync keeps (ssm endpoint);
 		// the issuer is never called (docs/service.md, "Signing keys").

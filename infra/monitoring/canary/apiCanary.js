@@ -53,7 +53,7 @@
  *
  * Environment (handler): TARGET_URL, TOKEN_URL, CLIENT_ID and
  * CLIENT_SECRET_PARAMETER (required), SCOPE (optional, default
- * trading/orders), STEP_TIMEOUT_MS (optional, default 5000), TLS_INSECURE
+ * trading/probe), STEP_TIMEOUT_MS (optional, default 5000), TLS_INSECURE
  * (optional, "true" skips certificate verification of the service for
  * throw-away stacks with a self-signed certificate; the token endpoint is
  * always verified). Local runs (`node apiCanary.js`) also honour
@@ -93,8 +93,12 @@ function requestHeaders(request) {
 
 /** Default per-step deadline: request sent to full response body read. */
 const DEFAULT_STEP_TIMEOUT_MS = 5000;
-/** Default OAuth2 scope (CONTRACT.md section 1: resource server "trading", scope "orders"). */
-const DEFAULT_SCOPE = 'trading/orders';
+/**
+ * Default OAuth2 scope (CONTRACT.md section 1: resource server "trading",
+ * scope "probe"): the canary is a probe, not a desk; its orders are always
+ * synthetic and capped by the probe limit.
+ */
+const DEFAULT_SCOPE = 'trading/probe';
 /**
  * A cached token is used only while it has more than this left; Cognito's
  * client-credentials tokens live an hour (expires_in 3600) by default.

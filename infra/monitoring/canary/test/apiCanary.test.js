@@ -292,13 +292,13 @@ describe('configFromEnv', () => {
     }
   });
 
-  test('a bare host name (ALB DNS name) defaults to https; SCOPE defaults to trading/orders', () => {
+  test('a bare host name (ALB DNS name) defaults to https; SCOPE defaults to trading/probe', () => {
     const c = canary.configFromEnv({ TARGET_URL: 'alb-dev-123.us-east-1.elb.amazonaws.com', ...AUTH_ENV });
     assert.equal(c.baseUrl.href, 'https://alb-dev-123.us-east-1.elb.amazonaws.com/');
     assert.equal(c.tokenUrl.href, AUTH_ENV.TOKEN_URL);
     assert.equal(c.clientId, AUTH_ENV.CLIENT_ID);
     assert.equal(c.clientSecretParameter, AUTH_ENV.CLIENT_SECRET_PARAMETER);
-    assert.equal(c.scope, 'trading/orders');
+    assert.equal(c.scope, 'trading/probe');
     assert.equal(c.stepTimeoutMs, canary.DEFAULT_STEP_TIMEOUT_MS);
     assert.equal(c.tlsInsecure, false);
     assert.equal(c.localClientSecret, undefined);
@@ -392,7 +392,7 @@ describe('authentication (Cognito client credentials)', () => {
   test('a token is fetched with HTTP Basic client credentials and sent as Bearer on session and order calls only', async () => {
     const { result, server } = await runAgainst({});
     assert.equal(result.ok, true, result.error && result.error.message);
-    assert.deepEqual(server.tokenRequests, [{ clientId: 'canary', grantType: 'client_credentials', scope: 'trading/orders' }]);
+    assert.deepEqual(server.tokenRequests, [{ clientId: 'canary', grantType: 'client_credentials', scope: 'trading/probe' }]);
     const basic = `Basic ${Buffer.from(`canary:${SECRET}`).toString('base64')}`;
     const byRequest = server.requests.map((r, i) => [r, server.authorizations[i]]);
     assert.deepEqual(byRequest.slice(0, 3), [['GET /healthz', undefined], ['GET /readyz', undefined], ['POST /oauth2/token', basic]]);
@@ -439,7 +439,7 @@ describe('authentication (Cognito client credentials)', () => {
       const driver = canary.createNodeDriver({ baseUrl: server.url });
       await assert.rejects(
         canary.runApiCanary({ driver, auth: authFor(server, { clientSecret: 'wrong' }), tokenCache: canary.createTokenCache(), stepTimeoutMs: 2000 }),
-        /step token failed: the token endpoint refused the client credentials of CLIENT_ID canary for scope trading\/orders: HTTP 401 \(error: invalid_client\)/,
+        /step token failed: the token endpoint refused the client credentials of CLIENT_ID canary for scope trading\/probe: HTTP 401 \(error: invalid_client\)/,
       );
       assert.deepEqual(statuses(driver.steps), ['healthz:passed', 'readyz:passed', 'token:failed']);
     } finally {

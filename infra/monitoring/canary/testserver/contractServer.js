@@ -63,7 +63,8 @@ async function startContractServer(faults = {}) {
     tokenRequests.push({ clientId: id, grantType: form.get('grant_type'), scope: form.get('scope') });
     if (form.get('grant_type') !== 'client_credentials') return ['token', 400, { error: 'unsupported_grant_type' }];
     if (!id || clients[id] === undefined || clients[id] !== secret) return ['token', 401, { error: 'invalid_client' }];
-    if (form.get('scope') !== 'trading/orders') return ['token', 400, { error: 'invalid_scope' }];
+    // Probe clients (the canary) are allowed trading/probe, as their Cognito app clients are.
+    if (form.get('scope') !== 'trading/probe') return ['token', 400, { error: 'invalid_scope' }];
     const accessToken = `tok-${crypto.randomUUID()}`;
     tokens.set(accessToken, (faults.traderMap && faults.traderMap[id]) || id);
     return ['token', 200, { access_token: accessToken, token_type: 'Bearer', expires_in: faults.expiresIn || 3600 }];
