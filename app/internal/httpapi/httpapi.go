@@ -38,7 +38,9 @@ const (
 // Sessions is what the API needs from the session store.
 type Sessions interface {
 	Create(ctx context.Context, traderID string) (sessions.Session, error)
-	Get(ctx context.Context, id string) (sessions.Session, error)
+	// Get returns session id for the calling trader (ownership is checked
+	// here; the store may use the trader to bound its lookups).
+	Get(ctx context.Context, traderID, id string) (sessions.Session, error)
 }
 
 // Orders is what the API needs from the order store.
@@ -223,9 +225,19 @@ func (a *API) ownedSession(w http.ResponseWriter, r *http.Request, missingStatus
 		writeError(w, http.StatusBadRequest, "invalid_request", HeaderSessionID+" header is required", HeaderSessionID)
 		return sessions.Session{}, false
 	}
-	sess, err := a.Sessions.Get(r.Context(), id)
+	sess, err := a.Sessions.Get(r.Context(), principal(r.Context()).TraderID, id)
 	if errors.Is(err, sessions.ErrNotFound) {
+		if missingStatus == http.StatusUnauthorized {
+			// RFC 6750's challenge; error_description says it is the
+			// session, not the bearer token, that is no good: open a new one.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="trading", error="invalid_token", error_description="session"`)
+		}
 		writeError(w, missingStatus, "session_invalid", "unknown or expired session", HeaderSessionID)
+		return sessions.Session{}, false
+	}
+	if errors.Is(err, sessions.ErrLookupsThrottled) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "session_lookups_exceeded", "too many lookups of unknown sessions; slow down", HeaderSessionID)
 		return sessions.Session{}, false
 	}
 	if err != nil {

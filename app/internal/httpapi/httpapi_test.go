@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 
 	"github.com/trading-ha/trading-ha/app/internal/auth"
@@ -32,7 +34,7 @@ func (f fakeSessions) Create(_ context.Context, trader string) (sessions.Session
 	return sessions.Session{SessionID: "s-1", TraderID: trader, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
-func (f fakeSessions) Get(_ context.Context, id string) (sessions.Session, error) {
+func (f fakeSessions) Get(_ context.Context, _, id string) (sessions.Session, error) {
 	if f.err != nil {
 		return sessions.Session{}, f.err
 	}
@@ -459,4 +461,47 @@ func TestSyntheticBoundToPrincipal(t *testing.T) {
 	if _, ok := fo.byKey["T-1/d1"]; ok {
 		t.Fatal("the refused desk order was stored")
 	}
+}
+
+// countingDDB is a sessions table that counts GetItem calls and holds no item.
+type countingDDB struct{ gets atomic.Int64 }
+
+func (c *countingDDB) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (c *countingDDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.gets.Add(1)
+	return &dynamodb.GetItemOutput{}, nil
+}
+
+// TestUnknownSessionFloodIsBounded: a client with a valid token sending
+// 1,000 unknown session ids (and then the same ones again) drives a bounded
+// number of DynamoDB reads; an unknown session answers 401 with a
+// WWW-Authenticate challenge naming the session.
+func TestUnknownSessionFloodIsBounded(t *testing.T) {
+	api, _, _ := newAPI()
+	ddb := &countingDDB{}
+	api.Sessions = &sessions.Cache{Store: sessions.New(ddb, "sessions-test", time.Hour, time.Second), TTL: 10 * time.Second}
+	h := api.Handler()
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+	}
+	codes := map[int]int{}
+	for round := range 2 {
+		for _, id := range ids {
+			rec, out := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": id, "Idempotency-Key": "k"})
+			codes[rec.Code]++
+			if rec.Code == 401 {
+				if out["code"] != "session_invalid" || rec.Header().Get("WWW-Authenticate") != `Bearer realm="trading", error="invalid_token", error_description="session"` {
+					t.Fatalf("round %d: unknown session = %d %v (WWW-Authenticate %q)", round, rec.Code, out, rec.Header().Get("WWW-Authenticate"))
+				}
+			}
+		}
+	}
+	if n := ddb.gets.Load(); n > 50 {
+		t.Fatalf("2 x 1000 unknown session ids made %d GetItem calls, want a bounded number (<= 50); answers %v", n, codes)
+	}
+	t.Logf("GetItem calls: %d; answers %v", ddb.gets.Load(), codes)
 }
