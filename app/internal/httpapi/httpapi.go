@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/trading-ha/trading-ha/app/internal/auth"
 	"github.com/trading-ha/trading-ha/app/internal/orders"
@@ -22,6 +23,14 @@ import (
 
 // MaxBodyBytes bounds request bodies; larger ones answer 413.
 const MaxBodyBytes = 64 << 10
+
+// DefaultRequestTimeout is the deadline of an authenticated request when
+// API.RequestTimeout is zero. Every dependency call (a DynamoDB call with
+// its own SESSIONS_TIMEOUT, the database's retries within their 15 s
+// budget) runs inside it, and it ends before the server's 30 s write
+// timeout: a dependency that hangs costs the client a 503 with
+// Retry-After, never a connection closed without a reply.
+const DefaultRequestTimeout = 20 * time.Second
 
 // Header names.
 const (
@@ -79,6 +88,10 @@ type API struct {
 	// Liveness, if set, makes /healthz answer 503 when it returns an error
 	// (sustained database authentication failure: ECS replaces the task).
 	Liveness func() error
+	// RequestTimeout is the deadline of each authenticated request
+	// (default DefaultRequestTimeout); dependency calls nest their own,
+	// shorter deadlines inside it.
+	RequestTimeout time.Duration
 
 	draining atomic.Bool
 	started  atomic.Bool
@@ -157,9 +170,17 @@ func principal(ctx context.Context) auth.Principal {
 }
 
 // authenticated requires a verified bearer token (401 otherwise; 503 when
-// the issuer's keys cannot be fetched).
+// the issuer's keys cannot be fetched) and puts the request under its
+// deadline (RequestTimeout).
 func (a *API) authenticated(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		timeout := a.RequestTimeout
+		if timeout <= 0 {
+			timeout = DefaultRequestTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 		tok, err := auth.FromHeader(r.Header.Get("Authorization"))
 		var p auth.Principal
 		if err == nil {

@@ -505,3 +505,40 @@ func TestUnknownSessionFloodIsBounded(t *testing.T) {
 	}
 	t.Logf("GetItem calls: %d; answers %v", ddb.gets.Load(), codes)
 }
+
+// hungSessions is a sessions table client that ignores its own timeout and
+// answers only when the request's context ends.
+type hungSessions struct{}
+
+func (hungSessions) Create(ctx context.Context, _ string) (sessions.Session, error) {
+	<-ctx.Done()
+	return sessions.Session{}, fmt.Errorf("put session: %w", ctx.Err())
+}
+
+func (hungSessions) Get(ctx context.Context, _, _ string) (sessions.Session, error) {
+	<-ctx.Done()
+	return sessions.Session{}, fmt.Errorf("get session: %w", ctx.Err())
+}
+
+// TestRequestDeadline: every authenticated request runs under a deadline,
+// so a dependency that never answers costs a 503 with Retry-After when it
+// ends, not a request held until the server gives up.
+func TestRequestDeadline(t *testing.T) {
+	api, _, _ := newAPI()
+	api.Sessions = hungSessions{}
+	api.RequestTimeout = 300 * time.Millisecond
+	h := api.Handler()
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/orders", body}, {"POST", "/sessions", ""}, {"GET", "/sessions/current", ""},
+	} {
+		start := time.Now()
+		rec, out := call(h, r.method, r.path, r.body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"})
+		took := time.Since(start)
+		if rec.Code != 503 || out["code"] != "unavailable" || rec.Header().Get("Retry-After") == "" || took > 2*time.Second {
+			t.Errorf("%s %s with a hung table = %d %v after %s, want 503 unavailable after about 300ms", r.method, r.path, rec.Code, out, took)
+		}
+	}
+	if DefaultRequestTimeout >= 30*time.Second {
+		t.Errorf("DefaultRequestTimeout %s must end before the server's 30s write timeout", DefaultRequestTimeout)
+	}
+}
