@@ -186,8 +186,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		traders[i] = fmt.Sprintf("drill-desk-%d", i)
 	}
 	st, err := stack.Start(ctx, stack.Options{Logger: opts.Logger, Clients: traders, Env: opts.Env,
-		// The drill is about failover, not pre-trade limits.
-		Parameters: map[string]string{"limits/max-orders-per-second": "100000"}})
+		Parameters: drillParameters()})
 	if err != nil {
 		return Report{}, fmt.Errorf("start stack: %w", err)
 	}
@@ -432,6 +431,19 @@ func verify(ctx context.Context, st *stack.Stack, acks []ack, rep *Report) error
 }
 
 var symbols = []string{"AAPL", "MSFT", "AMZN", "GOOG", "BRK.B", "JPM"}
+
+// drillParameters are the risk parameters of the drill's stack. The drill
+// is about failover, not pre-trade limits: no practical rate limit, and a
+// reference price for every symbol it trades (a desk's order for a symbol
+// without one is refused) with a band wide enough for its prices (10 to
+// 310 around 160).
+func drillParameters() map[string]string {
+	p := map[string]string{"limits/max-orders-per-second": "100000", "limits/price-band-pct": "100"}
+	for _, s := range symbols {
+		p["reference-prices/"+s] = "160"
+	}
+	return p
+}
 
 // placeOrder posts one order, retrying with the same Idempotency-Key on any
 // error or 5xx (as a well-behaved client does) for up to a minute; a 4xx,

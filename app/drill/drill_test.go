@@ -21,7 +21,9 @@ func TestClientDoesNotResubmitHalt(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	st, err := stack.Start(ctx, stack.Options{Parameters: map[string]string{"flags/trading-enabled": "false"}})
+	params := drillParameters()
+	params["flags/trading-enabled"] = "false"
+	st, err := stack.Start(ctx, stack.Options{Parameters: params})
 	testkit.SkipOrFail(t, err)
 	t.Cleanup(st.Close)
 	httpc := &http.Client{Timeout: 10 * time.Second}

@@ -38,6 +38,7 @@ func TestFailsClosedUntilLoadedThenKeepsLastGood(t *testing.T) {
 		t.Fatal("ready before load")
 	}
 	f.Set(path+"/limits/max-notional", "5000")
+	f.Set(path+"/reference-prices/AAPL", "187")
 	if err := e.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +78,8 @@ func TestPriceBandAndRate(t *testing.T) {
 		t.Fatalf("outside band: %+v", r)
 	}
 	other := far
-	other.Symbol = "MSFT" // no reference price: no band
-	if r := e.Check(risk.Caller{Trader: "T"}, other); r != nil {
+	other.Symbol = "MSFT" // no reference price: refused, not waved through
+	if r := e.Check(risk.Caller{Trader: "T"}, other); r == nil || r.Code != risk.CodeReferencePriceMissing {
 		t.Fatalf("no reference: %+v", r)
 	}
 	limited := 0
@@ -100,6 +101,7 @@ func TestKillSwitchStopsOrdersWithinRefreshInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.Set(path+"/flags/trading-enabled", "true")
+	f.Set(path+"/reference-prices/AAPL", "187")
 	go e.Run(ctx)
 	deadline := time.Now().Add(2 * time.Second)
 	for e.Ready(ctx) != nil && time.Now().Before(deadline) {
@@ -146,5 +148,79 @@ func TestProbeLimit(t *testing.T) {
 	}
 	if r := e.Check(risk.Caller{Trader: "desk"}, nominal); r == nil || r.Code != risk.CodePriceBand {
 		t.Errorf("desk at a nominal price: %+v, want %s", r, risk.CodePriceBand)
+	}
+}
+
+// TestMissingReferencePriceRefuses: a desk's order for a symbol without a
+// reference price — never set, or deleted — is refused naming the missing
+// input, instead of passing without a band.
+func TestMissingReferencePriceRefuses(t *testing.T) {
+	f, e := engine(t)
+	ctx := context.Background()
+	f.Set(path+"/reference-prices/AAPL", "187")
+	f.Set(path+"/reference-prices/MSFT", "410")
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	desk := risk.Caller{Trader: "T"}
+	msft := orders.Request{Symbol: "MSFT", Side: "buy", Quantity: 1, LimitPrice: "410"}
+	if r := e.Check(desk, msft); r != nil {
+		t.Fatalf("MSFT with a reference price: %+v", r)
+	}
+	f.Delete(path + "/reference-prices/MSFT")
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []orders.Request{msft, {Symbol: "NVDA", Side: "buy", Quantity: 1, LimitPrice: "100"}} {
+		r := e.Check(desk, req)
+		if r == nil || r.Status != 422 || r.Code != risk.CodeReferencePriceMissing || r.Field != "symbol" || r.Retryable() {
+			t.Errorf("%s without a reference price: %+v, want 422 %s on symbol", req.Symbol, r, risk.CodeReferencePriceMissing)
+		}
+	}
+	if r := e.Check(desk, order); r != nil {
+		t.Fatalf("AAPL still has its reference price: %+v", r)
+	}
+	// Without Parameter Store (local development) there are no reference
+	// prices and no band.
+	local := risk.NewEngine(nil, "", time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if r := local.Check(desk, msft); r != nil {
+		t.Fatalf("no Parameter Store: %+v", r)
+	}
+}
+
+// TestStaleLimitsFailClosed: while Parameter Store fails, the last loaded
+// limits serve for the staleness bound (limits/max-staleness-seconds);
+// beyond it new orders are refused 503 limits_stale, and the first good
+// refresh lifts that. The age is what the metric reports.
+func TestStaleLimitsFailClosed(t *testing.T) {
+	f, e := engine(t)
+	ctx := context.Background()
+	f.Set(path+"/reference-prices/AAPL", "187")
+	f.Set(path+"/limits/max-staleness-seconds", "1")
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	desk := risk.Caller{Trader: "T"}
+	f.Fail(true)
+	if err := e.Refresh(ctx); err == nil {
+		t.Fatal("refresh against a failing SSM succeeded")
+	}
+	if r := e.Check(desk, order); r != nil {
+		t.Fatalf("within the staleness bound: %+v, want the last good limits to serve", r)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	r := e.Check(desk, order)
+	if r == nil || r.Status != 503 || r.Code != "limits_stale" || !r.Retryable() {
+		t.Fatalf("limits %s old with a 1s bound: %+v, want 503 limits_stale", e.LimitsAge().Round(time.Millisecond), r)
+	}
+	if age := e.LimitsAge(); age < time.Second {
+		t.Fatalf("limits age %s, want > 1s", age)
+	}
+	f.Fail(false)
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Check(desk, order); r != nil {
+		t.Fatalf("after a good refresh: %+v", r)
 	}
 }

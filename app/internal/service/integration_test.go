@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,11 +23,24 @@ import (
 	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
 )
 
+// referencePrices are the reference prices every test stack gets (a desk's
+// order for a symbol without one is refused): those of the symbols the
+// tests trade.
+var referencePrices = map[string]string{"reference-prices/AAPL": "187", "reference-prices/POISON": "1"}
+
 func startStack(t *testing.T, opts stack.Options) *stack.Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
+	params := map[string]string{}
+	for k, v := range referencePrices {
+		params[k] = v
+	}
+	for k, v := range opts.Parameters {
+		params[k] = v
+	}
+	opts.Parameters = params
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if os.Getenv("TRADING_TEST_LOGS") == "1" {
@@ -593,7 +608,8 @@ func (s *syncBuffer) String() string {
 func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
 	var logs syncBuffer
 	opts := stack.Options{Env: map[string]string{"METRICS_INTERVAL": "1s", "LOG_LEVEL": "debug"},
-		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Logger:     slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Parameters: referencePrices}
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
@@ -613,7 +629,7 @@ func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
 	var emf map[string]any
 	waitFor(t, 10*time.Second, func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
-			if strings.Contains(line, `"_aws"`) && json.Unmarshal([]byte(line), &emf) == nil {
+			if strings.Contains(line, `"_aws"`) && strings.Contains(line, `"OutboxPending"`) && json.Unmarshal([]byte(line), &emf) == nil {
 				return true
 			}
 		}
@@ -749,5 +765,184 @@ func TestSyntheticIsBoundToPrincipal(t *testing.T) {
 	if err := s.Service.Store().Writer().QueryRow(context.Background(),
 		`SELECT count(*) FROM orders WHERE synthetic AND trader_id <> 'canary'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d synthetic orders of a desk (%v), want 0", n, err)
+	}
+}
+
+// TestStaleLimitsHaltWithoutParameterStore: when Parameter Store stops
+// answering, the last loaded limits serve for the staleness bound
+// (limits/max-staleness-seconds, 1 s here); beyond it new orders answer 503
+// limits_stale — a halt that needs nothing from Parameter Store — while
+// replays of accepted orders still return them; each task reports the
+// limits' age as the EMF metric RiskLimitsAgeSeconds; the first good
+// refresh lifts the refusal.
+func TestStaleLimitsHaltWithoutParameterStore(t *testing.T) {
+	var logs syncBuffer
+	opts := stack.Options{Env: map[string]string{"METRICS_INTERVAL": "1s"},
+		Logger:     slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Parameters: map[string]string{"limits/max-staleness-seconds": "1", "reference-prices/AAPL": "187"}}
+	s := startStack(t, opts)
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	code, first := c.order(sid, "before", order)
+	if code != http.StatusCreated {
+		t.Fatalf("order before the outage = %d %v", code, first)
+	}
+	s.SSM.Fail(true)
+	failed := time.Now()
+	var body map[string]any
+	for i := 0; ; i++ {
+		var hdr http.Header
+		var raw []byte
+		code, hdr, raw = c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": fmt.Sprintf("stale-%d", i)}, order)
+		body = nil
+		_ = json.Unmarshal(raw, &body)
+		if code != http.StatusCreated {
+			if code != http.StatusServiceUnavailable || body["code"] != "limits_stale" || hdr.Get("Retry-After") == "" {
+				t.Fatalf("order with Parameter Store down = %d %v, want 503 limits_stale with Retry-After", code, body)
+			}
+			break
+		}
+		if time.Since(failed) > 5*time.Second {
+			t.Fatalf("orders still accepted %s after Parameter Store failed (bound 1s)", time.Since(failed).Round(time.Millisecond))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("orders refused %s after Parameter Store failed", time.Since(failed).Round(time.Millisecond))
+	code, hdr, raw := c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": "before"}, order)
+	var again map[string]any
+	_ = json.Unmarshal(raw, &again)
+	if code != http.StatusOK || again["order_id"] != first["order_id"] || hdr.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay while the limits are stale = %d %s, want 200 with order %v", code, raw, first["order_id"])
+	}
+	var age float64
+	waitFor(t, 5*time.Second, func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var emf map[string]any
+			if !strings.Contains(line, `"RiskLimitsAgeSeconds"`) || json.Unmarshal([]byte(line), &emf) != nil {
+				continue
+			}
+			meta := emf["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+			if meta["Namespace"] != "Trading/test" || emf["Service"] != "trading" {
+				t.Fatalf("EMF line = %v", emf)
+			}
+			if a, _ := emf["RiskLimitsAgeSeconds"].(float64); a > 1 {
+				age = a
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("RiskLimitsAgeSeconds reported %.1f", age)
+	s.SSM.Fail(false)
+	waitFor(t, 5*time.Second, func() bool {
+		code, _ := c.order(sid, fmt.Sprintf("fresh-%d", time.Now().UnixNano()), order)
+		return code == http.StatusCreated
+	})
+}
+
+// freezableProxy forwards TCP to a target until frozen; frozen, it closes
+// the connections it forwarded and holds new ones open without a byte of
+// answer for up to hold — a DynamoDB endpoint that stopped responding.
+type freezableProxy struct {
+	ln     net.Listener
+	target string
+	hold   time.Duration
+	frozen atomic.Bool
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func startFreezableProxy(t *testing.T, hold time.Duration) *freezableProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezableProxy{ln: ln, hold: hold}
+	t.Cleanup(func() { _ = ln.Close(); p.closeAll() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c)
+			target := p.target
+			p.mu.Unlock()
+			if p.frozen.Load() {
+				go func() { time.Sleep(p.hold); _ = c.Close() }()
+				go func() { _, _ = io.Copy(io.Discard, c) }()
+				continue
+			}
+			go func() {
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					_ = c.Close()
+					return
+				}
+				p.mu.Lock()
+				p.conns = append(p.conns, up)
+				p.mu.Unlock()
+				go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+				_, _ = io.Copy(c, up)
+				_ = c.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *freezableProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *freezableProxy) setTarget(endpoint string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = strings.TrimPrefix(endpoint, "http://")
+}
+
+// freeze makes the endpoint stop answering: open connections are cut (the
+// client re-dials) and new ones are held.
+func (p *freezableProxy) freeze() { p.frozen.Store(true); p.closeAll() }
+
+func (p *freezableProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// TestFrozenSessionsTableAnswers503InTime: with the sessions table frozen
+// for 35 s (longer than the server's 30 s write timeout), requests that
+// need it get a 503 with Retry-After within the sessions deadline — never
+// an empty reply — and the task stays ready.
+func TestFrozenSessionsTableAnswers503InTime(t *testing.T) {
+	proxy := startFreezableProxy(t, 35*time.Second)
+	s := startStack(t, stack.Options{Env: map[string]string{
+		"DYNAMODB_ENDPOINT": proxy.URL(), "SESSION_CACHE_TTL": "0", "SESSIONS_TIMEOUT": "1s"}})
+	proxy.setTarget(s.Dynalite.Endpoint)
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	if code, b := c.order(sid, "before", order); code != http.StatusCreated {
+		t.Fatalf("order before the freeze = %d %v", code, b)
+	}
+	proxy.freeze()
+	for _, r := range []struct{ method, path string }{{"POST", "/orders"}, {"POST", "/sessions"}, {"GET", "/sessions/current"}} {
+		var body any
+		if r.path == "/orders" {
+			body = order
+		}
+		start := time.Now()
+		code, hdr, raw := c.raw(r.method, r.path, map[string]string{"X-Session-ID": sid, "Idempotency-Key": "frozen"}, body)
+		took := time.Since(start)
+		if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(string(raw), `"unavailable"`) || took > 5*time.Second {
+			t.Errorf("%s %s with the table frozen = %d %s (Retry-After %q) after %s, want 503 unavailable with Retry-After within the 1s deadline",
+				r.method, r.path, code, raw, hdr.Get("Retry-After"), took.Round(time.Millisecond))
+		}
+	}
+	if code, _ := c.do("GET", "/readyz", nil, nil); code != 200 {
+		t.Fatalf("readyz with the table frozen = %d, want 200", code)
 	}
 }

@@ -200,8 +200,9 @@ func (s *Service) Started() <-chan struct{} { return s.started }
 func (s *Service) Run(ctx context.Context) error {
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.risk.Run(bgCtx) }()
+	go func() { defer wg.Done(); s.risk.RunMetrics(bgCtx, s.cfg.MetricsNamespace, s.cfg.MetricsInterval) }()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.server.Serve(s.ln) }()
