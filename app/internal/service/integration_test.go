@@ -625,6 +625,9 @@ func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
 		t.Fatalf("order = %d", code)
 	}
 	c.do("GET", "/orders/"+o["order_id"].(string), nil, nil)
+	if code, _ := c.do("GET", "/orders?idempotency_key=secret-key-123", nil, nil); code != 200 {
+		t.Fatalf("order by key = %d", code)
+	}
 	c.do("GET", "/sessions/current", map[string]string{"X-Session-ID": sid}, nil)
 	var emf map[string]any
 	waitFor(t, 10*time.Second, func() bool {
