@@ -44,8 +44,9 @@ const (
 // requests without one (NoUserAgent_HEADER), as the canary's README notes.
 const UserAgent = "trading-ha-smoke/1"
 
-// DefaultScope is the OAuth2 scope the service requires (CONTRACT.md section 1).
-const DefaultScope = "trading/orders"
+// DefaultScope is the OAuth2 scope the smoke client holds: the probes'
+// scope (CONTRACT.md section 1), under which every order is synthetic.
+const DefaultScope = "trading/probe"
 
 // ClientSecretParameter is the SSM SecureString parameter holding the smoke
 // test's client secret under a stack's parameter root (/trading/<suffix>).

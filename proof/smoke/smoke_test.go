@@ -434,7 +434,7 @@ func TestSmokeAuthenticatesEveryCall(t *testing.T) {
 	if srv.tokenCalls != 1 || rep.TokenRequests != 1 {
 		t.Errorf("token requests: server %d, report %d; want 1", srv.tokenCalls, rep.TokenRequests)
 	}
-	if len(srv.tokenForms) != 1 || srv.tokenForms[0] != "grant_type=client_credentials&scope=trading%2Forders" {
+	if len(srv.tokenForms) != 1 || srv.tokenForms[0] != "grant_type=client_credentials&scope=trading%2Fprobe" {
 		t.Errorf("token forms %q", srv.tokenForms)
 	}
 	want := []string{
@@ -464,7 +464,7 @@ func TestSmokeWrongSecretSkipsTheBusinessSteps(t *testing.T) {
 		ClientSecret: "wrong", HTTP: ts.Client(), RunID: "x",
 	})
 	s := stepNamed(t, rep, "POST oauth2/token (client credentials)")
-	if s.Err == nil || !strings.Contains(s.Err.Error(), "refused the client credentials of smoke-client for scope trading/orders: status 401 (error: invalid_client)") {
+	if s.Err == nil || !strings.Contains(s.Err.Error(), "refused the client credentials of smoke-client for scope trading/probe: status 401 (error: invalid_client)") {
 		t.Errorf("token step error %v", s.Err)
 	}
 	for _, name := range []string{"POST /sessions", "GET /sessions/current", "POST /orders (synthetic)", "GET /orders/{id}"} {
