@@ -181,7 +181,7 @@ func (a *API) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
-		tok, err := auth.FromHeader(r.Header.Get("Authorization"))
+		tok, err := bearerToken(r.Header)
 		var p auth.Principal
 		if err == nil {
 			p, err = a.Auth.Verify(r.Context(), tok)
@@ -199,6 +199,22 @@ func (a *API) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		setTrader(r.Context(), p.TraderID)
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// errManyAuthorization refuses a request with more than one Authorization
+// field line.
+var errManyAuthorization = errors.New("more than one Authorization header")
+
+// bearerToken reads the one Authorization header. Authorization is not a
+// list-valued field (RFC 9110 section 11.6.2 defines a single
+// credentials value), so repeated lines cannot be combined: a request
+// carrying two is refused rather than judged by the first, which a proxy
+// or WAF in front might not be the one it read.
+func bearerToken(h http.Header) (string, error) {
+	if v := h.Values("Authorization"); len(v) > 1 {
+		return "", errManyAuthorization
+	}
+	return auth.FromHeader(h.Get("Authorization"))
 }
 
 type sessionRequest struct {

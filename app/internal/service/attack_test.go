@@ -6,10 +6,7 @@ package service_test
 // leaves no row and no event; an accepted order has exactly one outbox row
 // and exactly one event.
 //
-// Cases marked NEW CONTRACT test behaviour that is specified but not yet
-// implemented (the synthetic flag rules, the session-flood bound, the 409
-// trading halt with idempotent replays); they are expected to fail until
-// the service implements them and are deliberately not skipped.
+// docs/security.md maps each threat to the case here that holds it.
 //
 //	TRADING_REQUIRE_INTEGRATION=1 go test -run Attack -v ./app/internal/service/
 
@@ -639,7 +636,7 @@ func TestAttackReplays(t *testing.T) {
 	})
 }
 
-// --- the synthetic flag (NEW CONTRACT) ------------------------------------------
+// --- the synthetic flag ------------------------------------------
 
 func TestAttackSyntheticFlag(t *testing.T) {
 	k := newAttackKit(t, stack.Options{})
@@ -652,7 +649,7 @@ func TestAttackSyntheticFlag(t *testing.T) {
 	// The probe's session. Today the probe scope is refused (401), so the
 	// order cases below run with a placeholder and fail on their status.
 	sidProbe := uuid.NewString()
-	t.Run("NEW probe principal opens a session", func(t *testing.T) {
+	t.Run("probe principal opens a session", func(t *testing.T) {
 		r := k.send(t, "POST", "/sessions", nil, nil, bearer(tokProbe))
 		if r.code != http.StatusCreated {
 			t.Fatalf("probe (scope %s) POST /sessions = %s, want 201", attackProbeScope, r)
@@ -660,7 +657,7 @@ func TestAttackSyntheticFlag(t *testing.T) {
 		sidProbe = r.body["session_id"].(string)
 	})
 
-	t.Run("NEW desk sends synthetic true", func(t *testing.T) {
+	t.Run("desk sends synthetic true", func(t *testing.T) {
 		before := k.ledger(t)
 		r := k.order(t, tokDesk, sidDesk, "desk-synthetic-true",
 			`{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25","synthetic":true}`)
@@ -682,22 +679,22 @@ func TestAttackSyntheticFlag(t *testing.T) {
 		}
 		k.exactlyOnce(t, r.body["order_id"].(string), "desk-a", false)
 	})
-	t.Run("NEW probe sends synthetic false", func(t *testing.T) {
+	t.Run("probe sends synthetic false", func(t *testing.T) {
 		before := k.ledger(t)
 		r := k.order(t, tokProbe, sidProbe, "probe-synthetic-false",
-			`{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"187.25","synthetic":false}`)
+			`{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1.00","synthetic":false}`)
 		wantError(t, r, http.StatusForbidden, "synthetic_required", "", "probe order with synthetic:false")
 		k.unchanged(t, before, "probe synthetic:false")
 	})
-	t.Run("NEW probe sends no synthetic member", func(t *testing.T) {
-		r := k.order(t, tokProbe, sidProbe, "probe-no-synthetic", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"187.25"}`)
+	t.Run("probe sends no synthetic member", func(t *testing.T) {
+		r := k.order(t, tokProbe, sidProbe, "probe-no-synthetic", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1.00"}`)
 		if r.code != http.StatusCreated || r.body["synthetic"] != true || r.body["trader_id"] != "canary" {
 			t.Fatalf("probe order without synthetic = %s, want 201 synthetic true", r)
 		}
 		k.exactlyOnce(t, r.body["order_id"].(string), "canary", true)
 	})
-	t.Run("NEW probe sends synthetic true", func(t *testing.T) {
-		r := k.order(t, tokProbe, sidProbe, "probe-synthetic-true", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"187.25","synthetic":true}`)
+	t.Run("probe sends synthetic true", func(t *testing.T) {
+		r := k.order(t, tokProbe, sidProbe, "probe-synthetic-true", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1.00","synthetic":true}`)
 		if r.code != http.StatusCreated || r.body["synthetic"] != true {
 			t.Fatalf("probe order with synthetic:true = %s, want 201 synthetic true", r)
 		}
@@ -749,7 +746,7 @@ func TestAttackOversizedAndMalformedBodies(t *testing.T) {
 	k := newAttackKit(t, stack.Options{})
 	tok := k.s.Token("desk-a")
 	sid := k.session(t, tok)
-	const rest = `"side":"buy","quantity":1,"limit_price":"1"`
+	const rest = `"side":"buy","quantity":1,"limit_price":"187.25"`
 	nested := strings.Repeat("[", 5000) + strings.Repeat("]", 5000)
 	utf16 := func(s string) string {
 		var b strings.Builder
@@ -885,7 +882,7 @@ func TestAttackOversizedAndMalformedBodies(t *testing.T) {
 	})
 }
 
-// --- floods of unknown session ids (NEW CONTRACT) ------------------------------------
+// --- floods of unknown session ids ------------------------------------
 
 // ddbCounter is a reverse proxy in front of dynalite that counts the
 // DynamoDB operations the service sends (the stack lets tests point
@@ -950,11 +947,11 @@ func TestAttackUnknownSessionFlood(t *testing.T) {
 		got string
 	}
 	var (
-		mu      sync.Mutex
-		wrong   []bad
-		noChall int
-		next    atomic.Int64
-		wg      sync.WaitGroup
+		mu                 sync.Mutex
+		wrong              []bad
+		noChall, throttled int
+		next               atomic.Int64
+		wg                 sync.WaitGroup
 	)
 	start := time.Now()
 	for range 8 {
@@ -968,11 +965,17 @@ func TestAttackUnknownSessionFlood(t *testing.T) {
 				}
 				r := k.order(t, tok, uuid.NewString(), fmt.Sprintf("flood-%d", i), attackOrder)
 				mu.Lock()
-				if r.code != http.StatusUnauthorized {
+				// 401 with a challenge, or, once the trader's budget of
+				// lookups that find nothing is spent, 429 with Retry-After.
+				switch {
+				case r.code == http.StatusUnauthorized:
+					if !strings.HasPrefix(r.hdr.Get("WWW-Authenticate"), "Bearer") {
+						noChall++
+					}
+				case r.code == http.StatusTooManyRequests && r.body["code"] == "session_lookups_exceeded" && r.hdr.Get("Retry-After") != "":
+					throttled++
+				default:
 					wrong = append(wrong, bad{i, r.String()})
-				}
-				if !strings.HasPrefix(r.hdr.Get("WWW-Authenticate"), "Bearer") {
-					noChall++
 				}
 				mu.Unlock()
 			}
@@ -982,17 +985,18 @@ func TestAttackUnknownSessionFlood(t *testing.T) {
 	gets := counter.count("GetItem") - getsBefore
 	t.Logf("%d unknown-session orders in %s caused %d GetItem calls", n, time.Since(start).Round(time.Millisecond), gets)
 
-	t.Run("every answer is 401", func(t *testing.T) {
+	t.Run("every answer is 401 or 429 session_lookups_exceeded", func(t *testing.T) {
 		if len(wrong) > 0 {
-			t.Errorf("%d of %d answers were not 401; first: #%d %s", len(wrong), n, wrong[0].i, wrong[0].got)
+			t.Errorf("%d of %d answers were neither 401 nor 429 session_lookups_exceeded; first: #%d %s", len(wrong), n, wrong[0].i, wrong[0].got)
 		}
+		t.Logf("%d throttled with 429", throttled)
 	})
-	t.Run("NEW every answer carries WWW-Authenticate", func(t *testing.T) {
+	t.Run("every answer carries WWW-Authenticate", func(t *testing.T) {
 		if noChall > 0 {
-			t.Errorf("%d of %d 401 answers lack a WWW-Authenticate: Bearer header", noChall, n)
+			t.Errorf("%d of %d 401 answers lack a WWW-Authenticate: Bearer header", noChall, n-throttled)
 		}
 	})
-	t.Run("NEW DynamoDB reads are bounded", func(t *testing.T) {
+	t.Run("DynamoDB reads are bounded", func(t *testing.T) {
 		if gets > 50 {
 			t.Errorf("%d unknown session ids caused %d DynamoDB GetItem calls, want <= 50", n, gets)
 		}
@@ -1029,7 +1033,7 @@ func TestAttackUnknownSessionFlood(t *testing.T) {
 	})
 }
 
-// --- the trading halt (NEW CONTRACT) ----------------------------------------------------
+// --- the trading halt ----------------------------------------------------
 
 func TestAttackTradingHalt(t *testing.T) {
 	k := newAttackKit(t, stack.Options{})
@@ -1061,7 +1065,7 @@ func TestAttackTradingHalt(t *testing.T) {
 	}
 	t.Logf("kill switch effective after %s: %s", time.Since(flipped).Round(time.Millisecond), halted)
 
-	t.Run("NEW new order is 409 trading_halted without Retry-After", func(t *testing.T) {
+	t.Run("new order is 409 trading_halted without Retry-After", func(t *testing.T) {
 		before := k.ledger(t)
 		r := k.order(t, tok, sid, "during-halt", attackOrder)
 		wantError(t, r, http.StatusConflict, "trading_halted", "", "new order during the halt")
@@ -1070,7 +1074,7 @@ func TestAttackTradingHalt(t *testing.T) {
 		}
 		k.unchanged(t, before, "order during the halt")
 	})
-	t.Run("NEW retry of an order accepted before the halt is 200 Idempotent-Replayed", func(t *testing.T) {
+	t.Run("retry of an order accepted before the halt is 200 Idempotent-Replayed", func(t *testing.T) {
 		before := k.ledger(t)
 		r := k.order(t, tok, sid, key, attackOrder)
 		checkCommon(t, r, "replay during the halt")
