@@ -329,9 +329,11 @@ func bootstrap(ctx context.Context, tx pgx.Tx, cfg AdminConfig) error {
 // ensureRole creates role if it does not exist and sets its attributes:
 // LOGIN (the application role) or NOLOGIN (the owner), never CREATEDB,
 // CREATEROLE or INHERIT. PostgreSQL lets only a superuser name SUPERUSER,
-// REPLICATION or BYPASSRLS in ALTER ROLE, even to switch one off (Aurora's
-// master is not a superuser), so those are set at CREATE ROLE only and
-// checked afterwards: a role that has one fails the step.
+// REPLICATION or BYPASSRLS in ALTER ROLE, even to switch one off, and
+// Aurora's master is not one (it is LOGIN NOSUPERUSER CREATEDB CREATEROLE,
+// a member of rds_superuser: Amazon Aurora User Guide, "Understanding the
+// rds_superuser role"), so those are set at CREATE ROLE only and checked
+// afterwards: a role that has one fails the step.
 func ensureRole(ctx context.Context, tx pgx.Tx, role string, login bool) error {
 	id := pgx.Identifier{role}.Sanitize()
 	attrs := "NOLOGIN"

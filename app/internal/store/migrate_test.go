@@ -185,8 +185,9 @@ func TestMigrateAdoptsTablesOfAnEarlierRelease(t *testing.T) {
 
 // TestMigrateAsANonSuperuserMaster runs the migrate step as Aurora's master
 // user is: a login role with CREATEROLE and CREATEDB that owns the
-// database but is not a superuser (Aurora's master is a member of
-// rds_superuser, not a superuser). PostgreSQL lets only a superuser name
+// database but is not a superuser (LOGIN NOSUPERUSER CREATEDB CREATEROLE,
+// a member of rds_superuser: Amazon Aurora User Guide, "Understanding the
+// rds_superuser role"). PostgreSQL lets only a superuser name
 // the SUPERUSER, REPLICATION or BYPASSRLS attribute in ALTER ROLE, even to
 // switch it off, so the step must not. pgaudit is created beforehand by the
 // superuser, as RDS lets its master create it.
