@@ -191,6 +191,11 @@ func (p *platform) export() {
 	ctx.Export("backupVerifyStateMachineArn", p.rb.BackupVerifyArn)
 	ctx.Export("dbFailoverStateMachineArn", p.rb.DBFailoverArn)
 	ctx.Export("serviceRecoveryStateMachineArn", p.rb.ServiceRecoveryArn)
+	// The deploy runs the migrate runbook before the service rolls out
+	// (docs/deploy.md); its task's log group holds the step's last line,
+	// which the smoke test reads.
+	ctx.Export(service.MigrateRunbookOutput, p.rb.MigrateArn)
+	ctx.Export(service.MigrateLogGroupOutput, pulumi.String(p.svc.MigrateLogGroupName))
 }
 
 // eventRules are the events component's rules as the monitoring alarms

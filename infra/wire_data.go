@@ -14,6 +14,7 @@ func (p *platform) dataTier() error {
 		DataKeyArn: p.keys.DataKeyArn, TelemetryKeyArn: p.keys.TelemetryKeyArn,
 		IsolatedSubnetIDs: p.net.IsolatedSubnetIDs,
 		DBSecurityGroupID: p.net.DBSecurityGroupID, TasksSecurityGroupID: p.net.TasksSecurityGroupID,
+		MigrateSecurityGroupID: p.net.MigrateSecurityGroupID,
 	}, p.withAWS)
 	if err != nil {
 		return err

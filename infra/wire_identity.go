@@ -1,11 +1,13 @@
 package infra
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/identity"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/params"
@@ -68,6 +70,11 @@ func (p *platform) identityTier() error {
 		}
 		entries = append(entries, params.Entry{Path: row.Path, Value: v, Description: row.Description, Secure: true})
 	}
+	// The migrate task's network, which the migrate runbook reads at run
+	// time: subnet and group IDs are values AWS makes, and the runbook's
+	// definition stays known at the first preview without them.
+	entries = append(entries, params.Entry{Path: asl.MigrateNetworkPath, Value: migrateNetwork(p.net.PrivateSubnetIDs, p.net.MigrateSecurityGroupID),
+		Description: "subnets and security group the one-off migrate task runs in (JSON)"})
 	for _, f := range p.cfg.Params.FeatureFlags {
 		entries = append(entries, params.Entry{Path: "flags/" + f, Value: pulumi.String("on"), Description: "feature flag"})
 	}
@@ -77,4 +84,18 @@ func (p *platform) identityTier() error {
 		return err
 	}
 	return nil
+}
+
+// migrateNetwork is the migrate task's network document
+// (asl.MigrateNetwork): the private subnets, like the service's tasks (it
+// needs NAT or the interface endpoints to start: ECR, logs, SSM, Secrets
+// Manager), and its own security group.
+func migrateNetwork(subnets pulumi.StringArrayOutput, group pulumi.StringOutput) pulumi.StringOutput {
+	return pulumi.All(subnets, group).ApplyT(func(v []any) (string, error) {
+		b, err := json.Marshal(asl.MigrateNetwork{Subnets: v[0].([]string), SecurityGroups: []string{v[1].(string)}})
+		if err != nil {
+			return "", fmt.Errorf("migrate network document: %w", err)
+		}
+		return string(b), nil
+	}).(pulumi.StringOutput)
 }

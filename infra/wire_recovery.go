@@ -1,6 +1,7 @@
 package infra
 
 import (
+	"github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/backup"
 	"github.com/trading-ha/trading-ha/infra/drills"
 	"github.com/trading-ha/trading-ha/infra/events"
@@ -66,6 +67,9 @@ func (p *platform) recoveryTier() error {
 		ECSServiceArn:             ecsServiceArn,
 		ECSTaskRoleArn:            p.at.Role(p.names.Name(naming.TaskRole)),
 		ECSExecutionRoleArn:       p.at.Role(p.names.Name(naming.TaskExecutionRole)),
+		MigrateTaskFamily:         p.names.Name(naming.MigrateTaskFamily),
+		MigrateExecutionRoleArn:   p.at.Role(p.names.Name(naming.MigrateExecutionRole)),
+		MigrateNetworkParameter:   p.names.Parameter(asl.MigrateNetworkPath),
 		TargetGroupNames:          []string{targetGroupName},
 		TableName:                 tableName,
 		TableArn:                  p.at.Table(tableName),

@@ -58,6 +58,10 @@ func (p *platform) watchTier() error {
 			{Kind: naming.DBFailoverSM, Arn: stateMachineArn(naming.DBFailoverSM)},
 			{Kind: naming.ServiceRecoverySM, Arn: stateMachineArn(naming.ServiceRecoverySM)},
 			{Kind: naming.ServiceSnapshotSM, Arn: stateMachineArn(naming.ServiceSnapshotSM)},
+			// The deploy runs the migrate runbook before the rollout and
+			// stops when it fails; the alarm tells whoever did not watch.
+			{Kind: naming.MigrateSM, Arn: stateMachineArn(naming.MigrateSM),
+				Description: "The migrate runbook failed: the release's schema was not applied. New tasks would stay not ready until it is; do not roll the service out before it succeeds (docs/deploy.md, section 3)."},
 			// The key sync runs every minute and tries again on its next
 			// run: a few failed periods in a row page, one does not.
 			{Kind: naming.KeySyncSM, Arn: stateMachineArn(naming.KeySyncSM), FailedPeriods: identity.KeySyncFailedPeriods,

@@ -249,6 +249,11 @@ func TestDatabaseSecurityGroupRules(t *testing.T) {
 		eq(t, out, "referencedSecurityGroupId", dbSG)
 		eq(t, out, "fromPort", 5432)
 		eq(t, out, "toPort", 5432)
+		// the one-off migrate task's pair (TestMigrateTaskNetwork)
+		migrateSG := one(t, rec, tSG, "sg-migrate").ID
+		eq(t, one(t, rec, tIngress, "db-from-migrate"), "referencedSecurityGroupId", migrateSG)
+		eq(t, one(t, rec, tEgress, "migrate-to-db"), "securityGroupId", migrateSG)
+		eq(t, one(t, rec, tEgress, "migrate-to-db"), "referencedSecurityGroupId", dbSG)
 		// nothing else touches the database group, and no rule of it is open to the world
 		for _, typ := range []string{tIngress, tEgress} {
 			for _, r := range rec.ByType(typ) {
@@ -260,7 +265,7 @@ func TestDatabaseSecurityGroupRules(t *testing.T) {
 						t.Errorf("%s %s open to %v", typ, r.Name, v)
 					}
 				}
-				if r.Inputs["securityGroupId"] == dbSG && r.Key != "db-from-tasks" {
+				if r.Inputs["securityGroupId"] == dbSG && r.Key != "db-from-tasks" && r.Key != "db-from-migrate" {
 					t.Errorf("unexpected rule %s %s on the database group", typ, r.Name)
 				}
 			}

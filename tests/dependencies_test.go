@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/trading-ha/trading-ha/infra/arn"
+	rb "github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/dependencies"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -104,7 +105,15 @@ func TestDependencyChecksCanFail(t *testing.T) {
 			`{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["ssm:GetParameter"],"Resource":["*"]}]}`), rows,
 			"bus: endpoint events: its policy does not allow events:PutEvents"},
 		{"the endpoint group admits nothing from the tasks", drop(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "endpoints-in-tasks"), rows,
-			"secrets: endpoint secretsmanager: no security group of it admits 443 from the tasks"},
+			"bus: endpoint events: no security group of it admits 443 from the tasks group"},
+		{"the endpoint group admits nothing from the migrate task", drop(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "endpoints-in-migrate"), rows,
+			"secrets (migrate task): endpoint secretsmanager: no security group of it admits 443 from the migrate group"},
+		{"the migrate task may not reach the database", drop(dev, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-migrate"), rows,
+			"schema (migrate task): the aurora group admits no 5432 from the migrate group"},
+		{"the migrate task without internet egress (NAT)", drop(dev, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "migrate-out-https"), rows,
+			"image (migrate task): privateEgress nat but the migrate group sends no 443 to 0.0.0.0/0"},
+		{"the migrate task's role without the master secret", policy(dev, "migrate-execution", withoutSid("ReadDBSecret")), rows,
+			"secrets: role-migrate-execution-dev does not allow secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-mock-AbCdEf"},
 		{"the tasks may not send to the endpoints", drop(prod, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "tasks-out-endpoints"), rows,
 			"image: endpoint ecr.dkr: the tasks group sends no 443 to its security group"},
 		{"NAT without NAT gateways", set(dev, "awsx:ec2:Vpc", "vpc", "natGateways", map[string]any{"strategy": "None"}), rows,
@@ -119,13 +128,13 @@ func TestDependencyChecksCanFail(t *testing.T) {
 			"aurora: the aurora group admits no 5432 from the tasks"},
 		{"no grant for the relay", policy(prod, "task", withoutSid("PublishOrderEvents")), rows,
 			"bus: role-task-prod does not allow events:PutEvents on arn:aws:events:us-east-1:123456789012:event-bus/events-prod"},
-		{"a key grant without its service", policy(dev, "task-execution", func(doc *policyDoc) {
+		{"a key grant without its service", policy(dev, "migrate-execution", func(doc *policyDoc) {
 			for i, s := range doc.Statement {
 				if s.Sid == "DecryptConfig" {
 					doc.Statement[i].Condition["StringEquals"]["kms:ViaService"] = []string{"ssm.us-east-1.amazonaws.com"}
 				}
 			}
-		}), rows, "kms: role-task-execution-dev does not allow kms:Decrypt on arn:aws:kms:us-east-1:123456789012:key/*"},
+		}), rows, "kms: role-migrate-execution-dev does not allow kms:Decrypt on arn:aws:kms:us-east-1:123456789012:key/*"},
 		{"a key sync that may not write", policy(prod, "key-sync-role", func(doc *policyDoc) {
 			for i, s := range doc.Statement {
 				doc.Statement[i].Action = slices.DeleteFunc(slices.Clone(s.Action), func(a string) bool { return a == "ssm:PutParameter" })
@@ -218,10 +227,29 @@ type depStack struct {
 	rec      *offline.Recording
 	scope    dependencies.Scope
 	mode     string
-	tasksSGs []string // the ECS service's security groups
-	subnets  []string // the ECS service's subnets
+	nets     map[dependencies.Task]taskNet
 	problems []string
 }
+
+// taskNet is where one task's paths start: its security groups and
+// subnets, and how messages name it.
+type taskNet struct {
+	// who prefixes a problem after the row's key ("" for the service's
+	// tasks, " (migrate task)"); group names its security group.
+	who, group string
+	sgs        []string
+	subnets    []string
+}
+
+// rowNet is one row checked from one task's network.
+type rowNet struct {
+	row dependencies.Row
+	net taskNet
+}
+
+// key is the problem prefix: the row's key, and the task when it is not
+// the service's.
+func (rn rowNet) key() string { return rn.row.Key + rn.net.who }
 
 func (d *depStack) fail(format string, args ...any) {
 	d.problems = append(d.problems, fmt.Sprintf(format, args...))
@@ -238,13 +266,28 @@ func dependencyProblems(rec *offline.Recording, rows []dependencies.Row, appTest
 	} else {
 		d.fail("stack: %d Aurora clusters, want 1", len(cl))
 	}
+	service := taskNet{group: "tasks"}
 	if svc := rec.ByType("aws:ecs/service:Service"); len(svc) == 1 {
-		d.tasksSGs = strs(offline.Lookup(svc[0].Inputs, "networkConfiguration.securityGroups"))
-		d.subnets = strs(offline.Lookup(svc[0].Inputs, "networkConfiguration.subnets"))
+		service.sgs = strs(offline.Lookup(svc[0].Inputs, "networkConfiguration.securityGroups"))
+		service.subnets = strs(offline.Lookup(svc[0].Inputs, "networkConfiguration.subnets"))
 	}
-	if len(d.tasksSGs) == 0 || len(d.subnets) == 0 {
+	if len(service.sgs) == 0 || len(service.subnets) == 0 {
 		d.fail("stack: no ECS service with subnets and security groups")
 	}
+	// The migrate task runs where the migrate runbook reads it from: the
+	// parameter the stack writes (asl.MigrateNetworkPath).
+	migrate := taskNet{who: " (migrate task)", group: "migrate"}
+	if p, err := rec.One("aws:ssm/parameter:Parameter", "params-param-"+strings.ReplaceAll(rb.MigrateNetworkPath, "/", "-")); err == nil {
+		var n rb.MigrateNetwork
+		if err := json.Unmarshal([]byte(fmt.Sprint(p.Inputs["insecureValue"])), &n); err != nil {
+			d.fail("stack: the migrate network parameter is not JSON: %v", err)
+		}
+		migrate.sgs, migrate.subnets = n.SecurityGroups, n.Subnets
+	}
+	if len(migrate.sgs) == 0 || len(migrate.subnets) == 0 {
+		d.fail("stack: no migrate network parameter with subnets and security groups")
+	}
+	d.nets = map[dependencies.Task]taskNet{dependencies.ServiceTask: service, dependencies.MigrateTask: migrate}
 	if d.mode != config.EgressNAT && d.mode != config.EgressEndpoints {
 		d.fail("stack: privateEgress %q", d.mode)
 	}
@@ -261,8 +304,10 @@ func dependencyProblems(rec *offline.Recording, rows []dependencies.Row, appTest
 		if len(row.Paths) == 0 || len(row.Grants) == 0 {
 			d.fail("%s: a row needs a path and a grant", row.Key)
 		}
-		for _, p := range row.Paths {
-			d.path(row, p, reached)
+		for _, task := range row.CallerTasks() {
+			for _, p := range row.Paths {
+				d.path(rowNet{row, d.nets[task]}, p, reached)
+			}
 		}
 		for _, g := range row.Grants {
 			d.grant(row, g)
@@ -293,76 +338,76 @@ func dependencyProblems(rec *offline.Recording, rows []dependencies.Row, appTest
 	return d.problems
 }
 
-// path checks one network path in the stack's mode.
-func (d *depStack) path(row dependencies.Row, p dependencies.Path, reached map[string]bool) {
+// path checks one network path in the stack's mode, from one task's network.
+func (d *depStack) path(rn rowNet, p dependencies.Path, reached map[string]bool) {
 	switch p.Route {
 	case dependencies.Interface:
 		if d.mode == config.EgressNAT {
-			d.nat(row)
+			d.nat(rn)
 			return
 		}
-		d.interfaceEndpoint(row, p)
+		d.interfaceEndpoint(rn, p)
 	case dependencies.Gateway:
-		d.gatewayEndpoint(row, p)
+		d.gatewayEndpoint(rn, p)
 	case dependencies.InVPC:
-		d.inVPC(row, p)
+		d.inVPC(rn, p)
 	case dependencies.ViaService:
 		// The calling service must itself be reachable: another path of
 		// the table goes to it, and that path is checked there.
 		if !reached[p.Service] {
-			d.fail("%s: via %s, which no row reaches", row.Key, p.Service)
+			d.fail("%s: via %s, which no row reaches", rn.key(), p.Service)
 		}
 	default:
-		d.fail("%s: path %+v has no route", row.Key, p)
+		d.fail("%s: path %+v has no route", rn.key(), p)
 	}
 }
 
-func (d *depStack) nat(row dependencies.Row) {
+func (d *depStack) nat(rn rowNet) {
 	vpcs := d.rec.ByType("awsx:ec2:Vpc")
 	if len(vpcs) != 1 {
-		d.fail("%s: %d awsx VPCs, want 1", row.Key, len(vpcs))
+		d.fail("%s: %d awsx VPCs, want 1", rn.key(), len(vpcs))
 		return
 	}
 	// awsx gives each private subnet a default route to a NAT gateway
 	// unless the strategy is None.
 	if s := offline.Lookup(vpcs[0].Inputs, "natGateways.strategy"); s != "OnePerAz" && s != "Single" {
-		d.fail("%s: privateEgress nat but the VPC's NAT strategy is %v", row.Key, s)
+		d.fail("%s: privateEgress nat but the VPC's NAT strategy is %v", rn.key(), s)
 	}
-	if !d.egress(443, func(r *offline.Resource) bool { return r.Inputs["cidrIpv4"] == "0.0.0.0/0" }) {
-		d.fail("%s: privateEgress nat but the tasks group sends no 443 to 0.0.0.0/0", row.Key)
+	if !d.egress(rn.net, 443, func(r *offline.Resource) bool { return r.Inputs["cidrIpv4"] == "0.0.0.0/0" }) {
+		d.fail("%s: privateEgress nat but the %s group sends no 443 to 0.0.0.0/0", rn.key(), rn.net.group)
 	}
 }
 
-func (d *depStack) interfaceEndpoint(row dependencies.Row, p dependencies.Path) {
+func (d *depStack) interfaceEndpoint(rn rowNet, p dependencies.Path) {
 	e, ok := interfaceEndpoints(d.rec)[p.Service]
 	if !ok {
-		d.fail("%s: no interface endpoint com.amazonaws.%s.%s in closed egress", row.Key, d.scope.Region, p.Service)
+		d.fail("%s: no interface endpoint com.amazonaws.%s.%s in closed egress", rn.key(), d.scope.Region, p.Service)
 		return
 	}
 	if e.Inputs["privateDnsEnabled"] != true {
-		d.fail("%s: endpoint %s: private DNS off (the SDKs' regional names would not resolve to it)", row.Key, p.Service)
+		d.fail("%s: endpoint %s: private DNS off (the SDKs' regional names would not resolve to it)", rn.key(), p.Service)
 	}
-	if got := strs(e.Inputs["subnetIds"]); !sameSet(got, d.subnets) {
-		d.fail("%s: endpoint %s: subnets %v, want the task subnets %v", row.Key, p.Service, got, d.subnets)
+	if got := strs(e.Inputs["subnetIds"]); !sameSet(got, rn.net.subnets) {
+		d.fail("%s: endpoint %s: subnets %v, want the task subnets %v", rn.key(), p.Service, got, rn.net.subnets)
 	}
 	groups := strs(e.Inputs["securityGroupIds"])
 	admits := slices.ContainsFunc(groups, func(g string) bool {
 		return d.rule("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", g, 443, func(r *offline.Resource) bool {
-			return slices.Contains(d.tasksSGs, fmt.Sprint(r.Inputs["referencedSecurityGroupId"]))
+			return slices.Contains(rn.net.sgs, fmt.Sprint(r.Inputs["referencedSecurityGroupId"]))
 		})
 	})
 	if !admits {
-		d.fail("%s: endpoint %s: no security group of it admits 443 from the tasks", row.Key, p.Service)
+		d.fail("%s: endpoint %s: no security group of it admits 443 from the %s group", rn.key(), p.Service, rn.net.group)
 	}
-	if !d.egress(443, func(r *offline.Resource) bool {
+	if !d.egress(rn.net, 443, func(r *offline.Resource) bool {
 		return slices.Contains(groups, fmt.Sprint(r.Inputs["referencedSecurityGroupId"]))
 	}) {
-		d.fail("%s: endpoint %s: the tasks group sends no 443 to its security group", row.Key, p.Service)
+		d.fail("%s: endpoint %s: the %s group sends no 443 to its security group", rn.key(), p.Service, rn.net.group)
 	}
-	d.endpointPolicy(row, p, e)
+	d.endpointPolicy(rn.row, p, e)
 }
 
-func (d *depStack) gatewayEndpoint(row dependencies.Row, p dependencies.Path) {
+func (d *depStack) gatewayEndpoint(rn rowNet, p dependencies.Path) {
 	var e *offline.Resource
 	for _, r := range d.rec.ByType("aws:ec2/vpcEndpoint:VpcEndpoint") {
 		if r.Inputs["vpcEndpointType"] == "Gateway" && r.Inputs["serviceName"] == "com.amazonaws."+d.scope.Region+"."+p.Service {
@@ -370,24 +415,24 @@ func (d *depStack) gatewayEndpoint(row dependencies.Row, p dependencies.Path) {
 		}
 	}
 	if e == nil {
-		d.fail("%s: no gateway endpoint com.amazonaws.%s.%s", row.Key, d.scope.Region, p.Service)
+		d.fail("%s: no gateway endpoint com.amazonaws.%s.%s", rn.key(), d.scope.Region, p.Service)
 		return
 	}
 	tables := strs(e.Inputs["routeTableIds"])
 	private := privateRouteTables(d.rec)
 	if len(private) == 0 {
-		d.fail("%s: the VPC records no private route tables", row.Key)
+		d.fail("%s: the VPC records no private route tables", rn.key())
 	}
 	for _, rt := range private {
 		if !slices.Contains(tables, rt) {
-			d.fail("%s: gateway endpoint %s is not on private route table %s", row.Key, p.Service, rt)
+			d.fail("%s: gateway endpoint %s is not on private route table %s", rn.key(), p.Service, rt)
 		}
 	}
 	pl := fmt.Sprint(e.Outputs["prefixListId"])
-	if !d.egress(443, func(r *offline.Resource) bool { return r.Inputs["prefixListId"] == pl }) {
-		d.fail("%s: gateway endpoint %s: the tasks group sends no 443 to its prefix list %s", row.Key, p.Service, pl)
+	if !d.egress(rn.net, 443, func(r *offline.Resource) bool { return r.Inputs["prefixListId"] == pl }) {
+		d.fail("%s: gateway endpoint %s: the %s group sends no 443 to its prefix list %s", rn.key(), p.Service, rn.net.group, pl)
 	}
-	d.endpointPolicy(row, p, e)
+	d.endpointPolicy(rn.row, p, e)
 }
 
 // privateRouteTables are the IDs of the awsx VPC's private subnets' route
@@ -405,9 +450,9 @@ func privateRouteTables(rec *offline.Recording) []string {
 	return out
 }
 
-func (d *depStack) inVPC(row dependencies.Row, p dependencies.Path) {
+func (d *depStack) inVPC(rn rowNet, p dependencies.Path) {
 	if p.Service != "aurora" {
-		d.fail("%s: no in-VPC resource %q known to the check", row.Key, p.Service)
+		d.fail("%s: no in-VPC resource %q known to the check", rn.key(), p.Service)
 		return
 	}
 	cl := d.rec.ByType("aws:rds/cluster:Cluster")
@@ -415,29 +460,30 @@ func (d *depStack) inVPC(row dependencies.Row, p dependencies.Path) {
 		return // reported by dependencyProblems
 	}
 	if port := cl[0].Inputs["port"]; port != float64(p.Port) {
-		d.fail("%s: the cluster listens on %v, the table says %d", row.Key, port, p.Port)
+		d.fail("%s: the cluster listens on %v, the table says %d", rn.key(), port, p.Port)
 	}
 	if cl[0].Inputs["iamDatabaseAuthenticationEnabled"] != true {
-		d.fail("%s: IAM database authentication is off on the cluster", row.Key)
+		d.fail("%s: IAM database authentication is off on the cluster", rn.key())
 	}
 	groups := strs(cl[0].Inputs["vpcSecurityGroupIds"])
 	if !slices.ContainsFunc(groups, func(g string) bool {
 		return d.rule("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", g, p.Port, func(r *offline.Resource) bool {
-			return slices.Contains(d.tasksSGs, fmt.Sprint(r.Inputs["referencedSecurityGroupId"]))
+			return slices.Contains(rn.net.sgs, fmt.Sprint(r.Inputs["referencedSecurityGroupId"]))
 		})
 	}) {
-		d.fail("%s: the aurora group admits no %d from the tasks", row.Key, p.Port)
+		d.fail("%s: the aurora group admits no %d from the %s group", rn.key(), p.Port, rn.net.group)
 	}
-	if !d.egress(p.Port, func(r *offline.Resource) bool {
+	if !d.egress(rn.net, p.Port, func(r *offline.Resource) bool {
 		return slices.Contains(groups, fmt.Sprint(r.Inputs["referencedSecurityGroupId"]))
 	}) {
-		d.fail("%s: the tasks group sends no %d to the aurora group", row.Key, p.Port)
+		d.fail("%s: the %s group sends no %d to the aurora group", rn.key(), rn.net.group, p.Port)
 	}
 }
 
-// egress reports whether a tasks group egress rule covering port matches.
-func (d *depStack) egress(port int, match func(*offline.Resource) bool) bool {
-	return slices.ContainsFunc(d.tasksSGs, func(g string) bool {
+// egress reports whether an egress rule of the network's groups covering
+// port matches.
+func (d *depStack) egress(net taskNet, port int, match func(*offline.Resource) bool) bool {
+	return slices.ContainsFunc(net.sgs, func(g string) bool {
 		return d.rule("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", g, port, match)
 	})
 }
@@ -499,14 +545,17 @@ func (d *depStack) grant(row dependencies.Row, g dependencies.Grant) {
 	name := d.scope.Names.Name(g.Role)
 	roleArn := arn.In(d.scope.Region, acct).Role(name)
 	switch g.Role.Type {
-	case naming.TaskRole.Type, naming.TaskExecutionRole.Type:
-		field := "executionRoleArn"
-		if g.Role.Type == naming.TaskRole.Type {
+	case naming.TaskRole.Type, naming.TaskExecutionRole.Type, naming.MigrateExecutionRole.Type:
+		field, def := "executionRoleArn", "app"
+		switch g.Role.Type {
+		case naming.TaskRole.Type:
 			field = "taskRoleArn"
+		case naming.MigrateExecutionRole.Type:
+			def = "migrate"
 		}
-		defs := d.rec.ByType("aws:ecs/taskDefinition:TaskDefinition")
-		if len(defs) != 1 || defs[0].Inputs[field] != roleArn {
-			d.fail("%s: the task definition's %s is not %s", row.Key, field, roleArn)
+		td, err := d.rec.One("aws:ecs/taskDefinition:TaskDefinition", def)
+		if err != nil || td.Inputs[field] != roleArn {
+			d.fail("%s: the %s task definition's %s is not %s", row.Key, def, field, roleArn)
 		}
 	case naming.KeySyncRole.Type:
 		sm := d.scope.Names.Name(naming.KeySyncSM)

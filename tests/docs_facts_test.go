@@ -247,12 +247,16 @@ func stacksWhere(f func(stack string) bool) string {
 }
 
 // container returns a stack's container definition by name.
+// container returns the named container of any of the stack's task
+// definitions (the app's, the migrate task's).
 func (w *world) container(stack, name string) map[string]any {
-	var defs []map[string]any
-	jsonIn(w.first(stack, "aws:ecs/taskDefinition:TaskDefinition"), "containerDefinitions", &defs)
-	for _, d := range defs {
-		if d["name"] == name {
-			return d
+	for _, td := range w.recs[stack].ByType("aws:ecs/taskDefinition:TaskDefinition") {
+		var defs []map[string]any
+		jsonIn(td, "containerDefinitions", &defs)
+		for _, d := range defs {
+			if d["name"] == name {
+				return d
+			}
 		}
 	}
 	return map[string]any{}

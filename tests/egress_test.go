@@ -48,7 +48,8 @@ func TestClosedEgress(t *testing.T) {
 			if len(eps) != 0 {
 				t.Errorf("dev (privateEgress nat) has interface endpoints %v", sortedKeys(eps))
 			}
-			if len(rec.ByType("aws:ec2/securityGroup:SecurityGroup")) != 3 {
+			// alb, tasks, db and the migrate task's group; no endpoint group
+			if len(rec.ByType("aws:ec2/securityGroup:SecurityGroup")) != 4 {
 				t.Errorf("dev has an endpoint security group")
 			}
 			eq(t, vpc, "natGateways.strategy", "OnePerAz")
@@ -89,11 +90,12 @@ func TestClosedEgress(t *testing.T) {
 				}
 			}
 		}
-		// The endpoint group admits HTTPS from the tasks group only and
-		// sends nothing.
-		tasks := sgID(t, rec, "sg-tasks")
+		// The endpoint group admits HTTPS from the tasks group and the
+		// migrate task's group only and sends nothing.
+		tasks, migrate := sgID(t, rec, "sg-tasks"), sgID(t, rec, "sg-migrate")
 		for _, r := range rec.ByType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
-			if r.Inputs["securityGroupId"] == group.ID && (r.Inputs["referencedSecurityGroupId"] != tasks || r.Inputs["fromPort"] != float64(443) || r.Inputs["toPort"] != float64(443)) {
+			from := r.Inputs["referencedSecurityGroupId"]
+			if r.Inputs["securityGroupId"] == group.ID && ((from != tasks && from != migrate) || r.Inputs["fromPort"] != float64(443) || r.Inputs["toPort"] != float64(443)) {
 				t.Errorf("endpoint group ingress %s: %v", r.Name, r.Inputs)
 			}
 		}
@@ -103,8 +105,8 @@ func TestClosedEgress(t *testing.T) {
 			}
 			c, _ := r.Inputs["cidrIpv4"].(string)
 			c6, _ := r.Inputs["cidrIpv6"].(string)
-			if r.Inputs["securityGroupId"] == tasks && (c != "" || c6 != "") {
-				t.Errorf("tasks egress rule %s to %s%s: closed egress allows only groups and prefix lists", r.Name, c, c6)
+			if (r.Inputs["securityGroupId"] == tasks || r.Inputs["securityGroupId"] == migrate) && (c != "" || c6 != "") {
+				t.Errorf("egress rule %s to %s%s: closed egress allows only groups and prefix lists", r.Name, c, c6)
 			}
 		}
 	})

@@ -23,6 +23,9 @@ func TestIdentity(t *testing.T) {
 		rs := one(t, rec, "aws:cognito/resourceServer:ResourceServer", "identity-trading")
 		eq(t, rs, "identifier", "trading")
 		eq(t, rs, "scopes.0.scopeName", "orders")
+		// The probes' own scope: their orders are always synthetic and
+		// capped, and a desk can never mark an order synthetic.
+		eq(t, rs, "scopes.1.scopeName", "probe")
 
 		clients := rec.ByType("aws:cognito/userPoolClient:UserPoolClient")
 		want := []string{"desk-eq-ldn", "desk-fx-nyc", "canary", "smoke"}
@@ -35,7 +38,11 @@ func TestIdentity(t *testing.T) {
 			eq(t, c, "name", "client-"+key+"-"+stack)
 			eq(t, c, "generateSecret", true)
 			eq(t, c, "allowedOauthFlows", []string{"client_credentials"})
-			eq(t, c, "allowedOauthScopes", []string{"trading/orders"})
+			scope := "trading/orders"
+			if key == "canary" || key == "smoke" {
+				scope = "trading/probe"
+			}
+			eq(t, c, "allowedOauthScopes", []string{scope})
 			eq(t, c, "allowedOauthFlowsUserPoolClient", true)
 			eq(t, c, "accessTokenValidity", 60)
 			// A leaked client secret's tokens can be revoked (Cognito

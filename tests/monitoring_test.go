@@ -351,7 +351,7 @@ func expectedAlarms(t *testing.T, stack string, rec *offline.Recording) map[stri
 		w["aurora-"+n+"-connections"] = alarmWant{"AWS/RDS", "DatabaseConnections", "Maximum", dims, "GreaterThanThreshold", 400, 60, 2, 2, "notBreaching"}
 		w["aurora-"+n+"-replica-lag"] = alarmWant{"AWS/RDS", "AuroraReplicaLag", "Maximum", dims, "GreaterThanThreshold", 2000, 60, 2, 2, "notBreaching"}
 	}
-	for _, sm := range []string{"sm-health-check", "sm-backup-verify", "sm-db-failover", "sm-svc-recovery", "sm-svc-snapshot"} {
+	for _, sm := range []string{"sm-health-check", "sm-backup-verify", "sm-db-failover", "sm-svc-recovery", "sm-svc-snapshot", "sm-migrate"} {
 		w[sm+"-failed"] = alarmWant{"AWS/States", "ExecutionsFailed", "Sum",
 			map[string]any{"StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:" + sm + "-" + stack},
 			"GreaterThanThreshold", 0, 60, 1, 1, "notBreaching"}
@@ -402,7 +402,7 @@ func TestMetricAlarms(t *testing.T) {
 				}
 			})
 		}
-		// 6 single + 3 AZ + 4 per Aurora instance + 6 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
+		// 6 single + 3 AZ + 4 per Aurora instance + 7 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
 		// (TestZonalOutlierAlarms) math alarms and the maintenance suppressor;
 		// the failure paths (3 DLQ depths, 11 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms;
 		// 2 certificate expiry, 2 paging topic delivery and the service's 2 deployment gates: tests/paging_test.go.

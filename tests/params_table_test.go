@@ -37,7 +37,7 @@ func secureVsInjected(t *testing.T, rec *offline.Recording) (secureOnly, injecte
 	for _, d := range defs {
 		for _, s := range d.Secrets {
 			if injected[s.ValueFrom] {
-				continue // read by the app and the migrate step
+				continue // read twice by the app's task definition
 			}
 			if strings.HasPrefix(s.ValueFrom, "arn:aws:ssm:") {
 				injected[s.ValueFrom] = true

@@ -157,8 +157,8 @@ func TestStateMachinesKnownAtFirstPreview(t *testing.T) {
 				}
 			}
 			t.Logf("%s: %d of %d state machine definitions known at first preview", stack, len(sms)-len(unknown), len(sms))
-			if len(sms) != 6 {
-				t.Errorf("%d state machines registered at preview, want 6", len(sms))
+			if len(sms) != 7 {
+				t.Errorf("%d state machines registered at preview, want 7", len(sms))
 			}
 			for _, sm := range sms {
 				for _, path := range []string{"roleArn", "loggingConfiguration.logDestination"} {
@@ -203,8 +203,10 @@ func runbookArgs(suffix string) runbooks.Args {
 		WriterInstanceIdentifier: n("aurora") + "-1", ReaderInstanceIdentifiers: []string{n("aurora") + "-2"},
 		ECSClusterArn: at.ECSCluster(n("ecs")), ECSServiceName: n("svc"), ECSServiceArn: at.ECSService(n("ecs"), n("svc")),
 		ECSTaskRoleArn: at.Role(n("task")), ECSExecutionRoleArn: at.Role(n("exec")),
-		TargetGroupNames: []string{n("tg")},
-		TableName:        n("sessions"), TableArn: at.Table(n("sessions")), BackupVaultName: n("vault"),
+		MigrateTaskFamily: n("task-migrate"), MigrateExecutionRoleArn: at.Role(n("migrate-exec")),
+		MigrateNetworkParameter: "/trading/" + suffix + "/migrate/network",
+		TargetGroupNames:        []string{n("tg")},
+		TableName:               n("sessions"), TableArn: at.Table(n("sessions")), BackupVaultName: n("vault"),
 		ProtectedResourceArns: []string{at.DBCluster(n("aurora")), at.Table(n("sessions")), at.Bucket(n("data"))},
 		RestoreRoleArn:        at.Role(n("backup")),
 		CanaryName:            n("canary"), AlarmNames: []string{n("alarm")},
@@ -229,8 +231,8 @@ func TestRunbooksTwiceHasNoDuplicateURN(t *testing.T) {
 		t.Fatalf("two runbooks components: %v", err)
 	}
 	machines := rec.ByType("aws:sfn/stateMachine:StateMachine")
-	if len(machines) != 8 {
-		t.Fatalf("%d state machines, want 4 per instance", len(machines))
+	if len(machines) != 10 {
+		t.Fatalf("%d state machines, want 5 per instance", len(machines))
 	}
 	for _, r := range rec.Resources {
 		if r.Type == "trading:runbooks:Runbooks" {

@@ -22,6 +22,7 @@ var runbookNames = map[string]struct{ sm, logs, role string }{
 	rb.BackupVerificationName: {"sm-backup-verify", "/aws/vendedlogs/states-backup-verify", "role-sm-backup-verify"},
 	rb.DatabaseFailoverName:   {"sm-db-failover", "/aws/vendedlogs/states-db-failover", "role-sm-db-failover"},
 	rb.ServiceRecoveryName:    {"sm-svc-recovery", "/aws/vendedlogs/states-svc-recovery", "role-sm-svc-recovery"},
+	rb.MigrateName:            {"sm-migrate", "/aws/vendedlogs/states-migrate", "role-sm-migrate"},
 }
 
 // expectedTargets is what the runbooks must be built over in a stack: the
@@ -43,6 +44,9 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 		ECSServiceArn:             arn("ecs", "service/ecs-"+stack+"/svc-trading-"+stack),
 		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-" + stack,
 		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-task-execution-" + stack,
+		MigrateTaskFamily:         "task-migrate-" + stack,
+		MigrateExecutionRoleArn:   "arn:aws:iam::" + acct + ":role/role-migrate-execution-" + stack,
+		MigrateNetworkParameter:   "/trading/" + stack + "/migrate/network",
 		TargetGroupNames:          []string{get(t, one(t, rec, "aws:lb/targetGroup:TargetGroup", "app"), "name").(string)},
 		TableName:                 "sessions-" + stack,
 		TableArn:                  table,
@@ -66,7 +70,7 @@ func expectedTargets(t *testing.T, stack string, rec *offline.Recording) rb.Targ
 	}
 }
 
-// TestRunbookStateMachines: four STANDARD machines, logging ALL with
+// TestRunbookStateMachines: five STANDARD machines, logging ALL with
 // execution data into their own KMS-encrypted group, tracing on, and a
 // definition equal to the asl package's output for the stack's targets.
 func TestRunbookStateMachines(t *testing.T) {
@@ -79,8 +83,8 @@ func TestRunbookStateMachines(t *testing.T) {
 				inComponent++
 			}
 		}
-		if inComponent != 4 {
-			t.Errorf("%d state machines in the runbooks component, want 4", inComponent)
+		if inComponent != 5 {
+			t.Errorf("%d state machines in the runbooks component, want 5", inComponent)
 		}
 		for _, book := range rb.Runbooks() {
 			n := runbookNames[book.Name]
@@ -116,8 +120,8 @@ func TestRunbookStateMachines(t *testing.T) {
 }
 
 // checkTasks walks a parsed definition: every Task is an AWS SDK (or the
-// optimized SNS) integration, never Lambda, with Retry and a final
-// States.ALL catcher.
+// optimized SNS, or ECS RunTask as a job) integration, never Lambda, with
+// Retry and a final States.ALL catcher.
 func checkTasks(t *testing.T, machine string, def map[string]any) {
 	t.Helper()
 	for _, ns := range states(def) {
@@ -126,7 +130,8 @@ func checkTasks(t *testing.T, machine string, def map[string]any) {
 			continue
 		}
 		res, _ := s["Resource"].(string)
-		if strings.Contains(res, "lambda") || !(strings.HasPrefix(res, "arn:aws:states:::aws-sdk:") || res == "arn:aws:states:::sns:publish") {
+		if strings.Contains(res, "lambda") || !(strings.HasPrefix(res, "arn:aws:states:::aws-sdk:") || res == "arn:aws:states:::sns:publish" ||
+			res == "arn:aws:states:::ecs:runTask.sync") {
 			t.Errorf("%s/%s: resource %q is not an SDK integration", machine, name, res)
 		}
 		retry, _ := s["Retry"].([]any)
@@ -344,8 +349,8 @@ func TestRunbookAlarmsWatchTheRecordedMachines(t *testing.T) {
 			}
 		}
 		// Every state machine, the backup snapshot workflow and the key sync included.
-		if n != len(machines) || n != 6 {
-			t.Errorf("%d failed-execution alarms for %d state machines, want one each (6)", n, len(machines))
+		if n != len(machines) || n != 7 {
+			t.Errorf("%d failed-execution alarms for %d state machines, want one each (7)", n, len(machines))
 		}
 	})
 }

@@ -29,23 +29,32 @@ func sgID(t *testing.T, rec *offline.Recording, name string) string {
 	return one(t, rec, "aws:ec2/securityGroup:SecurityGroup", name).ID
 }
 
-// container parses the task definition's container definitions.
+// container parses the service's task definition: the app container, its
+// only one (the schema step is a task of its own, migrateContainer).
 func container(t *testing.T, rec *offline.Recording) service.ContainerDefinition {
 	t.Helper()
 	var defs []service.ContainerDefinition
 	jsonInput(t, one(t, rec, "aws:ecs/taskDefinition:TaskDefinition", "app"), "containerDefinitions", &defs)
-	if len(defs) != 2 || defs[0].Name != service.ContainerName || defs[1].Name != service.MigrateContainerName {
-		t.Fatalf("container definitions %d, want the app and the migrate step", len(defs))
+	if len(defs) != 1 || defs[0].Name != service.ContainerName {
+		names := make([]string, 0, len(defs))
+		for _, d := range defs {
+			names = append(names, d.Name)
+		}
+		t.Fatalf("the service's task definition has containers %v, want the app's alone", names)
 	}
 	return defs[0]
 }
 
-// migrateContainer is the task's migrate step.
+// migrateContainer parses the one-off migrate task definition: its only
+// container.
 func migrateContainer(t *testing.T, rec *offline.Recording) service.ContainerDefinition {
 	t.Helper()
 	var defs []service.ContainerDefinition
-	jsonInput(t, one(t, rec, "aws:ecs/taskDefinition:TaskDefinition", "app"), "containerDefinitions", &defs)
-	return defs[1]
+	jsonInput(t, one(t, rec, "aws:ecs/taskDefinition:TaskDefinition", "migrate"), "containerDefinitions", &defs)
+	if len(defs) != 1 || defs[0].Name != service.MigrateContainerName {
+		t.Fatalf("migrate task definition: %d containers, want the migrate container alone", len(defs))
+	}
+	return defs[0]
 }
 
 // rolePolicy parses the inline policy of a service role.
@@ -231,20 +240,10 @@ func TestContainerDefinition(t *testing.T) {
 		if len(secrets) != len(paramFor) {
 			t.Errorf("%d secrets, want %d: %v", len(secrets), len(paramFor), secrets)
 		}
-		// The migrate step alone holds the master secret.
-		m := migrateContainer(t, rec)
-		secretArn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!cluster-mock-AbCdEf", acct)
-		msecrets := map[string]string{}
-		for _, s := range m.Secrets {
-			msecrets[s.Name] = s.ValueFrom
-		}
-		if m.Essential || !slices.Equal(m.Command, []string{"/trading", "-migrate"}) || m.Image != c.Image ||
-			msecrets["DB_MIGRATE_USERNAME"] != secretArn+":username::" || msecrets["DB_MIGRATE_PASSWORD"] != secretArn+":password::" {
-			t.Errorf("migrate container %+v", m)
-		}
-		for _, v := range []string{"DB_WRITER_HOST", "DB_PORT", "DB_NAME", "DB_SSLMODE"} {
-			if msecrets[v] != secrets[v] {
-				t.Errorf("migrate step reads %s from %q, want %q", v, msecrets[v], secrets[v])
+		// The migrate task alone holds the master secret (TestMigrateTask).
+		for _, sec := range c.Secrets {
+			if strings.Contains(sec.ValueFrom, ":secretsmanager:") {
+				t.Errorf("the app container reads %s from the secret %s", sec.Name, sec.ValueFrom)
 			}
 		}
 		// Every variable the contract requires is injected (DB_CA_BUNDLE is
@@ -277,7 +276,6 @@ func TestServiceIAM(t *testing.T) {
 		keys := arn.In(offline.Region, acct).Keys()
 		logGroup := out(t, one(t, rec, "aws:cloudwatch/logGroup:LogGroup", "app-logs"), "arn")
 		repo := out(t, one(t, rec, "aws:ecr/repository:Repository", "app"), "arn")
-		secretArn := fmt.Sprintf("arn:aws:secretsmanager:us-east-1:%s:secret:rds!cluster-mock-AbCdEf", acct)
 		// Exactly the injected parameters: never the probes' client secrets.
 		var paramArns []string
 		for _, row := range paramtable.Rows {
@@ -288,21 +286,25 @@ func TestServiceIAM(t *testing.T) {
 		execDoc := rolePolicy(t, rec, "task-execution")
 		assertNoWildcards(t, "execution role", execDoc)
 		assertGrants(t, "execution role", grants(execDoc), map[string][]string{
-			"ecr:GetAuthorizationToken":     {"*"},
-			"ecr:BatchGetImage":             {repo},
-			"ecr:GetDownloadUrlForLayer":    {repo},
-			"logs:CreateLogStream":          {logGroup + ":*"},
-			"logs:PutLogEvents":             {logGroup + ":*"},
-			"ssm:GetParameters":             paramArns,
-			"secretsmanager:GetSecretValue": {secretArn},
-			"kms:Decrypt":                   {keys},
+			"ecr:GetAuthorizationToken":  {"*"},
+			"ecr:BatchGetImage":          {repo},
+			"ecr:GetDownloadUrlForLayer": {repo},
+			"logs:CreateLogStream":       {logGroup + ":*"},
+			"logs:PutLogEvents":          {logGroup + ":*"},
+			"ssm:GetParameters":          paramArns,
+			"kms:Decrypt":                {keys},
 		})
-		// The data key by alias, only as SSM and Secrets Manager decrypt.
+		// No master credential: the migrate task's execution role is the
+		// only one allowed the secret (TestMigrateTask).
+		if g := grants(execDoc)["secretsmanager:GetSecretValue"]; len(g) != 0 {
+			t.Errorf("the service's execution role may read the secrets %v", g)
+		}
+		// The data key by alias, only as SSM decrypts.
 		keyGrantIs(t, "execution role", statementBySid(t, "execution role", execDoc, "DecryptConfig"), "alias/kms-data-"+stack,
-			map[string]map[string]any{"StringEquals": {"kms:ViaService": []any{"ssm.us-east-1.amazonaws.com", "secretsmanager.us-east-1.amazonaws.com"}}})
-		// Every parameter the containers read is one the role may read.
-		for _, s := range append(container(t, rec).Secrets, migrateContainer(t, rec).Secrets...) {
-			if !slices.Contains(paramArns, s.ValueFrom) && !strings.HasPrefix(s.ValueFrom, secretArn) {
+			map[string]map[string]any{"StringEquals": {"kms:ViaService": []any{"ssm.us-east-1.amazonaws.com"}}})
+		// Every parameter the container reads is one the role may read.
+		for _, s := range container(t, rec).Secrets {
+			if !slices.Contains(paramArns, s.ValueFrom) {
 				t.Errorf("secret %s from %s, which the execution role cannot read", s.Name, s.ValueFrom)
 			}
 		}
@@ -457,7 +459,7 @@ func TestServiceSecurityGroupRules(t *testing.T) {
 		alb, tasks, db := sgID(t, rec, "sg-alb"), sgID(t, rec, "sg-tasks"), sgID(t, rec, "sg-db")
 		s3 := out(t, one(t, rec, "aws:ec2/vpcEndpoint:VpcEndpoint", "endpoint-s3"), "prefixListId")
 		ddb := out(t, one(t, rec, "aws:ec2/vpcEndpoint:VpcEndpoint", "endpoint-dynamodb"), "prefixListId")
-		name := map[string]string{alb: "alb", tasks: "tasks", db: "db", s3: "s3-prefix-list", ddb: "dynamodb-prefix-list"}
+		name := map[string]string{alb: "alb", tasks: "tasks", db: "db", s3: "s3-prefix-list", ddb: "dynamodb-prefix-list", sgID(t, rec, "sg-migrate"): "migrate"}
 		if stack == "prod" {
 			name[sgID(t, rec, "sg-endpoints")] = "endpoints"
 		}
@@ -490,15 +492,20 @@ func TestServiceSecurityGroupRules(t *testing.T) {
 			"alb out tcp:8080 tasks",
 			"tasks in tcp:8080 alb",
 			"tasks out tcp:443 dynamodb-prefix-list", "tasks out tcp:443 s3-prefix-list",
-			// the database component's pair: PostgreSQL from the tasks only
+			// the database component's pairs: PostgreSQL from the tasks and
+			// from the one-off migrate task only
 			"db in tcp:5432 tasks", "tasks out tcp:5432 db",
+			"db in tcp:5432 migrate", "migrate out tcp:5432 db",
+			// the migrate task accepts nothing; it reaches S3 (image layers)
+			"migrate out tcp:443 s3-prefix-list",
 		}
 		if stack == "prod" {
 			// closed egress: HTTPS to the interface endpoints' group only,
-			// which admits HTTPS from the tasks only
-			want = append(want, "tasks out tcp:443 endpoints", "endpoints in tcp:443 tasks")
+			// which admits HTTPS from the tasks and the migrate task only
+			want = append(want, "tasks out tcp:443 endpoints", "endpoints in tcp:443 tasks",
+				"migrate out tcp:443 endpoints", "endpoints in tcp:443 migrate")
 		} else {
-			want = append(want, "tasks out tcp:443 0.0.0.0/0")
+			want = append(want, "tasks out tcp:443 0.0.0.0/0", "migrate out tcp:443 0.0.0.0/0")
 		}
 		sort.Strings(want)
 		if !slices.Equal(got, want) {

@@ -9,16 +9,16 @@ import (
 )
 
 // TestStateMachineSDKTasks validates every SDK integration Task of every
-// recorded state machine (the four runbooks, the backup component's
-// service snapshot and identity's key sync, whose HTTP Task sfncheck checks
-// too) against the aws-sdk-go-v2 input shapes and the inline
+// recorded state machine (the five runbooks — the migrate runbook's ECS
+// RunTask run as a job included — the backup component's service snapshot
+// and identity's key sync, whose HTTP Task sfncheck checks too) against the aws-sdk-go-v2 input shapes and the inline
 // policy of the machine's role (proof/sfncheck): no findings allowed.
 func TestStateMachineSDKTasks(t *testing.T) {
 	env := sfncheck.Env{Partition: "aws", Region: offline.Region, Account: acct}
 	forStacks(t, func(t *testing.T, stack string, rec *offline.Recording) {
 		machines := rec.ByType("aws:sfn/stateMachine:StateMachine")
-		if len(machines) != 6 {
-			t.Errorf("%d state machines, want 6 (four runbooks, the service snapshot and the key sync)", len(machines))
+		if len(machines) != 7 {
+			t.Errorf("%d state machines, want 7 (five runbooks, the service snapshot and the key sync)", len(machines))
 		}
 		total := 0
 		for _, sm := range machines {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/trading-ha/trading-ha/app/internal/testkit"
 	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
 )
 
@@ -15,10 +16,13 @@ var DefaultClients = stack.DefaultClients
 
 // Info tells a probe how to reach and authenticate to the dev stack.
 type Info struct {
-	EndpointURL    string            `json:"endpointUrl"`
-	Issuer         string            `json:"issuer"`
-	TokenURL       string            `json:"tokenUrl"`
+	EndpointURL string `json:"endpointUrl"`
+	Issuer      string `json:"issuer"`
+	TokenURL    string `json:"tokenUrl"`
+	// Scope is the desks' scope; ProbeScope the probes' (canary, smoke),
+	// under which every order is synthetic.
 	Scope          string            `json:"scope"`
+	ProbeScope     string            `json:"probeScope"`
 	ClientSecrets  map[string]string `json:"clientSecrets"`
 	AccessTokens   map[string]string `json:"accessTokens"`
 	ParametersPath string            `json:"ssmParametersPath"`
@@ -38,7 +42,8 @@ func Start(ctx context.Context, clients []string, useTLS bool) (Info, func(), er
 	if err != nil {
 		return Info{}, nil, fmt.Errorf("start stack: %w", err)
 	}
-	info := Info{EndpointURL: st.BaseURL, Issuer: st.Issuer.URL, TokenURL: st.Issuer.TokenURL, Scope: "trading/orders",
+	info := Info{EndpointURL: st.BaseURL, Issuer: st.Issuer.URL, TokenURL: st.Issuer.TokenURL, Scope: testkit.DefaultScope,
+		ProbeScope:    testkit.ProbeScope,
 		ClientSecrets: st.ClientSecrets, AccessTokens: map[string]string{}, ParametersPath: stack.ParametersPath,
 		SSMEndpoint: st.SSM.URL, KillSwitch: stack.ParametersPath + "/flags/trading-enabled"}
 	for c := range st.ClientSecrets {

@@ -186,8 +186,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 		traders[i] = fmt.Sprintf("drill-desk-%d", i)
 	}
 	st, err := stack.Start(ctx, stack.Options{Logger: opts.Logger, Clients: traders, Env: opts.Env,
-		// The drill is about failover, not pre-trade limits.
-		Parameters: map[string]string{"limits/max-orders-per-second": "100000"}})
+		Parameters: drillParameters()})
 	if err != nil {
 		return Report{}, fmt.Errorf("start stack: %w", err)
 	}
@@ -433,14 +432,28 @@ func verify(ctx context.Context, st *stack.Stack, acks []ack, rep *Report) error
 
 var symbols = []string{"AAPL", "MSFT", "AMZN", "GOOG", "BRK.B", "JPM"}
 
+// drillParameters are the risk parameters of the drill's stack. The drill
+// is about failover, not pre-trade limits: no practical rate limit, and a
+// reference price for every symbol it trades (a desk's order for a symbol
+// without one is refused) with a band wide enough for its prices (10 to
+// 310 around 160).
+func drillParameters() map[string]string {
+	p := map[string]string{"limits/max-orders-per-second": "100000", "limits/price-band-pct": "100"}
+	for _, s := range symbols {
+		p["reference-prices/"+s] = "160"
+	}
+	return p
+}
+
 // placeOrder posts one order, retrying with the same Idempotency-Key on any
-// error or 5xx (as a well-behaved client does) for up to a minute. It
+// error or 5xx (as a well-behaved client does) for up to a minute; a 4xx,
+// the halt (409 trading_halted) included, is final and never resubmitted. It
 // returns the acknowledged order ID ("" if it gave up), the final status and
 // the number of attempts.
 func placeOrder(ctx context.Context, c *http.Client, base, token, session, key string, w, i int) (string, int, int) {
 	body, _ := json.Marshal(map[string]any{
 		"symbol": symbols[(w+i)%len(symbols)], "side": []string{"buy", "sell"}[i%2],
-		"quantity": 1 + (w*31+i)%500, "limit_price": fmt.Sprintf("%d.%02d", 10+i%300, i%100), "synthetic": true,
+		"quantity": 1 + (w*31+i)%500, "limit_price": fmt.Sprintf("%d.%02d", 10+i%300, i%100),
 	})
 	giveUp := time.Now().Add(time.Minute)
 	backoff := 50 * time.Millisecond
@@ -463,6 +476,10 @@ func placeOrder(ctx context.Context, c *http.Client, base, token, session, key s
 			switch {
 			case (resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK) && derr == nil && o.OrderID != "":
 				return o.OrderID, resp.StatusCode, attempt
+			case resp.StatusCode == http.StatusConflict:
+				// The kill switch (409 trading_halted) is final: resubmitting
+				// would place the order later without a new decision.
+				return "", resp.StatusCode, attempt
 			case resp.StatusCode < 500:
 				return "", resp.StatusCode, attempt // a client error will not heal
 			}

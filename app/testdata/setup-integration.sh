@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the trading service's integration tests and failover drill
-# need, idempotently: PostgreSQL server binaries (Debian package) and
-# dynalite (npm, pinned by app/testdata/node/package-lock.json).
+# need, idempotently: PostgreSQL server binaries (Debian package), the
+# pgaudit extension for each installed server version (the throwaway
+# servers preload it, as the Aurora cluster parameter group does, and the
+# migrate step creates it) and dynalite (npm, pinned by
+# app/testdata/node/package-lock.json).
 #
 #   bash app/testdata/setup-integration.sh
 #   TRADING_REQUIRE_INTEGRATION=1 go test ./app/... ./scripts/drill/...
@@ -32,6 +35,25 @@ else
     for c in $(ls /etc/postgresql 2>/dev/null); do $SUDO pg_ctlcluster "$c" main stop 2>/dev/null || true; done
   fi
 fi
+# pgaudit: one Debian package per server major version (postgresql-<v>-pgaudit).
+missing_audit=""
+for d in /usr/lib/postgresql/*/bin; do
+  [ -x "$d/pg_ctl" ] || continue
+  v="$(basename "$(dirname "$d")")"
+  [ -f "$(dirname "$d")/lib/pgaudit.so" ] || missing_audit="$missing_audit postgresql-$v-pgaudit"
+done
+if [ -z "$missing_audit" ]; then
+  echo "setup-integration: pgaudit already installed"
+else
+  echo "setup-integration: installing$missing_audit (apt)"
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086 # one word per package
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing_audit >/dev/null
+fi
+for d in /usr/lib/postgresql/*/bin; do
+  [ -x "$d/pg_ctl" ] || continue
+  [ -f "$(dirname "$d")/lib/pgaudit.so" ] || { echo "setup-integration: pgaudit missing for $d after install" >&2; exit 1; }
+done
 if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   echo "setup-integration: root needs a 'postgres' OS user to run the server as" >&2
   exit 1
@@ -45,4 +67,4 @@ else
   echo "setup-integration: installing dynalite (npm ci)"
   (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
-echo "setup-integration: ready ($(ls -d /usr/lib/postgresql/*/bin | tail -1), dynalite $(node -p "require('$here/node/node_modules/dynalite/package.json').version"))"
+echo "setup-integration: ready ($(ls -d /usr/lib/postgresql/*/bin | tail -1) with pgaudit, dynalite $(node -p "require('$here/node/node_modules/dynalite/package.json').version"))"

@@ -45,7 +45,7 @@ var want = map[string]map[string]int{
 		"trading:network:Network": 1,
 		"awsx:ec2:Vpc":            1,
 		"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": 1,
-		"aws:ec2/securityGroup:SecurityGroup":               3,
+		"aws:ec2/securityGroup:SecurityGroup":               4,
 		"aws:ec2/vpcEndpoint:VpcEndpoint":                   2,
 		"aws:cloudwatch/logGroup:LogGroup":                  1,
 		"aws:iam/role:Role":                                 1,

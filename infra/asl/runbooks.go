@@ -8,12 +8,13 @@ type Runbook struct {
 	Build func(Targets) (*StateMachine, error)
 }
 
-// Runbooks lists the four runbooks in a fixed order.
+// Runbooks lists the five runbooks in a fixed order.
 func Runbooks() []Runbook {
 	return []Runbook{
 		{Name: HealthCheckName, Build: HealthCheck},
 		{Name: BackupVerificationName, Build: BackupVerification},
 		{Name: DatabaseFailoverName, Build: DatabaseFailover},
 		{Name: ServiceRecoveryName, Build: ServiceRecovery},
+		{Name: MigrateName, Build: Migrate},
 	}
 }

@@ -34,6 +34,12 @@ type Targets struct {
 	// another task definition) passes them to ECS, so its role is granted
 	// iam:PassRole on exactly these two.
 	TaskRoleArn, ExecutionRoleArn string
+	// MigrateTaskFamily is the one-off migrate task definition's family (a
+	// name: the migrate runbook runs its latest ACTIVE revision);
+	// MigrateExecutionRoleArn is that definition's execution role, which
+	// the runbook passes to ECS; MigrateNetworkParameter is the full name
+	// of the parameter holding the task's network (MigrateNetworkPath).
+	MigrateTaskFamily, MigrateExecutionRoleArn, MigrateNetworkParameter string
 
 	// TableName and TableArn identify the DynamoDB sessions table.
 	TableName, TableArn string
@@ -173,6 +179,18 @@ func (t Targets) Validate() error {
 	}
 	needARN("TaskRoleArn", t.TaskRoleArn)
 	needARN("ExecutionRoleArn", t.ExecutionRoleArn)
+	need("MigrateTaskFamily", t.MigrateTaskFamily)
+	if strings.ContainsAny(t.MigrateTaskFamily, ":/") {
+		errs = append(errs, fmt.Errorf("targets: MigrateTaskFamily %q is not a task definition family name", t.MigrateTaskFamily))
+	}
+	needARN("MigrateExecutionRoleArn", t.MigrateExecutionRoleArn)
+	need("MigrateNetworkParameter", t.MigrateNetworkParameter)
+	if t.MigrateNetworkParameter != "" && (!strings.HasPrefix(t.MigrateNetworkParameter, "/") || !strings.HasSuffix(t.MigrateNetworkParameter, "/"+MigrateNetworkPath)) {
+		errs = append(errs, fmt.Errorf("targets: MigrateNetworkParameter %q is not a full parameter name ending in /%s", t.MigrateNetworkParameter, MigrateNetworkPath))
+	}
+	if t.ECSClusterArn != "" && !strings.Contains(t.ECSClusterArn, ":cluster/") {
+		errs = append(errs, fmt.Errorf("targets: ECSClusterArn %q is not an ECS cluster ARN (cluster/<name>)", t.ECSClusterArn))
+	}
 	if len(t.TargetGroupNames) == 0 {
 		errs = append(errs, errors.New("targets: TargetGroupNames needs at least one target group"))
 	}
@@ -313,6 +331,9 @@ func ExampleTargets() Targets {
 		ECSServiceArn:             "arn:aws:ecs:us-east-1:" + acct + ":service/ecs-dev/svc-dev",
 		TaskRoleArn:               "arn:aws:iam::" + acct + ":role/role-task-dev",
 		ExecutionRoleArn:          "arn:aws:iam::" + acct + ":role/role-exec-dev",
+		MigrateTaskFamily:         "task-migrate-dev",
+		MigrateExecutionRoleArn:   "arn:aws:iam::" + acct + ":role/role-migrate-execution-dev",
+		MigrateNetworkParameter:   "/trading/dev/" + MigrateNetworkPath,
 		TargetGroupNames:          []string{"tg-dev-0123abcd"},
 		TableName:                 "sessions-dev",
 		TableArn:                  "arn:aws:dynamodb:us-east-1:" + acct + ":table/sessions-dev",

@@ -22,8 +22,9 @@ const (
 )
 
 // ContainerHealthStartPeriodSeconds is the container health check's start
-// period (CONTRACT.md section 9: 60 s covers the wait for the migrate
-// step); the health check grace period must cover it.
+// period (CONTRACT.md section 9: 60 s covers the start and the first schema
+// check; the deploy migrates before the rollout); the health check grace
+// period must cover it.
 const ContainerHealthStartPeriodSeconds = 60
 
 // Drain timings (CONTRACT.md section 9). At SIGTERM the app fails
@@ -135,6 +136,11 @@ var SSLPolicies = []string{
 	"ELBSecurityPolicy-TLS13-1-2-2021-06",
 	"ELBSecurityPolicy-TLS13-1-3-2021-06",
 }
+
+// FargateSizeValid reports whether Fargate accepts a task of cpu units and
+// memory MiB (fargateMemory); the one-off migrate task's fixed size is
+// held to it by the mock suite.
+func FargateSizeValid(cpu, memory int) bool { return slices.Contains(fargateMemory(cpu), memory) }
 
 // fargateMemory lists the task memory (MiB) Fargate accepts for each task
 // CPU value (Amazon ECS developer guide, "Task CPU and memory").

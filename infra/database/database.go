@@ -66,9 +66,12 @@ type Args struct {
 	IsolatedSubnetIDs pulumi.StringArrayInput
 	// DBSecurityGroupID is the (rule-less) group of the cluster.
 	DBSecurityGroupID pulumi.StringInput
-	// TasksSecurityGroupID is the group of the service's tasks, the only
-	// source allowed to reach the cluster.
+	// TasksSecurityGroupID is the group of the service's tasks, one of the
+	// two sources allowed to reach the cluster.
 	TasksSecurityGroupID pulumi.StringInput
+	// MigrateSecurityGroupID is the one-off migrate task's group, the other
+	// source of 5432 (the schema step, as the master user); nil for none.
+	MigrateSecurityGroupID pulumi.StringInput
 }
 
 // Cluster is the component and what monitoring, params and the service need.
@@ -315,28 +318,39 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return c, nil
 }
 
-// securityGroupRules opens 5432 from the tasks' group to the database's
-// group and nothing else: no CIDR sources, no egress on the database group.
+// securityGroupRules opens 5432 to the database's group from the tasks'
+// group and the migrate task's group (when given) and nothing else: no CIDR sources, no
+// egress on the database group.
 func (c *Cluster) securityGroupRules(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) error {
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, kids.Name("db-from-tasks"), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId:           args.DBSecurityGroupID,
-		ReferencedSecurityGroupId: args.TasksSecurityGroupID,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(Port),
-		ToPort:                    pulumi.Int(Port),
-		Description:               pulumi.String("PostgreSQL from the trading service tasks"),
-	}, parent); err != nil {
-		return fmt.Errorf("create db ingress rule: %w", err)
+	type source struct {
+		ingress, egress, from, to string
+		group                     pulumi.StringInput
 	}
-	if _, err := vpc.NewSecurityGroupEgressRule(ctx, kids.Name("tasks-to-db"), &vpc.SecurityGroupEgressRuleArgs{
-		SecurityGroupId:           args.TasksSecurityGroupID,
-		ReferencedSecurityGroupId: args.DBSecurityGroupID,
-		IpProtocol:                pulumi.String("tcp"),
-		FromPort:                  pulumi.Int(Port),
-		ToPort:                    pulumi.Int(Port),
-		Description:               pulumi.String("PostgreSQL to the Aurora cluster"),
-	}, parent); err != nil {
-		return fmt.Errorf("create tasks egress rule: %w", err)
+	sources := []source{{"db-from-tasks", "tasks-to-db", "PostgreSQL from the trading service tasks", "PostgreSQL to the Aurora cluster", args.TasksSecurityGroupID}}
+	if args.MigrateSecurityGroupID != nil {
+		sources = append(sources, source{"db-from-migrate", "migrate-to-db", "PostgreSQL from the one-off migrate task", "PostgreSQL to the Aurora cluster", args.MigrateSecurityGroupID})
+	}
+	for _, src := range sources {
+		if _, err := vpc.NewSecurityGroupIngressRule(ctx, kids.Name(src.ingress), &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId:           args.DBSecurityGroupID,
+			ReferencedSecurityGroupId: src.group,
+			IpProtocol:                pulumi.String("tcp"),
+			FromPort:                  pulumi.Int(Port),
+			ToPort:                    pulumi.Int(Port),
+			Description:               pulumi.String(src.from),
+		}, parent); err != nil {
+			return fmt.Errorf("create db ingress rule %s: %w", src.ingress, err)
+		}
+		if _, err := vpc.NewSecurityGroupEgressRule(ctx, kids.Name(src.egress), &vpc.SecurityGroupEgressRuleArgs{
+			SecurityGroupId:           src.group,
+			ReferencedSecurityGroupId: args.DBSecurityGroupID,
+			IpProtocol:                pulumi.String("tcp"),
+			FromPort:                  pulumi.Int(Port),
+			ToPort:                    pulumi.Int(Port),
+			Description:               pulumi.String(src.to),
+		}, parent); err != nil {
+			return fmt.Errorf("create egress rule %s: %w", src.egress, err)
+		}
 	}
 	return nil
 }

@@ -1,5 +1,7 @@
 // Package dependencies is the one table of the trading service's runtime
-// dependencies: for each, how the tasks reach it (per privateEgress mode),
+// dependencies, and of the one-off migrate task's that the deploy runs
+// before the service rolls out: for each, how the tasks reach it (per
+// privateEgress mode),
 // the IAM that lets them use it, what the service does when it fails, the
 // app test that shows that, the alarms that notice and who answers.
 //
@@ -67,18 +69,19 @@ func (p Path) EndpointPrefix() string {
 }
 
 // Reach describes the path in a privateEgress mode (config.EgressNAT or
-// config.EgressEndpoints) for the docs.
-func (p Path) Reach(mode, region string) string {
+// config.EgressEndpoints) from the groups a row's tasks run with
+// (Row.Groups), for the docs.
+func (p Path) Reach(mode, region, groups string) string {
 	switch p.Route {
 	case Interface:
 		if mode == config.EgressEndpoints {
-			return fmt.Sprintf("interface endpoint `com.amazonaws.%s.%s` (private DNS, endpoint group admits 443 from the tasks)", region, p.Service)
+			return fmt.Sprintf("interface endpoint `com.amazonaws.%s.%s` (private DNS, endpoint group admits 443 from the %s)", region, p.Service, groups)
 		}
-		return fmt.Sprintf("NAT gateway to the public `%s` endpoint (tasks group: 443 to 0.0.0.0/0)", p.Service)
+		return fmt.Sprintf("NAT gateway to the public `%s` endpoint (%s: 443 to 0.0.0.0/0)", p.Service, groups)
 	case Gateway:
-		return fmt.Sprintf("gateway endpoint `%s` on the private route tables (tasks group: 443 to its prefix list)", p.Service)
+		return fmt.Sprintf("gateway endpoint `%s` on the private route tables (%s: 443 to its prefix list)", p.Service, groups)
 	case InVPC:
-		return fmt.Sprintf("in the VPC: tasks group to the %s group on %d", p.Service, p.Port)
+		return fmt.Sprintf("in the VPC: %s to the %s group on %d", groups, p.Service, p.Port)
 	case ViaService:
 		return fmt.Sprintf("none of its own: %s calls it for the caller", p.Service)
 	}
@@ -103,12 +106,26 @@ var Placeholders = Scope{
 	ClusterResourceID: "<cluster resource id>", DBSecretArn: "<the cluster's master secret>",
 }
 
+// Task is an ECS task whose network a row's paths start from.
+type Task int
+
+const (
+	// ServiceTask is the trading service's task: the ECS service's subnets
+	// and the tasks group.
+	ServiceTask Task = iota
+	// MigrateTask is the one-off migrate task the deploy runs (the migrate
+	// runbook): the network it reads from the parameter migrate/network,
+	// the private subnets and the migrate group.
+	MigrateTask
+)
+
 // Grant is what one role needs for the row: every action on every
 // resource, with statement conditions that name at least these values.
 type Grant struct {
 	// Role is the role's naming kind: naming.TaskRole (the app),
-	// naming.TaskExecutionRole (the Fargate agent at task start) or a
-	// probe's role (naming.KeySyncRole).
+	// naming.TaskExecutionRole (the Fargate agent at the app's task start),
+	// naming.MigrateExecutionRole (the agent at the migrate task's start)
+	// or a probe's role (naming.KeySyncRole).
 	Role       naming.Kind
 	Actions    []string
 	Resources  func(Scope) []string
@@ -132,6 +149,9 @@ type Row struct {
 	Dependency string
 	// Caller is who calls it, and when.
 	Caller string
+	// Tasks are the tasks the paths start from; empty means the service's
+	// (ServiceTask).
+	Tasks  []Task
 	Paths  []Path
 	Grants []Grant
 	// OnFailure is what the service does while the dependency fails
@@ -146,6 +166,28 @@ type Row struct {
 	Unwatched string
 	// Answer is who answers: the automated mechanism, then the person.
 	Answer string
+}
+
+// CallerTasks are the tasks the row's paths start from (Tasks, else the
+// service's).
+func (r Row) CallerTasks() []Task {
+	if len(r.Tasks) == 0 {
+		return []Task{ServiceTask}
+	}
+	return r.Tasks
+}
+
+// Groups names the security groups the row's paths start from, for the
+// docs: "tasks group", "migrate group" or "tasks and migrate groups".
+func (r Row) Groups() string {
+	var names []string
+	for _, t := range r.CallerTasks() {
+		names = append(names, map[Task]string{ServiceTask: "tasks", MigrateTask: "migrate"}[t])
+	}
+	if len(names) == 1 {
+		return names[0] + " group"
+	}
+	return strings.Join(names, " and ") + " groups"
 }
 
 // Spare is an interface endpoint that closed egress builds although no row
@@ -191,6 +233,30 @@ const ecsStops = "no app code runs: ECS stops the task before its containers sta
 
 // startFailure is the OnFailure of the dependencies ECS resolves at task start.
 const startFailure = "Running tasks are unaffected (ECS resolved it when they started); a new task — a deployment, a replacement after a crash or an AZ loss, a scale-out — stops with %s before any container starts."
+
+// migrateStartFailure is the migrate task's side of startFailure.
+const migrateStartFailure = " The migrate task stops the same way: the migrate runbook fails (the task has no exit code) and the deploy stops before the service rolls out."
+
+// migrateRunbookFailed is the alarm on the migrate runbook's failed
+// executions (monitoring: <state machine kind>-failed).
+var migrateRunbookFailed = Alarm{Key: naming.MigrateSM.Type + "-failed"}
+
+// migrateParams are the parameters the migrate task reads (paramtable rows
+// marked Migrate).
+func migrateParams(s Scope) []string {
+	var out []string
+	for _, r := range paramtable.Rows {
+		if r.Migrate {
+			out = append(out, parameter(s, r.Path))
+		}
+	}
+	return out
+}
+
+// masterSecret is the grant of the master secret: the migrate task's
+// execution role alone.
+var masterSecret = Grant{Role: naming.MigrateExecutionRole, Actions: []string{"secretsmanager:GetSecretValue"},
+	Resources: func(s Scope) []string { return []string{s.DBSecretArn} }}
 
 // Rows returns the table, a fresh copy on every call.
 func Rows() []Row {
@@ -273,77 +339,113 @@ func Rows() []Row {
 		Answer:    "The key sync retries every minute; a person after 3 failed periods in a row, before Cognito signs with a key it has not copied",
 	}, {
 		Key: "kms",
-		Dependency: "KMS data key `alias/kms-data-<suffix>`: DynamoDB uses it for the sessions table on the task role's behalf; SSM and Secrets Manager decrypt the " +
-			"injected parameters and the DB secret for the execution role",
-		Caller: "DynamoDB for the app; SSM and Secrets Manager for the agent at task start",
+		Dependency: "KMS data key `alias/kms-data-<suffix>`: DynamoDB uses it for the sessions table on the task role's behalf; SSM decrypts the " +
+			"injected parameters for the app's execution role, SSM and Secrets Manager the migrate task's parameters and the master secret for its execution role",
+		Caller: "DynamoDB for the app; SSM (and Secrets Manager, for the migrate task) for the agent at task start",
+		Tasks:  []Task{ServiceTask, MigrateTask},
 		Paths:  []Path{{Route: ViaService, Service: "dynamodb"}, {Route: ViaService, Service: "ssm"}, {Route: ViaService, Service: "secretsmanager"}},
 		Grants: []Grant{
 			{Role: naming.TaskRole, Actions: []string{"kms:Decrypt", "kms:GenerateDataKey"}, Resources: dataKey,
 				Conditions: func(s Scope) map[string][]string { return via(s, "dynamodb") }},
 			{Role: naming.TaskExecutionRole, Actions: []string{"kms:Decrypt"}, Resources: dataKey,
+				Conditions: func(s Scope) map[string][]string { return via(s, "ssm") }},
+			{Role: naming.MigrateExecutionRole, Actions: []string{"kms:Decrypt"}, Resources: dataKey,
 				Conditions: func(s Scope) map[string][]string { return via(s, "ssm", "secretsmanager") }},
 		},
-		OnFailure: "Session calls fail inside DynamoDB; the app answers 503 only for throttling, 5xx and transport errors (httpapi `isAWSUnavailable`), any other error 500. New tasks cannot start (their SecureStrings cannot be decrypted); running tasks keep their environment.",
+		OnFailure: "Session calls fail inside DynamoDB; the app answers 503 only for throttling, 5xx and transport errors (httpapi `isAWSUnavailable`), any other error 500. New tasks cannot start (their SecureStrings cannot be decrypted); running tasks keep their environment. The migrate task cannot start either: the deploy stops before the rollout.",
 		NoAppTest: "the app never calls KMS; no app test covers DynamoDB refusing a disabled key",
 		Alarms:    []Alarm{{Key: "canary-success", Pages: true}, {Key: "trail-kms-key-disabled"}},
 		Answer:    "None safe: a person re-enables the key or cancels its deletion (7-day window)",
 	}, {
-		Key:        "logs",
-		Dependency: "CloudWatch Logs: the awslogs driver ships the app's stdout — its logs and the EMF metric lines — to `/trading/ecs-trading-<suffix>`",
-		Caller:     "agent (execution role), continuously",
-		Paths:      []Path{{Route: Interface, Service: "logs"}},
-		Grants: []Grant{{Role: naming.TaskExecutionRole, Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-			Resources: func(s Scope) []string {
-				return []string{arn.In(s.Region, s.Account).LogGroup(s.Names.Name(naming.AppLogGroup)) + ":*"}
-			}}},
-		OnFailure: "Serving is unaffected: the driver is non-blocking (25 MB buffer) and drops what it cannot ship. The app's metrics are those log lines, so the outbox figures go missing.",
+		Key: "logs",
+		Dependency: "CloudWatch Logs: the awslogs driver ships the app's stdout — its logs and the EMF metric lines — to `/trading/ecs-trading-<suffix>`, " +
+			"and the migrate task's to `/trading/ecs-migrate-<suffix>` (blocking delivery: its last line is the smoke test's evidence of pgaudit)",
+		Caller: "agent (execution roles), continuously",
+		Tasks:  []Task{ServiceTask, MigrateTask},
+		Paths:  []Path{{Route: Interface, Service: "logs"}},
+		Grants: []Grant{
+			{Role: naming.TaskExecutionRole, Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				Resources: func(s Scope) []string {
+					return []string{arn.In(s.Region, s.Account).LogGroup(s.Names.Name(naming.AppLogGroup)) + ":*"}
+				}},
+			{Role: naming.MigrateExecutionRole, Actions: []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				Resources: func(s Scope) []string {
+					return []string{arn.In(s.Region, s.Account).LogGroup(s.Names.Name(naming.MigrateLogGroup)) + ":*"}
+				}},
+		},
+		OnFailure: "Serving is unaffected: the app's driver is non-blocking (25 MB buffer) and drops what it cannot ship. The app's metrics are those log lines, so the outbox figures go missing. " +
+			"The migrate step blocks on its output until the logs are shipped: a migration during the outage waits, and the runbook's task timeout ends it.",
 		AppTests:  []string{"TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs"},
 		Unwatched: "no alarm notices lost log lines: the outbox alarms treat missing data as not breaching",
 		Answer:    "Nothing automated; a person who notices the gap in the logs",
 	}, {
 		Key:        "image",
 		Dependency: "ECR image pull from `ecr-trading-<suffix>`: registry login (ecr.api), manifest (ecr.dkr), layers from ECR's S3 bucket",
-		Caller:     "agent (execution role), at task start",
+		Caller:     "agent (execution roles), at task start (the service's tasks and the migrate task)",
+		Tasks:      []Task{ServiceTask, MigrateTask},
 		Paths: []Path{{Route: Interface, Service: "ecr.api"}, {Route: Interface, Service: "ecr.dkr"},
 			{Route: Gateway, Service: "s3", EndpointActions: []string{"s3:GetObject"}}},
 		Grants: []Grant{
 			{Role: naming.TaskExecutionRole, Actions: []string{"ecr:GetAuthorizationToken"}, Resources: func(Scope) []string { return []string{"*"} }},
-			{Role: naming.TaskExecutionRole, Actions: []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
-				Resources: func(s Scope) []string {
-					return []string{fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", s.Region, s.Account, s.Names.Name(naming.ECRRepository))}
-				}},
+			{Role: naming.TaskExecutionRole, Actions: []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, Resources: repository},
+			{Role: naming.MigrateExecutionRole, Actions: []string{"ecr:GetAuthorizationToken"}, Resources: func(Scope) []string { return []string{"*"} }},
+			{Role: naming.MigrateExecutionRole, Actions: []string{"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, Resources: repository},
 		},
-		OnFailure: fmt.Sprintf(startFailure, "`CannotPullContainerError`"),
+		OnFailure: fmt.Sprintf(startFailure, "`CannotPullContainerError`") + migrateStartFailure,
 		NoAppTest: ecsStops,
-		Alarms:    []Alarm{{Key: "ecs-running-tasks"}},
-		Answer:    "ECS retries the start and the circuit breaker rolls back a deployment whose tasks cannot start; a person if running stays below desired",
+		Alarms:    []Alarm{{Key: "ecs-running-tasks"}, migrateRunbookFailed},
+		Answer:    "ECS retries the start and the circuit breaker rolls back a deployment whose tasks cannot start; a person if running stays below desired, or when the migration cannot start",
 	}, {
-		Key:        "secrets",
-		Dependency: "Secrets Manager: the RDS-managed master secret, injected into the migrate container only (`DB_MIGRATE_USERNAME`/`DB_MIGRATE_PASSWORD`); the app authenticates with IAM tokens",
-		Caller:     "agent (execution role), at task start",
-		Paths:      []Path{{Route: Interface, Service: "secretsmanager"}},
-		Grants: []Grant{{Role: naming.TaskExecutionRole, Actions: []string{"secretsmanager:GetSecretValue"},
-			Resources: func(s Scope) []string { return []string{s.DBSecretArn} }}},
-		OnFailure: fmt.Sprintf(startFailure, "`ResourceInitializationError`"),
+		Key: "secrets",
+		Dependency: "Secrets Manager: the RDS-managed master secret, injected into the one-off migrate task only (`DB_MIGRATE_USERNAME`/`DB_MIGRATE_PASSWORD`); " +
+			"no task of the service reads it (the app authenticates with IAM tokens)",
+		Caller: "agent (the migrate task's execution role), when the deploy runs the migrate runbook",
+		Tasks:  []Task{MigrateTask},
+		Paths:  []Path{{Route: Interface, Service: "secretsmanager"}},
+		Grants: []Grant{masterSecret},
+		OnFailure: "The service is unaffected: its tasks never read the secret. The migrate task stops with `ResourceInitializationError` before its container starts; " +
+			"the migrate runbook fails (no exit code), reports to the notify topic, and the deploy stops before the service rolls out.",
 		NoAppTest: ecsStops,
-		Alarms:    []Alarm{{Key: "ecs-running-tasks"}},
-		Answer:    "ECS retries the start; a person if running stays below desired",
+		Alarms:    []Alarm{migrateRunbookFailed},
+		Answer:    "The deploy stops before the rollout; a person restores access to the secret and runs the migrate runbook again",
+	}, {
+		Key: "schema",
+		Dependency: "Aurora PostgreSQL writer as the master user, from the one-off migrate task (TLS `verify-full`): bootstrap of `trading_owner`, `trading_app` " +
+			"and pgaudit, then the migrations as `trading_owner` (CONTRACT.md section 4)",
+		Caller: "migrate task, when the deploy runs the migrate runbook",
+		Tasks:  []Task{MigrateTask},
+		Paths:  []Path{{Route: InVPC, Service: "aurora", Port: 5432}},
+		Grants: []Grant{masterSecret},
+		OnFailure: "The step retries while the writer is unreachable (`MIGRATE_TIMEOUT`, 5 min), then exits 1; it is one transaction, so the schema is unchanged. " +
+			"The runbook fails on the exit code and the deploy stops before the rollout; the running service is unaffected. A release rolled out anyway stays not ready and is rolled back (deployment circuit breaker).",
+		AppTests: []string{"TestMigrateStep", "TestMigratePgauditModes"},
+		Alarms:   []Alarm{migrateRunbookFailed},
+		Answer:   "The deploy stops before the rollout; a person runs the migrate runbook again once the writer answers",
 	}, {
 		Key:        "config",
 		Dependency: "SSM Parameter Store: the injected configuration (infra/paramtable: DB endpoints, sessions table, bus name, issuer and clients), resolved into the containers' environment",
-		Caller:     "agent (execution role), at task start",
+		Caller:     "agent (execution roles), at task start (the migrate task reads the writer, port, name and sslmode only)",
+		Tasks:      []Task{ServiceTask, MigrateTask},
 		Paths:      []Path{{Route: Interface, Service: "ssm"}},
-		Grants: []Grant{{Role: naming.TaskExecutionRole, Actions: []string{"ssm:GetParameters"},
-			Resources: func(s Scope) []string {
-				var out []string
-				for _, r := range paramtable.Rows {
-					out = append(out, parameter(s, r.Path))
-				}
-				return out
-			}}},
-		OnFailure: fmt.Sprintf(startFailure, "`ResourceInitializationError`"),
+		Grants: []Grant{
+			{Role: naming.TaskExecutionRole, Actions: []string{"ssm:GetParameters"},
+				Resources: func(s Scope) []string {
+					var out []string
+					for _, r := range paramtable.Rows {
+						out = append(out, parameter(s, r.Path))
+					}
+					return out
+				}},
+			{Role: naming.MigrateExecutionRole, Actions: []string{"ssm:GetParameters"}, Resources: migrateParams},
+		},
+		OnFailure: fmt.Sprintf(startFailure, "`ResourceInitializationError`") + migrateStartFailure,
 		NoAppTest: ecsStops,
-		Alarms:    []Alarm{{Key: "ecs-running-tasks"}},
-		Answer:    "ECS retries the start; a person if running stays below desired",
+		Alarms:    []Alarm{{Key: "ecs-running-tasks"}, migrateRunbookFailed},
+		Answer:    "ECS retries the start; a person if running stays below desired, or when the migration cannot start",
 	}}
+}
+
+// repository is the ECR repository the stack builds the image into.
+func repository(s Scope) []string {
+	return []string{fmt.Sprintf("arn:aws:ecr:%s:%s:repository/%s", s.Region, s.Account, s.Names.Name(naming.ECRRepository))}
 }

@@ -1,12 +1,13 @@
 // Package identity owns who may trade: an Amazon Cognito user pool that
 // issues OAuth2 client-credentials access tokens, its resource server
-// (identifier "trading", scope "orders": the service requires
-// "trading/orders", CONTRACT.md section 1), one app client per trading desk
-// and one each for the canary and the smoke test. The service verifies the
-// tokens itself with the pool's signing keys, which the key sync
-// (NewKeySync, keysync.go) copies from the pool's JWKS into the key set
-// parameter the tasks read; a desk is its app client, named in the
-// service's trader map.
+// (identifier "trading", scopes "orders" for desks and "probe" for the
+// synthetic probes, CONTRACT.md section 1), one app client per trading desk
+// (trading/orders) and one each for the canary and the smoke test
+// (trading/probe only: their orders are always synthetic and capped). The
+// service verifies the tokens itself with the pool's signing keys, which
+// the key sync (NewKeySync, keysync.go) copies from the pool's JWKS into
+// the key set parameter the tasks read; a desk is its app client, named in
+// the service's trader map.
 package identity
 
 import (
@@ -22,11 +23,14 @@ import (
 	"github.com/trading-ha/trading-ha/infra/naming"
 )
 
-// Scope is the resource server's identifier and scope the service requires.
+// The resource server's identifier and scopes: desks get Scope, the probes
+// ProbeScope (the service's OIDC_SCOPE and OIDC_PROBE_SCOPE defaults).
 const (
 	ResourceServer = "trading"
 	ScopeName      = "orders"
 	Scope          = ResourceServer + "/" + ScopeName
+	ProbeScopeName = "probe"
+	ProbeScope     = ResourceServer + "/" + ProbeScopeName
 	// TokenValidityMinutes bounds a stolen token's use: one hour, Cognito's
 	// default for access tokens (the probes fetch a new one each run).
 	TokenValidityMinutes = 60
@@ -115,30 +119,33 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		UserPoolId: pool.ID(),
 		Scopes: cognito.ResourceServerScopeArray{&cognito.ResourceServerScopeArgs{
 			ScopeName: pulumi.String(ScopeName), ScopeDescription: pulumi.String("place and read the caller's own orders"),
+		}, &cognito.ResourceServerScopeArgs{
+			ScopeName: pulumi.String(ProbeScopeName), ScopeDescription: pulumi.String("place capped synthetic probe orders"),
 		}},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create resource server: %w", err)
 	}
 
-	type client struct{ key, trader string }
+	type client struct{ key, trader, scope string }
 	var clients []client
 	for _, d := range args.Desks {
-		clients = append(clients, client{key: "desk-" + d, trader: TraderID(d)})
+		clients = append(clients, client{key: "desk-" + d, trader: TraderID(d), scope: Scope})
 	}
-	clients = append(clients, client{key: CanaryClient, trader: "PROBE-CANARY"}, client{key: SmokeClient, trader: "PROBE-SMOKE"})
+	clients = append(clients, client{key: CanaryClient, trader: "PROBE-CANARY", scope: ProbeScope},
+		client{key: SmokeClient, trader: "PROBE-SMOKE", scope: ProbeScope})
 	var ids pulumi.StringArray
 	var traders []string
 	for _, c := range clients {
 		cl, err := cognito.NewUserPoolClient(ctx, kids.Name("client-"+c.key), &cognito.UserPoolClientArgs{
 			Name:       pulumi.String(args.Names.Member(naming.UserPoolClient, c.key)),
 			UserPoolId: pool.ID(),
-			// Client credentials: a confidential client with a secret, the
-			// trading scope and nothing else.
+			// Client credentials: a confidential client with a secret and
+			// one scope: trading/orders for a desk, trading/probe for a probe.
 			GenerateSecret:                  pulumi.Bool(true),
 			AllowedOauthFlows:               pulumi.ToStringArray([]string{"client_credentials"}),
 			AllowedOauthFlowsUserPoolClient: pulumi.Bool(true),
-			AllowedOauthScopes:              pulumi.ToStringArray([]string{Scope}),
+			AllowedOauthScopes:              pulumi.ToStringArray([]string{c.scope}),
 			SupportedIdentityProviders:      pulumi.ToStringArray([]string{"COGNITO"}),
 			AccessTokenValidity:             pulumi.Int(TokenValidityMinutes),
 			TokenValidityUnits:              &cognito.UserPoolClientTokenValidityUnitsArgs{AccessToken: pulumi.String("minutes")},

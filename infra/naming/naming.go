@@ -196,6 +196,18 @@ var (
 	// when config backupBreakGlassRoleArn is empty (infra/backup).
 	BreakGlassRole = Kind{Type: "role-break-glass", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
 
+	// The one-off migrate task (infra/service, migrate.go): its task
+	// definition family, execution role, log group and security group; the
+	// migrate runbook (infra/runbooks) that runs it, with its log group and
+	// role.
+	MigrateTaskFamily    = Kind{Type: "task-migrate", MaxLen: 255, Charset: ecsChars, Source: srcECS}
+	MigrateExecutionRole = Kind{Type: "role-migrate-execution", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+	MigrateLogGroup      = Kind{Type: "ecs-migrate", MaxLen: 512, Path: "/trading/", Charset: logGroupChars, Source: srcLogGroup}
+	SecurityGroupMigrate = Kind{Type: "secgroup-migrate", MaxLen: 255, Reserve: 27, Charset: sgChars, Rules: sgRules, Source: srcSecurityGroup}
+	MigrateSM            = Kind{Type: "sm-migrate", MaxLen: 80, Charset: smChars, Source: srcStateMachine}
+	MigrateLogs          = Kind{Type: "states-migrate", MaxLen: 512, Path: "/aws/vendedlogs/", Charset: logGroupChars, Source: srcLogGroup}
+	MigrateRole          = Kind{Type: "role-sm-migrate", MaxLen: 64, Charset: iamChars, Source: srcIAMName}
+
 	// Paging that survives the loss of one key or topic: a second paging
 	// topic under its own key, an EventBridge rule that pages when any KMS
 	// key is disabled or scheduled for deletion, and the cost budget.
@@ -238,6 +250,7 @@ var Kinds = []Kind{
 	AuroraFinalSnapshot, Trail, TrailBucket, TrailLogGroup, TrailRole, TrailFilter, WAFLogGroup,
 	DRVault, KMSDRAlias, EndpointGroup, BreakGlassRole, ContainerInsightsLogGroup,
 	KMSPagingAlias, PageBackstopTopic, RuleKMSKeyState, RuleRiskParams, Budget,
+	MigrateTaskFamily, MigrateExecutionRole, MigrateLogGroup, SecurityGroupMigrate, MigrateSM, MigrateLogs, MigrateRole,
 }
 
 // room is how many suffix characters a kind leaves: limit minus path, type,

@@ -64,6 +64,8 @@ var Replacements = []Replacement{
 		Reason: "as the ALB group; the service's tasks move to the new group", Source: srcSGForceNew},
 	{Kind: SecurityGroupDB, Type: "aws:ec2/securityGroup:SecurityGroup", Forcing: []string{"description", "vpcId"}, Guard: NamePrefix,
 		Reason: "as the ALB group; the cluster's vpcSecurityGroupIds update in place", Source: srcSGForceNew},
+	{Kind: SecurityGroupMigrate, Type: "aws:ec2/securityGroup:SecurityGroup", Forcing: []string{"description", "vpcId"}, Guard: NamePrefix,
+		Reason: "as the ALB group; the migrate runbook reads the group's ID from its parameter at every run", Source: srcSGForceNew},
 	{Kind: EndpointGroup, Type: "aws:ec2/securityGroup:SecurityGroup", Forcing: []string{"description", "vpcId"}, Guard: NamePrefix,
 		Reason: "as the ALB group; the interface endpoints move to the new group", Source: srcSGForceNew},
 	{Kind: DBClusterParams, Type: "aws:rds/clusterParameterGroup:ClusterParameterGroup", Forcing: []string{"family", "description"}, Guard: KeyedSuffix,

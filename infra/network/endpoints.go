@@ -106,7 +106,7 @@ func EndpointPolicy(account string) iamdoc.Document {
 }
 
 // interfaceEndpoints creates, in endpoints mode, the endpoint security
-// group (HTTPS from the tasks group only) and one interface endpoint per
+// group (HTTPS from the tasks and migrate groups only) and one interface endpoint per
 // service with an ENI in each private subnet (one per AZ) and private DNS,
 // so the SDKs' default regional names resolve to the ENIs. Private DNS
 // needs the VPC's enableDnsHostnames and enableDnsSupport (set on the VPC
@@ -127,12 +127,22 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, kids naming.Children, 
 	}
 	n.EndpointSecurityGroupID = group.ID().ToStringOutput()
 	// The group has no egress rule: the endpoint ENIs only answer.
-	if _, err := vpc.NewSecurityGroupIngressRule(ctx, kids.Name("endpoints-in-tasks"), &vpc.SecurityGroupIngressRuleArgs{
-		SecurityGroupId: group.ID(), Description: pulumi.String("HTTPS from the trading tasks"),
-		IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
-		ReferencedSecurityGroupId: n.TasksSecurityGroupID.ToStringPtrOutput(),
-	}, parent); err != nil {
-		return fmt.Errorf("create endpoint ingress rule: %w", err)
+	for _, in := range []struct {
+		key, desc string
+		from      pulumi.StringOutput
+	}{
+		{"endpoints-in-tasks", "HTTPS from the trading tasks", n.TasksSecurityGroupID},
+		// The migrate task pulls the image, writes its logs and reads its
+		// parameters and the master secret at start, as the tasks do.
+		{"endpoints-in-migrate", "HTTPS from the one-off migrate task", n.MigrateSecurityGroupID},
+	} {
+		if _, err := vpc.NewSecurityGroupIngressRule(ctx, kids.Name(in.key), &vpc.SecurityGroupIngressRuleArgs{
+			SecurityGroupId: group.ID(), Description: pulumi.String(in.desc),
+			IpProtocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+			ReferencedSecurityGroupId: in.from.ToStringPtrOutput(),
+		}, parent); err != nil {
+			return fmt.Errorf("create endpoint ingress rule %s: %w", in.key, err)
+		}
 	}
 	policy, err := EndpointPolicy(args.AccountID).JSON()
 	if err != nil {

@@ -53,6 +53,10 @@ type Network struct {
 	ALBSecurityGroupID   pulumi.StringOutput
 	TasksSecurityGroupID pulumi.StringOutput
 	DBSecurityGroupID    pulumi.StringOutput
+	// MigrateSecurityGroupID is the one-off migrate task's group: it
+	// accepts nothing, and the database and service components add its
+	// egress (PostgreSQL to the database, HTTPS to AWS APIs).
+	MigrateSecurityGroupID pulumi.StringOutput
 	// EndpointSecurityGroupID is the interface endpoints' group; unset
 	// (nil) when privateEgress is nat.
 	EndpointSecurityGroupID pulumi.StringOutput
@@ -139,6 +143,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"sg-alb", naming.SecurityGroupALB, "internet-facing application load balancer", &n.ALBSecurityGroupID},
 		{"sg-tasks", naming.SecurityGroupTasks, "trading service tasks", &n.TasksSecurityGroupID},
 		{"sg-db", naming.SecurityGroupDB, "Aurora PostgreSQL cluster", &n.DBSecurityGroupID},
+		{"sg-migrate", naming.SecurityGroupMigrate, "one-off schema migrate task", &n.MigrateSecurityGroupID},
 	} {
 		group, err := ec2.NewSecurityGroup(ctx, kids.Name(sg.logical), &ec2.SecurityGroupArgs{
 			// namePrefix: a replacement (new description or VPC) must not
@@ -168,7 +173,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"vpcId": n.VPCID, "publicSubnetIds": n.PublicSubnetIDs,
 		"privateSubnetIds": n.PrivateSubnetIDs, "isolatedSubnetIds": n.IsolatedSubnetIDs,
 		"albSecurityGroupId": n.ALBSecurityGroupID, "tasksSecurityGroupId": n.TasksSecurityGroupID,
-		"dbSecurityGroupId": n.DBSecurityGroupID,
+		"dbSecurityGroupId": n.DBSecurityGroupID, "migrateSecurityGroupId": n.MigrateSecurityGroupID,
 	}); err != nil {
 		return nil, fmt.Errorf("register network outputs: %w", err)
 	}

@@ -28,7 +28,8 @@ type Injected struct {
 	Path string
 	// Description is the parameter's description.
 	Description string
-	// Migrate says the migrate container reads it too.
+	// Migrate says the one-off migrate task (infra/service, migrate.go)
+	// reads it too.
 	Migrate bool
 	// Value picks the row's value out of Values.
 	Value func(Values) pulumi.StringInput

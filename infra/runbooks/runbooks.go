@@ -1,6 +1,6 @@
-// Package runbooks deploys the four Step Functions runbooks built by
+// Package runbooks deploys the five Step Functions runbooks built by
 // infra/asl — health check, backup verification, database
-// failover and service recovery — as STANDARD state machines, each with its
+// failover, service recovery and migrate — as STANDARD state machines, each with its
 // own role (policy derived from the definition), a KMS-encrypted log group
 // (level ALL with execution data) and X-Ray tracing. The health check and
 // the backup verification also run on EventBridge Scheduler schedules.
@@ -60,6 +60,11 @@ type Args struct {
 	// (iam:PassRole on exactly these two).
 	ECSTaskRoleArn      string
 	ECSExecutionRoleArn string
+	// MigrateTaskFamily, MigrateExecutionRoleArn and MigrateNetworkParameter
+	// are the one-off migrate task's family, its execution role (the migrate
+	// runbook passes it to ECS) and the full name of the parameter holding
+	// its network (asl.MigrateNetworkPath).
+	MigrateTaskFamily, MigrateExecutionRoleArn, MigrateNetworkParameter string
 	// TableName and TableArn are the sessions table's.
 	TableName string
 	TableArn  string
@@ -93,6 +98,8 @@ type Runbooks struct {
 	DBFailoverName      pulumi.StringOutput
 	ServiceRecoveryArn  pulumi.StringOutput
 	ServiceRecoveryName pulumi.StringOutput
+	MigrateArn          pulumi.StringOutput
+	MigrateName         pulumi.StringOutput
 }
 
 // Machine ties a runbook to its physical names.
@@ -103,7 +110,7 @@ type Machine struct {
 	StateMachine, Logs, Role naming.Kind
 }
 
-// Machines lists the four runbooks in a fixed order.
+// Machines lists the five runbooks in a fixed order.
 func Machines() []Machine {
 	byName := map[string]asl.Runbook{}
 	for _, rb := range asl.Runbooks() {
@@ -114,6 +121,7 @@ func Machines() []Machine {
 		{byName[asl.BackupVerificationName], naming.BackupVerifySM, naming.BackupVerifyLogs, naming.BackupVerifyRole},
 		{byName[asl.DatabaseFailoverName], naming.DBFailoverSM, naming.DBFailoverLogs, naming.DBFailoverRole},
 		{byName[asl.ServiceRecoveryName], naming.ServiceRecoverySM, naming.ServiceRecoveryLogs, naming.ServiceRecoveryRole},
+		{byName[asl.MigrateName], naming.MigrateSM, naming.MigrateLogs, naming.MigrateRole},
 	}
 }
 
@@ -131,6 +139,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		CustomerImpactAlarmNames: args.CustomerImpactAlarmNames, DependencyAlarmNames: args.DependencyAlarmNames,
 		ZonalAlarmNames: args.ZonalAlarmNames, PageTopicArn: args.PageTopicArn,
 		TaskRoleArn: args.ECSTaskRoleArn, ExecutionRoleArn: args.ECSExecutionRoleArn,
+		MigrateTaskFamily: args.MigrateTaskFamily, MigrateExecutionRoleArn: args.MigrateExecutionRoleArn,
+		MigrateNetworkParameter:  args.MigrateNetworkParameter,
 		DataKeyAlias:             args.DataKey.Alias,
 		RpoThresholdMinutes:      cfg.BackupMaxAgeMinutes,
 		FailoverTimeoutSeconds:   cfg.FailoverTimeoutSeconds,
@@ -201,7 +211,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.BackupVerifyArn, c.BackupVerifyName = bv.Arn, bv.Name
 	c.DBFailoverArn, c.DBFailoverName = fo.Arn, fo.Name
 	c.ServiceRecoveryArn, c.ServiceRecoveryName = sr.Arn, sr.Name
+	mg := machines[asl.MigrateName]
+	c.MigrateArn, c.MigrateName = mg.Arn, mg.Name
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"migrateArn": c.MigrateArn, "migrateName": c.MigrateName,
 		"healthCheckArn": c.HealthCheckArn, "healthCheckName": c.HealthCheckName,
 		"backupVerifyArn": c.BackupVerifyArn, "backupVerifyName": c.BackupVerifyName,
 		"dbFailoverArn": c.DBFailoverArn, "dbFailoverName": c.DBFailoverName,

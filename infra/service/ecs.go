@@ -188,53 +188,10 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 // app's DRAIN_DELAY and SHUTDOWN_TIMEOUT take.
 func seconds(n int) string { return strconv.Itoa(n) + "s" }
 
-// MigrateContainerName is the task's one-shot schema step.
-const MigrateContainerName = "migrate"
-
-// MigrateContainer is the task's migrate step (CONTRACT.md sections 3 and
-// 4): the same image run as `/trading -migrate`, the only holder of the
-// master secret, which applies the schema and creates DBAppUser, then
-// exits. It is not essential and the app does not wait for it: the app
-// listens at once and reports not ready until the schema is current.
-func MigrateContainer(cfg config.Service, region, image, logGroup, secretArn string, paramArns []string) ContainerDefinition {
-	var secrets []Secret
-	for i, p := range paramtable.Rows {
-		if p.Migrate {
-			secrets = append(secrets, Secret{Name: p.Env, ValueFrom: paramArns[i]})
-		}
-	}
-	secrets = append(secrets,
-		Secret{Name: "DB_MIGRATE_USERNAME", ValueFrom: secretArn + ":username::"},
-		Secret{Name: "DB_MIGRATE_PASSWORD", ValueFrom: secretArn + ":password::"},
-	)
-	return ContainerDefinition{
-		Name:                   MigrateContainerName,
-		Image:                  image,
-		Command:                []string{BinaryPath, "-migrate"},
-		Essential:              false,
-		User:                   RunAsUser,
-		ReadonlyRootFilesystem: true,
-		Environment: []KeyValue{
-			{Name: "AWS_REGION", Value: region},
-			{Name: "DB_USERNAME", Value: DBAppUser},
-			{Name: "MIGRATE_TIMEOUT", Value: MigrateTimeout},
-		},
-		Secrets: secrets,
-		LinuxParameters: LinuxParameters{
-			InitProcessEnabled: true,
-			Capabilities:       Capabilities{Drop: []string{"ALL"}},
-		},
-		LogConfiguration: logTo(logGroup, region, "migrate"),
-	}
-}
-
-// MigrateTimeout bounds the migrate step's retries while Aurora comes up.
-const MigrateTimeout = "5m"
-
 // MetricsNamespace is the CloudWatch namespace of the service's EMF metrics.
 func MetricsNamespace(names naming.Namer) string { return "Trading/" + names.Suffix() }
 
-// logTo sends a container's output to the service's log group.
+// logTo sends the app container's output to the service's log group.
 func logTo(logGroup, region, prefix string) LogConfiguration {
 	return LogConfiguration{
 		LogDriver: "awslogs",
@@ -286,9 +243,10 @@ func (b *builder) ecs() error {
 	}
 	b.s.ClusterName, b.s.ClusterArn = cluster.Name, cluster.Arn
 
-	// The image (a digest when we build it) and the RDS-managed secret's
-	// ARN (a random suffix) are values AWS makes, so the definitions are
-	// built in an apply; the parameter ARNs follow paramtable's order.
+	// The image (a digest when we build it) is a value AWS makes, so the
+	// definition is built in an apply; the parameter ARNs follow
+	// paramtable's order. The task holds no master credential: the schema
+	// step is the one-off migrate task (migrate.go).
 	parameterArns := pulumi.StringArray{}
 	for _, p := range paramtable.Rows {
 		parameterArns = append(parameterArns, b.args.ParameterArns[p.Path])
@@ -299,12 +257,11 @@ func (b *builder) ecs() error {
 	rows := len(paramtable.Rows)
 	names := b.args.Names
 	logGroup := b.s.LogGroupName
-	defs := pulumix.Cast[pulumi.StringOutput](pulumix.Apply3Err[string, string, []string](
-		b.s.Image, b.args.DBSecretArn.ToStringOutput(), parameterArns.ToStringArrayOutput(),
-		func(image, secretArn string, arns []string) (string, error) {
+	defs := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err[string, []string](
+		b.s.Image, parameterArns.ToStringArrayOutput(),
+		func(image string, arns []string) (string, error) {
 			out, err := json.Marshal([]ContainerDefinition{
 				Container(cfg, names, region, image, logGroup, arns[:rows]),
-				MigrateContainer(cfg, region, image, logGroup, secretArn, arns[:rows]),
 			})
 			if err != nil {
 				return "", fmt.Errorf("marshal container definitions: %w", err)
@@ -411,7 +368,9 @@ func (b *builder) ecs() error {
 func CheckDeployed(running, registered string) (string, error) {
 	if running != registered {
 		return "", fmt.Errorf("the ECS service runs task definition %s, not %s which this update registered: "+
-			"the deployment was rolled back (deployment circuit breaker or alarms); see the service's events", running, registered)
+			"the deployment was rolled back (deployment circuit breaker or alarms); see the service's events. "+
+			"New tasks stay not ready until the schema they embed is current: if this release adds a migration, "+
+			"run the migrate runbook (stack output %s) and `pulumi up` again (docs/deploy.md, section 3)", running, registered, MigrateRunbookOutput)
 	}
 	return running, nil
 }

@@ -13,10 +13,11 @@ import (
 	"github.com/trading-ha/trading-ha/infra/paramtable"
 )
 
-// ExecutionPolicy is the task execution role's policy: what ECS needs to
-// start the task — pull our image, write our log group, read our
-// parameters and the DB secret, decrypt them — and nothing else.
-// repositoryArn is empty when the image is not in ECR.
+// ExecutionPolicy is a task execution role's policy: what ECS needs to
+// start the task — pull our image, write its log group, read its
+// parameters (and, for the migrate task only, the master secret), decrypt
+// them — and nothing else. repositoryArn is empty when the image is not in
+// ECR; secretArn is empty for a task that holds no secret (the app).
 func ExecutionPolicy(repositoryArn, logGroupArn string, parameterArns []string, secretArn string, dataKey iamdoc.Key) iamdoc.Document {
 	var stmts []iamdoc.Statement
 	if repositoryArn != "" {
@@ -33,14 +34,16 @@ func ExecutionPolicy(repositoryArn, logGroupArn string, parameterArns []string, 
 		// Exactly the parameters the containers read (infra/paramtable), not
 		// the whole hierarchy: the probes' client secrets are not the task's.
 		iamdoc.Allow("ReadOurParameters", []string{"ssm:GetParameters"}, parameterArns),
-		iamdoc.Allow("ReadDBSecret", []string{"secretsmanager:GetSecretValue"}, []string{secretArn}),
-		// Only as SSM and Secrets Manager decrypt the SecureStrings and the
-		// secret for it (the data key admits no other use by the account).
-		dataKey.Allow("DecryptConfig", []string{"kms:Decrypt"},
-			map[string]map[string]any{"StringEquals": {"kms:ViaService": []string{
-				"ssm." + config.Region + ".amazonaws.com", "secretsmanager." + config.Region + ".amazonaws.com",
-			}}}),
 	)
+	via := []string{"ssm." + config.Region + ".amazonaws.com"}
+	if secretArn != "" {
+		stmts = append(stmts, iamdoc.Allow("ReadDBSecret", []string{"secretsmanager:GetSecretValue"}, []string{secretArn}))
+		via = append(via, "secretsmanager."+config.Region+".amazonaws.com")
+	}
+	// Only as SSM (and Secrets Manager) decrypt the SecureStrings (and the
+	// secret) for it: the data key admits no other use by the account.
+	stmts = append(stmts, dataKey.Allow("DecryptConfig", []string{"kms:Decrypt"},
+		map[string]map[string]any{"StringEquals": {"kms:ViaService": via}}))
 	return iamdoc.New(stmts...)
 }
 
@@ -125,16 +128,13 @@ func (b *builder) roles() error {
 		paramArns = append(paramArns, fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.Parameter(row.Path)))
 	}
 
-	repo := pulumi.String(b.imageRepoArn).ToStringOutput()
-	if b.hasRepository {
-		repo = b.repositoryArn
-	}
-	// The data key is named by alias (iamdoc.Key); the secret ARN (RDS
-	// chooses it) and the log group and repository outputs stay inside
-	// the apply.
-	execPolicy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply3Err[string, string, string](repo, b.logGroupArn, b.args.DBSecretArn.ToStringOutput(),
-		func(repo, logGroup, secret string) (string, error) {
-			return ExecutionPolicy(repo, logGroup, paramArns, secret, b.args.DataKey).JSON()
+	repo := b.repoArn()
+	// The data key is named by alias (iamdoc.Key); the log group and
+	// repository outputs stay inside the apply. The app's tasks hold no
+	// secret: the master secret is the migrate task's alone (migrate.go).
+	execPolicy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err[string, string](repo, b.logGroupArn,
+		func(repo, logGroup string) (string, error) {
+			return ExecutionPolicy(repo, logGroup, paramArns, "", b.args.DataKey).JSON()
 		}))
 	exec := b.cfg.EnableExecuteCommand
 	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())

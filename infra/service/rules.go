@@ -13,11 +13,12 @@ import (
 // reaches the tasks on the app port only, and the tasks reach AWS APIs on
 // 443: through the NAT gateways (privateEgress nat) or only the interface
 // endpoints' group and the gateway endpoints' prefix lists (endpoints).
+// The migrate task's group sends HTTPS the same way and accepts nothing.
 // PostgreSQL egress to the database group belongs to the database
 // component.
 func (b *builder) securityGroupRules() error {
 	port := b.cfg.AppPort
-	alb, tasks := b.args.ALBSecurityGroupID, b.args.TasksSecurityGroupID
+	alb, tasks, migrate := b.args.ALBSecurityGroupID, b.args.TasksSecurityGroupID, b.args.MigrateSecurityGroupID
 	type groupRules struct {
 		group           pulumi.StringInput
 		ingress, egress []rule
@@ -46,6 +47,15 @@ func (b *builder) securityGroupRules() error {
 			{name: "tasks-out-s3", desc: "HTTPS to S3 via the gateway endpoint", port: 443, prefixList: b.args.S3PrefixListID},
 			{name: "tasks-out-dynamodb", desc: "HTTPS to DynamoDB via the gateway endpoint", port: 443, prefixList: b.args.DynamoDBPrefixListID},
 			tasksToAWS(b.args),
+		},
+	}, {
+		// The one-off migrate task accepts nothing; at start ECS pulls its
+		// image (ECR, layers from S3) and reads its parameters and the
+		// master secret, and it logs, all on 443.
+		group: migrate,
+		egress: []rule{
+			{name: "migrate-out-s3", desc: "HTTPS to S3 via the gateway endpoint (image layers)", port: 443, prefixList: b.args.S3PrefixListID},
+			migrateToAWS(b.args),
 		},
 	}}
 	opt := func(s string) pulumi.StringPtrInput {
@@ -102,4 +112,14 @@ func tasksToAWS(args Args) rule {
 		return rule{name: "tasks-out-endpoints", desc: "HTTPS to the interface VPC endpoints only", port: 443, ref: args.EndpointSecurityGroupID}
 	}
 	return rule{name: "tasks-out-https", desc: "HTTPS to AWS APIs via NAT", port: 443, cidr4: "0.0.0.0/0"}
+}
+
+// migrateToAWS is the migrate task's HTTPS egress to the AWS APIs it needs
+// at start (ECR, CloudWatch Logs, SSM, Secrets Manager): the interface
+// endpoints' group with closed egress, any IPv4 address through NAT.
+func migrateToAWS(args Args) rule {
+	if args.Config.Network.ClosedEgress() {
+		return rule{name: "migrate-out-endpoints", desc: "HTTPS to the interface VPC endpoints only", port: 443, ref: args.EndpointSecurityGroupID}
+	}
+	return rule{name: "migrate-out-https", desc: "HTTPS to AWS APIs via NAT", port: 443, cidr4: "0.0.0.0/0"}
 }

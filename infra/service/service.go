@@ -1,5 +1,6 @@
 // Package service owns the trading service's runtime: the ECS cluster, the
 // Fargate task definition and service in the private subnets of three AZs,
+// the one-off migrate task that applies the schema (migrate.go),
 // the internet-facing HTTPS Application Load Balancer with its target
 // group, listeners and certificate, the security group rules between the
 // tiers, autoscaling, the WAF web ACL, the app's log group, the image
@@ -47,8 +48,11 @@ type Args struct {
 	PrivateSubnetIDs     pulumi.StringArrayInput
 	ALBSecurityGroupID   pulumi.StringInput
 	TasksSecurityGroupID pulumi.StringInput
-	S3PrefixListID       pulumi.StringInput
-	DynamoDBPrefixListID pulumi.StringInput
+	// MigrateSecurityGroupID is the one-off migrate task's group; the
+	// service gives it its HTTPS egress (the database component its 5432).
+	MigrateSecurityGroupID pulumi.StringInput
+	S3PrefixListID         pulumi.StringInput
+	DynamoDBPrefixListID   pulumi.StringInput
 	// EndpointSecurityGroupID is the interface endpoints' group, required
 	// when privateEgress is endpoints.
 	EndpointSecurityGroupID pulumi.StringInput
@@ -69,7 +73,8 @@ type Args struct {
 	DataBucketArn pulumi.StringInput
 	// SessionsTableArn is the DynamoDB sessions table.
 	SessionsTableArn pulumi.StringInput
-	// DBSecretArn is the RDS-managed Secrets Manager secret (JSON username/password).
+	// DBSecretArn is the RDS-managed Secrets Manager secret (JSON
+	// username/password); only the migrate task's execution role reads it.
 	DBSecretArn pulumi.StringInput
 	// DBClusterResourceID is the cluster's DbClusterResourceId, the
 	// resource of rds-db:connect.
@@ -108,13 +113,21 @@ type Service struct {
 	DeployedTaskDefinition pulumi.StringOutput
 	// Image is the image URI the task runs.
 	Image pulumi.StringOutput
+	// MigrateTaskDefinitionArn and MigrateExecutionRoleArn are the one-off
+	// migrate task's (migrate.go); the migrate runbook runs the family's
+	// latest revision, MigrateTaskFamily.
+	MigrateTaskDefinitionArn pulumi.StringOutput
+	MigrateExecutionRoleArn  pulumi.StringOutput
 	// WebACLArn is empty when wafEnabled is false.
 	WebACLArn pulumi.StringOutput
 
-	// TaskFamily, LogGroupName and EventBusArn are fixed by naming.
-	TaskFamily   string
-	LogGroupName string
-	EventBusArn  string
+	// TaskFamily, LogGroupName, EventBusArn, MigrateTaskFamily and
+	// MigrateLogGroupName are fixed by naming.
+	TaskFamily          string
+	LogGroupName        string
+	EventBusArn         string
+	MigrateTaskFamily   string
+	MigrateLogGroupName string
 	// AppPort, HealthCheckPath and DesiredCount come from config.
 	AppPort         int
 	HealthCheckPath string
@@ -140,6 +153,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		TaskFamily:                 args.Names.Name(naming.TaskFamily),
 		LogGroupName:               args.Names.Name(naming.AppLogGroup),
 		EventBusArn:                EventBusArn(args.Names, args.Config.Region, args.AccountID),
+		MigrateTaskFamily:          args.Names.Name(naming.MigrateTaskFamily),
+		MigrateLogGroupName:        args.Names.Name(naming.MigrateLogGroup),
 		AppPort:                    cfg.AppPort,
 		HealthCheckPath:            cfg.HealthCheckPath,
 		DesiredCount:               cfg.DesiredCount,
@@ -157,6 +172,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.Config.Network.ClosedEgress() && args.EndpointSecurityGroupID == nil {
 		return nil, fmt.Errorf("service: privateEgress endpoints needs the endpoint security group")
 	}
+	if args.MigrateSecurityGroupID == nil || args.DBSecretArn == nil {
+		return nil, fmt.Errorf("service: the migrate task needs its security group and the master secret")
+	}
 	if cfg.CertificateMode == config.CertDNS && args.HostedZoneID == nil {
 		return nil, fmt.Errorf("service: certificateMode dns needs a hosted zone id")
 	}
@@ -173,6 +191,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		{"log group", b.logGroup},
 		{"image", b.image},
 		{"IAM roles", b.roles},
+		{"migrate task", b.migrateTask},
 		{"load balancer", b.loadBalancer},
 		{"certificate", b.certificate},
 		{"listeners", b.listeners},
@@ -195,6 +214,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"desiredCount": pulumi.Int(s.DesiredCount), "healthCheckIntervalSeconds": pulumi.Int(s.HealthCheckIntervalSeconds),
 		"unhealthyThreshold": pulumi.Int(s.UnhealthyThreshold), "image": s.Image, "certificateArn": s.CertificateArn,
 		"deployedTaskDefinition": s.DeployedTaskDefinition,
+		"migrateTaskFamily":      pulumi.String(s.MigrateTaskFamily), "migrateLogGroupName": pulumi.String(s.MigrateLogGroupName),
+		"migrateTaskDefinitionArn": s.MigrateTaskDefinitionArn, "migrateExecutionRoleArn": s.MigrateExecutionRoleArn,
 	}); err != nil {
 		return nil, fmt.Errorf("register service outputs: %w", err)
 	}
@@ -222,4 +243,13 @@ type builder struct {
 	// gates and gateNames are the deployment gate alarms (gates.go).
 	gates     []pulumi.Resource
 	gateNames []string
+}
+
+// repoArn is the ECR repository the tasks pull from: ours, a configured
+// appImage's, or empty (an image outside ECR).
+func (b *builder) repoArn() pulumi.StringOutput {
+	if b.hasRepository {
+		return b.repositoryArn
+	}
+	return pulumi.String(b.imageRepoArn).ToStringOutput()
 }

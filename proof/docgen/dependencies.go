@@ -87,7 +87,7 @@ func Dependencies(rows []dependencies.Row, stacks []StackEgress) string {
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| **%s**: %s | %s |", r.Key, mdCell(r.Dependency), mdCell(r.Caller))
 		for _, s := range stacks {
-			fmt.Fprintf(&b, " %s |", mdCell(reach(r.Paths, s.Mode, scope.Region)))
+			fmt.Fprintf(&b, " %s |", mdCell(reach(r.Paths, s.Mode, scope.Region, r.Groups())))
 		}
 		fmt.Fprintf(&b, " %s | %s | %s | %s | %s |\n", mdCell(grants(r.Grants, scope)), mdCell(r.OnFailure),
 			mdCell(appTestCell(r)), mdCell(alarmCell(r, scope.Names)), mdCell(r.Answer))
@@ -101,16 +101,16 @@ func Dependencies(rows []dependencies.Row, stacks []StackEgress) string {
 	return b.String()
 }
 
-// reach describes a row's paths in a mode, the services that call for the
-// caller (ViaService) in one phrase.
-func reach(paths []dependencies.Path, mode, region string) string {
+// reach describes a row's paths in a mode from the row's groups, the
+// services that call for the caller (ViaService) in one phrase.
+func reach(paths []dependencies.Path, mode, region, groups string) string {
 	var out, via []string
 	for _, p := range paths {
 		if p.Route == dependencies.ViaService {
 			via = append(via, "`"+p.Service+"`")
 			continue
 		}
-		out = append(out, p.Reach(mode, region))
+		out = append(out, p.Reach(mode, region, groups))
 	}
 	if len(via) > 0 {
 		out = append(out, "none of its own: "+strings.Join(via, ", ")+" call it for the caller, over their own paths")

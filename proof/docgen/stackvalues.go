@@ -67,7 +67,7 @@ var StackValues = []StackValue{
 		return scalingRange(rec, "ecs:service:DesiredCount")
 	}},
 	{"Task CPU / memory", func(rec *offline.Recording) string {
-		td := first(rec, "aws:ecs/taskDefinition:TaskDefinition")
+		td := serviceTask(rec)
 		return str(td, "cpu") + " / " + str(td, "memory")
 	}},
 	{"Health check grace period (s)", func(rec *offline.Recording) string {
@@ -204,7 +204,7 @@ func NATGateways(rec *offline.Recording) string {
 // ContainerStartPeriod is the trading container's health check start
 // period in seconds, from the recorded container definitions.
 func ContainerStartPeriod(rec *offline.Recording) string {
-	td := first(rec, "aws:ecs/taskDefinition:TaskDefinition")
+	td := serviceTask(rec)
 	var defs []map[string]any
 	if err := jsonUnmarshal(str(td, "containerDefinitions"), &defs); err != nil {
 		return "—"
@@ -244,6 +244,15 @@ func StackValuesTable(recs []*offline.Recording) string {
 
 // first returns the first resource of a type, or an empty one so a
 // missing resource reads as absent values.
+// serviceTask is the service's task definition (key "app"), not the
+// migrate task's.
+func serviceTask(rec *offline.Recording) *offline.Resource {
+	if td, err := rec.One("aws:ecs/taskDefinition:TaskDefinition", "app"); err == nil {
+		return td
+	}
+	return &offline.Resource{Type: "aws:ecs/taskDefinition:TaskDefinition", Inputs: map[string]any{}, Outputs: map[string]any{}}
+}
+
 func first(rec *offline.Recording, typ string) *offline.Resource {
 	if rs := rec.ByType(typ); len(rs) > 0 {
 		return rs[0]

@@ -413,9 +413,13 @@ func controlModel(rec *offline.Recording) (stackIDs, canaryAlarm, error) {
 		return ids, ca, errors.New("recording lacks the service-recovery state machine, or its definition names no ECS service")
 	}
 	ids.Account, ids.Cluster, ids.Service = m[1], m[2], m[3]
-	if tds := rec.ByType("aws:ecs/taskDefinition:TaskDefinition"); len(tds) > 0 {
-		ids.Family, _ = tds[0].Input("family").(string)
+	// The service's own task definition (key "app"); the migrate task's is
+	// another of the same type.
+	td, err := rec.One("aws:ecs/taskDefinition:TaskDefinition", "app")
+	if err != nil {
+		return ids, ca, fmt.Errorf("the service's task definition: %w", err)
 	}
+	ids.Family, _ = td.Input("family").(string)
 	num := func(r *offline.Resource, k string) float64 { f, _ := r.Input(k).(float64); return f }
 	for _, c := range rec.ByType("aws:synthetics/canary:Canary") {
 		expr, _ := c.Input("schedule.expression").(string)

@@ -131,6 +131,16 @@ func ecsService(env Env, id string, args map[string]arg) string {
 	return fmt.Sprintf("arn:%s:ecs:%s:%s:service/%s/%s", env.Partition, env.Region, env.Account, cluster, id)
 }
 
+// taskDefinition resolves a task definition named by family:revision or
+// by family alone (then to the family's ARN prefix, ending in ":").
+func taskDefinition(env Env, id string, _ map[string]arg) string {
+	arn := fmt.Sprintf("arn:%s:ecs:%s:%s:task-definition/%s", env.Partition, env.Region, env.Account, id)
+	if id != "" && !strings.Contains(id, ":") {
+		arn += ":"
+	}
+	return arn
+}
+
 // s3Object resolves Key with the task's Bucket to arn:aws:s3:::<bucket>/<key>.
 func s3Object(env Env, id string, args map[string]arg) string {
 	b, ok := args["bucket"]
@@ -168,6 +178,10 @@ var idRules = map[string][]idRule{
 		// the task definition, not the request, so only the action is checked.
 		{members: []string{"taskdefinition"}, actions: []string{"updateservice", "createservice", "runtask", "starttask"},
 			iamAction: "iam:PassRole", anyResource: true},
+		// RunTask is authorized on the task definition, task-definition/
+		// <family>:<revision>; a family without a revision runs its
+		// latest ACTIVE revision, so any revision of the family will do.
+		{members: []string{"taskdefinition"}, actions: []string{"runtask", "starttask"}, resolve: taskDefinition},
 	},
 	"dynamodb": {
 		{members: []string{"tablename"}, resolve: regional("dynamodb", "table/")},
@@ -206,15 +220,21 @@ func ssmParameter(env Env, id string, _ map[string]arg) string {
 	return fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s", env.Partition, env.Region, env.Account, strings.TrimPrefix(id, "/"))
 }
 
-// needs derives the grants a Task needs from its parameters.
-func needs(env Env, svcName string, svc service, action string, params map[string]any, jsonata bool) []need {
-	own := iamAction(svc, action)
+// taskArgs are a Task's top-level parameters by lower case name.
+func taskArgs(params map[string]any, jsonata bool) map[string]arg {
 	args := map[string]arg{}
 	b := &builder{jsonata: jsonata}
 	for k, v := range params {
 		name, dyn := b.member(k, v)
 		args[strings.ToLower(name)] = arg{name: name, value: v, dyn: dyn}
 	}
+	return args
+}
+
+// needs derives the grants a Task needs from its parameters.
+func needs(env Env, svcName string, svc service, action string, params map[string]any, jsonata bool) []need {
+	own := iamAction(svc, action)
+	args := taskArgs(params, jsonata)
 	out := []need{{action: own}}
 	for _, r := range idRules[svcName] {
 		if len(r.actions) > 0 && !containsFold(r.actions, action) {
@@ -241,6 +261,10 @@ func needs(env Env, svcName string, svc service, action string, params map[strin
 					n.resource = id
 				case r.resolve != nil:
 					n.resource = r.resolve(env, id, args)
+					// A resolver that can only name the ARN up to a part the
+					// request leaves open (a family without its revision)
+					// ends it with ":": any ARN starting so will do.
+					n.prefix = strings.HasSuffix(n.resource, ":")
 				}
 				if n.resource == "" {
 					n.prefix = false
@@ -286,10 +310,14 @@ func containsFold(list []string, s string) bool {
 // Allow statements with conditions count as grants (conditions are not
 // evaluated); NotAction/NotResource statements are not treated as grants;
 // a matching Deny on a static resource is reported.
-func (c *checker) checkGrants(svcName string, svc service, action string, params map[string]any, jsonata bool) []problem {
+func (c *checker) checkGrants(svcName string, svc service, action string, params map[string]any, jsonata bool, job string) []problem {
 	var out []problem
 	seen := map[string]bool{}
-	for _, n := range needs(c.env, svcName, svc, action, params, jsonata) {
+	all := needs(c.env, svcName, svc, action, params, jsonata)
+	if job != "" {
+		all = append(all, jobNeeds(c.env, job, taskArgs(params, jsonata))...)
+	}
+	for _, n := range all {
 		key := fmt.Sprintf("%s|%s|%v", n.action, n.resource, n.prefix)
 		if seen[key] {
 			continue

@@ -1,6 +1,7 @@
 package sfncheck
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -76,9 +77,9 @@ var services = map[string]service{
 
 // optimized maps the optimized integrations whose Parameters are exactly
 // the API operation's input (the part after arn:aws:states:::, without
-// .waitForTaskToken) to their SDK service and action. Integrations with
-// their own parameter semantics (.sync jobs, ecs:runTask, lambda:invoke)
-// are not listed and are skipped.
+// .waitForTaskToken or, for a job in syncJobs, .sync) to their SDK service
+// and action. Integrations with their own parameter semantics
+// (lambda:invoke, the other .sync jobs) are not listed and are skipped.
 var optimized = map[string][2]string{
 	"sns:publish":           {"sns", "publish"},
 	"dynamodb:getItem":      {"dynamodb", "getItem"},
@@ -86,6 +87,48 @@ var optimized = map[string][2]string{
 	"dynamodb:updateItem":   {"dynamodb", "updateItem"},
 	"dynamodb:deleteItem":   {"dynamodb", "deleteItem"},
 	"states:startExecution": {"sfn", "startExecution"},
+	// The ECS integration's Parameters are RunTask's input (Step Functions
+	// Developer Guide, "Run Amazon ECS or Fargate tasks with Step
+	// Functions": RunTask is its only optimized API).
+	"ecs:runTask": {"ecs", "runTask"},
+}
+
+// syncJobs are the optimized integrations validated as a job (.sync):
+// besides the start call's own grants, the role needs what Step Functions
+// does to watch the job, per job (jobNeeds).
+var syncJobs = map[string]bool{"ecs:runTask": true}
+
+// ecsTaskEventsRule is the EventBridge rule Step Functions manages to learn
+// that an ECS task it started stopped.
+const ecsTaskEventsRule = "StepFunctionsGetEventsForECSTaskRule"
+
+// jobNeeds are the grants Step Functions needs to watch a job (.sync) it
+// started, beyond the start call (Step Functions Developer Guide, "IAM
+// policies for Amazon ECS/AWS Fargate", Run a Job (.sync)): for ECS
+// RunTask, ecs:StopTask and ecs:DescribeTasks on the tasks it starts (in
+// the request's cluster) and events:PutTargets, PutRule and DescribeRule
+// on the managed rule.
+func jobNeeds(env Env, key string, args map[string]arg) []need {
+	if key != "ecs:runTask" {
+		return nil
+	}
+	tasks := fmt.Sprintf("arn:%s:ecs:%s:%s:task/", env.Partition, env.Region, env.Account)
+	if c, ok := args["cluster"]; ok {
+		if s, isString := c.value.(string); isString && !c.dyn {
+			tasks += s[strings.LastIndex(s, "/")+1:] + "/"
+		}
+	} else {
+		tasks += "default/"
+	}
+	rule := fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", env.Partition, env.Region, env.Account, ecsTaskEventsRule)
+	var out []need
+	for _, a := range []string{"ecs:StopTask", "ecs:DescribeTasks"} {
+		out = append(out, need{action: a, resource: tasks, prefix: true, member: "the job's tasks"})
+	}
+	for _, a := range []string{"events:PutTargets", "events:PutRule", "events:DescribeRule"} {
+		out = append(out, need{action: a, resource: rule, member: "the job's managed rule"})
+	}
+	return out
 }
 
 // iamAction is the IAM action a Task of svc calling action needs:

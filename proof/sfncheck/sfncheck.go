@@ -210,7 +210,7 @@ func (c *checker) task(path string, st map[string]any, ql string) {
 		c.httpTask(path, resource, st)
 		return
 	}
-	svcName, action, ok := parseResource(resource)
+	svcName, action, job, ok := parseResource(resource)
 	ref := TaskRef{Machine: c.machine, State: path, Resource: resource, Service: svcName, Action: action}
 	if !ok {
 		c.res.Skipped = append(c.res.Skipped, ref)
@@ -258,7 +258,7 @@ func (c *checker) task(path string, st map[string]any, ql string) {
 			c.add(path, resource, p.kind, "%s", p.detail)
 		}
 	}
-	for _, p := range c.checkGrants(svcName, svc, action, args, jsonata) {
+	for _, p := range c.checkGrants(svcName, svc, action, args, jsonata, job) {
 		c.add(path, resource, p.kind, "%s", p.detail)
 	}
 }
@@ -277,25 +277,33 @@ func isHTTPInvoke(resource string) bool {
 }
 
 // parseResource splits an integration Resource into the Step Functions
-// service and action names. It reports false for Resources that are not
-// SDK integrations this package validates.
-func parseResource(resource string) (svc, action string, ok bool) {
+// service and action names; job is the optimized integration's key when
+// the Resource runs it as a job (.sync, syncJobs). It reports false for
+// Resources that are not integrations this package validates.
+func parseResource(resource string) (svc, action, job string, ok bool) {
 	parts := strings.SplitN(resource, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "states" || parts[3] != "" || parts[4] != "" {
-		return "", "", false
+		return "", "", "", false
 	}
 	rest := parts[5]
 	if after, isSDK := strings.CutPrefix(rest, "aws-sdk:"); isSDK {
 		svc, action, found := strings.Cut(after, ":")
 		if !found || svc == "" || action == "" {
-			return "", "", false
+			return "", "", "", false
 		}
 		action = strings.TrimSuffix(action, ".waitForTaskToken")
-		return svc, action, true
+		return svc, action, "", true
 	}
-	o, found := optimized[strings.TrimSuffix(rest, ".waitForTaskToken")]
+	key := strings.TrimSuffix(rest, ".waitForTaskToken")
+	if k, isJob := strings.CutSuffix(key, ".sync"); isJob {
+		if !syncJobs[k] {
+			return "", "", "", false
+		}
+		key, job = k, k
+	}
+	o, found := optimized[key]
 	if !found {
-		return "", "", false
+		return "", "", "", false
 	}
-	return o[0], o[1], true
+	return o[0], o[1], job, true
 }

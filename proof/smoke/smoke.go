@@ -2,8 +2,10 @@
 // reads the stack outputs, checks the public endpoint over HTTPS (the edge
 // probe answers, the service's health paths do not: the listener answers
 // them 404) and against the app's contract (a synthetic order placed,
-// replayed and read back), runs the health-check runbook to completion and checks the
-// account-wide prerequisites the stack does not own (prereq.go). Every session
+// replayed and read back), runs the health-check runbook to completion,
+// checks that database audit is on (the migrate step's log line names the
+// pgaudit version, audit.go) and checks the account-wide prerequisites the
+// stack does not own (prereq.go). Every session
 // and order call carries a bearer token the smoke test gets from the stack's
 // Cognito token endpoint by client credentials (CONTRACT.md section 1). It is written
 // against small interfaces (an HTTP doer, a Runbooks client) so it is tested
@@ -45,8 +47,9 @@ const (
 // requests without one (NoUserAgent_HEADER), as the canary's README notes.
 const UserAgent = "trading-ha-smoke/1"
 
-// DefaultScope is the OAuth2 scope the service requires (CONTRACT.md section 1).
-const DefaultScope = "trading/orders"
+// DefaultScope is the OAuth2 scope the smoke client holds: the probes'
+// scope (CONTRACT.md section 1), under which every order is synthetic.
+const DefaultScope = "trading/probe"
 
 // ClientSecretParameter is the SSM SecureString parameter holding the smoke
 // test's client secret under a stack's parameter root (/trading/<suffix>).
@@ -67,6 +70,9 @@ type Outputs struct {
 	// ParameterRoot is /trading/<suffix> (optional: only needed to find
 	// the client secret in SSM).
 	ParameterRoot string
+	// MigrateLogGroup is the migrate task's log group (the audit step
+	// reads the migrate step's last line there).
+	MigrateLogGroup string
 }
 
 // ParseOutputs reads `pulumi stack output --json --show-secrets=false`.
@@ -82,7 +88,8 @@ func ParseOutputs(r io.Reader, skipRunbook bool) (Outputs, error) {
 		return strings.TrimSpace(s)
 	}
 	out := Outputs{EndpointURL: strings.TrimRight(str(OutputEndpointURL), "/"), HealthCheckStateMachineArn: str(OutputHealthCheckSFN),
-		TokenURL: str(OutputTokenURL), SmokeClientID: str(OutputSmokeClientID), ParameterRoot: str(OutputParameterRoot)}
+		TokenURL: str(OutputTokenURL), SmokeClientID: str(OutputSmokeClientID), ParameterRoot: str(OutputParameterRoot),
+		MigrateLogGroup: str(OutputMigrateLogGroup)}
 	var errs []error
 	if out.TokenURL == "" {
 		errs = append(errs, fmt.Errorf("stack output %q is missing or not a string", OutputTokenURL))
@@ -135,6 +142,9 @@ type Config struct {
 	Outputs  Outputs
 	HTTP     Doer
 	Runbooks Runbooks // nil skips the runbook step
+	// MigrateLog reads the migrate task's log group; nil skips the
+	// database audit step.
+	MigrateLog MigrateLog
 	// RunbookTimeout bounds the wait for the execution (default 5m);
 	// PollInterval is the DescribeExecution cadence (default 5s).
 	RunbookTimeout time.Duration
@@ -290,6 +300,13 @@ func Run(ctx context.Context, cfg Config) Report {
 	}
 	step("runbook health check", runbookSkip, func() (string, error) {
 		return c.runbook(ctx)
+	})
+	auditSkip := ""
+	if cfg.MigrateLog == nil {
+		auditSkip = "database audit check disabled"
+	}
+	step("database audit: pgaudit (migrate step log)", auditSkip, func() (string, error) {
+		return c.checkAudit(ctx)
 	})
 	for _, p := range cfg.Prerequisites {
 		step("prerequisite: "+p.Name, "", func() (string, error) { return p.Check(ctx) })

@@ -212,10 +212,12 @@ func runAgainst(t *testing.T, srv *contractServer, rb Runbooks) Report {
 	t.Cleanup(ts.Close)
 	client := ts.Client() // trusts the test server's self-signed certificate
 	return Run(context.Background(), Config{
-		Outputs:        Outputs{EndpointURL: ts.URL, HealthCheckStateMachineArn: smArn, TokenURL: ts.URL + "/oauth2/token", SmokeClientID: smokeClient},
+		Outputs: Outputs{EndpointURL: ts.URL, HealthCheckStateMachineArn: smArn, TokenURL: ts.URL + "/oauth2/token", SmokeClientID: smokeClient,
+			MigrateLogGroup: migrateGroup},
 		ClientSecret:   smokeSecret,
 		HTTP:           client,
 		Runbooks:       rb,
+		MigrateLog:     goodMigrateLog(),
 		RunbookTimeout: 300 * time.Millisecond,
 		PollInterval:   5 * time.Millisecond,
 		RunID:          "test-run",
@@ -244,8 +246,8 @@ func TestSmokePassesAgainstTheContract(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("smoke failed against a correct server:\n%s", out.String())
 	}
-	if len(rep.Steps) != 9 {
-		t.Errorf("got %d steps, want 9:\n%s", len(rep.Steps), out.String())
+	if len(rep.Steps) != 10 {
+		t.Errorf("got %d steps, want 10:\n%s", len(rep.Steps), out.String())
 	}
 	for _, s := range rep.Steps {
 		if s.Skipped || s.Err != nil {
@@ -259,7 +261,8 @@ func TestSmokePassesAgainstTheContract(t *testing.T) {
 		t.Errorf("StartExecution calls = %q", rb.started)
 	}
 	text := out.String()
-	for _, want := range []string{`PASS\s+GET /edge-probe\s+\d`, `PASS\s+POST /orders replay \(same Idempotency-Key\)\s+\S+\s+same order ord-3`, `(?m)^PASSED\s+9 steps`} {
+	for _, want := range []string{`PASS\s+GET /edge-probe\s+\d`, `PASS\s+POST /orders replay \(same Idempotency-Key\)\s+\S+\s+same order ord-3`,
+		`PASS\s+database audit: pgaudit \(migrate step log\)\s+\S+\s+pgaudit 1.6.2 \(migrate step of 2026-11-02T09:14:00Z\)`, `(?m)^PASSED\s+10 steps`} {
 		if !regexp.MustCompile(want).MatchString(text) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
@@ -304,7 +307,7 @@ func TestSmokeFailures(t *testing.T) {
 			}
 			var out bytes.Buffer
 			_ = rep.Write(&out)
-			if !regexp.MustCompile(`FAIL\s+`+regexp.QuoteMeta(tc.failStep)).MatchString(out.String()) || !regexp.MustCompile(`(?m)^FAILED\s+9 steps`).MatchString(out.String()) {
+			if !regexp.MustCompile(`FAIL\s+`+regexp.QuoteMeta(tc.failStep)).MatchString(out.String()) || !regexp.MustCompile(`(?m)^FAILED\s+10 steps`).MatchString(out.String()) {
 				t.Errorf("summary does not show the failure:\n%s", out.String())
 			}
 		})
@@ -377,6 +380,10 @@ func TestParseOutputs(t *testing.T) {
 			t.Errorf("ParseOutputs(%s) = %v, want %q", tc.in, err, tc.want)
 		}
 	}
+	if out, err := ParseOutputs(strings.NewReader(`{`+auth+`"endpointUrl":"https://x","migrateLogGroup":"/trading/ecs-migrate-dev"}`), true); err != nil ||
+		out.MigrateLogGroup != "/trading/ecs-migrate-dev" {
+		t.Errorf("migrateLogGroup: %+v %v", out, err)
+	}
 	if _, err := ParseOutputs(strings.NewReader(`{`+auth+`"endpointUrl":"https://x"}`), true); err != nil {
 		t.Errorf("skipRunbook still requires the state machine: %v", err)
 	}
@@ -440,7 +447,7 @@ func TestSmokeAuthenticatesEveryCall(t *testing.T) {
 	if srv.tokenCalls != 1 || rep.TokenRequests != 1 {
 		t.Errorf("token requests: server %d, report %d; want 1", srv.tokenCalls, rep.TokenRequests)
 	}
-	if len(srv.tokenForms) != 1 || srv.tokenForms[0] != "grant_type=client_credentials&scope=trading%2Forders" {
+	if len(srv.tokenForms) != 1 || srv.tokenForms[0] != "grant_type=client_credentials&scope=trading%2Fprobe" {
 		t.Errorf("token forms %q", srv.tokenForms)
 	}
 	want := []string{
@@ -470,7 +477,7 @@ func TestSmokeWrongSecretSkipsTheBusinessSteps(t *testing.T) {
 		ClientSecret: "wrong", HTTP: ts.Client(), RunID: "x",
 	})
 	s := stepNamed(t, rep, "POST oauth2/token (client credentials)")
-	if s.Err == nil || !strings.Contains(s.Err.Error(), "refused the client credentials of smoke-client for scope trading/orders: status 401 (error: invalid_client)") {
+	if s.Err == nil || !strings.Contains(s.Err.Error(), "refused the client credentials of smoke-client for scope trading/probe: status 401 (error: invalid_client)") {
 		t.Errorf("token step error %v", s.Err)
 	}
 	for _, name := range []string{"POST /sessions", "GET /sessions/current", "POST /orders (synthetic)", "GET /orders/{id}"} {

@@ -2,11 +2,14 @@
 // stack outputs, checks the public endpoint over HTTPS (GET /edge-probe is
 // 200 and the health paths /healthz and /readyz are 404 from the internet,
 // a synthetic order placed, replayed with the same Idempotency-Key and read
-// back), runs the health-check runbook (Step Functions) to
-// completion and checks the account-wide prerequisites the stack does not
-// own (AWS Backup's advanced DynamoDB features in the stack's region;
-// docs/deploy.md, section 5a), then prints a pass/fail summary with the
-// time each step took. It exits 1 on any failure.
+// back), runs the health-check runbook (Step Functions) to completion,
+// checks that database audit is on (the newest line of the migrate step in
+// the log group of output migrateLogGroup names the pgaudit version;
+// CloudWatch Logs FilterLogEvents) and checks the account-wide
+// prerequisites the stack does not own (AWS Backup's advanced DynamoDB
+// features in the stack's region; docs/deploy.md, section 5a), then prints
+// a pass/fail summary with the time each step took. It exits 1 on any
+// failure.
 //
 // Session and order calls carry a bearer token from the stack's Cognito
 // token endpoint (outputs oidcTokenUrl and smokeClientId, client
@@ -40,6 +43,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -51,6 +55,7 @@ func main() {
 	insecure := flag.Bool("insecure", false, "accept any TLS certificate (certificateMode=selfsigned stacks)")
 	skipRunbook := flag.Bool("skip-runbook", false, "skip the Step Functions health-check runbook")
 	skipPrereqs := flag.Bool("skip-prerequisites", false, "skip the account-wide prerequisite checks (AWS Backup region settings)")
+	skipAudit := flag.Bool("skip-audit", false, "skip the database audit check (the migrate step's pgaudit line in CloudWatch Logs)")
 	timeout := flag.Duration("runbook-timeout", 5*time.Minute, "how long to wait for the runbook execution")
 	poll := flag.Duration("poll", 5*time.Second, "DescribeExecution polling interval")
 	secret := flag.String("client-secret", "", "the smoke client's secret (default $SMOKE_CLIENT_SECRET, else read from SSM)")
@@ -63,7 +68,8 @@ func main() {
 	if *secret == "" {
 		*secret = os.Getenv("SMOKE_CLIENT_SECRET")
 	}
-	ok, err := run(ctx, os.Stdout, options{outputs: *outputs, insecure: *insecure, skipRunbook: *skipRunbook, skipPrereqs: *skipPrereqs, timeout: *timeout, poll: *poll,
+	ok, err := run(ctx, os.Stdout, options{outputs: *outputs, insecure: *insecure, skipRunbook: *skipRunbook, skipPrereqs: *skipPrereqs, skipAudit: *skipAudit,
+		timeout: *timeout, poll: *poll,
 		secret: *secret, secretParameter: *secretParam, scope: *scope})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "smoke:", err)
@@ -77,7 +83,7 @@ func main() {
 type options struct {
 	outputs                 string
 	insecure, skipRunbook   bool
-	skipPrereqs             bool
+	skipPrereqs, skipAudit  bool
 	timeout, poll           time.Duration
 	secret, secretParameter string
 	scope                   string
@@ -154,6 +160,13 @@ func run(ctx context.Context, w io.Writer, o options) (bool, error) {
 			return false, err
 		}
 		cfg.Runbooks = smoke.StepFunctions{API: sfn.NewFromConfig(c)}
+	}
+	if !o.skipAudit {
+		c, err := loadAWS()
+		if err != nil {
+			return false, err
+		}
+		cfg.MigrateLog = smoke.CloudWatchLogs{API: cloudwatchlogs.NewFromConfig(c)}
 	}
 	if !o.skipPrereqs {
 		c, err := loadAWS()

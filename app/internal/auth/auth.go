@@ -3,8 +3,9 @@
 //
 // The default issuer is an Amazon Cognito user pool whose desks use the
 // OAuth2 client-credentials grant. Cognito client-credentials access tokens
-// carry iss, sub (= the app client id), client_id, scope ("trading/orders"),
-// token_use ("access"), exp and iat, and no aud. Any OIDC issuer works: a
+// carry iss, sub (= the app client id), client_id, scope ("trading/orders"
+// for desks, "trading/probe" for the canary and the smoke test), token_use
+// ("access"), exp and iat, and no aud. Any OIDC issuer works: a
 // token is accepted if its aud contains one of Config.Audiences or its
 // client_id is one of Config.ClientIDs.
 //
@@ -36,8 +37,32 @@ var ErrInvalidToken = errors.New("invalid bearer token")
 // ErrKeysUnavailable means the JWKS could not be fetched (answer 503).
 var ErrKeysUnavailable = errors.New("issuer keys unavailable")
 
+// Kind says what a principal may do with orders.
+type Kind int
+
+// Principal kinds, decided by the scope the token carries.
+const (
+	// KindDesk is a trading desk (scope Config.Scope, trading/orders): its
+	// orders are real and may not be marked synthetic.
+	KindDesk Kind = iota
+	// KindProbe is a synthetic caller, the canary or the smoke test (scope
+	// Config.ProbeScope, trading/probe): its orders are always synthetic
+	// and capped by the probe limit.
+	KindProbe
+)
+
+// String names the kind for logs.
+func (k Kind) String() string {
+	if k == KindProbe {
+		return "probe"
+	}
+	return "desk"
+}
+
 // Principal is a verified caller.
 type Principal struct {
+	// Kind is desk or probe.
+	Kind Kind
 	// TraderID is the trader identity orders and sessions are bound to.
 	TraderID string
 	// Subject is the token's sub claim.
@@ -59,8 +84,14 @@ type Config struct {
 	Audiences []string
 	// ClientIDs are accepted client_id values (OIDC_CLIENT_IDS).
 	ClientIDs []string
-	// Scope is the scope every token must carry (OIDC_SCOPE), e.g. trading/orders.
+	// Scope is the desks' scope (OIDC_SCOPE), e.g. trading/orders. A token
+	// must carry it or ProbeScope.
 	Scope string
+	// ProbeScope is the probes' scope (OIDC_PROBE_SCOPE), e.g.
+	// trading/probe; empty accepts no probes. A token carrying it is a
+	// KindProbe principal even if it also carries Scope (the narrower grant
+	// wins).
+	ProbeScope string
 	// Keys is where the JSON Web Key Set comes from. Nil means an
 	// HTTPSource for JWKSURL. In AWS the service uses a ParameterSource
 	// (OIDC_JWKS_PARAMETER): the tasks have no path to the issuer.
@@ -110,6 +141,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if len(cfg.Audiences) == 0 && len(cfg.ClientIDs) == 0 {
 		return nil, errors.New("auth: at least one audience or client id is required")
+	}
+	if cfg.ProbeScope != "" && cfg.ProbeScope == cfg.Scope {
+		return nil, fmt.Errorf("auth: the probe scope %q must differ from the desk scope", cfg.ProbeScope)
 	}
 	if cfg.JWKSURL == "" {
 		cfg.JWKSURL = strings.TrimRight(cfg.Issuer, "/") + "/.well-known/jwks.json"
@@ -262,7 +296,14 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (Pri
 	}
 	scopes := strings.Fields(c.Scope)
 	scopes = append(scopes, c.Scp...)
-	if v.cfg.Scope != "" && !slices.Contains(scopes, v.cfg.Scope) {
+	kind := KindDesk
+	switch {
+	case v.cfg.ProbeScope != "" && slices.Contains(scopes, v.cfg.ProbeScope):
+		kind = KindProbe
+	case v.cfg.Scope != "" && !slices.Contains(scopes, v.cfg.Scope):
+		if v.cfg.ProbeScope != "" {
+			return Principal{}, invalid("required scope %q or %q missing", v.cfg.Scope, v.cfg.ProbeScope)
+		}
 		return Principal{}, invalid("required scope %q missing", v.cfg.Scope)
 	}
 	id := clientID
@@ -276,7 +317,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (Pri
 	if !traderIDRE.MatchString(trader) {
 		return Principal{}, invalid("no usable trader identity")
 	}
-	return Principal{TraderID: trader, Subject: c.Sub, ClientID: clientID, Scopes: scopes, ExpiresAt: exp}, nil
+	return Principal{Kind: kind, TraderID: trader, Subject: c.Sub, ClientID: clientID, Scopes: scopes, ExpiresAt: exp}, nil
 }
 
 func unix(n *json.Number) (time.Time, bool) {

@@ -131,3 +131,39 @@ func TestFromHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeScopeMakesAProbe: the probe scope is accepted instead of the
+// desks' and makes a probe principal (also when both are present: the
+// narrower grant wins); the desks' scope alone makes a desk.
+func TestProbeScopeMakesAProbe(t *testing.T) {
+	iss, err := testkit.StartIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	v, err := auth.NewVerifier(auth.Config{Issuer: iss.URL, ClientIDs: []string{"desk-a", "canary"},
+		Scope: "trading/orders", ProbeScope: "trading/probe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for scope, want := range map[string]auth.Kind{
+		"trading/orders":               auth.KindDesk,
+		"trading/probe":                auth.KindProbe,
+		"trading/orders trading/probe": auth.KindProbe,
+	} {
+		c := iss.Claims("canary")
+		c["scope"] = scope
+		p, err := v.Verify(context.Background(), iss.Sign(c))
+		if err != nil || p.Kind != want {
+			t.Errorf("scope %q: %+v %v, want kind %s", scope, p, err, want)
+		}
+	}
+	c := iss.Claims("canary")
+	c["scope"] = "trading/read"
+	if _, err := v.Verify(context.Background(), iss.Sign(c)); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("neither scope: %v, want ErrInvalidToken", err)
+	}
+	if _, err := auth.NewVerifier(auth.Config{Issuer: iss.URL, ClientIDs: []string{"x"}, Scope: "a/b", ProbeScope: "a/b"}); err == nil {
+		t.Error("the same scope for desks and probes was accepted")
+	}
+}

@@ -62,8 +62,10 @@ type Config struct {
 	OIDCAudiences []string
 	// OIDCClientIDs are accepted client_id values (OIDC_CLIENT_IDS, comma-separated).
 	OIDCClientIDs []string
-	// OIDCScope is the required scope (OIDC_SCOPE, default trading/orders).
+	// OIDCScope is the desks' scope (OIDC_SCOPE, default trading/orders).
 	OIDCScope string
+	// OIDCProbeScope is the probes' scope (OIDC_PROBE_SCOPE, default trading/probe).
+	OIDCProbeScope string
 	// OIDCJWKSURL overrides the key set URL (OIDC_JWKS_URL).
 	OIDCJWKSURL string
 	// OIDCJWKSParameter is the SSM parameter holding the key set
@@ -138,6 +140,7 @@ const (
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultDrainDelay      = 10 * time.Second
 	DefaultScope           = "trading/orders"
+	DefaultProbeScope      = "trading/probe"
 	// DefaultJWKSRefresh is how long keys read from OIDC_JWKS_PARAMETER
 	// serve before they are re-read.
 	DefaultJWKSRefresh = time.Minute
@@ -207,6 +210,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		OIDCAudiences:         l.list("OIDC_AUDIENCE"),
 		OIDCClientIDs:         l.list("OIDC_CLIENT_IDS"),
 		OIDCScope:             l.withDefault("OIDC_SCOPE", DefaultScope),
+		OIDCProbeScope:        l.withDefault("OIDC_PROBE_SCOPE", DefaultProbeScope),
 		OIDCJWKSURL:           l.url("OIDC_JWKS_URL", false),
 		OIDCJWKSParameter:     l.optional("OIDC_JWKS_PARAMETER"),
 		OIDCJWKSRefresh:       l.duration("OIDC_JWKS_REFRESH_INTERVAL", DefaultJWKSRefresh, 10*time.Second, time.Hour),

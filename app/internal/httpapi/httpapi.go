@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/trading-ha/trading-ha/app/internal/auth"
 	"github.com/trading-ha/trading-ha/app/internal/orders"
@@ -23,24 +24,41 @@ import (
 // MaxBodyBytes bounds request bodies; larger ones answer 413.
 const MaxBodyBytes = 64 << 10
 
+// DefaultRequestTimeout is the deadline of an authenticated request when
+// API.RequestTimeout is zero. Every dependency call (a DynamoDB call with
+// its own SESSIONS_TIMEOUT, the database's retries within their 15 s
+// budget) runs inside it, and it ends before the server's 30 s write
+// timeout: a dependency that hangs costs the client a 503 with
+// Retry-After, never a connection closed without a reply.
+const DefaultRequestTimeout = 20 * time.Second
+
 // Header names.
 const (
 	// HeaderSessionID carries the session id (never in the path: paths are logged).
 	HeaderSessionID = "X-Session-ID"
 	// HeaderIdempotencyKey carries the per-trader idempotency key.
 	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderIdempotentReplayed is "true" on a response that returns an
+	// order an earlier request with the same key created (the convention of
+	// Stripe and the IETF Idempotency-Key draft).
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
 )
 
 // Sessions is what the API needs from the session store.
 type Sessions interface {
 	Create(ctx context.Context, traderID string) (sessions.Session, error)
-	Get(ctx context.Context, id string) (sessions.Session, error)
+	// Get returns session id for the calling trader (ownership is checked
+	// here; the store may use the trader to bound its lookups).
+	Get(ctx context.Context, traderID, id string) (sessions.Session, error)
 }
 
 // Orders is what the API needs from the order store.
 type Orders interface {
 	CreateOrder(ctx context.Context, traderID, sessionID, key string, req orders.Request) (store.CreateResult, error)
 	GetOrder(ctx context.Context, id string) (orders.Order, error)
+	// FindByKey returns the order a trader's active idempotency key names
+	// and its request fingerprint, or store.ErrNotFound.
+	FindByKey(ctx context.Context, traderID, key string) (store.KeyedOrder, error)
 }
 
 // Authenticator verifies bearer tokens.
@@ -50,7 +68,7 @@ type Authenticator interface {
 
 // Risk applies pre-trade limits and the kill switch.
 type Risk interface {
-	Check(trader string, req orders.Request) *risk.Rejection
+	Check(c risk.Caller, req orders.Request) *risk.Rejection
 }
 
 // API holds the handlers' dependencies.
@@ -70,6 +88,10 @@ type API struct {
 	// Liveness, if set, makes /healthz answer 503 when it returns an error
 	// (sustained database authentication failure: ECS replaces the task).
 	Liveness func() error
+	// RequestTimeout is the deadline of each authenticated request
+	// (default DefaultRequestTimeout); dependency calls nest their own,
+	// shorter deadlines inside it.
+	RequestTimeout time.Duration
 
 	draining atomic.Bool
 	started  atomic.Bool
@@ -91,6 +113,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /sessions", a.authenticated(a.createSession))
 	mux.HandleFunc("GET /sessions/current", a.authenticated(a.getSession))
 	mux.HandleFunc("POST /orders", a.authenticated(a.createOrder))
+	mux.HandleFunc("GET /orders", a.authenticated(a.getOrderByKey))
 	mux.HandleFunc("GET /orders/{id}", a.authenticated(a.getOrder))
 	return a.withRequestContext(mux)
 }
@@ -147,10 +170,18 @@ func principal(ctx context.Context) auth.Principal {
 }
 
 // authenticated requires a verified bearer token (401 otherwise; 503 when
-// the issuer's keys cannot be fetched).
+// the issuer's keys cannot be fetched) and puts the request under its
+// deadline (RequestTimeout).
 func (a *API) authenticated(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, err := auth.FromHeader(r.Header.Get("Authorization"))
+		timeout := a.RequestTimeout
+		if timeout <= 0 {
+			timeout = DefaultRequestTimeout
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+		tok, err := bearerToken(r.Header)
 		var p auth.Principal
 		if err == nil {
 			p, err = a.Auth.Verify(r.Context(), tok)
@@ -168,6 +199,22 @@ func (a *API) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		setTrader(r.Context(), p.TraderID)
 		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	}
+}
+
+// errManyAuthorization refuses a request with more than one Authorization
+// field line.
+var errManyAuthorization = errors.New("more than one Authorization header")
+
+// bearerToken reads the one Authorization header. Authorization is not a
+// list-valued field (RFC 9110 section 11.6.2 defines a single
+// credentials value), so repeated lines cannot be combined: a request
+// carrying two is refused rather than judged by the first, which a proxy
+// or WAF in front might not be the one it read.
+func bearerToken(h http.Header) (string, error) {
+	if v := h.Values("Authorization"); len(v) > 1 {
+		return "", errManyAuthorization
+	}
+	return auth.FromHeader(h.Get("Authorization"))
 }
 
 type sessionRequest struct {
@@ -215,9 +262,19 @@ func (a *API) ownedSession(w http.ResponseWriter, r *http.Request, missingStatus
 		writeError(w, http.StatusBadRequest, "invalid_request", HeaderSessionID+" header is required", HeaderSessionID)
 		return sessions.Session{}, false
 	}
-	sess, err := a.Sessions.Get(r.Context(), id)
+	sess, err := a.Sessions.Get(r.Context(), principal(r.Context()).TraderID, id)
 	if errors.Is(err, sessions.ErrNotFound) {
+		if missingStatus == http.StatusUnauthorized {
+			// RFC 6750's challenge; error_description says it is the
+			// session, not the bearer token, that is no good: open a new one.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="trading", error="invalid_token", error_description="session"`)
+		}
 		writeError(w, missingStatus, "session_invalid", "unknown or expired session", HeaderSessionID)
+		return sessions.Session{}, false
+	}
+	if errors.Is(err, sessions.ErrLookupsThrottled) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "session_lookups_exceeded", "too many lookups of unknown sessions; slow down", HeaderSessionID)
 		return sessions.Session{}, false
 	}
 	if err != nil {
@@ -255,17 +312,20 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if rej := a.Risk.Check(p.TraderID, req); rej != nil {
-		if rej.Status == http.StatusServiceUnavailable || rej.Status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "1")
-		}
-		logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "order rejected", slog.String("code", rej.Code))
-		writeError(w, rej.Status, rej.Code, rej.Message, rej.Field)
+	if req, ok = syntheticFor(w, p, req); !ok {
+		return
+	}
+	// Checks first: the happy path pays nothing for idempotency beyond the
+	// insert's ON CONFLICT. Only a refusal looks the key up, so a retry of
+	// an accepted order gets that order whatever changed since (limits, the
+	// kill switch, the rate) — checks apply to new orders only.
+	if rej := a.Risk.Check(risk.Caller{Trader: p.TraderID, Probe: p.Kind == auth.KindProbe}, req); rej != nil {
+		a.refuseOrReplay(w, r, p.TraderID, key, req, rej)
 		return
 	}
 	res, err := a.Orders.CreateOrder(r.Context(), p.TraderID, sess.SessionID, key, req)
 	if errors.Is(err, store.ErrKeyReused) {
-		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key was already used with a different request", HeaderIdempotencyKey)
+		writeKeyReused(w)
 		return
 	}
 	if err != nil {
@@ -276,13 +336,90 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 	// status (201 accepted, 200 replay).
 	setOrder(r.Context(), res.Order.OrderID)
 	if !res.Created {
-		writeJSON(w, http.StatusOK, res.Order)
+		writeReplay(w, res.Order)
 		return
 	}
 	if a.OnOrderCreated != nil {
 		a.OnOrderCreated()
 	}
 	writeJSON(w, http.StatusCreated, res.Order)
+}
+
+// syntheticFor binds the synthetic flag to the principal: a probe's orders
+// are always synthetic (absent is forced true, false is 403
+// synthetic_required) and a desk's never are (true is 403
+// synthetic_not_allowed), so consumers and audits can trust the flag.
+func syntheticFor(w http.ResponseWriter, p auth.Principal, req orders.Request) (orders.Request, bool) {
+	switch {
+	case p.Kind == auth.KindProbe && req.SyntheticSet && !req.Synthetic:
+		writeError(w, http.StatusForbidden, "synthetic_required", "a probe's orders are synthetic: send synthetic true or omit it", "synthetic")
+		return req, false
+	case p.Kind == auth.KindProbe:
+		req.Synthetic = true
+	case req.Synthetic:
+		writeError(w, http.StatusForbidden, "synthetic_not_allowed", "only probe clients (scope trading/probe) may place synthetic orders", "synthetic")
+		return req, false
+	}
+	return req, true
+}
+
+// refuseOrReplay answers an order a check refused. If the trader's key
+// already names an order it is a retry: the same request gets that order
+// (200, Idempotent-Replayed), a different one 422 idempotency_key_reused.
+// Otherwise the refusal stands. When the key cannot be looked up, a final
+// refusal (409, 422) could deny an order that exists, so the answer is 503
+// (retry with the same key); a retryable refusal (429, 503) is answered as is.
+func (a *API) refuseOrReplay(w http.ResponseWriter, r *http.Request, trader, key string, req orders.Request, rej *risk.Rejection) {
+	found, err := a.Orders.FindByKey(r.Context(), trader, key)
+	switch {
+	case err == nil && found.RequestHash == req.Fingerprint(trader):
+		setOrder(r.Context(), found.Order.OrderID)
+		writeReplay(w, found.Order)
+		return
+	case err == nil:
+		writeKeyReused(w)
+		return
+	case !errors.Is(err, store.ErrNotFound) && !rej.Retryable():
+		a.dependencyError(w, r, "database", err)
+		return
+	}
+	if rej.Retryable() {
+		w.Header().Set("Retry-After", "1")
+	}
+	logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "order rejected", slog.String("code", rej.Code))
+	writeError(w, rej.Status, rej.Code, rej.Message, rej.Field)
+}
+
+// getOrderByKey answers GET /orders?idempotency_key=K: the caller's order
+// placed with key K (while the key is reserved), else 404. Desks use it to
+// learn whether an order whose reply they lost exists.
+func (a *API) getOrderByKey(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get("idempotency_key")
+	if err := orders.ValidateIdempotencyKey(key); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "query parameter idempotency_key is required: 1-128 printable ASCII characters, no spaces", "idempotency_key")
+		return
+	}
+	found, err := a.Orders.FindByKey(r.Context(), principal(r.Context()).TraderID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no order of yours has this idempotency key", "")
+		return
+	}
+	if err != nil {
+		a.dependencyError(w, r, "database", err)
+		return
+	}
+	setOrder(r.Context(), found.Order.OrderID)
+	writeJSON(w, http.StatusOK, found.Order)
+}
+
+func writeKeyReused(w http.ResponseWriter) {
+	writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key was already used with a different request", HeaderIdempotencyKey)
+}
+
+// writeReplay answers a retry with the order its key created.
+func writeReplay(w http.ResponseWriter, o orders.Order) {
+	w.Header().Set(HeaderIdempotentReplayed, "true")
+	writeJSON(w, http.StatusOK, o)
 }
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {

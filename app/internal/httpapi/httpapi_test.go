@@ -9,10 +9,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 
 	"github.com/trading-ha/trading-ha/app/internal/auth"
@@ -32,7 +34,7 @@ func (f fakeSessions) Create(_ context.Context, trader string) (sessions.Session
 	return sessions.Session{SessionID: "s-1", TraderID: trader, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
-func (f fakeSessions) Get(_ context.Context, id string) (sessions.Session, error) {
+func (f fakeSessions) Get(_ context.Context, _, id string) (sessions.Session, error) {
 	if f.err != nil {
 		return sessions.Session{}, f.err
 	}
@@ -67,7 +69,7 @@ func (f *fakeOrders) CreateOrder(_ context.Context, tid, sid, key string, req or
 		return store.CreateResult{Order: o}, nil
 	}
 	o := orders.Order{OrderID: "o-" + key, SessionID: sid, TraderID: tid, Symbol: req.Symbol, Side: req.Side,
-		Quantity: req.Quantity, LimitPrice: req.LimitPrice, Status: orders.StatusAccepted, IdempotencyKey: key}
+		Quantity: req.Quantity, LimitPrice: req.LimitPrice, Status: orders.StatusAccepted, Synthetic: req.Synthetic, IdempotencyKey: key}
 	f.byKey[k], f.fps[k] = o, req.Fingerprint(tid)
 	return store.CreateResult{Order: o, Created: true}, nil
 }
@@ -83,10 +85,13 @@ func (f *fakeOrders) GetOrder(_ context.Context, id string) (orders.Order, error
 
 func (f *fakeOrders) Ping(context.Context) error { return f.pingErr }
 
-// fakeAuth accepts "tok-<trader>".
+// fakeAuth accepts "tok-<trader>" (a desk) and "probe-<trader>" (a probe).
 type fakeAuth struct{}
 
 func (fakeAuth) Verify(_ context.Context, tok string) (auth.Principal, error) {
+	if trader, ok := strings.CutPrefix(tok, "probe-"); ok {
+		return auth.Principal{TraderID: trader, Kind: auth.KindProbe}, nil
+	}
 	trader, ok := strings.CutPrefix(tok, "tok-")
 	if !ok {
 		return auth.Principal{}, auth.ErrInvalidToken
@@ -99,8 +104,8 @@ type fakeRisk struct {
 	readyErr error
 }
 
-func (f *fakeRisk) Check(string, orders.Request) *risk.Rejection { return f.rej }
-func (f *fakeRisk) Ready(context.Context) error                  { return f.readyErr }
+func (f *fakeRisk) Check(risk.Caller, orders.Request) *risk.Rejection { return f.rej }
+func (f *fakeRisk) Ready(context.Context) error                       { return f.readyErr }
 
 func newAPI() (*API, *fakeOrders, *fakeSessions) {
 	fo := &fakeOrders{byKey: map[string]orders.Order{}, fps: map[string]string{}}
@@ -216,10 +221,10 @@ func TestSessions(t *testing.T) {
 func TestRiskRejectionAndBodyLimit(t *testing.T) {
 	api, _, _ := newAPI()
 	h := api.Handler()
-	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 503, Code: risk.CodeTradingDisabled, Message: "off"}}
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 409, Code: risk.CodeTradingHalted, Message: "halted"}}
 	rec, out := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"})
-	if rec.Code != 503 || out["code"] != "trading_disabled" || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("kill switch = %d %v", rec.Code, out)
+	if rec.Code != 409 || out["code"] != "trading_halted" || rec.Header().Get("Retry-After") != "" {
+		t.Fatalf("kill switch = %d %v (Retry-After %q), want 409 trading_halted without Retry-After", rec.Code, out, rec.Header().Get("Retry-After"))
 	}
 	api.Risk = &fakeRisk{}
 	big := `{"symbol":"` + strings.Repeat("A", MaxBodyBytes) + `"}`
@@ -313,5 +318,227 @@ func TestReadinessGatesStartAndDrain(t *testing.T) {
 	}
 	if rec, _ := call(h, "GET", "/healthz", "", nil); rec.Code != 200 {
 		t.Fatalf("healthz while draining = %d, want 200", rec.Code)
+	}
+}
+
+func (f *fakeOrders) FindByKey(_ context.Context, tid, key string) (store.KeyedOrder, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return store.KeyedOrder{}, f.fail
+	}
+	o, ok := f.byKey[tid+"/"+key]
+	if !ok {
+		return store.KeyedOrder{}, store.ErrNotFound
+	}
+	return store.KeyedOrder{Order: o, RequestHash: f.fps[tid+"/"+key]}, nil
+}
+
+// TestAcceptedKeyReplaysWhateverChanged: once an order is accepted, its key
+// returns it (200, Idempotent-Replayed: true) even when a check would now
+// refuse it; a different request under the key stays 422; a new key gets
+// the refusal.
+func TestAcceptedKeyReplaysWhateverChanged(t *testing.T) {
+	refusals := map[string]*risk.Rejection{
+		"max notional lowered": {Status: 422, Code: risk.CodeMaxNotional, Message: "over", Field: "quantity"},
+		"kill switch on":       {Status: 409, Code: risk.CodeTradingHalted, Message: "halted"},
+		"rate limit exhausted": {Status: 429, Code: risk.CodeRateLimited, Message: "slow down"},
+		"limits unavailable":   {Status: 503, Code: risk.CodeLimitsUnavailable, Message: "retry"},
+	}
+	for name, rej := range refusals {
+		t.Run(name, func(t *testing.T) {
+			api, _, _ := newAPI()
+			h := api.Handler()
+			hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
+			rec, first := call(h, "POST", "/orders", body, hdr)
+			if rec.Code != 201 || rec.Header().Get("Idempotent-Replayed") != "" {
+				t.Fatalf("first = %d %v (Idempotent-Replayed %q)", rec.Code, first, rec.Header().Get("Idempotent-Replayed"))
+			}
+			api.Risk = &fakeRisk{rej: rej}
+			rec, again := call(h, "POST", "/orders", body, hdr)
+			if rec.Code != 200 || again["order_id"] != first["order_id"] || rec.Header().Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("retry after %s = %d %v (Idempotent-Replayed %q), want 200 with the original order and the header",
+					name, rec.Code, again, rec.Header().Get("Idempotent-Replayed"))
+			}
+			if rec.Header().Get("Retry-After") != "" {
+				t.Fatalf("replay carries Retry-After %q", rec.Header().Get("Retry-After"))
+			}
+			rec, out := call(h, "POST", "/orders", strings.Replace(body, "buy", "sell", 1), hdr)
+			if rec.Code != 422 || out["code"] != "idempotency_key_reused" {
+				t.Fatalf("changed body after %s = %d %v, want 422 idempotency_key_reused", name, rec.Code, out)
+			}
+			rec, out = call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k2"})
+			if rec.Code != rej.Status || out["code"] != rej.Code {
+				t.Fatalf("new key after %s = %d %v, want %d %s", name, rec.Code, out, rej.Status, rej.Code)
+			}
+		})
+	}
+}
+
+// TestReplayCarriesHeader: a replay through the normal path (checks pass,
+// the store finds the key) says so in Idempotent-Replayed.
+func TestReplayCarriesHeader(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
+	if rec, out := call(h, "POST", "/orders", body, hdr); rec.Code != 201 {
+		t.Fatalf("first = %d %v", rec.Code, out)
+	}
+	rec, _ := call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 200 || rec.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay = %d (Idempotent-Replayed %q), want 200 with the header", rec.Code, rec.Header().Get("Idempotent-Replayed"))
+	}
+}
+
+// TestReplayLookupFailure: when a check refuses and the key cannot be
+// looked up, a final refusal would lie about an order that may exist: the
+// answer is 503 (retry with the same key); a retryable refusal stays as is.
+func TestReplayLookupFailure(t *testing.T) {
+	api, fo, _ := newAPI()
+	h := api.Handler()
+	hdr := map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k1"}
+	fo.fail = &retry.ExhaustedError{Attempts: 3, Err: syscall.ECONNREFUSED}
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 409, Code: risk.CodeTradingHalted, Message: "halted"}}
+	rec, out := call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 503 || out["code"] != "unavailable" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("final refusal with the database down = %d %v, want 503 unavailable", rec.Code, out)
+	}
+	api.Risk = &fakeRisk{rej: &risk.Rejection{Status: 429, Code: risk.CodeRateLimited, Message: "slow down"}}
+	rec, out = call(h, "POST", "/orders", body, hdr)
+	if rec.Code != 429 || out["code"] != risk.CodeRateLimited || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("retryable refusal with the database down = %d %v, want the 429", rec.Code, out)
+	}
+}
+
+// TestGetOrderByKey: GET /orders?idempotency_key=K returns the caller's
+// order with that key; another trader's or an unknown key is 404.
+func TestGetOrderByKey(t *testing.T) {
+	api, _, _ := newAPI()
+	h := api.Handler()
+	rec, first := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "desk-key.1"})
+	if rec.Code != 201 {
+		t.Fatalf("create = %d %v", rec.Code, first)
+	}
+	rec, got := call(h, "GET", "/orders?idempotency_key=desk-key.1", "", nil)
+	if rec.Code != 200 || got["order_id"] != first["order_id"] || got["idempotency_key"] != "desk-key.1" {
+		t.Fatalf("by key = %d %v, want 200 %v", rec.Code, got, first["order_id"])
+	}
+	if rec, out := call(h, "GET", "/orders?idempotency_key=desk-key.1", "", map[string]string{"Authorization": "Bearer tok-T-2"}); rec.Code != 404 || out["code"] != "not_found" {
+		t.Fatalf("another trader's key = %d %v, want 404", rec.Code, out)
+	}
+	if rec, out := call(h, "GET", "/orders?idempotency_key=nope", "", nil); rec.Code != 404 || out["code"] != "not_found" {
+		t.Fatalf("unknown key = %d %v, want 404", rec.Code, out)
+	}
+	if rec, out := call(h, "GET", "/orders", "", nil); rec.Code != 400 || out["field"] != "idempotency_key" {
+		t.Fatalf("no key = %d %v, want 400 naming idempotency_key", rec.Code, out)
+	}
+	if rec, _ := call(h, "GET", "/orders?idempotency_key=desk-key.1", "", map[string]string{"Authorization": "Bearer nope"}); rec.Code != 401 {
+		t.Fatalf("bad token = %d, want 401", rec.Code)
+	}
+}
+
+// TestSyntheticBoundToPrincipal: a desk may not mark an order synthetic; a
+// probe's order is synthetic (forced when absent, 403 when false).
+func TestSyntheticBoundToPrincipal(t *testing.T) {
+	api, fo, _ := newAPI()
+	h := api.Handler()
+	synthetic := `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":true}`
+	rec, out := call(h, "POST", "/orders", synthetic, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "d1"})
+	if rec.Code != 403 || out["code"] != "synthetic_not_allowed" || out["field"] != "synthetic" {
+		t.Fatalf("desk synthetic order = %d %v, want 403 synthetic_not_allowed", rec.Code, out)
+	}
+	probe := map[string]string{"Authorization": "Bearer probe-T-1", "X-Session-ID": "s-1"}
+	probe["Idempotency-Key"] = "p1"
+	rec, out = call(h, "POST", "/orders", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1"}`, probe)
+	if rec.Code != 201 || out["synthetic"] != true || !fo.byKey["T-1/p1"].Synthetic {
+		t.Fatalf("probe order without synthetic = %d %v, want 201 stored synthetic", rec.Code, out)
+	}
+	probe["Idempotency-Key"] = "p2"
+	rec, out = call(h, "POST", "/orders", `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":false}`, probe)
+	if rec.Code != 403 || out["code"] != "synthetic_required" {
+		t.Fatalf("probe order synthetic false = %d %v, want 403 synthetic_required", rec.Code, out)
+	}
+	if _, ok := fo.byKey["T-1/d1"]; ok {
+		t.Fatal("the refused desk order was stored")
+	}
+}
+
+// countingDDB is a sessions table that counts GetItem calls and holds no item.
+type countingDDB struct{ gets atomic.Int64 }
+
+func (c *countingDDB) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func (c *countingDDB) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.gets.Add(1)
+	return &dynamodb.GetItemOutput{}, nil
+}
+
+// TestUnknownSessionFloodIsBounded: a client with a valid token sending
+// 1,000 unknown session ids (and then the same ones again) drives a bounded
+// number of DynamoDB reads; an unknown session answers 401 with a
+// WWW-Authenticate challenge naming the session.
+func TestUnknownSessionFloodIsBounded(t *testing.T) {
+	api, _, _ := newAPI()
+	ddb := &countingDDB{}
+	api.Sessions = &sessions.Cache{Store: sessions.New(ddb, "sessions-test", time.Hour, time.Second), TTL: 10 * time.Second}
+	h := api.Handler()
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+	}
+	codes := map[int]int{}
+	for round := range 2 {
+		for _, id := range ids {
+			rec, out := call(h, "POST", "/orders", body, map[string]string{"X-Session-ID": id, "Idempotency-Key": "k"})
+			codes[rec.Code]++
+			if rec.Code == 401 {
+				if out["code"] != "session_invalid" || rec.Header().Get("WWW-Authenticate") != `Bearer realm="trading", error="invalid_token", error_description="session"` {
+					t.Fatalf("round %d: unknown session = %d %v (WWW-Authenticate %q)", round, rec.Code, out, rec.Header().Get("WWW-Authenticate"))
+				}
+			}
+		}
+	}
+	if n := ddb.gets.Load(); n > 50 {
+		t.Fatalf("2 x 1000 unknown session ids made %d GetItem calls, want a bounded number (<= 50); answers %v", n, codes)
+	}
+	t.Logf("GetItem calls: %d; answers %v", ddb.gets.Load(), codes)
+}
+
+// hungSessions is a sessions table client that ignores its own timeout and
+// answers only when the request's context ends.
+type hungSessions struct{}
+
+func (hungSessions) Create(ctx context.Context, _ string) (sessions.Session, error) {
+	<-ctx.Done()
+	return sessions.Session{}, fmt.Errorf("put session: %w", ctx.Err())
+}
+
+func (hungSessions) Get(ctx context.Context, _, _ string) (sessions.Session, error) {
+	<-ctx.Done()
+	return sessions.Session{}, fmt.Errorf("get session: %w", ctx.Err())
+}
+
+// TestRequestDeadline: every authenticated request runs under a deadline,
+// so a dependency that never answers costs a 503 with Retry-After when it
+// ends, not a request held until the server gives up.
+func TestRequestDeadline(t *testing.T) {
+	api, _, _ := newAPI()
+	api.Sessions = hungSessions{}
+	api.RequestTimeout = 300 * time.Millisecond
+	h := api.Handler()
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/orders", body}, {"POST", "/sessions", ""}, {"GET", "/sessions/current", ""},
+	} {
+		start := time.Now()
+		rec, out := call(h, r.method, r.path, r.body, map[string]string{"X-Session-ID": "s-1", "Idempotency-Key": "k"})
+		took := time.Since(start)
+		if rec.Code != 503 || out["code"] != "unavailable" || rec.Header().Get("Retry-After") == "" || took > 2*time.Second {
+			t.Errorf("%s %s with a hung table = %d %v after %s, want 503 unavailable after about 300ms", r.method, r.path, rec.Code, out, took)
+		}
+	}
+	if DefaultRequestTimeout >= 30*time.Second {
+		t.Errorf("DefaultRequestTimeout %s must end before the server's 30s write timeout", DefaultRequestTimeout)
 	}
 }

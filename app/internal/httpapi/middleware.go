@@ -115,7 +115,8 @@ func (a *API) withRequestContext(next http.Handler) http.Handler {
 				return
 			}
 			// The path never holds a credential: session ids travel in
-			// X-Session-ID, idempotency keys in Idempotency-Key.
+			// X-Session-ID, idempotency keys in Idempotency-Key (or the
+			// query of GET /orders, which is not logged).
 			l.LogAttrs(ctx, level, "http request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("trader_id", info.trader),
 				slog.String("order_id", info.orderID),

@@ -64,6 +64,10 @@ type Request struct {
 	Quantity   int64
 	LimitPrice string // canonical decimal, e.g. "187.25"
 	Synthetic  bool
+	// SyntheticSet reports whether the body carried synthetic (true or
+	// false, not null): a probe's order is forced synthetic only when the
+	// member is absent. Not part of the fingerprint.
+	SyntheticSet bool
 }
 
 // ValidationError is a client error naming the offending field.
@@ -207,7 +211,7 @@ func ParseRequest(body io.Reader) (Request, error) {
 	}
 	r.LimitPrice = p
 	if w.Synthetic != nil {
-		r.Synthetic = *w.Synthetic
+		r.Synthetic, r.SyntheticSet = *w.Synthetic, true
 	}
 	return r, nil
 }

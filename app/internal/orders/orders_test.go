@@ -16,7 +16,11 @@ func TestParseRequest(t *testing.T) {
 		want       Request
 	}{
 		{name: "valid", body: `{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25","synthetic":true}`, ok: true,
-			want: Request{Symbol: "AAPL", Side: "buy", Quantity: 100, LimitPrice: "187.25", Synthetic: true}},
+			want: Request{Symbol: "AAPL", Side: "buy", Quantity: 100, LimitPrice: "187.25", Synthetic: true, SyntheticSet: true}},
+		{name: "synthetic false", body: `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":false}`, ok: true,
+			want: Request{Symbol: "AAPL", Side: "buy", Quantity: 1, LimitPrice: "1", SyntheticSet: true}},
+		{name: "synthetic null", body: `{"symbol":"AAPL","side":"buy","quantity":1,"limit_price":"1","synthetic":null}`, ok: true,
+			want: Request{Symbol: "AAPL", Side: "buy", Quantity: 1, LimitPrice: "1"}},
 		{name: "canonical price", body: `{"symbol":"BRK.B","side":"sell","quantity":1,"limit_price":"0010.5000"}`, ok: true,
 			want: Request{Symbol: "BRK.B", Side: "sell", Quantity: 1, LimitPrice: "10.5"}},
 		{name: "not json", body: `nope`, field: ""},

@@ -4,16 +4,24 @@
 // Parameters (names relative to the configured path, e.g. /trading/dev; all
 // type String):
 //
-//	flags/trading-enabled        "true" | "false"     kill switch (false stops new orders)
+//	flags/trading-enabled        "true" | "false"     kill switch (false halts new orders: 409 trading_halted)
 //	limits/max-notional          decimal              per order, quantity x limit_price
 //	limits/price-band-pct        decimal              max % distance of limit_price from the reference price
 //	limits/max-orders-per-second decimal              per trader, per task (token bucket, burst = 1 s)
-//	reference-prices/<SYMBOL>    decimal              reference price; the band applies only to symbols with one
+//	limits/max-staleness-seconds decimal              how long the last loaded values serve while Parameter Store fails (default 60)
+//	reference-prices/<SYMBOL>    decimal              reference price; a desk's order for a symbol without one is refused
 //
 // A missing parameter takes its default; an unparsable one keeps the last
-// good value and is logged. Until the first successful load the engine
-// fails closed (orders answer 503 limits_unavailable); after that a failed
-// refresh keeps the last good values.
+// good value and is logged. The engine fails closed: until the first
+// successful load orders answer 503 limits_unavailable; after that a failed
+// refresh keeps the last good values for the staleness bound, and beyond
+// it orders answer 503 limits_stale until a refresh succeeds. That refusal
+// needs nothing from Parameter Store, so when the kill switch cannot be
+// read (or written) trading still halts within the bound. A desk's order
+// for a symbol with no reference price (never set, or deleted) is refused
+// 422 reference_price_missing rather than passing without a band. Without
+// Parameter Store at all (no path: local development) the defaults apply,
+// there is no kill switch, no reference price and no band.
 package risk
 
 import (
@@ -39,17 +47,56 @@ const (
 	ParamMaxNotional        = "limits/max-notional"
 	ParamPriceBandPct       = "limits/price-band-pct"
 	ParamMaxOrdersPerSecond = "limits/max-orders-per-second"
+	ParamMaxStaleness       = "limits/max-staleness-seconds"
 	ParamReferencePrices    = "reference-prices/"
+)
+
+// Bounds of limits/max-staleness-seconds; the bound in force is never less
+// than three refresh intervals, so a healthy refresh cycle never trips it.
+const (
+	DefaultMaxStaleness = time.Minute
+	minMaxStaleness     = time.Second
+	maxMaxStaleness     = time.Hour
 )
 
 // Rejection codes (the "code" member of error responses).
 const (
-	CodeTradingDisabled   = "trading_disabled"
+	// CodeTradingHalted is the kill switch: a final refusal (409), never a
+	// retry hint — an order after trading resumes needs a new decision.
+	CodeTradingHalted     = "trading_halted"
 	CodeLimitsUnavailable = "limits_unavailable"
-	CodeMaxNotional       = "max_notional_exceeded"
-	CodePriceBand         = "price_band_exceeded"
-	CodeRateLimited       = "order_rate_exceeded"
+	// CodeLimitsStale refuses new orders while the last loaded limits are
+	// older than the staleness bound (Parameter Store unreachable).
+	CodeLimitsStale = "limits_stale"
+	// CodeReferencePriceMissing refuses a desk's order for a symbol with no
+	// reference price (the band cannot be applied).
+	CodeReferencePriceMissing = "reference_price_missing"
+	CodeMaxNotional           = "max_notional_exceeded"
+	CodePriceBand             = "price_band_exceeded"
+	CodeRateLimited           = "order_rate_exceeded"
+	// CodeProbeLimit refuses a probe's order above the probe limit.
+	CodeProbeLimit = "probe_limit_exceeded"
 )
+
+// The probe limit: a probe (the canary, the smoke test) exercises the
+// order path, not the market. Its orders are synthetic and at most
+// ProbeMaxQuantity units and ProbeMaxNotional in notional; the price band
+// does not apply to them (a probe's nominal price of 1.00 is no market
+// price, and the cap already bounds it). The kill switch, the limits'
+// availability, max notional and the rate limit do apply.
+const (
+	ProbeMaxQuantity = 1
+	ProbeMaxNotional = 10
+)
+
+// Caller is who places an order.
+type Caller struct {
+	// Trader is the trader identity (the rate limit is per trader).
+	Trader string
+	// Probe marks a synthetic caller (scope trading/probe): the probe limit
+	// applies instead of the price band.
+	Probe bool
+}
 
 // Limits are the values in force.
 type Limits struct {
@@ -61,6 +108,8 @@ type Limits struct {
 	PriceBandPct *big.Rat
 	// MaxOrdersPerSecond is the per-trader rate (per task).
 	MaxOrdersPerSecond float64
+	// MaxStaleness is how long these values serve while refreshes fail.
+	MaxStaleness time.Duration
 	// ReferencePrices by symbol.
 	ReferencePrices map[string]*big.Rat
 }
@@ -68,12 +117,12 @@ type Limits struct {
 // Defaults are the values used for parameters that are not set.
 func Defaults() Limits {
 	return Limits{TradingEnabled: true, MaxNotional: big.NewRat(1_000_000, 1), PriceBandPct: big.NewRat(10, 1),
-		MaxOrdersPerSecond: 200, ReferencePrices: map[string]*big.Rat{}}
+		MaxOrdersPerSecond: 200, MaxStaleness: DefaultMaxStaleness, ReferencePrices: map[string]*big.Rat{}}
 }
 
 // Rejection is a refused order.
 type Rejection struct {
-	// Status is the HTTP status (503, 422 or 429).
+	// Status is the HTTP status (409, 422, 429 or 503).
 	Status int
 	// Code is the machine-readable reason.
 	Code string
@@ -100,6 +149,11 @@ type Engine struct {
 	limits  Limits
 	loaded  bool
 	buckets map[string]*bucket
+	// started is when the engine was made; loadedAt when a refresh last
+	// succeeded (the limits' age counts from it).
+	started, loadedAt time.Time
+	// stale remembers that the staleness bound was passed (logged once).
+	stale bool
 }
 
 type bucket struct {
@@ -115,7 +169,33 @@ func NewEngine(api API, path string, interval time.Duration, log *slog.Logger) *
 		interval = 5 * time.Second
 	}
 	return &Engine{api: api, path: strings.TrimRight(path, "/"), interval: interval, log: log, now: time.Now,
-		limits: Defaults(), loaded: api == nil, buckets: map[string]*bucket{}}
+		limits: Defaults(), loaded: api == nil, buckets: map[string]*bucket{}, started: time.Now()}
+}
+
+// LimitsAge is how old the limits in force are: the time since the last
+// successful refresh (since start while none succeeded yet); 0 without
+// Parameter Store. The RiskLimitsAgeSeconds metric reports it.
+func (e *Engine) LimitsAge() time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.age(e.now())
+}
+
+// age is LimitsAge with e.mu held.
+func (e *Engine) age(now time.Time) time.Duration {
+	switch {
+	case e.api == nil:
+		return 0
+	case !e.loaded:
+		return now.Sub(e.started)
+	}
+	return now.Sub(e.loadedAt)
+}
+
+// staleBound is the staleness bound in force: the parameter, but never
+// less than three refresh intervals (e.mu held).
+func (e *Engine) staleBound() time.Duration {
+	return max(e.limits.MaxStaleness, 3*e.interval)
 }
 
 // Ready returns nil once limits have been loaded at least once.
@@ -191,7 +271,12 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	if e.loaded && next.TradingEnabled != e.limits.TradingEnabled {
 		e.log.LogAttrs(ctx, slog.LevelWarn, "trading kill switch changed", slog.Bool("trading_enabled", next.TradingEnabled))
 	}
-	e.limits, e.loaded = next, true
+	if e.stale {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "risk limits fresh again: new orders accepted",
+			slog.Float64("stale_seconds", e.age(e.now()).Seconds()))
+		e.stale = false
+	}
+	e.limits, e.loaded, e.loadedAt = next, true, e.now()
 	return nil
 }
 
@@ -230,6 +315,16 @@ func parse(values map[string]string, prev Limits) (Limits, []string) {
 	} else {
 		l.PriceBandPct = prev.PriceBandPct
 	}
+	l.MaxStaleness = def.MaxStaleness
+	if v, ok := values[ParamMaxStaleness]; ok {
+		f, err := strconv.ParseFloat(v, 64)
+		d := time.Duration(f * float64(time.Second))
+		if err != nil || d < minMaxStaleness || d > maxMaxStaleness {
+			problems = append(problems, ParamMaxStaleness+": not a number of seconds between 1 and 3600")
+			d = prev.MaxStaleness
+		}
+		l.MaxStaleness = d
+	}
 	if v, ok := values[ParamMaxOrdersPerSecond]; ok {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f <= 0 {
@@ -252,17 +347,28 @@ func parse(values map[string]string, prev Limits) (Limits, []string) {
 	return l, problems
 }
 
-// Check applies the kill switch, the limits and the trader's order rate.
-// It returns nil when the order may proceed.
-func (e *Engine) Check(trader string, req orders.Request) *Rejection {
+// Check applies the kill switch, the limits (the probe limit for a probe)
+// and the trader's order rate. It returns nil when the order may proceed.
+func (e *Engine) Check(c Caller, req orders.Request) *Rejection {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.loaded {
 		return &Rejection{Status: 503, Code: CodeLimitsUnavailable, Message: "risk limits are not available yet; retry"}
 	}
 	l := e.limits
+	now := e.now()
+	if e.api != nil && e.age(now) > e.staleBound() {
+		if !e.stale {
+			e.stale = true
+			e.log.LogAttrs(context.Background(), slog.LevelError, "risk limits stale: refusing new orders until Parameter Store answers",
+				slog.Float64("age_seconds", e.age(now).Seconds()), slog.Float64("bound_seconds", e.staleBound().Seconds()))
+		}
+		return &Rejection{Status: 503, Code: CodeLimitsStale,
+			Message: "risk limits are stale (Parameter Store unreachable); new orders are refused until they are fresh again; retry"}
+	}
 	if !l.TradingEnabled {
-		return &Rejection{Status: 503, Code: CodeTradingDisabled, Message: "trading is disabled (kill switch)"}
+		return &Rejection{Status: 409, Code: CodeTradingHalted,
+			Message: "trading is halted (kill switch); do not retry blindly: a new order after trading resumes needs a new decision"}
 	}
 	price, ok := new(big.Rat).SetString(req.LimitPrice)
 	if !ok {
@@ -273,18 +379,56 @@ func (e *Engine) Check(trader string, req orders.Request) *Rejection {
 		return &Rejection{Status: 422, Code: CodeMaxNotional, Field: "quantity",
 			Message: "order notional " + notional.FloatString(2) + " exceeds the limit " + l.MaxNotional.FloatString(2)}
 	}
-	if ref, ok := l.ReferencePrices[req.Symbol]; ok {
-		diff := new(big.Rat).Sub(price, ref)
-		diff.Abs(diff)
-		pct := new(big.Rat).Mul(new(big.Rat).Quo(diff, ref), big.NewRat(100, 1))
-		if pct.Cmp(l.PriceBandPct) > 0 {
-			return &Rejection{Status: 422, Code: CodePriceBand, Field: "limit_price",
-				Message: "limit_price is " + pct.FloatString(2) + "% from the reference price; the band is " + l.PriceBandPct.FloatString(2) + "%"}
+	if c.Probe {
+		if rej := probeLimit(req, notional); rej != nil {
+			return rej
 		}
+	} else if rej := e.priceBand(l, req, price); rej != nil {
+		return rej
 	}
-	now := e.now()
+	return e.takeToken(c.Trader, l.MaxOrdersPerSecond, now)
+}
+
+// probeLimit caps a probe's order.
+func probeLimit(req orders.Request, notional *big.Rat) *Rejection {
+	if req.Quantity > ProbeMaxQuantity {
+		return &Rejection{Status: 422, Code: CodeProbeLimit, Field: "quantity",
+			Message: fmt.Sprintf("a probe's order may have quantity %d at most", ProbeMaxQuantity)}
+	}
+	if notional.Cmp(big.NewRat(ProbeMaxNotional, 1)) > 0 {
+		return &Rejection{Status: 422, Code: CodeProbeLimit, Field: "limit_price",
+			Message: fmt.Sprintf("a probe's order may have a notional of %d at most", ProbeMaxNotional)}
+	}
+	return nil
+}
+
+// priceBand holds a desk's limit price near the symbol's reference price.
+// A symbol without one is refused: the band is a control, and a control
+// that silently disappears with its input is not one. Without Parameter
+// Store (local development) there are no reference prices and no band.
+func (e *Engine) priceBand(l Limits, req orders.Request, price *big.Rat) *Rejection {
+	ref, ok := l.ReferencePrices[req.Symbol]
+	if !ok {
+		if e.api == nil {
+			return nil
+		}
+		return &Rejection{Status: 422, Code: CodeReferencePriceMissing, Field: "symbol",
+			Message: "no reference price for " + req.Symbol + " (" + ParamReferencePrices + req.Symbol + "): the price band cannot be applied"}
+	}
+	diff := new(big.Rat).Sub(price, ref)
+	diff.Abs(diff)
+	pct := new(big.Rat).Mul(new(big.Rat).Quo(diff, ref), big.NewRat(100, 1))
+	if pct.Cmp(l.PriceBandPct) > 0 {
+		return &Rejection{Status: 422, Code: CodePriceBand, Field: "limit_price",
+			Message: "limit_price is " + pct.FloatString(2) + "% from the reference price; the band is " + l.PriceBandPct.FloatString(2) + "%"}
+	}
+	return nil
+}
+
+// takeToken spends one of the trader's order-rate tokens (e.mu held).
+func (e *Engine) takeToken(trader string, rate float64, now time.Time) *Rejection {
 	b, ok := e.buckets[trader]
-	burst := max(l.MaxOrdersPerSecond, 1)
+	burst := max(rate, 1)
 	if !ok {
 		if len(e.buckets) > 10000 {
 			clear(e.buckets)
@@ -292,11 +436,63 @@ func (e *Engine) Check(trader string, req orders.Request) *Rejection {
 		b = &bucket{tokens: burst, last: now}
 		e.buckets[trader] = b
 	}
-	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*l.MaxOrdersPerSecond)
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	if b.tokens < 1 {
 		return &Rejection{Status: 429, Code: CodeRateLimited, Message: "order rate limit exceeded; slow down"}
 	}
 	b.tokens--
 	return nil
+}
+
+// Retryable reports whether the same request may succeed later without a
+// new decision (429, 503: answered with Retry-After); 409 and 422 are final.
+func (r *Rejection) Retryable() bool {
+	return r.Status == 429 || r.Status == 503
+}
+
+// Metric names published in CloudWatch Embedded Metric Format (see
+// CONTRACT.md section 7): namespace METRICS_NAMESPACE, dimension
+// Service=trading, one line per task every METRICS_INTERVAL.
+const (
+	// MetricLimitsAge is LimitsAge in seconds: alarm on Maximum above the
+	// staleness bound (60 s by default), when tasks refuse new orders
+	// 503 limits_stale.
+	MetricLimitsAge = "RiskLimitsAgeSeconds"
+	// DimensionService is the metric's only dimension; its value is "trading".
+	DimensionService = "Service"
+)
+
+// RunMetrics writes the limits' age as an EMF log line every interval
+// (default one minute) until ctx ends.
+func (e *Engine) RunMetrics(ctx context.Context, namespace string, interval time.Duration) {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			e.EmitMetrics(ctx, namespace)
+		}
+	}
+}
+
+// EmitMetrics writes one EMF log line with MetricLimitsAge (on stdout the
+// awslogs driver ships it to CloudWatch Logs, where it becomes a metric).
+func (e *Engine) EmitMetrics(ctx context.Context, namespace string) {
+	emf := map[string]any{
+		"Timestamp": time.Now().UnixMilli(),
+		"CloudWatchMetrics": []map[string]any{{
+			"Namespace":  namespace,
+			"Dimensions": [][]string{{DimensionService}},
+			"Metrics":    []map[string]string{{"Name": MetricLimitsAge, "Unit": "Seconds"}},
+		}},
+	}
+	e.log.LogAttrs(ctx, slog.LevelInfo, "risk metrics",
+		slog.Any("_aws", emf), slog.String(DimensionService, "trading"),
+		slog.Float64(MetricLimitsAge, e.LimitsAge().Seconds()))
 }

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,11 +23,24 @@ import (
 	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
 )
 
+// referencePrices are the reference prices every test stack gets (a desk's
+// order for a symbol without one is refused): those of the symbols the
+// tests trade.
+var referencePrices = map[string]string{"reference-prices/AAPL": "187", "reference-prices/POISON": "1"}
+
 func startStack(t *testing.T, opts stack.Options) *stack.Stack {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
+	params := map[string]string{}
+	for k, v := range referencePrices {
+		params[k] = v
+	}
+	for k, v := range opts.Parameters {
+		params[k] = v
+	}
+	opts.Parameters = params
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if os.Getenv("TRADING_TEST_LOGS") == "1" {
@@ -158,6 +173,13 @@ func TestServiceEndToEnd(t *testing.T) {
 	}
 	if code, _ := c.do("GET", "/orders/not-a-uuid", nil, nil); code != 404 {
 		t.Fatalf("get bad id = %d", code)
+	}
+	code, byKey := c.do("GET", "/orders?idempotency_key=k-1", nil, nil)
+	if code != 200 || byKey["order_id"] != id {
+		t.Fatalf("get order by key = %d %v, want 200 %s", code, byKey, id)
+	}
+	if code, body := c.as(s.Token("desk-b")).do("GET", "/orders?idempotency_key=k-1", nil, nil); code != 404 {
+		t.Fatalf("another trader's key = %d %v, want 404", code, body)
 	}
 
 	waitFor(t, 10*time.Second, func() bool { return len(s.Bus.Events()) == 1 })
@@ -342,8 +364,15 @@ func TestRiskLimitsAndKillSwitch(t *testing.T) {
 	var code int
 	var body map[string]any
 	for i := 0; ; i++ {
-		code, body = c.order(sid, fmt.Sprintf("kill-%d", i), order)
-		if code == 503 {
+		var hdr http.Header
+		var raw []byte
+		code, hdr, raw = c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": fmt.Sprintf("kill-%d", i)}, order)
+		body = nil
+		_ = json.Unmarshal(raw, &body)
+		if code != http.StatusCreated {
+			if hdr.Get("Retry-After") != "" {
+				t.Fatalf("the halt carries Retry-After %q: it is final, not a retry hint", hdr.Get("Retry-After"))
+			}
 			break
 		}
 		if time.Since(flipped) > time.Second { // refresh interval 200ms
@@ -351,8 +380,8 @@ func TestRiskLimitsAndKillSwitch(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if body["code"] != "trading_disabled" {
-		t.Fatalf("kill switch answer = %d %v", code, body)
+	if code != http.StatusConflict || body["code"] != "trading_halted" {
+		t.Fatalf("kill switch answer = %d %v, want 409 trading_halted", code, body)
 	}
 	t.Logf("kill switch effective after %s", time.Since(flipped).Round(time.Millisecond))
 	s.SSM.Set(stack.ParametersPath+"/flags/trading-enabled", "true")
@@ -579,7 +608,8 @@ func (s *syncBuffer) String() string {
 func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
 	var logs syncBuffer
 	opts := stack.Options{Env: map[string]string{"METRICS_INTERVAL": "1s", "LOG_LEVEL": "debug"},
-		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Logger:     slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Parameters: referencePrices}
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
@@ -595,11 +625,14 @@ func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
 		t.Fatalf("order = %d", code)
 	}
 	c.do("GET", "/orders/"+o["order_id"].(string), nil, nil)
+	if code, _ := c.do("GET", "/orders?idempotency_key=secret-key-123", nil, nil); code != 200 {
+		t.Fatalf("order by key = %d", code)
+	}
 	c.do("GET", "/sessions/current", map[string]string{"X-Session-ID": sid}, nil)
 	var emf map[string]any
 	waitFor(t, 10*time.Second, func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
-			if strings.Contains(line, `"_aws"`) && json.Unmarshal([]byte(line), &emf) == nil {
+			if strings.Contains(line, `"_aws"`) && strings.Contains(line, `"OutboxPending"`) && json.Unmarshal([]byte(line), &emf) == nil {
 				return true
 			}
 		}
@@ -617,5 +650,302 @@ func TestOutboxMetricsAreEMFAndLogsCarryNoSessionIDs(t *testing.T) {
 	all := logs.String()
 	if strings.Contains(all, sid) || strings.Contains(all, "secret-key-123") || strings.Contains(all, s.Token("desk-a")[:40]) {
 		t.Fatal("logs contain a session id, an idempotency key or a token")
+	}
+}
+
+// TestAcceptedOrderReplaysAfterChecksChange: a retry of an accepted order
+// returns that order (200, Idempotent-Replayed: true, one row) whatever
+// changed since — a lower max notional, the kill switch, an exhausted rate
+// limit — because checks apply only to new orders.
+func TestAcceptedOrderReplaysAfterChecksChange(t *testing.T) {
+	s := startStack(t, stack.Options{Parameters: map[string]string{
+		"limits/max-orders-per-second": "1", "reference-prices/AAPL": "187",
+	}})
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	ctx := context.Background()
+	place := func(key string) map[string]any {
+		t.Helper()
+		var code int
+		var body map[string]any
+		waitFor(t, 5*time.Second, func() bool { code, body = c.order(sid, key, order); return code != 429 })
+		if code != http.StatusCreated {
+			t.Fatalf("order %s = %d %v", key, code, body)
+		}
+		return body
+	}
+	replay := func(step, key string, first map[string]any) {
+		t.Helper()
+		code, hdr, raw := c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": key}, order)
+		var got map[string]any
+		_ = json.Unmarshal(raw, &got)
+		if code != http.StatusOK || got["order_id"] != first["order_id"] || got["created_at"] != first["created_at"] ||
+			hdr.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("retry %s = %d %s (Idempotent-Replayed %q), want 200 with order %v and the header",
+				step, code, raw, hdr.Get("Idempotent-Replayed"), first["order_id"])
+		}
+		var n int
+		if err := s.Service.Store().Writer().QueryRow(ctx,
+			`SELECT count(*) FROM orders WHERE trader_id = 'desk-a' AND idempotency_key = $1`, key).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s: %d rows for key %s (%v), want exactly 1", step, n, key, err)
+		}
+	}
+
+	// The rate limit: one order per second, burst one; the retry comes at once.
+	first := place("rate")
+	replay("after the rate limit is exhausted", "rate", first)
+
+	// The max notional drops below the order's 18725.
+	first = place("notional")
+	s.SSM.Set(stack.ParametersPath+"/limits/max-notional", "1000")
+	waitFor(t, 5*time.Second, func() bool {
+		code, b := c.order(sid, fmt.Sprintf("probe-%d", time.Now().UnixNano()), order)
+		return code == 422 && b["code"] == "max_notional_exceeded"
+	})
+	replay("after the max notional was lowered", "notional", first)
+	s.SSM.Set(stack.ParametersPath+"/limits/max-notional", "1000000")
+
+	// The kill switch.
+	waitFor(t, 5*time.Second, func() bool {
+		code, _ := c.order(sid, fmt.Sprintf("ok-%d", time.Now().UnixNano()), order)
+		return code == http.StatusCreated
+	})
+	first = place("halt")
+	s.SSM.Set(stack.ParametersPath+"/flags/trading-enabled", "false")
+	waitFor(t, 5*time.Second, func() bool {
+		code, _ := c.order(sid, fmt.Sprintf("new-%d", time.Now().UnixNano()), order)
+		return code != http.StatusCreated && code != 429
+	})
+	replay("after the kill switch", "halt", first)
+	changed := map[string]any{"symbol": "AAPL", "side": "sell", "quantity": 100, "limit_price": "187.25", "synthetic": false}
+	if code, b := c.order(sid, "halt", changed); code != http.StatusUnprocessableEntity || b["code"] != "idempotency_key_reused" {
+		t.Fatalf("same key, different request, while halted = %d %v, want 422 idempotency_key_reused", code, b)
+	}
+}
+
+// TestSyntheticIsBoundToPrincipal: a probe (scope trading/probe) places only
+// synthetic orders within the probe limit — synthetic absent is forced
+// true, false is 403 synthetic_required, more than the cap is 422
+// probe_limit_exceeded — and a desk (trading/orders) may not mark an order
+// synthetic (403 synthetic_not_allowed).
+func TestSyntheticIsBoundToPrincipal(t *testing.T) {
+	s := startStack(t, stack.Options{Parameters: map[string]string{"reference-prices/AAPL": "187"}})
+	probeClaims := s.Issuer.Claims("canary")
+	probeClaims["scope"] = "trading/probe"
+	probe := client{t: t, base: s.BaseURL, token: s.Issuer.Sign(probeClaims)}
+	psid := probe.session()
+	probeOrder := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "1.00"}
+	code, o := probe.order(psid, "probe-1", probeOrder)
+	if code != http.StatusCreated || o["synthetic"] != true || o["trader_id"] != "canary" {
+		t.Fatalf("probe order without synthetic = %d %v, want 201 synthetic", code, o)
+	}
+	explicit := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "1.00", "synthetic": true}
+	if code, b := probe.order(psid, "probe-2", explicit); code != http.StatusCreated || b["synthetic"] != true {
+		t.Fatalf("probe order synthetic true = %d %v, want 201", code, b)
+	}
+	real := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "1.00", "synthetic": false}
+	if code, b := probe.order(psid, "probe-3", real); code != http.StatusForbidden || b["code"] != "synthetic_required" {
+		t.Fatalf("probe order synthetic false = %d %v, want 403 synthetic_required", code, b)
+	}
+	big := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 2, "limit_price": "1.00"}
+	if code, b := probe.order(psid, "probe-4", big); code != http.StatusUnprocessableEntity || b["code"] != "probe_limit_exceeded" {
+		t.Fatalf("probe order over the probe limit = %d %v, want 422 probe_limit_exceeded", code, b)
+	}
+	dear := map[string]any{"symbol": "AAPL", "side": "buy", "quantity": 1, "limit_price": "187.25"}
+	if code, b := probe.order(psid, "probe-5", dear); code != http.StatusUnprocessableEntity || b["code"] != "probe_limit_exceeded" {
+		t.Fatalf("probe order over the probe notional = %d %v, want 422 probe_limit_exceeded", code, b)
+	}
+
+	desk := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	dsid := desk.session()
+	if code, b := desk.order(dsid, "desk-1", explicit); code != http.StatusForbidden || b["code"] != "synthetic_not_allowed" {
+		t.Fatalf("desk order synthetic true = %d %v, want 403 synthetic_not_allowed", code, b)
+	}
+	if code, b := desk.order(dsid, "desk-2", order); code != http.StatusCreated || b["synthetic"] != false {
+		t.Fatalf("desk order = %d %v, want 201 not synthetic", code, b)
+	}
+	var n int
+	if err := s.Service.Store().Writer().QueryRow(context.Background(),
+		`SELECT count(*) FROM orders WHERE synthetic AND trader_id <> 'canary'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d synthetic orders of a desk (%v), want 0", n, err)
+	}
+}
+
+// TestStaleLimitsHaltWithoutParameterStore: when Parameter Store stops
+// answering, the last loaded limits serve for the staleness bound
+// (limits/max-staleness-seconds, 1 s here); beyond it new orders answer 503
+// limits_stale — a halt that needs nothing from Parameter Store — while
+// replays of accepted orders still return them; each task reports the
+// limits' age as the EMF metric RiskLimitsAgeSeconds; the first good
+// refresh lifts the refusal.
+func TestStaleLimitsHaltWithoutParameterStore(t *testing.T) {
+	var logs syncBuffer
+	opts := stack.Options{Env: map[string]string{"METRICS_INTERVAL": "1s"},
+		Logger:     slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Parameters: map[string]string{"limits/max-staleness-seconds": "1", "reference-prices/AAPL": "187"}}
+	s := startStack(t, opts)
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	code, first := c.order(sid, "before", order)
+	if code != http.StatusCreated {
+		t.Fatalf("order before the outage = %d %v", code, first)
+	}
+	s.SSM.Fail(true)
+	failed := time.Now()
+	var body map[string]any
+	for i := 0; ; i++ {
+		var hdr http.Header
+		var raw []byte
+		code, hdr, raw = c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": fmt.Sprintf("stale-%d", i)}, order)
+		body = nil
+		_ = json.Unmarshal(raw, &body)
+		if code != http.StatusCreated {
+			if code != http.StatusServiceUnavailable || body["code"] != "limits_stale" || hdr.Get("Retry-After") == "" {
+				t.Fatalf("order with Parameter Store down = %d %v, want 503 limits_stale with Retry-After", code, body)
+			}
+			break
+		}
+		if time.Since(failed) > 5*time.Second {
+			t.Fatalf("orders still accepted %s after Parameter Store failed (bound 1s)", time.Since(failed).Round(time.Millisecond))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("orders refused %s after Parameter Store failed", time.Since(failed).Round(time.Millisecond))
+	code, hdr, raw := c.raw("POST", "/orders", map[string]string{"X-Session-ID": sid, "Idempotency-Key": "before"}, order)
+	var again map[string]any
+	_ = json.Unmarshal(raw, &again)
+	if code != http.StatusOK || again["order_id"] != first["order_id"] || hdr.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay while the limits are stale = %d %s, want 200 with order %v", code, raw, first["order_id"])
+	}
+	var age float64
+	waitFor(t, 5*time.Second, func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var emf map[string]any
+			if !strings.Contains(line, `"RiskLimitsAgeSeconds"`) || json.Unmarshal([]byte(line), &emf) != nil {
+				continue
+			}
+			meta := emf["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+			if meta["Namespace"] != "Trading/test" || emf["Service"] != "trading" {
+				t.Fatalf("EMF line = %v", emf)
+			}
+			if a, _ := emf["RiskLimitsAgeSeconds"].(float64); a > 1 {
+				age = a
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("RiskLimitsAgeSeconds reported %.1f", age)
+	s.SSM.Fail(false)
+	waitFor(t, 5*time.Second, func() bool {
+		code, _ := c.order(sid, fmt.Sprintf("fresh-%d", time.Now().UnixNano()), order)
+		return code == http.StatusCreated
+	})
+}
+
+// freezableProxy forwards TCP to a target until frozen; frozen, it closes
+// the connections it forwarded and holds new ones open without a byte of
+// answer for up to hold — a DynamoDB endpoint that stopped responding.
+type freezableProxy struct {
+	ln     net.Listener
+	target string
+	hold   time.Duration
+	frozen atomic.Bool
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func startFreezableProxy(t *testing.T, hold time.Duration) *freezableProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezableProxy{ln: ln, hold: hold}
+	t.Cleanup(func() { _ = ln.Close(); p.closeAll() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c)
+			target := p.target
+			p.mu.Unlock()
+			if p.frozen.Load() {
+				go func() { time.Sleep(p.hold); _ = c.Close() }()
+				go func() { _, _ = io.Copy(io.Discard, c) }()
+				continue
+			}
+			go func() {
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					_ = c.Close()
+					return
+				}
+				p.mu.Lock()
+				p.conns = append(p.conns, up)
+				p.mu.Unlock()
+				go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+				_, _ = io.Copy(c, up)
+				_ = c.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *freezableProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *freezableProxy) setTarget(endpoint string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = strings.TrimPrefix(endpoint, "http://")
+}
+
+// freeze makes the endpoint stop answering: open connections are cut (the
+// client re-dials) and new ones are held.
+func (p *freezableProxy) freeze() { p.frozen.Store(true); p.closeAll() }
+
+func (p *freezableProxy) closeAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// TestFrozenSessionsTableAnswers503InTime: with the sessions table frozen
+// for 35 s (longer than the server's 30 s write timeout), requests that
+// need it get a 503 with Retry-After within the sessions deadline — never
+// an empty reply — and the task stays ready.
+func TestFrozenSessionsTableAnswers503InTime(t *testing.T) {
+	proxy := startFreezableProxy(t, 35*time.Second)
+	s := startStack(t, stack.Options{Env: map[string]string{
+		"DYNAMODB_ENDPOINT": proxy.URL(), "SESSION_CACHE_TTL": "0", "SESSIONS_TIMEOUT": "1s"}})
+	proxy.setTarget(s.Dynalite.Endpoint)
+	c := client{t: t, base: s.BaseURL, token: s.Token("desk-a")}
+	sid := c.session()
+	if code, b := c.order(sid, "before", order); code != http.StatusCreated {
+		t.Fatalf("order before the freeze = %d %v", code, b)
+	}
+	proxy.freeze()
+	for _, r := range []struct{ method, path string }{{"POST", "/orders"}, {"POST", "/sessions"}, {"GET", "/sessions/current"}} {
+		var body any
+		if r.path == "/orders" {
+			body = order
+		}
+		start := time.Now()
+		code, hdr, raw := c.raw(r.method, r.path, map[string]string{"X-Session-ID": sid, "Idempotency-Key": "frozen"}, body)
+		took := time.Since(start)
+		if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(string(raw), `"unavailable"`) || took > 5*time.Second {
+			t.Errorf("%s %s with the table frozen = %d %s (Retry-After %q) after %s, want 503 unavailable with Retry-After within the 1s deadline",
+				r.method, r.path, code, raw, hdr.Get("Retry-After"), took.Round(time.Millisecond))
+		}
+	}
+	if code, _ := c.do("GET", "/readyz", nil, nil); code != 200 {
+		t.Fatalf("readyz with the table frozen = %d, want 200", code)
 	}
 }

@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		})
 	}
 	authCfg := auth.Config{Issuer: cfg.OIDCIssuer, Audiences: cfg.OIDCAudiences,
-		ClientIDs: cfg.OIDCClientIDs, Scope: cfg.OIDCScope, JWKSURL: cfg.OIDCJWKSURL, TraderMap: cfg.OIDCTraderMap}
+		ClientIDs: cfg.OIDCClientIDs, Scope: cfg.OIDCScope, ProbeScope: cfg.OIDCProbeScope, JWKSURL: cfg.OIDCJWKSURL, TraderMap: cfg.OIDCTraderMap}
 	if cfg.OIDCJWKSParameter != "" {
 		// Keys come from the parameter the key sync keeps (ssm endpoint);
 		// the issuer is never called (docs/service.md, "Signing keys").
@@ -200,8 +200,9 @@ func (s *Service) Started() <-chan struct{} { return s.started }
 func (s *Service) Run(ctx context.Context) error {
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.risk.Run(bgCtx) }()
+	go func() { defer wg.Done(); s.risk.RunMetrics(bgCtx, s.cfg.MetricsNamespace, s.cfg.MetricsInterval) }()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.server.Serve(s.ln) }()

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestCacheServesLiveSessionsBriefly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 {
-		if got, err := c.Get(context.Background(), sess.SessionID); err != nil || got.TraderID != "T-1" {
+		if got, err := c.Get(context.Background(), "T-1", sess.SessionID); err != nil || got.TraderID != "T-1" {
 			t.Fatalf("get: %+v %v", got, err)
 		}
 	}
@@ -89,14 +90,14 @@ func TestCacheServesLiveSessionsBriefly(t *testing.T) {
 		t.Fatalf("%d GetItem calls within the cache TTL, want 0", api.gets)
 	}
 	now = now.Add(11 * time.Second)
-	if _, err := c.Get(context.Background(), sess.SessionID); err != nil || api.gets != 1 {
+	if _, err := c.Get(context.Background(), "T-1", sess.SessionID); err != nil || api.gets != 1 {
 		t.Fatalf("after TTL: gets=%d err=%v", api.gets, err)
 	}
 	now = now.Add(25 * time.Second) // past the session's own expiry
-	if _, err := c.Get(context.Background(), sess.SessionID); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Get(context.Background(), "T-1", sess.SessionID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("expired session served from cache: %v", err)
 	}
-	if _, err := c.Get(context.Background(), "00000000-0000-0000-0000-000000000000"); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Get(context.Background(), "T-1", "00000000-0000-0000-0000-000000000000"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
 }
@@ -131,5 +132,65 @@ func TestTableThatDoesNotAnswer(t *testing.T) {
 		if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > time.Second {
 			t.Errorf("%s: %v after %s, want context.DeadlineExceeded after about 200ms", name, err, took)
 		}
+	}
+}
+
+// TestCacheBoundsUnknownLookups: an unknown id is read from the table once
+// within NegativeTTL; a trader's distinct unknown ids cost at most the
+// miss budget (then ErrLookupsThrottled without a read, refilling over
+// time); another trader and live sessions are unaffected.
+func TestCacheBoundsUnknownLookups(t *testing.T) {
+	api := &countingAPI{memAPI: memAPI{items: map[string]map[string]types.AttributeValue{}}}
+	s := New(api, "sessions-test", time.Hour, time.Second)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	c := &Cache{Store: s, TTL: 10 * time.Second, NegativeTTL: 30 * time.Second, MissBurst: 5, MissRate: 1}
+	ctx := context.Background()
+	live, err := c.Create(ctx, "T-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+	for range 10 {
+		if _, err := c.Get(ctx, "T-1", unknown(0)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
+		}
+	}
+	if api.gets != 1 {
+		t.Fatalf("one unknown id 10 times: %d reads, want 1", api.gets)
+	}
+	throttled := 0
+	for i := 1; i <= 1000; i++ {
+		if _, err := c.Get(ctx, "T-1", unknown(i)); errors.Is(err, ErrLookupsThrottled) {
+			throttled++
+		} else if !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown id %d: %v", i, err)
+		}
+	}
+	if api.gets != 5 || throttled != 996 {
+		t.Fatalf("1000 distinct unknown ids: %d reads, %d throttled; want 5 reads (the burst) and the rest throttled", api.gets, throttled)
+	}
+	if got, err := c.Get(ctx, "T-1", live.SessionID); err != nil || got.SessionID != live.SessionID {
+		t.Fatalf("a cached live session while throttled: %+v %v", got, err)
+	}
+	if _, err := c.Get(ctx, "T-2", unknown(2000)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another trader's lookup: %v, want ErrNotFound (budgets are per trader)", err)
+	}
+	now = now.Add(2 * time.Second) // two reads refilled
+	for i := 3000; i < 3003; i++ {
+		_, _ = c.Get(ctx, "T-1", unknown(i))
+	}
+	if api.gets != 8 {
+		t.Fatalf("after 2 s: %d reads in all, want 8 (5 + 1 for T-2 + 2 refilled)", api.gets)
+	}
+	// A read that finds a live session is refunded.
+	now = now.Add(11 * time.Second) // the live session's cache entry expired; budget refilled to 5
+	for range 20 {
+		if _, err := c.Get(ctx, "T-1", live.SessionID); err != nil {
+			t.Fatalf("live session: %v", err)
+		}
+	}
+	if _, err := c.Get(ctx, "T-1", unknown(4000)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown id with budget left: %v", err)
 	}
 }

@@ -11,13 +11,19 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
-// DefaultScope is the scope the test issuer grants and the stack requires.
+// DefaultScope is the desks' scope: the test issuer grants it to clients
+// added with AddClient, and the stack's service requires it of desks.
 const DefaultScope = "trading/orders"
+
+// ProbeScope is the probes' scope: the issuer grants it to clients added
+// with AddProbeClient (the canary, the smoke test).
+const ProbeScope = "trading/probe"
 
 // Issuer is a local OAuth2/OIDC issuer shaped like an Amazon Cognito user
 // pool with client-credentials clients: it serves
@@ -41,6 +47,9 @@ type Issuer struct {
 	kid string
 	// clients maps client id -> secret for the token endpoint.
 	clients map[string]string
+	// scopes maps client id -> the scope it is allowed (as a Cognito app
+	// client's AllowedOAuthScopes).
+	scopes map[string]string
 	// jwksHits counts JWKS fetches.
 	jwksHits int
 }
@@ -51,7 +60,7 @@ func StartIssuer() (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer key: %w", err)
 	}
-	iss := &Issuer{key: key, kid: "test-" + randHex(4), clients: map[string]string{}}
+	iss := &Issuer{key: key, kid: "test-" + randHex(4), clients: map[string]string{}, scopes: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/jwks.json", iss.jwks)
 	mux.HandleFunc("GET /.well-known/openid-configuration", iss.discovery)
@@ -65,14 +74,32 @@ func StartIssuer() (*Issuer, error) {
 // Close stops the server.
 func (i *Issuer) Close() { i.srv.Close() }
 
-// AddClient registers a client-credentials client (a desk, the canary) and
-// returns its secret.
-func (i *Issuer) AddClient(clientID string) string {
+// AddClient registers a desk's client-credentials client (allowed scope
+// DefaultScope) and returns its secret.
+func (i *Issuer) AddClient(clientID string) string { return i.addClient(clientID, DefaultScope) }
+
+// AddProbeClient registers a probe's client-credentials client (allowed
+// scope ProbeScope: the canary, the smoke test) and returns its secret.
+func (i *Issuer) AddProbeClient(clientID string) string { return i.addClient(clientID, ProbeScope) }
+
+func (i *Issuer) addClient(clientID, scope string) string {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	secret := randHex(16)
 	i.clients[clientID] = secret
+	i.scopes[clientID] = scope
 	return secret
+}
+
+// scopeOf is the scope clientID is allowed (DefaultScope for a client the
+// issuer does not know, so tests can sign tokens for any client).
+func (i *Issuer) scopeOf(clientID string) string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if s, ok := i.scopes[clientID]; ok {
+		return s
+	}
+	return DefaultScope
 }
 
 // JWKSFetches reports how often the key set was fetched.
@@ -96,11 +123,12 @@ func (i *Issuer) RotateKey() error {
 }
 
 // Claims returns the claims of a fresh client-credentials access token for
-// clientID, valid for an hour; edit them and pass them to Sign.
+// clientID with the scope it is allowed, valid for an hour; edit them and
+// pass them to Sign.
 func (i *Issuer) Claims(clientID string) map[string]any {
 	now := time.Now()
 	return map[string]any{
-		"iss": i.URL, "sub": clientID, "client_id": clientID, "scope": DefaultScope,
+		"iss": i.URL, "sub": clientID, "client_id": clientID, "scope": i.scopeOf(clientID),
 		"token_use": "access", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		"jti": randHex(8), "version": 2,
 	}
@@ -180,8 +208,16 @@ func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client")
 		return
 	}
+	// As Cognito: a requested scope the client is not allowed is
+	// invalid_scope; no scope requested grants the allowed ones.
 	claims := i.Claims(id)
 	if s := strings.TrimSpace(r.PostForm.Get("scope")); s != "" {
+		for _, want := range strings.Fields(s) {
+			if !slices.Contains(strings.Fields(i.scopeOf(id)), want) {
+				writeOAuthError(w, http.StatusBadRequest, "invalid_scope")
+				return
+			}
+		}
 		claims["scope"] = s
 	}
 	w.Header().Set("Content-Type", "application/json")

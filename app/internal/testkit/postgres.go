@@ -73,6 +73,28 @@ type PostgresOptions struct {
 	// Durable turns fsync, synchronous commit and full page writes on (as a
 	// production server has them); the default is fast and crash-unsafe.
 	Durable bool
+	// WithoutPgaudit leaves pgaudit out of shared_preload_libraries (a
+	// server like one whose cluster parameter group has not loaded it yet);
+	// by default it is preloaded, as the Aurora cluster parameter group
+	// does (infra/database), so the migrate step can create the extension.
+	WithoutPgaudit bool
+}
+
+// pgauditLibrary is the shared library shared_preload_libraries names.
+const pgauditLibrary = "pgaudit"
+
+// checkPgaudit reports ErrUnavailable when the server binaries in bin have
+// no pgaudit library: the integration environment installs it
+// (app/testdata/setup-integration.sh).
+func checkPgaudit(ctx context.Context, bin string) error {
+	libdir := filepath.Join(filepath.Dir(bin), "lib")
+	if out, err := exec.CommandContext(ctx, filepath.Join(bin, "pg_config"), "--pkglibdir").Output(); err == nil {
+		libdir = strings.TrimSpace(string(out))
+	}
+	if _, err := os.Stat(filepath.Join(libdir, pgauditLibrary+".so")); err != nil {
+		return fmt.Errorf("%w: the pgaudit extension is not installed for %s (%v); run app/testdata/setup-integration.sh", ErrUnavailable, bin, err)
+	}
+	return nil
 }
 
 // StartPostgresWith is StartPostgres with options.
@@ -80,6 +102,13 @@ func StartPostgresWith(ctx context.Context, opts PostgresOptions) (*Postgres, er
 	bin, err := findPostgresBin()
 	if err != nil {
 		return nil, err
+	}
+	preload := ""
+	if !opts.WithoutPgaudit {
+		if err := checkPgaudit(ctx, bin); err != nil {
+			return nil, err
+		}
+		preload = pgauditLibrary
 	}
 	p := &Postgres{bin: bin, Database: "trading", User: "trading_admin", Password: "drill-" + randHex(8)}
 	if os.Geteuid() == 0 {
@@ -134,7 +163,8 @@ synchronous_commit = on
 full_page_writes = %s
 max_connections = 200
 log_min_messages = warning
-`, p.Port, p.base, onOff(opts.Durable), onOff(opts.Durable))
+shared_preload_libraries = '%s'
+`, p.Port, p.base, onOff(opts.Durable), onOff(opts.Durable), preload)
 	f, err := os.OpenFile(filepath.Join(p.dataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open postgresql.conf: %w", err)

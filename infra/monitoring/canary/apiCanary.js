@@ -24,6 +24,10 @@
  * The service's /healthz and /readyz are not requested: the public listener
  * answers them 404 (they are for the load balancer and the container, inside
  * the VPC); a task that cannot serve shows in the first session step.
+ * A 409 trading_halted at placeOrder (the kill switch is on) is final: the
+ * order is never resubmitted, steps 5-6 are skipped and the run passes with
+ * halted: true (an operator's halt is not an outage; stale limits, which
+ * answer 503 limits_stale, still fail the step).
  *
  * The step logic (runApiCanary) is a plain function that takes an injected
  * "driver" with one method:
@@ -47,7 +51,7 @@
  *
  * Environment (handler): TARGET_URL, TOKEN_URL, CLIENT_ID and
  * CLIENT_SECRET_PARAMETER (required), SCOPE (optional, default
- * trading/orders), STEP_TIMEOUT_MS (optional, default 5000), TLS_INSECURE
+ * trading/probe), STEP_TIMEOUT_MS (optional, default 5000), TLS_INSECURE
  * (optional, "true" skips certificate verification of the service for
  * throw-away stacks with a self-signed certificate; the token endpoint is
  * always verified). Local runs (`node apiCanary.js`) also honour
@@ -59,7 +63,7 @@ const https = require('https');
 const crypto = require('crypto');
 
 /** Version of this script; package.json carries the same (a test holds them equal). */
-const CANARY_VERSION = '1.0.0';
+const CANARY_VERSION = '1.1.0';
 /**
  * User-Agent of every canary request. The AWS WAF core rule set's
  * NoUserAgent_HEADER rule "inspects for requests that are missing the HTTP
@@ -87,8 +91,12 @@ function requestHeaders(request) {
 
 /** Default per-step deadline: request sent to full response body read. */
 const DEFAULT_STEP_TIMEOUT_MS = 5000;
-/** Default OAuth2 scope (CONTRACT.md section 1: resource server "trading", scope "orders"). */
-const DEFAULT_SCOPE = 'trading/orders';
+/**
+ * Default OAuth2 scope (CONTRACT.md section 1: resource server "trading",
+ * scope "probe"): the canary is a probe, not a desk; its orders are always
+ * synthetic and capped by the probe limit.
+ */
+const DEFAULT_SCOPE = 'trading/probe';
 /**
  * A cached token is used only while it has more than this left; Cognito's
  * client-credentials tokens live an hour (expires_in 3600) by default.
@@ -494,6 +502,10 @@ async function runApiCanary(opts) {
     { method: 'POST', path: '/orders', headers: await authed(orderHeaders), body: orderBody, timeoutMs },
     (res) => {
       expectAuthorized('placeOrder', res);
+      if (res.statusCode === 409 && res.json && res.json.code === 'trading_halted') {
+        // Final: resubmitting would place the order later without a decision.
+        return { halted: true };
+      }
       expectStatus('placeOrder', res, 201);
       const body = expectJSON('placeOrder', res);
       checkOrder('placeOrder', body);
@@ -501,6 +513,9 @@ async function runApiCanary(opts) {
       return body;
     },
   );
+  if (order.halted) {
+    return { sessionId, orderId: undefined, traderId, idempotencyKey, tokenRequests, halted: true };
+  }
   const orderId = order.order_id;
 
   // 5. Idempotent replay: same key, same body -> 200 with the original order.
@@ -533,7 +548,7 @@ async function runApiCanary(opts) {
     },
   );
 
-  return { sessionId, orderId, traderId, idempotencyKey, tokenRequests };
+  return { sessionId, orderId, traderId, idempotencyKey, tokenRequests, halted: false };
 }
 
 /** Builds the response object handed to validate(). */
@@ -811,7 +826,7 @@ if (require.main === module) {
   })
     .then((out) => {
       for (const s of driver.steps) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)`);
-      console.log(JSON.stringify({ canary: 'passed', order_id: out.orderId, trader_id: out.traderId, token_requests: out.tokenRequests }));
+      console.log(JSON.stringify({ canary: 'passed', order_id: out.orderId, trader_id: out.traderId, token_requests: out.tokenRequests, halted: out.halted }));
     })
     .catch((err) => {
       for (const s of (driver && driver.steps) || []) console.log(`${s.status.toUpperCase()} ${s.name} (${s.durationMs} ms)${s.error ? `: ${s.error}` : ''}`);

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +46,13 @@ type Options struct {
 	Env map[string]string
 	// Retry overrides the service's database retry policy.
 	Retry retry.Policy
-	// Clients are the OAuth2 client ids (desks) the service accepts; the
-	// trader id of each is the client id (default: DefaultClients).
+	// Clients are the OAuth2 client ids the service accepts; the trader id
+	// of each is the client id (default: DefaultClients).
 	Clients []string
+	// ProbeClients are those of Clients that are probes: the issuer allows
+	// them scope trading/probe instead of trading/orders (default:
+	// DefaultProbeClients).
+	ProbeClients []string
 	// Parameters are initial SSM parameters, names relative to ParametersPath.
 	Parameters map[string]string
 	// MaxConns overrides the service's per-pool connection limit.
@@ -66,6 +71,10 @@ type Options struct {
 // DefaultClients are the client-credentials clients of a default stack:
 // two desks and the synthetic probes.
 var DefaultClients = []string{"desk-a", "desk-b", "canary", "smoke"}
+
+// DefaultProbeClients are the clients that are probes (scope trading/probe)
+// unless Options.ProbeClients says otherwise.
+var DefaultProbeClients = []string{"canary", "smoke"}
 
 // ParametersPath is the SSM path the stack's service reads.
 const ParametersPath = "/trading/test"
@@ -136,9 +145,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if len(opts.Clients) == 0 {
 		opts.Clients = DefaultClients
 	}
+	if opts.ProbeClients == nil {
+		opts.ProbeClients = DefaultProbeClients
+	}
 	s.ClientSecrets = map[string]string{}
 	for _, c := range opts.Clients {
-		s.ClientSecrets[c] = s.Issuer.AddClient(c)
+		if slices.Contains(opts.ProbeClients, c) {
+			s.ClientSecrets[c] = s.Issuer.AddProbeClient(c)
+		} else {
+			s.ClientSecrets[c] = s.Issuer.AddClient(c)
+		}
 	}
 	appPassword := "app-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	s.PasswordFile = filepath.Join(s.Postgres.Dir(), "app-password")

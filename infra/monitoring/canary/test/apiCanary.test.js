@@ -96,6 +96,16 @@ describe('runApiCanary with the node driver', () => {
     ]);
   });
 
+  test('a halt (409 trading_halted) is final: one order attempt, no replay, the run passes reporting the halt', async () => {
+    const { result, steps, requests } = await runAgainst({ halted: true });
+    assert.equal(result.ok, true, result.error && result.error.message);
+    assert.equal(result.value.halted, true);
+    assert.equal(result.value.orderId, undefined);
+    assert.deepEqual(statuses(steps), ['token:passed', 'createSession:passed', 'getSession:passed', 'placeOrder:passed']);
+    assert.equal(requests.filter((r) => r === 'POST /orders').length, 1, 'the halted order is not resubmitted');
+    assert.ok(!requests.some((r) => r.startsWith('GET /orders')), 'nothing to read back');
+  });
+
   test('an unreachable target fails the first step', async () => {
     const server = await startContractServer({});
     const url = server.url;
@@ -260,13 +270,13 @@ describe('configFromEnv', () => {
     }
   });
 
-  test('a bare host name (ALB DNS name) defaults to https; SCOPE defaults to trading/orders', () => {
+  test('a bare host name (ALB DNS name) defaults to https; SCOPE defaults to trading/probe', () => {
     const c = canary.configFromEnv({ TARGET_URL: 'alb-dev-123.us-east-1.elb.amazonaws.com', ...AUTH_ENV });
     assert.equal(c.baseUrl.href, 'https://alb-dev-123.us-east-1.elb.amazonaws.com/');
     assert.equal(c.tokenUrl.href, AUTH_ENV.TOKEN_URL);
     assert.equal(c.clientId, AUTH_ENV.CLIENT_ID);
     assert.equal(c.clientSecretParameter, AUTH_ENV.CLIENT_SECRET_PARAMETER);
-    assert.equal(c.scope, 'trading/orders');
+    assert.equal(c.scope, 'trading/probe');
     assert.equal(c.stepTimeoutMs, canary.DEFAULT_STEP_TIMEOUT_MS);
     assert.equal(c.tlsInsecure, false);
     assert.equal(c.localClientSecret, undefined);
@@ -360,7 +370,7 @@ describe('authentication (Cognito client credentials)', () => {
   test('a token is fetched with HTTP Basic client credentials and sent as Bearer on session and order calls only', async () => {
     const { result, server } = await runAgainst({});
     assert.equal(result.ok, true, result.error && result.error.message);
-    assert.deepEqual(server.tokenRequests, [{ clientId: 'canary', grantType: 'client_credentials', scope: 'trading/orders' }]);
+    assert.deepEqual(server.tokenRequests, [{ clientId: 'canary', grantType: 'client_credentials', scope: 'trading/probe' }]);
     const basic = `Basic ${Buffer.from(`canary:${SECRET}`).toString('base64')}`;
     const byRequest = server.requests.map((r, i) => [r, server.authorizations[i]]);
     assert.deepEqual(byRequest.slice(0, 1), [['POST /oauth2/token', basic]]);
@@ -407,7 +417,7 @@ describe('authentication (Cognito client credentials)', () => {
       const driver = canary.createNodeDriver({ baseUrl: server.url });
       await assert.rejects(
         canary.runApiCanary({ driver, auth: authFor(server, { clientSecret: 'wrong' }), tokenCache: canary.createTokenCache(), stepTimeoutMs: 2000 }),
-        /step token failed: the token endpoint refused the client credentials of CLIENT_ID canary for scope trading\/orders: HTTP 401 \(error: invalid_client\)/,
+        /step token failed: the token endpoint refused the client credentials of CLIENT_ID canary for scope trading\/probe: HTTP 401 \(error: invalid_client\)/,
       );
       assert.deepEqual(statuses(driver.steps), ['token:failed']);
     } finally {

@@ -24,6 +24,8 @@ const crypto = require('crypto');
  *                                              public listener does (docs/service.md, Listeners)
  * @param {boolean}  [faults.brokenIdempotency] replays create a new order instead of returning the original
  * @param {boolean}  [faults.leakSessionId]     orders carry session_id (the old contract)
+ * @param {boolean}  [faults.halted]            the kill switch is on: new orders answer 409 trading_halted
+ *                                              (replays of accepted keys still return their order)
  * @returns {Promise<{url: string, tokenUrl: string, requests: string[], userAgents: (string|undefined)[],
  *   authorizations: (string|undefined)[], tokenRequests: object[], close: () => Promise<void>}>}
  */
@@ -63,7 +65,8 @@ async function startContractServer(faults = {}) {
     tokenRequests.push({ clientId: id, grantType: form.get('grant_type'), scope: form.get('scope') });
     if (form.get('grant_type') !== 'client_credentials') return ['token', 400, { error: 'unsupported_grant_type' }];
     if (!id || clients[id] === undefined || clients[id] !== secret) return ['token', 401, { error: 'invalid_client' }];
-    if (form.get('scope') !== 'trading/orders') return ['token', 400, { error: 'invalid_scope' }];
+    // Probe clients (the canary) are allowed trading/probe, as their Cognito app clients are.
+    if (form.get('scope') !== 'trading/probe') return ['token', 400, { error: 'invalid_scope' }];
     const accessToken = `tok-${crypto.randomUUID()}`;
     tokens.set(accessToken, (faults.traderMap && faults.traderMap[id]) || id);
     return ['token', 200, { access_token: accessToken, token_type: 'Bearer', expires_in: faults.expiresIn || 3600 }];
@@ -121,6 +124,9 @@ async function startContractServer(faults = {}) {
       if (prior && !faults.brokenIdempotency) {
         if (prior.hash !== hash) return ['orders', 422, { error: 'idempotency key reused with a different request', code: 'idempotency_key_reused' }];
         return ['orders', 200, prior.order];
+      }
+      if (faults.halted) {
+        return ['orders', 409, { error: 'trading is halted (kill switch); do not retry blindly', code: 'trading_halted' }];
       }
       const o = {
         order_id: crypto.randomUUID(),
