@@ -404,10 +404,10 @@ func TestMetricAlarms(t *testing.T) {
 		}
 		// 6 single + 3 AZ + 4 per Aurora instance + 7 state machines, plus 1 ALB rate, 2 DynamoDB and 6 zonal outlier
 		// (TestZonalOutlierAlarms) math alarms and the maintenance suppressor;
-		// the failure paths (3 DLQ depths, 11 rules' failed deliveries, 1 scheduler, 2 outbox): TestDeliveryFailureAlarms;
+		// the failure paths (3 DLQ depths, 11 rules' failed deliveries, 1 scheduler, 2 outbox, 1 risk-limit age): TestDeliveryFailureAlarms;
 		// 2 certificate expiry, 2 paging topic delivery and the service's 2 deployment gates: tests/paging_test.go.
 		// The trail's CIS alarms: tests/audit_test.go.
-		if n, w := len(rec.ByType(typAlarm)), len(want)+10+17+4+2+len(audit.Watches); n != w {
+		if n, w := len(rec.ByType(typAlarm)), len(want)+10+18+4+2+len(audit.Watches); n != w {
 			t.Errorf("%d metric alarms, want %d", n, w)
 		}
 	})
@@ -696,6 +696,16 @@ func TestDeliveryFailureAlarms(t *testing.T) {
 		eq(t, age, "statistic", "Maximum")
 		eq(t, age, "threshold", 300)
 		eq(t, age, "evaluationPeriods", 2)
+		// The risk inputs' age, per task (Maximum): notifies at half the
+		// service's refusal bound, limits/max-staleness-seconds (60 s).
+		stale := one(t, rec, typAlarm, "alarm-risk-limits-stale")
+		eq(t, stale, "namespace", "Trading/"+stack)
+		eq(t, stale, "metricName", "RiskLimitsAgeSeconds")
+		eq(t, stale, "dimensions", map[string]any{"Service": "trading"})
+		eq(t, stale, "statistic", "Maximum")
+		eq(t, stale, "threshold", 30)
+		eq(t, stale, "evaluationPeriods", 2)
+		eq(t, stale, "alarmActions", []string{notifyArn(stack)})
 		dl := one(t, rec, typAlarm, "alarm-outbox-dead-letters")
 		eq(t, dl, "metricName", "OutboxDeadLetterCount")
 		eq(t, dl, "threshold", 0)

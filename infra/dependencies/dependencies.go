@@ -312,10 +312,10 @@ func Rows() []Row {
 				}
 				return out
 			}}},
-		OnFailure: "A failed refresh keeps the last good values (a kill switch flipped meanwhile takes effect once SSM answers). Before the first successful read new orders answer 503 `limits_unavailable` + Retry-After; readiness does not depend on SSM.",
-		AppTests:  []string{"TestFailsClosedUntilLoadedThenKeepsLastGood"},
-		Alarms:    []Alarm{{Key: "canary-success", Pages: true}, {Key: "target-5xx"}},
-		Answer:    "Running tasks keep the last-known values and need nothing; a person if new tasks cannot load them (paged through the composite)",
+		OnFailure: "A failed refresh keeps the last good values for `limits/max-staleness-seconds` (60 s); older, new orders answer 503 `limits_stale` + Retry-After (replays still answer): the halt that needs no SSM. Before the first successful read new orders answer 503 `limits_unavailable` + Retry-After; readiness does not depend on SSM. Each task reports the age as `RiskLimitsAgeSeconds`.",
+		AppTests:  []string{"TestFailsClosedUntilLoadedThenKeepsLastGood", "TestStaleLimitsHaltWithoutParameterStore"},
+		Alarms:    []Alarm{{Key: "risk-limits-stale"}, {Key: "canary-success", Pages: true}, {Key: "target-5xx"}},
+		Answer:    "Notified at 30 s of staleness, while orders still flow; paged through the composite once tasks refuse orders",
 	}, {
 		Key: "signing-keys",
 		Dependency: "The token issuer's signing keys: the user pool's JWKS, which the key sync (`sm-key-sync-<suffix>`, every minute, outside the VPC) copies into " +

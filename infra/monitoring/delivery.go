@@ -111,6 +111,20 @@ func deliverySpecs(args Args, schedulerDLQ string) []alarmSpec {
 			period: period, evaluation: 1, datapoints: 1,
 			missing: missingNotBreaching,
 		},
+		// Each task reports how old its risk limits and kill switch are
+		// (CONTRACT.md section 7, RiskLimitsAgeSeconds: time since its last
+		// successful Parameter Store read). A task refuses new orders once
+		// they are older than limits/max-staleness-seconds (60 s by
+		// default); this notifies at half that, while orders still flow,
+		// and the customer-impact composite pages once refusals show as
+		// 5xx.
+		alarmSpec{
+			key:         "risk-limits-stale",
+			description: "A task's risk limits and kill switch were last read from Parameter Store more than " + fmt.Sprint(RiskLimitsStaleSeconds) + " s ago: Parameter Store is unreachable or refusing the task role; at limits/max-staleness-seconds the tasks refuse new orders (503 limits_stale).",
+			single:      outbox("RiskLimitsAgeSeconds"), comparison: "GreaterThanThreshold", threshold: f(RiskLimitsStaleSeconds),
+			period: period, evaluation: 2, datapoints: 2,
+			missing: missingNotBreaching,
+		},
 	)
 	for i := range specs {
 		specs[i].name = args.Names.Member(naming.Alarm, specs[i].key)
@@ -125,6 +139,11 @@ const (
 	OutboxService       = "trading"
 	OutboxMaxAgeSeconds = 300
 )
+
+// RiskLimitsStaleSeconds is the age of a task's risk limits that notifies:
+// half the service's default refusal bound (limits/max-staleness-seconds,
+// 60 s), six missed refreshes at SSM_REFRESH_INTERVAL (5 s).
+const RiskLimitsStaleSeconds = 30
 
 // newSchedulerDLQ creates the dead-letter queue every EventBridge Scheduler
 // schedule delivers undeliverable invocations to (CreateSchedule,
