@@ -288,22 +288,81 @@ func (s *Store) OutboxMetrics(ctx context.Context) (OutboxMetrics, error) {
 	return m, nil
 }
 
-// Cleanup deletes published outbox rows older than outboxRetention and
-// releases idempotency keys older than the key retention, in batches of at
-// most batch rows each. It returns how many of each it touched.
-func (s *Store) Cleanup(ctx context.Context, outboxRetention time.Duration, batch int) (deleted, released int64, err error) {
-	tag, err := s.writer.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
-		WHERE published_at < now() - make_interval(secs => $1::float8) ORDER BY id LIMIT $2)`, outboxRetention.Seconds(), batch)
-	if err != nil {
-		return 0, 0, fmt.Errorf("delete published outbox rows: %w", s.observe(err))
+// CleanupOptions shape one cleanup cycle; zero values pick the defaults.
+type CleanupOptions struct {
+	// OutboxRetention is how long published outbox rows are kept (default 24h).
+	OutboxRetention time.Duration
+	// Batch caps the rows one statement deletes or releases (default 5000),
+	// so no statement holds many locks or runs long.
+	Batch int
+	// Budget bounds the cycle: no batch starts after it (default 20s). A
+	// cycle that runs out of budget reports Remaining so the caller can
+	// start the next cycle at once instead of waiting for its interval.
+	Budget time.Duration
+}
+
+// CleanupStats is the outcome of one cleanup cycle.
+type CleanupStats struct {
+	// Deleted counts published outbox rows deleted.
+	Deleted int64
+	// Released counts idempotency keys released.
+	Released int64
+	// Batches counts the statements run.
+	Batches int
+	// Remaining is true when the budget ran out while batches were still
+	// full: more rows are due.
+	Remaining bool
+}
+
+// Cleanup deletes published outbox rows older than OutboxRetention and
+// releases idempotency keys older than the key retention. It runs batches
+// of at most Batch rows per table for as long as a batch comes back full
+// and the budget lasts, so it keeps pace with any order rate rather than
+// cleaning a fixed number of rows per cycle. Rows are picked with FOR
+// UPDATE SKIP LOCKED: the housekeepers of several tasks running at once
+// share the work instead of queueing on the same rows.
+func (s *Store) Cleanup(ctx context.Context, opts CleanupOptions) (CleanupStats, error) {
+	if opts.OutboxRetention <= 0 {
+		opts.OutboxRetention = 24 * time.Hour
 	}
-	deleted = tag.RowsAffected()
-	tag, err = s.writer.Exec(ctx, `UPDATE orders SET key_active = false WHERE order_id IN (SELECT order_id FROM orders
-		WHERE key_active AND created_at < now() - make_interval(secs => $1::float8) ORDER BY created_at LIMIT $2)`, s.retention.Seconds(), batch)
-	if err != nil {
-		return deleted, 0, fmt.Errorf("release idempotency keys: %w", s.observe(err))
+	if opts.Batch <= 0 {
+		opts.Batch = 5000
 	}
-	return deleted, tag.RowsAffected(), nil
+	if opts.Budget <= 0 {
+		opts.Budget = 20 * time.Second
+	}
+	var st CleanupStats
+	deadline := time.Now().Add(opts.Budget)
+	outboxDone, keysDone := false, false
+	for !outboxDone || !keysDone {
+		if time.Now().After(deadline) {
+			st.Remaining = true
+			return st, nil
+		}
+		if !outboxDone {
+			tag, err := s.writer.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+				WHERE published_at < now() - make_interval(secs => $1::float8)
+				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`, opts.OutboxRetention.Seconds(), opts.Batch)
+			if err != nil {
+				return st, fmt.Errorf("delete published outbox rows: %w", s.observe(err))
+			}
+			st.Batches++
+			st.Deleted += tag.RowsAffected()
+			outboxDone = tag.RowsAffected() < int64(opts.Batch)
+		}
+		if !keysDone {
+			tag, err := s.writer.Exec(ctx, `UPDATE orders SET key_active = false WHERE order_id IN (SELECT order_id FROM orders
+				WHERE key_active AND created_at < now() - make_interval(secs => $1::float8)
+				ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, s.retention.Seconds(), opts.Batch)
+			if err != nil {
+				return st, fmt.Errorf("release idempotency keys: %w", s.observe(err))
+			}
+			st.Batches++
+			st.Released += tag.RowsAffected()
+			keysDone = tag.RowsAffected() < int64(opts.Batch)
+		}
+	}
+	return st, nil
 }
 
 func truncate(s string, n int) string {
