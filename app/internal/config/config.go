@@ -56,6 +56,13 @@ type Config struct {
 	// DBAuthFailureLiveness fails /healthz after database authentication
 	// has failed for this long (DB_AUTH_FAILURE_LIVENESS, default 60s).
 	DBAuthFailureLiveness time.Duration
+	// DBPoolMaxConns is the size of the writer pool and of the reader pool
+	// (DB_POOL_MAX_CONNS, 1-1000; 0, the default, derives it from the CPUs:
+	// 4 per GOMAXPROCS, 4-32).
+	DBPoolMaxConns int
+	// DBRelayPoolMaxConns is the size of the separate pool of the outbox
+	// relay, metrics and cleanup (DB_RELAY_POOL_MAX_CONNS, default 2, 1-16).
+	DBRelayPoolMaxConns int
 	// OIDCIssuer is the token issuer (OIDC_ISSUER).
 	OIDCIssuer string
 	// OIDCAudiences are accepted aud values (OIDC_AUDIENCE, comma-separated).
@@ -141,6 +148,8 @@ const (
 	// DefaultJWKSRefresh is how long keys read from OIDC_JWKS_PARAMETER
 	// serve before they are re-read.
 	DefaultJWKSRefresh = time.Minute
+	// DefaultRelayPoolMaxConns is the default DB_RELAY_POOL_MAX_CONNS.
+	DefaultRelayPoolMaxConns = 2
 )
 
 // Database authentication modes (DB_AUTH_MODE).
@@ -202,6 +211,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		DBPasswordFile:        l.optional("DB_PASSWORD_FILE"),
 		DBMigrations:          l.oneOf("DB_MIGRATIONS", MigrationsWait, MigrationsWait, MigrationsApply),
 		DBAuthFailureLiveness: l.duration("DB_AUTH_FAILURE_LIVENESS", time.Minute, time.Second, time.Hour),
+		DBPoolMaxConns:        l.intRange("DB_POOL_MAX_CONNS", 0, 1, 1000),
+		DBRelayPoolMaxConns:   l.intRange("DB_RELAY_POOL_MAX_CONNS", DefaultRelayPoolMaxConns, 1, 16),
 		DBCABundle:            l.optional("DB_CA_BUNDLE"),
 		OIDCIssuer:            l.url("OIDC_ISSUER", true),
 		OIDCAudiences:         l.list("OIDC_AUDIENCE"),
@@ -278,6 +289,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("db_username", c.DBUser),
 		slog.String("db_auth_mode", c.DBAuthMode),
 		slog.String("db_migrations", c.DBMigrations),
+		slog.Int("db_pool_max_conns", c.DBPoolMaxConns),
+		slog.Int("db_relay_pool_max_conns", c.DBRelayPoolMaxConns),
 		slog.String("oidc_issuer", c.OIDCIssuer),
 		slog.Int("oidc_client_ids", len(c.OIDCClientIDs)),
 		slog.String("oidc_scope", c.OIDCScope),

@@ -108,7 +108,7 @@ func (b *batcher) run(batch []*pendingOrder) {
 		qtys[i], synth[i], created[i] = o.Quantity, o.Synthetic, o.CreatedAt
 	}
 	inserted := map[string]bool{}
-	err := b.s.withRetry(ctx, b.s.writer, "create_orders", func(ctx context.Context) error {
+	err := b.s.withRetry(ctx, "create_orders", func(ctx context.Context) error {
 		rows, err := b.s.writer.Query(ctx, CreateOrdersSQL, ids, sids, tids, keys, fps, syms, sides, qtys, prices, synth, created, payloads)
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (b *batcher) run(batch []*pendingOrder) {
 			continue
 		}
 		var res CreateResult
-		rerr := b.s.withRetry(ctx, b.s.writer, "create_order", func(ctx context.Context) error {
+		rerr := b.s.withRetry(ctx, "create_order", func(ctx context.Context) error {
 			var err error
 			res, err = b.s.createOnce(ctx, p.o, p.fp, p.payload)
 			return err

@@ -188,7 +188,7 @@ const relaySettleSQL = `WITH s AS (
 func (s *Store) RelayBatch(ctx context.Context, opts RelayOptions, publish Publisher) (RelayStats, error) {
 	opts.defaults()
 	var st RelayStats
-	rows, err := s.writer.Query(ctx, relayClaimSQL, opts.Limit, opts.Lease.Seconds())
+	rows, err := s.relayPool.Query(ctx, relayClaimSQL, opts.Limit, opts.Lease.Seconds())
 	if err != nil {
 		return st, fmt.Errorf("claim outbox rows: %w", s.observe(err))
 	}
@@ -240,7 +240,7 @@ func (s *Store) RelayBatch(ctx context.Context, opts RelayOptions, publish Publi
 	// Settle even if ctx was cancelled (shutdown): a short, separate deadline.
 	settleCtx, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancelSettle()
-	settled, err := s.writer.Query(settleCtx, relaySettleSQL, ids, ok, attempts, reasons, backoffs, dead, lease)
+	settled, err := s.relayPool.Query(settleCtx, relaySettleSQL, ids, ok, attempts, reasons, backoffs, dead, lease)
 	if err != nil {
 		return st, fmt.Errorf("settle outbox rows: %w", s.observe(err))
 	}
@@ -326,7 +326,7 @@ func publishChunks(ctx context.Context, batch []OutboxEvent, chunk int, publish 
 // PendingOutbox counts unpublished outbox rows.
 func (s *Store) PendingOutbox(ctx context.Context) (int, error) {
 	var n int
-	if err := s.writer.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&n); err != nil {
+	if err := s.relayPool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE published_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count pending outbox rows: %w", s.observe(err))
 	}
 	return n, nil
@@ -345,7 +345,7 @@ type OutboxMetrics struct {
 // OutboxMetrics reads the outbox figures.
 func (s *Store) OutboxMetrics(ctx context.Context) (OutboxMetrics, error) {
 	var m OutboxMetrics
-	err := s.writer.QueryRow(ctx, `SELECT
+	err := s.relayPool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM outbox WHERE published_at IS NULL),
 		COALESCE((SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox WHERE published_at IS NULL), 0),
 		(SELECT count(*) FROM outbox_dead_letter)`).Scan(&m.Pending, &m.OldestAgeSeconds, &m.DeadLetters)
@@ -407,7 +407,7 @@ func (s *Store) Cleanup(ctx context.Context, opts CleanupOptions) (CleanupStats,
 			return st, nil
 		}
 		if !outboxDone {
-			tag, err := s.writer.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+			tag, err := s.relayPool.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
 				WHERE published_at < now() - make_interval(secs => $1::float8)
 				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`, opts.OutboxRetention.Seconds(), opts.Batch)
 			if err != nil {
@@ -418,7 +418,7 @@ func (s *Store) Cleanup(ctx context.Context, opts CleanupOptions) (CleanupStats,
 			outboxDone = tag.RowsAffected() < int64(opts.Batch)
 		}
 		if !keysDone {
-			tag, err := s.writer.Exec(ctx, `UPDATE orders SET key_active = false WHERE order_id IN (SELECT order_id FROM orders
+			tag, err := s.relayPool.Exec(ctx, `UPDATE orders SET key_active = false WHERE order_id IN (SELECT order_id FROM orders
 				WHERE key_active AND created_at < now() - make_interval(secs => $1::float8)
 				ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`, s.retention.Seconds(), opts.Batch)
 			if err != nil {
