@@ -38,9 +38,9 @@ func main() {
 	var o bench.Options
 	flag.DurationVar(&o.Duration, "duration", 30*time.Second, "total time of each side (capped at 5m)")
 	flag.IntVar(&o.Conns, "conns", 16, "concurrent client connections (and pgbench clients)")
-	flag.IntVar(&o.DBConns, "db-conns", 0, "service connections per pool (0: the service default)")
+	flag.IntVar(&o.DBConns, "db-conns", 0, "service DB_POOL_MAX_CONNS (0: -conns, the same concurrency as pgbench)")
 	flag.IntVar(&o.Rounds, "rounds", 3, "alternating service/pgbench slices (a shared machine's load drifts)")
-	flag.BoolVar(&o.Durable, "durable", false, "run PostgreSQL with fsync on (production durability) for both phases")
+	flag.BoolVar(&o.Durable, "durable", true, "run PostgreSQL with fsync on (production durability) for both phases; -durable=false turns it off")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service phase to this file")
 	var env envFlag
 	flag.Var(&env, "env", "KEY=VALUE service environment override (repeatable), e.g. -env ORDER_BATCH_WORKERS=4")

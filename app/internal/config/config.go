@@ -111,9 +111,15 @@ type Config struct {
 	// SSMEndpoint overrides the SSM endpoint (SSM_ENDPOINT, tests only).
 	SSMEndpoint string
 	// OrderBatchWorkers is how many order batches (application-level group
-	// commit) run at once (ORDER_BATCH_WORKERS, default 0 = off: one
-	// statement per order; 1-64 enables batching).
+	// commit: concurrent orders share one statement, transaction and
+	// commit) may run at once (ORDER_BATCH_WORKERS, 0-64, default
+	// DefaultOrderBatchWorkers; 0 turns group commit off: one statement per
+	// order).
 	OrderBatchWorkers int
+	// OrderBatchMaxWait bounds how long a batch waits for more orders
+	// (ORDER_BATCH_MAX_WAIT, 0-10ms, default DefaultOrderBatchMaxWait; 0:
+	// never wait). No order waits longer than this for company.
+	OrderBatchMaxWait time.Duration
 	// DrainDelay is how long the service keeps serving after SIGTERM with
 	// readiness failing, before it stops accepting connections (DRAIN_DELAY, default 10s).
 	DrainDelay time.Duration
@@ -150,6 +156,11 @@ const (
 	DefaultJWKSRefresh = time.Minute
 	// DefaultRelayPoolMaxConns is the default DB_RELAY_POOL_MAX_CONNS.
 	DefaultRelayPoolMaxConns = 2
+	// DefaultOrderBatchWorkers is the default ORDER_BATCH_WORKERS (group
+	// commit on; docs/app.md, "Performance", has the measurements).
+	DefaultOrderBatchWorkers = 2
+	// DefaultOrderBatchMaxWait is the default ORDER_BATCH_MAX_WAIT.
+	DefaultOrderBatchMaxWait = 500 * time.Microsecond
 )
 
 // Database authentication modes (DB_AUTH_MODE).
@@ -213,6 +224,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		DBAuthFailureLiveness: l.duration("DB_AUTH_FAILURE_LIVENESS", time.Minute, time.Second, time.Hour),
 		DBPoolMaxConns:        l.intRange("DB_POOL_MAX_CONNS", 0, 1, 1000),
 		DBRelayPoolMaxConns:   l.intRange("DB_RELAY_POOL_MAX_CONNS", DefaultRelayPoolMaxConns, 1, 16),
+		OrderBatchWorkers:     l.intRange("ORDER_BATCH_WORKERS", DefaultOrderBatchWorkers, 0, 64),
+		OrderBatchMaxWait:     l.duration("ORDER_BATCH_MAX_WAIT", DefaultOrderBatchMaxWait, 0, 10*time.Millisecond),
 		DBCABundle:            l.optional("DB_CA_BUNDLE"),
 		OIDCIssuer:            l.url("OIDC_ISSUER", true),
 		OIDCAudiences:         l.list("OIDC_AUDIENCE"),
@@ -291,6 +304,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("db_migrations", c.DBMigrations),
 		slog.Int("db_pool_max_conns", c.DBPoolMaxConns),
 		slog.Int("db_relay_pool_max_conns", c.DBRelayPoolMaxConns),
+		slog.Int("order_batch_workers", c.OrderBatchWorkers),
+		slog.Duration("order_batch_max_wait", c.OrderBatchMaxWait),
 		slog.String("oidc_issuer", c.OIDCIssuer),
 		slog.Int("oidc_client_ids", len(c.OIDCClientIDs)),
 		slog.String("oidc_scope", c.OIDCScope),

@@ -306,7 +306,10 @@ func (s *Service) startup(ctx context.Context) error {
 func storeOptions(cfg config.Config, opts Options, creds store.CredentialSource, log *slog.Logger) store.Options {
 	o := store.Options{Retry: opts.Retry, Logger: log, Credentials: creds, KeyRetention: cfg.IdempotencyRetention,
 		MaxConns: int32(cfg.DBPoolMaxConns), RelayConns: int32(cfg.DBRelayPoolMaxConns),
-		BatchWorkers: batchWorkers(cfg.OrderBatchWorkers)}
+		BatchWorkers: batchWorkers(cfg.OrderBatchWorkers), BatchMaxWait: cfg.OrderBatchMaxWait}
+	if o.BatchMaxWait == 0 {
+		o.BatchMaxWait = -1 // ORDER_BATCH_MAX_WAIT=0: never wait
+	}
 	if opts.MaxConns > 0 {
 		o.MaxConns = opts.MaxConns
 	}

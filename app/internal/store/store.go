@@ -98,11 +98,16 @@ type Options struct {
 	Credentials CredentialSource
 	// KeyRetention is how long an idempotency key stays reserved (default 24h).
 	KeyRetention time.Duration
-	// BatchWorkers is how many order batches run at once (default 4;
-	// negative disables batching: one statement per order).
+	// BatchWorkers is how many order batches (group commit) may run at
+	// once (default DefaultBatchWorkers; negative disables group commit:
+	// one statement per order).
 	BatchWorkers int
-	// MaxBatch caps the orders per batch statement (default 32).
+	// MaxBatch caps the orders per batch (default DefaultMaxBatch).
 	MaxBatch int
+	// BatchMaxWait bounds how long a batch waits for more orders while
+	// another batch is in flight (default DefaultBatchMaxWait; negative:
+	// never wait).
+	BatchMaxWait time.Duration
 }
 
 // Store is the PostgreSQL-backed order store.
@@ -172,14 +177,17 @@ func Open(ctx context.Context, writer, reader DSN, opts Options) (*Store, error)
 	}
 	s.writer, s.reader, s.relayPool = w, r, rp
 	if opts.BatchWorkers >= 0 {
-		workers, maxBatch := opts.BatchWorkers, opts.MaxBatch
+		workers, maxBatch, maxWait := opts.BatchWorkers, opts.MaxBatch, opts.BatchMaxWait
 		if workers == 0 {
-			workers = 4
+			workers = DefaultBatchWorkers
 		}
 		if maxBatch <= 0 {
-			maxBatch = 32
+			maxBatch = DefaultMaxBatch
 		}
-		s.startBatcher(workers, maxBatch)
+		if maxWait == 0 {
+			maxWait = DefaultBatchMaxWait
+		}
+		s.startBatcher(workers, maxBatch, max(maxWait, 0))
 	}
 	return s, nil
 }
