@@ -158,7 +158,7 @@ const (
 	DefaultRelayPoolMaxConns = 2
 	// DefaultOrderBatchWorkers is the default ORDER_BATCH_WORKERS (group
 	// commit on; docs/app.md, "Performance", has the measurements).
-	DefaultOrderBatchWorkers = 2
+	DefaultOrderBatchWorkers = 4
 	// DefaultOrderBatchMaxWait is the default ORDER_BATCH_MAX_WAIT.
 	DefaultOrderBatchMaxWait = 500 * time.Microsecond
 )

@@ -16,7 +16,7 @@ import (
 // Group commit defaults (see Options).
 const (
 	// DefaultBatchWorkers is how many batches may run at once.
-	DefaultBatchWorkers = 2
+	DefaultBatchWorkers = 4
 	// DefaultMaxBatch caps the orders of one batch.
 	DefaultMaxBatch = 64
 	// DefaultBatchMaxWait bounds how long a batch waits for company.
@@ -24,13 +24,13 @@ const (
 )
 
 // CreateOrdersSQL inserts a batch of orders and their outbox rows in one
-// statement (one transaction, one commit) and, in the same round trip,
-// answers every row: created, or the order already holding the row's
-// (trader_id, idempotency_key). A key taken by an order committed before
-// the statement began is answered from the statement's snapshot; a key
-// taken by a concurrent transaction or by an earlier row of the same
-// batch is not visible to it (existing columns NULL, created false) and
-// is looked up after the commit (ResolveKeysSQL).
+// statement (one transaction, one commit) and returns the IDs of the orders
+// it created. A row whose (trader_id, idempotency_key) is already taken —
+// by an earlier order, a concurrent one or an earlier row of the same batch
+// (rows are inserted in batch order) — is skipped; ResolveKeysSQL then
+// answers all such rows in one query. The statement itself stays as cheap
+// as a plain insert: answering replays in it (a join against orders) cost
+// more than the whole insert.
 const CreateOrdersSQL = `WITH input AS (
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 		                     $8::bigint[], $9::numeric[], $10::boolean[], $11::timestamptz[], $12::jsonb[])
@@ -42,22 +42,17 @@ const CreateOrdersSQL = `WITH input AS (
 		SELECT order_id, session_id, trader_id, idempotency_key, request_hash, symbol, side, quantity, limit_price,
 		       'accepted', synthetic, created_at FROM input ORDER BY n
 		ON CONFLICT (trader_id, idempotency_key) WHERE key_active DO NOTHING
-		RETURNING order_id),
-	x AS (
-		INSERT INTO outbox (order_id, event_type, payload)
-		SELECT i.order_id, 'OrderPlaced', i.payload FROM input i JOIN o USING (order_id)
 		RETURNING order_id)
-	SELECT i.n, x.order_id IS NOT NULL, ` + existingColumns + `
-	FROM input i
-	LEFT JOIN x ON x.order_id = i.order_id
-	LEFT JOIN orders e ON x.order_id IS NULL AND e.trader_id = i.trader_id
-	                  AND e.idempotency_key = i.idempotency_key AND e.key_active`
+	INSERT INTO outbox (order_id, event_type, payload)
+	SELECT i.order_id, 'OrderPlaced', i.payload FROM input i JOIN o USING (order_id)
+	RETURNING order_id::text`
 
-// ResolveKeysSQL looks up, in one query, the orders holding a batch's
-// unanswered (trader_id, idempotency_key) pairs.
-const ResolveKeysSQL = `SELECT i.n, false, ` + existingColumns + `
+// ResolveKeysSQL looks up, in one query, the orders holding the given
+// (trader_id, idempotency_key) pairs; n is the pair's 1-based position.
+const ResolveKeysSQL = `SELECT i.n, ` + existingColumns + `
 	FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(trader_id, idempotency_key, n)
-	JOIN orders e ON e.trader_id = i.trader_id AND e.idempotency_key = i.idempotency_key AND e.key_active`
+	CROSS JOIN LATERAL (SELECT * FROM orders e
+		WHERE e.trader_id = i.trader_id AND e.idempotency_key = i.idempotency_key AND e.key_active) e`
 
 // existingColumns are the columns of an existing order e (NULL when none).
 const existingColumns = `e.order_id::text, e.session_id, e.trader_id, e.idempotency_key, e.symbol, e.side,
@@ -215,115 +210,117 @@ func (s *Store) createBatch(ctx context.Context, batch []*pendingOrder) ([]batch
 		syms[i], sides[i], prices[i], payloads[i] = o.Symbol, o.Side, o.LimitPrice, string(p.payload)
 		qtys[i], synth[i], created[i] = o.Quantity, o.Synthetic, o.CreatedAt
 	}
-	results := make([]batchResult, n)
-	answered := make([]bool, n)
+	inserted := make(map[string]bool, n)
 	err := s.withRetry(ctx, "create_orders", func(ctx context.Context) error {
-		clear(answered)
 		rows, err := s.writer.Query(ctx, CreateOrdersSQL, ids, sids, tids, keys, fps, syms, sides, qtys, prices, synth, created, payloads)
 		if err != nil {
 			return err
 		}
-		return s.answer(rows, batch, results, answered)
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, id := range got {
+			inserted[id] = true
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// Keys taken by concurrent transactions or by an earlier order of
-	// this batch: one lookup for all of them. A key released by the
-	// janitor in between (it is past the retention) is written again.
-	for round := 0; ; round++ {
-		var open []int
-		for i := range batch {
-			if !answered[i] {
-				open = append(open, i)
-			}
+	results := make([]batchResult, n)
+	var open []int
+	for i, p := range batch {
+		if inserted[p.o.OrderID] {
+			results[i] = batchResult{res: CreateResult{Order: p.o, Created: true}}
+		} else {
+			open = append(open, i)
 		}
-		if len(open) == 0 {
-			return results, nil
+	}
+	if len(open) == 0 {
+		return results, nil
+	}
+	// The keys are taken: by earlier orders (replays or reuses), by
+	// concurrent transactions (ON CONFLICT waited for them), by an earlier
+	// row of this batch, or by this batch's own earlier attempt whose
+	// commit was acknowledged too late. One query answers them all.
+	sub := make([]*pendingOrder, len(open))
+	ot, ok := make([]string, len(open)), make([]string, len(open))
+	for j, i := range open {
+		sub[j], ot[j], ok[j] = batch[i], tids[i], keys[i]
+	}
+	subResults, answered := make([]batchResult, len(open)), make([]bool, len(open))
+	err = s.withRetry(ctx, "resolve_keys", func(ctx context.Context) error {
+		clear(answered)
+		rows, err := s.writer.Query(ctx, ResolveKeysSQL, ot, ok)
+		if err != nil {
+			return err
 		}
-		if round == 3 {
+		return answer(rows, sub, subResults, answered)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var again []*pendingOrder
+	var againIdx []int
+	for j, i := range open {
+		if answered[j] {
+			results[i] = subResults[j]
+		} else {
+			// Released by the janitor in between (past the retention):
+			// the key is free again.
+			again, againIdx = append(again, batch[i]), append(againIdx, i)
+		}
+	}
+	if len(again) > 0 {
+		if ctx.Value(resolveDepth{}) != nil {
 			return nil, errors.New("idempotency keys neither insertable nor found")
 		}
-		sub := make([]*pendingOrder, len(open))
-		ot, ok := make([]string, len(open)), make([]string, len(open))
-		for j, i := range open {
-			sub[j], ot[j], ok[j] = batch[i], tids[i], keys[i]
-		}
-		subResults, subAnswered := make([]batchResult, len(open)), make([]bool, len(open))
-		err := s.withRetry(ctx, "resolve_keys", func(ctx context.Context) error {
-			clear(subAnswered)
-			rows, err := s.writer.Query(ctx, ResolveKeysSQL, ot, ok)
-			if err != nil {
-				return err
-			}
-			return s.answer(rows, sub, subResults, subAnswered)
-		})
+		reRes, err := s.createBatch(context.WithValue(ctx, resolveDepth{}, true), again)
 		if err != nil {
 			return nil, err
 		}
-		var again []*pendingOrder
-		var againIdx []int
-		for j, i := range open {
-			if subAnswered[j] {
-				results[i], answered[i] = subResults[j], true
-			} else {
-				again, againIdx = append(again, batch[i]), append(againIdx, i)
-			}
-		}
-		if len(again) > 0 {
-			reRes, err := s.createBatch(ctx, again)
-			if err != nil {
-				return nil, err
-			}
-			for j, i := range againIdx {
-				results[i], answered[i] = reRes[j], true
-			}
+		for j, i := range againIdx {
+			results[i] = reRes[j]
 		}
 	}
+	return results, nil
 }
 
-// answer reads CreateOrdersSQL/ResolveKeysSQL rows into results: created
-// orders, replays (the existing order, same fingerprint) and reused keys.
-func (s *Store) answer(rows pgx.Rows, batch []*pendingOrder, results []batchResult, answered []bool) error {
+// resolveDepth marks a createBatch retrying keys the janitor released
+// between its insert and its lookup (it retries once).
+type resolveDepth struct{}
+
+// answer reads ResolveKeysSQL rows into results: replays (the existing
+// order, same fingerprint) and reused keys (ErrKeyReused).
+func answer(rows pgx.Rows, batch []*pendingOrder, results []batchResult, answered []bool) error {
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			n       int64
-			created bool
-			e       struct {
-				id, sid, tid, key, sym, side, price, status, hash *string
-				qty                                               *int64
-				synth                                             *bool
-				at                                                *time.Time
-			}
+			n    int64
+			e    orders.Order
+			hash string
 		)
-		if err := rows.Scan(&n, &created, &e.id, &e.sid, &e.tid, &e.key, &e.sym, &e.side, &e.qty, &e.price, &e.status,
-			&e.synth, &e.at, &e.hash); err != nil {
-			return fmt.Errorf("read batch result: %w", err)
+		if err := rows.Scan(&n, &e.OrderID, &e.SessionID, &e.TraderID, &e.IdempotencyKey, &e.Symbol, &e.Side, &e.Quantity,
+			&e.LimitPrice, &e.Status, &e.Synthetic, &e.CreatedAt, &hash); err != nil {
+			return fmt.Errorf("read existing order: %w", err)
 		}
 		i := int(n) - 1
 		if i < 0 || i >= len(batch) {
-			return fmt.Errorf("batch result row %d out of range", n)
+			return fmt.Errorf("existing order row %d out of range", n)
 		}
 		p := batch[i]
-		switch {
-		case created:
-			results[i], answered[i] = batchResult{res: CreateResult{Order: p.o, Created: true}}, true
-		case e.id == nil:
-			// Not visible to this statement: resolved after the commit.
-		case *e.hash != p.fp:
+		if hash != p.fp {
 			results[i], answered[i] = batchResult{err: ErrKeyReused}, true
-		default:
-			o := orders.Order{OrderID: *e.id, SessionID: *e.sid, TraderID: *e.tid, IdempotencyKey: *e.key, Symbol: *e.sym,
-				Side: *e.side, Quantity: *e.qty, LimitPrice: canonical(*e.price), Status: *e.status, Synthetic: *e.synth,
-				CreatedAt: *e.at}
-			// Our own earlier attempt (a retried statement whose commit
-			// was acknowledged too late) counts as created.
-			results[i], answered[i] = batchResult{res: CreateResult{Order: o, Created: o.OrderID == p.o.OrderID}}, true
+			continue
 		}
+		e.LimitPrice = canonical(e.LimitPrice)
+		// Our own earlier attempt (a retried statement whose commit was
+		// acknowledged too late) counts as created.
+		results[i], answered[i] = batchResult{res: CreateResult{Order: e, Created: e.OrderID == p.o.OrderID}}, true
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return fmt.Errorf("read existing orders: %w", err)
 	}
 	return nil
 }
