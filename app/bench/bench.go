@@ -6,7 +6,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -110,20 +109,23 @@ func run(ctx context.Context, o Options) (string, error) {
 	fmt.Fprintf(os.Stderr, "bench: stack up (service %s, postgres 127.0.0.1:%d, fsync %s, service db conns %d); load average %s\n",
 		st.BaseURL, st.Postgres.Port, map[bool]string{true: "on", false: "off"}[durable], maxConns, loadavg())
 
-	transport := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
-	httpc := &http.Client{Transport: transport, Timeout: 10 * time.Second}
-	sessions := make([]string, conns)
-	tokens := make([]string, conns)
+	httpc := &http.Client{Timeout: 10 * time.Second}
+	orderClients := make([]*orderClient, conns)
 	for i := range clients {
-		tokens[i] = st.Token(clients[i])
-		if sessions[i], err = session(httpc, st.BaseURL, tokens[i]); err != nil {
+		token := st.Token(clients[i])
+		sid, err := session(httpc, st.BaseURL, token)
+		if err != nil {
 			return "", err
 		}
+		if orderClients[i], err = newOrderClient(st.BaseURL, token, sid); err != nil {
+			return "", err
+		}
+		defer orderClients[i].close()
 	}
 	// Warm up (unmeasured): the service's pools dial lazily, and its first
 	// TLS handshakes and statement preparations are no more part of the
 	// steady state than pgbench's connection set-up is.
-	if _, _, _, err := load(ctx, st, httpc, tokens, sessions, make([]int, conns), time.Second, "warm"); err != nil {
+	if _, _, _, err := load(ctx, st, orderClients, make([]int, conns), time.Second, "warm"); err != nil {
 		return "", err
 	}
 	// The machine is shared: background load changes by the second. The
@@ -183,7 +185,7 @@ func run(ctx context.Context, o Options) (string, error) {
 				defer f.Close()
 			}
 			before := cpuNow(st)
-			lat, fails, d, err := load(ctx, st, httpc, tokens, sessions, idx, slice, "bench")
+			lat, fails, d, err := load(ctx, st, orderClients, idx, slice, "bench")
 			used := cpuNow(st).minus(before)
 			svcCPU = svcCPU.plus(used)
 			if cpuProfile != "" && r == 0 {
@@ -217,7 +219,7 @@ func run(ctx context.Context, o Options) (string, error) {
 // load drives POST /orders for d and then waits for the relay to publish
 // the backlog; the returned duration includes that drain (the relay's work
 // is part of the cost of an order).
-func load(ctx context.Context, st *stack.Stack, httpc *http.Client, tokens, sessions []string, idx []int, d time.Duration, prefix string) ([]time.Duration, int64, time.Duration, error) {
+func load(ctx context.Context, st *stack.Stack, clients []*orderClient, idx []int, d time.Duration, prefix string) ([]time.Duration, int64, time.Duration, error) {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -226,28 +228,21 @@ func load(ctx context.Context, st *stack.Stack, httpc *http.Client, tokens, sess
 	)
 	start := time.Now()
 	stopAt := start.Add(d)
-	for w := range tokens {
+	for w, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<14)
-			body := []byte(`{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25","synthetic":true}`)
-			for time.Now().Before(stopAt) {
+			for time.Now().Before(stopAt) && ctx.Err() == nil {
 				idx[w]++
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.BaseURL+"/orders", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+tokens[w])
-				req.Header.Set("X-Session-ID", sessions[w])
-				req.Header.Set("Idempotency-Key", prefix+"-"+strconv.Itoa(w)+"-"+strconv.Itoa(idx[w]))
+				key := prefix + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(idx[w])
 				t0 := time.Now()
-				resp, err := httpc.Do(req)
-				if err != nil {
+				status, err := c.post(key)
+				if err != nil && status == 0 {
 					failures.Add(1)
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusCreated {
+				if status != http.StatusCreated {
 					failures.Add(1)
 					continue
 				}
