@@ -1,11 +1,13 @@
 // Package bench is the benchmark behind scripts/bench: the real service on
 // loopback (authentication on) against pgbench running the same
-// transaction on the same PostgreSQL server. See scripts/bench.
+// transaction on the same PostgreSQL server, with the same concurrency, the
+// same durability and the same outbox relay draining both sides' events.
+// See scripts/bench.
 package bench
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,11 +37,13 @@ type Options struct {
 	Duration time.Duration
 	// Conns is the number of client connections and pgbench clients (default 16).
 	Conns int
-	// DBConns overrides the service's connections per pool (0: default).
+	// DBConns is the service's writer pool size (DB_POOL_MAX_CONNS; 0:
+	// Conns, the same concurrency as pgbench's clients).
 	DBConns int
-	// CPUProfile, if set, receives a CPU profile of the service phase.
+	// CPUProfile, if set, receives a CPU profile of the first service slice.
 	CPUProfile string
-	// Durable runs PostgreSQL with fsync on (both phases).
+	// Durable runs PostgreSQL with fsync on (both phases). scripts/bench
+	// sets it unless -durable=false.
 	Durable bool
 	// Env adds service environment variables (e.g. ORDER_BATCH_WORKERS).
 	Env map[string]string
@@ -59,6 +64,9 @@ func Run(ctx context.Context, o Options) (string, error) {
 	}
 	o.Duration = min(max(o.Duration, time.Second), 5*time.Minute)
 	o.Conns = min(o.Conns, 256)
+	if o.DBConns <= 0 {
+		o.DBConns = o.Conns
+	}
 	return run(ctx, o)
 }
 
@@ -98,18 +106,27 @@ func run(ctx context.Context, o Options) (string, error) {
 		return "", fmt.Errorf("start stack: %w", err)
 	}
 	defer st.Close()
-	fmt.Fprintf(os.Stderr, "bench: stack up (service %s, postgres 127.0.0.1:%d, fsync %s); load average %s\n",
-		st.BaseURL, st.Postgres.Port, map[bool]string{true: "on", false: "off"}[durable], loadavg())
+	fmt.Fprintf(os.Stderr, "bench: stack up (service %s, postgres 127.0.0.1:%d, fsync %s, service db conns %d); load average %s\n",
+		st.BaseURL, st.Postgres.Port, map[bool]string{true: "on", false: "off"}[durable], maxConns, loadavg())
 
-	transport := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, IdleConnTimeout: time.Minute}
-	httpc := &http.Client{Transport: transport, Timeout: 10 * time.Second}
-	sessions := make([]string, conns)
-	tokens := make([]string, conns)
+	httpc := &http.Client{Timeout: 10 * time.Second}
+	orderClients := make([]*orderClient, conns)
 	for i := range clients {
-		tokens[i] = st.Token(clients[i])
-		if sessions[i], err = session(httpc, st.BaseURL, tokens[i]); err != nil {
+		token := st.Token(clients[i])
+		sid, err := session(httpc, st.BaseURL, token)
+		if err != nil {
 			return "", err
 		}
+		if orderClients[i], err = newOrderClient(st.BaseURL, token, sid); err != nil {
+			return "", err
+		}
+		defer orderClients[i].close()
+	}
+	// Warm up (unmeasured): the service's pools dial lazily, and its first
+	// TLS handshakes and statement preparations are no more part of the
+	// steady state than pgbench's connection set-up is.
+	if _, _, _, err := load(ctx, st, orderClients, make([]int, conns), time.Second, "warm"); err != nil {
+		return "", err
 	}
 	// The machine is shared: background load changes by the second. The
 	// two phases therefore alternate in Rounds slices (service, pgbench,
@@ -119,11 +136,14 @@ func run(ctx context.Context, o Options) (string, error) {
 	fmt.Fprintf(os.Stderr, "bench: %d connections, %s per side in %d alternating slices\n", conns, duration, rounds)
 	var (
 		latencies  []time.Duration
+		pgbLat     []time.Duration
 		failures   int64
 		serviceDur time.Duration
-		pgbTx      float64
+		pgbTx      int64
 		pgbDur     time.Duration
 		idx        = make([]int, conns)
+		svcCPU     cpuUse
+		pgbCPU     cpuUse
 	)
 	for r := range rounds {
 		phases := []string{"service", "pgbench"}
@@ -135,19 +155,23 @@ func run(ctx context.Context, o Options) (string, error) {
 				return "", err
 			}
 			if ph == "pgbench" {
-				tps, err := pgbench(ctx, st, conns, slice)
+				// The service stays up: its relay publishes pgbench's
+				// outbox rows as it does the service's, and pgbench's
+				// time includes draining them (the relay's work is part
+				// of the cost of an order on both sides).
+				before := cpuNow(st)
+				tx, lat, d, client, err := pgbench(ctx, st, conns, slice)
 				if err != nil {
 					return "", err
 				}
-				// pgbench's outbox rows are not the relay's work: mark them
-				// published (untimed) so the next service slice does not
-				// drain them.
-				if err := markPublished(ctx, st); err != nil {
-					return "", err
-				}
-				pgbTx += tps * slice.Seconds()
-				pgbDur += slice
-				fmt.Fprintf(os.Stderr, "bench: slice %d pgbench %.0f tps (load %s)\n", r+1, tps, loadavg())
+				pgbTx += tx
+				pgbLat = append(pgbLat, lat...)
+				pgbDur += d
+				used := cpuNow(st).minus(before)
+				used.client = client
+				pgbCPU = pgbCPU.plus(used)
+				fmt.Fprintf(os.Stderr, "bench: slice %d pgbench %.0f tps incl. outbox drain; CPU per transaction %s (load %s)\n",
+					r+1, float64(tx)/d.Seconds(), used.per(tx), loadavg())
 				continue
 			}
 			if cpuProfile != "" && r == 0 {
@@ -160,7 +184,10 @@ func run(ctx context.Context, o Options) (string, error) {
 				}
 				defer f.Close()
 			}
-			lat, fails, d, err := load(ctx, st, httpc, tokens, sessions, idx, slice)
+			before := cpuNow(st)
+			lat, fails, d, err := load(ctx, st, orderClients, idx, slice, "bench")
+			used := cpuNow(st).minus(before)
+			svcCPU = svcCPU.plus(used)
 			if cpuProfile != "" && r == 0 {
 				pprof.StopCPUProfile()
 			}
@@ -170,17 +197,21 @@ func run(ctx context.Context, o Options) (string, error) {
 			latencies = append(latencies, lat...)
 			failures += fails
 			serviceDur += d
-			fmt.Fprintf(os.Stderr, "bench: slice %d service %.0f orders/s incl. outbox drain (load %s)\n", r+1, float64(len(lat))/d.Seconds(), loadavg())
+			fmt.Fprintf(os.Stderr, "bench: slice %d service %.0f orders/s incl. outbox drain; CPU per order %s (load %s)\n",
+				r+1, float64(len(lat))/d.Seconds(), used.per(int64(len(lat))), loadavg())
 		}
 	}
 	slices.Sort(latencies)
-	if len(latencies) == 0 {
-		return "", fmt.Errorf("no order succeeded (%d failures)", failures)
+	slices.Sort(pgbLat)
+	if len(latencies) == 0 || len(pgbLat) == 0 {
+		return "", fmt.Errorf("no order succeeded (%d failures) or no pgbench transaction logged", failures)
 	}
 	rate := float64(len(latencies)) / serviceDur.Seconds()
-	tps := pgbTx / pgbDur.Seconds()
+	tps := float64(pgbTx) / pgbDur.Seconds()
 	p50, p99 := pct(latencies, 0.50), pct(latencies, 0.99)
-	fmt.Fprintf(os.Stderr, "bench: service %d orders, %d failures; load average %s\n", len(latencies), failures, loadavg())
+	fmt.Fprintf(os.Stderr, "bench: service %d orders, %d failures, CPU per order %s\n", len(latencies), failures, svcCPU.per(int64(len(latencies))))
+	fmt.Fprintf(os.Stderr, "bench: pgbench %d transactions, p50 %.1f ms p99 %.1f ms, CPU per transaction %s; load average %s\n",
+		pgbTx, ms(pct(pgbLat, 0.50)), ms(pct(pgbLat, 0.99)), pgbCPU.per(pgbTx), loadavg())
 	return fmt.Sprintf("bench: service %.0f orders/s p50 %.1f ms p99 %.1f ms; pgbench %.0f tps; ratio %.2f",
 		rate, ms(p50), ms(p99), tps, rate/tps), nil
 }
@@ -188,7 +219,7 @@ func run(ctx context.Context, o Options) (string, error) {
 // load drives POST /orders for d and then waits for the relay to publish
 // the backlog; the returned duration includes that drain (the relay's work
 // is part of the cost of an order).
-func load(ctx context.Context, st *stack.Stack, httpc *http.Client, tokens, sessions []string, idx []int, d time.Duration) ([]time.Duration, int64, time.Duration, error) {
+func load(ctx context.Context, st *stack.Stack, clients []*orderClient, idx []int, d time.Duration, prefix string) ([]time.Duration, int64, time.Duration, error) {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -197,28 +228,21 @@ func load(ctx context.Context, st *stack.Stack, httpc *http.Client, tokens, sess
 	)
 	start := time.Now()
 	stopAt := start.Add(d)
-	for w := range tokens {
+	for w, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<14)
-			body := []byte(`{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25","synthetic":true}`)
-			for time.Now().Before(stopAt) {
+			for time.Now().Before(stopAt) && ctx.Err() == nil {
 				idx[w]++
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.BaseURL+"/orders", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+tokens[w])
-				req.Header.Set("X-Session-ID", sessions[w])
-				req.Header.Set("Idempotency-Key", "bench-"+strconv.Itoa(w)+"-"+strconv.Itoa(idx[w]))
+				key := prefix + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(idx[w])
 				t0 := time.Now()
-				resp, err := httpc.Do(req)
-				if err != nil {
+				status, err := c.post(key)
+				if err != nil && status == 0 {
 					failures.Add(1)
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusCreated {
+				if status != http.StatusCreated {
 					failures.Add(1)
 					continue
 				}
@@ -230,17 +254,25 @@ func load(ctx context.Context, st *stack.Stack, httpc *http.Client, tokens, sess
 		}()
 	}
 	wg.Wait()
+	if err := drain(ctx, st); err != nil {
+		return nil, 0, 0, err
+	}
+	return latencies, failures.Load(), time.Since(start), nil
+}
+
+// drain waits until the relay has published every outbox row.
+func drain(ctx context.Context, st *stack.Stack) error {
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		n, err := st.Service.Store().PendingOutbox(ctx)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("outbox backlog: %w", err)
+			return fmt.Errorf("outbox backlog: %w", err)
 		}
 		if n == 0 {
-			break
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return latencies, failures.Load(), time.Since(start), nil
+	return errors.New("outbox not drained within a minute")
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
@@ -264,19 +296,6 @@ func session(c *http.Client, base, token string) (string, error) {
 		return "", fmt.Errorf("create session: status %d: %s", resp.StatusCode, b)
 	}
 	return string(m[1]), nil
-}
-
-func markPublished(ctx context.Context, st *stack.Stack) error {
-	conn, err := pgx.Connect(ctx, st.Postgres.AdminURL(st.Postgres.Database))
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE published_at IS NULL
-		AND order_id IN (SELECT order_id FROM orders WHERE trader_id LIKE 'pgbench-%')`); err != nil {
-		return fmt.Errorf("mark pgbench rows published: %w", err)
-	}
-	return nil
 }
 
 func checkpoint(ctx context.Context, st *stack.Stack) error {
@@ -315,7 +334,10 @@ SELECT order_id, 'OrderPlaced', jsonb_build_object('order_id', order_id, 'trader
 RETURNING order_id::text;
 `
 
-func pgbench(ctx context.Context, st *stack.Stack, clients int, duration time.Duration) (float64, error) {
+// pgbench runs pgbench for d, then waits for the relay to drain its outbox
+// rows. It returns the transactions, their latencies (from pgbench's
+// per-transaction log) and the time including the drain.
+func pgbench(ctx context.Context, st *stack.Stack, clients int, d time.Duration) (int64, []time.Duration, time.Duration, time.Duration, error) {
 	bin := ""
 	dirs := testkit.PostgresBinDirs
 	if d := os.Getenv("TRADING_PG_BIN"); d != "" {
@@ -328,28 +350,152 @@ func pgbench(ctx context.Context, st *stack.Stack, clients int, duration time.Du
 		}
 	}
 	if bin == "" {
-		return 0, fmt.Errorf("%w: pgbench not found in %v", testkit.ErrUnavailable, dirs)
+		return 0, nil, 0, 0, fmt.Errorf("%w: pgbench not found in %v", testkit.ErrUnavailable, dirs)
 	}
-	script := filepath.Join(os.TempDir(), fmt.Sprintf("trading-bench-%d.sql", os.Getpid()))
+	dir, err := os.MkdirTemp("", "trading-bench-")
+	if err != nil {
+		return 0, nil, 0, 0, fmt.Errorf("pgbench work dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	script := filepath.Join(dir, "order.sql")
 	if err := os.WriteFile(script, []byte(pgbenchScript), 0o644); err != nil {
-		return 0, fmt.Errorf("write pgbench script: %w", err)
+		return 0, nil, 0, 0, fmt.Errorf("write pgbench script: %w", err)
 	}
-	defer os.Remove(script)
+	secs := max(int(d.Seconds()), 1)
 	cmd := exec.CommandContext(ctx, bin, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
-		"-T", strconv.Itoa(int(duration.Seconds())), "-f", script,
+		"-T", strconv.Itoa(secs), "-f", script, "-l", "--log-prefix", filepath.Join(dir, "log"),
 		"-h", "127.0.0.1", "-p", strconv.Itoa(st.Postgres.Port), "-U", st.Postgres.User, st.Postgres.Database)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+st.Postgres.Password, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+st.Postgres.CAFile)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("pgbench: %w: %s", err, out)
+		return 0, nil, 0, 0, fmt.Errorf("pgbench: %w: %s", err, out)
 	}
-	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindSubmatch(out)
+	m := regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`).FindSubmatch(out)
 	if m == nil {
-		return 0, fmt.Errorf("pgbench: no tps in output: %s", out)
+		return 0, nil, 0, 0, fmt.Errorf("pgbench: unexpected output: %s", out)
 	}
-	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	tx, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	lat, err := pgbenchLatencies(dir)
 	if err != nil {
-		return 0, fmt.Errorf("pgbench tps: %w", err)
+		return 0, nil, 0, 0, err
 	}
-	return tps, nil
+	drainStart := time.Now()
+	if err := drain(ctx, st); err != nil {
+		return 0, nil, 0, 0, err
+	}
+	// pgbench's transactions ran for -T (its connections, like the
+	// service's, were opened before), then the relay drained their rows.
+	client := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return tx, lat, time.Duration(secs)*time.Second + time.Since(drainStart), client, nil
+}
+
+// pgbenchLatencies reads pgbench's per-transaction logs (-l): the third
+// field of each line is the latency in microseconds.
+func pgbenchLatencies(dir string) ([]time.Duration, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "log.*"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("pgbench transaction logs: none in %s (%v)", dir, err)
+	}
+	var lat []time.Duration
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read pgbench log: %w", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 3 {
+				continue
+			}
+			us, err := strconv.ParseInt(fields[2], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("pgbench log line %q: %w", line, err)
+			}
+			lat = append(lat, time.Duration(us)*time.Microsecond)
+		}
+	}
+	return lat, nil
+}
+
+// cpuUse is CPU time by process group.
+type cpuUse struct {
+	// self is this process: the service, its relay and the load generator.
+	self time.Duration
+	// postgres is the server: postmaster, backends and background workers.
+	postgres time.Duration
+	// client is the pgbench process.
+	client time.Duration
+}
+
+func (a cpuUse) minus(b cpuUse) cpuUse {
+	return cpuUse{a.self - b.self, a.postgres - b.postgres, a.client - b.client}
+}
+
+func (a cpuUse) plus(b cpuUse) cpuUse {
+	return cpuUse{a.self + b.self, a.postgres + b.postgres, a.client + b.client}
+}
+
+// per renders the CPU time per unit of work, in microseconds.
+func (a cpuUse) per(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
+	out := fmt.Sprintf("%.0f us (bench process %.0f, postgres %.0f", us(a.self+a.postgres+a.client), us(a.self), us(a.postgres))
+	if a.client > 0 {
+		out += fmt.Sprintf(", pgbench %.0f", us(a.client))
+	}
+	return out + ")"
+}
+
+// cpuNow reads the CPU time of this process and of the PostgreSQL server
+// (the postmaster, including the children it has reaped, plus its live
+// children), from /proc. Unavailable figures count as zero.
+func cpuNow(st *stack.Stack) cpuUse {
+	var u cpuUse
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b, err := os.ReadFile(filepath.Join(st.Postgres.Dir(), "data", "postmaster.pid"))
+	if err != nil {
+		return u
+	}
+	master, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil {
+		return u
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range procs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command name: state ppid ... utime(14) stime(15) cutime(16) cstime(17).
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(b[i+1:]))
+		if len(fields) < 15 {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+		ppid, _ := strconv.Atoi(fields[1])
+		if pid != master && ppid != master {
+			continue
+		}
+		n := 0
+		last := 12
+		if pid == master {
+			last = 14 // the reaped backends' time too
+		}
+		for k := 11; k <= last; k++ {
+			v, _ := strconv.Atoi(fields[k])
+			n += v
+		}
+		u.postgres += time.Duration(n) * tick
+	}
+	return u
 }

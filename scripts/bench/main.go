@@ -3,20 +3,35 @@
 // least-privileged role, dynalite, fake EventBridge and SSM, a local OIDC
 // issuer: authentication on), drives POST /orders with unique idempotency
 // keys from -conns keep-alive connections (one desk each, its own bearer
-// token and session) for -duration, then stops the service and runs pgbench
-// against the same server with the same transaction (store.CreateOrderSQL:
-// one order + one outbox row in one statement) and as many clients. It ends
-// with one line:
+// token and session), and runs pgbench against the same server with the
+// same order and outbox insert (store.CreateOrderSQL) and as many clients,
+// in alternating slices of -duration in total per side. The comparison is
+// kept fair:
+//
+//   - durable: PostgreSQL runs with fsync on for both sides (-durable=false
+//     turns it off);
+//   - same concurrency: the service's writer pool (DB_POOL_MAX_CONNS) gets
+//     as many connections as pgbench has clients (-db-conns overrides);
+//   - same relay: the service stays up during the pgbench slices and its
+//     outbox relay publishes pgbench's rows as it does the service's; each
+//     side's time includes draining its own outbox, so the relay's claim,
+//     publish and settle are charged to the side whose orders they serve;
+//   - the service is warmed up (its pools dial lazily) as pgbench's
+//     connection time is excluded.
+//
+// It ends with one line:
 //
 //	bench: service X orders/s p50 A ms p99 B ms; pgbench Y tps; ratio R
 //
 // Usage:
 //
-//	go run ./scripts/bench [-duration 30s] [-conns 16] [-db-conns 0] [-durable] [-cpuprofile cpu.out]
+//	go run ./scripts/bench [-duration 30s] [-rounds 3] [-conns 16] [-db-conns 0] [-durable=true] [-cpuprofile cpu.out] [-env K=V]
 //
 // Prerequisites: app/testdata/setup-integration.sh (pgbench ships with the
-// PostgreSQL server package). Progress and the load average go to stderr:
-// figures from a shared machine are only comparable at similar load.
+// PostgreSQL server package). Progress, pgbench's latencies, the CPU time
+// per order of each side (this process, the PostgreSQL server, the pgbench
+// client) and the load average go to stderr: figures from a shared machine
+// are only comparable at similar load.
 // Exit 0 on success, 1 on failure, 2 when a dependency is missing.
 package main
 
@@ -38,9 +53,9 @@ func main() {
 	var o bench.Options
 	flag.DurationVar(&o.Duration, "duration", 30*time.Second, "total time of each side (capped at 5m)")
 	flag.IntVar(&o.Conns, "conns", 16, "concurrent client connections (and pgbench clients)")
-	flag.IntVar(&o.DBConns, "db-conns", 0, "service connections per pool (0: the service default)")
+	flag.IntVar(&o.DBConns, "db-conns", 0, "service DB_POOL_MAX_CONNS (0: -conns, the same concurrency as pgbench)")
 	flag.IntVar(&o.Rounds, "rounds", 3, "alternating service/pgbench slices (a shared machine's load drifts)")
-	flag.BoolVar(&o.Durable, "durable", false, "run PostgreSQL with fsync on (production durability) for both phases")
+	flag.BoolVar(&o.Durable, "durable", true, "run PostgreSQL with fsync on (production durability) for both phases; -durable=false turns it off")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service phase to this file")
 	var env envFlag
 	flag.Var(&env, "env", "KEY=VALUE service environment override (repeatable), e.g. -env ORDER_BATCH_WORKERS=4")

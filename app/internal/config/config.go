@@ -56,6 +56,13 @@ type Config struct {
 	// DBAuthFailureLiveness fails /healthz after database authentication
 	// has failed for this long (DB_AUTH_FAILURE_LIVENESS, default 60s).
 	DBAuthFailureLiveness time.Duration
+	// DBPoolMaxConns is the size of the writer pool and of the reader pool
+	// (DB_POOL_MAX_CONNS, 1-1000; 0, the default, derives it from the CPUs:
+	// 4 per GOMAXPROCS, 4-32).
+	DBPoolMaxConns int
+	// DBRelayPoolMaxConns is the size of the separate pool of the outbox
+	// relay, metrics and cleanup (DB_RELAY_POOL_MAX_CONNS, default 2, 1-16).
+	DBRelayPoolMaxConns int
 	// OIDCIssuer is the token issuer (OIDC_ISSUER).
 	OIDCIssuer string
 	// OIDCAudiences are accepted aud values (OIDC_AUDIENCE, comma-separated).
@@ -106,9 +113,15 @@ type Config struct {
 	// SSMEndpoint overrides the SSM endpoint (SSM_ENDPOINT, tests only).
 	SSMEndpoint string
 	// OrderBatchWorkers is how many order batches (application-level group
-	// commit) run at once (ORDER_BATCH_WORKERS, default 0 = off: one
-	// statement per order; 1-64 enables batching).
+	// commit: concurrent orders share one statement, transaction and
+	// commit) may run at once (ORDER_BATCH_WORKERS, 0-64, default
+	// DefaultOrderBatchWorkers; 0 turns group commit off: one statement per
+	// order).
 	OrderBatchWorkers int
+	// OrderBatchMaxWait bounds how long a batch waits for more orders
+	// (ORDER_BATCH_MAX_WAIT, 0-10ms, default DefaultOrderBatchMaxWait; 0:
+	// never wait). No order waits longer than this for company.
+	OrderBatchMaxWait time.Duration
 	// DrainDelay is how long the service keeps serving after SIGTERM with
 	// readiness failing, before it stops accepting connections (DRAIN_DELAY, default 10s).
 	DrainDelay time.Duration
@@ -144,6 +157,13 @@ const (
 	// DefaultJWKSRefresh is how long keys read from OIDC_JWKS_PARAMETER
 	// serve before they are re-read.
 	DefaultJWKSRefresh = time.Minute
+	// DefaultRelayPoolMaxConns is the default DB_RELAY_POOL_MAX_CONNS.
+	DefaultRelayPoolMaxConns = 2
+	// DefaultOrderBatchWorkers is the default ORDER_BATCH_WORKERS (group
+	// commit on; docs/app.md, "Performance", has the measurements).
+	DefaultOrderBatchWorkers = 4
+	// DefaultOrderBatchMaxWait is the default ORDER_BATCH_MAX_WAIT.
+	DefaultOrderBatchMaxWait = 500 * time.Microsecond
 )
 
 // Database authentication modes (DB_AUTH_MODE).
@@ -205,6 +225,10 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		DBPasswordFile:        l.optional("DB_PASSWORD_FILE"),
 		DBMigrations:          l.oneOf("DB_MIGRATIONS", MigrationsWait, MigrationsWait, MigrationsApply),
 		DBAuthFailureLiveness: l.duration("DB_AUTH_FAILURE_LIVENESS", time.Minute, time.Second, time.Hour),
+		DBPoolMaxConns:        l.intRange("DB_POOL_MAX_CONNS", 0, 1, 1000),
+		DBRelayPoolMaxConns:   l.intRange("DB_RELAY_POOL_MAX_CONNS", DefaultRelayPoolMaxConns, 1, 16),
+		OrderBatchWorkers:     l.intRange("ORDER_BATCH_WORKERS", DefaultOrderBatchWorkers, 0, 64),
+		OrderBatchMaxWait:     l.duration("ORDER_BATCH_MAX_WAIT", DefaultOrderBatchMaxWait, 0, 10*time.Millisecond),
 		DBCABundle:            l.optional("DB_CA_BUNDLE"),
 		OIDCIssuer:            l.url("OIDC_ISSUER", true),
 		OIDCAudiences:         l.list("OIDC_AUDIENCE"),
@@ -282,6 +306,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("db_username", c.DBUser),
 		slog.String("db_auth_mode", c.DBAuthMode),
 		slog.String("db_migrations", c.DBMigrations),
+		slog.Int("db_pool_max_conns", c.DBPoolMaxConns),
+		slog.Int("db_relay_pool_max_conns", c.DBRelayPoolMaxConns),
+		slog.Int("order_batch_workers", c.OrderBatchWorkers),
+		slog.Duration("order_batch_max_wait", c.OrderBatchMaxWait),
 		slog.String("oidc_issuer", c.OIDCIssuer),
 		slog.Int("oidc_client_ids", len(c.OIDCClientIDs)),
 		slog.String("oidc_scope", c.OIDCScope),

@@ -117,6 +117,15 @@ func transientCallError(err error) bool {
 	return true // transport-level failure
 }
 
+// Default relay outage backoff.
+const (
+	// DefaultOutageBackoff is the first pause after a pass that failed as
+	// a whole (database unreachable, or every publish failed bus-wide).
+	DefaultOutageBackoff = 100 * time.Millisecond
+	// DefaultOutageBackoffMax caps the pause while the outage lasts.
+	DefaultOutageBackoffMax = 5 * time.Second
+)
+
 // Relay moves outbox rows to the bus until its context ends.
 type Relay struct {
 	// Store holds the outbox.
@@ -127,6 +136,11 @@ type Relay struct {
 	Interval time.Duration
 	// Options shape each pass (lease, publish deadline, backoff, dead-lettering).
 	Options store.RelayOptions
+	// OutageBackoff and OutageBackoffMax shape the pause after a pass
+	// that failed as a whole: it doubles per such pass up to the cap,
+	// jittered, and resets once a pass publishes (defaults
+	// DefaultOutageBackoff and DefaultOutageBackoffMax).
+	OutageBackoff, OutageBackoffMax time.Duration
 	// Logger receives relay progress and errors.
 	Logger *slog.Logger
 
@@ -135,7 +149,8 @@ type Relay struct {
 
 // NewRelay returns a relay with defaults applied.
 func NewRelay(s *store.Store, publish store.Publisher, logger *slog.Logger) *Relay {
-	return &Relay{Store: s, Publish: publish, Interval: time.Second, Logger: logger, wake: make(chan struct{}, 1)}
+	return &Relay{Store: s, Publish: publish, Interval: time.Second, Logger: logger, wake: make(chan struct{}, 1),
+		OutageBackoff: DefaultOutageBackoff, OutageBackoffMax: DefaultOutageBackoffMax}
 }
 
 // Notify asks the relay to look for new rows now (after an order commit)
@@ -148,35 +163,62 @@ func (r *Relay) Notify() {
 }
 
 // Run relays until ctx is cancelled. Database and bus errors are logged and
-// retried with jittered backoff; they never stop the loop. Row-specific
-// failures are rescheduled per row by the store and do not slow the loop.
+// never stop the loop. A pass that fails as a whole — the database is
+// unreachable, or every publish failed bus-wide (5xx, throttling,
+// timeouts: an outage) — backs off exponentially with jitter up to
+// OutageBackoffMax, and while backing off each pass claims one PutEvents
+// chunk only (a probe); the first pass that publishes resets the backoff.
+// Row-specific failures are rescheduled per row by the store and do not
+// slow the loop.
 func (r *Relay) Run(ctx context.Context) {
 	limit := r.Options.Limit
 	if limit <= 0 {
 		limit = ClaimLimit
 	}
+	base, ceiling := r.OutageBackoff, r.OutageBackoffMax
+	if base <= 0 {
+		base = DefaultOutageBackoff
+	}
+	if ceiling < base {
+		ceiling = max(base, DefaultOutageBackoffMax)
+	}
 	opts := r.Options
-	opts.Limit = limit
 	backoff := time.Duration(0)
 	for {
+		opts.Limit = limit
+		if backoff > 0 {
+			opts.Limit = MaxBatch // probe with one call while the outage lasts
+		}
 		st, err := r.Store.RelayBatch(ctx, opts, r.Publish)
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return
-		case err != nil && !errors.Is(err, store.ErrPublishFailed):
-			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
-			r.Logger.LogAttrs(ctx, slog.LevelWarn, "outbox relay error", slog.String("error", err.Error()),
-				slog.Int("published", st.Published), slog.Duration("backoff", backoff))
-			if !r.sleep(ctx, time.Duration(rand.Int64N(int64(backoff)))+backoff/2, false) {
+		}
+		if (err != nil && !errors.Is(err, store.ErrPublishFailed)) || st.Outage() {
+			backoff = min(max(2*backoff, base), ceiling)
+			msg := "outbox relay error"
+			if err == nil || errors.Is(err, store.ErrPublishFailed) {
+				msg = "event bus unavailable"
+			}
+			attrs := []slog.Attr{slog.Int("failed", st.Failed), slog.Duration("backoff", backoff)}
+			if err != nil {
+				attrs = append(attrs, slog.String("error", err.Error()))
+			}
+			r.Logger.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
+			// Equal jitter: tasks that saw the same outage spread out.
+			pause := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+			if !r.sleep(ctx, pause, false) {
 				return
 			}
 			continue
-		case err != nil:
+		}
+		if err != nil {
 			r.Logger.LogAttrs(ctx, slog.LevelWarn, "outbox rows rescheduled", slog.Int("failed", st.Failed),
 				slog.Int("dead_lettered", st.DeadLettered), slog.Int("published", st.Published))
 		}
-		backoff = 0
-		if st.Claimed == limit {
+		if st.Published > 0 || (err == nil && st.Claimed > 0) {
+			backoff = 0
+		}
+		if st.Claimed == opts.Limit {
 			continue // more may be waiting
 		}
 		if !r.sleep(ctx, r.Interval, true) {

@@ -30,8 +30,13 @@ type Housekeeper struct {
 	Service string
 	// MetricsInterval is how often metrics are emitted (default 60s).
 	MetricsInterval time.Duration
-	// CleanupInterval is how often old rows are deleted (default 1m).
+	// CleanupInterval is how often old rows are deleted and keys released
+	// (default 1m). A cycle runs batches until nothing is due or half the
+	// interval has passed; a cycle that ran out of time is followed at once
+	// by the next, so cleanup keeps pace with any order rate.
 	CleanupInterval time.Duration
+	// CleanupBatch caps the rows of one cleanup statement (default 5000).
+	CleanupBatch int
 	// OutboxRetention is how long published rows are kept (default 24h).
 	OutboxRetention time.Duration
 }
@@ -51,7 +56,7 @@ func (h *Housekeeper) Run(ctx context.Context) {
 		h.OutboxRetention = 24 * time.Hour
 	}
 	metrics := time.NewTicker(h.MetricsInterval)
-	cleanup := time.NewTicker(h.CleanupInterval)
+	cleanup := time.NewTimer(h.CleanupInterval)
 	defer metrics.Stop()
 	defer cleanup.Stop()
 	for {
@@ -61,7 +66,11 @@ func (h *Housekeeper) Run(ctx context.Context) {
 		case <-metrics.C:
 			h.EmitMetrics(ctx)
 		case <-cleanup.C:
-			h.cleanup(ctx)
+			next := h.CleanupInterval
+			if h.Cleanup(ctx).Remaining {
+				next = 0 // more is due: continue at once
+			}
+			cleanup.Reset(next)
 		}
 	}
 }
@@ -94,15 +103,26 @@ func (h *Housekeeper) EmitMetrics(ctx context.Context) {
 		slog.Int64(MetricPending, m.Pending))
 }
 
-func (h *Housekeeper) cleanup(ctx context.Context) {
-	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+// Cleanup runs one cleanup cycle (see store.Store.Cleanup), bounded by
+// half the cleanup interval, logs what it did and returns it.
+func (h *Housekeeper) Cleanup(ctx context.Context) store.CleanupStats {
+	interval := h.CleanupInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	budget := interval / 2
+	// The statement in flight when the budget ends still needs time to finish.
+	c, cancel := context.WithTimeout(ctx, budget+30*time.Second)
 	defer cancel()
-	deleted, released, err := h.Store.Cleanup(c, h.OutboxRetention, 5000)
+	st, err := h.Store.Cleanup(c, store.CleanupOptions{OutboxRetention: h.OutboxRetention, Batch: h.CleanupBatch, Budget: budget})
 	if err != nil {
-		h.Logger.LogAttrs(ctx, slog.LevelWarn, "cleanup failed", slog.String("error", err.Error()))
-		return
+		h.Logger.LogAttrs(ctx, slog.LevelWarn, "cleanup failed", slog.String("error", err.Error()),
+			slog.Int64("outbox_rows_deleted", st.Deleted), slog.Int64("idempotency_keys_released", st.Released))
+		return st
 	}
-	if deleted > 0 || released > 0 {
-		h.Logger.LogAttrs(ctx, slog.LevelInfo, "cleanup", slog.Int64("outbox_rows_deleted", deleted), slog.Int64("idempotency_keys_released", released))
+	if st.Deleted > 0 || st.Released > 0 {
+		h.Logger.LogAttrs(ctx, slog.LevelInfo, "cleanup", slog.Int64("outbox_rows_deleted", st.Deleted),
+			slog.Int64("idempotency_keys_released", st.Released), slog.Int("batches", st.Batches), slog.Bool("more_due", st.Remaining))
 	}
+	return st
 }

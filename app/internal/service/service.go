@@ -42,7 +42,7 @@ type Options struct {
 	AWSCredentials aws.CredentialsProvider
 	// Credentials overrides the database credential source built from cfg.
 	Credentials store.CredentialSource
-	// MaxConns overrides the per-pool connection limit (default 10).
+	// MaxConns overrides DB_POOL_MAX_CONNS (the writer and reader pool sizes).
 	MaxConns int32
 }
 
@@ -81,9 +81,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return store.DSN{Host: host, Port: cfg.DBPort, Database: cfg.DBName, User: cfg.DBUser,
 			SSLMode: cfg.DBSSLMode, RootCert: cfg.DBCABundle}
 	}
-	st, err := store.Open(ctx, dsn(cfg.DBWriterHost), dsn(cfg.DBReaderHost), store.Options{
-		Retry: opts.Retry, Logger: log, Credentials: creds, KeyRetention: cfg.IdempotencyRetention, MaxConns: opts.MaxConns,
-		BatchWorkers: batchWorkers(cfg.OrderBatchWorkers)})
+	st, err := store.Open(ctx, dsn(cfg.DBWriterHost), dsn(cfg.DBReaderHost), storeOptions(cfg, opts, creds, log))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -302,6 +300,21 @@ func (s *Service) startup(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// storeOptions are the store's pools, retry policy and batching from cfg
+// (and the test overrides in opts).
+func storeOptions(cfg config.Config, opts Options, creds store.CredentialSource, log *slog.Logger) store.Options {
+	o := store.Options{Retry: opts.Retry, Logger: log, Credentials: creds, KeyRetention: cfg.IdempotencyRetention,
+		MaxConns: int32(cfg.DBPoolMaxConns), RelayConns: int32(cfg.DBRelayPoolMaxConns),
+		BatchWorkers: batchWorkers(cfg.OrderBatchWorkers), BatchMaxWait: cfg.OrderBatchMaxWait}
+	if o.BatchMaxWait == 0 {
+		o.BatchMaxWait = -1 // ORDER_BATCH_MAX_WAIT=0: never wait
+	}
+	if opts.MaxConns > 0 {
+		o.MaxConns = opts.MaxConns
+	}
+	return o
 }
 
 // batchWorkers maps ORDER_BATCH_WORKERS (0 = off) to store.Options.BatchWorkers (negative = off).

@@ -112,8 +112,8 @@ func TestKeyRetentionReleasesKeys(t *testing.T) {
 	if _, err := s.Writer().Exec(ctx, `UPDATE orders SET created_at = now() - interval '25 hours'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, released, err := s.Cleanup(ctx, 24*time.Hour, 100); err != nil || released != 1 {
-		t.Fatalf("released %d, %v", released, err)
+	if st, err := s.Cleanup(ctx, store.CleanupOptions{OutboxRetention: 24 * time.Hour, Batch: 100}); err != nil || st.Released != 1 {
+		t.Fatalf("released %d, %v", st.Released, err)
 	}
 	again, err := s.CreateOrder(ctx, "DESK-A", "s2", "old-key", req)
 	if err != nil || !again.Created || again.Order.OrderID == first.Order.OrderID {
@@ -123,8 +123,8 @@ func TestKeyRetentionReleasesKeys(t *testing.T) {
 	if _, err := s.Writer().Exec(ctx, `UPDATE outbox SET published_at = now() - interval '2 days' WHERE order_id = $1`, first.Order.OrderID); err != nil {
 		t.Fatal(err)
 	}
-	if deleted, _, err := s.Cleanup(ctx, 24*time.Hour, 100); err != nil || deleted != 1 {
-		t.Fatalf("deleted %d published rows, %v; want 1", deleted, err)
+	if st, err := s.Cleanup(ctx, store.CleanupOptions{OutboxRetention: 24 * time.Hour, Batch: 100}); err != nil || st.Deleted != 1 {
+		t.Fatalf("deleted %d published rows, %v; want 1", st.Deleted, err)
 	}
 	if n, err := s.PendingOutbox(ctx); err != nil || n != 1 {
 		t.Fatalf("pending = %d %v, want the new order's row", n, err)

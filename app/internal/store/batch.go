@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,31 +13,57 @@ import (
 	"github.com/trading-ha/trading-ha/app/internal/retry"
 )
 
+// Group commit defaults (see Options).
+const (
+	// DefaultBatchWorkers is how many batches may run at once.
+	DefaultBatchWorkers = 4
+	// DefaultMaxBatch caps the orders of one batch.
+	DefaultMaxBatch = 64
+	// DefaultBatchMaxWait bounds how long a batch waits for company.
+	DefaultBatchMaxWait = 500 * time.Microsecond
+)
+
 // CreateOrdersSQL inserts a batch of orders and their outbox rows in one
-// statement (one transaction, one commit). Rows whose (trader_id,
-// idempotency_key) is already taken — by an earlier order or an earlier row
-// of the same batch — are skipped and reported missing from the result.
+// statement (one transaction, one commit) and returns the IDs of the orders
+// it created. A row whose (trader_id, idempotency_key) is already taken —
+// by an earlier order, a concurrent one or an earlier row of the same batch
+// (rows are inserted in batch order) — is skipped; ResolveKeysSQL then
+// answers all such rows in one query. The statement itself stays as cheap
+// as a plain insert: answering replays in it (a join against orders) cost
+// more than the whole insert.
 const CreateOrdersSQL = `WITH input AS (
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 		                     $8::bigint[], $9::numeric[], $10::boolean[], $11::timestamptz[], $12::jsonb[])
-		    AS t(order_id, session_id, trader_id, idempotency_key, request_hash, symbol, side, quantity, limit_price,
-		         synthetic, created_at, payload)),
+		    WITH ORDINALITY AS t(order_id, session_id, trader_id, idempotency_key, request_hash, symbol, side, quantity,
+		                         limit_price, synthetic, created_at, payload, n)),
 	o AS (
 		INSERT INTO orders (order_id, session_id, trader_id, idempotency_key, request_hash,
 		                    symbol, side, quantity, limit_price, status, synthetic, created_at)
 		SELECT order_id, session_id, trader_id, idempotency_key, request_hash, symbol, side, quantity, limit_price,
-		       'accepted', synthetic, created_at FROM input
+		       'accepted', synthetic, created_at FROM input ORDER BY n
 		ON CONFLICT (trader_id, idempotency_key) WHERE key_active DO NOTHING
 		RETURNING order_id)
 	INSERT INTO outbox (order_id, event_type, payload)
 	SELECT i.order_id, 'OrderPlaced', i.payload FROM input i JOIN o USING (order_id)
 	RETURNING order_id::text`
 
+// ResolveKeysSQL looks up, in one query, the orders holding the given
+// (trader_id, idempotency_key) pairs; n is the pair's 1-based position.
+const ResolveKeysSQL = `SELECT i.n, ` + existingColumns + `
+	FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(trader_id, idempotency_key, n)
+	CROSS JOIN LATERAL (SELECT * FROM orders e
+		WHERE e.trader_id = i.trader_id AND e.idempotency_key = i.idempotency_key AND e.key_active) e`
+
+// existingColumns are the columns of an existing order e (NULL when none).
+const existingColumns = `e.order_id::text, e.session_id, e.trader_id, e.idempotency_key, e.symbol, e.side,
+	e.quantity, e.limit_price::text, e.status, e.synthetic, e.created_at, e.request_hash`
+
 // pendingOrder is one CreateOrder call waiting for a batch.
 type pendingOrder struct {
 	o       orders.Order
 	fp      string
 	payload []byte
+	queued  time.Time
 	done    chan batchResult
 }
 
@@ -44,18 +72,34 @@ type batchResult struct {
 	err error
 }
 
-// batcher groups concurrent CreateOrder calls into one statement
-// (application-level group commit). A worker takes the first waiting call
-// and whatever else is already queued (up to max), so an idle service adds
-// no latency and a busy one does fewer round trips and commits per order.
-type batcher struct {
-	s     *Store
-	queue chan *pendingOrder
-	max   int
+// BatchStats count the group commit's work since the store opened.
+type BatchStats struct {
+	// Batches is the number of batch statements committed or failed.
+	Batches int64
+	// Orders is the number of orders they carried.
+	Orders int64
 }
 
-func (s *Store) startBatcher(workers, maxBatch int) {
-	b := &batcher{s: s, queue: make(chan *pendingOrder, 4*maxBatch*workers), max: maxBatch}
+// batcher is application-level group commit: concurrent CreateOrder calls
+// share one statement, one transaction and one commit (one WAL flush). A
+// worker takes the oldest waiting order and everything queued behind it.
+// When another batch is already in flight, a new one could not commit
+// before that batch's WAL flush anyway, so the worker waits for company
+// until the oldest order has waited maxWait or the batch is full; with no
+// batch in flight it starts at once. A lone order is therefore delayed by
+// at most maxWait, and only when the database is busy with another batch.
+type batcher struct {
+	s       *Store
+	queue   chan *pendingOrder
+	max     int
+	maxWait time.Duration
+	running atomic.Int32
+	batches atomic.Int64
+	orders  atomic.Int64
+}
+
+func (s *Store) startBatcher(workers, maxBatch int, maxWait time.Duration) {
+	b := &batcher{s: s, queue: make(chan *pendingOrder, 4*maxBatch*workers), max: maxBatch, maxWait: maxWait}
 	s.batch = b
 	s.stopBatch = make(chan struct{})
 	for range workers {
@@ -67,36 +111,95 @@ func (s *Store) startBatcher(workers, maxBatch int) {
 	}
 }
 
+// BatchStats reports the group commit's counters (zero when it is off).
+func (s *Store) BatchStats() BatchStats {
+	if s.batch == nil {
+		return BatchStats{}
+	}
+	return BatchStats{Batches: s.batch.batches.Load(), Orders: s.batch.orders.Load()}
+}
+
 func (b *batcher) work(stop <-chan struct{}) {
 	for {
 		var first *pendingOrder
 		select {
 		case <-stop:
-			return
+			// Finish what was queued before the store closes.
+			for {
+				select {
+				case p := <-b.queue:
+					b.run([]*pendingOrder{p})
+				default:
+					return
+				}
+			}
 		case first = <-b.queue:
 		}
-		batch := []*pendingOrder{first}
-	fill:
-		for len(batch) < b.max {
-			select {
-			case p := <-b.queue:
-				batch = append(batch, p)
-			default:
-				break fill
-			}
-		}
+		batch := b.fill([]*pendingOrder{first})
+		b.running.Add(1)
 		b.run(batch)
+		b.running.Add(-1)
 	}
 }
 
-// run executes one batch under the retry policy. The statement is
+// fill adds queued orders to batch, waiting for more (see batcher) when
+// another batch is in flight.
+func (b *batcher) fill(batch []*pendingOrder) []*pendingOrder {
+	for len(batch) < b.max {
+		select {
+		case p := <-b.queue:
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		wait := b.maxWait - time.Since(batch[0].queued)
+		if wait <= 0 || b.running.Load() == 0 {
+			return batch
+		}
+		t := time.NewTimer(wait)
+		select {
+		case p := <-b.queue:
+			t.Stop()
+			batch = append(batch, p)
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// run executes one batch and answers each of its orders. The statement is
 // idempotent (keys make replays no-ops), so it is retried as a whole across
-// failovers; rows it did not insert are resolved one by one.
+// failovers; orders it did not create are answered from the existing order
+// holding their key, looked up in the same statement or, for keys taken by
+// concurrent transactions or by an earlier order of the same batch, in one
+// query after the commit.
 func (b *batcher) run(batch []*pendingOrder) {
+	b.batches.Add(1)
+	b.orders.Add(int64(len(batch)))
 	// The batch outlives any single caller's context: a caller that gives
 	// up does not cancel its neighbours' orders.
-	ctx, cancel := context.WithTimeout(context.Background(), b.s.retry.Budget+5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), b.s.writeTimeout)
 	defer cancel()
+	results, err := b.s.createBatch(ctx, batch)
+	if err != nil && len(batch) > 1 && !retry.Unavailable(err) && !IsAuthFailure(err) && ctx.Err() == nil {
+		// One row may be at fault (a constraint): isolate it.
+		for _, p := range batch {
+			b.run([]*pendingOrder{p})
+		}
+		return
+	}
+	for i, p := range batch {
+		if err != nil {
+			p.done <- batchResult{err: fmt.Errorf("create order: %w", err)}
+			continue
+		}
+		p.done <- results[i]
+	}
+}
+
+// createBatch writes batch and answers each order (index-aligned).
+func (s *Store) createBatch(ctx context.Context, batch []*pendingOrder) ([]batchResult, error) {
 	n := len(batch)
 	ids, sids, tids, keys, fps := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	syms, sides, prices, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -107,9 +210,9 @@ func (b *batcher) run(batch []*pendingOrder) {
 		syms[i], sides[i], prices[i], payloads[i] = o.Symbol, o.Side, o.LimitPrice, string(p.payload)
 		qtys[i], synth[i], created[i] = o.Quantity, o.Synthetic, o.CreatedAt
 	}
-	inserted := map[string]bool{}
-	err := b.s.withRetry(ctx, b.s.writer, "create_orders", func(ctx context.Context) error {
-		rows, err := b.s.writer.Query(ctx, CreateOrdersSQL, ids, sids, tids, keys, fps, syms, sides, qtys, prices, synth, created, payloads)
+	inserted := make(map[string]bool, n)
+	err := s.withRetry(ctx, "create_orders", func(ctx context.Context) error {
+		rows, err := s.writer.Query(ctx, CreateOrdersSQL, ids, sids, tids, keys, fps, syms, sides, qtys, prices, synth, created, payloads)
 		if err != nil {
 			return err
 		}
@@ -122,37 +225,111 @@ func (b *batcher) run(batch []*pendingOrder) {
 		}
 		return nil
 	})
-	if err != nil && n > 1 && !retry.Unavailable(err) && !IsAuthFailure(err) && ctx.Err() == nil {
-		// One row may be at fault (a constraint): isolate it.
-		for _, p := range batch {
-			b.run([]*pendingOrder{p})
-		}
-		return
+	if err != nil {
+		return nil, err
 	}
-	for _, p := range batch {
-		if err != nil {
-			p.done <- batchResult{err: fmt.Errorf("create order: %w", err)}
-			continue
-		}
+	results := make([]batchResult, n)
+	var open []int
+	for i, p := range batch {
 		if inserted[p.o.OrderID] {
-			p.done <- batchResult{res: CreateResult{Order: p.o, Created: true}}
-			continue
+			results[i] = batchResult{res: CreateResult{Order: p.o, Created: true}}
+		} else {
+			open = append(open, i)
 		}
-		var res CreateResult
-		rerr := b.s.withRetry(ctx, b.s.writer, "create_order", func(ctx context.Context) error {
-			var err error
-			res, err = b.s.createOnce(ctx, p.o, p.fp, p.payload)
-			return err
-		})
-		if rerr != nil {
-			rerr = fmt.Errorf("create order: %w", rerr)
-		}
-		p.done <- batchResult{res: res, err: rerr}
 	}
+	if len(open) == 0 {
+		return results, nil
+	}
+	// The keys are taken: by earlier orders (replays or reuses), by
+	// concurrent transactions (ON CONFLICT waited for them), by an earlier
+	// row of this batch, or by this batch's own earlier attempt whose
+	// commit was acknowledged too late. One query answers them all.
+	sub := make([]*pendingOrder, len(open))
+	ot, ok := make([]string, len(open)), make([]string, len(open))
+	for j, i := range open {
+		sub[j], ot[j], ok[j] = batch[i], tids[i], keys[i]
+	}
+	subResults, answered := make([]batchResult, len(open)), make([]bool, len(open))
+	err = s.withRetry(ctx, "resolve_keys", func(ctx context.Context) error {
+		clear(answered)
+		rows, err := s.writer.Query(ctx, ResolveKeysSQL, ot, ok)
+		if err != nil {
+			return err
+		}
+		return answer(rows, sub, subResults, answered)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var again []*pendingOrder
+	var againIdx []int
+	for j, i := range open {
+		if answered[j] {
+			results[i] = subResults[j]
+		} else {
+			// Released by the janitor in between (past the retention):
+			// the key is free again.
+			again, againIdx = append(again, batch[i]), append(againIdx, i)
+		}
+	}
+	if len(again) > 0 {
+		if ctx.Value(resolveDepth{}) != nil {
+			return nil, errors.New("idempotency keys neither insertable nor found")
+		}
+		reRes, err := s.createBatch(context.WithValue(ctx, resolveDepth{}, true), again)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range againIdx {
+			results[i] = reRes[j]
+		}
+	}
+	return results, nil
 }
 
-// enqueue hands p to the batcher and waits for its result or ctx.
+// resolveDepth marks a createBatch retrying keys the janitor released
+// between its insert and its lookup (it retries once).
+type resolveDepth struct{}
+
+// answer reads ResolveKeysSQL rows into results: replays (the existing
+// order, same fingerprint) and reused keys (ErrKeyReused).
+func answer(rows pgx.Rows, batch []*pendingOrder, results []batchResult, answered []bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			n    int64
+			e    orders.Order
+			hash string
+		)
+		if err := rows.Scan(&n, &e.OrderID, &e.SessionID, &e.TraderID, &e.IdempotencyKey, &e.Symbol, &e.Side, &e.Quantity,
+			&e.LimitPrice, &e.Status, &e.Synthetic, &e.CreatedAt, &hash); err != nil {
+			return fmt.Errorf("read existing order: %w", err)
+		}
+		i := int(n) - 1
+		if i < 0 || i >= len(batch) {
+			return fmt.Errorf("existing order row %d out of range", n)
+		}
+		p := batch[i]
+		if hash != p.fp {
+			results[i], answered[i] = batchResult{err: ErrKeyReused}, true
+			continue
+		}
+		e.LimitPrice = canonical(e.LimitPrice)
+		// Our own earlier attempt (a retried statement whose commit was
+		// acknowledged too late) counts as created.
+		results[i], answered[i] = batchResult{res: CreateResult{Order: e, Created: e.OrderID == p.o.OrderID}}, true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read existing orders: %w", err)
+	}
+	return nil
+}
+
+// enqueue hands p to the batcher and waits for its result. ctx is the
+// write's own context (CreateOrder detaches it from the caller), so an
+// order once queued is always answered: the batch carries it through.
 func (b *batcher) enqueue(ctx context.Context, p *pendingOrder) (CreateResult, error) {
+	p.queued = time.Now()
 	select {
 	case b.queue <- p:
 	case <-ctx.Done():

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,8 +79,17 @@ func (d DSN) String() string {
 
 // Options tune the store; zero values pick production defaults.
 type Options struct {
-	// MaxConns per pool (default 10).
+	// MaxConns is the size of the writer pool and of the reader pool, each
+	// (default DefaultMaxConns()).
 	MaxConns int32
+	// RelayConns is the size of the separate writer pool of the outbox
+	// relay, the metrics and the cleanup (default DefaultRelayConns), so
+	// background work neither waits behind requests nor delays them.
+	RelayConns int32
+	// WriteTimeout bounds an order write, retries included, once it has
+	// started: a write whose caller went away (client disconnect) still
+	// finishes within it (default the retry budget + 5s).
+	WriteTimeout time.Duration
 	// Retry is the policy for idempotent operations (default retry.Default).
 	Retry retry.Policy
 	// Logger receives retry and re-dial events.
@@ -88,37 +98,55 @@ type Options struct {
 	Credentials CredentialSource
 	// KeyRetention is how long an idempotency key stays reserved (default 24h).
 	KeyRetention time.Duration
-	// BatchWorkers is how many order batches run at once (default 4;
-	// negative disables batching: one statement per order).
+	// BatchWorkers is how many order batches (group commit) may run at
+	// once (default DefaultBatchWorkers; negative disables group commit:
+	// one statement per order).
 	BatchWorkers int
-	// MaxBatch caps the orders per batch statement (default 32).
+	// MaxBatch caps the orders per batch (default DefaultMaxBatch).
 	MaxBatch int
+	// BatchMaxWait bounds how long a batch waits for more orders while
+	// another batch is in flight (default DefaultBatchMaxWait; negative:
+	// never wait).
+	BatchMaxWait time.Duration
 }
 
 // Store is the PostgreSQL-backed order store.
 type Store struct {
-	writer    *pgxpool.Pool
-	reader    *pgxpool.Pool
-	retry     retry.Policy
-	log       *slog.Logger
-	creds     CredentialSource
-	auth      *authState
-	retention time.Duration
+	writer       *pgxpool.Pool
+	reader       *pgxpool.Pool
+	relayPool    *pgxpool.Pool
+	writeTimeout time.Duration
+	retry        retry.Policy
+	log          *slog.Logger
+	creds        CredentialSource
+	auth         *authState
+	retention    time.Duration
 
 	batch     *batcher
 	stopBatch chan struct{}
 	batchWG   sync.WaitGroup
+
+	abandonedWrites atomic.Int64
 }
 
 // Open creates the writer and reader pools. It does not wait for the
 // database: pools dial lazily, so the service can start (and report not
 // ready) while the database is still unreachable.
 func Open(ctx context.Context, writer, reader DSN, opts Options) (*Store, error) {
-	if opts.MaxConns == 0 {
-		opts.MaxConns = 10
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns()
+	}
+	if opts.RelayConns <= 0 {
+		opts.RelayConns = DefaultRelayConns
 	}
 	if opts.Retry.Attempts == 0 {
 		opts.Retry = retry.Default
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = opts.Retry.Budget + 5*time.Second
+		if opts.Retry.Budget <= 0 {
+			opts.WriteTimeout = 20 * time.Second
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -129,27 +157,37 @@ func Open(ctx context.Context, writer, reader DSN, opts Options) (*Store, error)
 	if opts.KeyRetention <= 0 {
 		opts.KeyRetention = 24 * time.Hour
 	}
-	s := &Store{retry: opts.Retry, log: opts.Logger, creds: opts.Credentials, auth: &authState{}, retention: opts.KeyRetention}
+	s := &Store{retry: opts.Retry, log: opts.Logger, creds: opts.Credentials, auth: &authState{}, retention: opts.KeyRetention,
+		writeTimeout: opts.WriteTimeout}
 	writer.ReadWrite = true
-	w, err := s.newPool(ctx, writer, opts.MaxConns)
+	w, err := s.newPool(ctx, writer, opts.MaxConns, "trading-service")
 	if err != nil {
 		return nil, fmt.Errorf("writer pool: %w", err)
 	}
-	r, err := s.newPool(ctx, reader, opts.MaxConns)
+	r, err := s.newPool(ctx, reader, opts.MaxConns, "trading-service")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("reader pool: %w", err)
 	}
-	s.writer, s.reader = w, r
+	rp, err := s.newPool(ctx, writer, opts.RelayConns, "trading-relay")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("relay pool: %w", err)
+	}
+	s.writer, s.reader, s.relayPool = w, r, rp
 	if opts.BatchWorkers >= 0 {
-		workers, maxBatch := opts.BatchWorkers, opts.MaxBatch
+		workers, maxBatch, maxWait := opts.BatchWorkers, opts.MaxBatch, opts.BatchMaxWait
 		if workers == 0 {
-			workers = 4
+			workers = DefaultBatchWorkers
 		}
 		if maxBatch <= 0 {
-			maxBatch = 32
+			maxBatch = DefaultMaxBatch
 		}
-		s.startBatcher(workers, maxBatch)
+		if maxWait == 0 {
+			maxWait = DefaultBatchMaxWait
+		}
+		s.startBatcher(workers, maxBatch, max(maxWait, 0))
 	}
 	return s, nil
 }
@@ -182,7 +220,7 @@ func (d DSN) trustBuiltin(cc *pgconn.Config) error {
 	return nil
 }
 
-func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Pool, error) {
+func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32, appName string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(d.String())
 	if err != nil {
 		// The parse error may echo the URL; do not wrap it verbatim.
@@ -191,6 +229,7 @@ func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Po
 	if err := d.trustBuiltin(&cfg.ConnConfig.Config); err != nil {
 		return nil, err
 	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = appName
 	cfg.MaxConns = maxConns
 	cfg.MinConns = 0
 	// Recycle connections so DNS changes (Aurora failover flips the cluster
@@ -214,6 +253,7 @@ func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Po
 		s.auth.ok()
 		return nil
 	}
+	(&connHealth{}).install(cfg)
 	p, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool for host %q: %w", d.Host, err)
@@ -221,7 +261,7 @@ func (s *Store) newPool(ctx context.Context, d DSN, maxConns int32) (*pgxpool.Po
 	return p, nil
 }
 
-// Close stops the batcher and closes both pools.
+// Close stops the batcher and closes the pools.
 func (s *Store) Close() {
 	if s.stopBatch != nil {
 		close(s.stopBatch)
@@ -230,16 +270,17 @@ func (s *Store) Close() {
 	}
 	s.writer.Close()
 	s.reader.Close()
+	s.relayPool.Close()
 }
 
-// Writer exposes the writer pool (used by the outbox relay and tests).
+// Writer exposes the writer pool (tests inspect the database through it).
 func (s *Store) Writer() *pgxpool.Pool { return s.writer }
 
 // Migrate applies the embedded migrations under an advisory lock, retrying
 // while the database is unreachable.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	var applied []string
-	err := s.withRetry(ctx, s.writer, "migrate", func(ctx context.Context) error {
+	err := s.withRetry(ctx, "migrate", func(ctx context.Context) error {
 		var err error
 		applied, err = s.inTx(ctx, func(tx pgx.Tx) ([]string, error) { return migrate(ctx, tx) })
 		return err
@@ -280,11 +321,12 @@ func (s *Store) observe(err error) error {
 // failures began (zero if the last connection attempt succeeded).
 func (s *Store) AuthFailingSince() time.Time { return s.auth.failingSince() }
 
-// withRetry runs fn under the store's retry policy; before each retry it
-// resets the pool when the error suggests stale connections. An
-// authentication failure invalidates the credential and is retried once
-// (the credential may have just rotated).
-func (s *Store) withRetry(ctx context.Context, pool *pgxpool.Pool, op string, fn func(context.Context) error) error {
+// withRetry runs fn under the store's retry policy. It never resets the
+// pool: pgx drops the connection that broke, and connHealth makes the pool
+// check (ping) or replace only the connections the error casts doubt on.
+// An authentication failure invalidates the credential and is retried
+// once (the credential may have just rotated).
+func (s *Store) withRetry(ctx context.Context, op string, fn func(context.Context) error) error {
 	authRetried := false
 	inner := fn
 	fn = func(ctx context.Context) error {
@@ -297,9 +339,6 @@ func (s *Store) withRetry(ctx context.Context, pool *pgxpool.Pool, op string, fn
 	}
 	return retry.Do(ctx, s.retry, func(attempt int, err error) {
 		redial := retry.NeedsRedial(err)
-		if redial {
-			pool.Reset()
-		}
 		s.log.LogAttrs(ctx, slog.LevelWarn, "retrying database operation",
 			slog.String("op", op), slog.Int("attempt", attempt), slog.Bool("redial", redial), slog.String("error", err.Error()))
 	}, fn)
@@ -338,20 +377,59 @@ func (s *Store) CreateOrder(ctx context.Context, traderID, sessionID, key string
 		return CreateResult{}, err
 	}
 	fp := req.Fingerprint(traderID)
-	if s.batch != nil {
-		return s.batch.enqueue(ctx, &pendingOrder{o: o, fp: fp, payload: payload, done: make(chan batchResult, 1)})
-	}
+	// Once started, the write does not depend on the caller: a client that
+	// disconnects must not cancel a statement whose COMMIT may already be
+	// on its way (pgx would close the connection and the outcome would be
+	// unknown). It runs to completion within its own deadline instead.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.writeTimeout)
+	defer cancel()
 	var res CreateResult
-	err = s.withRetry(ctx, s.writer, "create_order", func(ctx context.Context) error {
-		var err error
-		res, err = s.createOnce(ctx, o, fp, payload)
-		return err
-	})
+	if s.batch != nil {
+		res, err = s.batch.enqueue(wctx, &pendingOrder{o: o, fp: fp, payload: payload, done: make(chan batchResult, 1)})
+	} else {
+		err = s.withRetry(wctx, "create_order", func(ctx context.Context) error {
+			var err error
+			res, err = s.createOnce(ctx, o, fp, payload)
+			return err
+		})
+		if err != nil {
+			err = fmt.Errorf("create order: %w", err)
+		}
+	}
+	if ctx.Err() != nil {
+		s.abandoned(ctx, o, res, err)
+	}
 	if err != nil {
-		return CreateResult{}, fmt.Errorf("create order: %w", err)
+		return CreateResult{}, err
 	}
 	return res, nil
 }
+
+// abandoned records the outcome of an order write whose caller went away
+// before it finished: the client never learns it, so the log must (the
+// client's retry with the same key gets the same answer).
+func (s *Store) abandoned(ctx context.Context, o orders.Order, res CreateResult, err error) {
+	outcome := "created"
+	switch {
+	case errors.Is(err, ErrKeyReused):
+		outcome = "key_reused"
+	case err != nil:
+		outcome = "failed"
+	case !res.Created:
+		outcome = "replayed"
+	}
+	s.abandonedWrites.Add(1)
+	attrs := []slog.Attr{slog.String("outcome", outcome), slog.String("trader_id", o.TraderID),
+		slog.String("order_id", res.Order.OrderID)}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	s.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelWarn, "order write outlived its request", attrs...)
+}
+
+// AbandonedWrites counts order writes that finished after their caller
+// had gone away (each is also logged with its outcome).
+func (s *Store) AbandonedWrites() int64 { return s.abandonedWrites.Load() }
 
 // CreateOrderSQL is the statement CreateOrder runs (scripts/bench runs the
 // same one through pgbench).
@@ -434,11 +512,7 @@ func (s *Store) GetOrder(ctx context.Context, id string) (orders.Order, error) {
 
 func (s *Store) getFrom(ctx context.Context, pool *pgxpool.Pool, p retry.Policy, id string) (orders.Order, error) {
 	var o orders.Order
-	err := retry.Do(ctx, p, func(_ int, err error) {
-		if retry.NeedsRedial(err) {
-			pool.Reset()
-		}
-	}, func(ctx context.Context) error {
+	err := retry.Do(ctx, p, nil, func(ctx context.Context) error {
 		err := scanOrder(pool.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE order_id = $1`, id), &o)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
