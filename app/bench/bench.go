@@ -100,8 +100,10 @@ func run(ctx context.Context, o Options) (string, error) {
 	defer devNull.Close()
 	logger := slog.New(slog.NewJSONHandler(devNull, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	st, err := stack.Start(ctx, stack.Options{Logger: logger, Clients: clients, MaxConns: int32(maxConns), DurablePostgres: durable,
-		Env:        env,
-		Parameters: map[string]string{"limits/max-orders-per-second": "1000000", "limits/max-notional": "1000000000"}})
+		Env: env,
+		Parameters: map[string]string{"limits/max-orders-per-second": "1000000", "limits/max-notional": "1000000000",
+			// A desk's order needs its symbol's reference price (the band).
+			"reference-prices/AAPL": "187.25"}})
 	if err != nil {
 		return "", fmt.Errorf("start stack: %w", err)
 	}
@@ -324,13 +326,13 @@ WITH o AS (
   VALUES (gen_random_uuid(), 'c2f1e7a0-3b7c-4c47-9a8e-5d6f7a8b9c0d', 'pgbench-desk-' || :client_id,
           'pgbench-' || :client_id || '-' || :n || '-' || gen_random_uuid(),
           'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-          'AAPL', 'buy', 100, 187.25::numeric, 'accepted', true, now())
+          'AAPL', 'buy', 100, 187.25::numeric, 'accepted', false, now())
   ON CONFLICT (trader_id, idempotency_key) WHERE key_active DO NOTHING
   RETURNING order_id)
 INSERT INTO outbox (order_id, event_type, payload)
 SELECT order_id, 'OrderPlaced', jsonb_build_object('order_id', order_id, 'trader_id', 'pgbench-desk-' || :client_id,
   'symbol', 'AAPL', 'side', 'buy', 'quantity', 100, 'limit_price', '187.25', 'status', 'accepted',
-  'synthetic', true, 'created_at', now()) FROM o
+  'synthetic', false, 'created_at', now()) FROM o
 RETURNING order_id::text;
 `
 

@@ -41,7 +41,7 @@ func newOrderClient(base, token, session string) (*orderClient, error) {
 }
 
 // orderBody is the order every request places.
-const orderBody = `{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25","synthetic":true}`
+const orderBody = `{"symbol":"AAPL","side":"buy","quantity":100,"limit_price":"187.25"}`
 
 // post places one order with key and returns the response status.
 func (c *orderClient) post(key string) (int, error) {

@@ -33,7 +33,7 @@ const findByKeySQL = `SELECT order_id::text, session_id, trader_id, idempotency_
 // retried across failovers like every read.
 func (s *Store) FindByKey(ctx context.Context, traderID, key string) (KeyedOrder, error) {
 	var k KeyedOrder
-	err := s.withRetry(ctx, s.writer, "find_by_key", func(ctx context.Context) error {
+	err := s.withRetry(ctx, "find_by_key", func(ctx context.Context) error {
 		o := &k.Order
 		err := s.writer.QueryRow(ctx, findByKeySQL, traderID, key).Scan(&o.OrderID, &o.SessionID, &o.TraderID,
 			&o.IdempotencyKey, &o.Symbol, &o.Side, &o.Quantity, &o.LimitPrice, &o.Status, &o.Synthetic, &o.CreatedAt,

@@ -78,8 +78,8 @@ func TestFindByKey(t *testing.T) {
 	if _, err := s.Writer().Exec(ctx, `UPDATE orders SET created_at = now() - interval '25 hours'`); err != nil {
 		t.Fatal(err)
 	}
-	if _, released, err := s.Cleanup(ctx, 24*time.Hour, 100); err != nil || released != 1 {
-		t.Fatalf("released %d, %v", released, err)
+	if st, err := s.Cleanup(ctx, store.CleanupOptions{OutboxRetention: 24 * time.Hour, Batch: 100}); err != nil || st.Released != 1 {
+		t.Fatalf("released %d, %v", st.Released, err)
 	}
 	if _, err := s.FindByKey(ctx, "DESK-A", "key-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("released key: %v, want ErrNotFound", err)
