@@ -106,11 +106,11 @@ func testRelayOutage(t *testing.T, dsn store.DSN, entries bool) {
 	time.Sleep(4 * time.Second)
 	calls, _ := bus.snapshot()
 	g := gaps(calls)
-	t.Logf("outage: %d calls, pauses %v", len(calls), g)
 	var first, last time.Duration
 	if len(g) > 0 {
 		first, last = g[0], g[len(g)-1]
 	}
+	t.Logf("outage: %d calls in %d passes, first pause %v, last %v", len(calls), len(g)+1, first, last)
 	if len(g) < 3 || len(calls) > 40 || last < 4*first {
 		t.Fatalf("during the outage the relay made %d calls in %d passes (first pause %v, last %v): want the pauses to grow (the last >= 4x the first)",
 			len(calls), len(g)+1, first, last)

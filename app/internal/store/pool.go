@@ -71,10 +71,20 @@ func (h *connHealth) install(cfg *pgxpool.Config) {
 		return p.IdleDuration > time.Second || time.Now().Add(-p.IdleDuration).UnixNano() <= h.lastBroken.Load()
 	}
 	cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) {
-		seq, ok := h.conns.Load(c)
-		return !ok || seq.(uint64) > h.staleSeq.Load(), nil
+		seq, ok := h.seqOf(c)
+		return !ok || seq > h.staleSeq.Load(), nil
 	}
 	cfg.ConnConfig.Tracer = h
+}
+
+// seqOf is the dial sequence number of c (false if unknown).
+func (h *connHealth) seqOf(c *pgx.Conn) (uint64, bool) {
+	v, ok := h.conns.Load(c)
+	if !ok {
+		return 0, false
+	}
+	seq, ok := v.(uint64)
+	return seq, ok
 }
 
 // TraceQueryStart implements pgx.QueryTracer.
@@ -90,10 +100,10 @@ func (h *connHealth) TraceQueryEnd(_ context.Context, c *pgx.Conn, data pgx.Trac
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(data.Err, &pgErr) && pgErr.Code == "25006" {
-		if seq, ok := h.conns.Load(c); ok {
+		if seq, ok := h.seqOf(c); ok {
 			for {
 				cur := h.staleSeq.Load()
-				if seq.(uint64) <= cur || h.staleSeq.CompareAndSwap(cur, seq.(uint64)) {
+				if seq <= cur || h.staleSeq.CompareAndSwap(cur, seq) {
 					break
 				}
 			}

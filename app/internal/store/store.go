@@ -1,6 +1,7 @@
 // Package store persists orders and their outbox rows in PostgreSQL through
-// two pgx pools (writer and reader endpoints), retrying idempotent work across
-// failovers and re-dialling stale connections.
+// pgx pools (writer and reader endpoints, and a small writer pool for the
+// outbox relay and cleanup), retrying idempotent work across failovers and
+// replacing only the connections that failed.
 package store
 
 import (
@@ -129,9 +130,10 @@ type Store struct {
 	abandonedWrites atomic.Int64
 }
 
-// Open creates the writer and reader pools. It does not wait for the
-// database: pools dial lazily, so the service can start (and report not
-// ready) while the database is still unreachable.
+// Open creates the writer, reader and relay pools and starts the group
+// commit workers (unless BatchWorkers is negative). It does not wait for
+// the database: pools dial lazily, so the service can start (and report
+// not ready) while the database is still unreachable.
 func Open(ctx context.Context, writer, reader DSN, opts Options) (*Store, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = DefaultMaxConns()
