@@ -4,7 +4,7 @@
 // the database's connections and restarts the server mid-run, and prints the
 // figures. It exits 1 if any property failed, 2 on setup errors.
 //
-//	go run ./scripts/drill [-workers 8] [-duration 20s] [-downtime 3s] [-batch-workers 0]
+//	go run ./scripts/drill [-workers 8] [-duration 20s] [-downtime 3s] [-batch-workers -1]
 //
 // Prerequisites: app/testdata/setup-integration.sh.
 package main
@@ -30,9 +30,9 @@ func main() {
 	flag.DurationVar(&o.Downtime, "downtime", 3*time.Second, "how long the server stays down")
 	flag.DurationVar(&o.RecoveryLimit, "recovery-limit", 30*time.Second, "maximum time from server stop to the first order acknowledged after it is back")
 	verbose := flag.Bool("v", false, "print the service's JSON logs to stderr")
-	batch := flag.Int("batch-workers", 0, "ORDER_BATCH_WORKERS for the service (0: off)")
+	batch := flag.Int("batch-workers", -1, "ORDER_BATCH_WORKERS for the service (-1: the service's default, group commit on; 0: off)")
 	flag.Parse()
-	if *batch > 0 {
+	if *batch >= 0 {
 		o.Env = map[string]string{"ORDER_BATCH_WORKERS": fmt.Sprint(*batch)}
 	}
 	if *verbose {
