@@ -83,6 +83,8 @@ var violations = map[string][]*offline.Resource{
 	"WAF.11": {res("aws:wafv2/webAcl:WebAcl", "acl", map[string]any{}), res("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "l", map[string]any{
 		"resourceArn": "arn:acl", "logDestinationConfigs": []any{"arn:aws:logs:us-east-1:1:log-group:aws-waf-logs-x"},
 		"redactedFields": []any{map[string]any{"singleHeader": map[string]any{"name": "authorization"}}}})},
+	"TH-WAF-1": {res("aws:wafv2/webAcl:WebAcl", "acl", map[string]any{"visibilityConfig": map[string]any{"sampledRequestsEnabled": false},
+		"rules": []any{map[string]any{"name": "rate", "visibilityConfig": map[string]any{"sampledRequestsEnabled": true}}}})},
 	"TH-BAK-2": {res("aws:backup/vault:Vault", "v", map[string]any{}), res("aws:backup/vaultLockConfiguration:VaultLockConfiguration", "l", map[string]any{"backupVaultName": "v"}),
 		res("aws:backup/vaultPolicy:VaultPolicy", "p", map[string]any{"backupVaultName": "v", "policy": `{"Statement":[{"Effect":"Deny","Action":["backup:DeleteBackupVault"]}]}`})},
 	"TH-BAK-3": {res("aws:rds/cluster:Cluster", "c", map[string]any{"deletionProtection": true}),

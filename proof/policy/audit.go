@@ -219,6 +219,30 @@ func wafLogging(rec *Stack) []Violation {
 	})
 }
 
+// wafNoSamples: no web ACL, and no rule in it, keeps sampled requests.
+// AWS WAF keeps sampled web requests with their headers, and the logging
+// configuration's redacted fields do not apply to them (AWS WAF
+// Developer Guide, "Viewing a sample of web requests"), so a sample holds
+// a desk's bearer token for anyone allowed wafv2:GetSampledRequests.
+func wafNoSamples(rec *Stack) []Violation {
+	return each(rec, "aws:wafv2/webAcl:WebAcl", func(acl *Resource) verdict {
+		v := disabled(acl, "visibilityConfig.sampledRequestsEnabled", "the web ACL keeps sampled requests (headers unredacted)")
+		if v.failed() {
+			return v
+		}
+		rules, known := list(acl, "rules")
+		if !known {
+			return later("rules")
+		}
+		for _, r := range rules {
+			if b, _ := lookup(r, "visibilityConfig.sampledRequestsEnabled").(bool); b {
+				return fail(fmt.Sprintf("rule %v keeps sampled requests (headers unredacted)", lookup(r, "name")))
+			}
+		}
+		return v
+	})
+}
+
 // vaultLocked: every vault has a lock and an access policy denying
 // backup:DeleteRecoveryPoint; an unknown policy document defers.
 func vaultLocked(rec *Stack) []Violation {

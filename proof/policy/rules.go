@@ -71,6 +71,7 @@ var Rules = []Rule{
 	{ID: "TH-AUD-1", Title: "the trail's log group has the CIS metric filters (CloudWatch.1, .2, .4, .5, .7, .10, .11) with alarms", Check: trailFilters},
 	{ID: "RDS.37", Title: "Aurora PostgreSQL clusters publish logs to CloudWatch Logs with pgaudit loaded", Check: rdsAudit, PerResource: true},
 	{ID: "WAF.11", Title: "AWS WAF web ACL logging is enabled", Check: wafLogging},
+	{ID: "TH-WAF-1", Title: "web ACLs and their rules keep no sampled requests (samples keep credentials unredacted)", Check: wafNoSamples, PerResource: true},
 	{ID: "TH-BAK-2", Title: "every backup vault is locked and denies deleting recovery points", Check: vaultLocked},
 	{ID: "TH-BAK-3", Title: "protected stacks copy recovery points to another region", Check: backupCopies},
 	{ID: "TH-DES-3", Title: "protected stacks keep a final snapshot and the automated backups", Check: keepsData, PerResource: true},
