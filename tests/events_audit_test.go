@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/trading-ha/trading-ha/proof/offline"
@@ -38,6 +39,13 @@ func valueMatches(allowed []any, got any, present bool) bool {
 		if m, ok := a.(map[string]any); ok {
 			if ex, ok := m["exists"].(bool); ok && ex == present {
 				return true
+			}
+			// Prefix matching on a string value (Amazon EventBridge User
+			// Guide, "Content filtering in event patterns": prefix).
+			if pre, ok := m["prefix"].(string); ok {
+				if g, ok := got.(string); ok && present && strings.HasPrefix(g, pre) {
+					return true
+				}
 			}
 			continue
 		}

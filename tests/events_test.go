@@ -116,9 +116,8 @@ func TestEventsRulePatterns(t *testing.T) {
 				"detail": map[string]any{"eventSource": []string{"kms.amazonaws.com"}, "eventName": []string{"DisableKey", "ScheduleKeyDeletion"}}}},
 			{"risk-params", "rule-risk-params-" + stack, "default", map[string]any{
 				"source": []string{"aws.ssm"}, "detail-type": []string{"Parameter Store Change"},
-				"detail": map[string]any{"name": []string{
-					"/trading/" + stack + "/flags/trading-enabled", "/trading/" + stack + "/limits/max-notional",
-					"/trading/" + stack + "/limits/price-band-pct", "/trading/" + stack + "/limits/max-orders-per-second"}}}},
+				"detail": map[string]any{"name": []any{
+					"/trading/" + stack + "/flags/trading-enabled", map[string]any{"prefix": "/trading/" + stack + "/limits/"}}}}},
 		}
 		rules := rec.ByType("aws:cloudwatch/eventRule:EventRule")
 		if len(rules) != len(cases) {

@@ -59,7 +59,14 @@ func TestRiskParameterChangesPage(t *testing.T) {
 				}
 			}
 		}
-		for _, name := range other {
+		// A limit an operator adds after the deploy (the service reads
+		// every parameter under limits/) pages too.
+		for _, name := range []string{root + "limits/max-staleness-seconds"} {
+			if !patternMatches(p, change(name, "Create")) {
+				t.Errorf("rule %v does not match the creation of %s", rule.Inputs["name"], name)
+			}
+		}
+		for _, name := range append(other, root+"reference-prices/AAPL", root+"limitsx") {
 			if patternMatches(p, change(name, "Update")) {
 				t.Errorf("rule %v pages on %s, which is no risk parameter", rule.Inputs["name"], name)
 			}

@@ -224,13 +224,20 @@ func (r *reader) trading(k func(string) string) Trading {
 	return t
 }
 
+// KillSwitchParam and LimitsPath are the kill switch's parameter and the
+// risk limits' path below /trading/<suffix>/.
+const (
+	KillSwitchParam = "flags/" + KillSwitchFlag
+	LimitsPath      = "limits"
+)
+
 // TradingParams are the trading service's flag and limits: path below
 // /trading/<suffix>/ and value, in the order they are created.
 func (t Trading) Params() [][2]string {
 	return [][2]string{
-		{"flags/" + KillSwitchFlag, strconv.FormatBool(t.Enabled)},
-		{"limits/max-notional", strconv.Itoa(t.MaxNotional)},
-		{"limits/price-band-pct", strconv.Itoa(t.PriceBandPct)},
-		{"limits/max-orders-per-second", strconv.Itoa(t.OrdersPerSecond)},
+		{KillSwitchParam, strconv.FormatBool(t.Enabled)},
+		{LimitsPath + "/max-notional", strconv.Itoa(t.MaxNotional)},
+		{LimitsPath + "/price-band-pct", strconv.Itoa(t.PriceBandPct)},
+		{LimitsPath + "/max-orders-per-second", strconv.Itoa(t.OrdersPerSecond)},
 	}
 }

@@ -152,58 +152,64 @@ func newKeyStateRule(ctx *pulumi.Context, kids naming.Children, args Args, t top
 	if err != nil {
 		return err
 	}
-	rule, err := cloudwatch.NewEventRule(ctx, kids.Name("kms-key-state"), &cloudwatch.EventRuleArgs{
-		Name:         pulumi.String(args.Names.Name(naming.RuleKMSKeyState)),
+	return newPagingRule(ctx, kids, "kms-key-state", args.Names.Name(naming.RuleKMSKeyState),
+		"Pages when a KMS key of the account is disabled or scheduled for deletion: data, telemetry or paging stop working.",
+		pattern, t, parent)
+}
+
+// newPagingRule creates a rule on the default bus that delivers each
+// matching event to both paging topics, retried for an hour
+// (KeyStateEventMaxAgeSeconds).
+func newPagingRule(ctx *pulumi.Context, kids naming.Children, key, name, description, pattern string, t topics, parent pulumi.ResourceOption) error {
+	rule, err := cloudwatch.NewEventRule(ctx, kids.Name(key), &cloudwatch.EventRuleArgs{
+		Name:         pulumi.String(name),
 		EventBusName: pulumi.String("default"),
-		Description:  pulumi.String("Pages when a KMS key of the account is disabled or scheduled for deletion: data, telemetry or paging stop working."),
+		Description:  pulumi.String(description),
 		EventPattern: pulumi.String(pattern),
 	}, parent)
 	if err != nil {
-		return fmt.Errorf("create key state rule: %w", err)
+		return fmt.Errorf("create rule %s: %w", name, err)
 	}
 	for i, topic := range []pulumi.StringOutput{t.page, t.backstop} {
-		id := fmt.Sprintf("kms-key-state-%d", i+1)
-		if _, err := cloudwatch.NewEventTarget(ctx, kids.Name(id), &cloudwatch.EventTargetArgs{
+		if _, err := cloudwatch.NewEventTarget(ctx, kids.Name(fmt.Sprintf("%s-%d", key, i+1)), &cloudwatch.EventTargetArgs{
 			Rule: rule.Name, EventBusName: pulumi.String("default"), Arn: topic,
 			RetryPolicy: &cloudwatch.EventTargetRetryPolicyArgs{
 				MaximumEventAgeInSeconds: pulumi.Int(KeyStateEventMaxAgeSeconds),
 				MaximumRetryAttempts:     pulumi.Int(185),
 			},
 		}, parent); err != nil {
-			return fmt.Errorf("create key state target %d: %w", i+1, err)
+			return fmt.Errorf("create target %d of rule %s: %w", i+1, name, err)
 		}
 	}
 	return nil
 }
 
-// RiskParameters are the Parameter Store parameters whose change pages:
-// the trading kill switch and every risk limit (config.Trading.Params:
-// /trading/<suffix>/flags/trading-enabled and /trading/<suffix>/limits/...).
-// Operators own their values after the first deploy; a change is an
-// operator's deliberate act or an attacker's, and either way on-call must
-// know at once: the kill switch stops every order, a raised limit lets
-// orders through that the desk never allowed.
-func RiskParameters(names naming.Namer, trading config.Trading) []string {
-	var out []string
-	for _, p := range trading.Params() {
-		out = append(out, names.Parameter(p[0]))
-	}
-	return out
+// RiskParameters are the Parameter Store names whose change pages: the
+// trading kill switch, and every parameter under the limits path
+// (/trading/<suffix>/limits/..., those the program creates from
+// config.Trading.Params and those an operator adds later, such as
+// limits/max-staleness-seconds). Operators own their values after the first
+// deploy; a change is an operator's deliberate act or an attacker's, and
+// either way on-call must know at once: the kill switch stops every order,
+// a raised limit lets orders through that the desk never allowed.
+// Reference prices are market data that change daily and do not page.
+func RiskParameters(names naming.Namer) (killSwitch, limitsPrefix string) {
+	return names.Parameter(config.KillSwitchParam), names.Parameter(config.LimitsPath) + "/"
 }
 
 // RiskParamsPattern matches Systems Manager's own "Parameter Store Change"
 // events (source aws.ssm; detail.name the parameter's name, detail.operation
-// Create, Update, Delete or LabelParameterVersion) on those parameters,
-// every operation. Systems Manager sends them to the default bus itself, so
-// unlike the key-state rule it needs no trail (AWS Systems Manager User
-// Guide, "Monitoring Systems Manager events with Amazon EventBridge" and
-// "Setting up notifications or trigger actions based on Parameter Store
-// events").
-func RiskParamsPattern(parameters []string) (string, error) {
+// Create, Update, Delete or LabelParameterVersion) on the kill switch and
+// on any name under the limits prefix, every operation. Systems Manager
+// sends them to the default bus itself, so unlike the key-state rule it
+// needs no trail (AWS Systems Manager User Guide, "Monitoring Systems
+// Manager events with Amazon EventBridge"; prefix matching: Amazon
+// EventBridge User Guide, "Content filtering in event patterns").
+func RiskParamsPattern(killSwitch, limitsPrefix string) (string, error) {
 	b, err := json.Marshal(map[string]any{
 		"source":      []string{"aws.ssm"},
 		"detail-type": []string{"Parameter Store Change"},
-		"detail":      map[string]any{"name": parameters},
+		"detail":      map[string]any{"name": []any{killSwitch, map[string]string{"prefix": limitsPrefix}}},
 	})
 	if err != nil {
 		return "", fmt.Errorf("risk parameter event pattern: %w", err)
@@ -212,34 +218,14 @@ func RiskParamsPattern(parameters []string) (string, error) {
 }
 
 // newRiskParamsRule pages through both paging topics when the kill switch
-// or a risk limit changes, built as the key-state rule is (newKeyStateRule).
+// or a risk limit changes.
 func newRiskParamsRule(ctx *pulumi.Context, kids naming.Children, args Args, t topics, parent pulumi.ResourceOption) error {
-	pattern, err := RiskParamsPattern(RiskParameters(args.Names, args.Config.Trading))
+	pattern, err := RiskParamsPattern(RiskParameters(args.Names))
 	if err != nil {
 		return err
 	}
-	rule, err := cloudwatch.NewEventRule(ctx, kids.Name("risk-params"), &cloudwatch.EventRuleArgs{
-		Name:         pulumi.String(args.Names.Name(naming.RuleRiskParams)),
-		EventBusName: pulumi.String("default"),
-		Description:  pulumi.String("Pages when the trading kill switch or a risk limit changes in Parameter Store."),
-		EventPattern: pulumi.String(pattern),
-	}, parent)
-	if err != nil {
-		return fmt.Errorf("create risk parameter rule: %w", err)
-	}
-	for i, topic := range []pulumi.StringOutput{t.page, t.backstop} {
-		id := fmt.Sprintf("risk-params-%d", i+1)
-		if _, err := cloudwatch.NewEventTarget(ctx, kids.Name(id), &cloudwatch.EventTargetArgs{
-			Rule: rule.Name, EventBusName: pulumi.String("default"), Arn: topic,
-			RetryPolicy: &cloudwatch.EventTargetRetryPolicyArgs{
-				MaximumEventAgeInSeconds: pulumi.Int(KeyStateEventMaxAgeSeconds),
-				MaximumRetryAttempts:     pulumi.Int(185),
-			},
-		}, parent); err != nil {
-			return fmt.Errorf("create risk parameter target %d: %w", i+1, err)
-		}
-	}
-	return nil
+	return newPagingRule(ctx, kids, "risk-params", args.Names.Name(naming.RuleRiskParams),
+		"Pages when the trading kill switch or a risk limit changes in Parameter Store.", pattern, t, parent)
 }
 
 // Budget thresholds: a notification when the month's forecast passes the

@@ -119,6 +119,10 @@ func matcher(rec *offline.Recording, v any) string {
 				out = append(out, "absent")
 				continue
 			}
+			if pre, ok := m["prefix"].(string); ok && len(m) == 1 {
+				out = append(out, ticks(Generic(rec, pre)+"*"))
+				continue
+			}
 			out = append(out, compactJSON(m))
 			continue
 		}
