@@ -15,6 +15,7 @@ import (
 	"github.com/trading-ha/trading-ha/app/internal/orders"
 	"github.com/trading-ha/trading-ha/app/internal/store"
 	"github.com/trading-ha/trading-ha/app/internal/testkit"
+	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
 )
 
 // appStore starts PostgreSQL, runs the migrate step as the master user
@@ -22,26 +23,12 @@ import (
 // application role reading its password from a file.
 func appStore(t *testing.T) (*testkit.Postgres, *store.Store, string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := testkit.StartPostgres(ctx)
-	testkit.SkipOrFail(t, err)
-	t.Cleanup(pg.Close)
-	admin := store.DSN{Host: "127.0.0.1", Port: pg.Port, Database: pg.Database, User: pg.User, SSLMode: "verify-full", RootCert: pg.CAFile}
-	if _, err := store.MigrateAsAdmin(ctx, store.AdminConfig{DSN: admin, Credentials: store.StaticPassword(pg.Password),
-		AppRole: "trading_app", AppPassword: "first-password"}); err != nil {
-		t.Fatal(err)
-	}
+	pg, app := stack.MigratedPostgres(t, "first-password")
 	pwFile := filepath.Join(t.TempDir(), "db-password")
 	if err := os.WriteFile(pwFile, []byte("first-password\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	app := admin
-	app.User = "trading_app"
-	s, err := store.Open(ctx, app, app, store.Options{Credentials: &store.FilePassword{Path: pwFile}})
+	s, err := store.Open(context.Background(), app, app, store.Options{Credentials: &store.FilePassword{Path: pwFile}})
 	if err != nil {
 		t.Fatal(err)
 	}

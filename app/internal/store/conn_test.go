@@ -13,6 +13,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/app/internal/store"
 	"github.com/trading-ha/trading-ha/app/internal/testkit"
+	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
 )
 
 // records is a slog.Handler that keeps every record (goroutine-safe).
@@ -51,23 +52,9 @@ func (r *records) find(msg string) []map[string]string {
 // application role with opts (credentials filled in).
 func openAs(t *testing.T, opts store.Options) (*testkit.Postgres, *store.Store) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := testkit.StartPostgres(ctx)
-	testkit.SkipOrFail(t, err)
-	t.Cleanup(pg.Close)
-	admin := store.DSN{Host: "127.0.0.1", Port: pg.Port, Database: pg.Database, User: pg.User, SSLMode: "verify-full", RootCert: pg.CAFile}
-	if _, err := store.MigrateAsAdmin(ctx, store.AdminConfig{DSN: admin, Credentials: store.StaticPassword(pg.Password),
-		AppRole: "trading_app", AppPassword: "pw"}); err != nil {
-		t.Fatal(err)
-	}
-	app := admin
-	app.User = "trading_app"
+	pg, app := stack.MigratedPostgres(t, "pw")
 	opts.Credentials = store.StaticPassword("pw")
-	s, err := store.Open(ctx, app, app, opts)
+	s, err := store.Open(context.Background(), app, app, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,33 +10,19 @@ import (
 
 	"github.com/trading-ha/trading-ha/app/internal/orders"
 	"github.com/trading-ha/trading-ha/app/internal/store"
-	"github.com/trading-ha/trading-ha/app/internal/testkit"
+	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
 )
 
 // lookupStore starts PostgreSQL, runs the migrate step and opens a store as
 // the least-privileged application role (FindByKey must work with its grants).
 func lookupStore(t *testing.T) *store.Store {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	pg, err := testkit.StartPostgres(ctx)
-	testkit.SkipOrFail(t, err)
-	t.Cleanup(pg.Close)
-	admin := store.DSN{Host: "127.0.0.1", Port: pg.Port, Database: pg.Database, User: pg.User, SSLMode: "verify-full", RootCert: pg.CAFile}
-	if _, err := store.MigrateAsAdmin(ctx, store.AdminConfig{DSN: admin, Credentials: store.StaticPassword(pg.Password),
-		AppRole: "trading_app", AppPassword: "lookup-password"}); err != nil {
-		t.Fatal(err)
-	}
+	_, app := stack.MigratedPostgres(t, "lookup-password")
 	pwFile := filepath.Join(t.TempDir(), "db-password")
 	if err := os.WriteFile(pwFile, []byte("lookup-password\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	app := admin
-	app.User = "trading_app"
-	s, err := store.Open(ctx, app, app, store.Options{Credentials: &store.FilePassword{Path: pwFile}, BatchWorkers: -1})
+	s, err := store.Open(context.Background(), app, app, store.Options{Credentials: &store.FilePassword{Path: pwFile}, BatchWorkers: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
