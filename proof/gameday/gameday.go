@@ -983,7 +983,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	// 2. AZ lost: tasks and the database primary; the AZ comes back and
 	// the old primary rejoins inside the scenario.
 	if only("az-lost") {
-		prim, err := pg.primary(ctx)
+		prim, err := pg.waitSteady(ctx, 120*time.Second)
 		if err != nil {
 			return res, err
 		}
@@ -1046,7 +1046,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	// 3. database writer crashes with the fleet behind the balancer; the
 	// old primary is started again and rejoins inside the scenario.
 	if only("db-writer-failover") {
-		prim, err := pg.primary(ctx)
+		prim, err := pg.waitSteady(ctx, 120*time.Second)
 		if err != nil {
 			return res, err
 		}

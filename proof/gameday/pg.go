@@ -296,18 +296,32 @@ func (c *pgCluster) waitState(ctx context.Context, limit time.Duration, want map
 	})
 }
 
-// primary is the AZ whose node the monitor reports as writer.
-func (c *pgCluster) primary(ctx context.Context) (string, error) {
-	st, err := c.states(ctx)
-	if err != nil {
-		return "", err
-	}
-	for az, s := range st {
-		if s.reported == "primary" || s.reported == "wait_primary" || s.reported == "single" {
-			return az, nil
+// waitSteady waits until the monitor reports one primary and one
+// secondary, each at its goal state, and returns the primary's AZ. A
+// scenario that kills the writer starts from there, as one in AWS starts
+// from a healthy cluster: pg_auto_failover does not promote a standby
+// while the writer is still in wait_primary (the standby was not yet
+// synchronous, so it may lack committed writes), so a kill in that window
+// is a different failure from the one the scenario measures.
+func (c *pgCluster) waitSteady(ctx context.Context, limit time.Duration) (string, error) {
+	var prim string
+	err := poll(ctx, limit, 300*time.Millisecond, "database steady (one primary, one secondary, each at its goal)", func() (bool, error) {
+		st, err := c.states(ctx)
+		if err != nil {
+			return false, nil
 		}
-	}
-	return "", fmt.Errorf("no primary in %v", st)
+		roles := map[string]string{}
+		for az, s := range st {
+			if s.reported != s.goal {
+				return false, nil
+			}
+			roles[s.reported] = az
+		}
+		prim = roles["primary"]
+		_, sec := roles["secondary"]
+		return prim != "" && sec, nil
+	})
+	return prim, err
 }
 
 // writable reports whether az's data node accepts writes now: what a
