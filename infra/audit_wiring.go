@@ -25,12 +25,12 @@ func trailKeyStatements(cfg *config.Config, names naming.Namer, account string) 
 // drRegionProvider is the second aws provider, for config drRegion, with
 // the same default tags and allowedAccountIds as the home provider; nil when drRegion is empty.
 func drRegionProvider(ctx *pulumi.Context, cfg *config.Config) (pulumi.ProviderResource, error) {
-	if cfg.Audit.DRRegion == "" {
+	if cfg.Backup.DRRegion == "" {
 		return nil, nil
 	}
-	p, err := aws.NewProvider(ctx, "aws-dr", awsProviderArgs(cfg, cfg.Audit.DRRegion))
+	p, err := aws.NewProvider(ctx, "aws-dr", awsProviderArgs(cfg, cfg.Backup.DRRegion))
 	if err != nil {
-		return nil, fmt.Errorf("create aws provider for drRegion %s: %w", cfg.Audit.DRRegion, err)
+		return nil, fmt.Errorf("create aws provider for drRegion %s: %w", cfg.Backup.DRRegion, err)
 	}
 	return p, nil
 }

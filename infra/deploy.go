@@ -137,7 +137,7 @@ func newPlatform(ctx *pulumi.Context) (*platform, error) {
 	if err := checkVaultRoles(p.cfg, p.account); err != nil {
 		return nil, err
 	}
-	if err := warnCaller(ctx, p.cfg, caller.Arn, backup.PrincipalsOf(p.cfg, p.names, p.account)); err != nil {
+	if err := warnCaller(ctx, p.cfg, caller.Arn, p.principals()); err != nil {
 		return nil, err
 	}
 
@@ -147,6 +147,12 @@ func newPlatform(ctx *pulumi.Context) (*platform, error) {
 	p.dataKey = iamdoc.Key{Keys: p.at.Keys(), Alias: p.names.Name(naming.KMSDataAlias)}
 	p.telemetryKey = iamdoc.Key{Keys: p.at.Keys(), Alias: p.names.Name(naming.KMSTelemetryAlias)}
 	return p, nil
+}
+
+// principals are the roles the vault policies and the protected keys'
+// guard exempt: break-glass and the deploy role.
+func (p *platform) principals() backup.Principals {
+	return backup.PrincipalsOf(p.cfg.Backup, p.cfg.Region, p.names, p.account)
 }
 
 // export exports the outputs operators use.

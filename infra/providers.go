@@ -110,7 +110,7 @@ func checkAccount(cfg *config.Config, account string) error {
 // without them (dev).
 func checkVaultRoles(cfg *config.Config, account string) error {
 	var errs config.Errors
-	for _, kv := range [][2]string{{"deployRoleArn", cfg.Audit.DeployRole}, {"backupBreakGlassRoleArn", cfg.Audit.BreakGlassPrincipal}} {
+	for _, kv := range [][2]string{{"deployRoleArn", cfg.Backup.DeployRole}, {"backupBreakGlassRoleArn", cfg.Backup.BreakGlassPrincipal}} {
 		if role, ok := awsarn.ParseRole(kv[1]); ok && role.Account != account {
 			errs = append(errs, &config.Error{
 				Key: config.Project + ":" + kv[0], Value: kv[1],

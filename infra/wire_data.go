@@ -10,7 +10,7 @@ func (p *platform) dataTier() error {
 	var err error
 	// --- database ---
 	p.db, err = database.New(ctx, "database", database.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account,
+		Names: p.names, Shared: p.cfg.Shared, Database: p.cfg.Database, AccountID: p.account,
 		DataKeyArn: p.keys.DataKeyArn, TelemetryKeyArn: p.keys.TelemetryKeyArn,
 		IsolatedSubnetIDs: p.net.IsolatedSubnetIDs,
 		DBSecurityGroupID: p.net.DBSecurityGroupID, TasksSecurityGroupID: p.net.TasksSecurityGroupID,

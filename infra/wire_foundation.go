@@ -14,22 +14,23 @@ func (p *platform) foundationTier() error {
 	ctx := p.ctx
 	var err error
 	p.keys, err = security.New(ctx, "security", security.Args{
-		Names: p.names, AccountID: p.account, Region: p.cfg.Region, DeletionWindowDays: p.cfg.KMSDeletionWindowDays(),
+		Names: p.names, AccountID: p.account, Region: p.cfg.Region, DeletionWindowDays: p.cfg.Shared.KMSDeletionWindowDays(),
 		TelemetryServices: trailKeyStatements(p.cfg, p.names, p.account),
-		DataKeyGuard:      backup.KeyGuard(p.cfg, p.names, p.account),
+		DataKeyGuard:      backup.KeyGuard(p.cfg.DeletionProtection, p.principals()),
 	}, p.withAWS)
 	if err != nil {
 		return err
 	}
 	p.net, err = network.New(ctx, "network", network.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account, TelemetryKeyArn: p.keys.TelemetryKeyArn,
-		Providers: p.providers.All,
+		Names: p.names, Shared: p.cfg.Shared, Network: p.cfg.Network, ExecuteCommand: p.cfg.Service.EnableExecuteCommand,
+		AccountID: p.account, TelemetryKeyArn: p.keys.TelemetryKeyArn, Providers: p.providers.All,
 	}, p.withAWS)
 	if err != nil {
 		return err
 	}
 	p.buckets, err = storage.New(ctx, "storage", storage.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account, DataKeyArn: p.keys.DataKeyArn,
+		Names: p.names, Shared: p.cfg.Shared, Storage: p.cfg.Storage, CanaryFailureRetentionDays: p.cfg.Monitoring.CanaryFailureRetentionDays,
+		AccountID: p.account, DataKeyArn: p.keys.DataKeyArn,
 	}, p.withAWS)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"github.com/trading-ha/trading-ha/infra/monitoring"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/runbooks"
-	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/infra/storage"
 )
 
@@ -26,12 +25,12 @@ func (p *platform) recoveryTier() error {
 	ecsClusterArn, ecsServiceArn := p.at.ECSCluster(ecsCluster), p.at.ECSService(ecsCluster, ecsService)
 	dbClusterArn := p.at.DBCluster(p.db.Identifier)
 	tableName, vaultName := p.names.Name(naming.SessionsTable), p.names.Name(naming.BackupVault)
-	targetGroupName := service.TargetGroupName(p.names, p.cfg)
+	targetGroupName := p.svc.TargetGroupName
 
 	// --- backup ---
 
 	p.vault, err = backup.New(ctx, "backup", backup.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account, Region: p.cfg.Region,
+		Names: p.names, Shared: p.cfg.Shared, Backup: p.cfg.Backup, AccountID: p.account,
 		DataKeyArn: p.keys.DataKeyArn, TelemetryKeyArn: p.keys.TelemetryKeyArn, AlarmTopicArn: p.watch.NotifyTopicArn,
 		SchedulerDLQArn: p.watch.SchedulerDLQArn, SchedulerDLQName: p.names.Name(naming.SchedulerDLQ),
 		TelemetryKey: p.telemetryKey, DataKey: p.dataKey,
@@ -52,7 +51,7 @@ func (p *platform) recoveryTier() error {
 	// The composite alarm aggregates the metric alarms, so the health check
 	// watches it alone.
 	p.rb, err = runbooks.New(ctx, "runbooks", runbooks.Args{
-		Names: p.names, Config: p.cfg, At: p.at,
+		Names: p.names, Shared: p.cfg.Shared, Runbooks: p.cfg.Runbooks, At: p.at,
 		TelemetryKeyArn:  p.keys.TelemetryKeyArn,
 		TopicArn:         p.at.Topic(p.names.Name(naming.NotifyTopic)),
 		SchedulerDLQArn:  p.watch.SchedulerDLQArn,
@@ -94,7 +93,7 @@ func (p *platform) recoveryTier() error {
 	// --- events ---
 
 	p.bus, err = events.New(ctx, "events", events.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account, Region: p.cfg.Region,
+		Names: p.names, Shared: p.cfg.Shared, Events: p.cfg.Events, AccountID: p.account,
 		TelemetryKeyArn: p.keys.TelemetryKeyArn, AlarmTopicArn: p.watch.NotifyTopicArn,
 		// Name-derived, so the bus policy is known at preview.
 		TaskRoleArn: p.at.Role(p.names.Name(naming.TaskRole)),
@@ -110,7 +109,8 @@ func (p *platform) recoveryTier() error {
 
 	// --- resilience ---
 	p.drill, err = drills.New(ctx, "resilience", drills.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account, TelemetryKeyArn: p.keys.TelemetryKeyArn,
+		Names: p.names, Shared: p.cfg.Shared, Drills: p.cfg.Drills, Stack: p.cfg.Stack, RTO: p.cfg.RTO, RPO: p.cfg.RPO,
+		AccountID: p.account, TelemetryKeyArn: p.keys.TelemetryKeyArn,
 		VPCID: p.net.VPCID, PublicSubnetIDs: p.net.PublicSubnetIDs,
 		PrivateSubnetIDs: p.net.PrivateSubnetIDs, IsolatedSubnetIDs: p.net.IsolatedSubnetIDs,
 		ECSClusterName:    p.svc.ClusterName,

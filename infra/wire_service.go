@@ -15,8 +15,9 @@ func (p *platform) serviceTier() error {
 	var err error
 	// --- service ---
 	p.svc, err = service.New(ctx, "service", service.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account,
-		VPCID: p.net.VPCID, PublicSubnetIDs: p.net.PublicSubnetIDs, PrivateSubnetIDs: p.net.PrivateSubnetIDs,
+		Names: p.names, Shared: p.cfg.Shared, Service: p.cfg.Service, AccountID: p.account,
+		ClosedEgress: p.cfg.Network.ClosedEgress(), Gates: p.cfg.Monitoring.Traffic,
+		VPCID: p.net.VPCID, VPCCIDR: p.net.VPCCIDR, PublicSubnetIDs: p.net.PublicSubnetIDs, PrivateSubnetIDs: p.net.PrivateSubnetIDs,
 		ALBSecurityGroupID: p.net.ALBSecurityGroupID, TasksSecurityGroupID: p.net.TasksSecurityGroupID,
 		MigrateSecurityGroupID: p.net.MigrateSecurityGroupID,
 		S3PrefixListID:         p.net.S3PrefixListID, DynamoDBPrefixListID: p.net.DynamoDBPrefixListID,
@@ -37,7 +38,7 @@ func (p *platform) serviceTier() error {
 
 	// --- dns ---
 	p.zone, err = dns.New(ctx, "dns", dns.Args{
-		Names: p.names, Config: p.cfg,
+		Names: p.names, DNS: p.cfg.DNS,
 		ALBDNSName: p.svc.ALBDNSName,
 	}, p.withAWS)
 	if err != nil {

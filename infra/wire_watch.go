@@ -26,7 +26,8 @@ func (p *platform) watchTier() error {
 		return pulumi.String(p.at.StateMachine(p.names.Name(k)))
 	}
 	p.watch, err = monitoring.New(ctx, "monitoring", monitoring.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account, TelemetryKeyArn: p.keys.TelemetryKeyArn, TelemetryKey: p.telemetryKey,
+		Names: p.names, Shared: p.cfg.Shared, Monitoring: p.cfg.Monitoring,
+		AccountID: p.account, TelemetryKeyArn: p.keys.TelemetryKeyArn, TelemetryKey: p.telemetryKey,
 		PagingKeyArn: p.keys.PagingKeyArn,
 		LogsBucket:   p.buckets.LogsBucket, LogsBucketArn: p.at.Bucket(p.buckets.LogsBucketName),
 		ArtifactsPrefix: storage.CanaryPrefix, CodePrefix: storage.CanaryCodePrefix,
@@ -94,7 +95,7 @@ func (p *platform) watchTier() error {
 	// the paging alarms and the canary exist ---
 	if p.cfg.DNS.DomainName != "" {
 		if _, err := dns.NewRecords(ctx, "dns-records", dns.RecordsArgs{
-			Config: p.cfg, Zone: p.zone, ALBDNSName: p.svc.ALBDNSName, ALBZoneID: p.svc.ALBZoneID, After: p.watch.BeforeTraffic,
+			DNS: p.cfg.DNS, Zone: p.zone, ALBDNSName: p.svc.ALBDNSName, ALBZoneID: p.svc.ALBZoneID, After: p.watch.BeforeTraffic,
 		}, p.withAWS); err != nil {
 			return err
 		}
@@ -102,7 +103,7 @@ func (p *platform) watchTier() error {
 
 	// --- audit ---
 	if _, err := audit.New(ctx, "audit", audit.Args{
-		Names: p.names, Config: p.cfg, AccountID: p.account, Region: p.cfg.Region,
+		Names: p.names, Shared: p.cfg.Shared, Audit: p.cfg.Audit, Lifecycle: p.cfg.Storage.Lifecycle, AccountID: p.account,
 		TelemetryKeyArn: p.keys.TelemetryKeyArn, AlarmTopicArn: p.watch.NotifyTopicArn,
 		DataBucketArn: p.buckets.DataArn, SessionsTableArn: p.table.Arn,
 		LogsBucket: p.buckets.LogsBucket, AccessLogsPrefix: storage.AccessLogsPrefix,

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/proof/offline"
 )
@@ -108,7 +109,7 @@ func TestSuffixLimitComesFromNamingTable(t *testing.T) {
 // TestEveryKeyDeclared: every key the stack files set is declared in
 // Pulumi.yaml, and every declared key but environmentSuffix has a default.
 func TestEveryKeyDeclared(t *testing.T) {
-	keys, err := offline.ProjectKeys("..")
+	keys, err := config.ProjectKeys("..")
 	if err != nil {
 		t.Fatal(err)
 	}

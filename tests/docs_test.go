@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/proof/docgen"
-	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
 // TestGeneratedDocsAreCurrent fails when docs/architecture.md,
@@ -42,7 +42,7 @@ func TestConfigReferenceCoversEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := offline.ProjectKeys("..")
+	keys, err := config.ProjectKeys("..")
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("Pulumi.yaml keys: %v (%d)", err, len(keys))
 	}

@@ -191,10 +191,11 @@ func runbookArgs(suffix string) runbooks.Args {
 	n := func(kind string) string { return kind + "-" + suffix }
 	return runbooks.Args{
 		Names: naming.New(suffix), At: at,
-		Config: &config.Config{LogRetentionDays: 30, Runbooks: config.Runbooks{
+		Shared: config.Shared{LogRetentionDays: 30},
+		Runbooks: config.Runbooks{
 			BackupMaxAgeMinutes: 1560, FailoverTimeoutSeconds: 600, DeploymentTimeoutSeconds: 900, RestoreTimeoutSeconds: 3600,
 			HealthCheckSchedule: "rate(5 minutes)", BackupVerifySchedule: "cron(0 6 * * ? *)",
-		}},
+		},
 		TelemetryKeyArn: pulumi.String("arn:aws:kms:us-east-1:" + acct + ":key/telemetry"),
 		TelemetryKey:    iamdoc.Key{Keys: at.Keys(), Alias: "alias/" + n("kms-telemetry")},
 		DataKey:         iamdoc.Key{Keys: at.Keys(), Alias: "alias/" + n("kms-data")},

@@ -183,7 +183,7 @@ func TestAWSXChildGetsOnlyProviders(t *testing.T) {
 		}
 		providers := []pulumi.ProviderResource{p, x}
 		_, err = network.New(ctx, "network", network.Args{
-			Names: naming.New("dev"), Config: cfg, AccountID: acct,
+			Names: naming.New("dev"), Shared: cfg.Shared, Network: cfg.Network, AccountID: acct,
 			TelemetryKeyArn: pulumi.String("arn:aws:kms:us-east-1:" + acct + ":key/t"), Providers: providers,
 		}, pulumi.Providers(providers...), pulumi.DependsOn([]pulumi.Resource{marker}))
 		return err

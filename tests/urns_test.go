@@ -193,7 +193,7 @@ func TestDNSTwiceHasNoDuplicateURN(t *testing.T) {
 			return err
 		}
 		for _, n := range []string{"dns", "dns-b"} {
-			if _, err := dns.New(ctx, n, dns.Args{Names: naming.New("dev"), Config: cfg, ALBDNSName: pulumi.String("alb.example")}); err != nil {
+			if _, err := dns.New(ctx, n, dns.Args{Names: naming.New("dev"), DNS: cfg.DNS, ALBDNSName: pulumi.String("alb.example")}); err != nil {
 				return err
 			}
 		}

@@ -206,7 +206,7 @@ func TestExample(t *testing.T) {
 	telemetryKey := keyArn(t, rec, names.Name(naming.KMSTelemetryAlias))
 	cluster := one(t, rec, "aws:rds/cluster:Cluster")
 	t.Run("Aurora is encrypted with the example's data key", func(t *testing.T) {
-		defaults, err := platformDefaults(platformDir)
+		defaults, err := config.ProjectDefaults(platformDir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,10 +295,10 @@ func TestExampleConfigErrors(t *testing.T) {
 	}
 }
 
-// TestPlatformDefaults: the defaults come from the platform's project file
+// TestPlatformDefaults: the defaults come from the platform's project file (config.ProjectDefaults)
 // and nowhere else.
 func TestPlatformDefaults(t *testing.T) {
-	d, err := platformDefaults(platformDir)
+	d, err := config.ProjectDefaults(platformDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,15 @@ func TestPlatformDefaults(t *testing.T) {
 	if _, ok := d[config.Project+":environmentSuffix"]; ok {
 		t.Error("environmentSuffix has a default; the platform declares none")
 	}
-	if _, err := platformDefaults("."); err == nil || !strings.Contains(err.Error(), "not the platform") {
+	// The example's own project file is not the platform's.
+	cfg, err := offline.LoadStack(".", stackName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := offline.RunProgram(stackName, cfg, func(ctx *pulumi.Context) error {
+		_, err := deploy(ctx, ".")
+		return err
+	}); err == nil || !strings.Contains(err.Error(), "not the platform") {
 		t.Errorf("the example's own project file read as the platform's: %v", err)
 	}
 }

@@ -90,15 +90,15 @@ func build(ctx *pulumi.Context, platformDir string) (*stack, error) {
 		return nil, fmt.Errorf("security component: %w", err)
 	}
 	net, err := network.New(ctx, "network", network.Args{
-		Names: names, Config: cfg, AccountID: account,
-		TelemetryKeyArn: keys.TelemetryKeyArn,
-		Providers:       providers,
+		Names: names, Shared: cfg.Shared, Network: cfg.Network, ExecuteCommand: cfg.Service.EnableExecuteCommand,
+		AccountID: account, TelemetryKeyArn: keys.TelemetryKeyArn,
+		Providers: providers,
 	}, withProviders)
 	if err != nil {
 		return nil, fmt.Errorf("network component: %w", err)
 	}
 	db, err := database.New(ctx, "database", database.Args{
-		Names: names, Config: cfg, AccountID: account,
+		Names: names, Shared: cfg.Shared, Database: cfg.Database, AccountID: account,
 		DataKeyArn: keys.DataKeyArn, TelemetryKeyArn: keys.TelemetryKeyArn,
 		IsolatedSubnetIDs: net.IsolatedSubnetIDs,
 		DBSecurityGroupID: net.DBSecurityGroupID,

@@ -28,10 +28,15 @@ const Principal = "cloudtrail.amazonaws.com"
 
 // Args configures the trail.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Audit is the audit section: the trail and its bucket's retention.
+	Audit config.Audit
+	// Lifecycle is the stack's bucket lifecycle (the storage section's),
+	// which the trail bucket follows too.
+	Lifecycle config.Lifecycle
 	AccountID string
-	Region    string
 	// TelemetryKeyArn encrypts the log files, the bucket and the log group;
 	// its key policy carries KeyPolicyStatements.
 	TelemetryKeyArn pulumi.StringInput
@@ -130,7 +135,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource("trading:audit:Trail", name, t, opts...); err != nil {
 		return nil, fmt.Errorf("register audit component: %w", err)
 	}
-	if !args.Config.Audit.CloudTrail {
+	if !args.Audit.CloudTrail {
 		t.Arn, t.Bucket = pulumi.String("").ToStringOutput(), pulumi.String("").ToStringOutput()
 		if err := ctx.RegisterResourceOutputs(t, pulumi.Map{}); err != nil {
 			return nil, fmt.Errorf("register audit outputs: %w", err)
@@ -140,8 +145,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(t)
 	// Children are named from the component (naming.ChildrenOf).
 	kids := naming.ChildrenOf(name)
-	cfg := args.Config
-	trailArn := TrailArn(args.Names, args.Region, args.AccountID)
+	cfg := args.Shared
+	trailArn := TrailArn(args.Names, args.Shared.Region, args.AccountID)
 
 	bucket, ready, err := t.bucket(ctx, kids, args, trailArn, parent)
 	if err != nil {
@@ -168,7 +173,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("create trail role: %w", err)
 	}
 	// Name-derived log group ARN (infra/arn): a plain string at preview.
-	logsPolicy, err := LogsRolePolicy(awsarn.In(args.Region, args.AccountID).LogGroup(args.Names.Name(naming.TrailLogGroup)), args.AccountID, args.Region).JSON()
+	logsPolicy, err := LogsRolePolicy(awsarn.In(args.Shared.Region, args.AccountID).LogGroup(args.Names.Name(naming.TrailLogGroup)), args.AccountID, args.Shared.Region).JSON()
 	if err != nil {
 		return nil, fmt.Errorf("trail role policy: %w", err)
 	}
@@ -247,11 +252,11 @@ func selectors(args Args) cloudtrail.TrailAdvancedEventSelectorArray {
 // it at CreateTrail) and the Object Lock configuration (no log file is
 // written before the default retention applies).
 func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, trailArn string, parent pulumi.ResourceOption) (*s3.BucketV2, []pulumi.Resource, error) {
-	cfg := args.Config
+	cfg := args.Shared
 	// trail-<suffix>-<account ID>, known at program time, or an existing
 	// stack's random tail (config trailBucketNameTail; infra/storage).
-	name := args.Names.Unique(naming.TrailBucket, config.BucketTail(cfg.Storage.TrailBucketNameTail, args.AccountID))
-	doc, err := BucketPolicy(awsarn.In(args.Region, args.AccountID).Bucket(name), trailArn, args.AccountID).JSON()
+	name := args.Names.Unique(naming.TrailBucket, config.BucketTail(args.Audit.TrailBucketNameTail, args.AccountID))
+	doc, err := BucketPolicy(awsarn.In(args.Shared.Region, args.AccountID).Bucket(name), trailArn, args.AccountID).JSON()
 	if err != nil {
 		return nil, nil, fmt.Errorf("trail bucket policy: %w", err)
 	}
@@ -293,7 +298,7 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 	if err != nil {
 		return nil, nil, fmt.Errorf("enable versioning on trail bucket: %w", err)
 	}
-	lock, err := objectLock(ctx, kids, cfg, b, versioning, parent)
+	lock, err := objectLock(ctx, kids, args.Audit, b, versioning, parent)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,12 +318,12 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 		Rules: s3.BucketLifecycleConfigurationV2RuleArray{&s3.BucketLifecycleConfigurationV2RuleArgs{
 			Id: pulumi.String("trail-retention"), Status: pulumi.String("Enabled"),
 			Filter:     &s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(cfg.Storage.LogsExpirationDays)},
+			Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(args.Lifecycle.LogsExpirationDays)},
 			NoncurrentVersionExpiration: &s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{
-				NoncurrentDays: pulumi.Int(cfg.Storage.NoncurrentExpirationDays),
+				NoncurrentDays: pulumi.Int(args.Lifecycle.NoncurrentExpirationDays),
 			},
 			AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
-				DaysAfterInitiation: pulumi.Int(cfg.Storage.AbortMultipartDays),
+				DaysAfterInitiation: pulumi.Int(args.Lifecycle.AbortMultipartDays),
 			},
 		}},
 	}, parent); err != nil {
@@ -364,8 +369,8 @@ func (t *Trail) bucket(ctx *pulumi.Context, kids naming.Children, args Args, tra
 // needs s3:BypassGovernanceRetention). In compliance mode no one can delete
 // a version before its retention ends, so config allows it only with
 // deletionProtection, whose bucket is kept on destroy (docs/destroy.md).
-func objectLock(ctx *pulumi.Context, kids naming.Children, cfg *config.Config, b *s3.BucketV2, versioning pulumi.Resource, parent pulumi.ResourceOption) (pulumi.Resource, error) {
-	mode := cfg.Audit.TrailObjectLockMode
+func objectLock(ctx *pulumi.Context, kids naming.Children, cfg config.Audit, b *s3.BucketV2, versioning pulumi.Resource, parent pulumi.ResourceOption) (pulumi.Resource, error) {
+	mode := cfg.TrailObjectLockMode
 	if mode == config.ObjectLockOff {
 		return nil, nil
 	}
@@ -376,7 +381,7 @@ func objectLock(ctx *pulumi.Context, kids naming.Children, cfg *config.Config, b
 			DefaultRetention: &s3.BucketObjectLockConfigurationV2RuleDefaultRetentionArgs{
 				// The API's modes are GOVERNANCE and COMPLIANCE.
 				Mode: pulumi.String(strings.ToUpper(mode)),
-				Days: pulumi.Int(cfg.Audit.TrailObjectLockDays),
+				Days: pulumi.Int(cfg.TrailObjectLockDays),
 			},
 		},
 	}, parent, pulumi.DependsOn([]pulumi.Resource{versioning}))

@@ -49,10 +49,13 @@ var VaultEvents = []string{"COPY_JOB_FAILED", "S3_BACKUP_OBJECT_FAILED", "S3_RES
 
 // Args configures the component.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Backup is the backup section: plans, vault lock, DR copy, the
+	// exempt principals.
+	Backup    config.Backup
 	AccountID string
-	Region    string
 	// DataKeyArn encrypts the vault and the snapshots in the data bucket.
 	DataKeyArn pulumi.StringInput
 	// TelemetryKeyArn encrypts the workflow's log group (and the topic it publishes to).
@@ -113,16 +116,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// snapshot workflow (snapshot.go) is a statemachine component named
 	// from asl.ServiceSnapshotName, not yet from this component's name.
 	kids := naming.ChildrenOf(name)
-	cfg := args.Config.Backup
+	cfg := args.Backup
 
-	vaultTags, err := keepTags(args.Config.DeletionProtection)
+	vaultTags, err := keepTags(args.Shared.DeletionProtection)
 	if err != nil {
 		return nil, err
 	}
 	vault, err := backup.NewVault(ctx, kids.Name("vault"), &backup.VaultArgs{
 		Name:         pulumi.String(args.Names.Name(naming.BackupVault)),
 		KmsKeyArn:    args.DataKeyArn,
-		ForceDestroy: pulumi.Bool(!args.Config.DeletionProtection),
+		ForceDestroy: pulumi.Bool(!args.Shared.DeletionProtection),
 		Tags:         vaultTags,
 	}, parent)
 	if err != nil {
@@ -139,7 +142,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Immutable backups: vault lock and access policy here, and a locked
 	// vault in drRegion every recovery point (daily and continuous) is
 	// copied to.
-	if err := lock(ctx, kids, "vault", args.Config, PrincipalsOf(args.Config, args.Names, args.AccountID), vault, MinRetentionDays(cfg), parent); err != nil {
+	if err := lock(ctx, kids, "vault", args.Backup, args.Shared.DeletionProtection, PrincipalsOf(args.Backup, args.Shared.Region, args.Names, args.AccountID), vault, MinRetentionDays(cfg), parent); err != nil {
 		return nil, err
 	}
 	drArn, hasDR, err := drVault(ctx, kids, args, parent)
@@ -263,7 +266,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 // restoreTesting restores the latest Aurora and DynamoDB recovery points of
 // our vault on a schedule; AWS Backup deletes them after the validation window.
 func restoreTesting(ctx *pulumi.Context, kids naming.Children, args Args, vault *backup.Vault, role *iam.Role, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	cfg := args.Config.Backup
+	cfg := args.Backup
 	plan, err := backup.NewRestoreTestingPlan(ctx, kids.Name("restore-testing"), &backup.RestoreTestingPlanArgs{
 		Name:               pulumi.String(args.Names.Name(naming.RestoreTestingPlan)),
 		ScheduleExpression: pulumi.String(cfg.RestoreTestingSchedule),

@@ -92,19 +92,19 @@ func BreakGlassPolicy(account string, vaults []Vault, keys []iamdoc.Key) iamdoc.
 // may, with MFA, for an hour; it holds BreakGlassPolicy and nothing else.
 // With the key set, that role is used and nothing is created.
 func breakGlassRole(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) error {
-	cfg := args.Config
-	if cfg.Audit.BreakGlassPrincipal != "" {
+	cfg := args.Backup
+	if cfg.BreakGlassPrincipal != "" {
 		return nil
 	}
 	trust, err := iamdoc.AssumeRoleWithMFA(args.AccountID).JSON()
 	if err != nil {
 		return err
 	}
-	vaults := []Vault{{Region: args.Region, Name: args.Names.Name(naming.BackupVault)}}
-	keys := []iamdoc.Key{{Keys: awsarn.In(args.Region, args.AccountID).Keys(), Alias: args.Names.Name(naming.KMSDataAlias)}}
-	if cfg.Audit.DRRegion != "" && args.DRProvider != nil {
-		vaults = append(vaults, Vault{Region: cfg.Audit.DRRegion, Name: args.Names.Name(naming.DRVault)})
-		keys = append(keys, iamdoc.Key{Keys: awsarn.In(cfg.Audit.DRRegion, args.AccountID).Keys(), Alias: args.Names.Name(naming.KMSDRAlias)})
+	vaults := []Vault{{Region: args.Shared.Region, Name: args.Names.Name(naming.BackupVault)}}
+	keys := []iamdoc.Key{{Keys: awsarn.In(args.Shared.Region, args.AccountID).Keys(), Alias: args.Names.Name(naming.KMSDataAlias)}}
+	if cfg.DRRegion != "" && args.DRProvider != nil {
+		vaults = append(vaults, Vault{Region: cfg.DRRegion, Name: args.Names.Name(naming.DRVault)})
+		keys = append(keys, iamdoc.Key{Keys: awsarn.In(cfg.DRRegion, args.AccountID).Keys(), Alias: args.Names.Name(naming.KMSDRAlias)})
 	}
 	policy, err := BreakGlassPolicy(args.AccountID, vaults, keys).JSON()
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // (asl.ServiceSnapshot) with its role, log group and schedule. The role's
 // policy is derived from the definition (statemachine.NewPlan).
 func serviceSnapshot(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	at := awsarn.In(args.Region, args.AccountID)
+	at := awsarn.In(args.Shared.Region, args.AccountID)
 	// Built and validated now, before any resource of the workflow
 	// registers. Every target is a name or a name-derived ARN: the bucket
 	// is named <type>-<suffix>-<account> (infra/storage) and the data key
@@ -38,7 +38,7 @@ func serviceSnapshot(ctx *pulumi.Context, kids naming.Children, args Args, paren
 		LogGroupName:     args.Names.Name(naming.SnapshotLogs),
 		RoleName:         args.Names.Name(naming.SnapshotRole),
 		At:               at,
-		LogRetentionDays: args.Config.LogRetentionDays,
+		LogRetentionDays: args.Shared.LogRetentionDays,
 		TelemetryKeyArn:  args.TelemetryKeyArn,
 		TelemetryKey:     args.TelemetryKey,
 		Plan:             plan,
@@ -46,7 +46,7 @@ func serviceSnapshot(ctx *pulumi.Context, kids naming.Children, args Args, paren
 			Name:        args.Names.Name(naming.SnapshotSchedule),
 			RoleName:    args.Names.Name(naming.SnapshotScheduleRole),
 			Description: "ECS service configuration snapshot",
-			Expression:  args.Config.Backup.SnapshotSchedule,
+			Expression:  args.Backup.SnapshotSchedule,
 			// The workflow ignores its input, which is stored in the snapshot body.
 			Input:               `{}`,
 			MaxEventAgeSeconds:  3600,

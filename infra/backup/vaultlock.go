@@ -55,12 +55,12 @@ type Principals struct {
 // PrincipalsOf returns a stack's exempt principals: the configured
 // break-glass role, else role-break-glass-<suffix>, which the component
 // then creates (breakGlassRole); and the deploy role.
-func PrincipalsOf(cfg *config.Config, names naming.Namer, account string) Principals {
-	breakGlass := cfg.Audit.BreakGlassPrincipal
+func PrincipalsOf(b config.Backup, region string, names naming.Namer, account string) Principals {
+	breakGlass := b.BreakGlassPrincipal
 	if breakGlass == "" {
-		breakGlass = awsarn.In(cfg.Region, account).Role(names.Name(naming.BreakGlassRole))
+		breakGlass = awsarn.In(region, account).Role(names.Name(naming.BreakGlassRole))
 	}
-	return Principals{BreakGlass: breakGlass, Deploy: cfg.Audit.DeployRole}
+	return Principals{BreakGlass: breakGlass, Deploy: b.DeployRole}
 }
 
 // VaultAccessPolicy is the vault access policy of a vault: a Deny of
@@ -111,11 +111,10 @@ func VaultAccessPolicy(who Principals, protected bool) iamdoc.Document {
 // included, can disable the keys or schedule their deletion, nor rewrite
 // their policies to drop that Deny; none in an unprotected stack, whose
 // destroy schedules the keys' deletion.
-func KeyGuard(cfg *config.Config, names naming.Namer, account string) []iamdoc.Statement {
-	if !cfg.DeletionProtection {
+func KeyGuard(protected bool, who Principals) []iamdoc.Statement {
+	if !protected {
 		return nil
 	}
-	who := PrincipalsOf(cfg, names, account)
 	return iamdoc.KeyGuard(who.BreakGlass, who.Deploy)
 }
 
@@ -168,14 +167,14 @@ func keepTags(protected bool) (pulumi.StringMap, error) {
 // lock applies the vault lock and the access policy to a vault. The policy
 // is a plain string at preview; the policy resource names the vault
 // through its output and so waits for it.
-func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config.Config, who Principals, vault *backup.Vault, minDays int, opts ...pulumi.ResourceOption) error {
+func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg config.Backup, protected bool, who Principals, vault *backup.Vault, minDays int, opts ...pulumi.ResourceOption) error {
 	args := &backup.VaultLockConfigurationArgs{
 		BackupVaultName:  vault.Name,
 		MinRetentionDays: pulumi.Int(minDays),
 	}
-	if cfg.Audit.VaultLockMode == config.VaultLockCompliance {
+	if cfg.VaultLockMode == config.VaultLockCompliance {
 		// Compliance mode: immutable once this grace time has passed.
-		args.ChangeableForDays = pulumi.Int(cfg.Audit.VaultLockChangeableDays)
+		args.ChangeableForDays = pulumi.Int(cfg.VaultLockChangeableDays)
 	}
 	// A vault has one lock, and its delete is DeleteBackupVaultLockConfiguration
 	// on the vault's name. Were a change that replaces the lock resource
@@ -188,7 +187,7 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 	if _, err := backup.NewVaultLockConfiguration(ctx, kids.Name(logical+"-lock"), args, lockOpts...); err != nil {
 		return fmt.Errorf("lock backup vault %s: %w", logical, err)
 	}
-	doc, err := VaultAccessPolicy(who, cfg.DeletionProtection).JSON()
+	doc, err := VaultAccessPolicy(who, protected).JSON()
 	if err != nil {
 		return fmt.Errorf("access policy of backup vault %s: %w", logical, err)
 	}
@@ -204,8 +203,8 @@ func lock(ctx *pulumi.Context, kids naming.Children, logical string, cfg *config
 // locked vault the plans copy every recovery point (daily and continuous) into. It returns
 // the vault ARN, or nil when no drRegion is configured.
 func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (pulumi.StringOutput, bool, error) {
-	cfg := args.Config
-	if cfg.Audit.DRRegion == "" || args.DRProvider == nil {
+	cfg := args.Backup
+	if cfg.DRRegion == "" || args.DRProvider == nil {
 		return pulumi.StringOutput{}, false, nil
 	}
 	opts := []pulumi.ResourceOption{parent, pulumi.Provider(args.DRProvider)}
@@ -223,22 +222,23 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 			Action:   []string{"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"},
 			Resource: []string{"*"},
 			Condition: map[string]map[string]any{"StringEquals": {
-				"kms:CallerAccount": args.AccountID, "kms:ViaService": "backup." + cfg.Audit.DRRegion + ".amazonaws.com",
+				"kms:CallerAccount": args.AccountID, "kms:ViaService": "backup." + cfg.DRRegion + ".amazonaws.com",
 			}},
 		},
 	}
 	// Only break-glass disables the DR copies' key or schedules its
 	// deletion where the stack is protected (KeyGuard).
-	statements = append(statements, KeyGuard(cfg, args.Names, args.AccountID)...)
+	who := PrincipalsOf(cfg, args.Shared.Region, args.Names, args.AccountID)
+	statements = append(statements, KeyGuard(args.Shared.DeletionProtection, who)...)
 	policy, err := iamdoc.New(statements...).JSON()
 	if err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	key, err := kms.NewKey(ctx, kids.Name("dr-key"), &kms.KeyArgs{
-		Description:          pulumi.String("trading-ha backup copies in " + cfg.Audit.DRRegion),
+		Description:          pulumi.String("trading-ha backup copies in " + cfg.DRRegion),
 		EnableKeyRotation:    pulumi.Bool(true),
 		RotationPeriodInDays: pulumi.Int(365),
-		DeletionWindowInDays: pulumi.Int(cfg.KMSDeletionWindowDays()),
+		DeletionWindowInDays: pulumi.Int(args.Shared.KMSDeletionWindowDays()),
 		Policy:               pulumi.String(policy),
 	}, opts...)
 	if err != nil {
@@ -249,20 +249,20 @@ func drVault(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi
 	}, opts...); err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup key alias: %w", err)
 	}
-	drTags, err := keepTags(cfg.DeletionProtection)
+	drTags, err := keepTags(args.Shared.DeletionProtection)
 	if err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	vault, err := backup.NewVault(ctx, kids.Name("vault-dr"), &backup.VaultArgs{
 		Name:         pulumi.String(args.Names.Name(naming.DRVault)),
 		KmsKeyArn:    key.Arn,
-		ForceDestroy: pulumi.Bool(!cfg.DeletionProtection),
+		ForceDestroy: pulumi.Bool(!args.Shared.DeletionProtection),
 		Tags:         drTags,
 	}, opts...)
 	if err != nil {
 		return pulumi.StringOutput{}, false, fmt.Errorf("create DR backup vault: %w", err)
 	}
-	if err := lock(ctx, kids, "vault-dr", cfg, PrincipalsOf(cfg, args.Names, args.AccountID), vault, cfg.Backup.RetentionDays, opts...); err != nil {
+	if err := lock(ctx, kids, "vault-dr", cfg, args.Shared.DeletionProtection, who, vault, cfg.RetentionDays, opts...); err != nil {
 		return pulumi.StringOutput{}, false, err
 	}
 	// Copy failures land in the DR vault's notifications too: the SNS

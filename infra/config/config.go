@@ -41,23 +41,21 @@ type Config struct {
 	Stack string
 	// EnvironmentSuffix ends every physical name.
 	EnvironmentSuffix string
-	// Region is aws:region; always us-east-1.
-	Region string
-	// AvailabilityZones are the three AZs everything spreads over.
-	AvailabilityZones []string
 	// DefaultTags are aws:defaultTags' tags, applied by the provider to every resource.
 	DefaultTags map[string]string
-	// DeletionProtection turns on deletion protection of Aurora, DynamoDB and the ALB.
-	DeletionProtection bool
 	// AllowedAccountIDs are the only AWS accounts the stack's aws providers
 	// may act in (pulumi-aws ProviderArgs.AllowedAccountIds); required when
 	// DeletionProtection is on (a production stack).
 	AllowedAccountIDs []string
-	// LogRetentionDays is the retention of every CloudWatch log group.
-	LogRetentionDays int
 	// RTO and RPO are the budgets the resilience report enforces.
 	RTO, RPO time.Duration
 
+	// Shared holds the stack-wide settings a component may take beside
+	// its own section.
+	Shared
+
+	// One section per component, named for it: a component's Args take
+	// its section and Shared, never the whole Config.
 	Network  Network
 	Storage  Storage
 	Sessions Sessions
@@ -78,6 +76,37 @@ type Config struct {
 	Audit   Audit
 	Trading Trading
 }
+
+// Shared are the stack-wide settings: where the stack runs and the
+// policies every component applies (deletion protection, log retention).
+type Shared struct {
+	// Region is aws:region; always us-east-1.
+	Region string
+	// AvailabilityZones are the three AZs everything spreads over.
+	AvailabilityZones []string
+	// DeletionProtection turns on deletion protection of Aurora, DynamoDB
+	// and the ALB, and the stricter defaults of a production stack.
+	DeletionProtection bool
+	// LogRetentionDays is the retention of every CloudWatch log group.
+	LogRetentionDays int
+}
+
+// KMSDeletionWindowDays is the deletion window of every key: 30 days when
+// deletionProtection is on, 7 otherwise.
+func (s Shared) KMSDeletionWindowDays() int {
+	if s.DeletionProtection {
+		return KMSWindowProtected
+	}
+	return KMSWindowDestroyable
+}
+
+// KMS deletion windows: AWS KMS accepts 7-30 days (KMS API Reference,
+// ScheduleKeyDeletion, PendingWindowInDays). Protected stacks take the
+// longest, throw-away stacks the shortest.
+const (
+	KMSWindowProtected   = 30
+	KMSWindowDestroyable = 7
+)
 
 // Network configures the VPC.
 type Network struct {
@@ -110,6 +139,18 @@ func (n Network) ClosedEgress() bool { return n.PrivateEgress == EgressEndpoints
 
 // Storage configures the S3 buckets.
 type Storage struct {
+	// Lifecycle is every bucket's lifecycle; the audit trail's bucket
+	// follows it too.
+	Lifecycle
+	// BucketNameTail (bucketNameTail) keeps an existing stack's bucket
+	// names: the 8-hex-digit tail the random_id resources gave them before
+	// bucket names were derived from the account. Empty (the default,
+	// every new stack): the tail is the AWS account ID. See BucketTail.
+	BucketNameTail string
+}
+
+// Lifecycle are the S3 lifecycle periods of the stack's buckets.
+type Lifecycle struct {
 	// NoncurrentTransitionDays moves noncurrent versions to STANDARD_IA.
 	NoncurrentTransitionDays int
 	// NoncurrentExpirationDays deletes noncurrent versions.
@@ -118,12 +159,6 @@ type Storage struct {
 	AbortMultipartDays int
 	// LogsExpirationDays expires objects in the logs/artifacts bucket.
 	LogsExpirationDays int
-	// BucketNameTail and TrailBucketNameTail (bucketNameTail,
-	// trailBucketNameTail) keep an existing stack's bucket names: the
-	// 8-hex-digit tail the random_id resources gave them before bucket
-	// names were derived from the account. Empty (the default, every new
-	// stack): the tail is the AWS account ID. See BucketTail.
-	BucketNameTail, TrailBucketNameTail string
 }
 
 // BucketTail is the unique tail of a bucket name, <type>-<suffix>-<tail>:
@@ -235,12 +270,13 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 		PrivateEgress:      r.oneOf(k("privateEgress"), EgressNAT, EgressEndpoints),
 	}
 	c.Storage = Storage{
-		NoncurrentTransitionDays: r.integer(k("noncurrentTransitionDays"), 30, 365),
-		NoncurrentExpirationDays: r.integer(k("noncurrentExpirationDays"), 31, 3650),
-		AbortMultipartDays:       r.integer(k("abortMultipartDays"), 1, 30),
-		LogsExpirationDays:       r.integer(k("logsExpirationDays"), 90, 3650),
-		BucketNameTail:           r.optional(k("bucketNameTail"), legacyTail, legacyTailRule),
-		TrailBucketNameTail:      r.optional(k("trailBucketNameTail"), legacyTail, legacyTailRule),
+		Lifecycle: Lifecycle{
+			NoncurrentTransitionDays: r.integer(k("noncurrentTransitionDays"), 30, 365),
+			NoncurrentExpirationDays: r.integer(k("noncurrentExpirationDays"), 31, 3650),
+			AbortMultipartDays:       r.integer(k("abortMultipartDays"), 1, 30),
+			LogsExpirationDays:       r.integer(k("logsExpirationDays"), 90, 3650),
+		},
+		BucketNameTail: r.optional(k("bucketNameTail"), legacyTail, legacyTailRule),
 	}
 	if c.Storage.NoncurrentExpirationDays != 0 && c.Storage.NoncurrentExpirationDays <= c.Storage.NoncurrentTransitionDays {
 		r.fail(k("noncurrentExpirationDays"), fmt.Sprint(c.Storage.NoncurrentExpirationDays),
@@ -266,7 +302,7 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	}
 
 	c.Events = r.events(k)
-	c.Backup = r.backup(k)
+	c.Backup = r.backup(k, c)
 	c.Database = r.database(k)
 	// An unprotected stack promises a one-step destroy. Readers Aurora Auto
 	// Scaling adds are AWS's, not Pulumi's: they outlive the scaling target
@@ -295,9 +331,10 @@ func Parse(stack string, lookup Lookup) (*Config, error) {
 	} else if c.Service.CertificateMode == CertDNS {
 		r.fail(k("certificateMode"), CertDNS, "needs domainName: ACM validates a certificate for appRecordName.domainName")
 	}
+	r.liveTraffic(k, c.Service, c.DNS)
 	c.Runbooks = r.runbooks(k)
 	c.Drills = r.drills(k, c.AvailabilityZones)
-	c.Audit = r.audit(k, c, c.Service, c.DNS)
+	c.Audit = r.audit(k, c.DeletionProtection)
 	c.Trading = r.trading(k)
 
 	if len(r.errs) > 0 {

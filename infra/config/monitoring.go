@@ -29,17 +29,11 @@ type Monitoring struct {
 	// CanarySuccessRetentionDays and CanaryFailureRetentionDays keep run data (1-455).
 	CanarySuccessRetentionDays int
 	CanaryFailureRetentionDays int
-	// AlarmPeriodSeconds is the period of the metric alarms (a multiple of 60, 60-300).
-	AlarmPeriodSeconds int
-	// AlarmEvaluationPeriods and AlarmDatapointsToAlarm are "M out of N".
-	AlarmEvaluationPeriods int
-	AlarmDatapointsToAlarm int
-	// ALB5xxRatePercent pages when ELB 5xx / requests exceeds it.
-	ALB5xxRatePercent int
+	// Traffic are the service traffic alarms' period and thresholds,
+	// which the service's deployment gates use too.
+	Traffic
 	// Target5xxCount pages when targets return more 5xx than this per period.
 	Target5xxCount int
-	// P99LatencyMs pages when the ALB's p99 target response time exceeds it.
-	P99LatencyMs int
 	// AuroraCPUPercent, AuroraFreeableMemoryMB, AuroraReplicaLagMs and
 	// AuroraConnections are the per-instance Aurora thresholds.
 	AuroraCPUPercent       int
@@ -62,6 +56,20 @@ var (
 	httpsPattern = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s]*)?$`)
 )
 
+// Traffic are the period, "M out of N" and thresholds of the alarms that
+// judge the service's traffic at the load balancer.
+type Traffic struct {
+	// AlarmPeriodSeconds is the period of the metric alarms (a multiple of 60, 60-300).
+	AlarmPeriodSeconds int
+	// AlarmEvaluationPeriods and AlarmDatapointsToAlarm are "M out of N".
+	AlarmEvaluationPeriods int
+	AlarmDatapointsToAlarm int
+	// ALB5xxRatePercent pages when ELB 5xx / requests exceeds it.
+	ALB5xxRatePercent int
+	// P99LatencyMs pages when the ALB's p99 target response time exceeds it.
+	P99LatencyMs int
+}
+
 // monitoring reads the alarm and canary keys; dns supplies the health check
 // settings the 5-minute paging budget is checked against. In prod somebody
 // must be paged: pageEmails or pageHttpsEndpoint is required.
@@ -72,14 +80,16 @@ func (r *reader) monitoring(stack string, k func(string) string, dns DNS) Monito
 		NotifyEmails:               r.strings(k("notifyEmails"), 0, 10),
 		CanarySuccessRetentionDays: r.integer(k("canarySuccessRetentionDays"), 1, 455),
 		CanaryFailureRetentionDays: r.integer(k("canaryFailureRetentionDays"), 1, 455),
-		AlarmEvaluationPeriods:     r.integer(k("alarmEvaluationPeriods"), 1, 5),
-		ALB5xxRatePercent:          r.integer(k("alarmAlb5xxRatePercent"), 1, 100),
-		Target5xxCount:             r.integer(k("alarmTarget5xxCount"), 1, 100000),
-		P99LatencyMs:               r.integer(k("alarmP99LatencyMs"), 50, 60000),
-		AuroraCPUPercent:           r.integer(k("alarmAuroraCpuPercent"), 10, 100),
-		AuroraFreeableMemoryMB:     r.integer(k("alarmAuroraFreeableMemoryMb"), 64, 262144),
-		AuroraReplicaLagMs:         r.integer(k("alarmAuroraReplicaLagMs"), 10, 600000),
-		AuroraConnections:          r.integer(k("alarmAuroraConnections"), 1, 100000),
+		Traffic: Traffic{
+			AlarmEvaluationPeriods: r.integer(k("alarmEvaluationPeriods"), 1, 5),
+			ALB5xxRatePercent:      r.integer(k("alarmAlb5xxRatePercent"), 1, 100),
+			P99LatencyMs:           r.integer(k("alarmP99LatencyMs"), 50, 60000),
+		},
+		Target5xxCount:         r.integer(k("alarmTarget5xxCount"), 1, 100000),
+		AuroraCPUPercent:       r.integer(k("alarmAuroraCpuPercent"), 10, 100),
+		AuroraFreeableMemoryMB: r.integer(k("alarmAuroraFreeableMemoryMb"), 64, 262144),
+		AuroraReplicaLagMs:     r.integer(k("alarmAuroraReplicaLagMs"), 10, 600000),
+		AuroraConnections:      r.integer(k("alarmAuroraConnections"), 1, 100000),
 	}
 
 	for _, key := range []string{"pageEmails", "notifyEmails"} {

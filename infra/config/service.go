@@ -232,6 +232,9 @@ type Service struct {
 	WAFRateLimit int
 	// ECRKeepImages is how many images the repository's lifecycle keeps.
 	ECRKeepImages int
+	// LiveTraffic marks a stack serving real clients: it must present a
+	// CA-issued certificate on a delegated name, and the canary verifies it.
+	LiveTraffic bool
 }
 
 var (
@@ -258,6 +261,7 @@ func (r *reader) service(stack string, k func(string) string) Service {
 		ScaleOutCooldown:       r.integer(k("scaleOutCooldownSeconds"), 0, 3600),
 		LogLevel:               r.oneOf(k("logLevel"), "debug", "info", "warn", "error"),
 		EnableExecuteCommand:   r.boolean(k("enableExecuteCommand")),
+		LiveTraffic:            r.boolean(k("liveTraffic")),
 		HealthCheckPath:        r.str(k("healthCheckPath"), pathPattern, "a URL path starting with /, such as /readyz"),
 		HealthCheckInterval:    r.integer(k("healthCheckIntervalSeconds"), 5, 300),
 		HealthCheckTimeout:     r.integer(k("healthCheckTimeoutSeconds"), 2, 120),

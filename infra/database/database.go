@@ -55,8 +55,11 @@ const (
 
 // Args configures the cluster.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Database is the database section of the stack config.
+	Database  config.Database
 	AccountID string
 	// DataKeyArn encrypts storage, the master secret and Performance Insights.
 	DataKeyArn pulumi.StringInput
@@ -139,7 +142,7 @@ func ClusterParameters(slowQueryMs int) []rds.ClusterParameterGroupParameter {
 
 // New creates the cluster.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Cluster, error) {
-	cfg := args.Config.Database
+	cfg := args.Database
 	c := &Cluster{
 		Identifier:   args.Names.Name(naming.AuroraCluster),
 		LogGroupName: args.Names.RDSLogGroup(LogType),
@@ -189,7 +192,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// retention) instead of creating an unmanaged one destroy would leave.
 	logGroup, err := cloudwatch.NewLogGroup(ctx, kids.Name("aurora-postgresql"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(c.LogGroupName),
-		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.Shared.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
 	}, parent)
 	if err != nil {
@@ -203,11 +206,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.MonitoringRoleArn = monitoringRole.Arn
 	c.SubnetGroupName = subnets.Name
 
-	exempt, err := protectionExemptions(args.Config.DeletionProtection)
+	exempt, err := protectionExemptions(args.Shared.DeletionProtection)
 	if err != nil {
 		return nil, err
 	}
-	keep := args.Config.DeletionProtection
+	keep := args.Shared.DeletionProtection
 	cluster, err := rds.NewCluster(ctx, kids.Name("aurora"), &rds.ClusterArgs{
 		Tags:                        exempt,
 		ClusterIdentifier:           pulumi.String(c.Identifier),
@@ -232,7 +235,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			pulumi.String(LogType),
 		},
 		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
-		DeletionProtection:               pulumi.Bool(args.Config.DeletionProtection),
+		DeletionProtection:               pulumi.Bool(args.Shared.DeletionProtection),
 		// Protected stacks keep a final snapshot and the automated backups
 		// when the cluster is deleted; throw-away stacks leave nothing.
 		SkipFinalSnapshot:       pulumi.Bool(!keep),
@@ -254,7 +257,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.SecretArn = cluster.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
 
 	instances := make([]pulumi.Resource, 0, 1+cfg.ReaderCount)
-	azs := args.Config.AvailabilityZones
+	azs := args.Shared.AvailabilityZones
 	for i := 0; i <= cfg.ReaderCount; i++ {
 		n := strconv.Itoa(i + 1)
 		id := args.Names.Unique(naming.AuroraCluster, n)
@@ -363,7 +366,7 @@ func monitoring(ctx *pulumi.Context, kids naming.Children, args Args, parent pul
 	// "Setting up and enabling Enhanced Monitoring", Protecting against the
 	// confused deputy problem): every instance of the account in the
 	// region, since Aurora Auto Scaling adds readers under names it picks.
-	trust, err := iamdoc.AssumeRoleFrom(MonitoringPrincipal, args.AccountID, awsarn.In(args.Config.Region, args.AccountID).DBInstance("*")).JSON()
+	trust, err := iamdoc.AssumeRoleFrom(MonitoringPrincipal, args.AccountID, awsarn.In(args.Shared.Region, args.AccountID).DBInstance("*")).JSON()
 	if err != nil {
 		return nil, nil, fmt.Errorf("monitoring role trust policy: %w", err)
 	}

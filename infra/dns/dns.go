@@ -38,8 +38,9 @@ const (
 
 // Args configures the zone.
 type Args struct {
-	Names  naming.Namer
-	Config *config.Config
+	Names naming.Namer
+	// DNS is the dns section: domain, record, health check.
+	DNS config.DNS
 	// ALBDNSName is the load balancer's DNS name: the probe target until
 	// the zone is delegated.
 	ALBDNSName pulumi.StringInput
@@ -75,7 +76,7 @@ type Zone struct {
 // canary probe the ALB's own DNS name, so a fresh account deploys without a
 // domain of its own.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Zone, error) {
-	cfg := args.Config.DNS
+	cfg := args.DNS
 	z := &Zone{TLSInsecure: !cfg.Delegated}
 	if cfg.DomainName != "" {
 		z.AppFQDN = cfg.AppRecordName + "." + cfg.DomainName
@@ -132,7 +133,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 // zone creates the public hosted zone of domainName.
 func (z *Zone) zone(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) error {
-	cfg := args.Config.DNS
+	cfg := args.DNS
 	zone, err := route53.NewZone(ctx, kids.Name("zone"), &route53.ZoneArgs{
 		Name:         pulumi.String(cfg.DomainName),
 		Comment:      pulumi.String(args.Names.Name(naming.HostedZoneComment) + ": trading-ha public zone"),
@@ -156,7 +157,8 @@ type Records struct {
 
 // RecordsArgs configures the alias records.
 type RecordsArgs struct {
-	Config *config.Config
+	// DNS is the dns section.
+	DNS config.DNS
 	// Zone is the stack's zone component.
 	Zone *Zone
 	// ALBDNSName and ALBZoneID are the load balancer's DNS name and canonical

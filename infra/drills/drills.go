@@ -67,8 +67,15 @@ const AZRPO = time.Second
 // of the service, database and monitoring components arrive as inputs so
 // this component never imports them.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Drills is the drills section: the AZ and disruption of the drill.
+	Drills config.Drills
+	// Stack, RTO and RPO describe the resilience policy (the stack's
+	// name and recovery budgets).
+	Stack     string
+	RTO, RPO  time.Duration
 	AccountID string
 	// TelemetryKeyArn encrypts the experiment log group.
 	TelemetryKeyArn pulumi.StringInput
@@ -114,18 +121,18 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(d)
 	// Children are named from the component (naming.ChildrenOf).
 	kids := naming.ChildrenOf(name)
-	cfg := args.Config
-	az := cfg.Drills.AvailabilityZone
+	cfg := args.Drills
+	az := cfg.AvailabilityZone
 
 	subnetArns := pulumix.Cast[pulumi.StringArrayOutput](pulumix.Apply3Err[[]string, []string, []string](
 		args.PublicSubnetIDs.ToStringArrayOutput(), args.PrivateSubnetIDs.ToStringArrayOutput(), args.IsolatedSubnetIDs.ToStringArrayOutput(),
 		func(public, private, isolated []string) ([]string, error) {
-			return zoneSubnetArns(args.AccountID, cfg.Drills.AZIndex, [][]string{public, private, isolated})
+			return zoneSubnetArns(args.AccountID, cfg.AZIndex, [][]string{public, private, isolated})
 		}))
 
 	group, err := cloudwatch.NewLogGroup(ctx, kids.Name("fis"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.FISLogGroup)),
-		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.Shared.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
 	}, parent)
 	if err != nil {
@@ -185,11 +192,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		},
 		{
 			drill: DisruptNetwork, kind: naming.FISDisruptZone,
-			description: fmt.Sprintf("Cut %s's public, private and isolated subnets off all traffic for %s (AZ loss, network)", az, cfg.Drills.DisruptionDuration),
+			description: fmt.Sprintf("Cut %s's public, private and isolated subnets off all traffic for %s (AZ loss, network)", az, cfg.DisruptionDuration),
 			action: fis.ExperimentTemplateActionArgs{
 				Name: pulumi.String("disrupt"), ActionId: pulumi.String(ActionDisruptNetwork),
 				Parameters: fis.ExperimentTemplateActionParameterArray{
-					&fis.ExperimentTemplateActionParameterArgs{Key: pulumi.String("duration"), Value: pulumi.String(ISODuration(cfg.Drills.DisruptionDuration))},
+					&fis.ExperimentTemplateActionParameterArgs{Key: pulumi.String("duration"), Value: pulumi.String(ISODuration(cfg.DisruptionDuration))},
 					&fis.ExperimentTemplateActionParameterArgs{Key: pulumi.String("scope"), Value: pulumi.String("all")},
 				},
 				Target: &fis.ExperimentTemplateActionTargetArgs{Key: pulumi.String("Subnets"), Value: pulumi.String("zone-subnets")},
@@ -221,9 +228,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	policy, err := resiliencehub.NewResiliencyPolicy(ctx, kids.Name("resiliency"), &resiliencehub.ResiliencyPolicyArgs{
 		Name:        pulumi.String(args.Names.Name(naming.ResiliencyPolicy)),
-		Description: pulumi.String(fmt.Sprintf("trading-ha %s: RTO %s, RPO %s (logical corruption), no data lost to an AZ loss; single region", cfg.Stack, cfg.RTO, cfg.RPO)),
-		Tier:        pulumi.String(cfg.Drills.ResiliencyTier),
-		Policy:      Targets(cfg.RTO, cfg.RPO),
+		Description: pulumi.String(fmt.Sprintf("trading-ha %s: RTO %s, RPO %s (logical corruption), no data lost to an AZ loss; single region", args.Stack, args.RTO, args.RPO)),
+		Tier:        pulumi.String(cfg.ResiliencyTier),
+		Policy:      Targets(args.RTO, args.RPO),
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("create resiliency policy: %w", err)

@@ -32,10 +32,12 @@ const (
 
 // Args configures the component. Every ARN comes from the composition root.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Events is the events section: archive, retries, dead letters.
+	Events    config.Events
 	AccountID string
-	Region    string
 	// TelemetryKeyArn encrypts the audit log group and the queues.
 	TelemetryKeyArn pulumi.StringInput
 	// TaskRoleArn is the only principal allowed to put events on the bus:
@@ -245,11 +247,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	parent := pulumi.Parent(e)
 	// Children are named from the component (naming.ChildrenOf).
 	kids := naming.ChildrenOf(name)
-	cfg := args.Config.Events
+	cfg := args.Events
 	root := fmt.Sprintf("arn:aws:iam::%s:root", args.AccountID)
 	// Documents name the component's resources by their name-derived ARNs
 	// (infra/arn), so they are plain strings at preview.
-	at := awsarn.In(args.Region, args.AccountID)
+	at := awsarn.In(args.Shared.Region, args.AccountID)
 
 	bus, err := cloudwatch.NewEventBus(ctx, kids.Name("bus"), &cloudwatch.EventBusArgs{
 		Name: pulumi.String(args.Names.Name(naming.EventBus)),
@@ -349,7 +351,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	audit, err := cloudwatch.NewLogGroup(ctx, kids.Name("audit"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.AuditLogGroup)),
-		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.Shared.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
 	}, parent)
 	if err != nil {

@@ -65,7 +65,7 @@ type alarmSpec struct {
 
 // alarmSpecs builds every metric alarm from the config and the args.
 func alarmSpecs(args Args, canaryName string) []alarmSpec {
-	cfg := args.Config.Monitoring
+	cfg := args.Monitoring
 	period, evals, dta := cfg.AlarmPeriodSeconds, cfg.AlarmEvaluationPeriods, cfg.AlarmDatapointsToAlarm
 	f := func(v float64) pulumi.Float64Input { return pulumi.Float64(v) }
 	named := func(s alarmSpec) alarmSpec {
@@ -158,7 +158,7 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 		// healthy-host alarms catch a target group that goes silent.
 		missing: missingNotBreaching,
 	})
-	for _, az := range args.Config.AvailabilityZones {
+	for _, az := range args.Shared.AvailabilityZones {
 		add(alarmSpec{
 			key:         "healthy-hosts-" + az,
 			description: "No healthy task behind the ALB in " + az + ": the AZ is lost for the app tier; the ALB routes to the other AZs and ECS replaces the tasks.",
@@ -173,7 +173,7 @@ func alarmSpecs(args Args, canaryName string) []alarmSpec {
 
 	// --- a gray AZ: one AZ's targets fail or slow down while they pass
 	// their health checks (no healthy-host alarm fires) ---
-	for _, s := range zonalOutlierSpecs(args.Config.AvailabilityZones, alb,
+	for _, s := range zonalOutlierSpecs(args.Shared.AvailabilityZones, alb,
 		float64(cfg.ALB5xxRatePercent), float64(cfg.P99LatencyMs)/1000) {
 		add(s)
 	}
@@ -555,7 +555,7 @@ func checkNamedAlarms(args Args, specs []alarmSpec) error {
 	for _, t := range args.Tables {
 		keys = append(keys, t.Key)
 	}
-	for _, n := range append(DependencyAlarmNames(args.Names, keys), ZonalAlarmNames(args.Names, args.Config.AvailabilityZones)...) {
+	for _, n := range append(DependencyAlarmNames(args.Names, keys), ZonalAlarmNames(args.Names, args.Shared.AvailabilityZones)...) {
 		if !created[n] {
 			return fmt.Errorf("monitoring: alarm %s is named for the runbooks but not created", n)
 		}

@@ -155,10 +155,10 @@ func newDashboard(ctx *pulumi.Context, kids naming.Children, args Args, name, ca
 		machines.ToStringArrayOutput(),
 		func(lb, tg, cluster, service, dbCluster, table string, stateMachines []string) (string, error) {
 			out, err := json.Marshal(dashboardBody(dashboardValues{
-				region: args.Config.Region, canary: canaryName,
+				region: args.Shared.Region, canary: canaryName,
 				lb: lb, tg: tg, cluster: cluster, service: service, dbCluster: dbCluster, table: table,
 				instances: args.Database.InstanceIdentifiers, stateMachines: stateMachines,
-			}, args.Config.Monitoring.AlarmPeriodSeconds))
+			}, args.Monitoring.AlarmPeriodSeconds))
 			if err != nil {
 				return "", fmt.Errorf("marshal dashboard body: %w", err)
 			}

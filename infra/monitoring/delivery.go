@@ -32,7 +32,7 @@ const SchedulerDLQRetentionSeconds = 1209600
 // not reach their DLQ. Each notifies; none pages.
 func deliverySpecs(args Args, schedulerDLQ string) []alarmSpec {
 	f := func(v float64) pulumi.Float64Input { return pulumi.Float64(v) }
-	period := args.Config.Monitoring.AlarmPeriodSeconds
+	period := args.Monitoring.AlarmPeriodSeconds
 	var specs []alarmSpec
 	queues := append(append([]string{}, args.DeadLetterQueues...), schedulerDLQ)
 	// Keys drop the stack suffix: the alarm name adds it once.
@@ -159,7 +159,7 @@ func newSchedulerDLQ(ctx *pulumi.Context, kids naming.Children, args Args, paren
 		return nil, fmt.Errorf("create scheduler dead-letter queue: %w", err)
 	}
 	// Name-derived ARN: a plain string at preview (infra/arn).
-	arn := awsarn.In(args.Config.Region, args.AccountID).Queue(args.Names.Name(naming.SchedulerDLQ))
+	arn := awsarn.In(args.Shared.Region, args.AccountID).Queue(args.Names.Name(naming.SchedulerDLQ))
 	doc, err := iamdoc.New(iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})).JSON()
 	if err != nil {
 		return nil, fmt.Errorf("scheduler dead-letter queue policy: %w", err)

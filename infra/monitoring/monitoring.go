@@ -22,9 +22,12 @@ import (
 
 // Args configures monitoring.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
-	AccountID string
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Monitoring is the monitoring section: paging, budget, canary and alarm thresholds.
+	Monitoring config.Monitoring
+	AccountID  string
 	// TelemetryKeyArn encrypts the topic and the canary artifacts;
 	// TelemetryKey is the same key as identity policies name it (by
 	// alias, iamdoc.Key).
@@ -171,7 +174,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// Children are named from the component (naming.ChildrenOf).
 	kids := naming.ChildrenOf(name)
 
-	cfg := args.Config.Monitoring
+	cfg := args.Monitoring
 	page, err := newTopic(ctx, kids, args, "alarms", naming.AlarmTopic, args.TelemetryKeyArn, cfg.PageEmails, cfg.PageHTTPSEndpoint, parent)
 	if err != nil {
 		return nil, err
@@ -241,7 +244,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	m.DashboardName = args.Names.Name(naming.Dashboard)
-	m.DashboardURL = DashboardURL(args.Config.Region, m.DashboardName)
+	m.DashboardURL = DashboardURL(args.Shared.Region, m.DashboardName)
 	if err := newDashboard(ctx, kids, args, m.DashboardName, m.CanaryName, parent); err != nil {
 		return nil, err
 	}
@@ -282,7 +285,7 @@ func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical stri
 	// The topic's ARN follows from its name, so the policy is a plain
 	// string at preview; the policy resource names the topic through its
 	// output and so waits for it.
-	arn := awsarn.In(args.Config.Region, args.AccountID).Topic(args.Names.Name(kind))
+	arn := awsarn.In(args.Shared.Region, args.AccountID).Topic(args.Names.Name(kind))
 	doc, err := iamdoc.New(
 		iamdoc.DenyInsecureTransport([]string{"sns:*"}, []string{arn}),
 		iamdoc.Statement{

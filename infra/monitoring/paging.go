@@ -98,7 +98,7 @@ func topicFailureSpecs(args Args) []alarmSpec {
 			single: &metric{namespace: "AWS/SNS", name: "NumberOfNotificationsFailed",
 				dims: pulumi.StringMap{"TopicName": pulumi.String(topic)}, stat: "Sum"},
 			comparison: "GreaterThanThreshold", threshold: pulumi.Float64(0),
-			period: args.Config.Monitoring.AlarmPeriodSeconds, evaluation: 1, datapoints: 1,
+			period: args.Monitoring.AlarmPeriodSeconds, evaluation: 1, datapoints: 1,
 			// SNS publishes the metric only when there were deliveries.
 			missing: missingNotBreaching, route: r,
 		}
@@ -236,7 +236,7 @@ const BudgetThresholdPercent = 100
 // the addresses itself: no topic and no key of ours stands between a
 // runaway bill and the people who pay it.
 func newBudget(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) error {
-	cfg := args.Config.Monitoring
+	cfg := args.Monitoring
 	if cfg.MonthlyBudgetUSD == 0 {
 		return nil
 	}

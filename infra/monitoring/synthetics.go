@@ -52,7 +52,7 @@ func CanaryFunction(engineArn string) (string, error) {
 
 // newCanary uploads the script and creates the canary with its role.
 func newCanary(ctx *pulumi.Context, kids naming.Children, args Args, name string, parent pulumi.ResourceOption) (pulumi.Resource, error) {
-	cfg := args.Config.Monitoring
+	cfg := args.Monitoring
 
 	code, err := s3.NewBucketObjectv2(ctx, kids.Name("canary-code"), &s3.BucketObjectv2Args{
 		Bucket: args.LogsBucket,
@@ -147,7 +147,7 @@ func canaryLogGroup(ctx *pulumi.Context, kids naming.Children, args Args, c *syn
 	}).(pulumi.StringOutput)
 	if _, err := cloudwatch.NewLogGroup(ctx, kids.Name("canary-logs"), &cloudwatch.LogGroupArgs{
 		Name:            name,
-		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.Shared.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
 	}, parent); err != nil {
 		return fmt.Errorf("create canary log group: %w", err)
@@ -179,7 +179,7 @@ func newCanaryRole(ctx *pulumi.Context, kids naming.Children, args Args, canaryN
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("create canary role: %w", err)
 	}
-	region, account := args.Config.Region, args.AccountID
+	region, account := args.Shared.Region, args.AccountID
 	d := CanaryPolicy(args.LogsBucketArn, args.ArtifactsPrefix, args.TelemetryKey, region, account, canaryName)
 	d.Statement = append(d.Statement, ProbeSecretStatements(awsarn.In(region, account).Parameter(args.Probe.SecretParameter), args.Probe.DataKey, region)...)
 	doc, err := d.JSON()

@@ -67,13 +67,13 @@ var execEndpoint = InterfaceEndpoint{"ssmmessages", "ECS Exec agent: the session
 // its metrics are EMF log lines the logs endpoint carries.
 
 // InterfaceEndpoints are the interface endpoints the configuration builds:
-// none in nat mode.
-func InterfaceEndpoints(cfg *config.Config) []InterfaceEndpoint {
-	if !cfg.Network.ClosedEgress() {
+// none in nat mode; the ECS Exec one only when executeCommand is on.
+func InterfaceEndpoints(n config.Network, executeCommand bool) []InterfaceEndpoint {
+	if !n.ClosedEgress() {
 		return nil
 	}
 	out := append([]InterfaceEndpoint(nil), interfaceEndpoints...)
-	if cfg.Service.EnableExecuteCommand {
+	if executeCommand {
 		out = append(out, execEndpoint)
 	}
 	return out
@@ -112,7 +112,7 @@ func EndpointPolicy(account string) iamdoc.Document {
 // needs the VPC's enableDnsHostnames and enableDnsSupport (set on the VPC
 // above; EC2 API Reference, CreateVpcEndpoint, PrivateDnsEnabled).
 func (n *Network) interfaceEndpoints(ctx *pulumi.Context, kids naming.Children, args Args, vpcID pulumi.StringOutput, parent pulumi.ResourceOption) error {
-	eps := InterfaceEndpoints(args.Config)
+	eps := InterfaceEndpoints(args.Network, args.ExecuteCommand)
 	if len(eps) == 0 {
 		return nil
 	}
@@ -152,7 +152,7 @@ func (n *Network) interfaceEndpoints(ctx *pulumi.Context, kids naming.Children, 
 		key := "endpoint-" + strings.ReplaceAll(e.Service, ".", "-")
 		if _, err := ec2.NewVpcEndpoint(ctx, kids.Name(key), &ec2.VpcEndpointArgs{
 			VpcId:             vpcID,
-			ServiceName:       pulumi.String(e.ServiceName(args.Config.Region)),
+			ServiceName:       pulumi.String(e.ServiceName(args.Shared.Region)),
 			VpcEndpointType:   pulumi.String("Interface"),
 			SubnetIds:         n.PrivateSubnetIDs,
 			SecurityGroupIds:  pulumi.StringArray{group.ID()},

@@ -22,8 +22,14 @@ import (
 
 // Args configures the network.
 type Args struct {
-	Names           naming.Namer
-	Config          *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Network is the network section: CIDR, NAT, flow logs, private egress.
+	Network config.Network
+	// ExecuteCommand adds the ssmmessages endpoint ECS Exec needs when
+	// egress is closed (the service section's enableExecuteCommand).
+	ExecuteCommand  bool
 	AccountID       string
 	TelemetryKeyArn pulumi.StringInput
 	// Providers go to the awsx VPC, a remote component, which inherits no
@@ -70,25 +76,25 @@ func SubnetMasks(vpcBits int) (public, private, isolated int) {
 
 // New creates the network.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Network, error) {
-	n := &Network{VPCCIDR: args.Config.Network.CIDR.String()}
+	n := &Network{VPCCIDR: args.Network.CIDR.String()}
 	if err := ctx.RegisterComponentResource("trading:network:Network", name, n, opts...); err != nil {
 		return nil, fmt.Errorf("register network component: %w", err)
 	}
 	parent := pulumi.Parent(n)
 	// Children are named from the component (naming.ChildrenOf).
 	kids := naming.ChildrenOf(name)
-	cfg := args.Config
-	pub, priv, iso := SubnetMasks(cfg.Network.CIDR.Bits())
+	cfg := args.Network
+	pub, priv, iso := SubnetMasks(cfg.CIDR.Bits())
 
 	strategy := ec2x.NatGatewayStrategyOnePerAz
 	switch {
-	case cfg.Network.ClosedEgress():
+	case cfg.ClosedEgress():
 		// Closed egress: nothing in the private subnets may reach the
 		// internet, so there is no NAT gateway and awsx creates no default
 		// route for the private route tables (awsx ec2.Vpc: strategy None
 		// is valid with private subnets and skips their 0.0.0.0/0 route).
 		strategy = ec2x.NatGatewayStrategyNone
-	case cfg.Network.NATGateways == "Single":
+	case cfg.NATGateways == "Single":
 		strategy = ec2x.NatGatewayStrategySingle
 	}
 	auto := ec2x.SubnetAllocationStrategyAuto
@@ -103,7 +109,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// network per stack is the consequence.
 	vpc, err := ec2x.NewVpc(ctx, "vpc", &ec2x.VpcArgs{
 		CidrBlock:             pulumi.StringRef(n.VPCCIDR),
-		AvailabilityZoneNames: cfg.AvailabilityZones,
+		AvailabilityZoneNames: args.Shared.AvailabilityZones,
 		EnableDnsHostnames:    pulumi.Bool(true),
 		EnableDnsSupport:      pulumi.Bool(true),
 		SubnetStrategy:        &auto,
@@ -183,7 +189,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args, vpcID pulumi.StringOutput, parent pulumi.ResourceOption) error {
 	group, err := cloudwatch.NewLogGroup(ctx, kids.Name("flow-logs"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(args.Names.Name(naming.FlowLogGroup)),
-		RetentionInDays: pulumi.Int(args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(args.Shared.LogRetentionDays),
 		KmsKeyId:        args.TelemetryKeyArn,
 	}, parent)
 	if err != nil {
@@ -194,7 +200,7 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 	// role for publishing flow logs to CloudWatch Logs": "If you don't know
 	// the flow log ID, you can replace that portion of the ARN with a
 	// wildcard").
-	trust, err := iamdoc.AssumeRoleFrom("vpc-flow-logs.amazonaws.com", args.AccountID, awsarn.In(args.Config.Region, args.AccountID).FlowLogs()).JSON()
+	trust, err := iamdoc.AssumeRoleFrom("vpc-flow-logs.amazonaws.com", args.AccountID, awsarn.In(args.Shared.Region, args.AccountID).FlowLogs()).JSON()
 	if err != nil {
 		return err
 	}
@@ -207,7 +213,7 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 	}
 	// Name-derived ARN (infra/arn): a plain string at preview. IAM does
 	// not check that a policy's resources exist.
-	arn := awsarn.In(args.Config.Region, args.AccountID).LogGroup(args.Names.Name(naming.FlowLogGroup))
+	arn := awsarn.In(args.Shared.Region, args.AccountID).LogGroup(args.Names.Name(naming.FlowLogGroup))
 	policy, err := iamdoc.New(iamdoc.Allow("WriteFlowLogs",
 		[]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"},
 		[]string{arn, arn + ":*"})).JSON()
@@ -221,7 +227,7 @@ func (n *Network) flowLogs(ctx *pulumi.Context, kids naming.Children, args Args,
 	}
 	if _, err := ec2.NewFlowLog(ctx, kids.Name("flow-logs"), &ec2.FlowLogArgs{
 		VpcId:                  vpcID,
-		TrafficType:            pulumi.String(args.Config.Network.FlowLogTrafficType),
+		TrafficType:            pulumi.String(args.Network.FlowLogTrafficType),
 		LogDestinationType:     pulumi.String("cloud-watch-logs"),
 		LogDestination:         group.Arn,
 		IamRoleArn:             role.Arn,

@@ -23,8 +23,11 @@ import (
 // are plain strings, so the definitions are built and validated at program
 // time; only the values AWS makes at create time are outputs.
 type Args struct {
-	Names  naming.Namer
-	Config *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Runbooks is the runbooks section: schedules and timeouts.
+	Runbooks config.Runbooks
 	// At is where the runbooks deploy (partition, region, account).
 	At awsarn.At
 	// TelemetryKeyArn encrypts the log groups and the alarm topic the
@@ -127,7 +130,7 @@ func Machines() []Machine {
 
 // New creates the state machines, their roles, log groups and schedules.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Runbooks, error) {
-	cfg := args.Config.Runbooks
+	cfg := args.Runbooks
 
 	targets := asl.Targets{
 		ClusterIdentifier: args.ClusterIdentifier, ClusterArn: args.ClusterArn,
@@ -193,7 +196,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			LogGroupName:     args.Names.Name(m.Logs),
 			RoleName:         args.Names.Name(m.Role),
 			At:               args.At,
-			LogRetentionDays: args.Config.LogRetentionDays,
+			LogRetentionDays: args.Shared.LogRetentionDays,
 			TelemetryKeyArn:  args.TelemetryKeyArn,
 			TelemetryKey:     args.TelemetryKey,
 			Plan:             plans[rb.Name],

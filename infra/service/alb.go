@@ -31,7 +31,7 @@ const (
 func (b *builder) loadBalancer() error {
 	cfg := b.cfg
 	var exempt pulumi.StringMap
-	if !b.args.Config.DeletionProtection {
+	if !b.args.Shared.DeletionProtection {
 		var err error
 		if exempt, err = tags.Exempt(tags.Exemption{Rule: "ELB.6",
 			Reason: "deletion protection follows config deletionProtection: off so the stack destroys cleanly"}); err != nil {
@@ -63,7 +63,7 @@ func (b *builder) loadBalancer() error {
 		DropInvalidHeaderFields:  pulumi.Bool(true),
 		DesyncMitigationMode:     pulumi.String(DesyncMitigationMode),
 		EnableHttp2:              pulumi.Bool(true),
-		EnableDeletionProtection: pulumi.Bool(b.args.Config.DeletionProtection),
+		EnableDeletionProtection: pulumi.Bool(b.args.Shared.DeletionProtection),
 		IdleTimeout:              pulumi.Int(cfg.IdleTimeout),
 		AccessLogs: &lb.LoadBalancerAccessLogsArgs{
 			Bucket:  b.args.LogsBucket,
@@ -84,7 +84,7 @@ func (b *builder) loadBalancer() error {
 		// Keyed on the inputs whose change replaces the group (all but the
 		// VPC, which is unknown until applied and follows vpcCidr), so a
 		// replacement gets a new name (naming.Replacements).
-		Name:            pulumi.String(TargetGroupName(b.args.Names, b.args.Config)),
+		Name:            pulumi.String(b.s.TargetGroupName),
 		TargetType:      pulumi.String("ip"),
 		Protocol:        pulumi.String("HTTP"),
 		ProtocolVersion: pulumi.String("HTTP1"),
@@ -286,6 +286,6 @@ func (b *builder) listeners() error {
 // change replaces the group (target type, protocol, protocol version, port
 // and the VPC, by its CIDR). Known at program time, it is how the runbooks
 // find the group at run time (asl.Targets.TargetGroupNames).
-func TargetGroupName(names naming.Namer, cfg *config.Config) string {
-	return names.Keyed(naming.TargetGroup, "ip", "HTTP", "HTTP1", cfg.Service.AppPort, cfg.Network.CIDR.String())
+func TargetGroupName(names naming.Namer, port int, vpcCIDR string) string {
+	return names.Keyed(naming.TargetGroup, "ip", "HTTP", "HTTP1", port, vpcCIDR)
 }

@@ -215,7 +215,7 @@ func logTo(logGroup, region, prefix string) LogConfiguration {
 func (b *builder) insightsLogGroup() (pulumi.Resource, error) {
 	group, err := cloudwatch.NewLogGroup(b.ctx, b.kids.Name("container-insights"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(b.args.Names.ContainerInsightsLogGroup()),
-		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(b.args.Shared.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
 	}, b.parent)
 	if err != nil {
@@ -227,7 +227,7 @@ func (b *builder) insightsLogGroup() (pulumi.Resource, error) {
 // ecs creates the cluster, the task definition and the service.
 func (b *builder) ecs() error {
 	cfg := b.cfg
-	region := b.args.Config.Region
+	region := b.args.Shared.Region
 	insights, err := b.insightsLogGroup()
 	if err != nil {
 		return err

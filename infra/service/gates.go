@@ -30,7 +30,7 @@ var DeploymentGateKeys = []string{"deploy-5xx-rate", "deploy-p99"}
 // deploymentGates creates the gate alarms, which the ECS service names
 // and waits for.
 func (b *builder) deploymentGates() error {
-	mon := b.args.Config.Monitoring
+	mon := b.args.Gates
 	dims := pulumi.StringMap{"LoadBalancer": b.s.ALBArnSuffix, "TargetGroup": b.s.TargetGroupArnSuffix}
 	tg := func(name, stat string) *cloudwatch.MetricAlarmMetricQueryMetricArgs {
 		return &cloudwatch.MetricAlarmMetricQueryMetricArgs{

@@ -119,13 +119,13 @@ func ecsTrust(account, region string) iamdoc.Document {
 
 // roles creates the execution role and the task role with inline policies.
 func (b *builder) roles() error {
-	trust, err := ecsTrust(b.args.AccountID, b.args.Config.Region).JSON()
+	trust, err := ecsTrust(b.args.AccountID, b.args.Shared.Region).JSON()
 	if err != nil {
 		return err
 	}
 	var paramArns []string
 	for _, row := range paramtable.Rows {
-		paramArns = append(paramArns, fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.Parameter(row.Path)))
+		paramArns = append(paramArns, fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Shared.Region, b.args.AccountID, b.args.Names.Parameter(row.Path)))
 	}
 
 	repo := b.repoArn()
@@ -137,9 +137,9 @@ func (b *builder) roles() error {
 			return ExecutionPolicy(repo, logGroup, paramArns, "", b.args.DataKey).JSON()
 		}))
 	exec := b.cfg.EnableExecuteCommand
-	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.ParameterPath())
-	keySetArn := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Config.Region, b.args.AccountID, b.args.Names.Parameter(paramtable.KeySetPath))
-	region := b.args.Config.Region
+	paramRoot := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Shared.Region, b.args.AccountID, b.args.Names.ParameterPath())
+	keySetArn := fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", b.args.Shared.Region, b.args.AccountID, b.args.Names.Parameter(paramtable.KeySetPath))
+	region := b.args.Shared.Region
 	account := b.args.AccountID
 	// The cluster's resource ID (RDS chooses it) stays inside the apply.
 	taskPolicy := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err[string, string](b.args.SessionsTableArn.ToStringOutput(), b.args.DBClusterResourceID.ToStringOutput(),

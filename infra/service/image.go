@@ -39,7 +39,7 @@ var ecrImage = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\
 func (b *builder) logGroup() error {
 	group, err := cloudwatch.NewLogGroup(b.ctx, b.kids.Name("app-logs"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(b.s.LogGroupName),
-		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(b.args.Shared.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
 	}, b.parent)
 	if err != nil {

@@ -125,11 +125,11 @@ func MigrateParameterArns(all []string) []string {
 // parameter migrate/network); its HTTPS egress is securityGroupRules'.
 func (b *builder) migrateTask() error {
 	cfg := b.cfg
-	region := b.args.Config.Region
+	region := b.args.Shared.Region
 	names := b.args.Names
 	group, err := cloudwatch.NewLogGroup(b.ctx, b.kids.Name("migrate-task-logs"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(b.s.MigrateLogGroupName),
-		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(b.args.Shared.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
 	}, b.parent)
 	if err != nil {

@@ -108,7 +108,7 @@ type rule struct {
 // security group only. Through NAT it is any IPv4 address on 443: the NAT
 // gateways' and the APIs' addresses are not fixed.
 func tasksToAWS(args Args) rule {
-	if args.Config.Network.ClosedEgress() {
+	if args.ClosedEgress {
 		return rule{name: "tasks-out-endpoints", desc: "HTTPS to the interface VPC endpoints only", port: 443, ref: args.EndpointSecurityGroupID}
 	}
 	return rule{name: "tasks-out-https", desc: "HTTPS to AWS APIs via NAT", port: 443, cidr4: "0.0.0.0/0"}
@@ -118,7 +118,7 @@ func tasksToAWS(args Args) rule {
 // at start (ECR, CloudWatch Logs, SSM, Secrets Manager): the interface
 // endpoints' group with closed egress, any IPv4 address through NAT.
 func migrateToAWS(args Args) rule {
-	if args.Config.Network.ClosedEgress() {
+	if args.ClosedEgress {
 		return rule{name: "migrate-out-endpoints", desc: "HTTPS to the interface VPC endpoints only", port: 443, ref: args.EndpointSecurityGroupID}
 	}
 	return rule{name: "migrate-out-https", desc: "HTTPS to AWS APIs via NAT", port: 443, cidr4: "0.0.0.0/0"}

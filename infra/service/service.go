@@ -39,8 +39,20 @@ const NoFileLimit = 65536
 
 // Args are what the service needs from the other tiers.
 type Args struct {
-	Names     naming.Namer
-	Config    *config.Config
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Service is the service section: task, scaling, health check, ALB, WAF.
+	Service config.Service
+	// ClosedEgress reaches AWS through VPC endpoints only (the network
+	// section's privateEgress): the tasks' egress rules follow it.
+	ClosedEgress bool
+	// Gates are the deployment alarms' period and thresholds (the
+	// monitoring section's traffic alarms', which page on the same).
+	Gates config.Traffic
+	// VPCCIDR is the VPC's range (the network's output): the target
+	// group's name is keyed on it.
+	VPCCIDR   string
 	AccountID string
 
 	VPCID                pulumi.StringInput
@@ -93,11 +105,14 @@ type Args struct {
 type Service struct {
 	pulumi.ResourceState
 
-	ALBArn               pulumi.StringOutput
-	ALBArnSuffix         pulumi.StringOutput
-	ALBDNSName           pulumi.StringOutput
-	ALBZoneID            pulumi.StringOutput
-	HTTPSListenerArn     pulumi.StringOutput
+	ALBArn           pulumi.StringOutput
+	ALBArnSuffix     pulumi.StringOutput
+	ALBDNSName       pulumi.StringOutput
+	ALBZoneID        pulumi.StringOutput
+	HTTPSListenerArn pulumi.StringOutput
+	// TargetGroupName is the app target group's name (TargetGroupName),
+	// known at program time: the runbooks find the group by it.
+	TargetGroupName      string
 	TargetGroupArn       pulumi.StringOutput
 	TargetGroupArnSuffix pulumi.StringOutput
 	CertificateArn       pulumi.StringOutput
@@ -148,14 +163,15 @@ func EventBusArn(names naming.Namer, region, account string) string {
 
 // New creates the service tier.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Service, error) {
-	cfg := args.Config.Service
+	cfg := args.Service
 	s := &Service{
 		TaskFamily:                 args.Names.Name(naming.TaskFamily),
 		LogGroupName:               args.Names.Name(naming.AppLogGroup),
-		EventBusArn:                EventBusArn(args.Names, args.Config.Region, args.AccountID),
+		EventBusArn:                EventBusArn(args.Names, args.Shared.Region, args.AccountID),
 		MigrateTaskFamily:          args.Names.Name(naming.MigrateTaskFamily),
 		MigrateLogGroupName:        args.Names.Name(naming.MigrateLogGroup),
 		AppPort:                    cfg.AppPort,
+		TargetGroupName:            TargetGroupName(args.Names, cfg.AppPort, args.VPCCIDR),
 		HealthCheckPath:            cfg.HealthCheckPath,
 		DesiredCount:               cfg.DesiredCount,
 		HealthCheckIntervalSeconds: cfg.HealthCheckInterval,
@@ -169,7 +185,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if _, ok := args.ParameterArns[paramtable.KeySetPath]; !ok {
 		return nil, fmt.Errorf("service: the signing key parameter %q is not in the params hierarchy", paramtable.KeySetPath)
 	}
-	if args.Config.Network.ClosedEgress() && args.EndpointSecurityGroupID == nil {
+	if args.ClosedEgress && args.EndpointSecurityGroupID == nil {
 		return nil, fmt.Errorf("service: privateEgress endpoints needs the endpoint security group")
 	}
 	if args.MigrateSecurityGroupID == nil || args.DBSecretArn == nil {

@@ -27,7 +27,7 @@ var RedactedHeaders = []string{"authorization", "cookie", "x-session-id", "idemp
 func (b *builder) wafLogging(acl *wafv2.WebAcl) error {
 	group, err := cloudwatch.NewLogGroup(b.ctx, b.kids.Name("waf"), &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(b.args.Names.Name(naming.WAFLogGroup)),
-		RetentionInDays: pulumi.Int(b.args.Config.LogRetentionDays),
+		RetentionInDays: pulumi.Int(b.args.Shared.LogRetentionDays),
 		KmsKeyId:        b.args.TelemetryKeyArn,
 	}, b.parent)
 	if err != nil {

@@ -65,10 +65,17 @@ const CanaryArtifactsFilterPrefix = CanaryPrefix + "/"
 
 // Args configures the buckets.
 type Args struct {
-	Names      naming.Namer
-	Config     *config.Config
-	AccountID  string
-	DataKeyArn pulumi.StringInput
+	Names naming.Namer
+	// Shared are the stack-wide settings (region, zones, deletion protection, log retention).
+	Shared config.Shared
+	// Storage is the storage section: lifecycle and name tail.
+	Storage config.Storage
+	// CanaryFailureRetentionDays is how long the canary keeps failed runs
+	// (the monitoring section's): its artifacts in the logs bucket live
+	// that long.
+	CanaryFailureRetentionDays int
+	AccountID                  string
+	DataKeyArn                 pulumi.StringInput
 }
 
 // Buckets is the component and the names and ARNs other tiers need.
@@ -106,10 +113,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// policies below are plain documents at the first preview. An existing
 	// stack keeps its random tail through config bucketNameTail
 	// (docs/deploy.md): a new name would replace the bucket.
-	tail := config.BucketTail(args.Config.Storage.BucketNameTail, args.AccountID)
+	tail := config.BucketTail(args.Storage.BucketNameTail, args.AccountID)
 	b.DataBucketName = args.Names.Unique(naming.DataBucket, tail)
 	b.LogsBucketName = args.Names.Unique(naming.LogsBucket, tail)
-	at := awsarn.In(args.Config.Region, args.AccountID)
+	at := awsarn.In(args.Shared.Region, args.AccountID)
 
 	logsExemptions, err := tags.Exempt(
 		tags.Exemption{Rule: "S3.17", Reason: "ALB access logs can only be delivered to a bucket encrypted with SSE-S3"},
@@ -120,22 +127,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	logs, logsControls, err := newBucket(ctx, kids, bucketSpec{
-		logical: "logs", name: b.LogsBucketName, args: args, expireCurrentDays: args.Config.Storage.LogsExpirationDays,
-		tags: logsExemptions, canaryArtifactsDays: CanaryArtifactsExpirationDays(args.Config.Monitoring.CanaryFailureRetentionDays),
+		logical: "logs", name: b.LogsBucketName, args: args, expireCurrentDays: args.Storage.LogsExpirationDays,
+		tags: logsExemptions, canaryArtifactsDays: CanaryArtifactsExpirationDays(args.CanaryFailureRetentionDays),
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
 	// Business data survives a destroy of a protected stack (deletionProtection).
 	var dataTags pulumi.StringMap
-	if args.Config.DeletionProtection {
+	if args.Shared.DeletionProtection {
 		if dataTags, err = tags.Exempt(tags.Exemption{Rule: "TH-DES-2",
 			Reason: "deletionProtection is on: the data bucket is not force-destroyed with the stack"}); err != nil {
 			return nil, err
 		}
 	}
 	data, dataControls, err := newBucket(ctx, kids, bucketSpec{logical: "data", name: b.DataBucketName, args: args, kmsKey: args.DataKeyArn,
-		keep: args.Config.DeletionProtection, tags: dataTags}, parent)
+		keep: args.Shared.DeletionProtection, tags: dataTags}, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +213,7 @@ type bucketSpec struct {
 // sevenwestmedia-labs/pulumi-components#46 for ownership controls), so the
 // policy waits for them, and the ownership controls wait for the block.
 func newBucket(ctx *pulumi.Context, kids naming.Children, spec bucketSpec, parent pulumi.ResourceOption) (*s3.BucketV2, []pulumi.Resource, error) {
-	cfg := spec.args.Config.Storage
+	cfg := spec.args.Storage
 	bucket, err := s3.NewBucketV2(ctx, kids.Name(spec.logical), &s3.BucketV2Args{
 		Bucket:       pulumi.String(spec.name),
 		ForceDestroy: pulumi.Bool(!spec.keep),

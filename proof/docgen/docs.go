@@ -203,10 +203,10 @@ func shortName(typ string) string {
 }
 
 // ConfigReference renders docs/config.md from Pulumi.yaml's schema
-// (offline.ProjectKeys) and every Pulumi.<stack>.yaml in dir: one row per
+// (config.ProjectKeys) and every Pulumi.<stack>.yaml in dir: one row per
 // key with its type, default, each stack's override and the description.
 func ConfigReference(dir string) (string, error) {
-	keys, err := offline.ProjectKeys(dir)
+	keys, err := config.ProjectKeys(dir)
 	if err != nil {
 		return "", fmt.Errorf("project keys: %w", err)
 	}
@@ -315,7 +315,7 @@ func ConfigReference(dir string) (string, error) {
 	return b.String(), nil
 }
 
-func typeOf(k offline.Key) string {
+func typeOf(k config.Key) string {
 	if k.Type == "" {
 		return "string"
 	}
