@@ -6,7 +6,6 @@ import (
 	"github.com/trading-ha/trading-ha/infra/drills"
 	"github.com/trading-ha/trading-ha/infra/events"
 	"github.com/trading-ha/trading-ha/infra/monitoring"
-	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/runbooks"
 	"github.com/trading-ha/trading-ha/infra/storage"
 )
@@ -16,30 +15,28 @@ import (
 func (p *platform) recoveryTier() error {
 	ctx := p.ctx
 	var err error
-	// Names and name-derived ARNs the backup, runbooks and events
-	// components share, though the producers' outputs exist by now: each
-	// feeds a document a reviewer reads in the pull request's first
-	// preview (the runbooks' ASL and roles, the vault and bus policies,
-	// the rule patterns), and an output would leave it unknown there.
-	ecsCluster, ecsService := p.names.Name(naming.ECSCluster), p.names.Name(naming.ECSService)
-	ecsClusterArn, ecsServiceArn := p.at.ECSCluster(ecsCluster), p.at.ECSService(ecsCluster, ecsService)
+	// Program-time identities (each producer's Known) rather than the
+	// resources' outputs: each feeds a document a reviewer reads in the
+	// pull request's first preview (the runbooks' ASL and roles, the vault
+	// and bus policies, the rule patterns), and an output would leave it
+	// unknown there.
+	ecs := p.svc.Known
 	dbClusterArn := p.at.DBCluster(p.db.Identifier)
-	tableName, vaultName := p.names.Name(naming.SessionsTable), p.names.Name(naming.BackupVault)
-	targetGroupName := p.svc.TargetGroupName
+	tableName := p.table.KnownName
 
 	// --- backup ---
 
 	p.vault, err = backup.New(ctx, "backup", backup.Args{
 		Names: p.names, Shared: p.cfg.Shared, Backup: p.cfg.Backup, AccountID: p.account,
 		DataKeyArn: p.keys.DataKeyArn, TelemetryKeyArn: p.keys.TelemetryKeyArn, AlarmTopicArn: p.watch.NotifyTopicArn,
-		SchedulerDLQArn: p.watch.SchedulerDLQArn, SchedulerDLQName: p.names.Name(naming.SchedulerDLQ),
+		SchedulerDLQArn: p.watch.SchedulerDLQArn, SchedulerDLQName: p.watch.Known.SchedulerDLQName,
 		TelemetryKey: p.telemetryKey, DataKey: p.dataKey,
 		AuroraClusterArn: p.db.Arn, TableArn: p.table.Arn, DataBucketArn: p.buckets.DataArn,
 		DataBucket: p.buckets.DataBucketName, SnapshotPrefix: storage.ServiceSnapshotsPrefix,
 		DBSubnetGroupName: p.db.SubnetGroupName, DBSecurityGroupID: p.net.DBSecurityGroupID,
-		AlarmTopicName: p.names.Name(naming.NotifyTopic),
-		ECSClusterArn:  ecsClusterArn, ECSServiceArn: ecsServiceArn,
-		TargetGroupName: targetGroupName,
+		AlarmTopicName: p.watch.Known.NotifyTopicName,
+		ECSClusterArn:  ecs.ClusterArn, ECSServiceArn: ecs.ServiceArn,
+		TargetGroupName: p.svc.TargetGroupName,
 		DRProvider:      p.drProvider,
 	}, p.withAWS)
 	if err != nil {
@@ -53,30 +50,30 @@ func (p *platform) recoveryTier() error {
 	p.rb, err = runbooks.New(ctx, "runbooks", runbooks.Args{
 		Names: p.names, Shared: p.cfg.Shared, Runbooks: p.cfg.Runbooks, At: p.at,
 		TelemetryKeyArn:  p.keys.TelemetryKeyArn,
-		TopicArn:         p.at.Topic(p.names.Name(naming.NotifyTopic)),
+		TopicArn:         p.watch.Known.NotifyTopicArn,
 		SchedulerDLQArn:  p.watch.SchedulerDLQArn,
-		SchedulerDLQName: p.names.Name(naming.SchedulerDLQ),
+		SchedulerDLQName: p.watch.Known.SchedulerDLQName,
 		TelemetryKey:     p.telemetryKey, DataKey: p.dataKey,
 		ClusterIdentifier:         p.db.Identifier,
 		ClusterArn:                dbClusterArn,
 		WriterInstanceIdentifier:  p.db.Writer(),
 		ReaderInstanceIdentifiers: p.db.Readers(),
-		ECSClusterArn:             ecsClusterArn,
-		ECSServiceName:            ecsService,
-		ECSServiceArn:             ecsServiceArn,
-		ECSTaskRoleArn:            p.at.Role(p.names.Name(naming.TaskRole)),
-		ECSExecutionRoleArn:       p.at.Role(p.names.Name(naming.TaskExecutionRole)),
-		MigrateTaskFamily:         p.names.Name(naming.MigrateTaskFamily),
-		MigrateExecutionRoleArn:   p.at.Role(p.names.Name(naming.MigrateExecutionRole)),
+		ECSClusterArn:             ecs.ClusterArn,
+		ECSServiceName:            ecs.ServiceName,
+		ECSServiceArn:             ecs.ServiceArn,
+		ECSTaskRoleArn:            ecs.TaskRoleArn,
+		ECSExecutionRoleArn:       ecs.ExecutionRoleArn,
+		MigrateTaskFamily:         p.svc.MigrateTaskFamily,
+		MigrateExecutionRoleArn:   ecs.MigrateExecutionRoleArn,
 		MigrateNetworkParameter:   p.names.Parameter(asl.MigrateNetworkPath),
-		TargetGroupNames:          []string{targetGroupName},
+		TargetGroupNames:          []string{p.svc.TargetGroupName},
 		TableName:                 tableName,
 		TableArn:                  p.at.Table(tableName),
-		BackupVaultName:           vaultName,
+		BackupVaultName:           p.vault.Known.VaultName,
 		ProtectedResourceArns: []string{
 			dbClusterArn, p.at.Table(tableName), p.at.Bucket(p.buckets.DataBucketName),
 		},
-		RestoreRoleArn: p.at.Role(p.names.Name(naming.BackupRole)),
+		RestoreRoleArn: p.vault.Known.RoleArn,
 		CanaryName:     p.watch.CanaryName,
 		AlarmNames:     []string{p.watch.CompositeAlarmName},
 		// The service recovery judges by metric alarms, named at program
@@ -84,7 +81,7 @@ func (p *platform) recoveryTier() error {
 		CustomerImpactAlarmNames: monitoring.CustomerImpactAlarmNames(p.names),
 		DependencyAlarmNames:     monitoring.DependencyAlarmNames(p.names, []string{"sessions"}),
 		ZonalAlarmNames:          monitoring.ZonalAlarmNames(p.names, p.cfg.AvailabilityZones),
-		PageTopicArn:             p.at.Topic(p.names.Name(naming.AlarmTopic)),
+		PageTopicArn:             p.watch.Known.PageTopicArn,
 	}, p.withAWS)
 	if err != nil {
 		return err
@@ -96,10 +93,10 @@ func (p *platform) recoveryTier() error {
 		Names: p.names, Shared: p.cfg.Shared, Events: p.cfg.Events, AccountID: p.account,
 		TelemetryKeyArn: p.keys.TelemetryKeyArn, AlarmTopicArn: p.watch.NotifyTopicArn,
 		// Name-derived, so the bus policy is known at preview.
-		TaskRoleArn: p.at.Role(p.names.Name(naming.TaskRole)),
+		TaskRoleArn: ecs.TaskRoleArn,
 		// The rule patterns' scopes are name-derived too: known at preview.
-		AuroraClusterArn: dbClusterArn, ECSClusterArn: ecsClusterArn, ECSServiceArn: ecsServiceArn,
-		ECSServiceName: ecsService, BackupVaultName: vaultName,
+		AuroraClusterArn: dbClusterArn, ECSClusterArn: ecs.ClusterArn, ECSServiceArn: ecs.ServiceArn,
+		ECSServiceName: ecs.ServiceName, BackupVaultName: p.vault.Known.VaultName,
 		CompositeAlarmArn: p.at.Alarm(p.watch.CompositeAlarmName), RecoveryStateMachineArn: p.rb.ServiceRecoveryArn,
 		HealthCheckStateMachineArn: p.rb.HealthCheckArn,
 	}, p.withAWS)

@@ -83,7 +83,7 @@ func (p *platform) watchTier() error {
 	if _, err := identity.NewKeySync(ctx, "identity-keys", identity.KeySyncArgs{
 		Names: p.names, At: p.at, LogRetentionDays: p.cfg.LogRetentionDays,
 		TelemetryKeyArn: p.keys.TelemetryKeyArn, TelemetryKey: p.telemetryKey,
-		SchedulerDLQArn: p.watch.SchedulerDLQArn, SchedulerDLQName: p.names.Name(naming.SchedulerDLQ),
+		SchedulerDLQArn: p.watch.SchedulerDLQArn, SchedulerDLQName: p.watch.Known.SchedulerDLQName,
 		ParameterName:        p.store.Names[paramtable.KeySetPath],
 		JWKSURLParameterName: p.store.Names[identity.JWKSURLPath],
 		Parameters:           []pulumi.Resource{p.store.Parameters[paramtable.KeySetPath], p.store.Parameters[identity.JWKSURLPath]},

@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -93,9 +94,21 @@ type Args struct {
 	DRProvider pulumi.ProviderResource
 }
 
+// Known are identities of the backup component that naming fixes: the
+// runbooks' definitions and roles and the rule patterns built from them
+// stay known at the first preview, which the resources' outputs are not.
+type Known struct {
+	// VaultName is the stack's vault; RoleArn the role AWS Backup and the
+	// restore tests assume.
+	VaultName, RoleArn string
+}
+
 // Backup is the component.
 type Backup struct {
 	pulumi.ResourceState
+
+	// Known are the vault's name and the role's ARN at program time.
+	Known Known
 
 	VaultName               pulumi.StringOutput
 	VaultArn                pulumi.StringOutput
@@ -107,7 +120,10 @@ type Backup struct {
 
 // New creates the vault, plans, selections, restore testing and the ECS snapshot workflow.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Backup, error) {
-	b := &Backup{}
+	b := &Backup{Known: Known{
+		VaultName: args.Names.Name(naming.BackupVault),
+		RoleArn:   awsarn.In(args.Shared.Region, args.AccountID).Role(args.Names.Name(naming.BackupRole)),
+	}}
 	if err := ctx.RegisterComponentResource("trading:backup:Backup", name, b, opts...); err != nil {
 		return nil, fmt.Errorf("register backup component: %w", err)
 	}

@@ -130,6 +130,18 @@ type StateMachine struct {
 	Description string
 }
 
+// Known are identities of the monitoring tier that naming fixes: the
+// documents later tiers build from them (runbook definitions and roles,
+// vault notifications) stay known at the first preview, which the
+// resources' outputs are not.
+type Known struct {
+	// SchedulerDLQName is the schedules' dead-letter queue.
+	SchedulerDLQName string
+	// NotifyTopicName and NotifyTopicArn are the notify topic;
+	// PageTopicArn the paging topic.
+	NotifyTopicName, NotifyTopicArn, PageTopicArn string
+}
+
 // Monitoring is the component.
 type Monitoring struct {
 	pulumi.ResourceState
@@ -155,6 +167,8 @@ type Monitoring struct {
 	BeforeTraffic []pulumi.Resource
 	// SchedulerDLQArn is the dead-letter queue of every schedule.
 	SchedulerDLQArn pulumi.StringOutput
+	// Known are the queue's and topics' identities at program time.
+	Known Known
 	// AlarmNames are the metric alarms' names, in creation order.
 	AlarmNames []string
 	// CanaryName is the API canary.
@@ -166,7 +180,13 @@ type Monitoring struct {
 
 // New creates the topic, canary, alarms and dashboard.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
-	m := &Monitoring{}
+	at := awsarn.In(args.Shared.Region, args.AccountID)
+	m := &Monitoring{Known: Known{
+		SchedulerDLQName: args.Names.Name(naming.SchedulerDLQ),
+		NotifyTopicName:  args.Names.Name(naming.NotifyTopic),
+		NotifyTopicArn:   at.Topic(args.Names.Name(naming.NotifyTopic)),
+		PageTopicArn:     at.Topic(args.Names.Name(naming.AlarmTopic)),
+	}}
 	if err := ctx.RegisterComponentResource("trading:monitoring:Monitoring", name, m, opts...); err != nil {
 		return nil, fmt.Errorf("register monitoring component: %w", err)
 	}
@@ -212,7 +232,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	m.SchedulerDLQArn = schedDLQ.Arn
 
 	args.EventRules = append(slices.Clone(args.EventRules), EventRule{Name: args.Names.Name(naming.RuleKMSKeyState)}, EventRule{Name: args.Names.Name(naming.RuleRiskParams)})
-	specs := append(alarmSpecs(args, m.CanaryName), deliverySpecs(args, args.Names.Name(naming.SchedulerDLQ))...)
+	specs := append(alarmSpecs(args, m.CanaryName), deliverySpecs(args, m.Known.SchedulerDLQName)...)
 	specs = append(specs, named(args, append(certificateSpecs(args), topicFailureSpecs(args)...))...)
 	if err := checkNamedAlarms(args, specs); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	awsarn "github.com/trading-ha/trading-ha/infra/arn"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/iamdoc"
 	"github.com/trading-ha/trading-ha/infra/naming"
@@ -101,6 +102,17 @@ type Args struct {
 	SourceRoot string
 }
 
+// Known are identities of the service tier that naming fixes: the
+// documents other tiers build from them (runbook definitions and roles,
+// the bus policy, rule patterns) stay known at the first preview, which
+// the resources' outputs are not.
+type Known struct {
+	ClusterName, ServiceName, ClusterArn, ServiceArn string
+	// TaskRoleArn, ExecutionRoleArn and MigrateExecutionRoleArn are the
+	// roles the runbooks pass to ECS.
+	TaskRoleArn, ExecutionRoleArn, MigrateExecutionRoleArn string
+}
+
 // Service is the component and what monitoring, DNS and the runbooks need.
 type Service struct {
 	pulumi.ResourceState
@@ -138,6 +150,11 @@ type Service struct {
 
 	// TaskFamily, LogGroupName, EventBusArn, MigrateTaskFamily and
 	// MigrateLogGroupName are fixed by naming.
+	// Known are the names and ARNs of the cluster, the service and the
+	// roles, fixed by naming and so known at program time, which the
+	// outputs above are not at a first preview.
+	Known Known
+
 	TaskFamily          string
 	LogGroupName        string
 	EventBusArn         string
@@ -176,6 +193,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		DesiredCount:               cfg.DesiredCount,
 		HealthCheckIntervalSeconds: cfg.HealthCheckInterval,
 		UnhealthyThreshold:         cfg.UnhealthyThreshold,
+	}
+	at := awsarn.In(args.Shared.Region, args.AccountID)
+	cluster, service := args.Names.Name(naming.ECSCluster), args.Names.Name(naming.ECSService)
+	s.Known = Known{
+		ClusterName: cluster, ServiceName: service,
+		ClusterArn: at.ECSCluster(cluster), ServiceArn: at.ECSService(cluster, service),
+		TaskRoleArn:             at.Role(args.Names.Name(naming.TaskRole)),
+		ExecutionRoleArn:        at.Role(args.Names.Name(naming.TaskExecutionRole)),
+		MigrateExecutionRoleArn: at.Role(args.Names.Name(naming.MigrateExecutionRole)),
 	}
 	for _, p := range paramtable.Rows {
 		if _, ok := args.ParameterArns[p.Path]; !ok {

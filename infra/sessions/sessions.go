@@ -30,13 +30,18 @@ type Args struct {
 type Table struct {
 	pulumi.ResourceState
 
+	// KnownName is the table's name, fixed by naming: known at program
+	// time, for the runbooks' definitions, which Name is not at a first
+	// preview.
+	KnownName string
+
 	Name pulumi.StringOutput
 	Arn  pulumi.StringOutput
 }
 
 // New creates the sessions table.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Table, error) {
-	t := &Table{}
+	t := &Table{KnownName: args.Names.Name(naming.SessionsTable)}
 	if err := ctx.RegisterComponentResource("trading:sessions:Table", name, t, opts...); err != nil {
 		return nil, fmt.Errorf("register sessions component: %w", err)
 	}
@@ -51,7 +56,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 	table, err := dynamodb.NewTable(ctx, kids.Name("sessions"), &dynamodb.TableArgs{
-		Name:        pulumi.String(args.Names.Name(naming.SessionsTable)),
+		Name:        pulumi.String(t.KnownName),
 		BillingMode: pulumi.String("PAY_PER_REQUEST"),
 		HashKey:     pulumi.String(PartitionKey),
 		Attributes: dynamodb.TableAttributeArray{
