@@ -136,3 +136,16 @@ func warnCaller(ctx *pulumi.Context, cfg *config.Config, callerArn string, who b
 	}
 	return nil
 }
+
+// drRegionProvider is the second aws provider, for config drRegion, with
+// the same default tags and allowedAccountIds as the home provider; nil when drRegion is empty.
+func drRegionProvider(ctx *pulumi.Context, cfg *config.Config) (pulumi.ProviderResource, error) {
+	if cfg.Backup.DRRegion == "" {
+		return nil, nil
+	}
+	p, err := aws.NewProvider(ctx, "aws-dr", awsProviderArgs(cfg, cfg.Backup.DRRegion))
+	if err != nil {
+		return nil, fmt.Errorf("create aws provider for drRegion %s: %w", cfg.Backup.DRRegion, err)
+	}
+	return p, nil
+}

@@ -1,7 +1,11 @@
 package infra
 
 import (
+	"github.com/trading-ha/trading-ha/infra/audit"
 	"github.com/trading-ha/trading-ha/infra/backup"
+	"github.com/trading-ha/trading-ha/infra/config"
+	"github.com/trading-ha/trading-ha/infra/iamdoc"
+	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/network"
 	"github.com/trading-ha/trading-ha/infra/security"
 	"github.com/trading-ha/trading-ha/infra/sessions"
@@ -42,4 +46,13 @@ func (p *platform) foundationTier() error {
 		return err
 	}
 	return nil
+}
+
+// trailKeyStatements are CloudTrail's telemetry-key statements when the
+// stack has its own trail.
+func trailKeyStatements(cfg *config.Config, names naming.Namer, account string) []iamdoc.Statement {
+	if !cfg.Audit.CloudTrail {
+		return nil
+	}
+	return audit.KeyPolicyStatements(audit.TrailArn(names, cfg.Region, account), cfg.Region, account)
 }

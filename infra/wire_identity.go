@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra/asl"
+	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/identity"
 	"github.com/trading-ha/trading-ha/infra/naming"
 	"github.com/trading-ha/trading-ha/infra/params"
@@ -98,4 +99,16 @@ func migrateNetwork(subnets pulumi.StringArrayOutput, group pulumi.StringOutput)
 		}
 		return string(b), nil
 	}).(pulumi.StringOutput)
+}
+
+// tradingEntries are the trading service's flag and limits
+// (/trading/<suffix>/flags/trading-enabled, /limits/...), plain String
+// parameters: operators change them in Parameter Store, the service reads
+// them with GetParametersByPath and falls back to the same defaults.
+func tradingEntries(cfg *config.Config) []params.Entry {
+	var out []params.Entry
+	for _, p := range cfg.Trading.Params() {
+		out = append(out, params.Entry{Path: p[0], Value: pulumi.String(p[1]), Description: "trading service " + p[0] + " (initial value from config; operators own it)"})
+	}
+	return out
 }
