@@ -105,7 +105,8 @@ func newPlatform(ctx *pulumi.Context) (*platform, error) {
 		return nil, err
 	}
 	p.names = naming.New(p.cfg.EnvironmentSuffix)
-	// The project root (where Pulumi.yaml is): the image's build context.
+	// The project root (where Pulumi.yaml is), which holds the image's
+	// build context (service.BuildContext).
 	p.root = ctx.RootDirectory()
 	if p.root == "" {
 		if p.root, err = os.Getwd(); err != nil {

@@ -13,8 +13,9 @@ step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 
-step "go vet"
+step "go vet (the root module, then the service's: app/ is a module of its own)"
 go vet ./...
+(cd app && go vet ./...)
 
 step "actionlint"
 # Pinned explicitly (the Go proxy serves it); non-zero exit on any finding.
@@ -40,7 +41,9 @@ step "go test"
 # of those on its own: the game day measures recovery times against the
 # model and must not share the two cores with the rest of the suite (go
 # test runs packages in parallel); the engine preview runs the real engine
-# over both stacks and is the heaviest package.
+# over both stacks and is the heaviest package. The service's module
+# (app/) is not among the root's packages: proof/appsuite runs its tests
+# (go test ./... in app/) within this line.
 go test -timeout 30m $(go list ./... | grep -v -e '/proof/gameday$' -e '/proof/engine$')
 
 step "engine preview: pulumi preview --policy-pack ./policy of dev and prod (go test ./proof/engine, alone)"

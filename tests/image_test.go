@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,10 +120,18 @@ require (
 	}
 }
 
+// imageSource is the program's image build in the checkout: the context
+// directory and the Dockerfile in it, as the program hands them to
+// imagesrc (the project root is "..").
+func imageSource() imagesrc.Source {
+	return imagesrc.Source{Context: filepath.Join("..", service.BuildContext), Dockerfile: service.Dockerfile}
+}
+
 // dockerfile reads the Dockerfile the program builds.
 func dockerfile(t *testing.T) imagesrc.Dockerfile {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join("..", service.Dockerfile))
+	s := imageSource()
+	src, err := os.ReadFile(filepath.Join(s.Context, filepath.FromSlash(s.Dockerfile)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +146,9 @@ func dockerfile(t *testing.T) imagesrc.Dockerfile {
 // builds: every build argument the Dockerfile requires is passed (the
 // program passes none, so none may be required), no instruction fetches
 // from the network beyond Go modules pinned by go.sum, the context holds
-// exactly what the Dockerfile copies, and the recorded build pushes the
-// content tag of that context to the stack's repository.
+// exactly what the Dockerfile copies and exactly the files the binary it
+// builds is made of, and the recorded build names that context and
+// Dockerfile and pushes their content tag to the stack's repository.
 func TestImageContract(t *testing.T) {
 	d := dockerfile(t)
 	for _, run := range d.Runs {
@@ -148,7 +158,7 @@ func TestImageContract(t *testing.T) {
 			}
 		}
 	}
-	src := imagesrc.Source{Context: "..", Dockerfile: service.Dockerfile}
+	src := imageSource()
 	files, err := src.Files()
 	if err != nil {
 		t.Fatal(err)
@@ -177,9 +187,19 @@ func TestImageContract(t *testing.T) {
 			t.Errorf("app/Dockerfile copies %s, which the context does not hold", c)
 		}
 	}
+	// The context holds exactly the files of the packages the Dockerfile's
+	// go build target is made of (its sources and embedded files), and the
+	// module's go.mod and go.sum.
+	built := map[string]bool{"go.mod": true, "go.sum": true}
+	for _, f := range binaryFiles(t, src.Context, buildTarget(t, d)) {
+		built[f] = true
+		if !slices.Contains(files, f) {
+			t.Errorf("the binary is built from %s, which the context does not hold: the image build fails", f)
+		}
+	}
 	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") || strings.Contains(f, "/testdata/") || strings.Contains(f, "node_modules/") {
-			t.Errorf("context holds %s, which the binary is not built from", f)
+		if !built[f] {
+			t.Errorf("context holds %s, which the binary is not built from: a change to it would rebuild and retag the image", f)
 		}
 	}
 
@@ -197,8 +217,10 @@ func TestImageContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		repo := one(t, rec, "aws:ecr/repository:Repository", "app")
-		eq(t, img, "context.location", service.BuildContext)
-		eq(t, img, "dockerfile.location", service.Dockerfile)
+		// The provider takes both paths relative to the project root: the
+		// context the tag was computed from, and the Dockerfile in it.
+		eq(t, img, "context.location", filepath.ToSlash(mustRel(t, "..", src.Context)))
+		eq(t, img, "dockerfile.location", filepath.ToSlash(mustRel(t, "..", filepath.Join(src.Context, src.Dockerfile))))
 		eq(t, img, "platforms", []any{platform})
 		eq(t, img, "push", true)
 		eq(t, img, "buildOnPreview", false)
@@ -213,6 +235,77 @@ func TestImageContract(t *testing.T) {
 	})
 }
 
+// buildTarget is the package the Dockerfile's go build builds (its last
+// argument).
+func buildTarget(t *testing.T, d imagesrc.Dockerfile) string {
+	t.Helper()
+	for _, run := range d.Runs {
+		if i := strings.Index(run, "go build "); i >= 0 {
+			fields := strings.Fields(run[i:])
+			return fields[len(fields)-1]
+		}
+	}
+	t.Fatalf("no go build among the Dockerfile's RUN instructions %q", d.Runs)
+	return ""
+}
+
+// binaryFiles lists, relative to the module directory dir, the source and
+// embedded files of every package of that module that pkg is built from.
+func binaryFiles(t *testing.T, dir, pkg string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-json=Dir,GoFiles,CgoFiles,EmbedFiles,Module", pkg)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		t.Fatalf("go list -deps %s in %s: %v: %s", pkg, dir, err, exit.Stderr)
+	} else if err != nil {
+		t.Fatalf("go list -deps %s in %s: %v", pkg, dir, err)
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p struct {
+			Dir                           string
+			GoFiles, CgoFiles, EmbedFiles []string
+			Module                        *struct{ Main bool }
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Module == nil || !p.Module.Main {
+			continue
+		}
+		for _, f := range slices.Concat(p.GoFiles, p.CgoFiles, p.EmbedFiles) {
+			files = append(files, filepath.ToSlash(mustRel(t, root, filepath.Join(p.Dir, f))))
+		}
+	}
+	if len(files) == 0 {
+		t.Fatalf("go list -deps %s in %s: no package of the module", pkg, dir)
+	}
+	return files
+}
+
+func mustRel(t *testing.T, base, target string) string {
+	t.Helper()
+	base, err := filepath.Abs(base)
+	if err == nil {
+		target, err = filepath.Abs(target)
+	}
+	var rel string
+	if err == nil {
+		rel, err = filepath.Rel(base, target)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}
+
 // TestImageTagFollowsContent: the content tag changes with what the
 // builder sees and with nothing else, so a stack-file, doc or test edit
 // neither rebuilds nor pushes, and any build pushes a tag that cannot
@@ -220,12 +313,12 @@ func TestImageContract(t *testing.T) {
 func TestImageTagFollowsContent(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, "..", dir, []string{"go.mod", "go.sum", "app", "Pulumi.yaml", "Pulumi.dev.yaml", "README.md", "docs/deploy.md"})
-	src := imagesrc.Source{Context: dir, Dockerfile: service.Dockerfile}
+	src := imagesrc.Source{Context: filepath.Join(dir, service.BuildContext), Dockerfile: service.Dockerfile}
 	base, err := src.Tag("linux/arm64")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if real, err := (imagesrc.Source{Context: "..", Dockerfile: service.Dockerfile}).Tag("linux/arm64"); err != nil || real != base {
+	if real, err := imageSource().Tag("linux/arm64"); err != nil || real != base {
 		t.Fatalf("the copy's tag %s differs from the repository's %s (%v): the copy misses context files", base, real, err)
 	}
 	if !regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`).MatchString(base) {
@@ -242,10 +335,16 @@ func TestImageTagFollowsContent(t *testing.T) {
 		{"Pulumi.yaml", false},
 		{"README.md", false},
 		{"docs/deploy.md", false},
+		{"go.mod", false}, // the root module's: the service is a module of its own
+		{"go.sum", false},
 		{"app/cmd/trading/main_test.go", false},
+		{"app/probes/smoke/smoke.go", false},
+		{"app/drill/drill.go", false},
+		{"app/internal/testkit/testkit.go", false},
 		{"app/cmd/trading/main.go", true},
 		{"app/Dockerfile", true},
-		{"go.sum", true},
+		{"app/go.mod", true},
+		{"app/go.sum", true},
 		{"app/internal/store/migrations/0001_orders_outbox.sql", true},
 		{"app/rdsca/global-bundle.pem", true},
 	} {

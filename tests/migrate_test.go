@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/app/probes/smoke"
 	"github.com/trading-ha/trading-ha/infra/arn"
 	rb "github.com/trading-ha/trading-ha/infra/asl"
 	"github.com/trading-ha/trading-ha/infra/config"
 	"github.com/trading-ha/trading-ha/infra/paramtable"
 	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/proof/offline"
-	"github.com/trading-ha/trading-ha/proof/smoke"
 )
 
 // masterSecret is the mocks' RDS-managed master secret.

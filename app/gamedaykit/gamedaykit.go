@@ -34,5 +34,5 @@ func StartFakeBus() *FakeBus { return testkit.StartFakeBus() }
 // StartDynalite starts dynalite on loopback.
 func StartDynalite(ctx context.Context) (*Dynalite, error) { return testkit.StartDynalite(ctx) }
 
-// RepoRoot is the repository root (the directory holding go.mod).
+// RepoRoot is the repository root (the directory holding go.mod and app/go.mod).
 func RepoRoot() (string, error) { return testkit.RepoRoot() }

@@ -20,7 +20,7 @@ import (
 
 	"github.com/trading-ha/trading-ha/app/internal/testkit"
 	"github.com/trading-ha/trading-ha/app/internal/testkit/stack"
-	"github.com/trading-ha/trading-ha/proof/smoke"
+	"github.com/trading-ha/trading-ha/app/probes/smoke"
 )
 
 // Parameter names as the infrastructure creates them (/trading/<suffix>/probes/...).

@@ -7,7 +7,8 @@
 # app/testdata/node/package-lock.json).
 #
 #   bash app/testdata/setup-integration.sh
-#   TRADING_REQUIRE_INTEGRATION=1 go test ./app/... ./scripts/drill/...
+#   (cd app && TRADING_REQUIRE_INTEGRATION=1 go test ./...)
+#   TRADING_REQUIRE_INTEGRATION=1 go test ./scripts/drill/...
 #
 # Runs as root (CI) or with sudo available. Safe to run repeatedly.
 set -euo pipefail

@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -15,13 +16,21 @@ import (
 )
 
 // Build settings of the reference service image: app/Dockerfile, built
-// with the repository root as context (relative, so the builder's inputs
-// are the same on every machine that runs the program), narrowed by
-// app/Dockerfile.dockerignore. imagesrc holds the two to one contract.
+// with app/ as context (the service's own Go module, so no stack file or doc
+// is part of the build input), narrowed by app/Dockerfile.dockerignore.
+// BuildContext is relative to the project root (SourceRoot; relative, so
+// the builder's inputs are the same on every machine that runs the
+// program); Dockerfile is relative to the context, as imagesrc reads it.
+// imagesrc holds the two to one contract.
 const (
-	BuildContext = "."
-	Dockerfile   = "app/Dockerfile"
+	BuildContext = "app"
+	Dockerfile   = "Dockerfile"
 )
+
+// DockerfileLocation is the Dockerfile as the docker-build provider is
+// given it: relative to the working directory (the project root), like
+// docker buildx build -f, not to the context.
+const DockerfileLocation = BuildContext + "/" + Dockerfile
 
 // Platform is the docker platform of a task CPU architecture.
 func Platform(arch string) string {
@@ -111,7 +120,7 @@ func (b *builder) image() error {
 	// provider deletes pushed digests only on Delete): the previous image,
 	// which a deployment rollback returns to, stays in ECR until the
 	// lifecycle policy expires it.
-	src := imagesrc.Source{Context: b.args.SourceRoot, Dockerfile: Dockerfile}
+	src := imagesrc.Source{Context: filepath.Join(b.args.SourceRoot, BuildContext), Dockerfile: Dockerfile}
 	platform := Platform(b.cfg.CPUArchitecture)
 	tag, err := src.Tag(platform)
 	if err != nil {
@@ -120,7 +129,7 @@ func (b *builder) image() error {
 	auth := ecr.GetAuthorizationTokenOutput(b.ctx, ecr.GetAuthorizationTokenOutputArgs{RegistryId: repo.RegistryId}, pulumi.Parent(b.s))
 	img, err := dockerbuild.NewImage(b.ctx, b.kids.Name("app-image"), &dockerbuild.ImageArgs{
 		Context:    &dockerbuild.BuildContextArgs{Location: pulumi.String(BuildContext)},
-		Dockerfile: &dockerbuild.DockerfileArgs{Location: pulumi.String(Dockerfile)},
+		Dockerfile: &dockerbuild.DockerfileArgs{Location: pulumi.String(DockerfileLocation)},
 		Platforms:  dockerbuild.PlatformArray{dockerbuild.Platform(platform)},
 		Tags:       pulumi.StringArray{pulumi.Sprintf("%s:%s", repo.RepositoryUrl, tag)},
 		Push:       pulumi.Bool(true),

@@ -97,8 +97,8 @@ type Args struct {
 	ParameterArns map[string]pulumi.StringOutput
 	// HostedZoneID validates the certificate when certificateMode is dns.
 	HostedZoneID pulumi.StringInput
-	// SourceRoot is the directory the service image is built from (the
-	// project root: app/Dockerfile's build context).
+	// SourceRoot is the project root, which holds the service image's
+	// build context (BuildContext).
 	SourceRoot string
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/trading-ha/trading-ha/infra"
+	"github.com/trading-ha/trading-ha/infra/service"
 	"github.com/trading-ha/trading-ha/proof/engine"
 )
 
@@ -237,7 +238,7 @@ func imageProgram(dockerBuild bool) pulumi.RunFunc {
 		}
 		_, err = ecrx.NewImage(ctx, "app", &ecrx.ImageArgs{
 			RepositoryUrl: pulumi.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/ecr-dev"),
-			Context:       pulumi.String("."), Dockerfile: pulumi.String("app/Dockerfile"), Platform: pulumi.String("linux/arm64"),
+			Context:       pulumi.String(service.BuildContext), Dockerfile: pulumi.String(service.DockerfileLocation), Platform: pulumi.String("linux/arm64"),
 		}, pulumi.Providers(providers...))
 		return err
 	}

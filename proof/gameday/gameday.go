@@ -583,11 +583,15 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	bin := filepath.Join(work, "trading")
 	buildErr := make(chan error, 1)
 	go func() {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./app/cmd/trading")
-		cmd.Dir = opts.Dir
+		// In app/: the service is a module of its own there (in a
+		// checkout from before it was, app/ is a directory of the root
+		// module, and the same command builds the same package).
+		tree := opts.Dir
 		if opts.AppDir != "" {
-			cmd.Dir = opts.AppDir
+			tree = opts.AppDir
 		}
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/trading")
+		cmd.Dir = filepath.Join(tree, "app")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			err = fmt.Errorf("go build: %w: %s", err, out)

@@ -47,7 +47,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/trading-ha/trading-ha/proof/smoke"
+	"github.com/trading-ha/trading-ha/app/probes/smoke"
 )
 
 func main() {

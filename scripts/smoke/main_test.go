@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trading-ha/trading-ha/proof/smoke"
+	"github.com/trading-ha/trading-ha/app/probes/smoke"
 )
 
 func TestCognitoRegion(t *testing.T) {

@@ -180,7 +180,7 @@ type MigrateReport struct {
 // MigrateCompleteMessage is the msg of the migrate step's last log line (a
 // JSON object on stdout, which the migrate task's log group keeps): the
 // smoke test reads the newest one to show pgaudit is installed
-// (proof/smoke).
+// (app/probes/smoke).
 const MigrateCompleteMessage = "migrate step complete"
 
 // LogAttrs are the fields of the MigrateCompleteMessage line: applied (the

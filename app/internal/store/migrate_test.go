@@ -307,7 +307,7 @@ func TestParseAudit(t *testing.T) {
 // TestMigrateLogLineNamesPgaudit: the step's last log line, as
 // `trading -migrate` writes it (JSON on stdout, kept by the migrate task's
 // log group), carries the pgaudit version the database has: the smoke test
-// reads that line, since it cannot reach the database (proof/smoke).
+// reads that line, since it cannot reach the database (app/probes/smoke).
 func TestMigrateLogLineNamesPgaudit(t *testing.T) {
 	pg := startPG(t, testkit.PostgresOptions{})
 	ctx := context.Background()

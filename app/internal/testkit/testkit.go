@@ -44,23 +44,30 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// RepoRoot finds the module root (the directory holding go.mod) from the
-// working directory upwards.
+// RepoRoot finds the repository root from the working directory upwards:
+// the directory holding go.mod and app/go.mod. The service is a module of
+// its own (app/go.mod) inside the root module, so the nearest go.mod above
+// a package of app/ is the service's, not the repository's.
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("getwd: %w", err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if isFile(filepath.Join(dir, "go.mod")) && isFile(filepath.Join(dir, "app", "go.mod")) {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
+			return "", errors.New("no directory above the working directory holds go.mod and app/go.mod (the repository root)")
 		}
 		dir = parent
 	}
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }
 
 func lookPath(candidates ...string) (string, error) {

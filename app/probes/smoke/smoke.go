@@ -10,6 +10,10 @@
 // Cognito token endpoint by client credentials (CONTRACT.md section 1). It is written
 // against small interfaces (an HTTP doer, a Runbooks client) so it is tested
 // offline against local fakes; scripts/smoke wires the real clients.
+//
+// It is proof, not product, kept in the service's module beside the live
+// test that runs it against the real service (package probes says why);
+// neither the service binary nor its image contains it.
 package smoke
 
 import (
