@@ -139,7 +139,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	vault, err := backup.NewVault(ctx, kids.Name("vault"), &backup.VaultArgs{
-		Name:         pulumi.String(args.Names.Name(naming.BackupVault)),
+		Name:         pulumi.String(b.Known.VaultName),
 		KmsKeyArn:    args.DataKeyArn,
 		ForceDestroy: pulumi.Bool(!args.Shared.DeletionProtection),
 		Tags:         vaultTags,

@@ -211,11 +211,19 @@ const KillSwitchFlag = "trading-enabled"
 
 // Load reads the stack configuration from the Pulumi context.
 func Load(ctx *pulumi.Context) (*Config, error) {
-	lookup := func(key string) (string, bool) {
-		v, err := pconfig.Try(ctx, key)
-		return v, err == nil
+	return Parse(ctx.Stack(), stackLookup(ctx, nil))
+}
+
+// stackLookup reads a key from the stack's config and, when the stack does
+// not set it, from defaults (nil: none).
+func stackLookup(ctx *pulumi.Context, defaults map[string]string) Lookup {
+	return func(key string) (string, bool) {
+		if v, err := pconfig.Try(ctx, key); err == nil {
+			return v, true
+		}
+		v, ok := defaults[key]
+		return v, ok
 	}
-	return Parse(ctx.Stack(), lookup)
 }
 
 // Parse validates the configuration a Lookup returns. Every problem is

@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	pconfig "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -58,14 +57,7 @@ func LoadWithDefaults(ctx *pulumi.Context, platformDir string) (*Config, error) 
 	if err != nil {
 		return nil, err
 	}
-	lookup := func(key string) (string, bool) {
-		if v, err := pconfig.Try(ctx, key); err == nil {
-			return v, true
-		}
-		v, ok := defaults[key]
-		return v, ok
-	}
-	return Parse(ctx.Stack(), lookup)
+	return Parse(ctx.Stack(), stackLookup(ctx, defaults))
 }
 
 // readProject reads the project name and the declared keys of the

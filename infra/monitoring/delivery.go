@@ -149,9 +149,9 @@ const RiskLimitsStaleSeconds = 30
 // schedule delivers undeliverable invocations to (CreateSchedule,
 // Target.DeadLetterConfig), encrypted with the telemetry key; the
 // schedules' execution roles send to it. TLS only.
-func newSchedulerDLQ(ctx *pulumi.Context, kids naming.Children, args Args, parent pulumi.ResourceOption) (*sqs.Queue, error) {
+func newSchedulerDLQ(ctx *pulumi.Context, kids naming.Children, args Args, name string, parent pulumi.ResourceOption) (*sqs.Queue, error) {
 	q, err := sqs.NewQueue(ctx, kids.Name("scheduler-dlq"), &sqs.QueueArgs{
-		Name:                    pulumi.String(args.Names.Name(naming.SchedulerDLQ)),
+		Name:                    pulumi.String(name),
 		KmsMasterKeyId:          args.TelemetryKeyArn,
 		MessageRetentionSeconds: pulumi.Int(SchedulerDLQRetentionSeconds),
 	}, parent)
@@ -159,7 +159,7 @@ func newSchedulerDLQ(ctx *pulumi.Context, kids naming.Children, args Args, paren
 		return nil, fmt.Errorf("create scheduler dead-letter queue: %w", err)
 	}
 	// Name-derived ARN: a plain string at preview (infra/arn).
-	arn := awsarn.In(args.Shared.Region, args.AccountID).Queue(args.Names.Name(naming.SchedulerDLQ))
+	arn := awsarn.In(args.Shared.Region, args.AccountID).Queue(name)
 	doc, err := iamdoc.New(iamdoc.DenyInsecureTransport([]string{"sqs:*"}, []string{arn})).JSON()
 	if err != nil {
 		return nil, fmt.Errorf("scheduler dead-letter queue policy: %w", err)

@@ -180,12 +180,11 @@ type Monitoring struct {
 
 // New creates the topic, canary, alarms and dashboard.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
-	at := awsarn.In(args.Shared.Region, args.AccountID)
 	m := &Monitoring{Known: Known{
 		SchedulerDLQName: args.Names.Name(naming.SchedulerDLQ),
 		NotifyTopicName:  args.Names.Name(naming.NotifyTopic),
-		NotifyTopicArn:   at.Topic(args.Names.Name(naming.NotifyTopic)),
-		PageTopicArn:     at.Topic(args.Names.Name(naming.AlarmTopic)),
+		NotifyTopicArn:   topicArn(args, naming.NotifyTopic),
+		PageTopicArn:     topicArn(args, naming.AlarmTopic),
 	}}
 	if err := ctx.RegisterComponentResource("trading:monitoring:Monitoring", name, m, opts...); err != nil {
 		return nil, fmt.Errorf("register monitoring component: %w", err)
@@ -225,7 +224,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	schedDLQ, err := newSchedulerDLQ(ctx, kids, args, parent)
+	schedDLQ, err := newSchedulerDLQ(ctx, kids, args, m.Known.SchedulerDLQName, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -289,6 +288,11 @@ func DashboardURL(region, name string) string {
 // EventBridge rules and AWS Backup notifications.
 var alarmPublishers = []string{"cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com"}
 
+// topicArn is the ARN of the stack's topic of kind, which its name fixes.
+func topicArn(args Args, kind naming.Kind) string {
+	return awsarn.In(args.Shared.Region, args.AccountID).Topic(args.Names.Name(kind))
+}
+
 // newTopic creates a topic encrypted with key, its policy (TLS only; our
 // alarms, rules and vault may publish) and its subscriptions: email
 // addresses and an optional HTTPS endpoint (a paging service). Email
@@ -305,7 +309,7 @@ func newTopic(ctx *pulumi.Context, kids naming.Children, args Args, logical stri
 	// The topic's ARN follows from its name, so the policy is a plain
 	// string at preview; the policy resource names the topic through its
 	// output and so waits for it.
-	arn := awsarn.In(args.Shared.Region, args.AccountID).Topic(args.Names.Name(kind))
+	arn := topicArn(args, kind)
 	doc, err := iamdoc.New(
 		iamdoc.DenyInsecureTransport([]string{"sns:*"}, []string{arn}),
 		iamdoc.Statement{

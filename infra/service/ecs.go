@@ -233,7 +233,7 @@ func (b *builder) ecs() error {
 		return err
 	}
 	cluster, err := ecs.NewCluster(b.ctx, b.kids.Name("cluster"), &ecs.ClusterArgs{
-		Name: pulumi.String(b.args.Names.Name(naming.ECSCluster)),
+		Name: pulumi.String(b.s.Known.ClusterName),
 		Settings: ecs.ClusterSettingArray{&ecs.ClusterSettingArgs{
 			Name: pulumi.String("containerInsights"), Value: pulumi.String(ContainerInsights),
 		}},
@@ -298,7 +298,7 @@ func (b *builder) ecs() error {
 
 	deps := append(append([]pulumi.Resource{b.httpsListener}, b.rolePolicies...), b.gates...)
 	svc, err := ecs.NewService(b.ctx, b.kids.Name("app"), &ecs.ServiceArgs{
-		Name:            pulumi.String(b.args.Names.Name(naming.ECSService)),
+		Name:            pulumi.String(b.s.Known.ServiceName),
 		Cluster:         cluster.Arn,
 		TaskDefinition:  task.Arn,
 		LaunchType:      pulumi.String("FARGATE"),
