@@ -14,14 +14,9 @@ import (
 // TestMigrateStep runs `trading -migrate` as ECS would: master credentials
 // in the environment, the application role to create, exit code 0.
 func TestMigrateStep(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test skipped in -short mode")
-	}
+	pg := testkit.PostgresFor(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pg, err := testkit.StartPostgres(ctx)
-	testkit.SkipOrFail(t, err)
-	t.Cleanup(pg.Close)
 	for k, v := range map[string]string{
 		"DB_WRITER_HOST": "127.0.0.1", "DB_PORT": strconv.Itoa(pg.Port), "DB_NAME": pg.Database,
 		"DB_CA_BUNDLE": pg.CAFile, "DB_USERNAME": "trading_app", "DB_MIGRATE_USERNAME": pg.User,

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/trading-ha/trading-ha/app/internal/orders"
 	"github.com/trading-ha/trading-ha/app/internal/store"
 )
@@ -33,18 +31,7 @@ func TestGroupCommitMixedBatch(t *testing.T) {
 	// Hold the outbox so the next batch (the blocker) waits in the
 	// database while the mix queues behind it: the single worker then
 	// takes the whole mix as one batch.
-	locker, err := pgx.Connect(ctx, pg.AdminURL(pg.Database))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Close(ctx)
-	tx, err := locker.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	tx := lockOutbox(ctx, t, pg)
 	blocker := make(chan error, 1)
 	go func() { _, err := s.CreateOrder(ctx, "DESK-A", "s1", "blocker", req); blocker <- err }()
 	time.Sleep(300 * time.Millisecond)

@@ -62,6 +62,26 @@ func openAs(t *testing.T, opts store.Options) (*testkit.Postgres, *store.Store) 
 	return pg, s
 }
 
+// lockOutbox holds, in a transaction of a session of its own, a lock on
+// the outbox that every order write waits for (its outbox insert) until
+// the returned transaction ends; the session closes when the test ends.
+func lockOutbox(ctx context.Context, t *testing.T, pg *testkit.Postgres) pgx.Tx {
+	t.Helper()
+	locker, err := pgx.Connect(ctx, pg.AdminURL(pg.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { locker.Close(context.Background()) })
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 func alivePIDs(t *testing.T, pg *testkit.Postgres) []uint32 {
 	t.Helper()
 	ctx := context.Background()
@@ -154,18 +174,7 @@ func TestClientDisconnectDuringWrite(t *testing.T) {
 			defer admin.Close(ctx)
 			// The lock holder: a second session (statistics are frozen
 			// inside a transaction, so the waiting is watched from admin).
-			locker, err := pgx.Connect(ctx, pg.AdminURL(pg.Database))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer locker.Close(ctx)
-			tx, err := locker.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tx.Exec(ctx, `LOCK TABLE outbox IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-				t.Fatal(err)
-			}
+			tx := lockOutbox(ctx, t, pg)
 			reqCtx, cancel := context.WithCancel(ctx)
 			done := make(chan error, 1)
 			go func() {

@@ -20,14 +20,9 @@ func TestMigrationsEmbedded(t *testing.T) {
 }
 
 func TestConcurrentMigrateAndFailoverRetry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test skipped in -short mode")
-	}
+	pg := testkit.PostgresFor(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pg, err := testkit.StartPostgres(ctx)
-	testkit.SkipOrFail(t, err)
-	t.Cleanup(pg.Close)
 	dsn := store.DSN{Host: "127.0.0.1", Port: pg.Port, Database: pg.Database, User: pg.User,
 		SSLMode: "verify-full", RootCert: pg.CAFile}
 

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,6 +60,22 @@ func findPostgresBin() (string, error) {
 		return filepath.Dir(p), nil
 	}
 	return "", fmt.Errorf("%w: PostgreSQL server binaries (pg_ctl, initdb) not found in %v or PATH", ErrUnavailable, dirs)
+}
+
+// PostgresFor starts a PostgreSQL server for t and stops it when t ends.
+// It skips in -short mode, and skips or fails, as SkipOrFail decides, when
+// PostgreSQL is absent.
+func PostgresFor(t testing.TB) *Postgres {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pg, err := StartPostgres(ctx)
+	SkipOrFail(t, err)
+	t.Cleanup(pg.Close)
+	return pg
 }
 
 // StartPostgres initialises a cluster in a new temporary directory and

@@ -16,14 +16,9 @@ import (
 // skips or fails, as testkit.SkipOrFail decides, when PostgreSQL is absent.
 func MigratedPostgres(t testing.TB, appPassword string) (*testkit.Postgres, store.DSN) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test skipped in -short mode")
-	}
+	pg := testkit.PostgresFor(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	pg, err := testkit.StartPostgres(ctx)
-	testkit.SkipOrFail(t, err)
-	t.Cleanup(pg.Close)
 	admin := store.DSN{Host: "127.0.0.1", Port: pg.Port, Database: pg.Database, User: pg.User, SSLMode: "verify-full", RootCert: pg.CAFile}
 	if _, err := store.MigrateAsAdmin(ctx, store.AdminConfig{DSN: admin, Credentials: store.StaticPassword(pg.Password),
 		AppRole: AppRole, AppPassword: appPassword}); err != nil {
