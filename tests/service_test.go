@@ -204,7 +204,7 @@ func TestContainerDefinition(t *testing.T) {
 		for _, kv := range c.Environment {
 			env[kv.Name] = kv.Value
 		}
-		wantEnv := map[string]string{"APP_PORT": "8080", "AWS_REGION": "us-east-1", "LOG_LEVEL": "info",
+		wantEnv := map[string]string{"APP_PORT": "8080", "APP_TLS": "self-signed", "AWS_REGION": "us-east-1", "LOG_LEVEL": "info",
 			"DB_USERNAME": "trading_app", "DB_AUTH_MODE": "iam", "DB_MIGRATIONS": "wait", "OIDC_SCOPE": "trading/orders",
 			"SSM_PARAMETERS_PATH": "/trading/" + stack, "METRICS_NAMESPACE": "Trading/" + stack,
 			"OIDC_JWKS_PARAMETER": "/trading/" + stack + "/identity/jwks",
@@ -418,11 +418,14 @@ func TestTargetGroupHealth(t *testing.T) {
 			t.Errorf("target group name %q, want tg-%s-<8 hex keyed on its replace-forcing inputs>", n, stack)
 		}
 		eq(t, tg, "targetType", "ip")
-		eq(t, tg, "protocol", "HTTP")
+		// TLS from the load balancer to the tasks; the container serves it
+		// (APP_TLS, TestContainerDefinition; app/internal/service.TestServerSpeaksTLSWhenAsked).
+		eq(t, tg, "protocol", "HTTPS")
+		eq(t, tg, "protocolVersion", "HTTP1")
 		eq(t, tg, "port", 8080)
 		eq(t, tg, "vpcId", "vpc-0trading")
 		eq(t, tg, "healthCheck", map[string]any{
-			"enabled": true, "protocol": "HTTP", "port": "traffic-port", "path": "/readyz", "matcher": "200",
+			"enabled": true, "protocol": "HTTPS", "port": "traffic-port", "path": "/readyz", "matcher": "200",
 			"interval": float64(5), "timeout": float64(3), "healthyThreshold": float64(2), "unhealthyThreshold": float64(2),
 		})
 		delay := get(t, tg, "deregistrationDelay").(float64)

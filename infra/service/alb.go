@@ -86,7 +86,7 @@ func (b *builder) loadBalancer() error {
 		// replacement gets a new name (naming.Replacements).
 		Name:            pulumi.String(b.s.TargetGroupName),
 		TargetType:      pulumi.String("ip"),
-		Protocol:        pulumi.String("HTTP"),
+		Protocol:        pulumi.String(TargetProtocol),
 		ProtocolVersion: pulumi.String("HTTP1"),
 		Port:            pulumi.Int(cfg.AppPort),
 		VpcId:           b.args.VPCID,
@@ -96,7 +96,7 @@ func (b *builder) loadBalancer() error {
 		SlowStart:           slowStart,
 		HealthCheck: &lb.TargetGroupHealthCheckArgs{
 			Enabled:            pulumi.Bool(true),
-			Protocol:           pulumi.String("HTTP"),
+			Protocol:           pulumi.String(TargetProtocol),
 			Port:               pulumi.String("traffic-port"),
 			Path:               pulumi.String(cfg.HealthCheckPath),
 			Matcher:            pulumi.String("200"),
@@ -282,10 +282,26 @@ func (b *builder) listeners() error {
 	return nil
 }
 
+// TargetProtocol is the app target group's protocol and its health
+// check's: the load balancer re-encrypts to the tasks, which serve TLS with
+// a key and certificate each makes at start (AppTLS). The load balancer
+// does not validate target certificates, so a self-signed one serves: "the
+// load balancer establishes TLS connections with the targets using
+// certificates that you install on the targets" and "does not validate
+// these certificates" (Elastic Load Balancing User Guide, "Target groups for
+// your Application Load Balancers", Routing configuration). It encrypts the
+// hop inside the VPC; the security groups still decide who may open it.
+const TargetProtocol = "HTTPS"
+
+// AppTLS is the app's APP_TLS for TargetProtocol: the server makes its key
+// and certificate in memory at start (app/internal/service, selfSignedTLS;
+// CONTRACT.md section 3).
+const AppTLS = "self-signed"
+
 // TargetGroupName is the app target group's name, keyed on the inputs whose
 // change replaces the group (target type, protocol, protocol version, port
 // and the VPC, by its CIDR). Known at program time, it is how the runbooks
 // find the group at run time (asl.Targets.TargetGroupNames).
 func TargetGroupName(names naming.Namer, port int, vpcCIDR string) string {
-	return names.Keyed(naming.TargetGroup, "ip", "HTTP", "HTTP1", port, vpcCIDR)
+	return names.Keyed(naming.TargetGroup, "ip", TargetProtocol, "HTTP1", port, vpcCIDR)
 }

@@ -154,6 +154,7 @@ func Container(cfg config.Service, names naming.Namer, region, image, logGroup s
 		PortMappings:           []PortMapping{{ContainerPort: cfg.AppPort, Protocol: "tcp", Name: "http"}},
 		Environment: []KeyValue{
 			{Name: "APP_PORT", Value: strconv.Itoa(cfg.AppPort)},
+			{Name: "APP_TLS", Value: AppTLS},
 			{Name: "AWS_REGION", Value: region},
 			{Name: "LOG_LEVEL", Value: cfg.LogLevel},
 			{Name: "DB_USERNAME", Value: DBAppUser},

@@ -265,6 +265,9 @@ type model struct {
 	ids stackIDs
 	// canary is the recorded canary-success alarm and canary schedule.
 	canary canaryAlarm
+	// appTLS is the recorded app container's APP_TLS: how the tasks the
+	// twin starts serve, as the stack's would.
+	appTLS string
 	// zones are the stack's availabilityZones: the twin's AZ namespaces
 	// a, b, c stand for them in order.
 	zones []string
@@ -394,6 +397,13 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 		Unhealthy: f(tg, "healthCheck.unhealthyThreshold"), Healthy: f(tg, "healthCheck.healthyThreshold"),
 		Deregistration: f(tg, "deregistrationDelay")}
 	m.tg.Path, _ = tg.Input("healthCheck.path").(string)
+	m.tg.Protocol, _ = tg.Input("protocol").(string)
+	if hp, _ := tg.Input("healthCheck.protocol").(string); hp != m.tg.Protocol {
+		return m, fmt.Errorf("target group protocol %q but health check protocol %q: the twin renders one", m.tg.Protocol, hp)
+	}
+	if m.appTLS, err = recordedAppTLS(rec); err != nil {
+		return m, err
+	}
 	if lbs := rec.ByType("aws:lb/loadBalancer:LoadBalancer"); len(lbs) > 0 {
 		m.tg.IdleTimeout = f(lbs[0], "idleTimeout")
 	}
@@ -753,6 +763,9 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	defs := map[int]taskDef{1: {Rev: 1, Note: "the stack's task definition"}}
 	startTask := func(t *task) error {
 		e := append(append([]string(nil), env...), "APP_PORT="+strings.Split(t.addr, ":")[1])
+		if m.appTLS != "" {
+			e = append(e, "APP_TLS="+m.appTLS)
+		}
 		e = append(e, defs[t.rev].Env...)
 		p, err := ps.start("task-"+t.name, filepath.Join(work, fmt.Sprintf("task-%s-%d.log", t.name, time.Now().UnixNano())), e,
 			"nsenter", "--net=/run/netns/"+nsName(t.az), "--", bin)
@@ -1496,4 +1509,30 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// recordedAppTLS reads APP_TLS from the recorded service task definition's
+// containers (key "app"; the migrate task has its own): the twin's tasks
+// serve as the stack's do, so a target group and a container that disagree
+// leave no task healthy here as in AWS.
+func recordedAppTLS(rec *offline.Recording) (string, error) {
+	td, err := rec.One("aws:ecs/taskDefinition:TaskDefinition", "app")
+	if err != nil {
+		return "", fmt.Errorf("the service's task definition: %w", err)
+	}
+	raw, _ := td.Input("containerDefinitions").(string)
+	var defs []struct {
+		Environment []struct{ Name, Value string } `json:"environment"`
+	}
+	if err := json.Unmarshal([]byte(raw), &defs); err != nil {
+		return "", fmt.Errorf("the service's container definitions: %w", err)
+	}
+	for _, d := range defs {
+		for _, kv := range d.Environment {
+			if kv.Name == "APP_TLS" {
+				return kv.Value, nil
+			}
+		}
+	}
+	return "", nil
 }

@@ -37,6 +37,29 @@ func TestHAProxyConfigFromTargetGroup(t *testing.T) {
 	}
 }
 
+// TestTwinSpeaksTheRecordedProtocol: the twin's load balancer and tasks
+// take the protocol from the recording (the target group's, the
+// container's APP_TLS), so a stack whose two sides disagree leaves no task
+// healthy in the game day.
+func TestTwinSpeaksTheRecordedProtocol(t *testing.T) {
+	cfg := haproxyConfig(targetGroup{Interval: 5, Timeout: 3, Unhealthy: 2, Healthy: 2, Path: "/readyz", Protocol: "HTTPS"}, "127.0.0.1:1", "/s", map[string]string{"a1": "10.77.0.11:8080"})
+	if !strings.Contains(cfg, "default-server check inter 5s fall 2 rise 2 ssl verify none") {
+		t.Errorf("HTTPS target group: servers not checked and reached over TLS:\n%s", cfg)
+	}
+	if cfg := haproxyConfig(targetGroup{Interval: 5, Timeout: 3, Unhealthy: 2, Healthy: 2, Path: "/readyz", Protocol: "HTTP"}, "127.0.0.1:1", "/s", nil); strings.Contains(cfg, "ssl") {
+		t.Errorf("HTTP target group rendered TLS:\n%s", cfg)
+	}
+	for _, stack := range []string{"dev", "prod"} {
+		m, err := loadModel("../..", stack, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.tg.Protocol != "HTTPS" || m.appTLS != "self-signed" {
+			t.Errorf("%s: target group %q, container APP_TLS %q; want HTTPS and self-signed", stack, m.tg.Protocol, m.appTLS)
+		}
+	}
+}
+
 func TestLocalFailoverFromSettings(t *testing.T) {
 	g := map[string]time.Duration{"node_considered_unhealthy_timeout": 5 * time.Second, "health_check_period": 2 * time.Second,
 		"health_check_timeout": time.Second, "health_check_max_retries": time.Millisecond, "health_check_retry_delay": time.Second,

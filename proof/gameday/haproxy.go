@@ -17,6 +17,12 @@ import (
 type targetGroup struct {
 	Interval, Timeout, Unhealthy, Healthy, Deregistration float64
 	Path                                                  string
+	// Protocol is the recorded target group's protocol, which its health
+	// check uses too: HTTPS makes HAProxy speak TLS to every server, for
+	// traffic and checks alike, without verifying the certificate, as the
+	// ALB does not ("Target groups for your Application Load Balancers",
+	// Routing configuration).
+	Protocol string
 	// IdleTimeout is the recorded load balancer's idleTimeout: an ALB
 	// answers 504 when a target sends nothing for that long (ELB User
 	// Guide, "Connection idle timeout"), so HAProxy's server timeout is set
@@ -46,7 +52,13 @@ func haproxyConfig(tg targetGroup, listen, sock string, servers map[string]strin
 	fmt.Fprintf(&b, "defaults\n  mode http\n  log global\n  option httplog\n  retries 0\n  timeout connect 3s\n  timeout client %gs\n  timeout server %gs\n\n", idle, idle)
 	fmt.Fprintf(&b, "frontend alb\n  bind %s\n  default_backend tasks\n\n", listen)
 	fmt.Fprintf(&b, "backend tasks\n  balance roundrobin\n  option httpchk GET %s\n  http-check expect status 200\n  timeout check %gs\n", tg.Path, tg.Timeout)
-	fmt.Fprintf(&b, "  default-server check inter %gs fall %g rise %g\n", tg.Interval, tg.Unhealthy, tg.Healthy)
+	tls := ""
+	if tg.Protocol == "HTTPS" {
+		// "ssl" ciphers the traffic to the server and its health checks
+		// (HAProxy configuration manual, server options "ssl", "check-ssl").
+		tls = " ssl verify none"
+	}
+	fmt.Fprintf(&b, "  default-server check inter %gs fall %g rise %g%s\n", tg.Interval, tg.Unhealthy, tg.Healthy, tls)
 	// An ALB whose targets are all unhealthy fails open and routes to all
 	// of them (ELB user guide, "Health checks for your target groups"):
 	// each task is also an unchecked backup, used (all of them, allbackups)

@@ -169,7 +169,7 @@ var Mutants = []Mutant{
 		Old: "pulumi.DependsOn(deps), pulumi.DeleteBeforeReplace(true))",
 		New: "pulumi.DependsOn(deps))"},
 	{ID: "service/target-group-name-fixed", File: "infra/service/alb.go",
-		Old: "return names.Keyed(naming.TargetGroup, \"ip\", \"HTTP\", \"HTTP1\", port, vpcCIDR)",
+		Old: "return names.Keyed(naming.TargetGroup, \"ip\", TargetProtocol, \"HTTP1\", port, vpcCIDR)",
 		New: "return names.Name(naming.TargetGroup)"},
 	{ID: "offline/duplicate-urn-accepted", File: "proof/offline/record.go",
 		Old: "if m.urns[urn] {",
@@ -205,6 +205,11 @@ var Mutants = []Mutant{
 		Old:  "map[string]map[string]any{\"StringEquals\": {\"kms:ViaService\": \"s3.\" + a.region + \".amazonaws.com\"}})",
 		New:  "nil)",
 		Pkgs: []string{"./infra/asl/", "./tests/"}},
+	// TLS to the targets (docs/service.md): the container stops serving it
+	// while the target group still asks for it.
+	{ID: "service/container-plain-behind-https-group", File: "infra/service/ecs.go",
+		Old: "\t\t\t{Name: \"APP_TLS\", Value: AppTLS},\n",
+		New: ""},
 	{ID: "service/deploy-gates-breach-on-silence", File: "infra/service/gates.go",
 		Old: "a.TreatMissingData = pulumi.String(\"notBreaching\")",
 		New: "a.TreatMissingData = pulumi.String(\"breaching\")"},

@@ -7,11 +7,13 @@
 //	trading -migrate      as the master user, set up the owner and application
 //	                      roles and pgaudit, apply the schema migrations as the
 //	                      owner role, then exit (the migrate step)
-//	trading -healthcheck  probe http://127.0.0.1:$APP_PORT/healthz, exit 0 or 1
+//	trading -healthcheck  probe http(s)://127.0.0.1:$APP_PORT/healthz (https
+//	                      when APP_TLS=self-signed), exit 0 or 1
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -34,7 +36,7 @@ func main() {
 	migrateOnly := flag.Bool("migrate", false, "apply migrations and create the application role, then exit")
 	flag.Parse()
 	if *healthcheck {
-		os.Exit(runHealthcheck(os.Getenv("APP_PORT")))
+		os.Exit(runHealthcheck(os.Getenv("APP_PORT"), os.LookupEnv))
 	}
 	if *migrateOnly {
 		os.Exit(runMigrate())
@@ -110,13 +112,26 @@ func run() int {
 }
 
 // runHealthcheck is the container health check: it needs no configuration
-// beyond APP_PORT and no shell or curl in the image.
-func runHealthcheck(port string) int {
+// beyond APP_PORT and APP_TLS and no shell or curl in the image.
+func runHealthcheck(port string, lookup func(string) (string, bool)) int {
 	if port == "" {
 		port = strconv.Itoa(config.DefaultPort)
 	}
+	mode, err := config.ServerTLS(lookup)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "healthcheck: %v\n", err)
+		return 1
+	}
 	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get("http://127.0.0.1:" + port + "/healthz")
+	scheme := "http"
+	if mode == config.TLSSelfSigned {
+		scheme = "https"
+		// The server beside us made its certificate in memory at start;
+		// there is nothing to verify it against, and the connection never
+		// leaves the task's loopback interface.
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} // #nosec G402 -- loopback to our own process
+	}
+	resp, err := client.Get(scheme + "://127.0.0.1:" + port + "/healthz")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "healthcheck: %v\n", err)
 		return 1

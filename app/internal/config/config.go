@@ -29,6 +29,11 @@ const (
 type Config struct {
 	// Port is the TCP port the HTTP server listens on (APP_PORT, default 8080).
 	Port int
+	// TLS is how the server speaks on Port (APP_TLS): off (default, plain
+	// HTTP: local development and tests) or self-signed (TLS with a key
+	// and certificate made in memory at start: every stack's tasks, behind
+	// an HTTPS target group).
+	TLS string
 	// Region is the AWS region (AWS_REGION).
 	Region string
 	// LogLevel is the minimum log level (LOG_LEVEL: debug|info|warn|error, default info).
@@ -172,6 +177,12 @@ const (
 	AuthPassword = "password"
 )
 
+// Server TLS modes (APP_TLS).
+const (
+	TLSOff        = "off"
+	TLSSelfSigned = "self-signed"
+)
+
 // Migration modes (DB_MIGRATIONS).
 const (
 	MigrationsWait  = "wait"
@@ -213,6 +224,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	l := loader{lookup: lookup}
 	c := Config{
 		Port:                  l.port("APP_PORT", DefaultPort),
+		TLS:                   l.serverTLS(),
 		Region:                l.required("AWS_REGION"),
 		LogLevel:              l.level("LOG_LEVEL"),
 		DBWriterHost:          l.required("DB_WRITER_HOST"),
@@ -297,6 +309,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Int("port", c.Port),
+		slog.String("tls", c.TLS),
 		slog.String("region", c.Region),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("db_writer_host", c.DBWriterHost),
@@ -324,6 +337,19 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
 }
+
+// ServerTLS reads APP_TLS alone (TLSOff or TLSSelfSigned): what the
+// container health check needs to reach the server it runs beside.
+func ServerTLS(lookup func(string) (string, bool)) (string, error) {
+	l := loader{lookup: lookup}
+	mode := l.serverTLS()
+	if len(l.errs) > 0 {
+		return "", &Error{Fields: l.errs}
+	}
+	return mode, nil
+}
+
+func (l *loader) serverTLS() string { return l.oneOf("APP_TLS", TLSOff, TLSOff, TLSSelfSigned) }
 
 type loader struct {
 	lookup func(string) (string, bool)

@@ -162,3 +162,28 @@ func TestJWKSParameter(t *testing.T) {
 		t.Fatalf("relative parameter name accepted: %v", err)
 	}
 }
+
+// TestServerTLS: APP_TLS is off by default, self-signed when the stacks
+// ask for it, and anything else is refused by name (by Load and by
+// ServerTLS, which the container health check uses).
+func TestServerTLS(t *testing.T) {
+	c, err := Load(env(valid()))
+	if err != nil || c.TLS != TLSOff {
+		t.Fatalf("default APP_TLS: %q, %v; want off", c.TLS, err)
+	}
+	m := valid()
+	m["APP_TLS"] = "self-signed"
+	if c, err = Load(env(m)); err != nil || c.TLS != TLSSelfSigned {
+		t.Fatalf("APP_TLS=self-signed: %q, %v", c.TLS, err)
+	}
+	if mode, err := ServerTLS(env(m)); err != nil || mode != TLSSelfSigned {
+		t.Fatalf("ServerTLS: %q, %v", mode, err)
+	}
+	m["APP_TLS"] = "on"
+	if _, err = Load(env(m)); err == nil || !strings.Contains(err.Error(), `APP_TLS: must be one of off, self-signed, got "on"`) {
+		t.Fatalf("APP_TLS=on: %v", err)
+	}
+	if _, err = ServerTLS(env(m)); err == nil || !strings.Contains(err.Error(), "APP_TLS") {
+		t.Fatalf("ServerTLS(on): %v", err)
+	}
+}

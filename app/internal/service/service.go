@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -151,6 +152,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			st.Close()
 			return nil, fmt.Errorf("listen on port %d: %w", cfg.Port, err)
 		}
+	}
+	if cfg.TLS == config.TLSSelfSigned {
+		tlsCfg, err := selfSignedTLS(time.Now())
+		if err != nil {
+			_ = ln.Close()
+			st.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	srv := &http.Server{
 		Handler:           api.Handler(),

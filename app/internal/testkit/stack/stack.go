@@ -9,17 +9,11 @@ package stack
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -60,8 +54,8 @@ type Options struct {
 	// DurablePostgres runs PostgreSQL with fsync on (benchmarks comparable
 	// with production durability).
 	DurablePostgres bool
-	// TLS serves the API over HTTPS with a self-signed certificate for
-	// 127.0.0.1/localhost (the smoke test insists on https; use -insecure).
+	// TLS serves the API over HTTPS as the stacks' tasks do
+	// (APP_TLS=self-signed; the smoke test insists on https: use -insecure).
 	TLS bool
 	// SkipWaitReady returns right after the service starts listening,
 	// before the migrate step ran (tests of the start-up sequence).
@@ -191,6 +185,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		"DYNAMODB_ENDPOINT":    s.Dynalite.Endpoint,
 		"EVENTBRIDGE_ENDPOINT": s.Bus.URL,
 	}
+	if opts.TLS {
+		// The stacks' own mode: a key and certificate the service makes at start.
+		env["APP_TLS"] = config.TLSSelfSigned
+	}
 	for k, v := range opts.Env {
 		env[k] = v
 	}
@@ -202,13 +200,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	scheme := "http"
-	if opts.TLS {
-		cert, err := selfSigned()
-		if err != nil {
-			_ = ln.Close()
-			return nil, err
-		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if s.Config.TLS == config.TLSSelfSigned {
 		scheme = "https"
 	}
 	s.Service, err = service.New(ctx, s.Config, opts.Logger, service.Options{
@@ -350,23 +342,4 @@ func (s *Stack) Close() {
 	if s.Postgres != nil {
 		s.Postgres.Close()
 	}
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and localhost.
-func selfSigned() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("tls key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("tls certificate: %w", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
