@@ -1,87 +1,26 @@
 package tests
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
+	"github.com/trading-ha/trading-ha/proof/listener"
 	"github.com/trading-ha/trading-ha/proof/offline"
 )
 
-// albPathMatches is an ALB path-pattern condition value against a request
-// path: case sensitive, "*" matches 0 or more characters and "?" exactly
-// one (Elastic Load Balancing, Application Load Balancers, "Path
-// conditions").
-func albPathMatches(pattern, path string) bool {
-	var re strings.Builder
-	re.WriteString("^")
-	for _, r := range pattern {
-		switch r {
-		case '*':
-			re.WriteString(".*")
-		case '?':
-			re.WriteString(".")
-		default:
-			re.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	re.WriteString("$")
-	return regexp.MustCompile(re.String()).MatchString(path)
-}
-
 // edgeAnswer is what the stack's public HTTPS listener does with a GET of
-// path: the first of its rules (lowest priority number first) whose every
-// condition matches, else its default action. It returns "forward" or
-// "fixed <status>" and the rule's key.
+// path (proof/listener): "forward" or "fixed <status>", and the deciding rule.
 func edgeAnswer(t *testing.T, rec *offline.Recording, path string) (string, string) {
 	t.Helper()
-	https := one(t, rec, "aws:lb/listener:Listener", "https")
-	var rules []*offline.Resource
-	for _, r := range rec.ByType("aws:lb/listenerRule:ListenerRule") {
-		if r.Inputs["listenerArn"] == out(t, https, "arn") {
-			rules = append(rules, r)
-		}
+	l, err := listener.Load(rec)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sort.Slice(rules, func(i, j int) bool {
-		return rules[i].Inputs["priority"].(float64) < rules[j].Inputs["priority"].(float64)
-	})
-	action := func(a any) string {
-		m := a.(map[string]any)
-		if m["type"] == "fixed-response" {
-			return fmt.Sprintf("fixed %v", offline.Lookup(m, "fixedResponse.statusCode"))
-		}
-		return fmt.Sprint(m["type"])
-	}
-	for _, r := range rules {
-		matches := true
-		for _, c := range r.Inputs["conditions"].([]any) {
-			cond := c.(map[string]any)
-			switch {
-			case cond["pathPattern"] != nil:
-				hit := false
-				for _, v := range offline.Lookup(cond, "pathPattern.values").([]any) {
-					hit = hit || albPathMatches(v.(string), path)
-				}
-				matches = matches && hit
-			case cond["httpRequestMethod"] != nil:
-				hit := false
-				for _, v := range offline.Lookup(cond, "httpRequestMethod.values").([]any) {
-					hit = hit || v == "GET"
-				}
-				matches = matches && hit
-			default:
-				t.Fatalf("rule %s: condition %v not modelled", r.Name, cond)
-			}
-		}
-		if matches {
-			return action(r.Inputs["actions"].([]any)[0]), r.Name
-		}
-	}
-	return action(https.Inputs["defaultActions"].([]any)[0]), "default"
+	a, rule := l.Answer("GET", path)
+	return a.String(), rule
 }
 
 // canaryPaths are the API paths the canary script requests relative to its

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/trading-ha/trading-ha/app/gamedaykit"
+	"github.com/trading-ha/trading-ha/proof/listener"
 	"github.com/trading-ha/trading-ha/proof/metricmath"
 	"github.com/trading-ha/trading-ha/proof/offline"
 	"github.com/trading-ha/trading-ha/proof/resilience"
@@ -402,6 +403,13 @@ func loadModel(dir, stack string, overrides map[string]string) (model, error) {
 		return m, fmt.Errorf("target group protocol %q but health check protocol %q: the twin renders one", m.tg.Protocol, hp)
 	}
 	if m.appTLS, err = recordedAppTLS(rec); err != nil {
+		return m, err
+	}
+	edge, err := listener.Load(rec)
+	if err != nil {
+		return m, err
+	}
+	if m.tg.edgeRules, err = edgeRules(edge); err != nil {
 		return m, err
 	}
 	if lbs := rec.ByType("aws:lb/loadBalancer:LoadBalancer"); len(lbs) > 0 {

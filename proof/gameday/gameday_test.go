@@ -4,8 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -40,12 +47,10 @@ func TestHAProxyConfigFromTargetGroup(t *testing.T) {
 // TestTwinSpeaksTheRecordedProtocol: the twin's load balancer and tasks
 // take the protocol from the recording (the target group's, the
 // container's APP_TLS), so a stack whose two sides disagree leaves no task
-// healthy in the game day.
+// healthy in the game day; and its frontend answers what the recorded
+// listener rules answer before a task sees the request. Real HAProxy, in
+// front of a TLS server standing in for a task.
 func TestTwinSpeaksTheRecordedProtocol(t *testing.T) {
-	cfg := haproxyConfig(targetGroup{Interval: 5, Timeout: 3, Unhealthy: 2, Healthy: 2, Path: "/readyz", Protocol: "HTTPS"}, "127.0.0.1:1", "/s", map[string]string{"a1": "10.77.0.11:8080"})
-	if !strings.Contains(cfg, "default-server check inter 5s fall 2 rise 2 ssl verify none") {
-		t.Errorf("HTTPS target group: servers not checked and reached over TLS:\n%s", cfg)
-	}
 	if cfg := haproxyConfig(targetGroup{Interval: 5, Timeout: 3, Unhealthy: 2, Healthy: 2, Path: "/readyz", Protocol: "HTTP"}, "127.0.0.1:1", "/s", nil); strings.Contains(cfg, "ssl") {
 		t.Errorf("HTTP target group rendered TLS:\n%s", cfg)
 	}
@@ -56,6 +61,81 @@ func TestTwinSpeaksTheRecordedProtocol(t *testing.T) {
 		}
 		if m.tg.Protocol != "HTTPS" || m.appTLS != "self-signed" {
 			t.Errorf("%s: target group %q, container APP_TLS %q; want HTTPS and self-signed", stack, m.tg.Protocol, m.appTLS)
+		}
+		if stack == "prod" {
+			edgeThroughHAProxy(t, m.tg)
+		}
+	}
+}
+
+// edgeThroughHAProxy runs HAProxy with the twin's configuration for tg in
+// front of one TLS task and checks what a client gets.
+func edgeThroughHAProxy(t *testing.T, tg targetGroup) {
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		t.Skip("haproxy not installed")
+	}
+	var tasks atomic.Int64
+	task := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != tg.Path { // HAProxy's own checks do not count
+			tasks.Add(1)
+		}
+		_, _ = io.WriteString(w, "task "+r.URL.Path)
+	}))
+	defer task.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := ln.Addr().String()
+	_ = ln.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "haproxy.cfg")
+	if err := os.WriteFile(cfg, []byte(haproxyConfig(tg, listen, filepath.Join(dir, "s"), map[string]string{"a1": task.Listener.Addr().String()})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("haproxy", "-c", "-f", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "haproxy", "-db", "-f", cfg)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	get := func(path string) (int, string) {
+		var last error
+		for range 50 {
+			resp, err := http.Get("http://" + listen + path)
+			if err != nil {
+				last = err
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			return resp.StatusCode, string(body)
+		}
+		t.Fatalf("GET %s: %v\n%s", path, last, logs.String())
+		return 0, ""
+	}
+	for _, c := range []struct {
+		path, body string
+		status     int
+		reachTask  bool
+	}{
+		{"/healthz", `{"code":"not_found"}`, 404, false},
+		{"/readyz/x", `{"code":"not_found"}`, 404, false},
+		{"/edge-probe", "ok", 200, false},
+		{"/orders", "task /orders", 200, true},
+	} {
+		before := tasks.Load()
+		status, body := get(c.path)
+		if status != c.status || body != c.body || (tasks.Load() > before) != c.reachTask {
+			t.Errorf("GET %s through the twin: %d %q, task reached %v; want %d %q, %v\n%s",
+				c.path, status, body, tasks.Load() > before, c.status, c.body, c.reachTask, logs.String())
 		}
 	}
 }

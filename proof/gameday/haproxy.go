@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/trading-ha/trading-ha/proof/listener"
 )
 
 // targetGroup is what the recorded aws:lb/targetGroup:TargetGroup sets.
@@ -23,6 +25,9 @@ type targetGroup struct {
 	// ALB does not ("Target groups for your Application Load Balancers",
 	// Routing configuration).
 	Protocol string
+	// edgeRules are the recorded HTTPS listener's rules as HAProxy
+	// frontend lines (edgeRules).
+	edgeRules string
 	// IdleTimeout is the recorded load balancer's idleTimeout: an ALB
 	// answers 504 when a target sends nothing for that long (ELB User
 	// Guide, "Connection idle timeout"), so HAProxy's server timeout is set
@@ -50,7 +55,7 @@ func haproxyConfig(tg targetGroup, listen, sock string, servers map[string]strin
 		idle = 60 // the ALB's default idle timeout
 	}
 	fmt.Fprintf(&b, "defaults\n  mode http\n  log global\n  option httplog\n  retries 0\n  timeout connect 3s\n  timeout client %gs\n  timeout server %gs\n\n", idle, idle)
-	fmt.Fprintf(&b, "frontend alb\n  bind %s\n  default_backend tasks\n\n", listen)
+	fmt.Fprintf(&b, "frontend alb\n  bind %s\n%s  default_backend tasks\n\n", listen, tg.edgeRules)
 	fmt.Fprintf(&b, "backend tasks\n  balance roundrobin\n  option httpchk GET %s\n  http-check expect status 200\n  timeout check %gs\n", tg.Path, tg.Timeout)
 	tls := ""
 	if tg.Protocol == "HTTPS" {
@@ -255,4 +260,43 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// edgeRules renders the recorded listener's fixed-response rules in
+// priority order, so a client of the twin gets what an ALB client gets
+// before any task sees the request (the health paths' 404, the edge
+// probe's 200). Forward rules that only precede the default forward need
+// no line; any other shape is refused rather than rendered wrong.
+func edgeRules(l listener.Listener) (string, error) {
+	if l.Default.Type != "forward" {
+		return "", fmt.Errorf("listener default action %s is not modelled", l.Default)
+	}
+	var b strings.Builder
+	forwarded := ""
+	for _, r := range l.Rules {
+		switch {
+		case r.Action.Type == "forward":
+			forwarded = r.Name
+			continue
+		case forwarded != "":
+			return "", fmt.Errorf("rule %s follows the forward rule %s: not modelled", r.Name, forwarded)
+		}
+		var paths []string
+		for _, p := range r.Paths {
+			paths = append(paths, "{ path_reg "+listener.PathRegexp(p)+" }")
+		}
+		cond := strings.Join(paths, " || ")
+		if len(r.Methods) > 0 {
+			if len(paths) > 1 {
+				return "", fmt.Errorf("rule %s: several paths and a method are not modelled", r.Name)
+			}
+			cond = strings.TrimSpace(cond + " { method " + strings.Join(r.Methods, " ") + " }")
+		}
+		if cond == "" {
+			return "", fmt.Errorf("rule %s has no condition", r.Name)
+		}
+		fmt.Fprintf(&b, "  http-request return status %s content-type %q string %q if %s\n",
+			r.Action.Status, r.Action.ContentType, r.Action.Body, cond)
+	}
+	return b.String(), nil
 }

@@ -205,6 +205,10 @@ var Mutants = []Mutant{
 		Old:  "map[string]map[string]any{\"StringEquals\": {\"kms:ViaService\": \"s3.\" + a.region + \".amazonaws.com\"}})",
 		New:  "nil)",
 		Pkgs: []string{"./infra/asl/", "./tests/"}},
+	// The edge closes the health paths (docs/service.md, "Listeners").
+	{ID: "config/liveness-open-at-the-edge", File: "infra/config/service.go",
+		Old: "var EdgeBlockedPaths = []string{LivenessPath + \"*\", ReadinessPath + \"*\"}",
+		New: "var EdgeBlockedPaths = []string{ReadinessPath + \"*\"}"},
 	// TLS to the targets (docs/service.md): the container stops serving it
 	// while the target group still asks for it.
 	{ID: "service/container-plain-behind-https-group", File: "infra/service/ecs.go",
