@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -46,9 +47,12 @@ const (
 
 // Sessions is what the API needs from the session store.
 type Sessions interface {
+	// Create opens a session for the calling trader; the store may bound a
+	// trader's new sessions (sessions.ErrCreationsThrottled).
 	Create(ctx context.Context, traderID string) (sessions.Session, error)
 	// Get returns session id for the calling trader (ownership is checked
-	// here; the store may use the trader to bound its lookups).
+	// here; the store may use the trader to bound its lookups,
+	// sessions.ErrLookupsThrottled).
 	Get(ctx context.Context, traderID, id string) (sessions.Session, error)
 }
 
@@ -247,11 +251,28 @@ func (a *API) createSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sess, err := a.Sessions.Create(r.Context(), p.TraderID)
+	if errors.Is(err, sessions.ErrCreationsThrottled) {
+		writeThrottled(w, err, "session_creations_exceeded", "too many sessions opened; slow down", "")
+		return
+	}
 	if err != nil {
 		a.dependencyError(w, r, "sessions", err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, sess)
+}
+
+// writeThrottled answers a spent budget of the session store: 429 with
+// Retry-After, the whole seconds until the budget has a token again (1
+// when the store does not say).
+func writeThrottled(w http.ResponseWriter, err error, code, msg, field string) {
+	wait := time.Second
+	var te *sessions.ThrottledError
+	if errors.As(err, &te) && te.RetryAfter > wait {
+		wait = te.RetryAfter
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+	writeError(w, http.StatusTooManyRequests, code, msg, field)
 }
 
 // ownedSession loads the X-Session-ID session and checks it belongs to the
@@ -273,8 +294,7 @@ func (a *API) ownedSession(w http.ResponseWriter, r *http.Request, missingStatus
 		return sessions.Session{}, false
 	}
 	if errors.Is(err, sessions.ErrLookupsThrottled) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "session_lookups_exceeded", "too many lookups of unknown sessions; slow down", HeaderSessionID)
+		writeThrottled(w, err, "session_lookups_exceeded", "too many lookups of unknown sessions; slow down", HeaderSessionID)
 		return sessions.Session{}, false
 	}
 	if err != nil {

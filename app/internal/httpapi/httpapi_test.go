@@ -463,10 +463,12 @@ func TestSyntheticBoundToPrincipal(t *testing.T) {
 	}
 }
 
-// countingDDB is a sessions table that counts GetItem calls and holds no item.
-type countingDDB struct{ gets atomic.Int64 }
+// countingDDB is a sessions table that counts PutItem and GetItem calls
+// and holds no item.
+type countingDDB struct{ puts, gets atomic.Int64 }
 
 func (c *countingDDB) PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.puts.Add(1)
 	return &dynamodb.PutItemOutput{}, nil
 }
 
@@ -504,6 +506,45 @@ func TestUnknownSessionFloodIsBounded(t *testing.T) {
 		t.Fatalf("2 x 1000 unknown session ids made %d GetItem calls, want a bounded number (<= 50); answers %v", n, codes)
 	}
 	t.Logf("GetItem calls: %d; answers %v", ddb.gets.Load(), codes)
+}
+
+// TestSessionCreationIsBudgetedPerTrader: one trader opening sessions in
+// a loop gets its burst of 10 (201, one PutItem each), then 429
+// session_creations_exceeded with Retry-After in whole seconds and no
+// PutItem; another trader still opens sessions.
+func TestSessionCreationIsBudgetedPerTrader(t *testing.T) {
+	api, _, _ := newAPI()
+	ddb := &countingDDB{}
+	api.Sessions = &sessions.Cache{Store: sessions.New(ddb, "sessions-test", time.Hour, time.Second), TTL: 10 * time.Second}
+	h := api.Handler()
+	const burst, n = 10, 50
+	start := time.Now()
+	created := 0
+	for i := range n {
+		rec, out := call(h, "POST", "/sessions", "", nil)
+		switch {
+		case rec.Code == http.StatusCreated:
+			created++
+		case i < burst:
+			t.Fatalf("session %d of the burst = %d %v, want 201", i+1, rec.Code, out)
+		case rec.Code != http.StatusTooManyRequests || out["code"] != "session_creations_exceeded" || rec.Header().Get("Retry-After") != "1":
+			t.Fatalf("session %d past the burst = %d %v (Retry-After %q), want 429 session_creations_exceeded with Retry-After 1",
+				i+1, rec.Code, out, rec.Header().Get("Retry-After"))
+		}
+	}
+	// One token a second refills: a slow run may earn a few more.
+	refilled := int(time.Since(start) / time.Second)
+	if puts := ddb.puts.Load(); created < burst || created > burst+refilled || puts != int64(created) {
+		t.Fatalf("%d POST /sessions from one trader: %d created, %d PutItem calls; want %d (the burst, +%d refilled), one PutItem each",
+			n, created, puts, burst, refilled)
+	}
+	req := httptest.NewRequest("POST", "/sessions", nil)
+	req.Header.Set("Authorization", "Bearer tok-T-2")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("another trader's session while T-1 is throttled = %d %s, want 201 (budgets are per trader)", rec.Code, rec.Body)
+	}
 }
 
 // hungSessions is a sessions table client that ignores its own timeout and

@@ -1010,7 +1010,8 @@ func TestAttackUnknownSessionFlood(t *testing.T) {
 		k.exactlyOnce(t, r.body["order_id"].(string), "desk-a", false)
 	})
 	// Informational (no contract bound yet): the same flood on GET
-	// /sessions/current, and session creation from one token.
+	// /sessions/current. Session creation from one token is
+	// TestAttackSessionCreationFlood's.
 	t.Run("info: unknown-session reads on GET /sessions/current", func(t *testing.T) {
 		gets := counter.count("GetItem")
 		notFound := 0
@@ -1021,15 +1022,101 @@ func TestAttackUnknownSessionFlood(t *testing.T) {
 		}
 		t.Logf("200 unknown session ids on GET /sessions/current: %d answered 404, %d GetItem calls", notFound, counter.count("GetItem")-gets)
 	})
-	t.Run("info: session creation from one token", func(t *testing.T) {
-		puts := counter.count("PutItem")
-		created := 0
-		for range 200 {
-			if r := k.send(t, "POST", "/sessions", nil, nil, bearer(tok)); r.code == http.StatusCreated {
-				created++
-			}
+}
+
+// TestAttackSessionCreationFlood: one desk opening sessions as fast as it
+// can (first one at a time, then from 8 connections at once) gets its
+// burst of 10, then 429 session_creations_exceeded with Retry-After and no
+// DynamoDB write; PutItem calls stay at the burst plus one a second. The
+// desk's open session still orders and another desk still opens sessions.
+func TestAttackSessionCreationFlood(t *testing.T) {
+	counter := startDDBCounter(t)
+	k := newAttackKit(t, stack.Options{Env: map[string]string{"DYNAMODB_ENDPOINT": counter.srv.URL}})
+	counter.target(t, k.s.Dynalite.Endpoint)
+	tok := k.s.Token("desk-a")
+	// The budget per trader (per task): 10 at once, then one a second.
+	const burst, n = 10, 200
+	putsBefore := counter.count("PutItem")
+	start := time.Now()
+	var (
+		mu        sync.Mutex
+		created   []string
+		throttled int
+		wrong     []string
+	)
+	post := func(i int) {
+		r := k.send(t, "POST", "/sessions", nil, nil, bearer(tok))
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.code == http.StatusCreated:
+			created = append(created, r.body["session_id"].(string))
+		case r.code == http.StatusTooManyRequests && r.body["code"] == "session_creations_exceeded" && r.hdr.Get("Retry-After") == "1":
+			throttled++
+		default:
+			wrong = append(wrong, fmt.Sprintf("#%d %s (Retry-After %q)", i, r, r.hdr.Get("Retry-After")))
 		}
-		t.Logf("200 POST /sessions from one token: %d created, %d PutItem calls", created, counter.count("PutItem")-puts)
+	}
+	// One at a time up to one past the burst: 201 x 10, then 429.
+	for i := range burst + 1 {
+		post(i)
+	}
+	if len(created) != burst || throttled != 1 {
+		t.Errorf("%d POST /sessions one at a time: %d created, %d throttled, other answers %v; want %d created then 429 session_creations_exceeded with Retry-After 1",
+			burst+1, len(created), throttled, wrong, burst)
+	}
+	// The rest from 8 connections at once.
+	var next atomic.Int64
+	next.Store(burst + 1)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				post(i)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	puts := counter.count("PutItem") - putsBefore
+	refilled := int(elapsed / time.Second)
+	t.Logf("%d POST /sessions from one desk in %s: %d created, %d throttled, %d PutItem calls", n, elapsed.Round(time.Millisecond), len(created), throttled, puts)
+
+	t.Run("every answer is 201 or 429 session_creations_exceeded with Retry-After", func(t *testing.T) {
+		if len(wrong) > 0 {
+			t.Errorf("%d of %d answers were neither; first: %s", len(wrong), n, wrong[0])
+		}
+	})
+	t.Run("DynamoDB writes stay at the budget", func(t *testing.T) {
+		if len(created) > burst+refilled || puts != len(created) {
+			t.Errorf("%d POST /sessions in %s: %d created, %d PutItem calls; want at most %d (the burst + %d refilled), one PutItem each",
+				n, elapsed.Round(time.Millisecond), len(created), puts, burst+refilled, refilled)
+		}
+	})
+	t.Run("control: a created session orders", func(t *testing.T) {
+		if len(created) == 0 {
+			t.Fatal("no session was created")
+		}
+		r := k.order(t, tok, created[0], "after-session-flood", attackOrder)
+		if r.code != http.StatusCreated {
+			t.Fatalf("order in a session of the flood = %s", r)
+		}
+		k.exactlyOnce(t, r.body["order_id"].(string), "desk-a", false)
+	})
+	t.Run("isolation: another desk opens a session", func(t *testing.T) {
+		puts := counter.count("PutItem")
+		r := k.send(t, "POST", "/sessions", nil, nil, bearer(k.s.Token("desk-b")))
+		if r.code != http.StatusCreated || counter.count("PutItem") != puts+1 {
+			t.Fatalf("desk-b's session while desk-a is throttled = %s (%d PutItem), want 201 and one PutItem", r, counter.count("PutItem")-puts)
+		}
+	})
+	t.Run("the budget refills", func(t *testing.T) {
+		time.Sleep(time.Second) // the Retry-After
+		if r := k.send(t, "POST", "/sessions", nil, nil, bearer(tok)); r.code != http.StatusCreated {
+			t.Fatalf("desk-a's session a Retry-After later = %s, want 201", r)
+		}
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"regexp"
 	"strconv"
 	"sync"
@@ -33,6 +35,27 @@ var ErrNotFound = errors.New("session not found or expired")
 // reads that found nothing: the table is not asked again until the budget
 // refills (answer 429 with Retry-After).
 var ErrLookupsThrottled = errors.New("too many lookups of unknown sessions")
+
+// ErrCreationsThrottled means the caller has spent its budget of new
+// sessions: nothing is written until the budget refills (answer 429 with
+// Retry-After).
+var ErrCreationsThrottled = errors.New("too many sessions created")
+
+// ThrottledError is what a spent budget answers: it wraps
+// ErrLookupsThrottled or ErrCreationsThrottled and says when the budget
+// has a token again.
+type ThrottledError struct {
+	// Err is ErrLookupsThrottled or ErrCreationsThrottled.
+	Err error
+	// RetryAfter is the wait until the next token, in whole seconds (at
+	// least one): the answer's Retry-After.
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *ThrottledError) Unwrap() error { return e.Err }
 
 var traderIDRE = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,64}$`)
 
@@ -155,9 +178,19 @@ func decode(item map[string]types.AttributeValue) (Session, error) {
 //     the budget spent the trader's uncached lookups answer
 //     ErrLookupsThrottled without a read. A flood of distinct unknown ids
 //     therefore costs at most MissBurst reads plus MissRate per second per
-//     trader, whatever its size.
+//     trader, whatever its size;
+//   - each trader has a budget of new sessions (CreateBurst, refilled at
+//     CreateRate per second): a write is charged up front and refunded
+//     when the table fails, and with the budget spent Create answers
+//     ErrCreationsThrottled without a write. One trader's flood of new
+//     sessions therefore costs at most CreateBurst writes plus CreateRate
+//     per second, and its sessions hold at most CreateBurst + TTL x
+//     CreateRate live entries of the cache, which drops expired entries
+//     before it would clear: the flood cannot fill it and push other
+//     traders' sessions out.
 //
-// Both maps are size-bounded.
+// Budgets are per task (in memory). Every map is size-bounded, the set of
+// traders with a budget included.
 type Cache struct {
 	// Store is the backing store.
 	Store *Store
@@ -170,18 +203,39 @@ type Cache struct {
 	// nothing (defaults DefaultMissBurst, DefaultMissRate per second).
 	MissBurst int
 	MissRate  float64
+	// CreateBurst and CreateRate are each trader's budget of new sessions
+	// (defaults DefaultCreateBurst, DefaultCreateRate per second).
+	CreateBurst int
+	CreateRate  float64
 
 	mu      sync.Mutex
 	entries map[string]cached
 	missing map[string]time.Time
-	budgets map[string]*budget
+	misses  limiter
+	creates limiter
 }
 
 // Defaults of the Cache's bounds.
+//
+// Session creation: a desk opens a session at the start of its day and
+// again when it reconnects; it may run several gateways, each with its own
+// session, and they reconnect together after a network blip or a deploy.
+// DefaultCreateBurst (per task: the load balancer spreads a desk's
+// reconnects over the tasks) covers such a reconnect; DefaultCreateRate
+// refills one a second, the pace of the lookups' budget and of the
+// Retry-After: 1 the service's other 429s and 503s ask for, so a desk with
+// more gateways than the burst waits seconds, not minutes. That already
+// bounds what a runaway client costs: one DynamoDB write a second per task
+// instead of one per request, and its new sessions hold about 20 entries
+// of the session cache at a time (10 + 10 s of TTL x 1/s) of the 50,000
+// that fill it. A slower refill would save nothing that matters and would
+// hold legitimate reconnects back longer.
 const (
 	DefaultNegativeTTL = 30 * time.Second
 	DefaultMissBurst   = 20
 	DefaultMissRate    = 1.0
+	DefaultCreateBurst = 10
+	DefaultCreateRate  = 1.0
 )
 
 type cached struct {
@@ -189,33 +243,116 @@ type cached struct {
 	until time.Time
 }
 
-type budget struct {
-	tokens float64
-	last   time.Time
-}
-
-// Size bounds: a full map first drops its expired entries, and is cleared
-// if that is not enough.
+// Size bounds: a full map first drops its stale entries (expired; a budget
+// that has refilled), and is cleared if that is not enough.
 const (
 	maxCachedSessions = 50000
 	maxMissingIDs     = 50000
 	maxBudgets        = 10000
 )
 
-// Create implements the API's session store.
-func (c *Cache) Create(ctx context.Context, traderID string) (Session, error) {
-	sess, err := c.Store.Create(ctx, traderID)
-	if err == nil {
-		c.put(sess)
+// makeRoom keeps m below size entries before an insert: a full map first
+// drops the entries stale reports, and is cleared if that is not enough.
+func makeRoom[V any](m map[string]V, size int, stale func(V) bool) {
+	if len(m) < size {
+		return
 	}
-	return sess, err
+	maps.DeleteFunc(m, func(_ string, v V) bool { return stale(v) })
+	if len(m) >= size {
+		clear(m)
+	}
+}
+
+// limit is a token bucket's size and its refill in tokens per second.
+type limit struct{ burst, rate float64 }
+
+// limitOf returns burst and rate, or the defaults where they are unset.
+func limitOf(burst int, rate float64, defBurst int, defRate float64) limit {
+	l := limit{burst: float64(burst), rate: rate}
+	if l.burst <= 0 {
+		l.burst = float64(defBurst)
+	}
+	if l.rate <= 0 {
+		l.rate = defRate
+	}
+	return l
+}
+
+func (c *Cache) missLimit() limit {
+	return limitOf(c.MissBurst, c.MissRate, DefaultMissBurst, DefaultMissRate)
+}
+
+func (c *Cache) createLimit() limit {
+	return limitOf(c.CreateBurst, c.CreateRate, DefaultCreateBurst, DefaultCreateRate)
+}
+
+// limiter holds a token bucket per trader. The set is bounded by
+// maxBudgets: when full, the buckets that have refilled (which hold
+// nothing a fresh bucket would not) are dropped first.
+type limiter struct {
+	mu      sync.Mutex
+	budgets map[string]*budget
+}
+
+type budget struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends one of key's tokens. With none left it returns false and
+// the wait until the next one, rounded up to whole seconds.
+func (l *limiter) take(key string, now time.Time, lim limit) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.budgets[key]
+	if !ok {
+		if l.budgets == nil {
+			l.budgets = map[string]*budget{}
+		}
+		makeRoom(l.budgets, maxBudgets, func(b *budget) bool {
+			return b.tokens+now.Sub(b.last).Seconds()*lim.rate >= lim.burst
+		})
+		b = &budget{tokens: lim.burst, last: now}
+		l.budgets[key] = b
+	}
+	b.tokens = min(lim.burst, b.tokens+now.Sub(b.last).Seconds()*lim.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return time.Duration(math.Ceil((1-b.tokens)/lim.rate)) * time.Second, false
+	}
+	b.tokens--
+	return 0, true
+}
+
+// give returns a token that was taken for a call that should not count.
+func (l *limiter) give(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.budgets[key]; ok {
+		b.tokens++
+	}
+}
+
+// Create stores a new session for traderID if its budget allows
+// (ErrCreationsThrottled, in a *ThrottledError, otherwise).
+func (c *Cache) Create(ctx context.Context, traderID string) (Session, error) {
+	if wait, ok := c.creates.take(traderID, c.Store.now(), c.createLimit()); !ok {
+		return Session{}, &ThrottledError{Err: ErrCreationsThrottled, RetryAfter: wait}
+	}
+	sess, err := c.Store.Create(ctx, traderID)
+	if err != nil {
+		c.creates.give(traderID) // the table failed: not the caller's doing
+		return sess, err
+	}
+	c.put(sess)
+	return sess, nil
 }
 
 // Get returns the live session id for traderID (the caller; ownership is
 // the API's to check): from memory when it was read within TTL,
 // ErrNotFound from memory when the table lacked it within NegativeTTL,
-// else from the table if the caller's budget allows (ErrLookupsThrottled
-// otherwise).
+// else from the table if the caller's budget allows (ErrLookupsThrottled,
+// in a *ThrottledError, otherwise).
 func (c *Cache) Get(ctx context.Context, traderID, id string) (Session, error) {
 	if uuid.Validate(id) != nil {
 		return Session{}, ErrNotFound // never asks the table
@@ -230,59 +367,22 @@ func (c *Cache) Get(ctx context.Context, traderID, id string) (Session, error) {
 		c.mu.Unlock()
 		return Session{}, ErrNotFound
 	}
-	if !c.charge(traderID, now) {
-		c.mu.Unlock()
-		return Session{}, ErrLookupsThrottled
-	}
 	c.mu.Unlock()
+	if wait, ok := c.misses.take(traderID, now, c.missLimit()); !ok {
+		return Session{}, &ThrottledError{Err: ErrLookupsThrottled, RetryAfter: wait}
+	}
 
 	sess, err := c.Store.Get(ctx, id)
 	switch {
 	case err == nil:
-		c.refund(traderID)
+		c.misses.give(traderID)
 		c.put(sess)
 	case errors.Is(err, ErrNotFound):
 		c.miss(id)
 	default:
-		c.refund(traderID) // the table failed: not the caller's doing
+		c.misses.give(traderID) // the table failed: not the caller's doing
 	}
 	return sess, err
-}
-
-// charge takes one read from traderID's budget (c.mu held).
-func (c *Cache) charge(traderID string, now time.Time) bool {
-	burst := float64(c.MissBurst)
-	if burst <= 0 {
-		burst = DefaultMissBurst
-	}
-	rate := c.MissRate
-	if rate <= 0 {
-		rate = DefaultMissRate
-	}
-	b, ok := c.budgets[traderID]
-	if !ok {
-		if c.budgets == nil || len(c.budgets) >= maxBudgets {
-			c.budgets = map[string]*budget{}
-		}
-		b = &budget{tokens: burst, last: now}
-		c.budgets[traderID] = b
-	}
-	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// refund returns a read that found a session (or failed) to the budget.
-func (c *Cache) refund(traderID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.budgets[traderID]; ok {
-		b.tokens++
-	}
 }
 
 // miss remembers that the table lacks id.
@@ -297,16 +397,7 @@ func (c *Cache) miss(id string) {
 	if c.missing == nil {
 		c.missing = map[string]time.Time{}
 	}
-	if len(c.missing) >= maxMissingIDs {
-		for k, until := range c.missing {
-			if !now.Before(until) {
-				delete(c.missing, k)
-			}
-		}
-		if len(c.missing) >= maxMissingIDs {
-			clear(c.missing)
-		}
-	}
+	makeRoom(c.missing, maxMissingIDs, func(until time.Time) bool { return !now.Before(until) })
 	c.missing[id] = now.Add(ttl)
 }
 
@@ -314,14 +405,16 @@ func (c *Cache) put(sess Session) {
 	if c.TTL <= 0 {
 		return
 	}
-	until := c.Store.now().Add(c.TTL)
+	now := c.Store.now()
+	until := now.Add(c.TTL)
 	if sess.ExpiresAt.Before(until) {
 		until = sess.ExpiresAt
 	}
 	c.mu.Lock()
-	if c.entries == nil || len(c.entries) >= maxCachedSessions {
+	defer c.mu.Unlock()
+	if c.entries == nil {
 		c.entries = map[string]cached{}
 	}
+	makeRoom(c.entries, maxCachedSessions, func(e cached) bool { return !now.Before(e.until) })
 	c.entries[sess.SessionID] = cached{sess: sess, until: until}
-	c.mu.Unlock()
 }
