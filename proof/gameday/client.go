@@ -214,6 +214,26 @@ func postSession(ctx context.Context, c *http.Client, base, token string) (int, 
 	return code, err
 }
 
+// tokenAccepted asks the service whether it accepts token without writing
+// anything: GET /orders?idempotency_key=<a key nobody used> is 404 once
+// the token verifies and 401 when it does not. Session creation would
+// spend the trader's budget of new sessions (CONTRACT.md section 2), which
+// a probe every second on every task outruns.
+func tokenAccepted(ctx context.Context, c *http.Client, base, token string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/orders?idempotency_key=gameday-token-probe", nil)
+	if err != nil {
+		return false, fmt.Errorf("token probe request: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("get /orders: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusNotFound, nil
+}
+
 // postSessionAnswer is postSession with the Retry-After header.
 func postSessionAnswer(ctx context.Context, c *http.Client, base, token string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sessions", strings.NewReader("{}"))
