@@ -57,8 +57,8 @@ func TestCleanupKeepsUpWithThreeTimesTheOldRate(t *testing.T) {
 				SELECT gen_random_uuid(), 's', 'DESK-' || (g % 16), 'k-' || $1::text || '-' || g, 'h', 'AAPL', 'buy',
 				       1, 1, 'accepted', now() - interval '25 hours' FROM generate_series(1, $2::int) g
 				RETURNING order_id)
-			INSERT INTO outbox (order_id, event_type, payload, published_at)
-			SELECT order_id, 'OrderPlaced', '{}', now() - interval '25 hours' FROM o`, strconv.Itoa(cycle), perCycle); err != nil {
+			INSERT INTO outbox (order_id, event_type, payload, created_at, published_at)
+			SELECT order_id, 'OrderPlaced', '{}', now() - interval '25 hours', now() - interval '25 hours' FROM o`, strconv.Itoa(cycle), perCycle); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -107,7 +107,8 @@ func TestKeyRetentionReleasesKeys(t *testing.T) {
 		t.Fatalf("key after retention: %+v %v", again, err)
 	}
 	// Published outbox rows go after the outbox retention; unpublished stay.
-	if _, err := s.Writer().Exec(ctx, `UPDATE outbox SET published_at = now() - interval '2 days' WHERE order_id = $1`, first.Order.OrderID); err != nil {
+	// A row is published after it is created, so both move back.
+	if _, err := s.Writer().Exec(ctx, `UPDATE outbox SET created_at = now() - interval '2 days 1 minute', published_at = now() - interval '2 days' WHERE order_id = $1`, first.Order.OrderID); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := s.Cleanup(ctx, store.CleanupOptions{OutboxRetention: 24 * time.Hour, Batch: 100}); err != nil || st.Deleted != 1 {

@@ -381,6 +381,22 @@ type CleanupStats struct {
 	Remaining bool
 }
 
+// cleanupOutboxSQL deletes up to $2 published outbox rows older than $1
+// seconds. It walks the primary key from the oldest row, and stops at the
+// first row created after the cutoff: a row is published after it is
+// created (the relay settles it in a later transaction, on the same
+// server clock), so no row beyond that point can qualify. Without that
+// bound a cycle that finds fewer than a batch of due rows, which every
+// cycle ends with, would walk every retained row (a day of orders) once a
+// minute; with it, the walk is the due rows and the few that wait
+// unpublished. A row created out of id order beyond the bound waits for
+// the next cycle.
+const cleanupOutboxSQL = `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+	WHERE published_at < now() - make_interval(secs => $1::float8)
+	  AND id < COALESCE((SELECT id FROM outbox WHERE created_at >= now() - make_interval(secs => $1::float8)
+	                     ORDER BY id LIMIT 1), 9223372036854775807)
+	ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`
+
 // Cleanup deletes published outbox rows older than OutboxRetention and
 // releases idempotency keys older than the key retention. It runs batches
 // of at most Batch rows per table for as long as a batch comes back full
@@ -407,9 +423,7 @@ func (s *Store) Cleanup(ctx context.Context, opts CleanupOptions) (CleanupStats,
 			return st, nil
 		}
 		if !outboxDone {
-			tag, err := s.relayPool.Exec(ctx, `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
-				WHERE published_at < now() - make_interval(secs => $1::float8)
-				ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)`, opts.OutboxRetention.Seconds(), opts.Batch)
+			tag, err := s.relayPool.Exec(ctx, cleanupOutboxSQL, opts.OutboxRetention.Seconds(), opts.Batch)
 			if err != nil {
 				return st, fmt.Errorf("delete published outbox rows: %w", s.observe(err))
 			}
