@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/trading-ha/trading-ha/app/internal/store"
 )
 
 // The database audit check. The smoke test cannot query the database: it
@@ -22,9 +23,6 @@ import (
 // OutputMigrateLogGroup is the stack output naming the migrate task's log
 // group (infra/deploy.go exports it).
 const OutputMigrateLogGroup = "migrateLogGroup"
-
-// MigrateCompleteMessage is the msg of the migrate step's last line.
-const MigrateCompleteMessage = "migrate step complete"
 
 // MigrateLine is the migrate step's last log line, as far as the smoke
 // test reads it.
@@ -46,7 +44,7 @@ type LogLine struct {
 // MigrateLog finds the newest migrate-step-complete line of a log group.
 type MigrateLog interface {
 	// LatestMigrateLine returns the newest event of logGroup whose msg is
-	// MigrateCompleteMessage; found is false when there is none.
+	// store.MigrateCompleteMessage; found is false when there is none.
 	LatestMigrateLine(ctx context.Context, logGroup string) (line LogLine, found bool, err error)
 }
 
@@ -64,10 +62,10 @@ func (c *client) checkAudit(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("read the migrate step's log in %s: %w", group, err)
 	}
 	if !found {
-		return "", fmt.Errorf("no %q line in %s: the migrate runbook has not run (docs/deploy.md, section 3)", MigrateCompleteMessage, group)
+		return "", fmt.Errorf("no %q line in %s: the migrate runbook has not run (docs/deploy.md, section 3)", store.MigrateCompleteMessage, group)
 	}
 	var line MigrateLine
-	if err := json.Unmarshal([]byte(ev.Message), &line); err != nil || line.Msg != MigrateCompleteMessage {
+	if err := json.Unmarshal([]byte(ev.Message), &line); err != nil || line.Msg != store.MigrateCompleteMessage {
 		return "", fmt.Errorf("the migrate line of %s is not the step's JSON line: %s", ev.Time.UTC().Format(time.RFC3339), snippet([]byte(ev.Message)))
 	}
 	when := ev.Time.UTC().Format(time.RFC3339)
@@ -89,7 +87,7 @@ type LogsAPI interface {
 // pattern on the msg field, the form of { $.eventType = "UpdateTrail" }
 // (CloudWatch Logs User Guide, "Using filter patterns to match terms in
 // JSON log events").
-var MigrateLogPattern = `{ $.msg = "` + MigrateCompleteMessage + `" }`
+var MigrateLogPattern = `{ $.msg = "` + store.MigrateCompleteMessage + `" }`
 
 // maxLogPages bounds the pages read: the line is written once per deploy.
 const maxLogPages = 100
