@@ -86,7 +86,7 @@ type Stack struct {
 	Bus *testkit.FakeBus
 	// Service is the running service.
 	Service *service.Service
-	// BaseURL is the service's http:// address.
+	// BaseURL is the service's address: https:// with Options.TLS, else http://.
 	BaseURL string
 	// Config is the configuration the service runs with.
 	Config config.Config
