@@ -91,6 +91,7 @@ var violations = map[string][]*offline.Resource{
 		res("aws:backup/plan:Plan", "p", map[string]any{"rules": []any{map[string]any{"ruleName": "daily"}}})},
 	"TH-DES-3": {res("aws:rds/cluster:Cluster", "c", map[string]any{"deletionProtection": true, "skipFinalSnapshot": false,
 		"finalSnapshotIdentifier": "aurora-final-dev", "deleteAutomatedBackups": true})},
+	"TH-TLS-3": {res("aws:lb/targetGroup:TargetGroup", "tg", map[string]any{"protocol": "HTTPS", "healthCheck": map[string]any{"protocol": "HTTP"}})},
 	"TH-NET-1": {res("aws:ec2/vpcEndpoint:VpcEndpoint", "e", map[string]any{"vpcEndpointType": "Interface"}),
 		res("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "out", map[string]any{"cidrIpv4": "0.0.0.0/0"})},
 }

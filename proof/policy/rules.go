@@ -25,6 +25,7 @@ var Rules = []Rule{
 	{ID: "ELB.1", Title: "ALB HTTP listeners only redirect to HTTPS", Check: httpRedirect, PerResource: true},
 	{ID: "TH-TLS-1", Title: "HTTPS listeners use a TLS 1.3 security policy", Check: tlsPolicy, PerResource: true},
 	{ID: "TH-TLS-2", Title: "Aurora parameter groups force SSL", Check: forceSSL, PerResource: true},
+	{ID: "TH-TLS-3", Title: "ALB target groups and their health checks use HTTPS (TLS to the targets)", Check: targetTLS, PerResource: true},
 	// Logging.
 	{ID: "EC2.6", Title: "VPC flow logging is enabled", Check: flowLogs},
 	{ID: "S3.9", Title: "S3 server access logging is enabled", Check: s3Logging},
@@ -377,6 +378,23 @@ func defaultSG(rec *Stack) []Violation {
 			return fail("default security group has rules")
 		case !inKnown || !outKnown:
 			return later("ingress", "egress")
+		}
+		return pass
+	})
+}
+
+// targetTLS: a target group and its health check reach the targets over
+// HTTPS, so traffic the listener decrypted is encrypted again inside the
+// VPC (docs/service.md, "TLS all the way to the task").
+func targetTLS(rec *Stack) []Violation {
+	return each(rec, "aws:lb/targetGroup:TargetGroup", func(r *Resource) verdict {
+		for _, p := range []string{"protocol", "healthCheck.protocol"} {
+			switch v, known := str(r, p); {
+			case !known:
+				return later(p)
+			case v != "HTTPS":
+				return fail(fmt.Sprintf("%s is %q, not HTTPS: the hop to the targets is plain text", p, v))
+			}
 		}
 		return pass
 	})
