@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +21,9 @@ type attempt struct {
 	At       time.Time // when the response (or error) arrived
 	OK       bool
 	Scenario int
+	// Answer is the failure as the desk saw it: the status and the
+	// service's error code ("503 unavailable"), or "transport" ("" when OK).
+	Answer string
 }
 
 // placed is one logical order: a unique key, retried with the same key.
@@ -98,9 +103,9 @@ func (d *desks) run(ctx context.Context, w int, cr *deskCred) {
 		deadline := time.Now().Add(60 * time.Second)
 		for p.Attempts < d.retries && time.Now().Before(deadline) {
 			p.Attempts++
-			id, ok, retryable := d.post(cr, p.Key, body)
+			id, ok, retryable, answer := d.post(cr, p.Key, body)
 			d.mu.Lock()
-			d.attempts = append(d.attempts, attempt{At: time.Now(), OK: ok, Scenario: sc})
+			d.attempts = append(d.attempts, attempt{At: time.Now(), OK: ok, Scenario: sc, Answer: answer})
 			d.mu.Unlock()
 			if ok {
 				p.OrderID = id
@@ -124,7 +129,7 @@ func (d *desks) run(ctx context.Context, w int, cr *deskCred) {
 	}
 }
 
-func (d *desks) post(cr *deskCred, key, body string) (orderID string, ok, retryable bool) {
+func (d *desks) post(cr *deskCred, key, body string) (orderID string, ok, retryable bool, answer string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/orders", bytes.NewBufferString(body))
@@ -134,21 +139,45 @@ func (d *desks) post(cr *deskCred, key, body string) (orderID string, ok, retrya
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := d.http.Do(req)
 	if err != nil {
-		return "", false, true
+		return "", false, true, "transport"
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK {
-		var o struct {
-			OrderID string `json:"order_id"`
-		}
-		if json.Unmarshal(b, &o) == nil && o.OrderID != "" {
-			return o.OrderID, true, false
-		}
-		return "", false, true
+	var o struct {
+		OrderID string `json:"order_id"`
+		Code    string `json:"code"`
 	}
+	_ = json.Unmarshal(b, &o)
+	if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusOK {
+		if o.OrderID != "" {
+			return o.OrderID, true, false, ""
+		}
+		return "", false, true, strconv.Itoa(resp.StatusCode) + " without an order"
+	}
+	answer = strings.TrimSpace(strconv.Itoa(resp.StatusCode) + " " + o.Code)
 	// 5xx and 429 are transient; other 4xx are the request's fault.
-	return "", false, resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+	return "", false, resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests, answer
+}
+
+// answers counts a scenario's failed attempts by answer, most frequent
+// first: "503 unavailable x12, transport x3".
+func answers(as []attempt, sc int) string {
+	n := map[string]int{}
+	for _, a := range as {
+		if a.Scenario == sc && !a.OK {
+			n[a.Answer]++
+		}
+	}
+	keys := make([]string, 0, len(n))
+	for k := range n {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return n[keys[i]] > n[keys[j]] || n[keys[i]] == n[keys[j]] && keys[i] < keys[j] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s x%d", k, n[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (d *desks) snapshot() ([]attempt, []placed) {

@@ -116,14 +116,17 @@ type Scenario struct {
 	Replacements int // tasks the ECS supervisor replaced during the scenario
 	Figures      []Figure
 	Failed       int // failed HTTP attempts
-	Orders       int
-	Acked        int
-	GaveUp       int
-	Stored       int
-	Lost         int
-	Duplicated   int
-	EventsMissed int
-	Notes        []string
+	// FailedAnswers are the failed attempts by answer (status and error
+	// code, or transport), most frequent first.
+	FailedAnswers string
+	Orders        int
+	Acked         int
+	GaveUp        int
+	Stored        int
+	Lost          int
+	Duplicated    int
+	EventsMissed  int
+	Notes         []string
 	// ImpactExpected marks a scenario whose failure customers see until
 	// the platform answers it (a bad deploy): orders given up are reported
 	// but do not fail it; lost and duplicated still do.
@@ -231,6 +234,9 @@ func (r Result) String() string {
 		}
 		fmt.Fprintf(&b, "   failed requests %d; orders %d, acknowledged %d, gave up %d, stored %d; lost %d, duplicated %d; events missing %d\n",
 			s.Failed, s.Orders, s.Acked, s.GaveUp, s.Stored, s.Lost, s.Duplicated, s.EventsMissed)
+		if s.FailedAnswers != "" {
+			fmt.Fprintf(&b, "   failed answers: %s\n", s.FailedAnswers)
+		}
 		for _, c := range s.Checks {
 			v := "ok"
 			if !c.OK {
@@ -589,7 +595,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 			cleanup[i]()
 		}
 		teardownNetwork()
-		if !opts.KeepDir && err == nil {
+		if !opts.KeepDir && err == nil && res.OK() {
 			_ = os.RemoveAll(work)
 		} else {
 			logf("logs kept in %s", work)
@@ -1408,7 +1414,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	attempts, orders := d.snapshot()
 	for i := range scen {
 		w, failed := window(attempts, i+1)
-		scen[i].Failed = failed
+		scen[i].Failed, scen[i].FailedAnswers = failed, answers(attempts, i+1)
 		for j := range scen[i].Figures {
 			if scen[i].Figures[j].Name == "client error window" {
 				scen[i].Figures[j].Measured = w
